@@ -1,0 +1,29 @@
+/** @module WebSocket close codes used by both ends, as named constants. */
+
+export const CloseCodes = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  /** The frame could not be parsed (bad header, truncated body). */
+  PROTOCOL_ERROR: 1002,
+  /** A text frame arrived; the protocol is binary only. */
+  UNSUPPORTED_DATA: 1003,
+  POLICY_VIOLATION: 1008,
+  /** A frame exceeded the broker's maxFrameBytes. */
+  MESSAGE_TOO_BIG: 1009,
+  INTERNAL_ERROR: 1011,
+  /** The broker is at maxConnections. */
+  TRY_AGAIN_LATER: 1013,
+  /** The client did not drain its socket and passed the broker's buffer limit. */
+  SLOW_CONSUMER: 4008,
+  /** No hello arrived within the handshake timeout. */
+  HELLO_TIMEOUT: 4009,
+  UNAUTHORIZED: 4401,
+  FORBIDDEN: 4403,
+} as const
+
+export type CloseCodeName = keyof typeof CloseCodes
+
+export function closeCodeName(code: number): string {
+  for (const [name, value] of Object.entries(CloseCodes)) if (value === code) return name
+  return `CLOSE_${code}`
+}

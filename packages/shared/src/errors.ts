@@ -1,0 +1,84 @@
+/** @module The one error table shared by broker and clients; codes reuse Kafka's where the meaning is the same and are never reused. */
+
+export interface ErrorSpec {
+  readonly code: number
+  readonly name: string
+  /** Clients decide whether to retry from this flag and nothing else. */
+  readonly retriable: boolean
+  readonly message: string
+}
+
+const spec = (code: number, name: string, retriable: boolean, message: string): ErrorSpec => ({ code, name, retriable, message })
+
+export const ErrorCodes = {
+  UNKNOWN_SERVER_ERROR: spec(-1, 'UNKNOWN_SERVER_ERROR', false, 'The broker hit an unexpected error while handling the request.'),
+  NONE: spec(0, 'NONE', false, 'No error.'),
+  OFFSET_OUT_OF_RANGE: spec(1, 'OFFSET_OUT_OF_RANGE', false, 'The requested offset is outside the range [logStartOffset, logEndOffset] of the partition.'),
+  CORRUPT_MESSAGE: spec(2, 'CORRUPT_MESSAGE', true, 'The record batch failed its CRC or length checks.'),
+  UNKNOWN_TOPIC_OR_PARTITION: spec(3, 'UNKNOWN_TOPIC_OR_PARTITION', false, 'The topic or partition does not exist on this broker.'),
+  LEADER_NOT_AVAILABLE: spec(5, 'LEADER_NOT_AVAILABLE', true, 'The partition has no leader at the moment.'),
+  NOT_LEADER_OR_FOLLOWER: spec(6, 'NOT_LEADER_OR_FOLLOWER', true, 'This broker is not the leader of the partition.'),
+  REQUEST_TIMED_OUT: spec(7, 'REQUEST_TIMED_OUT', true, 'The request did not complete within its timeout.'),
+  MESSAGE_TOO_LARGE: spec(10, 'MESSAGE_TOO_LARGE', false, 'A record or batch is larger than the broker accepts.'),
+  NETWORK_EXCEPTION: spec(13, 'NETWORK_EXCEPTION', true, 'The connection closed before the response arrived.'),
+  INVALID_TOPIC_EXCEPTION: spec(17, 'INVALID_TOPIC_EXCEPTION', false, 'Topic names are 1-249 characters of [a-zA-Z0-9._-] and not "." or "..".'),
+  NOT_ENOUGH_REPLICAS: spec(19, 'NOT_ENOUGH_REPLICAS', true, 'Fewer in-sync replicas than min.insync.replicas.'),
+  INVALID_REQUIRED_ACKS: spec(21, 'INVALID_REQUIRED_ACKS', false, 'acks must be -1 (all), 1 (leader) or 0 (none).'),
+  TOPIC_AUTHORIZATION_FAILED: spec(29, 'TOPIC_AUTHORIZATION_FAILED', false, 'Not authorized to access the topic.'),
+  UNSUPPORTED_VERSION: spec(35, 'UNSUPPORTED_VERSION', false, 'The protocol version is not supported by this broker.'),
+  TOPIC_ALREADY_EXISTS: spec(36, 'TOPIC_ALREADY_EXISTS', false, 'A topic with this name already exists.'),
+  INVALID_PARTITIONS: spec(37, 'INVALID_PARTITIONS', false, 'The partition count must be an integer between 1 and the broker maximum.'),
+  INVALID_REQUEST: spec(42, 'INVALID_REQUEST', false, 'The request is well-formed but not valid.'),
+  OUT_OF_ORDER_SEQUENCE_NUMBER: spec(45, 'OUT_OF_ORDER_SEQUENCE_NUMBER', false, 'The batch sequence number does not follow the last one the broker has for this producer.'),
+  INVALID_PRODUCER_EPOCH: spec(47, 'INVALID_PRODUCER_EPOCH', false, 'The producer epoch is older than the current one: another instance has taken over this producer id.'),
+  KAFKA_STORAGE_ERROR: spec(56, 'KAFKA_STORAGE_ERROR', true, 'The broker could not write or sync the partition log (for example, the disk is full).'),
+  UNKNOWN_PRODUCER_ID: spec(59, 'UNKNOWN_PRODUCER_ID', false, 'The broker has no state for this producer id.'),
+  INVALID_RECORD: spec(87, 'INVALID_RECORD', false, 'A record in the batch is not valid.'),
+  // Samsa's own codes start at 1000.
+  HELLO_REQUIRED: spec(1000, 'HELLO_REQUIRED', false, 'The first request on a connection must be hello.'),
+  UNKNOWN_API_KEY: spec(1001, 'UNKNOWN_API_KEY', false, 'The request names an api key this broker does not know.'),
+  TOO_MANY_SUBSCRIPTIONS: spec(1002, 'TOO_MANY_SUBSCRIPTIONS', false, 'The connection has reached its maximum number of subscriptions.'),
+  UNKNOWN_SUBSCRIPTION: spec(1003, 'UNKNOWN_SUBSCRIPTION', false, 'No subscription with this id exists on the connection.'),
+  BROKER_SHUTTING_DOWN: spec(1004, 'BROKER_SHUTTING_DOWN', true, 'The broker is shutting down.'),
+  TOPIC_DELETED: spec(1005, 'TOPIC_DELETED', false, 'The topic was deleted while the request was in flight.'),
+} as const satisfies Record<string, ErrorSpec>
+
+export type ErrorName = keyof typeof ErrorCodes
+
+const byCode = new Map<number, ErrorSpec>(Object.values(ErrorCodes).map((e) => [e.code, e]))
+
+export function errorByCode(code: number): ErrorSpec {
+  return byCode.get(code) ?? { code, name: `UNKNOWN_ERROR_${code}`, retriable: false, message: `Unknown error code ${code}.` }
+}
+
+export type ErrorDetails = Readonly<Record<string, number>>
+
+/** An error that travels on the wire: a code from the table, a human message and numeric details. */
+export class SamsaError extends Error {
+  readonly code: number
+  readonly errorName: string
+  readonly retriable: boolean
+  readonly details: ErrorDetails
+
+  constructor(error: ErrorSpec | ErrorName, message?: string, details: ErrorDetails = {}) {
+    const e = typeof error === 'string' ? ErrorCodes[error] : error
+    super(message ?? e.message)
+    this.name = 'SamsaError'
+    this.code = e.code
+    this.errorName = e.name
+    this.retriable = e.retriable
+    this.details = details
+  }
+
+  static fromCode(code: number, message?: string, details?: ErrorDetails): SamsaError {
+    return new SamsaError(errorByCode(code), message, details)
+  }
+}
+
+/** Thrown by every decoder for bytes that cannot be parsed; never anything else. */
+export class ProtocolError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ProtocolError'
+  }
+}

@@ -1,0 +1,29 @@
+/** @module Api keys of every exchange and the protocol versions this code speaks. */
+
+export const ApiKeys = {
+  HELLO: 0,
+  METADATA: 1,
+  CREATE_TOPIC: 2,
+  DELETE_TOPIC: 3,
+  INIT_PRODUCER_ID: 4,
+  PRODUCE: 5,
+  FETCH: 6,
+  LIST_OFFSETS: 7,
+  SUBSCRIBE: 8,
+  UNSUBSCRIBE: 9,
+  CREDIT: 10,
+  /** Server → client only: records or the end of a subscription. correlationId is 0. */
+  PUSH: 11,
+  PING: 12,
+} as const
+
+export type ApiKey = (typeof ApiKeys)[keyof typeof ApiKeys]
+
+/** Versions are negotiated once per connection, in hello; every later frame carries the agreed version. */
+export const MIN_PROTOCOL_VERSION = 1
+export const MAX_PROTOCOL_VERSION = 1
+
+export function apiKeyName(apiKey: number): string {
+  for (const [name, value] of Object.entries(ApiKeys)) if (value === apiKey) return name
+  return `API_${apiKey}`
+}

@@ -1,0 +1,20 @@
+/** @module Every request/response exchange, by api key. */
+import type { Exchange } from './exchange.js'
+import { createTopic } from './messages/create-topic.js'
+import { credit } from './messages/credit.js'
+import { deleteTopic } from './messages/delete-topic.js'
+import { fetch } from './messages/fetch.js'
+import { hello } from './messages/hello.js'
+import { initProducerId } from './messages/init-producer-id.js'
+import { listOffsets } from './messages/list-offsets.js'
+import { metadata } from './messages/metadata.js'
+import { ping } from './messages/ping.js'
+import { produce } from './messages/produce.js'
+import { subscribe } from './messages/subscribe.js'
+import { unsubscribe } from './messages/unsubscribe.js'
+
+export const exchanges = { hello, metadata, createTopic, deleteTopic, initProducerId, produce, fetch, listOffsets, subscribe, unsubscribe, credit, ping } as const
+
+export const exchangeByApiKey: ReadonlyMap<number, Exchange<unknown, unknown>> = new Map(
+  Object.values(exchanges).map((e) => [e.apiKey, e as Exchange<unknown, unknown>]),
+)

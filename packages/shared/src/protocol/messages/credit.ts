@@ -1,0 +1,26 @@
+/**
+ * @module credit: grants a subscription more bytes of pushes (flow control). Credit is capped by the broker's maxCreditBytes.
+ *
+ * Request:  subscriptionId u32, bytes u32
+ * Response: (empty)
+ */
+import { ApiKeys } from '../api-keys.js'
+import type { Exchange } from '../exchange.js'
+
+export interface CreditRequest {
+  readonly subscriptionId: number
+  readonly bytes: number
+}
+
+export const credit: Exchange<CreditRequest, Record<string, never>> = {
+  apiKey: ApiKeys.CREDIT,
+  name: 'credit',
+  encodeRequest: (w, q) => void w.u32(q.subscriptionId).u32(q.bytes),
+  decodeRequest: (r) => {
+    const q = { subscriptionId: r.u32(), bytes: r.u32() }
+    r.end()
+    return q
+  },
+  encodeResponse: () => {},
+  decodeResponse: () => ({}),
+}

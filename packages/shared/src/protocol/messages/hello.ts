@@ -1,0 +1,46 @@
+/**
+ * @module hello: the first exchange on every connection; agrees on the protocol version and tells the client the broker's limits.
+ *
+ * Request:  clientId string, minVersion u16, maxVersion u16
+ * Response: version u16, brokerId i32, clusterId string, maxFrameBytes u32, maxBatchBytes u32, maxRecordBytes u32, maxSubscriptions u32
+ */
+import { ApiKeys } from '../api-keys.js'
+import type { Exchange } from '../exchange.js'
+
+export interface HelloRequest {
+  readonly clientId: string
+  readonly minVersion: number
+  readonly maxVersion: number
+}
+
+export interface HelloResponse {
+  readonly version: number
+  readonly brokerId: number
+  readonly clusterId: string
+  readonly maxFrameBytes: number
+  readonly maxBatchBytes: number
+  readonly maxRecordBytes: number
+  readonly maxSubscriptions: number
+}
+
+export const hello: Exchange<HelloRequest, HelloResponse> = {
+  apiKey: ApiKeys.HELLO,
+  name: 'hello',
+  encodeRequest: (w, q) => void w.string(q.clientId).u16(q.minVersion).u16(q.maxVersion),
+  decodeRequest: (r) => {
+    const q = { clientId: r.string(), minVersion: r.u16(), maxVersion: r.u16() }
+    r.end()
+    return q
+  },
+  encodeResponse: (w, s) =>
+    void w.u16(s.version).i32(s.brokerId).string(s.clusterId).u32(s.maxFrameBytes).u32(s.maxBatchBytes).u32(s.maxRecordBytes).u32(s.maxSubscriptions),
+  decodeResponse: (r) => ({
+    version: r.u16(),
+    brokerId: r.i32(),
+    clusterId: r.string(),
+    maxFrameBytes: r.u32(),
+    maxBatchBytes: r.u32(),
+    maxRecordBytes: r.u32(),
+    maxSubscriptions: r.u32(),
+  }),
+}

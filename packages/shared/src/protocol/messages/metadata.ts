@@ -1,0 +1,87 @@
+/**
+ * @module metadata: brokers, topics and, per partition, its leader and offsets.
+ *
+ * Request:  topicCount i32 (−1 = all topics), [name string]…
+ * Response: brokerCount u32, [brokerId i32, url string]…,
+ *           topicCount u32, [name string, errorCode i16, partitionCount u32,
+ *             [partition i32, leader i32, leaderEpoch i32, logStartOffset i64, highWatermark i64, logEndOffset i64]…]…
+ */
+import { ProtocolError } from '../../errors.js'
+import { ApiKeys } from '../api-keys.js'
+import type { Exchange } from '../exchange.js'
+
+export interface MetadataRequest {
+  /** null = every topic. */
+  readonly topics: readonly string[] | null
+}
+
+export interface PartitionMetadata {
+  readonly partition: number
+  readonly leader: number
+  readonly leaderEpoch: number
+  readonly logStartOffset: number
+  readonly highWatermark: number
+  readonly logEndOffset: number
+}
+
+export interface TopicMetadata {
+  readonly name: string
+  /** UNKNOWN_TOPIC_OR_PARTITION (3) for a requested topic that does not exist. */
+  readonly errorCode: number
+  readonly partitions: readonly PartitionMetadata[]
+}
+
+export interface MetadataResponse {
+  readonly brokers: readonly { readonly brokerId: number; readonly url: string }[]
+  readonly topics: readonly TopicMetadata[]
+}
+
+export const metadata: Exchange<MetadataRequest, MetadataResponse> = {
+  apiKey: ApiKeys.METADATA,
+  name: 'metadata',
+  encodeRequest: (w, q) => {
+    if (q.topics === null) w.i32(-1)
+    else {
+      w.i32(q.topics.length)
+      for (const t of q.topics) w.string(t)
+    }
+  },
+  decodeRequest: (r) => {
+    const n = r.i32()
+    if (n < -1) throw new ProtocolError(`topic count ${n}`)
+    if (n === -1) {
+      r.end()
+      return { topics: null }
+    }
+    if (n * 2 > r.remaining) throw new ProtocolError(`${n} topics cannot fit in ${r.remaining} bytes`)
+    const topics: string[] = []
+    for (let i = 0; i < n; i++) topics.push(r.string())
+    r.end()
+    return { topics }
+  },
+  encodeResponse: (w, s) => {
+    w.u32(s.brokers.length)
+    for (const b of s.brokers) w.i32(b.brokerId).string(b.url)
+    w.u32(s.topics.length)
+    for (const t of s.topics) {
+      w.string(t.name).i16(t.errorCode).u32(t.partitions.length)
+      for (const p of t.partitions) w.i32(p.partition).i32(p.leader).i32(p.leaderEpoch).i64(p.logStartOffset).i64(p.highWatermark).i64(p.logEndOffset)
+    }
+  },
+  decodeResponse: (r) => {
+    const brokers = Array.from({ length: r.count(6) }, () => ({ brokerId: r.i32(), url: r.string() }))
+    const topics = Array.from({ length: r.count(8) }, () => ({
+      name: r.string(),
+      errorCode: r.i16(),
+      partitions: Array.from({ length: r.count(36) }, () => ({
+        partition: r.i32(),
+        leader: r.i32(),
+        leaderEpoch: r.i32(),
+        logStartOffset: r.i64(),
+        highWatermark: r.i64(),
+        logEndOffset: r.i64(),
+      })),
+    }))
+    return { brokers, topics }
+  },
+}

@@ -1,0 +1,333 @@
+/**
+ * @module Kafka's RecordBatch v2: the one byte layout used by producers, log segments, replication and consumers.
+ *
+ * Batch header (61 bytes, big-endian):
+ *   0  baseOffset            int64   assigned by the leader (patched in place)
+ *   8  batchLength           int32   bytes after this field (total − 12)
+ *  12  partitionLeaderEpoch  int32   assigned by the leader (patched in place)
+ *  16  magic                 int8    = 2
+ *  17  crc                   uint32  CRC-32C of bytes [21, end)
+ *  21  attributes            int16   bits 0-2 compression (only 0 = none), bit 3 timestamp type, bit 4 transactional, bit 5 control
+ *  23  lastOffsetDelta       int32
+ *  27  baseTimestamp         int64   ms
+ *  35  maxTimestamp          int64   ms
+ *  43  producerId            int64   −1 = not idempotent
+ *  51  producerEpoch         int16
+ *  53  baseSequence          int32
+ *  57  recordCount           int32
+ *  61  records…
+ * Record: length varint, attributes int8, timestampDelta varlong, offsetDelta varint,
+ *         keyLength varint (−1 = null), key, valueLength varint (−1 = null), value,
+ *         headerCount varint, [keyLength varint, key utf8, valueLength varint (−1 = null), value]…
+ * baseOffset and partitionLeaderEpoch sit outside the CRC, so the leader can patch them without re-encoding.
+ */
+import { ProtocolError } from '../errors.js'
+import { crc32c } from '../bytes/crc32c.js'
+import { readInt64, writeInt64 } from '../bytes/int64.js'
+import { readVarint, varintSize, writeVarint } from '../bytes/varint.js'
+
+export const BATCH_HEADER_BYTES = 61
+/** Bytes before batchLength's coverage starts (baseOffset + batchLength). */
+export const BATCH_LOG_OVERHEAD = 12
+export const MAGIC = 2
+const CRC_START = 21
+export const NO_PRODUCER_ID = -1
+export const NO_PRODUCER_EPOCH = -1
+export const NO_SEQUENCE = -1
+
+export interface RecordHeader {
+  readonly key: string
+  readonly value: Uint8Array | null
+}
+
+export interface RecordInput {
+  readonly key: Uint8Array | null
+  readonly value: Uint8Array | null
+  readonly headers: readonly RecordHeader[]
+  /** ms since the epoch. */
+  readonly timestamp: number
+}
+
+export interface BatchHeader {
+  readonly baseOffset: number
+  readonly batchLength: number
+  readonly partitionLeaderEpoch: number
+  readonly magic: number
+  readonly crc: number
+  readonly attributes: number
+  readonly lastOffsetDelta: number
+  readonly baseTimestamp: number
+  readonly maxTimestamp: number
+  readonly producerId: number
+  readonly producerEpoch: number
+  readonly baseSequence: number
+  readonly recordCount: number
+}
+
+export interface DecodedRecord {
+  readonly offset: number
+  readonly timestamp: number
+  readonly key: Uint8Array | null
+  readonly value: Uint8Array | null
+  readonly headers: RecordHeader[]
+}
+
+export interface BatchInput {
+  readonly baseOffset?: number
+  readonly partitionLeaderEpoch?: number
+  readonly producerId?: number
+  readonly producerEpoch?: number
+  readonly baseSequence?: number
+  readonly records: readonly RecordInput[]
+}
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder('utf-8', { fatal: true })
+
+/** Total bytes of a batch = batchLength + 12. */
+export function batchTotalBytes(header: Pick<BatchHeader, 'batchLength'>): number {
+  return header.batchLength + BATCH_LOG_OVERHEAD
+}
+
+/** Last offset of a batch whose header is known. */
+export function batchLastOffset(header: Pick<BatchHeader, 'baseOffset' | 'lastOffsetDelta'>): number {
+  return header.baseOffset + header.lastOffsetDelta
+}
+
+interface EncodedRecord {
+  readonly size: number
+  readonly key: Uint8Array | null
+  readonly value: Uint8Array | null
+  readonly headers: { key: Uint8Array; value: Uint8Array | null }[]
+  readonly timestampDelta: number
+  readonly offsetDelta: number
+}
+
+function measure(r: RecordInput, offsetDelta: number, baseTimestamp: number): EncodedRecord {
+  const timestampDelta = r.timestamp - baseTimestamp
+  let body = 1 + varintSize(timestampDelta) + varintSize(offsetDelta)
+  body += r.key === null ? varintSize(-1) : varintSize(r.key.length) + r.key.length
+  body += r.value === null ? varintSize(-1) : varintSize(r.value.length) + r.value.length
+  const headers = r.headers.map((h) => ({ key: encoder.encode(h.key), value: h.value }))
+  body += varintSize(headers.length)
+  for (const h of headers) {
+    body += varintSize(h.key.length) + h.key.length
+    body += h.value === null ? varintSize(-1) : varintSize(h.value.length) + h.value.length
+  }
+  return { size: body, key: r.key, value: r.value, headers, timestampDelta, offsetDelta }
+}
+
+/** Size in bytes a single record adds to a batch (used by producers to respect maxRecordBytes and batch limits). */
+export function recordEncodedSize(r: RecordInput, offsetDelta: number, baseTimestamp: number): number {
+  const size = measure(r, offsetDelta, baseTimestamp).size
+  return varintSize(size) + size
+}
+
+export function encodeRecordBatch(input: BatchInput): Uint8Array {
+  if (input.records.length === 0) throw new RangeError('a batch needs at least one record')
+  let baseTimestamp = Infinity
+  let maxTimestamp = -Infinity
+  for (const r of input.records) {
+    if (r.timestamp < baseTimestamp) baseTimestamp = r.timestamp
+    if (r.timestamp > maxTimestamp) maxTimestamp = r.timestamp
+  }
+  const measured = input.records.map((r, i) => measure(r, i, baseTimestamp))
+  let total = BATCH_HEADER_BYTES
+  for (const m of measured) total += varintSize(m.size) + m.size
+  const bytes = new Uint8Array(total)
+  const view = new DataView(bytes.buffer)
+  writeInt64(view, 0, input.baseOffset ?? 0)
+  view.setInt32(8, total - BATCH_LOG_OVERHEAD)
+  view.setInt32(12, input.partitionLeaderEpoch ?? -1)
+  view.setInt8(16, MAGIC)
+  view.setInt16(21, 0)
+  view.setInt32(23, input.records.length - 1)
+  writeInt64(view, 27, baseTimestamp)
+  writeInt64(view, 35, maxTimestamp)
+  writeInt64(view, 43, input.producerId ?? NO_PRODUCER_ID)
+  view.setInt16(51, input.producerEpoch ?? NO_PRODUCER_EPOCH)
+  view.setInt32(53, input.baseSequence ?? NO_SEQUENCE)
+  view.setInt32(57, input.records.length)
+  let at = BATCH_HEADER_BYTES
+  for (const m of measured) {
+    at = writeVarint(bytes, at, m.size)
+    bytes[at++] = 0
+    at = writeVarint(bytes, at, m.timestampDelta)
+    at = writeVarint(bytes, at, m.offsetDelta)
+    at = writeBlob(bytes, at, m.key)
+    at = writeBlob(bytes, at, m.value)
+    at = writeVarint(bytes, at, m.headers.length)
+    for (const h of m.headers) {
+      at = writeBlob(bytes, at, h.key)
+      at = writeBlob(bytes, at, h.value)
+    }
+  }
+  view.setUint32(17, crc32c(bytes, CRC_START, total))
+  return bytes
+}
+
+function writeBlob(bytes: Uint8Array, at: number, blob: Uint8Array | null): number {
+  if (blob === null) return writeVarint(bytes, at, -1)
+  at = writeVarint(bytes, at, blob.length)
+  bytes.set(blob, at)
+  return at + blob.length
+}
+
+/** Reads the fixed header at bytes[at]; checks only that 61 bytes are there. */
+export function readBatchHeader(bytes: Uint8Array, at = 0): BatchHeader {
+  if (bytes.length - at < BATCH_HEADER_BYTES) throw new ProtocolError(`truncated batch header: ${bytes.length - at} of ${BATCH_HEADER_BYTES} bytes`)
+  const view = new DataView(bytes.buffer, bytes.byteOffset + at, BATCH_HEADER_BYTES)
+  return {
+    baseOffset: readInt64(view, 0),
+    batchLength: view.getInt32(8),
+    partitionLeaderEpoch: view.getInt32(12),
+    magic: view.getInt8(16),
+    crc: view.getUint32(17),
+    attributes: view.getInt16(21),
+    lastOffsetDelta: view.getInt32(23),
+    baseTimestamp: readInt64(view, 27),
+    maxTimestamp: readInt64(view, 35),
+    producerId: readInt64(view, 43),
+    producerEpoch: view.getInt16(51),
+    baseSequence: view.getInt32(53),
+    recordCount: view.getInt32(57),
+  }
+}
+
+/** Assigns offsets and leader epoch in place (outside the CRC). */
+export function patchBatch(bytes: Uint8Array, at: number, baseOffset: number, partitionLeaderEpoch: number): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset + at, BATCH_HEADER_BYTES)
+  writeInt64(view, 0, baseOffset)
+  view.setInt32(12, partitionLeaderEpoch)
+}
+
+export interface BatchLimits {
+  /** Largest record (its encoded size including the length varint). */
+  readonly maxRecordBytes?: number
+}
+
+/** Thrown when a structurally valid batch holds a record over the limit. */
+export class RecordTooLargeError extends Error {
+  constructor(readonly recordBytes: number, readonly maxRecordBytes: number) {
+    super(`a record of ${recordBytes} bytes exceeds maxRecordBytes ${maxRecordBytes}`)
+    this.name = 'RecordTooLargeError'
+  }
+}
+
+/**
+ * Fully checks the batch at bytes[at, end): header, length, magic, CRC, and every record's framing
+ * (lengths, varints, counts, offset deltas 0..n−1). Allocates nothing per record. Returns the header.
+ */
+export function verifyBatch(bytes: Uint8Array, at = 0, end = bytes.length, limits: BatchLimits = {}): BatchHeader {
+  const h = readBatchHeader(bytes, at)
+  if (h.magic !== MAGIC) throw new ProtocolError(`batch magic is ${h.magic}, expected ${MAGIC}`)
+  const total = h.batchLength + BATCH_LOG_OVERHEAD
+  if (h.batchLength < BATCH_HEADER_BYTES - BATCH_LOG_OVERHEAD) throw new ProtocolError(`batchLength ${h.batchLength} is below the header size`)
+  if (total > end - at) throw new ProtocolError(`batch of ${total} bytes runs past the ${end - at} bytes available`)
+  const batchEnd = at + total
+  if (crc32c(bytes, at + CRC_START, batchEnd) !== h.crc) throw new ProtocolError('batch CRC-32C mismatch')
+  if ((h.attributes & 0x07) !== 0) throw new ProtocolError(`compression codec ${h.attributes & 0x07} is not supported`)
+  if (h.recordCount < 1 || h.lastOffsetDelta !== h.recordCount - 1) throw new ProtocolError(`recordCount ${h.recordCount} and lastOffsetDelta ${h.lastOffsetDelta} disagree`)
+  let p = at + BATCH_HEADER_BYTES
+  for (let i = 0; i < h.recordCount; i++) {
+    const start = p
+    let len: number
+    ;[len, p] = readVarint(bytes, p, batchEnd)
+    if (len < 1 || len > batchEnd - p) throw new ProtocolError(`record ${i} length ${len} does not fit in the batch`)
+    const recordEnd = p + len
+    if (limits.maxRecordBytes !== undefined && recordEnd - start > limits.maxRecordBytes) throw new RecordTooLargeError(recordEnd - start, limits.maxRecordBytes)
+    p += 1 // attributes
+    let v: number
+    ;[v, p] = readVarint(bytes, p, recordEnd) // timestampDelta
+    ;[v, p] = readVarint(bytes, p, recordEnd) // offsetDelta
+    if (v !== i) throw new ProtocolError(`record ${i} has offsetDelta ${v}`)
+    p = skipBlob(bytes, p, recordEnd, true)
+    p = skipBlob(bytes, p, recordEnd, true)
+    let headers: number
+    ;[headers, p] = readVarint(bytes, p, recordEnd)
+    if (headers < 0 || headers > recordEnd - p) throw new ProtocolError(`record ${i} header count ${headers}`)
+    for (let j = 0; j < headers; j++) {
+      p = skipBlob(bytes, p, recordEnd, false)
+      p = skipBlob(bytes, p, recordEnd, true)
+    }
+    if (p !== recordEnd) throw new ProtocolError(`record ${i} has ${recordEnd - p} unexpected bytes`)
+  }
+  if (p !== batchEnd) throw new ProtocolError(`batch has ${batchEnd - p} bytes after its last record`)
+  return h
+}
+
+function skipBlob(bytes: Uint8Array, p: number, end: number, nullable: boolean): number {
+  let len: number
+  ;[len, p] = readVarint(bytes, p, end)
+  if (len === -1 && nullable) return p
+  if (len < 0 || len > end - p) throw new ProtocolError(`field length ${len} does not fit in the record`)
+  return p + len
+}
+
+/** Decodes every record of the (already verified or trusted) batch at bytes[at]. Views point into bytes. */
+export function decodeRecords(bytes: Uint8Array, at = 0): { header: BatchHeader; records: DecodedRecord[] } {
+  const header = readBatchHeader(bytes, at)
+  const end = at + header.batchLength + BATCH_LOG_OVERHEAD
+  if (end > bytes.length) throw new ProtocolError('batch runs past the end of its buffer')
+  const records: DecodedRecord[] = []
+  let p = at + BATCH_HEADER_BYTES
+  for (let i = 0; i < header.recordCount; i++) {
+    let len: number
+    ;[len, p] = readVarint(bytes, p, end)
+    if (len < 1 || len > end - p) throw new ProtocolError(`record ${i} length ${len} does not fit in the batch`)
+    const recordEnd = p + len
+    p += 1
+    let tsDelta: number
+    let offsetDelta: number
+    ;[tsDelta, p] = readVarint(bytes, p, recordEnd)
+    ;[offsetDelta, p] = readVarint(bytes, p, recordEnd)
+    let key: Uint8Array | null
+    let value: Uint8Array | null
+    ;[key, p] = readBlob(bytes, p, recordEnd)
+    ;[value, p] = readBlob(bytes, p, recordEnd)
+    let count: number
+    ;[count, p] = readVarint(bytes, p, recordEnd)
+    if (count < 0 || count > recordEnd - p) throw new ProtocolError(`record ${i} header count ${count}`)
+    const headers: RecordHeader[] = []
+    for (let j = 0; j < count; j++) {
+      let k: Uint8Array | null
+      let v: Uint8Array | null
+      ;[k, p] = readBlob(bytes, p, recordEnd)
+      if (k === null) throw new ProtocolError('header key is null')
+      ;[v, p] = readBlob(bytes, p, recordEnd)
+      let keyText: string
+      try {
+        keyText = decoder.decode(k)
+      } catch {
+        throw new ProtocolError('header key is not valid UTF-8')
+      }
+      headers.push({ key: keyText, value: v })
+    }
+    if (p !== recordEnd) throw new ProtocolError(`record ${i} has ${recordEnd - p} unexpected bytes`)
+    records.push({ offset: header.baseOffset + offsetDelta, timestamp: header.baseTimestamp + tsDelta, key, value, headers })
+  }
+  return { header, records }
+}
+
+function readBlob(bytes: Uint8Array, p: number, end: number): [Uint8Array | null, number] {
+  let len: number
+  ;[len, p] = readVarint(bytes, p, end)
+  if (len === -1) return [null, p]
+  if (len < 0 || len > end - p) throw new ProtocolError(`field length ${len} does not fit in the record`)
+  return [bytes.subarray(p, p + len), p + len]
+}
+
+/**
+ * Walks consecutive batches in bytes (a log segment or a fetch response) and yields each one's position and header.
+ * Stops at the first incomplete batch; callers that need CRC checks call verifyBatch.
+ */
+export function* scanBatches(bytes: Uint8Array): Generator<{ at: number; header: BatchHeader; totalBytes: number }> {
+  let at = 0
+  while (bytes.length - at >= BATCH_HEADER_BYTES) {
+    const header = readBatchHeader(bytes, at)
+    const totalBytes = header.batchLength + BATCH_LOG_OVERHEAD
+    if (header.batchLength < BATCH_HEADER_BYTES - BATCH_LOG_OVERHEAD || at + totalBytes > bytes.length) return
+    yield { at, header, totalBytes }
+    at += totalBytes
+  }
+}
