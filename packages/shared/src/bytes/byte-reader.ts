@@ -2,7 +2,8 @@
 import { ProtocolError } from '../errors.js'
 import { readInt64 } from './int64.js'
 
-const decoder = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM: a leading U+FEFF is part of the string, not a marker to strip.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 export class ByteReader {
   readonly #bytes: Uint8Array

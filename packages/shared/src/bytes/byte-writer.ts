@@ -3,6 +3,11 @@ import { writeInt64 } from './int64.js'
 
 const encoder = new TextEncoder()
 
+/** DataView setters wrap or truncate silently; an out-of-range field is a caller bug and must not reach the wire as another number. */
+function checkInt(v: number, min: number, max: number, type: string): void {
+  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${v} is not a valid ${type}`)
+}
+
 export class ByteWriter {
   #buf: Uint8Array
   #view: DataView
@@ -28,36 +33,42 @@ export class ByteWriter {
   }
 
   u8(v: number): this {
+    checkInt(v, 0, 0xff, 'u8')
     this.#ensure(1)
     this.#view.setUint8(this.#pos, v)
     this.#pos += 1
     return this
   }
   i8(v: number): this {
+    checkInt(v, -0x80, 0x7f, 'i8')
     this.#ensure(1)
     this.#view.setInt8(this.#pos, v)
     this.#pos += 1
     return this
   }
   u16(v: number): this {
+    checkInt(v, 0, 0xffff, 'u16')
     this.#ensure(2)
     this.#view.setUint16(this.#pos, v)
     this.#pos += 2
     return this
   }
   i16(v: number): this {
+    checkInt(v, -0x8000, 0x7fff, 'i16')
     this.#ensure(2)
     this.#view.setInt16(this.#pos, v)
     this.#pos += 2
     return this
   }
   u32(v: number): this {
+    checkInt(v, 0, 0xffffffff, 'u32')
     this.#ensure(4)
     this.#view.setUint32(this.#pos, v)
     this.#pos += 4
     return this
   }
   i32(v: number): this {
+    checkInt(v, -0x80000000, 0x7fffffff, 'i32')
     this.#ensure(4)
     this.#view.setInt32(this.#pos, v)
     this.#pos += 4

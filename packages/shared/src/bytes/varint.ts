@@ -2,43 +2,59 @@
 import { ProtocolError } from '../errors.js'
 
 export function varintSize(value: number): number {
-  let z = zigzag(value)
+  let rest = Math.floor(zigzagHalf(value)[0] / 64)
   let n = 1
-  while (z >= 0x80) {
-    z = Math.floor(z / 128)
+  while (rest > 0) {
+    rest = Math.floor(rest / 128)
     n++
   }
   return n
 }
 
-function zigzag(value: number): number {
+/**
+ * Zig-zag as (z >> 1, z & 1): z itself reaches 2^54 − 2, past exact doubles, so it is never formed.
+ * The first byte carries the sign bit and 6 bits of the magnitude; every later byte 7 bits.
+ */
+function zigzagHalf(value: number): [half: number, sign: number] {
   if (!Number.isSafeInteger(value)) throw new RangeError(`varint value ${value} is not a safe integer`)
-  return value >= 0 ? value * 2 : -value * 2 - 1
+  return value >= 0 ? [value, 0] : [-value - 1, 1]
 }
 
 /** Writes value at bytes[at]; returns the position after it. The caller sized the buffer with varintSize. */
 export function writeVarint(bytes: Uint8Array, at: number, value: number): number {
-  let z = zigzag(value)
-  while (z >= 0x80) {
-    bytes[at++] = (z & 0x7f) | 0x80
-    z = Math.floor(z / 128)
+  const [half, sign] = zigzagHalf(value)
+  let b = ((half % 64) * 2) | sign
+  let rest = Math.floor(half / 64)
+  while (rest > 0) {
+    bytes[at++] = b | 0x80
+    b = rest % 128
+    rest = Math.floor(rest / 128)
   }
-  bytes[at++] = z
+  bytes[at++] = b
   return at
 }
 
-/** Reads a varint from bytes[at, end); returns [value, next position]. */
+/**
+ * Reads a varint from bytes[at, end); returns [value, next position].
+ * Accumulates z / 2 rather than z, so that zig-zag values up to 2^54 − 2 (|value| ≤ 2^53 − 1) decode exactly.
+ */
 export function readVarint(bytes: Uint8Array, at: number, end: number): [number, number] {
-  let z = 0
-  let scale = 1
+  let negative = false
+  let half = 0
+  let scale = 0.5
   for (let i = 0; i < 8; i++) {
     if (at >= end) throw new ProtocolError('varint runs past the end of its buffer')
     const b = bytes[at++]!
-    z += (b & 0x7f) * scale
+    if (i === 0) {
+      negative = (b & 1) === 1
+      half = (b & 0x7f) >>> 1
+    } else {
+      half += (b & 0x7f) * scale
+    }
     if (b < 0x80) {
-      if (z > Number.MAX_SAFE_INTEGER) throw new ProtocolError('varint is beyond 2^53 − 1')
-      const value = z % 2 === 0 ? z / 2 : -(z + 1) / 2
-      return [value, at]
+      // Sums past 2^53 may round, but never below 2^53, so they are still rejected here.
+      if (half > (negative ? Number.MAX_SAFE_INTEGER - 1 : Number.MAX_SAFE_INTEGER)) throw new ProtocolError('varint is beyond 2^53 − 1')
+      return [negative ? -half - 1 : half, at]
     }
     scale *= 128
   }

@@ -82,7 +82,7 @@ export interface BatchInput {
 }
 
 const encoder = new TextEncoder()
-const decoder = new TextDecoder('utf-8', { fatal: true })
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /** Total bytes of a batch = batchLength + 12. */
 export function batchTotalBytes(header: Pick<BatchHeader, 'batchLength'>): number {
