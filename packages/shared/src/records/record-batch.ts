@@ -24,6 +24,7 @@
 import { ProtocolError } from '../errors.js'
 import { crc32c } from '../bytes/crc32c.js'
 import { readInt64, writeInt64 } from '../bytes/int64.js'
+import { isWellFormedUtf8 } from '../bytes/utf8.js'
 import { readVarint, varintSize, writeVarint } from '../bytes/varint.js'
 
 export const BATCH_HEADER_BYTES = 61
@@ -138,15 +139,15 @@ export function encodeRecordBatch(input: BatchInput): Uint8Array {
   const view = new DataView(bytes.buffer)
   writeInt64(view, 0, input.baseOffset ?? 0)
   view.setInt32(8, total - BATCH_LOG_OVERHEAD)
-  view.setInt32(12, input.partitionLeaderEpoch ?? -1)
+  view.setInt32(12, int32(input.partitionLeaderEpoch ?? -1, 'partitionLeaderEpoch'))
   view.setInt8(16, MAGIC)
   view.setInt16(21, 0)
   view.setInt32(23, input.records.length - 1)
   writeInt64(view, 27, baseTimestamp)
   writeInt64(view, 35, maxTimestamp)
   writeInt64(view, 43, input.producerId ?? NO_PRODUCER_ID)
-  view.setInt16(51, input.producerEpoch ?? NO_PRODUCER_EPOCH)
-  view.setInt32(53, input.baseSequence ?? NO_SEQUENCE)
+  view.setInt16(51, int16(input.producerEpoch ?? NO_PRODUCER_EPOCH, 'producerEpoch'))
+  view.setInt32(53, int32(input.baseSequence ?? NO_SEQUENCE, 'baseSequence'))
   view.setInt32(57, input.records.length)
   let at = BATCH_HEADER_BYTES
   for (const m of measured) {
@@ -164,6 +165,16 @@ export function encodeRecordBatch(input: BatchInput): Uint8Array {
   }
   view.setUint32(17, crc32c(bytes, CRC_START, total))
   return bytes
+}
+
+/** DataView setters wrap silently; a field out of range is the caller's bug and must not reach the log as another number. */
+function int32(v: number, field: string): number {
+  if (!Number.isInteger(v) || v < -0x8000_0000 || v > 0x7fff_ffff) throw new RangeError(`${field} ${v} is not an int32`)
+  return v
+}
+function int16(v: number, field: string): number {
+  if (!Number.isInteger(v) || v < -0x8000 || v > 0x7fff) throw new RangeError(`${field} ${v} is not an int16`)
+  return v
 }
 
 function writeBlob(bytes: Uint8Array, at: number, blob: Uint8Array | null): number {
@@ -198,7 +209,7 @@ export function readBatchHeader(bytes: Uint8Array, at = 0): BatchHeader {
 export function patchBatch(bytes: Uint8Array, at: number, baseOffset: number, partitionLeaderEpoch: number): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset + at, BATCH_HEADER_BYTES)
   writeInt64(view, 0, baseOffset)
-  view.setInt32(12, partitionLeaderEpoch)
+  view.setInt32(12, int32(partitionLeaderEpoch, 'partitionLeaderEpoch'))
 }
 
 export interface BatchLimits {
@@ -219,6 +230,7 @@ export class RecordTooLargeError extends Error {
  * (lengths, varints, counts, offset deltas 0..n−1). Allocates nothing per record. Returns the header.
  */
 export function verifyBatch(bytes: Uint8Array, at = 0, end = bytes.length, limits: BatchLimits = {}): BatchHeader {
+  end = Math.min(end, bytes.length)
   const h = readBatchHeader(bytes, at)
   if (h.magic !== MAGIC) throw new ProtocolError(`batch magic is ${h.magic}, expected ${MAGIC}`)
   const total = h.batchLength + BATCH_LOG_OVERHEAD
@@ -239,6 +251,7 @@ export function verifyBatch(bytes: Uint8Array, at = 0, end = bytes.length, limit
     p += 1 // attributes
     let v: number
     ;[v, p] = readVarint(bytes, p, recordEnd) // timestampDelta
+    if (!Number.isSafeInteger(h.baseTimestamp + v)) throw new ProtocolError(`record ${i} timestamp is beyond 2^53 − 1`)
     ;[v, p] = readVarint(bytes, p, recordEnd) // offsetDelta
     if (v !== i) throw new ProtocolError(`record ${i} has offsetDelta ${v}`)
     p = skipBlob(bytes, p, recordEnd, true)
@@ -247,7 +260,9 @@ export function verifyBatch(bytes: Uint8Array, at = 0, end = bytes.length, limit
     ;[headers, p] = readVarint(bytes, p, recordEnd)
     if (headers < 0 || headers > recordEnd - p) throw new ProtocolError(`record ${i} header count ${headers}`)
     for (let j = 0; j < headers; j++) {
+      const keyStart = p
       p = skipBlob(bytes, p, recordEnd, false)
+      if (!isWellFormedUtf8(bytes, readVarint(bytes, keyStart, p)[1], p)) throw new ProtocolError(`record ${i} header ${j} key is not valid UTF-8`)
       p = skipBlob(bytes, p, recordEnd, true)
     }
     if (p !== recordEnd) throw new ProtocolError(`record ${i} has ${recordEnd - p} unexpected bytes`)
@@ -304,7 +319,11 @@ export function decodeRecords(bytes: Uint8Array, at = 0): { header: BatchHeader;
       headers.push({ key: keyText, value: v })
     }
     if (p !== recordEnd) throw new ProtocolError(`record ${i} has ${recordEnd - p} unexpected bytes`)
-    records.push({ offset: header.baseOffset + offsetDelta, timestamp: header.baseTimestamp + tsDelta, key, value, headers })
+    const timestamp = header.baseTimestamp + tsDelta
+    if (!Number.isSafeInteger(timestamp)) throw new ProtocolError(`record ${i} timestamp is beyond 2^53 − 1`)
+    const offset = header.baseOffset + offsetDelta
+    if (!Number.isSafeInteger(offset)) throw new ProtocolError(`record ${i} offset is beyond 2^53 − 1`)
+    records.push({ offset, timestamp, key, value, headers })
   }
   return { header, records }
 }
