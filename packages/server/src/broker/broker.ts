@@ -1,0 +1,200 @@
+/**
+ * @module Broker: the single-node broker core. Owns topics, producer ids and connection accounting, and
+ * implements every request's semantics over PartitionLogs. No sockets, timers of its own beyond the injected
+ * clock, or runtime globals: adapters give it storage, a clock, a logger and metrics.
+ */
+import {
+  ProtocolError, RecordTooLargeError, SamsaError, batchTotalBytes, verifyBatch,
+  type FetchRequest, type FetchResponse, type ListOffsetsRequest, type ListOffsetsResponse,
+  type MetadataResponse, type ProduceRequest, type ProduceResponse, type TopicMetadata,
+} from '@samsa/shared'
+import type { Clock, Logger, Timer } from '../clock.js'
+import type { LogStorage } from '../log/log-storage.js'
+import type { PartitionLog } from '../log/partition-log.js'
+import { noopMetrics, type BrokerMetrics } from '../observability/broker-metrics.js'
+import type { BrokerConfig } from './broker-config.js'
+import { ProducerIdAllocator } from './producer-id-allocator.js'
+import { TopicRegistry } from './topic-registry.js'
+import { withTimeout } from './with-timeout.js'
+
+export interface BrokerDeps {
+  readonly storage: LogStorage
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly metrics?: BrokerMetrics
+}
+
+export class Broker {
+  readonly config: BrokerConfig
+  readonly topics: TopicRegistry
+  readonly producerIds: ProducerIdAllocator
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly metrics: BrokerMetrics
+  /** Open connections; invariant: ≤ config.maxConnections. */
+  #connections = 0
+  #retentionTimer: Timer | null = null
+  #shuttingDown = false
+
+  private constructor(config: BrokerConfig, deps: BrokerDeps, topics: TopicRegistry, producerIds: ProducerIdAllocator) {
+    this.config = config
+    this.clock = deps.clock
+    this.logger = deps.logger
+    this.metrics = deps.metrics ?? noopMetrics
+    this.topics = topics
+    this.producerIds = producerIds
+  }
+
+  static async start(config: BrokerConfig, deps: BrokerDeps): Promise<Broker> {
+    const topics = await TopicRegistry.open({
+      storage: deps.storage,
+      logConfig: config.log,
+      clock: deps.clock,
+      logger: deps.logger,
+      maxPartitionsPerTopic: config.maxPartitionsPerTopic,
+    })
+    const producerIds = await ProducerIdAllocator.open(deps.storage)
+    const broker = new Broker(config, deps, topics, producerIds)
+    broker.#scheduleRetention()
+    return broker
+  }
+
+  get shuttingDown(): boolean {
+    return this.#shuttingDown
+  }
+
+  get connectionCount(): number {
+    return this.#connections
+  }
+
+  /** Reserves a connection slot; false when the broker is full or shutting down. */
+  tryOpenConnection(): boolean {
+    if (this.#shuttingDown || this.#connections >= this.config.maxConnections) return false
+    this.#connections++
+    this.metrics.connectionOpened()
+    return true
+  }
+
+  connectionClosed(): void {
+    this.#connections--
+    this.metrics.connectionClosed()
+  }
+
+  metadata(names: readonly string[] | null): MetadataResponse {
+    const topics: TopicMetadata[] = []
+    const wanted = names ?? this.topics.list().map((t) => t.name)
+    for (const name of wanted) {
+      const t = this.topics.get(name)
+      if (!t) {
+        topics.push({ name, errorCode: SamsaError.fromCode(3).code, partitions: [] })
+        continue
+      }
+      topics.push({
+        name,
+        errorCode: 0,
+        partitions: t.partitions.map((log, partition) => ({
+          partition,
+          leader: this.config.brokerId,
+          leaderEpoch: log.leaderEpoch,
+          logStartOffset: log.logStartOffset,
+          highWatermark: log.highWatermark,
+          logEndOffset: log.logEndOffset,
+        })),
+      })
+    }
+    return { brokers: [{ brokerId: this.config.brokerId, url: this.config.advertisedUrl }], topics }
+  }
+
+  /** Validates and appends one batch; resolves once it is durable (fsync policy) or rejects with a SamsaError. */
+  async produce(req: ProduceRequest): Promise<ProduceResponse> {
+    if (this.#shuttingDown) throw new SamsaError('BROKER_SHUTTING_DOWN')
+    if (req.acks !== -1 && req.acks !== 0 && req.acks !== 1) throw new SamsaError('INVALID_REQUIRED_ACKS', `acks must be -1, 0 or 1, got ${req.acks}`)
+    const log = this.topics.partition(req.topic, req.partition)
+    const { maxBatchBytes, maxRecordBytes } = this.config
+    if (req.batch.length > maxBatchBytes) {
+      throw new SamsaError('MESSAGE_TOO_LARGE', `batch of ${req.batch.length} bytes exceeds maxBatchBytes ${maxBatchBytes}`, { batchBytes: req.batch.length, maxBatchBytes })
+    }
+    let recordCount: number
+    try {
+      const header = verifyBatch(req.batch, 0, req.batch.length, { maxRecordBytes })
+      if (batchTotalBytes(header) !== req.batch.length) throw new ProtocolError(`${req.batch.length - batchTotalBytes(header)} bytes follow the batch; a produce carries exactly one batch`)
+      recordCount = header.recordCount
+    } catch (e) {
+      if (e instanceof RecordTooLargeError) throw new SamsaError('MESSAGE_TOO_LARGE', e.message, { recordBytes: e.recordBytes, maxRecordBytes })
+      if (e instanceof ProtocolError) throw new SamsaError('CORRUPT_MESSAGE', `invalid record batch: ${e.message}`)
+      throw e
+    }
+    const started = this.clock.monotonicMs()
+    const timeoutMs = Math.min(req.timeoutMs || this.config.requestTimeoutMs, this.config.requestTimeoutMs)
+    const result = await withTimeout(this.clock, log.append(req.batch), timeoutMs, () =>
+      new SamsaError('REQUEST_TIMED_OUT', `the batch was not durable within ${timeoutMs} ms; resend it with the same sequence to learn its offset`),
+    )
+    this.metrics.produceLatencyMs(this.clock.monotonicMs() - started)
+    if (!result.duplicate) this.metrics.recordsIn(req.topic, recordCount, req.batch.length)
+    return { baseOffset: result.baseOffset, logAppendTimeMs: result.logAppendTimeMs, logStartOffset: result.logStartOffset, duplicate: result.duplicate }
+  }
+
+  /** Reads whole batches from offset; waits up to maxWaitMs (bounded by requestTimeoutMs) when nothing is there yet. */
+  async fetch(req: FetchRequest): Promise<FetchResponse> {
+    const log = this.topics.partition(req.topic, req.partition)
+    assertOffsetInRange(log, req.offset)
+    const started = this.clock.monotonicMs()
+    const maxBytes = Math.max(1, Math.min(req.maxBytes, this.config.maxPushBytes))
+    const waitMs = Math.min(req.maxWaitMs, this.config.requestTimeoutMs)
+    if (req.offset >= log.highWatermark && waitMs > 0) await waitForHighWatermark(this.clock, log, req.offset, waitMs)
+    const r = await log.read(req.offset, maxBytes)
+    this.metrics.fetchLatencyMs(this.clock.monotonicMs() - started)
+    return { highWatermark: r.highWatermark, logStartOffset: r.logStartOffset, records: r.records }
+  }
+
+  async listOffsets(req: ListOffsetsRequest): Promise<ListOffsetsResponse> {
+    const log = this.topics.partition(req.topic, req.partition)
+    if (req.timestamp === -2) return { offset: log.logStartOffset, timestamp: -1, leaderEpoch: log.leaderEpoch }
+    if (req.timestamp === -1) return { offset: log.highWatermark, timestamp: -1, leaderEpoch: log.leaderEpoch }
+    if (req.timestamp < 0) throw new SamsaError('INVALID_REQUEST', `timestamp must be -2 (earliest), -1 (latest) or ms since the epoch, got ${req.timestamp}`)
+    const found = await log.offsetForTimestamp(req.timestamp)
+    if (!found || found.offset >= log.highWatermark) return { offset: log.highWatermark, timestamp: -1, leaderEpoch: log.leaderEpoch }
+    return { offset: found.offset, timestamp: found.timestamp, leaderEpoch: log.leaderEpoch }
+  }
+
+  #scheduleRetention(): void {
+    if (this.#shuttingDown) return
+    this.#retentionTimer = this.clock.setTimeout(() => {
+      this.topics
+        .applyRetention()
+        .then((n) => n > 0 && this.logger.info({ segments: n }, 'retention deleted segments'))
+        .catch((err: unknown) => this.logger.error({ err }, 'retention failed'))
+        .finally(() => this.#scheduleRetention())
+    }, this.config.retentionCheckIntervalMs)
+  }
+
+  /** Stops accepting work, then flushes and closes every log. */
+  async shutdown(): Promise<void> {
+    this.#shuttingDown = true
+    if (this.#retentionTimer) this.clock.clearTimeout(this.#retentionTimer)
+    await this.topics.close()
+  }
+}
+
+/** OFFSET_OUT_OF_RANGE unless logStartOffset ≤ offset ≤ highWatermark. */
+export function assertOffsetInRange(log: PartitionLog, offset: number): void {
+  if (!Number.isSafeInteger(offset) || offset < log.logStartOffset || offset > log.highWatermark) {
+    throw new SamsaError(
+      'OFFSET_OUT_OF_RANGE',
+      `offset ${offset} is outside [${log.logStartOffset}, ${log.highWatermark}] (logStartOffset, logEndOffset)`,
+      { logStartOffset: log.logStartOffset, logEndOffset: log.highWatermark },
+    )
+  }
+}
+
+function waitForHighWatermark(clock: Clock, log: PartitionLog, offset: number, waitMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      off()
+      clock.clearTimeout(timer)
+      resolve()
+    }
+    const off = log.onHighWatermark((hw: number) => hw > offset && done())
+    const timer = clock.setTimeout(done, waitMs)
+  })
+}

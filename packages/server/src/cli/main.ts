@@ -1,0 +1,24 @@
+/** @module The `samsa` command line: start a broker, manage topics, produce and consume. */
+import { Command } from 'commander'
+import { registerStart } from './start-command.js'
+import { registerTopics } from './topics-command.js'
+import { registerProduce } from './produce-command.js'
+import { registerConsume } from './consume-command.js'
+import { CliError } from './cli-error.js'
+
+const program = new Command()
+  .name('samsa')
+  .description('Samsa: partitioned, durable append-only logs served over WebSocket')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+
+registerStart(program)
+registerTopics(program)
+registerProduce(program)
+registerConsume(program)
+
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`samsa: ${CliError.describe(err)}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,65 @@
+/** @module `samsa topics create|list|describe|delete`. */
+import type { Command } from 'commander'
+import { brokerOption } from './broker-option.js'
+import { cliClient } from './client.js'
+import { int } from './start-command.js'
+
+export function registerTopics(program: Command): void {
+  const topics = program.command('topics').description('create, list, describe and delete topics')
+  topics
+    .command('create <topic>')
+    .description('create a topic')
+    .option('--partitions <n>', 'number of partitions', '1')
+    .addOption(brokerOption())
+    .action(async (topic: string, o: { partitions: string; broker: string }) => {
+      const partitions = int(o.partitions, '--partitions', 1, 100_000)
+      await withClient(o.broker, async (c) => {
+        await c.admin.createTopic(topic, { partitions })
+        process.stdout.write(`created topic ${topic} with ${partitions} partition${partitions === 1 ? '' : 's'}\n`)
+      })
+    })
+  topics
+    .command('list')
+    .description('list topics')
+    .addOption(brokerOption())
+    .option('--json', 'one JSON object per line')
+    .action(async (o: { broker: string; json?: boolean }) => {
+      await withClient(o.broker, async (c) => {
+        for (const t of await c.admin.listTopics()) {
+          process.stdout.write(o.json ? `${JSON.stringify(t)}\n` : `${t.name}\t${t.partitions} partition${t.partitions === 1 ? '' : 's'}\n`)
+        }
+      })
+    })
+  topics
+    .command('describe <topic>')
+    .description('show partitions with their offsets')
+    .addOption(brokerOption())
+    .option('--json', 'print JSON')
+    .action(async (topic: string, o: { broker: string; json?: boolean }) => {
+      await withClient(o.broker, async (c) => {
+        const d = await c.admin.describeTopic(topic)
+        if (o.json) return void process.stdout.write(`${JSON.stringify(d)}\n`)
+        process.stdout.write(`topic ${d.name}\npartition\tleader\tleaderEpoch\tlogStartOffset\thighWatermark\tlogEndOffset\n`)
+        for (const p of d.partitions) process.stdout.write(`${p.partition}\t${p.leader}\t${p.leaderEpoch}\t${p.logStartOffset}\t${p.highWatermark}\t${p.logEndOffset}\n`)
+      })
+    })
+  topics
+    .command('delete <topic>')
+    .description('delete a topic and all its data')
+    .addOption(brokerOption())
+    .action(async (topic: string, o: { broker: string }) => {
+      await withClient(o.broker, async (c) => {
+        await c.admin.deleteTopic(topic)
+        process.stdout.write(`deleted topic ${topic}\n`)
+      })
+    })
+}
+
+export async function withClient<T>(broker: string, fn: (c: ReturnType<typeof cliClient>) => Promise<T>): Promise<T> {
+  const c = cliClient(broker)
+  try {
+    return await fn(c)
+  } finally {
+    await c.close()
+  }
+}

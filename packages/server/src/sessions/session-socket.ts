@@ -1,0 +1,8 @@
+/** @module SessionSocket: what a Session needs from a WebSocket, whatever the runtime. */
+
+export interface SessionSocket {
+  send(frame: Uint8Array): void
+  close(code: number, reason: string): void
+  /** Bytes queued for sending and not yet handed to the OS. */
+  bufferedAmount(): number
+}

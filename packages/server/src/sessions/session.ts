@@ -1,0 +1,181 @@
+/**
+ * @module Session: one WebSocket connection, independent of Hono and of the runtime. Feed it frames with
+ * onFrame(); it answers through its SessionSocket. A well-formed frame with a bad request gets an error
+ * response for its correlation id and the connection stays; an unparseable frame closes it with 1002.
+ */
+import {
+  ApiKeys, CloseCodes, FRAME_HEADER_BYTES, MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, ByteReader, ProtocolError, SamsaError,
+  apiKeyName, encodeErrorFrame, encodeResponseFrame, exchangeByApiKey, readFrameHeader, type Exchange, type FrameHeader,
+} from '@samsa/shared'
+import type { Timer } from '../clock.js'
+import type { Broker } from '../broker/broker.js'
+import type { SessionSocket } from './session-socket.js'
+import { handleRequest } from './request-handlers.js'
+import { SubscriptionTable } from './subscription-table.js'
+import { toSamsaError } from './to-samsa-error.js'
+
+export class Session {
+  readonly #broker: Broker
+  readonly #socket: SessionSocket
+  readonly subscriptions: SubscriptionTable
+  /** 0 until hello succeeds; then the agreed version, which every later frame must carry. */
+  #version = 0
+  clientId = ''
+  #closed = false
+  #helloTimer: Timer | null
+  /** Set while the socket is above maxBufferedBytes: when it started (monotonic ms). */
+  #congestedSinceMs: number | null = null
+  #drainTimer: Timer | null = null
+
+  constructor(broker: Broker, socket: SessionSocket) {
+    this.#broker = broker
+    this.#socket = socket
+    this.subscriptions = new SubscriptionTable(broker, this)
+    this.#helloTimer = broker.clock.setTimeout(() => {
+      this.#helloTimer = null
+      if (this.#version === 0) this.close(CloseCodes.HELLO_TIMEOUT, `no hello within ${broker.config.helloTimeoutMs} ms`)
+    }, broker.config.helloTimeoutMs)
+  }
+
+  get version(): number {
+    return this.#version
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /** A binary frame from the client. Never throws. */
+  onFrame(frame: Uint8Array): void {
+    if (this.#closed) return
+    let header: FrameHeader
+    try {
+      header = readFrameHeader(frame)
+    } catch (e) {
+      this.close(CloseCodes.PROTOCOL_ERROR, e instanceof Error ? e.message : 'bad frame header')
+      return
+    }
+    const exchange = exchangeByApiKey.get(header.apiKey)
+    if (!exchange) {
+      this.#replyError(header, new SamsaError('UNKNOWN_API_KEY', `api key ${header.apiKey} is not known to this broker`))
+      return
+    }
+    if (header.apiKey !== ApiKeys.HELLO) {
+      if (this.#version === 0) return this.#replyError(header, new SamsaError('HELLO_REQUIRED', `send hello before ${exchange.name}`))
+      if (header.apiVersion !== this.#version) {
+        return this.#replyError(header, new SamsaError('UNSUPPORTED_VERSION', `frame carries version ${header.apiVersion}; this connection agreed on ${this.#version}`))
+      }
+    }
+    let request: unknown
+    try {
+      request = exchange.decodeRequest(new ByteReader(frame, FRAME_HEADER_BYTES))
+    } catch (e) {
+      if (e instanceof ProtocolError) return this.#replyError(header, new SamsaError('INVALID_REQUEST', `malformed ${exchange.name} request: ${e.message}`))
+      return this.#replyError(header, toSamsaError(e))
+    }
+    if (header.apiKey === ApiKeys.HELLO) return this.#hello(header, request as { clientId: string; minVersion: number; maxVersion: number })
+    this.#dispatch(header, exchange, request)
+  }
+
+  /** A text frame: the protocol is binary only. */
+  onTextFrame(): void {
+    this.close(CloseCodes.UNSUPPORTED_DATA, 'Samsa speaks binary frames only')
+  }
+
+  #hello(header: FrameHeader, req: { clientId: string; minVersion: number; maxVersion: number }): void {
+    const version = Math.min(req.maxVersion, MAX_PROTOCOL_VERSION)
+    if (version < Math.max(req.minVersion, MIN_PROTOCOL_VERSION)) {
+      return this.#replyError(header, new SamsaError('UNSUPPORTED_VERSION', `client speaks ${req.minVersion}..${req.maxVersion}; broker speaks ${MIN_PROTOCOL_VERSION}..${MAX_PROTOCOL_VERSION}`))
+    }
+    if (this.#version !== 0 && this.#version !== version) return this.#replyError(header, new SamsaError('INVALID_REQUEST', 'the version is already agreed on this connection'))
+    this.#version = version
+    this.clientId = req.clientId
+    if (this.#helloTimer) this.#broker.clock.clearTimeout(this.#helloTimer)
+    this.#helloTimer = null
+    const c = this.#broker.config
+    this.#reply(header, exchangeByApiKey.get(ApiKeys.HELLO)!, {
+      version,
+      brokerId: c.brokerId,
+      clusterId: c.clusterId,
+      maxFrameBytes: c.maxFrameBytes,
+      maxBatchBytes: c.maxBatchBytes,
+      maxRecordBytes: c.maxRecordBytes,
+      maxSubscriptions: c.maxSubscriptionsPerConnection,
+    })
+  }
+
+  #dispatch(header: FrameHeader, exchange: Exchange<unknown, unknown>, request: unknown): void {
+    let result: unknown
+    try {
+      result = handleRequest(this.#broker, this, header.apiKey, request)
+    } catch (e) {
+      return this.#replyError(header, toSamsaError(e))
+    }
+    const noReply = header.apiKey === ApiKeys.PRODUCE && (request as { acks: number }).acks === 0
+    Promise.resolve(result).then(
+      (res) => {
+        if (!noReply) this.#reply(header, exchange, res)
+      },
+      (e: unknown) => {
+        if (!noReply) this.#replyError(header, toSamsaError(e))
+        else this.#broker.logger.warn({ err: e, clientId: this.clientId }, 'acks=0 produce failed')
+      },
+    )
+  }
+
+  #reply(header: FrameHeader, exchange: Exchange<unknown, unknown>, res: unknown): void {
+    if (this.#closed) return
+    this.#socket.send(encodeResponseFrame(exchange, header.apiVersion, header.correlationId, res))
+  }
+
+  #replyError(header: FrameHeader, error: SamsaError): void {
+    if (this.#closed) return
+    this.#broker.metrics.requestError(apiKeyName(header.apiKey), error.errorName)
+    if (error.code === -1) this.#broker.logger.error({ err: error, apiKey: apiKeyName(header.apiKey) }, 'request failed unexpectedly')
+    this.#socket.send(encodeErrorFrame(header.apiKey, header.apiVersion, header.correlationId, error))
+  }
+
+  /** Pushes go out only while the socket drains; a socket stuck above the limit too long is closed. */
+  canPush(): boolean {
+    const { maxBufferedBytes, slowConsumerTimeoutMs } = this.#broker.config
+    if (this.#socket.bufferedAmount() <= maxBufferedBytes) {
+      this.#congestedSinceMs = null
+      return true
+    }
+    const now = this.#broker.clock.monotonicMs()
+    this.#congestedSinceMs ??= now
+    if (now - this.#congestedSinceMs >= slowConsumerTimeoutMs) {
+      this.close(CloseCodes.SLOW_CONSUMER, `the client did not read ${this.#socket.bufferedAmount()} queued bytes within ${slowConsumerTimeoutMs} ms`)
+      return false
+    }
+    this.#scheduleDrainCheck()
+    return false
+  }
+
+  #scheduleDrainCheck(): void {
+    if (this.#drainTimer || this.#closed) return
+    this.#drainTimer = this.#broker.clock.setTimeout(() => {
+      this.#drainTimer = null
+      if (!this.#closed && this.canPush()) this.subscriptions.pumpAll()
+    }, 25)
+  }
+
+  send(frame: Uint8Array): void {
+    if (!this.#closed) this.#socket.send(frame)
+  }
+
+  close(code: number, reason: string): void {
+    if (this.#closed) return
+    this.#socket.close(code, reason.slice(0, 120))
+    this.onClosed()
+  }
+
+  /** The socket is gone (either side closed it). Idempotent. */
+  onClosed(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.subscriptions.closeAll()
+    if (this.#helloTimer) this.#broker.clock.clearTimeout(this.#helloTimer)
+    if (this.#drainTimer) this.#broker.clock.clearTimeout(this.#drainTimer)
+  }
+}

@@ -1,0 +1,83 @@
+/** @module SubscriptionTable: a connection's subscriptions by id, bounded by maxSubscriptionsPerConnection. */
+import { SamsaError, type SubscribeRequest, type SubscribeResponse } from '@samsa/shared'
+import { assertOffsetInRange, type Broker } from '../broker/broker.js'
+import { Subscription, topicDeletedError } from './subscription.js'
+
+interface Host {
+  readonly version: number
+  send(frame: Uint8Array): void
+  canPush(): boolean
+}
+
+export class SubscriptionTable {
+  readonly #broker: Broker
+  readonly #host: Host
+  readonly #byId = new Map<number, Subscription>()
+  /** Ids are never reused on a connection, so a late push can never be mistaken for a newer subscription. */
+  #nextId = 1
+  readonly #offDeleted: () => void
+
+  constructor(broker: Broker, host: Host) {
+    this.#broker = broker
+    this.#host = host
+    this.#offDeleted = broker.topics.onDeleted((topic) => {
+      for (const s of [...this.#byId.values()]) if (s.topic === topic) s.end(topicDeletedError(topic))
+    })
+  }
+
+  get size(): number {
+    return this.#byId.size
+  }
+
+  subscribe(req: SubscribeRequest): SubscribeResponse {
+    const max = this.#broker.config.maxSubscriptionsPerConnection
+    if (this.#byId.size >= max) throw new SamsaError('TOO_MANY_SUBSCRIPTIONS', `this connection already has ${max} subscriptions`, { maxSubscriptions: max })
+    const log = this.#broker.topics.partition(req.topic, req.partition)
+    const offset = req.offset === -2 ? log.logStartOffset : req.offset === -1 ? log.highWatermark : req.offset
+    assertOffsetInRange(log, offset)
+    const id = this.#nextId++
+    const broker = this.#broker
+    const host = this.#host
+    const sub = new Subscription(id, req.topic, req.partition, log, offset, req.creditBytes, {
+      get apiVersion() {
+        return host.version
+      },
+      maxPushBytes: broker.config.maxPushBytes,
+      maxCreditBytes: broker.config.maxCreditBytes,
+      send: (frame) => host.send(frame),
+      canPush: () => host.canPush(),
+      recordsOut: (topic, records, bytes) => broker.metrics.recordsOut(topic, records, bytes),
+      ended: (endedId) => this.#byId.delete(endedId),
+    })
+    this.#byId.set(id, sub)
+    // The response goes out before the first push: pump on the next turn.
+    void Promise.resolve().then(() => sub.pump())
+    return { subscriptionId: id, offset, logStartOffset: log.logStartOffset, highWatermark: log.highWatermark }
+  }
+
+  unsubscribe(id: number): void {
+    const sub = this.#get(id)
+    sub.close()
+    this.#byId.delete(id)
+  }
+
+  credit(id: number, bytes: number): void {
+    this.#get(id).addCredit(bytes)
+  }
+
+  pumpAll(): void {
+    for (const s of this.#byId.values()) s.pump()
+  }
+
+  closeAll(): void {
+    for (const s of this.#byId.values()) s.close()
+    this.#byId.clear()
+    this.#offDeleted()
+  }
+
+  #get(id: number): Subscription {
+    const sub = this.#byId.get(id)
+    if (!sub) throw new SamsaError('UNKNOWN_SUBSCRIPTION', `no subscription ${id} on this connection`)
+    return sub
+  }
+}

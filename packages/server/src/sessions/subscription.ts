@@ -1,0 +1,112 @@
+/**
+ * @module Subscription: pushes one partition's batches to one connection from an offset, within byte credit.
+ * Invariants: pushes are in offset order; nextOffset only grows; at most one read is in flight; nothing is
+ * pushed while credit ≤ 0, while the socket is above the session's buffer limit, or above the high watermark.
+ */
+import { SamsaError, batchLastOffset, encodePushEnded, encodePushRecords, readBatchHeader, scanBatches } from '@samsa/shared'
+import type { PartitionLog } from '../log/partition-log.js'
+import { toSamsaError } from './to-samsa-error.js'
+
+export interface SubscriptionHost {
+  readonly apiVersion: number
+  readonly maxPushBytes: number
+  readonly maxCreditBytes: number
+  send(frame: Uint8Array): void
+  /** False while the socket is above its buffer limit. */
+  canPush(): boolean
+  recordsOut(topic: string, records: number, bytes: number): void
+  /** Called once when the subscription ends by itself (error); the host forgets it. */
+  ended(id: number): void
+}
+
+export class Subscription {
+  readonly id: number
+  readonly topic: string
+  readonly partition: number
+  readonly #log: PartitionLog
+  readonly #host: SubscriptionHost
+  /** Next offset to deliver; only grows. */
+  #nextOffset: number
+  /** Bytes the client still accepts; ≤ host.maxCreditBytes. */
+  #credit: number
+  #reading = false
+  #closed = false
+  readonly #offHighWatermark: () => void
+
+  constructor(id: number, topic: string, partition: number, log: PartitionLog, offset: number, creditBytes: number, host: SubscriptionHost) {
+    this.id = id
+    this.topic = topic
+    this.partition = partition
+    this.#log = log
+    this.#host = host
+    this.#nextOffset = offset
+    this.#credit = Math.min(creditBytes, host.maxCreditBytes)
+    this.#offHighWatermark = log.onHighWatermark(() => this.pump())
+  }
+
+  get nextOffset(): number {
+    return this.#nextOffset
+  }
+
+  addCredit(bytes: number): void {
+    this.#credit = Math.min(this.#credit + bytes, this.#host.maxCreditBytes)
+    this.pump()
+  }
+
+  /** Sends whatever is visible and allowed; safe to call at any time. */
+  pump(): void {
+    if (this.#reading || this.#closed) return
+    if (this.#credit <= 0 || !this.#host.canPush() || this.#nextOffset >= this.#log.highWatermark) return
+    this.#reading = true
+    this.#readOnce().then(
+      (more) => {
+        this.#reading = false
+        if (more) this.pump()
+      },
+      (err: unknown) => {
+        this.#reading = false
+        this.end(toSamsaError(err))
+      },
+    )
+  }
+
+  async #readOnce(): Promise<boolean> {
+    const r = await this.#log.read(this.#nextOffset, Math.min(this.#credit, this.#host.maxPushBytes))
+    if (this.#closed || r.records.length === 0) return false
+    let last = -1
+    let records = 0
+    for (const b of scanBatches(r.records)) {
+      last = batchLastOffset(b.header)
+      records += b.header.recordCount
+    }
+    if (last < this.#nextOffset) return false
+    this.#host.send(encodePushRecords(this.#host.apiVersion, this.id, r.highWatermark, r.logStartOffset, r.records))
+    this.#host.recordsOut(this.topic, records - this.#skipped(r.records), r.records.length)
+    this.#credit -= r.records.length
+    this.#nextOffset = last + 1
+    return true
+  }
+
+  /** Records at the front of the first batch that lie below nextOffset (sent, but skipped by the client). */
+  #skipped(records: Uint8Array): number {
+    const first = readBatchHeader(records, 0)
+    return Math.max(0, this.#nextOffset - first.baseOffset)
+  }
+
+  /** Ends the subscription from the broker side and tells the client why. */
+  end(error: SamsaError): void {
+    if (this.#closed) return
+    this.close()
+    this.#host.send(encodePushEnded(this.#host.apiVersion, this.id, error))
+    this.#host.ended(this.id)
+  }
+
+  close(): void {
+    this.#closed = true
+    this.#offHighWatermark()
+  }
+}
+
+export function topicDeletedError(topic: string): SamsaError {
+  return new SamsaError('TOPIC_DELETED', `topic "${topic}" was deleted`)
+}
