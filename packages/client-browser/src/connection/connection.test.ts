@@ -1,0 +1,97 @@
+import { ApiKeys, SamsaError, createTopic, metadata, ping } from '@samsa/shared'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import { FakeBroker } from '../testing/fake-broker.js'
+import { until } from '../testing/until.js'
+import { Connection } from './connection.js'
+import type { ConnectionStatus } from './connection-state.js'
+
+describe('Connection against the fake broker', () => {
+  let broker: FakeBroker
+  let conn: Connection | undefined
+  beforeEach(async () => {
+    broker = await FakeBroker.start()
+  })
+  afterEach(async () => {
+    conn?.close()
+    await broker.close()
+  })
+
+  const open = (extra: Partial<ConstructorParameters<typeof Connection>[0]> = {}) =>
+    (conn = new Connection({ brokers: [broker.url], clientId: 't', WebSocket, backoff: { baseMs: 5, capMs: 20 }, ...extra }))
+
+  it('handshakes with hello, then correlates responses with requests', async () => {
+    const c = open()
+    const statuses: ConnectionStatus[] = []
+    c.on('status', ({ current }) => statuses.push(current.status))
+    const [a, b] = await Promise.all([c.request(createTopic, { name: 'a', partitions: 2 }), c.request(createTopic, { name: 'b', partitions: 3 })])
+    expect(a).toEqual({ name: 'a', partitions: 2 })
+    expect(b).toEqual({ name: 'b', partitions: 3 })
+    expect(c.helloResponse).toMatchObject({ version: 1, maxBatchBytes: 1024 * 1024 })
+    expect(statuses).toEqual(['connecting', 'connected'])
+  })
+
+  it('maps error responses to SamsaError with the table’s retriable flag', async () => {
+    const c = open()
+    await c.request(createTopic, { name: 'dup', partitions: 1 })
+    const err = await c.request(createTopic, { name: 'dup', partitions: 1 }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(SamsaError)
+    expect(err).toMatchObject({ errorName: 'TOPIC_ALREADY_EXISTS', code: 36, retriable: false })
+    broker.failNext(ApiKeys.METADATA, 'NOT_ENOUGH_REPLICAS')
+    await expect(c.request(metadata, { topics: null })).rejects.toMatchObject({ errorName: 'NOT_ENOUGH_REPLICAS', retriable: true })
+  })
+
+  it('fails in-flight requests with a retriable NETWORK_EXCEPTION when the socket drops, then reconnects', async () => {
+    const c = open()
+    await c.ready()
+    const session = c.session
+    broker.dropOnNext(ApiKeys.PING)
+    await expect(c.request(ping, {})).rejects.toMatchObject({ errorName: 'NETWORK_EXCEPTION', retriable: true })
+    await until(() => c.state.status === 'connected' && c.session > session, { what: 'reconnect' })
+    expect(broker.connectionCount).toBe(2)
+    await expect(c.request(ping, {})).resolves.toEqual({})
+  })
+
+  it('queues requests issued while disconnected and sends them after the handshake', async () => {
+    const c = open()
+    const results = await Promise.all([c.request(ping, {}), c.request(createTopic, { name: 'q', partitions: 1 })])
+    expect(results[1]).toEqual({ name: 'q', partitions: 1 })
+  })
+
+  it('times a request out with a retriable REQUEST_TIMED_OUT', async () => {
+    const silent = new (await import('ws')).WebSocketServer({ host: '127.0.0.1', port: 0, path: '/ws' })
+    await new Promise((r) => silent.once('listening', r))
+    const port = (silent.address() as { port: number }).port
+    const c = open({ brokers: [`ws://127.0.0.1:${port}`], requestTimeoutMs: 50 })
+    await expect(c.request(ping, {}, { timeoutMs: 30 })).rejects.toMatchObject({ errorName: 'REQUEST_TIMED_OUT', retriable: true })
+    c.close()
+    for (const client of silent.clients) client.terminate()
+    await new Promise((r) => silent.close(r))
+  })
+
+  it('rotates through broker URLs when one is unreachable', async () => {
+    const c = open({ brokers: ['ws://127.0.0.1:1', broker.url] })
+    await c.ready()
+    expect(c.state.status).toBe('connected')
+  })
+
+  it('close() fails queued requests with a non-retriable error and is final', async () => {
+    const c = open({ brokers: ['ws://127.0.0.1:1'] })
+    const p = c.request(ping, {})
+    c.close()
+    await expect(p).rejects.toMatchObject({ retriable: false })
+    expect(c.state.status).toBe('closed')
+    await expect(c.request(ping, {})).rejects.toMatchObject({ retriable: false })
+  })
+
+  it('explains how to pass ws when there is no global WebSocket', async () => {
+    const { defaultWebSocket } = await import('../ports.js')
+    const saved = (globalThis as { WebSocket?: unknown }).WebSocket
+    delete (globalThis as { WebSocket?: unknown }).WebSocket
+    try {
+      expect(() => defaultWebSocket()).toThrow(/pass it/)
+    } finally {
+      if (saved !== undefined) (globalThis as { WebSocket?: unknown }).WebSocket = saved
+    }
+  })
+})

@@ -1,0 +1,374 @@
+/**
+ * @module One WebSocket per client: the hello handshake, request/response correlation with per-request timeouts,
+ * push routing, and reconnect with full-jitter backoff across the broker URLs. It performs the effects of the
+ * pure reducer in `connection-state.ts` and owns every timer and socket of the connection.
+ */
+import {
+  ApiKeys,
+  ErrorCodes,
+  MAX_PROTOCOL_VERSION,
+  MIN_PROTOCOL_VERSION,
+  SamsaError,
+  decodePush,
+  decodeResponseFrame,
+  encodeRequestFrame,
+  hello,
+  readFrameHeader,
+  type Exchange,
+  type HelloResponse,
+  type Push,
+} from '@samsa/shared'
+import { silentLogger, systemClock, type Clock, type Logger, type Random, type TimerHandle, type WebSocketConstructor, type WebSocketLike } from '../ports.js'
+import { backoffDelayMs, defaultBackoff, type BackoffPolicy } from './backoff.js'
+import { initialConnectionState, transition, type ConnectionEffect, type ConnectionEvent, type ConnectionState } from './connection-state.js'
+import { Emitter } from './emitter.js'
+
+export interface ConnectionOptions {
+  /** Base URLs (`ws://host:port`); the connection uses `<base>/ws` and rotates through them on reconnect. */
+  readonly brokers: readonly string[]
+  readonly clientId: string
+  readonly WebSocket: WebSocketConstructor
+  readonly clock?: Clock
+  readonly random?: Random
+  readonly logger?: Logger
+  readonly requestTimeoutMs?: number
+  readonly backoff?: BackoffPolicy
+  /** Source of `online`/`offline` events; defaults to globalThis when it is an EventTarget (browsers); null disables. */
+  readonly networkEvents?: Pick<EventTarget, 'addEventListener' | 'removeEventListener'> | null
+}
+
+export interface StatusChange {
+  readonly previous: ConnectionState
+  readonly current: ConnectionState
+}
+
+export interface ConnectionEvents extends Record<string, unknown> {
+  /** The status or its reason changed. */
+  status: StatusChange
+  /** A server push (records or the end of a subscription). */
+  push: Push
+}
+
+export interface RequestOptions {
+  readonly timeoutMs?: number
+  /** No response is expected (produce with acks 0): resolves once written. */
+  readonly noResponse?: boolean
+}
+
+interface PendingRequest {
+  readonly exchange: Exchange<unknown, unknown>
+  readonly request: unknown
+  readonly noResponse: boolean
+  readonly resolve: (response: unknown) => void
+  readonly reject: (error: Error) => void
+  timer: TimerHandle | null
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
+
+/** The client was closed; not retriable, so retry loops stop. */
+export function clientClosedError(message: string): SamsaError {
+  return new SamsaError({ ...ErrorCodes.NETWORK_EXCEPTION, retriable: false }, message)
+}
+
+export class Connection {
+  readonly #opts: ConnectionOptions
+  readonly #clock: Clock
+  readonly #random: Random
+  readonly #log: Logger
+  readonly #events = new Emitter<ConnectionEvents>()
+  #state = initialConnectionState()
+  /** The live socket, or null; events from any other socket are ignored. */
+  #socket: WebSocketLike | null = null
+  /** Written to #socket and awaiting a response, by correlation id; empty whenever #socket is null. */
+  readonly #inFlight = new Map<number, PendingRequest>()
+  /** Waiting for a connection, in the order they were issued; written in that order on connect. */
+  #queued: PendingRequest[] = []
+  /** Never 0: push frames use 0. */
+  #nextCorrelationId = 1
+  #hello: HelloResponse | null = null
+  #reconnectTimer: TimerHandle | null = null
+  /** Incremented on every successful handshake; consumers re-subscribe when it changes. */
+  #session = 0
+  #dispatching = false
+  readonly #eventQueue: ConnectionEvent[] = []
+  readonly #onOnline = () => this.#dispatch({ type: 'online' })
+  readonly #onOffline = () => this.#dispatch({ type: 'offline' })
+  readonly #network: ConnectionOptions['networkEvents']
+
+  constructor(opts: ConnectionOptions) {
+    if (opts.brokers.length === 0) throw new TypeError('brokers must name at least one broker URL')
+    this.#opts = opts
+    this.#clock = opts.clock ?? systemClock
+    this.#random = opts.random ?? Math.random
+    this.#log = (opts.logger ?? silentLogger).child({ component: 'connection', clientId: opts.clientId })
+    const g = globalThis as Partial<EventTarget>
+    this.#network = opts.networkEvents !== undefined ? opts.networkEvents : typeof g.addEventListener === 'function' ? (g as EventTarget) : null
+    this.#network?.addEventListener('online', this.#onOnline)
+    this.#network?.addEventListener('offline', this.#onOffline)
+  }
+
+  get state(): ConnectionState {
+    return this.#state
+  }
+  /** The broker's answer to the last successful hello (limits, agreed version). */
+  get helloResponse(): HelloResponse | null {
+    return this.#hello
+  }
+  get session(): number {
+    return this.#session
+  }
+
+  on<K extends keyof ConnectionEvents>(event: K, listener: (payload: ConnectionEvents[K]) => void): () => void {
+    return this.#events.on(event, listener)
+  }
+
+  /** Starts connecting (idempotent). Requests also start it. */
+  connect(): void {
+    this.#dispatch({ type: 'connect' })
+  }
+
+  /** Resolves with the hello response once connected; rejects if the connection closes first. */
+  ready(): Promise<HelloResponse> {
+    if (this.#state.status === 'connected' && this.#hello) return Promise.resolve(this.#hello)
+    if (this.#state.status === 'closed') return Promise.reject(clientClosedError(this.#state.reason.message))
+    this.connect()
+    return new Promise((resolve, reject) => {
+      const off = this.on('status', ({ current }) => {
+        if (current.status === 'connected' && this.#hello) resolve(this.#hello)
+        else if (current.status === 'closed') reject(clientClosedError(current.reason.message))
+        else return
+        off()
+      })
+    })
+  }
+
+  /** Sends a request, waiting for a connection if there is none; rejects with a SamsaError. */
+  request<Req, Res>(exchange: Exchange<Req, Res>, request: Req, options: RequestOptions = {}): Promise<Res> {
+    if (this.#state.status === 'closed') return Promise.reject(clientClosedError('the client is closed'))
+    return new Promise<Res>((resolve, reject) => {
+      const pending: PendingRequest = {
+        exchange: exchange as Exchange<unknown, unknown>,
+        request,
+        noResponse: options.noResponse ?? false,
+        resolve: resolve as (r: unknown) => void,
+        reject,
+        timer: null,
+      }
+      const timeoutMs = options.timeoutMs ?? this.#opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
+      pending.timer = this.#clock.setTimeout(() => this.#timeOut(pending, timeoutMs), timeoutMs)
+      if (this.#state.status === 'connected') this.#write(pending)
+      else {
+        this.#queued.push(pending)
+        this.connect()
+      }
+    })
+  }
+
+  close(): void {
+    this.#dispatch({ type: 'close' })
+    this.#network?.removeEventListener('online', this.#onOnline)
+    this.#network?.removeEventListener('offline', this.#onOffline)
+  }
+
+  #timeOut(pending: PendingRequest, timeoutMs: number): void {
+    pending.timer = null
+    for (const [id, p] of this.#inFlight) if (p === pending) this.#inFlight.delete(id)
+    this.#queued = this.#queued.filter((p) => p !== pending)
+    pending.reject(new SamsaError('REQUEST_TIMED_OUT', `${pending.exchange.name} got no response within ${timeoutMs} ms`))
+  }
+
+  #settle(pending: PendingRequest): void {
+    if (pending.timer !== null) this.#clock.clearTimeout(pending.timer)
+    pending.timer = null
+  }
+
+  #write(pending: PendingRequest): void {
+    const socket = this.#socket
+    if (socket === null) return void this.#queued.push(pending)
+    const correlationId = this.#nextCorrelationId
+    this.#nextCorrelationId = this.#nextCorrelationId >= 0xffff_ffff ? 1 : this.#nextCorrelationId + 1
+    const version = this.#hello?.version ?? 0
+    let frame: Uint8Array
+    try {
+      frame = encodeRequestFrame(pending.exchange, version, correlationId, pending.request)
+    } catch (error) {
+      this.#settle(pending)
+      return pending.reject(error instanceof Error ? error : new Error(String(error)))
+    }
+    if (!pending.noResponse) this.#inFlight.set(correlationId, pending)
+    socket.send(frame)
+    if (pending.noResponse) {
+      this.#settle(pending)
+      pending.resolve(undefined)
+    }
+  }
+
+  #dispatch(event: ConnectionEvent): void {
+    this.#eventQueue.push(event)
+    if (this.#dispatching) return
+    this.#dispatching = true
+    try {
+      for (let e = this.#eventQueue.shift(); e !== undefined; e = this.#eventQueue.shift()) {
+        const previous = this.#state
+        const { state, effects } = transition(previous, e)
+        this.#state = state
+        for (const effect of effects) this.#perform(effect)
+        if (state.status !== previous.status || state.reason !== previous.reason) {
+          this.#log.debug({ from: previous.status, to: state.status, reason: state.reason.code, attempt: state.attempt }, 'connection status')
+          for (const error of this.#events.emit('status', { previous, current: state })) this.#log.error({ error }, 'status listener threw')
+        }
+      }
+    } finally {
+      this.#dispatching = false
+    }
+  }
+
+  #perform(effect: ConnectionEffect): void {
+    switch (effect.type) {
+      case 'openSocket':
+        return this.#open(effect.attempt)
+      case 'sendHello':
+        return this.#sendHello()
+      case 'closeSocket': {
+        const socket = this.#socket
+        this.#socket = null
+        try {
+          socket?.close(effect.closeCode, effect.message)
+        } catch (error) {
+          this.#log.debug({ error }, 'socket close threw')
+        }
+        return
+      }
+      case 'scheduleReconnect': {
+        const delayMs = backoffDelayMs(effect.attempt, this.#opts.backoff ?? defaultBackoff, this.#random)
+        this.#log.info({ attempt: effect.attempt, delayMs }, 'reconnecting after backoff')
+        this.#reconnectTimer = this.#clock.setTimeout(() => {
+          this.#reconnectTimer = null
+          this.#dispatch({ type: 'backoffElapsed' })
+        }, delayMs)
+        return
+      }
+      case 'cancelReconnect':
+        if (this.#reconnectTimer !== null) this.#clock.clearTimeout(this.#reconnectTimer)
+        this.#reconnectTimer = null
+        return
+      case 'failInFlight':
+        return this.#failInFlight(new SamsaError('NETWORK_EXCEPTION', `connection lost: ${effect.message}`))
+      case 'flushQueued': {
+        const queued = this.#queued
+        this.#queued = []
+        for (const p of queued) this.#write(p)
+        return
+      }
+      case 'failAll': {
+        const error = clientClosedError(effect.message)
+        this.#failInFlight(error)
+        const queued = this.#queued
+        this.#queued = []
+        for (const p of queued) {
+          this.#settle(p)
+          p.reject(error)
+        }
+        return
+      }
+    }
+  }
+
+  #failInFlight(error: SamsaError): void {
+    const pending = [...this.#inFlight.values()]
+    this.#inFlight.clear()
+    for (const p of pending) {
+      this.#settle(p)
+      p.reject(error)
+    }
+  }
+
+  #open(attempt: number): void {
+    const base = this.#opts.brokers[attempt % this.#opts.brokers.length]!
+    const url = `${base.replace(/\/+$/, '')}/ws`
+    let socket: WebSocketLike
+    try {
+      socket = new this.#opts.WebSocket(url)
+    } catch (error) {
+      this.#log.warn({ url, error }, 'could not open socket')
+      return this.#dispatch({ type: 'socketClosed', closeCode: 1006, message: error instanceof Error ? error.message : String(error) })
+    }
+    this.#log.debug({ url, attempt }, 'opening socket')
+    socket.binaryType = 'arraybuffer'
+    this.#socket = socket
+    socket.addEventListener('open', () => {
+      if (socket === this.#socket) this.#dispatch({ type: 'socketOpened' })
+    })
+    socket.addEventListener('message', (event: { data: unknown }) => {
+      if (socket === this.#socket) this.#receive(event.data)
+    })
+    socket.addEventListener('error', () => this.#log.debug({ url }, 'socket error'))
+    socket.addEventListener('close', (event: { code?: number; reason?: string }) => {
+      if (socket !== this.#socket) return
+      this.#socket = null
+      this.#dispatch({ type: 'socketClosed', closeCode: event.code ?? 1006, message: event.reason || `socket to ${url} closed (${event.code ?? 1006})` })
+    })
+  }
+
+  #sendHello(): void {
+    const socket = this.#socket
+    const timeoutMs = this.#opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
+    this.#hello = null
+    const pending: PendingRequest = {
+      exchange: hello as Exchange<unknown, unknown>,
+      request: { clientId: this.#opts.clientId, minVersion: MIN_PROTOCOL_VERSION, maxVersion: MAX_PROTOCOL_VERSION },
+      noResponse: false,
+      resolve: (r) => {
+        if (socket !== this.#socket) return
+        const res = r as HelloResponse
+        if (res.version < MIN_PROTOCOL_VERSION || res.version > MAX_PROTOCOL_VERSION) {
+          return this.#dispatch({ type: 'handshakeFailed', retriable: false, message: `broker chose protocol version ${res.version}, outside ${MIN_PROTOCOL_VERSION}..${MAX_PROTOCOL_VERSION}` })
+        }
+        this.#hello = res
+        this.#session++
+        this.#log.info({ brokerId: res.brokerId, version: res.version, session: this.#session }, 'connected')
+        this.#dispatch({ type: 'handshakeSucceeded' })
+      },
+      reject: (error) => {
+        if (socket !== this.#socket) return
+        const retriable = !(error instanceof SamsaError) || error.retriable
+        this.#dispatch({ type: 'handshakeFailed', retriable, message: error.message })
+      },
+      timer: null,
+    }
+    pending.timer = this.#clock.setTimeout(() => this.#timeOut(pending, timeoutMs), timeoutMs)
+    this.#write(pending)
+  }
+
+  #receive(data: unknown): void {
+    if (!(data instanceof ArrayBuffer)) {
+      this.#log.warn({ type: typeof data }, 'ignoring a non-binary frame')
+      return
+    }
+    const bytes = new Uint8Array(data)
+    let pending: PendingRequest | undefined
+    try {
+      const header = readFrameHeader(bytes)
+      if (header.apiKey === ApiKeys.PUSH) {
+        for (const error of this.#events.emit('push', decodePush(bytes))) this.#log.error({ error }, 'push listener threw')
+        return
+      }
+      pending = this.#inFlight.get(header.correlationId)
+      if (pending === undefined) return this.#log.debug({ correlationId: header.correlationId }, 'response for no pending request (timed out?)')
+      this.#inFlight.delete(header.correlationId)
+      this.#settle(pending)
+      if (header.apiKey !== pending.exchange.apiKey) {
+        return pending.reject(new SamsaError('UNKNOWN_SERVER_ERROR', `response apiKey ${header.apiKey} does not match request ${pending.exchange.name}`))
+      }
+      const decoded = decodeResponseFrame(bytes)
+      if (decoded.error !== null) pending.reject(decoded.error)
+      else pending.resolve(pending.exchange.decodeResponse(decoded.body))
+    } catch (error) {
+      pending?.reject(new SamsaError('CORRUPT_MESSAGE', `undecodable ${pending.exchange.name} response`))
+      this.#log.warn({ error }, 'undecodable frame; closing the socket')
+      this.#perform({ type: 'closeSocket', closeCode: 1002, message: 'undecodable frame' })
+      this.#dispatch({ type: 'socketClosed', closeCode: 1002, message: `undecodable frame: ${error instanceof Error ? error.message : String(error)}` })
+    }
+  }
+}
