@@ -1,8 +1,8 @@
 /** @module `samsa start`: run a broker in the foreground until SIGTERM/SIGINT. */
 import { resolve } from 'node:path'
 import { Option, type Command } from 'commander'
-import { createPinoLogger, type LogFormat } from '../adapters/node/pino-logger.js'
-import { startBroker } from '../adapters/node/start-broker.js'
+import { createPinoLogger, type LogFormat } from '../pino-logger.js'
+import { startBroker } from '../start-broker.js'
 import { CliError } from './cli-error.js'
 
 interface StartOptions {

@@ -1,0 +1,134 @@
+/**
+ * @module Opening a partition directory: finishes interrupted retention, verifies every batch, cuts a torn tail
+ * off the active segment (never off an older one), rebuilds indexes and producer state.
+ */
+import { batchLastOffset, verifyBatch } from '@samsa/shared'
+import type { Logger } from '../clock.js'
+import { walkBatches } from './batch-walker.js'
+import { decodeLogStartCheckpoint, LOG_START_CHECKPOINT } from './log-start-checkpoint.js'
+import type { LogStorage } from './log-storage.js'
+import { OffsetIndex } from './offset-index.js'
+import { ProducerStateTable } from './producer-state.js'
+import { parseSegmentFileName, Segment, segmentFileName } from './segment.js'
+
+export interface RecoveryReport {
+  segment: string
+  position: number
+  truncatedBytes: number
+  reason: string
+}
+
+export interface RecoveredLog {
+  /** Oldest first, contiguous in offsets; never empty (the last is the active segment). */
+  readonly segments: Segment[]
+  readonly producers: ProducerStateTable
+  readonly logStartOffset: number
+  readonly report: RecoveryReport | null
+}
+
+export interface RecoveryArgs {
+  readonly storage: LogStorage
+  readonly dir: string
+  readonly indexIntervalBytes: number
+  readonly logger: Logger
+}
+
+/** Thrown when an older (sealed, acknowledged) segment is damaged: the log refuses to open rather than cut it. */
+export class LogCorruptionError extends Error {
+  constructor(readonly file: string, readonly position: number, reason: string) {
+    super(`corrupt log ${file} at byte ${position}: ${reason}; acknowledged data is never cut automatically, restore or re-replicate this partition`)
+    this.name = 'LogCorruptionError'
+  }
+}
+
+export async function recoverLog(args: RecoveryArgs): Promise<RecoveredLog> {
+  const { storage, dir, logger } = args
+  await storage.ensureDir(dir)
+  const names = await storage.list(dir)
+  for (const n of names) if (n.endsWith('.tmp')) await storage.remove(`${dir}/${n}`)
+  let bases = names.map(parseSegmentFileName).filter((b): b is number => b !== null).sort((a, b) => a - b)
+
+  const checkpointBytes = await storage.readFile(`${dir}/${LOG_START_CHECKPOINT}`)
+  let checkpoint = checkpointBytes === null ? null : decodeLogStartCheckpoint(checkpointBytes)
+  if (checkpointBytes !== null && checkpoint === null) {
+    logger.warn({ dir }, 'ignoring an invalid log-start-offset checkpoint; keeping every segment')
+  }
+  // Finish a retention pass that wrote the checkpoint but crashed before deleting every segment below it.
+  while (checkpoint !== null && bases.length > 1 && bases[1]! <= checkpoint) {
+    const base = bases.shift()!
+    await storage.remove(`${dir}/${segmentFileName(base, 'index')}`)
+    await storage.remove(`${dir}/${segmentFileName(base, 'log')}`)
+    logger.info({ dir, baseOffset: base }, 'removed a segment below the log-start-offset checkpoint')
+  }
+
+  const producers = new ProducerStateTable()
+  const segments: Segment[] = []
+  let report: RecoveryReport | null = null
+  try {
+    if (bases.length === 0) {
+      segments.push(await Segment.create(storage, dir, checkpoint ?? 0))
+    }
+    for (let i = 0; i < bases.length; i++) {
+      const base = bases[i]!
+      const prev = segments.at(-1)
+      if (prev && prev.nextOffset !== base) {
+        throw new LogCorruptionError(prev.logPath, prev.sizeBytes, `segment ends at offset ${prev.nextOffset} but the next segment starts at ${base}`)
+      }
+      const segment = new Segment(dir, base, await storage.open(`${dir}/${segmentFileName(base, 'log')}`, { create: false }))
+      segments.push(segment)
+      const active = i === bases.length - 1
+      const damage = await scanSegment(segment, producers, args.indexIntervalBytes)
+      if (damage && !active) throw new LogCorruptionError(segment.logPath, damage.position, damage.reason)
+      if (damage) {
+        const truncatedBytes = segment.sizeBytes - damage.position
+        await segment.file.truncate(damage.position)
+        await segment.file.sync()
+        report = { segment: segment.logPath, position: damage.position, truncatedBytes, reason: damage.reason }
+        logger.warn({ ...report }, 'cut a torn tail off the active segment')
+      }
+      if (!active) await loadIndex(storage, segment, segment.index, logger)
+    }
+  } catch (e) {
+    for (const s of segments) await s.file.close().catch(() => {})
+    throw e
+  }
+  const first = segments[0]!
+  const last = segments.at(-1)!
+  const logStartOffset = Math.min(Math.max(first.baseOffset, checkpoint ?? 0), last.nextOffset)
+  return { segments, producers, logStartOffset, report }
+}
+
+/** Verifies each batch (CRC, framing, contiguous offsets), rebuilding the index and producer state; returns the first damage. */
+async function scanSegment(segment: Segment, producers: ProducerStateTable, indexIntervalBytes: number): Promise<{ position: number; reason: string } | null> {
+  for await (const item of walkBatches(segment.file, 0, { wholeBatches: true, chunkBytes: 1024 * 1024 })) {
+    if (item.kind === 'damage') return item
+    try {
+      verifyBatch(item.buffer, item.at, item.at + item.totalBytes)
+    } catch (e) {
+      return { position: item.position, reason: (e as Error).message }
+    }
+    if (item.header.baseOffset !== segment.nextOffset) {
+      return { position: item.position, reason: `offset gap: expected a batch at offset ${segment.nextOffset}, found ${item.header.baseOffset}` }
+    }
+    segment.noteBatch(item.header, item.position, item.totalBytes, indexIntervalBytes)
+    producers.update(item.header, item.header.baseOffset)
+    if (batchLastOffset(item.header) + 1 !== segment.nextOffset) throw new Error('unreachable: noteBatch did not advance')
+  }
+  return null
+}
+
+/**
+ * Sealed segments are fully verified on open anyway, so the index rebuilt during that scan is authoritative;
+ * the stored `.index` is kept when it parses and matches it, and rewritten when it is missing, malformed or stale.
+ */
+async function loadIndex(storage: LogStorage, segment: Segment, rebuilt: OffsetIndex, logger: Logger): Promise<void> {
+  const bytes = await storage.readFile(segment.indexPath)
+  const stored = bytes === null ? null : OffsetIndex.parse(bytes, segment.baseOffset, segment.sizeBytes)
+  const fresh = rebuilt.serialize()
+  if (stored !== null && bytes!.length === fresh.length && bytes!.every((b, i) => b === fresh[i])) return
+  try {
+    await segment.writeIndex(storage)
+  } catch (e) {
+    logger.warn({ file: segment.indexPath, err: (e as Error).message }, 'could not rewrite a segment index; it is rebuilt on every open')
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * @module The `log-start-offset` checkpoint: where retention moved a partition's logStartOffset.
+ * Format (12 bytes, big-endian): offset uint64 as (hi uint32, lo uint32), then CRC-32C of those 8 bytes.
+ */
+import { crc32c } from '@samsa/shared'
+import type { LogStorage } from './log-storage.js'
+
+export const LOG_START_CHECKPOINT = 'log-start-offset'
+const TWO32 = 0x1_0000_0000
+
+export function encodeLogStartCheckpoint(offset: number): Uint8Array {
+  const out = new Uint8Array(12)
+  const view = new DataView(out.buffer)
+  view.setUint32(0, Math.floor(offset / TWO32))
+  view.setUint32(4, offset % TWO32)
+  view.setUint32(8, crc32c(out, 0, 8))
+  return out
+}
+
+/** The offset, or null when the bytes are not a valid checkpoint (wrong size or CRC). */
+export function decodeLogStartCheckpoint(bytes: Uint8Array): number | null {
+  if (bytes.length !== 12) return null
+  const view = new DataView(bytes.buffer, bytes.byteOffset, 12)
+  if (view.getUint32(8) !== crc32c(bytes, 0, 8)) return null
+  const offset = view.getUint32(0) * TWO32 + view.getUint32(4)
+  return Number.isSafeInteger(offset) ? offset : null
+}
+
+/** Written temp → fsync → rename → fsync dir (writeFileAtomic). */
+export async function writeLogStartCheckpoint(storage: LogStorage, dir: string, offset: number): Promise<void> {
+  await storage.writeFileAtomic(`${dir}/${LOG_START_CHECKPOINT}`, encodeLogStartCheckpoint(offset))
+}
