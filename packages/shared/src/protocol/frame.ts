@@ -42,6 +42,7 @@ export function encodeResponseFrame<Res>(exchange: Exchange<unknown, Res>, apiVe
 }
 
 export function encodeErrorFrame(apiKey: number, apiVersion: number, correlationId: number, error: SamsaError): Uint8Array {
+  if (error.code === 0) throw new RangeError('an error frame cannot carry errorCode 0 (NONE): it would read as a success')
   const w = header(new ByteWriter(128), apiKey, apiVersion, correlationId).i16(error.code)
   writeErrorBody(w, error)
   return w.finish()
@@ -57,9 +58,10 @@ export function writeErrorBody(w: ByteWriter, error: SamsaError): void {
 export function readErrorBody(r: ByteReader, code: number): SamsaError {
   const message = r.string()
   const n = r.u8()
-  const details: Record<string, number> = {}
-  for (let i = 0; i < n; i++) details[r.string()] = r.f64()
-  return SamsaError.fromCode(code, message, details as ErrorDetails)
+  const entries: [string, number][] = []
+  for (let i = 0; i < n; i++) entries.push([r.string(), r.f64()])
+  // fromEntries defines own properties, so a detail named "__proto__" stays a detail rather than being dropped.
+  return SamsaError.fromCode(code, message, Object.fromEntries(entries) as ErrorDetails)
 }
 
 function truncateMessage(m: string): string {
@@ -75,6 +77,10 @@ export function decodeResponseFrame(bytes: Uint8Array): DecodedResponse {
   const h = readFrameHeader(bytes)
   const r = new ByteReader(bytes, FRAME_HEADER_BYTES)
   const code = r.i16()
-  if (code !== 0) return { header: h, error: readErrorBody(r, code), body: null }
+  if (code !== 0) {
+    const error = readErrorBody(r, code)
+    r.end()
+    return { header: h, error, body: null }
+  }
   return { header: h, error: null, body: r }
 }

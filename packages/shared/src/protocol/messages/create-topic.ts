@@ -27,5 +27,9 @@ export const createTopic: Exchange<CreateTopicRequest, CreateTopicResponse> = {
     return q
   },
   encodeResponse: (w, s) => void w.string(s.name).i32(s.partitions),
-  decodeResponse: (r) => ({ name: r.string(), partitions: r.i32() }),
+  decodeResponse: (r) => {
+    const s = { name: r.string(), partitions: r.i32() }
+    r.end()
+    return s
+  },
 }

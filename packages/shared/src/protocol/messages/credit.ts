@@ -22,5 +22,8 @@ export const credit: Exchange<CreditRequest, Record<string, never>> = {
     return q
   },
   encodeResponse: () => {},
-  decodeResponse: () => ({}),
+  decodeResponse: (r) => {
+    r.end()
+    return {}
+  },
 }

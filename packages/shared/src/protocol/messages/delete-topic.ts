@@ -21,5 +21,8 @@ export const deleteTopic: Exchange<DeleteTopicRequest, Record<string, never>> = 
     return q
   },
   encodeResponse: () => {},
-  decodeResponse: () => ({}),
+  decodeResponse: (r) => {
+    r.end()
+    return {}
+  },
 }

@@ -34,13 +34,17 @@ export const hello: Exchange<HelloRequest, HelloResponse> = {
   },
   encodeResponse: (w, s) =>
     void w.u16(s.version).i32(s.brokerId).string(s.clusterId).u32(s.maxFrameBytes).u32(s.maxBatchBytes).u32(s.maxRecordBytes).u32(s.maxSubscriptions),
-  decodeResponse: (r) => ({
-    version: r.u16(),
-    brokerId: r.i32(),
-    clusterId: r.string(),
-    maxFrameBytes: r.u32(),
-    maxBatchBytes: r.u32(),
-    maxRecordBytes: r.u32(),
-    maxSubscriptions: r.u32(),
-  }),
+  decodeResponse: (r) => {
+    const s = {
+      version: r.u16(),
+      brokerId: r.i32(),
+      clusterId: r.string(),
+      maxFrameBytes: r.u32(),
+      maxBatchBytes: r.u32(),
+      maxRecordBytes: r.u32(),
+      maxSubscriptions: r.u32(),
+    }
+    r.end()
+    return s
+  },
 }

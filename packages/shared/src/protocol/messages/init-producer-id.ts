@@ -29,5 +29,9 @@ export const initProducerId: Exchange<InitProducerIdRequest, InitProducerIdRespo
     return q
   },
   encodeResponse: (w, s) => void w.i64(s.producerId).i16(s.producerEpoch),
-  decodeResponse: (r) => ({ producerId: r.i64(), producerEpoch: r.i16() }),
+  decodeResponse: (r) => {
+    const s = { producerId: r.i64(), producerEpoch: r.i16() }
+    r.end()
+    return s
+  },
 }

@@ -32,5 +32,9 @@ export const listOffsets: Exchange<ListOffsetsRequest, ListOffsetsResponse> = {
     return q
   },
   encodeResponse: (w, s) => void w.i64(s.offset).i64(s.timestamp).i32(s.leaderEpoch),
-  decodeResponse: (r) => ({ offset: r.i64(), timestamp: r.i64(), leaderEpoch: r.i32() }),
+  decodeResponse: (r) => {
+    const s = { offset: r.i64(), timestamp: r.i64(), leaderEpoch: r.i32() }
+    r.end()
+    return s
+  },
 }

@@ -82,6 +82,7 @@ export const metadata: Exchange<MetadataRequest, MetadataResponse> = {
         logEndOffset: r.i64(),
       })),
     }))
+    r.end()
     return { brokers, topics }
   },
 }

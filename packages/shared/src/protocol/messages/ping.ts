@@ -16,5 +16,8 @@ export const ping: Exchange<Record<string, never>, Record<string, never>> = {
     return {}
   },
   encodeResponse: () => {},
-  decodeResponse: () => ({}),
+  decodeResponse: (r) => {
+    r.end()
+    return {}
+  },
 }

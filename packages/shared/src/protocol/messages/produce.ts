@@ -31,5 +31,9 @@ export const produce: Exchange<ProduceRequest, ProduceResponse> = {
   encodeRequest: (w, q) => void w.string(q.topic).i32(q.partition).i8(q.acks).u32(q.timeoutMs).raw(q.batch),
   decodeRequest: (r) => ({ topic: r.string(), partition: r.i32(), acks: r.i8(), timeoutMs: r.u32(), batch: r.rest() }),
   encodeResponse: (w, s) => void w.i64(s.baseOffset).i64(s.logAppendTimeMs).i64(s.logStartOffset).bool(s.duplicate),
-  decodeResponse: (r) => ({ baseOffset: r.i64(), logAppendTimeMs: r.i64(), logStartOffset: r.i64(), duplicate: r.bool() }),
+  decodeResponse: (r) => {
+    const s = { baseOffset: r.i64(), logAppendTimeMs: r.i64(), logStartOffset: r.i64(), duplicate: r.bool() }
+    r.end()
+    return s
+  },
 }

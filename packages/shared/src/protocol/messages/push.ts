@@ -38,6 +38,10 @@ export function decodePush(bytes: Uint8Array): Push {
   const subscriptionId = r.u32()
   const kind = r.u8()
   if (kind === 0) return { kind: 'records', subscriptionId, highWatermark: r.i64(), logStartOffset: r.i64(), records: r.rest() }
-  if (kind === 1) return { kind: 'ended', subscriptionId, error: readErrorBody(r, r.i16()) }
+  if (kind === 1) {
+    const error = readErrorBody(r, r.i16())
+    r.end()
+    return { kind: 'ended', subscriptionId, error }
+  }
   throw new ProtocolError(`unknown push kind ${kind}`)
 }

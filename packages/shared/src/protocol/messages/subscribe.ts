@@ -32,5 +32,9 @@ export const subscribe: Exchange<SubscribeRequest, SubscribeResponse> = {
     return q
   },
   encodeResponse: (w, s) => void w.u32(s.subscriptionId).i64(s.offset).i64(s.logStartOffset).i64(s.highWatermark),
-  decodeResponse: (r) => ({ subscriptionId: r.u32(), offset: r.i64(), logStartOffset: r.i64(), highWatermark: r.i64() }),
+  decodeResponse: (r) => {
+    const s = { subscriptionId: r.u32(), offset: r.i64(), logStartOffset: r.i64(), highWatermark: r.i64() }
+    r.end()
+    return s
+  },
 }

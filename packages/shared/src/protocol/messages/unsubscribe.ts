@@ -21,5 +21,8 @@ export const unsubscribe: Exchange<UnsubscribeRequest, Record<string, never>> = 
     return q
   },
   encodeResponse: () => {},
-  decodeResponse: () => ({}),
+  decodeResponse: (r) => {
+    r.end()
+    return {}
+  },
 }

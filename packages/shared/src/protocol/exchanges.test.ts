@@ -1,0 +1,244 @@
+import { readFileSync } from 'node:fs'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { ByteReader } from '../bytes/byte-reader.js'
+import { ProtocolError } from '../errors.js'
+import { ApiKeys, apiKeyName } from './api-keys.js'
+import type { Exchange } from './exchange.js'
+import { exchangeByApiKey, exchanges } from './exchanges.js'
+import { decodeResponseFrame, encodeRequestFrame, encodeResponseFrame, FRAME_HEADER_BYTES, readFrameHeader } from './frame.js'
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+const fromHex = (h: string) => Uint8Array.from(Buffer.from(h, 'hex'))
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+/** Reads a testdata/*.hex file: '#' comments and whitespace are ignored. */
+const fixture = (path: string) => fromHex(readFileSync(new URL(path, import.meta.url), 'utf8').replace(/#.*$/gm, '').replace(/\s+/g, ''))
+const batch = fixture('../records/testdata/two-records.hex')
+
+type AnyExchange = Exchange<unknown, unknown>
+type Name = keyof typeof exchanges
+
+/** The values the hand-assembled testdata/<exchange>.{request,response}.hex frames hold; correlation ids follow this order from 1. */
+const golden: Record<Name, { request: unknown; response: unknown }> = {
+  hello: {
+    request: { clientId: 'samsa-test', minVersion: 1, maxVersion: 1 },
+    response: { version: 1, brokerId: 1, clusterId: 'c1', maxFrameBytes: 1_048_576, maxBatchBytes: 1_000_000, maxRecordBytes: 100_000, maxSubscriptions: 100 },
+  },
+  metadata: {
+    request: { topics: ['orders', 'logs'] },
+    response: {
+      brokers: [{ brokerId: 1, url: 'ws://b1:9092' }],
+      topics: [
+        { name: 'orders', errorCode: 0, partitions: [{ partition: 0, leader: 1, leaderEpoch: 5, logStartOffset: 10, highWatermark: 42, logEndOffset: 44 }] },
+        { name: 'logs', errorCode: 3, partitions: [] },
+      ],
+    },
+  },
+  createTopic: { request: { name: 'orders', partitions: 3 }, response: { name: 'orders', partitions: 3 } },
+  deleteTopic: { request: { name: 'orders' }, response: {} },
+  initProducerId: { request: { producerId: -1, producerEpoch: -1 }, response: { producerId: 1000, producerEpoch: 0 } },
+  produce: {
+    request: { topic: 'orders', partition: 0, acks: -1, timeoutMs: 30_000, batch },
+    response: { baseOffset: 42, logAppendTimeMs: 1_700_000_000_000, logStartOffset: 0, duplicate: false },
+  },
+  fetch: {
+    request: { topic: 'orders', partition: 0, offset: 42, maxBytes: 1_048_576, maxWaitMs: 500, minBytes: 1 },
+    response: { highWatermark: 44, logStartOffset: 0, records: batch },
+  },
+  listOffsets: { request: { topic: 'orders', partition: 2, timestamp: -2 }, response: { offset: 0, timestamp: -1, leaderEpoch: 5 } },
+  subscribe: {
+    request: { topic: 'orders', partition: 0, offset: -1, creditBytes: 1_048_576 },
+    response: { subscriptionId: 1, offset: 44, logStartOffset: 0, highWatermark: 44 },
+  },
+  unsubscribe: { request: { subscriptionId: 1 }, response: {} },
+  credit: { request: { subscriptionId: 1, bytes: 65_536 }, response: {} },
+  ping: { request: {}, response: {} },
+}
+
+const str = fc.string({ unit: 'binary', maxLength: 24 })
+const i8 = fc.integer({ min: -0x80, max: 0x7f })
+const u16 = fc.integer({ min: 0, max: 0xffff })
+const i16 = fc.integer({ min: -0x8000, max: 0x7fff })
+const i32 = fc.integer({ min: -0x8000_0000, max: 0x7fff_ffff })
+const u32 = fc.integer({ min: 0, max: 0xffff_ffff })
+const i64 = fc.maxSafeInteger()
+const bytes = fc.uint8Array({ maxLength: 120 })
+const empty = fc.constant({})
+
+const arbitraries: Record<Name, { request: fc.Arbitrary<unknown>; response: fc.Arbitrary<unknown> }> = {
+  hello: {
+    request: fc.record({ clientId: str, minVersion: u16, maxVersion: u16 }),
+    response: fc.record({ version: u16, brokerId: i32, clusterId: str, maxFrameBytes: u32, maxBatchBytes: u32, maxRecordBytes: u32, maxSubscriptions: u32 }),
+  },
+  metadata: {
+    request: fc.record({ topics: fc.option(fc.array(str, { maxLength: 5 }), { nil: null }) }),
+    response: fc.record({
+      brokers: fc.array(fc.record({ brokerId: i32, url: str }), { maxLength: 4 }),
+      topics: fc.array(
+        fc.record({
+          name: str,
+          errorCode: i16,
+          partitions: fc.array(fc.record({ partition: i32, leader: i32, leaderEpoch: i32, logStartOffset: i64, highWatermark: i64, logEndOffset: i64 }), { maxLength: 4 }),
+        }),
+        { maxLength: 4 },
+      ),
+    }),
+  },
+  createTopic: { request: fc.record({ name: str, partitions: i32 }), response: fc.record({ name: str, partitions: i32 }) },
+  deleteTopic: { request: fc.record({ name: str }), response: empty },
+  initProducerId: { request: fc.record({ producerId: i64, producerEpoch: i16 }), response: fc.record({ producerId: i64, producerEpoch: i16 }) },
+  produce: {
+    request: fc.record({ topic: str, partition: i32, acks: i8, timeoutMs: u32, batch: bytes }),
+    response: fc.record({ baseOffset: i64, logAppendTimeMs: i64, logStartOffset: i64, duplicate: fc.boolean() }),
+  },
+  fetch: {
+    request: fc.record({ topic: str, partition: i32, offset: i64, maxBytes: u32, maxWaitMs: u32, minBytes: u32 }),
+    response: fc.record({ highWatermark: i64, logStartOffset: i64, records: bytes }),
+  },
+  listOffsets: { request: fc.record({ topic: str, partition: i32, timestamp: i64 }), response: fc.record({ offset: i64, timestamp: i64, leaderEpoch: i32 }) },
+  subscribe: {
+    request: fc.record({ topic: str, partition: i32, offset: i64, creditBytes: u32 }),
+    response: fc.record({ subscriptionId: u32, offset: i64, logStartOffset: i64, highWatermark: i64 }),
+  },
+  unsubscribe: { request: fc.record({ subscriptionId: u32 }), response: empty },
+  credit: { request: fc.record({ subscriptionId: u32, bytes: u32 }), response: empty },
+  ping: { request: empty, response: empty },
+}
+
+const names = Object.keys(exchanges) as Name[]
+const exchange = (name: Name) => exchanges[name] as AnyExchange
+
+function decodeRequestFrame(ex: AnyExchange, frame: Uint8Array): unknown {
+  readFrameHeader(frame)
+  return ex.decodeRequest(new ByteReader(frame, FRAME_HEADER_BYTES))
+}
+function decodeResponseBody(ex: AnyExchange, frame: Uint8Array): unknown {
+  const decoded = decodeResponseFrame(frame)
+  return decoded.error ?? ex.decodeResponse(decoded.body)
+}
+function expectOnlyProtocolErrors(run: () => unknown): void {
+  try {
+    run()
+  } catch (e) {
+    if (!(e instanceof ProtocolError)) throw e
+  }
+}
+
+describe('the exchange table', () => {
+  it('has one exchange per api key, named as in ApiKeys, and none for PUSH', () => {
+    expect(exchangeByApiKey.size).toBe(names.length)
+    for (const ex of exchangeByApiKey.values()) expect(kebab(ex.name).replace(/-/g, '_').toUpperCase()).toBe(apiKeyName(ex.apiKey))
+    expect(exchangeByApiKey.has(ApiKeys.PUSH)).toBe(false)
+  })
+
+  it('has golden fixtures and arbitraries for every exchange', () => {
+    expect(Object.keys(golden).sort()).toEqual([...names].sort())
+    expect(Object.keys(arbitraries).sort()).toEqual([...names].sort())
+  })
+})
+
+describe.each(names.map((name, i) => [name, i + 1] as const))('%s golden frames', (name, correlationId) => {
+  const ex = exchange(name)
+  const requestFrame = fixture(`./testdata/${kebab(name)}.request.hex`)
+  const responseFrame = fixture(`./testdata/${kebab(name)}.response.hex`)
+
+  it('encodes the request to the fixture byte for byte', () => {
+    expect(hex(encodeRequestFrame(ex, 1, correlationId, golden[name].request))).toBe(hex(requestFrame))
+  })
+
+  it('decodes the request fixture to its header and value', () => {
+    expect(readFrameHeader(requestFrame)).toEqual({ apiKey: ex.apiKey, apiVersion: 1, correlationId })
+    expect(decodeRequestFrame(ex, requestFrame)).toEqual(golden[name].request)
+  })
+
+  it('encodes the response to the fixture byte for byte', () => {
+    expect(hex(encodeResponseFrame(ex, 1, correlationId, golden[name].response))).toBe(hex(responseFrame))
+  })
+
+  it('decodes the response fixture to its header and value', () => {
+    const decoded = decodeResponseFrame(responseFrame)
+    expect(decoded.header).toEqual({ apiKey: ex.apiKey, apiVersion: 1, correlationId })
+    expect(decoded.error).toBeNull()
+    expect(ex.decodeResponse(decoded.body!)).toEqual(golden[name].response)
+  })
+})
+
+describe.each(names)('%s round trips', (name) => {
+  const ex = exchange(name)
+
+  it('decodeRequest(encodeRequest(x)) = x for any request', () => {
+    fc.assert(fc.property(arbitraries[name].request, u32, (request, correlationId) => {
+      const frame = encodeRequestFrame(ex, 1, correlationId, request)
+      expect(readFrameHeader(frame)).toEqual({ apiKey: ex.apiKey, apiVersion: 1, correlationId })
+      expect(decodeRequestFrame(ex, frame)).toEqual(request)
+    }), { numRuns: 200 })
+  })
+
+  it('decodeResponse(encodeResponse(x)) = x for any response', () => {
+    fc.assert(fc.property(arbitraries[name].response, u32, (response, correlationId) => {
+      const frame = encodeResponseFrame(ex, 1, correlationId, response)
+      expect(decodeResponseFrame(frame).header.correlationId).toBe(correlationId)
+      expect(decodeResponseBody(ex, frame)).toEqual(response)
+    }), { numRuns: 200 })
+  })
+})
+
+describe.each(names)('%s decoders on hostile bytes', (name) => {
+  const ex = exchange(name)
+  const mutation = fc.record({ at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) })
+  const hostile = (frame: Uint8Array, mutations: { at: number; byte: number }[], cut: number, extra: Uint8Array): Uint8Array => {
+    const out = frame.slice()
+    for (const m of mutations) if (out.length > 0) out[m.at % out.length] = m.byte
+    const kept = out.subarray(0, out.length - (cut % (out.length + 1)))
+    const result = new Uint8Array(kept.length + extra.length)
+    result.set(kept)
+    result.set(extra, kept.length)
+    return result
+  }
+
+  it('throw nothing but ProtocolError on random bytes', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 100 }), (body) => {
+      expectOnlyProtocolErrors(() => ex.decodeRequest(new ByteReader(body)))
+      expectOnlyProtocolErrors(() => ex.decodeResponse(new ByteReader(body)))
+      expectOnlyProtocolErrors(() => decodeResponseBody(ex, body))
+    }), { numRuns: 500 })
+  })
+
+  it('throw nothing but ProtocolError on mutated, truncated or extended valid frames', () => {
+    const edits = [fc.array(mutation, { maxLength: 3 }), fc.nat({ max: 8 }).chain((n) => fc.oneof(fc.constant(0), fc.constant(n))), fc.uint8Array({ maxLength: 3 })] as const
+    fc.assert(fc.property(arbitraries[name].request, arbitraries[name].response, ...edits, (request, response, mutations, cut, extra) => {
+      const req = hostile(encodeRequestFrame(ex, 1, 1, request), mutations, cut, extra)
+      const res = hostile(encodeResponseFrame(ex, 1, 1, response), mutations, cut, extra)
+      expectOnlyProtocolErrors(() => decodeRequestFrame(ex, req))
+      expectOnlyProtocolErrors(() => decodeResponseBody(ex, res))
+    }), { numRuns: 500 })
+  })
+
+  it('reject trailing bytes after a request or a response', () => {
+    const withTrailer = (frame: Uint8Array) => Uint8Array.from([...frame, 0])
+    if (name !== 'produce') expect(() => decodeRequestFrame(ex, withTrailer(encodeRequestFrame(ex, 1, 1, golden[name].request)))).toThrow(ProtocolError)
+    if (name !== 'fetch') expect(() => decodeResponseBody(ex, withTrailer(encodeResponseFrame(ex, 1, 1, golden[name].response)))).toThrow(ProtocolError)
+  })
+})
+
+describe('count fields claiming more elements than the frame holds', () => {
+  const quick = (run: () => unknown) => {
+    const started = performance.now()
+    expect(run).toThrow(ProtocolError)
+    expect(performance.now() - started).toBeLessThan(50)
+  }
+
+  it('a metadata response claiming 2^32 − 1 brokers, topics or partitions throws before allocating', () => {
+    quick(() => exchanges.metadata.decodeResponse(new ByteReader(fromHex('ffffffff'))))
+    quick(() => exchanges.metadata.decodeResponse(new ByteReader(fromHex('00000000 ffffffff'.replace(' ', '')))))
+    quick(() => exchanges.metadata.decodeResponse(new ByteReader(fromHex('00000000000000010001610000ffffffff'))))
+  })
+
+  it('a metadata request claiming 2^31 − 1 topics throws before allocating', () => {
+    quick(() => exchanges.metadata.decodeRequest(new ByteReader(fromHex('7fffffff0000'))))
+  })
+
+  it('a metadata request with a topic count below −1 is rejected', () => {
+    expect(() => exchanges.metadata.decodeRequest(new ByteReader(fromHex('fffffffe')))).toThrow(ProtocolError)
+  })
+})
