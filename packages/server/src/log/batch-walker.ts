@@ -34,7 +34,7 @@ export interface WalkOptions {
 export async function* walkBatches(file: StoredFile, start: number, opts: WalkOptions = {}): AsyncGenerator<WalkedBatch | WalkDamage> {
   const end = opts.end ?? file.size()
   const chunkBytes = Math.max(opts.chunkBytes ?? 64 * 1024, BATCH_HEADER_BYTES)
-  let buffer = new Uint8Array(0)
+  let buffer: Uint8Array = new Uint8Array(0)
   let bufferStart = start
   let position = start
   while (position < end) {
