@@ -1,15 +1,19 @@
 /** @module WebSocket close codes used by both ends, as named constants. */
 
 export const CloseCodes = {
+  /** The connection was closed on purpose and in order. */
   NORMAL: 1000,
+  /** The endpoint is going away: the broker is shutting down or the page is unloading. */
   GOING_AWAY: 1001,
   /** The frame could not be parsed (bad header, truncated body). */
   PROTOCOL_ERROR: 1002,
   /** A text frame arrived; the protocol is binary only. */
   UNSUPPORTED_DATA: 1003,
+  /** A frame broke a rule that has no more specific code. */
   POLICY_VIOLATION: 1008,
   /** A frame exceeded the broker's maxFrameBytes. */
   MESSAGE_TOO_BIG: 1009,
+  /** The broker hit an unexpected condition and cannot go on with the connection. */
   INTERNAL_ERROR: 1011,
   /** The broker is at maxConnections. */
   TRY_AGAIN_LATER: 1013,
@@ -17,7 +21,9 @@ export const CloseCodes = {
   SLOW_CONSUMER: 4008,
   /** No hello arrived within the handshake timeout. */
   HELLO_TIMEOUT: 4009,
+  /** The connection did not authenticate. */
   UNAUTHORIZED: 4401,
+  /** The connection authenticated but may not connect. */
   FORBIDDEN: 4403,
 } as const
 
