@@ -49,14 +49,31 @@ export class GroupCommit {
     return this.#failure
   }
 
-  /** Resolves once every offset below offset is durable (starting an fsync if none is running). */
+  /** Resolves once every offset below offset is durable, starting an fsync if none is running. */
   waitFor(offset: number): Promise<void> {
+    return this.register(offset, true)
+  }
+
+  /**
+   * Like waitFor, but with kick false it only queues the waiter, so a writer with more writes queued behind it
+   * lets them join the same fsync; the last writer (or kick()) starts it.
+   */
+  register(offset: number, kick: boolean): Promise<void> {
     if (this.#failure) return Promise.reject(this.#failure)
     if (offset <= this.#durableEnd) return Promise.resolve()
     return new Promise<void>((resolve, reject) => {
       this.#waiters.push({ offset, resolve, reject })
-      void this.#run()
+      if (kick) void this.#run()
     })
+  }
+
+  /** Starts an fsync for the queued waiters unless one is running (it then picks them up when it ends). */
+  kick(): void {
+    if (this.#waiters.length > 0) void this.#run()
+  }
+
+  get waiting(): number {
+    return this.#waiters.length
   }
 
   /** Rejects every waiter (used when the log closes without a final sync). */

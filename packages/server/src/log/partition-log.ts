@@ -59,6 +59,9 @@ export interface PartitionLogArgs {
   leaderEpoch?: number
 }
 
+/** A group-commit fsync starts at the latest once this many acknowledgements wait for it. */
+const MAX_WAITERS_BEFORE_SYNC = 256
+
 const storageError = (message: string, cause?: unknown): SamsaError => {
   const e = new SamsaError('KAFKA_STORAGE_ERROR', cause instanceof Error ? `${message}: ${cause.message}` : message)
   return e
@@ -86,6 +89,8 @@ export class PartitionLog {
   /** Sticky: after a failed non-ENOSPC write or any failed fsync, every append rejects with it until reopened (R9). */
   #failure: SamsaError | null = null
   #closed = false
+  /** Appends called but not yet past their write; the fsync of a burst starts when it drops to 0. */
+  #queuedWrites = 0
   #syncTimer: Timer | null = null
 
   private constructor(args: PartitionLogArgs, recovered: Awaited<ReturnType<typeof recoverLog>>) {
@@ -138,10 +143,20 @@ export class PartitionLog {
 
   /** Appends a batch the caller already checked with verifyBatch; patches its baseOffset and leader epoch in place. */
   async append(batch: Uint8Array): Promise<AppendResult> {
-    const result = await this.#enqueue(() => this.#write(batch))
+    this.#queuedWrites++
+    let result: AppendResult
+    try {
+      result = await this.#enqueue(() => this.#write(batch))
+    } finally {
+      this.#queuedWrites--
+      if (this.#queuedWrites === 0) this.#commit.kick()
+    }
     if (this.#config.fsync === 'always') {
+      // With more writes queued behind this one, let them join the same fsync (the last one starts it),
+      // unless many waiters are already queued: then start now so a steady stream cannot starve fsync.
+      const kick = this.#queuedWrites === 0 || this.#commit.waiting >= MAX_WAITERS_BEFORE_SYNC
       try {
-        await this.#commit.waitFor(result.lastOffset + 1)
+        await this.#commit.register(result.lastOffset + 1, kick)
       } catch (e) {
         throw e instanceof SamsaError ? e : (this.#failure ?? storageError('fsync failed', e))
       }
