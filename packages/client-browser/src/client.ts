@@ -1,0 +1,91 @@
+/** @module createClient: the composition root of the SDK; one Connection shared by admin, producers and consumers. */
+import { Admin } from './admin/admin.js'
+import type { BackoffPolicy } from './connection/backoff.js'
+import { Connection, type ConnectionEvents } from './connection/connection.js'
+import type { ConnectionState } from './connection/connection-state.js'
+import { Consumer, type ConsumerOptions } from './consumer/consumer.js'
+import { PushRouter } from './consumer/push-router.js'
+import { MetadataCache } from './metadata/metadata-cache.js'
+import { defaultWebSocket, silentLogger, systemClock, type Clock, type Logger, type Random, type WebSocketConstructor } from './ports.js'
+import { Producer, type ProducerOptions } from './producer/producer.js'
+
+export interface ClientOptions {
+  /** Broker base URLs (`ws://host:port`); the client connects to `<base>/ws`, rotating on reconnect. A comma-separated string also works. */
+  readonly brokers: readonly string[] | string
+  readonly clientId?: string
+  /** Default globalThis.WebSocket; in Node 20 pass `WebSocket` from 'ws'. */
+  readonly WebSocket?: WebSocketConstructor
+  readonly clock?: Clock
+  readonly random?: Random
+  readonly logger?: Logger
+  /** Per-request timeout, ms. Default 30 000. */
+  readonly requestTimeoutMs?: number
+  /** Reconnect backoff. Default base 250 ms, cap 10 s. */
+  readonly reconnectBackoff?: BackoffPolicy
+  /** Source of online/offline events; default globalThis in browsers; null disables. */
+  readonly networkEvents?: Pick<EventTarget, 'addEventListener' | 'removeEventListener'> | null
+}
+
+export interface SamsaClient {
+  readonly admin: Admin
+  producer(opts?: ProducerOptions): Producer
+  consumer(opts?: ConsumerOptions): Consumer
+  /** The connection's current state. */
+  readonly status: ConnectionState
+  /** Listens for connection status changes; returns the unsubscribe function. */
+  onStatus(listener: (change: ConnectionEvents['status']) => void): () => void
+  /** Flushes producers, closes subscriptions, then the connection. */
+  close(): Promise<void>
+}
+
+/**
+ * @example
+ * const client = createClient({ brokers: ['ws://127.0.0.1:8080'], clientId: 'app-1' })
+ * const [meta] = await client.producer().send('orders', [{ key: 'k1', value: 'hello' }])
+ * for await (const record of client.consumer().subscribe('orders', { from: 'earliest' })) console.log(record.text())
+ */
+export function createClient(opts: ClientOptions): SamsaClient {
+  const brokers = typeof opts.brokers === 'string' ? opts.brokers.split(',').map((s) => s.trim()).filter(Boolean) : opts.brokers
+  const clock = opts.clock ?? systemClock
+  const random = opts.random ?? Math.random
+  const logger = opts.logger ?? silentLogger
+  const conn = new Connection({
+    brokers,
+    clientId: opts.clientId ?? 'samsa-client',
+    WebSocket: opts.WebSocket ?? defaultWebSocket(),
+    clock,
+    random,
+    logger,
+    ...(opts.requestTimeoutMs !== undefined && { requestTimeoutMs: opts.requestTimeoutMs }),
+    ...(opts.reconnectBackoff !== undefined && { backoff: opts.reconnectBackoff }),
+    ...(opts.networkEvents !== undefined && { networkEvents: opts.networkEvents }),
+  })
+  const metadata = new MetadataCache(conn)
+  const router = new PushRouter(conn, logger.child({ component: 'push-router' }))
+  const producers = new Set<Producer>()
+  const consumers = new Set<Consumer>()
+  const admin = new Admin(conn, metadata)
+  return {
+    admin,
+    producer(options = {}) {
+      const p = new Producer(options, { conn, metadata, clock, random, logger: logger.child({ component: 'producer' }) })
+      producers.add(p)
+      return p
+    },
+    consumer(options = {}) {
+      const deps = { conn, router, metadata, clock, random, logger: logger.child({ component: 'consumer' }), retryBackoff: { baseMs: 100, capMs: 5_000 } }
+      const c = new Consumer(options, deps)
+      consumers.add(c)
+      return c
+    },
+    get status() {
+      return conn.state
+    },
+    onStatus: (listener) => conn.on('status', listener),
+    async close() {
+      for (const c of consumers) c.close()
+      if (conn.state.status !== 'closed') await Promise.allSettled([...producers].map((p) => p.close()))
+      conn.close()
+    },
+  }
+}

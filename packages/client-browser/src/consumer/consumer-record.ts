@@ -1,0 +1,48 @@
+/** @module A record as delivered to the application, with UTF-8 and JSON helpers. */
+import type { RecordHeader } from '@samsa/shared'
+
+const decoder = new TextDecoder()
+
+export class ConsumerRecord {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: number
+  /** ms since the epoch. */
+  readonly timestamp: number
+  readonly key: Uint8Array | null
+  readonly value: Uint8Array | null
+  /** Header values decoded as UTF-8 (null values become ''); the bytes are in rawHeaders. */
+  readonly headers: Readonly<Record<string, string>>
+  readonly rawHeaders: readonly RecordHeader[]
+  /** The partition leader epoch stamped on the record's batch. */
+  readonly leaderEpoch: number
+
+  constructor(f: { topic: string; partition: number; offset: number; timestamp: number; key: Uint8Array | null; value: Uint8Array | null; rawHeaders: readonly RecordHeader[]; leaderEpoch: number }) {
+    this.topic = f.topic
+    this.partition = f.partition
+    this.offset = f.offset
+    this.timestamp = f.timestamp
+    this.key = f.key
+    this.value = f.value
+    this.rawHeaders = f.rawHeaders
+    this.leaderEpoch = f.leaderEpoch
+    const headers: Record<string, string> = {}
+    for (const h of f.rawHeaders) headers[h.key] = h.value === null ? '' : decoder.decode(h.value)
+    this.headers = headers
+  }
+
+  /** The value as UTF-8 text ('' for a null value). */
+  text(): string {
+    return this.value === null ? '' : decoder.decode(this.value)
+  }
+
+  /** The key as UTF-8 text, or null. */
+  keyText(): string | null {
+    return this.key === null ? null : decoder.decode(this.key)
+  }
+
+  /** The value parsed as JSON; throws SyntaxError if it is not JSON. */
+  json<T = unknown>(): T {
+    return JSON.parse(this.text()) as T
+  }
+}

@@ -1,0 +1,34 @@
+/** @module The Consumer: creates subscription handles that share the client's connection and push router. */
+import type { BackoffPolicy } from '../connection/backoff.js'
+import { Subscription, type SubscribeOptions, type SubscriptionDeps } from './subscription.js'
+
+export interface ConsumerOptions {
+  /** Default credit window per partition for this consumer's subscriptions. */
+  readonly creditWindowBytes?: number
+  /** Backoff between re-subscribe attempts after retriable errors. */
+  readonly retryBackoff?: BackoffPolicy
+}
+
+export class Consumer {
+  readonly #opts: ConsumerOptions
+  readonly #deps: SubscriptionDeps
+  /** Open subscriptions; each removes itself when it ends. */
+  readonly #subscriptions = new Set<Subscription>()
+
+  constructor(opts: ConsumerOptions, deps: SubscriptionDeps) {
+    this.#opts = opts
+    this.#deps = opts.retryBackoff ? { ...deps, retryBackoff: opts.retryBackoff } : deps
+  }
+
+  subscribe(topic: string, opts: SubscribeOptions = {}): Subscription {
+    const creditWindowBytes = opts.creditWindowBytes ?? this.#opts.creditWindowBytes
+    const sub = new Subscription(topic, creditWindowBytes === undefined ? opts : { ...opts, creditWindowBytes }, this.#deps)
+    this.#subscriptions.add(sub)
+    void sub.closed.then(() => this.#subscriptions.delete(sub))
+    return sub
+  }
+
+  close(): void {
+    for (const sub of [...this.#subscriptions]) sub.close()
+  }
+}

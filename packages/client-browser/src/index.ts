@@ -1,0 +1,23 @@
+/** @module @samsa/client-browser: the public API of the SDK (browser first; in Node pass `WebSocket` from 'ws'). */
+export { createClient, type ClientOptions, type SamsaClient } from './client.js'
+export { Admin, type TopicDescription, type OffsetQuery, type ListedOffset } from './admin/admin.js'
+export { Producer, type ProducerOptions, type ProducerRecord, type RecordMetadata, type Bytes } from './producer/producer.js'
+export { Consumer, type ConsumerOptions } from './consumer/consumer.js'
+export { Subscription, type SubscribeOptions, type StartFrom } from './consumer/subscription.js'
+export { ConsumerRecord } from './consumer/consumer-record.js'
+export { Connection, clientClosedError, type ConnectionOptions, type ConnectionEvents, type StatusChange, type RequestOptions } from './connection/connection.js'
+export {
+  ConnectionReasons,
+  transition as connectionTransition,
+  initialConnectionState,
+  type ConnectionStatus,
+  type ConnectionState,
+  type ConnectionReason,
+  type ConnectionReasonCode,
+  type ConnectionEvent,
+  type ConnectionEffect,
+} from './connection/connection-state.js'
+export { backoffDelayMs, defaultBackoff, type BackoffPolicy } from './connection/backoff.js'
+export { murmur2, partitionForKey } from './producer/partitioner.js'
+export { silentLogger, systemClock, type Clock, type Logger, type Random, type TimerHandle, type WebSocketConstructor, type WebSocketLike } from './ports.js'
+export { SamsaError, ErrorCodes, CloseCodes, type ErrorName } from '@samsa/shared'
