@@ -1,0 +1,47 @@
+// Starts a Samsa broker (packages/server/bin/samsa.js) as a separate process on port 0 in a fresh temp dir.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { spawnNode, stopChild } from './child-process.mjs'
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
+export const samsaBin = join(repoRoot, 'packages/server/bin/samsa.js')
+
+/**
+ * Runs `fn({ wsUrl, httpUrl, dataDir, child, lines })` against a fresh broker; the broker is
+ * stopped and its data dir removed afterwards, whatever happens.
+ * opts: { fsync: 'always'|'interval'|'never', nodeArgs: [] (e.g. ['--cpu-prof']), extraArgs: [], pinCpu }
+ */
+export async function withBroker(opts, fn) {
+  const dataDir = await mkdtemp(join(tmpdir(), 'samsa-bench-'))
+  let broker
+  try {
+    const args = [
+      ...(opts.nodeArgs ?? []),
+      samsaBin, 'start',
+      '--port', '0',
+      '--data', dataDir,
+      '--log-format', 'json',
+      '--log-level', opts.logLevel ?? 'info',
+      '--fsync', opts.fsync ?? 'always',
+      ...(opts.extraArgs ?? []),
+    ]
+    broker = await spawnNode(args, {
+      cwd: opts.cwd ?? repoRoot,
+      pinCpu: opts.pinCpu,
+      timeoutMs: 20_000,
+      isReady: (line) => {
+        if (!line.startsWith('{')) return undefined
+        const entry = JSON.parse(line)
+        return entry.msg === 'broker listening' && typeof entry.url === 'string' ? entry.url : undefined
+      },
+    })
+    const httpUrl = broker.ready
+    const wsUrl = httpUrl.replace(/^http/, 'ws')
+    return await fn({ wsUrl, httpUrl, dataDir, child: broker.child, lines: broker.lines })
+  } finally {
+    if (broker) await stopChild(broker.child, 10_000)
+    await rm(dataDir, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,239 @@
+#!/usr/bin/env node
+// `npm run bench`: runs the benchmark scenarios against the BUILT packages, prints JSON and a table,
+// and writes the JSON to bench/results/<timestamp>.json. See bench/README.md.
+import { mkdir, writeFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { killAllChildren } from './lib/child-process.mjs'
+import { machineInfo } from './lib/machine.mjs'
+import { round } from './lib/stats.mjs'
+import { fmtInt, fmtNum, formatTable } from './lib/table.mjs'
+import { recordsPerFrame } from './lib/frame-bytes.mjs'
+import { rawThroughput } from './scenarios/raw-throughput.mjs'
+import { produceThroughput } from './scenarios/produce-throughput.mjs'
+import { e2eLatency } from './scenarios/e2e-latency.mjs'
+import { rawLatency } from './scenarios/raw-latency.mjs'
+
+const SCENARIOS = ['raw', 'produce', 'latency', 'raw-latency']
+const RECORD_SIZES = [100, 1024]
+/** The SDK's defaults: maxBatchBytes = the broker's maxBatchBytes (1 MiB), maxInFlight 5 per partition. */
+const SDK_MAX_BATCH_BYTES = 1024 * 1024
+const SDK_MAX_IN_FLIGHT = 5
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string', multiple: true },
+    out: { type: 'string' },
+    pin: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+})
+
+if (flags.help) {
+  process.stdout.write(`usage: node bench/run.mjs [--quick] [--only ${SCENARIOS.join('|')}]… [--out DIR] [--pin] [--cpu-prof]
+  --quick     short runs (whole run < 60 s on 2 cores)
+  --only X    run only scenario X (repeatable, or comma-separated)
+  --out DIR   where the JSON goes (default bench/results)
+  --pin       taskset: bench process on CPU 0, broker / raw server on CPU 1
+  --cpu-prof  run brokers with --cpu-prof; profiles go to <out>/profiles/
+`)
+  process.exit(0)
+}
+
+const only = (flags.only ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean)
+for (const name of only) {
+  if (!SCENARIOS.includes(name)) {
+    process.stderr.write(`unknown scenario "${name}"; known: ${SCENARIOS.join(', ')}\n`)
+    process.exit(2)
+  }
+}
+const selected = (name) => only.length === 0 || only.includes(name)
+const quick = flags.quick
+const outDir = flags.out ?? fileURLToPath(new URL('./results/', import.meta.url))
+const profileDir = join(outDir, 'profiles')
+
+const settings = quick
+  ? { rawMs: 1_500, rawWarmupMs: 300, produceMs: 2_500, produceMaxBytes: 1e9, latencyMs: 3_000, latencyWarmupMs: 500 }
+  : { rawMs: 5_000, rawWarmupMs: 500, produceMs: 10_000, produceMaxBytes: 3e9, latencyMs: 10_000, latencyWarmupMs: 1_000 }
+
+const cpus = flags.pin ? { bench: 0, server: 1 } : {}
+if (flags.pin) {
+  const { execFileSync } = await import('node:child_process')
+  execFileSync('taskset', ['-cp', String(cpus.bench), String(process.pid)], { stdio: 'ignore' })
+}
+const brokerNodeArgs = flags['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []
+
+const startedAt = new Date()
+const results = []
+const errors = []
+const log = (msg) => process.stderr.write(`[bench] ${msg}\n`)
+
+async function step(label, fn) {
+  log(`${label} …`)
+  const t0 = performance.now()
+  try {
+    const r = await fn()
+    results.push(r)
+    log(`${label}: ${summaryLine(r)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`)
+    return r
+  } catch (err) {
+    errors.push({ step: label, error: String(err?.stack ?? err) })
+    log(`${label} FAILED: ${err?.message ?? err}`)
+    return null
+  }
+}
+
+function summaryLine(r) {
+  if (r.recordsPerSec !== undefined) return `${fmtInt(r.recordsPerSec)} records/s, ${r.mbPerSec} MB/s`
+  if (r.p50Ms !== undefined) return `p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms`
+  return 'done'
+}
+
+try {
+  // SDK produce first: the raw baseline then copies the frame sizes the SDK was seen to send.
+  if (selected('produce')) {
+    for (const fsync of ['always', 'never']) {
+      for (const recordBytes of RECORD_SIZES) {
+        await step(`produce ${recordBytes} B fsync=${fsync}`, () =>
+          produceThroughput({
+            recordBytes,
+            fsync,
+            chunkRecords: 1_000,
+            maxUnsettled: 16,
+            durationMs: settings.produceMs,
+            maxRecords: Math.floor(settings.produceMaxBytes / recordBytes),
+            warmupRecords: recordBytes >= 1024 ? 20_000 : 100_000,
+            brokerNodeArgs,
+            brokerCpu: cpus.server,
+          }),
+        )
+      }
+    }
+  }
+
+  if (selected('raw')) {
+    for (const recordBytes of RECORD_SIZES) {
+      const seen = results.find((r) => r.scenario === 'produce' && r.recordBytes === recordBytes && r.fsync === 'always' && r.frames)
+      const perFrame = seen ? Math.max(1, Math.round(seen.frames.meanRecordsPerFrame)) : recordsPerFrame(recordBytes, SDK_MAX_BATCH_BYTES)
+      const r = await step(`raw ${recordBytes} B`, () =>
+        rawThroughput({
+          recordBytes,
+          recordsPerFrame: perFrame,
+          window: SDK_MAX_IN_FLIGHT,
+          durationMs: settings.rawMs,
+          warmupMs: settings.rawWarmupMs,
+          maxRecords: Math.floor(settings.produceMaxBytes * 4 / recordBytes),
+          serverCpu: cpus.server,
+        }),
+      )
+      if (r) r.framesFrom = seen ? 'mean records per produce frame the SDK sent in this run' : 'SDK default maxBatchBytes (1 MiB)'
+    }
+  }
+
+  if (selected('latency')) {
+    await step('latency 100 B @ 5000/s', () =>
+      e2eLatency({
+        ratePerSec: 5_000,
+        recordBytes: 100,
+        durationMs: settings.latencyMs,
+        warmupMs: settings.latencyWarmupMs,
+        tickMs: 2,
+        fsync: 'always',
+        drainTimeoutMs: 10_000,
+        brokerNodeArgs,
+        brokerCpu: cpus.server,
+      }),
+    )
+  }
+
+  if (selected('raw-latency')) {
+    await step('raw-latency 100 B @ 5000/s', () =>
+      rawLatency({
+        ratePerSec: 5_000,
+        recordBytes: 100,
+        durationMs: settings.latencyMs,
+        warmupMs: settings.latencyWarmupMs,
+        tickMs: 2,
+        drainTimeoutMs: 10_000,
+        serverCpu: cpus.server,
+      }),
+    )
+  }
+} finally {
+  killAllChildren()
+}
+
+// Ratios against the baselines measured in this run.
+for (const r of results) {
+  if (r.scenario === 'produce') {
+    const raw = results.find((b) => b.scenario === 'raw' && b.recordBytes === r.recordBytes)
+    r.ratioToRaw = raw ? round(r.recordsPerSec / raw.recordsPerSec, 3) : null
+  }
+  if (r.scenario === 'raw') r.ratioToRaw = 1
+  if (r.scenario === 'latency') {
+    const raw = results.find((b) => b.scenario === 'raw-latency')
+    r.p50RatioToRaw = raw?.p50Ms ? round(r.p50Ms / raw.p50Ms, 2) : null
+    r.p99RatioToRaw = raw?.p99Ms ? round(r.p99Ms / raw.p99Ms, 2) : null
+  }
+}
+
+const report = {
+  startedAt: startedAt.toISOString(),
+  finishedAt: new Date().toISOString(),
+  command: `node bench/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+  quick,
+  only: only.length ? only : null,
+  pinned: flags.pin,
+  units: { mbPerSec: '10^6 bytes of record values per second', latency: 'ms' },
+  machine: machineInfo(),
+  results,
+  errors,
+}
+
+await mkdir(outDir, { recursive: true })
+const file = join(outDir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`)
+await writeFile(file, JSON.stringify(report, null, 2) + '\n')
+process.stdout.write(JSON.stringify(report, null, 2) + '\n\n')
+process.stdout.write(humanTables(report) + `\n\nwritten to ${file}\n`)
+process.exitCode = errors.length ? 1 : 0
+
+function humanTables(rep) {
+  const m = rep.machine
+  const out = [`machine: ${m.cpus} × ${m.cpuModel}, node ${m.node}, ws ${m.ws}${m.bufferutil ? ' + bufferutil' : ''}; ${rep.quick ? 'quick run' : 'full run'}`]
+  const thr = rep.results.filter((r) => r.scenario === 'raw' || r.scenario === 'produce')
+  if (thr.length) {
+    out.push('', formatTable(
+      ['throughput', 'record', 'fsync', 'records/s', 'MB/s', 'vs raw', 'records/frame', 'frame bytes'],
+      thr.map((r) => [
+        r.scenario === 'raw' ? 'raw ws baseline' : 'SDK produce acks=all',
+        `${r.recordBytes} B`,
+        r.fsync ?? '-',
+        fmtInt(r.recordsPerSec),
+        fmtNum(r.mbPerSec, 1),
+        fmtNum(r.ratioToRaw, 3),
+        r.scenario === 'raw' ? r.recordsPerFrame : r.frames?.meanRecordsPerFrame,
+        r.scenario === 'raw' ? r.frameBytes : r.frames?.meanFrameBytes,
+      ]),
+    ))
+  }
+  const lat = rep.results.filter((r) => r.scenario === 'latency' || r.scenario === 'raw-latency')
+  if (lat.length) {
+    out.push('', formatTable(
+      ['latency @ rate', 'sent', 'recv', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms'],
+      lat.map((r) => [
+        `${r.scenario === 'latency' ? 'SDK produce→subscribe' : 'raw ws echo'} @ ${r.targetRatePerSec}/s`,
+        r.sent,
+        r.received,
+        fmtNum(r.p50Ms, 2),
+        fmtNum(r.p99Ms, 2),
+        fmtNum(r.p999Ms, 2),
+        fmtNum(r.maxMs, 2),
+      ]),
+    ))
+  }
+  if (rep.errors.length) out.push('', `FAILED: ${rep.errors.map((e) => e.step).join(', ')}`)
+  return out.join('\n')
+}

@@ -1,0 +1,106 @@
+// Scenario "latency": open-loop producer at a fixed rate → broker (own process) → subscriber on another
+// connection; latency = time the subscriber's async iterator yields a record − time send() was called for it.
+// Each 100-byte value carries [float64 send time (performance.now()), uint32 sequence].
+import { withBroker } from '../lib/broker-process.mjs'
+import { runPaced } from '../lib/pacer.mjs'
+import { closeClient, loadSdk, makeClient } from '../lib/sdk.mjs'
+import { round, sleep, summarize, waitFor, withTimeout } from '../lib/stats.mjs'
+
+/** opts: { ratePerSec, recordBytes, durationMs, warmupMs, tickMs, fsync, drainTimeoutMs } */
+export async function e2eLatency(opts) {
+  const sdk = await loadSdk()
+  return withBroker({ fsync: opts.fsync, nodeArgs: opts.brokerNodeArgs, pinCpu: opts.brokerCpu }, async ({ wsUrl, lines }) => {
+    let producerClient
+    let consumerClient
+    let sub
+    try {
+      producerClient = makeClient(sdk, { url: wsUrl, clientId: 'bench-latency-producer' })
+      consumerClient = makeClient(sdk, { url: wsUrl, clientId: 'bench-latency-consumer' })
+      const topic = 'bench-latency'
+      await withTimeout(producerClient.admin.createTopic(topic, { partitions: 1 }), 10_000, 'createTopic')
+      sub = consumerClient.consumer().subscribe(topic, { from: 'latest' })
+      if (typeof sub.position === 'function') await waitFor(() => sub.position(0) !== null, 10_000, 'the subscription to start')
+      const producer = producerClient.producer({ acks: 'all' })
+
+      const warmupCount = Math.floor((opts.ratePerSec * opts.warmupMs) / 1000)
+      const totalCount = warmupCount + Math.floor((opts.ratePerSec * opts.durationMs) / 1000)
+      const latencies = new Float64Array(totalCount)
+      const seen = new Uint8Array(totalCount)
+      let received = 0
+      let measured = 0
+      let duplicates = 0
+      let outOfOrder = 0
+      let lastSeq = -1
+
+      const consume = (async () => {
+        for await (const record of sub) {
+          const now = performance.now()
+          const v = record.value
+          const view = new DataView(v.buffer, v.byteOffset, v.byteLength)
+          const sentAt = view.getFloat64(0)
+          const seq = view.getUint32(8)
+          if (seq >= totalCount) continue
+          if (seen[seq]) { duplicates++; continue }
+          if (seq < lastSeq) outOfOrder++
+          lastSeq = seq
+          seen[seq] = 1
+          received++
+          if (seq >= warmupCount) latencies[measured++] = now - sentAt
+          if (received === totalCount) break
+        }
+      })()
+
+      const sendErrors = []
+      const acks = []
+      const paced = await runPaced({
+        ratePerSec: opts.ratePerSec,
+        durationMs: opts.warmupMs + opts.durationMs,
+        tickMs: opts.tickMs,
+        send: (count, seqStart) => {
+          const now = performance.now()
+          const records = new Array(count)
+          for (let i = 0; i < count; i++) {
+            const value = new Uint8Array(opts.recordBytes)
+            const view = new DataView(value.buffer)
+            view.setFloat64(0, now)
+            view.setUint32(8, seqStart + i)
+            records[i] = { value }
+          }
+          acks.push(producer.send(topic, records).catch((err) => { sendErrors.push(err) }))
+        },
+      })
+      await withTimeout(Promise.all(acks), opts.drainTimeoutMs, 'acknowledgement of every latency record')
+      const drainDeadline = performance.now() + opts.drainTimeoutMs
+      while (received < totalCount && performance.now() < drainDeadline) await sleep(10)
+      sub.close?.()
+      await Promise.race([consume.catch(() => {}), sleep(1_000)])
+      const summary = summarize(latencies.subarray(0, measured))
+      return {
+        scenario: 'latency',
+        recordBytes: opts.recordBytes,
+        fsync: opts.fsync,
+        acks: 'all',
+        targetRatePerSec: opts.ratePerSec,
+        achievedSendRatePerSec: Math.round((paced.sent / paced.elapsedMs) * 1000),
+        tickMs: opts.tickMs,
+        maxTickLagMs: round(paced.maxTickLagMs, 2),
+        warmupMs: opts.warmupMs,
+        durationMs: opts.durationMs,
+        sent: paced.sent,
+        received,
+        lost: totalCount - received,
+        duplicates,
+        outOfOrder,
+        sendErrors: sendErrors.length,
+        ...summary,
+      }
+    } catch (err) {
+      err.message += `\nbroker output (last lines):\n${lines.slice(-10).join('\n')}`
+      throw err
+    } finally {
+      try { sub?.close?.() } catch { /* ignore */ }
+      await closeClient(producerClient)
+      await closeClient(consumerClient)
+    }
+  })
+}

@@ -1,0 +1,75 @@
+// Scenario "produce": one SDK producer (acks=all) → a broker in its own process, records of one size sent in
+// large chunks with a bounded number of unsettled send() calls; from first send to last acknowledgement.
+import { withBroker } from '../lib/broker-process.mjs'
+import { closeClient, countingWebSocket, frameSummary, loadSdk, makeClient, newFrameStats } from '../lib/sdk.mjs'
+import { rates, round, withTimeout } from '../lib/stats.mjs'
+
+/**
+ * opts: { recordBytes, fsync, chunkRecords, maxUnsettled, durationMs, maxRecords, warmupRecords, brokerNodeArgs, pinCpu }
+ */
+export async function produceThroughput(opts) {
+  const sdk = await loadSdk()
+  return withBroker({ fsync: opts.fsync, nodeArgs: opts.brokerNodeArgs, pinCpu: opts.brokerCpu }, async ({ wsUrl, lines }) => {
+    const frames = newFrameStats()
+    const client = makeClient(sdk, { url: wsUrl, clientId: 'bench-producer', WebSocketClass: countingWebSocket(frames) })
+    try {
+      const topic = `bench-produce-${opts.recordBytes}`
+      await withTimeout(client.admin.createTopic(topic, { partitions: 1 }), 10_000, 'createTopic')
+      const producer = client.producer({ acks: 'all' })
+      const value = new Uint8Array(opts.recordBytes).fill(0x61)
+      const chunk = Array.from({ length: opts.chunkRecords }, () => ({ value }))
+
+      await run(producer, topic, chunk, { ...opts, durationMs: 60_000, maxRecords: opts.warmupRecords })
+      Object.assign(frames, newFrameStats())
+      const result = await run(producer, topic, chunk, opts)
+      await withTimeout(producer.close?.() ?? Promise.resolve(), 10_000, 'producer.close')
+      return {
+        scenario: 'produce',
+        recordBytes: opts.recordBytes,
+        fsync: opts.fsync,
+        acks: 'all',
+        chunkRecords: opts.chunkRecords,
+        maxUnsettledSends: opts.maxUnsettled,
+        records: result.records,
+        elapsedMs: round(result.elapsedMs, 1),
+        ...rates(result.records, opts.recordBytes, result.elapsedMs),
+        sendCallMsTotal: round(result.sendCallMs, 1),
+        frames: frameSummary(frames),
+      }
+    } catch (err) {
+      err.message += `\nbroker output (last lines):\n${lines.slice(-10).join('\n')}`
+      throw err
+    } finally {
+      await closeClient(client)
+    }
+  })
+}
+
+/** Sends chunks until durationMs or maxRecords with at most maxUnsettled send() calls pending; waits for all acks. */
+async function run(producer, topic, chunk, { durationMs, maxRecords, maxUnsettled }) {
+  const pending = new Set()
+  let firstError = null
+  let sent = 0
+  let acked = 0
+  let lastAck = 0
+  let sendCallMs = 0
+  const start = performance.now()
+  while (firstError === null && sent < maxRecords && performance.now() - start < durationMs) {
+    if (pending.size >= maxUnsettled) {
+      await Promise.race(pending)
+      continue
+    }
+    const t0 = performance.now()
+    const p = producer.send(topic, chunk).then(
+      () => { acked += chunk.length; lastAck = performance.now() },
+      (err) => { firstError ??= err },
+    )
+    sendCallMs += performance.now() - t0
+    sent += chunk.length
+    const tracked = p.finally(() => pending.delete(tracked))
+    pending.add(tracked)
+  }
+  await withTimeout(Promise.all(pending), 60_000, `acknowledgement of ${sent - acked} outstanding records`)
+  if (firstError) throw firstError
+  return { records: acked, elapsedMs: lastAck - start, sendCallMs }
+}
