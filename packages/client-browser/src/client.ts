@@ -42,7 +42,7 @@ export interface SamsaClient {
  * @example
  * const client = createClient({ brokers: ['ws://127.0.0.1:8080'], clientId: 'app-1' })
  * const [meta] = await client.producer().send('orders', [{ key: 'k1', value: 'hello' }])
- * for await (const record of client.consumer().subscribe('orders', { from: 'earliest' })) console.log(record.text())
+ * for await (const record of client.consumer().subscribe('orders', { from: 'earliest' })) render(record.text())
  */
 export function createClient(opts: ClientOptions): SamsaClient {
   const brokers = typeof opts.brokers === 'string' ? opts.brokers.split(',').map((s) => s.trim()).filter(Boolean) : opts.brokers
