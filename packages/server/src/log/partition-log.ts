@@ -61,6 +61,7 @@ export interface PartitionLogArgs {
 
 /** A group-commit fsync starts at the latest once this many acknowledgements wait for it. */
 const MAX_WAITERS_BEFORE_SYNC = 256
+const U32_MAX = 0xffff_ffff
 
 const storageError = (message: string, cause?: unknown): SamsaError => {
   const e = new SamsaError('KAFKA_STORAGE_ERROR', cause instanceof Error ? `${message}: ${cause.message}` : message)
@@ -260,7 +261,10 @@ export class PartitionLog {
       return { baseOffset: check.baseOffset, lastOffset: check.lastOffset, logAppendTimeMs: this.#clock.nowMs(), logStartOffset: this.#logStartOffset, duplicate: true }
     }
     let segment = this.#active
-    if (segment.sizeBytes > 0 && segment.sizeBytes + batch.length > this.#config.segmentBytes) segment = await this.#roll()
+    // Roll when the segment would pass segmentBytes, or when the index's u32 relative offset or position would overflow.
+    const tooBig = segment.sizeBytes + batch.length > Math.min(this.#config.segmentBytes, U32_MAX)
+    const tooManyOffsets = this.logEndOffset + header.lastOffsetDelta - segment.baseOffset >= U32_MAX
+    if (segment.sizeBytes > 0 && (tooBig || tooManyOffsets)) segment = await this.#roll()
     const baseOffset = this.logEndOffset
     patchBatch(batch, 0, baseOffset, this.#leaderEpoch)
     const position = segment.sizeBytes
