@@ -29,7 +29,7 @@ export interface PartitionLogConfig {
 export const defaultPartitionLogConfig: PartitionLogConfig = {
   segmentBytes: 64 * 1024 * 1024,
   indexIntervalBytes: 4096,
-  retentionMs: 7 * 24 * 60 * 60 * 1000,
+  retentionMs: null,
   retentionBytes: null,
   fsync: 'always',
   fsyncIntervalMs: 1000,

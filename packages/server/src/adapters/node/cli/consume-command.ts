@@ -1,6 +1,6 @@
 /** @module `samsa consume`: print a topic's records, following new ones until --max records or --timeout-ms of silence. */
 import type { Command } from 'commander'
-import type { ConsumerRecord, SubscribeFrom } from '@samsa/client-browser'
+import type { ConsumerRecord, StartFrom } from '@samsa/client-browser'
 import { brokerOption } from './broker-option.js'
 import { CliError } from './cli-error.js'
 import { withClient } from './topics-command.js'
@@ -63,7 +63,7 @@ export function registerConsume(program: Command): void {
     })
 }
 
-function parseFrom(from: string): SubscribeFrom {
+function parseFrom(from: string): StartFrom {
   if (from === 'earliest' || from === 'latest') return from
   const n = Number(from)
   if (!Number.isSafeInteger(n) || n < 0) throw new CliError(`--from must be earliest, latest or a non-negative offset, got "${from}"`)

@@ -5,7 +5,7 @@
  */
 import { createInterface } from 'node:readline'
 import { Option, type Command } from 'commander'
-import type { Acks } from '@samsa/client-browser'
+type Acks = 'all' | 'leader' | 'none'
 import { brokerOption } from './broker-option.js'
 import { withClient } from './topics-command.js'
 import { int } from './start-command.js'

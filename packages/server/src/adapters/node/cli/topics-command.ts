@@ -25,8 +25,9 @@ export function registerTopics(program: Command): void {
     .option('--json', 'one JSON object per line')
     .action(async (o: { broker: string; json?: boolean }) => {
       await withClient(o.broker, async (c) => {
-        for (const t of await c.admin.listTopics()) {
-          process.stdout.write(o.json ? `${JSON.stringify(t)}\n` : `${t.name}\t${t.partitions} partition${t.partitions === 1 ? '' : 's'}\n`)
+        for (const name of await c.admin.listTopics()) {
+          const partitions = (await c.admin.describeTopic(name)).partitions.length
+          process.stdout.write(o.json ? `${JSON.stringify({ name, partitions })}\n` : `${name}\t${partitions} partition${partitions === 1 ? '' : 's'}\n`)
         }
       })
     })
