@@ -224,4 +224,41 @@ describe('client against the fake broker', () => {
     const [r] = await collect(sub, 1)
     expect(r!.text()).toBe('new')
   })
+
+  it('after a fatal error on one batch, re-sequences the pipelined batches behind it so they still land in order', async () => {
+    await start()
+    const c = client()
+    await c.admin.createTopic('t', { partitions: 1 })
+    // maxBatchBytes 75: one record per batch (61-byte header + ~10-byte record), so the four sends are four pipelined batches.
+    const producer = c.producer({ lingerMs: 0, maxInFlight: 5, maxBatchBytes: 75 })
+    await producer.send('t', [{ value: 'warm-up' }])
+    broker.failNext(ApiKeys.PRODUCE, 'INVALID_RECORD')
+    const results = await Promise.allSettled(Array.from({ length: 4 }, (_, i) => producer.send('t', [{ value: `m${i}` }])))
+    expect(results[0]).toMatchObject({ status: 'rejected', reason: { errorName: 'INVALID_RECORD' } })
+    expect(results.slice(1).map((r) => (r.status === 'fulfilled' ? r.value[0]!.offset : `${r.reason.errorName}: ${r.reason.message}`))).toEqual([1, 2, 3])
+    expect(broker.partition('t', 0).records().map((r) => new TextDecoder().decode(r.value!))).toEqual(['warm-up', 'm1', 'm2', 'm3'])
+    // m1..m3 were in flight behind the failed batch: rejected out of order once, then resent re-sequenced.
+    expect(broker.requests.filter((r) => r.apiKey === 'PRODUCE')).toHaveLength(1 + 4 + 3)
+  })
+
+  it("with acks 'none' the broker does not answer and offsets are -1", async () => {
+    await start()
+    const c = client()
+    await c.admin.createTopic('t', { partitions: 1 })
+    const metas = await c.producer({ acks: 'none' }).send('t', [{ value: 'fire' }, { value: 'forget' }])
+    expect(metas.map((m) => m.offset)).toEqual([-1, -1])
+    await until(() => broker.partition('t', 0).logEndOffset === 2, { what: 'append' })
+    expect(broker.requests.some((r) => r.apiKey === 'INIT_PRODUCER_ID')).toBe(false)
+  })
+
+  it('reports connection status changes to the application', async () => {
+    await start()
+    const c = client()
+    const seen: string[] = []
+    c.onStatus(({ current }) => seen.push(`${current.status}:${current.reason.code}`))
+    await c.admin.listTopics()
+    broker.dropConnections()
+    await until(() => seen.length >= 5, { what: 'reconnect statuses' })
+    expect(seen.slice(0, 5)).toEqual(['connecting:connect_requested', 'connected:handshake_complete', 'disconnected:socket_closed', 'connecting:backoff_elapsed', 'connected:handshake_complete'])
+  })
 })

@@ -95,3 +95,27 @@ describe('Connection against the fake broker', () => {
     }
   })
 })
+
+describe('Connection with a manual clock', () => {
+  it('waits for the backoff timer of the injected clock before reconnecting', async () => {
+    const { ManualClock } = await import('../testing/manual-clock.js')
+    const broker = await FakeBroker.start()
+    const clock = new ManualClock()
+    const c = new Connection({ brokers: [broker.url], clientId: 't', WebSocket, clock, random: () => 0.5, backoff: { baseMs: 1_000, capMs: 8_000 } })
+    try {
+      await c.ready()
+      broker.dropConnections()
+      await until(() => c.state.status === 'disconnected', { what: 'disconnect' })
+      expect(c.state.reason).toMatchObject({ code: 'socket_closed', closeCode: 1006 })
+      clock.advance(499)
+      expect(c.state.status).toBe('disconnected')
+      clock.advance(1)
+      expect(c.state.status).toBe('connecting')
+      await until(() => c.state.status === 'connected', { what: 'reconnect' })
+      expect(broker.connectionCount).toBe(2)
+    } finally {
+      c.close()
+      await broker.close()
+    }
+  })
+})
