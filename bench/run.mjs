@@ -67,6 +67,7 @@ if (flags.pin) {
 const brokerNodeArgs = flags['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []
 
 const startedAt = new Date()
+const loadAvgAtStart = (await import('node:os')).loadavg().map((v) => round(v, 2))
 const results = []
 const errors = []
 const log = (msg) => process.stderr.write(`[bench] ${msg}\n`)
@@ -188,7 +189,7 @@ const report = {
   only: only.length ? only : null,
   pinned: flags.pin,
   units: { mbPerSec: '10^6 bytes of record values per second', latency: 'ms' },
-  machine: machineInfo(),
+  machine: { ...machineInfo(), loadAvgAtStart },
   results,
   errors,
 }
@@ -206,7 +207,7 @@ function humanTables(rep) {
   const thr = rep.results.filter((r) => r.scenario === 'raw' || r.scenario === 'produce')
   if (thr.length) {
     out.push('', formatTable(
-      ['throughput', 'record', 'fsync', 'records/s', 'MB/s', 'vs raw', 'records/frame', 'frame bytes'],
+      ['throughput', 'record', 'fsync', 'records/s', 'MB/s', 'vs raw', 'records/frame', 'frame bytes', 'client cpu', 'server cpu', 'other cpu'],
       thr.map((r) => [
         r.scenario === 'raw' ? 'raw ws baseline' : 'SDK produce acks=all',
         `${r.recordBytes} B`,
@@ -216,6 +217,9 @@ function humanTables(rep) {
         fmtNum(r.ratioToRaw, 3),
         r.scenario === 'raw' ? r.recordsPerFrame : r.frames?.meanRecordsPerFrame,
         r.scenario === 'raw' ? r.frameBytes : r.frames?.meanFrameBytes,
+        r.clientCpuPct == null ? null : `${r.clientCpuPct}%`,
+        r.serverCpuPct == null ? null : `${r.serverCpuPct}%`,
+        r.otherCpuPct == null ? null : `${r.otherCpuPct}%`,
       ]),
     ))
   }
@@ -234,6 +238,8 @@ function humanTables(rep) {
       ]),
     ))
   }
+  const noisy = rep.results.filter((r) => r.otherCpuPct > 20)
+  if (noisy.length) out.push('', `warning: other processes used > 20% of a core during ${noisy.length} run(s) (column "other cpu"); numbers are noisy`)
   if (rep.errors.length) out.push('', `FAILED: ${rep.errors.map((e) => e.step).join(', ')}`)
   return out.join('\n')
 }

@@ -16,7 +16,7 @@ export async function withRawServer({ mode, pinCpu }, fn) {
     },
   })
   try {
-    return await fn({ url: `ws://127.0.0.1:${server.ready}` })
+    return await fn({ url: `ws://127.0.0.1:${server.ready}`, pid: server.child.pid })
   } finally {
     await stopChild(server.child)
   }

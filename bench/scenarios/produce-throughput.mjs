@@ -2,6 +2,7 @@
 // large chunks with a bounded number of unsettled send() calls; from first send to last acknowledgement.
 import { withBroker } from '../lib/broker-process.mjs'
 import { closeClient, countingWebSocket, frameSummary, loadSdk, makeClient, newFrameStats } from '../lib/sdk.mjs'
+import { cpuMeter } from '../lib/cpu.mjs'
 import { rates, round, withTimeout } from '../lib/stats.mjs'
 
 /**
@@ -9,7 +10,7 @@ import { rates, round, withTimeout } from '../lib/stats.mjs'
  */
 export async function produceThroughput(opts) {
   const sdk = await loadSdk()
-  return withBroker({ fsync: opts.fsync, nodeArgs: opts.brokerNodeArgs, pinCpu: opts.brokerCpu }, async ({ wsUrl, lines }) => {
+  return withBroker({ fsync: opts.fsync, nodeArgs: opts.brokerNodeArgs, pinCpu: opts.brokerCpu }, async ({ wsUrl, lines, child }) => {
     const frames = newFrameStats()
     const client = makeClient(sdk, { url: wsUrl, clientId: 'bench-producer', WebSocketClass: countingWebSocket(frames) })
     try {
@@ -21,7 +22,9 @@ export async function produceThroughput(opts) {
 
       await run(producer, topic, chunk, { ...opts, durationMs: 60_000, maxRecords: opts.warmupRecords })
       Object.assign(frames, newFrameStats())
+      const meter = cpuMeter(child.pid)
       const result = await run(producer, topic, chunk, opts)
+      const cpu = meter.stop()
       await withTimeout(producer.close?.() ?? Promise.resolve(), 10_000, 'producer.close')
       return {
         scenario: 'produce',
@@ -35,6 +38,7 @@ export async function produceThroughput(opts) {
         ...rates(result.records, opts.recordBytes, result.elapsedMs),
         sendCallMsTotal: round(result.sendCallMs, 1),
         frames: frameSummary(frames),
+        ...cpu,
       }
     } catch (err) {
       err.message += `\nbroker output (last lines):\n${lines.slice(-10).join('\n')}`

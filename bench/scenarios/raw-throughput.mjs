@@ -4,6 +4,7 @@ import { once } from 'node:events'
 import WebSocket from 'ws'
 import { buildProduceFrame, recordsPerFrame } from '../lib/frame-bytes.mjs'
 import { withRawServer } from '../lib/raw-server-process.mjs'
+import { cpuMeter } from '../lib/cpu.mjs'
 import { rates, round, withTimeout } from '../lib/stats.mjs'
 
 /**
@@ -12,13 +13,15 @@ import { rates, round, withTimeout } from '../lib/stats.mjs'
 export async function rawThroughput(opts) {
   const perFrame = opts.recordsPerFrame ?? recordsPerFrame(opts.recordBytes, opts.frameBytes)
   const frame = buildProduceFrame(opts.recordBytes, perFrame)
-  return withRawServer({ mode: 'ack', pinCpu: opts.serverCpu }, async ({ url }) => {
+  return withRawServer({ mode: 'ack', pinCpu: opts.serverCpu }, async ({ url, pid }) => {
     const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 })
     try {
       await withTimeout(once(ws, 'open'), 10_000, 'raw ws open')
       ws.binaryType = 'nodebuffer'
       await pump(ws, frame, opts.window, opts.warmupMs, Math.ceil(opts.maxRecords / perFrame / 4))
+      const meter = cpuMeter(pid)
       const run = await pump(ws, frame, opts.window, opts.durationMs, Math.ceil(opts.maxRecords / perFrame))
+      const cpu = meter.stop()
       const records = run.frames * perFrame
       return {
         scenario: 'raw',
@@ -30,6 +33,7 @@ export async function rawThroughput(opts) {
         records,
         elapsedMs: round(run.elapsedMs, 1),
         ...rates(records, opts.recordBytes, run.elapsedMs),
+        ...cpu,
         wireMbPerSec: round((run.frames * frame.length) / 1e6 / (run.elapsedMs / 1000), 2),
       }
     } finally {
