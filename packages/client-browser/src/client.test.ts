@@ -233,7 +233,9 @@ describe('client against the fake broker', () => {
     const producer = c.producer({ lingerMs: 0, maxInFlight: 5, maxBatchBytes: 75 })
     await producer.send('t', [{ value: 'warm-up' }])
     broker.failNext(ApiKeys.PRODUCE, 'INVALID_RECORD')
-    const results = await Promise.allSettled(Array.from({ length: 4 }, (_, i) => producer.send('t', [{ value: `m${i}` }])))
+    const sends = Array.from({ length: 4 }, (_, i) => producer.send('t', [{ value: `m${i}` }]))
+    void producer.flush() // closes the last batch without waiting for linger: all four are in flight before any response
+    const results = await Promise.allSettled(sends)
     expect(results[0]).toMatchObject({ status: 'rejected', reason: { errorName: 'INVALID_RECORD' } })
     expect(results.slice(1).map((r) => (r.status === 'fulfilled' ? r.value[0]!.offset : `${r.reason.errorName}: ${r.reason.message}`))).toEqual([1, 2, 3])
     expect(broker.partition('t', 0).records().map((r) => new TextDecoder().decode(r.value!))).toEqual(['warm-up', 'm1', 'm2', 'm3'])

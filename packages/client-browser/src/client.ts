@@ -34,7 +34,7 @@ export interface SamsaClient {
   readonly status: ConnectionState
   /** Listens for connection status changes; returns the unsubscribe function. */
   onStatus(listener: (change: ConnectionEvents['status']) => void): () => void
-  /** Flushes producers, closes subscriptions, then the connection. */
+  /** Closes subscriptions, flushes producers (when connected), then closes the connection; unacknowledged sends reject. */
   close(): Promise<void>
 }
 
@@ -84,7 +84,8 @@ export function createClient(opts: ClientOptions): SamsaClient {
     onStatus: (listener) => conn.on('status', listener),
     async close() {
       for (const c of consumers) c.close()
-      if (conn.state.status !== 'closed') await Promise.allSettled([...producers].map((p) => p.close()))
+      // Flush only over a live connection: while disconnected, unacknowledged sends would wait for a reconnect that close() forbids.
+      if (conn.state.status === 'connected') await Promise.allSettled([...producers].map((p) => p.close()))
       conn.close()
     },
   }
