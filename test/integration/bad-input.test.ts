@@ -105,7 +105,7 @@ describe('well-formed frames with bad requests get an error response and the con
   it('rejects a batch with a wrong CRC with CORRUPT_MESSAGE and touches no file', async () => {
     const before = await segmentBytes('t')
     const b = batch(2)
-    b[b.length - 1] ^= 0xff
+    b[b.length - 1] = b[b.length - 1]! ^ 0xff
     const r = await conn.request(exchanges.produce, { topic: 't', partition: 0, acks: -1, timeoutMs: 1000, batch: b })
     expect(!r.ok && r.error.errorName).toBe('CORRUPT_MESSAGE')
     expect(!r.ok && r.error.retriable).toBe(true)
