@@ -135,19 +135,24 @@ try {
   }
 
   if (selected('latency')) {
-    await step('latency 100 B @ 5000/s', () =>
-      e2eLatency({
-        ratePerSec: 5_000,
-        recordBytes: 100,
-        durationMs: settings.latencyMs,
-        warmupMs: settings.latencyWarmupMs,
-        tickMs: 2,
-        fsync: 'always',
-        drainTimeoutMs: 10_000,
-        brokerNodeArgs,
-        brokerCpu: cpus.server,
-      }),
-    )
+    // As specified (producer defaults, lingerMs 5), then lingerMs 0 to show what the linger costs.
+    for (const producerOptions of [{}, { lingerMs: 0 }]) {
+      const label = producerOptions.lingerMs === undefined ? '' : ` lingerMs=${producerOptions.lingerMs}`
+      await step(`latency 100 B @ 5000/s${label}`, () =>
+        e2eLatency({
+          ratePerSec: 5_000,
+          recordBytes: 100,
+          durationMs: settings.latencyMs,
+          warmupMs: settings.latencyWarmupMs,
+          tickMs: 2,
+          fsync: 'always',
+          drainTimeoutMs: 10_000,
+          producerOptions,
+          brokerNodeArgs,
+          brokerCpu: cpus.server,
+        }),
+      )
+    }
   }
 
   if (selected('raw-latency')) {
@@ -175,7 +180,7 @@ for (const r of results) {
   }
   if (r.scenario === 'raw') r.ratioToRaw = 1
   if (r.scenario === 'latency') {
-    const raw = results.find((b) => b.scenario === 'raw-latency')
+    const raw = results.find((b) => b.scenario === 'raw-latency' && b.targetRatePerSec === r.targetRatePerSec)
     r.p50RatioToRaw = raw?.p50Ms ? round(r.p50Ms / raw.p50Ms, 2) : null
     r.p99RatioToRaw = raw?.p99Ms ? round(r.p99Ms / raw.p99Ms, 2) : null
   }
@@ -226,9 +231,11 @@ function humanTables(rep) {
   const lat = rep.results.filter((r) => r.scenario === 'latency' || r.scenario === 'raw-latency')
   if (lat.length) {
     out.push('', formatTable(
-      ['latency @ rate', 'sent', 'recv', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms'],
+      [`latency, 100 B records @ 5000/s`, 'sent', 'recv', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms'],
       lat.map((r) => [
-        `${r.scenario === 'latency' ? 'SDK produce→subscribe' : 'raw ws echo'} @ ${r.targetRatePerSec}/s`,
+        r.scenario === 'latency'
+          ? `SDK produce→subscribe, linger ${typeof r.lingerMs === 'number' ? r.lingerMs : 5} ms`
+          : 'raw ws echo (baseline)',
         r.sent,
         r.received,
         fmtNum(r.p50Ms, 2),

@@ -6,7 +6,7 @@ import { runPaced } from '../lib/pacer.mjs'
 import { closeClient, loadSdk, makeClient } from '../lib/sdk.mjs'
 import { round, sleep, summarize, waitFor, withTimeout } from '../lib/stats.mjs'
 
-/** opts: { ratePerSec, recordBytes, durationMs, warmupMs, tickMs, fsync, drainTimeoutMs } */
+/** opts: { ratePerSec, recordBytes, durationMs, warmupMs, tickMs, fsync, drainTimeoutMs, producerOptions } */
 export async function e2eLatency(opts) {
   const sdk = await loadSdk()
   return withBroker({ fsync: opts.fsync, nodeArgs: opts.brokerNodeArgs, pinCpu: opts.brokerCpu }, async ({ wsUrl, lines }) => {
@@ -20,7 +20,7 @@ export async function e2eLatency(opts) {
       await withTimeout(producerClient.admin.createTopic(topic, { partitions: 1 }), 10_000, 'createTopic')
       sub = consumerClient.consumer().subscribe(topic, { from: 'latest' })
       if (typeof sub.position === 'function') await waitFor(() => sub.position(0) !== null, 10_000, 'the subscription to start')
-      const producer = producerClient.producer({ acks: 'all' })
+      const producer = producerClient.producer({ acks: 'all', ...opts.producerOptions })
 
       const warmupCount = Math.floor((opts.ratePerSec * opts.warmupMs) / 1000)
       const totalCount = warmupCount + Math.floor((opts.ratePerSec * opts.durationMs) / 1000)
@@ -80,6 +80,7 @@ export async function e2eLatency(opts) {
         recordBytes: opts.recordBytes,
         fsync: opts.fsync,
         acks: 'all',
+        lingerMs: opts.producerOptions?.lingerMs ?? 'default (5)',
         targetRatePerSec: opts.ratePerSec,
         achievedSendRatePerSec: Math.round((paced.sent / paced.elapsedMs) * 1000),
         tickMs: opts.tickMs,
