@@ -203,8 +203,8 @@ await mkdir(outDir, { recursive: true })
 const file = join(outDir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`)
 await writeFile(file, JSON.stringify(report, null, 2) + '\n')
 process.stdout.write(JSON.stringify(report, null, 2) + '\n\n')
-process.stdout.write(humanTables(report) + `\n\nwritten to ${file}\n`)
-process.exitCode = errors.length ? 1 : 0
+// Exit explicitly once stdout is flushed: a misbehaving client must not keep the bench alive.
+process.stdout.write(humanTables(report) + `\n\nwritten to ${file}\n`, () => process.exit(errors.length ? 1 : 0))
 
 function humanTables(rep) {
   const m = rep.machine

@@ -18,7 +18,7 @@ export function machineInfo() {
     v8: process.versions.v8,
     ws: safe(() => require('ws/package.json').version),
     bufferutil,
-    loadAvg: os.loadavg().map((v) => Math.round(v * 100) / 100),
+    loadAvgAtEnd: os.loadavg().map((v) => Math.round(v * 100) / 100),
     git: {
       commit: safe(() => execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim()),
       dirty: safe(() => execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim().length > 0),

@@ -3,6 +3,7 @@
 import { withBroker } from '../lib/broker-process.mjs'
 import { closeClient, countingWebSocket, frameSummary, loadSdk, makeClient, newFrameStats } from '../lib/sdk.mjs'
 import { cpuMeter } from '../lib/cpu.mjs'
+import { produceLatencyDelta, scrapeProduceLatency } from '../lib/broker-metrics.mjs'
 import { rates, round, withTimeout } from '../lib/stats.mjs'
 
 /**
@@ -10,7 +11,7 @@ import { rates, round, withTimeout } from '../lib/stats.mjs'
  */
 export async function produceThroughput(opts) {
   const sdk = await loadSdk()
-  return withBroker({ fsync: opts.fsync, nodeArgs: opts.brokerNodeArgs, pinCpu: opts.brokerCpu }, async ({ wsUrl, lines, child }) => {
+  return withBroker({ fsync: opts.fsync, nodeArgs: opts.brokerNodeArgs, pinCpu: opts.brokerCpu }, async ({ wsUrl, httpUrl, lines, child }) => {
     const frames = newFrameStats()
     const client = makeClient(sdk, { url: wsUrl, clientId: 'bench-producer', WebSocketClass: countingWebSocket(frames) })
     try {
@@ -22,9 +23,11 @@ export async function produceThroughput(opts) {
 
       await run(producer, topic, chunk, { ...opts, durationMs: 60_000, maxRecords: opts.warmupRecords })
       Object.assign(frames, newFrameStats())
+      const metricsBefore = await scrapeProduceLatency(httpUrl)
       const meter = cpuMeter(child.pid)
       const result = await run(producer, topic, chunk, opts)
       const cpu = meter.stop()
+      const brokerProduceLatency = produceLatencyDelta(metricsBefore, await scrapeProduceLatency(httpUrl))
       await withTimeout(producer.close?.() ?? Promise.resolve(), 10_000, 'producer.close')
       return {
         scenario: 'produce',
@@ -39,6 +42,8 @@ export async function produceThroughput(opts) {
         sendCallMsTotal: round(result.sendCallMs, 1),
         frames: frameSummary(frames),
         ...cpu,
+        /** From the broker's samsa_produce_latency_ms histogram over the measured run (bucket bounds, not exact). */
+        brokerProduceLatency,
       }
     } catch (err) {
       err.message += `\nbroker output (last lines):\n${lines.slice(-10).join('\n')}`
@@ -60,7 +65,7 @@ async function run(producer, topic, chunk, { durationMs, maxRecords, maxUnsettle
   const start = performance.now()
   while (firstError === null && sent < maxRecords && performance.now() - start < durationMs) {
     if (pending.size >= maxUnsettled) {
-      await Promise.race(pending)
+      await withTimeout(Promise.race(pending), 60_000, 'any of the unsettled send() calls to settle')
       continue
     }
     const t0 = performance.now()
