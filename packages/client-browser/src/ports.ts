@@ -44,7 +44,8 @@ export interface WebSocketLike {
   readonly readyState: number
   send(data: Uint8Array): void
   close(code?: number, reason?: string): void
-  addEventListener(type: string, listener: (event: never) => void): void
+  // The listener takes `any` so that both the DOM WebSocket and ws's generic overloads are assignable.
+  addEventListener(type: 'open' | 'close' | 'message' | 'error', listener: (event: any) => void): void
 }
 
 export type WebSocketConstructor = new (url: string) => WebSocketLike

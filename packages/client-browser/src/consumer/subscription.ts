@@ -4,6 +4,7 @@
  * and after a reconnect re-subscribes from the offset after the last delivered record. Iterate it with `for await`
  * or give it a callback, not both.
  */
+import { Fifo } from './fifo.js'
 import { PUSH_RECORDS_OVERHEAD, SamsaError, credit, decodeRecords, scanBatches, subscribe, unsubscribe, verifyBatch, type Push } from '@samsa/shared'
 import type { Connection } from '../connection/connection.js'
 import { backoffDelayMs, type BackoffPolicy } from '../connection/backoff.js'
@@ -65,7 +66,7 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
   readonly #windowBytes: number
   readonly #partitions = new Map<number, PartitionState>()
   /** Records received and not yet consumed, each partition's in offset order. */
-  #queue: Queued[] = []
+  readonly #queue = new Fifo<Queued>()
   #mode: 'none' | 'iterator' | 'callback' = 'none'
   #callback: ((r: ConsumerRecord) => void | Promise<void>) | null = null
   #draining = false
@@ -147,7 +148,7 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
     p.subscriptionId = null
     p.consumedBytes = 0
     p.nextEnqueue = p.position
-    this.#queue = this.#queue.filter((q) => q.record.partition !== p.partition)
+    this.#queue.retain((q) => q.record.partition !== p.partition)
     const session = this.#deps.conn.session
     const request = { topic: this.topic, partition: p.partition, offset: p.position ?? p.start, creditBytes: this.#windowBytes }
     this.#deps.conn.request(subscribe, request).then(
@@ -210,7 +211,7 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
       return this.#resubscribe(p)
     }
     if (last === null) this.#consumed(p, frameBytes)
-    else this.#queue[this.#queue.length - 1] = { record: last.record, creditBytes: frameBytes }
+    else this.#queue.replaceLast({ record: last.record, creditBytes: frameBytes })
     this.#notify()
   }
 

@@ -3,7 +3,7 @@
  * Invariants: pushes are in offset order; nextOffset only grows; at most one read is in flight; nothing is
  * pushed while credit ≤ 0, while the socket is above the session's buffer limit, or above the high watermark.
  */
-import { SamsaError, batchLastOffset, encodePushEnded, encodePushRecords, readBatchHeader, scanBatches } from '@samsa/shared'
+import { PUSH_RECORDS_OVERHEAD, SamsaError, batchLastOffset, encodePushEnded, encodePushRecords, readBatchHeader, scanBatches } from '@samsa/shared'
 import type { PartitionLog } from '../log/partition-log.js'
 import { toSamsaError } from './to-samsa-error.js'
 
@@ -71,7 +71,7 @@ export class Subscription {
   }
 
   async #readOnce(): Promise<boolean> {
-    const r = await this.#log.read(this.#nextOffset, Math.min(this.#credit, this.#host.maxPushBytes))
+    const r = await this.#log.read(this.#nextOffset, Math.max(1, Math.min(this.#credit - PUSH_RECORDS_OVERHEAD, this.#host.maxPushBytes)))
     if (this.#closed || r.records.length === 0) return false
     let last = -1
     let records = 0
@@ -80,9 +80,11 @@ export class Subscription {
       records += b.header.recordCount
     }
     if (last < this.#nextOffset) return false
-    this.#host.send(encodePushRecords(this.#host.apiVersion, this.id, r.highWatermark, r.logStartOffset, r.records))
+    const frame = encodePushRecords(this.#host.apiVersion, this.id, r.highWatermark, r.logStartOffset, r.records)
+    this.#host.send(frame)
     this.#host.recordsOut(this.topic, records - this.#skipped(r.records), r.records.length)
-    this.#credit -= r.records.length
+    // A push spends its whole frame (PUSH_RECORDS_OVERHEAD + records), as the client counts it.
+    this.#credit -= frame.length
     this.#nextOffset = last + 1
     return true
   }
