@@ -212,7 +212,7 @@ function humanTables(rep) {
   const thr = rep.results.filter((r) => r.scenario === 'raw' || r.scenario === 'produce')
   if (thr.length) {
     out.push('', formatTable(
-      ['throughput', 'record', 'fsync', 'records/s', 'MB/s', 'vs raw', 'records/frame', 'frame bytes', 'client cpu', 'server cpu', 'other cpu'],
+      ['throughput', 'record', 'fsync', 'records/s', 'MB/s', 'vs raw', 'rec/frame', 'client cpu', 'server cpu', 'other cpu', 'client µs/rec', 'server µs/rec', 'broker ms/produce'],
       thr.map((r) => [
         r.scenario === 'raw' ? 'raw ws baseline' : 'SDK produce acks=all',
         `${r.recordBytes} B`,
@@ -221,10 +221,12 @@ function humanTables(rep) {
         fmtNum(r.mbPerSec, 1),
         fmtNum(r.ratioToRaw, 3),
         r.scenario === 'raw' ? r.recordsPerFrame : r.frames?.meanRecordsPerFrame,
-        r.scenario === 'raw' ? r.frameBytes : r.frames?.meanFrameBytes,
         r.clientCpuPct == null ? null : `${r.clientCpuPct}%`,
         r.serverCpuPct == null ? null : `${r.serverCpuPct}%`,
         r.otherCpuPct == null ? null : `${r.otherCpuPct}%`,
+        fmtNum(r.clientCpuUsPerRecord, 2),
+        fmtNum(r.serverCpuUsPerRecord, 2),
+        r.brokerProduceLatency ? fmtNum(r.brokerProduceLatency.meanMs, 1) : null,
       ]),
     ))
   }

@@ -46,6 +46,8 @@ export function cpuMeter(childPid) {
       return {
         /** CPU used by processes other than the bench and its server during the run (noise), % of one core. */
         otherCpuPct: machine === null ? null : Math.max(0, Math.round(((machine - self - (child ?? 0)) / elapsedMs) * 100)),
+        clientCpuMs: Math.round(self),
+        serverCpuMs: child === null ? null : Math.round(child),
         clientCpuPct: Math.round((self / elapsedMs) * 100),
         serverCpuPct: child === null ? null : Math.round((child / elapsedMs) * 100),
       }

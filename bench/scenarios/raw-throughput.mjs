@@ -34,6 +34,8 @@ export async function rawThroughput(opts) {
         elapsedMs: round(run.elapsedMs, 1),
         ...rates(records, opts.recordBytes, run.elapsedMs),
         ...cpu,
+        clientCpuUsPerRecord: round((cpu.clientCpuMs * 1000) / records, 3),
+        serverCpuUsPerRecord: cpu.serverCpuMs === null ? null : round((cpu.serverCpuMs * 1000) / records, 3),
         wireMbPerSec: round((run.frames * frame.length) / 1e6 / (run.elapsedMs / 1000), 2),
       }
     } finally {
