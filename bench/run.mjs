@@ -135,9 +135,10 @@ try {
   }
 
   if (selected('latency')) {
-    // As specified (producer defaults, lingerMs 5), then lingerMs 0 to show what the linger costs.
-    for (const producerOptions of [{}, { lingerMs: 0 }]) {
-      const label = producerOptions.lingerMs === undefined ? '' : ` lingerMs=${producerOptions.lingerMs}`
+    // As specified (producer defaults, lingerMs 5, --fsync always); then lingerMs 0 to show what the linger
+    // costs; then lingerMs 0 with --fsync never to show what the fsync costs.
+    for (const [producerOptions, fsync] of [[{}, 'always'], [{ lingerMs: 0 }, 'always'], [{ lingerMs: 0 }, 'never']]) {
+      const label = `${producerOptions.lingerMs === undefined ? '' : ` lingerMs=${producerOptions.lingerMs}`} fsync=${fsync}`
       await step(`latency 100 B @ 5000/s${label}`, () =>
         e2eLatency({
           ratePerSec: 5_000,
@@ -145,7 +146,7 @@ try {
           durationMs: settings.latencyMs,
           warmupMs: settings.latencyWarmupMs,
           tickMs: 2,
-          fsync: 'always',
+          fsync,
           drainTimeoutMs: 10_000,
           producerOptions,
           brokerNodeArgs,
@@ -233,10 +234,10 @@ function humanTables(rep) {
   const lat = rep.results.filter((r) => r.scenario === 'latency' || r.scenario === 'raw-latency')
   if (lat.length) {
     out.push('', formatTable(
-      [`latency, 100 B records @ 5000/s`, 'sent', 'recv', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms'],
+      [`latency, 100 B records @ 5000/s`, 'sent', 'recv', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'ack p50', 'ack p99'],
       lat.map((r) => [
         r.scenario === 'latency'
-          ? `SDK produce→subscribe, linger ${typeof r.lingerMs === 'number' ? r.lingerMs : 5} ms`
+          ? `SDK produce→subscribe, linger ${typeof r.lingerMs === 'number' ? r.lingerMs : 5} ms, fsync ${r.fsync}`
           : 'raw ws echo (baseline)',
         r.sent,
         r.received,
@@ -244,6 +245,8 @@ function humanTables(rep) {
         fmtNum(r.p99Ms, 2),
         fmtNum(r.p999Ms, 2),
         fmtNum(r.maxMs, 2),
+        fmtNum(r.ackLatency?.p50Ms, 2),
+        fmtNum(r.ackLatency?.p99Ms, 2),
       ]),
     ))
   }

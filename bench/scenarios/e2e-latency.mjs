@@ -52,6 +52,7 @@ export async function e2eLatency(opts) {
 
       const sendErrors = []
       const acks = []
+      const ackLatencies = []
       const paced = await runPaced({
         ratePerSec: opts.ratePerSec,
         durationMs: opts.warmupMs + opts.durationMs,
@@ -66,7 +67,11 @@ export async function e2eLatency(opts) {
             view.setUint32(8, seqStart + i)
             records[i] = { value }
           }
-          acks.push(producer.send(topic, records).catch((err) => { sendErrors.push(err) }))
+          const measuredSend = seqStart >= warmupCount
+          acks.push(producer.send(topic, records).then(
+            () => { if (measuredSend) ackLatencies.push(performance.now() - now) },
+            (err) => { sendErrors.push(err) },
+          ))
         },
       })
       await withTimeout(Promise.all(acks), opts.drainTimeoutMs, 'acknowledgement of every latency record')
@@ -94,6 +99,8 @@ export async function e2eLatency(opts) {
         outOfOrder,
         sendErrors: sendErrors.length,
         ...summary,
+        /** send() call → its promise resolved (linger + broker append + fsync + response), per send() of one tick's records. */
+        ackLatency: summarize(ackLatencies),
       }
     } catch (err) {
       err.message += `\nbroker output (last lines):\n${lines.slice(-10).join('\n')}`
