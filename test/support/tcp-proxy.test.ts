@@ -1,0 +1,189 @@
+import net from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.js'
+
+/** An echo server that prefixes replies with its tag, so a test can tell which target answered. */
+async function echoServer(tag: string): Promise<{ port: number; close(): Promise<void>; connections: number }> {
+  const sockets = new Set<net.Socket>()
+  const state = { connections: 0 }
+  const server = net.createServer((s) => {
+    state.connections++
+    sockets.add(s)
+    s.on('error', () => {})
+    s.once('close', () => sockets.delete(s))
+    s.on('data', (d) => s.write(`${tag}:${d.toString('utf8')}`))
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    get connections() {
+      return state.connections
+    },
+    async close() {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((r) => server.close(() => r()))
+    },
+  }
+}
+
+interface Conn {
+  socket: net.Socket
+  received: () => string
+  closed: Promise<{ hadError: boolean }>
+  /** Resolves with the received text once it contains `text`, or rejects after timeoutMs. */
+  waitFor(text: string, timeoutMs?: number): Promise<string>
+}
+
+async function connect(port: number): Promise<Conn> {
+  const socket = net.connect({ port, host: '127.0.0.1' })
+  socket.on('error', () => {})
+  let buf = ''
+  const waiters = new Set<() => void>()
+  socket.on('data', (d) => {
+    buf += d.toString('utf8')
+    for (const w of waiters) w()
+  })
+  const closed = new Promise<{ hadError: boolean }>((r) => socket.once('close', (hadError) => r({ hadError })))
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve)
+    socket.once('error', reject)
+  })
+  return {
+    socket,
+    received: () => buf,
+    closed,
+    waitFor(text, timeoutMs = 5_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (buf.includes(text)) {
+            waiters.delete(check)
+            clearTimeout(timer)
+            resolve(buf)
+          }
+        }
+        const timer = setTimeout(() => {
+          waiters.delete(check)
+          reject(new Error(`timed out waiting for ${JSON.stringify(text)}; got ${JSON.stringify(buf)}`))
+        }, timeoutMs)
+        waiters.add(check)
+        check()
+      })
+    },
+  }
+}
+
+const withTimeout = <T>(p: Promise<T>, ms: number, what: string) =>
+  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms).unref())])
+
+describe('tcp proxy', () => {
+  const cleanup: (() => Promise<void>)[] = []
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c()
+  })
+  const track = <T extends { close(): Promise<void> }>(x: T) => {
+    cleanup.push(() => x.close())
+    return x
+  }
+
+  it('forwards bytes both ways on a stable port', async () => {
+    const a = track(await echoServer('A'))
+    const proxy: TcpProxy = track(await startTcpProxy({ targetPort: a.port }))
+    expect(proxy.port).toBeGreaterThan(0)
+    expect(proxy.httpUrl).toBe(`http://127.0.0.1:${proxy.port}`)
+    const c = await connect(proxy.port)
+    c.socket.write('hello')
+    await c.waitFor('A:hello')
+    expect(proxy.stats).toMatchObject({ accepted: 1, open: 1 })
+    c.socket.destroy()
+  })
+
+  it('cut() destroys every open connection on both sides', async () => {
+    const a = track(await echoServer('A'))
+    const proxy = track(await startTcpProxy({ targetPort: a.port }))
+    const c1 = await connect(proxy.port)
+    const c2 = await connect(proxy.port)
+    c1.socket.write('1')
+    c2.socket.write('2')
+    await c1.waitFor('A:1')
+    await c2.waitFor('A:2')
+    expect(proxy.cut()).toBe(2)
+    await withTimeout(Promise.all([c1.closed, c2.closed]), 5_000, 'clients to see the cut')
+    expect(proxy.stats).toMatchObject({ cut: 2, open: 0 })
+    // the proxy still accepts new connections afterwards
+    const c3 = await connect(proxy.port)
+    c3.socket.write('3')
+    await c3.waitFor('A:3')
+    c3.socket.destroy()
+  })
+
+  it('block() refuses new connections (closed at once, never forwarded) and keeps open ones; unblock() restores', async () => {
+    const a = track(await echoServer('A'))
+    const proxy = track(await startTcpProxy({ targetPort: a.port }))
+    const open = await connect(proxy.port)
+    proxy.block()
+    expect(proxy.blocked).toBe(true)
+    const refused = await connect(proxy.port)
+    refused.socket.write('x')
+    await withTimeout(refused.closed, 5_000, 'the refused connection to close')
+    expect(refused.received()).toBe('')
+    expect(a.connections).toBe(1)
+    expect(proxy.stats.refused).toBe(1)
+    // a connection opened before block() still works
+    open.socket.write('still')
+    await open.waitFor('A:still')
+    proxy.unblock()
+    const again = await connect(proxy.port)
+    again.socket.write('y')
+    await again.waitFor('A:y')
+    open.socket.destroy()
+    again.socket.destroy()
+  })
+
+  it('block() + cut() leaves nothing reachable', async () => {
+    const a = track(await echoServer('A'))
+    const proxy = track(await startTcpProxy({ targetPort: a.port }))
+    const c = await connect(proxy.port)
+    proxy.block()
+    proxy.cut()
+    await withTimeout(c.closed, 5_000, 'the open connection to be cut')
+    const d = await connect(proxy.port)
+    await withTimeout(d.closed, 5_000, 'a new connection to be refused')
+    expect(proxy.stats.open).toBe(0)
+  })
+
+  it('setTarget() sends new connections to the new port, same listening port', async () => {
+    const a = track(await echoServer('A'))
+    const b = track(await echoServer('B'))
+    const proxy = track(await startTcpProxy({ targetPort: a.port }))
+    const port = proxy.port
+    const c1 = await connect(proxy.port)
+    proxy.setTarget(b.port)
+    const c2 = await connect(proxy.port)
+    c1.socket.write('old')
+    c2.socket.write('new')
+    await c1.waitFor('A:old')
+    await c2.waitFor('B:new')
+    expect(proxy.port).toBe(port)
+    c1.socket.destroy()
+    c2.socket.destroy()
+  })
+
+  it('a dead target closes the client connection', async () => {
+    const a = await echoServer('A')
+    const deadPort = a.port
+    await a.close()
+    const proxy = track(await startTcpProxy({ targetPort: deadPort }))
+    const c = await connect(proxy.port)
+    await withTimeout(c.closed, 5_000, 'the client to be closed when the target refuses')
+    expect(proxy.stats.open).toBe(0)
+  })
+
+  it('close() cuts everything and frees the port', async () => {
+    const a = track(await echoServer('A'))
+    const proxy = await startTcpProxy({ targetPort: a.port })
+    const c = await connect(proxy.port)
+    await proxy.close()
+    await withTimeout(c.closed, 5_000, 'the client to be closed by close()')
+    await expect(connect(proxy.port)).rejects.toThrow()
+  })
+})

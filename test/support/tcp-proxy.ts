@@ -1,0 +1,148 @@
+/**
+ * @module A TCP proxy (node:net) in front of a broker, for fault tests. It listens on 127.0.0.1 on a port that stays
+ * the same for its whole life (so a browser page loaded through it keeps one ORIGIN, hence one IndexedDB), forwards
+ * every connection to a target port that can be changed (a broker restarted on a new port), and can:
+ * - `cut()`: destroy every open connection, both sides (the client sees an abrupt close, 1006 for a WebSocket);
+ * - `block()` / `unblock()`: while blocked, new connections are accepted and destroyed at once (never forwarded).
+ */
+import net from 'node:net'
+
+export interface TcpProxyOptions {
+  /** Port of the target on `targetHost`. Can be changed later with `setTarget`. */
+  readonly targetPort: number
+  readonly targetHost?: string
+  /** Port to listen on, default 0 (an ephemeral port, stable for the proxy's life). */
+  readonly listenPort?: number
+}
+
+export interface TcpProxyStats {
+  /** Connections accepted and forwarded. */
+  readonly accepted: number
+  /** Connections refused because the proxy was blocked. */
+  readonly refused: number
+  /** Connections destroyed by `cut()`. */
+  readonly cut: number
+  /** Connections open right now. */
+  readonly open: number
+}
+
+export interface TcpProxy {
+  /** The port the proxy listens on. */
+  readonly port: number
+  /** `127.0.0.1:PORT` */
+  readonly host: string
+  /** `http://127.0.0.1:PORT` */
+  readonly httpUrl: string
+  /** `ws://127.0.0.1:PORT` */
+  readonly wsUrl: string
+  readonly blocked: boolean
+  readonly stats: TcpProxyStats
+  /** New connections go to this port from now on (open ones are left alone: `cut()` them if needed). */
+  setTarget(port: number, host?: string): void
+  /** Destroys every open connection, both sides. Returns how many were cut. */
+  cut(): number
+  /** Refuses (accepts and immediately destroys) every new connection until `unblock()`. */
+  block(): void
+  unblock(): void
+  /** Cuts everything and stops listening. */
+  close(): Promise<void>
+}
+
+interface Pair {
+  readonly client: net.Socket
+  readonly upstream: net.Socket
+}
+
+export async function startTcpProxy(opts: TcpProxyOptions): Promise<TcpProxy> {
+  let targetPort = opts.targetPort
+  let targetHost = opts.targetHost ?? '127.0.0.1'
+  let blocked = false
+  let accepted = 0
+  let refused = 0
+  let cutCount = 0
+  const pairs = new Set<Pair>()
+  const sockets = new Set<net.Socket>()
+
+  const server = net.createServer({ allowHalfOpen: false, pauseOnConnect: true }, (client) => {
+    sockets.add(client)
+    client.once('close', () => sockets.delete(client))
+    client.on('error', () => {})
+    if (blocked) {
+      refused++
+      client.destroy()
+      return
+    }
+    accepted++
+    client.setNoDelay(true)
+    const upstream = net.connect({ port: targetPort, host: targetHost })
+    upstream.setNoDelay(true)
+    upstream.on('error', () => {})
+    const pair: Pair = { client, upstream }
+    pairs.add(pair)
+    const end = () => {
+      if (!pairs.delete(pair)) return
+      client.destroy()
+      upstream.destroy()
+    }
+    client.once('close', end)
+    upstream.once('close', end)
+    upstream.once('connect', () => {
+      client.pipe(upstream)
+      upstream.pipe(client)
+      client.resume()
+    })
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(opts.listenPort ?? 0, '127.0.0.1', () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const port = (server.address() as net.AddressInfo).port
+
+  const cut = () => {
+    let n = 0
+    for (const p of [...pairs]) {
+      pairs.delete(p)
+      // resetAndDestroy sends an RST where available: the peer sees an abrupt close, not a clean FIN.
+      for (const s of [p.client, p.upstream]) {
+        if (typeof s.resetAndDestroy === 'function' && !s.destroyed && s.readyState !== 'opening') s.resetAndDestroy()
+        else s.destroy()
+      }
+      n++
+    }
+    cutCount += n
+    return n
+  }
+
+  return {
+    port,
+    host: `127.0.0.1:${port}`,
+    httpUrl: `http://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${port}`,
+    get blocked() {
+      return blocked
+    },
+    get stats() {
+      return { accepted, refused, cut: cutCount, open: pairs.size }
+    },
+    setTarget(p, host) {
+      targetPort = p
+      if (host !== undefined) targetHost = host
+    },
+    cut,
+    block() {
+      blocked = true
+    },
+    unblock() {
+      blocked = false
+    },
+    async close() {
+      cut()
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
