@@ -62,7 +62,7 @@ const settings = quick
 const cpus = flags.pin ? { bench: 0, server: 1 } : {}
 if (flags.pin) {
   const { execFileSync } = await import('node:child_process')
-  execFileSync('taskset', ['-cp', String(cpus.bench), String(process.pid)], { stdio: 'ignore' })
+  execFileSync('taskset', ['-a', '-cp', String(cpus.bench), String(process.pid)], { stdio: 'ignore' })
 }
 const brokerNodeArgs = flags['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []
 
