@@ -112,7 +112,7 @@ describe('client against the fake broker', () => {
     const seen: ConsumerRecord[] = []
     for (let i = 0; i < 7; i++) seen.push((await it.next()).value as ConsumerRecord)
     broker.dropConnections()
-    await until(() => c.status.status === 'connected' && broker.connectionCount === 2, { what: 'reconnect' })
+    await until(() => c.state.status === 'connected' && broker.connectionCount === 2, { what: 'reconnect' })
     await producer.send('t', Array.from({ length: 10 }, (_, i) => ({ value: `b${i}`, partition: i % 2 })))
     while (seen.length < 30) seen.push((await it.next()).value as ConsumerRecord)
     for (const p of [0, 1]) expect(seen.filter((r) => r.partition === p).map((r) => r.offset)).toEqual(Array.from({ length: 15 }, (_, i) => i))

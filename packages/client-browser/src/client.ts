@@ -24,6 +24,10 @@ export interface ClientOptions {
   readonly reconnectBackoff?: BackoffPolicy
   /** Source of online/offline events; default globalThis in browsers; null disables. */
   readonly networkEvents?: Pick<EventTarget, 'addEventListener' | 'removeEventListener'> | null
+  /** Heartbeat: a `ping` this many ms after the previous pong while connected. Default 15 000; 0 disables. */
+  readonly heartbeatIntervalMs?: number
+  /** A ping unanswered for this many ms marks the socket half-open: it is closed and the client reconnects. Default 10 000. */
+  readonly heartbeatTimeoutMs?: number
 }
 
 export interface SamsaClient {
@@ -31,7 +35,12 @@ export interface SamsaClient {
   producer(opts?: ProducerOptions): Producer
   consumer(opts?: ConsumerOptions): Consumer
   /** The connection's current state. */
-  readonly status: ConnectionState
+  readonly state: ConnectionState
+  /**
+   * The current state, then each change, as an async iterable; it ends after the `closed` state (client.close()).
+   * @example for await (const s of client.status()) banner.textContent = s.status
+   */
+  status(): AsyncIterableIterator<ConnectionState>
   /** Listens for connection status changes; returns the unsubscribe function. */
   onStatus(listener: (change: ConnectionEvents['status']) => void): () => void
   /** Closes subscriptions, flushes producers (when connected), then closes the connection; unacknowledged sends reject. */
@@ -59,6 +68,8 @@ export function createClient(opts: ClientOptions): SamsaClient {
     ...(opts.requestTimeoutMs !== undefined && { requestTimeoutMs: opts.requestTimeoutMs }),
     ...(opts.reconnectBackoff !== undefined && { backoff: opts.reconnectBackoff }),
     ...(opts.networkEvents !== undefined && { networkEvents: opts.networkEvents }),
+    ...(opts.heartbeatIntervalMs !== undefined && { heartbeatIntervalMs: opts.heartbeatIntervalMs }),
+    ...(opts.heartbeatTimeoutMs !== undefined && { heartbeatTimeoutMs: opts.heartbeatTimeoutMs }),
   })
   const metadata = new MetadataCache(conn)
   const router = new PushRouter(conn, logger.child({ component: 'push-router' }))
@@ -78,9 +89,10 @@ export function createClient(opts: ClientOptions): SamsaClient {
       consumers.add(c)
       return c
     },
-    get status() {
+    get state() {
       return conn.state
     },
+    status: () => conn.statuses(),
     onStatus: (listener) => conn.on('status', listener),
     async close() {
       for (const c of consumers) c.close()

@@ -75,4 +75,12 @@ describe('connection state reducer', () => {
     const once = run([{ type: 'connect' }])
     expect(transition(once.state, { type: 'connect' }).effects).toEqual([])
   })
+
+  it('a missed heartbeat closes the half-open socket, fails in-flight requests and schedules a reconnect', () => {
+    const connected = run([{ type: 'connect' }, { type: 'socketOpened' }, { type: 'handshakeSucceeded' }]).state
+    const t = transition(connected, { type: 'heartbeatMissed', message: 'no pong within 100 ms' })
+    expect(t.state).toMatchObject({ status: 'disconnected', attempt: 1, reason: { code: ConnectionReasons.HEARTBEAT_TIMEOUT } })
+    expect(t.effects.map((e) => e.type)).toEqual(['closeSocket', 'failInFlight', 'scheduleReconnect'])
+    expect(transition(t.state, { type: 'heartbeatMissed', message: 'late' }).effects).toEqual([])
+  })
 })

@@ -5,6 +5,7 @@
  *   disconnected ──connect──▶ connecting ──handshakeSucceeded──▶ connected
  *        ▲  ◀──socketClosed / handshakeFailed(retriable)──┘            │
  *        └───────────────── backoffElapsed ─▶ connecting                │
+ *   connected ──heartbeatMissed (no pong in time: half-open)──▶ disconnected (socket closed, reconnect)
  *   any ──close / terminal close code / handshakeFailed(fatal)──▶ closed (final)
  */
 import { CloseCodes } from '@samsa/shared'
@@ -18,6 +19,7 @@ export const ConnectionReasons = {
   HANDSHAKE_COMPLETE: 'handshake_complete',
   HANDSHAKE_FAILED: 'handshake_failed',
   SOCKET_CLOSED: 'socket_closed',
+  HEARTBEAT_TIMEOUT: 'heartbeat_timeout',
   BACKOFF_ELAPSED: 'backoff_elapsed',
   OFFLINE: 'offline',
   ONLINE: 'online',
@@ -50,6 +52,8 @@ export type ConnectionEvent =
   | { readonly type: 'handshakeFailed'; readonly retriable: boolean; readonly message: string }
   | { readonly type: 'socketClosed'; readonly closeCode: number; readonly message: string }
   | { readonly type: 'backoffElapsed' }
+  /** A ping got no pong within the heartbeat timeout: the socket is treated as half-open. */
+  | { readonly type: 'heartbeatMissed'; readonly message: string }
   | { readonly type: 'offline' }
   | { readonly type: 'online' }
   | { readonly type: 'close' }
@@ -119,6 +123,16 @@ export function transition(state: ConnectionState, event: ConnectionEvent): Tran
       }
       const reason = { code: ConnectionReasons.SOCKET_CLOSED, message: event.message, closeCode: event.closeCode }
       const effects: ConnectionEffect[] = [{ type: 'failInFlight', message: event.message }]
+      if (state.online) effects.push({ type: 'scheduleReconnect', attempt: state.attempt })
+      return { state: { ...state, status: 'disconnected', attempt: state.attempt + 1, reason }, effects }
+    }
+    case 'heartbeatMissed': {
+      if (s !== 'connected') return same(state)
+      const reason = { code: ConnectionReasons.HEARTBEAT_TIMEOUT, message: event.message }
+      const effects: ConnectionEffect[] = [
+        { type: 'closeSocket', closeCode: CloseCodes.GOING_AWAY, message: 'heartbeat timeout' },
+        { type: 'failInFlight', message: event.message },
+      ]
       if (state.online) effects.push({ type: 'scheduleReconnect', attempt: state.attempt })
       return { state: { ...state, status: 'disconnected', attempt: state.attempt + 1, reason }, effects }
     }

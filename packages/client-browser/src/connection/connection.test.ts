@@ -119,3 +119,109 @@ describe('Connection with a manual clock', () => {
     }
   })
 })
+
+describe('Connection heartbeats, network events and the status iterable', () => {
+  let broker: FakeBroker
+  let conn: Connection | undefined
+  beforeEach(async () => {
+    broker = await FakeBroker.start()
+  })
+  afterEach(async () => {
+    conn?.close()
+    await broker.close()
+  })
+
+  async function setup(extra: Partial<ConstructorParameters<typeof Connection>[0]> = {}) {
+    const { ManualClock } = await import('../testing/manual-clock.js')
+    const clock = new ManualClock()
+    conn = new Connection({ brokers: [broker.url], clientId: 't', WebSocket, clock, random: () => 0.5, backoff: { baseMs: 1_000, capMs: 8_000 }, heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 500, ...extra })
+    return { c: conn, clock }
+  }
+  const pings = () => broker.requests.filter((r) => r.apiKey === 'PING').length
+
+  it('pings every interval while the broker answers, and stays connected', async () => {
+    const { c, clock } = await setup()
+    await c.ready()
+    for (let i = 1; i <= 3; i++) {
+      clock.advance(999)
+      expect(pings()).toBe(i - 1)
+      clock.advance(1)
+      await until(() => pings() === i, { what: `ping ${i}` })
+      // The pong clears the ping's timeout and schedules the next heartbeat: one timer left.
+      await until(() => clock.pendingTimers === 1, { what: `pong ${i}` })
+      expect(c.state.status).toBe('connected')
+    }
+    expect(broker.connectionCount).toBe(1)
+  })
+
+  it('detects a half-open socket when a ping gets no pong: closes it, fails in-flight requests retriably, reconnects', async () => {
+    const { c, clock } = await setup()
+    await c.ready()
+    const session = c.session
+    broker.unanswered.add(ApiKeys.PING)
+    clock.advance(1_000)
+    await until(() => pings() === 1, { what: 'the unanswered ping' })
+    const inFlight = c.request(ping, {}, { timeoutMs: 60_000 }).catch((e: unknown) => e)
+    await until(() => pings() === 2, { what: 'the second unanswered ping' })
+    clock.advance(499)
+    expect(c.state.status).toBe('connected')
+    clock.advance(1)
+    await until(() => c.state.status === 'disconnected', { what: 'the heartbeat timeout' })
+    expect(c.state).toMatchObject({ status: 'disconnected', reason: { code: 'heartbeat_timeout' } })
+    expect(await inFlight).toMatchObject({ errorName: 'NETWORK_EXCEPTION', retriable: true })
+    await until(() => broker.openConnections === 0, { what: 'the broker to see the close' })
+    broker.unanswered.delete(ApiKeys.PING)
+    clock.advance(500) // full jitter with random 0.5: attempt 0 waits 500 ms
+    await until(() => c.state.status === 'connected' && c.session > session, { what: 'reconnect' })
+    expect(broker.connectionCount).toBe(2)
+  })
+
+  it('offline pauses reconnects (no attempts while offline); online reconnects at once, without backoff', async () => {
+    const network = new EventTarget()
+    const { c, clock } = await setup({ networkEvents: network, heartbeatIntervalMs: 0 })
+    await c.ready()
+    network.dispatchEvent(new Event('offline'))
+    expect(c.state).toMatchObject({ status: 'disconnected', online: false, reason: { code: 'offline' } })
+    await until(() => broker.openConnections === 0, { what: 'the socket to close' })
+    clock.advance(60_000)
+    expect(c.state.status).toBe('disconnected')
+    expect(broker.connectionCount).toBe(1)
+    network.dispatchEvent(new Event('online'))
+    expect(c.state).toMatchObject({ status: 'connecting', reason: { code: 'online' } })
+    await until(() => c.state.status === 'connected', { what: 'reconnect' })
+    expect(broker.connectionCount).toBe(2)
+  })
+
+  it('online during a long backoff skips the wait', async () => {
+    const network = new EventTarget()
+    const { c } = await setup({ networkEvents: network, heartbeatIntervalMs: 0, backoff: { baseMs: 60_000, capMs: 60_000 } })
+    await c.ready()
+    network.dispatchEvent(new Event('offline'))
+    network.dispatchEvent(new Event('online'))
+    await until(() => c.state.status === 'connected', { what: 'reconnect without waiting 60 s' })
+  })
+
+  it('statuses() yields the current state, then every change, and ends on close', async () => {
+    const { c } = await setup({ heartbeatIntervalMs: 0 })
+    const seen: string[] = []
+    const done = (async () => {
+      for await (const s of c.statuses()) seen.push(`${s.status}:${s.reason.code}`)
+    })()
+    await c.ready()
+    broker.dropConnections()
+    await until(() => c.state.status === 'disconnected', { what: 'disconnect' })
+    c.close()
+    await done
+    expect(seen).toEqual(['disconnected:initial', 'connecting:connect_requested', 'connected:handshake_complete', 'disconnected:socket_closed', 'closed:close_requested'])
+    const after: string[] = []
+    for await (const s of c.statuses()) after.push(s.status)
+    expect(after).toEqual(['closed'])
+  })
+
+  it('a consumer that breaks out of statuses() stops listening', async () => {
+    const { c } = await setup({ heartbeatIntervalMs: 0 })
+    for await (const s of c.statuses()) if (s.status === 'disconnected') break
+    await c.ready()
+    expect(c.state.status).toBe('connected')
+  })
+})

@@ -13,6 +13,7 @@ import {
   decodeResponseFrame,
   encodeRequestFrame,
   hello,
+  ping,
   readFrameHeader,
   type Exchange,
   type HelloResponse,
@@ -35,6 +36,10 @@ export interface ConnectionOptions {
   readonly backoff?: BackoffPolicy
   /** Source of `online`/`offline` events; defaults to globalThis when it is an EventTarget (browsers); null disables. */
   readonly networkEvents?: Pick<EventTarget, 'addEventListener' | 'removeEventListener'> | null
+  /** While connected, a `ping` is sent this many ms after the previous pong. Default 15 000; 0 disables heartbeats. */
+  readonly heartbeatIntervalMs?: number
+  /** A ping without a pong within this many ms means the socket is half-open: it is closed and the client reconnects. Default 10 000. */
+  readonly heartbeatTimeoutMs?: number
 }
 
 export interface StatusChange {
@@ -65,6 +70,8 @@ interface PendingRequest {
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 15_000
+export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 10_000
 
 /** The client was closed; not retriable, so retry loops stop. */
 export function clientClosedError(message: string): SamsaError {
@@ -88,6 +95,8 @@ export class Connection {
   #nextCorrelationId = 1
   #hello: HelloResponse | null = null
   #reconnectTimer: TimerHandle | null = null
+  /** The next heartbeat ping, scheduled only while connected. */
+  #heartbeatTimer: TimerHandle | null = null
   /** Incremented on every successful handshake; consumers re-subscribe when it changes. */
   #session = 0
   #dispatching = false
@@ -121,6 +130,46 @@ export class Connection {
 
   on<K extends keyof ConnectionEvents>(event: K, listener: (payload: ConnectionEvents[K]) => void): () => void {
     return this.#events.on(event, listener)
+  }
+
+  /**
+   * The current state, then every change, as an async iterable; it ends after yielding the `closed` state (or when
+   * the consumer breaks out). Changes are buffered, so a slow reader sees every one in order.
+   */
+  statuses(): AsyncIterableIterator<ConnectionState> {
+    const buffered: ConnectionState[] = [this.#state]
+    let wake: (() => void) | null = null
+    let done = false
+    const off = this.on('status', ({ current }) => {
+      buffered.push(current)
+      wake?.()
+      wake = null
+    })
+    const finish = (): IteratorResult<ConnectionState> => {
+      done = true
+      off()
+      buffered.length = 0
+      return { done: true, value: undefined }
+    }
+    const iterator: AsyncIterableIterator<ConnectionState> = {
+      next: async () => {
+        for (;;) {
+          if (done) return { done: true, value: undefined }
+          const state = buffered.shift()
+          if (state !== undefined) {
+            if (state.status === 'closed') {
+              off()
+              done = true
+            }
+            return { done: false, value: state }
+          }
+          await new Promise<void>((resolve) => (wake = resolve))
+        }
+      },
+      return: async () => finish(),
+      [Symbol.asyncIterator]: () => iterator,
+    }
+    return iterator
   }
 
   /** Starts connecting (idempotent). Requests also start it. */
@@ -214,6 +263,8 @@ export class Connection {
         const { state, effects } = transition(previous, e)
         this.#state = state
         for (const effect of effects) this.#perform(effect)
+        if (state.status === 'connected' && previous.status !== 'connected') this.#scheduleHeartbeat()
+        if (state.status !== 'connected') this.#stopHeartbeat()
         if (state.status !== previous.status || state.reason !== previous.reason) {
           this.#log.debug({ from: previous.status, to: state.status, reason: state.reason.code, attempt: state.attempt }, 'connection status')
           for (const error of this.#events.emit('status', { previous, current: state })) this.#log.error({ error }, 'status listener threw')
@@ -273,6 +324,41 @@ export class Connection {
         return
       }
     }
+  }
+
+  #scheduleHeartbeat(): void {
+    this.#stopHeartbeat()
+    const intervalMs = this.#opts.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS
+    if (intervalMs <= 0) return
+    this.#heartbeatTimer = this.#clock.setTimeout(() => {
+      this.#heartbeatTimer = null
+      this.#heartbeat()
+    }, intervalMs)
+  }
+
+  #stopHeartbeat(): void {
+    if (this.#heartbeatTimer !== null) this.#clock.clearTimeout(this.#heartbeatTimer)
+    this.#heartbeatTimer = null
+  }
+
+  /** Sends a ping over the current socket; a pong schedules the next, a timeout declares the socket half-open. */
+  #heartbeat(): void {
+    const socket = this.#socket
+    if (this.#state.status !== 'connected' || socket === null) return
+    const timeoutMs = this.#opts.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS
+    this.request(ping, {}, { timeoutMs }).then(
+      () => {
+        if (socket === this.#socket && this.#state.status === 'connected') this.#scheduleHeartbeat()
+      },
+      (error: unknown) => {
+        if (socket !== this.#socket) return // that socket is already gone; the new one has its own heartbeat
+        if (error instanceof SamsaError && error.errorName === 'REQUEST_TIMED_OUT') {
+          this.#log.warn({ timeoutMs }, 'no pong: closing the half-open socket')
+          return this.#dispatch({ type: 'heartbeatMissed', message: `no pong within ${timeoutMs} ms` })
+        }
+        if (this.#state.status === 'connected') this.#scheduleHeartbeat()
+      },
+    )
   }
 
   #failInFlight(error: SamsaError): void {

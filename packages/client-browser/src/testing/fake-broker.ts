@@ -77,6 +77,8 @@ export class FakeBroker {
   readonly requests: { apiKey: string; body: unknown }[] = []
   /** Connections accepted so far. */
   connectionCount = 0
+  /** Api keys whose requests are received (and recorded) but never answered, e.g. PING to simulate a half-open socket. */
+  readonly unanswered = new Set<number>()
   /** When > 0: the next produce is appended, then the socket is terminated before the response (the response is lost). */
   dropAfterAppend = 0
 
@@ -185,6 +187,7 @@ export class FakeBroker {
     }
     if (session.version === 0 && header.apiKey !== ApiKeys.HELLO) return this.#fail(session, header, new SamsaError('HELLO_REQUIRED'))
     if (header.apiKey !== ApiKeys.HELLO) this.requests.push({ apiKey: apiKeyName(header.apiKey), body })
+    if (this.unanswered.has(header.apiKey)) return
     const drops = this.#dropOn.get(header.apiKey) ?? 0
     if (drops > 0) {
       this.#dropOn.set(header.apiKey, drops - 1)
