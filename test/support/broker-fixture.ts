@@ -20,7 +20,7 @@ export interface BrokerFixture {
   running: RunningBroker
   dataDir: string
   logs: LogLine[]
-  /** Stops the broker (clean shutdown) and starts it again on the same data directory. */
+  /** Stops the broker (clean shutdown) and starts it again on the same data directory and the same port, so clients can reconnect. */
   restart(): Promise<RunningBroker>
   stop(): Promise<void>
   /** Stops the broker and removes its data directory. */
@@ -30,14 +30,15 @@ export interface BrokerFixture {
 export async function startBrokerFixture(config: StartBrokerOptions['config'] = {}, dataDir?: string): Promise<BrokerFixture> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'samsa-it-')))
   const logs: LogLine[] = []
-  const start = () => startBroker({ port: 0, dataDir: dir, logger: recordingLogger(logs), config })
+  const start = (port = 0) => startBroker({ port, dataDir: dir, logger: recordingLogger(logs), config })
   const fixture: BrokerFixture = {
     running: await start(),
     dataDir: dir,
     logs,
     async restart() {
+      const port = fixture.running.port
       await fixture.running.close()
-      fixture.running = await start()
+      fixture.running = await start(port)
       return fixture.running
     },
     async stop() {

@@ -1,147 +1,66 @@
 /**
- * @module A TCP proxy (node:net) in front of a broker, for fault tests. It listens on 127.0.0.1 on a port that stays
- * the same for its whole life (so a browser page loaded through it keeps one ORIGIN, hence one IndexedDB), forwards
- * every connection to a target port that can be changed (a broker restarted on a new port), and can:
- * - `cut()`: destroy every open connection, both sides (the client sees an abrupt close, 1006 for a WebSocket);
- * - `block()` / `unblock()`: while blocked, new connections are accepted and destroyed at once (never forwarded).
+ * @module A TCP proxy in front of a broker whose every connection can be cut at once: `cutAll()` destroys both
+ * sides of each proxied connection mid-stream, which is what a client sees when the broker's end drops it
+ * (abnormal close, no close frame). New connections keep being accepted and forwarded to the same port.
  */
-import net from 'node:net'
-
-export interface TcpProxyOptions {
-  /** Port of the target on `targetHost`. Can be changed later with `setTarget`. */
-  readonly targetPort: number
-  readonly targetHost?: string
-  /** Port to listen on, default 0 (an ephemeral port, stable for the proxy's life). */
-  readonly listenPort?: number
-}
-
-export interface TcpProxyStats {
-  /** Connections accepted and forwarded. */
-  readonly accepted: number
-  /** Connections refused because the proxy was blocked. */
-  readonly refused: number
-  /** Connections destroyed by `cut()`. */
-  readonly cut: number
-  /** Connections open right now. */
-  readonly open: number
-}
+import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 
 export interface TcpProxy {
-  /** The port the proxy listens on. */
+  /** ws://127.0.0.1:PORT: give this to clients instead of the broker's URL. */
+  readonly url: string
   readonly port: number
-  /** `127.0.0.1:PORT` */
-  readonly host: string
-  /** `http://127.0.0.1:PORT` */
-  readonly httpUrl: string
-  /** `ws://127.0.0.1:PORT` */
-  readonly wsUrl: string
-  readonly blocked: boolean
-  readonly stats: TcpProxyStats
-  /** New connections go to this port from now on (open ones are left alone: `cut()` them if needed). */
-  setTarget(port: number, host?: string): void
-  /** Destroys every open connection, both sides. Returns how many were cut. */
-  cut(): number
-  /** Refuses (accepts and immediately destroys) every new connection until `unblock()`. */
-  block(): void
-  unblock(): void
-  /** Cuts everything and stops listening. */
+  /** Connections accepted so far. */
+  readonly accepted: () => number
+  /** Open proxied connections right now. */
+  readonly open: () => number
+  /** Destroys every open proxied connection (both sides); returns how many were cut. */
+  cutAll(): number
   close(): Promise<void>
 }
 
-interface Pair {
-  readonly client: net.Socket
-  readonly upstream: net.Socket
-}
-
-export async function startTcpProxy(opts: TcpProxyOptions): Promise<TcpProxy> {
-  let targetPort = opts.targetPort
-  let targetHost = opts.targetHost ?? '127.0.0.1'
-  let blocked = false
+export async function startTcpProxy(targetPort: number, host = '127.0.0.1'): Promise<TcpProxy> {
+  const pairs = new Set<{ client: Socket; upstream: Socket }>()
   let accepted = 0
-  let refused = 0
-  let cutCount = 0
-  const pairs = new Set<Pair>()
-  const sockets = new Set<net.Socket>()
-
-  const server = net.createServer({ allowHalfOpen: false, pauseOnConnect: true }, (client) => {
-    sockets.add(client)
-    client.once('close', () => sockets.delete(client))
-    client.on('error', () => {})
-    if (blocked) {
-      refused++
-      client.destroy()
-      return
-    }
+  const server: Server = createServer((client) => {
     accepted++
-    client.setNoDelay(true)
-    const upstream = net.connect({ port: targetPort, host: targetHost })
-    upstream.setNoDelay(true)
-    upstream.on('error', () => {})
-    const pair: Pair = { client, upstream }
+    const upstream = createConnection({ host, port: targetPort })
+    const pair = { client, upstream }
     pairs.add(pair)
     const end = () => {
-      if (!pairs.delete(pair)) return
+      pairs.delete(pair)
       client.destroy()
       upstream.destroy()
     }
-    client.once('close', end)
-    upstream.once('close', end)
-    upstream.once('connect', () => {
-      client.pipe(upstream)
-      upstream.pipe(client)
-      client.resume()
-    })
+    client.on('error', end).on('close', end)
+    upstream.on('error', end).on('close', end)
+    client.pipe(upstream)
+    upstream.pipe(client)
   })
-
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(opts.listenPort ?? 0, '127.0.0.1', () => {
-      server.off('error', reject)
-      resolve()
-    })
+    server.listen(0, host, () => resolve())
   })
-  const port = (server.address() as net.AddressInfo).port
-
-  const cut = () => {
-    let n = 0
-    for (const p of [...pairs]) {
-      pairs.delete(p)
-      // resetAndDestroy sends an RST where available: the peer sees an abrupt close, not a clean FIN.
-      for (const s of [p.client, p.upstream]) {
-        if (typeof s.resetAndDestroy === 'function' && !s.destroyed && s.readyState !== 'opening') s.resetAndDestroy()
-        else s.destroy()
-      }
-      n++
-    }
-    cutCount += n
-    return n
-  }
-
+  const port = (server.address() as AddressInfo).port
   return {
+    url: `ws://${host}:${port}`,
     port,
-    host: `127.0.0.1:${port}`,
-    httpUrl: `http://127.0.0.1:${port}`,
-    wsUrl: `ws://127.0.0.1:${port}`,
-    get blocked() {
-      return blocked
-    },
-    get stats() {
-      return { accepted, refused, cut: cutCount, open: pairs.size }
-    },
-    setTarget(p, host) {
-      targetPort = p
-      if (host !== undefined) targetHost = host
-    },
-    cut,
-    block() {
-      blocked = true
-    },
-    unblock() {
-      blocked = false
+    accepted: () => accepted,
+    open: () => pairs.size,
+    cutAll() {
+      const n = pairs.size
+      for (const p of [...pairs]) {
+        p.client.resetAndDestroy()
+        p.upstream.destroy()
+      }
+      pairs.clear()
+      return n
     },
     async close() {
-      cut()
-      for (const s of sockets) s.destroy()
+      for (const p of [...pairs]) {
+        p.client.destroy()
+        p.upstream.destroy()
+      }
+      pairs.clear()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
