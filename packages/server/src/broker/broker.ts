@@ -6,7 +6,7 @@
 import {
   ProtocolError, RecordTooLargeError, SamsaError, batchTotalBytes, verifyBatch,
   type FetchRequest, type FetchResponse, type ListOffsetsRequest, type ListOffsetsResponse,
-  type MetadataResponse, type ProduceRequest, type ProduceResponse, type TopicMetadata,
+  type Crc32cFn, type MetadataResponse, type ProduceRequest, type ProduceResponse, type TopicMetadata,
 } from '@samsa/shared'
 import type { Clock, Logger, Timer } from '../clock.js'
 import type { LogStorage } from '../log/log-storage.js'
@@ -22,6 +22,8 @@ export interface BrokerDeps {
   readonly clock: Clock
   readonly logger: Logger
   readonly metrics?: BrokerMetrics
+  /** CRC-32C for verifying produced batches; default the pure-JS one in @samsa/shared. */
+  readonly crc32c?: Crc32cFn
 }
 
 export class Broker {
@@ -31,6 +33,7 @@ export class Broker {
   readonly clock: Clock
   readonly logger: Logger
   readonly metrics: BrokerMetrics
+  readonly #crc32c: Crc32cFn | undefined
   /** Open connections; invariant: ≤ config.maxConnections. */
   #connections = 0
   #retentionTimer: Timer | null = null
@@ -41,6 +44,7 @@ export class Broker {
     this.clock = deps.clock
     this.logger = deps.logger
     this.metrics = deps.metrics ?? noopMetrics
+    this.#crc32c = deps.crc32c
     this.topics = topics
     this.producerIds = producerIds
   }
@@ -116,7 +120,7 @@ export class Broker {
     }
     let recordCount: number
     try {
-      const header = verifyBatch(req.batch, 0, req.batch.length, { maxRecordBytes })
+      const header = verifyBatch(req.batch, 0, req.batch.length, this.#crc32c ? { maxRecordBytes, crc32c: this.#crc32c } : { maxRecordBytes })
       if (batchTotalBytes(header) !== req.batch.length) throw new ProtocolError(`${req.batch.length - batchTotalBytes(header)} bytes follow the batch; a produce carries exactly one batch`)
       recordCount = header.recordCount
     } catch (e) {

@@ -13,6 +13,7 @@ import type { Logger } from '../../clock.js'
 import type { PartitionLogConfig } from '../../log/partition-log.js'
 import { createApp } from '../../transport/app.js'
 import { FileLogStorage } from './file-log-storage.js'
+import { nativeCrc32c } from './native-crc32c.js'
 import { nodeClock } from './node-clock.js'
 import { createPinoLogger } from './pino-logger.js'
 import { createPromMetrics } from './prom-metrics.js'
@@ -63,7 +64,8 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
   const config = brokerConfig({ ...opts.config, advertisedUrl: url })
   let broker: Broker
   try {
-    broker = await Broker.start(config, { storage, clock: nodeClock, logger, metrics })
+    const crc32c = nativeCrc32c()
+    broker = await Broker.start(config, { storage, clock: nodeClock, logger, metrics, ...(crc32c ? { crc32c } : {}) })
   } catch (e) {
     server.close()
     throw e
