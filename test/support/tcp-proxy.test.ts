@@ -187,3 +187,24 @@ describe('tcp proxy', () => {
     await expect(connect(proxy.port)).rejects.toThrow()
   })
 })
+
+describe('tcp proxy short forms', () => {
+  it('startTcpProxy(port) with url, accepted(), open() and cutAll()', async () => {
+    const a = await echoServer('A')
+    const proxy = await startTcpProxy(a.port)
+    try {
+      expect(proxy.url).toBe(`ws://127.0.0.1:${proxy.port}`)
+      const c = await connect(proxy.port)
+      c.socket.write('x')
+      await c.waitFor('A:x')
+      expect(proxy.accepted()).toBe(1)
+      expect(proxy.open()).toBe(1)
+      expect(proxy.cutAll()).toBe(1)
+      await withTimeout(c.closed, 5_000, 'the cut')
+      expect(proxy.open()).toBe(0)
+    } finally {
+      await proxy.close()
+      await a.close()
+    }
+  })
+})

@@ -1,66 +1,161 @@
 /**
- * @module A TCP proxy in front of a broker whose every connection can be cut at once: `cutAll()` destroys both
- * sides of each proxied connection mid-stream, which is what a client sees when the broker's end drops it
- * (abnormal close, no close frame). New connections keep being accepted and forwarded to the same port.
+ * @module A TCP proxy (node:net) in front of a broker, for fault tests. It listens on 127.0.0.1 on a port that stays
+ * the same for its whole life (so a browser page loaded through it keeps one ORIGIN, hence one IndexedDB), forwards
+ * every connection to a target port that can be changed (a broker restarted on a new port), and can:
+ * - `cut()`: destroy every open connection, both sides (the client sees an abrupt close, 1006 for a WebSocket);
+ * - `block()` / `unblock()`: while blocked, new connections are accepted and destroyed at once (never forwarded).
+ * `startTcpProxy(port)` and `url` / `accepted()` / `open()` / `cutAll()` are the short forms the integration tests use.
  */
-import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import net from 'node:net'
+
+export interface TcpProxyOptions {
+  /** Port of the target on `targetHost`. Can be changed later with `setTarget`. */
+  readonly targetPort: number
+  readonly targetHost?: string
+  /** Port to listen on, default 0 (an ephemeral port, stable for the proxy's life). */
+  readonly listenPort?: number
+}
+
+export interface TcpProxyStats {
+  /** Connections accepted and forwarded. */
+  readonly accepted: number
+  /** Connections refused because the proxy was blocked. */
+  readonly refused: number
+  /** Connections destroyed by `cut()`. */
+  readonly cut: number
+  /** Connections open right now. */
+  readonly open: number
+}
 
 export interface TcpProxy {
-  /** ws://127.0.0.1:PORT: give this to clients instead of the broker's URL. */
-  readonly url: string
+  /** The port the proxy listens on. */
   readonly port: number
-  /** Connections accepted so far. */
+  /** `ws://127.0.0.1:PORT`: give this to clients instead of the broker's URL (same as wsUrl). */
+  readonly url: string
+  /** Connections accepted and forwarded so far. */
   readonly accepted: () => number
   /** Open proxied connections right now. */
   readonly open: () => number
-  /** Destroys every open proxied connection (both sides); returns how many were cut. */
+  /** Same as cut(). */
   cutAll(): number
+  /** `127.0.0.1:PORT` */
+  readonly host: string
+  /** `http://127.0.0.1:PORT` */
+  readonly httpUrl: string
+  /** `ws://127.0.0.1:PORT` */
+  readonly wsUrl: string
+  readonly blocked: boolean
+  readonly stats: TcpProxyStats
+  /** New connections go to this port from now on (open ones are left alone: `cut()` them if needed). */
+  setTarget(port: number, host?: string): void
+  /** Destroys every open connection, both sides. Returns how many were cut. */
+  cut(): number
+  /** Refuses (accepts and immediately destroys) every new connection until `unblock()`. */
+  block(): void
+  unblock(): void
+  /** Cuts everything and stops listening. */
   close(): Promise<void>
 }
 
-export async function startTcpProxy(targetPort: number, host = '127.0.0.1'): Promise<TcpProxy> {
-  const pairs = new Set<{ client: Socket; upstream: Socket }>()
+interface Pair {
+  readonly client: net.Socket
+  readonly upstream: net.Socket
+}
+
+export async function startTcpProxy(target: TcpProxyOptions | number, targetHostArg?: string): Promise<TcpProxy> {
+  const opts: TcpProxyOptions = typeof target === 'number' ? { targetPort: target, ...(targetHostArg !== undefined && { targetHost: targetHostArg }) } : target
+  let targetPort = opts.targetPort
+  let targetHost = opts.targetHost ?? '127.0.0.1'
+  let blocked = false
   let accepted = 0
-  const server: Server = createServer((client) => {
+  let refused = 0
+  let cutCount = 0
+  const pairs = new Set<Pair>()
+  const sockets = new Set<net.Socket>()
+
+  const server = net.createServer({ allowHalfOpen: false, pauseOnConnect: true }, (client) => {
+    sockets.add(client)
+    client.once('close', () => sockets.delete(client))
+    client.on('error', () => {})
+    if (blocked) {
+      refused++
+      client.destroy()
+      return
+    }
     accepted++
-    const upstream = createConnection({ host, port: targetPort })
-    const pair = { client, upstream }
+    client.setNoDelay(true)
+    const upstream = net.connect({ port: targetPort, host: targetHost })
+    upstream.setNoDelay(true)
+    upstream.on('error', () => {})
+    const pair: Pair = { client, upstream }
     pairs.add(pair)
     const end = () => {
-      pairs.delete(pair)
+      if (!pairs.delete(pair)) return
       client.destroy()
       upstream.destroy()
     }
-    client.on('error', end).on('close', end)
-    upstream.on('error', end).on('close', end)
-    client.pipe(upstream)
-    upstream.pipe(client)
+    client.once('close', end)
+    upstream.once('close', end)
+    upstream.once('connect', () => {
+      client.pipe(upstream)
+      upstream.pipe(client)
+      client.resume()
+    })
   })
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(0, host, () => resolve())
+    server.listen(opts.listenPort ?? 0, '127.0.0.1', () => {
+      server.off('error', reject)
+      resolve()
+    })
   })
-  const port = (server.address() as AddressInfo).port
+  const port = (server.address() as net.AddressInfo).port
+
+  const cut = () => {
+    let n = 0
+    for (const p of [...pairs]) {
+      pairs.delete(p)
+      // resetAndDestroy sends an RST where available: the peer sees an abrupt close, not a clean FIN.
+      for (const s of [p.client, p.upstream]) {
+        if (typeof s.resetAndDestroy === 'function' && !s.destroyed && s.readyState !== 'opening') s.resetAndDestroy()
+        else s.destroy()
+      }
+      n++
+    }
+    cutCount += n
+    return n
+  }
+
   return {
-    url: `ws://${host}:${port}`,
     port,
+    url: `ws://127.0.0.1:${port}`,
     accepted: () => accepted,
     open: () => pairs.size,
-    cutAll() {
-      const n = pairs.size
-      for (const p of [...pairs]) {
-        p.client.resetAndDestroy()
-        p.upstream.destroy()
-      }
-      pairs.clear()
-      return n
+    cutAll: cut,
+    host: `127.0.0.1:${port}`,
+    httpUrl: `http://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${port}`,
+    get blocked() {
+      return blocked
+    },
+    get stats() {
+      return { accepted, refused, cut: cutCount, open: pairs.size }
+    },
+    setTarget(p, host) {
+      targetPort = p
+      if (host !== undefined) targetHost = host
+    },
+    cut,
+    block() {
+      blocked = true
+    },
+    unblock() {
+      blocked = false
     },
     async close() {
-      for (const p of [...pairs]) {
-        p.client.destroy()
-        p.upstream.destroy()
-      }
-      pairs.clear()
+      cut()
+      for (const s of sockets) s.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
