@@ -132,15 +132,23 @@ export function indexedDbStorage(opts: IndexedDbStorageOptions = {}): ClientStor
         tx.onerror = () => {} // the abort event follows
       })
       done.catch(() => {})
+      // Writing to a transaction that went idle throws TransactionInactiveError, or InvalidStateError once it has finished.
+      const translate = (e: unknown): unknown => (isInactive(e) || (finished && (e as { name?: unknown })?.name === 'InvalidStateError') ? new AtomicTransactionInactiveError(e) : e)
       const atomicTx: AtomicTransaction = {
         idb: tx,
-        objectStore: (storeName) => tx.objectStore(storeName),
+        objectStore(storeName) {
+          try {
+            return tx.objectStore(storeName)
+          } catch (error) {
+            throw translate(error)
+          }
+        },
         putPosition(consumerId: string, topic: string, partition: number, position: StoredPosition) {
           const row: OffsetRow = { consumerId, topic, partition, offset: position.offset, leaderEpoch: position.leaderEpoch }
           try {
             tx.objectStore(OFFSETS).put(row)
           } catch (error) {
-            throw isInactive(error) ? new AtomicTransactionInactiveError(error) : error
+            throw translate(error)
           }
         },
       }
@@ -156,7 +164,7 @@ export function indexedDbStorage(opts: IndexedDbStorageOptions = {}): ClientStor
           }
         }
         await done.catch(() => {})
-        throw isInactive(error) ? new AtomicTransactionInactiveError(error) : error
+        throw translate(error)
       }
       await done
       return result

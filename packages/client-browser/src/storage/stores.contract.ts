@@ -1,0 +1,116 @@
+/** @module The contract every ClientStorage passes (memory and IndexedDB): run with `storesContract(name, makeStorage)`. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { ClientStorage, OutboxEntry, ProducerIdentity } from './stores.js'
+
+const entry = (producer: string, topic: string, partition: number, baseSequence: number, recordCount = 2): OutboxEntry => ({
+  producer,
+  topic,
+  partition,
+  baseSequence,
+  recordCount,
+  batch: new Uint8Array([partition, baseSequence, recordCount, 7]),
+  createdAtMs: 1_000 + baseSequence,
+})
+const identity = (name: string, nextSequences: Record<string, number> = {}): ProducerIdentity => ({ name, producerId: 42, producerEpoch: 3, nextSequences })
+
+export function storesContract(name: string, makeStorage: () => ClientStorage): void {
+  describe(`ClientStorage contract: ${name}`, () => {
+    let storage: ClientStorage
+    beforeEach(() => {
+      storage = makeStorage()
+    })
+    afterEach(async () => {
+      await storage.close()
+    })
+
+    describe('OffsetStore', () => {
+      it('returns null for an unknown position, then what was put', async () => {
+        expect(await storage.offsets.get('c', 't', 0)).toBeNull()
+        await storage.offsets.put('c', 't', 0, { offset: 5, leaderEpoch: 1 })
+        expect(await storage.offsets.get('c', 't', 0)).toEqual({ offset: 5, leaderEpoch: 1 })
+      })
+
+      it('never moves a position backwards unless forced', async () => {
+        await storage.offsets.put('c', 't', 0, { offset: 10, leaderEpoch: 2 })
+        await storage.offsets.put('c', 't', 0, { offset: 7, leaderEpoch: 2 })
+        expect(await storage.offsets.get('c', 't', 0)).toEqual({ offset: 10, leaderEpoch: 2 })
+        await storage.offsets.put('c', 't', 0, { offset: 12, leaderEpoch: 3 })
+        expect(await storage.offsets.get('c', 't', 0)).toEqual({ offset: 12, leaderEpoch: 3 })
+        await storage.offsets.put('c', 't', 0, { offset: 3, leaderEpoch: 1 }, { force: true })
+        expect(await storage.offsets.get('c', 't', 0)).toEqual({ offset: 3, leaderEpoch: 1 })
+      })
+
+      it('lists the partitions of one consumer and topic only, and deletes them', async () => {
+        await storage.offsets.put('c', 't', 2, { offset: 20, leaderEpoch: 0 })
+        await storage.offsets.put('c', 't', 0, { offset: 5, leaderEpoch: 0 })
+        await storage.offsets.put('c', 'u', 1, { offset: 9, leaderEpoch: 0 })
+        await storage.offsets.put('d', 't', 1, { offset: 9, leaderEpoch: 0 })
+        await storage.offsets.put('c', 't2', 1, { offset: 9, leaderEpoch: 0 })
+        expect([...(await storage.offsets.list('c', 't'))]).toEqual([
+          [0, { offset: 5, leaderEpoch: 0 }],
+          [2, { offset: 20, leaderEpoch: 0 }],
+        ])
+        await storage.offsets.delete('c', 't')
+        expect((await storage.offsets.list('c', 't')).size).toBe(0)
+        expect(await storage.offsets.get('c', 'u', 1)).toEqual({ offset: 9, leaderEpoch: 0 })
+        expect(await storage.offsets.get('d', 't', 1)).toEqual({ offset: 9, leaderEpoch: 0 })
+        expect(await storage.offsets.get('c', 't2', 1)).toEqual({ offset: 9, leaderEpoch: 0 })
+      })
+    })
+
+    describe('OutboxStore', () => {
+      it('lists a producer’s batches ordered by (topic, partition, baseSequence), with the same bytes', async () => {
+        await storage.outbox.add(entry('p#0', 'b', 0, 4), identity('p#0'))
+        await storage.outbox.add(entry('p#0', 'a', 1, 2), identity('p#0'))
+        await storage.outbox.add(entry('p#0', 'a', 1, 0), identity('p#0'))
+        await storage.outbox.add(entry('p#0', 'a', 0, 10), identity('p#0'))
+        await storage.outbox.add(entry('p#0', 'a', 0, 2), identity('p#0'))
+        await storage.outbox.add(entry('p#1', 'a', 0, 0), identity('p#1'))
+        await storage.outbox.add(entry('p', 'a', 0, 0), identity('p'))
+        const listed = await storage.outbox.list('p#0')
+        expect(listed.map((e) => [e.topic, e.partition, e.baseSequence])).toEqual([
+          ['a', 0, 2],
+          ['a', 0, 10],
+          ['a', 1, 0],
+          ['a', 1, 2],
+          ['b', 0, 4],
+        ])
+        expect(listed[1]).toEqual(entry('p#0', 'a', 0, 10))
+        expect(listed[1]!.batch).toBeInstanceOf(Uint8Array)
+      })
+
+      it('removes an acknowledged batch', async () => {
+        await storage.outbox.add(entry('p', 't', 0, 0), identity('p'))
+        await storage.outbox.add(entry('p', 't', 0, 2), identity('p'))
+        await storage.outbox.remove('p', 't', 0, 0)
+        await storage.outbox.remove('p', 't', 0, 99)
+        expect((await storage.outbox.list('p')).map((e) => e.baseSequence)).toEqual([2])
+      })
+
+      it('stores the identity (advanced nextSequences) with the batch', async () => {
+        await storage.outbox.add(entry('p', 't', 0, 0, 3), identity('p', { 't/0': 3 }))
+        expect(await storage.producers.get('p')).toEqual(identity('p', { 't/0': 3 }))
+        await storage.outbox.add(entry('p', 't', 1, 0, 2), identity('p', { 't/0': 3, 't/1': 2 }))
+        expect((await storage.producers.get('p'))?.nextSequences).toEqual({ 't/0': 3, 't/1': 2 })
+      })
+
+      it('copies on the way in: mutating the entry afterwards does not change the store', async () => {
+        const e = entry('p', 't', 0, 0)
+        await storage.outbox.add(e, identity('p'))
+        e.batch[0] = 99
+        expect((await storage.outbox.list('p'))[0]!.batch[0]).toBe(0)
+      })
+    })
+
+    describe('ProducerIdentityStore', () => {
+      it('gets null, then the identity put, overwritten by name', async () => {
+        expect(await storage.producers.get('chat#0')).toBeNull()
+        await storage.producers.put(identity('chat#0', { 't/0': 5 }))
+        await storage.producers.put(identity('chat#1'))
+        expect(await storage.producers.get('chat#0')).toEqual(identity('chat#0', { 't/0': 5 }))
+        await storage.producers.put({ ...identity('chat#0'), producerEpoch: 4 })
+        expect((await storage.producers.get('chat#0'))?.producerEpoch).toBe(4)
+      })
+    })
+  })
+}
