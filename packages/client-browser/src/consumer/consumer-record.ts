@@ -16,8 +16,13 @@ export class ConsumerRecord {
   readonly rawHeaders: readonly RecordHeader[]
   /** The partition leader epoch stamped on the record's batch. */
   readonly leaderEpoch: number
+  readonly #commit: (() => Promise<void>) | null
 
-  constructor(f: { topic: string; partition: number; offset: number; timestamp: number; key: Uint8Array | null; value: Uint8Array | null; rawHeaders: readonly RecordHeader[]; leaderEpoch: number }) {
+  constructor(
+    f: { topic: string; partition: number; offset: number; timestamp: number; key: Uint8Array | null; value: Uint8Array | null; rawHeaders: readonly RecordHeader[]; leaderEpoch: number },
+    commit: (() => Promise<void>) | null = null,
+  ) {
+    this.#commit = commit
     this.topic = f.topic
     this.partition = f.partition
     this.offset = f.offset
@@ -29,6 +34,15 @@ export class ConsumerRecord {
     const headers: Record<string, string> = {}
     for (const h of f.rawHeaders) headers[h.key] = h.value === null ? '' : decoder.decode(h.value)
     this.headers = headers
+  }
+
+  /**
+   * Stores this record's position (offset + 1, its leader epoch) for the consumer id, so a reload resumes after it.
+   * Only for subscriptions with `from: 'stored'`; never moves the stored position backwards. Resolves once written.
+   */
+  commit(): Promise<void> {
+    if (this.#commit === null) return Promise.reject(new TypeError("record.commit() needs a subscription with from: 'stored'"))
+    return this.#commit()
   }
 
   /** The value as UTF-8 text ('' for a null value). */

@@ -3,6 +3,8 @@ import type { BackoffPolicy } from '../connection/backoff.js'
 import { Subscription, type SubscribeOptions, type SubscriptionDeps } from './subscription.js'
 
 export interface ConsumerOptions {
+  /** The consumer id positions are stored under (`subscribe(topic, { from: 'stored' })`). Default 'default'. */
+  readonly id?: string
   /** Default credit window per partition for this consumer's subscriptions. */
   readonly creditWindowBytes?: number
   /** Backoff between re-subscribe attempts after retriable errors. */
@@ -17,7 +19,12 @@ export class Consumer {
 
   constructor(opts: ConsumerOptions, deps: SubscriptionDeps) {
     this.#opts = opts
-    this.#deps = opts.retryBackoff ? { ...deps, retryBackoff: opts.retryBackoff } : deps
+    this.#deps = { ...deps, consumerId: opts.id ?? deps.consumerId ?? 'default', ...(opts.retryBackoff && { retryBackoff: opts.retryBackoff }) }
+  }
+
+  /** The consumer id positions are stored under. */
+  get id(): string {
+    return this.#deps.consumerId ?? 'default'
   }
 
   subscribe(topic: string, opts: SubscribeOptions = {}): Subscription {

@@ -24,6 +24,11 @@ export class Fifo<T> {
     return item
   }
 
+  /** The oldest item, without removing it. */
+  peek(): T | undefined {
+    return this.#head < this.#items.length ? this.#items[this.#head] : undefined
+  }
+
   /** Replaces the newest item. */
   replaceLast(item: T): void {
     if (this.length > 0) this.#items[this.#items.length - 1] = item
