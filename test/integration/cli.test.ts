@@ -214,6 +214,12 @@ describe('clear one-line errors and a non-zero exit', () => {
     failsClearly(await runCli(['produce', 'nope', '--broker', B], { input: 'x\n', timeoutMs: 45_000 }), /UNKNOWN_TOPIC_OR_PARTITION.*nope/)
   })
 
+  it('an unknown partition and an offset beyond the end', async () => {
+    ok(await runCli(['topics', 'create', 'parts', '--partitions', '2', '--broker', B]))
+    failsClearly(await runCli(['consume', 'parts', '--partition', '9', '--timeout-ms', '500', '--broker', B]), /UNKNOWN_TOPIC_OR_PARTITION.*partition 9/)
+    failsClearly(await runCli(['consume', 'parts', '--partition', '0', '--from', '999999', '--timeout-ms', '500', '--broker', B]), /OFFSET_OUT_OF_RANGE.*999999/)
+  })
+
   it('--from -3 and --partitions 0 and other bad numbers, before touching the broker', async () => {
     failsClearly(await runCli(['consume', 'pc', '--from', '-3', '--broker', B]), /--from/)
     failsClearly(await runCli(['consume', 'pc', '--from', 'yesterday', '--broker', B]), /--from/)
