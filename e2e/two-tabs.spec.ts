@@ -1,0 +1,49 @@
+/**
+ * Two pages of one origin (same browser context, so the same IndexedDB) produce to the same topic at the same time
+ * with the same producer id name: neither loses nor doubles a record, and each tab's records keep their order.
+ */
+import { expect, test } from '@playwright/test'
+import { checkHistory, describeReport } from '../test/support/history-checker.js'
+import { startEnv, waitReady, watchPage, type Env } from './support/harness.js'
+
+const PER_TAB = 500
+
+test('two tabs with the same producer id: every record exactly once', async ({ browser }) => {
+  let env: Env | null = null
+  const context = await browser.newContext()
+  try {
+    env = await startEnv()
+    const topic = 'two-tabs'
+    await env.node().admin.createTopic(topic, { partitions: 1 })
+    await env.serve(context)
+    const tabs = await Promise.all(['tabA', 'tabB'].map(async (prefix) => {
+      const page = await context.newPage()
+      const problems = watchPage(page, prefix)
+      await page.goto(env!.pageUrl('producer', { topic, producer: 'p1', prefix }))
+      await waitReady(page)
+      return { prefix, page, problems }
+    }))
+    // start both loads as close together as two evaluate calls allow
+    await Promise.all(tabs.map((t) => t.page.evaluate((total) => (window as any).e2eRun({ total, inFlight: 20 }), PER_TAB)))
+    const settled = async (t: (typeof tabs)[number]) => t.page.evaluate(() => { const s = (window as any).__e2e; return s.acks.length + s.failed.length })
+    for (const t of tabs) await expect.poll(() => settled(t), { timeout: 90_000, message: `${t.prefix}: every send to settle` }).toBe(PER_TAB)
+
+    const states = await Promise.all(tabs.map((t) => t.page.evaluate(() => (window as any).__e2e)))
+    const drained = await env.drain(topic)
+    const report = checkHistory({ attempted: states.flatMap((s) => s.invoked), acked: states.flatMap((s) => s.acks), drained })
+    const counts = tabs.map((t, i) => `${t.prefix}: ${states[i].acks.length} acked, ${states[i].failed.length} failed (${[...new Set(states[i].failed.map((f: any) => f.error))].join('; ')})`)
+    console.log(`two-tabs: ${counts.join(' | ')}; broker holds ${drained.length} (${JSON.stringify(report.counts)})`)
+    expect(report.ok, describeReport(report)).toBe(true)
+    for (const s of states) expect(s.failed, 'no send failed').toEqual([])
+    expect(drained.length, 'every record of both tabs, once').toBe(2 * PER_TAB)
+    for (const t of tabs) {
+      const mine = drained.filter((r) => r.value.startsWith(`${t.prefix}-`)).map((r) => r.value)
+      expect(mine.length).toBe(PER_TAB)
+      expect(mine, `${t.prefix} in send order`).toEqual([...mine].sort())
+      expect(t.problems.filter((p) => p.includes('pageerror'))).toEqual([])
+    }
+  } finally {
+    await context.close()
+    await env?.close()
+  }
+})
