@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdtemp, rm, rmdir, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { encodeRecordBatch, exchanges, type SamsaError } from '../../packages/shared/src/index.js'
 import { startBrokerFixture, type BrokerFixture } from '../support/broker-fixture.js'
 import { checkHistory, describeReport, type Ack } from '../support/history-checker.js'
@@ -27,7 +27,8 @@ let mountDir = ''
 let mounted = false
 let fx: BrokerFixture | null = null
 
-beforeAll(async () => {
+beforeEach(async () => {
+  mounted = false
   mountDir = await mkdtemp(join(tmpdir(), 'samsa-full-'))
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mountDir], { stdio: 'pipe', timeout: 10_000 })
@@ -41,8 +42,9 @@ beforeAll(async () => {
   }
 })
 
-afterAll(async () => {
+afterEach(async () => {
   await fx?.stop().catch(() => {})
+  fx = null
   if (mounted) execFileSync('umount', [mountDir], { stdio: 'pipe', timeout: 10_000 })
   if (mountDir) await rmdir(mountDir).catch(() => rm(mountDir, { recursive: true, force: true }))
 })
@@ -69,12 +71,15 @@ function nextBatch(s: Sender): { bytes: Uint8Array; values: string[] } {
 const valueOf = (stored: string) => stored.split('|')[0]!
 
 describe('disk full on a real tmpfs', () => {
-  it('fails a produce with a retriable KAFKA_STORAGE_ERROR, leaves no partial batch, loses no ack, and resumes once space is freed', async () => {
+  it.each([
+    ['one large segment', {}],
+    ['64 KiB segments (rolls and index writes also hit the full disk)', { log: { segmentBytes: 64 * 1024 } }],
+  ])('fails a produce with a retriable KAFKA_STORAGE_ERROR, leaves no partial batch, loses no ack, and resumes once space is freed (%s)', async (_name, config) => {
     // A filler file to delete later, so that freeing space needs no broker cooperation.
     const filler = join(mountDir, 'filler.bin')
     await writeFile(filler, new Uint8Array(256 * 1024))
     const dataDir = join(mountDir, 'data')
-    fx = await startBrokerFixture({}, dataDir)
+    fx = await startBrokerFixture(config, dataDir)
     let conn = await RawConnection.open(fx.running.url)
     const created = await conn.request(exchanges.createTopic, { name: TOPIC, partitions: 1 })
     expect(created.ok).toBe(true)
@@ -97,19 +102,28 @@ describe('disk full on a real tmpfs', () => {
       }
     }
     const ackedEnd = acked.length
-    console.log(`disk-full: ${acked.length} records acknowledged (${acked.length / RECORDS_PER_BATCH} batches) before ${failure?.errorName}: ${failure?.message}`)
+    console.log(`disk-full (${_name}): ${acked.length} records acknowledged (${acked.length / RECORDS_PER_BATCH} batches) before ${failure?.errorName}: ${failure?.message}`)
     expect(failure, `no produce failed within ${MAX_BATCHES} batches on a 2 MiB tmpfs`).not.toBeNull()
     expect(failure!.errorName).toBe('KAFKA_STORAGE_ERROR')
     expect(failure!.retriable).toBe(true)
     expect(acked.length).toBeGreaterThan(0)
 
-    // No partial batch: the segment holds exactly the acknowledged batches, byte for byte to its end.
-    const file = (await segmentFiles(dataDir, TOPIC, 0)).at(-1)!
-    const onDisk = await batchesIn(file)
+    // No partial batch: every segment holds whole batches only, byte for byte to its end, ending at the last ack.
+    const files = await segmentFiles(dataDir, TOPIC, 0)
+    let end = 0
+    for (const f of files) {
+      const batches = await batchesIn(f)
+      const fileSize = (await stat(f)).size
+      const lastBatch = batches.at(-1)
+      expect(lastBatch ? lastBatch.position + lastBatch.totalBytes : 0, `${f} ends at the end of its last whole batch`).toBe(fileSize)
+      if (lastBatch) {
+        expect(batches[0]!.header.baseOffset).toBe(end)
+        end = lastBatch.header.baseOffset + lastBatch.header.lastOffsetDelta + 1
+      }
+    }
+    expect(end).toBe(ackedEnd)
+    const file = files.at(-1)!
     const size = (await stat(file)).size
-    const last = onDisk.at(-1)!
-    expect(last.position + last.totalBytes, 'the segment ends at the end of its last whole batch').toBe(size)
-    expect(last.header.baseOffset + last.header.lastOffsetDelta + 1).toBe(ackedEnd)
 
     // Still full: another attempt fails the same way and still appends nothing; reads keep working.
     const again = await conn.request(exchanges.produce, { topic: TOPIC, partition: 0, acks: -1, timeoutMs: 10_000, batch: failedBatch!.bytes.slice() })
