@@ -124,6 +124,16 @@ export class FakeBroker {
     return log
   }
 
+  /** Retention: drops the partition's whole batches below offset (raising logStartOffset); live subscriptions are unaffected. */
+  truncateBefore(topic: string, partition: number, offset: number): void {
+    this.partition(topic, partition).truncateBefore(offset)
+  }
+
+  /** A lost tail: drops the partition's batches from offset on (lowering logEndOffset); new records reuse those offsets. */
+  truncateAfter(topic: string, partition: number, offset: number): void {
+    this.partition(topic, partition).truncateAfter(offset)
+  }
+
   /** The next `times` requests with this api key get `error` instead of being handled. */
   failNext(apiKey: number, error: ErrorName | SamsaError, times = 1): void {
     const list = this.#injected.get(apiKey) ?? []

@@ -76,6 +76,14 @@ export class FakePartitionLog {
     this.logStartOffset = this.batches[0]?.baseOffset ?? this.logEndOffset
   }
 
+  /** Drops whole batches from the one holding offset on (a lost unacknowledged tail), moving logEndOffset down; producer state is lost with it. */
+  truncateAfter(offset: number): void {
+    while (this.batches.length > 0 && this.batches[this.batches.length - 1]!.lastOffset >= offset) this.batches.pop()
+    this.logEndOffset = this.batches.length > 0 ? this.batches[this.batches.length - 1]!.lastOffset + 1 : Math.min(this.logEndOffset, offset)
+    this.logStartOffset = Math.min(this.logStartOffset, this.logEndOffset)
+    this.#producers.clear()
+  }
+
   records(): DecodedRecord[] {
     return this.batches.flatMap((b) => decodeRecords(b.bytes).records)
   }
