@@ -50,7 +50,7 @@ export interface SamsaClient {
   status(): AsyncIterableIterator<ConnectionState>
   /** Listens for connection status changes; returns the unsubscribe function. */
   onStatus(listener: (change: ConnectionEvents['status']) => void): () => void
-  /** Closes subscriptions, flushes producers (when connected), then closes the connection; unacknowledged sends reject. */
+  /** Closes subscriptions (writing their pending position commits), flushes producers (when connected), then closes the connection; unacknowledged sends reject. */
   close(): Promise<void>
 }
 
@@ -104,11 +104,13 @@ export function createClient(opts: ClientOptions): SamsaClient {
     status: () => conn.statuses(),
     onStatus: (listener) => conn.on('status', listener),
     async close() {
-      for (const c of consumers) c.close()
+      // Subscriptions stop at once; their pending position commits are written before the storage closes.
+      const consumersClosed = Promise.allSettled([...consumers].map((c) => c.close()))
       // Flush only over a live connection: while disconnected, unacknowledged sends would wait for a reconnect that close() forbids.
       if (conn.state.status === 'connected') await Promise.allSettled([...producers].map((p) => p.close()))
       for (const p of producers) p.release()
       conn.close()
+      await consumersClosed
       // A storage the caller passed in may be shared; close only the default one.
       if (opts.storage === undefined) await storage.close()
     },

@@ -35,7 +35,10 @@ export class Consumer {
     return sub
   }
 
-  close(): void {
-    for (const sub of [...this.#subscriptions]) sub.close()
+  /** Closes every subscription; resolves once their pending position commits are written. */
+  async close(): Promise<void> {
+    const subs = [...this.#subscriptions]
+    for (const sub of subs) sub.close()
+    await Promise.all(subs.map((sub) => sub.closed))
   }
 }

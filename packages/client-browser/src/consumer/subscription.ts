@@ -372,7 +372,7 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
     p.start = resume
     p.retries = 0
     if (gap.reason === 'truncation') void this.#committer?.reset(p.partition, { offset: resume, leaderEpoch: -1 }).catch((err: unknown) => this.#commitFailed(err))
-    else if (this.#committer !== null && this.#mode !== 'process') {
+    else if (this.#committer !== null) {
       this.#committer.stage(p.partition, { offset: resume, leaderEpoch: p.epoch })
       void this.#committer.flush(p.partition).catch((err: unknown) => this.#commitFailed(err))
     }
