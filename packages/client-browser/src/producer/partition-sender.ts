@@ -2,17 +2,34 @@
  * @module The produce pipeline of one partition: assigns sequences in order, keeps up to maxInFlight batches
  * outstanding, and after a failure resends the SAME bytes (same sequence) in order once every outstanding request
  * has settled, so the broker deduplicates. Non-retriable failures reject that batch's records and re-sequence the rest.
+ *
+ * Durability: before a batch's first request, `persist` writes it to the outbox (with the identity's advanced next
+ * sequence); a batch leaves the outbox through `unpersist` when it is acknowledged or fails for good. Batches
+ * recovered from a previous page life (`restore`) are sent first, with their stored bytes and sequences. When the
+ * client closes, unacknowledged batches are rejected but stay in the outbox for the next page life.
  */
-import { SamsaError, encodeRecordBatch, produce, type ProduceResponse } from '@samsa/shared'
+import { SamsaError, decodeRecords, encodeRecordBatch, produce, type ProduceResponse } from '@samsa/shared'
 import type { Connection } from '../connection/connection.js'
 import { backoffDelayMs, type BackoffPolicy } from '../connection/backoff.js'
 import type { Clock, Logger, Random } from '../ports.js'
-import type { ClosedBatch } from './record-accumulator.js'
+import type { OutboxEntry } from '../storage/stores.js'
+import type { ClosedBatch, RecordWaiter } from './record-accumulator.js'
 
 export interface ProducerIdentity {
   /** −1 when not idempotent (acks 'none'). */
   readonly producerId: number
   readonly producerEpoch: number
+}
+
+/** A batch as the outbox sees it. */
+export interface PersistableBatch {
+  readonly topic: string
+  readonly partition: number
+  readonly baseSequence: number
+  readonly recordCount: number
+  readonly bytes: Uint8Array
+  /** Outbox keys of earlier writes of this batch (before re-sequencing) to delete with this write. */
+  readonly staleSequences: readonly number[]
 }
 
 export interface PartitionSenderDeps {
@@ -27,8 +44,21 @@ export interface PartitionSenderDeps {
   readonly maxRetries: number
   readonly retryBackoff: BackoffPolicy
   readonly identity: ProducerIdentity
+  /** The sequence of the first new batch (continued from the stored identity). Default 0. */
+  readonly initialSequence?: number
   /** Called when an error says the cached metadata may be stale. */
   readonly onStaleMetadata: (topic: string) => void
+  /** Writes the batch to the outbox; resolves when it is durable. Absent: no outbox (acks 'none'). */
+  readonly persist?: (batch: PersistableBatch) => Promise<void>
+  /**
+   * Removes outbox entries (by baseSequence) of batches acknowledged or failed for good. `resetNextSequence`: failures
+   * re-sequenced the partition, so the identity's next sequence becomes this value.
+   */
+  readonly unpersist?: (baseSequences: readonly number[], resetNextSequence?: number) => void
+  /** A batch left the pipeline (acknowledged, failed, or rejected because the client closed). */
+  readonly onBatchDone?: (recordCount: number) => void
+  /** The producer was fenced (INVALID_PRODUCER_EPOCH): everything of this partition has been rejected. */
+  readonly onFenced?: (error: SamsaError) => void
 }
 
 type Outcome = { readonly ok: ProduceResponse | undefined } | { readonly error: SamsaError }
@@ -40,65 +70,118 @@ interface SentBatch extends ClosedBatch {
   /** null while a request for it is outstanding. */
   outcome: Outcome | null
   attempts: number
+  /** True once the outbox holds this batch with its current bytes. */
+  persisted: boolean
+  /** Outbox keys to delete: earlier sequences of this batch. */
+  staleSequences: number[]
 }
+
+/** Errors of a closed client: NETWORK_EXCEPTION marked not retriable. */
+const isClientClosed = (e: SamsaError) => e.errorName === 'NETWORK_EXCEPTION' && !e.retriable
 
 export class PartitionSender {
   readonly topic: string
   readonly partition: number
   readonly #deps: PartitionSenderDeps
+  /** Recovered from the outbox: already sequenced and encoded; sent before anything queued. */
+  readonly #restored: SentBatch[] = []
   /** Closed by the accumulator, not yet sent, in order; no sequence yet. */
-  readonly #queued: ClosedBatch[] = []
+  #queued: ClosedBatch[] = []
   /** Sent and not yet resolved, in sequence order: inFlight[i + 1].baseSequence = inFlight[i].baseSequence + inFlight[i].records.length. */
   #inFlight: SentBatch[] = []
-  /** Requests written and not yet settled; recovery waits for 0. */
+  /** Requests (and outbox writes before them) not yet settled; recovery waits for 0. */
   #outstanding = 0
   /** Sequence of the next batch's first record. */
-  #nextSequence = 0
+  #nextSequence: number
   /** True from the first failure of a round until its batches are redispatched; nothing new is sent meanwhile. */
   #recovering = false
   #retryRound = 0
+  /** Set when the client closed or the producer was fenced: everything is rejected from then on. */
+  #dead: SamsaError | null = null
 
   constructor(topic: string, partition: number, deps: PartitionSenderDeps) {
     this.topic = topic
     this.partition = partition
     this.#deps = deps
+    this.#nextSequence = deps.initialSequence ?? 0
   }
 
   get idle(): boolean {
-    return this.#queued.length === 0 && this.#inFlight.length === 0
+    return this.#queued.length === 0 && this.#inFlight.length === 0 && this.#restored.length === 0
+  }
+
+  /** Queues batches recovered from the outbox (ordered by baseSequence) ahead of every new batch. */
+  restore(entries: readonly OutboxEntry[], waiters: (entry: OutboxEntry) => RecordWaiter[]): void {
+    for (const e of entries) {
+      const records = decodeRecords(e.batch).records.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp }))
+      this.#restored.push({
+        topic: this.topic,
+        partition: this.partition,
+        records,
+        waiters: waiters(e),
+        sizeBytes: e.batch.length,
+        baseSequence: e.baseSequence,
+        bytes: e.batch,
+        outcome: null,
+        attempts: 0,
+        persisted: true,
+        staleSequences: [],
+      })
+      this.#nextSequence = Math.max(this.#nextSequence, e.baseSequence + e.recordCount)
+    }
+    this.#pump()
   }
 
   enqueue(batch: ClosedBatch): void {
+    if (this.#dead !== null) return this.#reject(batch, this.#dead)
     this.#queued.push(batch)
     this.#pump()
   }
 
   #pump(): void {
-    while (!this.#recovering && this.#queued.length > 0 && this.#inFlight.length < this.#deps.maxInFlight) {
-      const closed = this.#queued.shift()!
-      const batch: SentBatch = { ...closed, baseSequence: this.#nextSequence, bytes: null, outcome: null, attempts: 0 }
-      this.#nextSequence += closed.records.length
+    while (!this.#recovering && this.#dead === null && (this.#restored.length > 0 || this.#queued.length > 0) && this.#inFlight.length < this.#deps.maxInFlight) {
+      let batch: SentBatch
+      if (this.#restored.length > 0) batch = this.#restored.shift()!
+      else {
+        const closed = this.#queued.shift()!
+        batch = { ...closed, baseSequence: this.#nextSequence, bytes: null, outcome: null, attempts: 0, persisted: this.#deps.persist === undefined, staleSequences: [] }
+        this.#nextSequence += closed.records.length
+      }
       this.#inFlight.push(batch)
       this.#dispatch(batch)
     }
   }
 
   #dispatch(batch: SentBatch): void {
-    const { identity, acks, timeoutMs, conn } = this.#deps
-    batch.bytes ??= encodeRecordBatch({
+    const { identity, acks, timeoutMs, conn, persist } = this.#deps
+    const bytes = (batch.bytes ??= encodeRecordBatch({
       producerId: identity.producerId,
       producerEpoch: identity.producerEpoch,
       baseSequence: identity.producerId >= 0 ? batch.baseSequence : -1,
       records: batch.records,
-    })
+    }))
     batch.outcome = null
     batch.attempts++
     this.#outstanding++
-    const request = { topic: this.topic, partition: this.partition, acks, timeoutMs, batch: batch.bytes }
-    conn.request(produce, request, { noResponse: acks === 0, timeoutMs: timeoutMs + 5_000 }).then(
-      (ok) => this.#settled(batch, { ok }),
-      (error: unknown) => this.#settled(batch, { error: error instanceof SamsaError ? error : new SamsaError('UNKNOWN_SERVER_ERROR', String(error)) }),
-    )
+    const written =
+      batch.persisted || persist === undefined
+        ? Promise.resolve()
+        : persist({ topic: this.topic, partition: this.partition, baseSequence: batch.baseSequence, recordCount: batch.records.length, bytes, staleSequences: batch.staleSequences }).then(
+            () => {
+              batch.persisted = true
+              batch.staleSequences = []
+            },
+            (error: unknown) => {
+              throw new SamsaError('UNKNOWN_SERVER_ERROR', `could not write the batch to the outbox: ${String(error)}`)
+            },
+          )
+    const request = { topic: this.topic, partition: this.partition, acks, timeoutMs, batch: bytes }
+    written
+      .then(() => conn.request(produce, request, { noResponse: acks === 0, timeoutMs: timeoutMs + 5_000 }))
+      .then(
+        (ok) => this.#settled(batch, { ok }),
+        (error: unknown) => this.#settled(batch, { error: error instanceof SamsaError ? error : new SamsaError('UNKNOWN_SERVER_ERROR', String(error)) }),
+      )
   }
 
   #settled(batch: SentBatch, outcome: Outcome): void {
@@ -112,22 +195,44 @@ export class PartitionSender {
 
   /** Resolves acknowledged batches at the head, in order. */
   #resolveHead(): void {
+    const done: SentBatch[] = []
     for (let head = this.#inFlight[0]; head?.outcome != null && 'ok' in head.outcome; head = this.#inFlight[0]) {
       this.#inFlight.shift()
+      done.push(head)
       const baseOffset = head.outcome.ok?.baseOffset ?? -1
       head.waiters.forEach((w, i) => w.resolve(baseOffset < 0 ? -1 : baseOffset + i))
     }
+    if (done.length > 0) this.#finished(done)
+  }
+
+  /** Batches that left the pipeline; their outbox entries go unless kept. `resetNextSequence` after failures re-sequenced the partition. */
+  #finished(batches: SentBatch[], opts: { keepInOutbox?: boolean; resetNextSequence?: number } = {}): void {
+    if (!opts.keepInOutbox && this.#deps.unpersist !== undefined) {
+      const keys = batches.flatMap((b) => [...b.staleSequences, ...(b.persisted ? [b.baseSequence] : [])])
+      if (keys.length > 0 || opts.resetNextSequence !== undefined) this.#deps.unpersist(keys, opts.resetNextSequence)
+    }
+    for (const b of batches) this.#deps.onBatchDone?.(b.records.length)
+  }
+
+  #reject(batch: ClosedBatch, error: SamsaError): void {
+    batch.waiters.forEach((w) => w.reject(error))
+    this.#deps.onBatchDone?.(batch.records.length)
   }
 
   /** Every request of the round has settled: reject the fatal failures, re-sequence after them, resend the rest in order. */
   #recover(): void {
+    const fatal = this.#inFlight.map((b) => b.outcome).find((o): o is { error: SamsaError } => o !== null && 'error' in o && (isClientClosed(o.error) || o.error.errorName === 'INVALID_PRODUCER_EPOCH'))
+    if (fatal !== undefined) return this.#die(fatal.error)
     const resend: SentBatch[] = []
+    const failed: SentBatch[] = []
     let removedRecords = 0
     let earlierFailed = false
     let delay = false
     const kept: SentBatch[] = []
     for (const b of this.#inFlight) {
       if (removedRecords > 0) {
+        if (b.persisted) b.staleSequences.push(b.baseSequence)
+        b.persisted = this.#deps.persist === undefined
         b.baseSequence -= removedRecords
         b.bytes = null
       }
@@ -146,6 +251,7 @@ export class PartitionSender {
         this.#deps.logger.warn({ topic: this.topic, partition: this.partition, error: e.errorName, baseSequence: b.baseSequence }, 'batch failed')
         b.waiters.forEach((w) => w.reject(e))
         removedRecords += b.records.length
+        failed.push(b)
         continue
       }
       if (!network && !causedByEarlier) delay = true
@@ -154,8 +260,10 @@ export class PartitionSender {
     }
     this.#inFlight = kept
     this.#nextSequence -= removedRecords
+    if (failed.length > 0) this.#finished(failed, { resetNextSequence: this.#nextSequence })
     const go = () => {
       this.#recovering = false
+      if (this.#dead !== null) return
       for (const b of resend) this.#dispatch(b)
       this.#resolveHead()
       this.#pump()
@@ -167,5 +275,30 @@ export class PartitionSender {
     const delayMs = backoffDelayMs(this.#retryRound++, this.#deps.retryBackoff, this.#deps.random)
     this.#deps.logger.debug({ topic: this.topic, partition: this.partition, delayMs, batches: resend.length }, 'resending after a retriable error')
     this.#deps.clock.setTimeout(go, delayMs)
+  }
+
+  /**
+   * The client closed (keep the outbox: the next page life resends it) or the producer was fenced (drop it: this
+   * identity can never write again). Either way, reject everything once; nothing is resent.
+   */
+  #die(error: SamsaError): void {
+    const closed = isClientClosed(error)
+    const reason = closed
+      ? error
+      : new SamsaError(
+          'INVALID_PRODUCER_EPOCH',
+          `${this.topic}/${this.partition}: this producer was fenced (INVALID_PRODUCER_EPOCH: another instance took over its producer id); the send was not written and will not be retried`,
+        )
+    this.#dead = reason
+    this.#recovering = false
+    const inFlight = this.#inFlight
+    const restored = this.#restored.splice(0)
+    const queued = this.#queued
+    this.#inFlight = []
+    this.#queued = []
+    for (const b of [...inFlight, ...restored]) b.waiters.forEach((w) => w.reject(reason))
+    this.#finished([...inFlight, ...restored], { keepInOutbox: closed })
+    for (const b of queued) this.#reject(b, reason)
+    if (!closed) this.#deps.onFenced?.(reason)
   }
 }

@@ -1,17 +1,25 @@
 /**
  * @module The public Producer: normalizes records, checks sizes locally, picks partitions, feeds the accumulator,
- * and routes closed batches to one PartitionSender per partition. Idempotent by default: one initProducerId,
- * then (producerId, epoch, per-partition sequence) on every batch.
+ * and routes closed batches to one PartitionSender per partition. Idempotent by default: (producerId, epoch,
+ * per-partition sequence) on every batch.
+ *
+ * Durable: the identity (producer id, epoch, next sequence per partition) lives in the ProducerIdentityStore under an
+ * identity slot `${id}#${n}` held with a Web Lock (see storage/identity-lock.ts). initProducerId is called only when
+ * the slot has no identity yet; after a reload the stored identity is reused (a new initProducerId would bump the
+ * epoch and fence the outbox). Every batch is written to the outbox (with the advanced next sequence, atomically)
+ * before it is sent and removed when acknowledged or failed for good; a new page life resends the outbox, in
+ * (partition, baseSequence) order with the same bytes, before any new batch, and the broker dedupes.
  */
-import { Acks, BATCH_HEADER_BYTES, SamsaError, initProducerId, recordEncodedSize, type RecordHeader, type RecordInput } from '@samsa/shared'
+import { Acks, BATCH_HEADER_BYTES, SamsaError, initProducerId, recordEncodedSize, type HelloResponse, type RecordHeader, type RecordInput } from '@samsa/shared'
+import { backoffDelayMs } from '../connection/backoff.js'
 import { clientClosedError, type Connection } from '../connection/connection.js'
 import type { MetadataCache } from '../metadata/metadata-cache.js'
 import type { Clock, Logger, Random } from '../ports.js'
-import type { LockManagerLike } from '../storage/identity-lock.js'
-import type { ClientStorage } from '../storage/stores.js'
-import { PartitionSender, type ProducerIdentity } from './partition-sender.js'
+import { acquireIdentitySlot, type IdentitySlot, type LockManagerLike } from '../storage/identity-lock.js'
+import type { ClientStorage, OutboxEntry, ProducerIdentity as StoredIdentity } from '../storage/stores.js'
+import { PartitionSender, type PersistableBatch, type ProducerIdentity } from './partition-sender.js'
 import { Partitioner } from './partitioner.js'
-import { RecordAccumulator, type ClosedBatch } from './record-accumulator.js'
+import { RecordAccumulator, type ClosedBatch, type RecordWaiter } from './record-accumulator.js'
 
 export type Bytes = string | Uint8Array
 
@@ -33,9 +41,14 @@ export interface RecordMetadata {
 }
 
 export interface ProducerOptions {
+  /**
+   * Durable identity name, default 'default'. The producer takes the lowest free identity slot `${id}#0`, `${id}#1`, …
+   * (one per live tab), reuses that slot's stored producer id, epoch and sequences, and resends its outbox.
+   */
+  readonly id?: string
   /** 'all' (default): every in-sync replica has it; 'leader': the leader has it; 'none': no answer, not idempotent. */
   readonly acks?: 'all' | 'leader' | 'none'
-  /** Default true; forced off with acks 'none'. */
+  /** Default true; forced off with acks 'none'. Not idempotent = no identity, no outbox. */
   readonly idempotent?: boolean
   /** How long a batch waits for more records, ms. Default 5. */
   readonly lingerMs?: number
@@ -47,6 +60,14 @@ export interface ProducerOptions {
   readonly timeoutMs?: number
   /** Attempts per batch for retriable broker errors (a dropped connection is retried without limit). Default 10. */
   readonly maxRetries?: number
+}
+
+/** What a producer has not yet had acknowledged. */
+export interface PendingCount {
+  /** Closed batches waiting for their acknowledgement (in the outbox when idempotent), recovered ones included. */
+  readonly batches: number
+  /** Records in those batches plus records not yet batched. */
+  readonly records: number
 }
 
 export interface ProducerDeps {
@@ -61,10 +82,14 @@ export interface ProducerDeps {
 
 const encoder = new TextEncoder()
 const toBytes = (b: Bytes | null | undefined): Uint8Array | null => (b == null ? null : typeof b === 'string' ? encoder.encode(b) : b)
+const partitionKey = (topic: string, partition: number) => `${topic}/${partition}`
 
 export class Producer {
+  /** Resolves when the identity is loaded (or assigned) and the recovered outbox is queued; rejects if that fails. */
+  readonly ready: Promise<void>
   readonly #opts: ProducerOptions
   readonly #deps: ProducerDeps
+  readonly #name: string
   readonly #acks: number
   readonly #idempotent: boolean
   readonly #partitioner = new Partitioner()
@@ -73,24 +98,51 @@ export class Producer {
   readonly #senders = new Map<string, PartitionSender>()
   /** Sends are admitted one at a time, so records enter the accumulator in call order. */
   #admission: Promise<unknown> = Promise.resolve()
-  #identity: Promise<ProducerIdentity> | null = null
-  #resolvedIdentity: ProducerIdentity | null = null
+  #slot: IdentitySlot | null = null
+  #identity: ProducerIdentity | null = null
+  /** Next sequence per "topic/partition" as stored with the identity. */
+  #storedSequences: Record<string, number> = {}
+  /** Outbox writes run one after another, so the stored identity always matches the stored batches. */
+  #storageChain: Promise<void> = Promise.resolve()
   /** Every send() not yet settled; flush() waits for them. */
   readonly #unsettled = new Set<Promise<unknown>>()
+  #unbatchedRecords = 0
+  #batches = 0
+  #batchedRecords = 0
+  readonly #pendingListeners = new Set<(pending: PendingCount) => void>()
+  readonly #recoveredListeners = new Set<(metas: RecordMetadata[]) => void>()
+  #fenced: SamsaError | null = null
+  #hello: HelloResponse | null = null
   #closed = false
+  #released = false
 
   constructor(opts: ProducerOptions, deps: ProducerDeps) {
     this.#opts = opts
     this.#deps = deps
+    this.#name = opts.id ?? 'default'
     this.#acks = opts.acks === 'none' ? Acks.NONE : opts.acks === 'leader' ? Acks.LEADER : Acks.ALL
     this.#idempotent = (opts.idempotent ?? true) && this.#acks !== Acks.NONE
-    this.#accumulator = new RecordAccumulator({ lingerMs: opts.lingerMs ?? 5, clock: deps.clock, onReady: (b) => this.#senderFor(b).enqueue(b) })
+    this.#accumulator = new RecordAccumulator({ lingerMs: opts.lingerMs ?? 5, clock: deps.clock, onReady: (b) => this.#batchClosed(b) })
+    this.ready = this.#idempotent ? this.#init() : Promise.resolve()
+    this.ready.catch((error: unknown) => deps.logger.warn({ producer: this.#name, error: String(error) }, 'producer identity unavailable'))
+  }
+
+  /** The identity slot this producer holds (`${id}#n`), once `ready`; null before or when not idempotent. */
+  get identitySlot(): string | null {
+    return this.#slot?.name ?? null
   }
 
   /** Resolves with one {topic, partition, offset} per record, in input order, once every record is acknowledged. */
   send(topic: string, records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
-    if (this.#closed) return Promise.reject(clientClosedError('the producer is closed'))
+    if (this.#closed || this.#released) return Promise.reject(clientClosedError('the producer is closed'))
+    if (this.#fenced !== null) return Promise.reject(this.#fenced)
+    this.#unbatchedRecords += records.length
+    this.#emitPending()
     const admitted = this.#admission.then(() => this.#admit(topic, records))
+    admitted.catch(() => {
+      this.#unbatchedRecords -= records.length
+      this.#emitPending()
+    })
     this.#admission = admitted.catch(() => {})
     const result = admitted.then((offsets) => Promise.all(offsets))
     this.#unsettled.add(result)
@@ -99,27 +151,111 @@ export class Producer {
     return result
   }
 
-  /** Sends every open batch now and resolves when everything sent so far is settled. */
+  /** Batches and records not yet acknowledged: the outbox (recovered batches included) plus records not yet batched. */
+  pending(): PendingCount {
+    return { batches: this.#batches, records: this.#batchedRecords + this.#unbatchedRecords }
+  }
+
+  /** Calls the listener on every change of `pending()` (e.g. to show "sending…"); returns the unsubscribe function. */
+  onPending(listener: (pending: PendingCount) => void): () => void {
+    this.#pendingListeners.add(listener)
+    return () => void this.#pendingListeners.delete(listener)
+  }
+
+  /** Reports the offsets of each batch recovered from a previous page life once the broker acknowledges it. */
+  onRecovered(listener: (metas: RecordMetadata[]) => void): () => void {
+    this.#recoveredListeners.add(listener)
+    return () => void this.#recoveredListeners.delete(listener)
+  }
+
+  /** Sends every open batch now and resolves when everything sent so far is settled and the outbox is empty (needs a connection). */
   async flush(): Promise<void> {
+    await this.ready.catch(() => {})
     await this.#admission
     this.#accumulator.closeAll()
     await Promise.allSettled([...this.#unsettled])
+    if (this.#batches > 0) {
+      await new Promise<void>((resolve) => {
+        const off = this.onPending((p) => {
+          if (p.batches > 0) return
+          off()
+          resolve()
+        })
+      })
+    }
+    await this.#storageChain
   }
 
+  /** Flushes, then releases the identity slot. */
   async close(): Promise<void> {
     await this.flush()
     this.#closed = true
+    this.release()
   }
 
-  /** Releases the identity slot lock (the client is closing). */
-  release(): void {}
+  /** Releases the identity slot without flushing (the client is closing; what is unacknowledged stays in the outbox). */
+  release(): void {
+    this.#released = true
+    this.#slot?.release()
+  }
+
+  async #init(): Promise<void> {
+    const { storage, locks, logger } = this.#deps
+    const slot = await acquireIdentitySlot(locks, this.#name)
+    if (this.#released) {
+      slot.release()
+      throw clientClosedError('the producer is closed')
+    }
+    this.#slot = slot
+    let stored = await storage.producers.get(slot.name)
+    if (stored === null || stored.producerId < 0) {
+      const res = await this.#initProducerId()
+      stored = { name: slot.name, producerId: res.producerId, producerEpoch: res.producerEpoch, nextSequences: {} }
+      await storage.producers.put(stored)
+      logger.info({ slot: slot.name, producerId: res.producerId, producerEpoch: res.producerEpoch }, 'producer id assigned')
+    } else {
+      logger.info({ slot: slot.name, producerId: stored.producerId, producerEpoch: stored.producerEpoch }, 'producer identity resumed')
+    }
+    this.#identity = { producerId: stored.producerId, producerEpoch: stored.producerEpoch }
+    this.#storedSequences = { ...stored.nextSequences }
+    const entries = await storage.outbox.list(slot.name)
+    const groups = new Map<string, OutboxEntry[]>()
+    for (const e of entries) {
+      const key = partitionKey(e.topic, e.partition)
+      groups.set(key, [...(groups.get(key) ?? []), e])
+    }
+    for (const group of groups.values()) {
+      group.sort((a, b) => a.baseSequence - b.baseSequence)
+      this.#batches += group.length
+      this.#batchedRecords += group.reduce((n, e) => n + e.recordCount, 0)
+      this.#senderFor(group[0]!.topic, group[0]!.partition).restore(group, (e) => this.#recoveredWaiters(e))
+    }
+    if (entries.length > 0) {
+      logger.info({ slot: slot.name, batches: entries.length }, 'resending the outbox of a previous page life')
+      this.#emitPending()
+    }
+  }
+
+  async #initProducerId(): Promise<{ producerId: number; producerEpoch: number }> {
+    const { conn, clock, random } = this.#deps
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await conn.request(initProducerId, { producerId: -1, producerEpoch: -1 })
+      } catch (error) {
+        if (!(error instanceof SamsaError) || !error.retriable || this.#released) throw error
+        await new Promise<void>((resolve) => clock.setTimeout(() => resolve(), backoffDelayMs(attempt, { baseMs: 100, capMs: 5_000 }, random)))
+      }
+    }
+  }
 
   async #admit(topic: string, records: readonly ProducerRecord[]): Promise<Promise<RecordMetadata>[]> {
     const { conn, metadata, clock } = this.#deps
-    const hello = conn.helloResponse ?? (await conn.ready())
+    if (this.#idempotent) await this.ready
+    if (this.#fenced !== null) throw this.#fenced
+    // The limits of the last hello: while offline, records still get batched and written to the outbox.
+    const hello = (this.#hello = conn.helloResponse ?? this.#hello ?? (await conn.ready()))
     const maxBatchBytes = Math.min(this.#opts.maxBatchBytes ?? hello.maxBatchBytes, hello.maxBatchBytes)
     const partitionCount = await metadata.partitionCount(topic)
-    if (this.#idempotent) await this.#ensureIdentity()
     const now = clock.now()
     const inputs = records.map((r, i) => {
       const input = toRecordInput(r, now)
@@ -145,37 +281,128 @@ export class Producer {
     )
   }
 
-  async #ensureIdentity(): Promise<void> {
-    this.#identity ??= this.#deps.conn.request(initProducerId, { producerId: -1, producerEpoch: -1 }).then(
-      (res) => {
-        this.#deps.logger.info({ producerId: res.producerId, producerEpoch: res.producerEpoch }, 'producer id assigned')
-        return (this.#resolvedIdentity = res)
-      },
-      (error: unknown) => {
-        this.#identity = null
-        throw error
-      },
-    )
-    await this.#identity
+  #batchClosed(batch: ClosedBatch): void {
+    this.#unbatchedRecords -= batch.records.length
+    this.#batches++
+    this.#batchedRecords += batch.records.length
+    this.#senderFor(batch.topic, batch.partition).enqueue(batch)
+    this.#emitPending()
   }
 
-  #senderFor(batch: ClosedBatch): PartitionSender {
-    const key = `${batch.partition}/${batch.topic}`
+  #batchDone(recordCount: number): void {
+    this.#batches--
+    this.#batchedRecords -= recordCount
+    this.#emitPending()
+  }
+
+  #emitPending(): void {
+    const pending = this.pending()
+    for (const listener of [...this.#pendingListeners]) {
+      try {
+        listener(pending)
+      } catch (error) {
+        this.#deps.logger.error({ error: String(error) }, 'onPending listener threw')
+      }
+    }
+  }
+
+  /** Waiters of a recovered batch: nobody awaits them; once all resolve, onRecovered gets the batch's offsets. */
+  #recoveredWaiters(e: OutboxEntry): RecordWaiter[] {
+    const metas: RecordMetadata[] = new Array<RecordMetadata>(e.recordCount)
+    let left = e.recordCount
+    let failed = false
+    return Array.from({ length: e.recordCount }, (_, i) => ({
+      resolve: (offset: number) => {
+        metas[i] = { topic: e.topic, partition: e.partition, offset }
+        if (--left > 0) return
+        for (const listener of [...this.#recoveredListeners]) {
+          try {
+            listener(metas)
+          } catch (error) {
+            this.#deps.logger.error({ error: String(error) }, 'onRecovered listener threw')
+          }
+        }
+      },
+      reject: (error: Error) => {
+        if (failed) return
+        failed = true
+        this.#deps.logger.warn({ topic: e.topic, partition: e.partition, baseSequence: e.baseSequence, error: String(error) }, 'a recovered batch was not delivered')
+      },
+    }))
+  }
+
+  /** Serializes outbox work; a failed step does not block the next. */
+  #enqueueStorage<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.#storageChain.then(step)
+    this.#storageChain = run.then(
+      () => {},
+      () => {},
+    )
+    return run
+  }
+
+  #persist(batch: PersistableBatch): Promise<void> {
+    const slot = this.#slot!.name
+    const { producerId, producerEpoch } = this.#identity!
+    const { topic, partition } = batch
+    const key = partitionKey(topic, partition)
+    return this.#enqueueStorage(async () => {
+      const { storage, clock } = this.#deps
+      for (const seq of batch.staleSequences) await storage.outbox.remove(slot, topic, partition, seq)
+      const nextSequences = { ...this.#storedSequences, [key]: Math.max(this.#storedSequences[key] ?? 0, batch.baseSequence + batch.recordCount) }
+      const entry: OutboxEntry = { producer: slot, topic, partition, baseSequence: batch.baseSequence, recordCount: batch.recordCount, batch: batch.bytes, createdAtMs: clock.now() }
+      await storage.outbox.add(entry, { name: slot, producerId, producerEpoch, nextSequences })
+      this.#storedSequences = nextSequences
+    })
+  }
+
+  #unpersist(topic: string, partition: number, baseSequences: readonly number[], resetNextSequence: number | undefined): void {
+    const slot = this.#slot!.name
+    const { producerId, producerEpoch } = this.#identity!
+    const key = partitionKey(topic, partition)
+    this.#enqueueStorage(async () => {
+      const { storage } = this.#deps
+      for (const seq of baseSequences) await storage.outbox.remove(slot, topic, partition, seq)
+      if (resetNextSequence === undefined) return
+      this.#storedSequences = { ...this.#storedSequences, [key]: resetNextSequence }
+      await storage.producers.put({ name: slot, producerId, producerEpoch, nextSequences: this.#storedSequences } satisfies StoredIdentity)
+    }).catch((error: unknown) => this.#deps.logger.warn({ topic, partition, error: String(error) }, 'could not update the outbox'))
+  }
+
+  #onFenced(error: SamsaError): void {
+    if (this.#fenced !== null) return
+    this.#fenced = error
+    this.#deps.logger.error({ slot: this.#slot?.name, error: error.message }, 'producer fenced')
+    const slot = this.#slot!.name
+    // This identity can never write again: forget it, so the next page life asks for a new producer id.
+    this.#enqueueStorage(() => this.#deps.storage.producers.put({ name: slot, producerId: -1, producerEpoch: -1, nextSequences: {} })).catch(() => {})
+  }
+
+  #senderFor(topic: string, partition: number): PartitionSender {
+    const key = `${partition}/${topic}`
     let sender = this.#senders.get(key)
     if (sender === undefined) {
       const { conn, clock, random, logger, metadata } = this.#deps
-      sender = new PartitionSender(batch.topic, batch.partition, {
+      const durable = this.#idempotent && this.#identity !== null
+      sender = new PartitionSender(topic, partition, {
         conn,
         clock,
         random,
-        logger: logger.child({ topic: batch.topic, partition: batch.partition }),
+        logger: logger.child({ topic, partition }),
         acks: this.#acks,
         timeoutMs: this.#opts.timeoutMs ?? 30_000,
         maxInFlight: this.#opts.maxInFlight ?? 5,
         maxRetries: this.#opts.maxRetries ?? 10,
         retryBackoff: { baseMs: 50, capMs: 2_000 },
-        identity: this.#idempotent && this.#resolvedIdentity ? this.#resolvedIdentity : { producerId: -1, producerEpoch: -1 },
-        onStaleMetadata: (topic) => metadata.invalidate(topic),
+        identity: durable ? this.#identity! : { producerId: -1, producerEpoch: -1 },
+        initialSequence: durable ? (this.#storedSequences[partitionKey(topic, partition)] ?? 0) : 0,
+        onStaleMetadata: (t) => metadata.invalidate(t),
+        ...(durable && {
+          persist: (b: PersistableBatch) => this.#persist(b),
+          unpersist: (seqs: readonly number[], reset?: number) => this.#unpersist(topic, partition, seqs, reset),
+          onFenced: (error: SamsaError) => this.#onFenced(error),
+        }),
+        onBatchDone: (n) => this.#batchDone(n),
       })
       this.#senders.set(key, sender)
     }
