@@ -4,12 +4,13 @@
  * the --json record shape, one-line errors with a non-zero exit (bounded in time, never a hang), a busy port,
  * and a clean SIGTERM shutdown.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { partitionForKey } from '@samsa/client-browser'
 import { killAll, runCli, spawnCli, startChildBroker, type ChildBroker, type CliResult } from '../support/child-broker.js'
+import { batchesIn, segmentFiles } from '../support/raw-log.js'
 import { until } from '../support/until.js'
 
 const dirs: string[] = []
@@ -293,5 +294,30 @@ describe('samsa start', () => {
     } finally {
       await again.stop()
     }
+  })
+
+  it('refuses to start on a data directory whose sealed segment is corrupt, naming the file, and cuts nothing', async () => {
+    const dir = await tempDir('samsa-corrupt-')
+    const b = await startChildBroker(dir, ['--segment-bytes', '1024'])
+    try {
+      ok(await runCli(['topics', 'create', 'c', '--broker', b.url]))
+      for (let i = 0; i < 3; i++) ok(await runCli(['produce', 'c', '--broker', b.url], { input: `${Array.from({ length: 40 }, (_, j) => `value-${i}-${j}`).join('\n')}\n` }))
+    } finally {
+      expect((await b.stop()).code).toBe(0)
+    }
+    const files = await segmentFiles(dir, 'c', 0)
+    expect(files.length).toBeGreaterThan(1)
+    const victim = files[0]!
+    const [first] = await batchesIn(victim)
+    const bytes = new Uint8Array(await readFile(victim))
+    bytes[first!.position + first!.totalBytes - 1]! ^= 0x20 // inside the last record: only the CRC can tell
+    await writeFile(victim, bytes)
+    const r = await runCli(['start', '--port', '0', '--data', dir, '--log-format', 'json', '--segment-bytes', '1024'], { timeoutMs: 20_000 })
+    expect(r.timedOut, 'a broker with a corrupt sealed segment must not start serving').toBe(false)
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).toContain(victim.split('/').slice(-4).join('/'))
+    expect(r.stderr).toMatch(/corrupt/i)
+    expect(r.stderr.trimEnd().split('\n').at(-1)).toMatch(/^samsa: corrupt log topics\/c\/0\/0+\.log at byte \d+: /)
+    expect(new Uint8Array(await readFile(victim))).toEqual(bytes)
   })
 })
