@@ -36,6 +36,20 @@ describe('client against the fake broker', () => {
     return out
   }
 
+  it('client.status() yields the current state, then each change, and ends on close(); client.state is the current one', async () => {
+    await start()
+    const c = client()
+    const seen: string[] = []
+    const watching = (async () => {
+      for await (const s of c.status()) seen.push(s.status)
+    })()
+    await c.admin.createTopic('s', { partitions: 1 })
+    expect(c.state.status).toBe('connected')
+    await c.close()
+    await watching
+    expect(seen).toEqual(['disconnected', 'connecting', 'connected', 'closed'])
+  })
+
   it('round-trips records across 3 partitions, in offset order per partition', async () => {
     await start()
     const c = client()

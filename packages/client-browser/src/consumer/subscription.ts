@@ -330,7 +330,7 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
           if (p.truncatedFrom !== undefined) {
             const old = p.truncatedFrom
             delete p.truncatedFrom
-            this.#emitGap({ topic: this.topic, partition: p.partition, from: res.offset, to: old, reason: 'truncation' })
+            this.#emitGap({ topic: this.topic, partition: p.partition, from: Math.min(res.offset, old), to: old, reason: 'truncation' })
             void this.#committer?.reset(p.partition, { offset: res.offset, leaderEpoch: -1 }).catch((e: unknown) => this.#commitFailed(e))
           }
         }
