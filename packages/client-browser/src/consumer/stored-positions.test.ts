@@ -185,6 +185,25 @@ describe('stored positions, commits, gaps and process() against the fake broker'
     expect((await take(latest, 1))[0]!.text()).toBe('new')
   })
 
+  it('retention gap on a resumed position: retention passes the in-memory position while disconnected', async () => {
+    broker.createTopic('t', 1)
+    await produce('t', range(0, 10))
+    const c = client(memoryStorage())
+    const sub = c.consumer().subscribe('t', { from: 'stored', creditWindowBytes: 1 })
+    const gaps: Gap[] = []
+    sub.onGap((g) => gaps.push(g))
+    const it = sub[Symbol.asyncIterator]()
+    for (let i = 0; i < 3; i++) expect(((await it.next()).value as ConsumerRecord).offset).toBe(i)
+    broker.truncateBefore('t', 0, 6)
+    broker.dropConnections()
+    await until(() => gaps.length === 1, { what: 'the gap after the reconnect' })
+    const rest: number[] = []
+    while (rest.length < 4) rest.push(((await it.next()).value as ConsumerRecord).offset)
+    // Records already buffered before the drop are discarded on re-subscribe; the position (3) is resumed and is below the log start.
+    expect(gaps).toEqual([{ topic: 't', partition: 0, from: 3, to: 6, reason: 'retention' }])
+    expect(rest).toEqual([6, 7, 8, 9])
+  })
+
   it('a non-stored from keeps failing with OFFSET_OUT_OF_RANGE unless a reset policy is given', async () => {
     broker.createTopic('t', 1)
     await produce('t', range(0, 5))
