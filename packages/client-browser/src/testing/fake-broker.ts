@@ -81,6 +81,10 @@ export class FakeBroker {
   readonly unanswered = new Set<number>()
   /** When > 0: the next produce is appended, then the socket is terminated before the response (the response is lost). */
   dropAfterAppend = 0
+  /** While true, every new connection is terminated on arrival (the broker looks unreachable). */
+  unreachable = false
+  /** Called synchronously when a produce request arrives, before it is handled (e.g. to check the client's outbox). */
+  onProduce: ((request: { topic: string; partition: number; batch: Uint8Array }) => void) | null = null
 
   private constructor(wss: WebSocketServer, opts: FakeBrokerOptions) {
     this.#wss = wss
@@ -169,6 +173,7 @@ export class FakeBroker {
 
   #accept(socket: WebSocket): void {
     this.connectionCount++
+    if (this.unreachable) return void socket.terminate()
     const session: FakeSession = { socket, version: 0, subscriptions: new Map() }
     this.#sessions.add(session)
     socket.on('close', () => this.#sessions.delete(session))
@@ -197,6 +202,7 @@ export class FakeBroker {
     }
     if (session.version === 0 && header.apiKey !== ApiKeys.HELLO) return this.#fail(session, header, new SamsaError('HELLO_REQUIRED'))
     if (header.apiKey !== ApiKeys.HELLO) this.requests.push({ apiKey: apiKeyName(header.apiKey), body })
+    if (header.apiKey === ApiKeys.PRODUCE) this.onProduce?.(body as { topic: string; partition: number; batch: Uint8Array })
     if (this.unanswered.has(header.apiKey)) return
     const drops = this.#dropOn.get(header.apiKey) ?? 0
     if (drops > 0) {

@@ -1,0 +1,229 @@
+import 'fake-indexeddb/auto'
+import { ApiKeys, SamsaError, readBatchHeader } from '@samsa/shared'
+import { IDBFactory } from 'fake-indexeddb'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import { createClient, type SamsaClient } from '../client.js'
+import { inProcessLockManager, type LockManagerLike } from '../storage/identity-lock.js'
+import { indexedDbStorage } from '../storage/indexeddb-storage.js'
+import { memoryStorage } from '../storage/memory-storage.js'
+import type { ClientStorage } from '../storage/stores.js'
+import { FakeBroker } from '../testing/fake-broker.js'
+import { until } from '../testing/until.js'
+import type { PendingCount, RecordMetadata } from './producer.js'
+
+const td = new TextDecoder()
+const values = (broker: FakeBroker, topic: string, partition: number) => broker.partition(topic, partition).records().map((r) => td.decode(r.value!))
+const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i])
+
+describe('durable idempotent producer', () => {
+  let broker: FakeBroker
+  let clients: SamsaClient[] = []
+  let storages: ClientStorage[] = []
+  beforeEach(async () => {
+    clients = []
+    storages = []
+    broker = await FakeBroker.start()
+    broker.createTopic('t', 2)
+  })
+  afterEach(async () => {
+    broker.unreachable = false
+    await Promise.allSettled(clients.map((c) => c.close()))
+    await Promise.allSettled(storages.map((s) => s.close()))
+    await broker.close()
+  })
+
+  const storageOn = (factory: IDBFactory) => {
+    const s = indexedDbStorage({ indexedDB: factory })
+    storages.push(s)
+    return s
+  }
+  const client = (storage: ClientStorage, locks: LockManagerLike = inProcessLockManager()) => {
+    const c = createClient({ brokers: [broker.url], clientId: 'test', WebSocket, reconnectBackoff: { baseMs: 5, capMs: 20 }, storage, locks })
+    clients.push(c)
+    return c
+  }
+  const producesOf = () => broker.requests.filter((r) => r.apiKey === 'PRODUCE').length
+  const initsOf = () => broker.requests.filter((r) => r.apiKey === 'INIT_PRODUCER_ID').length
+
+  it('writes every batch to the outbox (with the identity’s next sequence) before it is sent, and removes it on ack', async () => {
+    const storage = storageOn(new IDBFactory())
+    const p = client(storage).producer({ id: 'w', lingerMs: 0 })
+    await p.ready
+    expect(p.identitySlot).toBe('w#0')
+    const checks: Promise<void>[] = []
+    broker.onProduce = ({ topic, partition, batch }) => {
+      const h = readBatchHeader(batch)
+      const outbox = storage.outbox.list('w#0')
+      const identity = storage.producers.get('w#0')
+      checks.push(
+        Promise.all([outbox, identity]).then(([entries, id]) => {
+          const entry = entries.find((e) => e.topic === topic && e.partition === partition && e.baseSequence === h.baseSequence)
+          expect(entry, `outbox entry for ${topic}/${partition} seq ${h.baseSequence}`).toBeDefined()
+          expect(sameBytes(entry!.batch, batch)).toBe(true)
+          expect(id!.nextSequences[`${topic}/${partition}`]).toBeGreaterThanOrEqual(h.baseSequence + h.recordCount)
+        }),
+      )
+    }
+    const metas = await Promise.all([p.send('t', [{ value: 'a', partition: 0 }, { value: 'b', partition: 0 }]), p.send('t', [{ value: 'c', partition: 1 }])])
+    expect(metas.flat().map((m) => m.offset)).toEqual([0, 1, 0])
+    await p.flush()
+    expect(checks.length).toBeGreaterThanOrEqual(2)
+    await Promise.all(checks)
+    expect(await storage.outbox.list('w#0')).toEqual([])
+    expect((await storage.producers.get('w#0'))?.nextSequences).toEqual({ 't/0': 2, 't/1': 1 })
+    expect(p.pending()).toEqual({ batches: 0, records: 0 })
+  })
+
+  it('after a reload, resends the outbox in order with the same identity; every record lands exactly once and sequences continue', async () => {
+    const factory = new IDBFactory()
+    const storage1 = storageOn(factory)
+    const c1 = client(storage1)
+    const p1 = c1.producer({ id: 'chat', lingerMs: 0 })
+    expect(await p1.send('t', [{ value: 'm0', partition: 0 }])).toEqual([{ topic: 't', partition: 0, offset: 0 }])
+    const identity = await storage1.producers.get('chat#0')
+    // The next batch is appended but its response is lost; then the broker is unreachable.
+    broker.unreachable = true
+    broker.dropAfterAppend = 1
+    const lost: Promise<RecordMetadata[]>[] = [p1.send('t', [{ value: 'm1', partition: 0 }])]
+    await until(() => values(broker, 't', 0).length === 2, { what: 'm1 appended' })
+    // One batch per send: wait for each to be written to the outbox before the next.
+    for (const records of [[{ value: 'm2', partition: 0 }, { value: 'm3', partition: 0 }], [{ value: 'n0', partition: 1 }], [{ value: 'm4', partition: 0 }]]) {
+      const before = (await storage1.outbox.list('chat#0')).length
+      lost.push(p1.send('t', records))
+      await until(async () => (await storage1.outbox.list('chat#0')).length === before + 1, { what: 'the batch in the outbox' })
+    }
+    expect(p1.pending()).toEqual({ batches: 4, records: 5 })
+    // "Reload": the page goes away without flushing; the old client's sends die with it, the outbox stays.
+    await c1.close()
+    await Promise.allSettled(lost)
+    const outbox = await storage1.outbox.list('chat#0')
+    expect(outbox.map((e) => [e.partition, e.baseSequence, e.recordCount])).toEqual([
+      [0, 1, 1],
+      [0, 2, 2],
+      [0, 4, 1],
+      [1, 0, 1],
+    ])
+
+    broker.unreachable = false
+    const storage2 = storageOn(factory)
+    const c2 = client(storage2) // a new page: fresh locks, the same database
+    const p2 = c2.producer({ id: 'chat', lingerMs: 0 })
+    const recovered: RecordMetadata[][] = []
+    p2.onRecovered((metas) => recovered.push(metas))
+    await p2.ready
+    expect(p2.identitySlot).toBe('chat#0')
+    const fresh = await p2.send('t', [{ value: 'm5', partition: 0 }, { value: 'n1', partition: 1 }])
+    await p2.flush()
+
+    expect(values(broker, 't', 0)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5'])
+    expect(values(broker, 't', 1)).toEqual(['n0', 'n1'])
+    expect(fresh).toEqual([
+      { topic: 't', partition: 0, offset: 5 },
+      { topic: 't', partition: 1, offset: 1 },
+    ])
+    expect(recovered.flat().sort((a, b) => a.partition - b.partition || a.offset - b.offset)).toEqual([
+      { topic: 't', partition: 0, offset: 1 },
+      { topic: 't', partition: 0, offset: 2 },
+      { topic: 't', partition: 0, offset: 3 },
+      { topic: 't', partition: 0, offset: 4 },
+      { topic: 't', partition: 1, offset: 0 },
+    ])
+    expect(initsOf()).toBe(1)
+    const after = await storage2.producers.get('chat#0')
+    expect({ producerId: after!.producerId, producerEpoch: after!.producerEpoch }).toEqual({ producerId: identity!.producerId, producerEpoch: identity!.producerEpoch })
+    expect(after!.nextSequences).toEqual({ 't/0': 6, 't/1': 2 })
+    expect(await storage2.outbox.list('chat#0')).toEqual([])
+    // The resends carried the stored bytes: the batch headers the broker saw for seq 1 are the stored entry's.
+    const seq1 = broker.requests
+      .filter((r) => r.apiKey === 'PRODUCE' && (r.body as { partition: number }).partition === 0)
+      .map((r) => (r.body as { batch: Uint8Array }).batch)
+      .filter((b) => readBatchHeader(b).baseSequence === 1)
+    expect(seq1).toHaveLength(2) // the lost-response send, then the resend after the reload
+    expect(seq1.every((b) => sameBytes(b, outbox[0]!.batch))).toBe(true)
+  })
+
+  it('gives two live producers with one id different identity slots; their sequences never mix', async () => {
+    const factory = new IDBFactory()
+    const locks = inProcessLockManager() // one origin, two tabs
+    const [s1, s2] = [storageOn(factory), storageOn(factory)]
+    const p1 = client(s1, locks).producer({ id: 'chat', lingerMs: 1 })
+    const p2 = client(s2, locks).producer({ id: 'chat', lingerMs: 1 })
+    await Promise.all([p1.ready, p2.ready])
+    expect(new Set([p1.identitySlot, p2.identitySlot])).toEqual(new Set(['chat#0', 'chat#1']))
+    const sends: Promise<RecordMetadata[]>[] = []
+    for (let i = 0; i < 40; i++) {
+      sends.push(p1.send('t', [{ value: `a${i}`, partition: 0 }]))
+      sends.push(p2.send('t', [{ value: `b${i}`, partition: 0 }]))
+    }
+    await Promise.all(sends)
+    const stored = values(broker, 't', 0)
+    expect(stored).toHaveLength(80)
+    expect(stored.filter((v) => v.startsWith('a'))).toEqual(Array.from({ length: 40 }, (_, i) => `a${i}`))
+    expect(stored.filter((v) => v.startsWith('b'))).toEqual(Array.from({ length: 40 }, (_, i) => `b${i}`))
+    const [i0, i1] = [await s1.producers.get('chat#0'), await s1.producers.get('chat#1')]
+    expect(i0!.producerId).not.toBe(i1!.producerId)
+    expect([i0!.nextSequences['t/0'], i1!.nextSequences['t/0']]).toEqual([40, 40])
+  })
+
+  it('re-takes the lowest free slot after the holder closes', async () => {
+    const locks = inProcessLockManager()
+    const storage = memoryStorage()
+    const c1 = client(storage, locks)
+    const a = c1.producer({ id: 'x' })
+    const b = client(storage, locks).producer({ id: 'x' })
+    await Promise.all([a.ready, b.ready])
+    expect([a.identitySlot, b.identitySlot]).toEqual(['x#0', 'x#1'])
+    await c1.close()
+    const c = client(storage, locks).producer({ id: 'x' })
+    await c.ready
+    expect(c.identitySlot).toBe('x#0')
+  })
+
+  it('counts pending batches and records and reports every change', async () => {
+    const p = client(storageOn(new IDBFactory())).producer({ id: 'p', lingerMs: 0 })
+    await p.ready
+    await p.send('t', [{ value: 'warm', partition: 0 }])
+    const seen: PendingCount[] = []
+    p.onPending((x) => seen.push(x))
+    broker.unreachable = true
+    broker.dropConnections()
+    const a = p.send('t', [{ value: '1', partition: 0 }, { value: '2', partition: 0 }, { value: '3', partition: 1 }])
+    expect(p.pending()).toEqual({ batches: 0, records: 3 })
+    await until(() => p.pending().batches === 2, { what: 'two batches' })
+    expect(p.pending()).toEqual({ batches: 2, records: 3 })
+    broker.unreachable = false
+    await a
+    await p.flush()
+    expect(p.pending()).toEqual({ batches: 0, records: 0 })
+    expect(seen[0]).toEqual({ batches: 0, records: 3 })
+    expect(seen.at(-1)).toEqual({ batches: 0, records: 0 })
+  })
+
+  it('rejects the affected sends clearly when fenced (INVALID_PRODUCER_EPOCH) and does not retry', async () => {
+    const storage = storageOn(new IDBFactory())
+    const p = client(storage).producer({ id: 'f', lingerMs: 0 })
+    await p.send('t', [{ value: 'ok', partition: 0 }])
+    broker.failNext(ApiKeys.PRODUCE, 'INVALID_PRODUCER_EPOCH')
+    const before = producesOf()
+    const error = await p.send('t', [{ value: 'x', partition: 0 }]).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(SamsaError)
+    expect((error as SamsaError).errorName).toBe('INVALID_PRODUCER_EPOCH')
+    expect((error as SamsaError).message).toMatch(/fenced/)
+    await expect(p.send('t', [{ value: 'y', partition: 1 }])).rejects.toMatchObject({ errorName: 'INVALID_PRODUCER_EPOCH' })
+    await p.flush()
+    expect(producesOf() - before).toBe(1)
+    expect(await storage.outbox.list('f#0')).toEqual([])
+    expect((await storage.producers.get('f#0'))?.producerId).toBe(-1)
+  })
+
+  it('defaults to IndexedDB storage when globalThis.indexedDB exists', async () => {
+    const c = createClient({ brokers: [broker.url], WebSocket, locks: inProcessLockManager() })
+    clients.push(c)
+    const p = c.producer({ id: 'd', lingerMs: 0 })
+    await p.send('t', [{ value: 'v', partition: 0 }])
+    const probe = indexedDbStorage()
+    storages.push(probe)
+    expect((await probe.producers.get('d#0'))?.nextSequences).toEqual({ 't/0': 1 })
+  })
+})
