@@ -11,9 +11,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { createClient } from '@samsa/client-browser'
+import { createClient, type RecordMetadata } from '@samsa/client-browser'
 import { checkHistory, describeReport, type Ack, type Read } from '../support/history-checker.js'
 import { killAll, runCli, spawnCli, startChildBroker, type ChildBroker } from '../support/child-broker.js'
+import { RawConnection } from '../support/raw-connection.js'
+import { drainPartition } from '../support/raw-log.js'
 import { until } from '../support/until.js'
 
 const TOTAL = 100_000
@@ -160,6 +162,55 @@ describe('kill -9 during `samsa produce --acks all`', () => {
     } finally {
       producer?.proc.kill('SIGKILL')
       if (producer) await producer.exited
+      if (broker) await broker.stop()
+    }
+  }, 300_000)
+
+  it('with the SDK producer: every send resolves after the broker comes back, and batches resent across the crash are not appended twice', async () => {
+    const N = 30_000
+    const PER_SEND = 100
+    const KILL_AT = 10_000
+    const dataDir = await mkdtemp(join(tmpdir(), 'samsa-kill9-sdk-'))
+    dirs.push(dataDir)
+    let broker: ChildBroker | null = await startChildBroker(dataDir)
+    const port = broker.port
+    const client = createClient({ brokers: [broker.url], clientId: 'kill-9-sdk', WebSocket: WebSocket as never, reconnectBackoff: { baseMs: 50, capMs: 500 } })
+    try {
+      await client.admin.createTopic('s', { partitions: PARTITIONS })
+      const producer = client.producer({ acks: 'all', lingerMs: 2 })
+      const v = (i: number) => `s-${String(i).padStart(6, '0')}`
+      const sends: Promise<RecordMetadata[]>[] = []
+      let resolved = 0
+      let killedAt: number | null = null
+      for (let i = 0; i < N; i += PER_SEND) {
+        const p = producer.send('s', Array.from({ length: PER_SEND }, (_, j) => ({ value: v(i + j) })))
+        p.then(() => resolved++, () => {})
+        sends.push(p)
+        if (sends.length - resolved > 30) await until(() => sends.length - resolved <= 30, { timeoutMs: 60_000, what: 'the producer to make progress' })
+        if (killedAt === null && resolved * PER_SEND >= KILL_AT) {
+          killedAt = resolved * PER_SEND
+          broker.kill('SIGKILL')
+          await broker.exited
+          broker = await startChildBroker(dataDir, [], { port })
+        }
+      }
+      const outcomes = await Promise.race([Promise.allSettled(sends), new Promise<null>((r) => setTimeout(() => r(null), 120_000).unref())])
+      expect(outcomes, 'every send settles within 120 s of the restart').not.toBeNull()
+      expect(outcomes!.flatMap((o, i) => (o.status === 'rejected' ? [`send ${i}: ${String(o.reason)}`] : []))).toEqual([])
+      const acked: Ack[] = outcomes!.flatMap((o, i) => (o as PromiseFulfilledResult<RecordMetadata[]>).value.map((m, j) => ({ partition: m.partition, offset: m.offset, value: v(i * PER_SEND + j) })))
+      const conn = await RawConnection.open(broker.url)
+      const drained: Read[] = []
+      try {
+        for (let p = 0; p < PARTITIONS; p++) drained.push(...(await drainPartition(conn, 's', p)))
+      } finally {
+        conn.close()
+      }
+      const report = checkHistory({ attempted: Array.from({ length: N }, (_, i) => v(i)), acked, drained })
+      console.log(`kill -9 under the SDK producer: killed after ${killedAt} acknowledged records; ${acked.length} acknowledged in all, ${drained.length} in the log`)
+      expect(report.ok, describeReport(report)).toBe(true)
+      expect(drained).toHaveLength(N)
+    } finally {
+      await Promise.race([client.close().catch(() => {}), new Promise((r) => setTimeout(r, 5_000).unref())])
       if (broker) await broker.stop()
     }
   }, 300_000)

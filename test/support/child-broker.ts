@@ -65,10 +65,10 @@ function lineSplitter(onLine: (line: string) => void): (chunk: Buffer) => void {
   }
 }
 
-/** Spawns `samsa start --port 0 --data <dataDir> --log-format json …` and waits for "broker listening". */
-export async function startChildBroker(dataDir: string, extraArgs: readonly string[] = [], opts: { timeoutMs?: number } = {}): Promise<ChildBroker> {
+/** Spawns `samsa start --port <port, default 0> --data <dataDir> --log-format json …` and waits for "broker listening". */
+export async function startChildBroker(dataDir: string, extraArgs: readonly string[] = [], opts: { timeoutMs?: number; port?: number } = {}): Promise<ChildBroker> {
   assertBuilt()
-  const proc = spawn(process.execPath, [SAMSA_BIN, 'start', '--port', '0', '--data', dataDir, '--log-format', 'json', ...extraArgs], {
+  const proc = spawn(process.execPath, [SAMSA_BIN, 'start', '--port', String(opts.port ?? 0), '--data', dataDir, '--log-format', 'json', ...extraArgs], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
   })
