@@ -65,7 +65,8 @@ export interface ClientStorage {
   readonly producers: ProducerIdentityStore
   /**
    * Runs fn in ONE atomic transaction over the application's object stores and the offset store (exactly-once
-   * processing). Only IndexedDB storage supports it; memory storage throws.
+   * processing). Only IndexedDB storage has it; in memory storage it is undefined. If fn throws or rejects, nothing
+   * commits. Inside fn, await only requests of this transaction (IndexedDB auto-commits an idle transaction).
    */
   readonly atomic?: <T>(appStores: readonly string[], fn: (tx: AtomicTransaction) => Promise<T>) => Promise<T>
   close(): Promise<void>
