@@ -5,7 +5,7 @@
  */
 import { expect, test } from '@playwright/test'
 import { checkConsumerStream, checkHistory, describeReport } from '../test/support/history-checker.js'
-import { readStore, seededRandom, startEnv, values, waitReady, watchPage, type Env } from './support/harness.js'
+import { pageState, readStore, seededRandom, startEnv, values, waitReady, watchPage, type Env } from './support/harness.js'
 
 const TOTAL = 2_000
 const CHUNK = 25
@@ -23,7 +23,7 @@ test('reload at random points: every record processed exactly once', async ({ br
   const rnd = seededRandom()
   const reloadAt = [rnd.int(100, 800), 0]
   reloadAt[1] = rnd.int(reloadAt[0]! + 300, 1_700)
-  console.log(`reload-resume: seed ${rnd.seed} (E2E_SEED replays), reloads after ${reloadAt.join(' and ')} records produced`)
+  console.log(`reload-resume: seed ${rnd.seed} (E2E_SEED replays), reloads once ${reloadAt.join(' and ')} records are processed`)
   let env: Env | null = null
   const context = await browser.newContext()
   try {
@@ -37,26 +37,37 @@ test('reload at random points: every record processed exactly once', async ({ br
     await page.goto(env.pageUrl('consumer', { topic }))
     await waitReady(page)
 
-    const highest = async () => page.evaluate(() => (window as any).__e2e?.highest ?? -1).catch(() => -1)
+    // Highest offset processed so far over every page load (window.__e2e.highest restarts at -1 on each load).
+    let maxProcessed = -1
+    const highest = async () => (maxProcessed = Math.max(maxProcessed, await page.evaluate(() => (window as any).__e2e?.highest ?? -1).catch(() => -1)))
     const producer = env.node().producer({ acks: 'all' })
     const all = values('n', TOTAL)
     const acked: { partition: number; offset: number; value: string }[] = []
-    const reloadsAt: { produced: number; seenAtReload: number }[] = []
-    for (let i = 0; i < TOTAL; i += CHUNK) {
-      const chunk = all.slice(i, i + CHUNK)
-      const metas = await producer.send(topic, chunk.map((value) => ({ value, partition: 0 })))
-      metas.forEach((m, j) => acked.push({ partition: m.partition, offset: m.offset, value: chunk[j]! }))
-      const produced = i + chunk.length
-      // Flow control instead of sleeps: keep the page close behind, so there is always something in flight.
-      await expect.poll(highest, { timeout: 30_000, message: `the page to process up to ${produced - MAX_LAG}` }).toBeGreaterThanOrEqual(produced - 1 - MAX_LAG)
-      if (reloadAt.length && produced >= reloadAt[0]!) {
-        reloadAt.shift()
-        const seenAtReload = (await highest()) + 1
-        reloadsAt.push({ produced, seenAtReload })
+    const reloadsAt: { processedBeforeReload: number; produced: number }[] = []
+    let produced = 0
+    // The producer keeps going while the page reloads; flow control (not sleeps) keeps the page at most MAX_LAG
+    // records behind, so each reload lands while records are in flight.
+    const producing = (async () => {
+      for (let i = 0; i < TOTAL; i += CHUNK) {
+        const chunk = all.slice(i, i + CHUNK)
+        const metas = await producer.send(topic, chunk.map((value) => ({ value, partition: 0 })))
+        metas.forEach((m, j) => acked.push({ partition: m.partition, offset: m.offset, value: chunk[j]! }))
+        produced = i + chunk.length
+        await expect.poll(highest, { timeout: 30_000, intervals: [10, 20, 50], message: `the page to process up to ${produced - MAX_LAG}` }).toBeGreaterThanOrEqual(produced - 1 - MAX_LAG)
+      }
+    })()
+    const reloading = (async () => {
+      for (const at of reloadAt) {
+        if ((await highest()) < at - 1) await page.waitForFunction((n) => ((window as any).__e2e?.highest ?? -1) >= n, at - 1, { polling: 5, timeout: 60_000 })
+        const processed = (await highest()) + 1
+        reloadsAt.push({ processedBeforeReload: processed, produced })
         await page.reload()
         await waitReady(page)
       }
-    }
+    })()
+    await Promise.all([producing, reloading]).catch(async (e) => {
+      throw new Error(`${(e as Error).message}\npage state: ${await pageState(page)}\nproblems: ${problems.join('\n')}`)
+    })
     await expect.poll(highest, { timeout: 60_000, message: 'the page to process the last record' }).toBe(TOTAL - 1)
     // `seen` is the durable truth; poll it until complete (the last transaction commits asynchronously).
     await expect.poll(async () => (await readStore<Row>(page, 'app', 'seen')).length, { timeout: 30_000 }).toBe(TOTAL)

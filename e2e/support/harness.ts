@@ -75,7 +75,12 @@ export async function startEnv(brokerArgs: readonly string[] = []): Promise<Env>
       return `${proxy.httpUrl}/e2e/${name}.html${q.size ? `?${q}` : ''}`
     },
     async serve(context) {
-      await context.route('**/e2e/*.html', async (route) => {
+      // A page fulfilled by context.route has no IP address space, so Chromium's Local Network Access checks treat it
+      // as public and block its WebSocket to 127.0.0.1 (net::ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS) unless the
+      // origin holds the permission.
+      await context.grantPermissions(['local-network-access'], { origin: proxy.httpUrl })
+      // A URL predicate, not the glob '**/e2e/*.html': the glob does not match once the page has ?query params.
+      await context.route((url) => url.host === proxy.host && /^\/e2e\/[\w-]+\.html$/.test(url.pathname), async (route) => {
         const name = new URL(route.request().url()).pathname.split('/').pop()!
         const file = join(PAGES_DIR, name)
         if (!existsSync(file)) return route.fulfill({ status: 404, body: `no e2e page ${name}` })
@@ -83,7 +88,7 @@ export async function startEnv(brokerArgs: readonly string[] = []): Promise<Env>
       })
       // The bundle goes through the proxy like everything else; while the proxy refuses connections (an offline
       // test), the built file stands in for it — what a service worker's cache would do in an offline-first app.
-      await context.route('**/sdk/samsa.js', async (route) => {
+      await context.route((url) => url.host === proxy.host && url.pathname === '/sdk/samsa.js', async (route) => {
         try {
           const response = await route.fetch({ timeout: 5_000 })
           if (response.ok()) return await route.fulfill({ response })
@@ -213,7 +218,24 @@ export function watchPage(page: Page, label: string): string[] {
 
 /** Waits until the page's e2e script says it is running (window.__e2e.ready), or fails with its error. */
 export async function waitReady(page: Page, timeoutMs = 20_000): Promise<void> {
-  await page.waitForFunction(() => (window as any).__e2e?.ready === true || (window as any).__e2e?.fatal, undefined, { timeout: timeoutMs })
+  try {
+    await page.waitForFunction(() => (window as any).__e2e?.ready === true || (window as any).__e2e?.fatal, undefined, { timeout: timeoutMs })
+  } catch (e) {
+    const text = await page.locator('#out').textContent({ timeout: 1_000 }).catch(() => null)
+    throw new Error(`the page at ${page.url()} did not get ready within ${timeoutMs} ms; it shows: ${JSON.stringify(text)}; ${(e as Error).message}`)
+  }
   const fatal = await page.evaluate(() => (window as any).__e2e?.fatal ?? null)
   expect(fatal, 'the page script failed').toBeNull()
+}
+
+/** The page's window.__e2e (without the bulky arrays' middles), for failure messages. */
+export async function pageState(page: Page): Promise<string> {
+  return page
+    .evaluate(() => {
+      const s = (window as any).__e2e
+      if (!s) return 'no window.__e2e'
+      const short = (v: unknown) => (Array.isArray(v) && v.length > 12 ? [...v.slice(0, 6), `… ${v.length - 12} more …`, ...v.slice(-6)] : v)
+      return JSON.stringify(Object.fromEntries(Object.entries(s).map(([k, v]) => [k, short(v)])))
+    })
+    .catch((e) => `page state unavailable: ${(e as Error).message}`)
 }
