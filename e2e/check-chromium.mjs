@@ -6,6 +6,6 @@ const path = process.env.SAMSA_CHROMIUM ?? '/usr/bin/chromium'
 try {
   accessSync(path, constants.X_OK)
 } catch {
-  console.error(`e2e: Chromium not found at ${path}; install it with: sudo apt-get update && sudo apt-get install -y chromium`)
+  console.error(`e2e: Chromium not found at ${path}; install it (as root) with: apt-get update && apt-get install -y chromium`)
   process.exit(1)
 }

@@ -58,7 +58,7 @@ test('records queued offline survive a reload and are sent exactly once', async 
     expect(problems.filter((p) => p.includes('pageerror'))).toEqual([])
     console.log(
       `reload-before-send: ${QUEUED} records queued offline (pending before reload ${JSON.stringify(pendingBefore)}, after reload ${JSON.stringify(pendingAfterReload)}), ` +
-        `recovered ${JSON.stringify(after.recovered)}; broker holds ${drained.length} = 1 online + ${drained.length - 1} recovered, each once, in order`,
+        `onRecovered reported ${after.recovered.flat().length} records in ${after.recovered.length} call(s); broker holds ${drained.length} = 1 online + ${drained.length - 1} recovered, each once, in order`,
     )
   } finally {
     await context.close()

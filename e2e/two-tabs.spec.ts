@@ -32,7 +32,9 @@ test('two tabs with the same producer id: every record exactly once', async ({ b
     const drained = await env.drain(topic)
     const report = checkHistory({ attempted: states.flatMap((s) => s.invoked), acked: states.flatMap((s) => s.acks), drained })
     const counts = tabs.map((t, i) => `${t.prefix}: ${states[i].acks.length} acked, ${states[i].failed.length} failed (${[...new Set(states[i].failed.map((f: any) => f.error))].join('; ')})`)
-    console.log(`two-tabs: ${counts.join(' | ')}; broker holds ${drained.length} (${JSON.stringify(report.counts)})`)
+    // how concurrent the two tabs really were: switches between tabA and tabB records along the log
+    const switches = drained.filter((r, i) => i > 0 && r.value.slice(0, 4) !== drained[i - 1]!.value.slice(0, 4)).length
+    console.log(`two-tabs: ${counts.join(' | ')}; broker holds ${drained.length}, ${switches} switches between the tabs along the log (${JSON.stringify(report.counts)})`)
     expect(report.ok, describeReport(report)).toBe(true)
     for (const s of states) expect(s.failed, 'no send failed').toEqual([])
     expect(drained.length, 'every record of both tabs, once').toBe(2 * PER_TAB)

@@ -172,7 +172,7 @@ export async function readStore<T = unknown>(page: Page, databaseName: string, s
           const conn = open.result
           if (!conn.objectStoreNames.contains(name)) {
             conn.close()
-            reject(new Error(`no object store ${name} in ${db}; stores: ${[...conn.objectStoreNames].join(', ')}`))
+            reject(new Error(`no object store ${name} in ${db}; stores: ${Array.from(conn.objectStoreNames).join(', ')}`))
             return
           }
           const req = conn.transaction(name, 'readonly').objectStore(name).getAll()
