@@ -31,6 +31,8 @@ export interface RecoveryArgs {
   readonly dir: string
   readonly indexIntervalBytes: number
   readonly logger: Logger
+  /** The partition's current leader epoch: no stored batch may carry a newer one. */
+  readonly leaderEpoch: number
 }
 
 /** Thrown when an older (sealed, acknowledged) segment is damaged: the log refuses to open rather than cut it. */
@@ -62,6 +64,7 @@ export async function recoverLog(args: RecoveryArgs): Promise<RecoveredLog> {
   }
 
   const producers = new ProducerStateTable()
+  const epochs: EpochCheck = { current: args.leaderEpoch, last: -1 }
   const segments: Segment[] = []
   let report: RecoveryReport | null = null
   try {
@@ -77,7 +80,7 @@ export async function recoverLog(args: RecoveryArgs): Promise<RecoveredLog> {
       const segment = new Segment(dir, base, await storage.open(`${dir}/${segmentFileName(base, 'log')}`, { create: false }))
       segments.push(segment)
       const active = i === bases.length - 1
-      const damage = await scanSegment(segment, producers, args.indexIntervalBytes)
+      const damage = await scanSegment(segment, producers, args.indexIntervalBytes, epochs)
       if (damage && !active) throw new LogCorruptionError(segment.logPath, damage.position, damage.reason)
       if (damage) {
         const truncatedBytes = segment.sizeBytes - damage.position
@@ -98,8 +101,15 @@ export async function recoverLog(args: RecoveryArgs): Promise<RecoveredLog> {
   return { segments, producers, logStartOffset, report }
 }
 
-/** Verifies each batch (CRC, framing, contiguous offsets), rebuilding the index and producer state; returns the first damage. */
-async function scanSegment(segment: Segment, producers: ProducerStateTable, indexIntervalBytes: number): Promise<{ position: number; reason: string } | null> {
+/** Leader epochs along the log never decrease and never exceed the partition's current epoch (the field is outside the CRC). */
+interface EpochCheck {
+  readonly current: number
+  /** Epoch of the last verified batch; −1 before the first. */
+  last: number
+}
+
+/** Verifies each batch (CRC, framing, contiguous offsets, leader epoch), rebuilding the index and producer state; returns the first damage. */
+async function scanSegment(segment: Segment, producers: ProducerStateTable, indexIntervalBytes: number, epochs: EpochCheck): Promise<{ position: number; reason: string } | null> {
   for await (const item of walkBatches(segment.file, 0, { wholeBatches: true, chunkBytes: 1024 * 1024 })) {
     if (item.kind === 'damage') return item
     try {
@@ -107,6 +117,11 @@ async function scanSegment(segment: Segment, producers: ProducerStateTable, inde
     } catch (e) {
       return { position: item.position, reason: (e as Error).message }
     }
+    const epoch = item.header.partitionLeaderEpoch
+    if (epoch < epochs.last || epoch > epochs.current) {
+      return { position: item.position, reason: `leader epoch ${epoch} is outside [${Math.max(epochs.last, 0)}, ${epochs.current}] (the previous batch's epoch and the partition's current one)` }
+    }
+    epochs.last = epoch
     if (item.header.baseOffset !== segment.nextOffset) {
       return { position: item.position, reason: `offset gap: expected a batch at offset ${segment.nextOffset}, found ${item.header.baseOffset}` }
     }

@@ -99,7 +99,7 @@ describe('PartitionLog recovery', () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: original.length - 1 }), async (cut) => {
         mem.poke(path, original.subarray(0, cut))
-        const log = await PartitionLog.open({ storage: mem, dir: 't-0', config: makeLogEnv(mem).config, clock: makeLogEnv(mem).clock, logger: silentLogger })
+        const log = await PartitionLog.open({ storage: mem, dir: 't-0', config: makeLogEnv(mem).config, clock: makeLogEnv(mem).clock, logger: silentLogger, leaderEpoch: 3 })
         const kept = positions.filter((p) => p.end <= cut)
         const boundary = kept.at(-1)?.end ?? 0
         expect(log.logEndOffset).toBe(kept.length === 0 ? 0 : positions[kept.length]?.base ?? 0)

@@ -120,7 +120,7 @@ export class PartitionLog {
   }
 
   static async open(args: PartitionLogArgs): Promise<PartitionLog> {
-    const recovered = await recoverLog({ storage: args.storage, dir: args.dir, indexIntervalBytes: args.config.indexIntervalBytes, logger: args.logger })
+    const recovered = await recoverLog({ storage: args.storage, dir: args.dir, indexIntervalBytes: args.config.indexIntervalBytes, logger: args.logger, leaderEpoch: args.leaderEpoch ?? 0 })
     // Bytes that survived a restart without a crash may still sit in the page cache: make them durable before exposing them.
     await recovered.segments.at(-1)!.file.sync()
     return new PartitionLog(args, recovered)

@@ -91,6 +91,11 @@ export function createApp(deps: AppDeps): Hono {
     const html = await deps.demoHtml()
     return html === null ? c.text('Samsa broker. The demo page is not installed.', 200) : c.html(html)
   })
-  app.notFound((c) => c.json({ error: { name: 'NOT_FOUND', message: `no route for ${c.req.method} ${c.req.path}` } }, 404))
+  app.notFound(notFound)
   return app
+}
+
+/** The JSON 404 for every unknown route (also set on any app that mounts this one: Hono does not carry it over). */
+export function notFound(c: Context) {
+  return c.json({ error: { name: 'NOT_FOUND', message: `no route for ${c.req.method} ${c.req.path}` } }, 404)
 }

@@ -11,7 +11,7 @@ import { Broker } from '../../broker/broker.js'
 import { brokerConfig, type BrokerConfig } from '../../broker/broker-config.js'
 import type { Logger } from '../../clock.js'
 import type { PartitionLogConfig } from '../../log/partition-log.js'
-import { createApp } from '../../transport/app.js'
+import { createApp, notFound } from '../../transport/app.js'
 import { FileLogStorage } from './file-log-storage.js'
 import { nativeCrc32c } from './native-crc32c.js'
 import { nodeClock } from './node-clock.js'
@@ -88,6 +88,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     sdkBundle: cachedFile(() => join(dirname(require.resolve('@samsa/client-browser')), 'samsa.js')),
   })
   wsHolder.route('/', app)
+  wsHolder.notFound(notFound)
   nodeWs.injectWebSocket(server)
   handler = (req, env) => wsHolder.fetch(req, env)
   logger.info({ url: `http://${host}:${port}`, dataDir: opts.dataDir, fsync: config.log.fsync, topics: broker.topics.list().length }, 'broker listening')
