@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { isWellFormedUtf8 } from './utf8.js'
+import { isWellFormedUtf8, utf8ByteLength } from './utf8.js'
 
 const fatal = new TextDecoder('utf-8', { fatal: true })
 const decodes = (b: Uint8Array) => {
@@ -52,5 +52,18 @@ describe('isWellFormedUtf8', () => {
     const b = fromHex('ff6162ff')
     expect(isWellFormedUtf8(b, 1, 3)).toBe(true)
     expect(isWellFormedUtf8(b, 1, 4)).toBe(false)
+  })
+})
+
+describe('utf8ByteLength', () => {
+  it('equals the length TextEncoder produces, lone surrogates included', () => {
+    const enc = new TextEncoder()
+    for (const s of ['', 'a', 'é', '€', '😀', '\ud800', 'x\udc00y', '\ud83d', '\ud83d\ude00\ud83d']) expect(utf8ByteLength(s)).toBe(enc.encode(s).length)
+    fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => {
+      expect(utf8ByteLength(s)).toBe(enc.encode(s).length)
+    }), { numRuns: 500 })
+    fc.assert(fc.property(fc.string({ unit: fc.integer({ min: 0xd700, max: 0xe000 }).map((c) => String.fromCharCode(c)) }), (s) => {
+      expect(utf8ByteLength(s)).toBe(enc.encode(s).length)
+    }), { numRuns: 500 })
   })
 })

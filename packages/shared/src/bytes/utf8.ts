@@ -28,3 +28,18 @@ export function isWellFormedUtf8(bytes: Uint8Array, start = 0, end = bytes.lengt
   }
   return true
 }
+
+/** Bytes TextEncoder.encode(s) produces (a lone surrogate becomes U+FFFD, 3 bytes), without encoding. */
+export function utf8ByteLength(s: string): number {
+  let n = s.length
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x80) continue
+    if (c < 0x800) n += 1
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 2 // the pair: 2 UTF-16 units, 4 bytes
+      i++
+    } else n += 2
+  }
+  return n
+}

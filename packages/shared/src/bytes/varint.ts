@@ -2,6 +2,11 @@
 import { ProtocolError } from '../errors.js'
 
 export function varintSize(value: number): number {
+  if ((value | 0) === value) {
+    // int32 fast path: the zig-zag value fits in a uint32.
+    const z = ((value << 1) ^ (value >> 31)) >>> 0
+    return z < 0x80 ? 1 : z < 0x4000 ? 2 : z < 0x20_0000 ? 3 : z < 0x1000_0000 ? 4 : 5
+  }
   let rest = Math.floor(zigzagHalf(value)[0] / 64)
   let n = 1
   while (rest > 0) {
@@ -22,6 +27,15 @@ function zigzagHalf(value: number): [half: number, sign: number] {
 
 /** Writes value at bytes[at]; returns the position after it. The caller sized the buffer with varintSize. */
 export function writeVarint(bytes: Uint8Array, at: number, value: number): number {
+  if ((value | 0) === value) {
+    let z = ((value << 1) ^ (value >> 31)) >>> 0
+    while (z >= 0x80) {
+      bytes[at++] = (z & 0x7f) | 0x80
+      z >>>= 7
+    }
+    bytes[at++] = z
+    return at
+  }
   const [half, sign] = zigzagHalf(value)
   let b = ((half % 64) * 2) | sign
   let rest = Math.floor(half / 64)
@@ -39,6 +53,27 @@ export function writeVarint(bytes: Uint8Array, at: number, value: number): numbe
  * Accumulates z / 2 rather than z, so that zig-zag values up to 2^54 − 2 (|value| ≤ 2^53 − 1) decode exactly.
  */
 export function readVarint(bytes: Uint8Array, at: number, end: number): [number, number] {
+  const value = readVarintValue(bytes, at, end)
+  return [value, next]
+}
+
+/** Where the last readVarintValue stopped. */
+let next = 0
+
+/** The position after the varint read by the last readVarintValue call (valid until the next call). */
+export function varintEnd(): number {
+  return next
+}
+
+/** readVarint without the result array: returns the value; the next position is varintEnd(). Same checks and errors. */
+export function readVarintValue(bytes: Uint8Array, at: number, end: number): number {
+  if (at < end) {
+    const b = bytes[at]!
+    if (b < 0x80) {
+      next = at + 1
+      return b & 1 ? -(b >>> 1) - 1 : b >>> 1
+    }
+  }
   let negative = false
   let half = 0
   let scale = 0.5
@@ -54,7 +89,8 @@ export function readVarint(bytes: Uint8Array, at: number, end: number): [number,
     if (b < 0x80) {
       // Sums past 2^53 may round, but never below 2^53, so they are still rejected here.
       if (half > (negative ? Number.MAX_SAFE_INTEGER - 1 : Number.MAX_SAFE_INTEGER)) throw new ProtocolError('varint is beyond 2^53 − 1')
-      return [negative ? -half - 1 : half, at]
+      next = at
+      return negative ? -half - 1 : half
     }
     scale *= 128
   }

@@ -24,8 +24,8 @@
 import { ProtocolError } from '../errors.js'
 import { crc32c } from '../bytes/crc32c.js'
 import { readInt64, writeInt64 } from '../bytes/int64.js'
-import { isWellFormedUtf8 } from '../bytes/utf8.js'
-import { readVarint, varintSize, writeVarint } from '../bytes/varint.js'
+import { isWellFormedUtf8, utf8ByteLength } from '../bytes/utf8.js'
+import { readVarint, readVarintValue, varintEnd, varintSize, writeVarint } from '../bytes/varint.js'
 
 export const BATCH_HEADER_BYTES = 61
 /** Bytes before batchLength's coverage starts (baseOffset + batchLength). */
@@ -95,46 +95,49 @@ export function batchLastOffset(header: Pick<BatchHeader, 'baseOffset' | 'lastOf
   return header.baseOffset + header.lastOffsetDelta
 }
 
-interface EncodedRecord {
-  readonly size: number
-  readonly key: Uint8Array | null
-  readonly value: Uint8Array | null
-  readonly headers: { key: Uint8Array; value: Uint8Array | null }[]
-  readonly timestampDelta: number
-  readonly offsetDelta: number
-}
-
-function measure(r: RecordInput, offsetDelta: number, baseTimestamp: number): EncodedRecord {
-  const timestampDelta = r.timestamp - baseTimestamp
-  let body = 1 + varintSize(timestampDelta) + varintSize(offsetDelta)
-  body += r.key === null ? varintSize(-1) : varintSize(r.key.length) + r.key.length
-  body += r.value === null ? varintSize(-1) : varintSize(r.value.length) + r.value.length
-  const headers = r.headers.map((h) => ({ key: encoder.encode(h.key), value: h.value }))
+/**
+ * Bytes of a record after its length varint. Allocates nothing: header keys are measured, not encoded (utf8ByteLength
+ * matches TextEncoder byte for byte). Throws RangeError for a timestamp delta that is not a safe integer.
+ */
+function recordBodySize(r: RecordInput, offsetDelta: number, baseTimestamp: number): number {
+  const key = r.key
+  const value = r.value
+  const headers = r.headers
+  let body = 1 + varintSize(r.timestamp - baseTimestamp) + varintSize(offsetDelta)
+  body += key === null ? 1 : varintSize(key.length) + key.length
+  body += value === null ? 1 : varintSize(value.length) + value.length
   body += varintSize(headers.length)
-  for (const h of headers) {
-    body += varintSize(h.key.length) + h.key.length
-    body += h.value === null ? varintSize(-1) : varintSize(h.value.length) + h.value.length
+  for (let j = 0; j < headers.length; j++) {
+    const h = headers[j]!
+    const keyBytes = utf8ByteLength(h.key)
+    body += varintSize(keyBytes) + keyBytes
+    body += h.value === null ? 1 : varintSize(h.value.length) + h.value.length
   }
-  return { size: body, key: r.key, value: r.value, headers, timestampDelta, offsetDelta }
+  return body
 }
 
 /** Size in bytes a single record adds to a batch (used by producers to respect maxRecordBytes and batch limits). */
 export function recordEncodedSize(r: RecordInput, offsetDelta: number, baseTimestamp: number): number {
-  const size = measure(r, offsetDelta, baseTimestamp).size
+  const size = recordBodySize(r, offsetDelta, baseTimestamp)
   return varintSize(size) + size
 }
 
 export function encodeRecordBatch(input: BatchInput): Uint8Array {
-  if (input.records.length === 0) throw new RangeError('a batch needs at least one record')
+  const records = input.records
+  const n = records.length
+  if (n === 0) throw new RangeError('a batch needs at least one record')
   let baseTimestamp = Infinity
   let maxTimestamp = -Infinity
-  for (const r of input.records) {
-    if (r.timestamp < baseTimestamp) baseTimestamp = r.timestamp
-    if (r.timestamp > maxTimestamp) maxTimestamp = r.timestamp
+  for (let i = 0; i < n; i++) {
+    const t = records[i]!.timestamp
+    if (t < baseTimestamp) baseTimestamp = t
+    if (t > maxTimestamp) maxTimestamp = t
   }
-  const measured = input.records.map((r, i) => measure(r, i, baseTimestamp))
   let total = BATCH_HEADER_BYTES
-  for (const m of measured) total += varintSize(m.size) + m.size
+  for (let i = 0; i < n; i++) {
+    const size = recordBodySize(records[i]!, i, baseTimestamp)
+    total += varintSize(size) + size
+  }
   const bytes = new Uint8Array(total)
   const view = new DataView(bytes.buffer)
   writeInt64(view, 0, input.baseOffset ?? 0)
@@ -142,24 +145,30 @@ export function encodeRecordBatch(input: BatchInput): Uint8Array {
   view.setInt32(12, int32(input.partitionLeaderEpoch ?? -1, 'partitionLeaderEpoch'))
   view.setInt8(16, MAGIC)
   view.setInt16(21, 0)
-  view.setInt32(23, input.records.length - 1)
+  view.setInt32(23, n - 1)
   writeInt64(view, 27, baseTimestamp)
   writeInt64(view, 35, maxTimestamp)
   writeInt64(view, 43, input.producerId ?? NO_PRODUCER_ID)
   view.setInt16(51, int16(input.producerEpoch ?? NO_PRODUCER_EPOCH, 'producerEpoch'))
   view.setInt32(53, int32(input.baseSequence ?? NO_SEQUENCE, 'baseSequence'))
-  view.setInt32(57, input.records.length)
+  view.setInt32(57, n)
   let at = BATCH_HEADER_BYTES
-  for (const m of measured) {
-    at = writeVarint(bytes, at, m.size)
+  for (let i = 0; i < n; i++) {
+    const r = records[i]!
+    at = writeVarint(bytes, at, recordBodySize(r, i, baseTimestamp))
     bytes[at++] = 0
-    at = writeVarint(bytes, at, m.timestampDelta)
-    at = writeVarint(bytes, at, m.offsetDelta)
-    at = writeBlob(bytes, at, m.key)
-    at = writeBlob(bytes, at, m.value)
-    at = writeVarint(bytes, at, m.headers.length)
-    for (const h of m.headers) {
-      at = writeBlob(bytes, at, h.key)
+    at = writeVarint(bytes, at, r.timestamp - baseTimestamp)
+    at = writeVarint(bytes, at, i)
+    at = writeBlob(bytes, at, r.key)
+    at = writeBlob(bytes, at, r.value)
+    const headers = r.headers
+    at = writeVarint(bytes, at, headers.length)
+    for (let j = 0; j < headers.length; j++) {
+      const h = headers[j]!
+      const keyBytes = utf8ByteLength(h.key)
+      at = writeVarint(bytes, at, keyBytes)
+      if (keyBytes > 0) encoder.encodeInto(h.key, bytes.subarray(at, at + keyBytes))
+      at += keyBytes
       at = writeBlob(bytes, at, h.value)
     }
   }
@@ -179,9 +188,11 @@ function int16(v: number, field: string): number {
 
 function writeBlob(bytes: Uint8Array, at: number, blob: Uint8Array | null): number {
   if (blob === null) return writeVarint(bytes, at, -1)
-  at = writeVarint(bytes, at, blob.length)
-  bytes.set(blob, at)
-  return at + blob.length
+  const len = blob.length
+  at = writeVarint(bytes, at, len)
+  if (len > 64) bytes.set(blob, at)
+  else for (let k = 0; k < len; k++) bytes[at + k] = blob[k]!
+  return at + len
 }
 
 /** Reads the fixed header at bytes[at]; checks only that 61 bytes are there. */
@@ -248,21 +259,22 @@ export function verifyBatch(bytes: Uint8Array, at = 0, end = bytes.length, limit
   let p = at + BATCH_HEADER_BYTES
   for (let i = 0; i < h.recordCount; i++) {
     const start = p
-    let len: number
-    ;[len, p] = readVarint(bytes, p, batchEnd)
+    const len = readVarintValue(bytes, p, batchEnd)
+    p = varintEnd()
     if (len < 1 || len > batchEnd - p) throw new ProtocolError(`record ${i} length ${len} does not fit in the batch`)
     const recordEnd = p + len
     if (limits.maxRecordBytes !== undefined && recordEnd - start > limits.maxRecordBytes) throw new RecordTooLargeError(recordEnd - start, limits.maxRecordBytes)
     p += 1 // attributes
-    let v: number
-    ;[v, p] = readVarint(bytes, p, recordEnd) // timestampDelta
+    let v = readVarintValue(bytes, p, recordEnd) // timestampDelta
+    p = varintEnd()
     if (!Number.isSafeInteger(h.baseTimestamp + v)) throw new ProtocolError(`record ${i} timestamp is beyond 2^53 − 1`)
-    ;[v, p] = readVarint(bytes, p, recordEnd) // offsetDelta
+    v = readVarintValue(bytes, p, recordEnd) // offsetDelta
+    p = varintEnd()
     if (v !== i) throw new ProtocolError(`record ${i} has offsetDelta ${v}`)
     p = skipBlob(bytes, p, recordEnd, true)
     p = skipBlob(bytes, p, recordEnd, true)
-    let headers: number
-    ;[headers, p] = readVarint(bytes, p, recordEnd)
+    const headers = readVarintValue(bytes, p, recordEnd)
+    p = varintEnd()
     if (headers < 0 || headers > recordEnd - p) throw new ProtocolError(`record ${i} header count ${headers}`)
     for (let j = 0; j < headers; j++) {
       const keyStart = p
@@ -277,8 +289,8 @@ export function verifyBatch(bytes: Uint8Array, at = 0, end = bytes.length, limit
 }
 
 function skipBlob(bytes: Uint8Array, p: number, end: number, nullable: boolean): number {
-  let len: number
-  ;[len, p] = readVarint(bytes, p, end)
+  const len = readVarintValue(bytes, p, end)
+  p = varintEnd()
   if (len === -1 && nullable) return p
   if (len < 0 || len > end - p) throw new ProtocolError(`field length ${len} does not fit in the record`)
   return p + len
