@@ -168,6 +168,35 @@ describe('tcp proxy', () => {
     c2.socket.destroy()
   })
 
+  it('dropReplies() discards what the target sends while requests still arrive', async () => {
+    const received: string[] = []
+    const server = net.createServer((s) => {
+      s.on('error', () => {})
+      s.on('data', (d) => {
+        received.push(d.toString('utf8'))
+        s.write(`ack:${d.toString('utf8')}`)
+      })
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    cleanup.push(() => new Promise<void>((r) => server.close(() => r())))
+    const proxy = track(await startTcpProxy({ targetPort: (server.address() as net.AddressInfo).port }))
+    const c = await connect(proxy.port)
+    c.socket.write('one')
+    await c.waitFor('ack:one')
+    proxy.dropReplies(true)
+    c.socket.write('two')
+    await expect.poll(() => received.join(','), { timeout: 5_000 }).toBe('one,two')
+    await expect.poll(() => proxy.droppedBytes, { timeout: 5_000 }).toBe('ack:two'.length)
+    expect(c.received()).toBe('ack:one')
+    proxy.cut()
+    await withTimeout(c.closed, 5_000, 'the cut')
+    proxy.dropReplies(false)
+    const d = await connect(proxy.port)
+    d.socket.write('three')
+    await d.waitFor('ack:three')
+    d.socket.destroy()
+  })
+
   it('a dead target closes the client connection', async () => {
     const a = await echoServer('A')
     const deadPort = a.port

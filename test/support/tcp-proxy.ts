@@ -4,6 +4,8 @@
  * every connection to a target port that can be changed (a broker restarted on a new port), and can:
  * - `cut()`: destroy every open connection, both sides (the client sees an abrupt close, 1006 for a WebSocket);
  * - `block()` / `unblock()`: while blocked, new connections are accepted and destroyed at once (never forwarded).
+ * - `dropReplies(true)`: bytes from the target to clients are discarded (requests still arrive: a broker appends
+ *   and its acknowledgements are lost); follow with `cut()` before turning it off, the dropped bytes broke the stream.
  * `startTcpProxy(port)` and `url` / `accepted()` / `open()` / `cutAll()` are the short forms the integration tests use.
  */
 import net from 'node:net'
@@ -53,6 +55,10 @@ export interface TcpProxy {
   /** Refuses (accepts and immediately destroys) every new connection until `unblock()`. */
   block(): void
   unblock(): void
+  /** While on, everything the target sends to clients is discarded (client → target still flows). */
+  dropReplies(on: boolean): void
+  /** Bytes discarded by dropReplies so far. */
+  readonly droppedBytes: number
   /** Cuts everything and stops listening. */
   close(): Promise<void>
 }
@@ -70,6 +76,8 @@ export async function startTcpProxy(target: TcpProxyOptions | number, targetHost
   let accepted = 0
   let refused = 0
   let cutCount = 0
+  let dropping = false
+  let droppedBytes = 0
   const pairs = new Set<Pair>()
   const sockets = new Set<net.Socket>()
 
@@ -98,7 +106,16 @@ export async function startTcpProxy(target: TcpProxyOptions | number, targetHost
     upstream.once('close', end)
     upstream.once('connect', () => {
       client.pipe(upstream)
-      upstream.pipe(client)
+      upstream.on('data', (chunk: Buffer) => {
+        if (dropping) {
+          droppedBytes += chunk.length
+          return
+        }
+        if (!client.write(chunk)) {
+          upstream.pause()
+          client.once('drain', () => upstream.resume())
+        }
+      })
       client.resume()
     })
   })
@@ -152,6 +169,12 @@ export async function startTcpProxy(target: TcpProxyOptions | number, targetHost
     },
     unblock() {
       blocked = false
+    },
+    dropReplies(on) {
+      dropping = on
+    },
+    get droppedBytes() {
+      return droppedBytes
     },
     async close() {
       cut()
