@@ -41,6 +41,7 @@ test('records produced offline wait in the outbox and are sent exactly once afte
     const pendingOffline = await page.evaluate(() => (window as any).e2ePending())
     expect((await state()).acks).toBe(1)
     expect((await env.drain(topic)).length, 'nothing reached the broker while cut off').toBe(1)
+    await expect.poll(() => env!.proxy.stats.refused, { timeout: 15_000, message: 'the SDK to try to reconnect and be refused' }).toBeGreaterThanOrEqual(1)
     const refusedWhileBlocked = env.proxy.stats.refused
 
     env.proxy.unblock()

@@ -47,6 +47,7 @@ test('records queued offline survive a reload and are sent exactly once', async 
     expect(pendingAfterReload, 'the reloaded producer knows what its outbox holds').toMatchObject({ records: QUEUED })
     expect((await env.drain(topic)).length, 'nothing reached the broker while cut off').toBe(1)
 
+    await expect.poll(() => env!.proxy.stats.refused, { timeout: 15_000, message: 'the SDK to try to reconnect and be refused' }).toBeGreaterThanOrEqual(1)
     env.proxy.unblock()
     await expect.poll(() => page.evaluate(() => (window as any).e2ePending()), { timeout: 60_000, message: 'the recovered outbox to drain' }).toMatchObject({ batches: 0, records: 0 })
     await expect.poll(async () => (await env!.drain(topic)).length, { timeout: 30_000 }).toBe(QUEUED + 1)
