@@ -144,7 +144,7 @@ export class Producer {
       this.#emitPending()
     })
     this.#admission = admitted.catch(() => {})
-    const result = admitted.then((offsets) => Promise.all(offsets))
+    const result = admitted.then((group) => group.promise)
     this.#unsettled.add(result)
     const forget = () => void this.#unsettled.delete(result)
     result.then(forget, forget)
@@ -248,7 +248,8 @@ export class Producer {
     }
   }
 
-  async #admit(topic: string, records: readonly ProducerRecord[]): Promise<Promise<RecordMetadata>[]> {
+  /** Validates every record, then appends them all; resolves with their SendGroup (one promise per send, not per record). */
+  async #admit(topic: string, records: readonly ProducerRecord[]): Promise<SendGroup> {
     const { conn, metadata, clock } = this.#deps
     if (this.#idempotent) await this.ready
     if (this.#fenced !== null) throw this.#fenced
@@ -257,7 +258,11 @@ export class Producer {
     const maxBatchBytes = Math.min(this.#opts.maxBatchBytes ?? hello.maxBatchBytes, hello.maxBatchBytes)
     const partitionCount = await metadata.partitionCount(topic)
     const now = clock.now()
-    const inputs = records.map((r, i) => {
+    const n = records.length
+    const inputs = new Array<RecordInput>(n)
+    const partitions = new Array<number>(n)
+    for (let i = 0; i < n; i++) {
+      const r = records[i]!
       const input = toRecordInput(r, now)
       const size = recordEncodedSize(input, 0, input.timestamp)
       if (size > hello.maxRecordBytes || BATCH_HEADER_BYTES + size > maxBatchBytes) {
@@ -271,14 +276,12 @@ export class Producer {
       if (!Number.isInteger(partition) || partition < 0 || partition >= partitionCount) {
         throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', `${topic} has ${partitionCount} partitions; there is no partition ${partition}`)
       }
-      return { input, partition }
-    })
-    return inputs.map(({ input, partition }) =>
-      new Promise<RecordMetadata>((resolve, reject) => {
-        const waiter = { resolve: (offset: number) => resolve({ topic, partition, offset }), reject }
-        this.#accumulator.append(topic, partition, input, waiter, maxBatchBytes)
-      }),
-    )
+      inputs[i] = input
+      partitions[i] = partition
+    }
+    const group = new SendGroup(topic, n)
+    for (let i = 0; i < n; i++) this.#accumulator.append(topic, partitions[i]!, inputs[i]!, new RecordSlot(group, i, partitions[i]!), maxBatchBytes)
+    return group
   }
 
   #batchClosed(batch: ClosedBatch): void {
@@ -410,7 +413,69 @@ export class Producer {
   }
 }
 
+const NO_HEADERS: readonly RecordHeader[] = Object.freeze([])
+
 function toRecordInput(r: ProducerRecord, now: number): RecordInput {
-  const headers: RecordHeader[] = Object.entries(r.headers ?? {}).map(([key, value]) => ({ key, value: toBytes(value) }))
+  const headers: readonly RecordHeader[] = r.headers === undefined ? NO_HEADERS : Object.entries(r.headers).map(([key, value]) => ({ key, value: toBytes(value) }))
   return { key: toBytes(r.key), value: toBytes(r.value), headers, timestamp: r.timestamp ?? now }
+}
+
+/**
+ * The outcome of one send(): like Promise.all over its records (resolves with every record's metadata in input
+ * order once all are acknowledged; rejects with the first failure), without a promise per record.
+ */
+class SendGroup {
+  readonly promise: Promise<RecordMetadata[]>
+  readonly topic: string
+  readonly #metas: RecordMetadata[]
+  #left: number
+  #settled = false
+  #resolve!: (metas: RecordMetadata[]) => void
+  #reject!: (error: Error) => void
+
+  constructor(topic: string, count: number) {
+    this.topic = topic
+    this.#metas = new Array<RecordMetadata>(count)
+    this.#left = count
+    this.promise = new Promise<RecordMetadata[]>((resolve, reject) => {
+      this.#resolve = resolve
+      this.#reject = reject
+    })
+    if (count === 0) this.#resolve(this.#metas)
+  }
+
+  done(index: number, meta: RecordMetadata): void {
+    if (this.#settled) return
+    this.#metas[index] = meta
+    if (--this.#left > 0) return
+    this.#settled = true
+    this.#resolve(this.#metas)
+  }
+
+  fail(error: Error): void {
+    if (this.#settled) return
+    this.#settled = true
+    this.#reject(error)
+  }
+}
+
+/** One record's waiter: reports to its send's group. */
+class RecordSlot implements RecordWaiter {
+  readonly #group: SendGroup
+  readonly #index: number
+  readonly #partition: number
+
+  constructor(group: SendGroup, index: number, partition: number) {
+    this.#group = group
+    this.#index = index
+    this.#partition = partition
+  }
+
+  resolve(offset: number): void {
+    this.#group.done(this.#index, { topic: this.#group.topic, partition: this.#partition, offset })
+  }
+
+  reject(error: Error): void {
+    this.#group.fail(error)
+  }
 }
