@@ -8,6 +8,11 @@ export interface Clock {
   now(): number
   setTimeout(fn: () => void, ms: number): TimerHandle
   clearTimeout(timer: TimerHandle): void
+  /**
+   * Optional: runs fn as soon as the current task and its microtasks are done (Node's setImmediate; a MessageChannel
+   * message in browsers). The producer uses it for lingerMs 0; without it, setTimeout(fn, 0).
+   */
+  setImmediate?(fn: () => void): void
 }
 
 /** Returns a float in [0, 1). */
@@ -32,10 +37,34 @@ export const silentLogger: Logger = {
   },
 }
 
+/** setImmediate where the runtime has it, else a MessageChannel (created on first use), else setTimeout(fn, 0). */
+function systemSetImmediate(): (fn: () => void) => void {
+  const g = globalThis as { setImmediate?: (fn: () => void) => unknown; MessageChannel?: typeof MessageChannel }
+  if (typeof g.setImmediate === 'function') {
+    const setImmediate = g.setImmediate
+    return (fn) => void setImmediate(fn)
+  }
+  if (typeof g.MessageChannel === 'function') {
+    const Channel = g.MessageChannel
+    let channel: MessageChannel | null = null
+    const queue: (() => void)[] = []
+    return (fn) => {
+      if (channel === null) {
+        channel = new Channel()
+        channel.port1.onmessage = () => queue.shift()?.()
+      }
+      queue.push(fn)
+      channel.port2.postMessage(null)
+    }
+  }
+  return (fn) => void globalThis.setTimeout(fn, 0)
+}
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
   clearTimeout: (t) => globalThis.clearTimeout(t as ReturnType<typeof globalThis.setTimeout>),
+  setImmediate: systemSetImmediate(),
 }
 
 /** The subset of the WHATWG WebSocket the SDK uses; both the browser's and `ws`'s satisfy it. */

@@ -22,6 +22,7 @@ export interface ClosedBatch {
 }
 
 interface OpenBatch extends ClosedBatch {
+  readonly key: string
   sizeBytes: number
   timer: TimerHandle | null
 }
@@ -36,6 +37,8 @@ export class RecordAccumulator {
   readonly #opts: RecordAccumulatorOptions
   /** At most one open batch per "topic/partition" key. */
   readonly #open = new Map<string, OpenBatch>()
+  /** The batch of the last append (may have been closed since). */
+  #last: OpenBatch | null = null
 
   constructor(opts: RecordAccumulatorOptions) {
     this.#opts = opts
@@ -47,8 +50,11 @@ export class RecordAccumulator {
 
   /** The caller has already checked that the record fits in an empty batch of maxBatchBytes. */
   append(topic: string, partition: number, record: RecordInput, waiter: RecordWaiter, maxBatchBytes: number): void {
-    const key = `${partition}/${topic}`
-    let batch = this.#open.get(key)
+    // Consecutive records usually go to the same partition: skip the key string and the map lookup.
+    const last = this.#last
+    let batch = last !== null && last.partition === partition && last.topic === topic && this.#open.get(last.key) === last ? last : undefined
+    const key = batch?.key ?? `${partition}/${topic}`
+    batch ??= this.#open.get(key)
     if (batch !== undefined) {
       const size = recordEncodedSize(record, batch.records.length, batch.records[0]!.timestamp)
       if (record.timestamp < batch.records[0]!.timestamp || batch.sizeBytes + size > maxBatchBytes) {
@@ -58,15 +64,22 @@ export class RecordAccumulator {
         batch.records.push(record)
         batch.waiters.push(waiter)
         batch.sizeBytes += size
+        this.#last = batch
         return
       }
     }
-    const opened: OpenBatch = { topic, partition, records: [record], waiters: [waiter], sizeBytes: BATCH_HEADER_BYTES + recordEncodedSize(record, 0, record.timestamp), timer: null }
+    const opened: OpenBatch = { key, topic, partition, records: [record], waiters: [waiter], sizeBytes: BATCH_HEADER_BYTES + recordEncodedSize(record, 0, record.timestamp), timer: null }
     this.#open.set(key, opened)
-    opened.timer = this.#opts.clock.setTimeout(() => {
+    this.#last = opened
+    const { clock, lingerMs } = this.#opts
+    const expire = () => {
       opened.timer = null
       if (this.#open.get(key) === opened) this.#close(key, opened)
-    }, this.#opts.lingerMs)
+    }
+    // lingerMs 0: close once the current task (and its microtasks) is done, so records sent together still share a
+    // batch, without the ≥ 1 ms a setTimeout(…, 0) costs.
+    if (lingerMs <= 0 && clock.setImmediate !== undefined) clock.setImmediate(expire)
+    else opened.timer = clock.setTimeout(expire, lingerMs)
   }
 
   /** Closes every open batch now (flush). */
