@@ -3,7 +3,7 @@ import type { Command } from 'commander'
 import type { ConsumerRecord, StartFrom } from '@samsa/client-browser'
 import { brokerOption } from './broker-option.js'
 import { CliError } from './cli-error.js'
-import { withClient } from './topics-command.js'
+import { withClient } from './client.js'
 import { int } from './start-command.js'
 
 interface ConsumeOptions {
@@ -33,6 +33,8 @@ export function registerConsume(program: Command): void {
       const timeoutMs = o.timeoutMs === undefined ? null : int(o.timeoutMs, '--timeout-ms', 1, 2 ** 31 - 1)
       const partitions = o.partition === undefined ? undefined : [int(o.partition, '--partition', 0, 2 ** 31 - 1)]
       await withClient(o.broker, async (client) => {
+        // Reach the broker and check the topic first, so the idle timeout only measures silence, not connecting.
+        await client.admin.describeTopic(topic)
         const sub = client.consumer().subscribe(topic, { from, ...(partitions ? { partitions } : {}) })
         let seen = 0
         let out = ''

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline'
 import { Option, type Command } from 'commander'
 type Acks = 'all' | 'leader' | 'none'
 import { brokerOption } from './broker-option.js'
-import { withClient } from './topics-command.js'
+import { withClient } from './client.js'
 import { int } from './start-command.js'
 
 const CHUNK_RECORDS = 1000

@@ -1,7 +1,7 @@
 /** @module `samsa topics create|list|describe|delete`. */
 import type { Command } from 'commander'
 import { brokerOption } from './broker-option.js'
-import { cliClient } from './client.js'
+import { withClient } from './client.js'
 import { int } from './start-command.js'
 
 export function registerTopics(program: Command): void {
@@ -54,13 +54,4 @@ export function registerTopics(program: Command): void {
         process.stdout.write(`deleted topic ${topic}\n`)
       })
     })
-}
-
-export async function withClient<T>(broker: string, fn: (c: ReturnType<typeof cliClient>) => Promise<T>): Promise<T> {
-  const c = cliClient(broker)
-  try {
-    return await fn(c)
-  } finally {
-    await c.close()
-  }
 }
