@@ -1,4 +1,5 @@
 /** @module createClient: the composition root of the SDK; one Connection shared by admin, producers and consumers. */
+import type { Crc32cFn } from '@samsa/shared'
 import { Admin } from './admin/admin.js'
 import type { BackoffPolicy } from './connection/backoff.js'
 import { Connection, type ConnectionEvents } from './connection/connection.js'
@@ -35,6 +36,11 @@ export interface ClientOptions {
   readonly storage?: ClientStorage
   /** Web Locks for producer identity slots. Default `navigator.locks`, else one in-process lock manager. */
   readonly locks?: LockManagerLike
+  /**
+   * CRC-32C for the record batches the producer encodes; default a pure-JS one. In Node, a native one is faster,
+   * e.g. `crc32c: (b, start, end) => require('@node-rs/crc32').crc32c(b.subarray(start, end))`.
+   */
+  readonly crc32c?: Crc32cFn
 }
 
 export interface SamsaClient {
@@ -88,7 +94,7 @@ export function createClient(opts: ClientOptions): SamsaClient {
   return {
     admin,
     producer(options = {}) {
-      const p = new Producer(options, { conn, metadata, clock, random, logger: logger.child({ component: 'producer' }), storage, locks })
+      const p = new Producer(options, { conn, metadata, clock, random, logger: logger.child({ component: 'producer' }), storage, locks, ...(opts.crc32c && { crc32c: opts.crc32c }) })
       producers.add(p)
       return p
     },

@@ -8,7 +8,7 @@
  * recovered from a previous page life (`restore`) are sent first, with their stored bytes and sequences. When the
  * client closes, unacknowledged batches are rejected but stay in the outbox for the next page life.
  */
-import { SamsaError, decodeRecords, encodeRecordBatch, produce, type ProduceResponse } from '@samsa/shared'
+import { SamsaError, crc32c, decodeRecords, encodeRecordBatch, produce, type Crc32cFn, type ProduceResponse } from '@samsa/shared'
 import type { Connection } from '../connection/connection.js'
 import { backoffDelayMs, type BackoffPolicy } from '../connection/backoff.js'
 import type { Clock, Logger, Random } from '../ports.js'
@@ -48,6 +48,8 @@ export interface PartitionSenderDeps {
   readonly initialSequence?: number
   /** Called when an error says the cached metadata may be stale. */
   readonly onStaleMetadata: (topic: string) => void
+  /** CRC-32C for encoding batches; default the pure-JS one. */
+  readonly crc32c?: Crc32cFn
   /** Writes the batch to the outbox; resolves when it is durable. Absent: no outbox (acks 'none'). */
   readonly persist?: (batch: PersistableBatch) => Promise<void>
   /**
@@ -159,7 +161,7 @@ export class PartitionSender {
       producerEpoch: identity.producerEpoch,
       baseSequence: identity.producerId >= 0 ? batch.baseSequence : -1,
       records: batch.records,
-    }))
+    }, this.#deps.crc32c ?? crc32c))
     batch.outcome = null
     batch.attempts++
     this.#outstanding++

@@ -10,7 +10,7 @@
  * before it is sent and removed when acknowledged or failed for good; a new page life resends the outbox, in
  * (partition, baseSequence) order with the same bytes, before any new batch, and the broker dedupes.
  */
-import { Acks, BATCH_HEADER_BYTES, SamsaError, initProducerId, recordEncodedSize, type HelloResponse, type RecordHeader, type RecordInput } from '@samsa/shared'
+import { Acks, BATCH_HEADER_BYTES, SamsaError, type Crc32cFn, initProducerId, recordEncodedSize, type HelloResponse, type RecordHeader, type RecordInput } from '@samsa/shared'
 import { backoffDelayMs } from '../connection/backoff.js'
 import { clientClosedError, type Connection } from '../connection/connection.js'
 import type { MetadataCache } from '../metadata/metadata-cache.js'
@@ -78,6 +78,8 @@ export interface ProducerDeps {
   readonly logger: Logger
   readonly storage: ClientStorage
   readonly locks: LockManagerLike
+  /** CRC-32C for encoding batches; default the pure-JS one. */
+  readonly crc32c?: Crc32cFn
 }
 
 const encoder = new TextEncoder()
@@ -400,6 +402,7 @@ export class Producer {
         identity: durable ? this.#identity! : { producerId: -1, producerEpoch: -1 },
         initialSequence: durable ? (this.#storedSequences[partitionKey(topic, partition)] ?? 0) : 0,
         onStaleMetadata: (t) => metadata.invalidate(t),
+        ...(this.#deps.crc32c && { crc32c: this.#deps.crc32c }),
         ...(durable && {
           persist: (b: PersistableBatch) => this.#persist(b),
           unpersist: (seqs: readonly number[], reset?: number) => this.#unpersist(topic, partition, seqs, reset),

@@ -24,8 +24,9 @@ export class ByteWriter {
 
   #ensure(n: number): void {
     if (this.#pos + n <= this.#buf.length) return
-    let size = this.#buf.length * 2
-    while (size < this.#pos + n) size *= 2
+    // Doubling, unless one write needs more than that (a record batch): then exactly enough plus room for a few fields,
+    // so a 1 MiB batch costs one 1 MiB buffer rather than 2 MiB.
+    const size = Math.max(this.#buf.length * 2, this.#pos + n + 64)
     const next = new Uint8Array(size)
     next.set(this.#buf.subarray(0, this.#pos))
     this.#buf = next

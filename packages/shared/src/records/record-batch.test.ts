@@ -92,6 +92,16 @@ describe('record batch golden fixture', () => {
     expect(hex(encodeRecordBatch(fixtureInput))).toBe(hex(golden))
   })
 
+  it('encodeRecordBatch with a caller-supplied CRC-32C (e.g. a native one) produces the same bytes and calls it over [21, end)', () => {
+    const calls: [number, number][] = []
+    const out = encodeRecordBatch(fixtureInput, (bytes, start, end) => {
+      calls.push([start, end])
+      return referenceCrc32c(bytes.subarray(start, end))
+    })
+    expect(hex(out)).toBe(hex(golden))
+    expect(calls).toEqual([[21, 86]])
+  })
+
   it('verifyBatch accepts the fixture and reads its header', () => {
     expect(verifyBatch(golden)).toEqual({
       baseOffset: 0,
