@@ -51,7 +51,7 @@ test('reload while the broker is down: the outbox is resent and deduplicated aft
     console.log(
       `reload-during-outage: before the kill ${before.invoked.length} invoked, ${before.acks.length} acknowledged, pending ${JSON.stringify(before.pending)}; ` +
         `after reload pending ${JSON.stringify(pendingAfterReload)}; broker holds ${drained.length} (${report.counts.ackedFound} acked found, ${report.counts.unackedPresent} unacked present, ` +
-        `${invokedMissing.length} invoked-but-never-persisted missing); after the reload ${after.acks.length} acked, ${after.failed.length} failed`,
+        `${invokedMissing.length} invoked-but-never-persisted missing); after the reload ${after.acks.length} acked, ${after.failed.length} failed ${JSON.stringify([...new Set(after.failed.map((f: any) => f.error))])}`,
     )
     expect(report.ok, describeReport(report)).toBe(true)
     expect(after.failed).toEqual([])
@@ -105,7 +105,7 @@ test('acknowledgements lost in flight: appended, never acknowledged, page reload
     const report = checkHistory({ attempted: [...all, ...more], acked: [{ partition: 0, offset: 0, value: all[0]! }, ...after.acks], drained })
     console.log(
       `lost-acks: ${N} records appended with their acks dropped (pending ${JSON.stringify(pendingBefore)}, after reload ${JSON.stringify(pendingAfterReload)}, ${env.proxy.droppedBytes} reply bytes dropped); ` +
-        `after resend the broker holds ${drained.length} (expected ${N + 1 + more.length}); ${after.failed.length} later sends failed`,
+        `after resend the broker holds ${drained.length} (expected ${N + 1 + more.length}); ${after.failed.length} later sends failed ${JSON.stringify([...new Set(after.failed.map((f: any) => f.error))])}`,
     )
     expect(report.ok, describeReport(report)).toBe(true)
     expect(drained.map((r) => r.value)).toEqual([...all, ...more])
