@@ -14,8 +14,9 @@ import { rawThroughput } from './scenarios/raw-throughput.mjs'
 import { produceThroughput } from './scenarios/produce-throughput.mjs'
 import { e2eLatency } from './scenarios/e2e-latency.mjs'
 import { rawLatency } from './scenarios/raw-latency.mjs'
+import { bundleSize } from './scenarios/bundle-size.mjs'
 
-const SCENARIOS = ['raw', 'produce', 'latency', 'raw-latency']
+const SCENARIOS = ['bundle', 'raw', 'produce', 'latency', 'raw-latency']
 const RECORD_SIZES = [100, 1024]
 /** The SDK's defaults: maxBatchBytes = the broker's maxBatchBytes (1 MiB), maxInFlight 5 per partition. */
 const SDK_MAX_BATCH_BYTES = 1024 * 1024
@@ -90,10 +91,13 @@ async function step(label, fn) {
 function summaryLine(r) {
   if (r.recordsPerSec !== undefined) return `${fmtInt(r.recordsPerSec)} records/s, ${r.mbPerSec} MB/s`
   if (r.p50Ms !== undefined) return `p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms`
+  if (r.scenario === 'bundle') return `served ${fmtInt(r.served.bytes)} B (${fmtInt(r.served.gzipBytes)} B gzip), createClient only ${fmtInt(r.createClientOnly.gzipBytes)} B gzip`
   return 'done'
 }
 
 try {
+  if (selected('bundle')) await step('bundle size', bundleSize)
+
   // SDK produce first: the raw baseline then copies the frame sizes the SDK was seen to send.
   if (selected('produce')) {
     for (const fsync of ['always', 'never']) {
@@ -210,6 +214,17 @@ process.stdout.write(humanTables(report) + `\n\nwritten to ${file}\n`, () => pro
 function humanTables(rep) {
   const m = rep.machine
   const out = [`machine: ${m.cpus} × ${m.cpuModel}, node ${m.node}, ws ${m.ws}${m.bufferutil ? ' + bufferutil' : ''}; ${rep.quick ? 'quick run' : 'full run'}`]
+  const bundle = rep.results.find((r) => r.scenario === 'bundle')
+  if (bundle) {
+    out.push('', formatTable(
+      ['SDK bundle (minified ESM)', 'bytes', 'gzip bytes'],
+      [
+        ['/sdk/samsa.js (everything)', fmtInt(bundle.served.bytes), fmtInt(bundle.served.gzipBytes)],
+        ['app importing createClient', fmtInt(bundle.createClientOnly.bytes), fmtInt(bundle.createClientOnly.gzipBytes)],
+        ['app importing createClient + indexedDbStorage', fmtInt(bundle.createClientWithIndexedDb.bytes), fmtInt(bundle.createClientWithIndexedDb.gzipBytes)],
+      ],
+    ))
+  }
   const thr = rep.results.filter((r) => r.scenario === 'raw' || r.scenario === 'produce')
   if (thr.length) {
     out.push('', formatTable(
