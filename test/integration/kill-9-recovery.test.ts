@@ -84,11 +84,15 @@ describe('kill -9 during `samsa produce --acks all`', () => {
       let producerStderr = ''
       producer.proc.stderr!.on('data', (c: Buffer) => (producerStderr += c.toString('utf8')))
       producer.proc.stdin!.on('error', () => {}) // EPIPE once it is killed
-      // Feed stdin with backpressure, without waiting for it to finish (the kill comes in the middle).
+      // Feed stdin with backpressure, without waiting for it to finish. The producer is fast enough to finish
+      // 100,000 lines before the test could react, so the rest of the input waits for the kill: it is mid-stream.
       const stdin = producer.proc.stdin!
+      let killed: () => void = () => {}
+      const killedNow = new Promise<void>((r) => (killed = r))
       const feeding = (async () => {
         const CHUNK = 2_000
         for (let i = 0; i < TOTAL; i += CHUNK) {
+          if (i === KILL_AFTER + 10 * CHUNK) await killedNow
           let s = ''
           for (let j = i; j < Math.min(TOTAL, i + CHUNK); j++) s += `${value(j)}\n`
           if (stdin.destroyed || !stdin.writable) return
@@ -103,6 +107,7 @@ describe('kill -9 during `samsa produce --acks all`', () => {
       expect(producerExit, `samsa produce exited before ${KILL_AFTER} offsets: ${producerStderr}`).toBeNull()
       const printedAtKill = printed.length
       broker.kill('SIGKILL')
+      killed()
       const brokerExit = await broker.exited
       expect(brokerExit.signal).toBe('SIGKILL')
       broker = null

@@ -1,17 +1,22 @@
 /**
- * @module `samsa produce`: one record per line of stdin. Lines are sent in chunks without waiting for each
- * acknowledgement (the producer batches and pipelines them); with --json one {"partition","offset"} line per
- * record is printed in input order once acknowledged, so every printed offset is durable.
+ * @module `samsa produce`: one record per line of stdin. Lines that arrive together (one read of stdin) go out
+ * as one send() without waiting for earlier acknowledgements (the producer batches and pipelines them), so a
+ * large pipe moves at full speed and a typed line goes out at once. With --json one {"partition","offset"} line
+ * per record is printed in input order as soon as it is acknowledged, so every printed offset is durable.
  */
 import { createInterface } from 'node:readline'
 import { Option, type Command } from 'commander'
-type Acks = 'all' | 'leader' | 'none'
+import type { RecordMetadata } from '@samsa/client-browser'
 import { brokerOption } from './broker-option.js'
 import { withClient } from './client.js'
 import { int } from './start-command.js'
 
-const CHUNK_RECORDS = 1000
-const MAX_CHUNKS_IN_FLIGHT = 64
+type Acks = 'all' | 'leader' | 'none'
+
+/** Sends not yet acknowledged before stdin is paused (backpressure). */
+const MAX_SENDS_IN_FLIGHT = 64
+/** Records per send() at most. */
+const MAX_CHUNK_RECORDS = 5_000
 
 interface ProduceOptions {
   key?: string
@@ -19,6 +24,12 @@ interface ProduceOptions {
   acks: Acks
   json?: boolean
   broker: string
+}
+
+interface PendingSend {
+  done: boolean
+  metas: RecordMetadata[]
+  error: unknown
 }
 
 export function registerProduce(program: Command): void {
@@ -32,43 +43,58 @@ export function registerProduce(program: Command): void {
     .addOption(brokerOption())
     .action(async (topic: string, o: ProduceOptions) => {
       const partition = o.partition === undefined ? undefined : int(o.partition, '--partition', 0, 2 ** 31 - 1)
+      const key = o.key ?? null
       await withClient(o.broker, async (client) => {
         const producer = client.producer({ acks: o.acks })
-        const inFlight: Promise<{ partition: number; offset: number }[]>[] = []
-        let out = ''
-        let count = 0
-        const settleOldest = async () => {
-          const metas = await inFlight.shift()!
-          if (o.json) {
-            for (const m of metas) out += `{"partition":${m.partition},"offset":${m.offset}}\n`
-            if (out.length > 65536) await write(out).then(() => (out = ''))
-          }
-        }
-        let chunk: { key: string | null; value: string; partition?: number }[] = []
-        const flushChunk = () => {
-          const p = producer.send(topic, chunk)
-          p.catch(() => {}) // surfaced when awaited in order
-          inFlight.push(p)
-          chunk = []
-        }
         const lines = createInterface({ input: process.stdin, crlfDelay: Infinity })
-        for await (const line of lines) {
-          chunk.push(partition === undefined ? { key: o.key ?? null, value: line } : { key: o.key ?? null, value: line, partition })
-          count++
-          if (chunk.length >= CHUNK_RECORDS) {
-            flushChunk()
-            while (inFlight.length > MAX_CHUNKS_IN_FLIGHT) await settleOldest()
+        // In input order; the head is printed (and removed) as soon as it is acknowledged.
+        const queue: PendingSend[] = []
+        let failure: unknown = null
+        let count = 0
+        let chunk: { key: string | null; value: string; partition?: number }[] = []
+        let flushScheduled = false
+        let wakeDrained: (() => void) | null = null
+
+        const printAcknowledged = () => {
+          let out = ''
+          while (queue.length > 0 && queue[0]!.done) {
+            const s = queue.shift()!
+            if (s.error) failure ??= s.error
+            else if (o.json) for (const m of s.metas) out += `{"partition":${m.partition},"offset":${m.offset}}\n`
           }
+          if (out) process.stdout.write(out)
+          if (queue.length < MAX_SENDS_IN_FLIGHT / 2) lines.resume()
+          if (queue.length === 0) wakeDrained?.()
         }
-        if (chunk.length > 0) flushChunk()
-        while (inFlight.length > 0) await settleOldest()
+        const sendChunk = () => {
+          flushScheduled = false
+          if (chunk.length === 0) return
+          const entry: PendingSend = { done: false, metas: [], error: null }
+          queue.push(entry)
+          producer.send(topic, chunk).then(
+            (metas) => Object.assign(entry, { done: true, metas }),
+            (error: unknown) => Object.assign(entry, { done: true, error }),
+          ).finally(printAcknowledged)
+          chunk = []
+          if (queue.length >= MAX_SENDS_IN_FLIGHT) lines.pause()
+        }
+        lines.on('line', (line) => {
+          chunk.push(partition === undefined ? { key, value: line } : { key, value: line, partition })
+          count++
+          if (chunk.length >= MAX_CHUNK_RECORDS) sendChunk()
+          else if (!flushScheduled) {
+            // Every line of this stdin read arrives before the immediate runs: one send per read.
+            flushScheduled = true
+            setImmediate(sendChunk)
+          }
+        })
+        await new Promise<void>((resolve) => lines.once('close', resolve))
+        sendChunk()
+        if (queue.length > 0) await new Promise<void>((resolve) => (wakeDrained = resolve))
+        if (failure) throw failure
         await producer.flush()
-        if (out) await write(out)
         if (!o.json) process.stderr.write(`produced ${count} record${count === 1 ? '' : 's'} to ${topic}\n`)
+        await new Promise<void>((resolve) => process.stdout.write('', () => resolve()))
       })
     })
-}
-
-function write(s: string): Promise<void> {
-  return new Promise((resolve, reject) => process.stdout.write(s, (err) => (err ? reject(err) : resolve())))
 }
