@@ -51,8 +51,12 @@ export function frameSummary(stats) {
   }
 }
 
+// Node clients get the native CRC-32C, as the CLI does (a browser uses the SDK's pure-JS one).
+const { nativeCrc32c } = await import('../../packages/server/dist/adapters/node/native-crc32c.js')
+const crc32c = nativeCrc32c()
+
 export function makeClient(sdk, { url, clientId, WebSocketClass = WebSocket }) {
-  return sdk.createClient({ brokers: [url], clientId, WebSocket: WebSocketClass })
+  return sdk.createClient({ brokers: [url], clientId, WebSocket: WebSocketClass, ...(crc32c ? { crc32c } : {}) })
 }
 
 export async function closeClient(client) {

@@ -5,6 +5,7 @@
 import WebSocket from 'ws'
 import { createClient, type SamsaClient } from '@samsa/client-browser'
 import { CliError } from './cli-error.js'
+import { nativeCrc32c } from '../native-crc32c.js'
 
 /** How long a command waits for its first connection. */
 export const CONNECT_TIMEOUT_MS = 5_000
@@ -12,7 +13,15 @@ export const CONNECT_TIMEOUT_MS = 5_000
 export const RECONNECT_TIMEOUT_MS = 15_000
 
 export function cliClient(broker: string): SamsaClient {
-  return createClient({ brokers: brokerList(broker), clientId: `samsa-cli-${process.pid}`, WebSocket, heartbeatIntervalMs: 5_000, heartbeatTimeoutMs: 5_000 })
+  const crc32c = nativeCrc32c()
+  return createClient({
+    brokers: brokerList(broker),
+    clientId: `samsa-cli-${process.pid}`,
+    WebSocket,
+    heartbeatIntervalMs: 5_000,
+    heartbeatTimeoutMs: 5_000,
+    ...(crc32c ? { crc32c } : {}),
+  })
 }
 
 function brokerList(broker: string): string[] {
