@@ -1,5 +1,5 @@
 /**
- * @module An "Elle-lite" history checker for single-broker logs (docs: /work/shared/references/reliability.md §2.2).
+ * @module An "Elle-lite" history checker for single-broker logs (after the reliability plan's §2.2: Jepsen's kafka.clj and NATS queue.clj checks).
  * Pure: give it what producers attempted and what was acknowledged, and what a final drain (and optionally
  * consumer sessions) read back; it lists every anomaly. Values name their producer and a counter that grows
  * in send order (`r-000001`, `p1-42`), which gives per-producer order cheaply.
