@@ -40,7 +40,7 @@ export interface PartitionSenderDeps {
   readonly acks: number
   readonly timeoutMs: number
   readonly maxInFlight: number
-  /** Attempts per batch for retriable broker errors; NETWORK_EXCEPTION (the connection dropped) is retried without limit. */
+  /** Attempts per batch for retriable broker errors; NETWORK_EXCEPTION (the connection dropped), REQUEST_TIMED_OUT and KAFKA_STORAGE_ERROR (the batch may be in the log) are retried without limit. */
   readonly maxRetries: number
   readonly retryBackoff: BackoffPolicy
   readonly identity: ProducerIdentity
@@ -80,6 +80,8 @@ interface SentBatch extends ClosedBatch {
 
 /** Errors of a closed client: NETWORK_EXCEPTION marked not retriable. */
 const isClientClosed = (e: SamsaError) => e.errorName === 'NETWORK_EXCEPTION' && !e.retriable
+/** Retriable errors raised after the batch may already be in the log (a slow or failed fsync, a lost response). */
+const mayHaveBeenAppended = (e: SamsaError) => e.retriable && (e.errorName === 'REQUEST_TIMED_OUT' || e.errorName === 'KAFKA_STORAGE_ERROR')
 
 export class PartitionSender {
   readonly topic: string
@@ -232,6 +234,9 @@ export class PartitionSender {
     let delay = false
     const kept: SentBatch[] = []
     for (const b of this.#inFlight) {
+      // Appended at its sequence (a broker with no state for this producer accepts any first sequence): the broker
+      // continues from it, so nothing after it moves down over the failed batches before it.
+      if (b.outcome !== null && 'ok' in b.outcome) removedRecords = 0
       if (removedRecords > 0) {
         if (b.persisted) b.staleSequences.push(b.baseSequence)
         b.persisted = this.#deps.persist === undefined
@@ -246,8 +251,11 @@ export class PartitionSender {
       const e = outcome.error
       if (e.errorName === 'UNKNOWN_TOPIC_OR_PARTITION' || e.errorName === 'NOT_LEADER_OR_FOLLOWER') this.#deps.onStaleMetadata(this.topic)
       const network = e.errorName === 'NETWORK_EXCEPTION' && e.retriable
+      // The batch may have been appended: only a resend with the same sequence learns its fate. Giving up would hand
+      // its sequence to the next batch, which the broker would then answer as a duplicate of this one (a lost ack).
+      const ambiguous = network || mayHaveBeenAppended(e)
       const causedByEarlier = earlierFailed && e.errorName === 'OUT_OF_ORDER_SEQUENCE_NUMBER'
-      const retriable = network || ((e.retriable || causedByEarlier) && b.attempts <= this.#deps.maxRetries)
+      const retriable = ambiguous || ((e.retriable || causedByEarlier) && b.attempts <= this.#deps.maxRetries)
       earlierFailed = true
       if (!retriable) {
         this.#deps.logger.warn({ topic: this.topic, partition: this.partition, error: e.errorName, baseSequence: b.baseSequence }, 'batch failed')

@@ -58,7 +58,7 @@ export interface ProducerOptions {
   readonly maxInFlight?: number
   /** Broker-side timeout of a produce, ms. Default 30 000. */
   readonly timeoutMs?: number
-  /** Attempts per batch for retriable broker errors (a dropped connection is retried without limit). Default 10. */
+  /** Attempts per batch for retriable broker errors (a dropped connection, a timeout or a storage error — the batch may be in the log — is retried without limit). Default 10. */
   readonly maxRetries?: number
 }
 

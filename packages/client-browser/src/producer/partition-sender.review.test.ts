@@ -1,0 +1,113 @@
+import { SamsaError, decodeRecords, readBatchHeader } from '@samsa/shared'
+import { describe, expect, it } from 'vitest'
+import type { Connection } from '../connection/connection.js'
+import { silentLogger } from '../ports.js'
+import { PartitionSender } from './partition-sender.js'
+import type { ClosedBatch } from './record-accumulator.js'
+
+const te = new TextEncoder()
+const td = new TextDecoder()
+
+/** A broker model with Kafka's dedupe rule; `stalled` = the append happens but the answer is REQUEST_TIMED_OUT (slow fsync). */
+class ModelBroker {
+  log: string[] = []
+  seen: { first: number; last: number; base: number }[] = []
+  stalled = false
+  requests = 0
+  request(_ex: unknown, req: { batch: Uint8Array }): Promise<unknown> {
+    this.requests++
+    const h = readBatchHeader(req.batch)
+    const last = h.baseSequence + h.lastOffsetDelta
+    const dup = this.seen.find((b) => b.first === h.baseSequence && b.last === last)
+    let base: number
+    if (decodeRecords(req.batch).records.some((r) => td.decode(r.value!) === 'too-large')) return Promise.reject(new SamsaError('MESSAGE_TOO_LARGE'))
+    if (dup) base = dup.base
+    else {
+      const tail = this.seen.at(-1)
+      if (tail && h.baseSequence !== tail.last + 1) return Promise.reject(new SamsaError('OUT_OF_ORDER_SEQUENCE_NUMBER'))
+      base = this.log.length
+      for (const r of decodeRecords(req.batch).records) this.log.push(td.decode(r.value!))
+      this.seen.push({ first: h.baseSequence, last, base })
+    }
+    if (this.stalled) return Promise.reject(new SamsaError('REQUEST_TIMED_OUT'))
+    return Promise.resolve({ baseOffset: base, logAppendTimeMs: 0, logStartOffset: 0, duplicate: !!dup })
+  }
+}
+
+function sender(broker: ModelBroker) {
+  return new PartitionSender('t', 0, {
+    conn: broker as unknown as Connection,
+    clock: { now: () => 0, setTimeout: (fn: () => void) => setTimeout(fn, 0), clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout) },
+    random: () => 0.5,
+    logger: silentLogger,
+    acks: -1,
+    timeoutMs: 1000,
+    maxInFlight: 5,
+    maxRetries: 2,
+    retryBackoff: { baseMs: 1, capMs: 1 },
+    identity: { producerId: 7, producerEpoch: 0 },
+    onStaleMetadata: () => {},
+  })
+}
+
+function batch(values: string[]) {
+  const results: Promise<number>[] = []
+  const waiters = values.map(() => {
+    let w!: { resolve: (o: number) => void; reject: (e: Error) => void }
+    results.push(new Promise<number>((resolve, reject) => (w = { resolve, reject })))
+    return w
+  })
+  results.forEach((p) => p.catch(() => {}))
+  const closed: ClosedBatch = { topic: 't', partition: 0, records: values.map((v) => ({ key: null, value: te.encode(v), headers: [], timestamp: 1 })), waiters, sizeBytes: 0 }
+  return { closed, results }
+}
+
+describe('PartitionSender review', () => {
+  it('an acknowledged record is in the log even after an earlier batch failed ambiguously (appended, then timed out)', async () => {
+    const broker = new ModelBroker()
+    const sender = new PartitionSender('t', 0, {
+      conn: broker as unknown as Connection,
+      clock: { now: () => 0, setTimeout: (fn: () => void) => setTimeout(fn, 0), clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout) },
+      random: () => 0.5,
+      logger: silentLogger,
+      acks: -1,
+      timeoutMs: 1000,
+      maxInFlight: 5,
+      maxRetries: 2,
+      retryBackoff: { baseMs: 1, capMs: 1 },
+      identity: { producerId: 7, producerEpoch: 0 },
+      onStaleMetadata: () => {},
+    })
+    broker.stalled = true
+    const a = batch(['a0', 'a1'])
+    let aSettled = false
+    void Promise.allSettled(a.results).then(() => (aSettled = true))
+    sender.enqueue(a.closed)
+    // More attempts than maxRetries allows for an error that says nothing about whether the batch is in the log.
+    for (let i = 0; i < 1000 && broker.requests < 6; i++) await new Promise((r) => setTimeout(r, 1))
+    expect(broker.requests).toBeGreaterThanOrEqual(6)
+    expect(aSettled).toBe(false)
+    broker.stalled = false // the fsync finished: 'a0', 'a1' are durable and visible
+    const c = batch(['c0', 'c1'])
+    sender.enqueue(c.closed)
+    expect(await Promise.all(a.results)).toEqual([0, 1])
+    const offsets = await Promise.all(c.results)
+    expect(offsets.map((o) => broker.log[o])).toEqual(['c0', 'c1'])
+    expect(broker.log).toEqual(['a0', 'a1', 'c0', 'c1'])
+  })
+
+  it('a fresh producer whose first batch is rejected while the next is appended keeps producing', async () => {
+    const broker = new ModelBroker()
+    const s = sender(broker)
+    const a = batch(['too-large'])
+    const b = batch(['b0', 'b1'])
+    s.enqueue(a.closed)
+    s.enqueue(b.closed)
+    await expect(a.results[0]).rejects.toThrow()
+    expect(await Promise.all(b.results)).toEqual([0, 1])
+    const c = batch(['c0'])
+    s.enqueue(c.closed)
+    const [offset] = await Promise.all(c.results)
+    expect(broker.log[offset!]).toBe('c0')
+  })
+})
