@@ -2,7 +2,7 @@
  * @module Opening a partition directory: finishes interrupted retention, verifies every batch, cuts a torn tail
  * off the active segment (never off an older one), rebuilds indexes and producer state.
  */
-import { batchLastOffset, verifyBatch } from '@samsa/shared'
+import { BATCH_HEADER_BYTES, BATCH_LOG_OVERHEAD, batchLastOffset, readBatchHeader, verifyBatch } from '@samsa/shared'
 import type { Logger } from '../clock.js'
 import { walkBatches } from './batch-walker.js'
 import { decodeLogStartCheckpoint, LOG_START_CHECKPOINT } from './log-start-checkpoint.js'
@@ -82,6 +82,10 @@ export async function recoverLog(args: RecoveryArgs): Promise<RecoveredLog> {
       const active = i === bases.length - 1
       const damage = await scanSegment(segment, producers, args.indexIntervalBytes, epochs)
       if (damage && !active) throw new LogCorruptionError(segment.logPath, damage.position, damage.reason)
+      if (damage && (await intactBatchFollows(segment, damage.position))) {
+        // A torn write is the tail; an intact batch after the damage means acknowledged data was damaged in place.
+        throw new LogCorruptionError(segment.logPath, damage.position, `${damage.reason}, and an intact batch follows it`)
+      }
       if (damage) {
         const truncatedBytes = segment.sizeBytes - damage.position
         await segment.file.truncate(damage.position)
@@ -99,6 +103,26 @@ export async function recoverLog(args: RecoveryArgs): Promise<RecoveredLog> {
   const last = segments.at(-1)!
   const logStartOffset = Math.min(Math.max(first.baseOffset, checkpoint ?? 0), last.nextOffset)
   return { segments, producers, logStartOffset, report }
+}
+
+/**
+ * True when the batch at position still has a readable length and the bytes right after it are a whole batch
+ * that passes its CRC: then the damage is in the middle of the log, not a torn tail.
+ */
+async function intactBatchFollows(segment: Segment, position: number): Promise<boolean> {
+  const size = segment.file.size()
+  try {
+    const head = await segment.file.read(position, BATCH_HEADER_BYTES)
+    if (head.length < BATCH_HEADER_BYTES) return false
+    const next = position + readBatchHeader(head).batchLength + BATCH_LOG_OVERHEAD
+    if (next <= position + BATCH_HEADER_BYTES || next + BATCH_HEADER_BYTES > size) return false
+    const total = readBatchHeader(await segment.file.read(next, BATCH_HEADER_BYTES)).batchLength + BATCH_LOG_OVERHEAD
+    if (total < BATCH_HEADER_BYTES || next + total > size) return false
+    verifyBatch(await segment.file.read(next, total))
+    return true
+  } catch {
+    return false // unreadable header fields: nothing shows an intact batch after the damage
+  }
 }
 
 /** Leader epochs along the log never decrease and never exceed the partition's current epoch (the field is outside the CRC). */
