@@ -468,13 +468,19 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
   }
 
   #commitRecord(r: { partition: number; offset: number; leaderEpoch: number }): Promise<void> {
-    this.#committer!.stage(r.partition, { offset: r.offset + 1, leaderEpoch: r.leaderEpoch })
+    if (!this.#isStale(r)) this.#committer!.stage(r.partition, { offset: r.offset + 1, leaderEpoch: r.leaderEpoch })
     return this.#committer!.flush(r.partition)
+  }
+
+  /** A record of a history the broker no longer has: a truncation reset moved the partition's position to or below it. */
+  #isStale(r: { partition: number; offset: number }): boolean {
+    const position = this.#partitions.get(r.partition)?.position ?? null
+    return position !== null && r.offset >= position
   }
 
   /** Auto-commit: the application is done with `record`. Writes once the partition's buffered records are all processed, else within the interval. */
   #processed(record: ConsumerRecord): void {
-    if (!this.#autoCommit) return
+    if (!this.#autoCommit || this.#isStale(record)) return
     this.#committer!.stage(record.partition, { offset: record.offset + 1, leaderEpoch: record.leaderEpoch })
     if (this.#partitions.get(record.partition)!.queued === 0) {
       void this.#committer!.flush(record.partition).catch((e: unknown) => this.#commitFailed(e))
