@@ -138,14 +138,20 @@ export class Broker {
     return { baseOffset: result.baseOffset, logAppendTimeMs: result.logAppendTimeMs, logStartOffset: result.logStartOffset, duplicate: result.duplicate }
   }
 
-  /** Reads whole batches from offset; waits up to maxWaitMs (bounded by requestTimeoutMs) when nothing is there yet. */
-  async fetch(req: FetchRequest): Promise<FetchResponse> {
+  /**
+   * Reads whole batches from offset; waits up to maxWaitMs (bounded by requestTimeoutMs) when nothing is there yet.
+   * `onGone` registers a callback for when the requester's connection closes: the wait ends at once (no timer or
+   * listener outlives the connection) and the fetch fails, since nobody is left to answer.
+   */
+  async fetch(req: FetchRequest, onGone?: (cancel: () => void) => () => void): Promise<FetchResponse> {
     const log = this.topics.partition(req.topic, req.partition)
     assertOffsetInRange(log, req.offset)
     const started = this.clock.monotonicMs()
     const maxBytes = Math.max(1, Math.min(req.maxBytes, this.config.maxPushBytes))
     const waitMs = Math.min(req.maxWaitMs, this.config.requestTimeoutMs)
-    if (req.offset >= log.highWatermark && waitMs > 0) await waitForHighWatermark(this.clock, log, req.offset, waitMs)
+    if (req.offset >= log.highWatermark && waitMs > 0 && !(await waitForHighWatermark(this.clock, log, req.offset, waitMs, onGone))) {
+      throw new SamsaError('NETWORK_EXCEPTION', 'the connection closed during the fetch wait')
+    }
     const r = await log.read(req.offset, maxBytes)
     this.metrics.fetchLatencyMs(this.clock.monotonicMs() - started)
     return { highWatermark: r.highWatermark, logStartOffset: r.logStartOffset, records: r.records }
@@ -191,14 +197,22 @@ export function assertOffsetInRange(log: PartitionLog, offset: number): void {
   }
 }
 
-function waitForHighWatermark(clock: Clock, log: PartitionLog, offset: number, waitMs: number): Promise<void> {
+/** Resolves true when the high watermark passes offset or waitMs elapse; false when the requester went away first. */
+function waitForHighWatermark(clock: Clock, log: PartitionLog, offset: number, waitMs: number, onGone?: (cancel: () => void) => () => void): Promise<boolean> {
   return new Promise((resolve) => {
-    const done = () => {
+    let settled = false
+    let offGone: (() => void) | undefined
+    const done = (wanted: boolean) => {
+      if (settled) return
+      settled = true
       off()
+      offGone?.()
       clock.clearTimeout(timer)
-      resolve()
+      resolve(wanted)
     }
-    const off = log.onHighWatermark((hw: number) => hw > offset && done())
-    const timer = clock.setTimeout(done, waitMs)
+    const off = log.onHighWatermark((hw: number) => hw > offset && done(true))
+    const timer = clock.setTimeout(() => done(true), waitMs)
+    offGone = onGone?.(() => done(false))
+    if (settled) offGone?.()
   })
 }

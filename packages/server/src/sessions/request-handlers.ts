@@ -9,6 +9,8 @@ import type { SubscriptionTable } from './subscription-table.js'
 
 interface SessionView {
   readonly subscriptions: SubscriptionTable
+  /** Runs `fn` when the connection closes (at once if it already has); returns the unregister function. */
+  onClose(fn: () => void): () => void
 }
 
 /** Returns the response or a promise of it; throws SamsaError for a bad request. */
@@ -29,7 +31,7 @@ export function handleRequest(broker: Broker, session: SessionView, apiKey: numb
     case ApiKeys.PRODUCE:
       return broker.produce(req as ProduceRequest)
     case ApiKeys.FETCH:
-      return broker.fetch(req as FetchRequest)
+      return broker.fetch(req as FetchRequest, (cancel) => session.onClose(cancel))
     case ApiKeys.LIST_OFFSETS:
       return broker.listOffsets(req as ListOffsetsRequest)
     case ApiKeys.SUBSCRIBE:

@@ -26,6 +26,8 @@ export class Session {
   /** Set while the socket is above maxBufferedBytes: when it started (monotonic ms). */
   #congestedSinceMs: number | null = null
   #drainTimer: Timer | null = null
+  /** Work parked on this connection (fetch long-polls) to cancel when it closes. */
+  readonly #closeListeners = new Set<() => void>()
 
   constructor(broker: Broker, socket: SessionSocket) {
     this.#broker = broker
@@ -160,6 +162,16 @@ export class Session {
     }, 25)
   }
 
+  /** Runs `fn` when the connection closes (at once if it already has); returns the unregister function. */
+  onClose(fn: () => void): () => void {
+    if (this.#closed) {
+      fn()
+      return () => {}
+    }
+    this.#closeListeners.add(fn)
+    return () => void this.#closeListeners.delete(fn)
+  }
+
   send(frame: Uint8Array): void {
     if (!this.#closed) this.#socket.send(frame)
   }
@@ -177,5 +189,8 @@ export class Session {
     this.subscriptions.closeAll()
     if (this.#helloTimer) this.#broker.clock.clearTimeout(this.#helloTimer)
     if (this.#drainTimer) this.#broker.clock.clearTimeout(this.#drainTimer)
+    const listeners = [...this.#closeListeners]
+    this.#closeListeners.clear()
+    for (const fn of listeners) fn()
   }
 }
