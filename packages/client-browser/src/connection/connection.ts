@@ -54,10 +54,15 @@ export interface ConnectionEvents extends Record<string, unknown> {
   push: Push
 }
 
-export interface RequestOptions {
+export interface RequestOptions<Res = unknown> {
   readonly timeoutMs?: number
   /** No response is expected (produce with acks 0): resolves once written. */
   readonly noResponse?: boolean
+  /**
+   * Called with a successful response that arrives on the same socket after the request timed out (the promise has
+   * already rejected), so the caller can undo what the broker did, e.g. unsubscribe a subscription it gave up on.
+   */
+  readonly onLateResponse?: (response: Res) => void
 }
 
 interface PendingRequest {
@@ -67,6 +72,7 @@ interface PendingRequest {
   readonly resolve: (response: unknown) => void
   readonly reject: (error: Error) => void
   timer: TimerHandle | null
+  readonly onLate?: ((response: unknown) => void) | undefined
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
@@ -89,6 +95,8 @@ export class Connection {
   #socket: WebSocketLike | null = null
   /** Written to #socket and awaiting a response, by correlation id; empty whenever #socket is null. */
   readonly #inFlight = new Map<number, PendingRequest>()
+  /** Timed-out requests of #socket that want a late response (onLateResponse), by correlation id; cleared with #inFlight. */
+  readonly #timedOut = new Map<number, PendingRequest>()
   /** Waiting for a connection, in the order they were issued; written in that order on connect. */
   #queued: PendingRequest[] = []
   /** Never 0: push frames use 0. */
@@ -193,7 +201,7 @@ export class Connection {
   }
 
   /** Sends a request, waiting for a connection if there is none; rejects with a SamsaError. */
-  request<Req, Res>(exchange: Exchange<Req, Res>, request: Req, options: RequestOptions = {}): Promise<Res> {
+  request<Req, Res>(exchange: Exchange<Req, Res>, request: Req, options: RequestOptions<Res> = {}): Promise<Res> {
     if (this.#state.status === 'closed') return Promise.reject(clientClosedError('the client is closed'))
     return new Promise<Res>((resolve, reject) => {
       const pending: PendingRequest = {
@@ -203,6 +211,7 @@ export class Connection {
         resolve: resolve as (r: unknown) => void,
         reject,
         timer: null,
+        onLate: options.onLateResponse as ((response: unknown) => void) | undefined,
       }
       const timeoutMs = options.timeoutMs ?? this.#opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
       pending.timer = this.#clock.setTimeout(() => this.#timeOut(pending, timeoutMs), timeoutMs)
@@ -222,7 +231,11 @@ export class Connection {
 
   #timeOut(pending: PendingRequest, timeoutMs: number): void {
     pending.timer = null
-    for (const [id, p] of this.#inFlight) if (p === pending) this.#inFlight.delete(id)
+    for (const [id, p] of this.#inFlight) {
+      if (p !== pending) continue
+      this.#inFlight.delete(id)
+      if (pending.onLate !== undefined) this.#timedOut.set(id, pending)
+    }
     this.#queued = this.#queued.filter((p) => p !== pending)
     pending.reject(new SamsaError('REQUEST_TIMED_OUT', `${pending.exchange.name} got no response within ${timeoutMs} ms`))
   }
@@ -364,6 +377,7 @@ export class Connection {
   #failInFlight(error: SamsaError): void {
     const pending = [...this.#inFlight.values()]
     this.#inFlight.clear()
+    this.#timedOut.clear()
     for (const p of pending) {
       this.#settle(p)
       p.reject(error)
@@ -441,6 +455,20 @@ export class Connection {
         return
       }
       pending = this.#inFlight.get(header.correlationId)
+      const late = pending === undefined ? this.#timedOut.get(header.correlationId) : undefined
+      if (late !== undefined) {
+        this.#timedOut.delete(header.correlationId)
+        if (header.apiKey !== late.exchange.apiKey) return
+        const decoded = decodeResponseFrame(bytes)
+        if (decoded.error !== null) return
+        const response = late.exchange.decodeResponse(decoded.body)
+        try {
+          late.onLate?.(response)
+        } catch (error) {
+          this.#log.error({ error }, 'onLateResponse threw')
+        }
+        return
+      }
       if (pending === undefined) return this.#log.debug({ correlationId: header.correlationId }, 'response for no pending request (timed out?)')
       this.#inFlight.delete(header.correlationId)
       this.#settle(pending)

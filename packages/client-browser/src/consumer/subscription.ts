@@ -322,7 +322,8 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
     p.queued = 0
     const session = this.#deps.conn.session
     const request = { topic: this.topic, partition: p.partition, offset: p.position ?? p.start, creditBytes: this.#windowBytes }
-    this.#deps.conn.request(subscribe, request).then(
+    // A response after the request timed out is for a subscription this partition gave up on (it re-subscribes).
+    this.#deps.conn.request(subscribe, request, { onLateResponse: (res) => this.#drop(res.subscriptionId) }).then(
       (res) => {
         if (token !== p.token || this.#isClosed) return this.#drop(res.subscriptionId)
         if (p.position === null) {
