@@ -57,6 +57,8 @@ export interface PartitionSenderDeps {
    * re-sequenced the partition, so the identity's next sequence becomes this value.
    */
   readonly unpersist?: (baseSequences: readonly number[], resetNextSequence?: number) => void
+  /** The sender has a free in-flight slot and nothing queued (or it is dead and rejects at once): a batch closed now is sent now. */
+  readonly onCapacity?: () => void
   /** A batch left the pipeline (acknowledged, failed, or rejected because the client closed). */
   readonly onBatchDone?: (recordCount: number) => void
   /** The producer was fenced (INVALID_PRODUCER_EPOCH): everything of this partition has been rejected. */
@@ -136,6 +138,11 @@ export class PartitionSender {
     this.#pump()
   }
 
+  /** True when a batch enqueued now would be sent at once (or rejected at once: the sender is dead). */
+  get canSend(): boolean {
+    return this.#dead !== null || (!this.#recovering && this.#restored.length === 0 && this.#queued.length === 0 && this.#inFlight.length < this.#deps.maxInFlight)
+  }
+
   enqueue(batch: ClosedBatch): void {
     if (this.#dead !== null) return this.#reject(batch, this.#dead)
     this.#queued.push(batch)
@@ -154,6 +161,7 @@ export class PartitionSender {
       this.#inFlight.push(batch)
       this.#dispatch(batch)
     }
+    if (this.canSend) this.#deps.onCapacity?.()
   }
 
   #dispatch(batch: SentBatch): void {
@@ -310,5 +318,6 @@ export class PartitionSender {
     this.#finished([...inFlight, ...restored], { keepInOutbox: closed })
     for (const b of queued) this.#reject(b, reason)
     if (!closed) this.#deps.onFenced?.(reason)
+    this.#deps.onCapacity?.()
   }
 }

@@ -50,7 +50,7 @@ export interface ProducerOptions {
   readonly acks?: 'all' | 'leader' | 'none'
   /** Default true; forced off with acks 'none'. Not idempotent = no identity, no outbox. */
   readonly idempotent?: boolean
-  /** How long a batch waits for more records, ms. Default 5. */
+  /** The earliest a batch may be sent after it opened, ms; it waits longer (and keeps filling) while the partition has maxInFlight batches outstanding. Default 5. */
   readonly lingerMs?: number
   /** Default and ceiling: the broker's maxBatchBytes from hello. */
   readonly maxBatchBytes?: number
@@ -124,7 +124,13 @@ export class Producer {
     this.#name = opts.id ?? 'default'
     this.#acks = opts.acks === 'none' ? Acks.NONE : opts.acks === 'leader' ? Acks.LEADER : Acks.ALL
     this.#idempotent = (opts.idempotent ?? true) && this.#acks !== Acks.NONE
-    this.#accumulator = new RecordAccumulator({ lingerMs: opts.lingerMs ?? 5, clock: deps.clock, onReady: (b) => this.#batchClosed(b) })
+    this.#accumulator = new RecordAccumulator({
+      lingerMs: opts.lingerMs ?? 5,
+      clock: deps.clock,
+      onReady: (b) => this.#batchClosed(b),
+      // No sender yet: an idle one will be created for the batch.
+      canSend: (topic, partition) => this.#senders.get(`${partition}/${topic}`)?.canSend ?? true,
+    })
     this.ready = this.#idempotent ? this.#init() : Promise.resolve()
     this.ready.catch((error: unknown) => deps.logger.warn({ producer: this.#name, error: String(error) }, 'producer identity unavailable'))
   }
@@ -409,6 +415,7 @@ export class Producer {
           onFenced: (error: SamsaError) => this.#onFenced(error),
         }),
         onBatchDone: (n) => this.#batchDone(n),
+        onCapacity: () => this.#accumulator.sendReady(topic, partition),
       })
       this.#senders.set(key, sender)
     }

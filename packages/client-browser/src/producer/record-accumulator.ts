@@ -1,6 +1,9 @@
 /**
- * @module Collects records into one open batch per partition and closes it when the next record would not fit in
- * maxBatchBytes or when lingerMs has passed since the batch opened. Closed batches go to `onReady`, in order.
+ * @module Collects records into one open batch per partition, like Kafka's RecordAccumulator. A batch is closed when
+ * the next record would not fit in maxBatchBytes, or once lingerMs has passed since it opened AND its partition's
+ * sender can send it now (`canSend`: a free in-flight slot). Until then the batch keeps accepting records, so a
+ * partition that has maxInFlight batches outstanding gathers what arrives meanwhile into one batch instead of many
+ * small ones; the sender calls `sendReady` when a slot frees up. Closed batches go to `onReady`, in order.
  */
 import { BATCH_HEADER_BYTES, recordEncodedSize, type RecordInput } from '@samsa/shared'
 import type { Clock, TimerHandle } from '../ports.js'
@@ -25,12 +28,16 @@ interface OpenBatch extends ClosedBatch {
   readonly key: string
   sizeBytes: number
   timer: TimerHandle | null
+  /** lingerMs has passed: closed as soon as the sender can send it. */
+  lingered: boolean
 }
 
 export interface RecordAccumulatorOptions {
   readonly lingerMs: number
   readonly clock: Clock
   readonly onReady: (batch: ClosedBatch) => void
+  /** Whether the partition's sender would send a batch closed now (default: always). If not, a lingered batch stays open until `sendReady`. */
+  readonly canSend?: (topic: string, partition: number) => boolean
 }
 
 export class RecordAccumulator {
@@ -68,13 +75,15 @@ export class RecordAccumulator {
         return
       }
     }
-    const opened: OpenBatch = { key, topic, partition, records: [record], waiters: [waiter], sizeBytes: BATCH_HEADER_BYTES + recordEncodedSize(record, 0, record.timestamp), timer: null }
+    const opened: OpenBatch = { key, topic, partition, records: [record], waiters: [waiter], sizeBytes: BATCH_HEADER_BYTES + recordEncodedSize(record, 0, record.timestamp), timer: null, lingered: false }
     this.#open.set(key, opened)
     this.#last = opened
     const { clock, lingerMs } = this.#opts
     const expire = () => {
       opened.timer = null
-      if (this.#open.get(key) === opened) this.#close(key, opened)
+      if (this.#open.get(key) !== opened) return
+      opened.lingered = true
+      if (this.#opts.canSend?.(topic, partition) ?? true) this.#close(key, opened)
     }
     // lingerMs 0: close once the current task (and its microtasks) is done, so records sent together still share a
     // batch, without the ≥ 1 ms a setTimeout(…, 0) costs.
@@ -82,9 +91,16 @@ export class RecordAccumulator {
     else opened.timer = clock.setTimeout(expire, lingerMs)
   }
 
+  /** The partition's sender can send now: closes its open batch if lingerMs has passed for it. */
+  sendReady(topic: string, partition: number): void {
+    const key = `${partition}/${topic}`
+    const batch = this.#open.get(key)
+    if (batch?.lingered === true) this.#close(key, batch)
+  }
+
   /** Closes every open batch now (flush). */
   closeAll(): void {
-    for (const [key, batch] of [...this.#open]) this.#close(key, batch)
+    for (const [key, batch] of [...this.#open]) if (this.#open.get(key) === batch) this.#close(key, batch)
   }
 
   #close(key: string, batch: OpenBatch): void {
