@@ -314,7 +314,7 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
   #resubscribe(p: PartitionState): void {
     if (this.#isClosed || this.#deps.conn.state.status !== 'connected') return
     const token = ++p.token
-    if (p.subscriptionId !== null) this.#deps.router.unregister(p.subscriptionId)
+    if (p.subscriptionId !== null) this.#drop(p.subscriptionId) // e.g. after a bad push: the broker would keep pushing to it
     p.subscriptionId = null
     p.consumedBytes = 0
     p.nextEnqueue = p.position
