@@ -38,3 +38,21 @@ it('re-subscribing after a bad push unsubscribes the subscription it abandons', 
   const unsubscribed = broker.requests.filter((r) => r.apiKey === 'UNSUBSCRIBE').length
   expect(subscribed - unsubscribed).toBe(1)
 })
+
+it('a push that stays bad is retried with a growing backoff, not in a hot loop', async () => {
+  broker.createTopic('t', 1)
+  const p = createClient({ brokers: [broker.url], clientId: 'p', WebSocket, storage: memoryStorage(), heartbeatIntervalMs: 0 })
+  clients.push(p)
+  await p.producer({ lingerMs: 0 }).send('t', [{ value: 'a' }])
+  const batch = broker.partition('t', 0).batches[0]!.bytes
+  batch[batch.length - 1]! ^= 0xff // damaged for good
+  const c = createClient({ brokers: [broker.url], clientId: 'c', WebSocket, storage: memoryStorage(), heartbeatIntervalMs: 0 })
+  clients.push(c)
+  const sub = c.consumer({ retryBackoff: { baseMs: 100, capMs: 5_000 } }).subscribe('t', { from: 'earliest', partitions: [0], onRecord: () => {} })
+  const subscribes = () => broker.requests.filter((r) => r.apiKey === 'SUBSCRIBE').length
+  await until(() => subscribes() >= 2, { what: 'the first re-subscribe' })
+  await new Promise((r) => setTimeout(r, 500))
+  // Full-jitter backoff from 100 ms, doubling: a handful of attempts in half a second, never hundreds.
+  expect(subscribes()).toBeLessThan(12)
+  await sub.close()
+})

@@ -107,6 +107,8 @@ interface PartitionState {
   /** Bytes of pushes consumed since the last credit grant. */
   consumedBytes: number
   retries: number
+  /** Consecutive pushes that failed verification; grows the re-subscribe backoff, reset by a good push. */
+  badPushes: number
 }
 
 interface Queued {
@@ -292,7 +294,7 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
         const start = isStored
           ? (saved?.offset ?? resetStart)
           : from === 'earliest' ? -2 : from === 'latest' ? -1 : 'offset' in from ? (from.offset as number) : ((from as Record<number, number>)[partition] ?? -1)
-        const p: PartitionState = { partition, start, stored: saved, epoch: saved?.leaderEpoch ?? -1, position: null, nextEnqueue: null, subscriptionId: null, token: 0, queued: 0, consumedBytes: 0, retries: 0 }
+        const p: PartitionState = { partition, start, stored: saved, epoch: saved?.leaderEpoch ?? -1, position: null, nextEnqueue: null, subscriptionId: null, token: 0, queued: 0, consumedBytes: 0, retries: 0, badPushes: 0 }
         this.#partitions.set(partition, p)
         if (saved !== null) this.#committer!.markWritten(partition, saved)
         const brokerEpoch = epochs.get(partition)
@@ -440,9 +442,19 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
         }
       }
     } catch (error) {
-      this.#deps.logger.warn({ topic: this.topic, partition: p.partition, error }, 'bad push; re-subscribing from the position')
-      return this.#resubscribe(p)
+      // Abandon this subscription at once, and subscribe again from the position after a backoff that grows while
+      // the same bad push repeats (a batch damaged on the broker must not become a hot loop).
+      const token = ++p.token
+      if (p.subscriptionId !== null) this.#drop(p.subscriptionId)
+      p.subscriptionId = null
+      const delayMs = backoffDelayMs(p.badPushes++, this.#deps.retryBackoff, this.#deps.random)
+      this.#deps.logger.warn({ topic: this.topic, partition: p.partition, error, delayMs }, 'bad push; re-subscribing from the position')
+      this.#deps.clock.setTimeout(() => {
+        if (token === p.token) this.#resubscribe(p)
+      }, delayMs)
+      return
     }
+    p.badPushes = 0
     this.#pushCount++
     if (last === null) this.#consumed(p, frameBytes)
     else this.#queue.replaceLast({ record: last.record, creditBytes: frameBytes, push: last.push })
