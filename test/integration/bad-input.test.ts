@@ -236,6 +236,24 @@ describe('a subscriber that never reads', () => {
 })
 
 describe('limits', () => {
+  it('answers requests beyond maxInFlightRequestsPerConnection with a retriable TOO_MANY_REQUESTS', async () => {
+    const small = await startBrokerFixture({ maxInFlightRequestsPerConnection: 2 })
+    try {
+      const c = await RawConnection.open(small.running.url)
+      expect((await c.request(exchanges.createTopic, { name: 'lp', partitions: 1 })).ok).toBe(true)
+      const longPoll = () => c.request(exchanges.fetch, { topic: 'lp', partition: 0, offset: 0, maxBytes: 1000, maxWaitMs: 400, minBytes: 1 })
+      const parked = [longPoll(), longPoll()]
+      const third = await longPoll()
+      expect(!third.ok && third.error.errorName).toBe('TOO_MANY_REQUESTS')
+      expect(!third.ok && third.error.retriable).toBe(true)
+      for (const r of await Promise.all(parked)) expect(r.ok).toBe(true)
+      expect((await c.request(exchanges.ping, {})).ok).toBe(true)
+      c.close()
+    } finally {
+      await small.dispose()
+    }
+  })
+
   it('refuses connections beyond maxConnections with 1013', async () => {
     const small = await startBrokerFixture({ maxConnections: 1 })
     try {

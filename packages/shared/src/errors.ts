@@ -41,6 +41,7 @@ export const ErrorCodes = {
   UNKNOWN_SUBSCRIPTION: spec(1003, 'UNKNOWN_SUBSCRIPTION', false, 'No subscription with this id exists on the connection.'),
   BROKER_SHUTTING_DOWN: spec(1004, 'BROKER_SHUTTING_DOWN', true, 'The broker is shutting down.'),
   TOPIC_DELETED: spec(1005, 'TOPIC_DELETED', false, 'The topic was deleted while the request was in flight.'),
+  TOO_MANY_REQUESTS: spec(1006, 'TOO_MANY_REQUESTS', true, 'The connection has too many requests awaiting a response; retry once some are answered.'),
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorName = keyof typeof ErrorCodes

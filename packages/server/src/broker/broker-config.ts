@@ -15,6 +15,8 @@ export interface BrokerConfig {
   readonly maxRecordBytes: number
   readonly maxConnections: number
   readonly maxSubscriptionsPerConnection: number
+  /** Requests a connection may have awaiting a response (long polls, produces waiting for fsync); more get TOO_MANY_REQUESTS. */
+  readonly maxInFlightRequestsPerConnection: number
   readonly maxPartitionsPerTopic: number
   /** Upper bound for a produce's timeoutMs and a fetch's maxWaitMs. */
   readonly requestTimeoutMs: number
@@ -43,6 +45,7 @@ export const defaultBrokerConfig: BrokerConfig = {
   maxRecordBytes: 1 * MiB,
   maxConnections: 10_000,
   maxSubscriptionsPerConnection: 1_000,
+  maxInFlightRequestsPerConnection: 4_096,
   maxPartitionsPerTopic: 1_000,
   requestTimeoutMs: 30_000,
   helloTimeoutMs: 10_000,

@@ -26,6 +26,8 @@ export class Session {
   /** Set while the socket is above maxBufferedBytes: when it started (monotonic ms). */
   #congestedSinceMs: number | null = null
   #drainTimer: Timer | null = null
+  /** Requests whose response is still pending; ≤ config.maxInFlightRequestsPerConnection. */
+  #inFlight = 0
   /** Work parked on this connection (fetch long-polls) to cancel when it closes. */
   readonly #closeListeners = new Set<() => void>()
 
@@ -107,6 +109,10 @@ export class Session {
   }
 
   #dispatch(header: FrameHeader, exchange: Exchange<unknown, unknown>, request: unknown): void {
+    const max = this.#broker.config.maxInFlightRequestsPerConnection
+    if (this.#inFlight >= max) {
+      return this.#replyError(header, new SamsaError('TOO_MANY_REQUESTS', `this connection already has ${max} requests in flight`, { maxInFlightRequests: max }))
+    }
     let result: unknown
     try {
       result = handleRequest(this.#broker, this, header.apiKey, request)
@@ -114,7 +120,9 @@ export class Session {
       return this.#replyError(header, toSamsaError(e))
     }
     const noReply = header.apiKey === ApiKeys.PRODUCE && (request as { acks: number }).acks === 0
-    Promise.resolve(result).then(
+    if (!(result instanceof Promise)) return noReply ? undefined : this.#reply(header, exchange, result)
+    this.#inFlight++
+    result.finally(() => this.#inFlight--).then(
       (res) => {
         if (!noReply) this.#reply(header, exchange, res)
       },
