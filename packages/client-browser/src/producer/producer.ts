@@ -50,7 +50,7 @@ export interface ProducerOptions {
   readonly acks?: 'all' | 'leader' | 'none'
   /** Default true; forced off with acks 'none'. Not idempotent = no identity, no outbox. */
   readonly idempotent?: boolean
-  /** The earliest a batch may be sent after it opened, ms; it waits longer (and keeps filling) while the partition has maxInFlight batches outstanding. Default 5. */
+  /** The earliest a batch may be sent after it opened, ms; it waits longer (and keeps filling) while the partition has maxInFlight batches outstanding. Default 0: the batch goes once the current task (and its microtasks) is done, so records sent together still share it. */
   readonly lingerMs?: number
   /** Default and ceiling: the broker's maxBatchBytes from hello. */
   readonly maxBatchBytes?: number
@@ -125,7 +125,7 @@ export class Producer {
     this.#acks = opts.acks === 'none' ? Acks.NONE : opts.acks === 'leader' ? Acks.LEADER : Acks.ALL
     this.#idempotent = (opts.idempotent ?? true) && this.#acks !== Acks.NONE
     this.#accumulator = new RecordAccumulator({
-      lingerMs: opts.lingerMs ?? 5,
+      lingerMs: opts.lingerMs ?? 0,
       clock: deps.clock,
       onReady: (b) => this.#batchClosed(b),
       // No sender yet: an idle one will be created for the batch.
