@@ -139,7 +139,7 @@ try {
   }
 
   if (selected('latency')) {
-    // As specified (producer defaults, lingerMs 5, --fsync always); then lingerMs 0 to show what the linger
+    // As specified (producer defaults, lingerMs 0, --fsync always); then lingerMs 0 to show what the linger
     // costs; then lingerMs 0 with --fsync never to show what the fsync costs.
     for (const [producerOptions, fsync] of [[{}, 'always'], [{ lingerMs: 0 }, 'always'], [{ lingerMs: 0 }, 'never']]) {
       const label = `${producerOptions.lingerMs === undefined ? '' : ` lingerMs=${producerOptions.lingerMs}`} fsync=${fsync}`
@@ -252,7 +252,7 @@ function humanTables(rep) {
       [`latency, 100 B records @ 5000/s`, 'sent', 'recv', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'ack p50', 'ack p99'],
       lat.map((r) => [
         r.scenario === 'latency'
-          ? `SDK produce→subscribe, linger ${typeof r.lingerMs === 'number' ? r.lingerMs : 5} ms, fsync ${r.fsync}`
+          ? `SDK produce→subscribe, linger ${typeof r.lingerMs === 'number' ? r.lingerMs : 0} ms, fsync ${r.fsync}`
           : 'raw ws echo (baseline)',
         r.sent,
         r.received,
