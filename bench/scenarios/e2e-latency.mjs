@@ -85,7 +85,7 @@ export async function e2eLatency(opts) {
         recordBytes: opts.recordBytes,
         fsync: opts.fsync,
         acks: 'all',
-        lingerMs: opts.producerOptions?.lingerMs ?? 'default (5)',
+        lingerMs: opts.producerOptions?.lingerMs ?? 0,
         targetRatePerSec: opts.ratePerSec,
         achievedSendRatePerSec: Math.round((paced.sent / paced.elapsedMs) * 1000),
         tickMs: opts.tickMs,
