@@ -16,59 +16,13 @@ import type { MetadataCache } from '../metadata/metadata-cache.js'
 import type { Clock, Logger, Random } from '../ports.js'
 import { ConsumerRecord } from './consumer-record.js'
 import type { PushRouter } from './push-router.js'
-import type { AtomicTransaction, ClientStorage, StoredPosition } from '../storage/stores.js'
+import type { ClientStorage, StoredPosition } from '../storage/stores.js'
 import { PositionCommitter } from './position-committer.js'
+import { gapForOutOfRange, type Gap } from './gap.js'
+import type { BatchHandler, ProcessOptions, SubscribeOptions } from './subscribe-options.js'
 
-/** 'stored': each partition's stored position for the consumer id, else `reset`. */
-export type StartFrom = 'earliest' | 'latest' | 'stored' | { readonly offset: number } | Readonly<Record<number, number>>
-
-/**
- * Offsets the subscription will not deliver, reported instead of skipped silently.
- * - 'retention': [from, to) were deleted by retention (or are skipped by reset 'latest'); delivery continues at `to`.
- * - 'truncation': the log ends below the consumer's position (the broker lost a tail, or the stored leader epoch is
- *   newer than the broker's): [from, to) are offsets the consumer already consumed from a history the broker no
- *   longer has — new records will reuse them; delivery continues at `from`.
- */
-export interface Gap {
-  readonly topic: string
-  readonly partition: number
-  readonly from: number
-  readonly to: number
-  readonly reason: 'retention' | 'truncation'
-}
-
-/** The handler of `sub.process`: writes the app's state through `tx.objectStore(...)`; throwing aborts the batch. */
-export type BatchHandler = (batch: ConsumerRecord[], tx: AtomicTransaction) => Promise<void> | void
-
-export interface ProcessOptions {
-  /** The app's IndexedDB object stores the handler writes (they join the transaction with the positions). */
-  readonly stores: readonly string[]
-}
-
-export interface SubscribeOptions {
-  /** Default 'latest'. A Record maps partition → offset and, without `partitions`, also names the partitions. */
-  readonly from?: StartFrom
-  /** Default: every partition of the topic. */
-  readonly partitions?: readonly number[]
-  /** Callback style; the same as calling onRecord. A returned promise is awaited before the next record. */
-  readonly onRecord?: (record: ConsumerRecord) => void | Promise<void>
-  /** Bytes of pushes the broker may send ahead of consumption, per partition. Default 256 KiB. */
-  readonly creditWindowBytes?: number
-  /**
-   * Where to start when `from: 'stored'` finds no stored position, and where to continue after a gap (a position
-   * below the log start or above the log end). Default 'earliest' for 'stored'; for other `from` values, without
-   * `reset` an out-of-range position fails the subscription (OFFSET_OUT_OF_RANGE).
-   */
-  readonly reset?: 'earliest' | 'latest'
-  /**
-   * With `from: 'stored'`: 'auto' (default) commits a record's position once the callback returns or the iterator
-   * advances past it, batched (at most one store write per partition per push, or per `autoCommitIntervalMs`);
-   * 'manual' commits only on `record.commit()` / `sub.commit()`.
-   */
-  readonly commit?: 'auto' | 'manual'
-  /** Auto-commit: longest time a processed position stays unwritten while records keep coming. Default 1000 ms. */
-  readonly autoCommitIntervalMs?: number
-}
+export type { Gap } from './gap.js'
+export type { BatchHandler, ProcessOptions, StartFrom, SubscribeOptions } from './subscribe-options.js'
 
 export interface SubscriptionDeps {
   readonly conn: Connection
@@ -358,18 +312,9 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
     if (this.#opts.from !== 'stored' && this.#opts.reset === undefined) return false
     const { logStartOffset, logEndOffset } = e.details
     if (logStartOffset === undefined || logEndOffset === undefined) return false
-    const at = p.position ?? p.start
-    if (at < 0) return false
-    const latest = (this.#opts.reset ?? 'earliest') === 'latest'
-    let resume: number
-    let gap: Gap
-    if (at < logStartOffset) {
-      resume = latest ? logEndOffset : logStartOffset
-      gap = { topic: this.topic, partition: p.partition, from: at, to: resume, reason: 'retention' }
-    } else if (at > logEndOffset) {
-      resume = logEndOffset
-      gap = { topic: this.topic, partition: p.partition, from: logEndOffset, to: at, reason: 'truncation' }
-    } else return false
+    const decided = gapForOutOfRange(this.topic, p.partition, p.position ?? p.start, { logStartOffset, logEndOffset }, this.#opts.reset ?? 'earliest')
+    if (decided === null) return false
+    const { resume, gap } = decided
     this.#deps.logger.warn({ ...gap, logStartOffset, logEndOffset }, 'position out of range: reporting a gap and continuing')
     p.position = resume
     p.start = resume
