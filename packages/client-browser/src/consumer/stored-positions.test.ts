@@ -17,7 +17,7 @@ import type { Gap, Subscription } from './subscription.js'
 function counting(base: ClientStorage): ClientStorage & { puts: StoredPosition[] } {
   const puts: StoredPosition[] = []
   const offsets = { ...base.offsets, put: (...a: Parameters<ClientStorage['offsets']['put']>) => (puts.push(a[3]), base.offsets.put(...a)) }
-  const s: ClientStorage & { puts: StoredPosition[] } = { offsets, outbox: base.outbox, producers: base.producers, close: () => base.close(), puts }
+  const s: ClientStorage & { puts: StoredPosition[] } = { offsets, outbox: base.outbox, pending: base.pending, producers: base.producers, close: () => base.close(), puts }
   return base.atomic ? { ...s, atomic: base.atomic } : s
 }
 

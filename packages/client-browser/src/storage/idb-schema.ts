@@ -8,7 +8,7 @@
  * `upgrade` with the app part of the old version.
  */
 import type { DBSchema } from 'idb'
-import type { OutboxEntry, ProducerIdentity } from './stores.js'
+import type { OutboxEntry, PendingRecord, ProducerIdentity } from './stores.js'
 
 /** Bump when the SDK's stores change; add a step to `upgradeSdkSchema`. */
 export const SDK_SCHEMA_VERSION = 1
@@ -18,7 +18,8 @@ export const APP_VERSION_RANGE = 1_000_000
 export const OFFSETS = 'offsets'
 export const OUTBOX = 'outbox'
 export const PRODUCERS = 'producers'
-export const SDK_STORES = [OFFSETS, OUTBOX, PRODUCERS] as const
+export const PENDING = 'pending'
+export const SDK_STORES = [OFFSETS, OUTBOX, PRODUCERS, PENDING] as const
 
 /** A row of `offsets`: key [consumerId, topic, partition]. */
 export interface OffsetRow {
@@ -35,6 +36,8 @@ export interface SamsaDbSchema extends DBSchema {
   outbox: { key: [string, string, number, number]; value: OutboxEntry }
   /** key name */
   producers: { key: string; value: ProducerIdentity }
+  /** key [producer, seq]: records sent before the producer had an identity; key order is send order. */
+  pending: { key: [string, number]; value: PendingRecord }
 }
 
 /** The app's part of the schema: its version and its upgrade step (it creates its own object stores). */
@@ -62,6 +65,7 @@ export function upgradeSdkSchema(db: IDBDatabase, oldSdkVersion: number): void {
     db.createObjectStore(OFFSETS, { keyPath: ['consumerId', 'topic', 'partition'] })
     db.createObjectStore(OUTBOX, { keyPath: ['producer', 'topic', 'partition', 'baseSequence'] })
     db.createObjectStore(PRODUCERS, { keyPath: 'name' })
+    db.createObjectStore(PENDING, { keyPath: ['producer', 'seq'] })
   }
 }
 
@@ -76,3 +80,4 @@ export function upgradeDatabase(db: IDBDatabase, oldVersion: number, tx: IDBTran
 export const offsetsOf = (consumerId: string, topic: string): IDBKeyRange => IDBKeyRange.bound([consumerId, topic, -Infinity], [consumerId, topic, Infinity])
 // An array sorts after every string and number, so [producer, []] is above every [producer, topic, partition, seq].
 export const outboxOf = (producer: string): IDBKeyRange => IDBKeyRange.bound([producer], [producer, []])
+export const pendingOf = outboxOf

@@ -11,7 +11,7 @@
  */
 import { unwrap, wrap, type IDBPDatabase } from 'idb'
 import { memoryStorage as memoryStorageFallback, positionIsBehind } from './memory-storage.js'
-import { OFFSETS, OUTBOX, PRODUCERS, SDK_STORES, databaseVersion, offsetsOf, outboxOf, upgradeDatabase, type AppStores, type OffsetRow, type SamsaDbSchema } from './idb-schema.js'
+import { OFFSETS, OUTBOX, PENDING, PRODUCERS, SDK_STORES, databaseVersion, offsetsOf, outboxOf, pendingOf, upgradeDatabase, type AppStores, type OffsetRow, type SamsaDbSchema } from './idb-schema.js'
 import type { AtomicTransaction, ClientStorage, StoredPosition } from './stores.js'
 
 export type { AppStores } from './idb-schema.js'
@@ -98,10 +98,19 @@ export function indexedDbStorage(opts: IndexedDbStorageOptions = {}): ClientStor
       },
     },
     outbox: {
-      async add(entry, identity) {
-        const tx = (await db()).transaction([OUTBOX, PRODUCERS], 'readwrite')
-        void tx.objectStore(OUTBOX).put(entry)
-        void tx.objectStore(PRODUCERS).put(identity)
+      async add(entry, identity, removePending = []) {
+        const tx = (await db()).transaction([OUTBOX, PRODUCERS, ...(removePending.length > 0 ? [PENDING] : [])] as [typeof OUTBOX, typeof PRODUCERS, typeof PENDING], 'readwrite')
+        try {
+          // A failed request fails tx.done; its own promise is not awaited.
+          tx.objectStore(OUTBOX).put(entry).catch(() => {})
+          tx.objectStore(PRODUCERS).put(identity).catch(() => {})
+          for (const seq of removePending) tx.objectStore(PENDING).delete([entry.producer, seq]).catch(() => {})
+        } catch (error) {
+          // A request that could not even be made (e.g. an invalid key): commit none of the others.
+          tx.abort()
+          await tx.done.catch(() => {})
+          throw error
+        }
         await tx.done
       },
       async remove(producer, topic, partition, baseSequence) {
@@ -109,6 +118,28 @@ export function indexedDbStorage(opts: IndexedDbStorageOptions = {}): ClientStor
       },
       async list(producer) {
         return (await db()).getAll(OUTBOX, outboxOf(producer))
+      },
+    },
+    pending: {
+      async add(records) {
+        const tx = (await db()).transaction(PENDING, 'readwrite')
+        try {
+          for (const r of records) tx.store.put(r).catch(() => {})
+        } catch (error) {
+          tx.abort()
+          await tx.done.catch(() => {})
+          throw error
+        }
+        await tx.done
+      },
+      async list(producer) {
+        return (await db()).getAll(PENDING, pendingOf(producer))
+      },
+      async remove(producer, seqs) {
+        if (seqs.length === 0) return
+        const tx = (await db()).transaction(PENDING, 'readwrite')
+        for (const seq of seqs) tx.store.delete([producer, seq]).catch(() => {})
+        await tx.done
       },
     },
     producers: {

@@ -1,7 +1,13 @@
 /** @module ClientStorage in memory: for Node, tests, and browsers without IndexedDB. Nothing survives the process; no `atomic`. */
-import type { ClientStorage, OffsetStore, OutboxEntry, OutboxStore, ProducerIdentity, ProducerIdentityStore, StoredPosition } from './stores.js'
+import type { ClientStorage, OffsetStore, OutboxEntry, OutboxStore, PendingRecord, PendingRecordStore, ProducerIdentity, ProducerIdentityStore, StoredPosition } from './stores.js'
 
 const copyEntry = (e: OutboxEntry): OutboxEntry => ({ ...e, batch: e.batch.slice() })
+const copyPending = (r: PendingRecord): PendingRecord => ({
+  ...r,
+  key: r.key?.slice() ?? null,
+  value: r.value?.slice() ?? null,
+  headers: r.headers.map((h) => ({ key: h.key, value: h.value?.slice() ?? null })),
+})
 const copyIdentity = (i: ProducerIdentity): ProducerIdentity => ({ ...i, nextSequences: { ...i.nextSequences } })
 
 /** True when storing `next` over `current` would move the position backwards (a lower offset). */
@@ -13,7 +19,9 @@ export function memoryStorage(): ClientStorage {
   const positions = new Map<string, Map<number, StoredPosition>>()
   const outbox = new Map<string, OutboxEntry>()
   const identities = new Map<string, ProducerIdentity>()
+  const pendingRecords = new Map<string, PendingRecord>()
   const posKey = (consumerId: string, topic: string) => JSON.stringify([consumerId, topic])
+  const pendingKey = (producer: string, seq: number) => JSON.stringify([producer, seq])
   const boxKey = (producer: string, topic: string, partition: number, baseSequence: number) => JSON.stringify([producer, topic, partition, baseSequence])
 
   const offsets: OffsetStore = {
@@ -37,9 +45,10 @@ export function memoryStorage(): ClientStorage {
   }
 
   const outboxStore: OutboxStore = {
-    async add(entry, identity) {
+    async add(entry, identity, removePending = []) {
       outbox.set(boxKey(entry.producer, entry.topic, entry.partition, entry.baseSequence), copyEntry(entry))
       identities.set(identity.name, copyIdentity(identity))
+      for (const seq of removePending) pendingRecords.delete(pendingKey(entry.producer, seq))
     },
     async remove(producer, topic, partition, baseSequence) {
       outbox.delete(boxKey(producer, topic, partition, baseSequence))
@@ -49,6 +58,21 @@ export function memoryStorage(): ClientStorage {
         .filter((e) => e.producer === producer)
         .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition || a.baseSequence - b.baseSequence))
         .map(copyEntry)
+    },
+  }
+
+  const pending: PendingRecordStore = {
+    async add(records) {
+      for (const r of records) pendingRecords.set(pendingKey(r.producer, r.seq), copyPending(r))
+    },
+    async list(producer) {
+      return [...pendingRecords.values()]
+        .filter((r) => r.producer === producer)
+        .sort((a, b) => a.seq - b.seq)
+        .map(copyPending)
+    },
+    async remove(producer, seqs) {
+      for (const seq of seqs) pendingRecords.delete(pendingKey(producer, seq))
     },
   }
 
@@ -62,5 +86,5 @@ export function memoryStorage(): ClientStorage {
     },
   }
 
-  return { offsets, outbox: outboxStore, producers, async close() {} }
+  return { offsets, outbox: outboxStore, pending, producers, async close() {} }
 }

@@ -1,6 +1,6 @@
 /** @module The contract every ClientStorage passes (memory and IndexedDB): run with `storesContract(name, makeStorage)`. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { ClientStorage, OutboxEntry, ProducerIdentity } from './stores.js'
+import type { ClientStorage, OutboxEntry, PendingRecord, ProducerIdentity } from './stores.js'
 
 const entry = (producer: string, topic: string, partition: number, baseSequence: number, recordCount = 2): OutboxEntry => ({
   producer,
@@ -12,6 +12,23 @@ const entry = (producer: string, topic: string, partition: number, baseSequence:
   createdAtMs: 1_000 + baseSequence,
 })
 const identity = (name: string, nextSequences: Record<string, number> = {}): ProducerIdentity => ({ name, producerId: 42, producerEpoch: 3, nextSequences })
+
+const enc = new TextEncoder()
+const pendingRecord = (producer: string, seq: number, sendSeq = seq, partition: number | null = null): PendingRecord => ({
+  producer,
+  seq,
+  sendSeq,
+  topic: 't',
+  partition,
+  key: seq % 2 === 0 ? null : enc.encode(`k${seq}`),
+  value: enc.encode(`v${seq}`),
+  headers: [
+    { key: 'h', value: enc.encode(`h${seq}`) },
+    { key: 'nil', value: null },
+  ],
+  timestamp: 5_000 + seq,
+  createdAtMs: 6_000 + seq,
+})
 
 export function storesContract(name: string, makeStorage: () => ClientStorage): void {
   describe(`ClientStorage contract: ${name}`, () => {
@@ -99,6 +116,58 @@ export function storesContract(name: string, makeStorage: () => ClientStorage): 
         await storage.outbox.add(e, identity('p'))
         e.batch[0] = 99
         expect((await storage.outbox.list('p'))[0]!.batch[0]).toBe(0)
+      })
+    })
+
+    describe('PendingRecordStore', () => {
+      it('lists a producer’s pending records in seq order, with the same bytes, and only its own', async () => {
+        expect(await storage.pending.list('p#0')).toEqual([])
+        await storage.pending.add([pendingRecord('p#0', 2, 2, 1), pendingRecord('p#0', 3, 2)])
+        await storage.pending.add([pendingRecord('p#0', 0), pendingRecord('p#0', 1, 1, 0)])
+        await storage.pending.add([pendingRecord('p#1', 0), pendingRecord('p', 7)])
+        const listed = await storage.pending.list('p#0')
+        expect(listed.map((r) => r.seq)).toEqual([0, 1, 2, 3])
+        expect(listed[1]).toEqual(pendingRecord('p#0', 1, 1, 0))
+        expect(listed[2]).toEqual(pendingRecord('p#0', 2, 2, 1))
+        expect(listed[3]!.value).toBeInstanceOf(Uint8Array)
+        expect(listed[3]!.headers[0]!.value).toBeInstanceOf(Uint8Array)
+        expect((await storage.pending.list('p')).map((r) => r.seq)).toEqual([7])
+      })
+
+      it('orders seqs numerically, not as strings', async () => {
+        await storage.pending.add([10, 9, 100, 2].map((seq) => pendingRecord('p', seq)))
+        expect((await storage.pending.list('p')).map((r) => r.seq)).toEqual([2, 9, 10, 100])
+      })
+
+      it('removes records by seq (unknown seqs are ignored)', async () => {
+        await storage.pending.add([0, 1, 2, 3].map((seq) => pendingRecord('p', seq)))
+        await storage.pending.add([pendingRecord('q', 1)])
+        await storage.pending.remove('p', [1, 3, 42])
+        await storage.pending.remove('p', [])
+        expect((await storage.pending.list('p')).map((r) => r.seq)).toEqual([0, 2])
+        expect((await storage.pending.list('q')).map((r) => r.seq)).toEqual([1])
+      })
+
+      it('outbox.add removes the pending records the batch carries, in the same write, for that producer only', async () => {
+        await storage.pending.add([0, 1, 2].map((seq) => pendingRecord('p#0', seq)))
+        await storage.pending.add([pendingRecord('p#1', 0)])
+        await storage.outbox.add(entry('p#0', 't', 0, 0, 2), identity('p#0', { 't/0': 2 }), [0, 1])
+        expect((await storage.pending.list('p#0')).map((r) => r.seq)).toEqual([2])
+        expect((await storage.pending.list('p#1')).map((r) => r.seq)).toEqual([0])
+        expect((await storage.outbox.list('p#0')).map((e) => e.baseSequence)).toEqual([0])
+        expect((await storage.producers.get('p#0'))?.nextSequences).toEqual({ 't/0': 2 })
+        // Without removePending, pending records are left alone.
+        await storage.outbox.add(entry('p#0', 't', 0, 2, 1), identity('p#0', { 't/0': 3 }))
+        expect((await storage.pending.list('p#0')).map((r) => r.seq)).toEqual([2])
+      })
+
+      it('copies on the way in: mutating the record afterwards does not change the store', async () => {
+        const r = pendingRecord('p', 1)
+        await storage.pending.add([r])
+        r.value![0] = 0
+        r.headers[0]!.value![0] = 0
+        const [stored] = await storage.pending.list('p')
+        expect(stored).toEqual(pendingRecord('p', 1))
       })
     })
 

@@ -93,6 +93,28 @@ describe('indexedDbStorage', () => {
     await storage.close()
   })
 
+  it('outbox.add that cannot write the batch removes no pending record (one transaction)', async () => {
+    const storage = indexedDbStorage({ indexedDB: new IDBFactory() })
+    const rec = { producer: 'p', seq: 0, sendSeq: 0, topic: 't', partition: 0, key: null, value: new Uint8Array([1]), headers: [], timestamp: 1, createdAtMs: 1 }
+    await storage.pending.add([rec])
+    const bad = { producer: 'p', topic: 't', partition: 0, baseSequence: Number.NaN, recordCount: 1, batch: new Uint8Array([1]), createdAtMs: 1 }
+    await expect(storage.outbox.add(bad, { name: 'p', producerId: 1, producerEpoch: 0, nextSequences: { 't/0': 1 } }, [0])).rejects.toThrow()
+    expect(await storage.pending.list('p')).toEqual([rec])
+    expect(await storage.producers.get('p')).toBeNull()
+    await storage.close()
+  })
+
+  it('a pending record survives a reload (a new storage on the same factory)', async () => {
+    const factory = new IDBFactory()
+    const a = indexedDbStorage({ indexedDB: factory })
+    const rec = { producer: 'p#0', seq: 4, sendSeq: 4, topic: 't', partition: null, key: null, value: new Uint8Array([9]), headers: [], timestamp: 1, createdAtMs: 1 }
+    await a.pending.add([rec])
+    await a.close()
+    const b = indexedDbStorage({ indexedDB: factory })
+    expect(await b.pending.list('p#0')).toEqual([rec])
+    await b.close()
+  })
+
   it('atomic refuses SDK stores in the app list', async () => {
     const storage = indexedDbStorage({ indexedDB: new IDBFactory() })
     await expect(storage.atomic!(['outbox'], async () => {})).rejects.toThrow(/SDK store/)

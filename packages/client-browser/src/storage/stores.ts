@@ -36,12 +36,48 @@ export interface OutboxEntry {
 }
 
 export interface OutboxStore {
-  /** Adds a batch before it is sent; with the identity's new next sequence in the same atomic write. */
-  add(entry: OutboxEntry, identity: ProducerIdentity): Promise<void>
+  /**
+   * Adds a batch before it is sent; with the identity's new next sequence in the same atomic write. `removePending`:
+   * seqs of the producer's (`entry.producer`) pending records that this batch now carries, removed in that same write.
+   */
+  add(entry: OutboxEntry, identity: ProducerIdentity, removePending?: readonly number[]): Promise<void>
   /** Removes an acknowledged batch. */
   remove(producer: string, topic: string, partition: number, baseSequence: number): Promise<void>
   /** Every batch of a producer, ordered by (topic, partition, baseSequence). */
   list(producer: string): Promise<OutboxEntry[]>
+}
+
+/**
+ * One record sent by a producer that has never had an identity (no producer id yet, e.g. a page opened offline). It
+ * cannot be an outbox batch yet (a batch carries producer id, epoch and sequence), so it waits here, durably, until
+ * the identity exists; then it joins a sequenced batch, and the outbox write of that batch removes it (same write).
+ */
+export interface PendingRecord {
+  /** Durable producer identity name (slot), as OutboxEntry.producer. */
+  readonly producer: string
+  /** Order among the producer's pending records (send order); unique while the record is stored. */
+  readonly seq: number
+  /** The seq of the first record of the same send() call: the records of one send share it. */
+  readonly sendSeq: number
+  readonly topic: string
+  /** The partition asked for, or null: the partitioner picks one once the topic's metadata is known. */
+  readonly partition: number | null
+  readonly key: Uint8Array | null
+  readonly value: Uint8Array | null
+  readonly headers: readonly { readonly key: string; readonly value: Uint8Array | null }[]
+  /** The record's timestamp (ms since the epoch), fixed when send() was called. */
+  readonly timestamp: number
+  /** Clock ms when the record was stored. */
+  readonly createdAtMs: number
+}
+
+export interface PendingRecordStore {
+  /** Stores records (e.g. those of one or more send() calls) in one atomic write. */
+  add(records: readonly PendingRecord[]): Promise<void>
+  /** Every pending record of a producer, ordered by seq. */
+  list(producer: string): Promise<PendingRecord[]>
+  /** Removes records (their send failed for good). Unknown seqs are ignored. */
+  remove(producer: string, seqs: readonly number[]): Promise<void>
 }
 
 /** The durable identity of an idempotent producer: reused after a reload so the broker deduplicates resends. */
@@ -62,6 +98,8 @@ export interface ProducerIdentityStore {
 export interface ClientStorage {
   readonly offsets: OffsetStore
   readonly outbox: OutboxStore
+  /** Records of producers that have no identity yet (see PendingRecord). */
+  readonly pending: PendingRecordStore
   readonly producers: ProducerIdentityStore
   /**
    * Runs fn in ONE atomic transaction over the application's object stores and the offset store (exactly-once
