@@ -1,5 +1,5 @@
 import 'fake-indexeddb/auto'
-import { ApiKeys, SamsaError, readBatchHeader } from '@samsa/shared'
+import { ApiKeys, SamsaError, decodeRecords, readBatchHeader } from '@samsa/shared'
 import { IDBFactory } from 'fake-indexeddb'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
@@ -141,6 +141,154 @@ describe('durable idempotent producer', () => {
       .filter((b) => readBatchHeader(b).baseSequence === 1)
     expect(seq1).toHaveLength(2) // the lost-response send, then the resend after the reload
     expect(seq1.every((b) => sameBytes(b, outbox[0]!.batch))).toBe(true)
+  })
+
+  describe('a producer that has never had an identity (first page life offline)', () => {
+    const storages2 = {
+      'IndexedDB (fake-indexeddb)': () => {
+        const factory = new IDBFactory()
+        return () => storageOn(factory)
+      },
+      memory: () => {
+        const shared = memoryStorage()
+        return () => shared
+      },
+    }
+
+    it.each(Object.keys(storages2) as (keyof typeof storages2)[])('stores what it is sent before the identity exists; after a reload, every record lands once, in order (%s)', async (kind) => {
+      const page = storages2[kind]()
+      broker.unreachable = true
+      const storage1 = page()
+      const c1 = client(storage1)
+      const p1 = c1.producer({ id: 'off', lingerMs: 0 })
+      const sent = [
+        [{ value: 'a0', partition: 0 }],
+        [{ value: 'a1', partition: 0 }, { value: 'b0', partition: 1 }, { value: 'a2', partition: 0 }],
+        [{ value: 'b1', partition: 1, key: 'k', headers: { h: 'x', n: null } }],
+        [{ value: 'a3', partition: 0 }],
+      ]
+      const lost = sent.map((records) => p1.send('t', records))
+      expect(p1.pending()).toEqual({ batches: 0, records: 6 })
+      // Durable before anything else: the records are in the pending store while the broker was never reached.
+      await until(async () => (await storage1.pending.list('off#0')).length === 6, { what: 'the records in the pending store' })
+      const rows = await storage1.pending.list('off#0')
+      expect(rows.map((r) => [td.decode(r.value!), r.partition])).toEqual([
+        ['a0', 0],
+        ['a1', 0],
+        ['b0', 1],
+        ['a2', 0],
+        ['b1', 1],
+        ['a3', 0],
+      ])
+      expect(rows.map((r) => r.sendSeq)).toEqual([0, 1, 1, 1, 4, 5])
+      expect(await storage1.producers.get('off#0')).toBeNull()
+      expect(await storage1.outbox.list('off#0')).toEqual([])
+      expect(initsOf() + producesOf()).toBe(0)
+
+      // "Reload" before the first connection: the page goes away without flushing.
+      await c1.close()
+      const outcomes = await Promise.allSettled(lost)
+      expect(outcomes.every((o) => o.status === 'rejected')).toBe(true)
+      expect((await storage1.pending.list('off#0')).length).toBe(6)
+
+      const storage2 = page()
+      const p2 = client(storage2).producer({ id: 'off', lingerMs: 0 }) // a new page: fresh locks, the same database
+      const recovered: RecordMetadata[][] = []
+      p2.onRecovered((metas) => recovered.push(metas))
+      await until(() => p2.pending().records === 6, { what: 'the reloaded producer to count the stored records' })
+      expect(p2.pending()).toEqual({ batches: 0, records: 6 })
+      // Still offline: a send of this page life is stored too, after the recovered ones.
+      const fresh = p2.send('t', [{ value: 'a4', partition: 0 }, { value: 'b2', partition: 1 }])
+      await until(async () => (await storage2.pending.list('off#0')).length === 8, { what: 'the fresh send in the pending store' })
+
+      // Every batch is in the outbox when sent, and none of its records is still pending (one transaction).
+      const checks: Promise<void>[] = []
+      broker.onProduce = ({ topic, partition, batch }) => {
+        const h = readBatchHeader(batch)
+        const batchValues = decodeRecords(batch).records.map((r) => td.decode(r.value!))
+        checks.push(
+          Promise.all([storage2.pending.list('off#0'), storage2.outbox.list('off#0')]).then(([pendingRows, outbox]) => {
+            expect(outbox.some((e) => e.topic === topic && e.partition === partition && e.baseSequence === h.baseSequence)).toBe(true)
+            expect(pendingRows.map((r) => td.decode(r.value!)).filter((v) => batchValues.includes(v))).toEqual([])
+          }),
+        )
+      }
+      broker.unreachable = false
+      await p2.ready
+      expect(p2.identitySlot).toBe('off#0')
+      expect(await fresh).toEqual([
+        { topic: 't', partition: 0, offset: 4 },
+        { topic: 't', partition: 1, offset: 2 },
+      ])
+      await p2.flush()
+      await Promise.all(checks)
+
+      expect(values(broker, 't', 0)).toEqual(['a0', 'a1', 'a2', 'a3', 'a4'])
+      expect(values(broker, 't', 1)).toEqual(['b0', 'b1', 'b2'])
+      const b1 = broker.partition('t', 1).records()[1]!
+      expect(td.decode(b1.key!)).toBe('k')
+      expect(b1.headers.map((h) => [h.key, h.value === null ? null : td.decode(h.value)])).toEqual([
+        ['h', 'x'],
+        ['n', null],
+      ])
+      expect(recovered.flat().sort((a, b) => a.partition - b.partition || a.offset - b.offset)).toEqual([
+        { topic: 't', partition: 0, offset: 0 },
+        { topic: 't', partition: 0, offset: 1 },
+        { topic: 't', partition: 0, offset: 2 },
+        { topic: 't', partition: 0, offset: 3 },
+        { topic: 't', partition: 1, offset: 0 },
+        { topic: 't', partition: 1, offset: 1 },
+      ])
+      // One onRecovered call per former send(), each with its records in input order (calls in acknowledgement order).
+      expect(recovered.map((metas) => metas.map((m) => `${m.partition}:${m.offset}`).join(' ')).sort()).toEqual(['0:0', '0:1 1:0 0:2', '0:3', '1:1'])
+      expect(initsOf()).toBe(1)
+      expect(await storage2.pending.list('off#0')).toEqual([])
+      expect(await storage2.outbox.list('off#0')).toEqual([])
+      expect((await storage2.producers.get('off#0'))?.nextSequences).toEqual({ 't/0': 5, 't/1': 3 })
+      expect(p2.pending()).toEqual({ batches: 0, records: 0 })
+    })
+
+    it('without a reload: sends made before the identity resolve once the broker is reachable; the pending store empties', async () => {
+      broker.unreachable = true
+      const storage = storageOn(new IDBFactory())
+      const p = client(storage).producer({ id: 'first', lingerMs: 0 })
+      const seen: PendingCount[] = []
+      p.onPending((x) => seen.push(x))
+      const sends = Array.from({ length: 20 }, (_, i) => p.send('t', [{ value: `v${i}`, partition: i % 2 }]))
+      await until(async () => (await storage.pending.list('first#0')).length === 20, { what: 'the records in the pending store' })
+      expect(p.pending()).toEqual({ batches: 0, records: 20 })
+      broker.unreachable = false
+      const metas = (await Promise.all(sends)).flat()
+      expect(metas.map((m) => `${m.partition}:${m.offset}`)).toEqual(Array.from({ length: 20 }, (_, i) => `${i % 2}:${Math.floor(i / 2)}`))
+      await p.flush()
+      expect(values(broker, 't', 0)).toEqual(Array.from({ length: 10 }, (_, i) => `v${2 * i}`))
+      expect(values(broker, 't', 1)).toEqual(Array.from({ length: 10 }, (_, i) => `v${2 * i + 1}`))
+      expect(await storage.pending.list('first#0')).toEqual([])
+      expect(await storage.outbox.list('first#0')).toEqual([])
+      expect(p.pending()).toEqual({ batches: 0, records: 0 })
+      expect(seen.at(-1)).toEqual({ batches: 0, records: 0 })
+      // Once the identity exists, sends skip the pending store.
+      let stored = 0
+      const add = storage.pending.add.bind(storage.pending)
+      storage.pending.add = async (records) => ((stored += records.length), add(records))
+      await p.send('t', [{ value: 'later', partition: 0 }])
+      expect(stored).toBe(0)
+    })
+
+    it('drops the stored records of a send that fails for good (a record too large), keeps the rest', async () => {
+      broker.unreachable = true
+      const storage = storageOn(new IDBFactory())
+      const p = client(storage).producer({ id: 'big', lingerMs: 0 })
+      const tooBig = p.send('t', [{ value: 'x'.repeat(2_000_000), partition: 0 }])
+      const ok = p.send('t', [{ value: 'fine', partition: 0 }])
+      await until(async () => (await storage.pending.list('big#0')).length === 2, { what: 'both sends stored' })
+      broker.unreachable = false
+      await expect(tooBig).rejects.toMatchObject({ errorName: 'MESSAGE_TOO_LARGE' })
+      expect(await ok).toEqual([{ topic: 't', partition: 0, offset: 0 }])
+      await p.flush()
+      await until(async () => (await storage.pending.list('big#0')).length === 0, { what: 'the failed send’s record removed' })
+      expect(values(broker, 't', 0)).toEqual(['fine'])
+    })
   })
 
   it('gives two live producers with one id different identity slots; their sequences never mix', async () => {

@@ -30,6 +30,8 @@ export interface PersistableBatch {
   readonly bytes: Uint8Array
   /** Outbox keys of earlier writes of this batch (before re-sequencing) to delete with this write. */
   readonly staleSequences: readonly number[]
+  /** Pending-store seqs of the batch's records that were sent before the producer had an identity; removed with this write. */
+  readonly pendingSeqs: readonly number[]
 }
 
 export interface PartitionSenderDeps {
@@ -78,12 +80,21 @@ interface SentBatch extends ClosedBatch {
   persisted: boolean
   /** Outbox keys to delete: earlier sequences of this batch. */
   staleSequences: number[]
+  /** Pending-store seqs of its records, until the batch is first in the outbox (that write removes them). */
+  pendingSeqs: readonly number[]
 }
 
 /** Errors of a closed client: NETWORK_EXCEPTION marked not retriable. */
 const isClientClosed = (e: SamsaError) => e.errorName === 'NETWORK_EXCEPTION' && !e.retriable
 /** Retriable errors raised after the batch may already be in the log (a slow or failed fsync, a lost response). */
 const mayHaveBeenAppended = (e: SamsaError) => e.retriable && (e.errorName === 'REQUEST_TIMED_OUT' || e.errorName === 'KAFKA_STORAGE_ERROR')
+
+const NO_SEQS: readonly number[] = Object.freeze([])
+function pendingSeqsOf(waiters: readonly RecordWaiter[]): readonly number[] {
+  let seqs: number[] | null = null
+  for (const w of waiters) if (w.pendingSeq !== undefined) (seqs ??= []).push(w.pendingSeq)
+  return seqs ?? NO_SEQS
+}
 
 export class PartitionSender {
   readonly topic: string
@@ -132,6 +143,7 @@ export class PartitionSender {
         attempts: 0,
         persisted: true,
         staleSequences: [],
+        pendingSeqs: [],
       })
       this.#nextSequence = Math.max(this.#nextSequence, e.baseSequence + e.recordCount)
     }
@@ -155,7 +167,7 @@ export class PartitionSender {
       if (this.#restored.length > 0) batch = this.#restored.shift()!
       else {
         const closed = this.#queued.shift()!
-        batch = { ...closed, baseSequence: this.#nextSequence, bytes: null, outcome: null, attempts: 0, persisted: this.#deps.persist === undefined, staleSequences: [] }
+        batch = { ...closed, baseSequence: this.#nextSequence, bytes: null, outcome: null, attempts: 0, persisted: this.#deps.persist === undefined, staleSequences: [], pendingSeqs: pendingSeqsOf(closed.waiters) }
         this.#nextSequence += closed.records.length
       }
       this.#inFlight.push(batch)
@@ -178,10 +190,11 @@ export class PartitionSender {
     const written =
       batch.persisted || persist === undefined
         ? Promise.resolve()
-        : persist({ topic: this.topic, partition: this.partition, baseSequence: batch.baseSequence, recordCount: batch.records.length, bytes, staleSequences: batch.staleSequences }).then(
+        : persist({ topic: this.topic, partition: this.partition, baseSequence: batch.baseSequence, recordCount: batch.records.length, bytes, staleSequences: batch.staleSequences, pendingSeqs: batch.pendingSeqs }).then(
             () => {
               batch.persisted = true
               batch.staleSequences = []
+              batch.pendingSeqs = []
             },
             (error: unknown) => {
               throw new SamsaError('UNKNOWN_SERVER_ERROR', `could not write the batch to the outbox: ${String(error)}`)

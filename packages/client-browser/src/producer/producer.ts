@@ -9,6 +9,11 @@
  * epoch and fence the outbox). Every batch is written to the outbox (with the advanced next sequence, atomically)
  * before it is sent and removed when acknowledged or failed for good; a new page life resends the outbox, in
  * (partition, baseSequence) order with the same bytes, before any new batch, and the broker dedupes.
+ *
+ * A slot that has never had an identity cannot batch yet (a batch carries producer id, epoch and sequence): until it
+ * has one, every send() first writes its records to the pending store (PendingRecordStore), one record per row in
+ * send order. Once the identity exists they are admitted like any send, in order (a previous page life's first);
+ * the outbox write of each batch removes the pending rows of the records it carries, in the same transaction.
  */
 import { Acks, BATCH_HEADER_BYTES, SamsaError, type Crc32cFn, initProducerId, recordEncodedSize, type HelloResponse, type RecordHeader, type RecordInput } from '@samsa/shared'
 import { backoffDelayMs } from '../connection/backoff.js'
@@ -16,7 +21,7 @@ import { clientClosedError, type Connection } from '../connection/connection.js'
 import type { MetadataCache } from '../metadata/metadata-cache.js'
 import type { Clock, Logger, Random } from '../ports.js'
 import { acquireIdentitySlot, type IdentitySlot, type LockManagerLike } from '../storage/identity-lock.js'
-import type { ClientStorage, OutboxEntry, ProducerIdentity as StoredIdentity } from '../storage/stores.js'
+import type { ClientStorage, OutboxEntry, PendingRecord, ProducerIdentity as StoredIdentity } from '../storage/stores.js'
 import { PartitionSender, type PersistableBatch, type ProducerIdentity } from './partition-sender.js'
 import { Partitioner } from './partitioner.js'
 import { RecordAccumulator, type ClosedBatch, type RecordWaiter } from './record-accumulator.js'
@@ -85,10 +90,27 @@ export interface ProducerDeps {
 const encoder = new TextEncoder()
 const toBytes = (b: Bytes | null | undefined): Uint8Array | null => (b == null ? null : typeof b === 'string' ? encoder.encode(b) : b)
 const partitionKey = (topic: string, partition: number) => `${topic}/${partition}`
+/** The client (or producer) closed: not a failure of the records, which stay stored for the next page life. */
+const isClientClosed = (e: unknown) => e instanceof SamsaError && e.errorName === 'NETWORK_EXCEPTION' && !e.retriable
+/** Errors of a connection that is down or slow: a lookup for pending records waits them out. */
+const isConnectionTrouble = (e: SamsaError) => e.retriable && (e.errorName === 'NETWORK_EXCEPTION' || e.errorName === 'REQUEST_TIMED_OUT')
+
+/** What one send() admits: the caller's records, or records stored in the pending store (timestamps fixed at send()). */
+type AdmitSource = { readonly records: readonly ProducerRecord[]; readonly pending?: undefined } | { readonly records?: undefined; readonly pending: readonly PendingRecord[] }
+
+/** A send() waiting for its pending-store write. */
+interface PendingWrite {
+  readonly topic: string
+  readonly records: readonly { readonly input: RecordInput; readonly partition: number | null }[]
+  resolve(rows: PendingRecord[] | null): void
+  reject(error: unknown): void
+}
 
 export class Producer {
   /** Resolves when the identity is loaded (or assigned) and the recovered outbox is queued; rejects if that fails. */
   readonly ready: Promise<void>
+  /** The local part of init (slot, stored identity, pending records of a previous page life); needs no broker. */
+  readonly #local: Promise<void>
   readonly #opts: ProducerOptions
   readonly #deps: ProducerDeps
   readonly #name: string
@@ -102,6 +124,16 @@ export class Producer {
   #admission: Promise<unknown> = Promise.resolve()
   #slot: IdentitySlot | null = null
   #identity: ProducerIdentity | null = null
+  /** The slot's identity as stored when the slot was taken (null: none yet). */
+  #stored: StoredIdentity | null = null
+  /** The slot has a usable stored identity: sends need not go through the pending store. */
+  #hasStoredIdentity = false
+  /** Pending records of a previous page life, admitted before any send of this one. */
+  #recoveredPending: PendingRecord[] = []
+  #nextPendingSeq = 0
+  /** send() calls made before the identity exists, waiting for their pending-store write (one transaction per round). */
+  #pendingWrites: PendingWrite[] = []
+  #pendingWriting = false
   /** Next sequence per "topic/partition" as stored with the identity. */
   #storedSequences: Record<string, number> = {}
   /** Outbox writes run one after another, so the stored identity always matches the stored batches. */
@@ -131,7 +163,11 @@ export class Producer {
       // No sender yet: an idle one will be created for the batch.
       canSend: (topic, partition) => this.#senders.get(`${partition}/${topic}`)?.canSend ?? true,
     })
-    this.ready = this.#idempotent ? this.#init() : Promise.resolve()
+    this.#local = this.#idempotent ? this.#initLocal() : Promise.resolve()
+    this.#local.catch(() => {}) // reported through ready
+    this.ready = this.#idempotent ? this.#local.then(() => this.#initIdentity()) : Promise.resolve()
+    // Pending records of a previous page life go first (they wait for the identity like every send).
+    if (this.#idempotent) this.#admission = this.#local.then(() => this.#admitRecoveredPending()).catch(() => {})
     this.ready.catch((error: unknown) => deps.logger.warn({ producer: this.#name, error: String(error) }, 'producer identity unavailable'))
   }
 
@@ -146,7 +182,13 @@ export class Producer {
     if (this.#fenced !== null) return Promise.reject(this.#fenced)
     this.#unbatchedRecords += records.length
     this.#emitPending()
-    const admitted = this.#admission.then(() => this.#admit(topic, records))
+    // No identity yet: the records are written to the pending store first (durable before they are batched).
+    const stored = this.#idempotent && this.#identity === null && !this.#hasStoredIdentity ? this.#storePending(topic, records) : null
+    stored?.catch(() => {}) // reported through admitted
+    const admitted = this.#admission.then(async () => {
+      const rows = await stored
+      return this.#admit(topic, rows == null ? { records } : { pending: rows })
+    })
     admitted.catch(() => {
       this.#unbatchedRecords -= records.length
       this.#emitPending()
@@ -156,6 +198,7 @@ export class Producer {
     this.#unsettled.add(result)
     const forget = () => void this.#unsettled.delete(result)
     result.then(forget, forget)
+    if (stored !== null) result.catch((error: unknown) => this.#dropPending(stored, error))
     return result
   }
 
@@ -207,7 +250,8 @@ export class Producer {
     this.#slot?.release()
   }
 
-  async #init(): Promise<void> {
+  /** Takes the identity slot and reads what is stored locally; needs no broker. */
+  async #initLocal(): Promise<void> {
     const { storage, locks, logger } = this.#deps
     const slot = await acquireIdentitySlot(locks, this.#name)
     if (this.#released) {
@@ -215,7 +259,23 @@ export class Producer {
       throw clientClosedError('the producer is closed')
     }
     this.#slot = slot
-    let stored = await storage.producers.get(slot.name)
+    const [stored, pending] = await Promise.all([storage.producers.get(slot.name), storage.pending.list(slot.name)])
+    this.#stored = stored
+    this.#hasStoredIdentity = stored !== null && stored.producerId >= 0
+    this.#recoveredPending = pending
+    this.#nextPendingSeq = pending.length > 0 ? pending.at(-1)!.seq + 1 : 0
+    if (pending.length > 0) {
+      logger.info({ slot: slot.name, records: pending.length }, 'sending the records a previous page life stored before it had an identity')
+      this.#unbatchedRecords += pending.length
+      this.#emitPending()
+    }
+  }
+
+  /** Resumes the stored identity or asks the broker for one, then queues the outbox of a previous page life. */
+  async #initIdentity(): Promise<void> {
+    const { storage, logger } = this.#deps
+    const slot = this.#slot!
+    let stored = this.#stored
     if (stored === null || stored.producerId < 0) {
       const res = await this.#initProducerId()
       stored = { name: slot.name, producerId: res.producerId, producerEpoch: res.producerEpoch, nextSequences: {} }
@@ -244,34 +304,149 @@ export class Producer {
     }
   }
 
-  async #initProducerId(): Promise<{ producerId: number; producerEpoch: number }> {
-    const { conn, clock, random } = this.#deps
+  #initProducerId(): Promise<{ producerId: number; producerEpoch: number }> {
+    return this.#retrying(() => this.#deps.conn.request(initProducerId, { producerId: -1, producerEpoch: -1 }), () => true)
+  }
+
+  /** Calls fn until it succeeds, with backoff while it fails with a retriable error that `retry` accepts. */
+  async #retrying<T>(fn: () => Promise<T>, retry: (error: SamsaError, attempt: number) => boolean): Promise<T> {
+    const { clock, random } = this.#deps
     for (let attempt = 0; ; attempt++) {
       try {
-        return await conn.request(initProducerId, { producerId: -1, producerEpoch: -1 })
+        return await fn()
       } catch (error) {
-        if (!(error instanceof SamsaError) || !error.retriable || this.#released) throw error
+        if (!(error instanceof SamsaError) || !error.retriable || !retry(error, attempt) || this.#released) throw error
         await new Promise<void>((resolve) => clock.setTimeout(() => resolve(), backoffDelayMs(attempt, { baseMs: 100, capMs: 5_000 }, random)))
       }
     }
   }
 
+  /** Queues the records of a send() for the pending store; resolves with their rows once stored (null: the slot has an identity after all). */
+  #storePending(topic: string, records: readonly ProducerRecord[]): Promise<PendingRecord[] | null> {
+    const now = this.#deps.clock.now()
+    let converted: PendingWrite['records']
+    try {
+      converted = records.map((r) => ({ input: toRecordInput(r, now), partition: r.partition ?? null }))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return new Promise<PendingRecord[] | null>((resolve, reject) => {
+      this.#pendingWrites.push({ topic, records: converted, resolve, reject })
+      if (!this.#pendingWriting) void this.#writePending()
+    })
+  }
+
+  /** Writes the queued sends to the pending store, all queued so far in one transaction, in send order. */
+  async #writePending(): Promise<void> {
+    this.#pendingWriting = true
+    try {
+      await this.#local
+    } catch (error) {
+      this.#pendingWriting = false
+      for (const w of this.#pendingWrites.splice(0)) w.reject(error)
+      return
+    }
+    const { storage, clock } = this.#deps
+    const slot = this.#slot!.name
+    while (this.#pendingWrites.length > 0) {
+      const round = this.#pendingWrites.splice(0)
+      if (this.#hasStoredIdentity) {
+        for (const w of round) w.resolve(null)
+        continue
+      }
+      const createdAtMs = clock.now()
+      const rows = round.map((w) => {
+        const sendSeq = this.#nextPendingSeq
+        return w.records.map(({ input, partition }): PendingRecord => ({
+          producer: slot,
+          seq: this.#nextPendingSeq++,
+          sendSeq,
+          topic: w.topic,
+          partition,
+          key: input.key,
+          value: input.value,
+          headers: input.headers,
+          timestamp: input.timestamp,
+          createdAtMs,
+        }))
+      })
+      try {
+        await storage.pending.add(rows.flat())
+        round.forEach((w, i) => w.resolve(rows[i]!))
+      } catch (error) {
+        const failure = new SamsaError('UNKNOWN_SERVER_ERROR', `could not store the records before sending them: ${String(error)}`)
+        for (const w of round) w.reject(failure)
+      }
+    }
+    this.#pendingWriting = false
+  }
+
+  /** A send whose records are in the pending store failed for good: they go (a closed client keeps them for the next page life). */
+  #dropPending(stored: Promise<PendingRecord[] | null>, error: unknown): void {
+    if (isClientClosed(error)) return
+    stored
+      .catch(() => null) // never stored: nothing to remove
+      .then((rows) => {
+        if (rows === null || rows.length === 0) return
+        const slot = this.#slot!.name
+        return this.#enqueueStorage(() => this.#deps.storage.pending.remove(slot, rows.map((r) => r.seq)))
+      })
+      .catch((e: unknown) => this.#deps.logger.warn({ error: String(e) }, 'could not remove failed records from the pending store'))
+  }
+
+  /** Admits the pending records of a previous page life, one former send() at a time, in order; onRecovered reports them once acknowledged. */
+  async #admitRecoveredPending(): Promise<void> {
+    const rows = this.#recoveredPending
+    this.#recoveredPending = []
+    const sends: PendingRecord[][] = []
+    for (const r of rows) {
+      const last = sends.at(-1)
+      if (last !== undefined && last[0]!.sendSeq === r.sendSeq) last.push(r)
+      else sends.push([r])
+    }
+    for (const records of sends) {
+      const failed = (error: unknown) => {
+        this.#deps.logger.warn({ topic: records[0]!.topic, records: records.length, error: String(error) }, 'recovered pending records were not delivered')
+        this.#dropPending(Promise.resolve(records), error)
+      }
+      let group: SendGroup
+      try {
+        group = await this.#admit(records[0]!.topic, { pending: records })
+      } catch (error) {
+        this.#unbatchedRecords -= records.length
+        this.#emitPending()
+        failed(error)
+        continue
+      }
+      const settled = group.promise.then((metas) => this.#emitRecovered(metas), failed)
+      this.#unsettled.add(settled)
+      void settled.then(() => this.#unsettled.delete(settled))
+    }
+  }
+
   /** Validates every record, then appends them all; resolves with their SendGroup (one promise per send, not per record). */
-  async #admit(topic: string, records: readonly ProducerRecord[]): Promise<SendGroup> {
+  async #admit(topic: string, source: AdmitSource): Promise<SendGroup> {
     const { conn, metadata, clock } = this.#deps
+    const { pending } = source
     if (this.#idempotent) await this.ready
     if (this.#fenced !== null) throw this.#fenced
     // The limits of the last hello: while offline, records still get batched and written to the outbox.
     const hello = (this.#hello = conn.helloResponse ?? this.#hello ?? (await conn.ready()))
     const maxBatchBytes = Math.min(this.#opts.maxBatchBytes ?? hello.maxBatchBytes, hello.maxBatchBytes)
-    const partitionCount = await metadata.partitionCount(topic)
+    // Records already stored in the pending store wait out a connection that drops again, rather than fail.
+    const maxRetries = this.#opts.maxRetries ?? 10
+    const partitionCount =
+      pending === undefined
+        ? await metadata.partitionCount(topic)
+        : await this.#retrying(() => metadata.partitionCount(topic), (e, attempt) => isConnectionTrouble(e) || attempt < maxRetries)
     const now = clock.now()
-    const n = records.length
+    const n = pending?.length ?? source.records!.length
     const inputs = new Array<RecordInput>(n)
     const partitions = new Array<number>(n)
     for (let i = 0; i < n; i++) {
-      const r = records[i]!
-      const input = toRecordInput(r, now)
+      const stored = pending?.[i]
+      const r = stored === undefined ? source.records![i]! : undefined
+      const input = stored === undefined ? toRecordInput(r!, now) : { key: stored.key, value: stored.value, headers: stored.headers, timestamp: stored.timestamp }
       const size = recordEncodedSize(input, 0, input.timestamp)
       if (size > hello.maxRecordBytes || BATCH_HEADER_BYTES + size > maxBatchBytes) {
         throw new SamsaError('MESSAGE_TOO_LARGE', `record ${i} is ${size} bytes; the limits are maxRecordBytes ${hello.maxRecordBytes} and maxBatchBytes ${maxBatchBytes}`, {
@@ -280,7 +455,7 @@ export class Producer {
           maxBatchBytes,
         })
       }
-      const partition = r.partition ?? this.#partitioner.partition(topic, input.key, partitionCount)
+      const partition = (stored === undefined ? r!.partition : (stored.partition ?? undefined)) ?? this.#partitioner.partition(topic, input.key, partitionCount)
       if (!Number.isInteger(partition) || partition < 0 || partition >= partitionCount) {
         throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', `${topic} has ${partitionCount} partitions; there is no partition ${partition}`)
       }
@@ -288,7 +463,7 @@ export class Producer {
       partitions[i] = partition
     }
     const group = new SendGroup(topic, n)
-    for (let i = 0; i < n; i++) this.#accumulator.append(topic, partitions[i]!, inputs[i]!, new RecordSlot(group, i, partitions[i]!), maxBatchBytes)
+    for (let i = 0; i < n; i++) this.#accumulator.append(topic, partitions[i]!, inputs[i]!, new RecordSlot(group, i, partitions[i]!, pending?.[i]!.seq), maxBatchBytes)
     return group
   }
 
@@ -326,13 +501,7 @@ export class Producer {
       resolve: (offset: number) => {
         metas[i] = { topic: e.topic, partition: e.partition, offset }
         if (--left > 0) return
-        for (const listener of [...this.#recoveredListeners]) {
-          try {
-            listener(metas)
-          } catch (error) {
-            this.#deps.logger.error({ error: String(error) }, 'onRecovered listener threw')
-          }
-        }
+        this.#emitRecovered(metas)
       },
       reject: (error: Error) => {
         if (failed) return
@@ -340,6 +509,16 @@ export class Producer {
         this.#deps.logger.warn({ topic: e.topic, partition: e.partition, baseSequence: e.baseSequence, error: String(error) }, 'a recovered batch was not delivered')
       },
     }))
+  }
+
+  #emitRecovered(metas: RecordMetadata[]): void {
+    for (const listener of [...this.#recoveredListeners]) {
+      try {
+        listener(metas)
+      } catch (error) {
+        this.#deps.logger.error({ error: String(error) }, 'onRecovered listener threw')
+      }
+    }
   }
 
   /** Serializes outbox work; a failed step does not block the next. */
@@ -362,7 +541,7 @@ export class Producer {
       for (const seq of batch.staleSequences) await storage.outbox.remove(slot, topic, partition, seq)
       const nextSequences = { ...this.#storedSequences, [key]: Math.max(this.#storedSequences[key] ?? 0, batch.baseSequence + batch.recordCount) }
       const entry: OutboxEntry = { producer: slot, topic, partition, baseSequence: batch.baseSequence, recordCount: batch.recordCount, batch: batch.bytes, createdAtMs: clock.now() }
-      await storage.outbox.add(entry, { name: slot, producerId, producerEpoch, nextSequences })
+      await storage.outbox.add(entry, { name: slot, producerId, producerEpoch, nextSequences }, batch.pendingSeqs)
       this.#storedSequences = nextSequences
     })
   }
@@ -474,11 +653,14 @@ class RecordSlot implements RecordWaiter {
   readonly #group: SendGroup
   readonly #index: number
   readonly #partition: number
+  /** The record's seq in the pending store, when it was stored there (sent before the producer had an identity). */
+  readonly pendingSeq: number | undefined
 
-  constructor(group: SendGroup, index: number, partition: number) {
+  constructor(group: SendGroup, index: number, partition: number, pendingSeq: number | undefined) {
     this.#group = group
     this.#index = index
     this.#partition = partition
+    this.pendingSeq = pendingSeq
   }
 
   resolve(offset: number): void {

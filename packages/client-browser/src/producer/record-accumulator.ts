@@ -9,6 +9,8 @@ import { BATCH_HEADER_BYTES, recordEncodedSize, type RecordInput } from '@samsa/
 import type { Clock, TimerHandle } from '../ports.js'
 
 export interface RecordWaiter {
+  /** Set when the record is stored in the pending store (sent before the producer had an identity): its seq there. */
+  readonly pendingSeq?: number | undefined
   resolve(offset: number): void
   reject(error: Error): void
 }
