@@ -291,6 +291,81 @@ describe('durable idempotent producer', () => {
     })
   })
 
+  it('with a stored identity, sends of page lives that never connect are stored; after two offline reloads every record lands once, in order', async () => {
+    const factory = new IDBFactory()
+    // Page life 1 connects: the slot gets its identity.
+    const storage1 = storageOn(factory)
+    const c1 = client(storage1)
+    const p1 = c1.producer({ id: 'again', lingerMs: 0 })
+    expect(await p1.send('t', [{ value: 'a0', partition: 0 }])).toEqual([{ topic: 't', partition: 0, offset: 0 }])
+    await p1.flush()
+    await c1.close()
+    const identity = await storage1.producers.get('again#0')
+    expect(identity?.producerId).toBeGreaterThanOrEqual(0)
+
+    // Page life 2 is offline from the start: no hello, so no broker limits; its sends go to the pending store.
+    broker.unreachable = true
+    const storage2 = storageOn(factory)
+    const c2 = client(storage2)
+    const p2 = c2.producer({ id: 'again', lingerMs: 0 })
+    const lost2 = [p2.send('t', [{ value: 'a1', partition: 0 }, { value: 'b0', partition: 1 }]), p2.send('t', [{ value: 'a2', partition: 0 }])]
+    await until(async () => (await storage2.pending.list('again#0')).length === 3, { what: 'page life 2’s records in the pending store' })
+    expect(p2.pending()).toEqual({ batches: 0, records: 3 })
+    await c2.close() // a reload without flushing, still offline
+    expect((await Promise.allSettled(lost2)).every((o) => o.status === 'rejected')).toBe(true)
+    expect((await storage2.pending.list('again#0')).map((r) => td.decode(r.value!))).toEqual(['a1', 'b0', 'a2'])
+
+    // Page life 3: still offline; more sends, stored after life 2's.
+    const storage3 = storageOn(factory)
+    const c3 = client(storage3)
+    const p3 = c3.producer({ id: 'again', lingerMs: 0 })
+    await until(() => p3.pending().records === 3, { what: 'page life 3 to count the stored records' })
+    const lost3 = [p3.send('t', [{ value: 'b1', partition: 1 }]), p3.send('t', [{ value: 'a3', partition: 0 }, { value: 'b2', partition: 1 }])]
+    await until(async () => (await storage3.pending.list('again#0')).length === 6, { what: 'page life 3’s records in the pending store' })
+    await c3.close()
+    expect((await Promise.allSettled(lost3)).every((o) => o.status === 'rejected')).toBe(true)
+    const rows = await storage3.pending.list('again#0')
+    expect(rows.map((r) => td.decode(r.value!))).toEqual(['a1', 'b0', 'a2', 'b1', 'a3', 'b2'])
+    expect(await storage3.outbox.list('again#0')).toEqual([])
+    expect(producesOf()).toBe(1)
+
+    // Page life 4 connects: every record of lives 2 and 3 lands once, in send order, with the same identity.
+    const storage4 = storageOn(factory)
+    const p4 = client(storage4).producer({ id: 'again', lingerMs: 0 })
+    const recovered: RecordMetadata[][] = []
+    p4.onRecovered((metas) => recovered.push(metas))
+    const checks: Promise<void>[] = []
+    broker.onProduce = ({ topic, partition, batch }) => {
+      const h = readBatchHeader(batch)
+      const batchValues = decodeRecords(batch).records.map((r) => td.decode(r.value!))
+      checks.push(
+        Promise.all([storage4.pending.list('again#0'), storage4.outbox.list('again#0')]).then(([pendingRows, outbox]) => {
+          expect(outbox.some((e) => e.topic === topic && e.partition === partition && e.baseSequence === h.baseSequence)).toBe(true)
+          expect(pendingRows.map((r) => td.decode(r.value!)).filter((v) => batchValues.includes(v))).toEqual([])
+        }),
+      )
+    }
+    broker.unreachable = false
+    await until(() => recovered.length === 4, { what: 'the four recovered sends acknowledged' })
+    await p4.flush()
+    await Promise.all(checks)
+    expect(values(broker, 't', 0)).toEqual(['a0', 'a1', 'a2', 'a3'])
+    expect(values(broker, 't', 1)).toEqual(['b0', 'b1', 'b2'])
+    expect(recovered.map((metas) => metas.map((m) => `${m.partition}:${m.offset}`).join(' ')).sort()).toEqual(['0:1 1:0', '0:2', '0:3 1:2', '1:1'])
+    expect(initsOf()).toBe(1)
+    expect((await storage4.producers.get('again#0'))?.producerId).toBe(identity!.producerId)
+    expect(await storage4.pending.list('again#0')).toEqual([])
+    expect(await storage4.outbox.list('again#0')).toEqual([])
+    expect((await storage4.producers.get('again#0'))?.nextSequences).toEqual({ 't/0': 4, 't/1': 3 })
+    expect(p4.pending()).toEqual({ batches: 0, records: 0 })
+    // Connected: sends skip the pending store.
+    let stored = 0
+    const add = storage4.pending.add.bind(storage4.pending)
+    storage4.pending.add = async (records) => ((stored += records.length), add(records))
+    expect(await p4.send('t', [{ value: 'a4', partition: 0 }])).toEqual([{ topic: 't', partition: 0, offset: 4 }])
+    expect(stored).toBe(0)
+  })
+
   it('gives two live producers with one id different identity slots; their sequences never mix', async () => {
     const factory = new IDBFactory()
     const locks = inProcessLockManager() // one origin, two tabs

@@ -30,7 +30,7 @@ export interface PersistableBatch {
   readonly bytes: Uint8Array
   /** Outbox keys of earlier writes of this batch (before re-sequencing) to delete with this write. */
   readonly staleSequences: readonly number[]
-  /** Pending-store seqs of the batch's records that were sent before the producer had an identity; removed with this write. */
+  /** Pending-store seqs of the batch's records that were sent before the producer could batch (no identity or no broker limits yet); removed with this write. */
   readonly pendingSeqs: readonly number[]
 }
 

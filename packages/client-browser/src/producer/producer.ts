@@ -10,10 +10,12 @@
  * before it is sent and removed when acknowledged or failed for good; a new page life resends the outbox, in
  * (partition, baseSequence) order with the same bytes, before any new batch, and the broker dedupes.
  *
- * A slot that has never had an identity cannot batch yet (a batch carries producer id, epoch and sequence): until it
- * has one, every send() first writes its records to the pending store (PendingRecordStore), one record per row in
- * send order. Once the identity exists they are admitted like any send, in order (a previous page life's first);
- * the outbox write of each batch removes the pending rows of the records it carries, in the same transaction.
+ * A slot that has never had an identity cannot batch yet (a batch carries producer id, epoch and sequence), and no
+ * producer can batch before this page life knows the broker's limits (maxBatchBytes, maxRecordBytes from hello):
+ * until it has both, every send() first writes its records to the pending store (PendingRecordStore), one record per
+ * row in send order. Once they exist the records are admitted like any send, in order (a previous page life's
+ * first); the outbox write of each batch removes the pending rows of the records it carries, in the same transaction.
+ * Once connected (identity and limits known), sends skip the pending store.
  */
 import { Acks, BATCH_HEADER_BYTES, SamsaError, type Crc32cFn, initProducerId, recordEncodedSize, type HelloResponse, type RecordHeader, type RecordInput } from '@samsa/shared'
 import { backoffDelayMs } from '../connection/backoff.js'
@@ -131,7 +133,7 @@ export class Producer {
   /** Pending records of a previous page life, admitted before any send of this one. */
   #recoveredPending: PendingRecord[] = []
   #nextPendingSeq = 0
-  /** send() calls made before the identity exists, waiting for their pending-store write (one transaction per round). */
+  /** send() calls made before the identity and the broker's limits exist, waiting for their pending-store write (one transaction per round). */
   #pendingWrites: PendingWrite[] = []
   #pendingWriting = false
   /** Next sequence per "topic/partition" as stored with the identity. */
@@ -182,8 +184,9 @@ export class Producer {
     if (this.#fenced !== null) return Promise.reject(this.#fenced)
     this.#unbatchedRecords += records.length
     this.#emitPending()
-    // No identity yet: the records are written to the pending store first (durable before they are batched).
-    const stored = this.#idempotent && this.#identity === null && !this.#hasStoredIdentity ? this.#storePending(topic, records) : null
+    // No identity yet, or no broker limits in this page life yet (no completed hello): the records cannot be batched
+    // now, so they are written to the pending store first (durable before they are batched).
+    const stored = this.#idempotent && ((this.#identity === null && !this.#hasStoredIdentity) || this.#limits() === null) ? this.#storePending(topic, records) : null
     stored?.catch(() => {}) // reported through admitted
     const admitted = this.#admission.then(async () => {
       const rows = await stored
@@ -321,7 +324,7 @@ export class Producer {
     }
   }
 
-  /** Queues the records of a send() for the pending store; resolves with their rows once stored (null: the slot has an identity after all). */
+  /** Queues the records of a send() for the pending store; resolves with their rows once stored (null: the slot has a stored identity and the broker's limits are known after all). */
   #storePending(topic: string, records: readonly ProducerRecord[]): Promise<PendingRecord[] | null> {
     const now = this.#deps.clock.now()
     let converted: PendingWrite['records']
@@ -350,7 +353,7 @@ export class Producer {
     const slot = this.#slot!.name
     while (this.#pendingWrites.length > 0) {
       const round = this.#pendingWrites.splice(0)
-      if (this.#hasStoredIdentity) {
+      if (this.#hasStoredIdentity && this.#limits() !== null) {
         for (const w of round) w.resolve(null)
         continue
       }
@@ -422,6 +425,11 @@ export class Producer {
       this.#unsettled.add(settled)
       void settled.then(() => this.#unsettled.delete(settled))
     }
+  }
+
+  /** The broker's limits from this page life's last hello; null until its first hello completes. */
+  #limits(): HelloResponse | null {
+    return (this.#hello = this.#deps.conn.helloResponse ?? this.#hello)
   }
 
   /** Validates every record, then appends them all; resolves with their SendGroup (one promise per send, not per record). */
@@ -653,7 +661,7 @@ class RecordSlot implements RecordWaiter {
   readonly #group: SendGroup
   readonly #index: number
   readonly #partition: number
-  /** The record's seq in the pending store, when it was stored there (sent before the producer had an identity). */
+  /** The record's seq in the pending store, when it was stored there (sent before the producer had an identity or the broker's limits). */
   readonly pendingSeq: number | undefined
 
   constructor(group: SendGroup, index: number, partition: number, pendingSeq: number | undefined) {

@@ -48,9 +48,10 @@ export interface OutboxStore {
 }
 
 /**
- * One record sent by a producer that has never had an identity (no producer id yet, e.g. a page opened offline). It
- * cannot be an outbox batch yet (a batch carries producer id, epoch and sequence), so it waits here, durably, until
- * the identity exists; then it joins a sequenced batch, and the outbox write of that batch removes it (same write).
+ * One record sent by a producer that cannot batch yet: it has never had an identity (no producer id yet, e.g. a page
+ * opened offline; a batch carries producer id, epoch and sequence), or its page life has not completed its first
+ * connection (the broker's batch limits are unknown). It waits here, durably, until both exist; then it joins a
+ * sequenced batch, and the outbox write of that batch removes it (same write).
  */
 export interface PendingRecord {
   /** Durable producer identity name (slot), as OutboxEntry.producer. */
@@ -98,7 +99,7 @@ export interface ProducerIdentityStore {
 export interface ClientStorage {
   readonly offsets: OffsetStore
   readonly outbox: OutboxStore
-  /** Records of producers that have no identity yet (see PendingRecord). */
+  /** Records of producers that have no identity or no broker limits yet (see PendingRecord). */
   readonly pending: PendingRecordStore
   readonly producers: ProducerIdentityStore
   /**
