@@ -17,80 +17,19 @@
  * first); the outbox write of each batch removes the pending rows of the records it carries, in the same transaction.
  * Once connected (identity and limits known), sends skip the pending store.
  */
-import { Acks, BATCH_HEADER_BYTES, SamsaError, type Crc32cFn, initProducerId, recordEncodedSize, type HelloResponse, type RecordHeader, type RecordInput } from '@samsa/shared'
+import { Acks, BATCH_HEADER_BYTES, SamsaError, initProducerId, recordEncodedSize, type HelloResponse, type RecordInput } from '@samsa/shared'
 import { backoffDelayMs } from '../connection/backoff.js'
-import { clientClosedError, type Connection } from '../connection/connection.js'
-import type { MetadataCache } from '../metadata/metadata-cache.js'
-import type { Clock, Logger, Random } from '../ports.js'
-import { acquireIdentitySlot, type IdentitySlot, type LockManagerLike } from '../storage/identity-lock.js'
-import type { ClientStorage, OutboxEntry, PendingRecord, ProducerIdentity as StoredIdentity } from '../storage/stores.js'
+import { clientClosedError } from '../connection/connection.js'
+import { acquireIdentitySlot, type IdentitySlot } from '../storage/identity-lock.js'
+import type { OutboxEntry, PendingRecord, ProducerIdentity as StoredIdentity } from '../storage/stores.js'
 import { PartitionSender, type PersistableBatch, type ProducerIdentity } from './partition-sender.js'
 import { Partitioner } from './partitioner.js'
 import { RecordAccumulator, type ClosedBatch, type RecordWaiter } from './record-accumulator.js'
+import type { PendingCount, ProducerDeps, ProducerOptions, ProducerRecord, RecordMetadata } from './producer-options.js'
+import { RecordSlot, SendGroup, toRecordInput } from './send-group.js'
 
-export type Bytes = string | Uint8Array
+export type { Bytes, PendingCount, ProducerDeps, ProducerOptions, ProducerRecord, RecordMetadata } from './producer-options.js'
 
-export interface ProducerRecord {
-  readonly key?: Bytes | null
-  readonly value: Bytes | null
-  readonly headers?: Readonly<Record<string, Bytes | null>>
-  /** Overrides the partitioner. */
-  readonly partition?: number
-  /** ms since the epoch; defaults to the clock's now. */
-  readonly timestamp?: number
-}
-
-export interface RecordMetadata {
-  readonly topic: string
-  readonly partition: number
-  /** −1 with acks 'none' (the broker does not answer). */
-  readonly offset: number
-}
-
-export interface ProducerOptions {
-  /**
-   * Durable identity name, default 'default'. The producer takes the lowest free identity slot `${id}#0`, `${id}#1`, …
-   * (one per live tab), reuses that slot's stored producer id, epoch and sequences, and resends its outbox.
-   */
-  readonly id?: string
-  /** 'all' (default): every in-sync replica has it; 'leader': the leader has it; 'none': no answer, not idempotent. */
-  readonly acks?: 'all' | 'leader' | 'none'
-  /** Default true; forced off with acks 'none'. Not idempotent = no identity, no outbox. */
-  readonly idempotent?: boolean
-  /** The earliest a batch may be sent after it opened, ms; it waits longer (and keeps filling) while the partition has maxInFlight batches outstanding. Default 0: the batch goes once the current task (and its microtasks) is done, so records sent together still share it. */
-  readonly lingerMs?: number
-  /** Default and ceiling: the broker's maxBatchBytes from hello. */
-  readonly maxBatchBytes?: number
-  /** Batches outstanding per partition. Default 5. */
-  readonly maxInFlight?: number
-  /** Broker-side timeout of a produce, ms. Default 30 000. */
-  readonly timeoutMs?: number
-  /** Attempts per batch for retriable broker errors (a dropped connection, a timeout or a storage error — the batch may be in the log — is retried without limit). Default 10. */
-  readonly maxRetries?: number
-}
-
-/** What a producer has not yet had acknowledged. */
-export interface PendingCount {
-  /** Closed batches waiting for their acknowledgement (in the outbox when idempotent), recovered ones included. */
-  readonly batches: number
-  /** Records in those batches plus records not yet batched. */
-  readonly records: number
-}
-
-export interface ProducerDeps {
-  readonly conn: Connection
-  readonly metadata: MetadataCache
-  readonly clock: Clock
-  readonly random: Random
-  readonly logger: Logger
-  readonly storage: ClientStorage
-  readonly locks: LockManagerLike
-  /** CRC-32C for encoding batches; default the pure-JS one. */
-  readonly crc32c?: Crc32cFn
-}
-
-const encoder = new TextEncoder()
-const toBytes = (b: Bytes | null | undefined): Uint8Array | null => (b == null ? null : typeof b === 'string' ? encoder.encode(b) : b)
 const partitionKey = (topic: string, partition: number) => `${topic}/${partition}`
 /** The client (or producer) closed: not a failure of the records, which stay stored for the next page life. */
 const isClientClosed = (e: unknown) => e instanceof SamsaError && e.errorName === 'NETWORK_EXCEPTION' && !e.retriable
@@ -607,75 +546,5 @@ export class Producer {
       this.#senders.set(key, sender)
     }
     return sender
-  }
-}
-
-const NO_HEADERS: readonly RecordHeader[] = Object.freeze([])
-
-function toRecordInput(r: ProducerRecord, now: number): RecordInput {
-  const headers: readonly RecordHeader[] = r.headers === undefined ? NO_HEADERS : Object.entries(r.headers).map(([key, value]) => ({ key, value: toBytes(value) }))
-  return { key: toBytes(r.key), value: toBytes(r.value), headers, timestamp: r.timestamp ?? now }
-}
-
-/**
- * The outcome of one send(): like Promise.all over its records (resolves with every record's metadata in input
- * order once all are acknowledged; rejects with the first failure), without a promise per record.
- */
-class SendGroup {
-  readonly promise: Promise<RecordMetadata[]>
-  readonly topic: string
-  readonly #metas: RecordMetadata[]
-  #left: number
-  #settled = false
-  #resolve!: (metas: RecordMetadata[]) => void
-  #reject!: (error: Error) => void
-
-  constructor(topic: string, count: number) {
-    this.topic = topic
-    this.#metas = new Array<RecordMetadata>(count)
-    this.#left = count
-    this.promise = new Promise<RecordMetadata[]>((resolve, reject) => {
-      this.#resolve = resolve
-      this.#reject = reject
-    })
-    if (count === 0) this.#resolve(this.#metas)
-  }
-
-  done(index: number, meta: RecordMetadata): void {
-    if (this.#settled) return
-    this.#metas[index] = meta
-    if (--this.#left > 0) return
-    this.#settled = true
-    this.#resolve(this.#metas)
-  }
-
-  fail(error: Error): void {
-    if (this.#settled) return
-    this.#settled = true
-    this.#reject(error)
-  }
-}
-
-/** One record's waiter: reports to its send's group. */
-class RecordSlot implements RecordWaiter {
-  readonly #group: SendGroup
-  readonly #index: number
-  readonly #partition: number
-  /** The record's seq in the pending store, when it was stored there (sent before the producer had an identity or the broker's limits). */
-  readonly pendingSeq: number | undefined
-
-  constructor(group: SendGroup, index: number, partition: number, pendingSeq: number | undefined) {
-    this.#group = group
-    this.#index = index
-    this.#partition = partition
-    this.pendingSeq = pendingSeq
-  }
-
-  resolve(offset: number): void {
-    this.#group.done(this.#index, { topic: this.#group.topic, partition: this.#partition, offset })
-  }
-
-  reject(error: Error): void {
-    this.#group.fail(error)
   }
 }
