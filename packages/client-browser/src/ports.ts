@@ -18,24 +18,7 @@ export interface Clock {
 /** Returns a float in [0, 1). */
 export type Random = () => number
 
-/** Structured logger, pino-compatible: fields first, message second. */
-export interface Logger {
-  debug(fields: object, msg?: string): void
-  info(fields: object, msg?: string): void
-  warn(fields: object, msg?: string): void
-  error(fields: object, msg?: string): void
-  child(bindings: object): Logger
-}
-
-export const silentLogger: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child() {
-    return silentLogger
-  },
-}
+export { silentLogger, type Logger } from '@samsa/shared'
 
 /** setImmediate where the runtime has it, else a MessageChannel (created on first use), else setTimeout(fn, 0). */
 function systemSetImmediate(): (fn: () => void) => void {

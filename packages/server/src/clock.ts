@@ -13,20 +13,4 @@ export interface Timer {
   readonly __timer: unique symbol
 }
 
-export interface Logger {
-  debug(obj: object, msg?: string): void
-  info(obj: object, msg?: string): void
-  warn(obj: object, msg?: string): void
-  error(obj: object, msg?: string): void
-  child(bindings: object): Logger
-}
-
-export const silentLogger: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child() {
-    return silentLogger
-  },
-}
+export { silentLogger, type Logger } from '@samsa/shared'
