@@ -1,6 +1,7 @@
 /** @module The Consumer: creates subscription handles that share the client's connection and push router. */
 import type { BackoffPolicy } from '../connection/backoff.js'
 import { Subscription, type SubscribeOptions, type SubscriptionDeps } from './subscription.js'
+import { checkSubscribe } from './subscribe-validation.js'
 
 export interface ConsumerOptions {
   /** The consumer id positions are stored under (`subscribe(topic, { from: 'stored' })`). Default 'default'. */
@@ -27,7 +28,9 @@ export class Consumer {
     return this.#deps.consumerId ?? 'default'
   }
 
+  /** Throws a TypeError naming the argument for a bad topic or option (nothing is subscribed then). */
   subscribe(topic: string, opts: SubscribeOptions = {}): Subscription {
+    checkSubscribe(topic, opts)
     const creditWindowBytes = opts.creditWindowBytes ?? this.#opts.creditWindowBytes
     const sub = new Subscription(topic, creditWindowBytes === undefined ? opts : { ...opts, creditWindowBytes }, this.#deps)
     this.#subscriptions.add(sub)

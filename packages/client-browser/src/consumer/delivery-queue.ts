@@ -26,6 +26,12 @@ export class DeliveryQueue {
   readonly #paused = new Set<number>()
   #seq = 0
   #length = 0
+  #pushes = 0
+
+  /** A fresh push number (`Queued.push`). */
+  nextPush(): number {
+    return this.#pushes++
+  }
 
   /** Records buffered, paused partitions included. */
   get length(): number {

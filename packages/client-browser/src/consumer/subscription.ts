@@ -8,19 +8,16 @@
  * (auto, manual, or atomically with the app's writes in `process`). A position the broker can no longer serve
  * (retention below, truncation above) is reported as a typed `Gap` and delivery continues per the reset policy.
  */
-import { PUSH_RECORDS_OVERHEAD, SamsaError, credit, decodeRecords, scanBatches, subscribe, unsubscribe, verifyBatch, type Push } from '@samsa/shared'
-import type { Connection } from '../connection/connection.js'
-import { backoffDelayMs, type BackoffPolicy } from '../connection/backoff.js'
-import type { MetadataCache } from '../metadata/metadata-cache.js'
-import type { Clock, Logger, Random } from '../ports.js'
+import type { SamsaError, SubscribeResponse } from '@samsa/shared'
 import { ConsumerRecord } from './consumer-record.js'
-import type { PushRouter } from './push-router.js'
-import type { ClientStorage, StoredPosition } from '../storage/stores.js'
+import type { StoredPosition } from '../storage/stores.js'
 import { PositionCommitter } from './position-committer.js'
 import { gapForOutOfRange, type Gap } from './gap.js'
 import type { BatchHandler, ProcessOptions, SubscribeOptions } from './subscribe-options.js'
 import { DeliveryQueue } from './delivery-queue.js'
-import { atEnd, beyondEnd, initialPosition, reducePosition, requestOffset, type PartitionPosition, type SeekTarget } from './partition-position.js'
+import { atEnd, initialPosition, reducePosition, requestOffset, type SeekTarget } from './partition-position.js'
+import { PartitionFeed, type FeedHost } from './partition-feed.js'
+import type { SubscriptionDeps } from './subscription-deps.js'
 import { ReadySignal } from './ready-signal.js'
 import { declaredPartitions, resolveStarts } from './start-positions.js'
 import { SubscriptionCommits } from './subscription-commits.js'
@@ -29,43 +26,7 @@ import { checkCommitUpTo, checkFunction, checkPartition, checkPartitionList, che
 export type { Gap } from './gap.js'
 export type { BatchHandler, ProcessOptions, StartFrom, SubscribeOptions } from './subscribe-options.js'
 export type { SeekTarget } from './partition-position.js'
-
-export interface SubscriptionDeps {
-  readonly conn: Connection
-  readonly router: PushRouter
-  readonly metadata: MetadataCache
-  readonly clock: Clock
-  readonly random: Random
-  readonly logger: Logger
-  readonly retryBackoff: BackoffPolicy
-  /** Where positions are stored; required for `from: 'stored'`. */
-  readonly storage?: ClientStorage
-  /** The consumer id positions are stored under. Default 'default'. */
-  readonly consumerId?: string
-}
-
-interface PartitionState {
-  readonly partition: number
-  /** Start, position, confirmation and end (see partition-position.ts for the invariants). */
-  pos: PartitionPosition
-  /** Leader epoch of the last record delivered (−1 before any). */
-  epoch: number
-  /** Set when the stored epoch is newer than the broker's: the old position, reported as a truncation gap once the start resolves. */
-  truncatedFrom?: number
-  /** A seek to 'earliest'/'latest' on an auto-commit subscription: commit the position once the broker resolves it. */
-  commitOnResolve?: boolean
-  /** Next offset expected from pushes; records below it are skipped. Always ≥ position once set. */
-  nextEnqueue: number | null
-  /** The broker's id for the current subscription; null while (re)subscribing, disconnected, or finished. */
-  subscriptionId: number | null
-  /** Incremented on every (re)subscribe; responses and pushes of older tokens are ignored. */
-  token: number
-  /** Bytes of pushes consumed since the last credit grant. */
-  consumedBytes: number
-  retries: number
-  /** Consecutive pushes that failed verification; grows the re-subscribe backoff, reset by a good push. */
-  badPushes: number
-}
+export type { SubscriptionDeps } from './subscription-deps.js'
 
 export class Subscription implements AsyncIterable<ConsumerRecord> {
   readonly topic: string
@@ -73,7 +34,12 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
   readonly #opts: SubscribeOptions
   readonly #windowBytes: number
   /** Every partition of the subscription, once its start is resolved (empty before). */
-  readonly #partitions = new Map<number, PartitionState>()
+  readonly #partitions = new Map<number, PartitionFeed>()
+  readonly #host: FeedHost
+  /** Partitions whose stored epoch is newer than the broker's: the old position, reported as a truncation gap once the start resolves. */
+  readonly #truncatedFrom = new Map<number, number>()
+  /** Partitions sought to 'earliest'/'latest' on a stored subscription: commit the position once the broker resolves it. */
+  readonly #commitOnResolve = new Set<number>()
   /** The partitions, as soon as they are known (declared in the options, or from metadata); null before. */
   #partitionIds: readonly number[] | null
   /** Seeks made before the partitions' states exist; applied when they are created. */
@@ -89,7 +55,6 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
   #handedOut: ConsumerRecord | null = null
   /** A callback or a `process` transaction holds records: `until: 'end'` does not finish under it. */
   #inHandler = false
-  #pushCount = 0
   #process: { handler: BatchHandler; stores: readonly string[] } | null = null
   #processing: Promise<void> | null = null
   #resolveProcessing: (() => void) | null = null
@@ -115,6 +80,17 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
     this.#consumerId = deps.consumerId ?? 'default'
     this.#partitionIds = declaredPartitions(opts)
     this.#ready = new ReadySignal(deps.logger)
+    this.#host = {
+      topic,
+      deps,
+      windowBytes: this.#windowBytes,
+      queue: this.#queue,
+      closed: () => this.#isClosed,
+      record: (fields) => new ConsumerRecord(fields, this.#commits === null ? null : () => this.#commits!.commitRecord(fields)),
+      confirmed: (feed, res, resolvedNow) => this.#confirmed(feed, res, resolvedNow),
+      failed: (feed, error) => this.#partitionFailed(feed, error),
+      pushed: () => this.#notify(),
+    }
     const stored = opts.from === 'stored'
     if (stored && deps.storage === undefined) throw new TypeError("from: 'stored' needs the client's storage (createClient({ storage }))")
     this.#commits = stored
@@ -126,8 +102,8 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
       : null
     if (opts.onRecord) this.onRecord(opts.onRecord)
     this.#unlisten.push(deps.conn.on('status', ({ previous, current }) => {
-      if (current.status === 'connected' && previous.status !== 'connected') for (const p of this.#partitions.values()) this.#resubscribe(p)
-      if (current.status !== 'connected') for (const p of this.#partitions.values()) p.subscriptionId = null
+      if (current.status === 'connected' && previous.status !== 'connected') for (const p of this.#partitions.values()) p.subscribe()
+      if (current.status !== 'connected') for (const p of this.#partitions.values()) p.disconnected()
     }))
     const signal = opts.signal
     if (signal !== undefined) {
@@ -216,7 +192,7 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
     const p = this.#partitions.get(partition)
     if (p === undefined) return void this.#pendingSeeks.set(partition, to)
     this.#seekState(p, to)
-    this.#resubscribe(p)
+    p.subscribe()
     this.#checkEnd()
   }
 
@@ -334,11 +310,11 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
     return partitions
   }
 
-  #seekState(p: PartitionState, to: SeekTarget): void {
+  #seekState(p: PartitionFeed, to: SeekTarget): void {
     p.pos = reducePosition(p.pos, { kind: 'seek', to })
-    delete p.truncatedFrom
+    this.#truncatedFrom.delete(p.partition)
     if (typeof to === 'number') this.#commits?.sought(p.partition, to)
-    else if (this.#commits !== null) p.commitOnResolve = true
+    else if (this.#commits !== null) this.#commitOnResolve.add(p.partition)
   }
 
   async #start(): Promise<void> {
@@ -348,8 +324,8 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
       this.#partitionIds = starts.map((s) => s.partition)
       if (this.#pauseAll) this.#queue.pause(this.#partitionIds)
       for (const s of starts) {
-        const p: PartitionState = { partition: s.partition, pos: initialPosition(s.start, this.#opts.until === 'end'), epoch: s.stored?.leaderEpoch ?? -1, nextEnqueue: null, subscriptionId: null, token: 0, consumedBytes: 0, retries: 0, badPushes: 0 }
-        if (s.truncatedFrom !== undefined) p.truncatedFrom = s.truncatedFrom
+        const p = new PartitionFeed(s.partition, initialPosition(s.start, this.#opts.until === 'end'), s.stored?.leaderEpoch ?? -1, this.#host)
+        if (s.truncatedFrom !== undefined) this.#truncatedFrom.set(s.partition, s.truncatedFrom)
         this.#partitions.set(s.partition, p)
         if (s.stored !== null) this.#commits!.committer.markWritten(s.partition, s.stored)
         const seek = this.#pendingSeeks.get(s.partition)
@@ -357,64 +333,33 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
       }
       this.#pendingSeeks.clear()
       this.#deps.conn.connect()
-      if (this.#deps.conn.state.status === 'connected') for (const p of this.#partitions.values()) this.#resubscribe(p)
+      if (this.#deps.conn.state.status === 'connected') for (const p of this.#partitions.values()) p.subscribe()
     } catch (error) {
       this.#fail(error instanceof Error ? error : new Error(String(error)))
     }
   }
 
-  /** (Re)subscribes from the position, dropping the partition's undelivered records so nothing is delivered twice. */
-  #resubscribe(p: PartitionState): void {
-    const token = ++p.token
-    if (p.subscriptionId !== null) this.#drop(p.subscriptionId) // e.g. after a bad push or a seek: the broker would keep pushing to it
-    p.subscriptionId = null
-    p.consumedBytes = 0
-    p.nextEnqueue = p.pos.position
-    this.#queue.discard(p.partition)
-    if (this.#isClosed || this.#deps.conn.state.status !== 'connected') return
-    if (p.pos.confirmed && atEnd(p.pos)) return // `until: 'end'`: this partition is finished
-    const session = this.#deps.conn.session
-    const offset = requestOffset(p.pos)
-    const request = { topic: this.topic, partition: p.partition, offset, creditBytes: this.#windowBytes }
-    // A response after the request timed out is for a subscription this partition gave up on (it re-subscribes);
-    // its offset is still the start the broker chose, and becomes the start if none was chosen since.
-    const onLateResponse = (res: { subscriptionId: number; offset: number }) => {
-      this.#drop(res.subscriptionId)
-      if (this.#isClosed || p.pos.position !== null || requestOffset(p.pos) !== offset) return
-      p.pos = reducePosition(p.pos, { kind: 'late-subscribed', offset: res.offset })
-      this.#resubscribe(p)
-    }
-    this.#deps.conn.request(subscribe, request, { onLateResponse }).then(
-      (res) => {
-        if (token !== p.token || this.#isClosed) return this.#drop(res.subscriptionId)
-        const resolvedNow = p.pos.position === null
-        p.pos = reducePosition(p.pos, { kind: 'subscribed', offset: res.offset, highWatermark: res.highWatermark })
-        if (resolvedNow) this.#startResolved(p, res.offset)
-        p.nextEnqueue = p.pos.position
-        p.subscriptionId = res.subscriptionId
-        p.retries = 0
-        this.#deps.router.register(session, res.subscriptionId, (push) => this.#onPush(p, token, push))
-        if ([...this.#partitions.values()].every((q) => q.pos.confirmed)) this.#ready.resolve()
-        if (atEnd(p.pos)) this.#resubscribe(p) // nothing to read: unsubscribe at once
-        this.#checkEnd()
-      },
-      (error: unknown) => {
-        if (token !== p.token || this.#isClosed) return
-        this.#retryOrFail(p, error)
-      },
-    )
+  /** The broker confirmed a subscription of `p` (the first time, `resolvedNow`, it fixed the start). */
+  #confirmed(p: PartitionFeed, res: SubscribeResponse, resolvedNow: boolean): void {
+    if (resolvedNow) this.#startResolved(p, res.offset)
+    if ([...this.#partitions.values()].every((q) => q.pos.confirmed)) this.#ready.resolve()
+    this.#checkEnd()
+  }
+
+  #partitionFailed(p: PartitionFeed, e: SamsaError): void {
+    if (e.errorName === 'OFFSET_OUT_OF_RANGE' && this.#resetOutOfRange(p, e)) return
+    this.#fail(e)
   }
 
   /** The broker resolved the partition's start for the first time (or after a symbolic seek). */
-  #startResolved(p: PartitionState, offset: number): void {
-    if (p.truncatedFrom !== undefined) {
-      const old = p.truncatedFrom
-      delete p.truncatedFrom
+  #startResolved(p: PartitionFeed, offset: number): void {
+    const old = this.#truncatedFrom.get(p.partition)
+    if (old !== undefined) {
+      this.#truncatedFrom.delete(p.partition)
       this.#emitGap({ topic: this.topic, partition: p.partition, from: Math.min(offset, old), to: old, reason: 'truncation' })
       this.#commits?.truncatedTo(p.partition, { offset, leaderEpoch: -1 })
     }
-    if (p.commitOnResolve) {
-      delete p.commitOnResolve
+    if (this.#commitOnResolve.delete(p.partition)) {
       this.#commits?.sought(p.partition, offset)
     }
   }
@@ -424,7 +369,7 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
    * `from: 'stored'` or a `reset` policy, reports a gap and re-subscribes where delivery continues; returns false
    * when the subscription should fail instead.
    */
-  #resetOutOfRange(p: PartitionState, e: SamsaError): boolean {
+  #resetOutOfRange(p: PartitionFeed, e: SamsaError): boolean {
     if (this.#opts.from !== 'stored' && this.#opts.reset === undefined) return false
     const { logStartOffset, logEndOffset } = e.details
     if (logStartOffset === undefined || logEndOffset === undefined) return false
@@ -433,11 +378,10 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
     const { resume, gap } = decided
     this.#deps.logger.warn({ ...gap, logStartOffset, logEndOffset }, 'position out of range: reporting a gap and continuing')
     p.pos = reducePosition(p.pos, { kind: 'reset', offset: resume })
-    p.retries = 0
     if (gap.reason === 'truncation') this.#commits?.truncatedTo(p.partition, { offset: resume, leaderEpoch: -1 })
     else this.#commits?.skippedTo(p.partition, { offset: resume, leaderEpoch: p.epoch })
     this.#emitGap(gap)
-    this.#resubscribe(p)
+    p.subscribe()
     this.#checkEnd()
     return true
   }
@@ -457,80 +401,9 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
     this.#emitError(error instanceof Error ? error : new Error(String(error)))
   }
 
-  #drop(subscriptionId: number): void {
-    this.#deps.router.unregister(subscriptionId)
-    this.#deps.conn.request(unsubscribe, { subscriptionId }).catch(() => {})
-  }
-
-  #retryOrFail(p: PartitionState, error: unknown): void {
-    const e = error instanceof SamsaError ? error : new SamsaError('UNKNOWN_SERVER_ERROR', String(error))
-    if (e.errorName === 'OFFSET_OUT_OF_RANGE' && this.#resetOutOfRange(p, e)) return
-    if (!e.retriable) return this.#fail(e)
-    if (e.errorName === 'NETWORK_EXCEPTION') return // the reconnect re-subscribes (from the position if the broker chose one; see partition-position.ts)
-    if (e.errorName === 'NOT_LEADER_OR_FOLLOWER') this.#deps.metadata.invalidate(this.topic)
-    this.#resubscribeAfter(p, backoffDelayMs(p.retries++, this.#deps.retryBackoff, this.#deps.random), { error: e.errorName })
-  }
-
-  #resubscribeAfter(p: PartitionState, delayMs: number, why: object): void {
-    const token = ++p.token
-    if (p.subscriptionId !== null) this.#drop(p.subscriptionId)
-    p.subscriptionId = null
-    this.#deps.logger.debug({ topic: this.topic, partition: p.partition, ...why, delayMs }, 're-subscribing after a backoff')
-    this.#deps.clock.setTimeout(() => {
-      if (token === p.token) this.#resubscribe(p)
-    }, delayMs)
-  }
-
-  #onPush(p: PartitionState, token: number, push: Push): void {
-    if (token !== p.token || this.#isClosed) return
-    if (push.kind === 'ended') {
-      this.#deps.router.unregister(push.subscriptionId)
-      p.subscriptionId = null
-      return this.#retryOrFail(p, push.error)
-    }
-    const frameBytes = PUSH_RECORDS_OVERHEAD + push.records.length
-    let last: ConsumerRecord | null = null
-    try {
-      for (const { at, header, totalBytes } of scanBatches(push.records)) {
-        verifyBatch(push.records, at, at + totalBytes)
-        for (const r of decodeRecords(push.records, at).records) {
-          if (r.offset < p.nextEnqueue! || beyondEnd(p.pos, r.offset)) continue
-          if (r.offset > p.nextEnqueue!) throw new SamsaError('CORRUPT_MESSAGE', `push skipped from offset ${p.nextEnqueue} to ${r.offset}`)
-          const fields = { topic: this.topic, partition: p.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, rawHeaders: r.headers, leaderEpoch: header.partitionLeaderEpoch }
-          last = new ConsumerRecord(fields, this.#commits === null ? null : () => this.#commits!.commitRecord(fields))
-          this.#queue.push({ record: last, creditBytes: 0, push: this.#pushCount })
-          p.nextEnqueue = r.offset + 1
-        }
-      }
-    } catch (error) {
-      // Abandon this subscription at once, and subscribe again from the position after a backoff that grows while
-      // the same bad push repeats (a batch damaged on the broker must not become a hot loop).
-      this.#deps.logger.warn({ topic: this.topic, partition: p.partition, error }, 'bad push; re-subscribing from the position')
-      return this.#resubscribeAfter(p, backoffDelayMs(p.badPushes++, this.#deps.retryBackoff, this.#deps.random), { badPush: true })
-    }
-    p.badPushes = 0
-    if (last === null) this.#consumed(p, frameBytes)
-    else this.#queue.replaceLast({ record: last, creditBytes: frameBytes, push: this.#pushCount })
-    this.#pushCount++
-    this.#notify()
-  }
-
-  /** Credits the broker once half the window has been consumed. */
-  #consumed(p: PartitionState, bytes: number): void {
-    p.consumedBytes += bytes
-    if (p.subscriptionId === null || p.consumedBytes < this.#windowBytes / 2) return
-    const grant = p.consumedBytes
-    p.consumedBytes = 0
-    this.#deps.conn.request(credit, { subscriptionId: p.subscriptionId, bytes: grant }).catch(() => {})
-  }
-
   #take(): ConsumerRecord {
     const { record, creditBytes } = this.#queue.shift()!
-    const p = this.#partitions.get(record.partition)!
-    p.pos = reducePosition(p.pos, { kind: 'delivered', offset: record.offset })
-    p.epoch = record.leaderEpoch
-    if (creditBytes > 0) this.#consumed(p, creditBytes)
-    if (atEnd(p.pos)) this.#resubscribe(p) // `until: 'end'`: the last record is out; stop the broker's pushes
+    this.#partitions.get(record.partition)!.took(record, creditBytes)
     return record
   }
 
@@ -654,11 +527,7 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
 
   #end(reason: void | Error): void {
     this.#ready.reject(reason ?? Object.assign(new Error(`the subscription to ${this.topic} was closed before the broker confirmed it`), { name: 'AbortError' }))
-    for (const p of this.#partitions.values()) {
-      p.token++
-      if (p.subscriptionId !== null) this.#drop(p.subscriptionId)
-      p.subscriptionId = null
-    }
+    for (const p of this.#partitions.values()) p.stop()
     for (const off of this.#unlisten.splice(0)) off()
     this.#commits?.stop()
     if (reason === undefined) this.#settleProcessing(null)
