@@ -123,3 +123,21 @@ export function checkProcess(handler: unknown, opts: unknown): void {
   const stores = isPlainObject(opts) ? opts['stores'] : undefined
   if (!Array.isArray(stores) || !stores.every((s) => typeof s === 'string' && s.length > 0)) fail('sub.process', 'opts.stores', 'an array of object store names (strings)', isPlainObject(opts) ? stores : opts)
 }
+
+/** `client.consumer(opts)`: throws a TypeError for the first bad option. */
+export function checkConsumerOptions(opts: unknown): void {
+  const where = 'client.consumer'
+  if (opts === undefined) return
+  if (!isPlainObject(opts)) fail(where, 'opts', 'an options object or undefined', opts)
+  const names = ['id', 'creditWindowBytes', 'retryBackoff']
+  const unknown = Object.keys(opts).filter((k) => !names.includes(k))
+  if (unknown.length > 0) throw new TypeError(`${where}: unknown option ${unknown.map((k) => JSON.stringify(k)).join(', ')}; the options are ${names.join(', ')}`)
+  const id = opts['id']
+  if (id !== undefined && (typeof id !== 'string' || id.length === 0)) fail(where, 'opts.id', 'a non-empty string', id)
+  const window = opts['creditWindowBytes']
+  if (window !== undefined && !(Number.isInteger(window) && (window as number) >= 1 && (window as number) <= MAX_U32)) fail(where, 'opts.creditWindowBytes', `an integer from 1 to ${MAX_U32}`, window)
+  const backoff = opts['retryBackoff']
+  if (backoff === undefined) return
+  const ms = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0
+  if (!isPlainObject(backoff) || !ms(backoff['baseMs']) || !ms(backoff['capMs'])) fail(where, 'opts.retryBackoff', '{ baseMs, capMs } (finite numbers of milliseconds ≥ 0)', backoff)
+}

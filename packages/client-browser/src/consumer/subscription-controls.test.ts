@@ -284,6 +284,14 @@ describe('argument checks', () => {
     expect(broker.requests).toEqual([])
   })
 
+  it('client.consumer throws a TypeError naming a bad option', () => {
+    const c = client()
+    expect(() => c.consumer({ id: '' })).toThrow(/opts.id must be a non-empty string/)
+    expect(() => c.consumer({ groupId: 'g' } as never)).toThrow(/unknown option "groupId"/)
+    expect(() => c.consumer({ retryBackoff: { baseMs: -1, capMs: 5 } })).toThrow(/opts.retryBackoff/)
+    expect(c.consumer({ id: 'ok', creditWindowBytes: 1024 }).id).toBe('ok')
+  })
+
   it('pause/resume/seek throw for bad arguments and leave the subscription as it was', async () => {
     broker.createTopic('t', 2)
     await produce('t', 0, ['a'])
