@@ -7,6 +7,10 @@
  * With `from: 'stored'` each partition resumes at the consumer id's stored position and positions are committed
  * (auto, manual, or atomically with the app's writes in `process`). A position the broker can no longer serve
  * (retention below, truncation above) is reported as a typed `Gap` and delivery continues per the reset policy.
+ *
+ * `ready` settles once the broker confirmed every partition's start; `until: 'end'` finishes at the end each partition
+ * had then; `pause`/`resume`/`seek` steer delivery per partition; a `signal` closes it. The broker side of each
+ * partition is a PartitionFeed; positions follow partition-position.ts; commits follow subscription-commits.ts.
  */
 import type { SamsaError, SubscribeResponse } from '@samsa/shared'
 import { ConsumerRecord } from './consumer-record.js'
