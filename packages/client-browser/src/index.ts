@@ -3,7 +3,7 @@ export { createClient, type ClientOptions, type SamsaClient } from './client.js'
 export { Admin, type TopicDescription, type OffsetQuery, type ListedOffset } from './admin/admin.js'
 export { Producer, type ProducerOptions, type ProducerRecord, type RecordMetadata, type PendingCount, type Bytes } from './producer/producer.js'
 export { Consumer, type ConsumerOptions } from './consumer/consumer.js'
-export { Subscription, type SubscribeOptions, type StartFrom, type Gap, type BatchHandler, type ProcessOptions } from './consumer/subscription.js'
+export { Subscription, type SubscribeOptions, type StartFrom, type Gap, type BatchHandler, type ProcessOptions, type SeekTarget } from './consumer/subscription.js'
 export { ConsumerRecord } from './consumer/consumer-record.js'
 export { Connection, clientClosedError, type ConnectionOptions, type ConnectionEvents, type StatusChange, type RequestOptions } from './connection/connection.js'
 export {

@@ -3,6 +3,18 @@ import type { RecordHeader } from '@samsa/shared'
 
 const decoder = new TextDecoder()
 
+/** What a record is made of, as decoded from a push. */
+export interface ConsumerRecordFields {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: number
+  readonly timestamp: number
+  readonly key: Uint8Array | null
+  readonly value: Uint8Array | null
+  readonly rawHeaders: readonly RecordHeader[]
+  readonly leaderEpoch: number
+}
+
 export class ConsumerRecord {
   readonly topic: string
   readonly partition: number
@@ -19,7 +31,7 @@ export class ConsumerRecord {
   readonly #commit: (() => Promise<void>) | null
 
   constructor(
-    f: { topic: string; partition: number; offset: number; timestamp: number; key: Uint8Array | null; value: Uint8Array | null; rawHeaders: readonly RecordHeader[]; leaderEpoch: number },
+    f: ConsumerRecordFields,
     commit: (() => Promise<void>) | null = null,
   ) {
     this.#commit = commit

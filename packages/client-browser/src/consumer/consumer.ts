@@ -1,6 +1,7 @@
 /** @module The Consumer: creates subscription handles that share the client's connection and push router. */
 import type { BackoffPolicy } from '../connection/backoff.js'
 import { Subscription, type SubscribeOptions, type SubscriptionDeps } from './subscription.js'
+import { checkConsumerOptions, checkSubscribe } from './subscribe-validation.js'
 
 export interface ConsumerOptions {
   /** The consumer id positions are stored under (`subscribe(topic, { from: 'stored' })`). Default 'default'. */
@@ -17,7 +18,9 @@ export class Consumer {
   /** Open subscriptions; each removes itself when it ends. */
   readonly #subscriptions = new Set<Subscription>()
 
+  /** Throws a TypeError naming the option for bad options. */
   constructor(opts: ConsumerOptions, deps: SubscriptionDeps) {
+    checkConsumerOptions(opts)
     this.#opts = opts
     this.#deps = { ...deps, consumerId: opts.id ?? deps.consumerId ?? 'default', ...(opts.retryBackoff && { retryBackoff: opts.retryBackoff }) }
   }
@@ -27,7 +30,9 @@ export class Consumer {
     return this.#deps.consumerId ?? 'default'
   }
 
+  /** Throws a TypeError naming the argument for a bad topic or option (nothing is subscribed then). */
   subscribe(topic: string, opts: SubscribeOptions = {}): Subscription {
+    checkSubscribe(topic, opts)
     const creditWindowBytes = opts.creditWindowBytes ?? this.#opts.creditWindowBytes
     const sub = new Subscription(topic, creditWindowBytes === undefined ? opts : { ...opts, creditWindowBytes }, this.#deps)
     this.#subscriptions.add(sub)

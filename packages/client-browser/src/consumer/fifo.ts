@@ -29,6 +29,11 @@ export class Fifo<T> {
     return this.#head < this.#items.length ? this.#items[this.#head] : undefined
   }
 
+  /** The newest item, without removing it. */
+  last(): T | undefined {
+    return this.length > 0 ? this.#items[this.#items.length - 1] : undefined
+  }
+
   /** Replaces the newest item. */
   replaceLast(item: T): void {
     if (this.length > 0) this.#items[this.#items.length - 1] = item

@@ -12,6 +12,8 @@ interface PartitionCommits {
   written: StoredPosition | null
   /** A forced (backwards) write is pending. */
   force: boolean
+  /** Set by `rewind`: the next stage is accepted whatever its offset and written forced. */
+  rewound: boolean
   /** The running write loop, or null when idle. */
   writing: Promise<void> | null
 }
@@ -32,7 +34,7 @@ export class PositionCommitter {
 
   #state(partition: number): PartitionCommits {
     let s = this.#partitions.get(partition)
-    if (s === undefined) this.#partitions.set(partition, (s = { staged: null, written: null, force: false, writing: null }))
+    if (s === undefined) this.#partitions.set(partition, (s = { staged: null, written: null, force: false, rewound: false, writing: null }))
     return s
   }
 
@@ -52,10 +54,22 @@ export class PositionCommitter {
   /** Stages a position; ignored unless it is ahead of what is staged or written. Returns true if it was staged. */
   stage(partition: number, position: StoredPosition): boolean {
     const s = this.#state(partition)
+    if (s.rewound) {
+      s.rewound = false
+      s.staged = position
+      s.force = true
+      return true
+    }
     const ahead = s.staged ?? s.written
     if (ahead !== null && position.offset <= ahead.offset) return false
     s.staged = position
     return true
+  }
+
+  /** The application moved the partition's position (a seek): the next stage may move the stored position backwards. */
+  rewind(partition: number): void {
+    const s = this.#state(partition)
+    s.rewound = true
   }
 
   /** Moves the partition's position backwards (the log was truncated below it): a forced write. */

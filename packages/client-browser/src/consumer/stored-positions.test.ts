@@ -274,7 +274,7 @@ describe('stored positions, commits, gaps and process() against the fake broker'
     broker.createTopic('t', 1)
     const c = client(memoryStorage())
     const sub = c.consumer().subscribe('t', { from: 'stored' })
-    expect(() => sub.process(async () => {}, { stores: ['messages'] })).toThrow(/needs IndexedDB storage/)
+    await expect(sub.process(async () => {}, { stores: ['messages'] })).rejects.toThrow(/needs IndexedDB storage/)
     sub.close()
   })
 
@@ -343,7 +343,7 @@ describe('stored positions, commits, gaps and process() against the fake broker'
       const storage = open(new IDBFactory())
       const c = client(storage)
       const plain = c.consumer().subscribe('chat', { from: 'earliest' })
-      expect(() => plain.process(async () => {}, { stores: ['messages'] })).toThrow(/from: 'stored'/)
+      await expect(plain.process(async () => {}, { stores: ['messages'] })).rejects.toThrow(/from: 'stored'/)
       const sub: Subscription = c.consumer().subscribe('chat', { from: 'stored' })
       void sub.process(async () => {}, { stores: ['messages'] })
       expect(() => sub.onRecord(() => {})).toThrow(/batches/)

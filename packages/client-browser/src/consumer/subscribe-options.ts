@@ -36,4 +36,18 @@ export interface SubscribeOptions {
   readonly commit?: 'auto' | 'manual'
   /** Auto-commit: longest time a processed position stays unwritten while records keep coming. Default 1000 ms. */
   readonly autoCommitIntervalMs?: number
+  /**
+   * Closes the subscription when aborted, as `sub.close()` does: the broker subscriptions are unsubscribed, an
+   * iterator ends after the record in hand, pending commits are written, and `sub.ready` (if not yet settled)
+   * rejects with `signal.reason`. An already aborted signal closes it at once.
+   */
+  readonly signal?: AbortSignal
+  /**
+   * 'end': read to the end and finish. Each partition stops at its own end: the high watermark the broker reported
+   * when it confirmed that partition's subscription (so records appended after `sub.ready` are not delivered).
+   * Once every partition's records below its end have been handed to the application and processed, the
+   * subscription closes itself: `for await` ends, `sub.closed` resolves (undefined) after the last commits.
+   * Default: follow the topic forever.
+   */
+  readonly until?: 'end'
 }

@@ -7,88 +7,58 @@
  * With `from: 'stored'` each partition resumes at the consumer id's stored position and positions are committed
  * (auto, manual, or atomically with the app's writes in `process`). A position the broker can no longer serve
  * (retention below, truncation above) is reported as a typed `Gap` and delivery continues per the reset policy.
+ *
+ * `ready` settles once the broker confirmed every partition's start; `until: 'end'` finishes at the end each partition
+ * had then; `pause`/`resume`/`seek` steer delivery per partition; a `signal` closes it. The broker side of each
+ * partition is a PartitionFeed; positions follow partition-position.ts; commits follow subscription-commits.ts.
  */
-import { Fifo } from './fifo.js'
-import { PUSH_RECORDS_OVERHEAD, SamsaError, credit, decodeRecords, scanBatches, subscribe, unsubscribe, verifyBatch, type Push } from '@samsa/shared'
-import type { Connection } from '../connection/connection.js'
-import { backoffDelayMs, type BackoffPolicy } from '../connection/backoff.js'
-import type { MetadataCache } from '../metadata/metadata-cache.js'
-import type { Clock, Logger, Random } from '../ports.js'
+import type { SamsaError, SubscribeResponse } from '@samsa/shared'
 import { ConsumerRecord } from './consumer-record.js'
-import type { PushRouter } from './push-router.js'
-import type { ClientStorage, StoredPosition } from '../storage/stores.js'
+import type { StoredPosition } from '../storage/stores.js'
 import { PositionCommitter } from './position-committer.js'
 import { gapForOutOfRange, type Gap } from './gap.js'
 import type { BatchHandler, ProcessOptions, SubscribeOptions } from './subscribe-options.js'
+import { DeliveryQueue } from './delivery-queue.js'
+import { atEnd, initialPosition, reducePosition, requestOffset, type SeekTarget } from './partition-position.js'
+import { PartitionFeed, type FeedHost } from './partition-feed.js'
+import type { SubscriptionDeps } from './subscription-deps.js'
+import { ReadySignal } from './ready-signal.js'
+import { declaredPartitions, resolveStarts } from './start-positions.js'
+import { SubscriptionCommits } from './subscription-commits.js'
+import { checkCommitUpTo, checkFunction, checkPartition, checkPartitionList, checkProcess, checkSeekTarget } from './subscribe-validation.js'
 
 export type { Gap } from './gap.js'
 export type { BatchHandler, ProcessOptions, StartFrom, SubscribeOptions } from './subscribe-options.js'
-
-export interface SubscriptionDeps {
-  readonly conn: Connection
-  readonly router: PushRouter
-  readonly metadata: MetadataCache
-  readonly clock: Clock
-  readonly random: Random
-  readonly logger: Logger
-  readonly retryBackoff: BackoffPolicy
-  /** Where positions are stored; required for `from: 'stored'`. */
-  readonly storage?: ClientStorage
-  /** The consumer id positions are stored under. Default 'default'. */
-  readonly consumerId?: string
-}
-
-interface PartitionState {
-  readonly partition: number
-  /** The offset of the first subscribe: −2 earliest, −1 latest, or exact. */
-  start: number
-  /** The stored position this partition resumed from, checked against the broker's leader epoch. */
-  stored: StoredPosition | null
-  /** Leader epoch of the last record delivered (−1 before any). */
-  epoch: number
-  /** Set when the stored epoch is newer than the broker's: the old position, reported as a truncation gap once the start resolves. */
-  truncatedFrom?: number
-  /** Offset after the last record delivered to the application; null until the broker resolves the start. */
-  position: number | null
-  /** Next offset expected from pushes; records below it are skipped. Always ≥ position once set. */
-  nextEnqueue: number | null
-  /** The broker's id for the current subscription; null while (re)subscribing or disconnected. */
-  subscriptionId: number | null
-  /** Incremented on every (re)subscribe; responses and pushes of older tokens are ignored. */
-  token: number
-  /** Records of this partition in the queue (not yet handed to the application). */
-  queued: number
-  /** Bytes of pushes consumed since the last credit grant. */
-  consumedBytes: number
-  retries: number
-  /** Consecutive pushes that failed verification; grows the re-subscribe backoff, reset by a good push. */
-  badPushes: number
-}
-
-interface Queued {
-  readonly record: ConsumerRecord
-  /** Push bytes released (credited back) when this record is consumed. */
-  readonly creditBytes: number
-  /** Which push it came in: `process` batches are the records of one push. */
-  readonly push: number
-}
+export type { SeekTarget } from './partition-position.js'
+export type { SubscriptionDeps } from './subscription-deps.js'
 
 export class Subscription implements AsyncIterable<ConsumerRecord> {
   readonly topic: string
   readonly #deps: SubscriptionDeps
   readonly #opts: SubscribeOptions
   readonly #windowBytes: number
-  readonly #partitions = new Map<number, PartitionState>()
+  /** Every partition of the subscription, once its start is resolved (empty before). */
+  readonly #partitions = new Map<number, PartitionFeed>()
+  readonly #host: FeedHost
+  /** Partitions whose stored epoch is newer than the broker's: the old position, reported as a truncation gap once the start resolves. */
+  readonly #truncatedFrom = new Map<number, number>()
+  /** Partitions sought to 'earliest'/'latest' on a stored subscription: commit the position once the broker resolves it. */
+  readonly #commitOnResolve = new Set<number>()
+  /** The partitions, as soon as they are known (declared in the options, or from metadata); null before. */
+  #partitionIds: readonly number[] | null
+  /** Seeks made before the partitions' states exist; applied when they are created. */
+  readonly #pendingSeeks = new Map<number, SeekTarget>()
+  /** `pause()` without partitions before they were known: every partition starts paused. */
+  #pauseAll = false
   /** Records received and not yet consumed, each partition's in offset order. */
-  readonly #queue = new Fifo<Queued>()
+  readonly #queue = new DeliveryQueue()
   #mode: 'none' | 'iterator' | 'callback' | 'process' = 'none'
   readonly #consumerId: string
-  readonly #committer: PositionCommitter | null
-  readonly #autoCommit: boolean
-  #autoCommitTimer: unknown = null
+  readonly #commits: SubscriptionCommits | null
   /** The iterator's last record: committed (auto) when the iterator advances past it. */
   #handedOut: ConsumerRecord | null = null
-  #pushCount = 0
+  /** A callback or a `process` transaction holds records: `until: 'end'` does not finish under it. */
+  #inHandler = false
   #process: { handler: BatchHandler; stores: readonly string[] } | null = null
   #processing: Promise<void> | null = null
   #resolveProcessing: (() => void) | null = null
@@ -101,8 +71,9 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
   #isClosed = false
   readonly #errorListeners = new Set<(e: Error) => void>()
   readonly #unlisten: (() => void)[] = []
+  readonly #ready: ReadySignal
   #resolveClosed!: (v: void | Error) => void
-  /** Settles when the subscription ends: with the error that ended it, or undefined after close(). */
+  /** Settles when the subscription ends: with the error that ended it, or undefined after close(), an abort, or `until: 'end'` reaching the end. */
   readonly closed: Promise<void | Error> = new Promise((r) => (this.#resolveClosed = r))
 
   constructor(topic: string, opts: SubscribeOptions, deps: SubscriptionDeps) {
@@ -111,54 +82,141 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
     this.#deps = deps
     this.#windowBytes = opts.creditWindowBytes ?? 256 * 1024
     this.#consumerId = deps.consumerId ?? 'default'
+    this.#partitionIds = declaredPartitions(opts)
+    this.#ready = new ReadySignal(deps.logger)
+    this.#host = {
+      topic,
+      deps,
+      windowBytes: this.#windowBytes,
+      queue: this.#queue,
+      closed: () => this.#isClosed,
+      record: (fields) => new ConsumerRecord(fields, this.#commits === null ? null : () => this.#commits!.commitRecord(fields)),
+      confirmed: (feed, res, resolvedNow) => this.#confirmed(feed, res, resolvedNow),
+      failed: (feed, error) => this.#partitionFailed(feed, error),
+      pushed: () => this.#notify(),
+    }
     const stored = opts.from === 'stored'
     if (stored && deps.storage === undefined) throw new TypeError("from: 'stored' needs the client's storage (createClient({ storage }))")
-    this.#committer = stored ? new PositionCommitter(deps.storage!.offsets, this.#consumerId, topic) : null
-    this.#autoCommit = stored && (opts.commit ?? 'auto') === 'auto'
+    this.#commits = stored
+      ? new SubscriptionCommits(new PositionCommitter(deps.storage!.offsets, this.#consumerId, topic), { auto: (opts.commit ?? 'auto') === 'auto', intervalMs: opts.autoCommitIntervalMs ?? 1_000 }, deps.clock, {
+          positionOf: (partition) => this.#partitions.get(partition)?.pos.position ?? null,
+          buffered: (partition) => this.#queue.count(partition),
+          failed: (error) => this.#commitFailed(error),
+        })
+      : null
     if (opts.onRecord) this.onRecord(opts.onRecord)
     this.#unlisten.push(deps.conn.on('status', ({ previous, current }) => {
-      if (current.status === 'connected' && previous.status !== 'connected') for (const p of this.#partitions.values()) this.#resubscribe(p)
-      if (current.status !== 'connected') for (const p of this.#partitions.values()) p.subscriptionId = null
+      if (current.status === 'connected' && previous.status !== 'connected') for (const p of this.#partitions.values()) p.subscribe()
+      if (current.status !== 'connected') for (const p of this.#partitions.values()) p.disconnected()
     }))
+    const signal = opts.signal
+    if (signal !== undefined) {
+      const onAbort = () => this.#abort(signal.reason)
+      if (signal.aborted) {
+        queueMicrotask(onAbort)
+      } else {
+        signal.addEventListener('abort', onAbort, { once: true })
+        this.#unlisten.push(() => signal.removeEventListener('abort', onAbort))
+      }
+    }
     void this.#start()
+  }
+
+  /**
+   * Resolves once the broker has confirmed the subscription of every partition and so its start position (a
+   * 'latest' start is then a fixed offset: every record appended after this resolves is delivered). Rejects with
+   * the error that ends the subscription first, with `signal.reason` on an abort, or with an AbortError on close().
+   */
+  get ready(): Promise<void> {
+    return this.#ready.promise
+  }
+
+  /** Calls `listener` once when `ready` resolves (on a microtask if it already has); returns the unsubscribe function. */
+  onReady(listener: () => void): () => void {
+    checkFunction('sub.onReady', 'listener', listener)
+    return this.#ready.on(listener)
   }
 
   /** Offset after the last record delivered for the partition (the next one to deliver), or null before the start is resolved. */
   position(partition: number): number | null {
-    return this.#partitions.get(partition)?.position ?? null
+    checkPartition('sub.position', 'partition', partition)
+    return this.#partitions.get(partition)?.pos.position ?? null
   }
 
   /** The stored (or staged) position of the partition for this consumer id; null without `from: 'stored'` or before the first commit. */
   committed(partition: number): StoredPosition | null {
-    return this.#committer?.committed(partition) ?? null
+    checkPartition('sub.committed', 'partition', partition)
+    return this.#commits?.committer.committed(partition) ?? null
   }
 
   /** Store writes issued by commits so far (auto, manual and resets; `process` transactions not included). */
   get storeWrites(): number {
-    return this.#committer?.writes ?? 0
+    return this.#commits?.committer.writes ?? 0
   }
 
   /** Called for every gap (see `Gap`); returns the unsubscribe function. */
   onGap(listener: (gap: Gap) => void): () => void {
+    checkFunction('sub.onGap', 'listener', listener)
     this.#gapListeners.add(listener)
     return () => void this.#gapListeners.delete(listener)
   }
 
   /**
+   * Stops handing records of the partitions (default: all of them) to the application, keeping their positions:
+   * what is buffered stays buffered and the broker stops pushing once the credit window is spent (no credit is
+   * granted for a paused partition). Other partitions keep flowing. Idempotent.
+   */
+  pause(partitions?: readonly number[]): void {
+    const ids = this.#controlled('sub.pause', partitions)
+    if (ids === null) this.#pauseAll = true
+    else this.#queue.pause(ids)
+  }
+
+  /** Resumes delivery of paused partitions (default: all of them). Idempotent. */
+  resume(partitions?: readonly number[]): void {
+    const ids = this.#controlled('sub.resume', partitions)
+    if (ids === null) this.#pauseAll = false
+    else this.#queue.resume(ids)
+    this.#notify()
+  }
+
+  /**
+   * Makes `to` the next offset delivered for the partition ('earliest'/'latest': the log start or end, resolved by
+   * the broker): records of it already buffered are discarded and the partition re-subscribes from there. A record
+   * in the application's hand at the time is not committed if it is at or after the new position. With
+   * `from: 'stored'`: on auto-commit the new position is written at once (even backwards); on manual commit
+   * nothing is written, and the partition's next commit may move the stored position backwards.
+   * With `until: 'end'`, the partition's end does not move. Before `ready` this sets where the partition starts.
+   */
+  seek(partition: number, to: SeekTarget): void {
+    checkPartition('sub.seek', 'partition', partition)
+    checkSeekTarget('sub.seek', 'to', to)
+    this.#controlled('sub.seek', [partition])
+    if (this.#isClosed) return
+    const p = this.#partitions.get(partition)
+    if (p === undefined) return void this.#pendingSeeks.set(partition, to)
+    this.#seekState(p, to)
+    p.subscribe()
+    this.#checkEnd()
+  }
+
+  /**
    * Commits positions now and resolves once they are stored. Without `upTo`: every partition's position after the
    * last record handed to the application. With `upTo`: that partition's position (`offset` = the next offset to
-   * deliver, at most the delivered position). Never moves a stored position backwards. Needs `from: 'stored'`.
+   * deliver, at most the delivered position). Never moves a stored position backwards (except after a seek). Needs `from: 'stored'`.
    */
   async commit(upTo?: { readonly partition: number; readonly offset: number }): Promise<void> {
-    const committer = this.#committer
-    if (committer === null) throw new TypeError("sub.commit() needs a subscription with from: 'stored'")
+    checkCommitUpTo(upTo)
+    const committer = this.#commits?.committer
+    if (committer === undefined) throw new TypeError("sub.commit() needs a subscription with from: 'stored'")
     if (upTo === undefined) {
-      for (const p of this.#partitions.values()) if (p.position !== null) committer.stage(p.partition, { offset: p.position, leaderEpoch: p.epoch })
+      for (const p of this.#partitions.values()) if (p.pos.position !== null) committer.stage(p.partition, { offset: p.pos.position, leaderEpoch: p.epoch })
       return committer.flush()
     }
     const p = this.#partitions.get(upTo.partition)
     if (p === undefined) throw new RangeError(`partition ${upTo.partition} is not part of this subscription`)
-    if (p.position === null || upTo.offset > p.position) throw new RangeError(`cannot commit ${this.topic}/${upTo.partition} at ${upTo.offset}: only offsets below ${p.position ?? 0} were delivered`)
+    const position = p.pos.position
+    if (position === null || upTo.offset > position) throw new RangeError(`cannot commit ${this.topic}/${upTo.partition} at ${upTo.offset}: only offsets below ${position ?? 0} were delivered`)
     committer.stage(p.partition, { offset: upTo.offset, leaderEpoch: p.epoch })
     return committer.flush(p.partition)
   }
@@ -170,16 +228,21 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
    * IndexedDB auto-commit the transaction early). If it throws, nothing of the batch commits, delivery stops, the
    * error goes to `onError` and the returned promise (also `sub.processing`) rejects with it; after a reload,
    * `from: 'stored'` delivers the same batch again. The promise resolves when the subscription is closed.
-   * Needs `from: 'stored'` and IndexedDB storage (memory storage has no transactions and throws).
+   * Needs `from: 'stored'` and IndexedDB storage (memory storage has no transactions: it rejects with a TypeError).
    */
   process(handler: BatchHandler, opts: ProcessOptions): Promise<void> {
-    if (this.#deps.storage?.atomic === undefined) {
-      throw new TypeError('sub.process() needs IndexedDB storage: memory storage cannot commit the app’s writes and the positions in one transaction (createClient({ storage: indexedDbStorage(...) }))')
+    try {
+      checkProcess(handler, opts)
+      if (this.#deps.storage?.atomic === undefined) {
+        throw new TypeError('sub.process() needs IndexedDB storage: memory storage cannot commit the app’s writes and the positions in one transaction (createClient({ storage: indexedDbStorage(...) }))')
+      }
+      if (this.#opts.from !== 'stored') throw new TypeError("sub.process() needs from: 'stored' (the positions it commits are where a reload resumes)")
+      if (this.#mode !== 'none') throw new TypeError(`this subscription already delivers by ${this.#mode}; process() must be its only consumer`)
+    } catch (error) {
+      return Promise.reject(error)
     }
-    if (this.#opts.from !== 'stored') throw new TypeError("sub.process() needs from: 'stored' (the positions it commits are where a reload resumes)")
-    if (this.#mode !== 'none') throw new TypeError(`this subscription already delivers by ${this.#mode}; process() must be its only consumer`)
     this.#mode = 'process'
-    this.#process = { handler, stores: opts.stores }
+    this.#process = { handler, stores: [...opts.stores] }
     this.#processing = new Promise<void>((resolve, reject) => {
       this.#resolveProcessing = resolve
       this.#rejectProcessing = reject
@@ -197,10 +260,11 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
 
   /** Flushes pending commits (auto and manual) and resolves once they are stored. */
   async flush(): Promise<void> {
-    await this.#committer?.flush()
+    await this.#commits?.committer.flush()
   }
 
   onRecord(callback: (record: ConsumerRecord) => void | Promise<void>): this {
+    checkFunction('sub.onRecord', 'callback', callback)
     if (this.#mode === 'iterator') throw new TypeError('this subscription is being iterated; it cannot also take a callback')
     if (this.#mode === 'process') throw new TypeError('this subscription is processed in batches; it cannot also take a callback')
     this.#mode = 'callback'
@@ -211,6 +275,7 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
 
   /** Called with the error that ends the subscription (e.g. OFFSET_OUT_OF_RANGE) and with errors thrown by the callback. */
   onError(listener: (error: Error) => void): () => void {
+    checkFunction('sub.onError', 'listener', listener)
     this.#errorListeners.add(listener)
     return () => void this.#errorListeners.delete(listener)
   }
@@ -229,78 +294,78 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
     this.#end(undefined)
   }
 
+  #abort(reason: unknown): void {
+    if (this.#isClosed) return
+    this.#ready.reject(reason)
+    this.close()
+  }
+
+  /** The partitions a control call names (all when omitted); null for "all" while they are not known yet. Throws for a bad list. */
+  #controlled(where: string, partitions: readonly number[] | undefined): readonly number[] | null {
+    if (partitions !== undefined) checkPartitionList(where, 'partitions', partitions)
+    const known = this.#partitionIds
+    if (known === null) {
+      if (partitions === undefined) return null
+      throw new TypeError(`${where}: this subscription's partitions come from the topic's metadata and are not known yet; await sub.ready first (or subscribe with { partitions })`)
+    }
+    if (partitions === undefined) return known
+    const outside = partitions.filter((p) => !known.includes(p))
+    if (outside.length > 0) throw new RangeError(`${where}: partition ${outside.join(', ')} is not part of this subscription of ${this.topic} (partitions ${known.join(', ')})`)
+    return partitions
+  }
+
+  #seekState(p: PartitionFeed, to: SeekTarget): void {
+    p.pos = reducePosition(p.pos, { kind: 'seek', to })
+    this.#truncatedFrom.delete(p.partition)
+    if (typeof to === 'number') this.#commits?.sought(p.partition, to)
+    else if (this.#commits !== null) this.#commitOnResolve.add(p.partition)
+  }
+
   async #start(): Promise<void> {
     try {
-      const from = this.#opts.from ?? 'latest'
-      const isMap = typeof from === 'object' && !('offset' in from)
-      const partitions =
-        this.#opts.partitions ?? (isMap ? Object.keys(from).map(Number) : Array.from({ length: await this.#deps.metadata.partitionCount(this.topic) }, (_, i) => i))
-      const isStored = from === 'stored'
-      const resetStart = (this.#opts.reset ?? 'earliest') === 'latest' ? -1 : -2
-      const stored = isStored ? await this.#deps.storage!.offsets.list(this.#consumerId, this.topic) : new Map<number, StoredPosition>()
-      const epochs = new Map<number, number>()
-      if ([...stored.values()].some((s) => s.leaderEpoch >= 0)) {
-        for (const m of (await this.#deps.metadata.topic(this.topic)).partitions) epochs.set(m.partition, m.leaderEpoch)
-      }
+      const starts = await resolveStarts(this.topic, this.#opts, { metadata: this.#deps.metadata, logger: this.#deps.logger, storage: this.#deps.storage, consumerId: this.#consumerId })
       if (this.#isClosed) return
-      for (const partition of partitions) {
-        const saved = stored.get(partition) ?? null
-        const start = isStored
-          ? (saved?.offset ?? resetStart)
-          : from === 'earliest' ? -2 : from === 'latest' ? -1 : 'offset' in from ? (from.offset as number) : ((from as Record<number, number>)[partition] ?? -1)
-        const p: PartitionState = { partition, start, stored: saved, epoch: saved?.leaderEpoch ?? -1, position: null, nextEnqueue: null, subscriptionId: null, token: 0, queued: 0, consumedBytes: 0, retries: 0, badPushes: 0 }
-        this.#partitions.set(partition, p)
-        if (saved !== null) this.#committer!.markWritten(partition, saved)
-        const brokerEpoch = epochs.get(partition)
-        if (saved !== null && brokerEpoch !== undefined && saved.leaderEpoch > brokerEpoch) {
-          // The broker's history is older than what this consumer saw: the log diverged at an unknown offset.
-          this.#deps.logger.warn({ topic: this.topic, partition, stored: saved, brokerEpoch }, 'stored leader epoch is newer than the broker’s')
-          p.start = resetStart
-          p.truncatedFrom = saved.offset
-        }
+      this.#partitionIds = starts.map((s) => s.partition)
+      if (this.#pauseAll) this.#queue.pause(this.#partitionIds)
+      for (const s of starts) {
+        const p = new PartitionFeed(s.partition, initialPosition(s.start, this.#opts.until === 'end'), s.stored?.leaderEpoch ?? -1, this.#host)
+        if (s.truncatedFrom !== undefined) this.#truncatedFrom.set(s.partition, s.truncatedFrom)
+        this.#partitions.set(s.partition, p)
+        if (s.stored !== null) this.#commits!.committer.markWritten(s.partition, s.stored)
+        const seek = this.#pendingSeeks.get(s.partition)
+        if (seek !== undefined) this.#seekState(p, seek)
       }
+      this.#pendingSeeks.clear()
       this.#deps.conn.connect()
-      if (this.#deps.conn.state.status === 'connected') for (const p of this.#partitions.values()) this.#resubscribe(p)
+      if (this.#deps.conn.state.status === 'connected') for (const p of this.#partitions.values()) p.subscribe()
     } catch (error) {
       this.#fail(error instanceof Error ? error : new Error(String(error)))
     }
   }
 
-  /** (Re)subscribes from the position, dropping the partition's undelivered records so nothing is delivered twice. */
-  #resubscribe(p: PartitionState): void {
-    if (this.#isClosed || this.#deps.conn.state.status !== 'connected') return
-    const token = ++p.token
-    if (p.subscriptionId !== null) this.#drop(p.subscriptionId) // e.g. after a bad push: the broker would keep pushing to it
-    p.subscriptionId = null
-    p.consumedBytes = 0
-    p.nextEnqueue = p.position
-    this.#queue.retain((q) => q.record.partition !== p.partition)
-    p.queued = 0
-    const session = this.#deps.conn.session
-    const request = { topic: this.topic, partition: p.partition, offset: p.position ?? p.start, creditBytes: this.#windowBytes }
-    // A response after the request timed out is for a subscription this partition gave up on (it re-subscribes).
-    this.#deps.conn.request(subscribe, request, { onLateResponse: (res) => this.#drop(res.subscriptionId) }).then(
-      (res) => {
-        if (token !== p.token || this.#isClosed) return this.#drop(res.subscriptionId)
-        if (p.position === null) {
-          p.position = res.offset
-          if (p.truncatedFrom !== undefined) {
-            const old = p.truncatedFrom
-            delete p.truncatedFrom
-            this.#emitGap({ topic: this.topic, partition: p.partition, from: Math.min(res.offset, old), to: old, reason: 'truncation' })
-            void this.#committer?.reset(p.partition, { offset: res.offset, leaderEpoch: -1 }).catch((e: unknown) => this.#commitFailed(e))
-          }
-        }
-        p.nextEnqueue = p.position
-        p.subscriptionId = res.subscriptionId
-        p.retries = 0
-        this.#deps.router.register(session, res.subscriptionId, (push) => this.#onPush(p, token, push))
-      },
-      (error: unknown) => {
-        if (token !== p.token || this.#isClosed) return
-        this.#retryOrFail(p, error)
-      },
-    )
+  /** The broker confirmed a subscription of `p` (the first time, `resolvedNow`, it fixed the start). */
+  #confirmed(p: PartitionFeed, res: SubscribeResponse, resolvedNow: boolean): void {
+    if (resolvedNow) this.#startResolved(p, res.offset)
+    if ([...this.#partitions.values()].every((q) => q.pos.confirmed)) this.#ready.resolve()
+    this.#checkEnd()
+  }
+
+  #partitionFailed(p: PartitionFeed, e: SamsaError): void {
+    if (e.errorName === 'OFFSET_OUT_OF_RANGE' && this.#resetOutOfRange(p, e)) return
+    this.#fail(e)
+  }
+
+  /** The broker resolved the partition's start for the first time (or after a symbolic seek). */
+  #startResolved(p: PartitionFeed, offset: number): void {
+    const old = this.#truncatedFrom.get(p.partition)
+    if (old !== undefined) {
+      this.#truncatedFrom.delete(p.partition)
+      this.#emitGap({ topic: this.topic, partition: p.partition, from: Math.min(offset, old), to: old, reason: 'truncation' })
+      this.#commits?.truncatedTo(p.partition, { offset, leaderEpoch: -1 })
+    }
+    if (this.#commitOnResolve.delete(p.partition)) {
+      this.#commits?.sought(p.partition, offset)
+    }
   }
 
   /**
@@ -308,24 +373,20 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
    * `from: 'stored'` or a `reset` policy, reports a gap and re-subscribes where delivery continues; returns false
    * when the subscription should fail instead.
    */
-  #resetOutOfRange(p: PartitionState, e: SamsaError): boolean {
+  #resetOutOfRange(p: PartitionFeed, e: SamsaError): boolean {
     if (this.#opts.from !== 'stored' && this.#opts.reset === undefined) return false
     const { logStartOffset, logEndOffset } = e.details
     if (logStartOffset === undefined || logEndOffset === undefined) return false
-    const decided = gapForOutOfRange(this.topic, p.partition, p.position ?? p.start, { logStartOffset, logEndOffset }, this.#opts.reset ?? 'earliest')
+    const decided = gapForOutOfRange(this.topic, p.partition, requestOffset(p.pos), { logStartOffset, logEndOffset }, this.#opts.reset ?? 'earliest')
     if (decided === null) return false
     const { resume, gap } = decided
     this.#deps.logger.warn({ ...gap, logStartOffset, logEndOffset }, 'position out of range: reporting a gap and continuing')
-    p.position = resume
-    p.start = resume
-    p.retries = 0
-    if (gap.reason === 'truncation') void this.#committer?.reset(p.partition, { offset: resume, leaderEpoch: -1 }).catch((err: unknown) => this.#commitFailed(err))
-    else if (this.#committer !== null) {
-      this.#committer.stage(p.partition, { offset: resume, leaderEpoch: p.epoch })
-      void this.#committer.flush(p.partition).catch((err: unknown) => this.#commitFailed(err))
-    }
+    p.pos = reducePosition(p.pos, { kind: 'reset', offset: resume })
+    if (gap.reason === 'truncation') this.#commits?.truncatedTo(p.partition, { offset: resume, leaderEpoch: -1 })
+    else this.#commits?.skippedTo(p.partition, { offset: resume, leaderEpoch: p.epoch })
     this.#emitGap(gap)
-    this.#resubscribe(p)
+    p.subscribe()
+    this.#checkEnd()
     return true
   }
 
@@ -344,110 +405,21 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
     this.#emitError(error instanceof Error ? error : new Error(String(error)))
   }
 
-  #drop(subscriptionId: number): void {
-    this.#deps.router.unregister(subscriptionId)
-    this.#deps.conn.request(unsubscribe, { subscriptionId }).catch(() => {})
-  }
-
-  #retryOrFail(p: PartitionState, error: unknown): void {
-    const e = error instanceof SamsaError ? error : new SamsaError('UNKNOWN_SERVER_ERROR', String(error))
-    if (e.errorName === 'OFFSET_OUT_OF_RANGE' && this.#resetOutOfRange(p, e)) return
-    if (!e.retriable) return this.#fail(e)
-    if (e.errorName === 'NETWORK_EXCEPTION') return // the reconnect re-subscribes
-    if (e.errorName === 'NOT_LEADER_OR_FOLLOWER') this.#deps.metadata.invalidate(this.topic)
-    const token = p.token
-    const delayMs = backoffDelayMs(p.retries++, this.#deps.retryBackoff, this.#deps.random)
-    this.#deps.logger.debug({ topic: this.topic, partition: p.partition, error: e.errorName, delayMs }, 're-subscribing after a retriable error')
-    this.#deps.clock.setTimeout(() => {
-      if (token === p.token) this.#resubscribe(p)
-    }, delayMs)
-  }
-
-  #onPush(p: PartitionState, token: number, push: Push): void {
-    if (token !== p.token || this.#isClosed) return
-    if (push.kind === 'ended') {
-      this.#deps.router.unregister(push.subscriptionId)
-      p.subscriptionId = null
-      return this.#retryOrFail(p, push.error)
-    }
-    const frameBytes = PUSH_RECORDS_OVERHEAD + push.records.length
-    let last: Queued | null = null
-    try {
-      for (const { at, header, totalBytes } of scanBatches(push.records)) {
-        verifyBatch(push.records, at, at + totalBytes)
-        for (const r of decodeRecords(push.records, at).records) {
-          if (r.offset < p.nextEnqueue!) continue
-          if (r.offset > p.nextEnqueue!) throw new SamsaError('CORRUPT_MESSAGE', `push skipped from offset ${p.nextEnqueue} to ${r.offset}`)
-          const fields = { topic: this.topic, partition: p.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, rawHeaders: r.headers, leaderEpoch: header.partitionLeaderEpoch }
-          const record = new ConsumerRecord(fields, this.#committer === null ? null : () => this.#commitRecord(fields))
-          last = { record, creditBytes: 0, push: this.#pushCount }
-          this.#queue.push(last)
-          p.queued++
-          p.nextEnqueue = r.offset + 1
-        }
-      }
-    } catch (error) {
-      // Abandon this subscription at once, and subscribe again from the position after a backoff that grows while
-      // the same bad push repeats (a batch damaged on the broker must not become a hot loop).
-      const token = ++p.token
-      if (p.subscriptionId !== null) this.#drop(p.subscriptionId)
-      p.subscriptionId = null
-      const delayMs = backoffDelayMs(p.badPushes++, this.#deps.retryBackoff, this.#deps.random)
-      this.#deps.logger.warn({ topic: this.topic, partition: p.partition, error, delayMs }, 'bad push; re-subscribing from the position')
-      this.#deps.clock.setTimeout(() => {
-        if (token === p.token) this.#resubscribe(p)
-      }, delayMs)
-      return
-    }
-    p.badPushes = 0
-    this.#pushCount++
-    if (last === null) this.#consumed(p, frameBytes)
-    else this.#queue.replaceLast({ record: last.record, creditBytes: frameBytes, push: last.push })
-    this.#notify()
-  }
-
-  /** Credits the broker once half the window has been consumed. */
-  #consumed(p: PartitionState, bytes: number): void {
-    p.consumedBytes += bytes
-    if (p.subscriptionId === null || p.consumedBytes < this.#windowBytes / 2) return
-    const grant = p.consumedBytes
-    p.consumedBytes = 0
-    this.#deps.conn.request(credit, { subscriptionId: p.subscriptionId, bytes: grant }).catch(() => {})
-  }
-
   #take(): ConsumerRecord {
     const { record, creditBytes } = this.#queue.shift()!
-    const p = this.#partitions.get(record.partition)!
-    p.position = record.offset + 1
-    p.epoch = record.leaderEpoch
-    p.queued--
-    if (creditBytes > 0) this.#consumed(p, creditBytes)
+    this.#partitions.get(record.partition)!.took(record, creditBytes)
     return record
   }
 
-  #commitRecord(r: { partition: number; offset: number; leaderEpoch: number }): Promise<void> {
-    if (!this.#isStale(r)) this.#committer!.stage(r.partition, { offset: r.offset + 1, leaderEpoch: r.leaderEpoch })
-    return this.#committer!.flush(r.partition)
-  }
-
-  /** A record of a history the broker no longer has: a truncation reset moved the partition's position to or below it. */
-  #isStale(r: { partition: number; offset: number }): boolean {
-    const position = this.#partitions.get(r.partition)?.position ?? null
-    return position !== null && r.offset >= position
-  }
-
-  /** Auto-commit: the application is done with `record`. Writes once the partition's buffered records are all processed, else within the interval. */
-  #processed(record: ConsumerRecord): void {
-    if (!this.#autoCommit || this.#isStale(record)) return
-    this.#committer!.stage(record.partition, { offset: record.offset + 1, leaderEpoch: record.leaderEpoch })
-    if (this.#partitions.get(record.partition)!.queued === 0) {
-      void this.#committer!.flush(record.partition).catch((e: unknown) => this.#commitFailed(e))
-    } else if (this.#autoCommitTimer === null) {
-      this.#autoCommitTimer = this.#deps.clock.setTimeout(() => {
-        this.#autoCommitTimer = null
-        void this.#committer!.flush().catch((e: unknown) => this.#commitFailed(e))
-      }, this.#opts.autoCommitIntervalMs ?? 1_000)
-    }
+  /**
+   * `until: 'end'`: once every partition is confirmed and at its end, and no record is in the application's hand,
+   * the subscription closes itself.
+   */
+  #checkEnd(): void {
+    if (this.#opts.until !== 'end' || this.#isClosed || this.#partitions.size === 0) return
+    if (this.#handedOut !== null || this.#inHandler || this.#queue.length > 0) return
+    for (const p of this.#partitions.values()) if (!p.pos.confirmed || !atEnd(p.pos)) return
+    this.close()
   }
 
   #notify(): void {
@@ -464,12 +436,13 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
     const { handler, stores } = this.#process!
     const atomic = this.#deps.storage!.atomic!
     try {
-      while (this.#queue.length > 0 && !this.#isClosed) {
+      while (this.#queue.peek() !== undefined && !this.#isClosed) {
         const push = this.#queue.peek()!.push
         const batch: ConsumerRecord[] = []
-        while (this.#queue.length > 0 && this.#queue.peek()!.push === push) batch.push(this.#take())
+        while (this.#queue.peek()?.push === push) batch.push(this.#take())
         const last = batch[batch.length - 1]!
         const position: StoredPosition = { offset: last.offset + 1, leaderEpoch: last.leaderEpoch }
+        this.#inHandler = true
         try {
           await atomic(stores, async (tx) => {
             await handler(batch, tx)
@@ -478,8 +451,11 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
         } catch (error) {
           this.#fail(error instanceof Error ? error : new Error(String(error)))
           return
+        } finally {
+          this.#inHandler = false
         }
-        this.#committer!.markWritten(last.partition, position)
+        this.#commits!.committer.markWritten(last.partition, position)
+        this.#checkEnd()
       }
     } finally {
       this.#draining = false
@@ -496,14 +472,18 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
     if (this.#draining) return
     this.#draining = true
     try {
-      while (this.#queue.length > 0 && !this.#isClosed && this.#callback) {
+      while (this.#queue.peek() !== undefined && !this.#isClosed && this.#callback) {
         const record = this.#take()
+        this.#inHandler = true
         try {
           await this.#callback(record)
-          this.#processed(record)
+          this.#commits?.processed(record)
         } catch (error) {
           this.#emitError(error instanceof Error ? error : new Error(String(error)))
+        } finally {
+          this.#inHandler = false
         }
+        this.#checkEnd()
       }
     } finally {
       this.#draining = false
@@ -512,10 +492,11 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
 
   async #next(): Promise<IteratorResult<ConsumerRecord>> {
     // Asking for the next record means the application is done with the previous one.
-    if (this.#handedOut !== null) this.#processed(this.#handedOut)
+    if (this.#handedOut !== null) this.#commits?.processed(this.#handedOut)
     this.#handedOut = null
+    this.#checkEnd()
     for (;;) {
-      if (this.#queue.length > 0 && !this.#isClosed) return { done: false, value: (this.#handedOut = this.#take()) }
+      if (this.#queue.peek() !== undefined && !this.#isClosed) return { done: false, value: (this.#handedOut = this.#take()) }
       if (this.#error !== null) {
         const error = this.#error
         this.#error = null
@@ -549,16 +530,12 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
   }
 
   #end(reason: void | Error): void {
-    for (const p of this.#partitions.values()) {
-      p.token++
-      if (p.subscriptionId !== null) this.#drop(p.subscriptionId)
-      p.subscriptionId = null
-    }
+    this.#ready.reject(reason ?? Object.assign(new Error(`the subscription to ${this.topic} was closed before the broker confirmed it`), { name: 'AbortError' }))
+    for (const p of this.#partitions.values()) p.stop()
     for (const off of this.#unlisten.splice(0)) off()
-    if (this.#autoCommitTimer !== null) this.#deps.clock.clearTimeout(this.#autoCommitTimer)
-    this.#autoCommitTimer = null
+    this.#commits?.stop()
     if (reason === undefined) this.#settleProcessing(null)
-    const flushed = this.#committer?.flush().catch((e: unknown) => this.#commitFailed(e))
+    const flushed = this.#commits?.committer.flush().catch((e: unknown) => this.#commitFailed(e))
     if (flushed === undefined) this.#resolveClosed(reason)
     else void flushed.then(() => this.#resolveClosed(reason))
     const wake = this.#wake

@@ -1,0 +1,182 @@
+/**
+ * @module The broker side of one partition of a subscription: subscribes from the partition's position, verifies
+ * pushes and queues their records in offset order, grants credit as records are consumed, and re-subscribes after
+ * retriable errors, bad pushes, reconnects and seeks (each re-subscribe drops the partition's buffered records and
+ * abandons the previous broker subscription, so nothing is delivered twice).
+ */
+import { PUSH_RECORDS_OVERHEAD, SamsaError, credit, decodeRecords, scanBatches, subscribe, unsubscribe, verifyBatch, type Push, type SubscribeResponse } from '@samsa/shared'
+import { backoffDelayMs } from '../connection/backoff.js'
+import type { ConsumerRecord, ConsumerRecordFields } from './consumer-record.js'
+import type { DeliveryQueue } from './delivery-queue.js'
+import { atEnd, beyondEnd, reducePosition, requestOffset, type PartitionPosition } from './partition-position.js'
+import type { SubscriptionDeps } from './subscription-deps.js'
+
+export interface FeedHost {
+  readonly topic: string
+  readonly deps: SubscriptionDeps
+  readonly windowBytes: number
+  readonly queue: DeliveryQueue
+  closed(): boolean
+  record(fields: ConsumerRecordFields): ConsumerRecord
+  /** The broker confirmed a subscription; `resolvedNow` when it fixed the start for the first time. */
+  confirmed(feed: PartitionFeed, res: SubscribeResponse, resolvedNow: boolean): void
+  /** A non-retriable error (e.g. OFFSET_OUT_OF_RANGE) ended the partition's subscription. */
+  failed(feed: PartitionFeed, error: SamsaError): void
+  /** Records were queued. */
+  pushed(): void
+}
+
+export class PartitionFeed {
+  readonly partition: number
+  /** Start, position, confirmation and end (see partition-position.ts for the invariants). */
+  pos: PartitionPosition
+  /** Leader epoch of the last record delivered (−1 before any). */
+  epoch: number
+  /** Next offset expected from pushes; records below it are skipped. Always ≥ position once set. */
+  #nextEnqueue: number | null = null
+  /** The broker's id for the current subscription; null while (re)subscribing, disconnected, or finished. */
+  #subscriptionId: number | null = null
+  /** Incremented on every (re)subscribe; responses and pushes of older tokens are ignored. */
+  #token = 0
+  /** Bytes of pushes consumed since the last credit grant. */
+  #consumedBytes = 0
+  #retries = 0
+  /** Consecutive pushes that failed verification; grows the re-subscribe backoff, reset by a good push. */
+  #badPushes = 0
+  readonly #host: FeedHost
+
+  constructor(partition: number, pos: PartitionPosition, epoch: number, host: FeedHost) {
+    this.partition = partition
+    this.pos = pos
+    this.epoch = epoch
+    this.#host = host
+  }
+
+  /** (Re)subscribes from the position, dropping the partition's undelivered records so nothing is delivered twice. */
+  subscribe(): void {
+    const host = this.#host
+    const { conn, router } = host.deps
+    const token = this.#abandon()
+    this.#consumedBytes = 0
+    this.#nextEnqueue = this.pos.position
+    host.queue.discard(this.partition)
+    if (host.closed() || conn.state.status !== 'connected') return
+    if (this.pos.confirmed && atEnd(this.pos)) return // `until: 'end'`: this partition is finished
+    const session = conn.session
+    const offset = requestOffset(this.pos)
+    const request = { topic: host.topic, partition: this.partition, offset, creditBytes: host.windowBytes }
+    // A response after the request timed out is for a subscription this partition gave up on (it re-subscribes);
+    // its offset is still the start the broker chose, and becomes the start if none was chosen since.
+    const onLateResponse = (res: SubscribeResponse) => {
+      this.#drop(res.subscriptionId)
+      if (host.closed() || this.pos.position !== null || requestOffset(this.pos) !== offset) return
+      this.pos = reducePosition(this.pos, { kind: 'late-subscribed', offset: res.offset })
+      this.subscribe()
+    }
+    conn.request(subscribe, request, { onLateResponse }).then(
+      (res) => {
+        if (token !== this.#token || host.closed()) return this.#drop(res.subscriptionId)
+        const resolvedNow = this.pos.position === null
+        this.pos = reducePosition(this.pos, { kind: 'subscribed', offset: res.offset, highWatermark: res.highWatermark })
+        this.#nextEnqueue = this.pos.position
+        this.#subscriptionId = res.subscriptionId
+        this.#retries = 0
+        router.register(session, res.subscriptionId, (push) => this.#onPush(token, push))
+        host.confirmed(this, res, resolvedNow)
+        if (atEnd(this.pos)) this.subscribe() // nothing to read: unsubscribe at once
+      },
+      (error: unknown) => {
+        if (token === this.#token && !host.closed()) this.#retryOrFail(error)
+      },
+    )
+  }
+
+  /** The connection is down: the broker forgot the subscription (the reconnect re-subscribes). */
+  disconnected(): void {
+    this.#subscriptionId = null
+  }
+
+  /** Ends the broker subscription for good (the subscription closed). */
+  stop(): void {
+    this.#abandon()
+  }
+
+  /** The application took a record of this partition; `creditBytes` of pushes are released. */
+  took(record: ConsumerRecord, creditBytes: number): void {
+    this.pos = reducePosition(this.pos, { kind: 'delivered', offset: record.offset })
+    this.epoch = record.leaderEpoch
+    if (creditBytes > 0) this.#consumed(creditBytes)
+    if (atEnd(this.pos)) this.subscribe() // `until: 'end'`: the last record is out; stop the broker's pushes
+  }
+
+  /** Invalidates in-flight responses and pushes, and unsubscribes the current broker subscription; returns the new token. */
+  #abandon(): number {
+    if (this.#subscriptionId !== null) this.#drop(this.#subscriptionId)
+    this.#subscriptionId = null
+    return ++this.#token
+  }
+
+  #drop(subscriptionId: number): void {
+    this.#host.deps.router.unregister(subscriptionId)
+    this.#host.deps.conn.request(unsubscribe, { subscriptionId }).catch(() => {})
+  }
+
+  #retryOrFail(error: unknown): void {
+    const e = error instanceof SamsaError ? error : new SamsaError('UNKNOWN_SERVER_ERROR', String(error))
+    if (!e.retriable) return this.#host.failed(this, e)
+    if (e.errorName === 'NETWORK_EXCEPTION') return // the reconnect re-subscribes (from the position if the broker chose one; see partition-position.ts)
+    if (e.errorName === 'NOT_LEADER_OR_FOLLOWER') this.#host.deps.metadata.invalidate(this.#host.topic)
+    this.#subscribeAfter(backoffDelayMs(this.#retries++, this.#host.deps.retryBackoff, this.#host.deps.random), { error: e.errorName })
+  }
+
+  #subscribeAfter(delayMs: number, why: object): void {
+    const token = this.#abandon()
+    this.#host.deps.logger.debug({ topic: this.#host.topic, partition: this.partition, ...why, delayMs }, 're-subscribing after a backoff')
+    this.#host.deps.clock.setTimeout(() => {
+      if (token === this.#token) this.subscribe()
+    }, delayMs)
+  }
+
+  #onPush(token: number, push: Push): void {
+    const host = this.#host
+    if (token !== this.#token || host.closed()) return
+    if (push.kind === 'ended') {
+      host.deps.router.unregister(push.subscriptionId)
+      this.#subscriptionId = null
+      return this.#retryOrFail(push.error)
+    }
+    const frameBytes = PUSH_RECORDS_OVERHEAD + push.records.length
+    let last: ConsumerRecord | null = null
+    const pushNo = host.queue.nextPush()
+    try {
+      for (const { at, header, totalBytes } of scanBatches(push.records)) {
+        verifyBatch(push.records, at, at + totalBytes)
+        for (const r of decodeRecords(push.records, at).records) {
+          if (r.offset < this.#nextEnqueue! || beyondEnd(this.pos, r.offset)) continue
+          if (r.offset > this.#nextEnqueue!) throw new SamsaError('CORRUPT_MESSAGE', `push skipped from offset ${this.#nextEnqueue} to ${r.offset}`)
+          last = host.record({ topic: host.topic, partition: this.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, rawHeaders: r.headers, leaderEpoch: header.partitionLeaderEpoch })
+          host.queue.push({ record: last, creditBytes: 0, push: pushNo })
+          this.#nextEnqueue = r.offset + 1
+        }
+      }
+    } catch (error) {
+      // Abandon this subscription at once, and subscribe again from the position after a backoff that grows while
+      // the same bad push repeats (a batch damaged on the broker must not become a hot loop).
+      host.deps.logger.warn({ topic: host.topic, partition: this.partition, error }, 'bad push; re-subscribing from the position')
+      return this.#subscribeAfter(backoffDelayMs(this.#badPushes++, host.deps.retryBackoff, host.deps.random), { badPush: true })
+    }
+    this.#badPushes = 0
+    if (last === null) this.#consumed(frameBytes)
+    else host.queue.replaceLast({ record: last, creditBytes: frameBytes, push: pushNo })
+    host.pushed()
+  }
+
+  /** Credits the broker once half the window has been consumed. */
+  #consumed(bytes: number): void {
+    this.#consumedBytes += bytes
+    if (this.#subscriptionId === null || this.#consumedBytes < this.#host.windowBytes / 2) return
+    const grant = this.#consumedBytes
+    this.#consumedBytes = 0
+    this.#host.deps.conn.request(credit, { subscriptionId: this.#subscriptionId, bytes: grant }).catch(() => {})
+  }
+}
