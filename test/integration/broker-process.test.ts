@@ -4,6 +4,7 @@
  * block the restart), and a SIGTERM with its log pipes closed under it still shuts down cleanly with the data intact.
  */
 import { spawn } from 'node:child_process'
+import { pathToFileURL } from 'node:url'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -65,10 +66,10 @@ describe('one broker per data directory', () => {
 })
 
 describe('SIGTERM with the log pipes closed', () => {
-  it('exits 0 promptly and keeps every acknowledged record', async () => {
+  it.each(['json', 'pretty'])('exits 0 promptly and keeps every acknowledged record (--log-format %s)', async (format) => {
     assertBuilt()
     const dir = await tempDir('samsa-pipe-it-')
-    const proc = spawn(process.execPath, [SAMSA_BIN, 'start', '--port', '0', '--data', dir, '--log-format', 'json', '--log-level', 'debug'], {
+    const proc = spawn(process.execPath, [SAMSA_BIN, 'start', '--port', '0', '--data', dir, '--log-format', format, '--log-level', 'debug'], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     })
@@ -77,18 +78,21 @@ describe('SIGTERM with the log pipes closed', () => {
     try {
       let stderr = ''
       proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString('utf8')))
-      const listening = await until(() => stderr.split('\n').map((l) => (l.includes('"broker listening"') ? (JSON.parse(l) as { url: string }) : null)).find(Boolean) ?? (exit ? 'exited' : null), {
+      const listening = await until(() => (stderr.includes('broker listening') ? /\burl"?[=:]"?(http:\/\/[^\s",]+)/.exec(stderr)?.[1] : null) ?? (exit ? 'exited' : null), {
         timeoutMs: 20_000,
         what: 'the broker to log "broker listening"',
       })
       if (listening === 'exited') throw new Error(`the broker exited before listening: ${stderr}`)
-      const url = `ws://127.0.0.1:${new URL(listening.url).port}`
+      const url = `ws://127.0.0.1:${new URL(listening).port}`
       ok(await runCli(['topics', 'create', 'logs', '--broker', url]))
       const values = Array.from({ length: 50 }, (_, i) => `v${i}`)
       await produce(url, 'logs', values)
 
+      // Close this end of both pipes and wait until they are closed, so every later write of the broker fails (EPIPE).
+      const pipesClosed = Promise.all([proc.stdout!, proc.stderr!].map((s) => new Promise((r) => s.once('close', r))))
       proc.stdout!.destroy()
       proc.stderr!.destroy()
+      await pipesClosed
       proc.kill('SIGTERM')
       const exited = await until(() => exit, { timeoutMs: 15_000, what: 'the broker to exit after SIGTERM with its log pipes closed' })
       expect(exited).toEqual({ code: 0, signal: null })
@@ -98,6 +102,31 @@ describe('SIGTERM with the log pipes closed', () => {
       expect((await restarted.stop()).code).toBe(0)
     } finally {
       if (exit === null) proc.kill('SIGKILL')
+    }
+  })
+})
+
+describe('the broker logger with its stderr closed', () => {
+  it('lets the process exit at once with log lines still queued', async () => {
+    assertBuilt()
+    const logger = pathToFileURL(join(REPO_ROOT, 'packages/server/dist/adapters/node/pino-logger.js')).href
+    // On "go" the child logs and exits in the same tick: its lines are still queued when the process exits.
+    const script = `import { createPinoLogger } from ${JSON.stringify(logger)}
+const log = createPinoLogger({ format: process.argv[1] })
+process.stdin.once('data', () => { for (let i = 0; i < 100; i++) log.info({ i }, 'queued at exit'); process.exit(0) })`
+    for (const format of ['json', 'pretty']) {
+      const proc = spawn(process.execPath, ['--input-type=module', '-e', script, format], { stdio: ['pipe', 'ignore', 'pipe'] })
+      let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null
+      proc.once('exit', (code, signal) => (exit = { code, signal }))
+      try {
+        const closed = new Promise((r) => proc.stderr!.once('close', r))
+        proc.stderr!.destroy()
+        await closed
+        proc.stdin!.end('go\n')
+        expect(await until(() => exit, { timeoutMs: 15_000, what: `the ${format} logger's process to exit with its stderr closed` })).toEqual({ code: 0, signal: null })
+      } finally {
+        if (exit === null) proc.kill('SIGKILL')
+      }
     }
   })
 })
