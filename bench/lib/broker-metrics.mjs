@@ -1,5 +1,6 @@
 // Scrapes the broker's /metrics (Prometheus text) for the produce-latency histogram, so a run can report how
 // long the broker itself held produce requests (append + fsync) apart from network and client time.
+// The broker reports seconds (samsa_produce_latency_seconds); this module converts to milliseconds.
 
 export async function scrapeProduceLatency(httpUrl) {
   try {
@@ -10,12 +11,12 @@ export async function scrapeProduceLatency(httpUrl) {
     let sum = null
     let count = null
     for (const line of text.split('\n')) {
-      if (line.startsWith('samsa_produce_latency_ms_bucket')) {
+      if (line.startsWith('samsa_produce_latency_seconds_bucket')) {
         const m = /le="([^"]+)"\}\s+([0-9.e+-]+)/.exec(line)
-        if (m) buckets.push({ le: m[1] === '+Inf' ? Infinity : Number(m[1]), count: Number(m[2]) })
-      } else if (line.startsWith('samsa_produce_latency_ms_sum')) {
-        sum = Number(line.split(/\s+/)[1])
-      } else if (line.startsWith('samsa_produce_latency_ms_count')) {
+        if (m) buckets.push({ le: m[1] === '+Inf' ? Infinity : Number(m[1]) * 1000, count: Number(m[2]) })
+      } else if (line.startsWith('samsa_produce_latency_seconds_sum')) {
+        sum = Number(line.split(/\s+/)[1]) * 1000
+      } else if (line.startsWith('samsa_produce_latency_seconds_count')) {
         count = Number(line.split(/\s+/)[1])
       }
     }

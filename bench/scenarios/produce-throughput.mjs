@@ -44,7 +44,7 @@ export async function produceThroughput(opts) {
         ...cpu,
         clientCpuUsPerRecord: round((cpu.clientCpuMs * 1000) / result.records, 3),
         serverCpuUsPerRecord: cpu.serverCpuMs === null ? null : round((cpu.serverCpuMs * 1000) / result.records, 3),
-        /** From the broker's samsa_produce_latency_ms histogram over the measured run (bucket bounds, not exact). */
+        /** From the broker's samsa_produce_latency_seconds histogram over the measured run (bucket bounds, not exact). */
         brokerProduceLatency,
       }
     } catch (err) {

@@ -20,6 +20,8 @@ export interface BrokerConfig {
   readonly maxPartitionsPerTopic: number
   /** Upper bound for a produce's timeoutMs and a fetch's maxWaitMs. */
   readonly requestTimeoutMs: number
+  /** An HTTP request (a WebSocket upgrade included) must deliver its complete headers within this time, or it gets 408 and is closed (slowloris). */
+  readonly headersTimeoutMs: number
   /** A connection must send hello within this time. */
   readonly helloTimeoutMs: number
   /** Upper bound on a subscription's outstanding credit. */
@@ -48,6 +50,7 @@ export const defaultBrokerConfig: BrokerConfig = {
   maxInFlightRequestsPerConnection: 4_096,
   maxPartitionsPerTopic: 1_000,
   requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
   helloTimeoutMs: 10_000,
   maxCreditBytes: 64 * MiB,
   maxPushBytes: 1 * MiB,

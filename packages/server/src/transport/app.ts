@@ -1,19 +1,18 @@
 /**
  * @module The HTTP surface (Hono): /ws, /healthz, /metrics, the admin REST API under /v1/topics, the demo page
- * at / and the SDK bundle at /sdk/samsa.js. Translation only: every rule lives in the broker.
+ * at / and the SDK bundle at /sdk/samsa.js (with its source map). Translation only: every rule lives in the broker.
  */
-import { Hono, type Context, type MiddlewareHandler } from 'hono'
+import { Hono, type Context } from 'hono'
 import { SamsaError } from '@samsa/shared'
 import type { Broker } from '../broker/broker.js'
 import { toSamsaError } from '../sessions/to-samsa-error.js'
 
 export interface AppDeps {
   readonly broker: Broker
-  /** The runtime's WebSocket upgrade for /ws (it creates a Session per connection). */
-  readonly upgrade: MiddlewareHandler
   readonly metricsText: () => Promise<{ contentType: string; body: string }>
   readonly demoHtml: () => Promise<string | null>
   readonly sdkBundle: () => Promise<string | null>
+  readonly sdkSourceMap?: () => Promise<string | null>
 }
 
 const HTTP_STATUS: Record<string, 400 | 404 | 409 | 500 | 503> = {
@@ -34,7 +33,13 @@ export function createApp(deps: AppDeps): Hono {
   const { broker } = deps
   const app = new Hono()
 
-  app.get('/ws', deps.upgrade)
+  const upgradeRequired = (c: Context) =>
+    c.text('426 Upgrade Required: /ws speaks the Samsa protocol over WebSocket. Connect with a WebSocket client (ws://HOST:PORT/ws), e.g. the SDK: createClient({ brokers: ["ws://HOST:PORT"] }).\n', 426, {
+      upgrade: 'websocket',
+      connection: 'Upgrade',
+    })
+  // WebSocket upgrades of /ws are served by the runtime adapter before Hono (Node: the server's 'upgrade' event); what reaches here is plain HTTP.
+  app.get('/ws', upgradeRequired)
   app.get('/healthz', (c) =>
     broker.shuttingDown ? c.json({ status: 'shutting-down' }, 503) : c.json({ status: 'ok', brokerId: broker.config.brokerId, topics: broker.topics.list().length, connections: broker.connectionCount }),
   )
@@ -86,6 +91,11 @@ export function createApp(deps: AppDeps): Hono {
     const js = await deps.sdkBundle()
     if (js === null) return c.text('The SDK bundle is not built: run `npm run build`.', 404)
     return c.body(js, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' })
+  })
+  app.get('/sdk/samsa.js.map', async (c) => {
+    const map = deps.sdkSourceMap ? await deps.sdkSourceMap() : null
+    if (map === null) return c.text('The SDK source map is not built: run `npm run build`.', 404)
+    return c.body(map, 200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-cache' })
   })
   app.get('/', async (c) => {
     const html = await deps.demoHtml()

@@ -1,13 +1,20 @@
-/** @module The Logger port backed by pino: one JSON line per event on stderr, or pretty single lines for humans. */
+/**
+ * @module The Logger port backed by pino: one JSON line per event on stderr, or pretty single lines for humans.
+ * Lines go through fdLogDestination, so a closed or stalled stderr never stops, stalls or hangs the broker.
+ */
 import { pino, type Logger as Pino } from 'pino'
 import type { Logger } from '../../clock.js'
+import { fdLogDestination, type LogDestination } from './log-destination.js'
 
 export type LogFormat = 'json' | 'pretty'
 
-export function createPinoLogger(opts: { level?: string; format?: LogFormat } = {}): Logger {
+const STDERR_FD = 2
+
+export function createPinoLogger(opts: { level?: string; format?: LogFormat; destination?: LogDestination } = {}): Logger {
+  const destination = opts.destination ?? fdLogDestination(STDERR_FD)
   const base = pino(
     { level: opts.level ?? 'info', base: undefined, timestamp: pino.stdTimeFunctions.isoTime },
-    opts.format === 'pretty' ? prettyStream() : pino.destination({ fd: 2, sync: false }),
+    opts.format === 'pretty' ? prettyStream(destination) : destination,
   )
   return wrap(base)
 }
@@ -22,8 +29,8 @@ function wrap(p: Pino): Logger {
   }
 }
 
-/** "12:00:00.123 INFO  topic created topic=orders partitions=3" on stderr. */
-function prettyStream(): { write(line: string): void } {
+/** "12:00:00.123 INFO  topic created topic=orders partitions=3". */
+function prettyStream(out: LogDestination): { write(line: string): void } {
   const levels: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL' }
   return {
     write(line: string) {
@@ -31,7 +38,7 @@ function prettyStream(): { write(line: string): void } {
       const fields = Object.entries(rest)
         .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
         .join(' ')
-      process.stderr.write(`${time.slice(11, 23)} ${levels[level] ?? level} ${msg ?? ''}${fields ? ` ${fields}` : ''}\n`)
+      out.write(`${time.slice(11, 23)} ${levels[level] ?? level} ${msg ?? ''}${fields ? ` ${fields}` : ''}\n`)
     },
   }
 }

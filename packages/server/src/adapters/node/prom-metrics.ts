@@ -2,25 +2,36 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Broker } from '../../broker/broker.js'
 import type { BrokerMetrics } from '../../observability/broker-metrics.js'
+import { CONNECTION_ERROR_STAGES, type ConnectionErrorStage } from './ws-upgrade.js'
 
 export interface PromMetrics extends BrokerMetrics {
   readonly registry: Registry
+  /** A client connection failed at this stage (reset, malformed request, header timeout, bad frame). */
+  connectionError(stage: ConnectionErrorStage): void
   /** Gauges that read the broker's partitions when scraped. */
   attach(broker: Broker): void
 }
 
-const LATENCY_BUCKETS_MS = [0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000]
+/** Prometheus convention: durations in seconds (0.25 ms … 5 s). */
+const LATENCY_BUCKETS_SECONDS = [0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5]
 
 export function createPromMetrics(): PromMetrics {
   const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: 'samsa_process_' })
+  // Node's own metric names already start with process_ or nodejs_: samsa_process_cpu_seconds_total, samsa_nodejs_heap_size_used_bytes, …
+  collectDefaultMetrics({ register: registry, prefix: 'samsa_' })
   const recordsIn = new Counter({ name: 'samsa_records_in_total', help: 'Records appended', labelNames: ['topic'], registers: [registry] })
   const bytesIn = new Counter({ name: 'samsa_bytes_in_total', help: 'Batch bytes appended', labelNames: ['topic'], registers: [registry] })
   const recordsOut = new Counter({ name: 'samsa_records_out_total', help: 'Records pushed to subscribers', labelNames: ['topic'], registers: [registry] })
   const bytesOut = new Counter({ name: 'samsa_bytes_out_total', help: 'Batch bytes pushed to subscribers', labelNames: ['topic'], registers: [registry] })
   const connections = new Gauge({ name: 'samsa_connections', help: 'Open WebSocket connections', registers: [registry] })
-  const produceLatency = new Histogram({ name: 'samsa_produce_latency_ms', help: 'Produce request latency until durable', buckets: LATENCY_BUCKETS_MS, registers: [registry] })
-  const fetchLatency = new Histogram({ name: 'samsa_fetch_latency_ms', help: 'Fetch request latency (including long-poll wait)', buckets: LATENCY_BUCKETS_MS, registers: [registry] })
+  const produceLatency = new Histogram({ name: 'samsa_produce_latency_seconds', help: 'Produce request latency until durable', buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] })
+  const fetchLatency = new Histogram({ name: 'samsa_fetch_latency_seconds', help: 'Fetch request latency (including long-poll wait)', buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] })
+  const connectionErrors = new Counter({
+    name: 'samsa_connection_errors_total',
+    help: 'Client connections that failed: stage http (before a complete request: reset, malformed, header timeout), upgrade (during the WebSocket handshake), socket (after it), websocket (invalid or oversized frame)',
+    labelNames: ['stage'],
+    registers: [registry],
+  })
   const errors = new Counter({ name: 'samsa_request_errors_total', help: 'Requests answered with an error', labelNames: ['api', 'error'], registers: [registry] })
   return {
     registry,
@@ -34,8 +45,9 @@ export function createPromMetrics(): PromMetrics {
     },
     connectionOpened: () => connections.inc(),
     connectionClosed: () => connections.dec(),
-    produceLatencyMs: (ms) => produceLatency.observe(ms),
-    fetchLatencyMs: (ms) => fetchLatency.observe(ms),
+    produceLatencyMs: (ms) => produceLatency.observe(ms / 1000),
+    fetchLatencyMs: (ms) => fetchLatency.observe(ms / 1000),
+    connectionError: (stage) => connectionErrors.inc({ stage }),
     requestError: (api, error) => errors.inc({ api, error }),
     attach(broker) {
       const offsets = (name: string, help: string, pick: (log: { logStartOffset: number; highWatermark: number; logEndOffset: number }) => number) =>

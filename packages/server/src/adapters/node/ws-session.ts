@@ -1,6 +1,6 @@
 /**
- * @module Binds a `ws` socket to a Session. Frames are read from the raw `ws` socket (Hono's per-message
- * wrapper costs ~2 µs a frame and copies the bytes); Hono only performs the upgrade.
+ * @module Binds an upgraded `ws` socket to a Session (or refuses it with 1013). Errors on the socket are handled
+ * by the upgrade (ws-upgrade.ts), which attaches its listener before calling this.
  */
 import type { WebSocket } from 'ws'
 import { CloseCodes } from '@samsa/shared'
@@ -25,6 +25,5 @@ export function bindWebSocket(broker: Broker, ws: WebSocket): Session | null {
     session.onClosed()
     broker.connectionClosed()
   })
-  ws.on('error', (err) => broker.logger.debug({ err: err.message }, 'websocket error'))
   return session
 }

@@ -8,6 +8,7 @@ import { CliError } from './cli-error.js'
 interface StartOptions {
   port: string
   host: string
+  advertisedUrl?: string
   data: string
   fsync: 'always' | 'interval' | 'never'
   fsyncIntervalMs: string
@@ -24,6 +25,7 @@ export function registerStart(program: Command): void {
     .description('start a broker (single node) serving the demo at http://HOST:PORT/ and WebSocket clients at ws://HOST:PORT/ws')
     .option('--port <port>', 'TCP port (0 picks a free one)', '8080')
     .option('--host <host>', 'interface to bind', '127.0.0.1')
+    .option('--advertised-url <url>', 'ws:// or wss:// base URL clients are told to use (default: ws://HOST:PORT, 127.0.0.1 for 0.0.0.0 and ::)')
     .option('--data <dir>', 'data directory', './data')
     .addOption(new Option('--fsync <mode>', 'always: acknowledge after fsync (group commit); interval and never are weaker, see docs/operations.md').choices(['always', 'interval', 'never']).default('always'))
     .option('--fsync-interval-ms <ms>', 'fsync period for --fsync interval', '1000')
@@ -39,6 +41,7 @@ export function registerStart(program: Command): void {
       const running = await startBroker({
         host: o.host,
         port,
+        ...(o.advertisedUrl !== undefined ? { advertisedUrl: o.advertisedUrl } : {}),
         dataDir,
         logger,
         config: {

@@ -1,0 +1,69 @@
+/**
+ * @module WebSocket upgrades on the broker's Node HTTP server, through the broker's own `ws` server (noServer,
+ * maxPayload = maxFrameBytes). Invariant: every socket a client opens has an 'error' listener from the moment
+ * Node hands it over, so nothing a client does (a reset before the request line, mid-headers, mid-handshake,
+ * mid-frame, mid-push; a malformed request; an oversized or invalid frame) can reach an unhandled 'error' event.
+ * Each such error is counted by stage and logged at debug.
+ */
+import type { IncomingMessage, Server } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer } from 'ws'
+import type { Broker } from '../../broker/broker.js'
+import type { Logger } from '../../clock.js'
+import { bindWebSocket } from './ws-session.js'
+
+/** http: before or instead of a complete request (Node's clientError); upgrade: during the handshake; socket: on an upgraded socket; websocket: an invalid or oversized frame. */
+export const CONNECTION_ERROR_STAGES = ['http', 'upgrade', 'socket', 'websocket'] as const
+export type ConnectionErrorStage = (typeof CONNECTION_ERROR_STAGES)[number]
+
+export interface WebSocketUpgradeDeps {
+  readonly broker: Broker
+  readonly logger: Logger
+  readonly maxFrameBytes: number
+  readonly connectionError: (stage: ConnectionErrorStage) => void
+}
+
+export const WEBSOCKET_PATH = '/ws'
+
+const STATUS_LINES: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+}
+
+export function attachWebSocketServer(server: Server, deps: WebSocketUpgradeDeps): WebSocketServer {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxFrameBytes })
+  const report = (stage: ConnectionErrorStage, err: Error) => {
+    deps.connectionError(stage)
+    deps.logger.debug({ stage, code: (err as NodeJS.ErrnoException).code, err: err.message }, 'client connection error')
+  }
+
+  // Replaces Node's default handler (same responses), so every such error is counted and logged.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    report('http', err)
+    if (socket.writable && (socket as { bytesWritten?: number }).bytesWritten === 0) {
+      socket.write(`HTTP/1.1 ${STATUS_LINES[err.code ?? ''] ?? '400 Bad Request'}\r\nConnection: close\r\n\r\n`)
+    }
+    socket.destroy()
+  })
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    let upgraded = false
+    socket.on('error', (err) => report(upgraded ? 'socket' : 'upgrade', err))
+    if (pathOf(req) !== WEBSOCKET_PATH) {
+      socket.end(`HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nWebSocket connections go to ${WEBSOCKET_PATH}\n`)
+      return
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      upgraded = true
+      ws.on('error', (err) => report('websocket', err))
+      bindWebSocket(deps.broker, ws)
+    })
+  })
+  return wss
+}
+
+function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? '/'
+  const q = url.indexOf('?')
+  return q === -1 ? url : url.slice(0, q)
+}
