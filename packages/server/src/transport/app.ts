@@ -1,6 +1,7 @@
 /**
  * @module The HTTP surface (Hono): /ws, /healthz, /metrics, the admin REST API under /v1/topics, the demo page
- * at / and the SDK bundle at /sdk/samsa.js. Translation only: every rule lives in the broker.
+ * at /, and the SDK bundles at /sdk/samsa.js (ES module) and /sdk/samsa.iife.js (a script setting the global `Samsa`).
+ * Translation only: every rule lives in the broker.
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import { SamsaError } from '@samsa/shared'
@@ -14,6 +15,8 @@ export interface AppDeps {
   readonly metricsText: () => Promise<{ contentType: string; body: string }>
   readonly demoHtml: () => Promise<string | null>
   readonly sdkBundle: () => Promise<string | null>
+  /** The same SDK as a classic script that sets the global `Samsa` (for a plain `<script>` tag). */
+  readonly sdkIifeBundle: () => Promise<string | null>
 }
 
 const HTTP_STATUS: Record<string, 400 | 404 | 409 | 500 | 503> = {
@@ -82,11 +85,13 @@ export function createApp(deps: AppDeps): Hono {
     }
   })
 
-  app.get('/sdk/samsa.js', async (c) => {
-    const js = await deps.sdkBundle()
-    if (js === null) return c.text('The SDK bundle is not built: run `npm run build`.', 404)
-    return c.body(js, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' })
-  })
+  for (const [path, bundle] of [['/sdk/samsa.js', deps.sdkBundle], ['/sdk/samsa.iife.js', deps.sdkIifeBundle]] as const) {
+    app.get(path, async (c) => {
+      const js = await bundle()
+      if (js === null) return c.text('The SDK bundle is not built: run `npm run build`.', 404)
+      return c.body(js, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' })
+    })
+  }
   app.get('/', async (c) => {
     const html = await deps.demoHtml()
     return html === null ? c.text('Samsa broker. The demo page is not installed.', 200) : c.html(html)

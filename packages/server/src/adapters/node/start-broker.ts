@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { serve, type ServerType } from '@hono/node-server'
 import { createNodeWebSocket } from '@hono/node-ws'
 import { Hono } from 'hono'
@@ -84,8 +85,10 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
       },
     })),
     metricsText: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
-    demoHtml: cachedFile(() => join(dirname(require.resolve('@samsa/demo/package.json')), 'index.html')),
+    // The build copies apps/demo into packages/server/demo, so an installed @samsa/server carries its demo page.
+    demoHtml: cachedFile(() => fileURLToPath(new URL('../../../demo/index.html', import.meta.url))),
     sdkBundle: cachedFile(() => join(dirname(require.resolve('@samsa/client-browser')), 'samsa.js')),
+    sdkIifeBundle: cachedFile(() => join(dirname(require.resolve('@samsa/client-browser')), 'samsa.iife.js')),
   })
   wsHolder.route('/', app)
   wsHolder.notFound(notFound)
