@@ -153,6 +153,27 @@ describe('installed from the tarballs into an empty folder', () => {
     if (broker && broker.exitCode === null && broker.signalCode === null) process.kill(-broker.pid!, 'SIGKILL')
   })
 
+  it('a TypeScript user gets types for the package, the ES bundle and the global `Samsa` of the IIFE bundle', async () => {
+    await writeFile(
+      join(app, 'types-check.ts'),
+      [
+        "import { createClient, type SamsaClient } from '@samsa/client-browser'",
+        "import { createClient as fromBundle } from '@samsa/client-browser/samsa.js'",
+        "import type {} from '@samsa/client-browser/samsa.iife.js'",
+        "export const a: SamsaClient = createClient({ brokers: 'ws://127.0.0.1:1' })",
+        "export const b: SamsaClient = fromBundle({ brokers: 'ws://127.0.0.1:1' })",
+        "export const c: SamsaClient = Samsa.createClient({ brokers: 'ws://127.0.0.1:1' })",
+        '// @ts-expect-error: the global has only the real exports',
+        'Samsa.noSuchExport',
+      ].join('\n'),
+    )
+    const compilerOptions = { strict: true, noEmit: true, skipLibCheck: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022', 'dom'], types: [] }
+    await writeFile(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['types-check.ts'] }))
+    const r = await run(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], app, 60_000)
+    expect(r.stdout + r.stderr).toBe('')
+    expect(r.code).toBe(0)
+  }, 60_000)
+
   it('`npx samsa --help` lists the commands', async () => {
     const r = await run('npx', ['--no-install', 'samsa', '--help'], app, 30_000)
     expect(r.stderr).toBe('')
