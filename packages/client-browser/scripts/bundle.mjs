@@ -1,20 +1,20 @@
-/** @module Builds the ESM browser bundle of the SDK (dist/samsa.js, @samsa/shared bundled in) and prints its size. */
+/**
+ * @module Builds the browser bundles of the SDK, @samsa/shared bundled in, and prints their sizes:
+ * dist/samsa.js (ES module, for `import('/sdk/samsa.js')`) and dist/samsa.iife.js (a plain `<script>` that sets the
+ * global `Samsa`), each with a source map, plus dist/samsa.iife.d.ts declaring that global for TypeScript users.
+ */
 import { build } from 'esbuild'
-import { statSync } from 'node:fs'
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
-import { readFileSync } from 'node:fs'
 
 const pkg = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-const outfile = resolve(pkg, 'dist/samsa.js')
 
-await build({
+const common = {
   entryPoints: [resolve(pkg, 'src/index.ts')],
-  outfile,
   bundle: true,
   minify: true,
-  format: 'esm',
   target: 'es2022',
   platform: 'browser',
   sourcemap: true,
@@ -22,8 +22,30 @@ await build({
   // @samsa/shared is resolved from its TypeScript sources so the bundle never depends on a prior tsc build.
   alias: { '@samsa/shared': resolve(pkg, '../shared/src/index.ts') },
   logLevel: 'warning',
-})
+}
 
-const bytes = statSync(outfile).size
-const gzipped = gzipSync(readFileSync(outfile)).length
-process.stdout.write(`${outfile}: ${(bytes / 1024).toFixed(1)} KiB (${(gzipped / 1024).toFixed(1)} KiB gzip)\n`)
+const bundles = [
+  { outfile: resolve(pkg, 'dist/samsa.js'), format: 'esm' },
+  { outfile: resolve(pkg, 'dist/samsa.iife.js'), format: 'iife', globalName: 'Samsa' },
+]
+for (const b of bundles) await build({ ...common, ...b })
+
+// The IIFE's global has exactly the ES module's exports (the bundle entry is the same src/index.ts).
+writeFileSync(
+  resolve(pkg, 'dist/samsa.iife.d.ts'),
+  [
+    '/** The global set by `<script src="/sdk/samsa.iife.js">`: the same exports as `@samsa/client-browser`. */',
+    "import type * as SamsaSdk from './index.js'",
+    'declare global {',
+    '  var Samsa: typeof SamsaSdk',
+    '}',
+    'export {}',
+    '',
+  ].join('\n'),
+)
+
+for (const { outfile } of bundles) {
+  const bytes = statSync(outfile).size
+  const gzipped = gzipSync(readFileSync(outfile)).length
+  process.stdout.write(`${outfile}: ${(bytes / 1024).toFixed(1)} KiB (${(gzipped / 1024).toFixed(1)} KiB gzip)\n`)
+}

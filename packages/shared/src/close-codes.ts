@@ -5,7 +5,7 @@ export const CloseCodes = {
   NORMAL: 1000,
   /** The endpoint is going away: the broker is shutting down or the page is unloading. */
   GOING_AWAY: 1001,
-  /** The frame could not be parsed (bad header, truncated body). */
+  /** The frame is shorter than its 8-byte header (a body that cannot be parsed is answered with INVALID_REQUEST instead). */
   PROTOCOL_ERROR: 1002,
   /** A text frame arrived; the protocol is binary only. */
   UNSUPPORTED_DATA: 1003,

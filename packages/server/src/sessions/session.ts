@@ -1,7 +1,8 @@
 /**
  * @module Session: one WebSocket connection, independent of Hono and of the runtime. Feed it frames with
- * onFrame(); it answers through its SessionSocket. A well-formed frame with a bad request gets an error
- * response for its correlation id and the connection stays; an unparseable frame closes it with 1002.
+ * onFrame(); it answers through its SessionSocket. Every frame with a whole 8-byte header gets a response for
+ * its correlation id (INVALID_REQUEST for a body that cannot be parsed) and the connection stays; only a frame
+ * shorter than its header closes it with 1002.
  */
 import {
   ApiKeys, CloseCodes, FRAME_HEADER_BYTES, MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, ByteReader, ProtocolError, SamsaError,

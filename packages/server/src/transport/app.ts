@@ -1,18 +1,26 @@
 /**
  * @module The HTTP surface (Hono): /ws, /healthz, /metrics, the admin REST API under /v1/topics, the demo page
- * at / and the SDK bundle at /sdk/samsa.js (with its source map). Translation only: every rule lives in the broker.
+ * at /, and the SDK bundles at /sdk/samsa.js (ES module) and /sdk/samsa.iife.js (a script setting the global `Samsa`),
+ * each with its source map.
+ * Translation only: every rule lives in the broker.
  */
 import { Hono, type Context } from 'hono'
 import { SamsaError } from '@samsa/shared'
 import type { Broker } from '../broker/broker.js'
 import { toSamsaError } from '../sessions/to-samsa-error.js'
 
+export const SDK_FILES = ['samsa.js', 'samsa.js.map', 'samsa.iife.js', 'samsa.iife.js.map'] as const
+export type SdkFile = (typeof SDK_FILES)[number]
+
 export interface AppDeps {
   readonly broker: Broker
   readonly metricsText: () => Promise<{ contentType: string; body: string }>
   readonly demoHtml: () => Promise<string | null>
-  readonly sdkBundle: () => Promise<string | null>
-  readonly sdkSourceMap?: () => Promise<string | null>
+  /**
+   * A file of the built SDK: the ES module, the classic script that sets the global `Samsa` (for a plain
+   * `<script>` tag) and their source maps. null when it is not built.
+   */
+  readonly sdkFile: (name: SdkFile) => Promise<string | null>
 }
 
 const HTTP_STATUS: Record<string, 400 | 404 | 409 | 500 | 503> = {
@@ -87,16 +95,14 @@ export function createApp(deps: AppDeps): Hono {
     }
   })
 
-  app.get('/sdk/samsa.js', async (c) => {
-    const js = await deps.sdkBundle()
-    if (js === null) return c.text('The SDK bundle is not built: run `npm run build`.', 404)
-    return c.body(js, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' })
-  })
-  app.get('/sdk/samsa.js.map', async (c) => {
-    const map = deps.sdkSourceMap ? await deps.sdkSourceMap() : null
-    if (map === null) return c.text('The SDK source map is not built: run `npm run build`.', 404)
-    return c.body(map, 200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-cache' })
-  })
+  for (const name of SDK_FILES) {
+    app.get(`/sdk/${name}`, async (c) => {
+      const body = await deps.sdkFile(name)
+      if (body === null) return c.text(`The SDK file ${name} is not built: run \`npm run build\`.`, 404)
+      const type = name.endsWith('.map') ? 'application/json; charset=utf-8' : 'text/javascript; charset=utf-8'
+      return c.body(body, 200, { 'content-type': type, 'cache-control': 'no-cache' })
+    })
+  }
   app.get('/', async (c) => {
     const html = await deps.demoHtml()
     return html === null ? c.text('Samsa broker. The demo page is not installed.', 200) : c.html(html)

@@ -6,13 +6,14 @@ import { readFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { serve, type ServerType } from '@hono/node-server'
 import { CloseCodes } from '@samsa/shared'
 import { Broker } from '../../broker/broker.js'
 import { brokerConfig, type BrokerConfig } from '../../broker/broker-config.js'
 import type { Logger } from '../../clock.js'
 import type { PartitionLogConfig } from '../../log/partition-log.js'
-import { createApp } from '../../transport/app.js'
+import { createApp, type SdkFile } from '../../transport/app.js'
 import { acquireDataDirLock } from './data-dir-lock.js'
 import { FileLogStorage } from './file-log-storage.js'
 import { nativeCrc32c } from './native-crc32c.js'
@@ -105,12 +106,13 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     maxFrameBytes: config.maxFrameBytes,
     connectionError: (stage) => metrics.connectionError(stage),
   })
+  const sdkFiles: Partial<Record<SdkFile, () => Promise<string | null>>> = {}
   const app = createApp({
     broker,
     metricsText: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
-    demoHtml: cachedFile(() => join(dirname(require.resolve('@samsa/demo/package.json')), 'index.html')),
-    sdkBundle: cachedFile(() => join(dirname(require.resolve('@samsa/client-browser')), 'samsa.js')),
-    sdkSourceMap: cachedFile(() => join(dirname(require.resolve('@samsa/client-browser')), 'samsa.js.map')),
+    // The build copies apps/demo into packages/server/demo, so an installed @samsa/server carries its demo page.
+    demoHtml: cachedFile(() => fileURLToPath(new URL('../../../demo/index.html', import.meta.url))),
+    sdkFile: (name) => (sdkFiles[name] ??= cachedFile(() => join(dirname(require.resolve('@samsa/client-browser')), name)))(),
   })
   handler = (req, env) => app.fetch(req, env)
   logger.info({ url: httpUrl, advertisedUrl: url, dataDir: opts.dataDir, fsync: config.log.fsync, topics: broker.topics.list().length }, 'broker listening')
