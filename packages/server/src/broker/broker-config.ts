@@ -106,7 +106,7 @@ export const brokerSettings = {
 export const logSettings = {
   segmentBytes: { unit: 'bytes', min: 1024, max: I32, help: 'roll segments at this size' },
   fsyncIntervalMs: { unit: 'ms', min: 1, max: HOUR_MS, help: 'fsync period for --fsync interval' },
-  retentionBytes: { unit: 'bytes', min: 1, max: Number.MAX_SAFE_INTEGER, nullable: true, help: 'per-partition size limit (default: none)' },
+  retentionBytes: { unit: 'bytes', min: 1, max: Number.MAX_SAFE_INTEGER, nullable: true, help: 'per-partition size limit' },
 } as const satisfies Partial<Record<keyof PartitionLogConfig, SettingSpec>>
 
 export type BrokerSettingKey = keyof typeof brokerSettings

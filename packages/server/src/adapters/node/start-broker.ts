@@ -25,6 +25,8 @@ export interface StartBrokerOptions {
   readonly port?: number
   readonly dataDir: string
   readonly logger?: Logger
+  /** The base URL clients are given (metadata, RunningBroker.url); default ws://host:port. */
+  readonly advertisedUrl?: string
   readonly config?: Partial<Omit<BrokerConfig, 'log' | 'advertisedUrl'>> & { log?: Partial<PartitionLogConfig> }
 }
 
@@ -60,7 +62,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     s.once('listening', () => resolve(s))
   })
   const port = (server.address() as AddressInfo).port
-  const url = `ws://${host}:${port}`
+  const url = opts.advertisedUrl ?? `ws://${host}:${port}`
   const config = brokerConfig({ ...opts.config, advertisedUrl: url })
   let broker: Broker
   try {
