@@ -83,7 +83,7 @@ const DAY_MS = 24 * HOUR_MS
 /**
  * Every tunable number of BrokerConfig, one line each. The schema below, the `samsa start` flags (key maxConnections →
  * `--max-connections <count>`, env `SAMSA_MAX_CONNECTIONS`) and their help come from this table: a new limit needs
- * its interface field, its default and one line here (config-flags.test.ts fails for a numeric field without one).
+ * its interface field, its default and one line here (broker-config.test.ts fails for a numeric field without one).
  */
 export const brokerSettings = {
   maxFrameBytes: { unit: 'bytes', min: 1024, max: I32, help: 'largest WebSocket frame; a larger one closes the connection with 1009' },
@@ -163,7 +163,7 @@ const logSchema = z.looseObject({
 
 /**
  * The whole BrokerConfig. Loose: a field without a line in the tables still passes through unchecked, so a field
- * added elsewhere never stops a broker from starting (config-flags.test.ts asks for its line instead).
+ * added elsewhere never stops a broker from starting (broker-config.test.ts asks for its line instead).
  */
 export const brokerConfigSchema = z
   .looseObject({
@@ -173,15 +173,16 @@ export const brokerConfigSchema = z
     ...settingsSchema(brokerSettings),
     log: logSchema,
   })
-  .superRefine((parsed, ctx) => {
-    const c = parsed as unknown as BrokerConfig
-    if (c.maxRecordBytes > c.maxBatchBytes) {
-      ctx.addIssue({ code: 'custom', path: ['maxRecordBytes'], message: `maxRecordBytes (${c.maxRecordBytes}) must be at most maxBatchBytes (${c.maxBatchBytes})` })
-    }
-    if (c.maxBatchBytes >= c.maxFrameBytes) {
-      ctx.addIssue({ code: 'custom', path: ['maxBatchBytes'], message: `maxBatchBytes (${c.maxBatchBytes}) must be smaller than maxFrameBytes (${c.maxFrameBytes}): a produce frame carries the batch and its header` })
-    }
-  })
+
+/** Rules across fields, checked once every field is good on its own. */
+function combinationProblems(c: BrokerConfig): string[] {
+  const out: string[] = []
+  if (c.maxRecordBytes > c.maxBatchBytes) out.push(`maxRecordBytes (${c.maxRecordBytes}) must be at most maxBatchBytes (${c.maxBatchBytes})`)
+  if (c.maxBatchBytes >= c.maxFrameBytes) {
+    out.push(`maxBatchBytes (${c.maxBatchBytes}) must be smaller than maxFrameBytes (${c.maxFrameBytes}): a produce frame carries the batch and its header`)
+  }
+  return out
+}
 
 /** A BrokerConfig that failed its schema; the message names each bad field and what it must be. */
 export class ConfigError extends Error {
@@ -217,6 +218,7 @@ export type BrokerConfigOverrides = Partial<Omit<BrokerConfig, 'log'>> & { log?:
 export function brokerConfig(overrides: BrokerConfigOverrides = {}): BrokerConfig {
   const merged = { ...defaultBrokerConfig, ...overrides, log: { ...defaultBrokerConfig.log, ...overrides.log } }
   const r = brokerConfigSchema.safeParse(merged)
-  if (!r.success) throw new ConfigError(issueMessages(r.error).join('; '))
+  const problems = r.success ? combinationProblems(merged) : issueMessages(r.error)
+  if (problems.length > 0) throw new ConfigError(problems.join('; '))
   return merged
 }

@@ -18,7 +18,8 @@ export const settingEnv = (key: string) => `SAMSA_${kebab(key).replace(/-/g, '_'
 function option(key: BrokerSettingKey | LogSettingKey, spec: SettingSpec, defaultValue: number | null): Option {
   const shown = defaultValue === null ? 'none' : String(defaultValue)
   return new Option(`${settingFlag(key)} <${spec.unit}>`, `${spec.help} (config ${key}, default ${shown})`).env(settingEnv(key)).argParser((value) => {
-    const n = /^\d+$/.test(value.trim()) ? Number(value) : value
+    // A number is checked as a number (so "1.5" and 1.5 in code get the same message); anything else as the text.
+    const n = value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value
     const problem = settingProblem(key, n)
     if (problem) throw new InvalidArgumentError(problem)
     return n
