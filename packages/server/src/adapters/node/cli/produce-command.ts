@@ -94,7 +94,7 @@ export function registerProduce(program: Command): void {
           const parsed = parseLine(line, format, key)
           if (typeof parsed === 'string') {
             // Stop at the first bad line: the lines before it are sent, nothing after it is.
-            badLine = `line ${count + 1} of stdin is not in the --key-separator/--headers format: ${parsed}; the ${count} line${count === 1 ? '' : 's'} before it were sent`
+            badLine = `line ${count + 1} of stdin is not in the --key-separator/--headers format: ${parsed}; ${count === 1 ? '1 record before it was' : `${count} records before it were`} sent`
             lines.close()
             return
           }
