@@ -330,7 +330,6 @@ export class FakeBroker {
 
   #outOfRange(topic: string, partition: number, log: FakePartitionLog, offset: number): SamsaError {
     return new SamsaError('OFFSET_OUT_OF_RANGE', ErrorMessages.offsetOutOfRange(topic, partition, offset, log.logStartOffset, log.logEndOffset), {
-      partition,
       logStartOffset: log.logStartOffset,
       logEndOffset: log.logEndOffset,
     })

@@ -196,7 +196,7 @@ export function assertOffsetInRange(log: PartitionLog, offset: number, topic: st
 }
 
 export function offsetOutOfRange(topic: string, partition: number, offset: number, logStartOffset: number, logEndOffset: number): SamsaError {
-  return new SamsaError('OFFSET_OUT_OF_RANGE', ErrorMessages.offsetOutOfRange(topic, partition, offset, logStartOffset, logEndOffset), { partition, logStartOffset, logEndOffset })
+  return new SamsaError('OFFSET_OUT_OF_RANGE', ErrorMessages.offsetOutOfRange(topic, partition, offset, logStartOffset, logEndOffset), { logStartOffset, logEndOffset })
 }
 
 /** A partition log's own OFFSET_OUT_OF_RANGE (it does not know its topic) reworded to name the topic-partition; other errors unchanged. */

@@ -2,6 +2,7 @@
  * One message per bad value wherever it comes from: a `samsa start` flag, its env var and brokerConfig() in code
  * for the broker's settings; REST's POST /v1/topics and the protocol's createTopic for a topic creation.
  */
+import { readFile } from 'node:fs/promises'
 import { Command, CommanderError } from 'commander'
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest'
 import { ErrorMessages, SamsaError } from '@samsa/shared'
@@ -131,5 +132,13 @@ describe('a bad topic creation through REST and through the protocol', () => {
     expect(((await res.json()) as { error: { message: string } }).error.message).toBe('topic "nope" does not exist')
     expect(() => broker.topics.partition('nope', 0)).toThrow('topic "nope" does not exist')
     expect(() => broker.topics.partition('there', 9)).toThrow('topic "there" has 3 partitions (0–2); there is no partition 9')
+  })
+})
+
+describe('docs/operations.md', () => {
+  it('lists every generated flag with its env var', async () => {
+    const doc = await readFile(new URL('../../../../../../docs/operations.md', import.meta.url), 'utf8')
+    const missing = [...Object.keys(brokerSettings), ...Object.keys(logSettings)].filter((k) => !doc.includes(`\`${settingFlag(k)} <`) || !doc.includes(`\`${settingEnv(k)}\``))
+    expect(missing).toEqual([])
   })
 })
