@@ -231,10 +231,12 @@ describe('clear one-line errors and a non-zero exit', () => {
     failsClearly(await runCli(['topics', 'create', 'zero', '--partitions', '0', '--broker', B]), /--partitions/)
     failsClearly(await runCli(['consume', 'pc', '--max', '0', '--broker', B]), /--max/)
     failsClearly(await runCli(['consume', 'pc', '--timeout-ms', 'soon', '--broker', B]), /--timeout-ms/)
-    // Commander's own usage errors add a "(run with --help for usage)" line: non-zero, on stderr, naming the choices.
+    // Commander's own usage errors are one line too: non-zero, on stderr, naming the choices.
     const acks = await runCli(['produce', 'pc', '--acks', 'some', '--broker', B])
     expect(acks.code).not.toBe(0)
     expect(acks.stderr).toMatch(/--acks.*'some'.*all, leader, none/)
+    failsClearly(acks, /--acks.*'some'.*all, leader, none/)
+    failsClearly(await runCli(['frobnicate']), /unknown command 'frobnicate'/)
     const list = ok(await runCli(['topics', 'list', '--broker', B])).stdout
     expect(list).not.toMatch(/^zero\b/m)
   })
