@@ -4,12 +4,16 @@
  * the --json record shape, one-line errors with a non-zero exit (bounded in time, never a hang), a busy port,
  * and a clean SIGTERM shutdown.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { partitionForKey } from '@samsa/client-browser'
-import { killAll, runCli, spawnCli, startChildBroker, type ChildBroker, type CliResult } from '../support/child-broker.js'
+import WebSocket from 'ws'
+import { createClient, partitionForKey } from '@samsa/client-browser'
+import { exchanges, type SamsaError } from '@samsa/shared'
+import { REPO_ROOT, SAMSA_BIN, killAll, runCli, spawnCli, startChildBroker, type ChildBroker, type CliResult, type JsonLogLine } from '../support/child-broker.js'
+import { RawConnection } from '../support/raw-connection.js'
 import { batchesIn, segmentFiles } from '../support/raw-log.js'
 import { until } from '../support/until.js'
 
@@ -67,14 +71,14 @@ interface JsonRecord {
 describe('samsa --help', () => {
   const commands: [string[], string[]][] = [
     [[], ['start', 'topics', 'produce', 'consume']],
-    [['start'], ['--port', '--host', '--data', '--fsync', '--fsync-interval-ms', '--retention-hours', '--retention-bytes', '--segment-bytes', '--log-format', '--log-level']],
+    [['start'], ['--port', '--host', '--data', '--fsync', '--fsync-interval-ms', '--retention-hours', '--retention-bytes', '--segment-bytes', '--log-format', '--log-level', '--advertised-url', '--max-connections', '--max-partitions-per-topic', 'SAMSA_PORT', 'SAMSA_DATA', 'SAMSA_MAX_CONNECTIONS']],
     [['topics'], ['create', 'list', 'describe', 'delete']],
     [['topics', 'create'], ['--partitions', '--broker']],
     [['topics', 'list'], ['--broker', '--json']],
     [['topics', 'describe'], ['--broker', '--json']],
     [['topics', 'delete'], ['--broker']],
-    [['produce'], ['--key', '--partition', '--acks', '--json', '--broker']],
-    [['consume'], ['--from', '--partition', '--max', '--timeout-ms', '--json', '--broker']],
+    [['produce'], ['--key', '--partition', '--acks', '--json', '--broker', '--key-separator', '--headers', '--header-separator', 'SAMSA_BROKER']],
+    [['consume'], ['--from', '--partition', '--max', '--timeout-ms', '--json', '--broker', 'differs from the SDK', '--print-offset', '--print-key', '--print-headers', '--consumer-id', '--state-dir', 'SAMSA_STATE_DIR']],
   ]
   it.each(commands)('samsa %j --help exits 0 and lists %j', async (cmd, expected) => {
     const r = ok(await runCli([...cmd, '--help']))
@@ -227,10 +231,12 @@ describe('clear one-line errors and a non-zero exit', () => {
     failsClearly(await runCli(['topics', 'create', 'zero', '--partitions', '0', '--broker', B]), /--partitions/)
     failsClearly(await runCli(['consume', 'pc', '--max', '0', '--broker', B]), /--max/)
     failsClearly(await runCli(['consume', 'pc', '--timeout-ms', 'soon', '--broker', B]), /--timeout-ms/)
-    // Commander's own usage errors add a "(run with --help for usage)" line: non-zero, on stderr, naming the choices.
+    // Commander's own usage errors are one line too: non-zero, on stderr, naming the choices.
     const acks = await runCli(['produce', 'pc', '--acks', 'some', '--broker', B])
     expect(acks.code).not.toBe(0)
     expect(acks.stderr).toMatch(/--acks.*'some'.*all, leader, none/)
+    failsClearly(acks, /--acks.*'some'.*all, leader, none/)
+    failsClearly(await runCli(['frobnicate']), /unknown command 'frobnicate'/)
     const list = ok(await runCli(['topics', 'list', '--broker', B])).stdout
     expect(list).not.toMatch(/^zero\b/m)
   })
@@ -320,4 +326,264 @@ describe('samsa start', () => {
     expect(r.stderr.trimEnd().split('\n').at(-1)).toMatch(/^samsa: corrupt log topics\/c\/0\/0+\.log at byte \d+: /)
     expect(new Uint8Array(await readFile(victim))).toEqual(bytes)
   })
+})
+
+/** Exactly one line on stderr, this one, and a non-zero exit. */
+function failsWith(r: CliResult, line: string): void {
+  failsClearly(r, /./)
+  expect(r.stderr).toBe(`${line}\n`)
+}
+
+describe('flags from the environment (SAMSA_*)', () => {
+  it('starts a broker from env vars alone, with the limits and the advertised URL they set', async () => {
+    const dir = await tempDir('samsa-env-')
+    const proc = spawn(process.execPath, [SAMSA_BIN, 'start'], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: {
+        ...process.env,
+        SAMSA_PORT: '0',
+        SAMSA_HOST: '127.0.0.1',
+        SAMSA_DATA: dir,
+        SAMSA_LOG_FORMAT: 'json',
+        SAMSA_LOG_LEVEL: 'debug',
+        SAMSA_MAX_CONNECTIONS: '2',
+        SAMSA_MAX_PARTITIONS_PER_TOPIC: '4',
+        SAMSA_ADVERTISED_URL: 'ws://samsa.example:9443',
+      },
+    })
+    const logs: JsonLogLine[] = []
+    let rest = ''
+    proc.stderr!.on('data', (c: Buffer) => {
+      const parts = (rest + c.toString('utf8')).split('\n')
+      rest = parts.pop()!
+      for (const l of parts) if (l.trim()) logs.push(l.startsWith('{') ? (JSON.parse(l) as JsonLogLine) : { level: -1, msg: l })
+    })
+    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)))
+    const raws: RawConnection[] = []
+    try {
+      const listening = await until(() => logs.find((l) => l.msg === 'broker listening') ?? (proc.exitCode !== null ? { exited: true } : null), {
+        timeoutMs: 20_000,
+        what: 'the env-configured broker to listen',
+      })
+      if ('exited' in listening) throw new Error(`the broker exited before listening: ${JSON.stringify(logs)}`)
+      expect(listening.dataDir).toBe(resolve(dir))
+      const port = Number(new URL(String(listening.url)).port)
+      const url = `ws://127.0.0.1:${port}`
+      // SAMSA_BROKER for the client; the broker's limit (4, from SAMSA_MAX_PARTITIONS_PER_TOPIC) is the only limit.
+      const env = { SAMSA_BROKER: url }
+      failsWith(await runCli(['topics', 'create', 'envt', '--partitions', '5'], { env }), 'samsa: INVALID_PARTITIONS: partitions must be an integer from 1 to 4, got 5')
+      expect(ok(await runCli(['topics', 'create', 'envt', '--partitions', '4'], { env })).stdout).toBe('created topic envt with 4 partitions\n')
+      // SAMSA_ADVERTISED_URL is what metadata tells clients.
+      raws.push(await RawConnection.open(url))
+      const meta = await raws[0]!.request(exchanges.metadata, { topics: null })
+      expect(meta.ok && meta.value.brokers).toEqual([{ brokerId: 0, url: 'ws://samsa.example:9443' }])
+      // SAMSA_MAX_CONNECTIONS=2: a second connection fits, a third is closed with 1013.
+      raws.push(await RawConnection.open(url))
+      const third = await RawConnection.open(url, { hello: false })
+      raws.push(third)
+      expect((await third.waitClosed()).code).toBe(1013)
+    } finally {
+      for (const r of raws) r.close()
+      proc.kill('SIGTERM')
+      const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 10_000).unref())])
+      if (code === 'hung') proc.kill('SIGKILL')
+      expect(code).toBe(0)
+    }
+  })
+})
+
+describe('clean errors for bad flag and env values, before a broker starts', () => {
+  it('--log-level and other choices: the choices, from a flag and from env', async () => {
+    const data = await tempDir('samsa-choice-')
+    failsWith(await runCli(['start', '--log-level', 'verbose', '--data', data]), "samsa: option '--log-level <level>' argument 'verbose' is invalid. Allowed choices are debug, info, warn, error, silent.")
+    failsWith(
+      await runCli(['start', '--data', data], { env: { SAMSA_LOG_LEVEL: 'verbose' } }),
+      "samsa: option '--log-level <level>' value 'verbose' from env 'SAMSA_LOG_LEVEL' is invalid. Allowed choices are debug, info, warn, error, silent.",
+    )
+    failsWith(
+      await runCli(['start', '--data', data], { env: { SAMSA_FSYNC: 'sometimes' } }),
+      "samsa: option '--fsync <mode>' value 'sometimes' from env 'SAMSA_FSYNC' is invalid. Allowed choices are always, interval, never.",
+    )
+  })
+
+  it('a broker limit out of range: the schema\'s one message from the flag and from env', async () => {
+    const data = await tempDir('samsa-limit-')
+    const message = 'maxConnections must be an integer from 1 to 10000000, got 0'
+    failsWith(await runCli(['start', '--max-connections', '0', '--data', data]), `samsa: option '--max-connections <count>' argument '0' is invalid. ${message}`)
+    failsWith(await runCli(['start', '--data', data], { env: { SAMSA_MAX_CONNECTIONS: '0' } }), `samsa: option '--max-connections <count>' value '0' from env 'SAMSA_MAX_CONNECTIONS' is invalid. ${message}`)
+    failsWith(await runCli(['start', '--data', data], { env: { SAMSA_PORT: '70000' } }), "samsa: option '--port <port>' value '70000' from env 'SAMSA_PORT' is invalid. It must be an integer from 0 to 65535.")
+    failsWith(
+      await runCli(['start', '--max-batch-bytes', '4000000', '--data', data]),
+      'samsa: invalid broker settings: maxBatchBytes (4000000) must be smaller than maxFrameBytes (2097152): a produce frame carries the batch and its header',
+    )
+    failsWith(
+      await runCli(['start', '--advertised-url', 'ws://samsa.example:9443/ws', '--data', data]),
+      "samsa: option '--advertised-url <url>' argument 'ws://samsa.example:9443/ws' is invalid. advertisedUrl must be a ws:// or wss:// base URL without /ws, a query or a fragment, such as ws://broker.example.com:8080, got \"ws://samsa.example:9443/ws\" (clients add /ws themselves)",
+    )
+    expect(await readdir(data)).toEqual([])
+  })
+
+  it('topics create --partitions above the broker\'s limit: the broker\'s message, the same as REST\'s', async () => {
+    const message = 'partitions must be an integer from 1 to 1000, got 5000'
+    failsWith(await runCli(['topics', 'create', 'huge', '--partitions', '5000', '--broker', B]), `samsa: INVALID_PARTITIONS: ${message}`)
+    const res = await fetch(`${broker.httpUrl}/v1/topics`, { method: 'POST', body: JSON.stringify({ name: 'huge', partitions: 5000 }), headers: { 'content-type': 'application/json' } })
+    expect(res.status).toBe(400)
+    expect(await res.json()).toMatchObject({ error: { name: 'INVALID_PARTITIONS', message } })
+    failsWith(await runCli(['topics', 'describe', 'huge', '--broker', B]), 'samsa: UNKNOWN_TOPIC_OR_PARTITION: topic "huge" does not exist')
+  })
+})
+
+describe('one wording per error, in the CLI, REST and the SDK', () => {
+  const sdk = () => createClient({ brokers: [B], clientId: 'wording', WebSocket: WebSocket as never })
+  const rejection = async (p: Promise<unknown>): Promise<{ name: string; message: string }> => {
+    const e = (await p.then(
+      () => null,
+      (err: unknown) => err,
+    )) as SamsaError | null
+    expect(e, 'expected a rejection').not.toBeNull()
+    return { name: e!.errorName, message: e!.message }
+  }
+
+  beforeAll(async () => {
+    ok(await runCli(['topics', 'create', 'words', '--partitions', '3', '--broker', B]))
+  })
+
+  it('a missing topic: topic "nope" does not exist', async () => {
+    const line = 'samsa: UNKNOWN_TOPIC_OR_PARTITION: topic "nope" does not exist'
+    failsWith(await runCli(['topics', 'describe', 'nope', '--broker', B]), line)
+    failsWith(await runCli(['topics', 'delete', 'nope', '--broker', B]), line)
+    failsWith(await runCli(['consume', 'nope', '--timeout-ms', '500', '--broker', B]), line)
+    failsWith(await runCli(['produce', 'nope', '--broker', B], { input: 'x\n', timeoutMs: 45_000 }), line)
+    const rest = await fetch(`${broker.httpUrl}/v1/topics/nope`)
+    expect(rest.status).toBe(404)
+    expect(await rest.json()).toMatchObject({ error: { name: 'UNKNOWN_TOPIC_OR_PARTITION', message: 'topic "nope" does not exist' } })
+    const c = sdk()
+    try {
+      const want = { name: 'UNKNOWN_TOPIC_OR_PARTITION', message: 'topic "nope" does not exist' }
+      expect(await rejection(c.admin.describeTopic('nope'))).toEqual(want)
+      expect(await rejection(c.admin.deleteTopic('nope'))).toEqual(want)
+      expect(await rejection(c.producer().send('nope', [{ value: 'x' }]))).toEqual(want)
+      expect(await rejection(c.admin.listOffsets('nope', 0, 'latest'))).toEqual(want)
+    } finally {
+      await c.close()
+    }
+  })
+
+  it('a missing partition: topic "words" has 3 partitions (0–2); there is no partition 9', async () => {
+    const message = 'topic "words" has 3 partitions (0–2); there is no partition 9'
+    failsWith(await runCli(['produce', 'words', '--partition', '9', '--broker', B], { input: 'x\n', timeoutMs: 45_000 }), `samsa: UNKNOWN_TOPIC_OR_PARTITION: ${message}`)
+    failsWith(await runCli(['consume', 'words', '--partition', '9', '--timeout-ms', '500', '--broker', B]), `samsa: UNKNOWN_TOPIC_OR_PARTITION: ${message}`)
+    const c = sdk()
+    try {
+      const want = { name: 'UNKNOWN_TOPIC_OR_PARTITION', message }
+      expect(await rejection(c.producer().send('words', [{ value: 'x', partition: 9 }]))).toEqual(want)
+      expect(await rejection(c.admin.listOffsets('words', 9, 'latest'))).toEqual(want)
+    } finally {
+      await c.close()
+    }
+  })
+
+  it('OFFSET_OUT_OF_RANGE names the topic-partition and its range', async () => {
+    const message = 'offset 999999 is outside the readable range [0, 0] of topic "words" partition 1'
+    failsWith(await runCli(['consume', 'words', '--partition', '1', '--from', '999999', '--timeout-ms', '500', '--broker', B]), `samsa: OFFSET_OUT_OF_RANGE: ${message}`)
+    const raw = await RawConnection.open(B)
+    try {
+      const r = await raw.request(exchanges.fetch, { topic: 'words', partition: 1, offset: 999999, maxBytes: 1024, minBytes: 1, maxWaitMs: 0 })
+      expect(r.ok).toBe(false)
+      expect(!r.ok && { name: r.error.errorName, message: r.error.message, details: r.error.details }).toEqual({
+        name: 'OFFSET_OUT_OF_RANGE',
+        message,
+        details: { logStartOffset: 0, logEndOffset: 0 },
+      })
+    } finally {
+      raw.close()
+    }
+  })
+
+  it('an existing topic: topic "words" already exists', async () => {
+    failsWith(await runCli(['topics', 'create', 'words', '--broker', B]), 'samsa: TOPIC_ALREADY_EXISTS: topic "words" already exists')
+    const res = await fetch(`${broker.httpUrl}/v1/topics`, { method: 'POST', body: JSON.stringify({ name: 'words' }), headers: { 'content-type': 'application/json' } })
+    expect(res.status).toBe(409)
+    expect(await res.json()).toMatchObject({ error: { name: 'TOPIC_ALREADY_EXISTS', message: 'topic "words" already exists' } })
+  })
+})
+
+describe('keys, headers, partitions and offsets in text lines', () => {
+  beforeAll(async () => {
+    ok(await runCli(['topics', 'create', 'lines', '--broker', B]))
+    ok(await runCli(['topics', 'create', 'lines-copy', '--broker', B]))
+  })
+
+  const input = 'trace=abc,user=7\tk1:hello\n\tk2:v:with:colons\n'
+
+  it('produce --headers --key-separator reads each line\'s headers and key; consume --json shows them', async () => {
+    expect(ok(await runCli(['produce', 'lines', '--headers', '--key-separator', ':', '--broker', B], { input })).stderr).toBe('produced 2 records to lines\n')
+    const back = jsonLines<JsonRecord>(ok(await runCli(['consume', 'lines', '--max', '2', '--json', '--broker', B])).stdout)
+    expect(back.map((r) => [r.offset, r.headers, r.key, r.value])).toEqual([
+      [0, { trace: 'abc', user: '7' }, 'k1', 'hello'],
+      [1, {}, 'k2', 'v:with:colons'],
+    ])
+  })
+
+  it('consume --print-offset --print-headers --print-key prints partition, offset, headers and key before the value', async () => {
+    const r = ok(await runCli(['consume', 'lines', '--max', '2', '--print-offset', '--print-headers', '--print-key', '--key-separator', ':', '--broker', B]))
+    expect(r.stdout).toBe('0\t0\ttrace=abc,user=7\tk1:hello\n0\t1\t\tk2:v:with:colons\n')
+    expect(ok(await runCli(['consume', 'lines', '--max', '2', '--print-key', '--broker', B])).stdout).toBe('k1\thello\nk2\tv:with:colons\n')
+    expect(ok(await runCli(['consume', 'lines', '--max', '1', '--print-offset', '--broker', B])).stdout).toBe('0\t0\thello\n')
+  })
+
+  it('what consume prints with --print-headers --print-key, produce reads back with --headers --key-separator', async () => {
+    const printed = ok(await runCli(['consume', 'lines', '--max', '2', '--print-headers', '--print-key', '--key-separator', ':', '--broker', B])).stdout
+    expect(printed).toBe(input)
+    ok(await runCli(['produce', 'lines-copy', '--headers', '--key-separator', ':', '--broker', B], { input: printed }))
+    const strip = (r: JsonRecord) => [r.offset, r.headers, r.key, r.value]
+    const copy = jsonLines<JsonRecord>(ok(await runCli(['consume', 'lines-copy', '--max', '2', '--json', '--broker', B])).stdout)
+    const original = jsonLines<JsonRecord>(ok(await runCli(['consume', 'lines', '--max', '2', '--json', '--broker', B])).stdout)
+    expect(copy.map(strip)).toEqual(original.map(strip))
+  })
+
+  it('a line without the key separator stops produce with one line; the lines before it are kept, none after it', async () => {
+    ok(await runCli(['topics', 'create', 'lines-bad', '--broker', B]))
+    failsWith(
+      await runCli(['produce', 'lines-bad', '--key-separator', '=', '--broker', B], { input: 'a=1\nno separator\nb=2\n' }),
+      'samsa: line 2 of stdin is not in the --key-separator/--headers format: it has no key separator "="; 1 record before it was sent',
+    )
+    const all = jsonLines<JsonRecord>(ok(await runCli(['consume', 'lines-bad', '--timeout-ms', '800', '--json', '--broker', B])).stdout)
+    expect(all.map((r) => [r.key, r.value])).toEqual([['a', '1']])
+    failsClearly(await runCli(['produce', 'lines-bad', '--key', 'k', '--key-separator', '=', '--broker', B], { input: 'a=1\n' }), /--key.*--key-separator|--key-separator.*--key/)
+  })
+})
+
+describe('consume --consumer-id', () => {
+  it('resumes from its stored position across runs: no gap, no duplicate, per consumer id', async () => {
+    const state = await tempDir('samsa-state-')
+    ok(await runCli(['topics', 'create', 'resume', '--partitions', '3', '--broker', B]))
+    ok(await runCli(['produce', 'resume', '--broker', B], { input: `${Array.from({ length: 30 }, (_, i) => `r${i}`).join('\n')}\n` }))
+    const consume = async (id: string, extra: string[]) =>
+      jsonLines<JsonRecord>(ok(await runCli(['consume', 'resume', '--consumer-id', id, '--state-dir', state, '--json', '--broker', B, ...extra])).stdout)
+
+    const first = await consume('app', ['--max', '10'])
+    expect(first).toHaveLength(10)
+    const second = await consume('app', ['--timeout-ms', '1500'])
+    expect(second).toHaveLength(20)
+    const seen = [...first, ...second].map((r) => `${r.partition}/${r.offset}`)
+    expect(new Set(seen).size).toBe(30)
+    expect(new Set([...first, ...second].map((r) => r.value))).toEqual(new Set(Array.from({ length: 30 }, (_, i) => `r${i}`)))
+
+    // Nothing new: nothing printed. New records: exactly those.
+    expect(await consume('app', ['--timeout-ms', '800'])).toEqual([])
+    ok(await runCli(['produce', 'resume', '--broker', B], { input: 'n1\nn2\nn3\n' }))
+    expect((await consume('app', ['--timeout-ms', '1500'])).map((r) => r.value).sort()).toEqual(['n1', 'n2', 'n3'])
+
+    // Another id has its own positions (none yet: --from, default earliest).
+    expect(await consume('other', ['--timeout-ms', '1500'])).toHaveLength(33)
+
+    // One file per broker + topic + id, written whole (no temp file left behind).
+    const dir = join(state, 'consumers', encodeURIComponent(B), 'resume')
+    expect((await readdir(dir)).sort()).toEqual(['app.json', 'other.json'])
+    const stored = JSON.parse(await readFile(join(dir, 'app.json'), 'utf8')) as { positions: Record<string, number> }
+    const described = JSON.parse(ok(await runCli(['topics', 'describe', 'resume', '--json', '--broker', B])).stdout) as { partitions: { partition: number; highWatermark: number }[] }
+    expect(stored.positions).toEqual(Object.fromEntries(described.partitions.map((p) => [String(p.partition), p.highWatermark])))
+  }, 60_000)
 })

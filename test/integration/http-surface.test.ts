@@ -133,7 +133,7 @@ describe('the advertised URL', () => {
       await advertised.close()
     }
     for (const bad of ['http://x:1', 'ws://x:1/ws', 'broker:8080', 'ws://'])
-      await expect(startBroker({ port: 0, dataDir: dir, logger: silent, advertisedUrl: bad })).rejects.toThrow(`advertisedUrl must be a ws:// or wss:// base URL such as ws://broker.example.com:8080 (without /ws), got "${bad}"`)
+      await expect(startBroker({ port: 0, dataDir: dir, logger: silent, advertisedUrl: bad })).rejects.toThrow(`advertisedUrl must be a ws:// or wss:// base URL without /ws, a query or a fragment, such as ws://broker.example.com:8080, got "${bad}"`)
   })
 })
 

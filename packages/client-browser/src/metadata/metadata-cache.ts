@@ -1,5 +1,5 @@
 /** @module Cached topic metadata (partition counts) fetched with `metadata`; invalidated on UNKNOWN_TOPIC_OR_PARTITION / NOT_LEADER_OR_FOLLOWER. */
-import { SamsaError, errorByCode, metadata, type MetadataResponse, type TopicMetadata } from '@samsa/shared'
+import { ErrorMessages, SamsaError, errorByCode, metadata, type MetadataResponse, type TopicMetadata } from '@samsa/shared'
 import type { Connection } from '../connection/connection.js'
 
 export class MetadataCache {
@@ -20,8 +20,8 @@ export class MetadataCache {
     if (p === undefined) {
       p = this.fetch([name]).then((res) => {
         const t = res.topics.find((x) => x.name === name)
-        if (t === undefined) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', `metadata has no topic ${name}`)
-        if (t.errorCode !== 0) throw new SamsaError(errorByCode(t.errorCode), `topic ${name}: ${errorByCode(t.errorCode).message}`)
+        if (t === undefined) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownTopic(name))
+        if (t.errorCode !== 0) throw topicError(name, t.errorCode)
         return t
       })
       this.#topics.set(name, p)
@@ -39,4 +39,11 @@ export class MetadataCache {
   invalidate(name: string): void {
     this.#topics.delete(name)
   }
+}
+
+/** A metadata answer carries only a code per topic: the message is the one wording of that condition. */
+function topicError(name: string, code: number): SamsaError {
+  const spec = errorByCode(code)
+  if (spec.name === 'UNKNOWN_TOPIC_OR_PARTITION') return new SamsaError(spec, ErrorMessages.unknownTopic(name))
+  return new SamsaError(spec, `topic ${JSON.stringify(name)}: ${spec.message}`)
 }

@@ -17,7 +17,7 @@
  * first); the outbox write of each batch removes the pending rows of the records it carries, in the same transaction.
  * Once connected (identity and limits known), sends skip the pending store.
  */
-import { Acks, BATCH_HEADER_BYTES, SamsaError, initProducerId, recordEncodedSize, type HelloResponse, type RecordInput } from '@samsa/shared'
+import { Acks, BATCH_HEADER_BYTES, ErrorMessages, SamsaError, initProducerId, recordEncodedSize, type HelloResponse, type RecordInput } from '@samsa/shared'
 import { backoffDelayMs } from '../connection/backoff.js'
 import { clientClosedError } from '../connection/connection.js'
 import { acquireIdentitySlot, type IdentitySlot } from '../storage/identity-lock.js'
@@ -404,7 +404,7 @@ export class Producer {
       }
       const partition = (stored === undefined ? r!.partition : (stored.partition ?? undefined)) ?? this.#partitioner.partition(topic, input.key, partitionCount)
       if (!Number.isInteger(partition) || partition < 0 || partition >= partitionCount) {
-        throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', `${topic} has ${partitionCount} partitions; there is no partition ${partition}`)
+        throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownPartition(topic, partitionCount, partition))
       }
       inputs[i] = input
       partitions[i] = partition

@@ -15,6 +15,7 @@ import {
   SamsaError,
   apiKeyName,
   encodeErrorFrame,
+  ErrorMessages,
   encodePushEnded,
   encodePushRecords,
   encodeResponseFrame,
@@ -228,8 +229,10 @@ export class FakeBroker {
   }
 
   #log(topic: string, partition: number): FakePartitionLog {
-    const log = this.#topics.get(topic)?.[partition]
-    if (log === undefined) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', `${topic}/${partition} does not exist`)
+    const logs = this.#topics.get(topic)
+    if (logs === undefined) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownTopic(topic))
+    const log = logs[partition]
+    if (log === undefined) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownPartition(topic, logs.length, partition))
     return log
   }
 
@@ -259,7 +262,7 @@ export class FakeBroker {
         const { name, partitions } = body as { name: string; partitions: number }
         const problem = topicNameProblem(name)
         if (problem !== null) throw new SamsaError('INVALID_TOPIC_EXCEPTION', problem)
-        if (this.#topics.has(name)) throw new SamsaError('TOPIC_ALREADY_EXISTS', `topic ${name} already exists`)
+        if (this.#topics.has(name)) throw new SamsaError('TOPIC_ALREADY_EXISTS', ErrorMessages.topicExists(name))
         if (partitions < 1 || partitions > 1000) throw new SamsaError('INVALID_PARTITIONS')
         this.createTopic(name, partitions)
         return { value: { name, partitions } }
@@ -267,7 +270,7 @@ export class FakeBroker {
       case ApiKeys.DELETE_TOPIC: {
         const { name } = body as { name: string }
         const logs = this.#topics.get(name)
-        if (logs === undefined) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${name} does not exist`)
+        if (logs === undefined) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownTopic(name))
         logs.forEach((_, p) => this.endSubscriptions(name, p, new SamsaError('TOPIC_DELETED')))
         this.#topics.delete(name)
         return { value: {} }
@@ -282,7 +285,7 @@ export class FakeBroker {
       case ApiKeys.FETCH: {
         const { topic, partition, offset, maxBytes } = body as { topic: string; partition: number; offset: number; maxBytes: number }
         const log = this.#log(topic, partition)
-        if (offset < log.logStartOffset || offset > log.logEndOffset) throw this.#outOfRange(log, offset)
+        if (offset < log.logStartOffset || offset > log.logEndOffset) throw this.#outOfRange(topic, partition, log, offset)
         const w = new ByteWriter()
         for (const b of log.read(offset, maxBytes)) w.raw(b.bytes)
         return { value: { highWatermark: log.logEndOffset, logStartOffset: log.logStartOffset, records: w.finish() } }
@@ -299,7 +302,7 @@ export class FakeBroker {
         const { topic, partition, offset, creditBytes } = body as { topic: string; partition: number; offset: number; creditBytes: number }
         const log = this.#log(topic, partition)
         const start = offset === -2 ? log.logStartOffset : offset === -1 ? log.logEndOffset : offset
-        if (start < log.logStartOffset || start > log.logEndOffset) throw this.#outOfRange(log, start)
+        if (start < log.logStartOffset || start > log.logEndOffset) throw this.#outOfRange(topic, partition, log, start)
         if (session.subscriptions.size >= this.#opts.maxSubscriptions) throw new SamsaError('TOO_MANY_SUBSCRIPTIONS')
         const sub: FakeSubscription = { id: this.#nextSubscriptionId++, session, topic, partition, nextOffset: start, credit: creditBytes }
         session.subscriptions.set(sub.id, sub)
@@ -325,8 +328,11 @@ export class FakeBroker {
     }
   }
 
-  #outOfRange(log: FakePartitionLog, offset: number): SamsaError {
-    return new SamsaError('OFFSET_OUT_OF_RANGE', `offset ${offset} is outside [${log.logStartOffset}, ${log.logEndOffset}]`, { logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset })
+  #outOfRange(topic: string, partition: number, log: FakePartitionLog, offset: number): SamsaError {
+    return new SamsaError('OFFSET_OUT_OF_RANGE', ErrorMessages.offsetOutOfRange(topic, partition, offset, log.logStartOffset, log.logEndOffset), {
+      logStartOffset: log.logStartOffset,
+      logEndOffset: log.logEndOffset,
+    })
   }
 
   #produce(session: FakeSession, q: { topic: string; partition: number; acks: number; batch: Uint8Array }): { value: unknown; after?: () => void } | undefined {

@@ -4,7 +4,7 @@
  * clock, or runtime globals: adapters give it storage, a clock, a logger and metrics.
  */
 import {
-  ProtocolError, RecordTooLargeError, SamsaError, batchTotalBytes, verifyBatch,
+  ErrorMessages, ProtocolError, RecordTooLargeError, SamsaError, batchTotalBytes, verifyBatch,
   type FetchRequest, type FetchResponse, type ListOffsetsRequest, type ListOffsetsResponse,
   type Crc32cFn, type MetadataResponse, type ProduceRequest, type ProduceResponse, type TopicMetadata,
 } from '@samsa/shared'
@@ -145,14 +145,16 @@ export class Broker {
    */
   async fetch(req: FetchRequest, onGone?: (cancel: () => void) => () => void): Promise<FetchResponse> {
     const log = this.topics.partition(req.topic, req.partition)
-    assertOffsetInRange(log, req.offset)
+    assertOffsetInRange(log, req.offset, req.topic, req.partition)
     const started = this.clock.monotonicMs()
     const maxBytes = Math.max(1, Math.min(req.maxBytes, this.config.maxPushBytes))
     const waitMs = Math.min(req.maxWaitMs, this.config.requestTimeoutMs)
     if (req.offset >= log.highWatermark && waitMs > 0 && !(await waitForHighWatermark(this.clock, log, req.offset, waitMs, onGone))) {
       throw new SamsaError('NETWORK_EXCEPTION', 'the connection closed during the fetch wait')
     }
-    const r = await log.read(req.offset, maxBytes)
+    const r = await log.read(req.offset, maxBytes).catch((e: unknown) => {
+      throw inTopicPartition(e, req.topic, req.partition, req.offset)
+    })
     this.metrics.fetchLatencyMs(this.clock.monotonicMs() - started)
     return { highWatermark: r.highWatermark, logStartOffset: r.logStartOffset, records: r.records }
   }
@@ -186,15 +188,21 @@ export class Broker {
   }
 }
 
-/** OFFSET_OUT_OF_RANGE unless logStartOffset ≤ offset ≤ highWatermark. */
-export function assertOffsetInRange(log: PartitionLog, offset: number): void {
+/** OFFSET_OUT_OF_RANGE, naming the topic-partition, unless logStartOffset ≤ offset ≤ highWatermark. */
+export function assertOffsetInRange(log: PartitionLog, offset: number, topic: string, partition: number): void {
   if (!Number.isSafeInteger(offset) || offset < log.logStartOffset || offset > log.highWatermark) {
-    throw new SamsaError(
-      'OFFSET_OUT_OF_RANGE',
-      `offset ${offset} is outside [${log.logStartOffset}, ${log.highWatermark}] (logStartOffset, logEndOffset)`,
-      { logStartOffset: log.logStartOffset, logEndOffset: log.highWatermark },
-    )
+    throw offsetOutOfRange(topic, partition, offset, log.logStartOffset, log.highWatermark)
   }
+}
+
+export function offsetOutOfRange(topic: string, partition: number, offset: number, logStartOffset: number, logEndOffset: number): SamsaError {
+  return new SamsaError('OFFSET_OUT_OF_RANGE', ErrorMessages.offsetOutOfRange(topic, partition, offset, logStartOffset, logEndOffset), { logStartOffset, logEndOffset })
+}
+
+/** A partition log's own OFFSET_OUT_OF_RANGE (it does not know its topic) reworded to name the topic-partition; other errors unchanged. */
+export function inTopicPartition(err: unknown, topic: string, partition: number, offset: number): unknown {
+  if (!(err instanceof SamsaError) || err.errorName !== 'OFFSET_OUT_OF_RANGE') return err
+  return offsetOutOfRange(topic, partition, offset, err.details.logStartOffset ?? -1, err.details.logEndOffset ?? -1)
 }
 
 /** Resolves true when the high watermark passes offset or waitMs elapse; false when the requester went away first. */

@@ -4,10 +4,11 @@
  * create and is removed on start) and topics/<name>/<partition>/ for each partition's segments.
  * Names are validated before they touch storage, so no name can reach outside the data directory.
  */
-import { SamsaError, topicNameProblem } from '@samsa/shared'
+import { ErrorMessages, SamsaError, topicNameProblem } from '@samsa/shared'
 import type { Clock, Logger } from '../clock.js'
 import type { LogStorage } from '../log/log-storage.js'
 import { PartitionLog, type PartitionLogConfig } from '../log/partition-log.js'
+import { parseCreateTopic } from './create-topic-request.js'
 
 export interface Topic {
   readonly name: string
@@ -97,20 +98,16 @@ export class TopicRegistry {
     const t = this.#topics.get(topic)
     if (!t) {
       assertTopicName(topic)
-      throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', `topic "${topic}" does not exist`)
+      throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownTopic(topic))
     }
     const log = Number.isInteger(partition) ? t.partitions[partition] : undefined
-    if (!log) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', `topic "${topic}" has partitions 0..${t.partitions.length - 1}; partition ${partition} does not exist`)
+    if (!log) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownPartition(topic, t.partitions.length, partition))
     return log
   }
 
   async create(name: string, partitions: number): Promise<Topic> {
-    assertTopicName(name)
-    const max = this.#deps.maxPartitionsPerTopic
-    if (!Number.isInteger(partitions) || partitions < 1 || partitions > max) {
-      throw new SamsaError('INVALID_PARTITIONS', `partitions must be an integer from 1 to ${max}, got ${partitions}`)
-    }
-    if (this.#topics.has(name) || this.#busy.has(name)) throw new SamsaError('TOPIC_ALREADY_EXISTS', `topic "${name}" already exists`)
+    parseCreateTopic(name, partitions, this.#deps.maxPartitionsPerTopic)
+    if (this.#topics.has(name) || this.#busy.has(name)) throw new SamsaError('TOPIC_ALREADY_EXISTS', ErrorMessages.topicExists(name))
     this.#busy.add(name)
     try {
       const { storage, clock } = this.#deps
@@ -131,7 +128,7 @@ export class TopicRegistry {
   async delete(name: string): Promise<void> {
     assertTopicName(name)
     const topic = this.#topics.get(name)
-    if (!topic || this.#busy.has(name)) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', `topic "${name}" does not exist`)
+    if (!topic || this.#busy.has(name)) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownTopic(name))
     this.#busy.add(name)
     try {
       this.#topics.delete(name)

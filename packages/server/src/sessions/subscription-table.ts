@@ -34,7 +34,7 @@ export class SubscriptionTable {
     if (this.#byId.size >= max) throw new SamsaError('TOO_MANY_SUBSCRIPTIONS', `this connection already has ${max} subscriptions`, { maxSubscriptions: max })
     const log = this.#broker.topics.partition(req.topic, req.partition)
     const offset = req.offset === -2 ? log.logStartOffset : req.offset === -1 ? log.highWatermark : req.offset
-    assertOffsetInRange(log, offset)
+    assertOffsetInRange(log, offset, req.topic, req.partition)
     const id = this.#nextId++
     const broker = this.#broker
     const host = this.#host

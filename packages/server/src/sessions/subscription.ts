@@ -3,7 +3,8 @@
  * Invariants: pushes are in offset order; nextOffset only grows; at most one read is in flight; nothing is
  * pushed while credit ≤ 0, while the socket is above the session's buffer limit, or above the high watermark.
  */
-import { PUSH_RECORDS_OVERHEAD, SamsaError, batchLastOffset, encodePushEnded, encodePushRecords, readBatchHeader, scanBatches } from '@samsa/shared'
+import { ErrorMessages, PUSH_RECORDS_OVERHEAD, SamsaError, batchLastOffset, encodePushEnded, encodePushRecords, readBatchHeader, scanBatches } from '@samsa/shared'
+import { inTopicPartition } from '../broker/broker.js'
 import type { PartitionLog } from '../log/partition-log.js'
 import { toSamsaError } from './to-samsa-error.js'
 
@@ -65,7 +66,7 @@ export class Subscription {
       },
       (err: unknown) => {
         this.#reading = false
-        this.end(toSamsaError(err))
+        this.end(toSamsaError(inTopicPartition(err, this.topic, this.partition, this.#nextOffset)))
       },
     )
   }
@@ -110,5 +111,5 @@ export class Subscription {
 }
 
 export function topicDeletedError(topic: string): SamsaError {
-  return new SamsaError('TOPIC_DELETED', `topic "${topic}" was deleted`)
+  return new SamsaError('TOPIC_DELETED', ErrorMessages.topicDeleted(topic))
 }

@@ -5,8 +5,9 @@
  * Translation only: every rule lives in the broker.
  */
 import { Hono, type Context } from 'hono'
-import { SamsaError } from '@samsa/shared'
+import { ErrorMessages, SamsaError } from '@samsa/shared'
 import type { Broker } from '../broker/broker.js'
+import { parseCreateTopic } from '../broker/create-topic-request.js'
 import { toSamsaError } from '../sessions/to-samsa-error.js'
 
 export const SDK_FILES = ['samsa.js', 'samsa.js.map', 'samsa.iife.js', 'samsa.iife.js.map'] as const
@@ -58,23 +59,26 @@ export function createApp(deps: AppDeps): Hono {
 
   const describe = (name: string) => {
     const meta = broker.metadata([name]).topics[0]
-    if (!meta || meta.errorCode !== 0) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', `topic "${name}" does not exist`)
+    if (!meta || meta.errorCode !== 0) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownTopic(name))
     return { name: meta.name, partitions: meta.partitions }
   }
   app.get('/v1/topics', (c) => c.json({ topics: broker.topics.list().map((t) => ({ name: t.name, partitions: t.partitions.length })) }))
   app.post('/v1/topics', async (c) => {
-    let body: { name?: unknown; partitions?: unknown }
+    let body: unknown
     try {
       body = await c.req.json()
     } catch {
-      return errorResponse(c, new SamsaError('INVALID_REQUEST', 'the body must be JSON: {"name": "...", "partitions": 1}'))
+      body = undefined
     }
-    if (typeof body.name !== 'string') return errorResponse(c, new SamsaError('INVALID_REQUEST', '"name" must be a string'))
-    const partitions = body.partitions === undefined ? 1 : body.partitions
-    if (typeof partitions !== 'number') return errorResponse(c, new SamsaError('INVALID_PARTITIONS', '"partitions" must be a number'))
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      return errorResponse(c, new SamsaError('INVALID_REQUEST', 'the body must be a JSON object: {"name": "...", "partitions": 1}'))
+    }
+    const { name, partitions = 1 } = body as { name?: unknown; partitions?: unknown }
     try {
-      await broker.topics.create(body.name, partitions)
-      return c.json(describe(body.name), 201)
+      // The same check, code and message as the protocol's createTopic.
+      const args = parseCreateTopic(name, partitions, broker.config.maxPartitionsPerTopic)
+      await broker.topics.create(args.name, args.partitions)
+      return c.json(describe(args.name), 201)
     } catch (e) {
       return errorResponse(c, e)
     }

@@ -56,7 +56,8 @@ function cachedFile(resolve: () => string): () => Promise<string | null> {
 
 export async function startBroker(opts: StartBrokerOptions): Promise<RunningBroker> {
   const host = opts.host ?? '127.0.0.1'
-  if (opts.advertisedUrl !== undefined) validateAdvertisedUrl(opts.advertisedUrl)
+  // Every setting (the advertised URL included) is checked before the lock and the port are taken.
+  brokerConfig({ ...opts.config, ...(opts.advertisedUrl !== undefined ? { advertisedUrl: opts.advertisedUrl } : {}) })
   const logger = opts.logger ?? createPinoLogger()
   const metrics = createPromMetrics()
   const storage = new FileLogStorage(opts.dataDir)
@@ -141,18 +142,6 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
         logger.info({}, 'broker stopped')
       })()),
   }
-}
-
-/** Throws unless `url` is an absolute ws:// or wss:// URL with a host and nothing after it but an optional "/". */
-export function validateAdvertisedUrl(url: string): void {
-  const hint = `advertisedUrl must be a ws:// or wss:// base URL such as ws://broker.example.com:8080 (without /ws), got "${url}"`
-  let u: URL
-  try {
-    u = new URL(url)
-  } catch {
-    throw new Error(hint)
-  }
-  if ((u.protocol !== 'ws:' && u.protocol !== 'wss:') || !u.hostname || (u.pathname !== '/' && u.pathname !== '') || u.search || u.hash || u.username || u.password) throw new Error(hint)
 }
 
 /** ws://host:port; a wildcard bind address is no address a client can use, so it is advertised as loopback. */

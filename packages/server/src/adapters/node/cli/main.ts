@@ -10,13 +10,13 @@ const program = new Command()
   .name('samsa')
   .description('Samsa: partitioned, durable append-only logs served over WebSocket')
   .version('0.1.0')
-  .showHelpAfterError('(run with --help for usage)')
+  // Every error is one line on stderr starting with "samsa: ", commander's usage errors included.
+  .configureOutput({ outputError: (str, write) => write(`samsa: ${str.replace(/^error: /, '').trimEnd().replace(/\n+/g, ' ')}\n`) })
 
 registerStart(program)
 registerTopics(program)
 registerProduce(program)
 registerConsume(program)
-
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`samsa: ${CliError.describe(err)}\n`)

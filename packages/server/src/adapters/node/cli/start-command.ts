@@ -1,86 +1,89 @@
 /** @module `samsa start`: run a broker in the foreground until SIGTERM/SIGINT. */
 import { resolve } from 'node:path'
-import { Option, type Command } from 'commander'
+import { InvalidArgumentError, Option, type Command } from 'commander'
+import { advertisedUrlSchema, brokerConfig, issueMessages, type BrokerConfigOverrides } from '../../../broker/broker-config.js'
 import { createPinoLogger, type LogFormat } from '../pino-logger.js'
 import { startBroker } from '../start-broker.js'
+import { intArg, positiveNumberArg } from './arg-parsers.js'
 import { CliError } from './cli-error.js'
+import { addSettingOptions, settingOverrides } from './setting-options.js'
 
-interface StartOptions {
-  port: string
+interface StartOptions extends Record<string, unknown> {
+  port: number
   host: string
-  advertisedUrl?: string
   data: string
+  advertisedUrl?: string
   fsync: 'always' | 'interval' | 'never'
-  fsyncIntervalMs: string
-  retentionHours?: string
-  retentionBytes?: string
-  segmentBytes?: string
+  retentionHours?: number
   logFormat: LogFormat
   logLevel: string
 }
 
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const
+
+function advertisedUrlArg(value: string): string {
+  const r = advertisedUrlSchema.safeParse(value)
+  if (!r.success) throw new InvalidArgumentError(issueMessages(r.error)[0]!)
+  return value
+}
+
 export function registerStart(program: Command): void {
-  program
+  const start = program
     .command('start')
     .description('start a broker (single node) serving the demo at http://HOST:PORT/ and WebSocket clients at ws://HOST:PORT/ws')
-    .option('--port <port>', 'TCP port (0 picks a free one)', '8080')
-    .option('--host <host>', 'interface to bind', '127.0.0.1')
-    .option('--advertised-url <url>', 'ws:// or wss:// base URL clients are told to use (default: ws://HOST:PORT, 127.0.0.1 for 0.0.0.0 and ::)')
-    .option('--data <dir>', 'data directory', './data')
-    .addOption(new Option('--fsync <mode>', 'always: acknowledge after fsync (group commit); interval and never are weaker, see docs/operations.md').choices(['always', 'interval', 'never']).default('always'))
-    .option('--fsync-interval-ms <ms>', 'fsync period for --fsync interval', '1000')
-    .option('--retention-hours <hours>', 'delete segments older than this (default: keep forever)')
-    .option('--retention-bytes <bytes>', 'per-partition size limit (default: none)')
-    .option('--segment-bytes <bytes>', 'roll segments at this size', String(64 * 1024 * 1024))
-    .addOption(new Option('--log-format <format>', 'log output').choices(['pretty', 'json']).default(process.stderr.isTTY ? 'pretty' : 'json'))
-    .option('--log-level <level>', 'debug | info | warn | error', 'info')
-    .action(async (o: StartOptions) => {
-      const port = int(o.port, '--port', 0, 65535)
-      const logger = createPinoLogger({ level: o.logLevel, format: o.logFormat })
-      const dataDir = resolve(o.data)
-      const running = await startBroker({
-        host: o.host,
-        port,
-        ...(o.advertisedUrl !== undefined ? { advertisedUrl: o.advertisedUrl } : {}),
-        dataDir,
-        logger,
-        config: {
-          log: {
-            fsync: o.fsync,
-            fsyncIntervalMs: int(o.fsyncIntervalMs, '--fsync-interval-ms', 1, 3_600_000),
-            ...(o.segmentBytes ? { segmentBytes: int(o.segmentBytes, '--segment-bytes', 1024, 2 ** 31 - 1) } : {}),
-            retentionMs: o.retentionHours ? hours(o.retentionHours) : null,
-            retentionBytes: o.retentionBytes ? int(o.retentionBytes, '--retention-bytes', 1, Number.MAX_SAFE_INTEGER) : null,
-          },
-        },
-      })
-      if (o.fsync !== 'always') logger.warn({ fsync: o.fsync }, 'acknowledged records may be lost on a crash or power failure in this fsync mode')
-      let stopping = false
-      const stop = (signal: string) => {
-        if (stopping) return
-        stopping = true
-        logger.info({ signal }, 'shutting down: flushing and syncing logs')
-        running.close().then(
-          () => process.exit(0),
-          (err: unknown) => {
-            logger.error({ err }, 'shutdown failed')
-            process.exit(1)
-          },
-        )
-      }
-      process.on('SIGTERM', () => stop('SIGTERM'))
-      process.on('SIGINT', () => stop('SIGINT'))
+    .addOption(new Option('--port <port>', 'TCP port (0 picks a free one)').env('SAMSA_PORT').argParser(intArg(0, 65535)).default(8080))
+    .addOption(new Option('--host <host>', 'interface to bind').env('SAMSA_HOST').default('127.0.0.1'))
+    .addOption(new Option('--data <dir>', 'data directory').env('SAMSA_DATA').default('./data'))
+    .addOption(
+      new Option('--advertised-url <url>', 'the ws:// or wss:// base URL clients are told to use (default ws://HOST:PORT; set it with --host 0.0.0.0 or behind a proxy)')
+        .env('SAMSA_ADVERTISED_URL')
+        .argParser(advertisedUrlArg),
+    )
+    .addOption(
+      new Option('--fsync <mode>', 'always: acknowledge after fsync (group commit); interval and never are weaker, see docs/operations.md')
+        .env('SAMSA_FSYNC')
+        .choices(['always', 'interval', 'never'])
+        .default('always'),
+    )
+    .addOption(new Option('--retention-hours <hours>', 'delete segments older than this (default: keep forever)').env('SAMSA_RETENTION_HOURS').argParser(positiveNumberArg))
+    .addOption(new Option('--log-format <format>', 'log output (default: pretty on a terminal, else json)').env('SAMSA_LOG_FORMAT').choices(['pretty', 'json']))
+    .addOption(new Option('--log-level <level>', 'least severe level logged').env('SAMSA_LOG_LEVEL').choices(LOG_LEVELS).default('info'))
+  addSettingOptions(start).action(async (o: StartOptions) => {
+    const overrides: BrokerConfigOverrides = settingOverrides(o)
+    const config: BrokerConfigOverrides = {
+      ...overrides,
+      log: { ...overrides.log, fsync: o.fsync, ...(o.retentionHours !== undefined ? { retentionMs: Math.round(o.retentionHours * 3_600_000) } : {}) },
+    }
+    try {
+      // Combinations (--max-batch-bytes above --max-frame-bytes, ...) fail here, before the port is taken.
+      brokerConfig({ ...config, ...(o.advertisedUrl ? { advertisedUrl: o.advertisedUrl } : {}) })
+    } catch (e) {
+      throw new CliError(`invalid broker settings: ${(e as Error).message}`)
+    }
+    const logger = createPinoLogger({ level: o.logLevel, format: o.logFormat ?? (process.stderr.isTTY ? 'pretty' : 'json') })
+    const running = await startBroker({
+      host: o.host,
+      port: o.port,
+      dataDir: resolve(o.data),
+      logger,
+      ...(o.advertisedUrl ? { advertisedUrl: o.advertisedUrl } : {}),
+      config,
     })
-}
-
-export function int(value: string, flag: string, min: number, max: number): number {
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < min || n > max) throw new CliError(`${flag} must be an integer from ${min} to ${max}, got "${value}"`)
-  return n
-}
-
-function hours(value: string): number {
-  const n = Number(value)
-  if (!Number.isFinite(n) || n <= 0) throw new CliError(`--retention-hours must be a positive number, got "${value}"`)
-  return Math.round(n * 3_600_000)
+    if (o.fsync !== 'always') logger.warn({ fsync: o.fsync }, 'acknowledged records may be lost on a crash or power failure in this fsync mode')
+    let stopping = false
+    const stop = (signal: string) => {
+      if (stopping) return
+      stopping = true
+      logger.info({ signal }, 'shutting down: flushing and syncing logs')
+      running.close().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed')
+          process.exit(1)
+        },
+      )
+    }
+    process.on('SIGTERM', () => stop('SIGTERM'))
+    process.on('SIGINT', () => stop('SIGINT'))
+  })
 }

@@ -1,21 +1,21 @@
 /** @module `samsa topics create|list|describe|delete`. */
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
+import { I32_MAX, intArg } from './arg-parsers.js'
 import { brokerOption } from './broker-option.js'
 import { withClient } from './client.js'
-import { int } from './start-command.js'
 
 export function registerTopics(program: Command): void {
   const topics = program.command('topics').description('create, list, describe and delete topics')
   topics
     .command('create <topic>')
     .description('create a topic')
-    .option('--partitions <n>', 'number of partitions', '1')
+    // The upper limit is the broker's (--max-partitions-per-topic there): it answers INVALID_PARTITIONS above it.
+    .addOption(new Option('--partitions <n>', 'number of partitions, up to the broker\'s maximum').argParser(intArg(1, I32_MAX)).default(1))
     .addOption(brokerOption())
-    .action(async (topic: string, o: { partitions: string; broker: string }) => {
-      const partitions = int(o.partitions, '--partitions', 1, 100_000)
+    .action(async (topic: string, o: { partitions: number; broker: string }) => {
       await withClient(o.broker, async (c) => {
-        await c.admin.createTopic(topic, { partitions })
-        process.stdout.write(`created topic ${topic} with ${partitions} partition${partitions === 1 ? '' : 's'}\n`)
+        await c.admin.createTopic(topic, { partitions: o.partitions })
+        process.stdout.write(`created topic ${topic} with ${o.partitions} partition${o.partitions === 1 ? '' : 's'}\n`)
       })
     })
   topics
