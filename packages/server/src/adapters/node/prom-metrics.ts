@@ -22,6 +22,11 @@ export function createPromMetrics(): PromMetrics {
   const produceLatency = new Histogram({ name: 'samsa_produce_latency_ms', help: 'Produce request latency until durable', buckets: LATENCY_BUCKETS_MS, registers: [registry] })
   const fetchLatency = new Histogram({ name: 'samsa_fetch_latency_ms', help: 'Fetch request latency (including long-poll wait)', buckets: LATENCY_BUCKETS_MS, registers: [registry] })
   const errors = new Counter({ name: 'samsa_request_errors_total', help: 'Requests answered with an error', labelNames: ['api', 'error'], registers: [registry] })
+  const segmentFilesOpen = new Gauge({ name: 'samsa_segment_files_open', help: 'Segment files holding an OS file handle (at most maxOpenSegmentFiles)', registers: [registry] })
+  const segmentFileEvictions = new Counter({ name: 'samsa_segment_file_evictions_total', help: 'Segment file handles closed to make room for another', registers: [registry] })
+  const fileHandlesExhausted = new Counter({ name: 'samsa_file_handles_exhausted_total', help: 'Storage operations refused because the OS had no file handle left (answered with a retriable error)', registers: [registry] })
+  const topics = new Gauge({ name: 'samsa_topics', help: 'Topics on the broker', registers: [registry] })
+  const partitions = new Gauge({ name: 'samsa_partitions', help: 'Partitions over all topics on the broker', registers: [registry] })
   return {
     registry,
     recordsIn: (topic, n, b) => {
@@ -37,6 +42,13 @@ export function createPromMetrics(): PromMetrics {
     produceLatencyMs: (ms) => produceLatency.observe(ms),
     fetchLatencyMs: (ms) => fetchLatency.observe(ms),
     requestError: (api, error) => errors.inc({ api, error }),
+    segmentFilesOpen: (n) => segmentFilesOpen.set(n),
+    segmentFileEvicted: () => segmentFileEvictions.inc(),
+    fileHandlesExhausted: () => fileHandlesExhausted.inc(),
+    topicsChanged: (t, p) => {
+      topics.set(t)
+      partitions.set(p)
+    },
     attach(broker) {
       const offsets = (name: string, help: string, pick: (log: { logStartOffset: number; highWatermark: number; logEndOffset: number }) => number) =>
         new Gauge({
