@@ -58,6 +58,8 @@ export class TopicRegistry {
   /** Topics and partitions of creates in progress, counted against the limits until they finish or fail. */
   #reservedTopics = 0
   #reservedPartitions = 0
+  /** Directories of failed creates that could not be removed then (e.g. no file handle left); removed before later creates. */
+  readonly #leftovers = new Set<string>()
   /** Names being created or deleted right now; a second create/delete of the same name waits for none and fails fast. */
   readonly #busy = new Set<string>()
   readonly #deletedListeners = new Set<(name: string) => void>()
@@ -179,6 +181,7 @@ export class TopicRegistry {
     try {
       const { clock } = this.#deps
       const storage = this.#storage
+      await this.#removeLeftovers(name)
       await storage.ensureDir(`topics/${name}`)
       for (let p = 0; p < partitions; p++) logs.push(await this.#openPartition(name, p))
       const meta: TopicFile = { name, partitions, createdAtMs: clock.nowMs() }
@@ -223,8 +226,22 @@ export class TopicRegistry {
     try {
       await this.#storage.removeDir(`topics/${name}`)
     } catch (e) {
-      // Without topic.json the directory is removed at the next start anyway.
-      this.#deps.logger.warn({ topic: name, err: String(e) }, 'could not remove the directory of a failed create; it is removed at the next start')
+      // Without topic.json the directory is also removed at the next start.
+      this.#leftovers.add(name)
+      this.#deps.logger.warn({ topic: name, err: String(e) }, 'could not remove the directory of a failed create yet; the next create retries')
+    }
+  }
+
+  /** Removes what failed creates left; the directory of name itself must go (a create starts from nothing), others are best effort. */
+  async #removeLeftovers(name: string): Promise<void> {
+    for (const left of [...this.#leftovers]) {
+      if (left !== name && (this.#busy.has(left) || this.#topics.has(left))) continue
+      try {
+        await this.#storage.removeDir(`topics/${left}`)
+        this.#leftovers.delete(left)
+      } catch (e) {
+        if (left === name) throw e
+      }
     }
   }
 
