@@ -5,17 +5,18 @@ import { MemoryLogStorage } from '../log/memory-log-storage.js'
 import { defaultPartitionLogConfig } from '../log/partition-log.js'
 import { FdLimitedStorage } from '../log/testing/fd-limited-storage.js'
 import { ManualClock } from '../log/testing/manual-clock.js'
-import { testBatch } from '../log/testing/batches.js'
+import { batchBasesOf, testBatch } from '../log/testing/batches.js'
+import { until } from '../log/partition-log.contract.js'
 import { TooManyOpenFilesError, type LogStorage } from '../log/log-storage.js'
 import { noopMetrics } from '../observability/broker-metrics.js'
-import { TopicRegistry, type TopicRegistryDeps } from './topic-registry.js'
+import { IDLE_FILE_CLOSE_MS, TopicRegistry, type TopicRegistryDeps } from './topic-registry.js'
 
-function open(storage: LogStorage, limits: Partial<TopicRegistryDeps> = {}) {
+function open(storage: LogStorage, limits: Partial<TopicRegistryDeps> = {}, clock = new ManualClock()) {
   let gauge = { topics: -1, partitions: -1 }
   const registry = TopicRegistry.open({
     storage,
     logConfig: defaultPartitionLogConfig,
-    clock: new ManualClock(),
+    clock,
     logger: silentLogger,
     maxPartitionsPerTopic: 1_000,
     maxTopics: 1_000,
@@ -98,6 +99,24 @@ describe('TopicRegistry files', () => {
     for (const t of registry.list()) for (const log of t.partitions) expect(log.highWatermark).toBe(1)
     // Five cached segment handles plus one short-lived handle (a directory fsync or checkpoint write) at a time.
     expect(os.peak).toBeLessThanOrEqual(6)
+    await registry.close()
+    expect(os.openHandles).toBe(0)
+  })
+
+  it('an idle partition holds no handle once IDLE_FILE_CLOSE_MS passes without use; it reopens on the next append', async () => {
+    const os = new FdLimitedStorage(new MemoryLogStorage(), 10_000)
+    const clock = new ManualClock()
+    const registry = await open(os, {}, clock).registry
+    await registry.create('a', 4)
+    for (const log of registry.get('a')!.partitions) await log.append(testBatch())
+    expect(os.openHandles).toBe(4)
+    clock.advance(IDLE_FILE_CLOSE_MS)
+    clock.advance(IDLE_FILE_CLOSE_MS)
+    await until(() => os.openHandles === 0)
+    const log = registry.get('a')!.partitions[2]!
+    expect((await log.append(testBatch())).baseOffset).toBe(1)
+    expect(batchBasesOf((await log.read(0, 1 << 20)).records)).toEqual([0, 1])
+    expect(os.openHandles).toBe(1)
     await registry.close()
     expect(os.openHandles).toBe(0)
   })

@@ -39,6 +39,9 @@ export interface TopicRegistryDeps {
   readonly metrics?: BrokerMetrics
 }
 
+/** A partition's files unused this long give their handles back, so idle partitions hold no file descriptor. */
+export const IDLE_FILE_CLOSE_MS = 60_000
+
 const enc = new TextEncoder()
 const dec = new TextDecoder()
 
@@ -78,6 +81,7 @@ export class TopicRegistry {
             onOpenCount: (n) => metrics.segmentFilesOpen(n),
             onEvicted: () => metrics.segmentFileEvicted(),
             onTooManyOpenFiles: () => metrics.fileHandlesExhausted(),
+            idleCloseMs: IDLE_FILE_CLOSE_MS,
           })
   }
 
@@ -276,6 +280,7 @@ export class TopicRegistry {
   }
 
   async close(): Promise<void> {
+    if (this.#storage instanceof LazyLogStorage) this.#storage.stop()
     for (const t of this.#topics.values()) for (const log of t.partitions) await log.close()
   }
 }

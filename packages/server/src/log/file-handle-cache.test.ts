@@ -82,6 +82,25 @@ describe('FileHandleCache', () => {
     expect(cache.evictions).toBe(17)
   })
 
+  it('closeIdle closes only handles unused for the given time, never a pinned one', async () => {
+    let now = 0
+    const evicted: string[] = []
+    const cache = new FileHandleCache({ maxOpenFiles: 10, nowMs: () => now })
+    const [a, b, c] = ['a', 'b', 'c'].map((n) => new Entry(n, evicted)) as [Entry, Entry, Entry]
+    await openIn(cache, a)
+    await openIn(cache, b, true)
+    now = 500
+    await openIn(cache, c)
+    now = 1_000
+    expect(await cache.closeIdle(1_000)).toBe(1) // a: idle since 0; b is pinned; c idle for 500 only
+    expect(evicted).toEqual(['a'])
+    cache.unpin(b)
+    now = 1_600
+    expect(await cache.closeIdle(1_000)).toBe(1)
+    expect(evicted).toEqual(['a', 'c'])
+    expect(cache.openCount).toBe(1)
+  })
+
   it('rejects a size below one', () => {
     expect(() => new FileHandleCache({ maxOpenFiles: 0 })).toThrow(RangeError)
   })

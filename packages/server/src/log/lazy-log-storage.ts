@@ -2,10 +2,10 @@
  * @module LazyLogStorage: a LogStorage whose files hold an OS handle only while the FileHandleCache lets them.
  * An idle file's handle is closed when the cache needs the slot (after making its unsynced bytes durable) and
  * reopened on the next read, append, truncate or sync, so the handles open at once stay ≤ maxOpenFiles however
- * many partitions exist. When the OS itself refuses a handle (TooManyOpenFilesError), idle handles are closed
+ * many partitions exist, and handles unused for idleCloseMs are closed. When the OS itself refuses a handle (TooManyOpenFilesError), idle handles are closed
  * and the open retried; if none is idle the error reaches the caller, which treats it as retriable.
  */
-import type { Clock, Logger } from '../clock.js'
+import type { Clock, Logger, Timer } from '../clock.js'
 import { FileHandleCache, type EvictableHandle } from './file-handle-cache.js'
 import { TooManyOpenFilesError, type LogStorage, type StoredFile } from './log-storage.js'
 
@@ -17,6 +17,8 @@ export interface LazyLogStorageOptions {
   readonly onEvicted?: () => void
   /** Called each time the OS refused a handle and no idle one could be closed to make room. */
   readonly onTooManyOpenFiles?: () => void
+  /** Handles unused this long are closed (checked every idleCloseMs), so an idle partition holds none; undefined = only when the cache is full. */
+  readonly idleCloseMs?: number
 }
 
 /** At most one warning per this interval about the OS refusing handles; the rest are counted in it. */
@@ -28,11 +30,38 @@ export class LazyLogStorage implements LogStorage {
   readonly #opts: LazyLogStorageOptions
   #lastWarnMs = -Infinity
   #suppressedWarnings = 0
+  #idleTimer: Timer | null = null
+  #stopped = false
 
   constructor(inner: LogStorage, opts: LazyLogStorageOptions) {
     this.inner = inner
     this.#opts = opts
-    this.cache = new FileHandleCache({ maxOpenFiles: opts.maxOpenFiles, ...(opts.onOpenCount ? { onOpenCount: opts.onOpenCount } : {}), ...(opts.onEvicted ? { onEvicted: opts.onEvicted } : {}) })
+    this.cache = new FileHandleCache({
+      maxOpenFiles: opts.maxOpenFiles,
+      nowMs: () => opts.clock.monotonicMs(),
+      ...(opts.onOpenCount ? { onOpenCount: opts.onOpenCount } : {}),
+      ...(opts.onEvicted ? { onEvicted: opts.onEvicted } : {}),
+    })
+    this.#scheduleIdleClose()
+  }
+
+  /** Stops closing idle handles on the clock (files still open stay usable; their owners close them). */
+  stop(): void {
+    this.#stopped = true
+    if (this.#idleTimer !== null) this.#opts.clock.clearTimeout(this.#idleTimer)
+    this.#idleTimer = null
+  }
+
+  #scheduleIdleClose(): void {
+    const idleMs = this.#opts.idleCloseMs
+    if (idleMs === undefined || this.#stopped) return
+    this.#idleTimer = this.#opts.clock.setTimeout(() => {
+      this.#idleTimer = null
+      void this.cache
+        .closeIdle(idleMs)
+        .catch((e: unknown) => this.#opts.logger.warn({ err: String(e) }, 'closing idle file handles failed'))
+        .finally(() => this.#scheduleIdleClose())
+    }, idleMs)
   }
 
   async open(path: string, opts: { create: boolean }): Promise<StoredFile> {
