@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { silentLogger } from '../clock.js'
 import { TooManyOpenFilesError } from './log-storage.js'
 import { MemoryLogStorage } from './memory-log-storage.js'
+import { FdLimitedStorage } from './testing/fd-limited-storage.js'
 import { expectSamsaError, makeLogEnv, until } from './partition-log.contract.js'
 import { PartitionLog } from './partition-log.js'
 import { batchBasesOf, recordsOf, testBatch } from './testing/batches.js'
@@ -92,6 +93,19 @@ describe('PartitionLog faults (MemoryLogStorage)', () => {
     failing.refuse = false
     expect(await rolling.append(testBatch({ producerId: 9, baseSequence: 3, valueBytes: 150 }))).toMatchObject({ baseOffset: 3, duplicate: false })
     await rolling.close()
+  })
+
+  it('an open that fails (its first fsync) closes every file it opened', async () => {
+    const mem = new MemoryLogStorage()
+    const first = await makeLogEnv(mem, { segmentBytes: 200 }).open()
+    for (let i = 0; i < 4; i++) await first.append(testBatch({ valueBytes: 120 }))
+    await first.close()
+    const os = new FdLimitedStorage(mem, 100)
+    mem.failSyncs(new Error('EIO'))
+    await expect(makeLogEnv(os, { segmentBytes: 200 }).open()).rejects.toThrow('EIO')
+    mem.failSyncs(null)
+    expect(os.peak).toBeGreaterThan(1)
+    expect(os.openHandles).toBe(0)
   })
 
   it('a failed write other than disk full is sticky', async () => {

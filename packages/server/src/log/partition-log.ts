@@ -133,8 +133,13 @@ export class PartitionLog {
 
   static async open(args: PartitionLogArgs): Promise<PartitionLog> {
     const recovered = await recoverLog({ storage: args.storage, dir: args.dir, indexIntervalBytes: args.config.indexIntervalBytes, logger: args.logger, leaderEpoch: args.leaderEpoch ?? 0 })
-    // Bytes that survived a restart without a crash may still sit in the page cache: make them durable before exposing them.
-    await recovered.segments.at(-1)!.file.sync()
+    try {
+      // Bytes that survived a restart without a crash may still sit in the page cache: make them durable before exposing them.
+      await recovered.segments.at(-1)!.file.sync()
+    } catch (e) {
+      for (const segment of recovered.segments) await segment.file.close().catch(() => {})
+      throw e
+    }
     return new PartitionLog(args, recovered)
   }
 

@@ -1,6 +1,7 @@
 import { ProtocolError, SamsaError } from '@samsa/shared'
 import { describe, expect, it } from 'vitest'
 import { StorageFullError, TooManyOpenFilesError } from '../log/log-storage.js'
+import { LogCorruptionError } from '../log/log-recovery.js'
 import { InvalidStoragePathError } from '../log/storage-path.js'
 import { toSamsaError, withoutPaths } from './to-samsa-error.js'
 
@@ -13,6 +14,7 @@ describe('toSamsaError never sends a filesystem path', () => {
     ['write to /tmp/samsa-it-1/topics/a/0/00.log failed', 'write to <path> failed'],
     ['at C:\\samsa\\data\\x.log, then', 'at <path>, then'],
     ['fsync of /data/x failed (EIO)', 'fsync of <path> failed (EIO)'],
+    ['corrupt log topics/orders/0/00000000000000000000.log at byte 9', 'corrupt log <path> at byte 9'],
   ])('%s', (raw, clean) => {
     expect(withoutPaths(raw)).toBe(clean)
   })
@@ -35,6 +37,7 @@ describe('toSamsaError never sends a filesystem path', () => {
     expect(unknown.errorName).toBe('UNKNOWN_SERVER_ERROR')
     expect(unknown.message).toBe("EMFILE: too many open files, open '<path>'")
     expect(toSamsaError(new InvalidStoragePathError('/etc/passwd', 'is absolute')).message).not.toMatch(/etc/)
+    expect(toSamsaError(new LogCorruptionError('topics/t/0/00000000000000000000.log', 7, 'CRC mismatch')).message).not.toMatch(/topics|\.log/)
     expect(toSamsaError(new ProtocolError('bad /a/b')).message).toBe('malformed request body: bad <path>')
     const s = toSamsaError(new SamsaError('OFFSET_OUT_OF_RANGE', "read of '/x/y' failed", { logStartOffset: 1 }))
     expect(s).toMatchObject({ errorName: 'OFFSET_OUT_OF_RANGE', message: "read of '<path>' failed", details: { logStartOffset: 1 } })

@@ -5,13 +5,15 @@
  */
 import { ProtocolError, SamsaError } from '@samsa/shared'
 import { StorageFullError, TooManyOpenFilesError } from '../log/log-storage.js'
+import { LogCorruptionError } from '../log/log-recovery.js'
 import { InvalidStoragePathError } from '../log/storage-path.js'
 
 /**
  * Quoted absolute paths ('/srv/data', "C:\data"), unquoted absolute POSIX paths of two or more segments
- * (/srv/data/x.log, not a URL's /ws: a path must not follow a word character, ':' or '/'), and Windows paths.
+ * (/srv/data/x.log, not a URL's /ws: a path must not follow a word character, ':' or '/'), Windows paths, and
+ * paths inside the data directory (topics/…, meta/…; a topic name cannot contain '/').
  */
-const PATHS = /(['"])(?:\/|[A-Za-z]:[\\/]|\\\\)[^'"]*\1|(?<![\w:/.])\/[^\s'"/]+\/[^\s'",;)]*|\b[A-Za-z]:\\[^\s'",;)]*/g
+const PATHS = /(['"])(?:\/|[A-Za-z]:[\\/]|\\\\)[^'"]*\1|(?<![\w:/.])\/[^\s'"/]+\/[^\s'",;)]*|\b[A-Za-z]:\\[^\s'",;)]*|\b(?:topics|meta)\/[^\s'",;)]+/g
 
 /** The message with every filesystem path replaced by <path>. */
 export function withoutPaths(message: string): string {
@@ -31,6 +33,7 @@ export function toSamsaError(err: unknown): SamsaError {
   if (err instanceof ProtocolError) return withCause(new SamsaError('INVALID_REQUEST', `malformed request body: ${withoutPaths(err.message)}`), err)
   if (err instanceof StorageFullError) return withCause(new SamsaError('KAFKA_STORAGE_ERROR', "the broker's disk is full; retry once space is freed"), err)
   if (err instanceof TooManyOpenFilesError) return withCause(new SamsaError('KAFKA_STORAGE_ERROR', 'the broker has too many open files; retry shortly'), err)
+  if (err instanceof LogCorruptionError) return withCause(new SamsaError('KAFKA_STORAGE_ERROR', 'the partition log is damaged; the broker log names the file'), err)
   if (err instanceof InvalidStoragePathError) return withCause(new SamsaError('UNKNOWN_SERVER_ERROR', 'the broker refused an invalid storage path'), err)
   return withCause(new SamsaError('UNKNOWN_SERVER_ERROR', withoutPaths(err instanceof Error ? err.message : String(err))), err)
 }
