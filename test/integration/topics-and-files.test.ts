@@ -171,7 +171,7 @@ describe('topics and files', () => {
     const fill = async (): Promise<RawConnection[]> => {
       const hogs: RawConnection[] = []
       for (let i = 0; i < 200; i++) {
-        const h = await RawConnection.open(b.url, { hello: false }).catch(() => null)
+        const h = await RawConnection.open(b.url).catch(() => null)
         if (!h) return hogs
         conns.push(h)
         hogs.push(h)
