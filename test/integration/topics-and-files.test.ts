@@ -156,6 +156,9 @@ describe('topics and files', () => {
       expect((await create('c', 2)).ok).toBe(true)
       const fourth = await create('d', 1)
       expect(fourth.ok || fourth.error).toMatchObject({ errorName: 'POLICY_VIOLATION', details: { maxTopics: 3, topics: 3 } })
+      const rest = await fetch(`${fx.running.httpUrl}/v1/topics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'e', partitions: 1 }) })
+      expect(rest.status).toBe(422)
+      expect(await rest.json()).toMatchObject({ error: { name: 'POLICY_VIOLATION', retriable: false, details: { maxTopics: 3 } } })
       expect((await readdir(join(fx.dataDir, 'topics'))).sort()).toEqual(['a', 'b', 'c'])
     } finally {
       await fx.dispose()
