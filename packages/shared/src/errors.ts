@@ -29,6 +29,7 @@ export const ErrorCodes = {
   TOPIC_ALREADY_EXISTS: spec(36, 'TOPIC_ALREADY_EXISTS', false, 'A topic with this name already exists.'),
   INVALID_PARTITIONS: spec(37, 'INVALID_PARTITIONS', false, 'The partition count must be an integer between 1 and the broker maximum.'),
   INVALID_REQUEST: spec(42, 'INVALID_REQUEST', false, 'The request is well-formed but not valid.'),
+  POLICY_VIOLATION: spec(44, 'POLICY_VIOLATION', false, 'The request would pass a limit of this broker (for example maxTopics or maxPartitions).'),
   OUT_OF_ORDER_SEQUENCE_NUMBER: spec(45, 'OUT_OF_ORDER_SEQUENCE_NUMBER', false, 'The batch sequence number does not follow the last one the broker has for this producer.'),
   INVALID_PRODUCER_EPOCH: spec(47, 'INVALID_PRODUCER_EPOCH', false, 'The producer epoch is older than the current one: another instance has taken over this producer id.'),
   KAFKA_STORAGE_ERROR: spec(56, 'KAFKA_STORAGE_ERROR', true, 'The broker could not write or sync the partition log (for example, the disk is full).'),

@@ -23,6 +23,12 @@ export interface BrokerConfig {
   /** Requests a connection may have awaiting a response (long polls, produces waiting for fsync); more get TOO_MANY_REQUESTS. */
   readonly maxInFlightRequestsPerConnection: number
   readonly maxPartitionsPerTopic: number
+  /** Topics on the broker; a create beyond it fails with POLICY_VIOLATION. */
+  readonly maxTopics: number
+  /** Partitions over all topics; a create that would pass it fails with POLICY_VIOLATION. */
+  readonly maxPartitions: number
+  /** Segment files holding an OS file handle at once (an LRU cache; idle partitions hold none). */
+  readonly maxOpenSegmentFiles: number
   /** Upper bound for a produce's timeoutMs and a fetch's maxWaitMs. */
   readonly requestTimeoutMs: number
   /** An HTTP request (a WebSocket upgrade included) must deliver its complete headers within this time, or it gets 408 and is closed (slowloris). */
@@ -54,6 +60,9 @@ export const defaultBrokerConfig: BrokerConfig = {
   maxSubscriptionsPerConnection: 1_000,
   maxInFlightRequestsPerConnection: 4_096,
   maxPartitionsPerTopic: 1_000,
+  maxTopics: 1_000,
+  maxPartitions: 10_000,
+  maxOpenSegmentFiles: 1_000,
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
   helloTimeoutMs: 10_000,

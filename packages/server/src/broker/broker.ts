@@ -56,6 +56,10 @@ export class Broker {
       clock: deps.clock,
       logger: deps.logger,
       maxPartitionsPerTopic: config.maxPartitionsPerTopic,
+      maxTopics: config.maxTopics,
+      maxPartitions: config.maxPartitions,
+      maxOpenSegmentFiles: config.maxOpenSegmentFiles,
+      metrics: deps.metrics ?? noopMetrics,
     })
     const producerIds = await ProducerIdAllocator.open(deps.storage)
     const broker = new Broker(config, deps, topics, producerIds)

@@ -6,8 +6,10 @@
  */
 import { ErrorMessages, SamsaError, topicNameProblem } from '@samsa/shared'
 import type { Clock, Logger } from '../clock.js'
+import { LazyLogStorage } from '../log/lazy-log-storage.js'
 import type { LogStorage } from '../log/log-storage.js'
 import { PartitionLog, type PartitionLogConfig } from '../log/partition-log.js'
+import { noopMetrics, type BrokerMetrics } from '../observability/broker-metrics.js'
 import { parseCreateTopic } from './create-topic-request.js'
 
 export interface Topic {
@@ -29,7 +31,17 @@ export interface TopicRegistryDeps {
   readonly clock: Clock
   readonly logger: Logger
   readonly maxPartitionsPerTopic: number
+  /** Topics on the broker; creates beyond it fail with POLICY_VIOLATION (topics loaded at start are kept). */
+  readonly maxTopics: number
+  /** Partitions over all topics; a create that would pass it fails with POLICY_VIOLATION. */
+  readonly maxPartitions: number
+  /** Segment files holding an OS handle at once; default: no cache in front of storage (tests of the registry alone). */
+  readonly maxOpenSegmentFiles?: number
+  readonly metrics?: BrokerMetrics
 }
+
+/** A partition's files unused this long give their handles back, so idle partitions hold no file descriptor. */
+export const IDLE_FILE_CLOSE_MS = 60_000
 
 const enc = new TextEncoder()
 const dec = new TextDecoder()
@@ -41,41 +53,95 @@ export function assertTopicName(name: string): void {
 
 export class TopicRegistry {
   readonly #deps: TopicRegistryDeps
+  /** deps.storage behind the bounded handle cache: every partition's files go through it. */
+  readonly #storage: LogStorage
+  readonly #metrics: BrokerMetrics
   readonly #topics = new Map<string, Topic>()
+  /** Partitions of every topic in #topics. */
+  #partitionCount = 0
+  /** Topics and partitions of creates in progress, counted against the limits until they finish or fail. */
+  #reservedTopics = 0
+  #reservedPartitions = 0
+  /** Directories of failed creates that could not be removed then (e.g. no file handle left); removed before later creates. */
+  readonly #leftovers = new Set<string>()
   /** Names being created or deleted right now; a second create/delete of the same name waits for none and fails fast. */
   readonly #busy = new Set<string>()
   readonly #deletedListeners = new Set<(name: string) => void>()
 
   private constructor(deps: TopicRegistryDeps) {
     this.#deps = deps
+    this.#metrics = deps.metrics ?? noopMetrics
+    const metrics = this.#metrics
+    this.#storage =
+      deps.maxOpenSegmentFiles === undefined
+        ? deps.storage
+        : new LazyLogStorage(deps.storage, {
+            maxOpenFiles: deps.maxOpenSegmentFiles,
+            logger: deps.logger,
+            clock: deps.clock,
+            onOpenCount: (n) => metrics.segmentFilesOpen(n),
+            onEvicted: () => metrics.segmentFileEvicted(),
+            onTooManyOpenFiles: () => metrics.fileHandlesExhausted(),
+            idleCloseMs: IDLE_FILE_CLOSE_MS,
+          })
+  }
+
+  /** The storage partition logs use (deps.storage behind the handle cache when one is configured). */
+  get storage(): LogStorage {
+    return this.#storage
+  }
+
+  get partitionCount(): number {
+    return this.#partitionCount
   }
 
   static async open(deps: TopicRegistryDeps): Promise<TopicRegistry> {
     const r = new TopicRegistry(deps)
-    await deps.storage.ensureDir('topics')
-    for (const name of (await deps.storage.list('topics')).sort()) {
+    try {
+      await r.#load()
+    } catch (e) {
+      await r.close().catch(() => {})
+      throw e
+    }
+    if (r.#topics.size > deps.maxTopics || r.#partitionCount > deps.maxPartitions) {
+      deps.logger.warn({ topics: r.#topics.size, maxTopics: deps.maxTopics, partitions: r.#partitionCount, maxPartitions: deps.maxPartitions }, 'the data directory holds more topics or partitions than the limits allow; they are all served, new creates are refused')
+    }
+    r.#metrics.topicsChanged(r.#topics.size, r.#partitionCount)
+    return r
+  }
+
+  async #load(): Promise<void> {
+    const deps = this.#deps
+    const storage = this.#storage
+    await storage.ensureDir('topics')
+    for (const name of (await storage.list('topics')).sort()) {
       if (topicNameProblem(name)) {
         deps.logger.warn({ entry: name }, 'ignoring an entry under topics/ that is not a topic name')
         continue
       }
-      const file = await deps.storage.readFile(`topics/${name}/topic.json`)
+      const file = await storage.readFile(`topics/${name}/topic.json`)
       if (!file) {
         deps.logger.warn({ topic: name }, 'removing a topic directory left by an unfinished create')
-        await deps.storage.removeDir(`topics/${name}`)
+        await storage.removeDir(`topics/${name}`)
         continue
       }
       const meta = JSON.parse(dec.decode(file)) as TopicFile
       const partitions: PartitionLog[] = []
-      for (let p = 0; p < meta.partitions; p++) partitions.push(await r.#openPartition(name, p))
-      r.#topics.set(name, { name, createdAtMs: meta.createdAtMs, partitions })
+      try {
+        for (let p = 0; p < meta.partitions; p++) partitions.push(await this.#openPartition(name, p))
+      } catch (e) {
+        for (const log of partitions) await log.close().catch(() => {})
+        throw e
+      }
+      this.#topics.set(name, { name, createdAtMs: meta.createdAtMs, partitions })
+      this.#partitionCount += partitions.length
       deps.logger.info({ topic: name, partitions: meta.partitions }, 'topic loaded')
     }
-    return r
   }
 
   async #openPartition(topic: string, partition: number): Promise<PartitionLog> {
     const log = await PartitionLog.open({
-      storage: this.#deps.storage,
+      storage: this.#storage,
       dir: `topics/${topic}/${partition}`,
       config: this.#deps.logConfig,
       clock: this.#deps.clock,
@@ -108,20 +174,75 @@ export class TopicRegistry {
   async create(name: string, partitions: number): Promise<Topic> {
     parseCreateTopic(name, partitions, this.#deps.maxPartitionsPerTopic)
     if (this.#topics.has(name) || this.#busy.has(name)) throw new SamsaError('TOPIC_ALREADY_EXISTS', ErrorMessages.topicExists(name))
+    this.#checkLimits(partitions)
     this.#busy.add(name)
+    this.#reservedTopics++
+    this.#reservedPartitions += partitions
+    const logs: PartitionLog[] = []
     try {
-      const { storage, clock } = this.#deps
+      const { clock } = this.#deps
+      const storage = this.#storage
+      await this.#removeLeftovers(name)
       await storage.ensureDir(`topics/${name}`)
-      const logs: PartitionLog[] = []
       for (let p = 0; p < partitions; p++) logs.push(await this.#openPartition(name, p))
       const meta: TopicFile = { name, partitions, createdAtMs: clock.nowMs() }
       await storage.writeFileAtomic(`topics/${name}/topic.json`, enc.encode(JSON.stringify(meta)))
       const topic: Topic = { name, createdAtMs: meta.createdAtMs, partitions: logs }
       this.#topics.set(name, topic)
+      this.#partitionCount += partitions
+      this.#metrics.topicsChanged(this.#topics.size, this.#partitionCount)
       this.#deps.logger.info({ topic: name, partitions }, 'topic created')
       return topic
+    } catch (e) {
+      await this.#undoCreate(name, logs, e)
+      throw e
     } finally {
       this.#busy.delete(name)
+      this.#reservedTopics--
+      this.#reservedPartitions -= partitions
+    }
+  }
+
+  /** POLICY_VIOLATION when one more topic, or partitions more partitions, would pass maxTopics or maxPartitions (creates in progress count). */
+  #checkLimits(partitions: number): void {
+    const { maxTopics, maxPartitions } = this.#deps
+    const topics = this.#topics.size + this.#reservedTopics
+    if (topics >= maxTopics) {
+      throw new SamsaError('POLICY_VIOLATION', `the broker holds its maximum of ${maxTopics} topics (maxTopics); delete a topic or raise the limit`, { maxTopics, topics })
+    }
+    const total = this.#partitionCount + this.#reservedPartitions
+    if (total + partitions > maxPartitions) {
+      throw new SamsaError('POLICY_VIOLATION', `${partitions} more partitions would bring the broker to ${total + partitions}, above its maximum of ${maxPartitions} (maxPartitions); delete a topic or raise the limit`, {
+        maxPartitions,
+        partitions: total,
+        requested: partitions,
+      })
+    }
+  }
+
+  /** A failed create leaves nothing behind: its partition logs are closed (their handles with them) and its directory removed. */
+  async #undoCreate(name: string, logs: readonly PartitionLog[], cause: unknown): Promise<void> {
+    this.#deps.logger.warn({ topic: name, partitionsOpened: logs.length, err: String(cause) }, 'topic create failed; removing what it created')
+    for (const log of logs) await log.close().catch(() => {})
+    try {
+      await this.#storage.removeDir(`topics/${name}`)
+    } catch (e) {
+      // Without topic.json the directory is also removed at the next start.
+      this.#leftovers.add(name)
+      this.#deps.logger.warn({ topic: name, err: String(e) }, 'could not remove the directory of a failed create yet; the next create retries')
+    }
+  }
+
+  /** Removes what failed creates left; the directory of name itself must go (a create starts from nothing), others are best effort. */
+  async #removeLeftovers(name: string): Promise<void> {
+    for (const left of [...this.#leftovers]) {
+      if (left !== name && (this.#busy.has(left) || this.#topics.has(left))) continue
+      try {
+        await this.#storage.removeDir(`topics/${left}`)
+        this.#leftovers.delete(left)
+      } catch (e) {
+        if (left === name) throw e
+      }
     }
   }
 
@@ -133,9 +254,11 @@ export class TopicRegistry {
     try {
       this.#topics.delete(name)
       for (const l of this.#deletedListeners) l(name)
+      this.#partitionCount -= topic.partitions.length
+      this.#metrics.topicsChanged(this.#topics.size, this.#partitionCount)
       for (const log of topic.partitions) await log.close()
-      await this.#deps.storage.removeDir(`topics/${name}`)
-      await this.#deps.storage.syncDir('topics')
+      await this.#storage.removeDir(`topics/${name}`)
+      await this.#storage.syncDir('topics')
       this.#deps.logger.info({ topic: name }, 'topic deleted')
     } finally {
       this.#busy.delete(name)
@@ -154,6 +277,7 @@ export class TopicRegistry {
   }
 
   async close(): Promise<void> {
+    if (this.#storage instanceof LazyLogStorage) this.#storage.stop()
     for (const t of this.#topics.values()) for (const log of t.partitions) await log.close()
   }
 }

@@ -45,3 +45,14 @@ export class StorageFullError extends Error {
     this.name = 'StorageFullError'
   }
 }
+
+/**
+ * Raised by storage implementations when the process or the system has no file descriptor left (EMFILE, ENFILE).
+ * Nothing was written: callers map it to a retriable error and never treat it as damage to a log.
+ */
+export class TooManyOpenFilesError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'TooManyOpenFilesError'
+  }
+}

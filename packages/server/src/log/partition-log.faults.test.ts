@@ -1,7 +1,9 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { silentLogger } from '../clock.js'
+import { TooManyOpenFilesError } from './log-storage.js'
 import { MemoryLogStorage } from './memory-log-storage.js'
+import { FdLimitedStorage } from './testing/fd-limited-storage.js'
 import { expectSamsaError, makeLogEnv, until } from './partition-log.contract.js'
 import { PartitionLog } from './partition-log.js'
 import { batchBasesOf, recordsOf, testBatch } from './testing/batches.js'
@@ -71,6 +73,41 @@ describe('PartitionLog faults (MemoryLogStorage)', () => {
     expect((await reopened.append(testBatch())).baseOffset).toBe(reopened.logEndOffset - 1)
   })
 
+  it('too many open files: a retriable error naming no file, never sticky, on append and on a roll', async () => {
+    const mem = new MemoryLogStorage()
+    const log = await makeLogEnv(mem, { segmentBytes: 200 }).open()
+    await log.append(testBatch({ producerId: 9, baseSequence: 0 }))
+    mem.failWrites(new TooManyOpenFilesError("EMFILE: too many open files, open '/srv/samsa/data/topics/t/0/00000000000000000000.log'"))
+    const err = await expectSamsaError(log.append(testBatch({ producerId: 9, baseSequence: 1 })), 'KAFKA_STORAGE_ERROR')
+    expect(err.retriable).toBe(true)
+    expect(err.message).not.toMatch(/\/|\.log/)
+    mem.failWrites(null)
+    expect(await log.append(testBatch({ producerId: 9, baseSequence: 1 }))).toMatchObject({ baseOffset: 1, duplicate: false })
+    // The next append rolls: creating the new segment file is refused, then allowed.
+    const failing = new FailingOpens(mem)
+    const rolling = await makeLogEnv(failing, { segmentBytes: 200 }).open()
+    await rolling.append(testBatch({ producerId: 9, baseSequence: 2, valueBytes: 150 }))
+    failing.refuse = true
+    const rollErr = await expectSamsaError(rolling.append(testBatch({ producerId: 9, baseSequence: 3, valueBytes: 150 })), 'KAFKA_STORAGE_ERROR')
+    expect(rollErr.retriable).toBe(true)
+    failing.refuse = false
+    expect(await rolling.append(testBatch({ producerId: 9, baseSequence: 3, valueBytes: 150 }))).toMatchObject({ baseOffset: 3, duplicate: false })
+    await rolling.close()
+  })
+
+  it('an open that fails (its first fsync) closes every file it opened', async () => {
+    const mem = new MemoryLogStorage()
+    const first = await makeLogEnv(mem, { segmentBytes: 200 }).open()
+    for (let i = 0; i < 4; i++) await first.append(testBatch({ valueBytes: 120 }))
+    await first.close()
+    const os = new FdLimitedStorage(mem, 100)
+    mem.failSyncs(new Error('EIO'))
+    await expect(makeLogEnv(os, { segmentBytes: 200 }).open()).rejects.toThrow('EIO')
+    mem.failSyncs(null)
+    expect(os.peak).toBeGreaterThan(1)
+    expect(os.openHandles).toBe(0)
+  })
+
   it('a failed write other than disk full is sticky', async () => {
     const mem = new MemoryLogStorage()
     const log = await makeLogEnv(mem).open()
@@ -80,6 +117,15 @@ describe('PartitionLog faults (MemoryLogStorage)', () => {
     await expectSamsaError(log.append(testBatch()), 'KAFKA_STORAGE_ERROR')
   })
 })
+
+/** Opens of new files fail with TooManyOpenFilesError while refuse is set, as the OS does at its descriptor limit. */
+class FailingOpens extends InstrumentedStorage {
+  refuse = false
+  override async open(path: string, opts: { create: boolean }) {
+    if (this.refuse) throw new TooManyOpenFilesError(`EMFILE: too many open files, open '/srv/samsa/${path}'`)
+    return super.open(path, opts)
+  }
+}
 
 async function filledLog(batches: number, segmentBytes = 1 << 20) {
   const mem = new MemoryLogStorage()

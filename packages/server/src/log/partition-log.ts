@@ -5,7 +5,7 @@ import { GroupCommit } from './group-commit.js'
 import { findOffsetForTimestamp, readBatches } from './log-reader.js'
 import { recoverLog, type RecoveryReport } from './log-recovery.js'
 import { writeLogStartCheckpoint } from './log-start-checkpoint.js'
-import { StorageFullError, type LogStorage } from './log-storage.js'
+import { StorageFullError, TooManyOpenFilesError, type LogStorage } from './log-storage.js'
 import type { ProducerStateTable } from './producer-state.js'
 import { segmentsToDelete } from './retention.js'
 import { Segment } from './segment.js'
@@ -63,9 +63,21 @@ export interface PartitionLogArgs {
 const MAX_WAITERS_BEFORE_SYNC = 256
 const U32_MAX = 0xffff_ffff
 
+/**
+ * A KAFKA_STORAGE_ERROR for the client. Its message never carries the cause's text (which names files on the
+ * broker's disk); the cause stays on the error for the broker's own log.
+ */
 const storageError = (message: string, cause?: unknown): SamsaError => {
-  const e = new SamsaError('KAFKA_STORAGE_ERROR', cause instanceof Error ? `${message}: ${cause.message}` : message)
+  const e = new SamsaError('KAFKA_STORAGE_ERROR', message)
+  if (cause !== undefined) Object.defineProperty(e, 'cause', { value: cause, enumerable: false })
   return e
+}
+
+/** Retriable storage conditions: nothing was written, the partition stays healthy and a resend can succeed. */
+const retriableStorageError = (cause: unknown): SamsaError | null => {
+  if (cause instanceof StorageFullError) return storageError('the broker\'s disk is full; retry once space is freed', cause)
+  if (cause instanceof TooManyOpenFilesError) return storageError('the broker has too many open files; retry shortly', cause)
+  return null
 }
 
 export class PartitionLog {
@@ -113,7 +125,7 @@ export class PartitionLog {
         onDurable: (end) => {
           if (this.#config.fsync === 'always') this.#advanceHighWatermark(end)
         },
-        onFailure: (e) => this.#fail(storageError(`fsync of ${this.#active.logPath} failed; the partition refuses appends until reopened`, e)),
+        onFailure: (e) => this.#fail(storageError('fsync of the partition log failed; the partition refuses appends until the broker restarts', e)),
       },
       this.logEndOffset,
     )
@@ -121,8 +133,13 @@ export class PartitionLog {
 
   static async open(args: PartitionLogArgs): Promise<PartitionLog> {
     const recovered = await recoverLog({ storage: args.storage, dir: args.dir, indexIntervalBytes: args.config.indexIntervalBytes, logger: args.logger, leaderEpoch: args.leaderEpoch ?? 0 })
-    // Bytes that survived a restart without a crash may still sit in the page cache: make them durable before exposing them.
-    await recovered.segments.at(-1)!.file.sync()
+    try {
+      // Bytes that survived a restart without a crash may still sit in the page cache: make them durable before exposing them.
+      await recovered.segments.at(-1)!.file.sync()
+    } catch (e) {
+      for (const segment of recovered.segments) await segment.file.close().catch(() => {})
+      throw e
+    }
     return new PartitionLog(args, recovered)
   }
 
@@ -246,7 +263,7 @@ export class PartitionLog {
 
   #enqueue<T>(task: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(() => {
-      if (this.#closed) throw new Error(`partition log ${this.#dir} is closed`)
+      if (this.#closed) throw new Error('the partition log is closed')
       return task()
     })
     this.#queue = run.catch(() => {})
@@ -288,10 +305,9 @@ export class PartitionLog {
     try {
       if (segment.sizeBytes !== position) await segment.file.truncate(position)
     } catch (e) {
-      return this.#fail(storageError(`could not cut a failed write off ${segment.logPath}`, e))
+      return this.#fail(storageError('could not cut a failed write off the partition log; the partition refuses appends until the broker restarts', e))
     }
-    if (cause instanceof StorageFullError) return storageError(`disk full appending to ${segment.logPath}`, cause)
-    return this.#fail(storageError(`write to ${segment.logPath} failed; the partition refuses appends until reopened`, cause))
+    return retriableStorageError(cause) ?? this.#fail(storageError('a write to the partition log failed; the partition refuses appends until the broker restarts', cause))
   }
 
   /** Seals the active segment (fsync + index, R10) and starts a new one at logEndOffset. */
@@ -300,15 +316,14 @@ export class PartitionLog {
     try {
       await old.file.sync()
     } catch (e) {
-      throw this.#fail(storageError(`fsync of ${old.logPath} failed while rolling`, e))
+      throw retriableStorageError(e) ?? this.#fail(storageError('fsync of the partition log failed while rolling a segment; the partition refuses appends until the broker restarts', e))
     }
     await old.writeIndex(this.#storage).catch((e: unknown) => this.#logger.warn({ file: old.indexPath, err: String(e) }, 'could not write a segment index; it is rebuilt on open'))
     let next: Segment
     try {
       next = await Segment.create(this.#storage, this.#dir, old.nextOffset)
     } catch (e) {
-      if (e instanceof StorageFullError) throw storageError('disk full creating a segment', e)
-      throw this.#fail(storageError(`could not create a segment after ${old.logPath}`, e))
+      throw retriableStorageError(e) ?? this.#fail(storageError('could not create a new segment; the partition refuses appends until the broker restarts', e))
     }
     this.#segments.push(next)
     this.#logger.debug({ dir: this.#dir, baseOffset: next.baseOffset }, 'rolled a new segment')
@@ -326,7 +341,7 @@ export class PartitionLog {
   #fail(error: SamsaError): SamsaError {
     if (this.#failure === null) {
       this.#failure = error
-      this.#logger.error({ dir: this.#dir, err: error.message }, 'partition log failed; refusing appends until reopened')
+      this.#logger.error({ dir: this.#dir, err: error.message, cause: String((error as { cause?: unknown }).cause ?? '') }, 'partition log failed; refusing appends until reopened')
     }
     return this.#failure
   }

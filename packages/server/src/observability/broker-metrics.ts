@@ -8,6 +8,14 @@ export interface BrokerMetrics {
   produceLatencyMs(ms: number): void
   fetchLatencyMs(ms: number): void
   requestError(apiKey: string, errorName: string): void
+  /** Segment files holding an OS handle now (≤ maxOpenSegmentFiles). */
+  segmentFilesOpen(count: number): void
+  /** A segment file's handle was closed to make room for another. */
+  segmentFileEvicted(): void
+  /** The OS refused a file handle and no idle one could be closed: the operation failed with a retriable storage error. */
+  fileHandlesExhausted(): void
+  /** Topics and partitions (over all topics) on the broker after a create, delete or start. */
+  topicsChanged(topics: number, partitions: number): void
 }
 
 export const noopMetrics: BrokerMetrics = {
@@ -18,4 +26,8 @@ export const noopMetrics: BrokerMetrics = {
   produceLatencyMs() {},
   fetchLatencyMs() {},
   requestError() {},
+  segmentFilesOpen() {},
+  segmentFileEvicted() {},
+  fileHandlesExhausted() {},
+  topicsChanged() {},
 }

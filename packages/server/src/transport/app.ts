@@ -24,13 +24,15 @@ export interface AppDeps {
   readonly sdkFile: (name: SdkFile) => Promise<string | null>
 }
 
-const HTTP_STATUS: Record<string, 400 | 404 | 409 | 500 | 503> = {
+const HTTP_STATUS: Record<string, 400 | 404 | 409 | 422 | 500 | 503> = {
   INVALID_TOPIC_EXCEPTION: 400,
   INVALID_PARTITIONS: 400,
   INVALID_REQUEST: 400,
   UNKNOWN_TOPIC_OR_PARTITION: 404,
   TOPIC_ALREADY_EXISTS: 409,
+  POLICY_VIOLATION: 422,
   BROKER_SHUTTING_DOWN: 503,
+  KAFKA_STORAGE_ERROR: 503,
 }
 
 function errorResponse(c: Context, err: unknown) {

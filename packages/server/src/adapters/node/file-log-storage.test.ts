@@ -2,7 +2,10 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { silentLogger } from '../../clock.js'
+import { LazyLogStorage } from '../../log/lazy-log-storage.js'
 import { logStorageContract } from '../../log/log-storage.contract.js'
+import { ManualClock } from '../../log/testing/manual-clock.js'
 import { FileLogStorage } from './file-log-storage.js'
 
 const roots: string[] = []
@@ -16,6 +19,7 @@ afterAll(async () => {
 })
 
 logStorageContract('file', async () => new FileLogStorage(join(await tempRoot(), 'data')))
+logStorageContract('LazyLogStorage over file, 1 open file', async () => new LazyLogStorage(new FileLogStorage(join(await tempRoot(), 'data')), { maxOpenFiles: 1, logger: silentLogger, clock: new ManualClock() }))
 
 describe('FileLogStorage path confinement', () => {
   it('never creates anything outside the data directory', async () => {

@@ -1,10 +1,25 @@
 /** @module FileLogStorage: LogStorage on a data directory with node:fs FileHandles; every path is confined to the root and every directory change is fsynced. */
 import { constants, type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { resolve, sep } from 'node:path'
-import { StorageFullError, type LogStorage, type StoredFile } from '../../log/log-storage.js'
+import { StorageFullError, TooManyOpenFilesError, type LogStorage, type StoredFile } from '../../log/log-storage.js'
 import { InvalidStoragePathError, parentStoragePath, storagePathSegments } from '../../log/storage-path.js'
 
 const isCode = (e: unknown, code: string): boolean => (e as NodeJS.ErrnoException | null)?.code === code
+
+/** EMFILE (this process) and ENFILE (the system) become TooManyOpenFilesError; anything else is returned as is. */
+function mapFdError(e: unknown): unknown {
+  if (isCode(e, 'EMFILE') || isCode(e, 'ENFILE')) return new TooManyOpenFilesError((e as Error).message)
+  return e
+}
+
+/** Runs op, turning a refused file descriptor into TooManyOpenFilesError. */
+async function fd<T>(op: () => Promise<T>): Promise<T> {
+  try {
+    return await op()
+  } catch (e) {
+    throw mapFdError(e)
+  }
+}
 
 export class FileLogStorage implements LogStorage {
   /** Absolute, resolved data directory; every resolved path equals it or starts with it plus a separator. */
@@ -24,103 +39,123 @@ export class FileLogStorage implements LogStorage {
   }
 
   async ensureDir(path: string): Promise<void> {
-    const segments = storagePathSegments(path, true)
-    await mkdir(this.root, { recursive: true })
-    for (let i = 1; i <= segments.length; i++) {
-      const rel = segments.slice(0, i).join('/')
-      try {
-        await mkdir(this.resolvePath(rel))
-      } catch (e) {
-        if (isCode(e, 'EEXIST')) continue
-        throw e
+    return fd(async () => {
+      const segments = storagePathSegments(path, true)
+      await mkdir(this.root, { recursive: true })
+      for (let i = 1; i <= segments.length; i++) {
+        const rel = segments.slice(0, i).join('/')
+        try {
+          await mkdir(this.resolvePath(rel))
+        } catch (e) {
+          if (isCode(e, 'EEXIST')) continue
+          throw e
+        }
+        await this.syncDir(parentStoragePath(rel))
       }
-      await this.syncDir(parentStoragePath(rel))
-    }
+    })
   }
 
   async list(dir: string): Promise<string[]> {
-    try {
-      return (await readdir(this.resolvePath(dir, true))).sort()
-    } catch (e) {
-      if (isCode(e, 'ENOENT')) return []
-      throw e
-    }
+    return fd(async () => {
+      try {
+        return (await readdir(this.resolvePath(dir, true))).sort()
+      } catch (e) {
+        if (isCode(e, 'ENOENT')) return []
+        throw e
+      }
+    })
   }
 
   async exists(path: string): Promise<boolean> {
-    try {
-      await stat(this.resolvePath(path))
-      return true
-    } catch (e) {
-      if (isCode(e, 'ENOENT')) return false
-      throw e
-    }
+    return fd(async () => {
+      try {
+        await stat(this.resolvePath(path))
+        return true
+      } catch (e) {
+        if (isCode(e, 'ENOENT')) return false
+        throw e
+      }
+    })
   }
 
   async open(path: string, opts: { create: boolean }): Promise<StoredFile> {
-    const abs = this.resolvePath(path)
-    const handle = await open(abs, constants.O_RDWR | (opts.create ? constants.O_CREAT : 0), 0o644)
-    try {
-      const { size } = await handle.stat()
-      return new NodeStoredFile(handle, abs, size)
-    } catch (e) {
-      await handle.close()
-      throw e
-    }
+    return fd(async () => {
+      const abs = this.resolvePath(path)
+      const handle = await open(abs, constants.O_RDWR | (opts.create ? constants.O_CREAT : 0), 0o644)
+      try {
+        const { size } = await handle.stat()
+        return new NodeStoredFile(handle, abs, size)
+      } catch (e) {
+        await handle.close()
+        throw e
+      }
+    })
   }
 
   async readFile(path: string): Promise<Uint8Array | null> {
-    try {
-      const buf = await readFile(this.resolvePath(path))
-      return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
-    } catch (e) {
-      if (isCode(e, 'ENOENT')) return null
-      throw e
-    }
+    return fd(async () => {
+      try {
+        const buf = await readFile(this.resolvePath(path))
+        return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
+      } catch (e) {
+        if (isCode(e, 'ENOENT')) return null
+        throw e
+      }
+    })
   }
 
   async writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-    const abs = this.resolvePath(path)
-    const tmp = this.resolvePath(`${path}.tmp`)
-    const handle = await open(tmp, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC, 0o644)
-    try {
-      await writeFully(handle, bytes, 0)
-      await handle.sync()
-    } catch (e) {
-      await handle.close().catch(() => {})
-      await rm(tmp, { force: true }).catch(() => {})
-      throw mapWriteError(e, abs)
-    }
-    await handle.close()
-    await rename(tmp, abs)
-    await this.syncDir(parentStoragePath(storagePathSegments(path).join('/')))
+    return fd(async () => {
+      const abs = this.resolvePath(path)
+      const tmp = this.resolvePath(`${path}.tmp`)
+      const handle = await open(tmp, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC, 0o644)
+      try {
+        await writeFully(handle, bytes, 0)
+        await handle.sync()
+      } catch (e) {
+        await handle.close().catch(() => {})
+        await rm(tmp, { force: true }).catch(() => {})
+        throw mapWriteError(e, abs)
+      }
+      await handle.close()
+      await rename(tmp, abs)
+      await this.syncDir(parentStoragePath(storagePathSegments(path).join('/')))
+    })
   }
 
   async remove(path: string): Promise<void> {
-    await rm(this.resolvePath(path), { force: true })
-    await this.syncDir(parentStoragePath(storagePathSegments(path).join('/')))
+    return fd(async () => {
+      await rm(this.resolvePath(path), { force: true })
+      await this.syncDir(parentStoragePath(storagePathSegments(path).join('/')))
+    })
   }
 
   async removeDir(path: string): Promise<void> {
-    await rm(this.resolvePath(path), { recursive: true, force: true })
-    await this.syncDir(parentStoragePath(storagePathSegments(path).join('/')))
+    return fd(async () => {
+      await rm(this.resolvePath(path), { recursive: true, force: true })
+      await this.syncDir(parentStoragePath(storagePathSegments(path).join('/')))
+    })
   }
 
   async rename(from: string, to: string): Promise<void> {
-    await rename(this.resolvePath(from), this.resolvePath(to))
-    const a = parentStoragePath(storagePathSegments(from).join('/'))
-    const b = parentStoragePath(storagePathSegments(to).join('/'))
-    await this.syncDir(b)
-    if (a !== b) await this.syncDir(a)
+    return fd(async () => {
+      await rename(this.resolvePath(from), this.resolvePath(to))
+      const a = parentStoragePath(storagePathSegments(from).join('/'))
+      const b = parentStoragePath(storagePathSegments(to).join('/'))
+      await this.syncDir(b)
+      if (a !== b) await this.syncDir(a)
+    })
   }
 
   async syncDir(dir: string): Promise<void> {
-    const handle = await open(this.resolvePath(dir, true), constants.O_RDONLY)
-    try {
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
+    return fd(async () => {
+      const handle = await open(this.resolvePath(dir, true), constants.O_RDONLY)
+      try {
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+    })
   }
 }
 

@@ -33,6 +33,11 @@ export function createPromMetrics(): PromMetrics {
     registers: [registry],
   })
   const errors = new Counter({ name: 'samsa_request_errors_total', help: 'Requests answered with an error', labelNames: ['api', 'error'], registers: [registry] })
+  const segmentFilesOpen = new Gauge({ name: 'samsa_segment_files_open', help: 'Segment files holding an OS file handle (at most maxOpenSegmentFiles)', registers: [registry] })
+  const segmentFileEvictions = new Counter({ name: 'samsa_segment_file_evictions_total', help: 'Segment file handles closed to make room for another', registers: [registry] })
+  const fileHandlesExhausted = new Counter({ name: 'samsa_file_handles_exhausted_total', help: 'Storage operations refused because the OS had no file handle left (answered with a retriable error)', registers: [registry] })
+  const topics = new Gauge({ name: 'samsa_topics', help: 'Topics on the broker', registers: [registry] })
+  const partitions = new Gauge({ name: 'samsa_partitions', help: 'Partitions over all topics on the broker', registers: [registry] })
   return {
     registry,
     recordsIn: (topic, n, b) => {
@@ -49,6 +54,13 @@ export function createPromMetrics(): PromMetrics {
     fetchLatencyMs: (ms) => fetchLatency.observe(ms / 1000),
     connectionError: (stage) => connectionErrors.inc({ stage }),
     requestError: (api, error) => errors.inc({ api, error }),
+    segmentFilesOpen: (n) => segmentFilesOpen.set(n),
+    segmentFileEvicted: () => segmentFileEvictions.inc(),
+    fileHandlesExhausted: () => fileHandlesExhausted.inc(),
+    topicsChanged: (t, p) => {
+      topics.set(t)
+      partitions.set(p)
+    },
     attach(broker) {
       const offsets = (name: string, help: string, pick: (log: { logStartOffset: number; highWatermark: number; logEndOffset: number }) => number) =>
         new Gauge({
