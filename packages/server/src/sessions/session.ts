@@ -10,6 +10,7 @@ import {
 import type { Timer } from '../clock.js'
 import type { Broker } from '../broker/broker.js'
 import type { SessionSocket } from './session-socket.js'
+import { RateLimitedLog, describeError } from './rate-limited-log.js'
 import { handleRequest } from './request-handlers.js'
 import { SubscriptionTable } from './subscription-table.js'
 import { toSamsaError } from './to-samsa-error.js'
@@ -30,11 +31,14 @@ export class Session {
   #inFlight = 0
   /** Work parked on this connection (fetch long-polls) to cancel when it closes. */
   readonly #closeListeners = new Set<() => void>()
+  /** Lines about this connection's failed requests: no stacks for client-caused ones, rate-limited. */
+  readonly #log: RateLimitedLog
 
   constructor(broker: Broker, socket: SessionSocket) {
     this.#broker = broker
     this.#socket = socket
     this.subscriptions = new SubscriptionTable(broker, this)
+    this.#log = new RateLimitedLog(broker.logger, broker.clock)
     this.#helloTimer = broker.clock.setTimeout(() => {
       this.#helloTimer = null
       if (this.#version === 0) this.close(CloseCodes.HELLO_TIMEOUT, `no hello within ${broker.config.helloTimeoutMs} ms`)
@@ -75,7 +79,7 @@ export class Session {
       request = exchange.decodeRequest(new ByteReader(frame, FRAME_HEADER_BYTES))
     } catch (e) {
       if (e instanceof ProtocolError) return this.#replyError(header, new SamsaError('INVALID_REQUEST', `malformed ${exchange.name} request: ${e.message}`))
-      return this.#replyError(header, toSamsaError(e))
+      return this.#replyError(header, toSamsaError(e), e)
     }
     if (header.apiKey === ApiKeys.HELLO) return this.#hello(header, request as { clientId: string; minVersion: number; maxVersion: number })
     this.#dispatch(header, exchange, request)
@@ -117,7 +121,7 @@ export class Session {
     try {
       result = handleRequest(this.#broker, this, header.apiKey, request)
     } catch (e) {
-      return this.#replyError(header, toSamsaError(e))
+      return this.#replyError(header, toSamsaError(e), e)
     }
     const noReply = header.apiKey === ApiKeys.PRODUCE && (request as { acks: number }).acks === 0
     if (!(result instanceof Promise)) return noReply ? undefined : this.#reply(header, exchange, result)
@@ -127,8 +131,13 @@ export class Session {
         if (!noReply) this.#reply(header, exchange, res)
       },
       (e: unknown) => {
-        if (!noReply) this.#replyError(header, toSamsaError(e))
-        else this.#broker.logger.warn({ err: e, clientId: this.clientId }, 'acks=0 produce failed')
+        const error = toSamsaError(e)
+        if (!noReply) return this.#replyError(header, error, e)
+        // Nobody hears about a failed acks=0 produce: count it, and log a few per connection (no stack unless it is the broker's bug).
+        if (this.#closed) return
+        this.#broker.metrics.requestError(apiKeyName(header.apiKey), error.errorName)
+        if (error.code === -1) this.#log.error({ err: e, clientId: this.clientId }, 'acks=0 produce failed unexpectedly')
+        else this.#log.warn({ ...describeError(error), clientId: this.clientId }, 'acks=0 produce failed')
       },
     )
   }
@@ -138,10 +147,11 @@ export class Session {
     this.#socket.send(encodeResponseFrame(exchange, header.apiVersion, header.correlationId, res))
   }
 
-  #replyError(header: FrameHeader, error: SamsaError): void {
+  /** `cause`: what was thrown, logged (rate-limited, with its stack) only when it is the broker's own failure. */
+  #replyError(header: FrameHeader, error: SamsaError, cause: unknown = error): void {
     if (this.#closed) return
     this.#broker.metrics.requestError(apiKeyName(header.apiKey), error.errorName)
-    if (error.code === -1) this.#broker.logger.error({ err: error, apiKey: apiKeyName(header.apiKey) }, 'request failed unexpectedly')
+    if (error.code === -1) this.#log.error({ err: cause, apiKey: apiKeyName(header.apiKey), clientId: this.clientId }, 'request failed unexpectedly')
     this.#socket.send(encodeErrorFrame(header.apiKey, header.apiVersion, header.correlationId, error))
   }
 

@@ -21,7 +21,7 @@ export function createPromMetrics(): PromMetrics {
   const connections = new Gauge({ name: 'samsa_connections', help: 'Open WebSocket connections', registers: [registry] })
   const produceLatency = new Histogram({ name: 'samsa_produce_latency_ms', help: 'Produce request latency until durable', buckets: LATENCY_BUCKETS_MS, registers: [registry] })
   const fetchLatency = new Histogram({ name: 'samsa_fetch_latency_ms', help: 'Fetch request latency (including long-poll wait)', buckets: LATENCY_BUCKETS_MS, registers: [registry] })
-  const errors = new Counter({ name: 'samsa_request_errors_total', help: 'Requests answered with an error', labelNames: ['api', 'error'], registers: [registry] })
+  const errors = new Counter({ name: 'samsa_request_errors_total', help: 'Requests that failed (answered with an error, or dropped unanswered for acks=0)', labelNames: ['api', 'error'], registers: [registry] })
   return {
     registry,
     recordsIn: (topic, n, b) => {
