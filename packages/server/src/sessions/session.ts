@@ -29,6 +29,10 @@ export class Session {
   #drainTimer: Timer | null = null
   /** Requests whose response is still pending; ≤ config.maxInFlightRequestsPerConnection. */
   #inFlight = 0
+  /** Monotonic ms of the last frame received or response settled: the idle timeout counts from here. */
+  #lastActivityMs: number
+  /** One timer per connection, re-armed only when it fires (not per frame). */
+  #idleTimer: Timer | null = null
   /** Work parked on this connection (fetch long-polls) to cancel when it closes. */
   readonly #closeListeners = new Set<() => void>()
   /** Lines about this connection's failed requests: no stacks for client-caused ones, rate-limited. */
@@ -39,6 +43,8 @@ export class Session {
     this.#socket = socket
     this.subscriptions = new SubscriptionTable(broker, this)
     this.#log = new RateLimitedLog(broker.logger, broker.clock)
+    this.#lastActivityMs = broker.clock.monotonicMs()
+    this.#armIdleTimer(broker.config.idleTimeoutMs)
     this.#helloTimer = broker.clock.setTimeout(() => {
       this.#helloTimer = null
       if (this.#version === 0) this.close(CloseCodes.HELLO_TIMEOUT, `no hello within ${broker.config.helloTimeoutMs} ms`)
@@ -56,6 +62,7 @@ export class Session {
   /** A binary frame from the client. Never throws. */
   onFrame(frame: Uint8Array): void {
     if (this.#closed) return
+    this.#lastActivityMs = this.#broker.clock.monotonicMs()
     let header: FrameHeader
     try {
       header = readFrameHeader(frame)
@@ -126,7 +133,10 @@ export class Session {
     const noReply = header.apiKey === ApiKeys.PRODUCE && (request as { acks: number }).acks === 0
     if (!(result instanceof Promise)) return noReply ? undefined : this.#reply(header, exchange, result)
     this.#inFlight++
-    result.finally(() => this.#inFlight--).then(
+    result.finally(() => {
+      this.#inFlight--
+      this.#lastActivityMs = this.#broker.clock.monotonicMs()
+    }).then(
       (res) => {
         if (!noReply) this.#reply(header, exchange, res)
       },
@@ -153,6 +163,23 @@ export class Session {
     this.#broker.metrics.requestError(apiKeyName(header.apiKey), error.errorName)
     if (error.code === -1) this.#log.error({ err: cause, apiKey: apiKeyName(header.apiKey), clientId: this.clientId }, 'request failed unexpectedly')
     this.#socket.send(encodeErrorFrame(header.apiKey, header.apiVersion, header.correlationId, error))
+  }
+
+  #armIdleTimer(delayMs: number): void {
+    if (this.#closed || this.#broker.config.idleTimeoutMs <= 0) return
+    this.#idleTimer = this.#broker.clock.setTimeout(() => this.#checkIdle(), delayMs)
+  }
+
+  /** Idle = no subscription, no request in flight and no frame for idleTimeoutMs. */
+  #checkIdle(): void {
+    this.#idleTimer = null
+    if (this.#closed) return
+    const timeoutMs = this.#broker.config.idleTimeoutMs
+    const now = this.#broker.clock.monotonicMs()
+    if (this.subscriptions.size > 0 || this.#inFlight > 0) this.#lastActivityMs = now
+    const idleMs = now - this.#lastActivityMs
+    if (idleMs >= timeoutMs) return this.close(CloseCodes.IDLE_TIMEOUT, `idle: no frame for ${timeoutMs} ms and no subscription or request in flight`)
+    this.#armIdleTimer(timeoutMs - idleMs)
   }
 
   /** Pushes go out only while the socket drains; a socket stuck above the limit too long is closed. */
@@ -207,6 +234,7 @@ export class Session {
     this.subscriptions.closeAll()
     if (this.#helloTimer) this.#broker.clock.clearTimeout(this.#helloTimer)
     if (this.#drainTimer) this.#broker.clock.clearTimeout(this.#drainTimer)
+    if (this.#idleTimer) this.#broker.clock.clearTimeout(this.#idleTimer)
     const listeners = [...this.#closeListeners]
     this.#closeListeners.clear()
     for (const fn of listeners) fn()
