@@ -27,6 +27,8 @@ export interface BrokerConfig {
    * long is closed with IDLE_TIMEOUT (4010); 0 disables. Frees the slots of abandoned and half-open connections.
    */
   readonly idleTimeoutMs: number
+  /** Largest metadata response the broker builds; a larger one is refused with RESPONSE_TOO_LARGE before anything is allocated. */
+  readonly maxResponseBytes: number
   /** Upper bound on a subscription's outstanding credit. */
   readonly maxCreditBytes: number
   /** Largest records payload in one push frame (a single larger batch is still sent whole). */
@@ -56,6 +58,7 @@ export const defaultBrokerConfig: BrokerConfig = {
   helloTimeoutMs: 10_000,
   // Kafka's connections.max.idle.ms; 40 times the SDK's 15 s heartbeat, so a live SDK client is never closed.
   idleTimeoutMs: 10 * 60_000,
+  maxResponseBytes: 4 * MiB,
   maxCreditBytes: 64 * MiB,
   maxPushBytes: 1 * MiB,
   maxBufferedBytes: 16 * MiB,

@@ -4,7 +4,7 @@
  * clock, or runtime globals: adapters give it storage, a clock, a logger and metrics.
  */
 import {
-  ProtocolError, RecordTooLargeError, SamsaError, batchTotalBytes, verifyBatch,
+  ErrorCodes, ProtocolError, RecordTooLargeError, SamsaError, batchTotalBytes, utf8ByteLength, verifyBatch,
   type FetchRequest, type FetchResponse, type ListOffsetsRequest, type ListOffsetsResponse,
   type Crc32cFn, type MetadataResponse, type ProduceRequest, type ProduceResponse, type TopicMetadata,
 } from '@samsa/shared'
@@ -84,13 +84,25 @@ export class Broker {
     this.metrics.connectionClosed()
   }
 
+  /**
+   * Each distinct name once, in request order. The answer's size is computed before any of it is built, so a
+   * request costs O(names) and allocates at most maxResponseBytes (else RESPONSE_TOO_LARGE).
+   */
   metadata(names: readonly string[] | null): MetadataResponse {
+    const wanted = names === null ? this.topics.list().map((t) => t.name) : [...new Set(names)]
+    const { maxResponseBytes } = this.config
+    let bytes = 16 + utf8ByteLength(this.config.advertisedUrl)
+    for (const name of wanted) {
+      bytes += METADATA_TOPIC_BYTES + utf8ByteLength(name) + (this.topics.get(name)?.partitions.length ?? 0) * METADATA_PARTITION_BYTES
+      if (bytes > maxResponseBytes) {
+        throw new SamsaError('RESPONSE_TOO_LARGE', `the metadata of ${wanted.length} topics exceeds maxResponseBytes ${maxResponseBytes}; ask for fewer topics`, { maxResponseBytes })
+      }
+    }
     const topics: TopicMetadata[] = []
-    const wanted = names ?? this.topics.list().map((t) => t.name)
     for (const name of wanted) {
       const t = this.topics.get(name)
       if (!t) {
-        topics.push({ name, errorCode: SamsaError.fromCode(3).code, partitions: [] })
+        topics.push({ name, errorCode: ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION.code, partitions: [] })
         continue
       }
       topics.push({
@@ -185,6 +197,10 @@ export class Broker {
     await this.topics.close()
   }
 }
+
+/** Encoded sizes in a metadata response (see messages/metadata.ts): per topic (name length, error code, count) and per partition. */
+const METADATA_TOPIC_BYTES = 2 + 2 + 4
+const METADATA_PARTITION_BYTES = 4 + 4 + 4 + 8 + 8 + 8
 
 /** OFFSET_OUT_OF_RANGE unless logStartOffset ≤ offset ≤ highWatermark. */
 export function assertOffsetInRange(log: PartitionLog, offset: number): void {

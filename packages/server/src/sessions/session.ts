@@ -104,7 +104,8 @@ export class Session {
     }
     if (this.#version !== 0 && this.#version !== version) return this.#replyError(header, new SamsaError('INVALID_REQUEST', 'the version is already agreed on this connection'))
     this.#version = version
-    this.clientId = req.clientId
+    // Kept for log lines about this connection: bounded, whatever the client sent.
+    this.clientId = req.clientId.slice(0, 256)
     if (this.#helloTimer) this.#broker.clock.clearTimeout(this.#helloTimer)
     this.#helloTimer = null
     const c = this.#broker.config
