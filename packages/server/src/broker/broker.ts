@@ -36,6 +36,8 @@ export class Broker {
   readonly #crc32c: Crc32cFn | undefined
   /** Open connections; invariant: ≤ config.maxConnections. */
   #connections = 0
+  /** Each open connection's output budget, for the queued-bytes gauge. */
+  readonly #outputs = new Set<{ readonly queuedBytes: number }>()
   #retentionTimer: Timer | null = null
   #shuttingDown = false
 
@@ -88,6 +90,19 @@ export class Broker {
    * Each distinct name once, in request order. The answer's size is computed before any of it is built, so a
    * request costs O(names) and allocates at most maxResponseBytes (else RESPONSE_TOO_LARGE).
    */
+  /** Counts a connection's queued output in queuedOutputBytes until the returned function is called. */
+  trackOutput(output: { readonly queuedBytes: number }): () => void {
+    this.#outputs.add(output)
+    return () => void this.#outputs.delete(output)
+  }
+
+  /** Bytes queued for all connections (send buffers and reservations for output being read). */
+  get queuedOutputBytes(): number {
+    let sum = 0
+    for (const o of this.#outputs) sum += o.queuedBytes
+    return sum
+  }
+
   metadata(names: readonly string[] | null): MetadataResponse {
     const wanted = names === null ? this.topics.list().map((t) => t.name) : [...new Set(names)]
     const { maxResponseBytes } = this.config
@@ -153,9 +168,10 @@ export class Broker {
   /**
    * Reads whole batches from offset; waits up to maxWaitMs (bounded by requestTimeoutMs) when nothing is there yet.
    * `onGone` registers a callback for when the requester's connection closes: the wait ends at once (no timer or
-   * listener outlives the connection) and the fetch fails, since nobody is left to answer.
+   * listener outlives the connection) and the fetch fails, since nobody is left to answer. `reserveOutput` waits
+   * for room in the connection's output budget before the records are read.
    */
-  async fetch(req: FetchRequest, onGone?: (cancel: () => void) => () => void): Promise<FetchResponse> {
+  async fetch(req: FetchRequest, onGone?: (cancel: () => void) => () => void, reserveOutput?: (bytes: number) => Promise<void>): Promise<FetchResponse> {
     const log = this.topics.partition(req.topic, req.partition)
     assertOffsetInRange(log, req.offset)
     const started = this.clock.monotonicMs()
@@ -164,6 +180,8 @@ export class Broker {
     if (req.offset >= log.highWatermark && waitMs > 0 && !(await waitForHighWatermark(this.clock, log, req.offset, waitMs, onGone))) {
       throw new SamsaError('NETWORK_EXCEPTION', 'the connection closed during the fetch wait')
     }
+    // The reply is read only once the connection has room for it (reserved after the wait, so a long poll holds none).
+    await reserveOutput?.(maxBytes + FETCH_RESPONSE_OVERHEAD_BYTES)
     const r = await log.read(req.offset, maxBytes)
     this.metrics.fetchLatencyMs(this.clock.monotonicMs() - started)
     return { highWatermark: r.highWatermark, logStartOffset: r.logStartOffset, records: r.records }
@@ -197,6 +215,9 @@ export class Broker {
     await this.topics.close()
   }
 }
+
+/** Frame header, error code and the two offsets in front of a fetch reply's records. */
+const FETCH_RESPONSE_OVERHEAD_BYTES = 8 + 2 + 8 + 8
 
 /** Encoded sizes in a metadata response (see messages/metadata.ts): per topic (name length, error code, count) and per partition. */
 const METADATA_TOPIC_BYTES = 2 + 2 + 4

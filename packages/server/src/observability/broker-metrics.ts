@@ -8,6 +8,8 @@ export interface BrokerMetrics {
   produceLatencyMs(ms: number): void
   fetchLatencyMs(ms: number): void
   requestError(apiKey: string, errorName: string): void
+  /** A connection's output went over its budget and reading from it was paused (true), or it drained and reading resumed (false). */
+  connectionReadingPaused(paused: boolean): void
 }
 
 export const noopMetrics: BrokerMetrics = {
@@ -18,4 +20,5 @@ export const noopMetrics: BrokerMetrics = {
   produceLatencyMs() {},
   fetchLatencyMs() {},
   requestError() {},
+  connectionReadingPaused() {},
 }

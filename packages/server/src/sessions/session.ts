@@ -10,6 +10,7 @@ import {
 import type { Timer } from '../clock.js'
 import type { Broker } from '../broker/broker.js'
 import type { SessionSocket } from './session-socket.js'
+import { OutputBudget } from './output-budget.js'
 import { RateLimitedLog, describeError } from './rate-limited-log.js'
 import { handleRequest } from './request-handlers.js'
 import { SubscriptionTable } from './subscription-table.js'
@@ -24,9 +25,9 @@ export class Session {
   clientId = ''
   #closed = false
   #helloTimer: Timer | null
-  /** Set while the socket is above maxBufferedBytes: when it started (monotonic ms). */
-  #congestedSinceMs: number | null = null
-  #drainTimer: Timer | null = null
+  /** Everything queued for this connection, within maxBufferedBytes; pauses reading while over. */
+  readonly #output: OutputBudget
+  readonly #untrackOutput: () => void
   /** Requests whose response is still pending; ≤ config.maxInFlightRequestsPerConnection. */
   #inFlight = 0
   /** Monotonic ms of the last frame received or response settled: the idle timeout counts from here. */
@@ -43,6 +44,16 @@ export class Session {
     this.#socket = socket
     this.subscriptions = new SubscriptionTable(broker, this)
     this.#log = new RateLimitedLog(broker.logger, broker.clock)
+    this.#output = new OutputBudget({
+      socket,
+      clock: broker.clock,
+      maxBytes: broker.config.maxBufferedBytes,
+      slowConsumerTimeoutMs: broker.config.slowConsumerTimeoutMs,
+      readingPaused: (paused) => broker.metrics.connectionReadingPaused(paused),
+      roomAgain: () => this.subscriptions.pumpAll(),
+      slowConsumer: (reason) => this.close(CloseCodes.SLOW_CONSUMER, reason),
+    })
+    this.#untrackOutput = broker.trackOutput(this.#output)
     this.#lastActivityMs = broker.clock.monotonicMs()
     this.#armIdleTimer(broker.config.idleTimeoutMs)
     this.#helloTimer = broker.clock.setTimeout(() => {
@@ -156,6 +167,7 @@ export class Session {
   #reply(header: FrameHeader, exchange: Exchange<unknown, unknown>, res: unknown): void {
     if (this.#closed) return
     this.#socket.send(encodeResponseFrame(exchange, header.apiVersion, header.correlationId, res))
+    this.#output.sent()
   }
 
   /** `cause`: what was thrown, logged (rate-limited, with its stack) only when it is the broker's own failure. */
@@ -164,6 +176,7 @@ export class Session {
     this.#broker.metrics.requestError(apiKeyName(header.apiKey), error.errorName)
     if (error.code === -1) this.#log.error({ err: cause, apiKey: apiKeyName(header.apiKey), clientId: this.clientId }, 'request failed unexpectedly')
     this.#socket.send(encodeErrorFrame(header.apiKey, header.apiVersion, header.correlationId, error))
+    this.#output.sent()
   }
 
   #armIdleTimer(delayMs: number): void {
@@ -183,29 +196,18 @@ export class Session {
     this.#armIdleTimer(timeoutMs - idleMs)
   }
 
-  /** Pushes go out only while the socket drains; a socket stuck above the limit too long is closed. */
-  canPush(): boolean {
-    const { maxBufferedBytes, slowConsumerTimeoutMs } = this.#broker.config
-    if (this.#socket.bufferedAmount() <= maxBufferedBytes) {
-      this.#congestedSinceMs = null
-      return true
-    }
-    const now = this.#broker.clock.monotonicMs()
-    this.#congestedSinceMs ??= now
-    if (now - this.#congestedSinceMs >= slowConsumerTimeoutMs) {
-      this.close(CloseCodes.SLOW_CONSUMER, `the client did not read ${this.#socket.bufferedAmount()} queued bytes within ${slowConsumerTimeoutMs} ms`)
-      return false
-    }
-    this.#scheduleDrainCheck()
-    return false
+  /** Reserves room in the connection's output budget for a push about to be read; false while over budget. */
+  tryReserveOutput(bytes: number): boolean {
+    return this.#output.tryReserve(bytes)
   }
 
-  #scheduleDrainCheck(): void {
-    if (this.#drainTimer || this.#closed) return
-    this.#drainTimer = this.#broker.clock.setTimeout(() => {
-      this.#drainTimer = null
-      if (!this.#closed && this.canPush()) this.subscriptions.pumpAll()
-    }, 25)
+  releaseOutput(bytes: number): void {
+    this.#output.release(bytes)
+  }
+
+  /** Waits for room in the output budget (a fetch reply is read only then); rejects once the connection is closed. */
+  reserveOutput(bytes: number): Promise<() => void> {
+    return this.#output.reserve(bytes)
   }
 
   /** Runs `fn` when the connection closes (at once if it already has); returns the unregister function. */
@@ -219,7 +221,9 @@ export class Session {
   }
 
   send(frame: Uint8Array): void {
-    if (!this.#closed) this.#socket.send(frame)
+    if (this.#closed) return
+    this.#socket.send(frame)
+    this.#output.sent()
   }
 
   close(code: number, reason: string): void {
@@ -234,7 +238,8 @@ export class Session {
     this.#closed = true
     this.subscriptions.closeAll()
     if (this.#helloTimer) this.#broker.clock.clearTimeout(this.#helloTimer)
-    if (this.#drainTimer) this.#broker.clock.clearTimeout(this.#drainTimer)
+    this.#output.close()
+    this.#untrackOutput()
     if (this.#idleTimer) this.#broker.clock.clearTimeout(this.#idleTimer)
     const listeners = [...this.#closeListeners]
     this.#closeListeners.clear()
