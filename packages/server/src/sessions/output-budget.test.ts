@@ -88,3 +88,24 @@ describe('OutputBudget', () => {
     await expect(b.reserve(1)).rejects.toMatchObject({ errorName: 'NETWORK_EXCEPTION' })
   })
 })
+
+describe('a Session over budget', () => {
+  it('builds no response while its output is over budget, and answers the requests in order once it drains', async () => {
+    const { sessionHarness } = await import('./testing/session-harness.js')
+    const { encodeRequestFrame, exchanges, readFrameHeader } = await import('@samsa/shared')
+    const h = await sessionHarness({ maxBufferedBytes: 1000 })
+    const { session, socket, request } = h.open()
+    await request(exchanges.createTopic, { name: 't', partitions: 1 })
+    socket.buffered = 5000 // the client stopped reading
+    await request(exchanges.ping, {}) // its response congests the connection
+    expect(socket.paused).toBe(true)
+    const before = socket.sent.length
+    for (const id of [101, 102, 103]) session.onFrame(encodeRequestFrame(exchanges.metadata, session.version, id, { topics: null }))
+    await new Promise((r) => setTimeout(r, 0))
+    expect(socket.sent.length).toBe(before)
+    socket.buffered = 0
+    h.clock.advance(DRAIN_CHECK_INTERVAL_MS)
+    expect(socket.paused).toBe(false)
+    expect(socket.sent.slice(before).map((f) => readFrameHeader(f).correlationId)).toEqual([101, 102, 103])
+  })
+})

@@ -28,6 +28,12 @@ export class Session {
   /** Everything queued for this connection, within maxBufferedBytes; pauses reading while over. */
   readonly #output: OutputBudget
   readonly #untrackOutput: () => void
+  /**
+   * Frames that arrived while the output was over budget, handled in order once it drains: no response is built
+   * for a connection that is not reading. Bounded: reading is paused then, so only the rest of the socket chunk
+   * being parsed can arrive.
+   */
+  readonly #deferred: Uint8Array[] = []
   /** Requests whose response is still pending; ≤ config.maxInFlightRequestsPerConnection. */
   #inFlight = 0
   /** Monotonic ms of the last frame received or response settled: the idle timeout counts from here. */
@@ -50,7 +56,7 @@ export class Session {
       maxBytes: broker.config.maxBufferedBytes,
       slowConsumerTimeoutMs: broker.config.slowConsumerTimeoutMs,
       readingPaused: (paused) => broker.metrics.connectionReadingPaused(paused),
-      roomAgain: () => this.subscriptions.pumpAll(),
+      roomAgain: () => this.#roomAgain(),
       slowConsumer: (reason) => this.close(CloseCodes.SLOW_CONSUMER, reason),
     })
     this.#untrackOutput = broker.trackOutput(this.#output)
@@ -74,6 +80,19 @@ export class Session {
   onFrame(frame: Uint8Array): void {
     if (this.#closed) return
     this.#lastActivityMs = this.#broker.clock.monotonicMs()
+    if (this.#output.congested || this.#deferred.length > 0) {
+      this.#deferred.push(frame)
+      return
+    }
+    this.#handleFrame(frame)
+  }
+
+  #roomAgain(): void {
+    while (this.#deferred.length > 0 && !this.#output.congested && !this.#closed) this.#handleFrame(this.#deferred.shift()!)
+    this.subscriptions.pumpAll()
+  }
+
+  #handleFrame(frame: Uint8Array): void {
     let header: FrameHeader
     try {
       header = readFrameHeader(frame)
@@ -240,6 +259,7 @@ export class Session {
     if (this.#helloTimer) this.#broker.clock.clearTimeout(this.#helloTimer)
     this.#output.close()
     this.#untrackOutput()
+    this.#deferred.length = 0
     if (this.#idleTimer) this.#broker.clock.clearTimeout(this.#idleTimer)
     const listeners = [...this.#closeListeners]
     this.#closeListeners.clear()
