@@ -109,3 +109,17 @@ describe('a Session over budget', () => {
     expect(socket.sent.slice(before).map((f) => readFrameHeader(f).correlationId)).toEqual([101, 102, 103])
   })
 })
+
+describe('a Session on a runtime that cannot pause reading', () => {
+  it('closes with SLOW_CONSUMER once the requests it holds for later pass maxBufferedBytes', async () => {
+    const { sessionHarness } = await import('./testing/session-harness.js')
+    const { CloseCodes, encodeRequestFrame, exchanges } = await import('@samsa/shared')
+    const h = await sessionHarness({ maxBufferedBytes: 1000 })
+    const { session, socket, request } = h.open()
+    socket.buffered = 5000
+    await request(exchanges.ping, {})
+    for (let i = 0; i < 200 && !socket.closed; i++) session.onFrame(encodeRequestFrame(exchanges.metadata, session.version, 1000 + i, { topics: ['some-topic'] }))
+    expect(socket.closed?.code).toBe(CloseCodes.SLOW_CONSUMER)
+    expect(socket.closed?.reason).toMatch(/without reading/)
+  })
+})

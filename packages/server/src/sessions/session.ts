@@ -30,10 +30,11 @@ export class Session {
   readonly #untrackOutput: () => void
   /**
    * Frames that arrived while the output was over budget, handled in order once it drains: no response is built
-   * for a connection that is not reading. Bounded: reading is paused then, so only the rest of the socket chunk
-   * being parsed can arrive.
+   * for a connection that is not reading. Reading is paused then, so only the rest of the socket chunk being
+   * parsed arrives; a runtime that cannot pause is held to maxBufferedBytes of them (#deferredBytes) all the same.
    */
   readonly #deferred: Uint8Array[] = []
+  #deferredBytes = 0
   /** Requests whose response is still pending; ≤ config.maxInFlightRequestsPerConnection. */
   #inFlight = 0
   /** Monotonic ms of the last frame received or response settled: the idle timeout counts from here. */
@@ -81,6 +82,10 @@ export class Session {
     if (this.#closed) return
     this.#lastActivityMs = this.#broker.clock.monotonicMs()
     if (this.#output.congested || this.#deferred.length > 0) {
+      this.#deferredBytes += frame.length
+      if (this.#deferredBytes > this.#broker.config.maxBufferedBytes) {
+        return this.close(CloseCodes.SLOW_CONSUMER, `the client kept sending ${this.#deferredBytes} bytes of requests without reading its responses`)
+      }
       this.#deferred.push(frame)
       return
     }
@@ -88,7 +93,11 @@ export class Session {
   }
 
   #roomAgain(): void {
-    while (this.#deferred.length > 0 && !this.#output.congested && !this.#closed) this.#handleFrame(this.#deferred.shift()!)
+    while (this.#deferred.length > 0 && !this.#output.congested && !this.#closed) {
+      const frame = this.#deferred.shift()!
+      this.#deferredBytes -= frame.length
+      this.#handleFrame(frame)
+    }
     this.subscriptions.pumpAll()
   }
 
@@ -260,6 +269,7 @@ export class Session {
     this.#output.close()
     this.#untrackOutput()
     this.#deferred.length = 0
+    this.#deferredBytes = 0
     if (this.#idleTimer) this.#broker.clock.clearTimeout(this.#idleTimer)
     const listeners = [...this.#closeListeners]
     this.#closeListeners.clear()
