@@ -21,6 +21,8 @@ export const CloseCodes = {
   SLOW_CONSUMER: 4008,
   /** No hello arrived within the handshake timeout. */
   HELLO_TIMEOUT: 4009,
+  /** No frame arrived for the broker's idleTimeoutMs while the connection had no subscription and no request in flight. */
+  IDLE_TIMEOUT: 4010,
   /** The connection did not authenticate. */
   UNAUTHORIZED: 4401,
   /** The connection authenticated but may not connect. */

@@ -43,6 +43,8 @@ export const ErrorCodes = {
   BROKER_SHUTTING_DOWN: spec(1004, 'BROKER_SHUTTING_DOWN', true, 'The broker is shutting down.'),
   TOPIC_DELETED: spec(1005, 'TOPIC_DELETED', false, 'The topic was deleted while the request was in flight.'),
   TOO_MANY_REQUESTS: spec(1006, 'TOO_MANY_REQUESTS', true, 'The connection has too many requests awaiting a response; retry once some are answered.'),
+  DUPLICATE_SEQUENCE_CONFLICT: spec(1007, 'DUPLICATE_SEQUENCE_CONFLICT', false, 'The batch reuses a producer id, epoch and sequence already appended with different records; it was not appended.'),
+  RESPONSE_TOO_LARGE: spec(1008, 'RESPONSE_TOO_LARGE', false, 'The answer would exceed the broker\'s maxResponseBytes; ask for fewer topics.'),
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorName = keyof typeof ErrorCodes

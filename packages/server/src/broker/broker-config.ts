@@ -35,6 +35,13 @@ export interface BrokerConfig {
   readonly headersTimeoutMs: number
   /** A connection must send hello within this time. */
   readonly helloTimeoutMs: number
+  /**
+   * A connection with no subscription and no request in flight that sends no frame (a ping counts) for this
+   * long is closed with IDLE_TIMEOUT (4010); 0 disables. Frees the slots of abandoned and half-open connections.
+   */
+  readonly idleTimeoutMs: number
+  /** Largest metadata response the broker builds; a larger one is refused with RESPONSE_TOO_LARGE before anything is allocated. */
+  readonly maxResponseBytes: number
   /** Upper bound on a subscription's outstanding credit. */
   readonly maxCreditBytes: number
   /** Largest records payload in one push frame (a single larger batch is still sent whole). */
@@ -66,6 +73,9 @@ export const defaultBrokerConfig: BrokerConfig = {
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
   helloTimeoutMs: 10_000,
+  // Kafka's connections.max.idle.ms; 40 times the SDK's 15 s heartbeat, so a live SDK client is never closed.
+  idleTimeoutMs: 10 * 60_000,
+  maxResponseBytes: 4 * MiB,
   maxCreditBytes: 64 * MiB,
   maxPushBytes: 1 * MiB,
   maxBufferedBytes: 16 * MiB,

@@ -4,7 +4,7 @@
  * clock, or runtime globals: adapters give it storage, a clock, a logger and metrics.
  */
 import {
-  ErrorMessages, ProtocolError, RecordTooLargeError, SamsaError, batchTotalBytes, verifyBatch,
+  ErrorCodes, ErrorMessages, ProtocolError, RecordTooLargeError, SamsaError, batchTotalBytes, utf8ByteLength, verifyBatch,
   type FetchRequest, type FetchResponse, type ListOffsetsRequest, type ListOffsetsResponse,
   type Crc32cFn, type MetadataResponse, type ProduceRequest, type ProduceResponse, type TopicMetadata,
 } from '@samsa/shared'
@@ -36,6 +36,8 @@ export class Broker {
   readonly #crc32c: Crc32cFn | undefined
   /** Open connections; invariant: ≤ config.maxConnections. */
   #connections = 0
+  /** Each open connection's output budget, for the queued-bytes gauge. */
+  readonly #outputs = new Set<{ readonly queuedBytes: number }>()
   #retentionTimer: Timer | null = null
   #shuttingDown = false
 
@@ -88,13 +90,38 @@ export class Broker {
     this.metrics.connectionClosed()
   }
 
+  /**
+   * Each distinct name once, in request order. The answer's size is computed before any of it is built, so a
+   * request costs O(names) and allocates at most maxResponseBytes (else RESPONSE_TOO_LARGE).
+   */
+  /** Counts a connection's queued output in queuedOutputBytes until the returned function is called. */
+  trackOutput(output: { readonly queuedBytes: number }): () => void {
+    this.#outputs.add(output)
+    return () => void this.#outputs.delete(output)
+  }
+
+  /** Bytes queued for all connections (send buffers and reservations for output being read). */
+  get queuedOutputBytes(): number {
+    let sum = 0
+    for (const o of this.#outputs) sum += o.queuedBytes
+    return sum
+  }
+
   metadata(names: readonly string[] | null): MetadataResponse {
+    const wanted = names === null ? this.topics.list().map((t) => t.name) : [...new Set(names)]
+    const { maxResponseBytes } = this.config
+    let bytes = 16 + utf8ByteLength(this.config.advertisedUrl)
+    for (const name of wanted) {
+      bytes += METADATA_TOPIC_BYTES + utf8ByteLength(name) + (this.topics.get(name)?.partitions.length ?? 0) * METADATA_PARTITION_BYTES
+      if (bytes > maxResponseBytes) {
+        throw new SamsaError('RESPONSE_TOO_LARGE', `the metadata of ${wanted.length} topics exceeds maxResponseBytes ${maxResponseBytes}; ask for fewer topics`, { maxResponseBytes })
+      }
+    }
     const topics: TopicMetadata[] = []
-    const wanted = names ?? this.topics.list().map((t) => t.name)
     for (const name of wanted) {
       const t = this.topics.get(name)
       if (!t) {
-        topics.push({ name, errorCode: SamsaError.fromCode(3).code, partitions: [] })
+        topics.push({ name, errorCode: ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION.code, partitions: [] })
         continue
       }
       topics.push({
@@ -145,9 +172,10 @@ export class Broker {
   /**
    * Reads whole batches from offset; waits up to maxWaitMs (bounded by requestTimeoutMs) when nothing is there yet.
    * `onGone` registers a callback for when the requester's connection closes: the wait ends at once (no timer or
-   * listener outlives the connection) and the fetch fails, since nobody is left to answer.
+   * listener outlives the connection) and the fetch fails, since nobody is left to answer. `reserveOutput` waits
+   * for room in the connection's output budget before the records are read.
    */
-  async fetch(req: FetchRequest, onGone?: (cancel: () => void) => () => void): Promise<FetchResponse> {
+  async fetch(req: FetchRequest, onGone?: (cancel: () => void) => () => void, reserveOutput?: (bytes: number) => Promise<void>): Promise<FetchResponse> {
     const log = this.topics.partition(req.topic, req.partition)
     assertOffsetInRange(log, req.offset, req.topic, req.partition)
     const started = this.clock.monotonicMs()
@@ -156,6 +184,8 @@ export class Broker {
     if (req.offset >= log.highWatermark && waitMs > 0 && !(await waitForHighWatermark(this.clock, log, req.offset, waitMs, onGone))) {
       throw new SamsaError('NETWORK_EXCEPTION', 'the connection closed during the fetch wait')
     }
+    // The reply is read only once the connection has room for it (reserved after the wait, so a long poll holds none).
+    await reserveOutput?.(maxBytes + FETCH_RESPONSE_OVERHEAD_BYTES)
     const r = await log.read(req.offset, maxBytes).catch((e: unknown) => {
       throw inTopicPartition(e, req.topic, req.partition, req.offset)
     })
@@ -191,6 +221,13 @@ export class Broker {
     await this.topics.close()
   }
 }
+
+/** Frame header, error code and the two offsets in front of a fetch reply's records. */
+const FETCH_RESPONSE_OVERHEAD_BYTES = 8 + 2 + 8 + 8
+
+/** Encoded sizes in a metadata response (see messages/metadata.ts): per topic (name length, error code, count) and per partition. */
+const METADATA_TOPIC_BYTES = 2 + 2 + 4
+const METADATA_PARTITION_BYTES = 4 + 4 + 4 + 8 + 8 + 8
 
 /** OFFSET_OUT_OF_RANGE, naming the topic-partition, unless logStartOffset ≤ offset ≤ highWatermark. */
 export function assertOffsetInRange(log: PartitionLog, offset: number, topic: string, partition: number): void {

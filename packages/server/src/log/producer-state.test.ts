@@ -2,7 +2,7 @@ import { SamsaError } from '@samsa/shared'
 import { describe, expect, it } from 'vitest'
 import { lastSequence, ProducerStateTable } from './producer-state.js'
 
-const h = (producerId: number, producerEpoch: number, baseSequence: number, records = 1) => ({ producerId, producerEpoch, baseSequence, lastOffsetDelta: records - 1 })
+const h = (producerId: number, producerEpoch: number, baseSequence: number, records = 1, crc = 0xc0ffee) => ({ producerId, producerEpoch, baseSequence, lastOffsetDelta: records - 1, crc })
 
 function expectError(fn: () => unknown, name: string, details?: object): void {
   try {
@@ -58,7 +58,7 @@ describe('ProducerStateTable', () => {
     expectError(() => t.check(h(7, 4, 2)), 'OUT_OF_ORDER_SEQUENCE_NUMBER', { expectedSequence: 0, receivedSequence: 2 })
     expect(t.check(h(7, 4, 0))).toEqual({ kind: 'append' })
     t.update(h(7, 4, 0), 5)
-    expect(t.get(7)).toEqual({ epoch: 4, batches: [{ firstSeq: 0, lastSeq: 0, baseOffset: 5, lastOffset: 5 }] })
+    expect(t.get(7)).toEqual({ epoch: 4, batches: [{ firstSeq: 0, lastSeq: 0, baseOffset: 5, lastOffset: 5, crc: 0xc0ffee }] })
     expectError(() => t.check(h(7, 3, 2)), 'INVALID_PRODUCER_EPOCH')
   })
 
@@ -81,5 +81,15 @@ describe('ProducerStateTable', () => {
     expect(t.check(h(1, 0, 1))).toEqual({ kind: 'append' })
     expect(t.check(h(2, 0, 11))).toEqual({ kind: 'append' })
     expect(t.check(h(2, 0, 10))).toEqual({ kind: 'duplicate', baseOffset: 1, lastOffset: 1 })
+  })
+
+  it('answers DUPLICATE_SEQUENCE_CONFLICT when a batch reuses a stored sequence with different bytes (CRC)', () => {
+    const t = new ProducerStateTable()
+    t.update(h(7, 0, 0, 2, 111), 40)
+    t.update(h(7, 0, 2, 1, 222), 42)
+    expect(t.check(h(7, 0, 0, 2, 111))).toEqual({ kind: 'duplicate', baseOffset: 40, lastOffset: 41 })
+    expectError(() => t.check(h(7, 0, 0, 2, 999)), 'DUPLICATE_SEQUENCE_CONFLICT', { producerId: 7, baseSequence: 0, baseOffset: 40 })
+    expectError(() => t.check(h(7, 0, 2, 1, 111)), 'DUPLICATE_SEQUENCE_CONFLICT', { baseOffset: 42 })
+    expect(t.check(h(7, 0, 2, 1, 222))).toEqual({ kind: 'duplicate', baseOffset: 42, lastOffset: 42 })
   })
 })

@@ -10,6 +10,8 @@ export interface ProducerBatch {
   readonly lastSeq: number
   readonly baseOffset: number
   readonly lastOffset: number
+  /** The batch's CRC-32C (over attributes..records, so it covers producer id, epoch, sequence and every record): a resend of the same bytes has the same CRC. */
+  readonly crc: number
 }
 
 export interface ProducerEntry {
@@ -20,7 +22,7 @@ export interface ProducerEntry {
 
 export type ProducerCheck = { kind: 'append' } | { kind: 'duplicate'; baseOffset: number; lastOffset: number }
 
-type Header = Pick<BatchHeader, 'producerId' | 'producerEpoch' | 'baseSequence' | 'lastOffsetDelta'>
+type Header = Pick<BatchHeader, 'producerId' | 'producerEpoch' | 'baseSequence' | 'lastOffsetDelta' | 'crc'>
 
 /** Last sequence of a batch: baseSequence + lastOffsetDelta, wrapping past int32 max to 0 like Kafka. */
 export function lastSequence(baseSequence: number, lastOffsetDelta: number): number {
@@ -50,7 +52,9 @@ export class ProducerStateTable {
 
   /**
    * Decides what to do with a batch before it is appended. Throws SamsaError INVALID_PRODUCER_EPOCH for a
-   * stale epoch and OUT_OF_ORDER_SEQUENCE_NUMBER (details expectedSequence, receivedSequence) for a gap.
+   * stale epoch, OUT_OF_ORDER_SEQUENCE_NUMBER (details expectedSequence, receivedSequence) for a gap, and
+   * DUPLICATE_SEQUENCE_CONFLICT when the sequences match a stored batch but the bytes (CRC) do not: that is
+   * another batch reusing the sequence, and answering it as a duplicate would claim an offset holding other records.
    */
   check(h: Header): ProducerCheck {
     if (!isIdempotent(h)) return { kind: 'append' }
@@ -69,7 +73,9 @@ export class ProducerStateTable {
     }
     const last = lastSequence(h.baseSequence, h.lastOffsetDelta)
     for (const b of entry.batches) {
-      if (b.firstSeq === h.baseSequence && b.lastSeq === last) return { kind: 'duplicate', baseOffset: b.baseOffset, lastOffset: b.lastOffset }
+      if (b.firstSeq !== h.baseSequence || b.lastSeq !== last) continue
+      if (b.crc !== h.crc) throw conflict(h, b)
+      return { kind: 'duplicate', baseOffset: b.baseOffset, lastOffset: b.lastOffset }
     }
     const tail = entry.batches.at(-1)
     if (tail === undefined) return { kind: 'append' }
@@ -82,7 +88,7 @@ export class ProducerStateTable {
   update(h: Header, baseOffset: number): void {
     if (!isIdempotent(h)) return
     const entry = this.#producers.get(h.producerId)
-    const batch: ProducerBatch = { firstSeq: h.baseSequence, lastSeq: lastSequence(h.baseSequence, h.lastOffsetDelta), baseOffset, lastOffset: baseOffset + h.lastOffsetDelta }
+    const batch: ProducerBatch = { firstSeq: h.baseSequence, lastSeq: lastSequence(h.baseSequence, h.lastOffsetDelta), baseOffset, lastOffset: baseOffset + h.lastOffsetDelta, crc: h.crc }
     const keep = entry && entry.epoch === h.producerEpoch ? entry.batches.slice(-(PRODUCER_BATCH_WINDOW - 1)) : []
     this.#producers.set(h.producerId, { epoch: h.producerEpoch, batches: [...keep, batch] })
   }
@@ -93,4 +99,12 @@ function outOfOrder(h: Header, expected: number, why: string): SamsaError {
     expectedSequence: expected,
     receivedSequence: h.baseSequence,
   })
+}
+
+function conflict(h: Header, b: ProducerBatch): SamsaError {
+  return new SamsaError(
+    'DUPLICATE_SEQUENCE_CONFLICT',
+    `producer ${h.producerId} epoch ${h.producerEpoch}: sequences ${h.baseSequence}..${b.lastSeq} were already appended at offset ${b.baseOffset} with different bytes`,
+    { producerId: h.producerId, producerEpoch: h.producerEpoch, baseSequence: h.baseSequence, baseOffset: b.baseOffset },
+  )
 }

@@ -16,6 +16,8 @@ export interface BrokerMetrics {
   fileHandlesExhausted(): void
   /** Topics and partitions (over all topics) on the broker after a create, delete or start. */
   topicsChanged(topics: number, partitions: number): void
+  /** A connection's output went over its budget and reading from it was paused (true), or it drained and reading resumed (false). */
+  connectionReadingPaused(paused: boolean): void
 }
 
 export const noopMetrics: BrokerMetrics = {
@@ -30,4 +32,5 @@ export const noopMetrics: BrokerMetrics = {
   segmentFileEvicted() {},
   fileHandlesExhausted() {},
   topicsChanged() {},
+  connectionReadingPaused() {},
 }

@@ -9,6 +9,8 @@ import type { SubscriptionTable } from './subscription-table.js'
 
 interface SessionView {
   readonly subscriptions: SubscriptionTable
+  /** Waits for room in the connection's output budget; resolves with the release function. */
+  reserveOutput(bytes: number): Promise<() => void>
   /** Runs `fn` when the connection closes (at once if it already has); returns the unregister function. */
   onClose(fn: () => void): () => void
 }
@@ -30,8 +32,12 @@ export function handleRequest(broker: Broker, session: SessionView, apiKey: numb
     }
     case ApiKeys.PRODUCE:
       return broker.produce(req as ProduceRequest)
-    case ApiKeys.FETCH:
-      return broker.fetch(req as FetchRequest, (cancel) => session.onClose(cancel))
+    case ApiKeys.FETCH: {
+      // Released a few microtasks before the session sends the reply (no timer or I/O runs in between): the budget can be passed by at most this reply.
+      let release: (() => void) | undefined
+      const reserve = async (bytes: number) => void (release = await session.reserveOutput(bytes))
+      return broker.fetch(req as FetchRequest, (cancel) => session.onClose(cancel), reserve).finally(() => release?.())
+    }
     case ApiKeys.LIST_OFFSETS:
       return broker.listOffsets(req as ListOffsetsRequest)
     case ApiKeys.SUBSCRIBE:

@@ -5,4 +5,7 @@ export interface SessionSocket {
   close(code: number, reason: string): void
   /** Bytes queued for sending and not yet handed to the OS. */
   bufferedAmount(): number
+  /** Stops reading frames from the client (backpressure while the connection's output is over budget); idempotent. */
+  pauseReading(): void
+  resumeReading(): void
 }

@@ -11,6 +11,8 @@ import {
 import type { Timer } from '../clock.js'
 import type { Broker } from '../broker/broker.js'
 import type { SessionSocket } from './session-socket.js'
+import { OutputBudget } from './output-budget.js'
+import { RateLimitedLog, describeError } from './rate-limited-log.js'
 import { handleRequest } from './request-handlers.js'
 import { SubscriptionTable } from './subscription-table.js'
 import { toSamsaError } from './to-samsa-error.js'
@@ -24,18 +26,44 @@ export class Session {
   clientId = ''
   #closed = false
   #helloTimer: Timer | null
-  /** Set while the socket is above maxBufferedBytes: when it started (monotonic ms). */
-  #congestedSinceMs: number | null = null
-  #drainTimer: Timer | null = null
+  /** Everything queued for this connection, within maxBufferedBytes; pauses reading while over. */
+  readonly #output: OutputBudget
+  readonly #untrackOutput: () => void
+  /**
+   * Frames that arrived while the output was over budget, handled in order once it drains: no response is built
+   * for a connection that is not reading. Reading is paused then, so only the rest of the socket chunk being
+   * parsed arrives; a runtime that cannot pause is held to maxBufferedBytes of them (#deferredBytes) all the same.
+   */
+  readonly #deferred: Uint8Array[] = []
+  #deferredBytes = 0
   /** Requests whose response is still pending; ≤ config.maxInFlightRequestsPerConnection. */
   #inFlight = 0
+  /** Monotonic ms of the last frame received or response settled: the idle timeout counts from here. */
+  #lastActivityMs: number
+  /** One timer per connection, re-armed only when it fires (not per frame). */
+  #idleTimer: Timer | null = null
   /** Work parked on this connection (fetch long-polls) to cancel when it closes. */
   readonly #closeListeners = new Set<() => void>()
+  /** Lines about this connection's failed requests: no stacks for client-caused ones, rate-limited. */
+  readonly #log: RateLimitedLog
 
   constructor(broker: Broker, socket: SessionSocket) {
     this.#broker = broker
     this.#socket = socket
     this.subscriptions = new SubscriptionTable(broker, this)
+    this.#log = new RateLimitedLog(broker.logger, broker.clock)
+    this.#output = new OutputBudget({
+      socket,
+      clock: broker.clock,
+      maxBytes: broker.config.maxBufferedBytes,
+      slowConsumerTimeoutMs: broker.config.slowConsumerTimeoutMs,
+      readingPaused: (paused) => broker.metrics.connectionReadingPaused(paused),
+      roomAgain: () => this.#roomAgain(),
+      slowConsumer: (reason) => this.close(CloseCodes.SLOW_CONSUMER, reason),
+    })
+    this.#untrackOutput = broker.trackOutput(this.#output)
+    this.#lastActivityMs = broker.clock.monotonicMs()
+    this.#armIdleTimer(broker.config.idleTimeoutMs)
     this.#helloTimer = broker.clock.setTimeout(() => {
       this.#helloTimer = null
       if (this.#version === 0) this.close(CloseCodes.HELLO_TIMEOUT, `no hello within ${broker.config.helloTimeoutMs} ms`)
@@ -53,6 +81,28 @@ export class Session {
   /** A binary frame from the client. Never throws. */
   onFrame(frame: Uint8Array): void {
     if (this.#closed) return
+    this.#lastActivityMs = this.#broker.clock.monotonicMs()
+    if (this.#output.congested || this.#deferred.length > 0) {
+      this.#deferredBytes += frame.length
+      if (this.#deferredBytes > this.#broker.config.maxBufferedBytes) {
+        return this.close(CloseCodes.SLOW_CONSUMER, `the client kept sending ${this.#deferredBytes} bytes of requests without reading its responses`)
+      }
+      this.#deferred.push(frame)
+      return
+    }
+    this.#handleFrame(frame)
+  }
+
+  #roomAgain(): void {
+    while (this.#deferred.length > 0 && !this.#output.congested && !this.#closed) {
+      const frame = this.#deferred.shift()!
+      this.#deferredBytes -= frame.length
+      this.#handleFrame(frame)
+    }
+    this.subscriptions.pumpAll()
+  }
+
+  #handleFrame(frame: Uint8Array): void {
     let header: FrameHeader
     try {
       header = readFrameHeader(frame)
@@ -76,7 +126,7 @@ export class Session {
       request = exchange.decodeRequest(new ByteReader(frame, FRAME_HEADER_BYTES))
     } catch (e) {
       if (e instanceof ProtocolError) return this.#replyError(header, new SamsaError('INVALID_REQUEST', `malformed ${exchange.name} request: ${e.message}`))
-      return this.#replyError(header, toSamsaError(e))
+      return this.#replyError(header, toSamsaError(e), e)
     }
     if (header.apiKey === ApiKeys.HELLO) return this.#hello(header, request as { clientId: string; minVersion: number; maxVersion: number })
     this.#dispatch(header, exchange, request)
@@ -94,7 +144,8 @@ export class Session {
     }
     if (this.#version !== 0 && this.#version !== version) return this.#replyError(header, new SamsaError('INVALID_REQUEST', 'the version is already agreed on this connection'))
     this.#version = version
-    this.clientId = req.clientId
+    // Kept for log lines about this connection: bounded, whatever the client sent.
+    this.clientId = req.clientId.slice(0, 256)
     if (this.#helloTimer) this.#broker.clock.clearTimeout(this.#helloTimer)
     this.#helloTimer = null
     const c = this.#broker.config
@@ -118,18 +169,26 @@ export class Session {
     try {
       result = handleRequest(this.#broker, this, header.apiKey, request)
     } catch (e) {
-      return this.#replyError(header, toSamsaError(e))
+      return this.#replyError(header, toSamsaError(e), e)
     }
     const noReply = header.apiKey === ApiKeys.PRODUCE && (request as { acks: number }).acks === 0
     if (!(result instanceof Promise)) return noReply ? undefined : this.#reply(header, exchange, result)
     this.#inFlight++
-    result.finally(() => this.#inFlight--).then(
+    result.finally(() => {
+      this.#inFlight--
+      this.#lastActivityMs = this.#broker.clock.monotonicMs()
+    }).then(
       (res) => {
         if (!noReply) this.#reply(header, exchange, res)
       },
       (e: unknown) => {
-        if (!noReply) this.#replyError(header, toSamsaError(e))
-        else this.#broker.logger.warn({ err: e, clientId: this.clientId }, 'acks=0 produce failed')
+        const error = toSamsaError(e)
+        if (!noReply) return this.#replyError(header, error, e)
+        // Nobody hears about a failed acks=0 produce: count it, and log a few per connection (no stack unless it is the broker's bug).
+        if (this.#closed) return
+        this.#broker.metrics.requestError(apiKeyName(header.apiKey), error.errorName)
+        if (error.code === -1) this.#log.error({ err: e, clientId: this.clientId }, 'acks=0 produce failed unexpectedly')
+        else this.#log.warn({ ...describeError(error), clientId: this.clientId }, 'acks=0 produce failed')
       },
     )
   }
@@ -137,38 +196,47 @@ export class Session {
   #reply(header: FrameHeader, exchange: Exchange<unknown, unknown>, res: unknown): void {
     if (this.#closed) return
     this.#socket.send(encodeResponseFrame(exchange, header.apiVersion, header.correlationId, res))
+    this.#output.sent()
   }
 
-  #replyError(header: FrameHeader, error: SamsaError): void {
+  /** `cause`: what was thrown, logged (rate-limited, with its stack) only when it is the broker's own failure. */
+  #replyError(header: FrameHeader, error: SamsaError, cause: unknown = error): void {
     if (this.#closed) return
     this.#broker.metrics.requestError(apiKeyName(header.apiKey), error.errorName)
-    if (error.code === -1) this.#broker.logger.error({ err: error, apiKey: apiKeyName(header.apiKey) }, 'request failed unexpectedly')
+    if (error.code === -1) this.#log.error({ err: cause, apiKey: apiKeyName(header.apiKey), clientId: this.clientId }, 'request failed unexpectedly')
     this.#socket.send(encodeErrorFrame(header.apiKey, header.apiVersion, header.correlationId, error))
+    this.#output.sent()
   }
 
-  /** Pushes go out only while the socket drains; a socket stuck above the limit too long is closed. */
-  canPush(): boolean {
-    const { maxBufferedBytes, slowConsumerTimeoutMs } = this.#broker.config
-    if (this.#socket.bufferedAmount() <= maxBufferedBytes) {
-      this.#congestedSinceMs = null
-      return true
-    }
+  #armIdleTimer(delayMs: number): void {
+    if (this.#closed || this.#broker.config.idleTimeoutMs <= 0) return
+    this.#idleTimer = this.#broker.clock.setTimeout(() => this.#checkIdle(), delayMs)
+  }
+
+  /** Idle = no subscription, no request in flight and no frame for idleTimeoutMs. */
+  #checkIdle(): void {
+    this.#idleTimer = null
+    if (this.#closed) return
+    const timeoutMs = this.#broker.config.idleTimeoutMs
     const now = this.#broker.clock.monotonicMs()
-    this.#congestedSinceMs ??= now
-    if (now - this.#congestedSinceMs >= slowConsumerTimeoutMs) {
-      this.close(CloseCodes.SLOW_CONSUMER, `the client did not read ${this.#socket.bufferedAmount()} queued bytes within ${slowConsumerTimeoutMs} ms`)
-      return false
-    }
-    this.#scheduleDrainCheck()
-    return false
+    if (this.subscriptions.size > 0 || this.#inFlight > 0) this.#lastActivityMs = now
+    const idleMs = now - this.#lastActivityMs
+    if (idleMs >= timeoutMs) return this.close(CloseCodes.IDLE_TIMEOUT, `idle: no frame for ${timeoutMs} ms and no subscription or request in flight`)
+    this.#armIdleTimer(timeoutMs - idleMs)
   }
 
-  #scheduleDrainCheck(): void {
-    if (this.#drainTimer || this.#closed) return
-    this.#drainTimer = this.#broker.clock.setTimeout(() => {
-      this.#drainTimer = null
-      if (!this.#closed && this.canPush()) this.subscriptions.pumpAll()
-    }, 25)
+  /** Reserves room in the connection's output budget for a push about to be read; false while over budget. */
+  tryReserveOutput(bytes: number): boolean {
+    return this.#output.tryReserve(bytes)
+  }
+
+  releaseOutput(bytes: number): void {
+    this.#output.release(bytes)
+  }
+
+  /** Waits for room in the output budget (a fetch reply is read only then); rejects once the connection is closed. */
+  reserveOutput(bytes: number): Promise<() => void> {
+    return this.#output.reserve(bytes)
   }
 
   /** Runs `fn` when the connection closes (at once if it already has); returns the unregister function. */
@@ -182,7 +250,9 @@ export class Session {
   }
 
   send(frame: Uint8Array): void {
-    if (!this.#closed) this.#socket.send(frame)
+    if (this.#closed) return
+    this.#socket.send(frame)
+    this.#output.sent()
   }
 
   close(code: number, reason: string): void {
@@ -197,7 +267,11 @@ export class Session {
     this.#closed = true
     this.subscriptions.closeAll()
     if (this.#helloTimer) this.#broker.clock.clearTimeout(this.#helloTimer)
-    if (this.#drainTimer) this.#broker.clock.clearTimeout(this.#drainTimer)
+    this.#output.close()
+    this.#untrackOutput()
+    this.#deferred.length = 0
+    this.#deferredBytes = 0
+    if (this.#idleTimer) this.#broker.clock.clearTimeout(this.#idleTimer)
     const listeners = [...this.#closeListeners]
     this.#closeListeners.clear()
     for (const fn of listeners) fn()

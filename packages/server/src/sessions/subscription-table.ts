@@ -6,7 +6,8 @@ import { Subscription, topicDeletedError } from './subscription.js'
 interface Host {
   readonly version: number
   send(frame: Uint8Array): void
-  canPush(): boolean
+  tryReserveOutput(bytes: number): boolean
+  releaseOutput(bytes: number): void
 }
 
 export class SubscriptionTable {
@@ -45,7 +46,8 @@ export class SubscriptionTable {
       maxPushBytes: broker.config.maxPushBytes,
       maxCreditBytes: broker.config.maxCreditBytes,
       send: (frame) => host.send(frame),
-      canPush: () => host.canPush(),
+      tryReserve: (bytes) => host.tryReserveOutput(bytes),
+      release: (bytes) => host.releaseOutput(bytes),
       recordsOut: (topic, records, bytes) => broker.metrics.recordsOut(topic, records, bytes),
       ended: (endedId) => this.#byId.delete(endedId),
     })

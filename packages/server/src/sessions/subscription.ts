@@ -1,7 +1,8 @@
 /**
  * @module Subscription: pushes one partition's batches to one connection from an offset, within byte credit.
  * Invariants: pushes are in offset order; nextOffset only grows; at most one read is in flight; nothing is
- * pushed while credit ≤ 0, while the socket is above the session's buffer limit, or above the high watermark.
+ * pushed while credit ≤ 0, above the high watermark, or without room reserved in the connection's output budget
+ * (reserved before the read, released once the push is handed to the socket).
  */
 import { ErrorMessages, PUSH_RECORDS_OVERHEAD, SamsaError, batchLastOffset, encodePushEnded, encodePushRecords, readBatchHeader, scanBatches } from '@samsa/shared'
 import { inTopicPartition } from '../broker/broker.js'
@@ -13,8 +14,9 @@ export interface SubscriptionHost {
   readonly maxPushBytes: number
   readonly maxCreditBytes: number
   send(frame: Uint8Array): void
-  /** False while the socket is above its buffer limit. */
-  canPush(): boolean
+  /** Reserves room in the connection's output budget; false while it is spent (the host pumps again when it drains). */
+  tryReserve(bytes: number): boolean
+  release(bytes: number): void
   recordsOut(topic: string, records: number, bytes: number): void
   /** Called once when the subscription ends by itself (error); the host forgets it. */
   ended(id: number): void
@@ -57,9 +59,12 @@ export class Subscription {
   /** Sends whatever is visible and allowed; safe to call at any time. */
   pump(): void {
     if (this.#reading || this.#closed) return
-    if (this.#credit <= 0 || !this.#host.canPush() || this.#nextOffset >= this.#log.highWatermark) return
+    if (this.#credit <= 0 || this.#nextOffset >= this.#log.highWatermark) return
+    const maxBytes = Math.max(1, Math.min(this.#credit - PUSH_RECORDS_OVERHEAD, this.#host.maxPushBytes))
+    const reserved = maxBytes + PUSH_RECORDS_OVERHEAD
+    if (!this.#host.tryReserve(reserved)) return
     this.#reading = true
-    this.#readOnce().then(
+    this.#readOnce(maxBytes).finally(() => this.#host.release(reserved)).then(
       (more) => {
         this.#reading = false
         if (more) this.pump()
@@ -71,8 +76,8 @@ export class Subscription {
     )
   }
 
-  async #readOnce(): Promise<boolean> {
-    const r = await this.#log.read(this.#nextOffset, Math.max(1, Math.min(this.#credit - PUSH_RECORDS_OVERHEAD, this.#host.maxPushBytes)))
+  async #readOnce(maxBytes: number): Promise<boolean> {
+    const r = await this.#log.read(this.#nextOffset, maxBytes)
     if (this.#closed || r.records.length === 0) return false
     let last = -1
     let records = 0

@@ -32,7 +32,9 @@ export function createPromMetrics(): PromMetrics {
     labelNames: ['stage'],
     registers: [registry],
   })
-  const errors = new Counter({ name: 'samsa_request_errors_total', help: 'Requests answered with an error', labelNames: ['api', 'error'], registers: [registry] })
+  const readingPaused = new Gauge({ name: 'samsa_connections_reading_paused', help: 'Connections whose output is over maxBufferedBytes, so the broker stopped reading from them', registers: [registry] })
+  const readingPauses = new Counter({ name: 'samsa_connection_reading_pauses_total', help: 'Times a connection was paused for having more than maxBufferedBytes queued', registers: [registry] })
+  const errors = new Counter({ name: 'samsa_request_errors_total', help: 'Requests that failed (answered with an error, or dropped unanswered for acks=0)', labelNames: ['api', 'error'], registers: [registry] })
   const segmentFilesOpen = new Gauge({ name: 'samsa_segment_files_open', help: 'Segment files holding an OS file handle (at most maxOpenSegmentFiles)', registers: [registry] })
   const segmentFileEvictions = new Counter({ name: 'samsa_segment_file_evictions_total', help: 'Segment file handles closed to make room for another', registers: [registry] })
   const fileHandlesExhausted = new Counter({ name: 'samsa_file_handles_exhausted_total', help: 'Storage operations refused because the OS had no file handle left (answered with a retriable error)', registers: [registry] })
@@ -61,6 +63,10 @@ export function createPromMetrics(): PromMetrics {
       topics.set(t)
       partitions.set(p)
     },
+    connectionReadingPaused: (paused) => {
+      if (paused) readingPauses.inc()
+      paused ? readingPaused.inc() : readingPaused.dec()
+    },
     attach(broker) {
       const offsets = (name: string, help: string, pick: (log: { logStartOffset: number; highWatermark: number; logEndOffset: number }) => number) =>
         new Gauge({
@@ -73,6 +79,14 @@ export function createPromMetrics(): PromMetrics {
             for (const t of broker.topics.list()) t.partitions.forEach((log, p) => this.set({ topic: t.name, partition: String(p) }, pick(log)))
           },
         })
+      new Gauge({
+        name: 'samsa_connection_queued_bytes',
+        help: 'Bytes queued for all connections: in send buffers, or reserved for pushes and fetch replies being read',
+        registers: [registry],
+        collect() {
+          this.set(broker.queuedOutputBytes)
+        },
+      })
       offsets('samsa_log_end_offset', 'Log end offset per partition', (l) => l.logEndOffset)
       offsets('samsa_high_watermark', 'High watermark per partition', (l) => l.highWatermark)
       offsets('samsa_log_start_offset', 'Log start offset per partition', (l) => l.logStartOffset)

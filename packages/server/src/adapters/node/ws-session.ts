@@ -16,6 +16,8 @@ export function bindWebSocket(broker: Broker, ws: WebSocket): Session | null {
     send: (frame) => ws.send(frame),
     close: (code, reason) => ws.close(code, reason),
     bufferedAmount: () => ws.bufferedAmount,
+    pauseReading: () => ws.pause(),
+    resumeReading: () => ws.resume(),
   })
   ws.on('message', (data, isBinary) => {
     if (!isBinary) return session.onTextFrame()

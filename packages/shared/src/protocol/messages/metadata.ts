@@ -1,5 +1,6 @@
 /**
- * @module metadata: brokers, topics and, per partition, its leader and offsets.
+ * @module metadata: brokers, topics and, per partition, its leader and offsets. A request names at most
+ * MAX_METADATA_TOPICS (1,000) topics (more: INVALID_REQUEST); a name given twice is answered once.
  *
  * Request:  topicCount i32 (−1 = all topics), [name string]…
  * Response: brokerCount u32, [brokerId i32, url string]…,
@@ -9,6 +10,9 @@
 import { ProtocolError } from '../../errors.js'
 import { ApiKeys } from '../api-keys.js'
 import type { Exchange } from '../exchange.js'
+
+/** Most topic names one metadata request may carry; checked before any name is decoded. */
+export const MAX_METADATA_TOPICS = 1000
 
 export interface MetadataRequest {
   /** null = every topic. */
@@ -53,6 +57,7 @@ export const metadata: Exchange<MetadataRequest, MetadataResponse> = {
       r.end()
       return { topics: null }
     }
+    if (n > MAX_METADATA_TOPICS) throw new ProtocolError(`${n} topics named; at most ${MAX_METADATA_TOPICS} per request`)
     if (n * 2 > r.remaining) throw new ProtocolError(`${n} topics cannot fit in ${r.remaining} bytes`)
     const topics: string[] = []
     for (let i = 0; i < n; i++) topics.push(r.string())
