@@ -2,6 +2,10 @@
 import { OffsetSpec, createTopic, deleteTopic, listOffsets, type PartitionMetadata } from '@samsa/shared'
 import type { Connection } from '../connection/connection.js'
 import type { MetadataCache } from '../metadata/metadata-cache.js'
+import { checkInteger, checkOptions, checkString, invalidArgument, isPlainObject } from '../validation/check.js'
+
+/** A topic name argument: its type here; the naming rules are the broker's (INVALID_TOPIC_EXCEPTION). */
+const checkTopic = (call: string, arg: string, v: unknown) => checkString(call, arg, v)
 
 export interface TopicDescription {
   readonly name: string
@@ -27,13 +31,18 @@ export class Admin {
     this.#metadata = metadata
   }
 
+  /** Every method checks its arguments first and rejects with a TypeError naming the bad one. */
   async createTopic(name: string, opts: { partitions?: number } = {}): Promise<{ name: string; partitions: number }> {
+    const call = 'createTopic(name, options)'
+    checkTopic(call, 'name', name)
+    checkInteger(call, 'options.partitions', checkOptions(call, 'options', opts, ['partitions']).partitions, { min: 1, optional: true })
     const res = await this.#conn.request(createTopic, { name, partitions: opts.partitions ?? 1 })
     this.#metadata.invalidate(name)
     return res
   }
 
   async deleteTopic(name: string): Promise<void> {
+    checkTopic('deleteTopic(name)', 'name', name)
     await this.#conn.request(deleteTopic, { name })
     this.#metadata.invalidate(name)
   }
@@ -45,12 +54,21 @@ export class Admin {
 
   /** Fresh from the broker (not the cache); rejects with UNKNOWN_TOPIC_OR_PARTITION for a missing topic. */
   async describeTopic(name: string): Promise<TopicDescription> {
+    checkTopic('describeTopic(name)', 'name', name)
     this.#metadata.invalidate(name)
     const t = await this.#metadata.topic(name)
     return { name: t.name, partitions: t.partitions }
   }
 
-  listOffsets(topic: string, partition: number, query: OffsetQuery): Promise<ListedOffset> {
+  async listOffsets(topic: string, partition: number, query: OffsetQuery): Promise<ListedOffset> {
+    const call = 'listOffsets(topic, partition, query)'
+    checkTopic(call, 'topic', topic)
+    checkInteger(call, 'partition', partition, { min: 0 })
+    if (query !== 'earliest' && query !== 'latest') {
+      const expected = "'earliest', 'latest' or { timestamp } (ms since the epoch)"
+      if (!isPlainObject(query)) invalidArgument(call, 'query', expected, query)
+      checkInteger(call, 'query.timestamp', checkOptions(call, 'query', query, ['timestamp']).timestamp, { min: 0 })
+    }
     const timestamp = query === 'earliest' ? OffsetSpec.EARLIEST : query === 'latest' ? OffsetSpec.LATEST : query.timestamp
     return this.#conn.request(listOffsets, { topic, partition, timestamp })
   }
