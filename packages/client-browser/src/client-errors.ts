@@ -34,3 +34,12 @@ export class AbortError extends Error {
     this.recordsDropped = recordsDropped
   }
 }
+
+/** Settles like `promise`, or rejects with `onAbort()` as soon as the signal fires (the work behind `promise` goes on). */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal, onAbort: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(onAbort())
+    signal.addEventListener('abort', abort, { once: true })
+    void promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort))
+  })
+}

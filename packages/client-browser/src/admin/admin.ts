@@ -2,10 +2,10 @@
 import { OffsetSpec, createTopic, deleteTopic, listOffsets, type PartitionMetadata } from '@samsa/shared'
 import type { Connection } from '../connection/connection.js'
 import type { MetadataCache } from '../metadata/metadata-cache.js'
-import { checkInteger, checkOptions, checkString, invalidArgument, isPlainObject } from '../validation/check.js'
+import { check, checkShape, integer, nonEmptyString, optional } from '../validation/check.js'
 
-/** A topic name argument: its type here; the naming rules are the broker's (INVALID_TOPIC_EXCEPTION). */
-const checkTopic = (call: string, arg: string, v: unknown) => checkString(call, arg, v)
+/** A topic name argument: its type is checked here; the naming rules are the broker's (INVALID_TOPIC_EXCEPTION). */
+const checkTopic = (call: string, arg: string, v: unknown) => check(call, arg, v, nonEmptyString)
 
 export interface TopicDescription {
   readonly name: string
@@ -35,7 +35,7 @@ export class Admin {
   async createTopic(name: string, opts: { partitions?: number } = {}): Promise<{ name: string; partitions: number }> {
     const call = 'createTopic(name, options)'
     checkTopic(call, 'name', name)
-    checkInteger(call, 'options.partitions', checkOptions(call, 'options', opts, ['partitions']).partitions, { min: 1, optional: true })
+    checkShape(call, 'options', opts, { partitions: optional(integer(1)) })
     const res = await this.#conn.request(createTopic, { name, partitions: opts.partitions ?? 1 })
     this.#metadata.invalidate(name)
     return res
@@ -63,11 +63,10 @@ export class Admin {
   async listOffsets(topic: string, partition: number, query: OffsetQuery): Promise<ListedOffset> {
     const call = 'listOffsets(topic, partition, query)'
     checkTopic(call, 'topic', topic)
-    checkInteger(call, 'partition', partition, { min: 0 })
+    check(call, 'partition', partition, integer(0))
     if (query !== 'earliest' && query !== 'latest') {
-      const expected = "'earliest', 'latest' or { timestamp } (ms since the epoch)"
-      if (!isPlainObject(query)) invalidArgument(call, 'query', expected, query)
-      checkInteger(call, 'query.timestamp', checkOptions(call, 'query', query, ['timestamp']).timestamp, { min: 0 })
+      check(call, 'query', query, (v) => (typeof v === 'object' && v !== null ? undefined : "'earliest', 'latest' or { timestamp } (ms since the epoch)"))
+      checkShape(call, 'query', query, { timestamp: integer(0) })
     }
     const timestamp = query === 'earliest' ? OffsetSpec.EARLIEST : query === 'latest' ? OffsetSpec.LATEST : query.timestamp
     return this.#conn.request(listOffsets, { topic, partition, timestamp })

@@ -18,7 +18,7 @@
  * Once connected (identity and limits known), sends skip the pending store.
  */
 import { Acks, BATCH_HEADER_BYTES, SamsaError, initProducerId, recordEncodedSize, type HelloResponse, type RecordInput } from '@samsa/shared'
-import { AbortError } from '../client-errors.js'
+import { AbortError, abortable } from '../client-errors.js'
 import { backoffDelayMs } from '../connection/backoff.js'
 import { clientClosedError } from '../connection/connection.js'
 import { acquireIdentitySlot, type IdentitySlot } from '../storage/identity-lock.js'
@@ -41,6 +41,8 @@ const isConnectionTrouble = (e: SamsaError) => e.retriable && (e.errorName === '
 
 /** What one send() admits: the caller's records, or records stored in the pending store (timestamps fixed at send()). */
 type AdmitSource = { readonly records: readonly ProducerRecord[]; readonly pending?: undefined } | { readonly records?: undefined; readonly pending: readonly PendingRecord[] }
+
+const droppedError = (signal: AbortSignal) => new AbortError('send aborted before its records were batched: they were dropped, none was sent', signal.reason, true)
 
 /** A send()'s abort state, read and written synchronously where its records are appended to a batch. */
 interface AbortControl {
@@ -145,7 +147,7 @@ export class Producer {
     }
     if (this.#closed || this.#released) return Promise.reject(clientClosedError('the producer is closed'))
     if (this.#fenced !== null) return Promise.reject(this.#fenced)
-    if (signal?.aborted) return Promise.reject(new AbortError('send aborted before it started; no record was sent', signal.reason, true))
+    if (signal?.aborted) return Promise.reject(droppedError(signal))
     const control: AbortControl | null = signal === undefined ? null : { signal, aborted: false, admitted: false }
     this.#unbatchedRecords += records.length
     this.#emitPending()
@@ -172,23 +174,12 @@ export class Producer {
     const forget = () => void this.#unsettled.delete(outcome)
     outcome.then(forget, forget)
     if (stored !== null) outcome.catch((error: unknown) => this.#dropPending(stored, error))
-    return control === null ? outcome : this.#abortable(outcome, control, uncount)
-  }
-
-  /** The caller's view of an abortable send: settles like `outcome`, or rejects with an AbortError as soon as the signal fires. */
-  #abortable(outcome: Promise<RecordMetadata[]>, control: AbortControl, uncount: () => void): Promise<RecordMetadata[]> {
-    const { signal } = control
-    return new Promise<RecordMetadata[]>((resolve, reject) => {
-      const onAbort = () => {
-        if (control.admitted) {
-          return reject(new AbortError('send aborted after its records were batched: they will still be delivered (a sent batch cannot be unsent)', signal.reason, false))
-        }
-        control.aborted = true
-        uncount()
-        reject(new AbortError('send aborted: its records were dropped before being batched; none was sent', signal.reason, true))
-      }
-      signal.addEventListener('abort', onAbort, { once: true })
-      outcome.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+    if (control === null) return outcome
+    return abortable(outcome, control.signal, () => {
+      if (control.admitted) return new AbortError('send aborted after its records were batched: they will still be delivered (a sent batch cannot be unsent)', control.signal.reason, false)
+      control.aborted = true
+      uncount()
+      return droppedError(control.signal)
     })
   }
 
@@ -223,14 +214,9 @@ export class Producer {
     } catch (error) {
       return Promise.reject(error)
     }
-    if (signal?.aborted) return Promise.reject(new AbortError('flush aborted; the records keep being sent', signal.reason))
-    const flushed = this.#flush()
-    if (signal === undefined) return flushed
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = () => reject(new AbortError('flush aborted; the records keep being sent', signal.reason))
-      signal.addEventListener('abort', onAbort, { once: true })
-      flushed.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
-    })
+    if (signal === undefined) return this.#flush()
+    const aborted = () => new AbortError('flush aborted; the records keep being sent', signal.reason)
+    return signal.aborted ? Promise.reject(aborted()) : abortable(this.#flush(), signal, aborted)
   }
 
   async #flush(): Promise<void> {
@@ -481,7 +467,7 @@ export class Producer {
       partitions[i] = partition
     }
     // Synchronous from here to the end: a send is batched whole or dropped whole, and its abort handler sees which.
-    if (control?.aborted) throw new AbortError('send aborted: its records were dropped before being batched; none was sent', control.signal.reason, true)
+    if (control?.aborted) throw droppedError(control.signal)
     if (control !== null) control.admitted = true
     const group = new SendGroup(topic, n)
     for (let i = 0; i < n; i++) this.#accumulator.append(topic, partitions[i]!, inputs[i]!, new RecordSlot(group, i, partitions[i]!, pending?.[i]!.seq), maxBatchBytes)

@@ -53,7 +53,7 @@ describe('argument checks', () => {
     expect(() => checkProducerOptions({ lingerMs: 2.5, maxInFlight: 1 })).not.toThrow()
     expect(() => checkClientOptions(undefined)).toThrow(/createClient\(options\): options must be an object \{ brokers, \.\.\. \}, got undefined/)
     expect(() => checkClientOptions({ brokers: [] })).toThrow(/must name at least one broker/)
-    expect(() => checkClientOptions({ brokers: 'ws://h:1', clock: { now: () => 0 } })).toThrow(/options\.clock\.setTimeout must be a function, got undefined/)
+    expect(() => checkClientOptions({ brokers: 'ws://h:1', clock: { now: () => 0 } })).toThrow(/options\.clock must be an object with now\(\), setTimeout\(\), clearTimeout\(\), got an object/)
     expect(() => checkClientOptions({ brokers: 'ws://h:1', requestTimeoutMs: 0 })).toThrow(/requestTimeoutMs must be an integer in 1\.\.2147483647, got the number 0/)
     expect(checkClientOptions({ brokers: 'h:1, https://h2/ws', networkEvents: null })).toEqual(['ws://h:1', 'wss://h2'])
   })
