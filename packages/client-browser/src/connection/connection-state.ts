@@ -3,8 +3,9 @@
  * No timers, sockets or globals here; `connection.ts` performs the effects.
  *
  *   disconnected ──connect──▶ connecting ──handshakeSucceeded──▶ connected
- *        ▲  ◀──socketClosed (connect_failed) / handshakeFailed(retriable)─┘ │
+ *        ▲  ◀──socketClosed / handshakeFailed(retriable)──┘            │
  *        └───────────────── backoffElapsed ─▶ connecting                │
+ *   (a socket that closes while connecting is a failed attempt: reason connect_failed; once connected: socket_closed)
  *   connected ──heartbeatMissed (no pong in time: half-open)──▶ disconnected (socket closed, reconnect)
  *   any ──close / terminal close code / handshakeFailed(fatal)──▶ closed (final)
  */
