@@ -1,5 +1,5 @@
 /** client.connect() fails fast, client.closed says why, and status reports a failed attempt at once (injected WebSocket and clock). */
-import { SamsaError } from '@samsa/shared'
+import { ApiKeys, SamsaError } from '@samsa/shared'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { createClient, type SamsaClient } from '../client.js'
@@ -124,6 +124,22 @@ describe('client.connect() and client.closed', () => {
     expect(why).toMatchObject({ code: 2002, errorName: 'CONNECTION_REJECTED', retriable: false, details: { closeCode: 4401 } })
     await expect(connecting).rejects.toBe(why)
     await expect(c.producer().send('t', [{ value: 'x' }])).rejects.toMatchObject({ retriable: false })
+  })
+
+  it('a handshake that fails for good closes the client: closed resolves with the broker\'s error', async () => {
+    const broker = await FakeBroker.start()
+    try {
+      broker.failNext(ApiKeys.HELLO, 'UNSUPPORTED_VERSION')
+      const c = make({ brokers: broker.url, WebSocket, clock: undefined })
+      const connecting = c.connect()
+      const why = await c.closed
+      expect(why).toMatchObject({ errorName: 'UNSUPPORTED_VERSION', retriable: false })
+      await expect(connecting).rejects.toBe(why)
+      expect(c.state).toMatchObject({ status: 'closed', reason: { code: 'handshake_failed' } })
+    } finally {
+      for (const c of clients.splice(0)) await c.close()
+      await broker.close()
+    }
   })
 
   it('connect() resolves against a live broker and calls work after it', async () => {

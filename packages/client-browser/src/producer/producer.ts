@@ -179,7 +179,10 @@ export class Producer {
       if (control.admitted) return new AbortError('send aborted after its records were batched: they will still be delivered (a sent batch cannot be unsent)', control.signal.reason, false)
       control.aborted = true
       uncount()
-      return droppedError(control.signal)
+      const error = droppedError(control.signal)
+      // Records already in the pending store go now, not when the admission queue reaches this send (maybe never in this page life).
+      if (stored !== null) this.#dropPending(stored, error)
+      return error
     })
   }
 

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { AbortError } from '../client-errors.js'
 import { createClient, type SamsaClient } from '../client.js'
+import { memoryStorage } from '../storage/memory-storage.js'
 import { FakeBroker } from '../testing/fake-broker.js'
 import { until } from '../testing/until.js'
 
@@ -77,6 +78,28 @@ describe('producer arguments and abort signals', () => {
     expect(await producer.send('t', [{ value: 'after' }])).toEqual([{ topic: 't', partition: 0, offset: 0 }])
     await producer.flush()
     expect(broker.partition('t', 0).records().map((r) => text(r.value))).toEqual(['after'])
+  })
+
+  it('a send aborted while its records wait in the pending store (no connection yet) removes them from it', async () => {
+    const storage = memoryStorage()
+    const offline = createClient({ brokers: broker.url, clientId: 'offline', WebSocket, storage, reconnectBackoff: { baseMs: 5, capMs: 20 } })
+    try {
+      broker.unreachable = true
+      const producer = offline.producer({ id: 'p' })
+      const controller = new AbortController()
+      const sent = producer.send('t', [{ value: 'stored, then dropped' }], { signal: controller.signal })
+      await until(async () => (await storage.pending.list('p#0')).length === 1, { what: 'the record in the pending store' })
+      controller.abort()
+      await expect(sent).rejects.toMatchObject({ name: 'AbortError', recordsDropped: true })
+      expect(producer.pending()).toEqual({ batches: 0, records: 0 })
+      await until(async () => (await storage.pending.list('p#0')).length === 0, { what: 'the pending row removed' })
+      broker.unreachable = false
+      expect(await producer.send('t', [{ value: 'kept' }])).toEqual([{ topic: 't', partition: 0, offset: 0 }])
+      expect(broker.partition('t', 0).records().map((r) => text(r.value))).toEqual(['kept'])
+    } finally {
+      await offline.close()
+      await storage.close()
+    }
   })
 
   it('a send aborted after its batch was sent rejects at once but its records are still delivered, once', async () => {
