@@ -2,7 +2,7 @@
 import type { Crc32cFn } from '@samsa/shared'
 import { Admin } from './admin/admin.js'
 import type { BackoffPolicy } from './connection/backoff.js'
-import { Connection, type ConnectionEvents } from './connection/connection.js'
+import { Connection, DEFAULT_CONNECT_TIMEOUT_MS, type ConnectionEvents } from './connection/connection.js'
 import type { ConnectionState } from './connection/connection-state.js'
 import { Consumer, type ConsumerOptions } from './consumer/consumer.js'
 import { PushRouter } from './consumer/push-router.js'
@@ -12,9 +12,14 @@ import { Producer, type ProducerOptions } from './producer/producer.js'
 import { defaultLockManager, type LockManagerLike } from './storage/identity-lock.js'
 import { defaultStorage } from './storage/indexeddb-storage.js'
 import type { ClientStorage } from './storage/stores.js'
+import { checkClientOptions, checkConnectOptions, checkConsumerOptions, checkListener, checkProducerOptions, rejectInvalid } from './validation/index.js'
 
 export interface ClientOptions {
-  /** Broker base URLs (`ws://host:port`); the client connects to `<base>/ws`, rotating on reconnect. A comma-separated string also works. */
+  /**
+   * Broker base URLs (`ws://host:port`); the client connects to `<base>/ws`, rotating on reconnect. A comma-separated
+   * string also works. Normalized: no scheme (`localhost:8080`) means ws://, http(s):// becomes ws(s)://, and a
+   * trailing `/ws` is dropped; any other scheme, a query or credentials is a TypeError.
+   */
   readonly brokers: readonly string[] | string
   readonly clientId?: string
   /** Default globalThis.WebSocket; in Node 20 pass `WebSocket` from 'ws'. */
@@ -43,8 +48,27 @@ export interface ClientOptions {
   readonly crc32c?: Crc32cFn
 }
 
+export interface ConnectOptions {
+  /** Give up (reject with CONNECT_TIMEOUT) after this many ms. Default 10 000. */
+  readonly timeoutMs?: number
+}
+
 export interface SamsaClient {
   readonly admin: Admin
+  /**
+   * Connects now, failing fast; optional (every call connects lazily). Resolves once the handshake completes.
+   * Rejects with a SamsaError: CONNECTION_FAILED (code 2000) as soon as every broker URL has failed one attempt
+   * (refused, unreachable, not a Samsa broker) or the platform reports no network; CONNECT_TIMEOUT (2001) after
+   * timeoutMs; the closing error if the client is or becomes closed. After a rejection the client keeps retrying in
+   * the background, so queued calls still go through once a broker answers; close() it to give up.
+   */
+  connect(options?: ConnectOptions): Promise<void>
+  /**
+   * Settles once the client is closed, never rejects: undefined after close(); the Error that closed it otherwise
+   * (CONNECTION_REJECTED for a terminal close code such as 4401, the broker's error for a fatal handshake such as
+   * UNSUPPORTED_VERSION). By then the client has released what close() releases.
+   */
+  readonly closed: Promise<Error | undefined>
   producer(opts?: ProducerOptions): Producer
   consumer(opts?: ConsumerOptions): Consumer
   /** The connection's current state. */
@@ -67,7 +91,7 @@ export interface SamsaClient {
  * for await (const record of client.consumer().subscribe('orders', { from: 'earliest' })) render(record.text())
  */
 export function createClient(opts: ClientOptions): SamsaClient {
-  const brokers = typeof opts.brokers === 'string' ? opts.brokers.split(',').map((s) => s.trim()).filter(Boolean) : opts.brokers
+  const brokers = checkClientOptions(opts)
   const clock = opts.clock ?? systemClock
   const random = opts.random ?? Math.random
   const logger = opts.logger ?? silentLogger
@@ -91,25 +115,10 @@ export function createClient(opts: ClientOptions): SamsaClient {
   const admin = new Admin(conn, metadata)
   const storage = opts.storage ?? defaultStorage()
   const locks = opts.locks ?? defaultLockManager()
-  return {
-    admin,
-    producer(options = {}) {
-      const p = new Producer(options, { conn, metadata, clock, random, logger: logger.child({ component: 'producer' }), storage, locks, ...(opts.crc32c && { crc32c: opts.crc32c }) })
-      producers.add(p)
-      return p
-    },
-    consumer(options = {}) {
-      const deps = { conn, router, metadata, storage, clock, random, logger: logger.child({ component: 'consumer' }), retryBackoff: { baseMs: 100, capMs: 5_000 } }
-      const c = new Consumer(options, deps)
-      consumers.add(c)
-      return c
-    },
-    get state() {
-      return conn.state
-    },
-    status: () => conn.statuses(),
-    onStatus: (listener) => conn.on('status', listener),
-    async close() {
+  let shutdown: Promise<void> | null = null
+  /** Runs once (close() or a fatal close of the connection): releases consumers, producers, the connection and the default storage. */
+  const shutDown = (): Promise<void> =>
+    (shutdown ??= (async () => {
       // Subscriptions stop at once; their pending position commits are written before the storage closes.
       const consumersClosed = Promise.allSettled([...consumers].map((c) => c.close()))
       // Flush only over a live connection: while disconnected, unacknowledged sends would wait for a reconnect that close() forbids.
@@ -119,6 +128,42 @@ export function createClient(opts: ClientOptions): SamsaClient {
       await consumersClosed
       // A storage the caller passed in may be shared; close only the default one.
       if (opts.storage === undefined) await storage.close()
+    })())
+  const closed = conn.closed.then(async (error) => {
+    await shutDown().catch((e: unknown) => logger.warn({ error: String(e) }, 'client shutdown failed'))
+    return error
+  })
+  return {
+    admin,
+    closed,
+    connect(options) {
+      return rejectInvalid(() => checkConnectOptions(options)) ?? conn.connectOrFail(options?.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS).then(() => {})
+    },
+    producer(options = {}) {
+      checkProducerOptions(options)
+      const p = new Producer(options, { conn, metadata, clock, random, logger: logger.child({ component: 'producer' }), storage, locks, ...(opts.crc32c && { crc32c: opts.crc32c }) })
+      producers.add(p)
+      return p
+    },
+    consumer(options = {}) {
+      checkConsumerOptions(options)
+      const deps = { conn, router, metadata, storage, clock, random, logger: logger.child({ component: 'consumer' }), retryBackoff: { baseMs: 100, capMs: 5_000 } }
+      const c = new Consumer(options, deps)
+      consumers.add(c)
+      return c
+    },
+    get state() {
+      return conn.state
+    },
+    status: () => conn.statuses(),
+    onStatus(listener) {
+      checkListener('onStatus(listener)', listener)
+      return conn.on('status', listener)
+    },
+    /** Idempotent: every call resolves when the one shutdown is done. */
+    async close() {
+      await shutDown()
+      await closed
     },
   }
 }

@@ -1,7 +1,9 @@
 /** @module @samsa/client-browser: the public API of the SDK (browser first; in Node pass `WebSocket` from 'ws'). */
-export { createClient, type ClientOptions, type SamsaClient } from './client.js'
+export { createClient, type ClientOptions, type ConnectOptions, type SamsaClient } from './client.js'
+export { ClientErrorCodes, AbortError, type ClientErrorName } from './client-errors.js'
+export { normalizeBrokerUrl } from './validation/broker-url.js'
 export { Admin, type TopicDescription, type OffsetQuery, type ListedOffset } from './admin/admin.js'
-export { Producer, type ProducerOptions, type ProducerRecord, type RecordMetadata, type PendingCount, type Bytes } from './producer/producer.js'
+export { Producer, type ProducerOptions, type ProducerRecord, type SendOptions, type FlushOptions, type RecordMetadata, type PendingCount, type Bytes } from './producer/producer.js'
 export { Consumer, type ConsumerOptions } from './consumer/consumer.js'
 export { Subscription, type SubscribeOptions, type StartFrom, type Gap, type BatchHandler, type ProcessOptions, type SeekTarget } from './consumer/subscription.js'
 export { ConsumerRecord } from './consumer/consumer-record.js'

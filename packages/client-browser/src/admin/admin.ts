@@ -2,6 +2,10 @@
 import { OffsetSpec, createTopic, deleteTopic, listOffsets, type PartitionMetadata } from '@samsa/shared'
 import type { Connection } from '../connection/connection.js'
 import type { MetadataCache } from '../metadata/metadata-cache.js'
+import { check, checkShape, integer, nonEmptyString, optional } from '../validation/check.js'
+
+/** A topic name argument: its type is checked here; the naming rules are the broker's (INVALID_TOPIC_EXCEPTION). */
+const checkTopic = (call: string, arg: string, v: unknown) => check(call, arg, v, nonEmptyString)
 
 export interface TopicDescription {
   readonly name: string
@@ -27,13 +31,18 @@ export class Admin {
     this.#metadata = metadata
   }
 
+  /** Every method checks its arguments first and rejects with a TypeError naming the bad one. */
   async createTopic(name: string, opts: { partitions?: number } = {}): Promise<{ name: string; partitions: number }> {
+    const call = 'createTopic(name, options)'
+    checkTopic(call, 'name', name)
+    checkShape(call, 'options', opts, { partitions: optional(integer(1)) })
     const res = await this.#conn.request(createTopic, { name, partitions: opts.partitions ?? 1 })
     this.#metadata.invalidate(name)
     return res
   }
 
   async deleteTopic(name: string): Promise<void> {
+    checkTopic('deleteTopic(name)', 'name', name)
     await this.#conn.request(deleteTopic, { name })
     this.#metadata.invalidate(name)
   }
@@ -45,12 +54,20 @@ export class Admin {
 
   /** Fresh from the broker (not the cache); rejects with UNKNOWN_TOPIC_OR_PARTITION for a missing topic. */
   async describeTopic(name: string): Promise<TopicDescription> {
+    checkTopic('describeTopic(name)', 'name', name)
     this.#metadata.invalidate(name)
     const t = await this.#metadata.topic(name)
     return { name: t.name, partitions: t.partitions }
   }
 
-  listOffsets(topic: string, partition: number, query: OffsetQuery): Promise<ListedOffset> {
+  async listOffsets(topic: string, partition: number, query: OffsetQuery): Promise<ListedOffset> {
+    const call = 'listOffsets(topic, partition, query)'
+    checkTopic(call, 'topic', topic)
+    check(call, 'partition', partition, integer(0))
+    if (query !== 'earliest' && query !== 'latest') {
+      check(call, 'query', query, (v) => (typeof v === 'object' && v !== null ? undefined : "'earliest', 'latest' or { timestamp } (ms since the epoch)"))
+      checkShape(call, 'query', query, { timestamp: integer(0) })
+    }
     const timestamp = query === 'earliest' ? OffsetSpec.EARLIEST : query === 'latest' ? OffsetSpec.LATEST : query.timestamp
     return this.#conn.request(listOffsets, { topic, partition, timestamp })
   }

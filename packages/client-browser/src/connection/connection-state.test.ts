@@ -35,6 +35,14 @@ describe('connection state reducer', () => {
     expect(state).toMatchObject({ status: 'connected', attempt: 0 })
   })
 
+  it('a socket that closes before its handshake completes is a failed attempt (connect_failed), not a lost connection', () => {
+    const t = run([{ type: 'connect' }, { type: 'socketClosed', closeCode: 1006, message: 'could not connect (connect ECONNREFUSED)' }])
+    expect(t.state).toMatchObject({ status: 'disconnected', attempt: 1, reason: { code: ConnectionReasons.CONNECT_FAILED, message: 'could not connect (connect ECONNREFUSED)', closeCode: 1006 } })
+    expect(t.effects).toEqual(['openSocket', 'failInFlight', 'scheduleReconnect'])
+    const opened = run([{ type: 'connect' }, { type: 'socketOpened' }, { type: 'socketClosed', closeCode: 1011, message: 'closed during hello' }])
+    expect(opened.state.reason.code).toBe(ConnectionReasons.CONNECT_FAILED)
+  })
+
   it('a terminal close code (unauthorized) closes for good', () => {
     const { state } = run([{ type: 'connect' }, { type: 'socketClosed', closeCode: CloseCodes.UNAUTHORIZED, message: 'no token' }])
     expect(state.status).toBe('closed')

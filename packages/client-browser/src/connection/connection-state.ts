@@ -5,6 +5,7 @@
  *   disconnected ──connect──▶ connecting ──handshakeSucceeded──▶ connected
  *        ▲  ◀──socketClosed / handshakeFailed(retriable)──┘            │
  *        └───────────────── backoffElapsed ─▶ connecting                │
+ *   (a socket that closes while connecting is a failed attempt: reason connect_failed; once connected: socket_closed)
  *   connected ──heartbeatMissed (no pong in time: half-open)──▶ disconnected (socket closed, reconnect)
  *   any ──close / terminal close code / handshakeFailed(fatal)──▶ closed (final)
  */
@@ -18,6 +19,9 @@ export const ConnectionReasons = {
   CONNECT_REQUESTED: 'connect_requested',
   HANDSHAKE_COMPLETE: 'handshake_complete',
   HANDSHAKE_FAILED: 'handshake_failed',
+  /** A socket closed before its handshake completed (refused, unreachable, upgrade refused): an attempt that failed. */
+  CONNECT_FAILED: 'connect_failed',
+  /** A connected socket closed. */
   SOCKET_CLOSED: 'socket_closed',
   HEARTBEAT_TIMEOUT: 'heartbeat_timeout',
   BACKOFF_ELAPSED: 'backoff_elapsed',
@@ -121,7 +125,8 @@ export function transition(state: ConnectionState, event: ConnectionEvent): Tran
         const reason = { code: ConnectionReasons.TERMINAL_CLOSE_CODE, message: event.message, closeCode: event.closeCode }
         return { state: { ...state, status: 'closed', reason }, effects: [{ type: 'failAll', message: event.message }] }
       }
-      const reason = { code: ConnectionReasons.SOCKET_CLOSED, message: event.message, closeCode: event.closeCode }
+      const code = s === 'connecting' ? ConnectionReasons.CONNECT_FAILED : ConnectionReasons.SOCKET_CLOSED
+      const reason = { code, message: event.message, closeCode: event.closeCode }
       const effects: ConnectionEffect[] = [{ type: 'failInFlight', message: event.message }]
       if (state.online) effects.push({ type: 'scheduleReconnect', attempt: state.attempt })
       return { state: { ...state, status: 'disconnected', attempt: state.attempt + 1, reason }, effects }

@@ -21,11 +21,13 @@ import {
 } from '@samsa/shared'
 import { silentLogger, systemClock, type Clock, type Logger, type Random, type TimerHandle, type WebSocketConstructor, type WebSocketLike } from '../ports.js'
 import { backoffDelayMs, defaultBackoff, type BackoffPolicy } from './backoff.js'
-import { initialConnectionState, transition, type ConnectionEffect, type ConnectionEvent, type ConnectionState } from './connection-state.js'
+import { ConnectionReasons, initialConnectionState, transition, type ConnectionEffect, type ConnectionEvent, type ConnectionState } from './connection-state.js'
+import { clientError } from '../client-errors.js'
+import { normalizeBrokers } from '../validation/broker-url.js'
 import { Emitter } from './emitter.js'
 
 export interface ConnectionOptions {
-  /** Base URLs (`ws://host:port`); the connection uses `<base>/ws` and rotates through them on reconnect. */
+  /** Base URLs (`ws://host:port`, normalized as in validation/broker-url.ts); the connection uses `<base>/ws` and rotates through them on reconnect. */
   readonly brokers: readonly string[]
   readonly clientId: string
   readonly WebSocket: WebSocketConstructor
@@ -78,6 +80,7 @@ interface PendingRequest {
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 15_000
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 10_000
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
 
 /** The client was closed; not retriable, so retry loops stop. */
 export function clientClosedError(message: string): SamsaError {
@@ -86,6 +89,8 @@ export function clientClosedError(message: string): SamsaError {
 
 export class Connection {
   readonly #opts: ConnectionOptions
+  /** The normalized broker base URLs. */
+  readonly #brokers: readonly string[]
   readonly #clock: Clock
   readonly #random: Random
   readonly #log: Logger
@@ -112,9 +117,17 @@ export class Connection {
   readonly #onOnline = () => this.#dispatch({ type: 'online' })
   readonly #onOffline = () => this.#dispatch({ type: 'offline' })
   readonly #network: ConnectionOptions['networkEvents']
+  /** The error of a handshake that failed for good, kept for `closed`. */
+  #handshakeError: Error | null = null
+  #resolveClosed!: (error: Error | undefined) => void
+  /**
+   * Settles once, when the state becomes `closed`: undefined after close(), else the error that closed it for good
+   * (CONNECTION_REJECTED for a terminal close code, the handshake's error for a fatal handshake). Never rejects.
+   */
+  readonly closed: Promise<Error | undefined> = new Promise((resolve) => (this.#resolveClosed = resolve))
 
   constructor(opts: ConnectionOptions) {
-    if (opts.brokers.length === 0) throw new TypeError('brokers must name at least one broker URL')
+    this.#brokers = normalizeBrokers(opts.brokers, 'new Connection(options)', 'options.brokers')
     this.#opts = opts
     this.#clock = opts.clock ?? systemClock
     this.#random = opts.random ?? Math.random
@@ -183,6 +196,43 @@ export class Connection {
   /** Starts connecting (idempotent). Requests also start it. */
   connect(): void {
     this.#dispatch({ type: 'connect' })
+  }
+
+  /**
+   * Connects now and resolves with the hello response, or rejects fast: with CONNECTION_FAILED once every broker URL
+   * has failed one attempt (refused, unreachable, upgrade refused) or while the platform reports no network, with
+   * CONNECT_TIMEOUT after timeoutMs, with the closing error if the connection closes for good. A rejection changes
+   * nothing else: the connection keeps retrying in the background (close() stops it).
+   */
+  connectOrFail(timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS): Promise<HelloResponse> {
+    if (this.#state.status === 'connected' && this.#hello) return Promise.resolve(this.#hello)
+    if (this.#state.status === 'closed') return this.closed.then((error) => Promise.reject(error ?? clientClosedError(this.#state.reason.message)))
+    return new Promise((resolve, reject) => {
+      let failures = 0
+      const finish = (outcome: () => void) => {
+        off()
+        this.#clock.clearTimeout(timer)
+        outcome()
+      }
+      const timer = this.#clock.setTimeout(
+        () => finish(() => reject(clientError('CONNECT_TIMEOUT', `no connection to ${this.#brokers.join(', ')} within ${timeoutMs} ms (${this.#state.reason.message})`, { timeoutMs }))),
+        timeoutMs,
+      )
+      const check = (current: ConnectionState, previous: ConnectionState | null) => {
+        if (current.status === 'connected' && this.#hello) return finish(() => resolve(this.#hello!))
+        if (current.status === 'closed') return finish(() => void this.closed.then((error) => reject(error ?? clientClosedError(current.reason.message))))
+        if (!current.online) {
+          return finish(() => reject(clientError('CONNECTION_FAILED', `cannot connect to ${this.#brokers.join(', ')}: the platform reports no network`)))
+        }
+        if (previous?.status === 'connecting' && current.status === 'disconnected' && ++failures >= this.#brokers.length) {
+          const closeCode = current.reason.closeCode
+          return finish(() => reject(clientError('CONNECTION_FAILED', `cannot connect to ${this.#brokers.join(', ')}: ${current.reason.message}`, closeCode === undefined ? {} : { closeCode })))
+        }
+      }
+      const off = this.on('status', ({ previous, current }) => check(current, previous))
+      this.connect()
+      check(this.#state, null)
+    })
   }
 
   /** Resolves with the hello response once connected; rejects if the connection closes first. */
@@ -278,6 +328,7 @@ export class Connection {
         for (const effect of effects) this.#perform(effect)
         if (state.status === 'connected' && previous.status !== 'connected') this.#scheduleHeartbeat()
         if (state.status !== 'connected') this.#stopHeartbeat()
+        if (state.status === 'closed' && previous.status !== 'closed') this.#resolveClosed(this.#closingError(state))
         if (state.status !== previous.status || state.reason !== previous.reason) {
           this.#log.debug({ from: previous.status, to: state.status, reason: state.reason.code, attempt: state.attempt }, 'connection status')
           for (const error of this.#events.emit('status', { previous, current: state })) this.#log.error({ error }, 'status listener threw')
@@ -339,6 +390,18 @@ export class Connection {
     }
   }
 
+  /** Why the connection closed for good; undefined when the application closed it. */
+  #closingError(state: ConnectionState): Error | undefined {
+    switch (state.reason.code) {
+      case ConnectionReasons.CLOSE_REQUESTED:
+        return undefined
+      case ConnectionReasons.TERMINAL_CLOSE_CODE:
+        return clientError('CONNECTION_REJECTED', `the broker closed the connection with ${state.reason.closeCode}: ${state.reason.message}`, { closeCode: state.reason.closeCode ?? 0 })
+      default:
+        return this.#handshakeError ?? clientClosedError(state.reason.message)
+    }
+  }
+
   #scheduleHeartbeat(): void {
     this.#stopHeartbeat()
     const intervalMs = this.#opts.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS
@@ -385,14 +448,14 @@ export class Connection {
   }
 
   #open(attempt: number): void {
-    const base = this.#opts.brokers[attempt % this.#opts.brokers.length]!
-    const url = `${base.replace(/\/+$/, '')}/ws`
+    const base = this.#brokers[attempt % this.#brokers.length]!
+    const url = `${base}/ws`
     let socket: WebSocketLike
     try {
       socket = new this.#opts.WebSocket(url)
     } catch (error) {
       this.#log.warn({ url, error }, 'could not open socket')
-      return this.#dispatch({ type: 'socketClosed', closeCode: 1006, message: error instanceof Error ? error.message : String(error) })
+      return this.#dispatch({ type: 'socketClosed', closeCode: 1006, message: `cannot open ${url}: ${error instanceof Error ? error.message : String(error)}` })
     }
     this.#log.debug({ url, attempt }, 'opening socket')
     socket.binaryType = 'arraybuffer'
@@ -403,11 +466,21 @@ export class Connection {
     socket.addEventListener('message', (event: { data: unknown }) => {
       if (socket === this.#socket) this.#receive(event.data)
     })
-    socket.addEventListener('error', () => this.#log.debug({ url }, 'socket error'))
+    let opened = false
+    /** What the runtime said about the failure (ws: "connect ECONNREFUSED 127.0.0.1:1"; browsers say nothing). */
+    let failure = ''
+    socket.addEventListener('open', () => (opened = true))
+    socket.addEventListener('error', (event: { message?: unknown; error?: { message?: unknown } } | undefined) => {
+      const message = event?.message ?? event?.error?.message
+      if (typeof message === 'string' && message !== '') failure = message
+      this.#log.debug({ url, error: failure }, 'socket error')
+    })
     socket.addEventListener('close', (event: { code?: number; reason?: string }) => {
       if (socket !== this.#socket) return
       this.#socket = null
-      this.#dispatch({ type: 'socketClosed', closeCode: event.code ?? 1006, message: event.reason || `socket to ${url} closed (${event.code ?? 1006})` })
+      const code = event.code ?? 1006
+      const message = event.reason || (opened ? `socket to ${url} closed (${code})` : `could not connect to ${url}${failure ? ` (${failure})` : ''}: refused, unreachable or not a Samsa broker`)
+      this.#dispatch({ type: 'socketClosed', closeCode: code, message })
     })
   }
 
@@ -423,7 +496,9 @@ export class Connection {
         if (socket !== this.#socket) return
         const res = r as HelloResponse
         if (res.version < MIN_PROTOCOL_VERSION || res.version > MAX_PROTOCOL_VERSION) {
-          return this.#dispatch({ type: 'handshakeFailed', retriable: false, message: `broker chose protocol version ${res.version}, outside ${MIN_PROTOCOL_VERSION}..${MAX_PROTOCOL_VERSION}` })
+          const message = `broker chose protocol version ${res.version}, outside ${MIN_PROTOCOL_VERSION}..${MAX_PROTOCOL_VERSION}`
+          this.#handshakeError = new SamsaError('UNSUPPORTED_VERSION', message)
+          return this.#dispatch({ type: 'handshakeFailed', retriable: false, message })
         }
         this.#hello = res
         this.#session++
@@ -433,6 +508,7 @@ export class Connection {
       reject: (error) => {
         if (socket !== this.#socket) return
         const retriable = !(error instanceof SamsaError) || error.retriable
+        if (!retriable) this.#handshakeError = error
         this.#dispatch({ type: 'handshakeFailed', retriable, message: error.message })
       },
       timer: null,

@@ -47,6 +47,19 @@ export interface ProducerOptions {
   readonly maxRetries?: number
 }
 
+export interface SendOptions {
+  /**
+   * Aborts the send: it rejects at once with an AbortError. Records not yet in a batch are dropped
+   * (`error.recordsDropped === true`); records already batched are on their way and are still delivered (`false`).
+   */
+  readonly signal?: AbortSignal
+}
+
+export interface FlushOptions {
+  /** Stops waiting: flush() rejects with an AbortError; the records keep being sent. */
+  readonly signal?: AbortSignal
+}
+
 /** What a producer has not yet had acknowledged. */
 export interface PendingCount {
   /** Closed batches waiting for their acknowledgement (in the outbox when idempotent), recovered ones included. */

@@ -18,6 +18,7 @@
  * Once connected (identity and limits known), sends skip the pending store.
  */
 import { Acks, BATCH_HEADER_BYTES, ErrorMessages, SamsaError, initProducerId, recordEncodedSize, type HelloResponse, type RecordInput } from '@samsa/shared'
+import { AbortError, abortable } from '../client-errors.js'
 import { backoffDelayMs } from '../connection/backoff.js'
 import { clientClosedError } from '../connection/connection.js'
 import { acquireIdentitySlot, type IdentitySlot } from '../storage/identity-lock.js'
@@ -27,8 +28,10 @@ import { Partitioner } from './partitioner.js'
 import { RecordAccumulator, type ClosedBatch, type RecordWaiter } from './record-accumulator.js'
 import type { PendingCount, ProducerDeps, ProducerOptions, ProducerRecord, RecordMetadata } from './producer-options.js'
 import { RecordSlot, SendGroup, toRecordInput } from './send-group.js'
+import { checkFlushOptions, checkListener, checkSendArguments } from '../validation/producer-arguments.js'
 
-export type { Bytes, PendingCount, ProducerDeps, ProducerOptions, ProducerRecord, RecordMetadata } from './producer-options.js'
+export type { Bytes, FlushOptions, PendingCount, ProducerDeps, ProducerOptions, ProducerRecord, RecordMetadata, SendOptions } from './producer-options.js'
+import type { FlushOptions, SendOptions } from './producer-options.js'
 
 const partitionKey = (topic: string, partition: number) => `${topic}/${partition}`
 /** The client (or producer) closed: not a failure of the records, which stay stored for the next page life. */
@@ -38,6 +41,17 @@ const isConnectionTrouble = (e: SamsaError) => e.retriable && (e.errorName === '
 
 /** What one send() admits: the caller's records, or records stored in the pending store (timestamps fixed at send()). */
 type AdmitSource = { readonly records: readonly ProducerRecord[]; readonly pending?: undefined } | { readonly records?: undefined; readonly pending: readonly PendingRecord[] }
+
+const droppedError = (signal: AbortSignal) => new AbortError('send aborted before its records were batched: they were dropped, none was sent', signal.reason, true)
+
+/** A send()'s abort state, read and written synchronously where its records are appended to a batch. */
+interface AbortControl {
+  readonly signal: AbortSignal
+  /** Aborted before its records were batched: #admit drops them. */
+  aborted: boolean
+  /** Its records are in a batch (they will be delivered whatever the signal says). */
+  admitted: boolean
+}
 
 /** A send() waiting for its pending-store write. */
 interface PendingWrite {
@@ -117,31 +131,59 @@ export class Producer {
     return this.#slot?.name ?? null
   }
 
-  /** Resolves with one {topic, partition, offset} per record, in input order, once every record is acknowledged. */
-  send(topic: string, records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
+  /**
+   * Resolves with one {topic, partition, offset} per record, in input order, once every record is acknowledged.
+   * Bad arguments reject with a TypeError and change nothing. `options.signal` aborts the send: the promise rejects at
+   * once with an AbortError; if the records were not yet in a batch they are dropped (`recordsDropped: true`, pending()
+   * no longer counts them, none is sent), else they are already on their way and will still be delivered
+   * (`recordsDropped: false`; a batch cannot be unsent) and pending() counts them until acknowledged.
+   */
+  send(topic: string, records: readonly ProducerRecord[], options?: SendOptions): Promise<RecordMetadata[]> {
+    let signal: AbortSignal | undefined
+    try {
+      signal = checkSendArguments(topic, records, options).signal
+    } catch (error) {
+      return Promise.reject(error)
+    }
     if (this.#closed || this.#released) return Promise.reject(clientClosedError('the producer is closed'))
     if (this.#fenced !== null) return Promise.reject(this.#fenced)
+    if (signal?.aborted) return Promise.reject(droppedError(signal))
+    const control: AbortControl | null = signal === undefined ? null : { signal, aborted: false, admitted: false }
     this.#unbatchedRecords += records.length
     this.#emitPending()
+    let uncounted = false
+    const uncount = () => {
+      if (uncounted) return
+      uncounted = true
+      this.#unbatchedRecords -= records.length
+      this.#emitPending()
+    }
     // No identity yet, or no broker limits in this page life yet (no completed hello): the records cannot be batched
     // now, so they are written to the pending store first (durable before they are batched).
     const stored = this.#idempotent && ((this.#identity === null && !this.#hasStoredIdentity) || this.#limits() === null) ? this.#storePending(topic, records) : null
     stored?.catch(() => {}) // reported through admitted
     const admitted = this.#admission.then(async () => {
       const rows = await stored
-      return this.#admit(topic, rows == null ? { records } : { pending: rows })
+      return this.#admit(topic, rows == null ? { records } : { pending: rows }, control)
     })
-    admitted.catch(() => {
-      this.#unbatchedRecords -= records.length
-      this.#emitPending()
-    })
+    admitted.catch(uncount)
     this.#admission = admitted.catch(() => {})
-    const result = admitted.then((group) => group.promise)
-    this.#unsettled.add(result)
-    const forget = () => void this.#unsettled.delete(result)
-    result.then(forget, forget)
-    if (stored !== null) result.catch((error: unknown) => this.#dropPending(stored, error))
-    return result
+    // The send's own outcome, whatever its signal does: flush() waits for it, and a failure drops its pending-store rows.
+    const outcome = admitted.then((group) => group.promise)
+    this.#unsettled.add(outcome)
+    const forget = () => void this.#unsettled.delete(outcome)
+    outcome.then(forget, forget)
+    if (stored !== null) outcome.catch((error: unknown) => this.#dropPending(stored, error))
+    if (control === null) return outcome
+    return abortable(outcome, control.signal, () => {
+      if (control.admitted) return new AbortError('send aborted after its records were batched: they will still be delivered (a sent batch cannot be unsent)', control.signal.reason, false)
+      control.aborted = true
+      uncount()
+      const error = droppedError(control.signal)
+      // Records already in the pending store go now, not when the admission queue reaches this send (maybe never in this page life).
+      if (stored !== null) this.#dropPending(stored, error)
+      return error
+    })
   }
 
   /** Batches and records not yet acknowledged: the outbox (recovered batches included) plus records not yet batched. */
@@ -151,18 +193,36 @@ export class Producer {
 
   /** Calls the listener on every change of `pending()` (e.g. to show "sending…"); returns the unsubscribe function. */
   onPending(listener: (pending: PendingCount) => void): () => void {
+    checkListener('onPending(listener)', listener)
     this.#pendingListeners.add(listener)
     return () => void this.#pendingListeners.delete(listener)
   }
 
   /** Reports the offsets of each batch recovered from a previous page life once the broker acknowledges it. */
   onRecovered(listener: (metas: RecordMetadata[]) => void): () => void {
+    checkListener('onRecovered(listener)', listener)
     this.#recoveredListeners.add(listener)
     return () => void this.#recoveredListeners.delete(listener)
   }
 
-  /** Sends every open batch now and resolves when everything sent so far is settled and the outbox is empty (needs a connection). */
-  async flush(): Promise<void> {
+  /**
+   * Sends every open batch now and resolves when everything sent so far is settled and the outbox is empty (needs a
+   * connection). `options.signal` stops the waiting only: the flush promise rejects with an AbortError, and the
+   * records keep being sent.
+   */
+  flush(options?: FlushOptions): Promise<void> {
+    let signal: AbortSignal | undefined
+    try {
+      signal = checkFlushOptions(options).signal
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    if (signal === undefined) return this.#flush()
+    const aborted = () => new AbortError('flush aborted; the records keep being sent', signal.reason)
+    return signal.aborted ? Promise.reject(aborted()) : abortable(this.#flush(), signal, aborted)
+  }
+
+  async #flush(): Promise<void> {
     await this.ready.catch(() => {})
     await this.#admission
     this.#accumulator.closeAll()
@@ -181,7 +241,7 @@ export class Producer {
 
   /** Flushes, then releases the identity slot. */
   async close(): Promise<void> {
-    await this.flush()
+    await this.#flush()
     this.#closed = true
     this.release()
   }
@@ -372,7 +432,7 @@ export class Producer {
   }
 
   /** Validates every record, then appends them all; resolves with their SendGroup (one promise per send, not per record). */
-  async #admit(topic: string, source: AdmitSource): Promise<SendGroup> {
+  async #admit(topic: string, source: AdmitSource, control: AbortControl | null = null): Promise<SendGroup> {
     const { conn, metadata, clock } = this.#deps
     const { pending } = source
     if (this.#idempotent) await this.ready
@@ -409,6 +469,9 @@ export class Producer {
       inputs[i] = input
       partitions[i] = partition
     }
+    // Synchronous from here to the end: a send is batched whole or dropped whole, and its abort handler sees which.
+    if (control?.aborted) throw droppedError(control.signal)
+    if (control !== null) control.admitted = true
     const group = new SendGroup(topic, n)
     for (let i = 0; i < n; i++) this.#accumulator.append(topic, partitions[i]!, inputs[i]!, new RecordSlot(group, i, partitions[i]!, pending?.[i]!.seq), maxBatchBytes)
     return group
