@@ -46,9 +46,12 @@ export interface BrokerConfig {
   readonly maxCreditBytes: number
   /** Largest records payload in one push frame (a single larger batch is still sent whole). */
   readonly maxPushBytes: number
-  /** Above this many bytes queued on a socket, pushes pause. */
+  /**
+   * One output budget per connection: everything queued for it (pushes of all its subscriptions, fetch replies,
+   * responses). Above it pushes pause, fetch replies wait, and the broker stops reading from the connection.
+   */
   readonly maxBufferedBytes: number
-  /** A socket that stays above maxBufferedBytes this long is closed with SLOW_CONSUMER. */
+  /** A connection that stays above maxBufferedBytes this long is closed with SLOW_CONSUMER. */
   readonly slowConsumerTimeoutMs: number
   readonly retentionCheckIntervalMs: number
   readonly log: PartitionLogConfig
@@ -115,12 +118,17 @@ export const brokerSettings = {
   maxSubscriptionsPerConnection: { unit: 'count', min: 1, max: 1_000_000, help: 'subscriptions on one connection (TOO_MANY_SUBSCRIPTIONS above)' },
   maxInFlightRequestsPerConnection: { unit: 'count', min: 1, max: 1_000_000, help: 'requests awaiting a response on one connection (TOO_MANY_REQUESTS above)' },
   maxPartitionsPerTopic: { unit: 'count', min: 1, max: 1_000_000, help: 'partitions of one topic (INVALID_PARTITIONS above)' },
+  maxTopics: { unit: 'count', min: 1, max: 1_000_000, help: 'topics on the broker (POLICY_VIOLATION above)' },
+  maxPartitions: { unit: 'count', min: 1, max: 10_000_000, help: 'partitions over all topics (POLICY_VIOLATION above)' },
+  maxOpenSegmentFiles: { unit: 'count', min: 1, max: 1_000_000, help: 'segment files holding an OS file handle at once (least recently used idle ones are closed)' },
   requestTimeoutMs: { unit: 'ms', min: 1, max: DAY_MS, help: 'upper bound of a produce timeout and a fetch wait' },
   headersTimeoutMs: { unit: 'ms', min: 1, max: DAY_MS, help: 'an HTTP request or WebSocket upgrade must deliver its headers within this (408 after)' },
   helloTimeoutMs: { unit: 'ms', min: 1, max: DAY_MS, help: 'a new connection must send hello within this (closed with 4009)' },
+  idleTimeoutMs: { unit: 'ms', min: 0, max: DAY_MS, help: 'a connection with no subscription and no request in flight that sends nothing this long is closed with 4010; 0 disables' },
+  maxResponseBytes: { unit: 'bytes', min: 1024, max: I32, help: 'largest metadata response (RESPONSE_TOO_LARGE above)' },
   maxCreditBytes: { unit: 'bytes', min: 1024, max: Number.MAX_SAFE_INTEGER, help: 'outstanding credit of one subscription' },
   maxPushBytes: { unit: 'bytes', min: 64, max: I32, help: 'records payload of one push frame (a larger single batch is still sent whole)' },
-  maxBufferedBytes: { unit: 'bytes', min: 1024, max: Number.MAX_SAFE_INTEGER, help: 'bytes queued on a socket above which pushes pause' },
+  maxBufferedBytes: { unit: 'bytes', min: 1024, max: Number.MAX_SAFE_INTEGER, help: 'bytes queued for one connection (pushes, fetch replies, responses) above which it is paused' },
   slowConsumerTimeoutMs: { unit: 'ms', min: 1, max: DAY_MS, help: 'a socket above --max-buffered-bytes this long is closed with 4008' },
   retentionCheckIntervalMs: { unit: 'ms', min: 1, max: DAY_MS, help: 'how often retention deletes old segments' },
 } as const satisfies Partial<Record<keyof BrokerConfig, SettingSpec>>
