@@ -57,7 +57,8 @@ function run(cmd: string, args: readonly string[], cwd: string, timeoutMs: numbe
 /** Bare package names a built file imports (static, dynamic, require, require.resolve, createRequire(...)(...)). */
 function importedPackages(source: string): Set<string> {
   const names = new Set<string>()
-  const re = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire(?:\.resolve)?\(\s*|\)\(\s*)['"]([^'"./][^'"]*)['"]/g
+  // The specifier must look like a package name, so prose in strings ("… opts.from', …") is never taken for an import.
+  const re = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire(?:\.resolve)?\(\s*|\)\(\s*)['"]((?:@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*(?:\/[\w.\/-]*)?)['"]/gi
   for (const m of source.matchAll(re)) {
     const spec = m[1]!
     if (spec.startsWith('node:') || builtinModules.includes(spec)) continue

@@ -1,7 +1,7 @@
 /** @module The Consumer: creates subscription handles that share the client's connection and push router. */
 import type { BackoffPolicy } from '../connection/backoff.js'
 import { Subscription, type SubscribeOptions, type SubscriptionDeps } from './subscription.js'
-import { checkConsumerOptions, checkSubscribe } from './subscribe-validation.js'
+import { checkSubscribe } from './subscribe-validation.js'
 
 export interface ConsumerOptions {
   /** The consumer id positions are stored under (`subscribe(topic, { from: 'stored' })`). Default 'default'. */
@@ -18,9 +18,8 @@ export class Consumer {
   /** Open subscriptions; each removes itself when it ends. */
   readonly #subscriptions = new Set<Subscription>()
 
-  /** Throws a TypeError naming the option for bad options. */
+  /** `opts` are checked by `client.consumer()` (validation/client-options.ts). */
   constructor(opts: ConsumerOptions, deps: SubscriptionDeps) {
-    checkConsumerOptions(opts)
     this.#opts = opts
     this.#deps = { ...deps, consumerId: opts.id ?? deps.consumerId ?? 'default', ...(opts.retryBackoff && { retryBackoff: opts.retryBackoff }) }
   }

@@ -3,39 +3,17 @@
  * argument, what was expected and what was given; none touches any state, so a bad call changes nothing.
  */
 import { topicNameProblem } from '@samsa/shared'
+import { invalidArgument, isPlainObject } from '../validation/check.js'
 import type { SeekTarget } from './partition-position.js'
 
 const MAX_PARTITION = 2 ** 31 - 1
 const MAX_U32 = 2 ** 32 - 1
 const OPTION_NAMES = ['from', 'partitions', 'onRecord', 'creditWindowBytes', 'reset', 'commit', 'autoCommitIntervalMs', 'signal', 'until'] as const
 
-/** A short, safe description of a value for error messages. */
-export function describeValue(value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return `an array of ${value.length}`
-  switch (typeof value) {
-    case 'string':
-      return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
-    case 'number':
-    case 'bigint':
-    case 'boolean':
-    case 'undefined':
-    case 'symbol':
-      return String(value)
-    case 'function':
-      return 'a function'
-    default: {
-      const keys = Object.keys(value as object).slice(0, 4)
-      return keys.length === 0 ? 'an object' : `an object with ${keys.join(', ')}`
-    }
-  }
-}
-
 function fail(where: string, arg: string, expected: string, value: unknown): never {
-  throw new TypeError(`${where}: ${arg} must be ${expected}; got ${describeValue(value)}`)
+  return invalidArgument(where, arg, expected, value)
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const isPartition = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_PARTITION
 const isOffset = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
 
@@ -122,22 +100,4 @@ export function checkProcess(handler: unknown, opts: unknown): void {
   checkFunction('sub.process', 'handler', handler)
   const stores = isPlainObject(opts) ? opts['stores'] : undefined
   if (!Array.isArray(stores) || !stores.every((s) => typeof s === 'string' && s.length > 0)) fail('sub.process', 'opts.stores', 'an array of object store names (strings)', isPlainObject(opts) ? stores : opts)
-}
-
-/** `client.consumer(opts)`: throws a TypeError for the first bad option. */
-export function checkConsumerOptions(opts: unknown): void {
-  const where = 'client.consumer'
-  if (opts === undefined) return
-  if (!isPlainObject(opts)) fail(where, 'opts', 'an options object or undefined', opts)
-  const names = ['id', 'creditWindowBytes', 'retryBackoff']
-  const unknown = Object.keys(opts).filter((k) => !names.includes(k))
-  if (unknown.length > 0) throw new TypeError(`${where}: unknown option ${unknown.map((k) => JSON.stringify(k)).join(', ')}; the options are ${names.join(', ')}`)
-  const id = opts['id']
-  if (id !== undefined && (typeof id !== 'string' || id.length === 0)) fail(where, 'opts.id', 'a non-empty string', id)
-  const window = opts['creditWindowBytes']
-  if (window !== undefined && !(Number.isInteger(window) && (window as number) >= 1 && (window as number) <= MAX_U32)) fail(where, 'opts.creditWindowBytes', `an integer from 1 to ${MAX_U32}`, window)
-  const backoff = opts['retryBackoff']
-  if (backoff === undefined) return
-  const ms = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0
-  if (!isPlainObject(backoff) || !ms(backoff['baseMs']) || !ms(backoff['capMs'])) fail(where, 'opts.retryBackoff', '{ baseMs, capMs } (finite numbers of milliseconds ≥ 0)', backoff)
 }

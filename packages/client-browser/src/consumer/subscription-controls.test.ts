@@ -286,9 +286,9 @@ describe('argument checks', () => {
 
   it('client.consumer throws a TypeError naming a bad option', () => {
     const c = client()
-    expect(() => c.consumer({ id: '' })).toThrow(/opts.id must be a non-empty string/)
+    expect(() => c.consumer({ id: '' })).toThrow(/options.id must be a non-empty string/)
     expect(() => c.consumer({ groupId: 'g' } as never)).toThrow(/unknown option "groupId"/)
-    expect(() => c.consumer({ retryBackoff: { baseMs: -1, capMs: 5 } })).toThrow(/opts.retryBackoff/)
+    expect(() => c.consumer({ retryBackoff: { baseMs: -1, capMs: 5 } })).toThrow(/options.retryBackoff/)
     expect(c.consumer({ id: 'ok', creditWindowBytes: 1024 }).id).toBe('ok')
   })
 

@@ -93,7 +93,7 @@ describe('a Session over budget', () => {
   it('builds no response while its output is over budget, and answers the requests in order once it drains', async () => {
     const { sessionHarness } = await import('./testing/session-harness.js')
     const { encodeRequestFrame, exchanges, readFrameHeader } = await import('@samsa/shared')
-    const h = await sessionHarness({ maxBufferedBytes: 1000 })
+    const h = await sessionHarness({ maxBufferedBytes: 1024 })
     const { session, socket, request } = h.open()
     await request(exchanges.createTopic, { name: 't', partitions: 1 })
     socket.buffered = 5000 // the client stopped reading
@@ -114,7 +114,7 @@ describe('a Session on a runtime that cannot pause reading', () => {
   it('closes with SLOW_CONSUMER once the requests it holds for later pass maxBufferedBytes', async () => {
     const { sessionHarness } = await import('./testing/session-harness.js')
     const { CloseCodes, encodeRequestFrame, exchanges } = await import('@samsa/shared')
-    const h = await sessionHarness({ maxBufferedBytes: 1000 })
+    const h = await sessionHarness({ maxBufferedBytes: 1024 })
     const { session, socket, request } = h.open()
     socket.buffered = 5000
     await request(exchanges.ping, {})
