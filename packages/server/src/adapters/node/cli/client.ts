@@ -1,13 +1,15 @@
 /**
- * @module The SDK client the CLI commands use (Node's `ws` as the WebSocket) and a connection watchdog: a command
- * fails with one clear line when the broker cannot be reached, or stays unreachable too long, instead of hanging.
+ * @module The SDK client the CLI commands use (Node's `ws` as the WebSocket): a command connects first, so it fails
+ * with one clear line as soon as the broker cannot be reached, and a watchdog fails it when a lost connection stays
+ * lost too long, instead of hanging.
  */
 import WebSocket from 'ws'
+import { SamsaError } from '@samsa/shared'
 import { createClient, type SamsaClient } from '@samsa/client-browser'
 import { CliError } from './cli-error.js'
 import { nativeCrc32c } from '../native-crc32c.js'
 
-/** How long a command waits for its first connection. */
+/** How long a command waits for its first connection when attempts neither succeed nor fail (a silent host). */
 export const CONNECT_TIMEOUT_MS = 5_000
 /** How long a running command tolerates a lost connection (a broker restart) before failing. */
 export const RECONNECT_TIMEOUT_MS = 15_000
@@ -28,32 +30,37 @@ function brokerList(broker: string): string[] {
   return broker.split(',').map((b) => b.trim()).filter(Boolean)
 }
 
-/** Runs fn (its first request opens the connection); rejects with a CliError when the broker is unreachable, and always closes the client. */
+/** One line for a broker the client could not connect to (client.connect() rejected). */
+function unreachable(broker: string, error: unknown): CliError {
+  const hint = '; is `samsa start` running there?'
+  if (error instanceof SamsaError && (error.errorName === 'CONNECTION_FAILED' || error.errorName === 'CONNECT_TIMEOUT')) return new CliError(`${error.message}${hint}`)
+  return new CliError(`cannot reach broker ${broker}: ${CliError.describe(error)}${hint}`)
+}
+
+/**
+ * Connects first (a refused or unreachable broker fails at once, a silent one after CONNECT_TIMEOUT_MS), then runs
+ * fn; rejects with a CliError when the broker cannot be reached or stays unreachable for RECONNECT_TIMEOUT_MS while
+ * fn runs, and always closes the client.
+ */
 export async function withClient<T>(broker: string, fn: (c: SamsaClient) => Promise<T>): Promise<T> {
   const client = cliClient(broker)
   let timer: NodeJS.Timeout | null = null
-  let failWith: (e: Error) => void = () => {}
-  const failed = new Promise<never>((_, reject) => (failWith = reject))
-  let everConnected = false
-  const arm = (reason: string) => {
-    if (timer) return
-    const ms = everConnected ? RECONNECT_TIMEOUT_MS : CONNECT_TIMEOUT_MS
-    timer = setTimeout(() => {
-      failWith(new CliError(everConnected
-        ? `lost the connection to broker ${broker} for more than ${ms} ms (${reason})`
-        : `cannot reach broker ${broker} within ${ms} ms (${reason}); is \`samsa start\` running there?`))
-    }, ms)
-  }
-  const onState = (status: string, reason: string) => {
-    if (status === 'connected') {
-      everConnected = true
-      if (timer) clearTimeout(timer)
-      timer = null
-    } else if (status !== 'closed') arm(reason)
-  }
-  const off = client.onStatus((change) => onState(change.current.status, change.current.reason.message))
-  onState(client.state.status, client.state.reason.message)
+  let off = () => {}
   try {
+    await client.connect({ timeoutMs: CONNECT_TIMEOUT_MS }).catch((error: unknown) => {
+      throw unreachable(broker, error)
+    })
+    let failWith: (e: Error) => void = () => {}
+    const failed = new Promise<never>((_, reject) => (failWith = reject))
+    off = client.onStatus(({ current }) => {
+      if (current.status === 'connected') {
+        if (timer) clearTimeout(timer)
+        timer = null
+      } else if (current.status !== 'closed' && timer === null) {
+        const reason = current.reason.message
+        timer = setTimeout(() => failWith(new CliError(`lost the connection to broker ${broker} for more than ${RECONNECT_TIMEOUT_MS} ms (${reason})`)), RECONNECT_TIMEOUT_MS)
+      }
+    })
     return await Promise.race([failed, fn(client)])
   } finally {
     off()
