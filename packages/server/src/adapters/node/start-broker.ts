@@ -107,6 +107,16 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     maxFrameBytes: config.maxFrameBytes,
     connectionError: (stage) => metrics.connectionError(stage),
   })
+  // Once listening, the server reports a failed accept (EMFILE, ENFILE) as 'error': with no listener that would kill
+  // the broker. Counted, and logged at most every 10 s (the operator's problem, not a client's).
+  let acceptWarnedAtMs = -Infinity
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    metrics.connectionError('http')
+    const now = nodeClock.monotonicMs()
+    if (now - acceptWarnedAtMs < 10_000) return
+    acceptWarnedAtMs = now
+    logger.warn({ err: err.message, code: err.code }, 'accepting a connection failed')
+  })
   const sdkFiles: Partial<Record<SdkFile, () => Promise<string | null>>> = {}
   const app = createApp({
     broker,
