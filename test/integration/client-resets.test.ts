@@ -15,6 +15,7 @@ import WebSocket from 'ws'
 import { createClient } from '@samsa/client-browser'
 import { MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, encodeRequestFrame, exchanges } from '../../packages/shared/src/index.js'
 import { killAll, runCli, startChildBroker, type ChildBroker } from '../support/child-broker.js'
+import { seeded } from '../support/raw-log.js'
 import { until } from '../support/until.js'
 
 const PER_STAGE = 200
@@ -27,18 +28,6 @@ afterAll(async () => {
   await killAll()
   for (const d of dirs) await rm(d, { recursive: true, force: true })
 })
-
-/** mulberry32: a small seeded PRNG, so a failing run replays. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const UPGRADE = Buffer.from('GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n', 'latin1')
 const UPGRADE_ELSEWHERE = Buffer.from(UPGRADE.toString('latin1').replace('GET /ws ', 'GET /elsewhere '), 'latin1')
@@ -121,7 +110,7 @@ describe('client connection resets', () => {
   it(`never kill the broker: ${PER_STAGE} resets at random points of each of ${STAGES.length} stages while a producer and a subscriber keep working`, { timeout: 240_000 }, async () => {
     const seed = Number(process.env.SAMSA_RESET_SEED ?? Date.now() % 2 ** 31)
     console.log(`client-resets seed: ${seed} (replay with SAMSA_RESET_SEED=${seed})`)
-    const rnd = prng(seed)
+    const rnd = seeded(seed)
     const dir = await mkdtemp(join(tmpdir(), 'samsa-resets-'))
     dirs.push(dir)
     const broker: ChildBroker = await startChildBroker(dir)
