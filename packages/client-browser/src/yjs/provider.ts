@@ -83,9 +83,14 @@ export class SamsaYjsProvider {
   /** Write a snapshot once the position reaches this offset (this client's update landed just below it). */
   #snapshotDue: number | null = null
   #snapshotting = false
+  /** A retention gap no snapshot covered: the log state lacks records below the position. */
+  #logIncomplete = false
   #persistTimer: ReturnType<typeof setTimeout> | null = null
   #persisting: Promise<void> = Promise.resolve()
   #destroyed: Promise<void> | null = null
+  /** Resolves once the document's topic exists (created by #start), or on destroy(). */
+  #topicReady!: () => void
+  readonly #topicExists = new Promise<void>((resolve) => (this.#topicReady = resolve))
 
   constructor(client: SamsaClient, doc: Y.Doc, opts: SamsaYjsProviderOptions) {
     checkProviderArguments(client, doc, opts)
@@ -174,17 +179,31 @@ export class SamsaYjsProvider {
   }
 
   /**
-   * Writes a snapshot now: the log state read so far (every update record below the current position, never an
-   * unacknowledged local edit) to the snapshot topic. Resolves with the snapshot record's offset and its `upto`.
+   * Writes a snapshot now to the snapshot topic, with `y-upto` = the current position. Its content is the document
+   * itself when every local update is acknowledged (then the document holds nothing the log might not get), else
+   * the log state (every update record read below the position). Resolves with the snapshot record's offset and
+   * its `upto`; rejects when neither is safe (local updates pending after a gap no snapshot covered).
    */
   async snapshot(): Promise<{ offset: number; upto: number }> {
     if (this.#destroyed !== null) throw new Error('the provider is destroyed')
     const upto = this.#sub?.position(0) ?? null
     if (upto === null) throw new Error(`the provider has not started reading ${this.topic} yet (await provider.whenSynced)`)
-    const state = this.#log.state() ?? Y.encodeStateAsUpdate(new Y.Doc())
+    const state = this.#snapshotState()
+    if (state === null) throw new Error('no safe snapshot now: local updates are unacknowledged and the log state has a gap; try again once unsyncedChanges is 0')
     const headers = { [YjsHeaders.kind]: 'snapshot', [YjsHeaders.upto]: String(upto), [YjsHeaders.session]: this.#session }
     const [meta] = await this.#ephemeralProducer().send(this.snapshotTopic, [{ partition: 0, value: state, headers }])
     return { offset: meta!.offset, upto }
+  }
+
+  /**
+   * What a snapshot at the current position may contain: every update record below it, and nothing the log might
+   * never get. The document qualifies when no local update is pending (it also holds this client's own records that
+   * expired before it read them back); otherwise the log state, unless a gap left it incomplete. Null: neither.
+   */
+  #snapshotState(): Uint8Array | null {
+    if (this.#producer.pending().records === 0) return Y.encodeStateAsUpdate(this.doc)
+    if (this.#logIncomplete) return null
+    return this.#log.state() ?? Y.encodeStateAsUpdate(new Y.Doc())
   }
 
   /**
@@ -208,6 +227,7 @@ export class SamsaYjsProvider {
       end()
     }
     this.#timers.clear()
+    this.#topicReady()
     if (!this.#synced) this.#rejectSynced(Object.assign(new Error('the provider was destroyed before it was synced'), { name: 'AbortError' }))
     const sub = this.#sub
     sub?.close()
@@ -243,6 +263,7 @@ export class SamsaYjsProvider {
         startAt = stored.offset
       }
       if (this.#opts.createTopics ?? true) await this.#retrying(() => Promise.all([ensureTopic(this.#client, this.topic), ensureTopic(this.#client, this.snapshotTopic)]))
+      this.#topicReady()
       if (stored === null) {
         const snapshot = await this.#retrying(() => readLatestSnapshot(this.#client, this.snapshotTopic, this.#abort.signal))
         if (this.#isDestroyed()) return
@@ -296,10 +317,14 @@ export class SamsaYjsProvider {
     this.#producer.send(this.topic, [{ partition: 0, value: update, headers }]).then(
       (metas) => this.#acknowledged(metas),
       async (error: unknown) => {
-        // Closed: the record, if stored, is resent by the next page life's producer. Retriable: it failed before it
-        // was batched (a batch that may be in the log is retried by the producer itself), so sending it again is safe.
+        // Closed: the record, if stored, is resent by the next page life's producer. Retriable or an unknown topic: it
+        // failed before it was batched (a batch that may be in the log is retried by the producer itself), so
+        // sending it again is safe.
         if (this.#isDestroyed() || isClientClosed(error)) return
-        if (!isRetriable(error)) return this.#emitError(error)
+        const unknownTopic = (error as { errorName?: unknown })?.errorName === 'UNKNOWN_TOPIC_OR_PARTITION' && (this.#opts.createTopics ?? true) && attempt < 6
+        if (!isRetriable(error) && !unknownTopic) return this.#emitError(error)
+        // An edit made before the topic was created waits for it (in memory: the record was never stored).
+        if (unknownTopic) await this.#topicExists
         await this.#sleep(Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** attempt))
         if (!this.#isDestroyed()) this.#send(update, attempt + 1)
       },
@@ -355,6 +380,7 @@ export class SamsaYjsProvider {
         this.#schedulePersist()
         return
       }
+      this.#logIncomplete = true
       const covered = snapshot === null ? 'there is no snapshot' : `the latest snapshot covers offsets below ${snapshot.upto} only`
       this.#emitError(new YjsGapError(gap, `updates ${gap.from}..${gap.to - 1} of ${gap.topic}/${gap.partition} expired before this client read them and ${covered}: edits in them are missing here`))
     } catch (error) {
@@ -375,6 +401,8 @@ export class SamsaYjsProvider {
     const due = this.#snapshotDue
     const position = this.#sub?.position(0) ?? null
     if (due === null || position === null || position < due || this.#snapshotting || this.#isDestroyed()) return
+    // Pending local updates after an uncovered gap: wait until they are acknowledged (#setUnsynced calls back).
+    if (this.#logIncomplete && this.#producer.pending().records > 0) return
     this.#snapshotDue = null
     this.#snapshotting = true
     this.snapshot()
@@ -417,12 +445,18 @@ export class SamsaYjsProvider {
     return this.#ephemeral
   }
 
+  /**
+   * Runs fn until it succeeds, waiting out retriable errors. A topic another client is creating right now answers
+   * TOPIC_ALREADY_EXISTS before it is visible, so UNKNOWN_TOPIC_OR_PARTITION is retried a few times too when this
+   * provider creates its topics.
+   */
   async #retrying<T>(fn: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await fn()
       } catch (error) {
-        if (this.#isDestroyed() || !isRetriable(error)) throw error
+        const creating = (this.#opts.createTopics ?? true) && attempt < 6 && (error as { errorName?: unknown })?.errorName === 'UNKNOWN_TOPIC_OR_PARTITION'
+        if (this.#isDestroyed() || !(isRetriable(error) || creating)) throw error
         await this.#sleep(Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** attempt))
         if (this.#isDestroyed()) throw error
       }
@@ -445,6 +479,7 @@ export class SamsaYjsProvider {
     if (records === this.#unsynced) return
     this.#unsynced = records
     for (const listener of [...this.#listeners['unsynced-changes']]) this.#call(() => listener(records))
+    if (records === 0) this.#maybeSnapshot()
   }
 
   #emitError(error: unknown): void {
