@@ -198,6 +198,8 @@ describe('SamsaYjsProvider against a broker', () => {
     proxy.block()
     proxy.cut()
     await until(() => names(b).join() === 'Bob,Cy' && names(late).join() === 'Bob,Cy', { timeoutMs: 10_000, what: `a to time out: b=${names(b)} late=${names(late)}` })
+    // Destroying a provider while offline does not wait for its goodbye.
+    await closePage(a)
     proxy.unblock()
     // A goodbye: destroy() removes b's state everywhere at once.
     await closePage(b)

@@ -60,15 +60,23 @@ export class AwarenessChannel {
     if (this.#unsent || this.awareness.getLocalState() !== null) this.#sendLocal()
   }
 
-  /** Says goodbye (local state null, sent), stops the timer and the subscription; resolves once the goodbye is settled. */
-  async close(): Promise<void> {
+  /**
+   * Says goodbye (local state null, sent), stops the timer and the subscription. Resolves once the goodbye is
+   * acknowledged, or at once while disconnected, or after `waitMs` (the goodbye stays queued in the producer).
+   */
+  async close(waitMs: number): Promise<void> {
     if (this.#closed) return
     if (this.awareness.getLocalState() !== null) this.awareness.setLocalState(null)
     this.#closed = true
     this.awareness.off('update', this.#onUpdate)
     clearInterval(this.#checkTimer)
     this.#sub?.close()
-    await Promise.allSettled([...this.#sending])
+    if (this.#deps.client.state.status === 'connected') {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))
+      await Promise.race([Promise.allSettled([...this.#sending]), bound])
+      clearTimeout(timer)
+    }
     await this.#sub?.closed
   }
 

@@ -232,7 +232,7 @@ export class SamsaYjsProvider {
     const sub = this.#sub
     sub?.close()
     this.#abort.abort()
-    const goodbye = this.#channel?.close()
+    const goodbye = this.#channel?.close(DESTROY_FLUSH_TIMEOUT_MS)
     await this.#persist()
     await Promise.allSettled([sub?.closed, goodbye])
     this.awareness?.destroy()
