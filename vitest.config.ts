@@ -6,6 +6,8 @@ const src = (p: string) => fileURLToPath(new URL(`./packages/${p}/src/index.ts`,
 export default defineConfig({
   resolve: {
     alias: {
+      // Before '@samsa/client-browser', which would otherwise take this subpath as a prefix.
+      '@samsa/client-browser/yjs': fileURLToPath(new URL('./packages/client-browser/src/yjs/index.ts', import.meta.url)),
       '@samsa/shared': src('shared'),
       '@samsa/client-browser': src('client-browser'),
       '@samsa/server': src('server'),

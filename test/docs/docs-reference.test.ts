@@ -26,7 +26,8 @@ export function publicMembers(source: string, name: string): string[] {
     const modifiers = ts.canHaveModifiers(m) ? (ts.getModifiers(m) ?? []) : []
     if (modifiers.some((x) => x.kind === ts.SyntaxKind.PrivateKeyword || x.kind === ts.SyntaxKind.ProtectedKeyword || x.kind === ts.SyntaxKind.StaticKeyword)) continue
     if (ts.isPrivateIdentifier(m.name) || ts.isComputedPropertyName(m.name)) continue
-    names.push(m.name.getText(file))
+    // A quoted member ('unsynced-changes') is named by its text.
+    names.push(ts.isStringLiteral(m.name) ? m.name.text : m.name.getText(file))
   }
   return names
 }
@@ -51,6 +52,10 @@ const API: readonly { file: string; name: string }[] = [
   { file: `${SDK}/connection/connection.ts`, name: 'StatusChange' },
   { file: `${SDK}/storage/indexeddb-storage.ts`, name: 'IndexedDbStorageOptions' },
   { file: 'packages/shared/src/errors.ts', name: 'SamsaError' },
+  { file: `${SDK}/yjs/provider.ts`, name: 'SamsaYjsProvider' },
+  { file: `${SDK}/yjs/provider-options.ts`, name: 'SamsaYjsProviderOptions' },
+  { file: `${SDK}/yjs/provider-options.ts`, name: 'SamsaYjsProviderEvents' },
+  { file: `${SDK}/yjs/doc-store.ts`, name: 'YjsDocStore' },
 ]
 
 /** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens. */
@@ -72,8 +77,8 @@ describe('docs/client.md documents the SDK as it is', () => {
   })
 
   it('the member extraction sees interfaces and classes and skips private members', () => {
-    const src = 'export interface A { readonly x: number; y?(): void }\nexport class B { readonly a = 1; #b = 2; private c = 3; static d = 4; constructor() {} get e() { return 1 } f(): void {} [Symbol.iterator]() {} }'
-    expect(publicMembers(src, 'A')).toEqual(['x', 'y'])
+    const src = 'export interface A { readonly x: number; y?(): void; \'z-z\': () => void }\nexport class B { readonly a = 1; #b = 2; private c = 3; static d = 4; constructor() {} get e() { return 1 } f(): void {} [Symbol.iterator]() {} }'
+    expect(publicMembers(src, 'A')).toEqual(['x', 'y', 'z-z'])
     expect(publicMembers(src, 'B')).toEqual(['a', 'e', 'f'])
   })
 })
