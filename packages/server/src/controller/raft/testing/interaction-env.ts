@@ -3,6 +3,12 @@
  * commands, a message queue delivered on command, and every Ready printed. `process-ready` is the driver:
  * it persists the Ready (the node's storage is its durable state), queues the messages and applies the
  * committed entries; `restart` rebuilds a node from what `process-ready` persisted, losing everything else.
+ *
+ * Commands: add-nodes N voters=(..) [learners=(..)] [index=I] [prevote=false] [checkquorum=false] [random=R]
+ * [heartbeat=TICKS];
+ * campaign ID; propose ID DATA; read-index ID CTX; process-ready [IDS]; deliver-msgs [IDS] [drop=true];
+ * stabilize [IDS]; tick ID N; tick-election ID (electionTicks ticks); tick-heartbeat ID; isolate ID; heal;
+ * restart ID; compact ID INDEX; status [IDS]; raft-state; raft-log ID; app [IDS]; log-level none|info.
  */
 import type { Logger } from '@samsa/shared'
 import type { Message, NodeId } from '../messages.js'
@@ -21,7 +27,7 @@ interface EnvNode {
   /** The application: the data of each applied non-empty entry, and the applied index. */
   app: string[]
   appliedIndex: number
-  readonly options: { preVote: boolean; checkQuorum: boolean }
+  readonly options: { preVote: boolean; checkQuorum: boolean; random: number; heartbeatTicks: number }
 }
 
 const ELECTION_TICKS = 10
@@ -66,8 +72,11 @@ export class InteractionEnv {
       case 'tick-election':
         for (let i = 0; i < ELECTION_TICKS; i++) this.#node(ids[0]).node.tick()
         return
+      case 'tick':
+        for (let i = 0; i < Number(cmd.args[1]); i++) this.#node(ids[0]).node.tick()
+        return
       case 'tick-heartbeat':
-        for (let i = 0; i < HEARTBEAT_TICKS; i++) this.#node(ids[0]).node.tick()
+        for (let i = 0; i < this.#node(ids[0]).options.heartbeatTicks; i++) this.#node(ids[0]).node.tick()
         return
       case 'isolate':
         this.#isolated.add(this.#node(ids[0]).id)
@@ -134,7 +143,8 @@ export class InteractionEnv {
     const voters = list('voters')
     const learners = list('learners')
     const index = Number(kv.get('index') ?? 0)
-    const options = { preVote: kv.get('prevote') !== 'false', checkQuorum: kv.get('checkquorum') !== 'false' }
+    // random=r fixes every election timeout at electionTicks + ⌊r·electionTicks⌋ (default r = 0: exactly electionTicks).
+    const options = { preVote: kv.get('prevote') !== 'false', checkQuorum: kv.get('checkquorum') !== 'false', random: Number(kv.get('random') ?? 0), heartbeatTicks: Number(kv.get('heartbeat') ?? HEARTBEAT_TICKS) }
     const first = this.#nodes.size + 1
     for (let id = first; id < first + count; id++) {
       const storage = new MemoryRaftStorage({ voters, learners })
@@ -153,9 +163,10 @@ export class InteractionEnv {
       id,
       storage,
       electionTicks: ELECTION_TICKS,
-      heartbeatTicks: HEARTBEAT_TICKS,
-      random: () => 0,
-      ...options,
+      heartbeatTicks: options.heartbeatTicks,
+      random: () => options.random,
+      preVote: options.preVote,
+      checkQuorum: options.checkQuorum,
       logger: this.#logger(),
     })
   }
