@@ -6,6 +6,9 @@ import type { Entry, Snapshot } from './messages.js'
 import { CompactedError, type RaftStorage } from './raft-storage.js'
 import { UnstableLog } from './unstable-log.js'
 
+/** An entry's index and term as they count towards an append's size. */
+export const ENTRY_OVERHEAD_BYTES = 16
+
 export class RaftLogInvariantError extends Error {
   constructor(message: string) {
     super(message)
@@ -152,14 +155,17 @@ export class RaftLog {
     this.unstable.restore(snapshot)
   }
 
-  /** Entries from `lo` to the end, at most `maxBytes` of data (always at least one entry). Throws CompactedError below firstIndex(). */
+  /**
+   * Entries from `lo` to the end, at most `maxBytes` of approximate encoded size (data + ENTRY_OVERHEAD_BYTES
+   * each; always at least one entry). Throws CompactedError below firstIndex().
+   */
   entriesFrom(lo: number, maxBytes: number): Entry[] {
     const last = this.lastIndex()
     if (lo > last) return []
     const all = this.slice(lo, last + 1)
     let bytes = 0
     for (let i = 0; i < all.length; i++) {
-      bytes += all[i]!.data.length
+      bytes += all[i]!.data.length + ENTRY_OVERHEAD_BYTES
       if (i > 0 && bytes > maxBytes) return all.slice(0, i)
     }
     return all

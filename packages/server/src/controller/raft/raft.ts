@@ -29,7 +29,7 @@ export interface RaftConfig {
   readonly preVote?: boolean
   /** The leader steps down without a quorum's word within an election timeout; followers honour a live leader's lease (default true). */
   readonly checkQuorum?: boolean
-  /** Data bytes per append message (at least one entry is always sent). */
+  /** Approximate encoded bytes per append message (data + 16 per entry; at least one entry is always sent). */
   readonly maxAppendBytes?: number
   /** Unacknowledged appends per follower in the replicate state. */
   readonly maxInflightAppends?: number

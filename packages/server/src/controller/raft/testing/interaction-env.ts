@@ -5,7 +5,7 @@
  * committed entries; `restart` rebuilds a node from what `process-ready` persisted, losing everything else.
  *
  * Commands: add-nodes N voters=(..) [learners=(..)] [index=I] [prevote=false] [checkquorum=false] [random=R]
- * [heartbeat=TICKS];
+ * [heartbeat=TICKS] [max-append-bytes=B];
  * campaign ID; propose ID DATA; read-index ID CTX; process-ready [IDS]; deliver-msgs [IDS] [drop=true];
  * stabilize [IDS]; tick ID N; tick-election ID (electionTicks ticks); tick-heartbeat ID; isolate ID; heal;
  * restart ID; compact ID INDEX; status [IDS]; raft-state; raft-log ID; app [IDS]; log-level none|info.
@@ -27,7 +27,7 @@ interface EnvNode {
   /** The application: the data of each applied non-empty entry, and the applied index. */
   app: string[]
   appliedIndex: number
-  readonly options: { preVote: boolean; checkQuorum: boolean; random: number; heartbeatTicks: number }
+  readonly options: { preVote: boolean; checkQuorum: boolean; random: number; heartbeatTicks: number; maxAppendBytes?: number }
 }
 
 const ELECTION_TICKS = 10
@@ -144,7 +144,13 @@ export class InteractionEnv {
     const learners = list('learners')
     const index = Number(kv.get('index') ?? 0)
     // random=r fixes every election timeout at electionTicks + ⌊r·electionTicks⌋ (default r = 0: exactly electionTicks).
-    const options = { preVote: kv.get('prevote') !== 'false', checkQuorum: kv.get('checkquorum') !== 'false', random: Number(kv.get('random') ?? 0), heartbeatTicks: Number(kv.get('heartbeat') ?? HEARTBEAT_TICKS) }
+    const options = {
+      preVote: kv.get('prevote') !== 'false',
+      checkQuorum: kv.get('checkquorum') !== 'false',
+      random: Number(kv.get('random') ?? 0),
+      heartbeatTicks: Number(kv.get('heartbeat') ?? HEARTBEAT_TICKS),
+      ...(kv.has('max-append-bytes') ? { maxAppendBytes: Number(kv.get('max-append-bytes')) } : {}),
+    }
     const first = this.#nodes.size + 1
     for (let id = first; id < first + count; id++) {
       const storage = new MemoryRaftStorage({ voters, learners })
@@ -167,6 +173,7 @@ export class InteractionEnv {
       random: () => options.random,
       preVote: options.preVote,
       checkQuorum: options.checkQuorum,
+      ...(options.maxAppendBytes === undefined ? {} : { maxAppendBytes: options.maxAppendBytes }),
       logger: this.#logger(),
     })
   }
