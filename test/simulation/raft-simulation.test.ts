@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { runSimulation, type SimulationOptions } from './raft-simulation.js'
 
-// The seeded Raft simulation. `npm test` runs seeds 1..100 (SEEDS=<count> for more); a failing seed is
+// The seeded Raft simulation. `npm test` runs seeds 1..300 (SEEDS=<count> for another count); a failing seed is
 // printed with the tail of its event trace and replays alone with `SEED=<n> npm run test:sim`.
 const single = process.env.SEED === undefined ? undefined : Number(process.env.SEED)
-const count = Number(process.env.SEEDS ?? 100)
+const count = Number(process.env.SEEDS ?? 300)
 const seeds = single !== undefined ? [single] : Array.from({ length: count }, (_, i) => i + 1)
 
 /** Odd seeds run 3 voters, even seeds 5; every third seed adds a learner. */
