@@ -13,7 +13,7 @@ import type { Broker } from '../broker/broker.js'
 import type { SessionSocket } from './session-socket.js'
 import { OutputBudget } from './output-budget.js'
 import { RateLimitedLog, describeError } from './rate-limited-log.js'
-import { handleRequest } from './request-handlers.js'
+import { handleRequest, requestHandlers, type RequestHandlers } from './request-handlers.js'
 import { SubscriptionTable } from './subscription-table.js'
 import { toSamsaError } from './to-samsa-error.js'
 
@@ -21,6 +21,7 @@ export class Session {
   readonly #broker: Broker
   readonly #socket: SessionSocket
   readonly subscriptions: SubscriptionTable
+  readonly #handlers: RequestHandlers
   /** 0 until hello succeeds; then the agreed version, which every later frame must carry. */
   #version = 0
   clientId = ''
@@ -51,6 +52,7 @@ export class Session {
     this.#broker = broker
     this.#socket = socket
     this.subscriptions = new SubscriptionTable(broker, this)
+    this.#handlers = requestHandlers(broker, this)
     this.#log = new RateLimitedLog(broker.logger, broker.clock)
     this.#output = new OutputBudget({
       socket,
@@ -167,7 +169,7 @@ export class Session {
     }
     let result: unknown
     try {
-      result = handleRequest(this.#broker, this, header.apiKey, request)
+      result = handleRequest(this.#handlers, header.apiKey, request)
     } catch (e) {
       return this.#replyError(header, toSamsaError(e), e)
     }
