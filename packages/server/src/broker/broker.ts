@@ -6,13 +6,15 @@
 import {
   ErrorCodes, ErrorMessages, ProtocolError, RecordTooLargeError, SamsaError, batchTotalBytes, utf8ByteLength, verifyBatch,
   type FetchRequest, type FetchResponse, type ListOffsetsRequest, type ListOffsetsResponse,
-  type Crc32cFn, type MetadataResponse, type ProduceRequest, type ProduceResponse, type TopicMetadata,
+  type Crc32cFn, type InitProducerIdResponse, type MetadataResponse, type PartitionMetadata, type ProduceRequest, type ProduceResponse,
+  type TopicMetadata,
 } from '@samsa/shared'
 import type { Clock, Logger, Timer } from '../clock.js'
 import type { LogStorage } from '../log/log-storage.js'
 import type { PartitionLog } from '../log/partition-log.js'
 import { noopMetrics, type BrokerMetrics } from '../observability/broker-metrics.js'
 import type { BrokerConfig } from './broker-config.js'
+import { parseCreateTopic } from './create-topic-request.js'
 import { ProducerIdAllocator } from './producer-id-allocator.js'
 import { TopicRegistry } from './topic-registry.js'
 import { withTimeout } from './with-timeout.js'
@@ -26,10 +28,41 @@ export interface BrokerDeps {
   readonly crc32c?: Crc32cFn
 }
 
+/** What a connection needs to know of the broker's limits, and what hello tells the client. */
+const CONNECTION_LIMITS = [
+  'brokerId', 'clusterId', 'maxFrameBytes', 'maxBatchBytes', 'maxRecordBytes', 'maxConnections', 'maxSubscriptionsPerConnection',
+  'maxInFlightRequestsPerConnection', 'helloTimeoutMs', 'idleTimeoutMs', 'maxCreditBytes', 'maxPushBytes', 'maxBufferedBytes', 'slowConsumerTimeoutMs',
+] as const satisfies readonly (keyof BrokerConfig)[]
+export type ConnectionLimits = Pick<BrokerConfig, (typeof CONNECTION_LIMITS)[number]>
+
+/** One partition's offsets, for gauges. */
+export interface PartitionOffsets {
+  readonly topic: string
+  readonly partition: number
+  readonly logStartOffset: number
+  readonly highWatermark: number
+  readonly logEndOffset: number
+}
+
+export interface TopicSummary {
+  readonly name: string
+  readonly partitions: number
+}
+
+export interface TopicDescription {
+  readonly name: string
+  readonly partitions: readonly PartitionMetadata[]
+}
+
+/**
+ * Callers (sessions, transport, metrics) get operations, never the registries: each operation is the one place a
+ * cluster will route through its controller or a partition's leader.
+ */
 export class Broker {
-  readonly config: BrokerConfig
-  readonly topics: TopicRegistry
-  readonly producerIds: ProducerIdAllocator
+  readonly #config: BrokerConfig
+  readonly #topics: TopicRegistry
+  readonly #producerIds: ProducerIdAllocator
+  readonly limits: ConnectionLimits
   readonly clock: Clock
   readonly logger: Logger
   readonly metrics: BrokerMetrics
@@ -42,13 +75,14 @@ export class Broker {
   #shuttingDown = false
 
   private constructor(config: BrokerConfig, deps: BrokerDeps, topics: TopicRegistry, producerIds: ProducerIdAllocator) {
-    this.config = config
+    this.#config = config
+    this.limits = Object.freeze(Object.fromEntries(CONNECTION_LIMITS.map((k) => [k, config[k]])) as unknown as ConnectionLimits)
     this.clock = deps.clock
     this.logger = deps.logger
     this.metrics = deps.metrics ?? noopMetrics
     this.#crc32c = deps.crc32c
-    this.topics = topics
-    this.producerIds = producerIds
+    this.#topics = topics
+    this.#producerIds = producerIds
   }
 
   static async start(config: BrokerConfig, deps: BrokerDeps): Promise<Broker> {
@@ -79,7 +113,7 @@ export class Broker {
 
   /** Reserves a connection slot; false when the broker is full or shutting down. */
   tryOpenConnection(): boolean {
-    if (this.#shuttingDown || this.#connections >= this.config.maxConnections) return false
+    if (this.#shuttingDown || this.#connections >= this.#config.maxConnections) return false
     this.#connections++
     this.metrics.connectionOpened()
     return true
@@ -90,10 +124,6 @@ export class Broker {
     this.metrics.connectionClosed()
   }
 
-  /**
-   * Each distinct name once, in request order. The answer's size is computed before any of it is built, so a
-   * request costs O(names) and allocates at most maxResponseBytes (else RESPONSE_TOO_LARGE).
-   */
   /** Counts a connection's queued output in queuedOutputBytes until the returned function is called. */
   trackOutput(output: { readonly queuedBytes: number }): () => void {
     this.#outputs.add(output)
@@ -107,19 +137,71 @@ export class Broker {
     return sum
   }
 
+  /** Checks its arguments (parseCreateTopic: INVALID_TOPIC_EXCEPTION, INVALID_PARTITIONS), so untrusted input may be passed as is. */
+  async createTopic(name: unknown, partitions: unknown): Promise<TopicSummary> {
+    const args = parseCreateTopic(name, partitions, this.#config.maxPartitionsPerTopic)
+    const t = await this.#topics.create(args.name, args.partitions)
+    return { name: t.name, partitions: t.partitions.length }
+  }
+
+  /** UNKNOWN_TOPIC_OR_PARTITION when there is no such topic. */
+  deleteTopic(name: string): Promise<void> {
+    return this.#topics.delete(name)
+  }
+
+  /** Runs `listener` with the name of each topic deleted from now on; returns the unregister function. */
+  onTopicDeleted(listener: (name: string) => void): () => void {
+    return this.#topics.onDeleted(listener)
+  }
+
+  /** Every topic, by name. */
+  listTopics(): TopicSummary[] {
+    return this.#topics.list().map((t) => ({ name: t.name, partitions: t.partitions.length }))
+  }
+
+  /** The topic's partitions with leader and offsets; UNKNOWN_TOPIC_OR_PARTITION when there is no such topic. */
+  describeTopic(name: string): TopicDescription {
+    const meta = this.metadata([name]).topics[0]
+    if (!meta || meta.errorCode !== 0) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownTopic(name))
+    return { name: meta.name, partitions: meta.partitions }
+  }
+
+  /** Offsets of every partition on this broker. */
+  *partitionOffsets(): Iterable<PartitionOffsets> {
+    for (const t of this.#topics.list()) {
+      for (const [partition, log] of t.partitions.entries()) {
+        yield { topic: t.name, partition, logStartOffset: log.logStartOffset, highWatermark: log.highWatermark, logEndOffset: log.logEndOffset }
+      }
+    }
+  }
+
+  /** A partition's log, for subscriptions to read and wait on; UNKNOWN_TOPIC_OR_PARTITION / INVALID_TOPIC_EXCEPTION. */
+  partition(topic: string, partition: number): PartitionLog {
+    return this.#topics.partition(topic, partition)
+  }
+
+  /** producerId −1: a new id at epoch 0; see ProducerIdAllocator.init for a bump. */
+  initProducerId(producerId: number, producerEpoch: number): Promise<InitProducerIdResponse> {
+    return this.#producerIds.init(producerId, producerEpoch)
+  }
+
+  /**
+   * Each distinct name once, in request order. The answer's size is computed before any of it is built, so a
+   * request costs O(names) and allocates at most maxResponseBytes (else RESPONSE_TOO_LARGE).
+   */
   metadata(names: readonly string[] | null): MetadataResponse {
-    const wanted = names === null ? this.topics.list().map((t) => t.name) : [...new Set(names)]
-    const { maxResponseBytes } = this.config
-    let bytes = 16 + utf8ByteLength(this.config.advertisedUrl)
+    const wanted = names === null ? this.#topics.list().map((t) => t.name) : [...new Set(names)]
+    const { maxResponseBytes } = this.#config
+    let bytes = 16 + utf8ByteLength(this.#config.advertisedUrl)
     for (const name of wanted) {
-      bytes += METADATA_TOPIC_BYTES + utf8ByteLength(name) + (this.topics.get(name)?.partitions.length ?? 0) * METADATA_PARTITION_BYTES
+      bytes += METADATA_TOPIC_BYTES + utf8ByteLength(name) + (this.#topics.get(name)?.partitions.length ?? 0) * METADATA_PARTITION_BYTES
       if (bytes > maxResponseBytes) {
         throw new SamsaError('RESPONSE_TOO_LARGE', `the metadata of ${wanted.length} topics exceeds maxResponseBytes ${maxResponseBytes}; ask for fewer topics`, { maxResponseBytes })
       }
     }
     const topics: TopicMetadata[] = []
     for (const name of wanted) {
-      const t = this.topics.get(name)
+      const t = this.#topics.get(name)
       if (!t) {
         topics.push({ name, errorCode: ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION.code, partitions: [] })
         continue
@@ -129,7 +211,7 @@ export class Broker {
         errorCode: 0,
         partitions: t.partitions.map((log, partition) => ({
           partition,
-          leader: this.config.brokerId,
+          leader: this.#config.brokerId,
           leaderEpoch: log.leaderEpoch,
           logStartOffset: log.logStartOffset,
           highWatermark: log.highWatermark,
@@ -137,15 +219,15 @@ export class Broker {
         })),
       })
     }
-    return { brokers: [{ brokerId: this.config.brokerId, url: this.config.advertisedUrl }], topics }
+    return { brokers: [{ brokerId: this.#config.brokerId, url: this.#config.advertisedUrl }], topics }
   }
 
   /** Validates and appends one batch; resolves once it is durable (fsync policy) or rejects with a SamsaError. */
   async produce(req: ProduceRequest): Promise<ProduceResponse> {
     if (this.#shuttingDown) throw new SamsaError('BROKER_SHUTTING_DOWN')
     if (req.acks !== -1 && req.acks !== 0 && req.acks !== 1) throw new SamsaError('INVALID_REQUIRED_ACKS', `acks must be -1, 0 or 1, got ${req.acks}`)
-    const log = this.topics.partition(req.topic, req.partition)
-    const { maxBatchBytes, maxRecordBytes } = this.config
+    const log = this.#topics.partition(req.topic, req.partition)
+    const { maxBatchBytes, maxRecordBytes } = this.#config
     if (req.batch.length > maxBatchBytes) {
       throw new SamsaError('MESSAGE_TOO_LARGE', `batch of ${req.batch.length} bytes exceeds maxBatchBytes ${maxBatchBytes}`, { batchBytes: req.batch.length, maxBatchBytes })
     }
@@ -160,7 +242,7 @@ export class Broker {
       throw e
     }
     const started = this.clock.monotonicMs()
-    const timeoutMs = Math.min(req.timeoutMs || this.config.requestTimeoutMs, this.config.requestTimeoutMs)
+    const timeoutMs = Math.min(req.timeoutMs || this.#config.requestTimeoutMs, this.#config.requestTimeoutMs)
     const result = await withTimeout(this.clock, log.append(req.batch), timeoutMs, () =>
       new SamsaError('REQUEST_TIMED_OUT', `the batch was not durable within ${timeoutMs} ms; resend it with the same sequence to learn its offset`),
     )
@@ -176,11 +258,11 @@ export class Broker {
    * for room in the connection's output budget before the records are read.
    */
   async fetch(req: FetchRequest, onGone?: (cancel: () => void) => () => void, reserveOutput?: (bytes: number) => Promise<void>): Promise<FetchResponse> {
-    const log = this.topics.partition(req.topic, req.partition)
+    const log = this.#topics.partition(req.topic, req.partition)
     assertOffsetInRange(log, req.offset, req.topic, req.partition)
     const started = this.clock.monotonicMs()
-    const maxBytes = Math.max(1, Math.min(req.maxBytes, this.config.maxPushBytes))
-    const waitMs = Math.min(req.maxWaitMs, this.config.requestTimeoutMs)
+    const maxBytes = Math.max(1, Math.min(req.maxBytes, this.#config.maxPushBytes))
+    const waitMs = Math.min(req.maxWaitMs, this.#config.requestTimeoutMs)
     if (req.offset >= log.highWatermark && waitMs > 0 && !(await waitForHighWatermark(this.clock, log, req.offset, waitMs, onGone))) {
       throw new SamsaError('NETWORK_EXCEPTION', 'the connection closed during the fetch wait')
     }
@@ -194,7 +276,7 @@ export class Broker {
   }
 
   async listOffsets(req: ListOffsetsRequest): Promise<ListOffsetsResponse> {
-    const log = this.topics.partition(req.topic, req.partition)
+    const log = this.#topics.partition(req.topic, req.partition)
     if (req.timestamp === -2) return { offset: log.logStartOffset, timestamp: -1, leaderEpoch: log.leaderEpoch }
     if (req.timestamp === -1) return { offset: log.highWatermark, timestamp: -1, leaderEpoch: log.leaderEpoch }
     if (req.timestamp < 0) throw new SamsaError('INVALID_REQUEST', `timestamp must be -2 (earliest), -1 (latest) or ms since the epoch, got ${req.timestamp}`)
@@ -206,19 +288,19 @@ export class Broker {
   #scheduleRetention(): void {
     if (this.#shuttingDown) return
     this.#retentionTimer = this.clock.setTimeout(() => {
-      this.topics
+      this.#topics
         .applyRetention()
         .then((n) => n > 0 && this.logger.info({ segments: n }, 'retention deleted segments'))
         .catch((err: unknown) => this.logger.error({ err }, 'retention failed'))
         .finally(() => this.#scheduleRetention())
-    }, this.config.retentionCheckIntervalMs)
+    }, this.#config.retentionCheckIntervalMs)
   }
 
   /** Stops accepting work, then flushes and closes every log. */
   async shutdown(): Promise<void> {
     this.#shuttingDown = true
     if (this.#retentionTimer) this.clock.clearTimeout(this.#retentionTimer)
-    await this.topics.close()
+    await this.#topics.close()
   }
 }
 

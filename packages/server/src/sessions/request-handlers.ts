@@ -27,9 +27,9 @@ export type RequestHandlers = {
 export function requestHandlers(broker: Broker, session: SessionView): RequestHandlers {
   return {
     metadata: (q) => broker.metadata(q.topics),
-    createTopic: (q) => broker.topics.create(q.name, q.partitions).then((t) => ({ name: t.name, partitions: t.partitions.length })),
-    deleteTopic: (q) => broker.topics.delete(q.name).then(() => ({})),
-    initProducerId: (q) => broker.producerIds.init(q.producerId, q.producerEpoch),
+    createTopic: (q) => broker.createTopic(q.name, q.partitions),
+    deleteTopic: (q) => broker.deleteTopic(q.name).then(() => ({})),
+    initProducerId: (q) => broker.initProducerId(q.producerId, q.producerEpoch),
     produce: (q) => broker.produce(q),
     fetch: (q) => {
       // Released a few microtasks before the session sends the reply (no timer or I/O runs in between): the budget can be passed by at most this reply.

@@ -76,7 +76,7 @@ export function createPromMetrics(): PromMetrics {
           registers: [registry],
           collect() {
             this.reset()
-            for (const t of broker.topics.list()) t.partitions.forEach((log, p) => this.set({ topic: t.name, partition: String(p) }, pick(log)))
+            for (const o of broker.partitionOffsets()) this.set({ topic: o.topic, partition: String(o.partition) }, pick(o))
           },
         })
       new Gauge({
