@@ -15,6 +15,7 @@ import type { PartitionLog } from '../log/partition-log.js'
 import { noopMetrics, type BrokerMetrics } from '../observability/broker-metrics.js'
 import type { BrokerConfig } from './broker-config.js'
 import { parseCreateTopic } from './create-topic-request.js'
+import { awaitAcks } from './produce-acks.js'
 import { ProducerIdAllocator } from './producer-id-allocator.js'
 import { TopicRegistry } from './topic-registry.js'
 import { withTimeout } from './with-timeout.js'
@@ -222,7 +223,7 @@ export class Broker {
     return { brokers: [{ brokerId: this.#config.brokerId, url: this.#config.advertisedUrl }], topics }
   }
 
-  /** Validates and appends one batch; resolves once it is durable (fsync policy) or rejects with a SamsaError. */
+  /** Validates and appends one batch; resolves once it satisfies acks (produce-acks.ts) or rejects with a SamsaError. */
   async produce(req: ProduceRequest): Promise<ProduceResponse> {
     if (this.#shuttingDown) throw new SamsaError('BROKER_SHUTTING_DOWN')
     if (req.acks !== -1 && req.acks !== 0 && req.acks !== 1) throw new SamsaError('INVALID_REQUIRED_ACKS', `acks must be -1, 0 or 1, got ${req.acks}`)
@@ -243,9 +244,16 @@ export class Broker {
     }
     const started = this.clock.monotonicMs()
     const timeoutMs = Math.min(req.timeoutMs || this.#config.requestTimeoutMs, this.#config.requestTimeoutMs)
-    const result = await withTimeout(this.clock, log.append(req.batch), timeoutMs, () =>
+    let cancelAcks = () => {}
+    const appended = log.append(req.batch).then(async (r) => {
+      const acks = awaitAcks(req.acks, log, r.lastOffset + 1)
+      cancelAcks = acks.cancel
+      await acks.done
+      return r
+    })
+    const result = await withTimeout(this.clock, appended, timeoutMs, () =>
       new SamsaError('REQUEST_TIMED_OUT', `the batch was not durable within ${timeoutMs} ms; resend it with the same sequence to learn its offset`),
-    )
+    ).finally(() => cancelAcks())
     this.metrics.produceLatencyMs(this.clock.monotonicMs() - started)
     if (!result.duplicate) this.metrics.recordsIn(req.topic, recordCount, req.batch.length)
     return { baseOffset: result.baseOffset, logAppendTimeMs: result.logAppendTimeMs, logStartOffset: result.logStartOffset, duplicate: result.duplicate }
