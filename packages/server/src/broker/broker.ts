@@ -4,14 +4,14 @@
  * clock, or runtime globals: adapters give it storage, a clock, a logger and metrics.
  */
 import {
-  ErrorCodes, ErrorMessages, ProtocolError, RecordTooLargeError, SamsaError, batchTotalBytes, utf8ByteLength, verifyBatch,
+  ErrorCodes, ErrorMessages, ProtocolError, RecordTooLargeError, SamsaError, batchLastOffset, batchTotalBytes, scanBatches, utf8ByteLength, verifyBatch,
   type FetchRequest, type FetchResponse, type ListOffsetsRequest, type ListOffsetsResponse,
   type Crc32cFn, type InitProducerIdResponse, type MetadataResponse, type PartitionMetadata, type ProduceRequest, type ProduceResponse,
   type TopicMetadata,
 } from '@samsa/shared'
 import type { Clock, Logger, Timer } from '../clock.js'
 import type { LogStorage } from '../log/log-storage.js'
-import type { PartitionLog } from '../log/partition-log.js'
+import type { PartitionLog, ReadResult } from '../log/partition-log.js'
 import { noopMetrics, type BrokerMetrics } from '../observability/broker-metrics.js'
 import type { BrokerConfig } from './broker-config.js'
 import { parseCreateTopic } from './create-topic-request.js'
@@ -35,6 +35,14 @@ const CONNECTION_LIMITS = [
   'maxInFlightRequestsPerConnection', 'helloTimeoutMs', 'idleTimeoutMs', 'maxCreditBytes', 'maxPushBytes', 'maxBufferedBytes', 'slowConsumerTimeoutMs',
 ] as const satisfies readonly (keyof BrokerConfig)[]
 export type ConnectionLimits = Pick<BrokerConfig, (typeof CONNECTION_LIMITS)[number]>
+
+/** Room in the requesting connection's output budget for a fetch reply: reserved before records are read. */
+export interface FetchOutput {
+  /** Waits for room for `bytes`; rejects once the connection is closed. */
+  reserve(bytes: number): Promise<void>
+  /** Gives back what reserve took (no-op when nothing is held). */
+  release(): void
+}
 
 /** One partition's offsets, for gauges. */
 export interface PartitionOffsets {
@@ -260,26 +268,45 @@ export class Broker {
   }
 
   /**
-   * Reads whole batches from offset; waits up to maxWaitMs (bounded by requestTimeoutMs) when nothing is there yet.
-   * `onGone` registers a callback for when the requester's connection closes: the wait ends at once (no timer or
-   * listener outlives the connection) and the fetch fails, since nobody is left to answer. `reserveOutput` waits
-   * for room in the connection's output budget before the records are read.
+   * Reads whole batches from offset. Waits up to maxWaitMs (bounded by requestTimeoutMs) until minBytes (at most
+   * maxBytes) are readable above offset; minBytes 0 answers at once. A read that stops below the high watermark
+   * (maxBytes or a segment end) answers at once: more is there. `onGone` registers a callback for when the
+   * requester's connection closes: the wait ends at once (no timer or listener outlives the connection) and the
+   * fetch fails, since nobody is left to answer. `output` reserves room in the connection's output budget before
+   * records are read, and releases it while the fetch waits, so a long poll holds none.
    */
-  async fetch(req: FetchRequest, onGone?: (cancel: () => void) => () => void, reserveOutput?: (bytes: number) => Promise<void>): Promise<FetchResponse> {
+  async fetch(req: FetchRequest, onGone?: (cancel: () => void) => () => void, output?: FetchOutput): Promise<FetchResponse> {
     const log = this.#topics.partition(req.topic, req.partition)
     assertOffsetInRange(log, req.offset, req.topic, req.partition)
     const started = this.clock.monotonicMs()
     const maxBytes = Math.max(1, Math.min(req.maxBytes, this.#config.maxPushBytes))
+    const minBytes = Math.min(req.minBytes, maxBytes)
     const waitMs = Math.min(req.maxWaitMs, this.#config.requestTimeoutMs)
-    if (req.offset >= log.highWatermark && waitMs > 0 && !(await waitForHighWatermark(this.clock, log, req.offset, waitMs, onGone))) {
+    const read = async () => {
+      await output?.reserve(maxBytes + FETCH_RESPONSE_OVERHEAD_BYTES)
+      return log.read(req.offset, maxBytes).catch((e: unknown) => {
+        throw inTopicPartition(e, req.topic, req.partition, req.offset)
+      })
+    }
+    // Bytes known readable above offset, as of high watermark position `mark`.
+    let have = 0
+    let mark = log.highWatermarkPosition
+    if (req.offset < log.highWatermark || minBytes === 0 || waitMs === 0) {
+      const r = await read()
+      if (minBytes === 0 || waitMs === 0 || r.records.length >= minBytes || readEnd(r.records, req.offset) < r.highWatermark) return this.#fetched(r, started)
+      output?.release()
+      have = r.records.length
+      mark = r.highWatermarkPosition
+    }
+    const remainingMs = have > 0 ? waitMs - (this.clock.monotonicMs() - started) : waitMs
+    if (remainingMs > 0 && !(await waitForBytes(this.clock, log, mark, minBytes - have, remainingMs, onGone))) {
       throw new SamsaError('NETWORK_EXCEPTION', 'the connection closed during the fetch wait')
     }
-    // The reply is read only once the connection has room for it (reserved after the wait, so a long poll holds none).
-    await reserveOutput?.(maxBytes + FETCH_RESPONSE_OVERHEAD_BYTES)
-    const r = await log.read(req.offset, maxBytes).catch((e: unknown) => {
-      throw inTopicPartition(e, req.topic, req.partition, req.offset)
-    })
-    this.metrics.fetchLatencyMs(this.clock.monotonicMs() - started)
+    return this.#fetched(await read(), started)
+  }
+
+  #fetched(r: ReadResult, startedMs: number): FetchResponse {
+    this.metrics.fetchLatencyMs(this.clock.monotonicMs() - startedMs)
     return { highWatermark: r.highWatermark, logStartOffset: r.logStartOffset, records: r.records }
   }
 
@@ -336,8 +363,18 @@ export function inTopicPartition(err: unknown, topic: string, partition: number,
   return offsetOutOfRange(topic, partition, offset, err.details.logStartOffset ?? -1, err.details.logEndOffset ?? -1)
 }
 
-/** Resolves true when the high watermark passes offset or waitMs elapse; false when the requester went away first. */
-function waitForHighWatermark(clock: Clock, log: PartitionLog, offset: number, waitMs: number, onGone?: (cancel: () => void) => () => void): Promise<boolean> {
+/** Offset after the last batch in `records`; `offset` when there is none. */
+function readEnd(records: Uint8Array, offset: number): number {
+  let end = offset
+  for (const b of scanBatches(records)) end = batchLastOffset(b.header) + 1
+  return end
+}
+
+/**
+ * Resolves true once the partition's high watermark position has grown by `bytes` past `mark`, or waitMs elapse;
+ * false when the requester went away first.
+ */
+function waitForBytes(clock: Clock, log: PartitionLog, mark: number, bytes: number, waitMs: number, onGone?: (cancel: () => void) => () => void): Promise<boolean> {
   return new Promise((resolve) => {
     let settled = false
     let offGone: (() => void) | undefined
@@ -349,7 +386,7 @@ function waitForHighWatermark(clock: Clock, log: PartitionLog, offset: number, w
       clock.clearTimeout(timer)
       resolve(wanted)
     }
-    const off = log.onHighWatermark((hw: number) => hw > offset && done(true))
+    const off = log.onHighWatermark(() => log.highWatermarkPosition - mark >= bytes && done(true))
     const timer = clock.setTimeout(() => done(true), waitMs)
     offGone = onGone?.(() => done(false))
     if (settled) offGone?.()

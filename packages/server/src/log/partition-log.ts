@@ -47,6 +47,8 @@ export interface AppendResult {
 export interface ReadResult {
   records: Uint8Array
   highWatermark: number
+  /** highWatermarkPosition when the read started: bytes that become readable later are the growth from here. */
+  highWatermarkPosition: number
   logStartOffset: number
 }
 
@@ -97,6 +99,13 @@ export class PartitionLog {
   /** First offset consumers cannot see: the durable end under fsync 'always', the written end otherwise. Only grows. */
   #highWatermark: number
   readonly #listeners = new Set<(highWatermark: number) => void>()
+  /** Batch bytes written since open: a byte position in the log (not a file position), for measuring growth. */
+  #writtenBytes = 0
+  /** #writtenBytes at the high watermark (every batch below it); only grows. */
+  #highWatermarkPosition = 0
+  /** (end offset, #writtenBytes after it) of each batch written at or above the high watermark, oldest first. */
+  readonly #aboveHighWatermark: { endOffset: number; endBytes: number }[] = []
+  #aboveHead = 0
   /** Tail of the serial queue of appends and retention passes (offsets are assigned in call order). */
   #queue: Promise<unknown> = Promise.resolve()
   /** Sticky: after a failed non-ENOSPC write or any failed fsync, every append rejects with it until reopened (R9). */
@@ -155,6 +164,14 @@ export class PartitionLog {
     return this.#active.nextOffset
   }
 
+  /**
+   * Bytes of the batches below the high watermark written since this log was opened. Only differences mean
+   * something: fetch's minBytes waits until it has grown by the bytes it lacks.
+   */
+  get highWatermarkPosition(): number {
+    return this.#highWatermarkPosition
+  }
+
   get leaderEpoch(): number {
     return this.#leaderEpoch
   }
@@ -184,6 +201,7 @@ export class PartitionLog {
 
   async read(offset: number, maxBytes: number): Promise<ReadResult> {
     const highWatermark = this.#highWatermark
+    const highWatermarkPosition = this.#highWatermarkPosition
     const logStartOffset = this.#logStartOffset
     if (!Number.isSafeInteger(offset) || offset < logStartOffset || offset > highWatermark) {
       throw new SamsaError('OFFSET_OUT_OF_RANGE', `offset ${offset} is outside the readable range [${logStartOffset}, ${highWatermark}]`, {
@@ -193,7 +211,7 @@ export class PartitionLog {
     }
     try {
       const records = await readBatches(this.#segments, offset, maxBytes, highWatermark)
-      return { records, highWatermark, logStartOffset }
+      return { records, highWatermark, highWatermarkPosition, logStartOffset }
     } catch (e) {
       if (offset < this.#logStartOffset) return this.read(offset, maxBytes) // retention removed the segment meanwhile
       throw e
@@ -293,6 +311,8 @@ export class PartitionLog {
     const placed = { ...header, baseOffset, partitionLeaderEpoch: this.#leaderEpoch }
     segment.noteBatch(placed, position, batch.length, this.#config.indexIntervalBytes)
     this.#producers.update(placed, baseOffset)
+    this.#writtenBytes += batch.length
+    this.#aboveHighWatermark.push({ endOffset: batchLastOffset(placed) + 1, endBytes: this.#writtenBytes })
     if (this.#config.fsync !== 'always') {
       this.#advanceHighWatermark(this.logEndOffset)
       if (this.#config.fsync === 'interval') this.#scheduleSync()
@@ -349,6 +369,12 @@ export class PartitionLog {
   #advanceHighWatermark(end: number): void {
     if (end <= this.#highWatermark) return
     this.#highWatermark = end
+    const above = this.#aboveHighWatermark
+    while (this.#aboveHead < above.length && above[this.#aboveHead]!.endOffset <= end) this.#highWatermarkPosition = above[this.#aboveHead++]!.endBytes
+    if (this.#aboveHead > 1024 && this.#aboveHead * 2 > above.length) {
+      above.splice(0, this.#aboveHead)
+      this.#aboveHead = 0
+    }
     for (const l of [...this.#listeners]) {
       try {
         l(end)

@@ -33,9 +33,15 @@ export function requestHandlers(broker: Broker, session: SessionView): RequestHa
     produce: (q) => broker.produce(q),
     fetch: (q) => {
       // Released a few microtasks before the session sends the reply (no timer or I/O runs in between): the budget can be passed by at most this reply.
-      let release: (() => void) | undefined
-      const reserve = async (bytes: number) => void (release = await session.reserveOutput(bytes))
-      return broker.fetch(q, (cancel) => session.onClose(cancel), reserve).finally(() => release?.())
+      let held: (() => void) | undefined
+      const output = {
+        reserve: async (bytes: number) => void (held = await session.reserveOutput(bytes)),
+        release: () => {
+          held?.()
+          held = undefined
+        },
+      }
+      return broker.fetch(q, (cancel) => session.onClose(cancel), output).finally(output.release)
     },
     listOffsets: (q) => broker.listOffsets(q),
     subscribe: (q) => session.subscriptions.subscribe(q),
