@@ -106,7 +106,8 @@ export class Broker {
       maxOpenSegmentFiles: config.maxOpenSegmentFiles,
       metrics: deps.metrics ?? noopMetrics,
     })
-    const producerIds = await ProducerIdAllocator.open(deps.storage)
+    const metrics = deps.metrics ?? noopMetrics
+    const producerIds = await ProducerIdAllocator.open(deps.storage, { tracked: (n) => metrics.producerEpochsTracked(n) })
     const broker = new Broker(config, deps, topics, producerIds)
     broker.#scheduleRetention()
     return broker
@@ -189,7 +190,7 @@ export class Broker {
     return this.#topics.partition(topic, partition)
   }
 
-  /** producerId −1: a new id at epoch 0; see ProducerIdAllocator.init for a bump. */
+  /** producerId −1: a new id at epoch 0; the current (id, epoch) pair: the id at the next epoch (ProducerIdAllocator.init). */
   initProducerId(producerId: number, producerEpoch: number): Promise<InitProducerIdResponse> {
     return this.#producerIds.init(producerId, producerEpoch)
   }
