@@ -1,10 +1,12 @@
 /**
- * @module Opening a partition directory: finishes interrupted retention, verifies every batch, cuts a torn tail
- * off the active segment (never off an older one), rebuilds indexes and producer state.
+ * @module Opening a partition directory: finishes interrupted retention, verifies every batch (its leader epoch
+ * against the leader-epoch checkpoint), cuts a torn tail off the active segment (never off an older one), rebuilds
+ * indexes, producer state and the leader-epoch cache.
  */
 import { BATCH_HEADER_BYTES, BATCH_LOG_OVERHEAD, batchLastOffset, readBatchHeader, verifyBatch } from '@samsa/shared'
 import type { Logger } from '../clock.js'
 import { walkBatches } from './batch-walker.js'
+import { LeaderEpochCache } from './leader-epoch-cache.js'
 import { decodeLogStartCheckpoint, LOG_START_CHECKPOINT } from './log-start-checkpoint.js'
 import type { LogStorage } from './log-storage.js'
 import { OffsetIndex } from './offset-index.js'
@@ -24,6 +26,10 @@ export interface RecoveredLog {
   readonly producers: ProducerStateTable
   readonly logStartOffset: number
   readonly report: RecoveryReport | null
+  /** Every epoch of the log and where it starts: the stored checkpoint cut to the log end, or rebuilt from the batches when there was none. */
+  readonly epochs: LeaderEpochCache
+  /** False when `epochs` differs from the stored checkpoint (rebuilt or cut): write it before relying on it. */
+  readonly epochsStored: boolean
 }
 
 export interface RecoveryArgs {
@@ -31,7 +37,10 @@ export interface RecoveryArgs {
   readonly dir: string
   readonly indexIntervalBytes: number
   readonly logger: Logger
-  /** The partition's current leader epoch: no stored batch may carry a newer one. */
+  /**
+   * The partition's leader epoch when the directory has no leader-epoch checkpoint (a log written before there was
+   * one): no stored batch may carry a newer one. With a checkpoint, every batch's epoch must match it.
+   */
   readonly leaderEpoch: number
 }
 
@@ -63,8 +72,10 @@ export async function recoverLog(args: RecoveryArgs): Promise<RecoveredLog> {
     logger.info({ dir, baseOffset: base }, 'removed a segment below the log-start-offset checkpoint')
   }
 
+  const stored = await LeaderEpochCache.read(storage, dir)
+  if (stored.invalid) logger.warn({ dir }, 'ignoring an invalid leader-epoch checkpoint; rebuilding it from the batches')
   const producers = new ProducerStateTable()
-  const epochs: EpochCheck = { current: args.leaderEpoch, last: -1 }
+  const epochs: EpochCheck = { stored: stored.cache, rebuilt: new LeaderEpochCache(), maxEpoch: args.leaderEpoch, last: -1 }
   const segments: Segment[] = []
   let report: RecoveryReport | null = null
   try {
@@ -102,7 +113,10 @@ export async function recoverLog(args: RecoveryArgs): Promise<RecoveredLog> {
   const first = segments[0]!
   const last = segments.at(-1)!
   const logStartOffset = Math.min(Math.max(first.baseOffset, checkpoint ?? 0), last.nextOffset)
-  return { segments, producers, logStartOffset, report }
+  // Epochs recorded before their first batch was written (or whose batches were cut as a torn tail) start past the end.
+  const cache = epochs.stored ?? epochs.rebuilt
+  const cut = cache.truncateFromEnd(last.nextOffset)
+  return { segments, producers, logStartOffset, report, epochs: cache, epochsStored: epochs.stored !== null && !cut }
 }
 
 /**
@@ -125,11 +139,31 @@ async function intactBatchFollows(segment: Segment, position: number): Promise<b
   }
 }
 
-/** Leader epochs along the log never decrease and never exceed the partition's current epoch (the field is outside the CRC). */
+/**
+ * Leader epochs along the log never decrease (the field is outside the CRC, so this is what catches a damaged one).
+ * With a stored checkpoint each batch's epoch is the one the checkpoint gives its offset (batches below the first
+ * entry, kept by retention, only not newer than it); without one, none is newer than the configured epoch.
+ */
 interface EpochCheck {
-  readonly current: number
+  readonly stored: LeaderEpochCache | null
+  /** Built from the batches when there is no stored checkpoint. */
+  readonly rebuilt: LeaderEpochCache
+  readonly maxEpoch: number
   /** Epoch of the last verified batch; −1 before the first. */
   last: number
+}
+
+/** Why the batch's epoch is wrong, or null. */
+function epochProblem(epochs: EpochCheck, epoch: number, baseOffset: number): string | null {
+  if (epoch < epochs.last) return `leader epoch ${epoch} is older than the previous batch's ${epochs.last}`
+  if (epochs.stored === null) {
+    return epoch > epochs.maxEpoch ? `leader epoch ${epoch} is outside [${Math.max(epochs.last, 0)}, ${epochs.maxEpoch}] (the previous batch's epoch and the partition's current one)` : null
+  }
+  const first = epochs.stored.entries[0]
+  if (first === undefined) return `leader epoch ${epoch} is not in the leader-epoch checkpoint, which is empty`
+  if (baseOffset < first.startOffset) return epoch > first.epoch ? `leader epoch ${epoch} at offset ${baseOffset} is newer than the checkpoint's first epoch ${first.epoch}` : null
+  const expected = epochs.stored.epochAt(baseOffset)!
+  return expected.epoch === epoch ? null : `leader epoch ${epoch} at offset ${baseOffset} does not match the leader-epoch checkpoint (epoch ${expected.epoch} from offset ${expected.startOffset})`
 }
 
 /** Verifies each batch (CRC, framing, contiguous offsets, leader epoch), rebuilding the index and producer state; returns the first damage. */
@@ -142,13 +176,13 @@ async function scanSegment(segment: Segment, producers: ProducerStateTable, inde
       return { position: item.position, reason: (e as Error).message }
     }
     const epoch = item.header.partitionLeaderEpoch
-    if (epoch < epochs.last || epoch > epochs.current) {
-      return { position: item.position, reason: `leader epoch ${epoch} is outside [${Math.max(epochs.last, 0)}, ${epochs.current}] (the previous batch's epoch and the partition's current one)` }
-    }
-    epochs.last = epoch
+    const problem = epochProblem(epochs, epoch, item.header.baseOffset)
+    if (problem !== null) return { position: item.position, reason: problem }
     if (item.header.baseOffset !== segment.nextOffset) {
       return { position: item.position, reason: `offset gap: expected a batch at offset ${segment.nextOffset}, found ${item.header.baseOffset}` }
     }
+    epochs.last = epoch
+    if (epochs.stored === null) epochs.rebuilt.assign(epoch, item.header.baseOffset)
     segment.noteBatch(item.header, item.position, item.totalBytes, indexIntervalBytes)
     producers.update(item.header, item.header.baseOffset)
     if (batchLastOffset(item.header) + 1 !== segment.nextOffset) throw new Error('unreachable: noteBatch did not advance')

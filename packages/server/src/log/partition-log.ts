@@ -1,14 +1,25 @@
-/** @module PartitionLog: one partition's append-only log of record batches: offsets, durability (group commit), dedupe, reads, retention and recovery. */
-import { batchLastOffset, patchBatch, readBatchHeader, SamsaError } from '@samsa/shared'
+/**
+ * @module PartitionLog: one partition's append-only log of record batches: offsets, durability (group commit),
+ * dedupe, reads, retention and recovery; its leader epoch and leader-epoch cache; appends as a follower (the
+ * leader's offsets and epochs kept) and truncation.
+ * Seams for replication (Kafka splits these into Log and Partition): the log's own end and local durable end
+ * (`logEndOffset`, `localDurableEnd`) versus the high watermark, which under `highWatermark: 'set-by-partition'`
+ * only `advanceHighWatermark` moves (single node: it follows the local durable end).
+ */
+import { batchLastOffset, batchTotalBytes, patchBatch, ProtocolError, readBatchHeader, SamsaError, verifyBatch, type BatchHeader } from '@samsa/shared'
 import type { Clock, Logger, Timer } from '../clock.js'
+import { walkBatches } from './batch-walker.js'
 import { GroupCommit } from './group-commit.js'
+import { LeaderEpochCache, type EpochEntry } from './leader-epoch-cache.js'
 import { findOffsetForTimestamp, readBatches } from './log-reader.js'
 import { recoverLog, type RecoveryReport } from './log-recovery.js'
 import { writeLogStartCheckpoint } from './log-start-checkpoint.js'
 import { StorageFullError, TooManyOpenFilesError, type LogStorage } from './log-storage.js'
-import type { ProducerStateTable } from './producer-state.js'
+import { ProducerStateTable } from './producer-state.js'
+import { ReadableBytes } from './readable-bytes.js'
 import { segmentsToDelete } from './retention.js'
 import { Segment } from './segment.js'
+import { segmentIndexFor } from './log-reader.js'
 
 export type { RecoveryReport } from './log-recovery.js'
 export { LogCorruptionError } from './log-recovery.js'
@@ -58,7 +69,13 @@ export interface PartitionLogArgs {
   config: PartitionLogConfig
   clock: Clock
   logger: Logger
+  /** The epoch to lead with (default 0); the log's epoch is never below its leader-epoch cache's latest. */
   leaderEpoch?: number
+  /**
+   * 'follows-local-end' (default, a single node): the high watermark is the local durable end.
+   * 'set-by-partition': only advanceHighWatermark moves it (replication: the minimum log end over the ISR).
+   */
+  highWatermark?: 'follows-local-end' | 'set-by-partition'
 }
 
 /** A group-commit fsync starts at the latest once this many acknowledgements wait for it. */
@@ -89,23 +106,25 @@ export class PartitionLog {
   readonly #config: PartitionLogConfig
   readonly #clock: Clock
   readonly #logger: Logger
-  readonly #leaderEpoch: number
+  /** The epoch this log stamps on the batches it appends as leader; ≥ #epochs.latestEpoch; only grows. */
+  #leaderEpoch: number
+  /** Every epoch of the log and its start offset; a batch at offset o carries #epochs.epochAt(o). */
+  readonly #epochs: LeaderEpochCache
+  /** False while #epochs differs from the leader-epoch checkpoint on disk: written before the next batch is. */
+  #epochsStored: boolean
+  readonly #hwFollowsLocalEnd: boolean
   /** Oldest first, contiguous; never empty; the last is the active segment, the only one written. */
   readonly #segments: Segment[]
-  readonly #producers: ProducerStateTable
+  #producers: ProducerStateTable
   readonly #commit: GroupCommit
-  /** Invariant: #logStartOffset ≤ #highWatermark ≤ logEndOffset; a segment boundary; only grows. */
+  /** Invariant: #logStartOffset ≤ #highWatermark ≤ #localDurableEnd ≤ logEndOffset; a segment boundary; only grows. */
   #logStartOffset: number
-  /** First offset consumers cannot see: the durable end under fsync 'always', the written end otherwise. Only grows. */
+  /** Offsets below it are durable per the fsync policy: fsynced under 'always', written otherwise. */
+  #localDurableEnd: number
+  /** First offset consumers cannot see. Grows, except that a truncation below it lowers it. */
   #highWatermark: number
   readonly #listeners = new Set<(highWatermark: number) => void>()
-  /** Batch bytes written since open: a byte position in the log (not a file position), for measuring growth. */
-  #writtenBytes = 0
-  /** #writtenBytes at the high watermark (every batch below it); only grows. */
-  #highWatermarkPosition = 0
-  /** (end offset, #writtenBytes after it) of each batch written at or above the high watermark, oldest first. */
-  readonly #aboveHighWatermark: { endOffset: number; endBytes: number }[] = []
-  #aboveHead = 0
+  readonly #readable = new ReadableBytes()
   /** Tail of the serial queue of appends and retention passes (offsets are assigned in call order). */
   #queue: Promise<unknown> = Promise.resolve()
   /** Sticky: after a failed non-ENOSPC write or any failed fsync, every append rejects with it until reopened (R9). */
@@ -121,18 +140,23 @@ export class PartitionLog {
     this.#config = args.config
     this.#clock = args.clock
     this.#logger = args.logger
-    this.#leaderEpoch = args.leaderEpoch ?? 0
+    this.#epochs = recovered.epochs
+    this.#epochsStored = true
+    this.#leaderEpoch = Math.max(args.leaderEpoch ?? 0, recovered.epochs.latestEpoch)
+    this.#hwFollowsLocalEnd = (args.highWatermark ?? 'follows-local-end') === 'follows-local-end'
     this.#segments = recovered.segments
     this.#producers = recovered.producers
     this.#logStartOffset = recovered.logStartOffset
     this.recoveryReport = recovered.report
-    this.#highWatermark = this.logEndOffset
+    // Everything recovered was fsynced by open(); a partition that sets the high watermark starts it at the log start.
+    this.#localDurableEnd = this.logEndOffset
+    this.#highWatermark = this.#hwFollowsLocalEnd ? this.logEndOffset : this.#logStartOffset
     this.#commit = new GroupCommit(
       {
         writtenEnd: () => this.logEndOffset,
         sync: () => this.#active.file.sync(),
         onDurable: (end) => {
-          if (this.#config.fsync === 'always') this.#advanceHighWatermark(end)
+          if (this.#config.fsync === 'always') this.#advanceLocalDurableEnd(end)
         },
         onFailure: (e) => this.#fail(storageError('fsync of the partition log failed; the partition refuses appends until the broker restarts', e)),
       },
@@ -145,6 +169,10 @@ export class PartitionLog {
     try {
       // Bytes that survived a restart without a crash may still sit in the page cache: make them durable before exposing them.
       await recovered.segments.at(-1)!.file.sync()
+      // The epoch to lead with starts at the log end; the checkpoint is current before any batch is appended.
+      const epochs = recovered.epochs
+      const changed = epochs.assign(Math.max(args.leaderEpoch ?? 0, epochs.latestEpoch), recovered.segments.at(-1)!.nextOffset)
+      if (changed || !recovered.epochsStored) await epochs.write(args.storage, args.dir)
     } catch (e) {
       for (const segment of recovered.segments) await segment.file.close().catch(() => {})
       throw e
@@ -169,11 +197,48 @@ export class PartitionLog {
    * something: fetch's minBytes waits until it has grown by the bytes it lacks.
    */
   get highWatermarkPosition(): number {
-    return this.#highWatermarkPosition
+    return this.#readable.position
+  }
+
+  /** Offsets below it are durable on this node per its fsync policy (what acks=leader waits for). */
+  get localDurableEnd(): number {
+    return this.#localDurableEnd
   }
 
   get leaderEpoch(): number {
     return this.#leaderEpoch
+  }
+
+  /** The leader-epoch cache: each epoch and the offset it starts at, oldest first. */
+  get epochs(): readonly EpochEntry[] {
+    return this.#epochs.entries
+  }
+
+  /** OffsetsForLeaderEpoch: the largest known epoch ≤ `epoch` and the offset after its last batch (KIP-101/279). */
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } {
+    return this.#epochs.endOffsetFor(epoch, this.logEndOffset)
+  }
+
+  /**
+   * Starts leading at `epoch` (from the controller): it starts at the log end, is durable in the leader-epoch
+   * checkpoint before this resolves, and is stamped on every batch appended from now on. An older epoch is refused.
+   */
+  becomeLeader(epoch: number): Promise<void> {
+    return this.#enqueue(async () => {
+      if (!Number.isSafeInteger(epoch) || epoch < this.#leaderEpoch) {
+        throw new SamsaError('FENCED_LEADER_EPOCH', `leader epoch ${epoch} is older than this log's ${this.#leaderEpoch}`, { leaderEpoch: this.#leaderEpoch })
+      }
+      this.#leaderEpoch = epoch
+      await this.#recordEpoch(epoch, this.logEndOffset)
+    })
+  }
+
+  /**
+   * Moves the high watermark (under 'set-by-partition': the minimum log end over the ISR), never past the local
+   * durable end and never back.
+   */
+  advanceHighWatermark(offset: number): void {
+    this.#advanceHighWatermark(Math.min(offset, this.#localDurableEnd))
   }
 
   /** Appends a batch the caller already checked with verifyBatch; patches its baseOffset and leader epoch in place. */
@@ -186,27 +251,80 @@ export class PartitionLog {
       this.#queuedWrites--
       if (this.#queuedWrites === 0) this.#commit.kick()
     }
-    if (this.#config.fsync === 'always') {
-      // With more writes queued behind this one, let them join the same fsync (the last one starts it),
-      // unless many waiters are already queued: then start now so a steady stream cannot starve fsync.
-      const kick = this.#queuedWrites === 0 || this.#commit.waiting >= MAX_WAITERS_BEFORE_SYNC
-      try {
-        await this.#commit.register(result.lastOffset + 1, kick)
-      } catch (e) {
-        throw e instanceof SamsaError ? e : (this.#failure ?? storageError('fsync failed', e))
-      }
-    }
+    await this.#durable(result.lastOffset + 1)
     return result
+  }
+
+  /** Waits until offsets below `end` are durable per the fsync policy. */
+  async #durable(end: number): Promise<void> {
+    if (this.#config.fsync !== 'always') return
+    // With more writes queued behind this one, let them join the same fsync (the last one starts it),
+    // unless many waiters are already queued: then start now so a steady stream cannot starve fsync.
+    const kick = this.#queuedWrites === 0 || this.#commit.waiting >= MAX_WAITERS_BEFORE_SYNC
+    try {
+      await this.#commit.register(end, kick)
+    } catch (e) {
+      throw e instanceof SamsaError ? e : (this.#failure ?? storageError('fsync failed', e))
+    }
+  }
+
+  /**
+   * Appends batches fetched from the leader, unchanged: their offsets and leader epochs are kept. Each batch must
+   * pass its CRC, start at this log's end and carry an epoch not older than the last one (a newer epoch is recorded
+   * in the leader-epoch checkpoint before its first batch is written). Resolves once durable per the fsync policy.
+   * CORRUPT_MESSAGE for a batch that fails a check; nothing after it is written.
+   */
+  async appendAsFollower(batches: Uint8Array): Promise<{ firstOffset: number; logEndOffset: number }> {
+    this.#queuedWrites++
+    let result: { firstOffset: number; logEndOffset: number }
+    try {
+      result = await this.#enqueue(() => this.#writeAsFollower(batches))
+    } finally {
+      this.#queuedWrites--
+      if (this.#queuedWrites === 0) this.#commit.kick()
+    }
+    await this.#durable(result.logEndOffset)
+    return result
+  }
+
+  /**
+   * Cuts the log so that it ends before `offset` (a batch holding `offset` goes whole): segments, index, producer
+   * state and leader-epoch cache follow, in that order, so a crash midway leaves a log recovery accepts. The high
+   * watermark is lowered to the new end if it was above. Refuses an offset below the log start. Resolves with the new
+   * log end.
+   */
+  truncateTo(offset: number): Promise<number> {
+    return this.#enqueue(async () => {
+      if (!Number.isSafeInteger(offset) || offset < this.#logStartOffset) {
+        throw new SamsaError('OFFSET_OUT_OF_RANGE', `cannot truncate to ${offset}: below the log start ${this.#logStartOffset}`, { logStartOffset: this.#logStartOffset, logEndOffset: this.logEndOffset })
+      }
+      if (this.#failure) throw this.#failure
+      if (offset >= this.logEndOffset) return this.logEndOffset
+      await this.#commit.waitFor(this.logEndOffset) // no fsync waiter is left for offsets about to disappear
+      await this.#cutSegments(offset)
+      const end = this.logEndOffset
+      this.#producers = await rebuildProducerState(this.#segments)
+      this.#commit.truncatedTo(end)
+      this.#localDurableEnd = Math.min(this.#localDurableEnd, end)
+      if (this.#highWatermark > end) this.#highWatermark = end
+      this.#readable.truncatedTo(end)
+      if (this.#epochs.truncateFromEnd(end)) this.#epochsStored = false
+      await this.#storeEpochs()
+      this.#logger.info({ dir: this.#dir, offset, logEndOffset: end }, 'truncated the log')
+      return end
+    })
   }
 
   async read(offset: number, maxBytes: number): Promise<ReadResult> {
     const highWatermark = this.#highWatermark
-    const highWatermarkPosition = this.#highWatermarkPosition
+    const highWatermarkPosition = this.#readable.position
     const logStartOffset = this.#logStartOffset
     if (!Number.isSafeInteger(offset) || offset < logStartOffset || offset > highWatermark) {
+      // Offsets between the high watermark and the log end are not readable yet: the range named is up to the high watermark.
       throw new SamsaError('OFFSET_OUT_OF_RANGE', `offset ${offset} is outside the readable range [${logStartOffset}, ${highWatermark}]`, {
         logStartOffset,
         logEndOffset: highWatermark,
+        highWatermark,
       })
     }
     try {
@@ -246,6 +364,8 @@ export class PartitionLog {
         await this.#storage.remove(s.indexPath)
         await this.#storage.remove(s.logPath)
       }
+      if (this.#epochs.truncateFromStart(newStart)) this.#epochsStored = false
+      await this.#storeEpochs().catch((e: unknown) => this.#logger.warn({ dir: this.#dir, err: String(e) }, 'could not write the leader-epoch checkpoint after retention; it is written with the next batch'))
       this.#logger.info({ dir: this.#dir, segments: n, logStartOffset: newStart }, 'retention deleted segments')
       return n
     })
@@ -261,7 +381,7 @@ export class PartitionLog {
     try {
       if (this.#failure === null) {
         await this.#commit.waitFor(this.logEndOffset)
-        this.#advanceHighWatermark(this.logEndOffset)
+        this.#advanceLocalDurableEnd(this.logEndOffset)
         await this.#active.writeIndex(this.#storage).catch((e: unknown) => this.#logger.warn({ err: String(e) }, 'could not write the active index on close'))
       }
     } finally {
@@ -295,29 +415,98 @@ export class PartitionLog {
     if (check.kind === 'duplicate') {
       return { baseOffset: check.baseOffset, lastOffset: check.lastOffset, logAppendTimeMs: this.#clock.nowMs(), logStartOffset: this.#logStartOffset, duplicate: true }
     }
+    const baseOffset = this.logEndOffset
+    await this.#recordEpoch(this.#leaderEpoch, baseOffset)
+    patchBatch(batch, 0, baseOffset, this.#leaderEpoch)
+    const placed = { ...header, baseOffset, partitionLeaderEpoch: this.#leaderEpoch }
+    await this.#writeBatch(batch, placed)
+    return { baseOffset, lastOffset: batchLastOffset(placed), logAppendTimeMs: this.#clock.nowMs(), logStartOffset: this.#logStartOffset, duplicate: false }
+  }
+
+  /** Writes one placed batch at the log end (rolling first when needed) and records it in the segment, producer state and readable bytes. */
+  async #writeBatch(batch: Uint8Array, placed: BatchHeader): Promise<void> {
     let segment = this.#active
     // Roll when the segment would pass segmentBytes, or when the index's u32 relative offset or position would overflow.
     const tooBig = segment.sizeBytes + batch.length > Math.min(this.#config.segmentBytes, U32_MAX)
-    const tooManyOffsets = this.logEndOffset + header.lastOffsetDelta - segment.baseOffset >= U32_MAX
+    const tooManyOffsets = this.logEndOffset + placed.lastOffsetDelta - segment.baseOffset >= U32_MAX
     if (segment.sizeBytes > 0 && (tooBig || tooManyOffsets)) segment = await this.#roll()
-    const baseOffset = this.logEndOffset
-    patchBatch(batch, 0, baseOffset, this.#leaderEpoch)
     const position = segment.sizeBytes
     try {
       await segment.file.append(batch)
     } catch (e) {
       throw await this.#undoWrite(segment, position, e)
     }
-    const placed = { ...header, baseOffset, partitionLeaderEpoch: this.#leaderEpoch }
     segment.noteBatch(placed, position, batch.length, this.#config.indexIntervalBytes)
-    this.#producers.update(placed, baseOffset)
-    this.#writtenBytes += batch.length
-    this.#aboveHighWatermark.push({ endOffset: batchLastOffset(placed) + 1, endBytes: this.#writtenBytes })
+    this.#producers.update(placed, placed.baseOffset)
+    this.#readable.written(batchLastOffset(placed) + 1, batch.length)
     if (this.#config.fsync !== 'always') {
-      this.#advanceHighWatermark(this.logEndOffset)
+      this.#advanceLocalDurableEnd(this.logEndOffset)
       if (this.#config.fsync === 'interval') this.#scheduleSync()
     }
-    return { baseOffset, lastOffset: batchLastOffset(placed), logAppendTimeMs: this.#clock.nowMs(), logStartOffset: this.#logStartOffset, duplicate: false }
+  }
+
+  async #writeAsFollower(batches: Uint8Array): Promise<{ firstOffset: number; logEndOffset: number }> {
+    if (this.#failure) throw this.#failure
+    const firstOffset = this.logEndOffset
+    for (let at = 0; at < batches.length; ) {
+      let header: BatchHeader
+      try {
+        header = verifyBatch(batches, at, batches.length)
+      } catch (e) {
+        if (e instanceof ProtocolError) throw new SamsaError('CORRUPT_MESSAGE', `batch at byte ${at} of the leader's bytes: ${e.message}`)
+        throw e
+      }
+      const total = batchTotalBytes(header)
+      if (header.baseOffset !== this.logEndOffset) {
+        throw new SamsaError('CORRUPT_MESSAGE', `the leader's batch starts at offset ${header.baseOffset}; this log ends at ${this.logEndOffset}`)
+      }
+      const epoch = header.partitionLeaderEpoch
+      if (epoch < this.#epochs.latestEpoch) {
+        throw new SamsaError('CORRUPT_MESSAGE', `the leader's batch at offset ${header.baseOffset} has leader epoch ${epoch}, older than this log's latest ${this.#epochs.latestEpoch}`)
+      }
+      await this.#recordEpoch(epoch, header.baseOffset)
+      if (epoch > this.#leaderEpoch) this.#leaderEpoch = epoch
+      await this.#writeBatch(batches.subarray(at, at + total), header)
+      at += total
+    }
+    return { firstOffset, logEndOffset: this.logEndOffset }
+  }
+
+  /** Makes `epoch` start at `startOffset` in the cache unless it is already there, and the checkpoint current; before any batch of it is written. */
+  async #recordEpoch(epoch: number, startOffset: number): Promise<void> {
+    if (this.#epochs.assign(epoch, startOffset)) this.#epochsStored = false
+    await this.#storeEpochs()
+  }
+
+  async #storeEpochs(): Promise<void> {
+    if (this.#epochsStored) return
+    try {
+      await this.#epochs.write(this.#storage, this.#dir)
+    } catch (e) {
+      throw retriableStorageError(e) ?? storageError('could not write the leader-epoch checkpoint', e)
+    }
+    this.#epochsStored = true
+  }
+
+  /** Cuts every segment after the one holding `offset`, and that one at the batch holding `offset` (the new active segment). */
+  async #cutSegments(offset: number): Promise<void> {
+    const keep = segmentIndexFor(this.#segments, offset)
+    for (const s of this.#segments.splice(keep + 1).reverse()) {
+      await s.file.close()
+      await this.#storage.remove(s.logPath)
+      await this.#storage.remove(s.indexPath)
+    }
+    const segment = this.#active
+    const at = await segment.locate(offset)
+    const position = at ? at.position : segment.sizeBytes
+    try {
+      await segment.file.truncate(position)
+      await segment.file.sync()
+    } catch (e) {
+      throw this.#fail(storageError('could not truncate the partition log; the partition refuses appends until the broker restarts', e))
+    }
+    await this.#storage.remove(segment.indexPath) // rebuilt from the file when this segment is next sealed or opened
+    segment.truncatedTo(position, at ? at.header.baseOffset : segment.nextOffset)
   }
 
   /** Cuts a failed write back off the file; disk full is retriable, anything else is sticky. Returns the error to throw. */
@@ -366,15 +555,17 @@ export class PartitionLog {
     return this.#failure
   }
 
+  /** The fsync policy made offsets below `end` durable here; on a single node that is the high watermark too. */
+  #advanceLocalDurableEnd(end: number): void {
+    if (end <= this.#localDurableEnd) return
+    this.#localDurableEnd = end
+    if (this.#hwFollowsLocalEnd) this.#advanceHighWatermark(end)
+  }
+
   #advanceHighWatermark(end: number): void {
     if (end <= this.#highWatermark) return
     this.#highWatermark = end
-    const above = this.#aboveHighWatermark
-    while (this.#aboveHead < above.length && above[this.#aboveHead]!.endOffset <= end) this.#highWatermarkPosition = above[this.#aboveHead++]!.endBytes
-    if (this.#aboveHead > 1024 && this.#aboveHead * 2 > above.length) {
-      above.splice(0, this.#aboveHead)
-      this.#aboveHead = 0
-    }
+    this.#readable.advancedTo(end)
     for (const l of [...this.#listeners]) {
       try {
         l(end)
@@ -383,4 +574,16 @@ export class PartitionLog {
       }
     }
   }
+}
+
+/** Producer state from every batch header of the log (after a truncation cut batches it remembered). */
+async function rebuildProducerState(segments: readonly Segment[]): Promise<ProducerStateTable> {
+  const producers = new ProducerStateTable()
+  for (const segment of segments) {
+    for await (const item of walkBatches(segment.file, 0, { chunkBytes: 64 * 1024 })) {
+      if (item.kind === 'damage') throw storageError(`could not read ${segment.logPath} back after a truncation: ${item.reason}`)
+      producers.update(item.header, item.header.baseOffset)
+    }
+  }
+  return producers
 }
