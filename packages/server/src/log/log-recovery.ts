@@ -1,16 +1,15 @@
 /**
- * @module Opening a partition directory: finishes interrupted retention, verifies every batch (its leader epoch
- * against the leader-epoch checkpoint), cuts a torn tail off the active segment (never off an older one), rebuilds
- * indexes, producer state and the leader-epoch cache.
+ * @module Opening a partition directory: finishes interrupted retention, verifies every batch (CRC, framing,
+ * contiguous offsets, and the caller's rules: the partition checks leader epochs), cuts a torn tail off the active
+ * segment (never off an older one), rebuilds indexes; every accepted batch is handed to the rules (producer state,
+ * leader-epoch cache).
  */
-import { BATCH_HEADER_BYTES, BATCH_LOG_OVERHEAD, batchLastOffset, readBatchHeader, verifyBatch } from '@samsa/shared'
+import { BATCH_HEADER_BYTES, BATCH_LOG_OVERHEAD, batchLastOffset, readBatchHeader, verifyBatch, type BatchHeader } from '@samsa/shared'
 import type { Logger } from '../clock.js'
 import { walkBatches } from './batch-walker.js'
-import { LeaderEpochCache } from './leader-epoch-cache.js'
 import { decodeLogStartCheckpoint, LOG_START_CHECKPOINT } from './log-start-checkpoint.js'
 import type { LogStorage } from './log-storage.js'
 import { OffsetIndex } from './offset-index.js'
-import { ProducerStateTable } from './producer-state.js'
 import { parseSegmentFileName, Segment, segmentFileName } from './segment.js'
 
 export interface RecoveryReport {
@@ -23,13 +22,15 @@ export interface RecoveryReport {
 export interface RecoveredLog {
   /** Oldest first, contiguous in offsets; never empty (the last is the active segment). */
   readonly segments: Segment[]
-  readonly producers: ProducerStateTable
   readonly logStartOffset: number
   readonly report: RecoveryReport | null
-  /** Every epoch of the log and where it starts: the stored checkpoint cut to the log end, or rebuilt from the batches when there was none. */
-  readonly epochs: LeaderEpochCache
-  /** False when `epochs` differs from the stored checkpoint (rebuilt or cut): write it before relying on it. */
-  readonly epochsStored: boolean
+}
+
+/** What the partition adds to recovery: a check of each batch that passed CRC and offsets, then its acceptance. */
+export interface BatchRules {
+  /** Why this batch must not be in the log (it is then damage, like a bad CRC), or null. */
+  check(header: BatchHeader): string | null
+  accepted(header: BatchHeader): void
 }
 
 export interface RecoveryArgs {
@@ -37,11 +38,7 @@ export interface RecoveryArgs {
   readonly dir: string
   readonly indexIntervalBytes: number
   readonly logger: Logger
-  /**
-   * The partition's leader epoch when the directory has no leader-epoch checkpoint (a log written before there was
-   * one): no stored batch may carry a newer one. With a checkpoint, every batch's epoch must match it.
-   */
-  readonly leaderEpoch: number
+  readonly rules: BatchRules
 }
 
 /** Thrown when an older (sealed, acknowledged) segment is damaged: the log refuses to open rather than cut it. */
@@ -72,10 +69,6 @@ export async function recoverLog(args: RecoveryArgs): Promise<RecoveredLog> {
     logger.info({ dir, baseOffset: base }, 'removed a segment below the log-start-offset checkpoint')
   }
 
-  const stored = await LeaderEpochCache.read(storage, dir)
-  if (stored.invalid) logger.warn({ dir }, 'ignoring an invalid leader-epoch checkpoint; rebuilding it from the batches')
-  const producers = new ProducerStateTable()
-  const epochs: EpochCheck = { stored: stored.cache, rebuilt: new LeaderEpochCache(), maxEpoch: args.leaderEpoch, last: -1 }
   const segments: Segment[] = []
   let report: RecoveryReport | null = null
   try {
@@ -91,7 +84,7 @@ export async function recoverLog(args: RecoveryArgs): Promise<RecoveredLog> {
       const segment = new Segment(dir, base, await storage.open(`${dir}/${segmentFileName(base, 'log')}`, { create: false }))
       segments.push(segment)
       const active = i === bases.length - 1
-      const damage = await scanSegment(segment, producers, args.indexIntervalBytes, epochs)
+      const damage = await scanSegment(segment, args.indexIntervalBytes, args.rules)
       if (damage && !active) throw new LogCorruptionError(segment.logPath, damage.position, damage.reason)
       if (damage && (await intactBatchFollows(segment, damage.position))) {
         // A torn write is the tail; an intact batch after the damage means acknowledged data was damaged in place.
@@ -113,10 +106,7 @@ export async function recoverLog(args: RecoveryArgs): Promise<RecoveredLog> {
   const first = segments[0]!
   const last = segments.at(-1)!
   const logStartOffset = Math.min(Math.max(first.baseOffset, checkpoint ?? 0), last.nextOffset)
-  // Epochs recorded before their first batch was written (or whose batches were cut as a torn tail) start past the end.
-  const cache = epochs.stored ?? epochs.rebuilt
-  const cut = cache.truncateFromEnd(last.nextOffset)
-  return { segments, producers, logStartOffset, report, epochs: cache, epochsStored: epochs.stored !== null && !cut }
+  return { segments, logStartOffset, report }
 }
 
 /**
@@ -139,35 +129,8 @@ async function intactBatchFollows(segment: Segment, position: number): Promise<b
   }
 }
 
-/**
- * Leader epochs along the log never decrease (the field is outside the CRC, so this is what catches a damaged one).
- * With a stored checkpoint each batch's epoch is the one the checkpoint gives its offset (batches below the first
- * entry, kept by retention, only not newer than it); without one, none is newer than the configured epoch.
- */
-interface EpochCheck {
-  readonly stored: LeaderEpochCache | null
-  /** Built from the batches when there is no stored checkpoint. */
-  readonly rebuilt: LeaderEpochCache
-  readonly maxEpoch: number
-  /** Epoch of the last verified batch; −1 before the first. */
-  last: number
-}
-
-/** Why the batch's epoch is wrong, or null. */
-function epochProblem(epochs: EpochCheck, epoch: number, baseOffset: number): string | null {
-  if (epoch < epochs.last) return `leader epoch ${epoch} is older than the previous batch's ${epochs.last}`
-  if (epochs.stored === null) {
-    return epoch > epochs.maxEpoch ? `leader epoch ${epoch} is outside [${Math.max(epochs.last, 0)}, ${epochs.maxEpoch}] (the previous batch's epoch and the partition's current one)` : null
-  }
-  const first = epochs.stored.entries[0]
-  if (first === undefined) return `leader epoch ${epoch} is not in the leader-epoch checkpoint, which is empty`
-  if (baseOffset < first.startOffset) return epoch > first.epoch ? `leader epoch ${epoch} at offset ${baseOffset} is newer than the checkpoint's first epoch ${first.epoch}` : null
-  const expected = epochs.stored.epochAt(baseOffset)!
-  return expected.epoch === epoch ? null : `leader epoch ${epoch} at offset ${baseOffset} does not match the leader-epoch checkpoint (epoch ${expected.epoch} from offset ${expected.startOffset})`
-}
-
-/** Verifies each batch (CRC, framing, contiguous offsets, leader epoch), rebuilding the index and producer state; returns the first damage. */
-async function scanSegment(segment: Segment, producers: ProducerStateTable, indexIntervalBytes: number, epochs: EpochCheck): Promise<{ position: number; reason: string } | null> {
+/** Verifies each batch (CRC, framing, the rules, contiguous offsets), rebuilding the index; returns the first damage. */
+async function scanSegment(segment: Segment, indexIntervalBytes: number, rules: BatchRules): Promise<{ position: number; reason: string } | null> {
   for await (const item of walkBatches(segment.file, 0, { wholeBatches: true, chunkBytes: 1024 * 1024 })) {
     if (item.kind === 'damage') return item
     try {
@@ -175,16 +138,13 @@ async function scanSegment(segment: Segment, producers: ProducerStateTable, inde
     } catch (e) {
       return { position: item.position, reason: (e as Error).message }
     }
-    const epoch = item.header.partitionLeaderEpoch
-    const problem = epochProblem(epochs, epoch, item.header.baseOffset)
+    const problem = rules.check(item.header)
     if (problem !== null) return { position: item.position, reason: problem }
     if (item.header.baseOffset !== segment.nextOffset) {
       return { position: item.position, reason: `offset gap: expected a batch at offset ${segment.nextOffset}, found ${item.header.baseOffset}` }
     }
-    epochs.last = epoch
-    if (epochs.stored === null) epochs.rebuilt.assign(epoch, item.header.baseOffset)
     segment.noteBatch(item.header, item.position, item.totalBytes, indexIntervalBytes)
-    producers.update(item.header, item.header.baseOffset)
+    rules.accepted(item.header)
     if (batchLastOffset(item.header) + 1 !== segment.nextOffset) throw new Error('unreachable: noteBatch did not advance')
   }
   return null
