@@ -8,15 +8,20 @@ import { testBatch } from './testing/batches.js'
 import { ManualClock } from './testing/manual-clock.js'
 
 describe('LeaderEpochCache', () => {
-  it('assigns newer epochs only, dropping entries a new epoch starts before (Kafka)', () => {
+  it('assigns as Kafka does: a newer epoch drops entries starting at or after it; an older one only supersedes epochs without batches', () => {
     const c = new LeaderEpochCache()
     expect(c.latestEpoch).toBe(-1)
     expect(c.assign(0, 0)).toBe(true)
-    expect(c.assign(0, 5)).toBe(false)
+    expect(c.assign(0, 5)).toBe(false) // the latest epoch continues
     expect(c.assign(2, 10)).toBe(true)
-    expect(c.assign(1, 12)).toBe(false)
     expect(c.assign(4, 10)).toBe(true) // epoch 2 never got a batch: 4 starts where it did
     expect(c.entries).toEqual([{ epoch: 0, startOffset: 0 }, { epoch: 4, startOffset: 10 }])
+    expect(() => c.assign(1, 12)).toThrow(/leader epoch 4 has batches from offset 10/)
+    expect(c.assign(8, 14)).toBe(true) // a leader epoch recorded at the log end, before any batch of it
+    expect(c.assign(7, 14)).toBe(true) // a follower takes its leader's older epoch there: 8 had no batch
+    expect(c.entries).toEqual([{ epoch: 0, startOffset: 0 }, { epoch: 4, startOffset: 10 }, { epoch: 7, startOffset: 14 }])
+    expect(c.assign(4, 14)).toBe(true) // epoch 4 continues at 14: 7 had no batch
+    expect(c.entries.at(-1)).toEqual({ epoch: 4, startOffset: 10 })
     expect(() => c.assign(-1, 0)).toThrow(RangeError)
   })
 
@@ -55,7 +60,7 @@ describe('LeaderEpochCache', () => {
   })
 })
 
-describe('the leader-epoch checkpoint under power loss (MemoryLogStorage model)', () => {
+describe('the leader-epoch and high-watermark checkpoints under power loss (MemoryLogStorage model)', () => {
   const config: PartitionLogConfig = { ...defaultPartitionLogConfig, retentionMs: null, fsync: 'never' }
   const open = (storage: MemoryLogStorage, leaderEpoch = 0) =>
     PartitionLog.open({ storage, dir: 'p', config, clock: new ManualClock(), logger: silentLogger, leaderEpoch })
@@ -116,5 +121,21 @@ describe('the leader-epoch checkpoint under power loss (MemoryLogStorage model)'
     expect(cut.logEndOffset).toBe(0) // the batch 0..2 holds offset 2: it went whole
     expect(cut.epochs).toEqual([{ epoch: 0, startOffset: 0 }])
     expect(LeaderEpochCache.decode((await mem.readFile(`p/${LEADER_EPOCH_CHECKPOINT}`))!)?.entries).toEqual([{ epoch: 0, startOffset: 0 }])
+  })
+
+  it('a checkpointed high watermark past what a power loss left is clamped to the log end', async () => {
+    const mem = new MemoryLogStorage()
+    const openSet = () => PartitionLog.open({ storage: mem, dir: 'h', config, clock: new ManualClock(), logger: silentLogger, highWatermark: 'set-by-partition' })
+    const log = await openSet()
+    await log.append(testBatch({ records: 2 }))
+    await log.close() // durable: offsets 0..1
+    const again = await openSet()
+    await again.append(testBatch({ records: 3 })) // fsync 'never': lost below
+    again.advanceHighWatermark(5)
+    await again.checkpointHighWatermark()
+    mem.simulatePowerLoss()
+    const reopened = await openSet()
+    expect(reopened.logEndOffset).toBe(2)
+    expect(reopened.highWatermark).toBe(2)
   })
 })

@@ -37,15 +37,22 @@ export class LeaderEpochCache {
   }
 
   /**
-   * Records that `epoch` starts at `startOffset`. An epoch not newer than the latest is ignored (it is already
-   * known); entries starting at or after startOffset are dropped first (their offsets were never kept). Returns
-   * whether anything changed.
+   * Records that the batch at `startOffset` carries `epoch` (Kafka's assign). The latest epoch again: nothing to do.
+   * A newer epoch starts there; entries starting at or after startOffset are dropped first (their offsets were never
+   * kept). An older epoch (a follower taking its leader's data) supersedes the newer epochs, which must have no batch
+   * yet (start at or after startOffset; RangeError otherwise). Returns whether anything changed.
    */
   assign(epoch: number, startOffset: number): boolean {
     if (!Number.isSafeInteger(epoch) || epoch < 0 || !Number.isSafeInteger(startOffset) || startOffset < 0) {
       throw new RangeError(`invalid leader epoch entry (${epoch}, ${startOffset})`)
     }
-    if (epoch <= this.latestEpoch) return false
+    let changed = false
+    for (let last = this.#entries.at(-1); last !== undefined && last.epoch > epoch; last = this.#entries.at(-1)) {
+      if (last.startOffset < startOffset) throw new RangeError(`leader epoch ${last.epoch} has batches from offset ${last.startOffset}: epoch ${epoch} cannot follow at ${startOffset}`)
+      this.#entries.pop()
+      changed = true
+    }
+    if (this.latestEpoch === epoch) return changed
     while (this.#entries.length > 0 && this.#entries.at(-1)!.startOffset >= startOffset) this.#entries.pop()
     this.#entries.push({ epoch, startOffset })
     return true

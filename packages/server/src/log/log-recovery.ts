@@ -7,7 +7,7 @@
 import { BATCH_HEADER_BYTES, BATCH_LOG_OVERHEAD, batchLastOffset, readBatchHeader, verifyBatch, type BatchHeader } from '@samsa/shared'
 import type { Logger } from '../clock.js'
 import { walkBatches } from './batch-walker.js'
-import { decodeLogStartCheckpoint, LOG_START_CHECKPOINT } from './log-start-checkpoint.js'
+import { decodeOffsetCheckpoint, LOG_START_CHECKPOINT } from './offset-checkpoint.js'
 import type { LogStorage } from './log-storage.js'
 import { OffsetIndex } from './offset-index.js'
 import { parseSegmentFileName, Segment, segmentFileName } from './segment.js'
@@ -57,7 +57,7 @@ export async function recoverLog(args: RecoveryArgs): Promise<RecoveredLog> {
   let bases = names.map(parseSegmentFileName).filter((b): b is number => b !== null).sort((a, b) => a - b)
 
   const checkpointBytes = await storage.readFile(`${dir}/${LOG_START_CHECKPOINT}`)
-  let checkpoint = checkpointBytes === null ? null : decodeLogStartCheckpoint(checkpointBytes)
+  let checkpoint = checkpointBytes === null ? null : decodeOffsetCheckpoint(checkpointBytes)
   if (checkpointBytes !== null && checkpoint === null) {
     logger.warn({ dir }, 'ignoring an invalid log-start-offset checkpoint; keeping every segment')
   }

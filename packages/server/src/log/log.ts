@@ -10,7 +10,7 @@ import { walkBatches } from './batch-walker.js'
 import { GroupCommit } from './group-commit.js'
 import { findOffsetForTimestamp, readBatches, segmentIndexFor } from './log-reader.js'
 import { recoverLog, type BatchRules, type RecoveryReport } from './log-recovery.js'
-import { writeLogStartCheckpoint } from './log-start-checkpoint.js'
+import { LOG_START_CHECKPOINT, writeOffsetCheckpoint } from './offset-checkpoint.js'
 import type { LogStorage } from './log-storage.js'
 import type { PartitionLogConfig } from './partition-log-config.js'
 import { ReadableBytes } from './readable-bytes.js'
@@ -218,7 +218,7 @@ export class Log {
     while (n > 0 && this.#segments[n]!.baseOffset > upTo) n--
     if (n === 0) return 0
     const newStart = this.#segments[n]!.baseOffset
-    await writeLogStartCheckpoint(storage, dir, newStart) // first, so a crash mid-way finishes on open
+    await writeOffsetCheckpoint(storage, dir, LOG_START_CHECKPOINT, newStart) // first, so a crash mid-way finishes on open
     this.#logStartOffset = newStart
     for (const s of this.#segments.splice(0, n)) {
       await s.file.close()

@@ -114,8 +114,23 @@ export function partitionLogReplicationSuite(name: string, makeStorage: () => Pr
       const stale = first!.slice()
       new DataView(stale.buffer).setUint32(4, 3) // baseOffset 3, epoch 3 < 6 (both outside the CRC)
       const err: SamsaError = await expectSamsaError(follower.appendAsFollower(stale), 'CORRUPT_MESSAGE')
-      expect(err.message).toMatch(/leader epoch 3, older than this log's latest 6/)
+      expect(err.message).toMatch(/leader epoch 3, older than the epoch 6 of this log's last batch/)
       expect(follower.logEndOffset).toBe(3)
+    })
+
+    it('appendAsFollower takes an older epoch from its leader where this log recorded a newer one without batches', async () => {
+      const e = await env()
+      const leader = await e.open('leader')
+      await leader.append(testBatch({ records: 2 }))
+      await leader.append(testBatch()) // offset 2, epoch 3: more than the other replica got
+      const all = await e.readAll(leader)
+      const [first, second] = [...scanBatches(all)].map((b) => all.slice(b.at, b.at + b.totalBytes))
+      const replica = await e.open('replica', { leaderEpoch: 0 })
+      await replica.appendAsFollower(first!)
+      await replica.becomeLeader(8) // led briefly at 8 and wrote nothing, then followed the other again
+      await replica.appendAsFollower(second!)
+      expect(replica.epochs).toEqual([{ epoch: 3, startOffset: 0 }])
+      expect(replica.logEndOffset).toBe(3)
     })
 
     it('truncateTo cuts at the batch holding the offset, across segments; appends continue there; a reopen agrees', async () => {
@@ -175,6 +190,29 @@ export function partitionLogReplicationSuite(name: string, makeStorage: () => Pr
       await new Promise((resolve) => setImmediate(resolve))
       expect(all).toBe(true)
       expect(recordsOf((await log.read(1, 100)).records)).toHaveLength(3)
+    })
+
+    it('a partition-set high watermark starts at its checkpoint after a reopen, within the log; without one at the log start', async () => {
+      const e = await env()
+      let log = await e.open('p', { highWatermark: 'set-by-partition' })
+      for (let i = 0; i < 4; i++) await log.append(testBatch({ records: 2 }))
+      log.advanceHighWatermark(6)
+      await log.checkpointHighWatermark()
+      log.advanceHighWatermark(8) // not checkpointed
+      await log.close()
+      log = await e.open('p', { highWatermark: 'set-by-partition' })
+      expect(log.highWatermark).toBe(6)
+      expect(recordsOf(await e.readAll(log))).toHaveLength(6)
+      await log.truncateTo(4)
+      await log.close()
+      log = await e.open('p', { highWatermark: 'set-by-partition' }) // the checkpoint (6) is past the log end (4)
+      expect(log.highWatermark).toBe(4)
+      await log.close()
+      log = await e.open('q', { highWatermark: 'set-by-partition' })
+      await log.append(testBatch())
+      await log.close()
+      expect((await e.open('q', { highWatermark: 'set-by-partition' })).highWatermark).toBe(0)
+      expect((await e.open('p')).highWatermark).toBe(4) // a single node's high watermark is its durable end
     })
 
     it('recovery refuses a batch whose epoch the checkpoint does not give its offset: a tail is cut, a batch followed by intact ones is not', async () => {

@@ -11,6 +11,7 @@ import { LeaderEpochCache, type EpochEntry } from './leader-epoch-cache.js'
 import { Log } from './log.js'
 import type { RecoveryReport } from './log-recovery.js'
 import type { LogStorage } from './log-storage.js'
+import { decodeOffsetCheckpoint, HIGH_WATERMARK_CHECKPOINT, writeOffsetCheckpoint } from './offset-checkpoint.js'
 import type { PartitionLogConfig } from './partition-log-config.js'
 import { PartitionRecovery } from './partition-recovery.js'
 import { ProducerStateTable } from './producer-state.js'
@@ -47,7 +48,8 @@ export interface PartitionLogArgs {
   leaderEpoch?: number
   /**
    * 'follows-local-end' (default, a single node): the high watermark is the local durable end.
-   * 'set-by-partition': only advanceHighWatermark moves it (replication: the minimum log end over the ISR).
+   * 'set-by-partition': only advanceHighWatermark moves it (replication: the minimum log end over the ISR); it
+   * starts at the `high-watermark` checkpoint (checkpointHighWatermark), within [logStartOffset, logEndOffset].
    */
   highWatermark?: 'follows-local-end' | 'set-by-partition'
 }
@@ -70,7 +72,7 @@ export class PartitionLog {
   readonly #listeners = new Set<(highWatermark: number) => void>()
   #producers: ProducerStateTable
 
-  private constructor(args: PartitionLogArgs, log: Log, epochs: LeaderEpochCache, producers: ProducerStateTable) {
+  private constructor(args: PartitionLogArgs, log: Log, epochs: LeaderEpochCache, producers: ProducerStateTable, checkpointedHighWatermark: number | null) {
     this.#log = log
     this.#storage = args.storage
     this.#dir = args.dir
@@ -80,8 +82,10 @@ export class PartitionLog {
     this.#leaderEpoch = epochs.latestEpoch
     this.#producers = producers
     this.#hwFollowsLocalEnd = (args.highWatermark ?? 'follows-local-end') === 'follows-local-end'
-    // Everything recovered is durable (Log.open synced it); a partition that sets the high watermark starts it at the log start.
-    this.#highWatermark = this.#hwFollowsLocalEnd ? log.logEndOffset : log.logStartOffset
+    // Everything recovered is durable (Log.open synced it); a partition that sets the high watermark starts at its checkpoint.
+    this.#highWatermark = this.#hwFollowsLocalEnd
+      ? log.logEndOffset
+      : Math.min(Math.max(checkpointedHighWatermark ?? log.logStartOffset, log.logStartOffset), log.logEndOffset)
     log.onLocalDurableEnd((end) => {
       if (this.#hwFollowsLocalEnd) this.#advanceHighWatermark(end)
     })
@@ -97,7 +101,10 @@ export class PartitionLog {
       // The epoch to lead with starts at the log end; the checkpoint is current before any batch is appended.
       const assigned = cache.assign(Math.max(args.leaderEpoch ?? 0, cache.latestEpoch), log.logEndOffset)
       if (assigned || !unchanged) await cache.write(args.storage, args.dir)
-      return new PartitionLog(args, log, cache, recovery.producers)
+      const hwBytes = args.highWatermark === 'set-by-partition' ? await args.storage.readFile(`${args.dir}/${HIGH_WATERMARK_CHECKPOINT}`) : null
+      const hw = hwBytes === null ? null : decodeOffsetCheckpoint(hwBytes)
+      if (hwBytes !== null && hw === null) args.logger.warn({ dir: args.dir }, 'ignoring an invalid high-watermark checkpoint; the high watermark starts at the log start')
+      return new PartitionLog(args, log, cache, recovery.producers, hw)
     } catch (e) {
       await log.close().catch(() => {})
       throw e
@@ -164,6 +171,14 @@ export class PartitionLog {
   /** Moves the high watermark (under 'set-by-partition': the minimum log end over the ISR), never past the local durable end and never back. */
   advanceHighWatermark(offset: number): void {
     this.#advanceHighWatermark(Math.min(offset, this.#log.localDurableEnd))
+  }
+
+  /**
+   * Records the high watermark in the `high-watermark` checkpoint (temp → fsync → rename), where a partition that sets
+   * it starts after a restart. Kafka writes it periodically; so will the replication driver.
+   */
+  checkpointHighWatermark(): Promise<void> {
+    return this.#log.exclusive(() => writeOffsetCheckpoint(this.#storage, this.#dir, HIGH_WATERMARK_CHECKPOINT, this.#highWatermark))
   }
 
   /** Appends a batch the caller already checked with verifyBatch; patches its baseOffset and leader epoch in place. Resolves once durable per the fsync policy. */
@@ -292,8 +307,9 @@ export class PartitionLog {
         throw new SamsaError('CORRUPT_MESSAGE', `the leader's batch starts at offset ${header.baseOffset}; this log ends at ${this.logEndOffset}`)
       }
       const epoch = header.partitionLeaderEpoch
-      if (epoch < this.#epochs.latestEpoch) {
-        throw new SamsaError('CORRUPT_MESSAGE', `the leader's batch at offset ${header.baseOffset} has leader epoch ${epoch}, older than this log's latest ${this.#epochs.latestEpoch}`)
+      const lastBatchEpoch = this.logEndOffset > this.logStartOffset ? (this.#epochs.epochAt(this.logEndOffset - 1)?.epoch ?? -1) : -1
+      if (epoch < lastBatchEpoch) {
+        throw new SamsaError('CORRUPT_MESSAGE', `the leader's batch at offset ${header.baseOffset} has leader epoch ${epoch}, older than the epoch ${lastBatchEpoch} of this log's last batch`)
       }
       await this.#recordEpoch(epoch, header.baseOffset)
       if (epoch > this.#leaderEpoch) this.#leaderEpoch = epoch
