@@ -254,6 +254,20 @@ export function partitionLogReplicationSuite(name: string, makeStorage: () => Pr
       expect(log.epochs).toEqual([{ epoch: 3, startOffset: 0 }, { epoch: 5, startOffset: 1 }])
       expect(await e.storage.readFile(`p/${LEADER_EPOCH_CHECKPOINT}`)).not.toBeNull()
     })
+
+    it('a damaged leader-epoch checkpoint cuts nothing: the cache is rebuilt from the batches, whose order alone is checked', async () => {
+      const e = await env()
+      let log = await e.open('p')
+      await log.append(testBatch())
+      await log.becomeLeader(9)
+      await log.append(testBatch())
+      await log.close()
+      await e.storage.writeFileAtomic(`p/${LEADER_EPOCH_CHECKPOINT}`, new TextEncoder().encode('0\n1\n9 1\n00000000\n'))
+      log = await e.open('p', { leaderEpoch: 0 })
+      expect(log.recoveryReport).toBeNull()
+      expect(log.logEndOffset).toBe(2)
+      expect(log.epochs).toEqual([{ epoch: 3, startOffset: 0 }, { epoch: 9, startOffset: 1 }])
+    })
   })
 }
 

@@ -94,7 +94,8 @@ export class PartitionLog {
   static async open(args: PartitionLogArgs): Promise<PartitionLog> {
     const stored = await LeaderEpochCache.read(args.storage, args.dir)
     if (stored.invalid) args.logger.warn({ dir: args.dir }, 'ignoring an invalid leader-epoch checkpoint; rebuilding it from the batches')
-    const recovery = new PartitionRecovery(stored.cache, args.leaderEpoch ?? 0)
+    // A damaged checkpoint says nothing about epochs: only their order is checked then, so no batch is cut for it.
+    const recovery = new PartitionRecovery(stored.cache, stored.invalid ? Number.MAX_SAFE_INTEGER : (args.leaderEpoch ?? 0))
     const log = await Log.open(args, recovery)
     try {
       const { cache, stored: unchanged } = recovery.epochs(log.logEndOffset)

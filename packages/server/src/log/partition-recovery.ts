@@ -10,7 +10,7 @@ import { ProducerStateTable } from './producer-state.js'
 /**
  * Leader epochs along the log never decrease. With a stored checkpoint each batch's epoch is the one the checkpoint
  * gives its offset (batches below its first entry, kept by retention, only not newer than that entry's); without
- * one (a log from before there was one), none is newer than the configured epoch, and the cache is rebuilt.
+ * one (a log from before there was one), none is newer than `maxEpoch`, and the cache is rebuilt.
  */
 export class PartitionRecovery implements BatchRules {
   readonly producers = new ProducerStateTable()
