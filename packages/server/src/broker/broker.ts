@@ -4,7 +4,7 @@
  * clock, or runtime globals: adapters give it storage, a clock, a logger and metrics.
  */
 import {
-  ErrorCodes, ErrorMessages, ProtocolError, RecordTooLargeError, SamsaError, batchLastOffset, batchTotalBytes, scanBatches, utf8ByteLength, verifyBatch,
+  ErrorCodes, ErrorMessages, ProtocolError, RecordTooLargeError, SamsaError, batchTotalBytes, utf8ByteLength, verifyBatch,
   type FetchRequest, type FetchResponse, type ListOffsetsRequest, type ListOffsetsResponse,
   type Crc32cFn, type InitProducerIdResponse, type MetadataResponse, type PartitionMetadata, type ProduceRequest, type ProduceResponse,
   type TopicMetadata,
@@ -15,6 +15,7 @@ import type { PartitionLog, ReadResult } from '../log/partition-log.js'
 import { noopMetrics, type BrokerMetrics } from '../observability/broker-metrics.js'
 import type { BrokerConfig } from './broker-config.js'
 import { parseCreateTopic } from './create-topic-request.js'
+import { readEnd, waitForBytes } from './fetch-wait.js'
 import { awaitAcks } from './produce-acks.js'
 import { ProducerIdAllocator } from './producer-id-allocator.js'
 import { TopicRegistry } from './topic-registry.js'
@@ -362,34 +363,4 @@ export function offsetOutOfRange(topic: string, partition: number, offset: numbe
 export function inTopicPartition(err: unknown, topic: string, partition: number, offset: number): unknown {
   if (!(err instanceof SamsaError) || err.errorName !== 'OFFSET_OUT_OF_RANGE') return err
   return offsetOutOfRange(topic, partition, offset, err.details.logStartOffset ?? -1, err.details.logEndOffset ?? -1)
-}
-
-/** Offset after the last batch in `records`; `offset` when there is none. */
-function readEnd(records: Uint8Array, offset: number): number {
-  let end = offset
-  for (const b of scanBatches(records)) end = batchLastOffset(b.header) + 1
-  return end
-}
-
-/**
- * Resolves true once the partition's high watermark position has grown by `bytes` past `mark`, or waitMs elapse;
- * false when the requester went away first.
- */
-function waitForBytes(clock: Clock, log: PartitionLog, mark: number, bytes: number, waitMs: number, onGone?: (cancel: () => void) => () => void): Promise<boolean> {
-  return new Promise((resolve) => {
-    let settled = false
-    let offGone: (() => void) | undefined
-    const done = (wanted: boolean) => {
-      if (settled) return
-      settled = true
-      off()
-      offGone?.()
-      clock.clearTimeout(timer)
-      resolve(wanted)
-    }
-    const off = log.onHighWatermark(() => log.highWatermarkPosition - mark >= bytes && done(true))
-    const timer = clock.setTimeout(() => done(true), waitMs)
-    offGone = onGone?.(() => done(false))
-    if (settled) offGone?.()
-  })
 }
