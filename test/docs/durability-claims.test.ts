@@ -38,13 +38,13 @@ const produce = (broker: Broker, acks: -1 | 0 | 1, tag: string) =>
 
 describe("acks 'leader' is answered when 'all' is: after the fsync policy is met", () => {
   it('the glossary says so', () => {
-    expect(oneLine('docs/glossary.md')).toMatch(/`leader` \(1\): today exactly the same as `all`/)
+    expect(oneLine('docs/glossary.md')).toMatch(/`leader` \(1\): once the leader.s log has the batch, durable per the same `--fsync` policy; `all` also waits for the high watermark to cover it, which on a single broker is the durable log end, so today both answer at the same moment/)
   })
 
   it.each([[-1], [1]] as const)('acks %i under --fsync always: an answered batch survives a power loss', async (acks) => {
     const storage = new MemoryLogStorage()
     const { broker } = await start(storage, 'always')
-    await broker.topics.create('t', 1)
+    await broker.createTopic('t', 1)
     const syncsBefore = storage.syncCount
     await produce(broker, acks, `acks${acks}`)
     expect(storage.syncCount).toBeGreaterThan(syncsBefore)
@@ -64,7 +64,7 @@ describe('--fsync never, as docs/operations.md states it', () => {
   it('acknowledges without an fsync; a process crash loses nothing acknowledged', async () => {
     const storage = new MemoryLogStorage()
     const { broker } = await start(storage, 'never')
-    await broker.topics.create('t', 1)
+    await broker.createTopic('t', 1)
     const syncsBefore = storage.syncCount
     for (const acks of [-1, 1] as const) await produce(broker, acks, `acks${acks}`)
     expect(storage.syncCount).toBe(syncsBefore)
@@ -76,7 +76,7 @@ describe('--fsync never, as docs/operations.md states it', () => {
   it("a power loss takes the active segment's unsynced tail, not the segments rolled before it", async () => {
     const storage = new MemoryLogStorage()
     const { broker } = await start(storage, 'never', { segmentBytes: 200 })
-    await broker.topics.create('t', 1)
+    await broker.createTopic('t', 1)
     const tags = ['a', 'b', 'c', 'd', 'e', 'f']
     for (const tag of tags) await produce(broker, -1, tag)
     const written = await values(broker)
@@ -93,7 +93,7 @@ describe('--fsync never, as docs/operations.md states it', () => {
   it('a clean shutdown fsyncs: nothing acknowledged is lost to a later power loss', async () => {
     const storage = new MemoryLogStorage()
     const { broker } = await start(storage, 'never')
-    await broker.topics.create('t', 1)
+    await broker.createTopic('t', 1)
     await produce(broker, -1, 'x')
     await broker.shutdown()
     storage.simulatePowerLoss()
@@ -106,7 +106,7 @@ describe('--fsync interval', () => {
   it('an fsync follows a write within --fsync-interval-ms', async () => {
     const storage = new MemoryLogStorage()
     const { broker, clock } = await start(storage, 'interval')
-    await broker.topics.create('t', 1)
+    await broker.createTopic('t', 1)
     const syncsBefore = storage.syncCount
     await produce(broker, -1, 'y')
     expect(storage.syncCount).toBe(syncsBefore)

@@ -138,7 +138,7 @@ describe('disk full on a real tmpfs', () => {
     await fx.restart()
     const cuts = fx.logs.slice(logsBefore).filter((l) => l.level === 'warn' && 'truncatedBytes' in l.fields)
     expect(cuts, 'no recovery cut after a disk-full episode').toEqual([])
-    expect(fx.running.broker.topics.partition(TOPIC, 0).logEndOffset).toBe(ackedEnd)
+    expect(fx.running.broker.partition(TOPIC, 0).logEndOffset).toBe(ackedEnd)
     conn = await RawConnection.open(fx.running.url)
     const meta = await conn.request(exchanges.metadata, { topics: [TOPIC] })
     expect(meta.ok && meta.value.topics[0]!.partitions[0]).toMatchObject({ highWatermark: ackedEnd, logEndOffset: ackedEnd })

@@ -24,6 +24,7 @@ describe('the error table', () => {
     ['OFFSET_OUT_OF_RANGE', 1], ['CORRUPT_MESSAGE', 2], ['UNKNOWN_TOPIC_OR_PARTITION', 3], ['NOT_LEADER_OR_FOLLOWER', 6],
     ['MESSAGE_TOO_LARGE', 10], ['INVALID_TOPIC_EXCEPTION', 17], ['NOT_ENOUGH_REPLICAS', 19], ['TOPIC_AUTHORIZATION_FAILED', 29],
     ['UNSUPPORTED_VERSION', 35], ['OUT_OF_ORDER_SEQUENCE_NUMBER', 45], ['INVALID_PRODUCER_EPOCH', 47],
+    ['FENCED_LEADER_EPOCH', 74],
   ] as const)('keeps Kafka\'s code for %s (%d)', (name, code) => {
     expect(ErrorCodes[name].code).toBe(code)
   })

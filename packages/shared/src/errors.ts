@@ -34,6 +34,7 @@ export const ErrorCodes = {
   INVALID_PRODUCER_EPOCH: spec(47, 'INVALID_PRODUCER_EPOCH', false, 'The producer epoch is older than the current one: another instance has taken over this producer id.'),
   KAFKA_STORAGE_ERROR: spec(56, 'KAFKA_STORAGE_ERROR', true, 'The broker could not write or sync the partition log (for example, the disk is full).'),
   UNKNOWN_PRODUCER_ID: spec(59, 'UNKNOWN_PRODUCER_ID', false, 'The broker has no state for this producer id.'),
+  FENCED_LEADER_EPOCH: spec(74, 'FENCED_LEADER_EPOCH', true, 'The leader epoch given is older than the partition\'s current one; refresh metadata.'),
   INVALID_RECORD: spec(87, 'INVALID_RECORD', false, 'A record in the batch is not valid.'),
   // Samsa's own codes start at 1000.
   HELLO_REQUIRED: spec(1000, 'HELLO_REQUIRED', false, 'The first request on a connection must be hello.'),

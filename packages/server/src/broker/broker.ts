@@ -6,13 +6,17 @@
 import {
   ErrorCodes, ErrorMessages, ProtocolError, RecordTooLargeError, SamsaError, batchTotalBytes, utf8ByteLength, verifyBatch,
   type FetchRequest, type FetchResponse, type ListOffsetsRequest, type ListOffsetsResponse,
-  type Crc32cFn, type MetadataResponse, type ProduceRequest, type ProduceResponse, type TopicMetadata,
+  type Crc32cFn, type InitProducerIdResponse, type MetadataResponse, type PartitionMetadata, type ProduceRequest, type ProduceResponse,
+  type TopicMetadata,
 } from '@samsa/shared'
 import type { Clock, Logger, Timer } from '../clock.js'
 import type { LogStorage } from '../log/log-storage.js'
-import type { PartitionLog } from '../log/partition-log.js'
+import type { PartitionLog, ReadResult } from '../log/partition-log.js'
 import { noopMetrics, type BrokerMetrics } from '../observability/broker-metrics.js'
 import type { BrokerConfig } from './broker-config.js'
+import { parseCreateTopic } from './create-topic-request.js'
+import { readEnd, waitForBytes } from './fetch-wait.js'
+import { awaitAcks } from './produce-acks.js'
 import { ProducerIdAllocator } from './producer-id-allocator.js'
 import { TopicRegistry } from './topic-registry.js'
 import { withTimeout } from './with-timeout.js'
@@ -26,10 +30,49 @@ export interface BrokerDeps {
   readonly crc32c?: Crc32cFn
 }
 
+/** What a connection needs to know of the broker's limits, and what hello tells the client. */
+const CONNECTION_LIMITS = [
+  'brokerId', 'clusterId', 'maxFrameBytes', 'maxBatchBytes', 'maxRecordBytes', 'maxConnections', 'maxSubscriptionsPerConnection',
+  'maxInFlightRequestsPerConnection', 'helloTimeoutMs', 'idleTimeoutMs', 'maxCreditBytes', 'maxPushBytes', 'maxBufferedBytes', 'slowConsumerTimeoutMs',
+] as const satisfies readonly (keyof BrokerConfig)[]
+export type ConnectionLimits = Pick<BrokerConfig, (typeof CONNECTION_LIMITS)[number]>
+
+/** Room in the requesting connection's output budget for a fetch reply: reserved before records are read. */
+export interface FetchOutput {
+  /** Waits for room for `bytes`; rejects once the connection is closed. */
+  reserve(bytes: number): Promise<void>
+  /** Gives back what reserve took (no-op when nothing is held). */
+  release(): void
+}
+
+/** One partition's offsets, for gauges. */
+export interface PartitionOffsets {
+  readonly topic: string
+  readonly partition: number
+  readonly logStartOffset: number
+  readonly highWatermark: number
+  readonly logEndOffset: number
+}
+
+export interface TopicSummary {
+  readonly name: string
+  readonly partitions: number
+}
+
+export interface TopicDescription {
+  readonly name: string
+  readonly partitions: readonly PartitionMetadata[]
+}
+
+/**
+ * Callers (sessions, transport, metrics) get operations, never the registries: each operation is the one place a
+ * cluster will route through its controller or a partition's leader.
+ */
 export class Broker {
-  readonly config: BrokerConfig
-  readonly topics: TopicRegistry
-  readonly producerIds: ProducerIdAllocator
+  readonly #config: BrokerConfig
+  readonly #topics: TopicRegistry
+  readonly #producerIds: ProducerIdAllocator
+  readonly limits: ConnectionLimits
   readonly clock: Clock
   readonly logger: Logger
   readonly metrics: BrokerMetrics
@@ -42,13 +85,14 @@ export class Broker {
   #shuttingDown = false
 
   private constructor(config: BrokerConfig, deps: BrokerDeps, topics: TopicRegistry, producerIds: ProducerIdAllocator) {
-    this.config = config
+    this.#config = config
+    this.limits = Object.freeze(Object.fromEntries(CONNECTION_LIMITS.map((k) => [k, config[k]])) as unknown as ConnectionLimits)
     this.clock = deps.clock
     this.logger = deps.logger
     this.metrics = deps.metrics ?? noopMetrics
     this.#crc32c = deps.crc32c
-    this.topics = topics
-    this.producerIds = producerIds
+    this.#topics = topics
+    this.#producerIds = producerIds
   }
 
   static async start(config: BrokerConfig, deps: BrokerDeps): Promise<Broker> {
@@ -63,7 +107,8 @@ export class Broker {
       maxOpenSegmentFiles: config.maxOpenSegmentFiles,
       metrics: deps.metrics ?? noopMetrics,
     })
-    const producerIds = await ProducerIdAllocator.open(deps.storage)
+    const metrics = deps.metrics ?? noopMetrics
+    const producerIds = await ProducerIdAllocator.open(deps.storage, { tracked: (n) => metrics.producerEpochsTracked(n) })
     const broker = new Broker(config, deps, topics, producerIds)
     broker.#scheduleRetention()
     return broker
@@ -79,7 +124,7 @@ export class Broker {
 
   /** Reserves a connection slot; false when the broker is full or shutting down. */
   tryOpenConnection(): boolean {
-    if (this.#shuttingDown || this.#connections >= this.config.maxConnections) return false
+    if (this.#shuttingDown || this.#connections >= this.#config.maxConnections) return false
     this.#connections++
     this.metrics.connectionOpened()
     return true
@@ -90,10 +135,6 @@ export class Broker {
     this.metrics.connectionClosed()
   }
 
-  /**
-   * Each distinct name once, in request order. The answer's size is computed before any of it is built, so a
-   * request costs O(names) and allocates at most maxResponseBytes (else RESPONSE_TOO_LARGE).
-   */
   /** Counts a connection's queued output in queuedOutputBytes until the returned function is called. */
   trackOutput(output: { readonly queuedBytes: number }): () => void {
     this.#outputs.add(output)
@@ -107,19 +148,71 @@ export class Broker {
     return sum
   }
 
+  /** Checks its arguments (parseCreateTopic: INVALID_TOPIC_EXCEPTION, INVALID_PARTITIONS), so untrusted input may be passed as is. */
+  async createTopic(name: unknown, partitions: unknown): Promise<TopicSummary> {
+    const args = parseCreateTopic(name, partitions, this.#config.maxPartitionsPerTopic)
+    const t = await this.#topics.create(args.name, args.partitions)
+    return { name: t.name, partitions: t.partitions.length }
+  }
+
+  /** UNKNOWN_TOPIC_OR_PARTITION when there is no such topic. */
+  deleteTopic(name: string): Promise<void> {
+    return this.#topics.delete(name)
+  }
+
+  /** Runs `listener` with the name of each topic deleted from now on; returns the unregister function. */
+  onTopicDeleted(listener: (name: string) => void): () => void {
+    return this.#topics.onDeleted(listener)
+  }
+
+  /** Every topic, by name. */
+  listTopics(): TopicSummary[] {
+    return this.#topics.list().map((t) => ({ name: t.name, partitions: t.partitions.length }))
+  }
+
+  /** The topic's partitions with leader and offsets; UNKNOWN_TOPIC_OR_PARTITION when there is no such topic. */
+  describeTopic(name: string): TopicDescription {
+    const meta = this.metadata([name]).topics[0]
+    if (!meta || meta.errorCode !== 0) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownTopic(name))
+    return { name: meta.name, partitions: meta.partitions }
+  }
+
+  /** Offsets of every partition on this broker. */
+  *partitionOffsets(): Iterable<PartitionOffsets> {
+    for (const t of this.#topics.list()) {
+      for (const [partition, log] of t.partitions.entries()) {
+        yield { topic: t.name, partition, logStartOffset: log.logStartOffset, highWatermark: log.highWatermark, logEndOffset: log.logEndOffset }
+      }
+    }
+  }
+
+  /** A partition's log, for subscriptions to read and wait on; UNKNOWN_TOPIC_OR_PARTITION / INVALID_TOPIC_EXCEPTION. */
+  partition(topic: string, partition: number): PartitionLog {
+    return this.#topics.partition(topic, partition)
+  }
+
+  /** producerId −1: a new id at epoch 0; the current (id, epoch) pair: the id at the next epoch (ProducerIdAllocator.init). */
+  initProducerId(producerId: number, producerEpoch: number): Promise<InitProducerIdResponse> {
+    return this.#producerIds.init(producerId, producerEpoch)
+  }
+
+  /**
+   * Each distinct name once, in request order. The answer's size is computed before any of it is built, so a
+   * request costs O(names) and allocates at most maxResponseBytes (else RESPONSE_TOO_LARGE).
+   */
   metadata(names: readonly string[] | null): MetadataResponse {
-    const wanted = names === null ? this.topics.list().map((t) => t.name) : [...new Set(names)]
-    const { maxResponseBytes } = this.config
-    let bytes = 16 + utf8ByteLength(this.config.advertisedUrl)
+    const wanted = names === null ? this.#topics.list().map((t) => t.name) : [...new Set(names)]
+    const { maxResponseBytes } = this.#config
+    let bytes = 16 + utf8ByteLength(this.#config.advertisedUrl)
     for (const name of wanted) {
-      bytes += METADATA_TOPIC_BYTES + utf8ByteLength(name) + (this.topics.get(name)?.partitions.length ?? 0) * METADATA_PARTITION_BYTES
+      bytes += METADATA_TOPIC_BYTES + utf8ByteLength(name) + (this.#topics.get(name)?.partitions.length ?? 0) * METADATA_PARTITION_BYTES
       if (bytes > maxResponseBytes) {
         throw new SamsaError('RESPONSE_TOO_LARGE', `the metadata of ${wanted.length} topics exceeds maxResponseBytes ${maxResponseBytes}; ask for fewer topics`, { maxResponseBytes })
       }
     }
     const topics: TopicMetadata[] = []
     for (const name of wanted) {
-      const t = this.topics.get(name)
+      const t = this.#topics.get(name)
       if (!t) {
         topics.push({ name, errorCode: ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION.code, partitions: [] })
         continue
@@ -129,7 +222,7 @@ export class Broker {
         errorCode: 0,
         partitions: t.partitions.map((log, partition) => ({
           partition,
-          leader: this.config.brokerId,
+          leader: this.#config.brokerId,
           leaderEpoch: log.leaderEpoch,
           logStartOffset: log.logStartOffset,
           highWatermark: log.highWatermark,
@@ -137,15 +230,15 @@ export class Broker {
         })),
       })
     }
-    return { brokers: [{ brokerId: this.config.brokerId, url: this.config.advertisedUrl }], topics }
+    return { brokers: [{ brokerId: this.#config.brokerId, url: this.#config.advertisedUrl }], topics }
   }
 
-  /** Validates and appends one batch; resolves once it is durable (fsync policy) or rejects with a SamsaError. */
+  /** Validates and appends one batch; resolves once it satisfies acks (produce-acks.ts) or rejects with a SamsaError. */
   async produce(req: ProduceRequest): Promise<ProduceResponse> {
     if (this.#shuttingDown) throw new SamsaError('BROKER_SHUTTING_DOWN')
     if (req.acks !== -1 && req.acks !== 0 && req.acks !== 1) throw new SamsaError('INVALID_REQUIRED_ACKS', `acks must be -1, 0 or 1, got ${req.acks}`)
-    const log = this.topics.partition(req.topic, req.partition)
-    const { maxBatchBytes, maxRecordBytes } = this.config
+    const log = this.#topics.partition(req.topic, req.partition)
+    const { maxBatchBytes, maxRecordBytes } = this.#config
     if (req.batch.length > maxBatchBytes) {
       throw new SamsaError('MESSAGE_TOO_LARGE', `batch of ${req.batch.length} bytes exceeds maxBatchBytes ${maxBatchBytes}`, { batchBytes: req.batch.length, maxBatchBytes })
     }
@@ -160,41 +253,67 @@ export class Broker {
       throw e
     }
     const started = this.clock.monotonicMs()
-    const timeoutMs = Math.min(req.timeoutMs || this.config.requestTimeoutMs, this.config.requestTimeoutMs)
-    const result = await withTimeout(this.clock, log.append(req.batch), timeoutMs, () =>
+    const timeoutMs = Math.min(req.timeoutMs || this.#config.requestTimeoutMs, this.#config.requestTimeoutMs)
+    let cancelAcks = () => {}
+    const appended = log.append(req.batch).then(async (r) => {
+      const acks = awaitAcks(req.acks, log, r.lastOffset + 1)
+      cancelAcks = acks.cancel
+      await acks.done
+      return r
+    })
+    const result = await withTimeout(this.clock, appended, timeoutMs, () =>
       new SamsaError('REQUEST_TIMED_OUT', `the batch was not durable within ${timeoutMs} ms; resend it with the same sequence to learn its offset`),
-    )
+    ).finally(() => cancelAcks())
     this.metrics.produceLatencyMs(this.clock.monotonicMs() - started)
     if (!result.duplicate) this.metrics.recordsIn(req.topic, recordCount, req.batch.length)
     return { baseOffset: result.baseOffset, logAppendTimeMs: result.logAppendTimeMs, logStartOffset: result.logStartOffset, duplicate: result.duplicate }
   }
 
   /**
-   * Reads whole batches from offset; waits up to maxWaitMs (bounded by requestTimeoutMs) when nothing is there yet.
-   * `onGone` registers a callback for when the requester's connection closes: the wait ends at once (no timer or
-   * listener outlives the connection) and the fetch fails, since nobody is left to answer. `reserveOutput` waits
-   * for room in the connection's output budget before the records are read.
+   * Reads whole batches from offset. Waits up to maxWaitMs (bounded by requestTimeoutMs) until minBytes (at most
+   * maxBytes) are readable above offset; minBytes 0 answers at once. A read that stops below the high watermark
+   * (maxBytes or a segment end) answers at once: more is there. `onGone` registers a callback for when the
+   * requester's connection closes: the wait ends at once (no timer or listener outlives the connection) and the
+   * fetch fails, since nobody is left to answer. `output` reserves room in the connection's output budget before
+   * records are read, and releases it while the fetch waits, so a long poll holds none.
    */
-  async fetch(req: FetchRequest, onGone?: (cancel: () => void) => () => void, reserveOutput?: (bytes: number) => Promise<void>): Promise<FetchResponse> {
-    const log = this.topics.partition(req.topic, req.partition)
+  async fetch(req: FetchRequest, onGone?: (cancel: () => void) => () => void, output?: FetchOutput): Promise<FetchResponse> {
+    const log = this.#topics.partition(req.topic, req.partition)
     assertOffsetInRange(log, req.offset, req.topic, req.partition)
     const started = this.clock.monotonicMs()
-    const maxBytes = Math.max(1, Math.min(req.maxBytes, this.config.maxPushBytes))
-    const waitMs = Math.min(req.maxWaitMs, this.config.requestTimeoutMs)
-    if (req.offset >= log.highWatermark && waitMs > 0 && !(await waitForHighWatermark(this.clock, log, req.offset, waitMs, onGone))) {
+    const maxBytes = Math.max(1, Math.min(req.maxBytes, this.#config.maxPushBytes))
+    const minBytes = Math.min(req.minBytes, maxBytes)
+    const waitMs = Math.min(req.maxWaitMs, this.#config.requestTimeoutMs)
+    const read = async () => {
+      await output?.reserve(maxBytes + FETCH_RESPONSE_OVERHEAD_BYTES)
+      return log.read(req.offset, maxBytes).catch((e: unknown) => {
+        throw inTopicPartition(e, req.topic, req.partition, req.offset)
+      })
+    }
+    // Bytes known readable above offset, as of high watermark position `mark`.
+    let have = 0
+    let mark = log.highWatermarkPosition
+    if (req.offset < log.highWatermark || minBytes === 0 || waitMs === 0) {
+      const r = await read()
+      if (minBytes === 0 || waitMs === 0 || r.records.length >= minBytes || readEnd(r.records, req.offset) < r.highWatermark) return this.#fetched(r, started)
+      output?.release()
+      have = r.records.length
+      mark = r.highWatermarkPosition
+    }
+    const remainingMs = have > 0 ? waitMs - (this.clock.monotonicMs() - started) : waitMs
+    if (remainingMs > 0 && !(await waitForBytes(this.clock, log, mark, minBytes - have, remainingMs, onGone))) {
       throw new SamsaError('NETWORK_EXCEPTION', 'the connection closed during the fetch wait')
     }
-    // The reply is read only once the connection has room for it (reserved after the wait, so a long poll holds none).
-    await reserveOutput?.(maxBytes + FETCH_RESPONSE_OVERHEAD_BYTES)
-    const r = await log.read(req.offset, maxBytes).catch((e: unknown) => {
-      throw inTopicPartition(e, req.topic, req.partition, req.offset)
-    })
-    this.metrics.fetchLatencyMs(this.clock.monotonicMs() - started)
+    return this.#fetched(await read(), started)
+  }
+
+  #fetched(r: ReadResult, startedMs: number): FetchResponse {
+    this.metrics.fetchLatencyMs(this.clock.monotonicMs() - startedMs)
     return { highWatermark: r.highWatermark, logStartOffset: r.logStartOffset, records: r.records }
   }
 
   async listOffsets(req: ListOffsetsRequest): Promise<ListOffsetsResponse> {
-    const log = this.topics.partition(req.topic, req.partition)
+    const log = this.#topics.partition(req.topic, req.partition)
     if (req.timestamp === -2) return { offset: log.logStartOffset, timestamp: -1, leaderEpoch: log.leaderEpoch }
     if (req.timestamp === -1) return { offset: log.highWatermark, timestamp: -1, leaderEpoch: log.leaderEpoch }
     if (req.timestamp < 0) throw new SamsaError('INVALID_REQUEST', `timestamp must be -2 (earliest), -1 (latest) or ms since the epoch, got ${req.timestamp}`)
@@ -206,19 +325,19 @@ export class Broker {
   #scheduleRetention(): void {
     if (this.#shuttingDown) return
     this.#retentionTimer = this.clock.setTimeout(() => {
-      this.topics
+      this.#topics
         .applyRetention()
         .then((n) => n > 0 && this.logger.info({ segments: n }, 'retention deleted segments'))
         .catch((err: unknown) => this.logger.error({ err }, 'retention failed'))
         .finally(() => this.#scheduleRetention())
-    }, this.config.retentionCheckIntervalMs)
+    }, this.#config.retentionCheckIntervalMs)
   }
 
   /** Stops accepting work, then flushes and closes every log. */
   async shutdown(): Promise<void> {
     this.#shuttingDown = true
     if (this.#retentionTimer) this.clock.clearTimeout(this.#retentionTimer)
-    await this.topics.close()
+    await this.#topics.close()
   }
 }
 
@@ -244,24 +363,4 @@ export function offsetOutOfRange(topic: string, partition: number, offset: numbe
 export function inTopicPartition(err: unknown, topic: string, partition: number, offset: number): unknown {
   if (!(err instanceof SamsaError) || err.errorName !== 'OFFSET_OUT_OF_RANGE') return err
   return offsetOutOfRange(topic, partition, offset, err.details.logStartOffset ?? -1, err.details.logEndOffset ?? -1)
-}
-
-/** Resolves true when the high watermark passes offset or waitMs elapse; false when the requester went away first. */
-function waitForHighWatermark(clock: Clock, log: PartitionLog, offset: number, waitMs: number, onGone?: (cancel: () => void) => () => void): Promise<boolean> {
-  return new Promise((resolve) => {
-    let settled = false
-    let offGone: (() => void) | undefined
-    const done = (wanted: boolean) => {
-      if (settled) return
-      settled = true
-      off()
-      offGone?.()
-      clock.clearTimeout(timer)
-      resolve(wanted)
-    }
-    const off = log.onHighWatermark((hw: number) => hw > offset && done(true))
-    const timer = clock.setTimeout(() => done(true), waitMs)
-    offGone = onGone?.(() => done(false))
-    if (settled) offGone?.()
-  })
 }

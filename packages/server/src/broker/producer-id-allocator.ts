@@ -1,45 +1,114 @@
-/** @module Producer-id allocation: ids are unique across restarts because blocks of ids are reserved durably before use. */
+/**
+ * @module Producer-id allocation and epoch bumps. Ids are unique across restarts because blocks of ids are reserved
+ * durably before use. An epoch bump follows KIP-360: only the holder of an id's current (id, epoch) pair can bump
+ * it, and the new epoch is durable before it is answered, so a fenced instance can never take its id back.
+ */
 import { SamsaError } from '@samsa/shared'
 import type { LogStorage } from '../log/log-storage.js'
 
 const BLOCK_SIZE = 1000
-const CHECKPOINT = 'meta/producer-id-block.json'
+const BLOCK_CHECKPOINT = 'meta/producer-id-block.json'
+const EPOCHS_CHECKPOINT = 'meta/producer-epochs.json'
 const MAX_EPOCH = 32767
+/** Bumped ids whose epoch is remembered; past it the lowest ids expire. Each bump rewrites them (≈ 20 bytes each). */
+export const DEFAULT_MAX_TRACKED_EPOCHS = 10_000
+
+export interface ProducerIdAllocatorOptions {
+  readonly maxTrackedEpochs?: number
+  /** Called with the number of ids whose bumped epoch is remembered, after open and after each bump (a gauge). */
+  readonly tracked?: (count: number) => void
+}
+
+interface EpochsFile {
+  /** Ids below this have expired: they can no longer be bumped. */
+  readonly expiredBelow: number
+  readonly epochs: readonly (readonly [number, number])[]
+}
+
+const enc = new TextEncoder()
+const dec = new TextDecoder()
 
 export class ProducerIdAllocator {
   readonly #storage: LogStorage
-  /** Next id to hand out; invariant: #next < #blockEnd or a new block must be reserved first. */
+  readonly #maxTracked: number
+  readonly #tracked: (count: number) => void
+  /** Next id to hand out; invariant: #next < #blockEnd or a new block must be reserved first. Ids below it may be held. */
   #next = 0
   /** Ids below this are reserved on disk. */
   #blockEnd = 0
   #reserving: Promise<void> | null = null
+  /** Current epoch of every id bumped at least once (others are at epoch 0); ≤ #maxTracked entries, all ≥ #expiredBelow. */
+  readonly #epochs = new Map<number, number>()
+  #expiredBelow = 0
+  /** Bumps run one at a time: each check-then-write must see the previous one's result. */
+  #bumps: Promise<unknown> = Promise.resolve()
 
-  private constructor(storage: LogStorage) {
+  private constructor(storage: LogStorage, opts: ProducerIdAllocatorOptions) {
     this.#storage = storage
+    this.#maxTracked = Math.max(1, opts.maxTrackedEpochs ?? DEFAULT_MAX_TRACKED_EPOCHS)
+    this.#tracked = opts.tracked ?? (() => {})
   }
 
-  static async open(storage: LogStorage): Promise<ProducerIdAllocator> {
-    const a = new ProducerIdAllocator(storage)
+  static async open(storage: LogStorage, opts: ProducerIdAllocatorOptions = {}): Promise<ProducerIdAllocator> {
+    const a = new ProducerIdAllocator(storage, opts)
     await storage.ensureDir('meta')
-    const bytes = await storage.readFile(CHECKPOINT)
-    if (bytes) {
-      const parsed = JSON.parse(new TextDecoder().decode(bytes)) as { nextBlockStart: number }
+    const block = await storage.readFile(BLOCK_CHECKPOINT)
+    if (block) {
+      const parsed = JSON.parse(dec.decode(block)) as { nextBlockStart: number }
       a.#next = a.#blockEnd = parsed.nextBlockStart
     }
+    const epochs = await storage.readFile(EPOCHS_CHECKPOINT)
+    if (epochs) {
+      const parsed = JSON.parse(dec.decode(epochs)) as EpochsFile
+      a.#expiredBelow = parsed.expiredBelow
+      for (const [id, epoch] of parsed.epochs) a.#epochs.set(id, epoch)
+      a.#expire()
+    }
+    a.#tracked(a.#epochs.size)
     return a
   }
 
   /**
-   * producerId −1: a new id at epoch 0. A known id: the same id with its epoch bumped (fencing the
-   * previous instance); at the epoch limit a new id is allocated instead.
+   * producerId −1: a new id at epoch 0. (id, epoch) of an id this broker gave out: when epoch is the id's current
+   * one, the same id at epoch + 1 (fencing every instance still on an older epoch); at the epoch limit a new id
+   * instead. Any other epoch: INVALID_PRODUCER_EPOCH (the error never names the current epoch). An id never given
+   * out, or expired: UNKNOWN_PRODUCER_ID (ask for a new one with −1).
    */
   async init(producerId: number, producerEpoch: number): Promise<{ producerId: number; producerEpoch: number }> {
-    if (producerId >= 0) {
-      if (producerId >= this.#blockEnd) throw new SamsaError('UNKNOWN_PRODUCER_ID', `producer id ${producerId} was never allocated by this broker`)
-      if (producerEpoch < MAX_EPOCH) return { producerId, producerEpoch: Math.max(0, producerEpoch + 1) }
-    } else if (producerId !== -1) {
-      throw new SamsaError('INVALID_REQUEST', `producerId must be -1 or a non-negative id, got ${producerId}`)
+    if (producerId === -1) return this.#allocate()
+    if (!Number.isSafeInteger(producerId) || producerId < 0) throw new SamsaError('INVALID_REQUEST', `producerId must be -1 or a non-negative id, got ${producerId}`)
+    const run = this.#bumps.then(() => this.#bump(producerId, producerEpoch))
+    this.#bumps = run.catch(() => {})
+    return run
+  }
+
+  async #bump(producerId: number, producerEpoch: number): Promise<{ producerId: number; producerEpoch: number }> {
+    if (producerId >= this.#next) throw new SamsaError('UNKNOWN_PRODUCER_ID', `producer id ${producerId} was never allocated by this broker; ask for a new one with producerId -1`)
+    if (producerId < this.#expiredBelow) throw new SamsaError('UNKNOWN_PRODUCER_ID', `producer id ${producerId} has expired; ask for a new one with producerId -1`)
+    const current = this.#epochs.get(producerId) ?? 0
+    if (producerEpoch !== current) {
+      throw new SamsaError('INVALID_PRODUCER_EPOCH', `producer id ${producerId} is not at epoch ${producerEpoch}: only its current holder can bump it; ask for a new id with producerId -1`)
     }
+    if (current >= MAX_EPOCH) return this.#allocate()
+    const next = new Map(this.#epochs).set(producerId, current + 1)
+    const { expiredBelow, epochs } = expireLowest(next, this.#expiredBelow, this.#maxTracked)
+    const file: EpochsFile = { expiredBelow, epochs: [...epochs] }
+    await this.#storage.writeFileAtomic(EPOCHS_CHECKPOINT, enc.encode(JSON.stringify(file)))
+    this.#epochs.clear()
+    for (const [id, e] of epochs) this.#epochs.set(id, e)
+    this.#expiredBelow = expiredBelow
+    this.#tracked(this.#epochs.size)
+    return { producerId, producerEpoch: current + 1 }
+  }
+
+  /** Applies a lowered bound to what was read from disk (in memory only; the next bump writes it). */
+  #expire(): void {
+    const { expiredBelow, epochs } = expireLowest(this.#epochs, this.#expiredBelow, this.#maxTracked)
+    this.#expiredBelow = expiredBelow
+    for (const id of [...this.#epochs.keys()]) if (!epochs.has(id)) this.#epochs.delete(id)
+  }
+
+  async #allocate(): Promise<{ producerId: number; producerEpoch: number }> {
     while (this.#next >= this.#blockEnd) await this.#reserve()
     return { producerId: this.#next++, producerEpoch: 0 }
   }
@@ -47,11 +116,19 @@ export class ProducerIdAllocator {
   #reserve(): Promise<void> {
     this.#reserving ??= (async () => {
       const end = this.#blockEnd + BLOCK_SIZE
-      await this.#storage.writeFileAtomic(CHECKPOINT, new TextEncoder().encode(JSON.stringify({ nextBlockStart: end })))
+      await this.#storage.writeFileAtomic(BLOCK_CHECKPOINT, enc.encode(JSON.stringify({ nextBlockStart: end })))
       this.#blockEnd = end
     })().finally(() => {
       this.#reserving = null
     })
     return this.#reserving
   }
+}
+
+/** Drops the lowest ids until at most `max` remain; every id at or below a dropped one expires with it. */
+function expireLowest(epochs: ReadonlyMap<number, number>, expiredBelow: number, max: number): { expiredBelow: number; epochs: Map<number, number> } {
+  const ids = [...epochs.keys()].filter((id) => id >= expiredBelow).sort((a, b) => a - b)
+  const drop = Math.max(0, ids.length - max)
+  const floor = drop > 0 ? ids[drop - 1]! + 1 : expiredBelow
+  return { expiredBelow: floor, epochs: new Map(ids.slice(drop).map((id) => [id, epochs.get(id)!])) }
 }

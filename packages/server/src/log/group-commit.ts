@@ -23,7 +23,7 @@ export interface GroupCommitDeps {
 
 export class GroupCommit {
   readonly #deps: GroupCommitDeps
-  /** Offsets below it are on stable storage; only grows. */
+  /** Offsets below it are on stable storage; only grows, except when the log is truncated below it. */
   #durableEnd: number
   /** Sticky: once set, every waitFor rejects with it. */
   #failure: Error | null = null
@@ -74,6 +74,11 @@ export class GroupCommit {
 
   get waiting(): number {
     return this.#waiters.length
+  }
+
+  /** The log was cut to end at `end` (with no waiter left): the durable end follows it down. */
+  truncatedTo(end: number): void {
+    if (end < this.#durableEnd) this.#durableEnd = end
   }
 
   /** Rejects every waiter (used when the log closes without a final sync). */

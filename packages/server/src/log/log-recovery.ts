@@ -1,14 +1,15 @@
 /**
- * @module Opening a partition directory: finishes interrupted retention, verifies every batch, cuts a torn tail
- * off the active segment (never off an older one), rebuilds indexes and producer state.
+ * @module Opening a partition directory: finishes interrupted retention, verifies every batch (CRC, framing,
+ * contiguous offsets, and the caller's rules: the partition checks leader epochs), cuts a torn tail off the active
+ * segment (never off an older one), rebuilds indexes; every accepted batch is handed to the rules (producer state,
+ * leader-epoch cache).
  */
-import { BATCH_HEADER_BYTES, BATCH_LOG_OVERHEAD, batchLastOffset, readBatchHeader, verifyBatch } from '@samsa/shared'
+import { BATCH_HEADER_BYTES, BATCH_LOG_OVERHEAD, batchLastOffset, readBatchHeader, verifyBatch, type BatchHeader } from '@samsa/shared'
 import type { Logger } from '../clock.js'
 import { walkBatches } from './batch-walker.js'
-import { decodeLogStartCheckpoint, LOG_START_CHECKPOINT } from './log-start-checkpoint.js'
+import { decodeOffsetCheckpoint, LOG_START_CHECKPOINT } from './offset-checkpoint.js'
 import type { LogStorage } from './log-storage.js'
 import { OffsetIndex } from './offset-index.js'
-import { ProducerStateTable } from './producer-state.js'
 import { parseSegmentFileName, Segment, segmentFileName } from './segment.js'
 
 export interface RecoveryReport {
@@ -21,9 +22,15 @@ export interface RecoveryReport {
 export interface RecoveredLog {
   /** Oldest first, contiguous in offsets; never empty (the last is the active segment). */
   readonly segments: Segment[]
-  readonly producers: ProducerStateTable
   readonly logStartOffset: number
   readonly report: RecoveryReport | null
+}
+
+/** What the partition adds to recovery: a check of each batch that passed CRC and offsets, then its acceptance. */
+export interface BatchRules {
+  /** Why this batch must not be in the log (it is then damage, like a bad CRC), or null. */
+  check(header: BatchHeader): string | null
+  accepted(header: BatchHeader): void
 }
 
 export interface RecoveryArgs {
@@ -31,8 +38,7 @@ export interface RecoveryArgs {
   readonly dir: string
   readonly indexIntervalBytes: number
   readonly logger: Logger
-  /** The partition's current leader epoch: no stored batch may carry a newer one. */
-  readonly leaderEpoch: number
+  readonly rules: BatchRules
 }
 
 /** Thrown when an older (sealed, acknowledged) segment is damaged: the log refuses to open rather than cut it. */
@@ -51,7 +57,7 @@ export async function recoverLog(args: RecoveryArgs): Promise<RecoveredLog> {
   let bases = names.map(parseSegmentFileName).filter((b): b is number => b !== null).sort((a, b) => a - b)
 
   const checkpointBytes = await storage.readFile(`${dir}/${LOG_START_CHECKPOINT}`)
-  let checkpoint = checkpointBytes === null ? null : decodeLogStartCheckpoint(checkpointBytes)
+  let checkpoint = checkpointBytes === null ? null : decodeOffsetCheckpoint(checkpointBytes)
   if (checkpointBytes !== null && checkpoint === null) {
     logger.warn({ dir }, 'ignoring an invalid log-start-offset checkpoint; keeping every segment')
   }
@@ -63,8 +69,6 @@ export async function recoverLog(args: RecoveryArgs): Promise<RecoveredLog> {
     logger.info({ dir, baseOffset: base }, 'removed a segment below the log-start-offset checkpoint')
   }
 
-  const producers = new ProducerStateTable()
-  const epochs: EpochCheck = { current: args.leaderEpoch, last: -1 }
   const segments: Segment[] = []
   let report: RecoveryReport | null = null
   try {
@@ -80,7 +84,7 @@ export async function recoverLog(args: RecoveryArgs): Promise<RecoveredLog> {
       const segment = new Segment(dir, base, await storage.open(`${dir}/${segmentFileName(base, 'log')}`, { create: false }))
       segments.push(segment)
       const active = i === bases.length - 1
-      const damage = await scanSegment(segment, producers, args.indexIntervalBytes, epochs)
+      const damage = await scanSegment(segment, args.indexIntervalBytes, args.rules)
       if (damage && !active) throw new LogCorruptionError(segment.logPath, damage.position, damage.reason)
       if (damage && (await intactBatchFollows(segment, damage.position))) {
         // A torn write is the tail; an intact batch after the damage means acknowledged data was damaged in place.
@@ -102,7 +106,7 @@ export async function recoverLog(args: RecoveryArgs): Promise<RecoveredLog> {
   const first = segments[0]!
   const last = segments.at(-1)!
   const logStartOffset = Math.min(Math.max(first.baseOffset, checkpoint ?? 0), last.nextOffset)
-  return { segments, producers, logStartOffset, report }
+  return { segments, logStartOffset, report }
 }
 
 /**
@@ -125,15 +129,8 @@ async function intactBatchFollows(segment: Segment, position: number): Promise<b
   }
 }
 
-/** Leader epochs along the log never decrease and never exceed the partition's current epoch (the field is outside the CRC). */
-interface EpochCheck {
-  readonly current: number
-  /** Epoch of the last verified batch; −1 before the first. */
-  last: number
-}
-
-/** Verifies each batch (CRC, framing, contiguous offsets, leader epoch), rebuilding the index and producer state; returns the first damage. */
-async function scanSegment(segment: Segment, producers: ProducerStateTable, indexIntervalBytes: number, epochs: EpochCheck): Promise<{ position: number; reason: string } | null> {
+/** Verifies each batch (CRC, framing, the rules, contiguous offsets), rebuilding the index; returns the first damage. */
+async function scanSegment(segment: Segment, indexIntervalBytes: number, rules: BatchRules): Promise<{ position: number; reason: string } | null> {
   for await (const item of walkBatches(segment.file, 0, { wholeBatches: true, chunkBytes: 1024 * 1024 })) {
     if (item.kind === 'damage') return item
     try {
@@ -141,16 +138,13 @@ async function scanSegment(segment: Segment, producers: ProducerStateTable, inde
     } catch (e) {
       return { position: item.position, reason: (e as Error).message }
     }
-    const epoch = item.header.partitionLeaderEpoch
-    if (epoch < epochs.last || epoch > epochs.current) {
-      return { position: item.position, reason: `leader epoch ${epoch} is outside [${Math.max(epochs.last, 0)}, ${epochs.current}] (the previous batch's epoch and the partition's current one)` }
-    }
-    epochs.last = epoch
+    const problem = rules.check(item.header)
+    if (problem !== null) return { position: item.position, reason: problem }
     if (item.header.baseOffset !== segment.nextOffset) {
       return { position: item.position, reason: `offset gap: expected a batch at offset ${segment.nextOffset}, found ${item.header.baseOffset}` }
     }
     segment.noteBatch(item.header, item.position, item.totalBytes, indexIntervalBytes)
-    producers.update(item.header, item.header.baseOffset)
+    rules.accepted(item.header)
     if (batchLastOffset(item.header) + 1 !== segment.nextOffset) throw new Error('unreachable: noteBatch did not advance')
   }
   return null

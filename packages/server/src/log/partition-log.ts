@@ -1,39 +1,25 @@
-/** @module PartitionLog: one partition's append-only log of record batches: offsets, durability (group commit), dedupe, reads, retention and recovery. */
-import { batchLastOffset, patchBatch, readBatchHeader, SamsaError } from '@samsa/shared'
-import type { Clock, Logger, Timer } from '../clock.js'
-import { GroupCommit } from './group-commit.js'
-import { findOffsetForTimestamp, readBatches } from './log-reader.js'
-import { recoverLog, type RecoveryReport } from './log-recovery.js'
-import { writeLogStartCheckpoint } from './log-start-checkpoint.js'
-import { StorageFullError, TooManyOpenFilesError, type LogStorage } from './log-storage.js'
-import type { ProducerStateTable } from './producer-state.js'
-import { segmentsToDelete } from './retention.js'
-import { Segment } from './segment.js'
+/**
+ * @module PartitionLog: one partition (Kafka's Partition) over its Log: the leader epoch and leader-epoch cache, the
+ * high watermark, producer state (dedupe) and the appends a leader and a follower make. The Log below owns segments,
+ * writes, reads, truncation and the local durable end.
+ * High watermark: under 'follows-local-end' (a single node, the default) it is the local durable end; under
+ * 'set-by-partition' only advanceHighWatermark moves it (replication: the minimum log end over the ISR).
+ */
+import { batchLastOffset, batchTotalBytes, patchBatch, ProtocolError, readBatchHeader, SamsaError, verifyBatch, type BatchHeader } from '@samsa/shared'
+import type { Clock, Logger } from '../clock.js'
+import { LeaderEpochCache, type EpochEntry } from './leader-epoch-cache.js'
+import { Log } from './log.js'
+import type { RecoveryReport } from './log-recovery.js'
+import type { LogStorage } from './log-storage.js'
+import { decodeOffsetCheckpoint, HIGH_WATERMARK_CHECKPOINT, writeOffsetCheckpoint } from './offset-checkpoint.js'
+import type { PartitionLogConfig } from './partition-log-config.js'
+import { PartitionRecovery } from './partition-recovery.js'
+import { ProducerStateTable } from './producer-state.js'
+import { retriableStorageError, storageError } from './storage-errors.js'
 
 export type { RecoveryReport } from './log-recovery.js'
 export { LogCorruptionError } from './log-recovery.js'
-
-export interface PartitionLogConfig {
-  /** Roll before the active segment would exceed it; a batch larger than it still gets its own segment. */
-  segmentBytes: number
-  indexIntervalBytes: number
-  /** null = keep forever. */
-  retentionMs: number | null
-  /** Per partition; null = no limit. */
-  retentionBytes: number | null
-  /** 'always' acknowledges after an fsync covering the batch (group commit); the others after the write (opt-in, weaker). */
-  fsync: 'always' | 'interval' | 'never'
-  fsyncIntervalMs: number
-}
-
-export const defaultPartitionLogConfig: PartitionLogConfig = {
-  segmentBytes: 64 * 1024 * 1024,
-  indexIntervalBytes: 4096,
-  retentionMs: null,
-  retentionBytes: null,
-  fsync: 'always',
-  fsyncIntervalMs: 1000,
-}
+export { defaultPartitionLogConfig, type PartitionLogConfig } from './partition-log-config.js'
 
 export interface AppendResult {
   baseOffset: number
@@ -47,6 +33,8 @@ export interface AppendResult {
 export interface ReadResult {
   records: Uint8Array
   highWatermark: number
+  /** highWatermarkPosition when the read started: bytes that become readable later are the growth from here. */
+  highWatermarkPosition: number
   logStartOffset: number
 }
 
@@ -56,95 +44,80 @@ export interface PartitionLogArgs {
   config: PartitionLogConfig
   clock: Clock
   logger: Logger
+  /** The epoch to lead with (default 0); the log's epoch is never below its leader-epoch cache's latest. */
   leaderEpoch?: number
-}
-
-/** A group-commit fsync starts at the latest once this many acknowledgements wait for it. */
-const MAX_WAITERS_BEFORE_SYNC = 256
-const U32_MAX = 0xffff_ffff
-
-/**
- * A KAFKA_STORAGE_ERROR for the client. Its message never carries the cause's text (which names files on the
- * broker's disk); the cause stays on the error for the broker's own log.
- */
-const storageError = (message: string, cause?: unknown): SamsaError => {
-  const e = new SamsaError('KAFKA_STORAGE_ERROR', message)
-  if (cause !== undefined) Object.defineProperty(e, 'cause', { value: cause, enumerable: false })
-  return e
-}
-
-/** Retriable storage conditions: nothing was written, the partition stays healthy and a resend can succeed. */
-const retriableStorageError = (cause: unknown): SamsaError | null => {
-  if (cause instanceof StorageFullError) return storageError('the broker\'s disk is full; retry once space is freed', cause)
-  if (cause instanceof TooManyOpenFilesError) return storageError('the broker has too many open files; retry shortly', cause)
-  return null
+  /**
+   * 'follows-local-end' (default, a single node): the high watermark is the local durable end.
+   * 'set-by-partition': only advanceHighWatermark moves it (replication: the minimum log end over the ISR); it
+   * starts at the `high-watermark` checkpoint (checkpointHighWatermark), within [logStartOffset, logEndOffset].
+   */
+  highWatermark?: 'follows-local-end' | 'set-by-partition'
 }
 
 export class PartitionLog {
-  readonly recoveryReport: RecoveryReport | null
+  readonly #log: Log
   readonly #storage: LogStorage
   readonly #dir: string
-  readonly #config: PartitionLogConfig
   readonly #clock: Clock
   readonly #logger: Logger
-  readonly #leaderEpoch: number
-  /** Oldest first, contiguous; never empty; the last is the active segment, the only one written. */
-  readonly #segments: Segment[]
-  readonly #producers: ProducerStateTable
-  readonly #commit: GroupCommit
-  /** Invariant: #logStartOffset ≤ #highWatermark ≤ logEndOffset; a segment boundary; only grows. */
-  #logStartOffset: number
-  /** First offset consumers cannot see: the durable end under fsync 'always', the written end otherwise. Only grows. */
+  /** The epoch stamped on the batches this partition appends as leader; ≥ #epochs.latestEpoch; only grows. */
+  #leaderEpoch: number
+  /** Every epoch of the log and its start offset; the batch at offset o carries #epochs.epochAt(o). */
+  readonly #epochs: LeaderEpochCache
+  /** False while #epochs differs from the leader-epoch checkpoint: it is written before the next batch is. */
+  #epochsStored = true
+  readonly #hwFollowsLocalEnd: boolean
+  /** First offset consumers cannot see; logStartOffset ≤ it ≤ localDurableEnd. Grows, except that a truncation below it lowers it. */
   #highWatermark: number
   readonly #listeners = new Set<(highWatermark: number) => void>()
-  /** Tail of the serial queue of appends and retention passes (offsets are assigned in call order). */
-  #queue: Promise<unknown> = Promise.resolve()
-  /** Sticky: after a failed non-ENOSPC write or any failed fsync, every append rejects with it until reopened (R9). */
-  #failure: SamsaError | null = null
-  #closed = false
-  /** Appends called but not yet past their write; the fsync of a burst starts when it drops to 0. */
-  #queuedWrites = 0
-  #syncTimer: Timer | null = null
+  #producers: ProducerStateTable
 
-  private constructor(args: PartitionLogArgs, recovered: Awaited<ReturnType<typeof recoverLog>>) {
+  private constructor(args: PartitionLogArgs, log: Log, epochs: LeaderEpochCache, producers: ProducerStateTable, checkpointedHighWatermark: number | null) {
+    this.#log = log
     this.#storage = args.storage
     this.#dir = args.dir
-    this.#config = args.config
     this.#clock = args.clock
     this.#logger = args.logger
-    this.#leaderEpoch = args.leaderEpoch ?? 0
-    this.#segments = recovered.segments
-    this.#producers = recovered.producers
-    this.#logStartOffset = recovered.logStartOffset
-    this.recoveryReport = recovered.report
-    this.#highWatermark = this.logEndOffset
-    this.#commit = new GroupCommit(
-      {
-        writtenEnd: () => this.logEndOffset,
-        sync: () => this.#active.file.sync(),
-        onDurable: (end) => {
-          if (this.#config.fsync === 'always') this.#advanceHighWatermark(end)
-        },
-        onFailure: (e) => this.#fail(storageError('fsync of the partition log failed; the partition refuses appends until the broker restarts', e)),
-      },
-      this.logEndOffset,
-    )
+    this.#epochs = epochs
+    this.#leaderEpoch = epochs.latestEpoch
+    this.#producers = producers
+    this.#hwFollowsLocalEnd = (args.highWatermark ?? 'follows-local-end') === 'follows-local-end'
+    // Everything recovered is durable (Log.open synced it); a partition that sets the high watermark starts at its checkpoint.
+    this.#highWatermark = this.#hwFollowsLocalEnd
+      ? log.logEndOffset
+      : Math.min(Math.max(checkpointedHighWatermark ?? log.logStartOffset, log.logStartOffset), log.logEndOffset)
+    log.onLocalDurableEnd((end) => {
+      if (this.#hwFollowsLocalEnd) this.#advanceHighWatermark(end)
+    })
   }
 
   static async open(args: PartitionLogArgs): Promise<PartitionLog> {
-    const recovered = await recoverLog({ storage: args.storage, dir: args.dir, indexIntervalBytes: args.config.indexIntervalBytes, logger: args.logger, leaderEpoch: args.leaderEpoch ?? 0 })
+    const stored = await LeaderEpochCache.read(args.storage, args.dir)
+    if (stored.invalid) args.logger.warn({ dir: args.dir }, 'ignoring an invalid leader-epoch checkpoint; rebuilding it from the batches')
+    // A damaged checkpoint says nothing about epochs: only their order is checked then, so no batch is cut for it.
+    const recovery = new PartitionRecovery(stored.cache, stored.invalid ? Number.MAX_SAFE_INTEGER : (args.leaderEpoch ?? 0))
+    const log = await Log.open(args, recovery)
     try {
-      // Bytes that survived a restart without a crash may still sit in the page cache: make them durable before exposing them.
-      await recovered.segments.at(-1)!.file.sync()
+      const { cache, stored: unchanged } = recovery.epochs(log.logEndOffset)
+      // The epoch to lead with starts at the log end; the checkpoint is current before any batch is appended.
+      const assigned = cache.assign(Math.max(args.leaderEpoch ?? 0, cache.latestEpoch), log.logEndOffset)
+      if (assigned || !unchanged) await cache.write(args.storage, args.dir)
+      const hwBytes = args.highWatermark === 'set-by-partition' ? await args.storage.readFile(`${args.dir}/${HIGH_WATERMARK_CHECKPOINT}`) : null
+      const hw = hwBytes === null ? null : decodeOffsetCheckpoint(hwBytes)
+      if (hwBytes !== null && hw === null) args.logger.warn({ dir: args.dir }, 'ignoring an invalid high-watermark checkpoint; the high watermark starts at the log start')
+      return new PartitionLog(args, log, cache, recovery.producers, hw)
     } catch (e) {
-      for (const segment of recovered.segments) await segment.file.close().catch(() => {})
+      await log.close().catch(() => {})
       throw e
     }
-    return new PartitionLog(args, recovered)
+  }
+
+  get recoveryReport(): RecoveryReport | null {
+    return this.#log.recoveryReport
   }
 
   get logStartOffset(): number {
-    return this.#logStartOffset
+    return this.#log.logStartOffset
   }
 
   get highWatermark(): number {
@@ -152,56 +125,128 @@ export class PartitionLog {
   }
 
   get logEndOffset(): number {
-    return this.#active.nextOffset
+    return this.#log.logEndOffset
+  }
+
+  /** Offsets below it are durable on this node per its fsync policy (what acks=leader waits for). */
+  get localDurableEnd(): number {
+    return this.#log.localDurableEnd
+  }
+
+  /**
+   * Bytes of the batches below the high watermark written since this log was opened. Only differences mean
+   * something: fetch's minBytes waits until it has grown by the bytes it lacks.
+   */
+  get highWatermarkPosition(): number {
+    return this.#log.readable.position
   }
 
   get leaderEpoch(): number {
     return this.#leaderEpoch
   }
 
-  /** Appends a batch the caller already checked with verifyBatch; patches its baseOffset and leader epoch in place. */
-  async append(batch: Uint8Array): Promise<AppendResult> {
-    this.#queuedWrites++
-    let result: AppendResult
-    try {
-      result = await this.#enqueue(() => this.#write(batch))
-    } finally {
-      this.#queuedWrites--
-      if (this.#queuedWrites === 0) this.#commit.kick()
-    }
-    if (this.#config.fsync === 'always') {
-      // With more writes queued behind this one, let them join the same fsync (the last one starts it),
-      // unless many waiters are already queued: then start now so a steady stream cannot starve fsync.
-      const kick = this.#queuedWrites === 0 || this.#commit.waiting >= MAX_WAITERS_BEFORE_SYNC
-      try {
-        await this.#commit.register(result.lastOffset + 1, kick)
-      } catch (e) {
-        throw e instanceof SamsaError ? e : (this.#failure ?? storageError('fsync failed', e))
+  /** The leader-epoch cache: each epoch and the offset it starts at, oldest first. */
+  get epochs(): readonly EpochEntry[] {
+    return this.#epochs.entries
+  }
+
+  /** OffsetsForLeaderEpoch: the largest known epoch ≤ `epoch` and the offset after its last batch (KIP-101/279). */
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } {
+    return this.#epochs.endOffsetFor(epoch, this.logEndOffset)
+  }
+
+  /**
+   * Starts leading at `epoch` (from the controller): it starts at the log end, is durable in the leader-epoch
+   * checkpoint before this resolves, and is stamped on every batch appended from now on. An older epoch is refused.
+   */
+  becomeLeader(epoch: number): Promise<void> {
+    return this.#log.exclusive(async () => {
+      if (!Number.isSafeInteger(epoch) || epoch < this.#leaderEpoch) {
+        throw new SamsaError('FENCED_LEADER_EPOCH', `leader epoch ${epoch} is older than this log's ${this.#leaderEpoch}`, { leaderEpoch: this.#leaderEpoch })
       }
-    }
+      this.#leaderEpoch = epoch
+      await this.#recordEpoch(epoch, this.logEndOffset)
+    })
+  }
+
+  /** Moves the high watermark (under 'set-by-partition': the minimum log end over the ISR), never past the local durable end and never back. */
+  advanceHighWatermark(offset: number): void {
+    this.#advanceHighWatermark(Math.min(offset, this.#log.localDurableEnd))
+  }
+
+  /**
+   * Records the high watermark in the `high-watermark` checkpoint (temp → fsync → rename), where a partition that sets
+   * it starts after a restart. Kafka writes it periodically; so will the replication driver.
+   */
+  checkpointHighWatermark(): Promise<void> {
+    return this.#log.exclusive(() => writeOffsetCheckpoint(this.#storage, this.#dir, HIGH_WATERMARK_CHECKPOINT, this.#highWatermark))
+  }
+
+  /** Appends a batch the caller already checked with verifyBatch; patches its baseOffset and leader epoch in place. Resolves once durable per the fsync policy. */
+  async append(batch: Uint8Array): Promise<AppendResult> {
+    const result = await this.#log.exclusiveWrite(() => this.#appendAsLeader(batch))
+    await this.#log.durable(result.lastOffset + 1)
     return result
+  }
+
+  /**
+   * Appends batches fetched from the leader, unchanged: their offsets and leader epochs are kept. Each batch must
+   * pass its CRC, start at this log's end and carry an epoch not older than the last one (a newer epoch is recorded
+   * in the leader-epoch checkpoint before its first batch is written). Resolves once durable per the fsync policy.
+   * CORRUPT_MESSAGE for a batch that fails a check; the batches before it are kept.
+   */
+  async appendAsFollower(batches: Uint8Array): Promise<{ firstOffset: number; logEndOffset: number }> {
+    const result = await this.#log.exclusiveWrite(() => this.#appendAsFollower(batches))
+    await this.#log.durable(result.logEndOffset)
+    return result
+  }
+
+  /**
+   * Cuts the log so that it ends before `offset` (a batch holding `offset` goes whole): segments and index, then
+   * producer state and the leader-epoch cache, in that order, so a crash midway leaves a log recovery accepts. The high
+   * watermark is lowered to the new end if it was above. Refuses an offset below the log start. Resolves with the new end.
+   */
+  truncateTo(offset: number): Promise<number> {
+    return this.#log.exclusive(async () => {
+      if (!Number.isSafeInteger(offset) || offset < this.logStartOffset) {
+        throw new SamsaError('OFFSET_OUT_OF_RANGE', `cannot truncate to ${offset}: below the log start ${this.logStartOffset}`, { logStartOffset: this.logStartOffset, logEndOffset: this.logEndOffset })
+      }
+      if (offset >= this.logEndOffset) return this.logEndOffset
+      const end = await this.#log.cutTo(offset)
+      const producers = new ProducerStateTable()
+      for await (const h of this.#log.headers()) producers.update(h, h.baseOffset)
+      this.#producers = producers
+      if (this.#highWatermark > end) this.#highWatermark = end
+      if (this.#epochs.truncateFromEnd(end)) this.#epochsStored = false
+      await this.#storeEpochs()
+      this.#logger.info({ dir: this.#dir, offset, logEndOffset: end }, 'truncated the log')
+      return end
+    })
   }
 
   async read(offset: number, maxBytes: number): Promise<ReadResult> {
     const highWatermark = this.#highWatermark
-    const logStartOffset = this.#logStartOffset
+    const highWatermarkPosition = this.highWatermarkPosition
+    const logStartOffset = this.logStartOffset
     if (!Number.isSafeInteger(offset) || offset < logStartOffset || offset > highWatermark) {
+      // Offsets between the high watermark and the log end are not readable yet: the range named ends at the high watermark.
       throw new SamsaError('OFFSET_OUT_OF_RANGE', `offset ${offset} is outside the readable range [${logStartOffset}, ${highWatermark}]`, {
         logStartOffset,
         logEndOffset: highWatermark,
+        highWatermark,
       })
     }
     try {
-      const records = await readBatches(this.#segments, offset, maxBytes, highWatermark)
-      return { records, highWatermark, logStartOffset }
+      const records = await this.#log.read(offset, maxBytes, highWatermark)
+      return { records, highWatermark, highWatermarkPosition, logStartOffset }
     } catch (e) {
-      if (offset < this.#logStartOffset) return this.read(offset, maxBytes) // retention removed the segment meanwhile
+      if (offset < this.logStartOffset) return this.read(offset, maxBytes) // retention removed the segment meanwhile
       throw e
     }
   }
 
-  async offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
-    return findOffsetForTimestamp(this.#segments, this.#logStartOffset, this.#highWatermark, timestampMs)
+  offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
+    return this.#log.offsetForTimestamp(timestampMs, this.#highWatermark)
   }
 
   onHighWatermark(listener: (highWatermark: number) => void): () => void {
@@ -212,44 +257,19 @@ export class PartitionLog {
 
   /** Deletes whole expired segments (never the active one, never above the high watermark); returns how many. */
   applyRetention(): Promise<number> {
-    return this.#enqueue(async () => {
-      let n = segmentsToDelete(
-        this.#segments.map((s) => ({ baseOffset: s.baseOffset, sizeBytes: s.sizeBytes, maxTimestamp: s.maxTimestamp })),
-        this.#clock.nowMs(),
-        this.#config,
-      )
-      while (n > 0 && this.#segments[n]!.baseOffset > this.#highWatermark) n--
-      if (n === 0) return 0
-      const newStart = this.#segments[n]!.baseOffset
-      await writeLogStartCheckpoint(this.#storage, this.#dir, newStart) // first, so a crash mid-way finishes on open
-      this.#logStartOffset = newStart
-      for (const s of this.#segments.splice(0, n)) {
-        await s.file.close()
-        await this.#storage.remove(s.indexPath)
-        await this.#storage.remove(s.logPath)
+    return this.#log.exclusive(async () => {
+      const n = await this.#log.deleteExpiredSegments(this.#highWatermark)
+      if (n > 0 && this.#epochs.truncateFromStart(this.logStartOffset)) {
+        this.#epochsStored = false
+        await this.#storeEpochs().catch((e: unknown) => this.#logger.warn({ dir: this.#dir, err: String(e) }, 'could not write the leader-epoch checkpoint after retention; it is written before the next batch'))
       }
-      this.#logger.info({ dir: this.#dir, segments: n, logStartOffset: newStart }, 'retention deleted segments')
       return n
     })
   }
 
   /** Waits for queued appends, fsyncs, writes the active index and closes every file. */
-  async close(): Promise<void> {
-    if (this.#closed) return
-    this.#closed = true
-    await this.#queue.catch(() => {})
-    if (this.#syncTimer !== null) this.#clock.clearTimeout(this.#syncTimer)
-    this.#syncTimer = null
-    try {
-      if (this.#failure === null) {
-        await this.#commit.waitFor(this.logEndOffset)
-        this.#advanceHighWatermark(this.logEndOffset)
-        await this.#active.writeIndex(this.#storage).catch((e: unknown) => this.#logger.warn({ err: String(e) }, 'could not write the active index on close'))
-      }
-    } finally {
-      this.#commit.abort(new Error('partition log closed'))
-      for (const s of this.#segments) await s.file.close().catch(() => {})
-    }
+  close(): Promise<void> {
+    return this.#log.close()
   }
 
   async delete(): Promise<void> {
@@ -257,98 +277,71 @@ export class PartitionLog {
     await this.#storage.removeDir(this.#dir)
   }
 
-  get #active(): Segment {
-    return this.#segments.at(-1)!
-  }
-
-  #enqueue<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(() => {
-      if (this.#closed) throw new Error('the partition log is closed')
-      return task()
-    })
-    this.#queue = run.catch(() => {})
-    return run
-  }
-
-  async #write(batch: Uint8Array): Promise<AppendResult> {
-    if (this.#failure) throw this.#failure
+  async #appendAsLeader(batch: Uint8Array): Promise<AppendResult> {
+    if (this.#log.failure) throw this.#log.failure
     const header = readBatchHeader(batch)
     const check = this.#producers.check(header)
     if (check.kind === 'duplicate') {
-      return { baseOffset: check.baseOffset, lastOffset: check.lastOffset, logAppendTimeMs: this.#clock.nowMs(), logStartOffset: this.#logStartOffset, duplicate: true }
+      return { baseOffset: check.baseOffset, lastOffset: check.lastOffset, logAppendTimeMs: this.#clock.nowMs(), logStartOffset: this.logStartOffset, duplicate: true }
     }
-    let segment = this.#active
-    // Roll when the segment would pass segmentBytes, or when the index's u32 relative offset or position would overflow.
-    const tooBig = segment.sizeBytes + batch.length > Math.min(this.#config.segmentBytes, U32_MAX)
-    const tooManyOffsets = this.logEndOffset + header.lastOffsetDelta - segment.baseOffset >= U32_MAX
-    if (segment.sizeBytes > 0 && (tooBig || tooManyOffsets)) segment = await this.#roll()
     const baseOffset = this.logEndOffset
+    await this.#recordEpoch(this.#leaderEpoch, baseOffset)
     patchBatch(batch, 0, baseOffset, this.#leaderEpoch)
-    const position = segment.sizeBytes
-    try {
-      await segment.file.append(batch)
-    } catch (e) {
-      throw await this.#undoWrite(segment, position, e)
-    }
     const placed = { ...header, baseOffset, partitionLeaderEpoch: this.#leaderEpoch }
-    segment.noteBatch(placed, position, batch.length, this.#config.indexIntervalBytes)
+    await this.#log.writeBatch(batch, placed)
     this.#producers.update(placed, baseOffset)
-    if (this.#config.fsync !== 'always') {
-      this.#advanceHighWatermark(this.logEndOffset)
-      if (this.#config.fsync === 'interval') this.#scheduleSync()
-    }
-    return { baseOffset, lastOffset: batchLastOffset(placed), logAppendTimeMs: this.#clock.nowMs(), logStartOffset: this.#logStartOffset, duplicate: false }
+    return { baseOffset, lastOffset: batchLastOffset(placed), logAppendTimeMs: this.#clock.nowMs(), logStartOffset: this.logStartOffset, duplicate: false }
   }
 
-  /** Cuts a failed write back off the file; disk full is retriable, anything else is sticky. Returns the error to throw. */
-  async #undoWrite(segment: Segment, position: number, cause: unknown): Promise<SamsaError> {
+  async #appendAsFollower(batches: Uint8Array): Promise<{ firstOffset: number; logEndOffset: number }> {
+    if (this.#log.failure) throw this.#log.failure
+    const firstOffset = this.logEndOffset
+    for (let at = 0; at < batches.length; ) {
+      let header: BatchHeader
+      try {
+        header = verifyBatch(batches, at, batches.length)
+      } catch (e) {
+        if (e instanceof ProtocolError) throw new SamsaError('CORRUPT_MESSAGE', `batch at byte ${at} of the leader's bytes: ${e.message}`)
+        throw e
+      }
+      if (header.baseOffset !== this.logEndOffset) {
+        throw new SamsaError('CORRUPT_MESSAGE', `the leader's batch starts at offset ${header.baseOffset}; this log ends at ${this.logEndOffset}`)
+      }
+      const epoch = header.partitionLeaderEpoch
+      const lastBatchEpoch = this.logEndOffset > this.logStartOffset ? (this.#epochs.epochAt(this.logEndOffset - 1)?.epoch ?? -1) : -1
+      if (epoch < lastBatchEpoch) {
+        throw new SamsaError('CORRUPT_MESSAGE', `the leader's batch at offset ${header.baseOffset} has leader epoch ${epoch}, older than the epoch ${lastBatchEpoch} of this log's last batch`)
+      }
+      await this.#recordEpoch(epoch, header.baseOffset)
+      if (epoch > this.#leaderEpoch) this.#leaderEpoch = epoch
+      const total = batchTotalBytes(header)
+      await this.#log.writeBatch(batches.subarray(at, at + total), header)
+      this.#producers.update(header, header.baseOffset)
+      at += total
+    }
+    return { firstOffset, logEndOffset: this.logEndOffset }
+  }
+
+  /** Makes `epoch` start at `startOffset` in the cache unless it is already there, and the checkpoint current; before any batch of it is written. */
+  async #recordEpoch(epoch: number, startOffset: number): Promise<void> {
+    if (this.#epochs.assign(epoch, startOffset)) this.#epochsStored = false
+    await this.#storeEpochs()
+  }
+
+  async #storeEpochs(): Promise<void> {
+    if (this.#epochsStored) return
     try {
-      if (segment.sizeBytes !== position) await segment.file.truncate(position)
+      await this.#epochs.write(this.#storage, this.#dir)
     } catch (e) {
-      return this.#fail(storageError('could not cut a failed write off the partition log; the partition refuses appends until the broker restarts', e))
+      throw retriableStorageError(e) ?? storageError('could not write the leader-epoch checkpoint', e)
     }
-    return retriableStorageError(cause) ?? this.#fail(storageError('a write to the partition log failed; the partition refuses appends until the broker restarts', cause))
-  }
-
-  /** Seals the active segment (fsync + index, R10) and starts a new one at logEndOffset. */
-  async #roll(): Promise<Segment> {
-    const old = this.#active
-    try {
-      await old.file.sync()
-    } catch (e) {
-      throw retriableStorageError(e) ?? this.#fail(storageError('fsync of the partition log failed while rolling a segment; the partition refuses appends until the broker restarts', e))
-    }
-    await old.writeIndex(this.#storage).catch((e: unknown) => this.#logger.warn({ file: old.indexPath, err: String(e) }, 'could not write a segment index; it is rebuilt on open'))
-    let next: Segment
-    try {
-      next = await Segment.create(this.#storage, this.#dir, old.nextOffset)
-    } catch (e) {
-      throw retriableStorageError(e) ?? this.#fail(storageError('could not create a new segment; the partition refuses appends until the broker restarts', e))
-    }
-    this.#segments.push(next)
-    this.#logger.debug({ dir: this.#dir, baseOffset: next.baseOffset }, 'rolled a new segment')
-    return next
-  }
-
-  #scheduleSync(): void {
-    if (this.#syncTimer !== null || this.#closed) return
-    this.#syncTimer = this.#clock.setTimeout(() => {
-      this.#syncTimer = null
-      this.#commit.waitFor(this.logEndOffset).catch(() => {})
-    }, this.#config.fsyncIntervalMs)
-  }
-
-  #fail(error: SamsaError): SamsaError {
-    if (this.#failure === null) {
-      this.#failure = error
-      this.#logger.error({ dir: this.#dir, err: error.message, cause: String((error as { cause?: unknown }).cause ?? '') }, 'partition log failed; refusing appends until reopened')
-    }
-    return this.#failure
+    this.#epochsStored = true
   }
 
   #advanceHighWatermark(end: number): void {
     if (end <= this.#highWatermark) return
     this.#highWatermark = end
+    this.#log.readable.advancedTo(end)
     for (const l of [...this.#listeners]) {
       try {
         l(end)

@@ -74,6 +74,18 @@ export class Segment {
     if (this.maxTimestamp === null || header.maxTimestamp > this.maxTimestamp) this.maxTimestamp = header.maxTimestamp
   }
 
+  /**
+   * The file was cut to `position`, where the batch at `nextOffset` started: index entries past it go, and the bytes
+   * since the last index entry are recounted. maxTimestamp is kept (an upper bound: retention keeps the segment no
+   * shorter, and a timestamp lookup only reads it).
+   */
+  truncatedTo(position: number, nextOffset: number): void {
+    this.index.truncateToPosition(position)
+    this.nextOffset = nextOffset
+    this.bytesSinceIndexEntry = position - this.index.lastPosition
+    if (position === 0) this.maxTimestamp = null
+  }
+
   /** The batch holding offset (base ≤ offset ≤ last), found from the sparse index and a header walk; null when absent. */
   async locate(offset: number, endPosition = this.file.size()): Promise<BatchLocation | null> {
     const from = this.index.lookup(offset).position

@@ -18,6 +18,8 @@ export interface BrokerMetrics {
   topicsChanged(topics: number, partitions: number): void
   /** A connection's output went over its budget and reading from it was paused (true), or it drained and reading resumed (false). */
   connectionReadingPaused(paused: boolean): void
+  /** Producer ids whose bumped epoch the broker remembers (≤ its bound; past it the oldest expire). */
+  producerEpochsTracked(count: number): void
 }
 
 export const noopMetrics: BrokerMetrics = {
@@ -33,4 +35,5 @@ export const noopMetrics: BrokerMetrics = {
   fileHandlesExhausted() {},
   topicsChanged() {},
   connectionReadingPaused() {},
+  producerEpochsTracked() {},
 }

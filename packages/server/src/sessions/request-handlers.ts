@@ -1,9 +1,9 @@
-/** @module Request handlers: one line per exchange, from a decoded request to a response (or a thrown SamsaError). */
-import {
-  ApiKeys, SamsaError,
-  type CreateTopicRequest, type CreditRequest, type DeleteTopicRequest, type FetchRequest, type InitProducerIdRequest,
-  type ListOffsetsRequest, type MetadataRequest, type ProduceRequest, type SubscribeRequest, type UnsubscribeRequest,
-} from '@samsa/shared'
+/**
+ * @module Request handlers: one entry per exchange, from a decoded request to a response (or a thrown SamsaError).
+ * The map is typed from `exchanges`: each handler is checked against its exchange's request and response types, and
+ * an exchange without a handler does not compile.
+ */
+import { SamsaError, exchanges, type RequestOf, type ResponseOf } from '@samsa/shared'
 import type { Broker } from '../broker/broker.js'
 import type { SubscriptionTable } from './subscription-table.js'
 
@@ -15,44 +15,60 @@ interface SessionView {
   onClose(fn: () => void): () => void
 }
 
-/** Returns the response or a promise of it; throws SamsaError for a bad request. */
-export function handleRequest(broker: Broker, session: SessionView, apiKey: number, req: unknown): unknown {
-  switch (apiKey) {
-    case ApiKeys.METADATA:
-      return broker.metadata((req as MetadataRequest).topics)
-    case ApiKeys.CREATE_TOPIC: {
-      const q = req as CreateTopicRequest
-      return broker.topics.create(q.name, q.partitions).then((t) => ({ name: t.name, partitions: t.partitions.length }))
-    }
-    case ApiKeys.DELETE_TOPIC:
-      return broker.topics.delete((req as DeleteTopicRequest).name).then(() => ({}))
-    case ApiKeys.INIT_PRODUCER_ID: {
-      const q = req as InitProducerIdRequest
-      return broker.producerIds.init(q.producerId, q.producerEpoch)
-    }
-    case ApiKeys.PRODUCE:
-      return broker.produce(req as ProduceRequest)
-    case ApiKeys.FETCH: {
+type Exchanges = typeof exchanges
+/** Every exchange a client sends after hello (hello itself is the session's: it agrees the version). */
+export type HandledExchange = Exclude<keyof Exchanges, 'hello'>
+
+export type RequestHandlers = {
+  readonly [K in HandledExchange]: (req: RequestOf<Exchanges[K]>) => ResponseOf<Exchanges[K]> | Promise<ResponseOf<Exchanges[K]>>
+}
+
+/** The handlers of one connection. */
+export function requestHandlers(broker: Broker, session: SessionView): RequestHandlers {
+  return {
+    metadata: (q) => broker.metadata(q.topics),
+    createTopic: (q) => broker.createTopic(q.name, q.partitions),
+    deleteTopic: (q) => broker.deleteTopic(q.name).then(() => ({})),
+    initProducerId: (q) => broker.initProducerId(q.producerId, q.producerEpoch),
+    produce: (q) => broker.produce(q),
+    fetch: (q) => {
       // Released a few microtasks before the session sends the reply (no timer or I/O runs in between): the budget can be passed by at most this reply.
-      let release: (() => void) | undefined
-      const reserve = async (bytes: number) => void (release = await session.reserveOutput(bytes))
-      return broker.fetch(req as FetchRequest, (cancel) => session.onClose(cancel), reserve).finally(() => release?.())
-    }
-    case ApiKeys.LIST_OFFSETS:
-      return broker.listOffsets(req as ListOffsetsRequest)
-    case ApiKeys.SUBSCRIBE:
-      return session.subscriptions.subscribe(req as SubscribeRequest)
-    case ApiKeys.UNSUBSCRIBE:
-      session.subscriptions.unsubscribe((req as UnsubscribeRequest).subscriptionId)
+      let held: (() => void) | undefined
+      const output = {
+        reserve: async (bytes: number) => void (held = await session.reserveOutput(bytes)),
+        release: () => {
+          held?.()
+          held = undefined
+        },
+      }
+      return broker.fetch(q, (cancel) => session.onClose(cancel), output).finally(output.release)
+    },
+    listOffsets: (q) => broker.listOffsets(q),
+    subscribe: (q) => session.subscriptions.subscribe(q),
+    unsubscribe: (q) => {
+      session.subscriptions.unsubscribe(q.subscriptionId)
       return {}
-    case ApiKeys.CREDIT: {
-      const q = req as CreditRequest
+    },
+    credit: (q) => {
       session.subscriptions.credit(q.subscriptionId, q.bytes)
       return {}
-    }
-    case ApiKeys.PING:
-      return {}
-    default:
-      throw new SamsaError('UNKNOWN_API_KEY', `api key ${apiKey} is not a request`)
+    },
+    ping: () => ({}),
   }
+}
+
+/** The key in `exchanges` of each api key a client may send after hello. */
+const handledByApiKey: ReadonlyMap<number, HandledExchange> = new Map(
+  (Object.keys(exchanges) as (keyof Exchanges)[]).filter((k): k is HandledExchange => k !== 'hello').map((k) => [exchanges[k].apiKey, k]),
+)
+
+/**
+ * Runs the handler of `apiKey` on a request decoded by that same exchange. Returns the response or a promise of it;
+ * throws SamsaError for a bad request or an api key that is not a request.
+ */
+export function handleRequest(handlers: RequestHandlers, apiKey: number, req: unknown): unknown {
+  const key = handledByApiKey.get(apiKey)
+  if (key === undefined) throw new SamsaError('UNKNOWN_API_KEY', `api key ${apiKey} is not a request`)
+  // The one unchecked step: `req` came from exchanges[key].decodeRequest, so it has that exchange's request type.
+  return (handlers[key] as (req: unknown) => unknown)(req)
 }

@@ -13,7 +13,7 @@ import type { Broker } from '../broker/broker.js'
 import type { SessionSocket } from './session-socket.js'
 import { OutputBudget } from './output-budget.js'
 import { RateLimitedLog, describeError } from './rate-limited-log.js'
-import { handleRequest } from './request-handlers.js'
+import { handleRequest, requestHandlers, type RequestHandlers } from './request-handlers.js'
 import { SubscriptionTable } from './subscription-table.js'
 import { toSamsaError } from './to-samsa-error.js'
 
@@ -21,6 +21,7 @@ export class Session {
   readonly #broker: Broker
   readonly #socket: SessionSocket
   readonly subscriptions: SubscriptionTable
+  readonly #handlers: RequestHandlers
   /** 0 until hello succeeds; then the agreed version, which every later frame must carry. */
   #version = 0
   clientId = ''
@@ -51,23 +52,24 @@ export class Session {
     this.#broker = broker
     this.#socket = socket
     this.subscriptions = new SubscriptionTable(broker, this)
+    this.#handlers = requestHandlers(broker, this)
     this.#log = new RateLimitedLog(broker.logger, broker.clock)
     this.#output = new OutputBudget({
       socket,
       clock: broker.clock,
-      maxBytes: broker.config.maxBufferedBytes,
-      slowConsumerTimeoutMs: broker.config.slowConsumerTimeoutMs,
+      maxBytes: broker.limits.maxBufferedBytes,
+      slowConsumerTimeoutMs: broker.limits.slowConsumerTimeoutMs,
       readingPaused: (paused) => broker.metrics.connectionReadingPaused(paused),
       roomAgain: () => this.#roomAgain(),
       slowConsumer: (reason) => this.close(CloseCodes.SLOW_CONSUMER, reason),
     })
     this.#untrackOutput = broker.trackOutput(this.#output)
     this.#lastActivityMs = broker.clock.monotonicMs()
-    this.#armIdleTimer(broker.config.idleTimeoutMs)
+    this.#armIdleTimer(broker.limits.idleTimeoutMs)
     this.#helloTimer = broker.clock.setTimeout(() => {
       this.#helloTimer = null
-      if (this.#version === 0) this.close(CloseCodes.HELLO_TIMEOUT, `no hello within ${broker.config.helloTimeoutMs} ms`)
-    }, broker.config.helloTimeoutMs)
+      if (this.#version === 0) this.close(CloseCodes.HELLO_TIMEOUT, `no hello within ${broker.limits.helloTimeoutMs} ms`)
+    }, broker.limits.helloTimeoutMs)
   }
 
   get version(): number {
@@ -84,7 +86,7 @@ export class Session {
     this.#lastActivityMs = this.#broker.clock.monotonicMs()
     if (this.#output.congested || this.#deferred.length > 0) {
       this.#deferredBytes += frame.length
-      if (this.#deferredBytes > this.#broker.config.maxBufferedBytes) {
+      if (this.#deferredBytes > this.#broker.limits.maxBufferedBytes) {
         return this.close(CloseCodes.SLOW_CONSUMER, `the client kept sending ${this.#deferredBytes} bytes of requests without reading its responses`)
       }
       this.#deferred.push(frame)
@@ -148,7 +150,7 @@ export class Session {
     this.clientId = req.clientId.slice(0, 256)
     if (this.#helloTimer) this.#broker.clock.clearTimeout(this.#helloTimer)
     this.#helloTimer = null
-    const c = this.#broker.config
+    const c = this.#broker.limits
     this.#reply(header, exchangeByApiKey.get(ApiKeys.HELLO)!, {
       version,
       brokerId: c.brokerId,
@@ -161,13 +163,13 @@ export class Session {
   }
 
   #dispatch(header: FrameHeader, exchange: Exchange<unknown, unknown>, request: unknown): void {
-    const max = this.#broker.config.maxInFlightRequestsPerConnection
+    const max = this.#broker.limits.maxInFlightRequestsPerConnection
     if (this.#inFlight >= max) {
       return this.#replyError(header, new SamsaError('TOO_MANY_REQUESTS', `this connection already has ${max} requests in flight`, { maxInFlightRequests: max }))
     }
     let result: unknown
     try {
-      result = handleRequest(this.#broker, this, header.apiKey, request)
+      result = handleRequest(this.#handlers, header.apiKey, request)
     } catch (e) {
       return this.#replyError(header, toSamsaError(e), e)
     }
@@ -209,7 +211,7 @@ export class Session {
   }
 
   #armIdleTimer(delayMs: number): void {
-    if (this.#closed || this.#broker.config.idleTimeoutMs <= 0) return
+    if (this.#closed || this.#broker.limits.idleTimeoutMs <= 0) return
     this.#idleTimer = this.#broker.clock.setTimeout(() => this.#checkIdle(), delayMs)
   }
 
@@ -217,7 +219,7 @@ export class Session {
   #checkIdle(): void {
     this.#idleTimer = null
     if (this.#closed) return
-    const timeoutMs = this.#broker.config.idleTimeoutMs
+    const timeoutMs = this.#broker.limits.idleTimeoutMs
     const now = this.#broker.clock.monotonicMs()
     if (this.subscriptions.size > 0 || this.#inFlight > 0) this.#lastActivityMs = now
     const idleMs = now - this.#lastActivityMs

@@ -21,7 +21,7 @@ export class SubscriptionTable {
   constructor(broker: Broker, host: Host) {
     this.#broker = broker
     this.#host = host
-    this.#offDeleted = broker.topics.onDeleted((topic) => {
+    this.#offDeleted = broker.onTopicDeleted((topic) => {
       for (const s of [...this.#byId.values()]) if (s.topic === topic) s.end(topicDeletedError(topic))
     })
   }
@@ -31,9 +31,9 @@ export class SubscriptionTable {
   }
 
   subscribe(req: SubscribeRequest): SubscribeResponse {
-    const max = this.#broker.config.maxSubscriptionsPerConnection
+    const max = this.#broker.limits.maxSubscriptionsPerConnection
     if (this.#byId.size >= max) throw new SamsaError('TOO_MANY_SUBSCRIPTIONS', `this connection already has ${max} subscriptions`, { maxSubscriptions: max })
-    const log = this.#broker.topics.partition(req.topic, req.partition)
+    const log = this.#broker.partition(req.topic, req.partition)
     const offset = req.offset === -2 ? log.logStartOffset : req.offset === -1 ? log.highWatermark : req.offset
     assertOffsetInRange(log, offset, req.topic, req.partition)
     const id = this.#nextId++
@@ -43,8 +43,8 @@ export class SubscriptionTable {
       get apiVersion() {
         return host.version
       },
-      maxPushBytes: broker.config.maxPushBytes,
-      maxCreditBytes: broker.config.maxCreditBytes,
+      maxPushBytes: broker.limits.maxPushBytes,
+      maxCreditBytes: broker.limits.maxCreditBytes,
       send: (frame) => host.send(frame),
       tryReserve: (bytes) => host.tryReserveOutput(bytes),
       release: (bytes) => host.releaseOutput(bytes),

@@ -5,9 +5,8 @@
  * Translation only: every rule lives in the broker.
  */
 import { Hono, type Context } from 'hono'
-import { ErrorMessages, SamsaError } from '@samsa/shared'
+import { SamsaError } from '@samsa/shared'
 import type { Broker } from '../broker/broker.js'
-import { parseCreateTopic } from '../broker/create-topic-request.js'
 import { toSamsaError } from '../sessions/to-samsa-error.js'
 
 export const SDK_FILES = ['samsa.js', 'samsa.js.map', 'samsa.iife.js', 'samsa.iife.js.map'] as const
@@ -52,19 +51,14 @@ export function createApp(deps: AppDeps): Hono {
   // WebSocket upgrades of /ws are served by the runtime adapter before Hono (Node: the server's 'upgrade' event); what reaches here is plain HTTP.
   app.get('/ws', upgradeRequired)
   app.get('/healthz', (c) =>
-    broker.shuttingDown ? c.json({ status: 'shutting-down' }, 503) : c.json({ status: 'ok', brokerId: broker.config.brokerId, topics: broker.topics.list().length, connections: broker.connectionCount }),
+    broker.shuttingDown ? c.json({ status: 'shutting-down' }, 503) : c.json({ status: 'ok', brokerId: broker.limits.brokerId, topics: broker.listTopics().length, connections: broker.connectionCount }),
   )
   app.get('/metrics', async (c) => {
     const m = await deps.metricsText()
     return c.body(m.body, 200, { 'content-type': m.contentType })
   })
 
-  const describe = (name: string) => {
-    const meta = broker.metadata([name]).topics[0]
-    if (!meta || meta.errorCode !== 0) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownTopic(name))
-    return { name: meta.name, partitions: meta.partitions }
-  }
-  app.get('/v1/topics', (c) => c.json({ topics: broker.topics.list().map((t) => ({ name: t.name, partitions: t.partitions.length })) }))
+  app.get('/v1/topics', (c) => c.json({ topics: broker.listTopics() }))
   app.post('/v1/topics', async (c) => {
     let body: unknown
     try {
@@ -77,24 +71,23 @@ export function createApp(deps: AppDeps): Hono {
     }
     const { name, partitions = 1 } = body as { name?: unknown; partitions?: unknown }
     try {
-      // The same check, code and message as the protocol's createTopic.
-      const args = parseCreateTopic(name, partitions, broker.config.maxPartitionsPerTopic)
-      await broker.topics.create(args.name, args.partitions)
-      return c.json(describe(args.name), 201)
+      // The same check, code and message as the protocol's createTopic (the broker checks the untrusted values).
+      const created = await broker.createTopic(name, partitions)
+      return c.json(broker.describeTopic(created.name), 201)
     } catch (e) {
       return errorResponse(c, e)
     }
   })
   app.get('/v1/topics/:name', (c) => {
     try {
-      return c.json(describe(c.req.param('name')))
+      return c.json(broker.describeTopic(c.req.param('name')))
     } catch (e) {
       return errorResponse(c, e)
     }
   })
   app.delete('/v1/topics/:name', async (c) => {
     try {
-      await broker.topics.delete(c.req.param('name'))
+      await broker.deleteTopic(c.req.param('name'))
       return c.body(null, 204)
     } catch (e) {
       return errorResponse(c, e)

@@ -40,6 +40,7 @@ export function createPromMetrics(): PromMetrics {
   const fileHandlesExhausted = new Counter({ name: 'samsa_file_handles_exhausted_total', help: 'Storage operations refused because the OS had no file handle left (answered with a retriable error)', registers: [registry] })
   const topics = new Gauge({ name: 'samsa_topics', help: 'Topics on the broker', registers: [registry] })
   const partitions = new Gauge({ name: 'samsa_partitions', help: 'Partitions over all topics on the broker', registers: [registry] })
+  const producerEpochs = new Gauge({ name: 'samsa_producer_epochs_tracked', help: 'Producer ids whose bumped epoch the broker remembers (bounded; past the bound the oldest ids expire)', registers: [registry] })
   return {
     registry,
     recordsIn: (topic, n, b) => {
@@ -63,6 +64,7 @@ export function createPromMetrics(): PromMetrics {
       topics.set(t)
       partitions.set(p)
     },
+    producerEpochsTracked: (n) => producerEpochs.set(n),
     connectionReadingPaused: (paused) => {
       if (paused) readingPauses.inc()
       paused ? readingPaused.inc() : readingPaused.dec()
@@ -76,7 +78,7 @@ export function createPromMetrics(): PromMetrics {
           registers: [registry],
           collect() {
             this.reset()
-            for (const t of broker.topics.list()) t.partitions.forEach((log, p) => this.set({ topic: t.name, partition: String(p) }, pick(log)))
+            for (const o of broker.partitionOffsets()) this.set({ topic: o.topic, partition: String(o.partition) }, pick(o))
           },
         })
       new Gauge({

@@ -126,7 +126,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     sdkFile: (name) => (sdkFiles[name] ??= cachedFile(() => join(dirname(require.resolve('@samsa/client-browser')), name)))(),
   })
   handler = (req, env) => app.fetch(req, env)
-  logger.info({ url: httpUrl, advertisedUrl: url, dataDir: opts.dataDir, fsync: config.log.fsync, topics: broker.topics.list().length }, 'broker listening')
+  logger.info({ url: httpUrl, advertisedUrl: url, dataDir: opts.dataDir, fsync: config.log.fsync, topics: broker.listTopics().length }, 'broker listening')
   const running = server
 
   let closing: Promise<void> | null = null

@@ -9,7 +9,7 @@ import { Session } from '../../sessions/session.js'
 
 export function bindWebSocket(broker: Broker, ws: WebSocket): Session | null {
   if (!broker.tryOpenConnection()) {
-    ws.close(CloseCodes.TRY_AGAIN_LATER, broker.shuttingDown ? 'broker is shutting down' : `broker is at maxConnections (${broker.config.maxConnections})`)
+    ws.close(CloseCodes.TRY_AGAIN_LATER, broker.shuttingDown ? 'broker is shutting down' : `broker is at maxConnections (${broker.limits.maxConnections})`)
     return null
   }
   const session = new Session(broker, {

@@ -1,5 +1,7 @@
 /**
  * @module fetch: pulls whole batches from an offset, waiting up to maxWaitMs for minBytes (long poll).
+ * The answer comes once at least minBytes (capped at maxBytes) are readable from `offset`, once maxWaitMs pass, or
+ * at once when minBytes is 0 or more is readable than fits in maxBytes.
  * Only batches at or below the high watermark are returned; the first batch may start before `offset`.
  *
  * Request:  topic string, partition i32, offset i64, maxBytes u32, maxWaitMs u32, minBytes u32

@@ -1,7 +1,8 @@
 /**
  * @module initProducerId: gives an idempotent producer its (producerId, producerEpoch).
- * With producerId −1 the broker allocates a new id at epoch 0; with a known id it bumps the epoch,
- * fencing any older instance that still uses the previous epoch.
+ * With producerId −1 the broker allocates a new id at epoch 0. With an id and its current epoch (the pair its holder
+ * was given) it answers the same id at the next epoch, fencing any instance still on an older one (KIP-360); any
+ * other epoch gets INVALID_PRODUCER_EPOCH, an id it never gave out or that expired UNKNOWN_PRODUCER_ID.
  *
  * Request:  producerId i64, producerEpoch i16
  * Response: producerId i64, producerEpoch i16

@@ -101,7 +101,7 @@ describe('a bad topic creation through REST and through the protocol', () => {
   }
   const protocol = async (name: unknown, partitions: unknown) => {
     try {
-      await broker.topics.create(name as string, partitions as number)
+      await broker.createTopic(name as string, partitions as number)
     } catch (e) {
       if (e instanceof SamsaError) return { name: e.errorName, message: e.message }
       throw e
@@ -124,14 +124,14 @@ describe('a bad topic creation through REST and through the protocol', () => {
   })
 
   it('an existing and a missing topic read the same through REST and the broker', async () => {
-    await broker.topics.create('there', 3)
+    await broker.createTopic('there', 3)
     expect((await rest({ name: 'there', partitions: 1 })).error).toMatchObject({ name: 'TOPIC_ALREADY_EXISTS', message: ErrorMessages.topicExists('there') })
     expect(await protocol('there', 1)).toEqual({ name: 'TOPIC_ALREADY_EXISTS', message: 'topic "there" already exists' })
     const res = await app.request('/v1/topics/nope')
     expect(res.status).toBe(404)
     expect(((await res.json()) as { error: { message: string } }).error.message).toBe('topic "nope" does not exist')
-    expect(() => broker.topics.partition('nope', 0)).toThrow('topic "nope" does not exist')
-    expect(() => broker.topics.partition('there', 9)).toThrow('topic "there" has 3 partitions (0–2); there is no partition 9')
+    expect(() => broker.partition('nope', 0)).toThrow('topic "nope" does not exist')
+    expect(() => broker.partition('there', 9)).toThrow('topic "there" has 3 partitions (0–2); there is no partition 9')
   })
 })
 

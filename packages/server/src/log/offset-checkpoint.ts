@@ -1,14 +1,16 @@
 /**
- * @module The `log-start-offset` checkpoint: where retention moved a partition's logStartOffset.
+ * @module One-offset checkpoints of a partition: `log-start-offset` (where retention moved the log start) and
+ * `high-watermark` (the last high watermark a replicated partition recorded, where it starts after a restart).
  * Format (12 bytes, big-endian): offset uint64 as (hi uint32, lo uint32), then CRC-32C of those 8 bytes.
  */
 import { crc32c } from '@samsa/shared'
 import type { LogStorage } from './log-storage.js'
 
 export const LOG_START_CHECKPOINT = 'log-start-offset'
+export const HIGH_WATERMARK_CHECKPOINT = 'high-watermark'
 const TWO32 = 0x1_0000_0000
 
-export function encodeLogStartCheckpoint(offset: number): Uint8Array {
+export function encodeOffsetCheckpoint(offset: number): Uint8Array {
   const out = new Uint8Array(12)
   const view = new DataView(out.buffer)
   view.setUint32(0, Math.floor(offset / TWO32))
@@ -18,7 +20,7 @@ export function encodeLogStartCheckpoint(offset: number): Uint8Array {
 }
 
 /** The offset, or null when the bytes are not a valid checkpoint (wrong size or CRC). */
-export function decodeLogStartCheckpoint(bytes: Uint8Array): number | null {
+export function decodeOffsetCheckpoint(bytes: Uint8Array): number | null {
   if (bytes.length !== 12) return null
   const view = new DataView(bytes.buffer, bytes.byteOffset, 12)
   if (view.getUint32(8) !== crc32c(bytes, 0, 8)) return null
@@ -27,6 +29,6 @@ export function decodeLogStartCheckpoint(bytes: Uint8Array): number | null {
 }
 
 /** Written temp → fsync → rename → fsync dir (writeFileAtomic). */
-export async function writeLogStartCheckpoint(storage: LogStorage, dir: string, offset: number): Promise<void> {
-  await storage.writeFileAtomic(`${dir}/${LOG_START_CHECKPOINT}`, encodeLogStartCheckpoint(offset))
+export async function writeOffsetCheckpoint(storage: LogStorage, dir: string, name: string, offset: number): Promise<void> {
+  await storage.writeFileAtomic(`${dir}/${name}`, encodeOffsetCheckpoint(offset))
 }

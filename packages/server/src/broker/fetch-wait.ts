@@ -1,0 +1,34 @@
+/** @module The wait of a fetch long poll: until minBytes are readable above its offset, its time is up, or its connection goes. */
+import { batchLastOffset, scanBatches } from '@samsa/shared'
+import type { Clock } from '../clock.js'
+import type { PartitionLog } from '../log/partition-log.js'
+
+/** Offset after the last batch in `records`; `offset` when there is none. */
+export function readEnd(records: Uint8Array, offset: number): number {
+  let end = offset
+  for (const b of scanBatches(records)) end = batchLastOffset(b.header) + 1
+  return end
+}
+
+/**
+ * Resolves true once the partition's high watermark position has grown by `bytes` past `mark`, or waitMs elapse;
+ * false when the requester went away first.
+ */
+export function waitForBytes(clock: Clock, log: PartitionLog, mark: number, bytes: number, waitMs: number, onGone?: (cancel: () => void) => () => void): Promise<boolean> {
+  return new Promise((resolve) => {
+    let settled = false
+    let offGone: (() => void) | undefined
+    const done = (wanted: boolean) => {
+      if (settled) return
+      settled = true
+      off()
+      offGone?.()
+      clock.clearTimeout(timer)
+      resolve(wanted)
+    }
+    const off = log.onHighWatermark(() => log.highWatermarkPosition - mark >= bytes && done(true))
+    const timer = clock.setTimeout(() => done(true), waitMs)
+    offGone = onGone?.(() => done(false))
+    if (settled) offGone?.()
+  })
+}
