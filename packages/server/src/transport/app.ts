@@ -22,6 +22,8 @@ export interface AppDeps {
    * `<script>` tag) and their source maps. null when it is not built.
    */
   readonly sdkFile: (name: SdkFile) => Promise<string | null>
+  /** /v1/cluster: this node's id and, when it runs a controller quorum, its role, term, leader and commit index. */
+  readonly cluster?: () => object
 }
 
 const HTTP_STATUS: Record<string, 400 | 404 | 409 | 422 | 500 | 503> = {
@@ -64,6 +66,9 @@ export function createApp(deps: AppDeps): Hono {
     if (!meta || meta.errorCode !== 0) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownTopic(name))
     return { name: meta.name, partitions: meta.partitions }
   }
+  app.get('/v1/cluster', (c) =>
+    c.json(deps.cluster?.() ?? { nodeId: broker.config.brokerId, role: 'standalone', term: null, leaderId: null, commitIndex: null }),
+  )
   app.get('/v1/topics', (c) => c.json({ topics: broker.topics.list().map((t) => ({ name: t.name, partitions: t.partitions.length })) }))
   app.post('/v1/topics', async (c) => {
     let body: unknown
