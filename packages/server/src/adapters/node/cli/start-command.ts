@@ -28,6 +28,7 @@ export function controllersArg(value: string): { id: number; url: string }[] {
     if (!m) throw new InvalidArgumentError(`"${part}" is not ID@HOST:PORT`)
     const id = Number(m[1])
     if (!Number.isSafeInteger(id) || id < 1 || id > 0x7fff_ffff) throw new InvalidArgumentError(`controller id ${m[1]} must be an integer from 1 to 2147483647`)
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(m[2]!) && !/^wss?:\/\//.test(m[2]!)) throw new InvalidArgumentError(`controller ${id}: "${m[2]}" must be HOST:PORT or a ws:// or wss:// URL`)
     const url = /^wss?:\/\//.test(m[2]!) ? m[2]! : `ws://${m[2]}`
     const r = advertisedUrlSchema.safeParse(url)
     if (!r.success) throw new InvalidArgumentError(`controller ${id}: ${issueMessages(r.error)[0]}`)
