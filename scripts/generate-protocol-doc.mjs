@@ -101,6 +101,13 @@ export function generateProtocolDoc(shared) {
     '"ended" push carrying the reason, or with `unsubscribe`; no push for its id follows either.',
     '',
     ...commentSection(topComment(read('messages/push.ts'))),
+    '## Broker-to-broker frames: raftMessage',
+    '',
+    'A broker that runs as a controller voter connects to every other voter\'s `/ws` and says so in its hello',
+    '(the `peerNodeId`/`peerClusterId` tail). Only such a connection may send these frames; this is a cluster-id',
+    'check, not authentication, which comes with TLS and credentials later.',
+    '',
+    ...commentSection(topComment(read('messages/raft-message.ts'))),
     '## Exchanges',
     '',
     '| apiKey | exchange |',
@@ -108,12 +115,14 @@ export function generateProtocolDoc(shared) {
     ...[
       ...Object.values(exchanges).map((e) => [e.apiKey, `[${e.name}](#${e.name.toLowerCase()})`]),
       [ApiKeys.PUSH, `push (server → client only, [above](#push-frames-and-credit-flow-control))`],
+      [ApiKeys.RAFT_MESSAGE, `raftMessage (broker → broker only, [above](#broker-to-broker-frames-raftmessage))`],
     ]
       .sort((a, b) => a[0] - b[0])
       .map(([apiKey, text]) => `| ${apiKey} | ${text} |`),
     '',
   )
   messageFiles.delete('push.ts')
+  messageFiles.delete('raft-message.ts')
   for (const e of Object.values(exchanges).sort((a, b) => a.apiKey - b.apiKey)) {
     const file = `${kebab(e.name)}.ts`
     if (!messageFiles.delete(file)) throw new Error(`exchange ${e.name} has no messages/${file}`)

@@ -6,7 +6,8 @@
  */
 import {
   ApiKeys, CloseCodes, FRAME_HEADER_BYTES, MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, ByteReader, ProtocolError, SamsaError,
-  apiKeyName, encodeErrorFrame, encodeResponseFrame, exchangeByApiKey, readFrameHeader, type Exchange, type FrameHeader,
+  apiKeyName, decodeRaftMessageBody, encodeErrorFrame, encodeResponseFrame, exchangeByApiKey, readFrameHeader, type Exchange, type FrameHeader,
+  type HelloPeer, type RaftWireMessage,
 } from '@samsa/shared'
 import type { Timer } from '../clock.js'
 import type { Broker } from '../broker/broker.js'
@@ -17,8 +18,22 @@ import { handleRequest, requestHandlers, type RequestHandlers } from './request-
 import { SubscriptionTable } from './subscription-table.js'
 import { toSamsaError } from './to-samsa-error.js'
 
+/**
+ * Where a Session sends broker-to-broker traffic, when this node runs a controller quorum. A connection becomes a
+ * peer by naming, in its hello, a node id `isPeer` accepts and this broker's cluster id. That is a cluster-id check,
+ * not authentication: real peer authentication comes with TLS and credentials (the security issue).
+ */
+export interface PeerGate {
+  isPeer(nodeId: number): boolean
+  /** Raft messages a peer sent, already filtered to those whose `from` is that peer. */
+  onRaftMessages(fromNodeId: number, messages: readonly RaftWireMessage[]): void
+}
+
 export class Session {
   readonly #broker: Broker
+  readonly #peers: PeerGate | undefined
+  /** The peer's node id once its hello named it a cluster peer; 0 for an ordinary client. */
+  #peerNodeId = 0
   readonly #socket: SessionSocket
   readonly subscriptions: SubscriptionTable
   readonly #handlers: RequestHandlers
@@ -48,8 +63,9 @@ export class Session {
   /** Lines about this connection's failed requests: no stacks for client-caused ones, rate-limited. */
   readonly #log: RateLimitedLog
 
-  constructor(broker: Broker, socket: SessionSocket) {
+  constructor(broker: Broker, socket: SessionSocket, peers?: PeerGate) {
     this.#broker = broker
+    this.#peers = peers
     this.#socket = socket
     this.subscriptions = new SubscriptionTable(broker, this)
     this.#handlers = requestHandlers(broker, this)
@@ -112,6 +128,7 @@ export class Session {
       this.close(CloseCodes.PROTOCOL_ERROR, e instanceof Error ? e.message : 'bad frame header')
       return
     }
+    if (header.apiKey === ApiKeys.RAFT_MESSAGE) return this.#raftMessage(header, frame)
     const exchange = exchangeByApiKey.get(header.apiKey)
     if (!exchange) {
       this.#replyError(header, new SamsaError('UNKNOWN_API_KEY', `api key ${header.apiKey} is not known to this broker`))
@@ -130,7 +147,7 @@ export class Session {
       if (e instanceof ProtocolError) return this.#replyError(header, new SamsaError('INVALID_REQUEST', `malformed ${exchange.name} request: ${e.message}`))
       return this.#replyError(header, toSamsaError(e), e)
     }
-    if (header.apiKey === ApiKeys.HELLO) return this.#hello(header, request as { clientId: string; minVersion: number; maxVersion: number })
+    if (header.apiKey === ApiKeys.HELLO) return this.#hello(header, request as { clientId: string; minVersion: number; maxVersion: number; peer?: HelloPeer })
     this.#dispatch(header, exchange, request)
   }
 
@@ -139,12 +156,40 @@ export class Session {
     this.close(CloseCodes.UNSUPPORTED_DATA, 'Samsa speaks binary frames only')
   }
 
-  #hello(header: FrameHeader, req: { clientId: string; minVersion: number; maxVersion: number }): void {
+  /** A one-way raftMessage frame: handed to the controller when this connection is a peer; never answered otherwise than with an error. */
+  #raftMessage(header: FrameHeader, frame: Uint8Array): void {
+    if (this.#version === 0) return this.#replyError(header, new SamsaError('HELLO_REQUIRED', 'send hello before raftMessage'))
+    if (this.#peerNodeId === 0 || !this.#peers) {
+      return this.#replyError(header, new SamsaError('CLUSTER_AUTHORIZATION_FAILED', 'raftMessage is broker-to-broker: this connection did not identify as a cluster peer in hello'))
+    }
+    let messages: RaftWireMessage[]
+    try {
+      messages = decodeRaftMessageBody(new ByteReader(frame, FRAME_HEADER_BYTES))
+    } catch (e) {
+      if (e instanceof ProtocolError) return this.#replyError(header, new SamsaError('INVALID_REQUEST', `malformed raftMessage: ${e.message}`))
+      return this.#replyError(header, toSamsaError(e), e)
+    }
+    // A peer speaks only for itself.
+    const from = this.#peerNodeId
+    this.#peers.onRaftMessages(from, messages.filter((m) => m.from === from))
+  }
+
+  #hello(header: FrameHeader, req: { clientId: string; minVersion: number; maxVersion: number; peer?: HelloPeer }): void {
     const version = Math.min(req.maxVersion, MAX_PROTOCOL_VERSION)
     if (version < Math.max(req.minVersion, MIN_PROTOCOL_VERSION)) {
       return this.#replyError(header, new SamsaError('UNSUPPORTED_VERSION', `client speaks ${req.minVersion}..${req.maxVersion}; broker speaks ${MIN_PROTOCOL_VERSION}..${MAX_PROTOCOL_VERSION}`))
     }
     if (this.#version !== 0 && this.#version !== version) return this.#replyError(header, new SamsaError('INVALID_REQUEST', 'the version is already agreed on this connection'))
+    if (req.peer) {
+      const { nodeId, clusterId } = req.peer
+      if (clusterId !== this.#broker.limits.clusterId) {
+        return this.#replyError(header, new SamsaError('INCONSISTENT_CLUSTER_ID', `peer ${nodeId} belongs to cluster "${clusterId.slice(0, 100)}", this broker to "${this.#broker.limits.clusterId}"`))
+      }
+      if (!this.#peers || !this.#peers.isPeer(nodeId) || nodeId === this.#broker.limits.brokerId) {
+        return this.#replyError(header, new SamsaError('CLUSTER_AUTHORIZATION_FAILED', `node ${nodeId} is not a controller voter of this broker's quorum`))
+      }
+      this.#peerNodeId = nodeId
+    }
     this.#version = version
     // Kept for log lines about this connection: bounded, whatever the client sent.
     this.clientId = req.clientId.slice(0, 256)

@@ -21,6 +21,8 @@ export interface AppDeps {
    * `<script>` tag) and their source maps. null when it is not built.
    */
   readonly sdkFile: (name: SdkFile) => Promise<string | null>
+  /** /v1/cluster: this node's id and, when it runs a controller quorum, its role, term, leader and commit index. */
+  readonly cluster?: () => object
 }
 
 const HTTP_STATUS: Record<string, 400 | 404 | 409 | 422 | 500 | 503> = {
@@ -58,6 +60,9 @@ export function createApp(deps: AppDeps): Hono {
     return c.body(m.body, 200, { 'content-type': m.contentType })
   })
 
+  app.get('/v1/cluster', (c) =>
+    c.json(deps.cluster?.() ?? { nodeId: broker.limits.brokerId, role: 'standalone', term: null, leaderId: null, commitIndex: null }),
+  )
   app.get('/v1/topics', (c) => c.json({ topics: broker.listTopics() }))
   app.post('/v1/topics', async (c) => {
     let body: unknown

@@ -15,6 +15,11 @@ export const ApiKeys = {
   /** Server → client only: records or the end of a subscription. correlationId is 0. */
   PUSH: 11,
   PING: 12,
+  /**
+   * Broker → broker only, one-way (correlationId 0, no response): a batch of controller Raft messages. Accepted only
+   * on a connection whose hello named it a cluster peer.
+   */
+  RAFT_MESSAGE: 13,
 } as const
 
 export type ApiKey = (typeof ApiKeys)[keyof typeof ApiKeys]

@@ -67,7 +67,7 @@ const empty = fc.constant({})
 
 const arbitraries: Record<Name, { request: fc.Arbitrary<unknown>; response: fc.Arbitrary<unknown> }> = {
   hello: {
-    request: fc.record({ clientId: str, minVersion: u16, maxVersion: u16 }),
+    request: fc.record({ clientId: str, minVersion: u16, maxVersion: u16, peer: fc.record({ nodeId: u32, clusterId: str }) }, { requiredKeys: ['clientId', 'minVersion', 'maxVersion'] }),
     response: fc.record({ version: u16, brokerId: i32, clusterId: str, maxFrameBytes: u32, maxBatchBytes: u32, maxRecordBytes: u32, maxSubscriptions: u32 }),
   },
   metadata: {
@@ -125,10 +125,11 @@ function expectOnlyProtocolErrors(run: () => unknown): void {
 }
 
 describe('the exchange table', () => {
-  it('has one exchange per api key, named as in ApiKeys, and none for PUSH', () => {
+  it('has one exchange per api key, named as in ApiKeys, and none for the one-way PUSH and RAFT_MESSAGE', () => {
     expect(exchangeByApiKey.size).toBe(names.length)
     for (const ex of exchangeByApiKey.values()) expect(kebab(ex.name).replace(/-/g, '_').toUpperCase()).toBe(apiKeyName(ex.apiKey))
     expect(exchangeByApiKey.has(ApiKeys.PUSH)).toBe(false)
+    expect(exchangeByApiKey.has(ApiKeys.RAFT_MESSAGE)).toBe(false)
   })
 
   it('has golden fixtures and arbitraries for every exchange', () => {

@@ -14,6 +14,8 @@ import { brokerConfig, type BrokerConfig } from '../../broker/broker-config.js'
 import type { Logger } from '../../clock.js'
 import type { PartitionLogConfig } from '../../log/partition-log.js'
 import { createApp, type SdkFile } from '../../transport/app.js'
+import type { Entry } from '../../controller/raft/index.js'
+import { startControllerNode, type ControllerNode, type ControllerVoter } from './controller-node.js'
 import { acquireDataDirLock } from './data-dir-lock.js'
 import { FileLogStorage } from './file-log-storage.js'
 import { nativeCrc32c } from './native-crc32c.js'
@@ -34,6 +36,17 @@ export interface StartBrokerOptions {
   readonly advertisedUrl?: string
   readonly logger?: Logger
   readonly config?: Partial<Omit<BrokerConfig, 'log' | 'advertisedUrl'>> & { log?: Partial<PartitionLogConfig> }
+  /** This node's id in the cluster (also its brokerId); required with `controllers`. */
+  readonly nodeId?: number
+  /**
+   * The controller quorum's voters, this node among them. When given, the node runs a Raft controller with them
+   * over broker-to-broker WebSockets; when absent (the default) the broker is a single node as before.
+   */
+  readonly controllers?: readonly ControllerVoter[]
+  /** Controller tuning (tests): tick length and election timeout in ticks. */
+  readonly controllerTiming?: { readonly tickMs?: number; readonly electionTicks?: number }
+  /** Applies committed controller entries (until the metadata image does); default: nothing. */
+  readonly controllerApply?: (entry: Entry) => unknown
 }
 
 export interface RunningBroker {
@@ -43,6 +56,8 @@ export interface RunningBroker {
   readonly httpUrl: string
   /** The advertised base URL clients are given (ws://host:port unless advertisedUrl was set). */
   readonly url: string
+  /** The controller quorum member, when `controllers` was given. */
+  readonly controller: ControllerNode | null
   /** Closes every connection (1001), flushes and fsyncs every log. */
   close(): Promise<void>
 }
@@ -56,8 +71,13 @@ function cachedFile(resolve: () => string): () => Promise<string | null> {
 
 export async function startBroker(opts: StartBrokerOptions): Promise<RunningBroker> {
   const host = opts.host ?? '127.0.0.1'
+  if (opts.controllers !== undefined) {
+    if (opts.nodeId === undefined) throw new RangeError('a node with controllers needs its nodeId')
+    if (!opts.controllers.some((v) => v.id === opts.nodeId)) throw new RangeError(`nodeId ${opts.nodeId} is not among the controllers (${opts.controllers.map((v) => v.id).join(', ')})`)
+  }
   // Every setting (the advertised URL included) is checked before the lock and the port are taken.
-  brokerConfig({ ...opts.config, ...(opts.advertisedUrl !== undefined ? { advertisedUrl: opts.advertisedUrl } : {}) })
+  const nodeConfig = opts.nodeId !== undefined && opts.config?.brokerId === undefined ? { brokerId: opts.nodeId } : {}
+  brokerConfig({ ...opts.config, ...nodeConfig, ...(opts.advertisedUrl !== undefined ? { advertisedUrl: opts.advertisedUrl } : {}) })
   const logger = opts.logger ?? createPinoLogger()
   const metrics = createPromMetrics()
   const storage = new FileLogStorage(opts.dataDir)
@@ -88,13 +108,33 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
       s.once('listening', () => resolve(s))
     })
     const port = (server.address() as AddressInfo).port
-    config = brokerConfig({ ...opts.config, advertisedUrl: opts.advertisedUrl ?? defaultAdvertisedUrl(host, port) })
+    config = brokerConfig({ ...opts.config, ...nodeConfig, advertisedUrl: opts.advertisedUrl ?? defaultAdvertisedUrl(host, port) })
     const crc32c = nativeCrc32c()
     broker = await Broker.start(config, { storage, clock: nodeClock, logger, metrics, ...(crc32c ? { crc32c } : {}) })
   } catch (e) {
     server?.close()
     await lock.release()
     throw e
+  }
+  let controller: ControllerNode | null = null
+  if (opts.controllers) {
+    try {
+      controller = await startControllerNode({
+        nodeId: opts.nodeId!,
+        clusterId: config.clusterId,
+        voters: opts.controllers,
+        storage,
+        logger,
+        registry: metrics.registry,
+        ...(opts.controllerApply ? { apply: opts.controllerApply } : {}),
+        ...opts.controllerTiming,
+      })
+    } catch (e) {
+      await broker.shutdown()
+      server.close()
+      await lock.release()
+      throw e
+    }
   }
   const port = (server.address() as AddressInfo).port
   const url = config.advertisedUrl
@@ -106,6 +146,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     logger,
     maxFrameBytes: config.maxFrameBytes,
     connectionError: (stage) => metrics.connectionError(stage),
+    ...(controller ? { peers: controller.gate } : {}),
   })
   // Once listening, the server reports a failed accept (EMFILE, ENFILE) as 'error': with no listener that would kill
   // the broker. Counted, and logged at most every 10 s (the operator's problem, not a client's).
@@ -124,6 +165,11 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     // The build copies apps/demo into packages/server/demo, so an installed @samsa/server carries its demo page.
     demoHtml: cachedFile(() => fileURLToPath(new URL('../../../demo/index.html', import.meta.url))),
     sdkFile: (name) => (sdkFiles[name] ??= cachedFile(() => join(dirname(require.resolve('@samsa/client-browser')), name)))(),
+    cluster: () => {
+      if (!controller) return { nodeId: config.brokerId, role: 'standalone', term: null, leaderId: null, commitIndex: null }
+      const s = controller.status()
+      return { nodeId: s.nodeId, role: s.role, term: s.term, leaderId: s.leaderId === 0 ? null : s.leaderId, commitIndex: s.commitIndex, appliedIndex: s.appliedIndex, voters: s.voters }
+    },
   })
   handler = (req, env) => app.fetch(req, env)
   logger.info({ url: httpUrl, advertisedUrl: url, dataDir: opts.dataDir, fsync: config.log.fsync, topics: broker.listTopics().length }, 'broker listening')
@@ -135,9 +181,11 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     port,
     httpUrl,
     url,
+    controller,
     close: () =>
       (closing ??= (async () => {
         try {
+          await controller?.close()
           const shutdown = broker.shutdown()
           for (const client of wss.clients) client.close(CloseCodes.GOING_AWAY, 'broker shutting down')
           await shutdown

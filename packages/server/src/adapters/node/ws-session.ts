@@ -5,9 +5,9 @@
 import type { WebSocket } from 'ws'
 import { CloseCodes } from '@samsa/shared'
 import type { Broker } from '../../broker/broker.js'
-import { Session } from '../../sessions/session.js'
+import { Session, type PeerGate } from '../../sessions/session.js'
 
-export function bindWebSocket(broker: Broker, ws: WebSocket): Session | null {
+export function bindWebSocket(broker: Broker, ws: WebSocket, peers?: PeerGate): Session | null {
   if (!broker.tryOpenConnection()) {
     ws.close(CloseCodes.TRY_AGAIN_LATER, broker.shuttingDown ? 'broker is shutting down' : `broker is at maxConnections (${broker.limits.maxConnections})`)
     return null
@@ -18,7 +18,7 @@ export function bindWebSocket(broker: Broker, ws: WebSocket): Session | null {
     bufferedAmount: () => ws.bufferedAmount,
     pauseReading: () => ws.pause(),
     resumeReading: () => ws.resume(),
-  })
+  }, peers)
   ws.on('message', (data, isBinary) => {
     if (!isBinary) return session.onTextFrame()
     session.onFrame(data as Buffer)

@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream'
 import { WebSocketServer } from 'ws'
 import type { Broker } from '../../broker/broker.js'
 import type { Logger } from '../../clock.js'
+import type { PeerGate } from '../../sessions/session.js'
 import { bindWebSocket } from './ws-session.js'
 
 /** http: before or instead of a complete request (Node's clientError); upgrade: during the handshake; socket: on an upgraded socket; websocket: an invalid or oversized frame. */
@@ -21,6 +22,8 @@ export interface WebSocketUpgradeDeps {
   readonly logger: Logger
   readonly maxFrameBytes: number
   readonly connectionError: (stage: ConnectionErrorStage) => void
+  /** Set when this node runs a controller quorum: connections that hello as a peer may send raftMessage frames. */
+  readonly peers?: PeerGate
 }
 
 export const WEBSOCKET_PATH = '/ws'
@@ -56,7 +59,7 @@ export function attachWebSocketServer(server: Server, deps: WebSocketUpgradeDeps
     wss.handleUpgrade(req, socket, head, (ws) => {
       upgraded = true
       ws.on('error', (err) => report('websocket', err))
-      bindWebSocket(deps.broker, ws)
+      bindWebSocket(deps.broker, ws, deps.peers)
     })
   })
   return wss

@@ -1,7 +1,8 @@
 /**
  * @module hello: the first exchange on every connection; agrees on the protocol version and tells the client the broker's limits.
  *
- * Request:  clientId string, minVersion u16, maxVersion u16
+ * Request:  clientId string, minVersion u16, maxVersion u16, [peerNodeId u32, peerClusterId string]
+ *           (the bracketed tail only from a broker connecting to another as a cluster peer; a client omits it)
  * Response: version u16, brokerId i32, clusterId string, maxFrameBytes u32, maxBatchBytes u32, maxRecordBytes u32, maxSubscriptions u32
  */
 import { ApiKeys } from '../api-keys.js'
@@ -11,6 +12,16 @@ export interface HelloRequest {
   readonly clientId: string
   readonly minVersion: number
   readonly maxVersion: number
+  /**
+   * Present when a broker connects to another as a cluster peer (for controller Raft traffic): its node id and the
+   * cluster id it belongs to. A stand-in for real peer authentication, which comes with TLS/auth.
+   */
+  readonly peer?: HelloPeer
+}
+
+export interface HelloPeer {
+  readonly nodeId: number
+  readonly clusterId: string
 }
 
 export interface HelloResponse {
@@ -26,9 +37,13 @@ export interface HelloResponse {
 export const hello: Exchange<HelloRequest, HelloResponse> = {
   apiKey: ApiKeys.HELLO,
   name: 'hello',
-  encodeRequest: (w, q) => void w.string(q.clientId).u16(q.minVersion).u16(q.maxVersion),
+  encodeRequest: (w, q) => {
+    w.string(q.clientId).u16(q.minVersion).u16(q.maxVersion)
+    if (q.peer) w.u32(q.peer.nodeId).string(q.peer.clusterId)
+  },
   decodeRequest: (r) => {
-    const q = { clientId: r.string(), minVersion: r.u16(), maxVersion: r.u16() }
+    const q: { clientId: string; minVersion: number; maxVersion: number; peer?: HelloPeer } = { clientId: r.string(), minVersion: r.u16(), maxVersion: r.u16() }
+    if (r.remaining > 0) q.peer = { nodeId: r.u32(), clusterId: r.string() }
     r.end()
     return q
   },

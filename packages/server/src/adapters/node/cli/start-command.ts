@@ -17,6 +17,25 @@ interface StartOptions extends Record<string, unknown> {
   retentionHours?: number
   logFormat: LogFormat
   logLevel: string
+  nodeId?: number
+  controllers?: { id: number; url: string }[]
+}
+
+/** `1@127.0.0.1:8081,2@host:8082` (or `2@ws://host:8082`): the controller voters and their base URLs. */
+export function controllersArg(value: string): { id: number; url: string }[] {
+  const voters = value.split(',').map((part) => {
+    const m = /^(\d+)@(.+)$/.exec(part.trim())
+    if (!m) throw new InvalidArgumentError(`"${part}" is not ID@HOST:PORT`)
+    const id = Number(m[1])
+    if (!Number.isSafeInteger(id) || id < 1 || id > 0x7fff_ffff) throw new InvalidArgumentError(`controller id ${m[1]} must be an integer from 1 to 2147483647`)
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(m[2]!) && !/^wss?:\/\//.test(m[2]!)) throw new InvalidArgumentError(`controller ${id}: "${m[2]}" must be HOST:PORT or a ws:// or wss:// URL`)
+    const url = /^wss?:\/\//.test(m[2]!) ? m[2]! : `ws://${m[2]}`
+    const r = advertisedUrlSchema.safeParse(url)
+    if (!r.success) throw new InvalidArgumentError(`controller ${id}: ${issueMessages(r.error)[0]}`)
+    return { id, url: url.replace(/\/+$/, '') }
+  })
+  if (new Set(voters.map((v) => v.id)).size !== voters.length) throw new InvalidArgumentError('controller ids must be distinct')
+  return voters
 }
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const
@@ -47,6 +66,12 @@ export function registerStart(program: Command): void {
     )
     .addOption(new Option('--retention-hours <hours>', 'delete segments older than this (default: keep forever)').env('SAMSA_RETENTION_HOURS').argParser(positiveNumberArg))
     .addOption(new Option('--log-format <format>', 'log output (default: pretty on a terminal, else json)').env('SAMSA_LOG_FORMAT').choices(['pretty', 'json']))
+    .addOption(new Option('--node-id <id>', 'this node\'s id in a cluster (with --controllers)').env('SAMSA_NODE_ID').argParser(intArg(1, 2147483647)))
+    .addOption(
+      new Option('--controllers <list>', 'run a controller quorum with these voters, this node among them: ID@HOST:PORT,... (default: a single node)')
+        .env('SAMSA_CONTROLLERS')
+        .argParser(controllersArg),
+    )
     .addOption(new Option('--log-level <level>', 'least severe level logged').env('SAMSA_LOG_LEVEL').choices(LOG_LEVELS).default('info'))
   addSettingOptions(start).action(async (o: StartOptions) => {
     const overrides: BrokerConfigOverrides = settingOverrides(o)
@@ -60,6 +85,8 @@ export function registerStart(program: Command): void {
     } catch (e) {
       throw new CliError(`invalid broker settings: ${(e as Error).message}`)
     }
+    if ((o.nodeId === undefined) !== (o.controllers === undefined)) throw new CliError('--node-id and --controllers go together')
+    if (o.controllers && !o.controllers.some((v) => v.id === o.nodeId)) throw new CliError(`--node-id ${o.nodeId} is not among --controllers (${o.controllers.map((v) => v.id).join(', ')})`)
     const logger = createPinoLogger({ level: o.logLevel, format: o.logFormat ?? (process.stderr.isTTY ? 'pretty' : 'json') })
     const running = await startBroker({
       host: o.host,
@@ -67,6 +94,7 @@ export function registerStart(program: Command): void {
       dataDir: resolve(o.data),
       logger,
       ...(o.advertisedUrl ? { advertisedUrl: o.advertisedUrl } : {}),
+      ...(o.controllers ? { nodeId: o.nodeId!, controllers: o.controllers } : {}),
       config,
     })
     if (o.fsync !== 'always') logger.warn({ fsync: o.fsync }, 'acknowledged records may be lost on a crash or power failure in this fsync mode')
