@@ -121,6 +121,15 @@ describe('QuorumController: brokers', () => {
     expect(errorOf(() => controller.heartbeat(log.image, { brokerId: 1, brokerEpoch: 1, caughtUpToMetadataOffset: 9 }, 0)).errorName).toBe('BROKER_ID_NOT_REGISTERED')
   })
 
+  it('bounds the registered brokers (POLICY_VIOLATION) but lets a registered one register again', () => {
+    const log = new TestMetadataLog()
+    const controller = new QuorumController({ maxBrokers: 2 }, { random: () => 0 })
+    log.commit(controller.registerBroker(log.image, { brokerId: 1, previousBrokerEpoch: -1, advertisedUrl: 'ws://a' }, 0))
+    log.commit(controller.registerBroker(log.image, { brokerId: 2, previousBrokerEpoch: -1, advertisedUrl: 'ws://b' }, 0))
+    expect(errorOf(() => controller.registerBroker(log.image, { brokerId: 3, previousBrokerEpoch: -1, advertisedUrl: 'ws://c' }, 0))).toMatchObject({ errorName: 'POLICY_VIOLATION', details: { maxBrokers: 2 } })
+    log.commit(controller.registerBroker(log.image, { brokerId: 2, previousBrokerEpoch: 2, advertisedUrl: 'ws://b' }, 0))
+  })
+
   it('refuses a bad broker id or advertised URL', () => {
     const { log, controller } = setup()
     expect(errorOf(() => controller.registerBroker(log.image, { brokerId: -1, previousBrokerEpoch: -1, advertisedUrl: 'ws://a' }, 0)).errorName).toBe('INVALID_REQUEST')
@@ -159,6 +168,17 @@ describe('QuorumController: topics', () => {
     log.commit(controller.createTopic(log.image, { name: 't', partitions: 1, replicationFactor: 2, topicId: 'id-1' }))
     expect(create({ name: 't', partitions: 1, replicationFactor: 1 }).errorName).toBe('TOPIC_ALREADY_EXISTS')
     expect(create({ name: 'u', partitions: 1, replicationFactor: 1, topicId: 'id-1' }).errorName).toBe('INVALID_REQUEST')
+  })
+
+  it('bounds the topics and partitions of the cluster (POLICY_VIOLATION), counting what is already created', () => {
+    const log = new TestMetadataLog()
+    const controller = new QuorumController({ maxTopics: 2, maxPartitions: 5 }, { random: () => 0 })
+    log.commit(controller.registerBroker(log.image, { brokerId: 1, previousBrokerEpoch: -1, advertisedUrl: 'ws://a' }, 0))
+    log.commit(controller.heartbeat(log.image, { brokerId: 1, brokerEpoch: 1, caughtUpToMetadataOffset: 0 }, 0))
+    log.commit(controller.createTopic(log.image, { name: 'a', partitions: 3, replicationFactor: 1 }))
+    expect(errorOf(() => controller.createTopic(log.image, { name: 'b', partitions: 3, replicationFactor: 1 }))).toMatchObject({ errorName: 'POLICY_VIOLATION', details: { maxPartitions: 5, partitions: 3 } })
+    log.commit(controller.createTopic(log.image, { name: 'b', partitions: 2, replicationFactor: 1 }))
+    expect(errorOf(() => controller.createTopic(log.image, { name: 'c', partitions: 1, replicationFactor: 1 }))).toMatchObject({ errorName: 'POLICY_VIOLATION', details: { maxTopics: 2 } })
   })
 
   it('counts only unfenced brokers as live for the replication factor', () => {

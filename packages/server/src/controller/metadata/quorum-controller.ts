@@ -22,12 +22,21 @@ export interface QuorumControllerConfig {
   /** Producer ids handed to a broker per allocateProducerIds. */
   readonly producerIdBlockSize: number
   readonly maxPartitionsPerTopic: number
+  /** Topics in the cluster; a create beyond it fails with POLICY_VIOLATION. */
+  readonly maxTopics: number
+  /** Partitions over all topics in the cluster (each counted once, whatever its replication factor). */
+  readonly maxPartitions: number
+  /** Registered brokers; a registration of a new id beyond it fails with POLICY_VIOLATION. */
+  readonly maxBrokers: number
 }
 
 export const defaultQuorumControllerConfig: QuorumControllerConfig = {
   sessionTimeoutMs: 9_000,
   producerIdBlockSize: 1_000,
-  maxPartitionsPerTopic: 10_000,
+  maxPartitionsPerTopic: 1_000,
+  maxTopics: 10_000,
+  maxPartitions: 100_000,
+  maxBrokers: 1_000,
 }
 
 export interface QuorumControllerDeps {
@@ -114,6 +123,10 @@ export class QuorumController {
     const rack = req.rack ?? null
     if (rack !== null && (rack.length === 0 || rack.length > 255)) throw new SamsaError('INVALID_REQUEST', 'rack must be 1..255 characters')
     const existing = image.brokers.get(req.brokerId)
+    const { maxBrokers } = this.#config
+    if (!existing && image.brokers.size >= maxBrokers) {
+      throw new SamsaError('POLICY_VIOLATION', `the cluster holds its maximum of ${maxBrokers} brokers (maxBrokers); unregister one or raise the limit`, { maxBrokers })
+    }
     const records: MetadataRecord[] = []
     if (existing) {
       if (req.previousBrokerEpoch !== existing.brokerEpoch && this.#isLive(image, req.brokerId, nowMs)) {
@@ -177,6 +190,14 @@ export class QuorumController {
     const max = this.#config.maxPartitionsPerTopic
     if (!Number.isInteger(req.partitions) || req.partitions < 1 || req.partitions > max) {
       throw new SamsaError('INVALID_PARTITIONS', `partitions must be an integer in 1..${max}, got ${req.partitions}`, { maxPartitionsPerTopic: max })
+    }
+    const { maxTopics, maxPartitions } = this.#config
+    if (image.topics.size >= maxTopics) {
+      throw new SamsaError('POLICY_VIOLATION', `the cluster holds its maximum of ${maxTopics} topics (maxTopics); delete a topic or raise the limit`, { maxTopics })
+    }
+    const total = [...image.topics.values()].reduce((n, t) => n + t.partitions.length, 0)
+    if (total + req.partitions > maxPartitions) {
+      throw new SamsaError('POLICY_VIOLATION', `${req.partitions} more partitions would bring the cluster to ${total + req.partitions}, above its maximum of ${maxPartitions} (maxPartitions)`, { maxPartitions, partitions: total })
     }
     const live = unfencedBrokerIds(image)
     const rf = req.replicationFactor
