@@ -216,7 +216,7 @@ describe('QuorumController + MetadataImage under random operations', () => {
         steps += r.steps
         refused += r.refused
       }),
-      { numRuns: 300 },
+      { numRuns: 200 },
     )
     // The generator must mostly produce accepted operations, or the invariants would be checked on little.
     expect(refused).toBeLessThan(steps * 0.6)
