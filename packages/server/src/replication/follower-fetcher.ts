@@ -60,6 +60,8 @@ export class FollowerFetcher {
   #loop: Promise<void> | null = null
   /** Wakes the loop out of a backoff wait when stop() is called. */
   #wake: (() => void) | null = null
+  /** A write to the log in progress (truncation, append, checkpoint): stop() waits for it, not for a pending exchange. */
+  #writing: Promise<unknown> | null = null
   #lastCheckpointMs: number
   #checkpointedHighWatermark = -1
 
@@ -85,11 +87,26 @@ export class FollowerFetcher {
     this.#loop ??= this.#run()
   }
 
-  /** Ends the loop after the exchange in progress; resolves when it has ended and the high watermark is checkpointed. */
+  /**
+   * Ends the loop: resolves once no write of this fetcher is in progress and none will follow (an exchange still in
+   * flight is abandoned: its answer is dropped), so a new role may use the log at once.
+   */
   async stop(): Promise<void> {
     this.#state = 'stopped'
     this.#wake?.()
-    await this.#loop
+    await this.#writing?.catch(() => {})
+  }
+
+  /** Runs a write to the log unless stopped, visible to stop(). */
+  async #write<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    if (!this.#running) return undefined
+    const w = fn()
+    this.#writing = w
+    try {
+      return await w
+    } finally {
+      if (this.#writing === w) this.#writing = null
+    }
   }
 
   async #run(): Promise<void> {
@@ -114,7 +131,7 @@ export class FollowerFetcher {
         await this.#sleep(this.#config.retryBackoffMs)
       }
     }
-    await this.#checkpoint(true)
+    if (this.#state === 'awaiting-metadata') await this.#checkpoint(true)
   }
 
   get #running(): boolean {
@@ -136,7 +153,7 @@ export class FollowerFetcher {
     const target = own === null || own.epoch < 0 ? log.logStartOffset : Math.max(log.logStartOffset, Math.min(answer.endOffset, own.endOffset))
     if (target < log.logEndOffset) {
       this.#a.logger.info({ topic: this.#a.topic, partition: this.#a.partition, lastEpoch, leaderAnswer: answer, from: log.logEndOffset, to: target }, 'truncating by leader epoch')
-      await log.truncateTo(target)
+      await this.#write(() => log.truncateTo(target))
     }
   }
 
@@ -149,9 +166,10 @@ export class FollowerFetcher {
     })
     if (!this.#running) return
     const records = dropBatchesBefore(res.records, log.logEndOffset)
-    if (records.length > 0) await log.appendAsFollower(records)
+    if (records.length > 0) await this.#write(() => log.appendAsFollower(records))
+    if (!this.#running) return
     log.advanceHighWatermark(Math.min(res.highWatermark, log.logEndOffset))
-    await this.#checkpoint(false)
+    await this.#write(() => this.#checkpoint(false))
   }
 
   async #checkpoint(force: boolean): Promise<void> {

@@ -181,6 +181,7 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
       await role.log.checkpointHighWatermark().catch(() => {})
     } else {
       await role.fetcher?.stop()
+      await role.log.checkpointHighWatermark().catch(() => {})
     }
   }
 
