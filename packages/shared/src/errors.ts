@@ -24,6 +24,7 @@ export const ErrorCodes = {
   NETWORK_EXCEPTION: spec(13, 'NETWORK_EXCEPTION', true, 'The connection closed before the response arrived.'),
   INVALID_TOPIC_EXCEPTION: spec(17, 'INVALID_TOPIC_EXCEPTION', false, 'Topic names are 1-249 characters of [a-zA-Z0-9._-] and not "." or "..".'),
   NOT_ENOUGH_REPLICAS: spec(19, 'NOT_ENOUGH_REPLICAS', true, 'Fewer in-sync replicas than min.insync.replicas.'),
+  NOT_ENOUGH_REPLICAS_AFTER_APPEND: spec(20, 'NOT_ENOUGH_REPLICAS_AFTER_APPEND', true, 'The batch was written, but the ISR fell below min.insync.replicas before every in-sync replica had it; resend it with the same sequence.'),
   INVALID_REQUIRED_ACKS: spec(21, 'INVALID_REQUIRED_ACKS', false, 'acks must be -1 (all), 1 (leader) or 0 (none).'),
   TOPIC_AUTHORIZATION_FAILED: spec(29, 'TOPIC_AUTHORIZATION_FAILED', false, 'Not authorized to access the topic.'),
   CLUSTER_AUTHORIZATION_FAILED: spec(31, 'CLUSTER_AUTHORIZATION_FAILED', false, 'The connection is not a cluster peer: it may not send broker-to-broker frames.'),

@@ -7,7 +7,7 @@ import {
   ErrorCodes, ErrorMessages, ProtocolError, RecordTooLargeError, SamsaError, batchTotalBytes, utf8ByteLength, verifyBatch,
   type FetchRequest, type FetchResponse, type ListOffsetsRequest, type ListOffsetsResponse,
   type Crc32cFn, type InitProducerIdResponse, type MetadataResponse, type PartitionMetadata, type ProduceRequest, type ProduceResponse,
-  type TopicMetadata,
+  type OffsetForLeaderEpochRequest, type OffsetForLeaderEpochResponse, type TopicMetadata,
 } from '@samsa/shared'
 import type { Clock, Logger, Timer } from '../clock.js'
 import type { LogStorage } from '../log/log-storage.js'
@@ -15,8 +15,9 @@ import type { PartitionLog, ReadResult } from '../log/partition-log.js'
 import { noopMetrics, type BrokerMetrics } from '../observability/broker-metrics.js'
 import type { BrokerConfig } from './broker-config.js'
 import { parseCreateTopic } from './create-topic-request.js'
-import { readEnd, waitForBytes } from './fetch-wait.js'
-import { awaitAcks } from './produce-acks.js'
+import { readEnd, waitForBytes, waitForDurableEnd } from './fetch-wait.js'
+import type { PartitionLeadership } from './partition-leadership.js'
+import { awaitAcks, checkAcksBeforeAppend } from './produce-acks.js'
 import { ProducerIdAllocator } from './producer-id-allocator.js'
 import { TopicRegistry } from './topic-registry.js'
 import { withTimeout } from './with-timeout.js'
@@ -28,6 +29,12 @@ export interface BrokerDeps {
   readonly metrics?: BrokerMetrics
   /** CRC-32C for verifying produced batches; default the pure-JS one in @samsa/shared. */
   readonly crc32c?: Crc32cFn
+  /**
+   * Replication: who leads each partition (the ReplicaManager). With it, partitions' high watermarks are set by
+   * replication, produce/fetch/listOffsets/subscribe to a partition this broker does not lead answer
+   * NOT_LEADER_OR_FOLLOWER, and replica fetches are served. Without it the broker leads every partition it has.
+   */
+  readonly leadership?: PartitionLeadership
 }
 
 /** What a connection needs to know of the broker's limits, and what hello tells the client. */
@@ -77,6 +84,7 @@ export class Broker {
   readonly logger: Logger
   readonly metrics: BrokerMetrics
   readonly #crc32c: Crc32cFn | undefined
+  readonly #leadership: PartitionLeadership | undefined
   /** Open connections; invariant: ≤ config.maxConnections. */
   #connections = 0
   /** Each open connection's output budget, for the queued-bytes gauge. */
@@ -91,6 +99,7 @@ export class Broker {
     this.logger = deps.logger
     this.metrics = deps.metrics ?? noopMetrics
     this.#crc32c = deps.crc32c
+    this.#leadership = deps.leadership
     this.#topics = topics
     this.#producerIds = producerIds
   }
@@ -106,6 +115,7 @@ export class Broker {
       maxPartitions: config.maxPartitions,
       maxOpenSegmentFiles: config.maxOpenSegmentFiles,
       metrics: deps.metrics ?? noopMetrics,
+      ...(deps.leadership && { highWatermark: 'set-by-partition' as const }),
     })
     const metrics = deps.metrics ?? noopMetrics
     const producerIds = await ProducerIdAllocator.open(deps.storage, { tracked: (n) => metrics.producerEpochsTracked(n) })
@@ -188,6 +198,13 @@ export class Broker {
 
   /** A partition's log, for subscriptions to read and wait on; UNKNOWN_TOPIC_OR_PARTITION / INVALID_TOPIC_EXCEPTION. */
   partition(topic: string, partition: number): PartitionLog {
+    const log = this.#topics.partition(topic, partition)
+    this.#leadership?.leader(topic, partition)
+    return log
+  }
+
+  /** This broker's replica of a partition whatever its role (for the replication layer); UNKNOWN_TOPIC_OR_PARTITION. */
+  localReplica(topic: string, partition: number): PartitionLog {
     return this.#topics.partition(topic, partition)
   }
 
@@ -238,6 +255,7 @@ export class Broker {
     if (this.#shuttingDown) throw new SamsaError('BROKER_SHUTTING_DOWN')
     if (req.acks !== -1 && req.acks !== 0 && req.acks !== 1) throw new SamsaError('INVALID_REQUIRED_ACKS', `acks must be -1, 0 or 1, got ${req.acks}`)
     const log = this.#topics.partition(req.topic, req.partition)
+    const leader = this.#leadership?.leader(req.topic, req.partition)
     const { maxBatchBytes, maxRecordBytes } = this.#config
     if (req.batch.length > maxBatchBytes) {
       throw new SamsaError('MESSAGE_TOO_LARGE', `batch of ${req.batch.length} bytes exceeds maxBatchBytes ${maxBatchBytes}`, { batchBytes: req.batch.length, maxBatchBytes })
@@ -252,11 +270,12 @@ export class Broker {
       if (e instanceof ProtocolError) throw new SamsaError('CORRUPT_MESSAGE', `invalid record batch: ${e.message}`)
       throw e
     }
+    checkAcksBeforeAppend(req.acks, leader)
     const started = this.clock.monotonicMs()
     const timeoutMs = Math.min(req.timeoutMs || this.#config.requestTimeoutMs, this.#config.requestTimeoutMs)
     let cancelAcks = () => {}
     const appended = log.append(req.batch).then(async (r) => {
-      const acks = awaitAcks(req.acks, log, r.lastOffset + 1)
+      const acks = awaitAcks(req.acks, log, r.lastOffset + 1, leader)
       cancelAcks = acks.cancel
       await acks.done
       return r
@@ -279,6 +298,8 @@ export class Broker {
    */
   async fetch(req: FetchRequest, onGone?: (cancel: () => void) => () => void, output?: FetchOutput): Promise<FetchResponse> {
     const log = this.#topics.partition(req.topic, req.partition)
+    if (req.replicaId !== undefined) return this.#replicaFetch(req, log, onGone, output)
+    this.#leadership?.leader(req.topic, req.partition)
     assertOffsetInRange(log, req.offset, req.topic, req.partition)
     const started = this.clock.monotonicMs()
     const maxBytes = Math.max(1, Math.min(req.maxBytes, this.#config.maxPushBytes))
@@ -307,6 +328,41 @@ export class Broker {
     return this.#fetched(await read(), started)
   }
 
+  /**
+   * A follower's fetch (its connection's hello named it peer `replicaId`, checked by the session): checks the leader
+   * epoch it follows, records its log end (= offset) with the leader, then reads up to the leader's durable end,
+   * waiting up to maxWaitMs for the log to grow past offset.
+   */
+  async #replicaFetch(req: FetchRequest, log: PartitionLog, onGone?: (cancel: () => void) => () => void, output?: FetchOutput): Promise<FetchResponse> {
+    const leadership = this.#leadership
+    if (!leadership) throw new SamsaError('INVALID_REQUEST', 'this broker does not replicate: a replica fetch needs a cluster')
+    const leader = leadership.leader(req.topic, req.partition, req.currentLeaderEpoch)
+    if (!leader.isReplica(req.replicaId ?? -1)) throw new SamsaError('NOT_LEADER_OR_FOLLOWER', `broker ${req.replicaId} is not a follower of ${req.topic}/${req.partition}`)
+    const started = this.clock.monotonicMs()
+    if (!Number.isSafeInteger(req.offset) || req.offset < log.logStartOffset || req.offset > log.logEndOffset) {
+      throw offsetOutOfRange(req.topic, req.partition, req.offset, log.logStartOffset, log.logEndOffset)
+    }
+    leadership.replicaFetched(req.topic, req.partition, req.replicaId!, req.offset)
+    const maxBytes = Math.max(1, Math.min(req.maxBytes, this.#config.maxPushBytes))
+    const waitMs = Math.min(req.maxWaitMs, this.#config.requestTimeoutMs)
+    if (log.localDurableEnd <= req.offset && waitMs > 0 && !(await waitForDurableEnd(this.clock, log, req.offset, waitMs, onGone))) {
+      throw new SamsaError('NETWORK_EXCEPTION', 'the connection closed during the fetch wait')
+    }
+    await output?.reserve(maxBytes + FETCH_RESPONSE_OVERHEAD_BYTES)
+    const records = await log.readForReplica(req.offset, maxBytes)
+    this.metrics.fetchLatencyMs(this.clock.monotonicMs() - started)
+    return { highWatermark: log.highWatermark, logStartOffset: log.logStartOffset, records }
+  }
+
+  /** OffsetsForLeaderEpoch, answered by the partition leader to a follower (peer `replicaId`, checked by the session). */
+  offsetForLeaderEpoch(req: OffsetForLeaderEpochRequest): OffsetForLeaderEpochResponse {
+    const log = this.#topics.partition(req.topic, req.partition)
+    if (!this.#leadership) throw new SamsaError('INVALID_REQUEST', 'this broker does not replicate: offsetForLeaderEpoch needs a cluster')
+    this.#leadership.leader(req.topic, req.partition, req.currentLeaderEpoch)
+    const r = log.endOffsetForEpoch(req.leaderEpoch)
+    return { leaderEpoch: r.epoch, endOffset: r.endOffset }
+  }
+
   #fetched(r: ReadResult, startedMs: number): FetchResponse {
     this.metrics.fetchLatencyMs(this.clock.monotonicMs() - startedMs)
     return { highWatermark: r.highWatermark, logStartOffset: r.logStartOffset, records: r.records }
@@ -314,6 +370,7 @@ export class Broker {
 
   async listOffsets(req: ListOffsetsRequest): Promise<ListOffsetsResponse> {
     const log = this.#topics.partition(req.topic, req.partition)
+    this.#leadership?.leader(req.topic, req.partition)
     if (req.timestamp === -2) return { offset: log.logStartOffset, timestamp: -1, leaderEpoch: log.leaderEpoch }
     if (req.timestamp === -1) return { offset: log.highWatermark, timestamp: -1, leaderEpoch: log.leaderEpoch }
     if (req.timestamp < 0) throw new SamsaError('INVALID_REQUEST', `timestamp must be -2 (earliest), -1 (latest) or ms since the epoch, got ${req.timestamp}`)

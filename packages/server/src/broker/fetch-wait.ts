@@ -32,3 +32,26 @@ export function waitForBytes(clock: Clock, log: PartitionLog, mark: number, byte
     if (settled) offGone?.()
   })
 }
+
+/**
+ * A replica fetch's wait: resolves true once the partition's local durable end passes `offset`, or waitMs elapse;
+ * false when the requester went away first.
+ */
+export function waitForDurableEnd(clock: Clock, log: PartitionLog, offset: number, waitMs: number, onGone?: (cancel: () => void) => () => void): Promise<boolean> {
+  return new Promise((resolve) => {
+    let settled = false
+    let offGone: (() => void) | undefined
+    const done = (wanted: boolean) => {
+      if (settled) return
+      settled = true
+      off()
+      offGone?.()
+      clock.clearTimeout(timer)
+      resolve(wanted)
+    }
+    const off = log.onLocalDurableEnd((end) => end > offset && done(true))
+    const timer = clock.setTimeout(() => done(true), waitMs)
+    offGone = onGone?.(() => done(false))
+    if (settled) offGone?.()
+  })
+}

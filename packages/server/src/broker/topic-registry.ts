@@ -38,6 +38,8 @@ export interface TopicRegistryDeps {
   /** Segment files holding an OS handle at once; default: no cache in front of storage (tests of the registry alone). */
   readonly maxOpenSegmentFiles?: number
   readonly metrics?: BrokerMetrics
+  /** How partitions' high watermarks move: 'set-by-partition' when replication sets them (PartitionLogArgs.highWatermark). */
+  readonly highWatermark?: 'follows-local-end' | 'set-by-partition'
 }
 
 /** A partition's files unused this long give their handles back, so idle partitions hold no file descriptor. */
@@ -146,6 +148,7 @@ export class TopicRegistry {
       config: this.#deps.logConfig,
       clock: this.#deps.clock,
       logger: this.#deps.logger.child({ topic, partition }),
+      ...(this.#deps.highWatermark && { highWatermark: this.#deps.highWatermark }),
     })
     if (log.recoveryReport) this.#deps.logger.warn({ topic, partition, ...log.recoveryReport }, 'recovery cut a damaged log tail')
     return log

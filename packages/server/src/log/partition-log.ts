@@ -245,6 +245,29 @@ export class PartitionLog {
     }
   }
 
+  /**
+   * A follower's read (replication): whole batches from `offset` up to the local durable end, above the high
+   * watermark too. OFFSET_OUT_OF_RANGE outside [logStartOffset, logEndOffset].
+   */
+  async readForReplica(offset: number, maxBytes: number): Promise<Uint8Array> {
+    const logStartOffset = this.logStartOffset
+    if (!Number.isSafeInteger(offset) || offset < logStartOffset || offset > this.logEndOffset) {
+      throw new SamsaError('OFFSET_OUT_OF_RANGE', `offset ${offset} is outside this replica's log [${logStartOffset}, ${this.logEndOffset}]`, {
+        logStartOffset,
+        logEndOffset: this.logEndOffset,
+        highWatermark: this.#highWatermark,
+      })
+    }
+    const end = this.#log.localDurableEnd
+    if (offset >= end) return new Uint8Array(0)
+    return this.#log.read(offset, maxBytes, end)
+  }
+
+  /** Calls listener with each new local durable end (what a leader's high watermark and replica fetches wait on). */
+  onLocalDurableEnd(listener: (end: number) => void): () => void {
+    return this.#log.onLocalDurableEnd(listener)
+  }
+
   offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
     return this.#log.offsetForTimestamp(timestampMs, this.#highWatermark)
   }

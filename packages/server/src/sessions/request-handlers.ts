@@ -9,6 +9,8 @@ import type { SubscriptionTable } from './subscription-table.js'
 
 interface SessionView {
   readonly subscriptions: SubscriptionTable
+  /** The node id this connection's hello named as a cluster peer; 0 for an ordinary client. */
+  readonly peerNodeId: number
   /** Waits for room in the connection's output budget; resolves with the release function. */
   reserveOutput(bytes: number): Promise<() => void>
   /** Runs `fn` when the connection closes (at once if it already has); returns the unregister function. */
@@ -32,6 +34,7 @@ export function requestHandlers(broker: Broker, session: SessionView): RequestHa
     initProducerId: (q) => broker.initProducerId(q.producerId, q.producerEpoch),
     produce: (q) => broker.produce(q),
     fetch: (q) => {
+      if (q.replicaId !== undefined) assertPeer(session, q.replicaId, 'a replica fetch')
       // Released a few microtasks before the session sends the reply (no timer or I/O runs in between): the budget can be passed by at most this reply.
       let held: (() => void) | undefined
       const output = {
@@ -54,6 +57,17 @@ export function requestHandlers(broker: Broker, session: SessionView): RequestHa
       return {}
     },
     ping: () => ({}),
+    offsetForLeaderEpoch: (q) => {
+      assertPeer(session, q.replicaId, 'offsetForLeaderEpoch')
+      return broker.offsetForLeaderEpoch(q)
+    },
+  }
+}
+
+/** Broker-to-broker requests come from a connection whose hello named it cluster peer `replicaId`, and speak only for it. */
+function assertPeer(session: SessionView, replicaId: number, what: string): void {
+  if (session.peerNodeId === 0 || session.peerNodeId !== replicaId) {
+    throw new SamsaError('CLUSTER_AUTHORIZATION_FAILED', `${what} is broker-to-broker: this connection is not cluster peer ${replicaId}`)
   }
 }
 

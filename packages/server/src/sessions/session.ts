@@ -92,6 +92,11 @@ export class Session {
     return this.#version
   }
 
+  /** The node id this connection's hello named as a cluster peer; 0 for an ordinary client. */
+  get peerNodeId(): number {
+    return this.#peerNodeId
+  }
+
   get closed(): boolean {
     return this.#closed
   }

@@ -20,6 +20,8 @@ export const ApiKeys = {
    * on a connection whose hello named it a cluster peer.
    */
   RAFT_MESSAGE: 13,
+  /** Broker → broker: where a leader epoch ends on the partition leader (a follower's truncation point). */
+  OFFSET_FOR_LEADER_EPOCH: 14,
 } as const
 
 export type ApiKey = (typeof ApiKeys)[keyof typeof ApiKeys]

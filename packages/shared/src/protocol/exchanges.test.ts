@@ -53,6 +53,7 @@ const golden: Record<Name, { request: unknown; response: unknown }> = {
   unsubscribe: { request: { subscriptionId: 1 }, response: {} },
   credit: { request: { subscriptionId: 1, bytes: 65_536 }, response: {} },
   ping: { request: {}, response: {} },
+  offsetForLeaderEpoch: { request: { topic: 'orders', partition: 1, replicaId: 2, currentLeaderEpoch: 7, leaderEpoch: 5 }, response: { leaderEpoch: 5, endOffset: 120 } },
 }
 
 const str = fc.string({ unit: 'binary', maxLength: 24 })
@@ -92,7 +93,10 @@ const arbitraries: Record<Name, { request: fc.Arbitrary<unknown>; response: fc.A
     response: fc.record({ baseOffset: i64, logAppendTimeMs: i64, logStartOffset: i64, duplicate: fc.boolean() }),
   },
   fetch: {
-    request: fc.record({ topic: str, partition: i32, offset: i64, maxBytes: u32, maxWaitMs: u32, minBytes: u32 }),
+    request: fc.oneof(
+      fc.record({ topic: str, partition: i32, offset: i64, maxBytes: u32, maxWaitMs: u32, minBytes: u32 }),
+      fc.record({ topic: str, partition: i32, offset: i64, maxBytes: u32, maxWaitMs: u32, minBytes: u32, replicaId: i32, currentLeaderEpoch: i32 }),
+    ),
     response: fc.record({ highWatermark: i64, logStartOffset: i64, records: bytes }),
   },
   listOffsets: { request: fc.record({ topic: str, partition: i32, timestamp: i64 }), response: fc.record({ offset: i64, timestamp: i64, leaderEpoch: i32 }) },
@@ -103,6 +107,10 @@ const arbitraries: Record<Name, { request: fc.Arbitrary<unknown>; response: fc.A
   unsubscribe: { request: fc.record({ subscriptionId: u32 }), response: empty },
   credit: { request: fc.record({ subscriptionId: u32, bytes: u32 }), response: empty },
   ping: { request: empty, response: empty },
+  offsetForLeaderEpoch: {
+    request: fc.record({ topic: str, partition: i32, replicaId: i32, currentLeaderEpoch: i32, leaderEpoch: i32 }),
+    response: fc.record({ leaderEpoch: i32, endOffset: fc.oneof(i64, fc.constant(-1)) }),
+  },
 }
 
 const names = Object.keys(exchanges) as Name[]
@@ -161,6 +169,21 @@ describe.each(names.map((name, i) => [name, i + 1] as const))('%s golden frames'
     expect(decoded.header).toEqual({ apiKey: ex.apiKey, apiVersion: 1, correlationId })
     expect(decoded.error).toBeNull()
     expect(ex.decodeResponse(decoded.body!)).toEqual(golden[name].response)
+  })
+})
+
+describe('fetch with the replica tail', () => {
+  const request = { topic: 'orders', partition: 0, offset: 42, maxBytes: 1_048_576, maxWaitMs: 500, minBytes: 1, replicaId: 2, currentLeaderEpoch: 9 }
+  const frame = fixture('./testdata/fetch-replica.request.hex')
+
+  it('encodes a follower fetch to its fixture and decodes it back; a client fetch has no tail', () => {
+    expect(hex(encodeRequestFrame(exchanges.fetch, 1, 7, request))).toBe(hex(frame))
+    expect(decodeRequestFrame(exchange('fetch'), frame)).toEqual(request)
+    expect(decodeRequestFrame(exchange('fetch'), fixture('./testdata/fetch.request.hex'))).not.toHaveProperty('replicaId')
+  })
+
+  it('rejects a tail cut short', () => {
+    expect(() => decodeRequestFrame(exchange('fetch'), frame.subarray(0, frame.length - 2))).toThrow(ProtocolError)
   })
 })
 

@@ -8,12 +8,13 @@ import { hello } from './messages/hello.js'
 import { initProducerId } from './messages/init-producer-id.js'
 import { listOffsets } from './messages/list-offsets.js'
 import { metadata } from './messages/metadata.js'
+import { offsetForLeaderEpoch } from './messages/offset-for-leader-epoch.js'
 import { ping } from './messages/ping.js'
 import { produce } from './messages/produce.js'
 import { subscribe } from './messages/subscribe.js'
 import { unsubscribe } from './messages/unsubscribe.js'
 
-export const exchanges = { hello, metadata, createTopic, deleteTopic, initProducerId, produce, fetch, listOffsets, subscribe, unsubscribe, credit, ping } as const
+export const exchanges = { hello, metadata, createTopic, deleteTopic, initProducerId, produce, fetch, listOffsets, subscribe, unsubscribe, credit, ping, offsetForLeaderEpoch } as const
 
 export const exchangeByApiKey: ReadonlyMap<number, Exchange<unknown, unknown>> = new Map(
   Object.values(exchanges).map((e) => [e.apiKey, e as Exchange<unknown, unknown>]),

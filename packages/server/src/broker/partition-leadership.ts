@@ -1,0 +1,23 @@
+/**
+ * @module PartitionLeadership: the port through which a replicating broker asks who leads a partition (the
+ * replication layer's ReplicaManager implements it). Without it the broker is a single node that leads everything.
+ */
+import type { InsyncView } from './produce-acks.js'
+
+/** This broker's leadership of one partition at one leader epoch. */
+export interface LeaderHandle extends InsyncView {
+  readonly leaderEpoch: number
+  /** Whether `brokerId` is a follower replica of the partition. */
+  isReplica(brokerId: number): boolean
+}
+
+export interface PartitionLeadership {
+  /**
+   * This broker's leadership of the partition. NOT_LEADER_OR_FOLLOWER (details: leader, leaderEpoch when known) when
+   * it does not lead it; with `currentLeaderEpoch` ≥ 0, FENCED_LEADER_EPOCH when that is older than the partition's
+   * and UNKNOWN_LEADER_EPOCH when newer.
+   */
+  leader(topic: string, partition: number, currentLeaderEpoch?: number): LeaderHandle
+  /** A replica fetch from follower `replicaId` at `fetchOffset` (its log end): updates its state, the ISR and the high watermark. */
+  replicaFetched(topic: string, partition: number, replicaId: number, fetchOffset: number): void
+}

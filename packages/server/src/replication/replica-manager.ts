@@ -1,0 +1,205 @@
+/**
+ * @module ReplicaManager: this broker's role in every partition it hosts (Kafka's ReplicaManager), driven by the
+ * metadata log's local changes: become leader (PartitionLog.becomeLeader at the new leader epoch, then track the
+ * followers), become follower (truncate by leader epoch, then fetch from the leader), removed (stop, close, delete).
+ * It is the broker's PartitionLeadership: who leads what, replica fetches, the ISR through AlterPartition.
+ * Changes are applied one metadata delta at a time, in order. Time comes from the Clock port.
+ */
+import { SamsaError } from '@samsa/shared'
+import type { LeaderHandle, PartitionLeadership } from '../broker/partition-leadership.js'
+import type { Clock, Logger, Timer } from '../clock.js'
+import type { LocalPartition, LocalPartitionChanges } from '../controller/metadata/metadata-delta.js'
+import type { MetadataImage } from '../controller/metadata/metadata-image.js'
+import type { PartitionLog } from '../log/partition-log.js'
+import { FollowerFetcher, type FollowerFetcherConfig, type LeaderLink } from './follower-fetcher.js'
+import { LeaderPartition, type AlterPartition } from './leader-partition.js'
+
+/** The port the metadata follower calls with each applied delta (controller-wiring defines the same in cluster/partition-roles.ts). */
+export interface PartitionRoleListener {
+  onLocalChanges(changes: LocalPartitionChanges, image: MetadataImage): Promise<void>
+}
+
+/** This broker's replica logs. */
+export interface ReplicaLogs {
+  /** The local replica's log (its high watermark set by replication), created when new. */
+  open(topic: string, partition: number): Promise<PartitionLog>
+  /** Closes and deletes the local replica. */
+  delete(topic: string, partition: number): Promise<void>
+}
+
+/** Connections to other brokers, for followers to reach their leader. */
+export interface ReplicaLinks {
+  link(brokerId: number, advertisedUrl: string): LeaderLink
+}
+
+export interface ReplicaManagerConfig {
+  /** A follower that has not caught up for this long leaves the ISR (Kafka's replica.lag.time.max.ms). */
+  readonly replicaLagTimeMaxMs: number
+  /** How often leaders check their ISR for lagging followers and checkpoint their high watermark. */
+  readonly isrCheckIntervalMs: number
+  readonly fetcher: Partial<FollowerFetcherConfig>
+}
+
+export const defaultReplicaManagerConfig: ReplicaManagerConfig = { replicaLagTimeMaxMs: 30_000, isrCheckIntervalMs: 5_000, fetcher: {} }
+
+export interface ReplicaManagerDeps {
+  readonly brokerId: number
+  readonly logs: ReplicaLogs
+  readonly links: ReplicaLinks
+  readonly alterPartition: AlterPartition
+  readonly clock: Clock
+  readonly logger: Logger
+}
+
+type Role =
+  | { readonly kind: 'leader'; readonly leader: LeaderPartition; readonly log: PartitionLog }
+  | { readonly kind: 'follower'; readonly leaderId: number; readonly leaderEpoch: number; readonly fetcher: FollowerFetcher | null; readonly log: PartitionLog }
+
+const key = (topic: string, partition: number) => `${topic}\u0000${partition}`
+
+export class ReplicaManager implements PartitionRoleListener, PartitionLeadership {
+  readonly #config: ReplicaManagerConfig
+  readonly #deps: ReplicaManagerDeps
+  readonly #roles = new Map<string, Role>()
+  /** Each delta is applied after the previous one. */
+  #applying: Promise<void> = Promise.resolve()
+  #timer: Timer | null = null
+  #stopped = false
+
+  constructor(config: Partial<ReplicaManagerConfig>, deps: ReplicaManagerDeps) {
+    this.#config = { ...defaultReplicaManagerConfig, ...config }
+    this.#deps = deps
+    this.#schedule()
+  }
+
+  onLocalChanges(changes: LocalPartitionChanges, image: MetadataImage): Promise<void> {
+    const run = this.#applying.then(() => this.#apply(changes, image))
+    this.#applying = run.catch(() => {})
+    return run
+  }
+
+  leader(topic: string, partition: number, currentLeaderEpoch?: number): LeaderHandle {
+    const role = this.#roles.get(key(topic, partition))
+    if (role?.kind !== 'leader') {
+      const details: Record<string, number> = role ? { leader: role.leaderId, leaderEpoch: role.leaderEpoch } : {}
+      throw new SamsaError('NOT_LEADER_OR_FOLLOWER', `this broker does not lead ${topic}/${partition}${role && role.leaderId >= 0 ? `; broker ${role.leaderId} does` : ''}`, details)
+    }
+    const epoch = role.leader.leaderEpoch
+    if (currentLeaderEpoch !== undefined && currentLeaderEpoch >= 0 && currentLeaderEpoch !== epoch) {
+      const name = currentLeaderEpoch < epoch ? 'FENCED_LEADER_EPOCH' : 'UNKNOWN_LEADER_EPOCH'
+      throw new SamsaError(name, `${topic}/${partition}: leader epoch ${currentLeaderEpoch} is not this leader's ${epoch}`, { leaderEpoch: epoch })
+    }
+    return role.leader
+  }
+
+  replicaFetched(topic: string, partition: number, replicaId: number, fetchOffset: number): void {
+    const role = this.#roles.get(key(topic, partition))
+    if (role?.kind === 'leader') role.leader.replicaFetched(replicaId, fetchOffset)
+  }
+
+  /** The partition's role here, for tests and metrics. */
+  role(topic: string, partition: number): { kind: 'leader'; isr: readonly number[]; leaderEpoch: number } | { kind: 'follower'; leaderId: number; leaderEpoch: number; fetcher: string } | null {
+    const role = this.#roles.get(key(topic, partition))
+    if (!role) return null
+    if (role.kind === 'leader') return { kind: 'leader', isr: role.leader.isr, leaderEpoch: role.leader.leaderEpoch }
+    return { kind: 'follower', leaderId: role.leaderId, leaderEpoch: role.leaderEpoch, fetcher: role.fetcher?.state ?? 'none' }
+  }
+
+  /** Stops every fetcher and leader role (the logs stay open: the broker closes them). */
+  async stop(): Promise<void> {
+    this.#stopped = true
+    if (this.#timer) this.#deps.clock.clearTimeout(this.#timer)
+    await this.#applying
+    for (const [k, role] of this.#roles) {
+      this.#roles.delete(k)
+      await this.#end(role)
+    }
+  }
+
+  async #apply(changes: LocalPartitionChanges, image: MetadataImage): Promise<void> {
+    if (this.#stopped) return
+    for (const p of changes.removed) {
+      const k = key(p.topic, p.partition)
+      const role = this.#roles.get(k)
+      this.#roles.delete(k)
+      if (role) await this.#end(role)
+      await this.#deps.logs.delete(p.topic, p.partition).catch((e: unknown) => {
+        this.#deps.logger.warn({ topic: p.topic, partition: p.partition, err: String(e) }, 'could not delete a removed replica')
+      })
+    }
+    for (const p of changes.leaders) await this.#becomeLeader(p, image)
+    for (const p of changes.followers) await this.#becomeFollower(p, image)
+  }
+
+  async #becomeLeader(p: LocalPartition, image: MetadataImage): Promise<void> {
+    const k = key(p.topic, p.partition)
+    const reg = p.registration
+    const current = this.#roles.get(k)
+    if (current?.kind === 'leader' && current.leader.leaderEpoch === reg.leaderEpoch) {
+      current.leader.applyRegistration(reg)
+      return
+    }
+    if (current) await this.#end(current)
+    this.#roles.delete(k)
+    const log = await this.#deps.logs.open(p.topic, p.partition)
+    await log.becomeLeader(reg.leaderEpoch)
+    const minInsyncReplicas = image.topics.get(p.topic)?.config.minInsyncReplicas ?? 1
+    const leader = new LeaderPartition({
+      topic: p.topic, partition: p.partition, localBrokerId: this.#deps.brokerId, registration: reg, minInsyncReplicas,
+      replicaLagTimeMaxMs: this.#config.replicaLagTimeMaxMs, log, alterPartition: this.#deps.alterPartition, clock: this.#deps.clock,
+      logger: this.#deps.logger.child({ topic: p.topic, partition: p.partition }),
+    })
+    this.#roles.set(k, { kind: 'leader', leader, log })
+    this.#deps.logger.info({ topic: p.topic, partition: p.partition, leaderEpoch: reg.leaderEpoch, isr: reg.isr, logEndOffset: log.logEndOffset }, 'became leader')
+  }
+
+  async #becomeFollower(p: LocalPartition, image: MetadataImage): Promise<void> {
+    const k = key(p.topic, p.partition)
+    const reg = p.registration
+    const current = this.#roles.get(k)
+    if (current?.kind === 'follower' && current.leaderId === reg.leader && current.leaderEpoch === reg.leaderEpoch && current.fetcher?.state !== 'awaiting-metadata') return
+    if (current) await this.#end(current)
+    this.#roles.delete(k)
+    const log = await this.#deps.logs.open(p.topic, p.partition)
+    const url = reg.leader >= 0 ? image.brokers.get(reg.leader)?.advertisedUrl : undefined
+    let fetcher: FollowerFetcher | null = null
+    if (url !== undefined) {
+      fetcher = new FollowerFetcher({
+        topic: p.topic, partition: p.partition, log, replicaId: this.#deps.brokerId, leaderId: reg.leader, leaderEpoch: reg.leaderEpoch,
+        link: this.#deps.links.link(reg.leader, url), clock: this.#deps.clock, logger: this.#deps.logger.child({ topic: p.topic, partition: p.partition }),
+        config: this.#config.fetcher,
+      })
+      fetcher.start()
+    }
+    this.#roles.set(k, { kind: 'follower', leaderId: reg.leader, leaderEpoch: reg.leaderEpoch, fetcher, log })
+    this.#deps.logger.info({ topic: p.topic, partition: p.partition, leader: reg.leader, leaderEpoch: reg.leaderEpoch }, 'became follower')
+  }
+
+  async #end(role: Role): Promise<void> {
+    if (role.kind === 'leader') {
+      role.leader.resign()
+      await role.log.checkpointHighWatermark().catch(() => {})
+    } else {
+      await role.fetcher?.stop()
+      await role.log.checkpointHighWatermark().catch(() => {})
+    }
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return
+    this.#timer = this.#deps.clock.setTimeout(() => {
+      this.#timer = null
+      this.checkIsr()
+      this.#schedule()
+    }, this.#config.isrCheckIntervalMs)
+  }
+
+  /** Every leader drops followers lagging past replicaLagTimeMaxMs and checkpoints its high watermark. */
+  checkIsr(): void {
+    for (const role of this.#roles.values()) {
+      if (role.kind !== 'leader') continue
+      role.leader.checkIsr()
+      role.log.checkpointHighWatermark().catch((e: unknown) => this.#deps.logger.warn({ err: String(e) }, 'could not checkpoint the high watermark'))
+    }
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * @module offsetForLeaderEpoch: where a leader epoch ends on the partition leader (Kafka's OffsetsForLeaderEpoch,
+ * KIP-101/279). A follower, or a replica that was leader before, asks with the epoch of its last batch and truncates
+ * its log to min(endOffset, its own end for the answered epoch): never to the high watermark.
+ * The answer is the largest epoch ≤ leaderEpoch the leader knows and the offset after its last batch (the start of
+ * the next epoch, or the leader's log end for its latest epoch); leaderEpoch −1 and endOffset −1 when the leader knows
+ * no epoch that old. Sent by brokers on a cluster-peer connection: FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH when
+ * currentLeaderEpoch (−1: unchecked) is older / newer than the leader's, NOT_LEADER_OR_FOLLOWER from a non-leader.
+ *
+ * Request:  topic string, partition i32, replicaId i32, currentLeaderEpoch i32, leaderEpoch i32
+ * Response: leaderEpoch i32, endOffset i64
+ */
+import { ApiKeys } from '../api-keys.js'
+import type { Exchange } from '../exchange.js'
+
+export interface OffsetForLeaderEpochRequest {
+  readonly topic: string
+  readonly partition: number
+  /** The asking follower's broker id. */
+  readonly replicaId: number
+  /** The leader epoch the follower follows; −1 skips the check. */
+  readonly currentLeaderEpoch: number
+  /** The epoch whose end the follower asks for: the epoch of its last batch. */
+  readonly leaderEpoch: number
+}
+
+export interface OffsetForLeaderEpochResponse {
+  /** The largest epoch ≤ the requested one that the leader knows; −1 when none. */
+  readonly leaderEpoch: number
+  /** The offset after that epoch's last batch on the leader; −1 when no epoch. */
+  readonly endOffset: number
+}
+
+export const offsetForLeaderEpoch: Exchange<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse> = {
+  apiKey: ApiKeys.OFFSET_FOR_LEADER_EPOCH,
+  name: 'offsetForLeaderEpoch',
+  encodeRequest: (w, q) => void w.string(q.topic).i32(q.partition).i32(q.replicaId).i32(q.currentLeaderEpoch).i32(q.leaderEpoch),
+  decodeRequest: (r) => {
+    const q = { topic: r.string(), partition: r.i32(), replicaId: r.i32(), currentLeaderEpoch: r.i32(), leaderEpoch: r.i32() }
+    r.end()
+    return q
+  },
+  encodeResponse: (w, s) => void w.i32(s.leaderEpoch).i64(s.endOffset),
+  decodeResponse: (r) => {
+    const s = { leaderEpoch: r.i32(), endOffset: r.i64() }
+    r.end()
+    return s
+  },
+}
