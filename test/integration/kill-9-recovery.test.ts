@@ -149,6 +149,7 @@ describe('kill -9 during `samsa produce --acks all`', () => {
       const described = await runCli(['topics', 'describe', 't', '--json', '--broker', broker.url])
       expect(described.code, described.stderr).toBe(0)
       const d = JSON.parse(described.stdout) as { partitions: { partition: number; logEndOffset: number; highWatermark: number }[] }
+      expect(d.partitions.map((p) => p.partition).sort()).toEqual(Array.from({ length: PARTITIONS }, (_, i) => i))
       for (const p of d.partitions) {
         expect(p.highWatermark).toBe(report.counts.perPartition[p.partition] ?? 0)
         expect(p.logEndOffset).toBe(p.highWatermark)
