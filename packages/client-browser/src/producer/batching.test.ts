@@ -1,7 +1,8 @@
 import { readBatchHeader, type RecordInput } from '@samsa/shared'
 import { describe, expect, it } from 'vitest'
 import type { Connection } from '../connection/connection.js'
-import { silentLogger } from '../ports.js'
+import { silentLogger, type Clock } from '../ports.js'
+import { ManualClock } from '../testing/manual-clock.js'
 import { PartitionSender } from './partition-sender.js'
 import { RecordAccumulator } from './record-accumulator.js'
 
@@ -27,7 +28,9 @@ function pipeline(lingerMs: number, maxInFlight: number) {
       })
     },
   } as unknown as Connection
-  const clock = { now: () => Date.now(), setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (t: unknown) => clearTimeout(t as NodeJS.Timeout), setImmediate: (fn: () => void) => void setImmediate(fn) }
+  // Time moves only when the test advances it; lingerMs 0 still runs on the next task (setImmediate), as in the Producer.
+  const time = new ManualClock()
+  const clock: Clock = { now: () => time.now(), setTimeout: (fn, ms) => time.setTimeout(fn, ms), clearTimeout: (t) => time.clearTimeout(t), setImmediate: (fn) => void setImmediate(fn) }
   let sender: PartitionSender | null = null
   const acc = new RecordAccumulator({ lingerMs, clock, onReady: (b) => sender!.enqueue(b), canSend: () => sender!.canSend })
   sender = new PartitionSender('t', 0, {
@@ -46,10 +49,10 @@ function pipeline(lingerMs: number, maxInFlight: number) {
   })
   const offsets: Promise<number>[] = []
   const append = (value: string) => {
-    const record: RecordInput = { key: null, value: te.encode(value), headers: [], timestamp: Date.now() }
+    const record: RecordInput = { key: null, value: te.encode(value), headers: [], timestamp: time.now() }
     offsets.push(new Promise<number>((resolve, reject) => acc.append('t', 0, record, { resolve, reject }, 1 << 20)))
   }
-  return { requests, acc, append, offsets }
+  return { requests, acc, append, offsets, time }
 }
 
 describe('producer batching (accumulator + sender)', () => {
@@ -83,14 +86,18 @@ describe('producer batching (accumulator + sender)', () => {
   })
 
   it('with a free slot, a batch is sent lingerMs after it opened, not earlier', async () => {
-    const { requests, append, offsets } = pipeline(20, 5)
+    const { requests, append, offsets, time } = pipeline(20, 5)
     append('a')
     await tick()
+    time.advance(5)
     append('b')
-    await new Promise((r) => setTimeout(r, 5))
-    expect(requests).toHaveLength(0)
-    await new Promise((r) => setTimeout(r, 30))
-    expect(requests.map((r) => r.count)).toEqual([2])
+    await tick()
+    time.advance(14)
+    await tick()
+    expect(requests, '19 ms after the batch opened').toHaveLength(0)
+    time.advance(1)
+    await tick()
+    expect(requests.map((r) => r.count), '20 ms after the batch opened: both records in one batch').toEqual([2])
     requests[0]!.answer()
     expect(await Promise.all(offsets)).toEqual([0, 1])
   })

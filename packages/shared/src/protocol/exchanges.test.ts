@@ -246,10 +246,10 @@ describe.each(names)('%s decoders on hostile bytes', (name) => {
 })
 
 describe('count fields claiming more elements than the frame holds', () => {
-  const quick = (run: () => unknown) => {
-    const started = performance.now()
+  /** Rejected by a count check itself (by default ByteReader.array's: the count against the bytes left), before any element is read or allocated. */
+  const quick = (run: () => unknown, countCheck = /^array of \d+ elements cannot fit in \d+ bytes$/) => {
     expect(run).toThrow(ProtocolError)
-    expect(performance.now() - started).toBeLessThan(50)
+    expect(run).toThrow(countCheck)
   }
 
   it('a metadata response claiming 2^32 − 1 brokers, topics or partitions throws before allocating', () => {
@@ -259,7 +259,7 @@ describe('count fields claiming more elements than the frame holds', () => {
   })
 
   it('a metadata request claiming 2^31 − 1 topics throws before allocating', () => {
-    quick(() => exchanges.metadata.decodeRequest(new ByteReader(fromHex('7fffffff0000'))))
+    quick(() => exchanges.metadata.decodeRequest(new ByteReader(fromHex('7fffffff0000'))), /^2147483647 topics named; at most \d+ per request$/)
   })
 
   it('a metadata request with a topic count below −1 is rejected', () => {

@@ -37,7 +37,7 @@ it('long-poll fetches of a connection that closed do not keep their timers (and 
   await until(() => timeouts() - before >= 2000, { what: 'the long-polls parked' })
   c.close()
   await c.waitClosed()
-  await new Promise((r) => setTimeout(r, 300))
-  // The connection is gone: its long-polls can never be answered, yet they stay parked until their wait ends.
+  // The connection is gone: its long-polls can never be answered, so their timers go (well before their 30 s wait ends).
+  await until(() => timeouts() - before < 100, { timeoutMs: 10_000, what: 'the closed connection\'s long-poll timers to be cleared' })
   expect(timeouts() - before).toBeLessThan(100)
 })

@@ -2,6 +2,8 @@ import { SamsaError, decodeRecords, readBatchHeader } from '@samsa/shared'
 import { describe, expect, it } from 'vitest'
 import type { Connection } from '../connection/connection.js'
 import { silentLogger } from '../ports.js'
+import { ManualClock } from '../testing/manual-clock.js'
+import { until } from '../testing/until.js'
 import { PartitionSender } from './partition-sender.js'
 import type { ClosedBatch } from './record-accumulator.js'
 
@@ -62,12 +64,13 @@ function batch(values: string[]) {
   return { closed, results }
 }
 
-describe('PartitionSender review', () => {
+describe('PartitionSender with failed batches', () => {
   it('an acknowledged record is in the log even after an earlier batch failed ambiguously (appended, then timed out)', async () => {
     const broker = new ModelBroker()
+    const time = new ManualClock()
     const sender = new PartitionSender('t', 0, {
       conn: broker as unknown as Connection,
-      clock: { now: () => 0, setTimeout: (fn: () => void) => setTimeout(fn, 0), clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout) },
+      clock: time,
       random: () => 0.5,
       logger: silentLogger,
       acks: -1,
@@ -84,12 +87,22 @@ describe('PartitionSender review', () => {
     void Promise.allSettled(a.results).then(() => (aSettled = true))
     sender.enqueue(a.closed)
     // More attempts than maxRetries allows for an error that says nothing about whether the batch is in the log.
-    for (let i = 0; i < 1000 && broker.requests < 6; i++) await new Promise((r) => setTimeout(r, 1))
+    // Each retry waits its backoff on the manual clock: move it 1 ms at a time (the backoff's cap) while waiting.
+    const runClockUntil = (done: () => boolean, what: string) =>
+      until(
+        () => {
+          time.advance(1)
+          return done()
+        },
+        { what },
+      )
+    await runClockUntil(() => broker.requests >= 6, 'six attempts of the stalled batch')
     expect(broker.requests).toBeGreaterThanOrEqual(6)
     expect(aSettled).toBe(false)
     broker.stalled = false // the fsync finished: 'a0', 'a1' are durable and visible
     const c = batch(['c0', 'c1'])
     sender.enqueue(c.closed)
+    await runClockUntil(() => aSettled, 'the stalled batch to be answered once the fsync finished')
     expect(await Promise.all(a.results)).toEqual([0, 1])
     const offsets = await Promise.all(c.results)
     expect(offsets.map((o) => broker.log[o])).toEqual(['c0', 'c1'])

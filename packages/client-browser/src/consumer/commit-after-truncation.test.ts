@@ -7,7 +7,7 @@ import { FakeBroker } from '../testing/fake-broker.js'
 import { until } from '../testing/until.js'
 import type { Gap } from './subscription.js'
 
-describe('review: subscription positions across a truncation reset', () => {
+describe('subscription positions across a truncation reset', () => {
   let broker: FakeBroker
   let clients: SamsaClient[] = []
   beforeEach(async () => {
@@ -35,6 +35,7 @@ describe('review: subscription positions across a truncation reset', () => {
     let release!: () => void
     const gate = new Promise<void>((r) => (release = r))
     let inHand = false
+    let finished = false
     const gaps: Gap[] = []
     const a = client(storage)
     const sub = a.consumer({ id: 'reader' }).subscribe('t', {
@@ -44,6 +45,7 @@ describe('review: subscription positions across a truncation reset', () => {
         if (r.offset === 9) {
           inHand = true
           await gate
+          finished = true
         }
       },
     })
@@ -57,7 +59,7 @@ describe('review: subscription positions across a truncation reset', () => {
     await until(async () => (await storage.offsets.get('reader', 't', 0))?.offset === 5, { what: 'the stored position moved back to 5' })
     // Now the application finishes record 9 (of the lost history).
     release()
-    await new Promise((r) => setTimeout(r, 50))
+    await until(() => finished, { what: 'the callback to finish record 9' })
     await sub.flush()
     // The stored position must not jump back above the truncation point: new records 5..9 would be skipped after a reload.
     expect((await storage.offsets.get('reader', 't', 0))?.offset).toBe(5)
