@@ -36,7 +36,7 @@ class ModelBroker {
 
 function sender(broker: ModelBroker) {
   return new PartitionSender('t', 0, {
-    conn: broker as unknown as Connection,
+    route: () => Promise.resolve(broker as unknown as Connection),
     clock: { now: () => 0, setTimeout: (fn: () => void) => setTimeout(fn, 0), clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout) },
     random: () => 0.5,
     logger: silentLogger,
@@ -66,7 +66,7 @@ describe('PartitionSender review', () => {
   it('an acknowledged record is in the log even after an earlier batch failed ambiguously (appended, then timed out)', async () => {
     const broker = new ModelBroker()
     const sender = new PartitionSender('t', 0, {
-      conn: broker as unknown as Connection,
+      route: () => Promise.resolve(broker as unknown as Connection),
       clock: { now: () => 0, setTimeout: (fn: () => void) => setTimeout(fn, 0), clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout) },
       random: () => 0.5,
       logger: silentLogger,
