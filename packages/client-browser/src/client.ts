@@ -1,11 +1,11 @@
-/** @module createClient: the composition root of the SDK; one Connection shared by admin, producers and consumers. */
+/** @module createClient: the composition root of the SDK; a BrokerPool (the bootstrap connection, plus one per partition leader) shared by admin, producers and consumers. */
 import type { Crc32cFn } from '@samsa/shared'
 import { Admin } from './admin/admin.js'
 import type { BackoffPolicy } from './connection/backoff.js'
-import { Connection, DEFAULT_CONNECT_TIMEOUT_MS, type ConnectionEvents } from './connection/connection.js'
+import { DEFAULT_CONNECT_TIMEOUT_MS, type ConnectionEvents } from './connection/connection.js'
 import type { ConnectionState } from './connection/connection-state.js'
 import { Consumer, type ConsumerOptions } from './consumer/consumer.js'
-import { PushRouter } from './consumer/push-router.js'
+import { BrokerPool } from './connection/broker-pool.js'
 import { MetadataCache } from './metadata/metadata-cache.js'
 import { defaultWebSocket, silentLogger, systemClock, type Clock, type Logger, type Random, type WebSocketConstructor } from './ports.js'
 import { Producer, type ProducerOptions } from './producer/producer.js'
@@ -16,8 +16,9 @@ import { checkClientOptions, checkConnectOptions, checkConsumerOptions, checkLis
 
 export interface ClientOptions {
   /**
-   * Broker base URLs (`ws://host:port`); the client connects to `<base>/ws`, rotating on reconnect. A comma-separated
-   * string also works. Normalized: no scheme (`localhost:8080`) means ws://, http(s):// becomes ws(s)://, and a
+   * Bootstrap broker base URLs (`ws://host:port`): any one broker of the cluster, or a list; the client connects to
+   * `<base>/ws`, rotating on reconnect, and learns the other brokers' advertised URLs from metadata (it then opens one
+   * WebSocket per partition leader it uses). A comma-separated string also works. Normalized: no scheme (`localhost:8080`) means ws://, http(s):// becomes ws(s)://, and a
    * trailing `/ws` is dropped; any other scheme, a query or credentials is a TypeError.
    */
   readonly brokers: readonly string[] | string
@@ -71,7 +72,11 @@ export interface SamsaClient {
   readonly closed: Promise<Error | undefined>
   producer(opts?: ProducerOptions): Producer
   consumer(opts?: ConsumerOptions): Consumer
-  /** The connection's current state. */
+  /**
+   * The bootstrap connection's current state (the connection to one of `brokers`, used for metadata and admin). With
+   * several brokers, each partition's requests use a connection to its leader, which has its own reconnects; a
+   * request waits for its leader's connection (or follows the leader to another broker).
+   */
   readonly state: ConnectionState
   /**
    * The current state, then each change, as an async iterable; it ends after the `closed` state (client.close()).
@@ -95,21 +100,25 @@ export function createClient(opts: ClientOptions): SamsaClient {
   const clock = opts.clock ?? systemClock
   const random = opts.random ?? Math.random
   const logger = opts.logger ?? silentLogger
-  const conn = new Connection({
-    brokers,
-    clientId: opts.clientId ?? 'samsa-client',
-    WebSocket: opts.WebSocket ?? defaultWebSocket(),
-    clock,
-    random,
+  const pool = new BrokerPool(
+    {
+      brokers,
+      clientId: opts.clientId ?? 'samsa-client',
+      WebSocket: opts.WebSocket ?? defaultWebSocket(),
+      clock,
+      random,
+      logger,
+      ...(opts.requestTimeoutMs !== undefined && { requestTimeoutMs: opts.requestTimeoutMs }),
+      ...(opts.reconnectBackoff !== undefined && { backoff: opts.reconnectBackoff }),
+      ...(opts.networkEvents !== undefined && { networkEvents: opts.networkEvents }),
+      ...(opts.heartbeatIntervalMs !== undefined && { heartbeatIntervalMs: opts.heartbeatIntervalMs }),
+      ...(opts.heartbeatTimeoutMs !== undefined && { heartbeatTimeoutMs: opts.heartbeatTimeoutMs }),
+    },
     logger,
-    ...(opts.requestTimeoutMs !== undefined && { requestTimeoutMs: opts.requestTimeoutMs }),
-    ...(opts.reconnectBackoff !== undefined && { backoff: opts.reconnectBackoff }),
-    ...(opts.networkEvents !== undefined && { networkEvents: opts.networkEvents }),
-    ...(opts.heartbeatIntervalMs !== undefined && { heartbeatIntervalMs: opts.heartbeatIntervalMs }),
-    ...(opts.heartbeatTimeoutMs !== undefined && { heartbeatTimeoutMs: opts.heartbeatTimeoutMs }),
-  })
-  const metadata = new MetadataCache(conn)
-  const router = new PushRouter(conn, logger.child({ component: 'push-router' }))
+  )
+  /** The bootstrap connection: handshake, metadata, admin, producer ids; the client's status is its status. */
+  const conn = pool.bootstrap
+  const metadata = new MetadataCache(pool, { clock, random })
   const producers = new Set<Producer>()
   const consumers = new Set<Consumer>()
   const admin = new Admin(conn, metadata)
@@ -124,7 +133,7 @@ export function createClient(opts: ClientOptions): SamsaClient {
       // Flush only over a live connection: while disconnected, unacknowledged sends would wait for a reconnect that close() forbids.
       if (conn.state.status === 'connected') await Promise.allSettled([...producers].map((p) => p.close()))
       for (const p of producers) p.release()
-      conn.close()
+      pool.close()
       await consumersClosed
       // A storage the caller passed in may be shared; close only the default one.
       if (opts.storage === undefined) await storage.close()
@@ -147,7 +156,7 @@ export function createClient(opts: ClientOptions): SamsaClient {
     },
     consumer(options = {}) {
       checkConsumerOptions(options)
-      const deps = { conn, router, metadata, storage, clock, random, logger: logger.child({ component: 'consumer' }), retryBackoff: { baseMs: 100, capMs: 5_000 } }
+      const deps = { pool, metadata, storage, clock, random, logger: logger.child({ component: 'consumer' }), retryBackoff: { baseMs: 100, capMs: 5_000 } }
       const c = new Consumer(options, deps)
       consumers.add(c)
       return c

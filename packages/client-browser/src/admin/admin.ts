@@ -1,5 +1,5 @@
-/** @module Admin operations over the client's connection: create, delete, list and describe topics; list offsets. */
-import { OffsetSpec, createTopic, deleteTopic, listOffsets, type PartitionMetadata } from '@samsa/shared'
+/** @module Admin operations over the client's bootstrap connection (listOffsets: the partition leader's): create, delete, list and describe topics; list offsets. */
+import { OffsetSpec, SamsaError, createTopic, deleteTopic, listOffsets, type PartitionMetadata } from '@samsa/shared'
 import type { Connection } from '../connection/connection.js'
 import type { MetadataCache } from '../metadata/metadata-cache.js'
 import { check, checkShape, integer, nonEmptyString, optional } from '../validation/check.js'
@@ -37,14 +37,14 @@ export class Admin {
     checkTopic(call, 'name', name)
     checkShape(call, 'options', opts, { partitions: optional(integer(1)) })
     const res = await this.#conn.request(createTopic, { name, partitions: opts.partitions ?? 1 })
-    this.#metadata.invalidate(name)
+    this.#metadata.forget(name)
     return res
   }
 
   async deleteTopic(name: string): Promise<void> {
     checkTopic('deleteTopic(name)', 'name', name)
     await this.#conn.request(deleteTopic, { name })
-    this.#metadata.invalidate(name)
+    this.#metadata.forget(name)
   }
 
   async listTopics(): Promise<string[]> {
@@ -69,6 +69,16 @@ export class Admin {
       checkShape(call, 'query', query, { timestamp: integer(0) })
     }
     const timestamp = query === 'earliest' ? OffsetSpec.EARLIEST : query === 'latest' ? OffsetSpec.LATEST : query.timestamp
-    return this.#conn.request(listOffsets, { topic, partition, timestamp })
+    // Asked of the partition's leader; a leader that moved meanwhile is followed a few times.
+    for (let attempt = 0; ; attempt++) {
+      const conn = await this.#metadata.connectionFor(topic, partition)
+      try {
+        return await conn.request(listOffsets, { topic, partition, timestamp })
+      } catch (error) {
+        const stale = error instanceof SamsaError && (error.errorName === 'NOT_LEADER_OR_FOLLOWER' || error.errorName === 'FENCED_LEADER_EPOCH')
+        if (!stale || attempt >= 5) throw error
+        this.#metadata.invalidate(topic)
+      }
+    }
   }
 }

@@ -6,10 +6,14 @@
  */
 import { PUSH_RECORDS_OVERHEAD, SamsaError, credit, decodeRecords, scanBatches, subscribe, unsubscribe, verifyBatch, type Push, type SubscribeResponse } from '@samsa/shared'
 import { backoffDelayMs } from '../connection/backoff.js'
+import type { Connection } from '../connection/connection.js'
 import type { ConsumerRecord, ConsumerRecordFields } from './consumer-record.js'
 import type { DeliveryQueue } from './delivery-queue.js'
 import { atEnd, beyondEnd, reducePosition, requestOffset, type PartitionPosition } from './partition-position.js'
 import type { SubscriptionDeps } from './subscription-deps.js'
+
+/** The broker answering is not (or no longer) the partition's leader. */
+const staleLeader = (e: SamsaError) => e.errorName === 'NOT_LEADER_OR_FOLLOWER' || e.errorName === 'FENCED_LEADER_EPOCH' || e.errorName === 'LEADER_NOT_AVAILABLE'
 
 export interface FeedHost {
   readonly topic: string
@@ -41,6 +45,11 @@ export class PartitionFeed {
   /** Bytes of pushes consumed since the last credit grant. */
   #consumedBytes = 0
   #retries = 0
+  /** The connection of the current (or pending) broker subscription: the partition leader's; null before the first route and after stop(). */
+  #conn: Connection | null = null
+  #unwatch: (() => void) | null = null
+  /** When the unbroken run of UNKNOWN_TOPIC_OR_PARTITION answers began (clock ms); null otherwise. */
+  #unknownSinceMs: number | null = null
   /** Consecutive pushes that failed verification; grows the re-subscribe backoff, reset by a good push. */
   #badPushes = 0
   readonly #host: FeedHost
@@ -52,35 +61,54 @@ export class PartitionFeed {
     this.#host = host
   }
 
-  /** (Re)subscribes from the position, dropping the partition's undelivered records so nothing is delivered twice. */
+  /**
+   * (Re)subscribes from the position, dropping the partition's undelivered records so nothing is delivered twice. The
+   * request goes to the partition's leader (metadata-cache.ts connectionFor); while that connection is down, the
+   * feed waits for it to come up (or for a new leader: a lost connection refreshes metadata).
+   */
   subscribe(): void {
     const host = this.#host
-    const { conn, router } = host.deps
     const token = this.#abandon()
     this.#consumedBytes = 0
     this.#nextEnqueue = this.pos.position
     host.queue.discard(this.partition)
-    if (host.closed() || conn.state.status !== 'connected') return
+    if (host.closed()) return
     if (this.pos.confirmed && atEnd(this.pos)) return // `until: 'end'`: this partition is finished
+    host.deps.metadata.connectionFor(host.topic, this.partition).then(
+      (conn) => {
+        if (token === this.#token && !host.closed()) this.#subscribeOn(conn, token)
+      },
+      (error: unknown) => {
+        if (token === this.#token && !host.closed()) this.#retryOrFail(error)
+      },
+    )
+  }
+
+  #subscribeOn(conn: Connection, token: number): void {
+    const host = this.#host
+    this.#watch(conn)
+    if (conn.state.status !== 'connected') return conn.connect() // #watch subscribes once it is up
+    const router = host.deps.pool.router(conn)
     const session = conn.session
     const offset = requestOffset(this.pos)
     const request = { topic: host.topic, partition: this.partition, offset, creditBytes: host.windowBytes }
     // A response after the request timed out is for a subscription this partition gave up on (it re-subscribes);
     // its offset is still the start the broker chose, and becomes the start if none was chosen since.
     const onLateResponse = (res: SubscribeResponse) => {
-      this.#drop(res.subscriptionId)
+      this.#drop(conn, res.subscriptionId)
       if (host.closed() || this.pos.position !== null || requestOffset(this.pos) !== offset) return
       this.pos = reducePosition(this.pos, { kind: 'late-subscribed', offset: res.offset })
       this.subscribe()
     }
     conn.request(subscribe, request, { onLateResponse }).then(
       (res) => {
-        if (token !== this.#token || host.closed()) return this.#drop(res.subscriptionId)
+        if (token !== this.#token || host.closed()) return this.#drop(conn, res.subscriptionId)
         const resolvedNow = this.pos.position === null
         this.pos = reducePosition(this.pos, { kind: 'subscribed', offset: res.offset, highWatermark: res.highWatermark })
         this.#nextEnqueue = this.pos.position
         this.#subscriptionId = res.subscriptionId
         this.#retries = 0
+        this.#unknownSinceMs = null
         router.register(session, res.subscriptionId, (push) => this.#onPush(token, push))
         host.confirmed(this, res, resolvedNow)
         if (atEnd(this.pos)) this.subscribe() // nothing to read: unsubscribe at once
@@ -91,14 +119,31 @@ export class PartitionFeed {
     )
   }
 
-  /** The connection is down: the broker forgot the subscription (the reconnect re-subscribes). */
-  disconnected(): void {
-    this.#subscriptionId = null
+  /**
+   * Follows the status of the connection the partition's subscription is on: when it comes up, subscribe; when it
+   * goes down, the broker forgot the subscription, and the leader may have moved: refresh metadata and re-subscribe.
+   */
+  #watch(conn: Connection): void {
+    if (this.#conn === conn) return
+    this.#unwatch?.()
+    this.#conn = conn
+    this.#unwatch = conn.on('status', ({ previous, current }) => {
+      if (this.#host.closed()) return
+      if (current.status === 'connected' && previous.status !== 'connected') return this.subscribe()
+      if (current.status !== 'connected' && previous.status === 'connected') {
+        this.#subscriptionId = null
+        this.#host.deps.metadata.invalidate(this.#host.topic)
+        this.subscribe()
+      }
+    })
   }
 
   /** Ends the broker subscription for good (the subscription closed). */
   stop(): void {
     this.#abandon()
+    this.#unwatch?.()
+    this.#unwatch = null
+    this.#conn = null
   }
 
   /** The application took a record of this partition; `creditBytes` of pushes are released. */
@@ -111,21 +156,29 @@ export class PartitionFeed {
 
   /** Invalidates in-flight responses and pushes, and unsubscribes the current broker subscription; returns the new token. */
   #abandon(): number {
-    if (this.#subscriptionId !== null) this.#drop(this.#subscriptionId)
+    if (this.#subscriptionId !== null) this.#drop(this.#conn, this.#subscriptionId)
     this.#subscriptionId = null
     return ++this.#token
   }
 
-  #drop(subscriptionId: number): void {
-    this.#host.deps.router.unregister(subscriptionId)
-    this.#host.deps.conn.request(unsubscribe, { subscriptionId }).catch(() => {})
+  /** Unsubscribes a broker subscription of `conn` (requests on a connection that is down would reach its next session: skipped). */
+  #drop(conn: Connection | null, subscriptionId: number): void {
+    if (conn === null) return
+    this.#host.deps.pool.router(conn).unregister(subscriptionId)
+    if (conn.state.status === 'connected') conn.request(unsubscribe, { subscriptionId }).catch(() => {})
   }
 
   #retryOrFail(error: unknown): void {
     const e = error instanceof SamsaError ? error : new SamsaError('UNKNOWN_SERVER_ERROR', String(error))
-    if (!e.retriable) return this.#host.failed(this, e)
-    if (e.errorName === 'NETWORK_EXCEPTION') return // the reconnect re-subscribes (from the position if the broker chose one; see partition-position.ts)
-    if (e.errorName === 'NOT_LEADER_OR_FOLLOWER') this.#host.deps.metadata.invalidate(this.#host.topic)
+    const { metadata, clock } = this.#host.deps
+    const unknown = e.errorName === 'UNKNOWN_TOPIC_OR_PARTITION'
+    if (unknown) this.#unknownSinceMs ??= clock.now()
+    else this.#unknownSinceMs = null
+    // In a cluster, an unknown topic may be metadata still propagating to this broker: retried for a bounded time.
+    const propagating = unknown && metadata.propagates && clock.now() - this.#unknownSinceMs! <= metadata.unknownTopicRetryMs
+    if (!e.retriable && !propagating) return this.#host.failed(this, e)
+    if (e.errorName === 'NETWORK_EXCEPTION') return // the connection's status change re-subscribes (from the position if the broker chose one; see partition-position.ts)
+    if (staleLeader(e) || unknown) metadata.invalidate(this.#host.topic)
     this.#subscribeAfter(backoffDelayMs(this.#retries++, this.#host.deps.retryBackoff, this.#host.deps.random), { error: e.errorName })
   }
 
@@ -141,7 +194,7 @@ export class PartitionFeed {
     const host = this.#host
     if (token !== this.#token || host.closed()) return
     if (push.kind === 'ended') {
-      host.deps.router.unregister(push.subscriptionId)
+      if (this.#conn !== null) host.deps.pool.router(this.#conn).unregister(push.subscriptionId)
       this.#subscriptionId = null
       return this.#retryOrFail(push.error)
     }
@@ -174,9 +227,10 @@ export class PartitionFeed {
   /** Credits the broker once half the window has been consumed. */
   #consumed(bytes: number): void {
     this.#consumedBytes += bytes
-    if (this.#subscriptionId === null || this.#consumedBytes < this.#host.windowBytes / 2) return
+    const conn = this.#conn
+    if (this.#subscriptionId === null || conn === null || this.#consumedBytes < this.#host.windowBytes / 2) return
     const grant = this.#consumedBytes
     this.#consumedBytes = 0
-    this.#host.deps.conn.request(credit, { subscriptionId: this.#subscriptionId, bytes: grant }).catch(() => {})
+    conn.request(credit, { subscriptionId: this.#subscriptionId, bytes: grant }).catch(() => {})
   }
 }

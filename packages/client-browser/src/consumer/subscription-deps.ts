@@ -1,14 +1,13 @@
-/** @module What a subscription is built from: the client's connection, push router, metadata, ports and storage. */
+/** @module What a subscription is built from: the client's connection pool, metadata, ports and storage. */
 import type { BackoffPolicy } from '../connection/backoff.js'
-import type { Connection } from '../connection/connection.js'
+import type { BrokerPool } from '../connection/broker-pool.js'
 import type { MetadataCache } from '../metadata/metadata-cache.js'
 import type { Clock, Logger, Random } from '../ports.js'
-import type { PushRouter } from './push-router.js'
 import type { ClientStorage } from '../storage/stores.js'
 
 export interface SubscriptionDeps {
-  readonly conn: Connection
-  readonly router: PushRouter
+  /** The client's connections: each partition subscribes on its leader's (routed by metadata). */
+  readonly pool: BrokerPool
   readonly metadata: MetadataCache
   readonly clock: Clock
   readonly random: Random

@@ -105,10 +105,6 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
         })
       : null
     if (opts.onRecord) this.onRecord(opts.onRecord)
-    this.#unlisten.push(deps.conn.on('status', ({ previous, current }) => {
-      if (current.status === 'connected' && previous.status !== 'connected') for (const p of this.#partitions.values()) p.subscribe()
-      if (current.status !== 'connected') for (const p of this.#partitions.values()) p.disconnected()
-    }))
     const signal = opts.signal
     if (signal !== undefined) {
       const onAbort = () => this.#abort(signal.reason)
@@ -336,8 +332,7 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
         if (seek !== undefined) this.#seekState(p, seek)
       }
       this.#pendingSeeks.clear()
-      this.#deps.conn.connect()
-      if (this.#deps.conn.state.status === 'connected') for (const p of this.#partitions.values()) p.subscribe()
+      for (const p of this.#partitions.values()) p.subscribe()
     } catch (error) {
       this.#fail(error instanceof Error ? error : new Error(String(error)))
     }

@@ -1,43 +1,167 @@
-/** @module Cached topic metadata (partition counts) fetched with `metadata`; invalidated on UNKNOWN_TOPIC_OR_PARTITION / NOT_LEADER_OR_FOLLOWER. */
+/**
+ * @module Cached topic metadata: partitions with their leader (broker id) and leader epoch, and the brokers'
+ * advertised URLs (handed to the BrokerPool). Lookups are single-flight per topic (callers share one request);
+ * `invalidate` drops a settled answer so the next lookup refetches. Refreshes are rate-limited by their callers:
+ * each invalidation comes from a failed request whose retry waits out a backoff first.
+ *
+ * UNKNOWN_TOPIC_OR_PARTITION from a multi-broker cluster may only mean this broker has not applied the topic's
+ * creation yet: lookups retry it with backoff for up to `unknownTopicRetryMs`. A single-broker cluster's answer is
+ * authoritative and reported at once.
+ */
 import { ErrorMessages, SamsaError, errorByCode, metadata, type MetadataResponse, type TopicMetadata } from '@samsa/shared'
+import { backoffDelayMs } from '../connection/backoff.js'
+import type { BrokerPool } from '../connection/broker-pool.js'
 import type { Connection } from '../connection/connection.js'
+import type { Clock, Random } from '../ports.js'
+
+export const DEFAULT_UNKNOWN_TOPIC_RETRY_MS = 5_000
+/** How long a request waits for a leader's connection that is not up before metadata is asked again. */
+export const DEFAULT_LEADER_WAIT_MS = 1_000
+const RETRY_BACKOFF = { baseMs: 50, capMs: 1_000 }
+
+export interface MetadataCacheOptions {
+  readonly clock: Clock
+  readonly random: Random
+  readonly unknownTopicRetryMs?: number
+  readonly leaderWaitMs?: number
+}
 
 export class MetadataCache {
-  readonly #conn: Connection
+  readonly #pool: BrokerPool
+  readonly #opts: MetadataCacheOptions
   /** One in-flight or settled lookup per topic; a failed lookup is removed so the next call retries. */
   readonly #topics = new Map<string, Promise<TopicMetadata>>()
+  /** Lookups that have settled (invalidate drops only these: an in-flight lookup is already fresh). */
+  readonly #settled = new Set<Promise<TopicMetadata>>()
+  /** The last successful answer per topic, kept across invalidations: a partition count does not go stale. */
+  readonly #lastGood = new Map<string, TopicMetadata>()
 
-  constructor(conn: Connection) {
-    this.#conn = conn
+  constructor(pool: BrokerPool, opts: MetadataCacheOptions) {
+    this.#pool = pool
+    this.#opts = opts
   }
 
-  fetch(topics: readonly string[] | null): Promise<MetadataResponse> {
-    return this.#conn.request(metadata, { topics })
+  async fetch(topics: readonly string[] | null): Promise<MetadataResponse> {
+    const res = await this.#pool.metadataConnection().request(metadata, { topics })
+    this.#pool.learn(res.brokers)
+    return res
   }
 
   topic(name: string): Promise<TopicMetadata> {
     let p = this.#topics.get(name)
     if (p === undefined) {
-      p = this.fetch([name]).then((res) => {
-        const t = res.topics.find((x) => x.name === name)
-        if (t === undefined) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownTopic(name))
-        if (t.errorCode !== 0) throw topicError(name, t.errorCode)
-        return t
-      })
-      this.#topics.set(name, p)
-      p.catch(() => {
-        if (this.#topics.get(name) === p) this.#topics.delete(name)
-      })
+      const lookup = this.#lookup(name)
+      p = lookup
+      this.#topics.set(name, lookup)
+      lookup.then(
+        (t) => {
+          this.#settled.add(lookup)
+          this.#lastGood.set(name, t)
+        },
+        () => {
+          if (this.#topics.get(name) === lookup) this.#topics.delete(name)
+        },
+      )
     }
     return p
   }
 
+  /** From the last answer even if it was invalidated since (a leader change does not change the count), so sends while offline need no broker. */
   async partitionCount(name: string): Promise<number> {
-    return (await this.topic(name)).partitions.length
+    return (this.#lastGood.get(name) ?? (await this.topic(name))).partitions.length
   }
 
+  /** The cached answer may be stale (a leader moved, a connection dropped): the next lookup asks again. */
   invalidate(name: string): void {
+    const p = this.#topics.get(name)
+    if (p !== undefined && this.#settled.delete(p)) this.#topics.delete(name)
+  }
+
+  /**
+   * The connection to the partition's leader. When that connection is not up (its broker may be gone), waits up to
+   * leaderWaitMs for it, then asks metadata again; after requestTimeout-worth of such rounds it returns the
+   * connection anyway (requests queue there, and time out as usual).
+   */
+  async connectionFor(topic: string, partition: number): Promise<Connection> {
+    const started = this.#opts.clock.now()
+    for (let attempt = 0; ; attempt++) {
+      const t = await this.topic(topic)
+      const p = t.partitions.find((x) => x.partition === partition)
+      if (p === undefined) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownPartition(topic, t.partitions.length, partition))
+      let conn: Connection
+      try {
+        conn = this.#pool.connectionFor(p.leader)
+      } catch (error) {
+        if (this.#opts.clock.now() - started > this.#waitBudgetMs()) throw error
+        this.invalidate(topic)
+        await this.#sleep(attempt)
+        continue
+      }
+      if (conn === this.#pool.bootstrap || conn.state.status === 'connected' || this.#opts.clock.now() - started > this.#waitBudgetMs()) return conn
+      conn.connect()
+      if (await this.#connectedWithin(conn, this.#opts.leaderWaitMs ?? DEFAULT_LEADER_WAIT_MS)) return conn
+      this.invalidate(topic)
+    }
+  }
+
+  /** The topic was created or deleted: nothing cached about it holds, not even its partition count. */
+  forget(name: string): void {
+    this.#lastGood.delete(name)
+    const p = this.#topics.get(name)
+    if (p !== undefined) this.#settled.delete(p)
     this.#topics.delete(name)
+  }
+
+  /** The partition's leader epoch in the cached metadata (−1 when unknown). */
+  leaderEpoch(topic: string, partition: number): Promise<number> {
+    return this.topic(topic).then((t) => t.partitions.find((x) => x.partition === partition)?.leaderEpoch ?? -1)
+  }
+
+  /** The time retriers give a partition to get a reachable leader or a known topic. */
+  get unknownTopicRetryMs(): number {
+    return this.#opts.unknownTopicRetryMs ?? DEFAULT_UNKNOWN_TOPIC_RETRY_MS
+  }
+
+  /** True when an UNKNOWN_TOPIC_OR_PARTITION may be metadata still propagating (the cluster has several brokers). */
+  get propagates(): boolean {
+    return this.#pool.knownBrokers > 1
+  }
+
+  #waitBudgetMs(): number {
+    return Math.max(this.unknownTopicRetryMs, 10 * (this.#opts.leaderWaitMs ?? DEFAULT_LEADER_WAIT_MS))
+  }
+
+  async #lookup(name: string): Promise<TopicMetadata> {
+    const started = this.#opts.clock.now()
+    for (let attempt = 0; ; attempt++) {
+      const res = await this.fetch([name])
+      const t = res.topics.find((x) => x.name === name)
+      const code = t === undefined ? 3 : t.errorCode
+      if (code === 0) return t!
+      const error = t === undefined ? new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownTopic(name)) : topicError(name, code)
+      const propagating = error.errorName === 'UNKNOWN_TOPIC_OR_PARTITION' ? this.propagates : error.retriable
+      if (!propagating || this.#opts.clock.now() - started >= this.unknownTopicRetryMs) throw error
+      await this.#sleep(attempt)
+    }
+  }
+
+  #sleep(attempt: number): Promise<void> {
+    return new Promise((resolve) => this.#opts.clock.setTimeout(resolve, backoffDelayMs(attempt, RETRY_BACKOFF, this.#opts.random)))
+  }
+
+  #connectedWithin(conn: Connection, ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const finish = (up: boolean) => {
+        off()
+        this.#opts.clock.clearTimeout(timer)
+        resolve(up)
+      }
+      const timer = this.#opts.clock.setTimeout(() => finish(false), ms)
+      const off = conn.on('status', ({ current }) => {
+        if (current.status === 'connected') finish(true)
+        else if (current.status === 'closed') finish(false)
+      })
+    })
   }
 }
 

@@ -34,7 +34,7 @@ function pipeline(lingerMs: number, maxInFlight: number) {
   let sender: PartitionSender | null = null
   const acc = new RecordAccumulator({ lingerMs, clock, onReady: (b) => sender!.enqueue(b), canSend: () => sender!.canSend })
   sender = new PartitionSender('t', 0, {
-    conn,
+    route: () => Promise.resolve(conn),
     clock,
     random: () => 0.5,
     logger: silentLogger,

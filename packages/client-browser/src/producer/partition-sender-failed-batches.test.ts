@@ -38,7 +38,7 @@ class ModelBroker {
 
 function sender(broker: ModelBroker) {
   return new PartitionSender('t', 0, {
-    conn: broker as unknown as Connection,
+    route: () => Promise.resolve(broker as unknown as Connection),
     clock: { now: () => 0, setTimeout: (fn: () => void) => setTimeout(fn, 0), clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout) },
     random: () => 0.5,
     logger: silentLogger,
@@ -69,7 +69,7 @@ describe('PartitionSender with failed batches', () => {
     const broker = new ModelBroker()
     const time = new ManualClock()
     const sender = new PartitionSender('t', 0, {
-      conn: broker as unknown as Connection,
+      route: () => Promise.resolve(broker as unknown as Connection),
       clock: time,
       random: () => 0.5,
       logger: silentLogger,

@@ -35,7 +35,8 @@ export interface PersistableBatch {
 }
 
 export interface PartitionSenderDeps {
-  readonly conn: Connection
+  /** The connection to the partition's leader now (metadata-cache.ts connectionFor); asked again for every send and resend. */
+  readonly route: (topic: string, partition: number) => Promise<Connection>
   readonly clock: Clock
   readonly random: Random
   readonly logger: Logger
@@ -48,6 +49,11 @@ export interface PartitionSenderDeps {
   readonly identity: ProducerIdentity
   /** The sequence of the first new batch (continued from the stored identity). Default 0. */
   readonly initialSequence?: number
+  /**
+   * While the cluster's metadata may still be propagating, UNKNOWN_TOPIC_OR_PARTITION is retried for this long per
+   * batch; undefined: it fails the batch at once (a single-broker cluster).
+   */
+  readonly unknownTopicRetryMs?: () => number | undefined
   /** Called when an error says the cached metadata may be stale. */
   readonly onStaleMetadata: (topic: string) => void
   /** CRC-32C for encoding batches; default the pure-JS one. */
@@ -82,10 +88,14 @@ interface SentBatch extends ClosedBatch {
   staleSequences: number[]
   /** Pending-store seqs of its records, until the batch is first in the outbox (that write removes them). */
   pendingSeqs: readonly number[]
+  /** When its first UNKNOWN_TOPIC_OR_PARTITION of an unbroken run came (clock ms); null otherwise. */
+  unknownSinceMs?: number | null
 }
 
 /** Errors of a closed client: NETWORK_EXCEPTION marked not retriable. */
 const isClientClosed = (e: SamsaError) => e.errorName === 'NETWORK_EXCEPTION' && !e.retriable
+/** The broker this batch went to is not (or no longer) the partition's leader: refresh metadata and resend to the new one. */
+const staleLeader = (e: SamsaError) => e.errorName === 'NOT_LEADER_OR_FOLLOWER' || e.errorName === 'FENCED_LEADER_EPOCH' || e.errorName === 'LEADER_NOT_AVAILABLE'
 /** Retriable errors raised after the batch may already be in the log (a slow or failed fsync, a lost response). */
 const mayHaveBeenAppended = (e: SamsaError) => e.retriable && (e.errorName === 'REQUEST_TIMED_OUT' || e.errorName === 'KAFKA_STORAGE_ERROR')
 
@@ -177,7 +187,7 @@ export class PartitionSender {
   }
 
   #dispatch(batch: SentBatch): void {
-    const { identity, acks, timeoutMs, conn, persist } = this.#deps
+    const { identity, acks, timeoutMs, route, persist } = this.#deps
     const bytes = (batch.bytes ??= encodeRecordBatch({
       producerId: identity.producerId,
       producerEpoch: identity.producerEpoch,
@@ -202,7 +212,8 @@ export class PartitionSender {
           )
     const request = { topic: this.topic, partition: this.partition, acks, timeoutMs, batch: bytes }
     written
-      .then(() => conn.request(produce, request, { noResponse: acks === 0, timeoutMs: timeoutMs + 5_000 }))
+      .then(() => route(this.topic, this.partition))
+      .then((conn) => conn.request(produce, request, { noResponse: acks === 0, timeoutMs: timeoutMs + 5_000 }))
       .then(
         (ok) => this.#settled(batch, { ok }),
         (error: unknown) => this.#settled(batch, { error: error instanceof SamsaError ? error : new SamsaError('UNKNOWN_SERVER_ERROR', String(error)) }),
@@ -270,13 +281,16 @@ export class PartitionSender {
         continue
       }
       const e = outcome.error
-      if (e.errorName === 'UNKNOWN_TOPIC_OR_PARTITION' || e.errorName === 'NOT_LEADER_OR_FOLLOWER') this.#deps.onStaleMetadata(this.topic)
       const network = e.errorName === 'NETWORK_EXCEPTION' && e.retriable
+      if (network || staleLeader(e) || e.errorName === 'UNKNOWN_TOPIC_OR_PARTITION') this.#deps.onStaleMetadata(this.topic)
       // The batch may have been appended: only a resend with the same sequence learns its fate. Giving up would hand
       // its sequence to the next batch, which the broker would then answer as a duplicate of this one (a lost ack).
-      const ambiguous = network || mayHaveBeenAppended(e)
+      // A leader that moved (or a connection lost with it) is followed: the resend goes to the leader metadata names now.
+      const ambiguous = network || mayHaveBeenAppended(e) || staleLeader(e)
       const causedByEarlier = earlierFailed && e.errorName === 'OUT_OF_ORDER_SEQUENCE_NUMBER'
-      const retriable = ambiguous || ((e.retriable || causedByEarlier) && b.attempts <= this.#deps.maxRetries)
+      const propagationMs = e.errorName === 'UNKNOWN_TOPIC_OR_PARTITION' ? this.#deps.unknownTopicRetryMs?.() : undefined
+      const propagating = propagationMs !== undefined && this.#unknownSince(b) <= propagationMs
+      const retriable = ambiguous || propagating || ((e.retriable || causedByEarlier) && b.attempts <= this.#deps.maxRetries)
       earlierFailed = true
       if (!retriable) {
         this.#deps.logger.warn({ topic: this.topic, partition: this.partition, error: e.errorName, baseSequence: b.baseSequence }, 'batch failed')
@@ -286,6 +300,7 @@ export class PartitionSender {
         continue
       }
       if (!network && !causedByEarlier) delay = true
+      if (e.errorName !== 'UNKNOWN_TOPIC_OR_PARTITION') b.unknownSinceMs = null
       kept.push(b)
       resend.push(b)
     }
@@ -306,6 +321,13 @@ export class PartitionSender {
     const delayMs = backoffDelayMs(this.#retryRound++, this.#deps.retryBackoff, this.#deps.random)
     this.#deps.logger.debug({ topic: this.topic, partition: this.partition, delayMs, batches: resend.length }, 'resending after a retriable error')
     this.#deps.clock.setTimeout(go, delayMs)
+  }
+
+  /** ms since the batch's unbroken run of UNKNOWN_TOPIC_OR_PARTITION answers began (0 on the first). */
+  #unknownSince(b: SentBatch): number {
+    const now = this.#deps.clock.now()
+    b.unknownSinceMs ??= now
+    return now - b.unknownSinceMs
   }
 
   /**

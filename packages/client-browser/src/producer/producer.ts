@@ -582,10 +582,11 @@ export class Producer {
     const key = `${partition}/${topic}`
     let sender = this.#senders.get(key)
     if (sender === undefined) {
-      const { conn, clock, random, logger, metadata } = this.#deps
+      const { clock, random, logger, metadata } = this.#deps
       const durable = this.#idempotent && this.#identity !== null
       sender = new PartitionSender(topic, partition, {
-        conn,
+        route: (t, p) => metadata.connectionFor(t, p),
+        unknownTopicRetryMs: () => (metadata.propagates ? metadata.unknownTopicRetryMs : undefined),
         clock,
         random,
         logger: logger.child({ topic, partition }),
