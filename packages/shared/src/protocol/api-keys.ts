@@ -20,6 +20,12 @@ export const ApiKeys = {
    * on a connection whose hello named it a cluster peer.
    */
   RAFT_MESSAGE: 13,
+  /** Broker → active controller (over a cluster-peer connection): register a broker process, get its broker epoch. */
+  BROKER_REGISTRATION: 14,
+  /** Broker → active controller (over a cluster-peer connection): renew the session, learn whether it is fenced. */
+  BROKER_HEARTBEAT: 15,
+  /** Broker → active controller (over a cluster-peer connection): a block of producer ids from the metadata log. */
+  ALLOCATE_PRODUCER_IDS: 16,
 } as const
 
 export type ApiKey = (typeof ApiKeys)[keyof typeof ApiKeys]
