@@ -13,6 +13,13 @@ interface SessionView {
   reserveOutput(bytes: number): Promise<() => void>
   /** Runs `fn` when the connection closes (at once if it already has); returns the unregister function. */
   onClose(fn: () => void): () => void
+  /** The node id this connection named as a cluster peer in hello; 0 for an ordinary client. */
+  readonly peerNodeId: number
+}
+
+/** Broker-to-broker exchanges: only a connection that said hello as a cluster peer may send them. */
+function fromPeer(session: SessionView, name: string): void {
+  if (session.peerNodeId === 0) throw new SamsaError('CLUSTER_AUTHORIZATION_FAILED', `${name} is broker-to-broker: this connection did not identify as a cluster peer in hello`)
 }
 
 type Exchanges = typeof exchanges
@@ -27,8 +34,11 @@ export type RequestHandlers = {
 export function requestHandlers(broker: Broker, session: SessionView): RequestHandlers {
   return {
     metadata: (q) => broker.metadata(q.topics),
-    createTopic: (q) => broker.createTopic(q.name, q.partitions),
-    deleteTopic: (q) => broker.deleteTopic(q.name).then(() => ({})),
+    createTopic: (q) => {
+      const opts = { fromPeer: session.peerNodeId !== 0, ...(q.replicationFactor !== undefined ? { replicationFactor: q.replicationFactor } : {}), ...(q.minInsyncReplicas !== undefined ? { minInsyncReplicas: q.minInsyncReplicas } : {}) }
+      return broker.createTopic(q.name, q.partitions, opts)
+    },
+    deleteTopic: (q) => broker.deleteTopic(q.name, { fromPeer: session.peerNodeId !== 0 }).then(() => ({})),
     initProducerId: (q) => broker.initProducerId(q.producerId, q.producerEpoch),
     produce: (q) => broker.produce(q),
     fetch: (q) => {
@@ -54,6 +64,18 @@ export function requestHandlers(broker: Broker, session: SessionView): RequestHa
       return {}
     },
     ping: () => ({}),
+    brokerRegistration: (q) => {
+      fromPeer(session, 'brokerRegistration')
+      return broker.brokerRegistration(q)
+    },
+    brokerHeartbeat: (q) => {
+      fromPeer(session, 'brokerHeartbeat')
+      return broker.brokerHeartbeat(q)
+    },
+    allocateProducerIds: (q) => {
+      fromPeer(session, 'allocateProducerIds')
+      return broker.allocateProducerIds(q)
+    },
   }
 }
 

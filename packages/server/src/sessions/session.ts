@@ -88,6 +88,11 @@ export class Session {
     }, broker.limits.helloTimeoutMs)
   }
 
+  /** The node id this connection named as a cluster peer in hello; 0 for an ordinary client. */
+  get peerNodeId(): number {
+    return this.#peerNodeId
+  }
+
   get version(): number {
     return this.#version
   }

@@ -1,0 +1,152 @@
+/**
+ * Three in-process combined-mode nodes over real WebSockets and real files: brokers register with the active
+ * controller and are unfenced; a topic created through any node reaches every node's metadata with its replicas in
+ * the ISR; a broker that stops without a controlled shutdown is fenced after its session timeout and the partitions it
+ * led get a new leader from the ISR at a higher leader epoch.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { exchanges, type MetadataResponse } from '@samsa/shared'
+import { startBroker, type RunningBroker } from '../../packages/server/src/adapters/node/index.js'
+import { RawConnection } from '../support/raw-connection.js'
+import { until } from '../support/until.js'
+
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<import('node:net').Server>((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => resolve(s))
+  })))
+  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port)
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
+  return ports
+}
+
+interface ClusterView {
+  nodeId: number
+  role: string
+  term: number
+  leaderId: number | null
+  controllerActive: boolean
+  metadataOffset: number
+  fenced: boolean
+  nodes: { id: number; url: string; role: string; fenced: boolean; registered: boolean }[]
+}
+
+const SESSION_TIMEOUT_MS = 1_500
+
+describe('the metadata log on a three-node cluster', () => {
+  const dirs: string[] = []
+  const nodes = new Map<number, RunningBroker>()
+  const conns: RawConnection[] = []
+  afterAll(async () => {
+    for (const c of conns) c.close()
+    for (const n of nodes.values()) await n.close({ controlled: false }).catch(() => {})
+    for (const d of dirs) await rm(d, { recursive: true, force: true })
+  })
+
+  const view = async (id: number) => (await (await fetch(`${nodes.get(id)!.httpUrl}/v1/cluster`)).json()) as ClusterView
+  const metadataOf = async (id: number, topics: string[] | null): Promise<MetadataResponse> => {
+    const c = await RawConnection.open(nodes.get(id)!.url)
+    conns.push(c)
+    try {
+      const r = await c.request(exchanges.metadata, { topics })
+      if (!r.ok) throw r.error
+      return r.value
+    } finally {
+      c.close()
+    }
+  }
+
+  it('registers and unfences every broker, replicates topic metadata everywhere, and fences a stopped broker after its session', async () => {
+    const ports = await freePorts(3)
+    const controllers = ports.map((port, i) => ({ id: i + 1, url: `ws://127.0.0.1:${port}` }))
+    for (const [i, port] of ports.entries()) {
+      const id = i + 1
+      const dir = await mkdtemp(join(tmpdir(), `samsa-cluster-${id}-`))
+      dirs.push(dir)
+      const running = await startBroker({
+        port,
+        dataDir: dir,
+        logger: silent,
+        nodeId: id,
+        controllers,
+        controllerTiming: { tickMs: 50, electionTicks: 10 },
+        clusterTiming: { sessionTimeoutMs: SESSION_TIMEOUT_MS, preferredLeaderIntervalMs: 0 },
+      })
+      nodes.set(id, running)
+    }
+
+    // Every node sees all three brokers registered and unfenced, and one active controller.
+    await until(async () => {
+      const views = await Promise.all([...nodes.keys()].map(view))
+      const actives = views.filter((v) => v.controllerActive)
+      return actives.length === 1 && views.every((v) => v.nodes.length === 3 && v.nodes.every((n) => n.registered && !n.fenced) && !v.fenced)
+    }, { timeoutMs: 30_000, what: 'three registered, unfenced brokers and one active controller' })
+    const before = await view(1)
+    expect(before.nodes.map((n) => n.url).sort()).toEqual(controllers.map((c) => c.url).sort())
+    expect(before.nodes.filter((n) => n.role === 'controller leader')).toHaveLength(1)
+
+    // A create through a node that is not the active controller is forwarded to it.
+    const follower = [...nodes.keys()].find((id) => id !== before.leaderId)!
+    const c = await RawConnection.open(nodes.get(follower)!.url)
+    conns.push(c)
+    const created = await c.request(exchanges.createTopic, { name: 'orders', partitions: 3, replicationFactor: 3, minInsyncReplicas: 2 })
+    expect(created).toEqual({ ok: true, value: { name: 'orders', partitions: 3 } })
+    const again = await c.request(exchanges.createTopic, { name: 'orders', partitions: 3, replicationFactor: 3 })
+    expect(again.ok ? null : again.error.errorName).toBe('TOPIC_ALREADY_EXISTS')
+
+    await until(async () => {
+      for (const id of nodes.keys()) {
+        const m = await metadataOf(id, ['orders'])
+        const t = m.topics[0]!
+        if (m.brokers.length !== 3 || t.errorCode !== 0 || t.partitions.length !== 3) return false
+        if (!t.partitions.every((p) => p.replicas?.length === 3 && p.isr?.length === 3 && p.isr.includes(p.leader))) return false
+      }
+      return true
+    }, { timeoutMs: 20_000, what: 'orders with 3 replicas in the ISR in every node\'s metadata' })
+    const m = await metadataOf(1, ['orders'])
+    expect(m.brokers.map((b) => b.url).sort()).toEqual(controllers.map((c) => c.url).sort())
+
+    // A partition's leader accepts a produce; the other brokers point at it.
+    const p0 = m.topics[0]!.partitions[0]!
+    const notLeader = [...nodes.keys()].find((id) => id !== p0.leader)!
+    const nc = await RawConnection.open(nodes.get(notLeader)!.url)
+    conns.push(nc)
+    const refused = await nc.request(exchanges.listOffsets, { topic: 'orders', partition: 0, timestamp: -1 })
+    expect(refused.ok ? null : { name: refused.error.errorName, leaderId: refused.error.details.leaderId }).toEqual({ name: 'NOT_LEADER_OR_FOLLOWER', leaderId: p0.leader })
+    const lc = await RawConnection.open(nodes.get(p0.leader)!.url)
+    conns.push(lc)
+    const offsets = await lc.request(exchanges.listOffsets, { topic: 'orders', partition: 0, timestamp: -1 })
+    expect(offsets).toMatchObject({ ok: true, value: { offset: 0 } })
+
+    // Stop one broker that leads at least one partition, without a controlled shutdown: its session must expire.
+    const victim = p0.leader
+    const led = m.topics[0]!.partitions.filter((p) => p.leader === victim)
+    await nodes.get(victim)!.close({ controlled: false })
+    nodes.delete(victim)
+    const survivor = [...nodes.keys()][0]!
+    await until(async () => {
+      const v = await view(survivor)
+      return v.nodes.find((n) => n.id === victim)?.fenced === true
+    }, { timeoutMs: 30_000, what: `broker ${victim} fenced after its session timeout` })
+    await until(async () => {
+      for (const id of nodes.keys()) {
+        const after = (await metadataOf(id, ['orders'])).topics[0]!
+        for (const was of led) {
+          const now = after.partitions[was.partition]!
+          if (now.leader === victim || now.leader < 0 || !was.isr!.includes(now.leader) || now.leaderEpoch <= was.leaderEpoch) return false
+          if (now.isr!.includes(victim)) return false
+        }
+      }
+      return true
+    }, { timeoutMs: 20_000, what: `the partitions broker ${victim} led moved to ISR members at a higher leader epoch` })
+    const final = await metadataOf(survivor, null)
+    expect(final.brokers.map((b) => b.brokerId).sort()).toEqual([...nodes.keys()].sort())
+  }, 120_000)
+})
+
+const silent = { debug() {}, info() {}, warn() {}, error() {}, child() { return silent } }
