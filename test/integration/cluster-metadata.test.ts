@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { exchanges, type MetadataResponse } from '@samsa/shared'
 import { startBroker, type RunningBroker } from '../../packages/server/src/adapters/node/index.js'
+import { runCli } from '../support/child-broker.js'
 import { RawConnection } from '../support/raw-connection.js'
 import { until } from '../support/until.js'
 
@@ -89,6 +90,17 @@ describe('the metadata log on a three-node cluster', () => {
     const before = await view(1)
     expect(before.nodes.map((n) => n.url).sort()).toEqual(controllers.map((c) => c.url).sort())
     expect(before.nodes.filter((n) => n.role === 'controller leader')).toHaveLength(1)
+
+    // `samsa cluster status` prints the same, from any node of a --broker list (the first one here is down).
+    const dead = `ws://127.0.0.1:${(await freePorts(1))[0]}`
+    const json = await runCli(['cluster', 'status', '--json', '--broker', `${dead},${controllers[1]!.url}`])
+    expect(json.code, json.stderr).toBe(0)
+    const printed = JSON.parse(json.stdout) as ClusterView
+    expect(printed.nodes.map((n) => [n.id, n.url, n.fenced])).toEqual(controllers.map((c) => [c.id, c.url, false]))
+    expect(printed.leaderId).toBe(before.leaderId)
+    const text = await runCli(['cluster', 'status', '--broker', controllers[0]!.url])
+    expect(text.stdout).toMatch(new RegExp(`^controller leader: ${before.leaderId}  term: \\d+  metadata offset: \\d+`))
+    for (const c of controllers) expect(text.stdout).toContain(`${c.id}\t${c.url}\t`)
 
     // A create through a node that is not the active controller is forwarded to it.
     const follower = [...nodes.keys()].find((id) => id !== before.leaderId)!
