@@ -13,6 +13,7 @@ import { exchanges, type MetadataResponse } from '@samsa/shared'
 import { startBroker, type RunningBroker } from '../../packages/server/src/adapters/node/index.js'
 import { runCli } from '../support/child-broker.js'
 import { RawConnection } from '../support/raw-connection.js'
+import { produceValues } from '../support/raw-log.js'
 import { until } from '../support/until.js'
 
 async function freePorts(n: number): Promise<number[]> {
@@ -132,8 +133,16 @@ describe('the metadata log on a three-node cluster', () => {
     expect(refused.ok ? null : { name: refused.error.errorName, leaderId: refused.error.details.leaderId }).toEqual({ name: 'NOT_LEADER_OR_FOLLOWER', leaderId: p0.leader })
     const lc = await RawConnection.open(nodes.get(p0.leader)!.url)
     conns.push(lc)
+    expect(await produceValues(lc, 'orders', 0, ['a', 'b'])).toBe(0)
     const offsets = await lc.request(exchanges.listOffsets, { topic: 'orders', partition: 0, timestamp: -1 })
-    expect(offsets).toMatchObject({ ok: true, value: { offset: 0 } })
+    expect(offsets).toMatchObject({ ok: true, value: { offset: 2, leaderEpoch: p0.leaderEpoch } })
+    // Producer ids come from the metadata log: two brokers never hand out the same one.
+    const pids = await Promise.all([lc, nc].map(async (conn) => {
+      const r = await conn.request(exchanges.initProducerId, { producerId: -1, producerEpoch: -1 })
+      if (!r.ok) throw r.error
+      return r.value.producerId
+    }))
+    expect(new Set(pids).size).toBe(2)
 
     // Stop one broker that leads at least one partition, without a controlled shutdown: its session must expire.
     const victim = p0.leader
@@ -158,6 +167,18 @@ describe('the metadata log on a three-node cluster', () => {
     }, { timeoutMs: 20_000, what: `the partitions broker ${victim} led moved to ISR members at a higher leader epoch` })
     const final = await metadataOf(survivor, null)
     expect(final.brokers.map((b) => b.brokerId).sort()).toEqual([...nodes.keys()].sort())
+
+    // A delete through any node is a controller proposal too; every node drops the topic and its local logs.
+    const dc = await RawConnection.open(nodes.get(survivor)!.url)
+    conns.push(dc)
+    expect(await dc.request(exchanges.deleteTopic, { name: 'orders' })).toEqual({ ok: true, value: {} })
+    await until(async () => {
+      for (const [id, n] of nodes) {
+        if ((await metadataOf(id, ['orders'])).topics[0]!.errorCode !== 3) return false
+        if ([...n.broker.partitionOffsets()].some((p) => p.topic === 'orders')) return false
+      }
+      return true
+    }, { timeoutMs: 20_000, what: 'orders gone from every survivor' })
   }, 120_000)
 })
 

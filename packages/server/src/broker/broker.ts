@@ -21,7 +21,7 @@ import { parseCreateTopic } from './create-topic-request.js'
 import { readEnd, waitForBytes } from './fetch-wait.js'
 import { awaitAcks } from './produce-acks.js'
 import { ProducerIdAllocator } from './producer-id-allocator.js'
-import { TopicRegistry } from './topic-registry.js'
+import { TopicRegistry, assertTopicName } from './topic-registry.js'
 import { withTimeout } from './with-timeout.js'
 
 export interface BrokerDeps {
@@ -259,9 +259,12 @@ export class Broker {
     }
   }
 
-  /** A partition's log, for subscriptions to read and wait on; UNKNOWN_TOPIC_OR_PARTITION / INVALID_TOPIC_EXCEPTION. */
+  /**
+   * A partition's log, for subscriptions to read and wait on; UNKNOWN_TOPIC_OR_PARTITION / INVALID_TOPIC_EXCEPTION,
+   * and in a cluster NOT_LEADER_OR_FOLLOWER when this broker does not lead it.
+   */
   partition(topic: string, partition: number): PartitionLog {
-    return this.#topics.partition(topic, partition)
+    return this.#leaderLog(topic, partition)
   }
 
   /** producerId −1: a new id at epoch 0; the current (id, epoch) pair: the id at the next epoch (ProducerIdAllocator.init). */
@@ -347,8 +350,17 @@ export class Broker {
 
   /** The partition's log when this broker may serve it as leader: in a cluster NOT_LEADER_OR_FOLLOWER (with the leader) otherwise. */
   #leaderLog(topic: string, partition: number): PartitionLog {
-    const reg = this.#cluster?.image().topics.get(topic)?.partitions[partition]
-    if (reg && reg.leader !== this.#config.brokerId) {
+    const cluster = this.#cluster
+    if (!cluster) return this.#topics.partition(topic, partition)
+    const t = cluster.image().topics.get(topic)
+    // Local logs of a topic the cluster does not know (left from before, or being removed) are not served.
+    if (!t) {
+      assertTopicName(topic)
+      throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownTopic(topic))
+    }
+    const reg = t.partitions[partition]
+    if (!reg) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownPartition(topic, t.partitions.length, partition))
+    if (reg.leader !== this.#config.brokerId) {
       throw new SamsaError('NOT_LEADER_OR_FOLLOWER', `broker ${this.#config.brokerId} does not lead ${topic}/${partition}` + (reg.leader >= 0 ? `; broker ${reg.leader} does` : '; it has no leader now'), {
         leaderId: reg.leader,
         leaderEpoch: reg.leaderEpoch,
