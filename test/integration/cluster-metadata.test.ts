@@ -35,7 +35,7 @@ interface ClusterView {
   controllerActive: boolean
   metadataOffset: number
   fenced: boolean
-  nodes: { id: number; url: string; role: string; fenced: boolean; registered: boolean }[]
+  nodes: { id: number; url: string; role: string; fenced: boolean; registered: boolean; brokerEpoch: number }[]
 }
 
 const SESSION_TIMEOUT_MS = 1_500
@@ -66,13 +66,11 @@ describe('the metadata log on a three-node cluster', () => {
   it('registers and unfences every broker, replicates topic metadata everywhere, and fences a stopped broker after its session', async () => {
     const ports = await freePorts(3)
     const controllers = ports.map((port, i) => ({ id: i + 1, url: `ws://127.0.0.1:${port}` }))
-    for (const [i, port] of ports.entries()) {
-      const id = i + 1
-      const dir = await mkdtemp(join(tmpdir(), `samsa-cluster-${id}-`))
-      dirs.push(dir)
+    const dataDirs = new Map<number, string>()
+    const start = async (id: number) => {
       const running = await startBroker({
-        port,
-        dataDir: dir,
+        port: ports[id - 1]!,
+        dataDir: dataDirs.get(id)!,
         logger: silent,
         nodeId: id,
         controllers,
@@ -80,6 +78,12 @@ describe('the metadata log on a three-node cluster', () => {
         clusterTiming: { sessionTimeoutMs: SESSION_TIMEOUT_MS, preferredLeaderIntervalMs: 0 },
       })
       nodes.set(id, running)
+    }
+    for (const id of [1, 2, 3]) {
+      const dir = await mkdtemp(join(tmpdir(), `samsa-cluster-${id}-`))
+      dirs.push(dir)
+      dataDirs.set(id, dir)
+      await start(id)
     }
 
     // Every node sees all three brokers registered and unfenced, and one active controller.
@@ -91,6 +95,10 @@ describe('the metadata log on a three-node cluster', () => {
     const before = await view(1)
     expect(before.nodes.map((n) => n.url).sort()).toEqual(controllers.map((c) => c.url).sort())
     expect(before.nodes.filter((n) => n.role === 'controller leader')).toHaveLength(1)
+    const metricsText = await (await fetch(`${nodes.get(1)!.httpUrl}/metrics`)).text()
+    expect(metricsText).toMatch(/^samsa_broker_fenced 0$/m)
+    expect(metricsText).toMatch(/^samsa_cluster_brokers\{state="unfenced"\} 3$/m)
+    expect(metricsText).toMatch(/^samsa_metadata_offset [1-9]\d*$/m)
 
     // `samsa cluster status` prints the same, from any node of a --broker list (the first one here is down).
     const dead = `ws://127.0.0.1:${(await freePorts(1))[0]}`
@@ -167,6 +175,16 @@ describe('the metadata log on a three-node cluster', () => {
     }, { timeoutMs: 20_000, what: `the partitions broker ${victim} led moved to ISR members at a higher leader epoch` })
     const final = await metadataOf(survivor, null)
     expect(final.brokers.map((b) => b.brokerId).sort()).toEqual([...nodes.keys()].sort())
+    const oldEpoch = (await view(survivor)).nodes.find((n) => n.id === victim)!
+
+    // The stopped broker starts again on its data directory: it registers with a new broker epoch and is unfenced.
+    await start(victim)
+    await until(async () => {
+      const v = await view(survivor)
+      const n = v.nodes.find((x) => x.id === victim)!
+      return !n.fenced && n.brokerEpoch > oldEpoch.brokerEpoch
+    }, { timeoutMs: 20_000, what: `broker ${victim} registered again and unfenced` })
+    await until(async () => (await metadataOf(survivor, null)).brokers.length === 3, { timeoutMs: 10_000, what: 'three live brokers in metadata again' })
 
     // A delete through any node is a controller proposal too; every node drops the topic and its local logs.
     const dc = await RawConnection.open(nodes.get(survivor)!.url)

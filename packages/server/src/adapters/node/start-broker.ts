@@ -8,6 +8,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { serve, type ServerType } from '@hono/node-server'
+import { Gauge } from 'prom-client'
 import { CloseCodes } from '@samsa/shared'
 import { Broker } from '../../broker/broker.js'
 import { brokerConfig, type BrokerConfig } from '../../broker/broker-config.js'
@@ -177,6 +178,20 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
         broker.useCluster(cluster)
         const roles = new LocalPartitionLogs(broker, logger)
         cluster.start(roles, () => roles.settled())
+        const member = cluster
+        new Gauge({ name: 'samsa_metadata_offset', help: 'The offset (controller log index) of the last metadata batch applied on this node', registers: [metrics.registry], collect() { this.set(metadata.image.offset) } })
+        new Gauge({ name: 'samsa_broker_fenced', help: '1 while the controller holds this broker fenced (not registered yet, or its session expired)', registers: [metrics.registry], collect() { this.set(member.lifecycle.state().fenced ? 1 : 0) } })
+        new Gauge({
+          name: 'samsa_cluster_brokers',
+          help: 'Registered brokers in the metadata image, by state',
+          labelNames: ['state'],
+          registers: [metrics.registry],
+          collect() {
+            const all = [...metadata.image.brokers.values()]
+            this.set({ state: 'fenced' }, all.filter((b) => b.fenced).length)
+            this.set({ state: 'unfenced' }, all.filter((b) => !b.fenced).length)
+          },
+        })
       }
     } catch (e) {
       metadataNode?.stop()
