@@ -86,7 +86,13 @@ class PeerConnection {
   }
 
   async request(exchange: Exchange<unknown, unknown>, req: unknown, opts: PeerRequestsOptions): Promise<unknown> {
-    await withDeadline(this.#ready, opts.timeoutMs, `hello to a peer`)
+    try {
+      await withDeadline(this.#ready, opts.timeoutMs, `hello to a peer`)
+    } catch (e) {
+      // A link that cannot say hello in time (a blackholed peer) is dropped, so the next call dials again.
+      this.close()
+      throw e
+    }
     if (this.#closed) throw new SamsaError('NETWORK_EXCEPTION', 'the peer connection closed')
     if (this.#pending.size >= (opts.maxInFlight ?? 64)) throw new SamsaError('NETWORK_EXCEPTION', `${this.#pending.size} requests already wait on this peer`)
     const id = this.#nextId++
@@ -100,7 +106,12 @@ class PeerConnection {
     })
   }
 
+  get closed(): boolean {
+    return this.#closed
+  }
+
   close(): void {
+    this.#closed = true
     this.#ws.terminate()
   }
 }
@@ -127,7 +138,7 @@ export class PeerRequests implements PeerRequester {
     const url = this.#opts.urls.get(nodeId)
     if (!url) return Promise.reject(new SamsaError('NOT_CONTROLLER', `node ${nodeId} has no known URL`))
     let c = this.#connections.get(nodeId)
-    if (!c) {
+    if (!c || c.closed) {
       const conn: PeerConnection = new PeerConnection(url, this.#opts, () => {
         if (this.#connections.get(nodeId) === conn) this.#connections.delete(nodeId)
       })
