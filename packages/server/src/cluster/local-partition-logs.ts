@@ -55,10 +55,9 @@ export class LocalPartitionLogs implements PartitionRoleListener {
     // The controller moves no replica yet (no reassignment), so a removed replica means its topic was deleted, or
     // deleted and created again: the local logs of the old topic go; the new one's are opened below.
     for (const name of new Set(changes.removed.map((r) => r.topic))) await this.#ops.removeLocalTopic(name)
-    for (const p of [...changes.leaders, ...changes.followers]) {
-      const topic = image.topics.get(p.topic)
-      if (!topic) continue
-      await this.#ops.openLocalTopic(p.topic, topic.partitions.length)
+    for (const name of new Set([...changes.leaders, ...changes.followers].map((p) => p.topic))) {
+      const topic = image.topics.get(name)
+      if (topic) await this.#ops.openLocalTopic(name, topic.partitions.length)
     }
     for (const p of changes.leaders) await this.#ops.becomeLeader(p.topic, p.partition, p.registration.leaderEpoch)
   }
