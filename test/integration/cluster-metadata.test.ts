@@ -131,6 +131,10 @@ describe('the metadata log on a three-node cluster', () => {
     }, { timeoutMs: 20_000, what: 'orders with 3 replicas in the ISR in every node\'s metadata' })
     const m = await metadataOf(1, ['orders'])
     expect(m.brokers.map((b) => b.url).sort()).toEqual(controllers.map((c) => c.url).sort())
+    const described = await runCli(['topics', 'describe', 'orders', '--broker', controllers[2]!.url])
+    expect(described.code, described.stderr).toBe(0)
+    const rows = described.stdout.trim().split('\n').slice(2).map((l) => l.split('\t'))
+    expect(rows.map((r) => [r[6]!.split(',').length, r[7]!.split(',').length])).toEqual([[3, 3], [3, 3], [3, 3]])
 
     // A partition's leader accepts a produce; the other brokers point at it.
     const p0 = m.topics[0]!.partitions[0]!
