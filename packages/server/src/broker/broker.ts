@@ -9,7 +9,7 @@ import {
   type Crc32cFn, type InitProducerIdResponse, type MetadataResponse, type PartitionMetadata, type ProduceRequest, type ProduceResponse,
   type OffsetForLeaderEpochRequest, type OffsetForLeaderEpochResponse, type TopicMetadata, type AllocateProducerIdsRequest,
   type AllocateProducerIdsResponse, type BrokerHeartbeatRequest, type BrokerHeartbeatResponse, type BrokerRegistrationRequest,
-  type BrokerRegistrationResponse,
+  type BrokerRegistrationResponse, type AlterPartitionExchangeRequest, type AlterPartitionExchangeResponse,
 } from '@samsa/shared'
 import type { Clock, Logger, Timer } from '../clock.js'
 import type { LogStorage } from '../log/log-storage.js'
@@ -236,6 +236,10 @@ export class Broker {
 
   allocateProducerIds(req: AllocateProducerIdsRequest): Promise<AllocateProducerIdsResponse> {
     return this.#requireCluster().allocateProducerIdsFor(req)
+  }
+
+  alterPartition(req: AlterPartitionExchangeRequest): Promise<AlterPartitionExchangeResponse> {
+    return this.#requireCluster().alterPartitionFor(req)
   }
 
   #requireCluster(): BrokerClusterPort {

@@ -5,7 +5,7 @@
  * and broker-to-broker requests reach the active controller.
  */
 import type {
-  AllocateProducerIdsRequest, AllocateProducerIdsResponse, BrokerHeartbeatRequest, BrokerHeartbeatResponse, BrokerRegistrationRequest,
+  AllocateProducerIdsRequest, AllocateProducerIdsResponse, AlterPartitionExchangeRequest, AlterPartitionExchangeResponse, BrokerHeartbeatRequest, BrokerHeartbeatResponse, BrokerRegistrationRequest,
   BrokerRegistrationResponse, CreateTopicRequest,
 } from '@samsa/shared'
 import type { MetadataImage } from '../controller/metadata/index.js'
@@ -25,4 +25,5 @@ export interface BrokerClusterPort {
   brokerRegistration(req: BrokerRegistrationRequest): Promise<BrokerRegistrationResponse>
   brokerHeartbeat(req: BrokerHeartbeatRequest): Promise<BrokerHeartbeatResponse>
   allocateProducerIdsFor(req: AllocateProducerIdsRequest): Promise<AllocateProducerIdsResponse>
+  alterPartitionFor(req: AlterPartitionExchangeRequest): Promise<AlterPartitionExchangeResponse>
 }

@@ -8,7 +8,8 @@
 import { SamsaError, silentLogger, type Logger } from '@samsa/shared'
 import type { BrokerClusterPort } from '../broker/cluster-port.js'
 import type { Clock } from '../clock.js'
-import { localPartitionChanges, type MetadataImage } from '../controller/metadata/index.js'
+import { localPartitionChanges, type MetadataImage, type PartitionRegistration } from '../controller/metadata/index.js'
+import type { AlterPartitionRequest } from '../replication/leader-partition.js'
 import type { MetadataNode } from '../controller/metadata-node.js'
 import { BrokerLifecycle } from './broker-lifecycle.js'
 import { ControllerChannel, controllerRequests, type ControllerHandlers, type PeerRequester } from './controller-channel.js'
@@ -82,7 +83,8 @@ export class ClusterNode implements BrokerClusterPort {
 
   #imageChanged(before: MetadataImage, after: MetadataImage): void {
     const changes = localPartitionChanges(before, after, this.#o.brokerId)
-    this.#roles?.onLocalChanges(changes, after)
+    const acted = this.#roles?.onLocalChanges(changes, after)
+    acted?.catch((err: unknown) => this.#logger.error({ err: String(err), offset: after.offset }, 'acting on partition role changes failed'))
   }
 
   image(): MetadataImage {
@@ -111,6 +113,18 @@ export class ClusterNode implements BrokerClusterPort {
   brokerRegistration = (req: Parameters<ControllerHandlers['brokerRegistration']>[0]) => this.#handlers.brokerRegistration(req)
   brokerHeartbeat = (req: Parameters<ControllerHandlers['brokerHeartbeat']>[0]) => this.#handlers.brokerHeartbeat(req)
   allocateProducerIdsFor = (req: Parameters<ControllerHandlers['allocateProducerIds']>[0]) => this.#handlers.allocateProducerIds(req)
+  alterPartitionFor = (req: Parameters<ControllerHandlers['alterPartition']>[0]) => this.#handlers.alterPartition(req)
+
+  /**
+   * The replication layer's AlterPartition port: a leader's ISR change, sent to the active controller with this
+   * broker's id and epoch; resolves with the committed registration.
+   */
+  async alterPartition(req: AlterPartitionRequest): Promise<PartitionRegistration> {
+    const brokerEpoch = this.lifecycle.brokerEpoch
+    if (brokerEpoch < 0) throw new SamsaError('NOT_CONTROLLER', 'this broker has not registered with the controller yet; retry')
+    const r = await this.channel.call('alterPartition', { ...req, brokerId: this.#o.brokerId, brokerEpoch }, this.#o.requestTimeoutMs / 2)
+    return { leader: r.leader, leaderEpoch: r.leaderEpoch, partitionEpoch: r.partitionEpoch, replicas: r.replicas, isr: r.isr }
+  }
 
   status(): ClusterNodeStatus {
     const { metadata } = this.#o

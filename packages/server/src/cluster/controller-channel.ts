@@ -15,7 +15,7 @@ import type { MetadataNode } from '../controller/metadata-node.js'
 
 type Exchanges = typeof exchanges
 /** The exchanges a broker sends the active controller. */
-export type ControllerExchange = 'brokerRegistration' | 'brokerHeartbeat' | 'allocateProducerIds' | 'createTopic' | 'deleteTopic'
+export type ControllerExchange = 'brokerRegistration' | 'brokerHeartbeat' | 'allocateProducerIds' | 'alterPartition' | 'createTopic' | 'deleteTopic'
 export type ControllerRequest<K extends ControllerExchange> = RequestOf<Exchanges[K]>
 export type ControllerResponse<K extends ControllerExchange> = ResponseOf<Exchanges[K]>
 
@@ -42,6 +42,10 @@ export function controllerRequests(metadata: MetadataNode, clusterId: string): C
       return { isFenced: r.fenced, shouldShutDown: r.shouldShutDown }
     },
     allocateProducerIds: (q) => metadata.allocateProducerIds(q.brokerId, q.brokerEpoch),
+    alterPartition: async (q) => {
+      const p = await metadata.alterPartition({ ...q, newIsr: [...q.newIsr] })
+      return { leader: p.leader, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, replicas: p.replicas, isr: p.isr }
+    },
     createTopic: async (q) => {
       const live = unfencedBrokerIds(metadata.image).length
       const replicationFactor = q.replicationFactor ?? Math.max(1, Math.min(MAX_DEFAULT_REPLICATION_FACTOR, live))

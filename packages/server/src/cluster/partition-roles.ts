@@ -1,8 +1,8 @@
 /**
  * @module PartitionRoleListener: the port through which a clustered broker learns, from its metadata image, which
  * partition replicas it now leads, follows or no longer hosts (controller/metadata/metadata-delta.ts). The replica
- * manager (replication/) implements it; until then LocalPartitionLogs (local-partition-logs.ts) does the minimum:
- * open the local logs and take leadership at the new leader epoch.
+ * manager (replication/replica-manager.ts) implements it in a replicating node; LocalPartitionLogs
+ * (local-partition-logs.ts) is the minimum without replication: open the local logs and lead at the new leader epoch.
  *
  * Invariants: calls arrive in metadata log order, one per image change that touches this broker's replicas, with the
  * image they were computed against; an implementation may act asynchronously but must act on them in that order.
@@ -10,7 +10,8 @@
 import type { LocalPartitionChanges, MetadataImage } from '../controller/metadata/index.js'
 
 export interface PartitionRoleListener {
-  onLocalChanges(changes: LocalPartitionChanges, image: MetadataImage): void
+  /** A returned promise settles once these changes are acted on; its rejection is the caller's to log. */
+  onLocalChanges(changes: LocalPartitionChanges, image: MetadataImage): void | Promise<void>
 }
 
 /** True when the changes ask for nothing. */

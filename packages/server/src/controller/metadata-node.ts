@@ -22,7 +22,7 @@ import type { Clock, Timer } from '../clock.js'
 import {
   EMPTY_METADATA_IMAGE, QuorumController, applyBatch, decodeMetadataBatch, decodeMetadataImage, encodeMetadataBatch, encodeMetadataImage,
   defaultQuorumControllerConfig, type BrokerHeartbeatRequest, type CreateTopicRequest, type MetadataImage, type MetadataRecord,
-  type QuorumControllerConfig, type RegisterBrokerRequest,
+  type QuorumControllerConfig, type RegisterBrokerRequest, type AlterPartitionRequest, type PartitionRegistration,
 } from './metadata/index.js'
 import type { Entry, Snapshot } from './raft/index.js'
 import type { Proposed, RaftDriverStatus } from './raft-driver.js'
@@ -218,6 +218,11 @@ export class MetadataNode {
 
   allocateProducerIds(brokerId: number, brokerEpoch: number): Promise<{ firstProducerId: number; size: number }> {
     return this.#decide((img) => this.#controller.allocateProducerIds(img, brokerId, brokerEpoch), (r) => ({ firstProducerId: r.firstProducerId, size: r.size }))
+  }
+
+  /** A partition leader's ISR change (QuorumController.alterPartition: leader, leader epoch and partition epoch checked). */
+  alterPartition(req: AlterPartitionRequest): Promise<PartitionRegistration> {
+    return this.#decide((img) => this.#controller.alterPartition(img, req), (r) => r.partition)
   }
 
   /**

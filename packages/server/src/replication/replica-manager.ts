@@ -74,6 +74,11 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
     return run
   }
 
+  /** Resolves once every change handed over so far has been acted on (failed or not). */
+  settled(): Promise<void> {
+    return this.#applying
+  }
+
   leader(topic: string, partition: number, currentLeaderEpoch?: number): LeaderHandle {
     const role = this.#roles.get(key(topic, partition))
     if (role?.kind !== 'leader') {

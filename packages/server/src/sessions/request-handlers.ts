@@ -87,6 +87,10 @@ export function requestHandlers(broker: Broker, session: SessionView): RequestHa
       assertPeer(session, 'allocateProducerIds')
       return broker.allocateProducerIds(q)
     },
+    alterPartition: (q) => {
+      assertPeer(session, 'alterPartition', q.brokerId)
+      return broker.alterPartition(q)
+    },
   }
 }
 

@@ -28,6 +28,8 @@ export const ApiKeys = {
   BROKER_HEARTBEAT: 16,
   /** Broker → active controller (over a cluster-peer connection): a block of producer ids from the metadata log. */
   ALLOCATE_PRODUCER_IDS: 17,
+  /** Partition leader → active controller (over a cluster-peer connection): change the partition's ISR. */
+  ALTER_PARTITION: 18,
 } as const
 
 export type ApiKey = (typeof ApiKeys)[keyof typeof ApiKeys]

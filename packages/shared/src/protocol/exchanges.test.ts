@@ -60,6 +60,10 @@ const golden: Record<Name, { request: unknown; response: unknown }> = {
   },
   brokerHeartbeat: { request: { brokerId: 2, brokerEpoch: 7, metadataOffset: 42, wantShutDown: false }, response: { isFenced: true, shouldShutDown: false } },
   allocateProducerIds: { request: { brokerId: 2, brokerEpoch: 7 }, response: { firstProducerId: 2000, size: 1000 } },
+  alterPartition: {
+    request: { brokerId: 2, brokerEpoch: 7, topic: 'orders', partition: 1, leaderEpoch: 3, partitionEpoch: 5, newIsr: [2, 3] },
+    response: { leader: 2, leaderEpoch: 3, partitionEpoch: 6, replicas: [2, 3, 1], isr: [2, 3] },
+  },
 }
 
 const str = fc.string({ unit: 'binary', maxLength: 24 })
@@ -137,6 +141,10 @@ const arbitraries: Record<Name, { request: fc.Arbitrary<unknown>; response: fc.A
     response: fc.record({ isFenced: fc.boolean(), shouldShutDown: fc.boolean() }),
   },
   allocateProducerIds: { request: fc.record({ brokerId: i32, brokerEpoch: i64 }), response: fc.record({ firstProducerId: i64, size: i32 }) },
+  alterPartition: {
+    request: fc.record({ brokerId: i32, brokerEpoch: i64, topic: str, partition: i32, leaderEpoch: i32, partitionEpoch: i32, newIsr: fc.array(i32, { maxLength: 5 }) }),
+    response: fc.record({ leader: i32, leaderEpoch: i32, partitionEpoch: i32, replicas: fc.array(i32, { maxLength: 5 }), isr: fc.array(i32, { maxLength: 5 }) }),
+  },
 }
 
 const names = Object.keys(exchanges) as Name[]

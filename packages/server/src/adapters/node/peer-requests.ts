@@ -1,6 +1,7 @@
 /**
  * @module PeerRequests: request/response calls from this node to another node's `/ws` as a cluster peer (hello with
- * the peer tail), for the broker-to-controller exchanges (cluster/controller-channel.ts). One lazily opened
+ * the peer tail), for the broker-to-controller exchanges (cluster/controller-channel.ts) and a follower's fetches
+ * from its partition leaders (replica-links.ts). One lazily opened
  * connection per target node; requests are correlated by id and each has a deadline.
  *
  * Invariants: every call settles exactly once (answer, the peer's SamsaError, REQUEST_TIMED_OUT, or NETWORK_EXCEPTION
@@ -134,9 +135,14 @@ export class PeerRequests implements PeerRequester {
   }
 
   request<K extends ControllerExchange>(nodeId: number, name: K, req: ControllerRequest<K>): Promise<ControllerResponse<K>> {
-    if (this.#closed) return Promise.reject(new SamsaError('NETWORK_EXCEPTION', 'this node is shutting down'))
     const url = this.#opts.urls.get(nodeId)
     if (!url) return Promise.reject(new SamsaError('NOT_CONTROLLER', `node ${nodeId} has no known URL`))
+    return this.call(nodeId, url, exchanges[name] as Exchange<unknown, unknown>, req) as Promise<ControllerResponse<K>>
+  }
+
+  /** Any exchange to node `nodeId` at base URL `url` (a voter's from `urls`, a broker's advertised URL from the image). */
+  call<Q, S>(nodeId: number, url: string, exchange: Exchange<Q, S>, req: Q): Promise<S> {
+    if (this.#closed) return Promise.reject(new SamsaError('NETWORK_EXCEPTION', 'this node is shutting down'))
     let c = this.#connections.get(nodeId)
     if (!c || c.closed) {
       const conn: PeerConnection = new PeerConnection(url, this.#opts, () => {
@@ -145,7 +151,7 @@ export class PeerRequests implements PeerRequester {
       c = conn
       this.#connections.set(nodeId, conn)
     }
-    return c.request(exchanges[name] as Exchange<unknown, unknown>, req, this.#opts) as Promise<ControllerResponse<K>>
+    return c.request(exchange as Exchange<unknown, unknown>, req, this.#opts) as Promise<S>
   }
 
   close(): void {

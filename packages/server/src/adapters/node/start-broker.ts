@@ -17,7 +17,9 @@ import type { PartitionLogConfig } from '../../log/partition-log.js'
 import { createApp, type SdkFile } from '../../transport/app.js'
 import type { Entry } from '../../controller/raft/index.js'
 import { ClusterNode, type ClusterNodeStatus } from '../../cluster/cluster-node.js'
-import { LocalPartitionLogs } from '../../cluster/local-partition-logs.js'
+import { brokerReplicaLogs } from '../../cluster/broker-replica-logs.js'
+import { ReplicaManager, type ReplicaManagerConfig } from '../../replication/replica-manager.js'
+import { peerReplicaLinks } from './replica-links.js'
 import { MetadataNode } from '../../controller/metadata-node.js'
 import { startControllerNode, type ControllerNode, type ControllerVoter } from './controller-node.js'
 import { PeerRequests } from './peer-requests.js'
@@ -55,6 +57,8 @@ export interface StartBrokerOptions {
    * N entries (default 1,000), preferred-leader elections every N ms (default 30 s; 0: never).
    */
   readonly clusterTiming?: { readonly sessionTimeoutMs?: number; readonly snapshotEveryEntries?: number; readonly preferredLeaderIntervalMs?: number }
+  /** Replication tuning of a cluster node (replica.lag.time.max.ms, ISR check interval, follower fetch sizes). */
+  readonly replication?: Partial<ReplicaManagerConfig>
   /**
    * Tests of the bare quorum only: applies committed controller entries itself, and the node runs no metadata log
    * (no broker registration, metadata from the local broker as on a single node).
@@ -73,6 +77,8 @@ export interface RunningBroker {
   readonly controller: ControllerNode | null
   /** The cluster member (metadata log, registration, partition roles), when `controllers` was given without `controllerApply`. */
   readonly cluster: ClusterNode | null
+  /** This node's partition replicas (leader and follower roles), on a cluster member. */
+  readonly replicas: ReplicaManager | null
   /**
    * Closes every connection (1001), flushes and fsyncs every log. A cluster member first asks the controller for a
    * controlled shutdown (leadership moved away) unless `controlled` is false (then its session simply expires).
@@ -104,7 +110,11 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
   // The lock comes first: a second broker on this directory must not even bind a port.
   const lock = await acquireDataDirLock(opts.dataDir)
   let server: ServerType | null = null
-  let broker: Broker
+  let broker!: Broker
+  let replicas: ReplicaManager | null = null
+  let replicaPeers: PeerRequests | null = null
+  let metadataNode: MetadataNode | null = null
+  let cluster: ClusterNode | null = null
   let config: BrokerConfig
   // Listen before recovery so a busy port fails before any recovery work; requests wait for the broker.
   let handler: (req: Request, env: unknown) => Response | Promise<Response> = () => new Response('starting', { status: 503 })
@@ -128,15 +138,29 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     const port = (server.address() as AddressInfo).port
     config = brokerConfig({ ...opts.config, ...nodeConfig, advertisedUrl: opts.advertisedUrl ?? defaultAdvertisedUrl(host, port) })
     const crc32c = nativeCrc32c()
-    broker = await Broker.start(config, { storage, clock: nodeClock, logger, metrics, ...(crc32c ? { crc32c } : {}) })
+    if (opts.controllers && !opts.controllerApply) {
+      // A replicating node: the ReplicaManager is the broker's leadership from the start (high watermarks are set by
+      // replication). Its logs, links and AlterPartition are bound below, once the broker and the cluster exist.
+      const cfg = config
+      replicaPeers = new PeerRequests({ nodeId: opts.nodeId!, clusterId: cfg.clusterId, urls: new Map(), logger, timeoutMs: cfg.requestTimeoutMs, maxInFlight: cfg.maxInFlightRequestsPerConnection })
+      replicas = new ReplicaManager(opts.replication ?? {}, {
+        brokerId: cfg.brokerId,
+        clock: nodeClock,
+        logger,
+        logs: brokerReplicaLogs(() => broker, () => metadataNode!.image),
+        links: peerReplicaLinks(replicaPeers),
+        alterPartition: { alterPartition: (req) => (cluster ? cluster.alterPartition(req) : Promise.reject(new Error('the cluster member is not started'))) },
+      })
+    }
+    broker = await Broker.start(config, { storage, clock: nodeClock, logger, metrics, ...(crc32c ? { crc32c } : {}), ...(replicas ? { leadership: replicas } : {}) })
   } catch (e) {
+    replicaPeers?.close()
+    await replicas?.stop()
     server?.close()
     await lock.release()
     throw e
   }
   let controller: ControllerNode | null = null
-  let metadataNode: MetadataNode | null = null
-  let cluster: ClusterNode | null = null
   let peerRequests: PeerRequests | null = null
   if (opts.controllers) {
     try {
@@ -176,7 +200,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
         peerRequests = new PeerRequests({ nodeId: opts.nodeId!, clusterId: config.clusterId, urls: new Map(opts.controllers.map((v) => [v.id, v.url])), logger, timeoutMs: config.requestTimeoutMs })
         cluster = new ClusterNode({ brokerId: config.brokerId, clusterId: config.clusterId, advertisedUrl: config.advertisedUrl, metadata, peers: peerRequests, clock: nodeClock, logger, requestTimeoutMs: config.requestTimeoutMs })
         broker.useCluster(cluster)
-        const roles = new LocalPartitionLogs(broker, logger)
+        const roles = replicas!
         cluster.start(roles, () => roles.settled())
         const member = cluster
         new Gauge({ name: 'samsa_metadata_offset', help: 'The offset (controller log index) of the last metadata batch applied on this node', registers: [metrics.registry], collect() { this.set(metadata.image.offset) } })
@@ -196,6 +220,8 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     } catch (e) {
       metadataNode?.stop()
       peerRequests?.close()
+      replicaPeers?.close()
+      await replicas?.stop()
       await controller?.close()
       await broker.shutdown()
       server.close()
@@ -251,6 +277,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     url,
     controller,
     cluster,
+    replicas,
     close: (closeOpts) =>
       (closing ??= (async () => {
         try {
@@ -258,6 +285,8 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
           cluster?.lifecycle.stop()
           metadataNode?.stop()
           peerRequests?.close()
+          replicaPeers?.close()
+          await replicas?.stop()
           await controller?.close()
           const shutdown = broker.shutdown()
           for (const client of wss.clients) client.close(CloseCodes.GOING_AWAY, 'broker shutting down')
