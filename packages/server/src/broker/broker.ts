@@ -7,19 +7,23 @@ import {
   ErrorCodes, ErrorMessages, ProtocolError, RecordTooLargeError, SamsaError, batchTotalBytes, utf8ByteLength, verifyBatch,
   type FetchRequest, type FetchResponse, type ListOffsetsRequest, type ListOffsetsResponse,
   type Crc32cFn, type InitProducerIdResponse, type MetadataResponse, type PartitionMetadata, type ProduceRequest, type ProduceResponse,
-  type OffsetForLeaderEpochRequest, type OffsetForLeaderEpochResponse, type TopicMetadata,
+  type OffsetForLeaderEpochRequest, type OffsetForLeaderEpochResponse, type TopicMetadata, type AllocateProducerIdsRequest,
+  type AllocateProducerIdsResponse, type BrokerHeartbeatRequest, type BrokerHeartbeatResponse, type BrokerRegistrationRequest,
+  type BrokerRegistrationResponse, type AlterPartitionExchangeRequest, type AlterPartitionExchangeResponse,
 } from '@samsa/shared'
 import type { Clock, Logger, Timer } from '../clock.js'
 import type { LogStorage } from '../log/log-storage.js'
 import type { PartitionLog, ReadResult } from '../log/partition-log.js'
 import { noopMetrics, type BrokerMetrics } from '../observability/broker-metrics.js'
+import type { MetadataImage } from '../controller/metadata/index.js'
 import type { BrokerConfig } from './broker-config.js'
+import type { BrokerClusterPort } from './cluster-port.js'
 import { parseCreateTopic } from './create-topic-request.js'
 import { readEnd, waitForBytes, waitForDurableEnd } from './fetch-wait.js'
-import type { PartitionLeadership } from './partition-leadership.js'
+import type { LeaderHandle, PartitionLeadership } from './partition-leadership.js'
 import { awaitAcks, checkAcksBeforeAppend } from './produce-acks.js'
 import { ProducerIdAllocator } from './producer-id-allocator.js'
-import { TopicRegistry } from './topic-registry.js'
+import { TopicRegistry, assertTopicName } from './topic-registry.js'
 import { withTimeout } from './with-timeout.js'
 
 export interface BrokerDeps {
@@ -91,6 +95,8 @@ export class Broker {
   readonly #outputs = new Set<{ readonly queuedBytes: number }>()
   #retentionTimer: Timer | null = null
   #shuttingDown = false
+  /** Set once in clustered mode (useCluster); null on a single node. */
+  #cluster: BrokerClusterPort | null = null
 
   private constructor(config: BrokerConfig, deps: BrokerDeps, topics: TopicRegistry, producerIds: ProducerIdAllocator) {
     this.#config = config
@@ -158,16 +164,87 @@ export class Broker {
     return sum
   }
 
-  /** Checks its arguments (parseCreateTopic: INVALID_TOPIC_EXCEPTION, INVALID_PARTITIONS), so untrusted input may be passed as is. */
-  async createTopic(name: unknown, partitions: unknown): Promise<TopicSummary> {
+  /**
+   * Clustered mode, before serving anyone: metadata, topics and producer-id blocks come from the cluster from now
+   * on. Topic logs already on disk stay open; the cluster's partition roles decide which are served.
+   */
+  useCluster(cluster: BrokerClusterPort): void {
+    if (this.#cluster) throw new Error('the broker already has a cluster')
+    this.#cluster = cluster
+    this.#producerIds.useBlockSource(() => cluster.allocateProducerIds())
+  }
+
+  get clustered(): boolean {
+    return this.#cluster !== null
+  }
+
+  /**
+   * Checks its arguments (parseCreateTopic: INVALID_TOPIC_EXCEPTION, INVALID_PARTITIONS), so untrusted input may be
+   * passed as is. In a cluster the create is a controller proposal (forwarded unless `opts.fromPeer`); a single node
+   * takes replication factor 1 only.
+   */
+  async createTopic(name: unknown, partitions: unknown, opts: { replicationFactor?: number; minInsyncReplicas?: number; fromPeer?: boolean } = {}): Promise<TopicSummary> {
     const args = parseCreateTopic(name, partitions, this.#config.maxPartitionsPerTopic)
+    const { replicationFactor, minInsyncReplicas } = opts
+    if (this.#cluster) {
+      const req = { ...args, ...(replicationFactor !== undefined ? { replicationFactor, minInsyncReplicas: minInsyncReplicas ?? -1 } : {}) }
+      return this.#cluster.createTopic(req, opts.fromPeer ?? false)
+    }
+    if (replicationFactor !== undefined && replicationFactor !== 1) {
+      throw new SamsaError('INVALID_REPLICATION_FACTOR', `a single node holds one replica; replication factor ${replicationFactor} needs a cluster`, { liveBrokers: 1 })
+    }
+    if (minInsyncReplicas !== undefined && minInsyncReplicas !== -1 && minInsyncReplicas !== 1) {
+      throw new SamsaError('INVALID_CONFIG', `min.insync.replicas must be 1 on a single node, got ${minInsyncReplicas}`)
+    }
     const t = await this.#topics.create(args.name, args.partitions)
     return { name: t.name, partitions: t.partitions.length }
   }
 
-  /** UNKNOWN_TOPIC_OR_PARTITION when there is no such topic. */
-  deleteTopic(name: string): Promise<void> {
+  /** UNKNOWN_TOPIC_OR_PARTITION when there is no such topic. In a cluster, a controller proposal. */
+  deleteTopic(name: string, opts: { fromPeer?: boolean } = {}): Promise<void> {
+    if (this.#cluster) return this.#cluster.deleteTopic(name, opts.fromPeer ?? false)
     return this.#topics.delete(name)
+  }
+
+  /** Cluster: opens (creating if missing) this broker's local logs of a topic (PartitionRoleListener's operation). */
+  async openLocalTopic(name: string, partitions: number): Promise<void> {
+    const t = this.#topics.get(name)
+    if (t && t.partitions.length === partitions) return
+    if (t) await this.#topics.delete(name)
+    await this.#topics.create(name, partitions)
+  }
+
+  /** Cluster: deletes this broker's local logs of a topic, if any. */
+  async removeLocalTopic(name: string): Promise<void> {
+    if (this.#topics.get(name)) await this.#topics.delete(name)
+  }
+
+  /** Cluster: leads the local partition at `leaderEpoch` from its log end (no-op when already at it). */
+  async becomeLeader(topic: string, partition: number, leaderEpoch: number): Promise<void> {
+    const log = this.#topics.partition(topic, partition)
+    if (leaderEpoch > log.leaderEpoch) await log.becomeLeader(leaderEpoch)
+  }
+
+  /** Broker-to-broker: served only by the active controller of a cluster. */
+  brokerRegistration(req: BrokerRegistrationRequest): Promise<BrokerRegistrationResponse> {
+    return this.#requireCluster().brokerRegistration(req)
+  }
+
+  brokerHeartbeat(req: BrokerHeartbeatRequest): Promise<BrokerHeartbeatResponse> {
+    return this.#requireCluster().brokerHeartbeat(req)
+  }
+
+  allocateProducerIds(req: AllocateProducerIdsRequest): Promise<AllocateProducerIdsResponse> {
+    return this.#requireCluster().allocateProducerIdsFor(req)
+  }
+
+  alterPartition(req: AlterPartitionExchangeRequest): Promise<AlterPartitionExchangeResponse> {
+    return this.#requireCluster().alterPartitionFor(req)
+  }
+
+  #requireCluster(): BrokerClusterPort {
+    if (!this.#cluster) throw new SamsaError('NOT_CONTROLLER', 'this broker runs as a single node: it has no controller quorum')
+    return this.#cluster
   }
 
   /** Runs `listener` with the name of each topic deleted from now on; returns the unregister function. */
@@ -177,6 +254,7 @@ export class Broker {
 
   /** Every topic, by name. */
   listTopics(): TopicSummary[] {
+    if (this.#cluster) return [...this.#cluster.image().topics.values()].map((t) => ({ name: t.name, partitions: t.partitions.length })).sort((a, b) => a.name.localeCompare(b.name))
     return this.#topics.list().map((t) => ({ name: t.name, partitions: t.partitions.length }))
   }
 
@@ -196,11 +274,12 @@ export class Broker {
     }
   }
 
-  /** A partition's log, for subscriptions to read and wait on; UNKNOWN_TOPIC_OR_PARTITION / INVALID_TOPIC_EXCEPTION. */
+  /**
+   * A partition's log, for subscriptions to read and wait on; UNKNOWN_TOPIC_OR_PARTITION / INVALID_TOPIC_EXCEPTION,
+   * and in a cluster NOT_LEADER_OR_FOLLOWER when this broker does not lead it.
+   */
   partition(topic: string, partition: number): PartitionLog {
-    const log = this.#topics.partition(topic, partition)
-    this.#leadership?.leader(topic, partition)
-    return log
+    return this.#leaderOf(topic, partition).log
   }
 
   /** This broker's replica of a partition whatever its role (for the replication layer); UNKNOWN_TOPIC_OR_PARTITION. */
@@ -218,6 +297,7 @@ export class Broker {
    * request costs O(names) and allocates at most maxResponseBytes (else RESPONSE_TOO_LARGE).
    */
   metadata(names: readonly string[] | null): MetadataResponse {
+    if (this.#cluster) return this.#clusterMetadata(this.#cluster.image(), names)
     const wanted = names === null ? this.#topics.list().map((t) => t.name) : [...new Set(names)]
     const { maxResponseBytes } = this.#config
     let bytes = 16 + utf8ByteLength(this.#config.advertisedUrl)
@@ -250,12 +330,77 @@ export class Broker {
     return { brokers: [{ brokerId: this.#config.brokerId, url: this.#config.advertisedUrl }], topics }
   }
 
+  /** The answer from the metadata image: live brokers, and per partition leader, epoch, replicas, ISR; offsets from the local log when there is one. */
+  #clusterMetadata(image: MetadataImage, names: readonly string[] | null): MetadataResponse {
+    const wanted = names === null ? [...image.topics.keys()].sort() : [...new Set(names)]
+    const brokers = [...image.brokers.values()].filter((b) => !b.fenced).sort((a, b) => a.brokerId - b.brokerId).map((b) => ({ brokerId: b.brokerId, url: b.advertisedUrl }))
+    const { maxResponseBytes } = this.#config
+    let bytes = 16 + brokers.reduce((n, b) => n + 6 + utf8ByteLength(b.url), 0)
+    for (const name of wanted) {
+      bytes += METADATA_TOPIC_BYTES + utf8ByteLength(name)
+      for (const p of image.topics.get(name)?.partitions ?? []) bytes += METADATA_PARTITION_BYTES + 8 + 4 * (p.replicas.length + p.isr.length)
+      if (bytes > maxResponseBytes) {
+        throw new SamsaError('RESPONSE_TOO_LARGE', `the metadata of ${wanted.length} topics exceeds maxResponseBytes ${maxResponseBytes}; ask for fewer topics`, { maxResponseBytes })
+      }
+    }
+    const topics: TopicMetadata[] = wanted.map((name) => {
+      const t = image.topics.get(name)
+      if (!t) return { name, errorCode: ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION.code, partitions: [] }
+      const local = this.#topics.get(name)
+      return {
+        name,
+        errorCode: 0,
+        partitions: t.partitions.map((p, partition) => {
+          const log = local?.partitions[partition]
+          return {
+            partition,
+            leader: p.leader,
+            leaderEpoch: p.leaderEpoch,
+            logStartOffset: log?.logStartOffset ?? 0,
+            highWatermark: log?.highWatermark ?? 0,
+            logEndOffset: log?.logEndOffset ?? 0,
+            replicas: p.replicas,
+            isr: p.isr,
+          }
+        }),
+      }
+    })
+    return { brokers, topics }
+  }
+
+  /**
+   * The one place that decides whether this broker serves a partition as its leader. With replication the
+   * PartitionLeadership port (the ReplicaManager) decides and gives the leader's in-sync view; a clustered broker
+   * without it follows the metadata image; a single node leads every partition it has. In a cluster a topic the
+   * image does not know is not served, even if local logs of it are left (from before, or being removed).
+   * NOT_LEADER_OR_FOLLOWER carries details.leaderId and details.leaderEpoch when the leader is known.
+   */
+  #leaderOf(topic: string, partition: number, currentLeaderEpoch?: number): { log: PartitionLog; leader: LeaderHandle | undefined } {
+    const cluster = this.#cluster
+    if (cluster) {
+      const t = cluster.image().topics.get(topic)
+      if (!t) {
+        assertTopicName(topic)
+        throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownTopic(topic))
+      }
+      const reg = t.partitions[partition]
+      if (!reg) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownPartition(topic, t.partitions.length, partition))
+      if (!this.#leadership && reg.leader !== this.#config.brokerId) {
+        throw new SamsaError('NOT_LEADER_OR_FOLLOWER', `broker ${this.#config.brokerId} does not lead ${topic}/${partition}` + (reg.leader >= 0 ? `; broker ${reg.leader} does` : '; it has no leader now'), {
+          leaderId: reg.leader,
+          leaderEpoch: reg.leaderEpoch,
+        })
+      }
+    }
+    const log = this.#topics.partition(topic, partition)
+    return { log, leader: this.#leadership?.leader(topic, partition, currentLeaderEpoch) }
+  }
+
   /** Validates and appends one batch; resolves once it satisfies acks (produce-acks.ts) or rejects with a SamsaError. */
   async produce(req: ProduceRequest): Promise<ProduceResponse> {
     if (this.#shuttingDown) throw new SamsaError('BROKER_SHUTTING_DOWN')
     if (req.acks !== -1 && req.acks !== 0 && req.acks !== 1) throw new SamsaError('INVALID_REQUIRED_ACKS', `acks must be -1, 0 or 1, got ${req.acks}`)
-    const log = this.#topics.partition(req.topic, req.partition)
-    const leader = this.#leadership?.leader(req.topic, req.partition)
+    const { log, leader } = this.#leaderOf(req.topic, req.partition)
     const { maxBatchBytes, maxRecordBytes } = this.#config
     if (req.batch.length > maxBatchBytes) {
       throw new SamsaError('MESSAGE_TOO_LARGE', `batch of ${req.batch.length} bytes exceeds maxBatchBytes ${maxBatchBytes}`, { batchBytes: req.batch.length, maxBatchBytes })
@@ -297,9 +442,8 @@ export class Broker {
    * records are read, and releases it while the fetch waits, so a long poll holds none.
    */
   async fetch(req: FetchRequest, onGone?: (cancel: () => void) => () => void, output?: FetchOutput): Promise<FetchResponse> {
-    const log = this.#topics.partition(req.topic, req.partition)
-    if (req.replicaId !== undefined) return this.#replicaFetch(req, log, onGone, output)
-    this.#leadership?.leader(req.topic, req.partition)
+    if (req.replicaId !== undefined) return this.#replicaFetch(req, this.#topics.partition(req.topic, req.partition), onGone, output)
+    const { log } = this.#leaderOf(req.topic, req.partition)
     assertOffsetInRange(log, req.offset, req.topic, req.partition)
     const started = this.clock.monotonicMs()
     const maxBytes = Math.max(1, Math.min(req.maxBytes, this.#config.maxPushBytes))
@@ -356,9 +500,8 @@ export class Broker {
 
   /** OffsetsForLeaderEpoch, answered by the partition leader to a follower (peer `replicaId`, checked by the session). */
   offsetForLeaderEpoch(req: OffsetForLeaderEpochRequest): OffsetForLeaderEpochResponse {
-    const log = this.#topics.partition(req.topic, req.partition)
     if (!this.#leadership) throw new SamsaError('INVALID_REQUEST', 'this broker does not replicate: offsetForLeaderEpoch needs a cluster')
-    this.#leadership.leader(req.topic, req.partition, req.currentLeaderEpoch)
+    const { log } = this.#leaderOf(req.topic, req.partition, req.currentLeaderEpoch)
     const r = log.endOffsetForEpoch(req.leaderEpoch)
     return { leaderEpoch: r.epoch, endOffset: r.endOffset }
   }
@@ -369,8 +512,7 @@ export class Broker {
   }
 
   async listOffsets(req: ListOffsetsRequest): Promise<ListOffsetsResponse> {
-    const log = this.#topics.partition(req.topic, req.partition)
-    this.#leadership?.leader(req.topic, req.partition)
+    const { log } = this.#leaderOf(req.topic, req.partition)
     if (req.timestamp === -2) return { offset: log.logStartOffset, timestamp: -1, leaderEpoch: log.leaderEpoch }
     if (req.timestamp === -1) return { offset: log.highWatermark, timestamp: -1, leaderEpoch: log.leaderEpoch }
     if (req.timestamp < 0) throw new SamsaError('INVALID_REQUEST', `timestamp must be -2 (earliest), -1 (latest) or ms since the epoch, got ${req.timestamp}`)

@@ -13,7 +13,7 @@ export interface LeaderHandle extends InsyncView {
 
 export interface PartitionLeadership {
   /**
-   * This broker's leadership of the partition. NOT_LEADER_OR_FOLLOWER (details: leader, leaderEpoch when known) when
+   * This broker's leadership of the partition. NOT_LEADER_OR_FOLLOWER (details: leaderId, leaderEpoch when known) when
    * it does not lead it; with `currentLeaderEpoch` ≥ 0, FENCED_LEADER_EPOCH when that is older than the partition's
    * and UNKNOWN_LEADER_EPOCH when newer.
    */

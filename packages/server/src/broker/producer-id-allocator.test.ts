@@ -64,3 +64,30 @@ describe('ProducerIdAllocator: an epoch bump needs the current (id, epoch) pair 
     expect(await reopened.init(owned[4]!.producerId, 1)).toEqual({ producerId: owned[4]!.producerId, producerEpoch: 2 })
   })
 })
+
+describe('ProducerIdAllocator in a cluster: blocks from the controller', () => {
+  it('hands out ids only from the blocks its source gives, asking for the next block when one is used up', async () => {
+    const storage = new MemoryLogStorage()
+    const local = await ProducerIdAllocator.open(storage)
+    await local.init(-1, -1) // a local block reserved before the cluster took over is given up
+    const blocks = [{ firstProducerId: 5_000, size: 2 }, { firstProducerId: 9_000, size: 2 }]
+    let asked = 0
+    local.useBlockSource(async () => blocks[asked++]!)
+    const got = [await local.init(-1, -1), await local.init(-1, -1), await local.init(-1, -1)].map((r) => r.producerId)
+    expect(got).toEqual([5_000, 5_001, 9_000])
+    expect(asked).toBe(2)
+    expect(await local.init(5_001, 0)).toEqual({ producerId: 5_001, producerEpoch: 1 })
+  })
+
+  it('fails an allocation when the controller cannot give a block, and asks again next time', async () => {
+    const ids = await ProducerIdAllocator.open(new MemoryLogStorage())
+    let fail = true
+    ids.useBlockSource(async () => {
+      if (fail) throw new SamsaError('NOT_CONTROLLER', 'no controller yet')
+      return { firstProducerId: 100, size: 10 }
+    })
+    expect(await errorOf(ids.init(-1, -1))).toBe('NOT_CONTROLLER')
+    fail = false
+    expect(await ids.init(-1, -1)).toEqual({ producerId: 100, producerEpoch: 0 })
+  })
+})

@@ -37,6 +37,8 @@ export class ProducerIdAllocator {
   /** Ids below this are reserved on disk. */
   #blockEnd = 0
   #reserving: Promise<void> | null = null
+  /** In a cluster: blocks come from the controller (the metadata log) instead of the local checkpoint. */
+  #blockSource: (() => Promise<{ firstProducerId: number; size: number }>) | null = null
   /** Current epoch of every id bumped at least once (others are at epoch 0); ≤ #maxTracked entries, all ≥ #expiredBelow. */
   readonly #epochs = new Map<number, number>()
   #expiredBelow = 0
@@ -113,7 +115,28 @@ export class ProducerIdAllocator {
     return { producerId: this.#next++, producerEpoch: 0 }
   }
 
+  /**
+   * Clustered mode, before any id is handed out: every later block comes from `source` (the controller), so no two
+   * brokers share an id; the local block is given up.
+   */
+  useBlockSource(source: () => Promise<{ firstProducerId: number; size: number }>): void {
+    this.#blockSource = source
+    this.#blockEnd = this.#next
+  }
+
   #reserve(): Promise<void> {
+    const source = this.#blockSource
+    if (source) {
+      this.#reserving ??= source()
+        .then((b) => {
+          this.#next = b.firstProducerId
+          this.#blockEnd = b.firstProducerId + b.size
+        })
+        .finally(() => {
+          this.#reserving = null
+        })
+      return this.#reserving
+    }
     this.#reserving ??= (async () => {
       const end = this.#blockEnd + BLOCK_SIZE
       await this.#storage.writeFileAtomic(BLOCK_CHECKPOINT, enc.encode(JSON.stringify({ nextBlockStart: end })))

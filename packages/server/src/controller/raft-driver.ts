@@ -57,6 +57,8 @@ export interface RaftDriverStatus {
   readonly leaderId: NodeId
   readonly commitIndex: number
   readonly appliedIndex: number
+  /** The last index in this node's log: a leader's next proposal takes lastIndex + 1. */
+  readonly lastIndex: number
 }
 
 export interface Proposed {
@@ -149,7 +151,7 @@ export class RaftDriver {
 
   status(): RaftDriverStatus {
     const s = this.#node.status()
-    return { nodeId: s.id, role: s.role, term: s.term, leaderId: s.lead, commitIndex: s.commit, appliedIndex: this.#appliedIndex }
+    return { nodeId: s.id, role: s.role, term: s.term, leaderId: s.lead, commitIndex: s.commit, appliedIndex: this.#appliedIndex, lastIndex: s.lastIndex }
   }
 
   /** Messages from the transport; any not addressed to this node or from a non-member are ignored. */

@@ -4,8 +4,7 @@
  * log to min(that end, its own end for the epoch the leader answered) — never to the high watermark. Then it fetches
  * from its log end and appends the leader's record-batch bytes unchanged (appendAsFollower keeps offsets and epochs).
  * The high watermark it learns is min(leader's high watermark, own log end); it is checkpointed periodically.
- * FENCED_LEADER_EPOCH / NOT_LEADER_OR_FOLLOWER end the loop until new metadata replaces this fetcher; other errors
- * back off and retry. Time comes from the Clock port; the leader is reached through the LeaderLink port.
+ * FENCED_LEADER_EPOCH ends the loop until new metadata replaces this fetcher; other errors back off and retry. Time comes from the Clock port; the leader is reached through the LeaderLink port.
  */
 import { batchLastOffset, scanBatches, SamsaError, type FetchRequest, type FetchResponse, type OffsetForLeaderEpochRequest, type OffsetForLeaderEpochResponse } from '@samsa/shared'
 import type { Clock, Logger } from '../clock.js'
@@ -50,8 +49,13 @@ export interface FollowerFetcherArgs {
 
 export type FetcherState = 'truncating' | 'fetching' | 'awaiting-metadata' | 'stopped'
 
-/** Errors after which only new metadata (a new leader or epoch) helps. */
-const AWAIT_METADATA = new Set(['FENCED_LEADER_EPOCH', 'NOT_LEADER_OR_FOLLOWER', 'UNKNOWN_TOPIC_OR_PARTITION'])
+/**
+ * Errors after which only new metadata (a new leader or epoch) helps: the leader is at a newer epoch than this
+ * follower. NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION and UNKNOWN_LEADER_EPOCH back off and retry instead:
+ * they also come from a leader that has not applied the metadata naming it yet (every broker applies the metadata
+ * log at its own pace), and new metadata replaces this fetcher anyway if the follower is the one behind.
+ */
+const AWAIT_METADATA = new Set(['FENCED_LEADER_EPOCH'])
 
 export class FollowerFetcher {
   readonly #a: FollowerFetcherArgs

@@ -11,13 +11,9 @@ import type { Clock, Logger, Timer } from '../clock.js'
 import type { LocalPartition, LocalPartitionChanges } from '../controller/metadata/metadata-delta.js'
 import type { MetadataImage } from '../controller/metadata/metadata-image.js'
 import type { PartitionLog } from '../log/partition-log.js'
+import type { PartitionRoleListener } from '../cluster/partition-roles.js'
 import { FollowerFetcher, type FollowerFetcherConfig, type LeaderLink } from './follower-fetcher.js'
 import { LeaderPartition, type AlterPartition } from './leader-partition.js'
-
-/** The port the metadata follower calls with each applied delta (controller-wiring defines the same in cluster/partition-roles.ts). */
-export interface PartitionRoleListener {
-  onLocalChanges(changes: LocalPartitionChanges, image: MetadataImage): Promise<void>
-}
 
 /** This broker's replica logs. */
 export interface ReplicaLogs {
@@ -78,10 +74,15 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
     return run
   }
 
+  /** Resolves once every change handed over so far has been acted on (failed or not). */
+  settled(): Promise<void> {
+    return this.#applying
+  }
+
   leader(topic: string, partition: number, currentLeaderEpoch?: number): LeaderHandle {
     const role = this.#roles.get(key(topic, partition))
     if (role?.kind !== 'leader') {
-      const details: Record<string, number> = role ? { leader: role.leaderId, leaderEpoch: role.leaderEpoch } : {}
+      const details: Record<string, number> = role ? { leaderId: role.leaderId, leaderEpoch: role.leaderEpoch } : {}
       throw new SamsaError('NOT_LEADER_OR_FOLLOWER', `this broker does not lead ${topic}/${partition}${role && role.leaderId >= 0 ? `; broker ${role.leaderId} does` : ''}`, details)
     }
     const epoch = role.leader.leaderEpoch

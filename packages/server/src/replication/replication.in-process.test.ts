@@ -47,7 +47,7 @@ describe('partition replication across three in-process brokers (real Broker, Se
     checkHw()
 
     // A non-leader refuses produce, fetch and listOffsets; a leader epoch newer than the leader's is unknown to it.
-    await expect(produce(f1, 'x')).rejects.toMatchObject({ errorName: 'NOT_LEADER_OR_FOLLOWER', details: { leader } })
+    await expect(produce(f1, 'x')).rejects.toMatchObject({ errorName: 'NOT_LEADER_OR_FOLLOWER', details: { leaderId: leader } })
     await expect(c.node(f1).broker.fetch({ topic: T, partition: 0, offset: 0, maxBytes: 1000, maxWaitMs: 0, minBytes: 0 })).rejects.toMatchObject({ errorName: 'NOT_LEADER_OR_FOLLOWER' })
     await expect(c.node(f1).broker.listOffsets({ topic: T, partition: 0, timestamp: -1 })).rejects.toMatchObject({ errorName: 'NOT_LEADER_OR_FOLLOWER' })
     await expect(c.node(leader).broker.fetch({ topic: T, partition: 0, offset: 0, maxBytes: 1000, maxWaitMs: 0, minBytes: 0, replicaId: f1, currentLeaderEpoch: reg().leaderEpoch + 1 }))

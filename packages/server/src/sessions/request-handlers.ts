@@ -17,6 +17,17 @@ interface SessionView {
   onClose(fn: () => void): () => void
 }
 
+/**
+ * Broker-to-broker exchanges: only a connection whose hello named it a cluster peer may send them; one that speaks
+ * for a replica (`replicaId`) must be that very peer.
+ */
+function assertPeer(session: SessionView, what: string, replicaId?: number): void {
+  if (session.peerNodeId === 0) throw new SamsaError('CLUSTER_AUTHORIZATION_FAILED', `${what} is broker-to-broker: this connection did not identify as a cluster peer in hello`)
+  if (replicaId !== undefined && session.peerNodeId !== replicaId) {
+    throw new SamsaError('CLUSTER_AUTHORIZATION_FAILED', `${what} is broker-to-broker: this connection is cluster peer ${session.peerNodeId}, not ${replicaId}`)
+  }
+}
+
 type Exchanges = typeof exchanges
 /** Every exchange a client sends after hello (hello itself is the session's: it agrees the version). */
 export type HandledExchange = Exclude<keyof Exchanges, 'hello'>
@@ -29,12 +40,15 @@ export type RequestHandlers = {
 export function requestHandlers(broker: Broker, session: SessionView): RequestHandlers {
   return {
     metadata: (q) => broker.metadata(q.topics),
-    createTopic: (q) => broker.createTopic(q.name, q.partitions),
-    deleteTopic: (q) => broker.deleteTopic(q.name).then(() => ({})),
+    createTopic: (q) => {
+      const opts = { fromPeer: session.peerNodeId !== 0, ...(q.replicationFactor !== undefined ? { replicationFactor: q.replicationFactor } : {}), ...(q.minInsyncReplicas !== undefined ? { minInsyncReplicas: q.minInsyncReplicas } : {}) }
+      return broker.createTopic(q.name, q.partitions, opts)
+    },
+    deleteTopic: (q) => broker.deleteTopic(q.name, { fromPeer: session.peerNodeId !== 0 }).then(() => ({})),
     initProducerId: (q) => broker.initProducerId(q.producerId, q.producerEpoch),
     produce: (q) => broker.produce(q),
     fetch: (q) => {
-      if (q.replicaId !== undefined) assertPeer(session, q.replicaId, 'a replica fetch')
+      if (q.replicaId !== undefined) assertPeer(session, 'a replica fetch', q.replicaId)
       // Released a few microtasks before the session sends the reply (no timer or I/O runs in between): the budget can be passed by at most this reply.
       let held: (() => void) | undefined
       const output = {
@@ -58,16 +72,25 @@ export function requestHandlers(broker: Broker, session: SessionView): RequestHa
     },
     ping: () => ({}),
     offsetForLeaderEpoch: (q) => {
-      assertPeer(session, q.replicaId, 'offsetForLeaderEpoch')
+      assertPeer(session, 'offsetForLeaderEpoch', q.replicaId)
       return broker.offsetForLeaderEpoch(q)
     },
-  }
-}
-
-/** Broker-to-broker requests come from a connection whose hello named it cluster peer `replicaId`, and speak only for it. */
-function assertPeer(session: SessionView, replicaId: number, what: string): void {
-  if (session.peerNodeId === 0 || session.peerNodeId !== replicaId) {
-    throw new SamsaError('CLUSTER_AUTHORIZATION_FAILED', `${what} is broker-to-broker: this connection is not cluster peer ${replicaId}`)
+    brokerRegistration: (q) => {
+      assertPeer(session, 'brokerRegistration')
+      return broker.brokerRegistration(q)
+    },
+    brokerHeartbeat: (q) => {
+      assertPeer(session, 'brokerHeartbeat')
+      return broker.brokerHeartbeat(q)
+    },
+    allocateProducerIds: (q) => {
+      assertPeer(session, 'allocateProducerIds')
+      return broker.allocateProducerIds(q)
+    },
+    alterPartition: (q) => {
+      assertPeer(session, 'alterPartition', q.brokerId)
+      return broker.alterPartition(q)
+    },
   }
 }
 

@@ -88,13 +88,13 @@ export class Session {
     }, broker.limits.helloTimeoutMs)
   }
 
-  get version(): number {
-    return this.#version
-  }
-
-  /** The node id this connection's hello named as a cluster peer; 0 for an ordinary client. */
+  /** The node id this connection named as a cluster peer in hello; 0 for an ordinary client. */
   get peerNodeId(): number {
     return this.#peerNodeId
+  }
+
+  get version(): number {
+    return this.#version
   }
 
   get closed(): boolean {

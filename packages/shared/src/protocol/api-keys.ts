@@ -22,6 +22,14 @@ export const ApiKeys = {
   RAFT_MESSAGE: 13,
   /** Broker → broker: where a leader epoch ends on the partition leader (a follower's truncation point). */
   OFFSET_FOR_LEADER_EPOCH: 14,
+  /** Broker → active controller (over a cluster-peer connection): register a broker process, get its broker epoch. */
+  BROKER_REGISTRATION: 15,
+  /** Broker → active controller (over a cluster-peer connection): renew the session, learn whether it is fenced. */
+  BROKER_HEARTBEAT: 16,
+  /** Broker → active controller (over a cluster-peer connection): a block of producer ids from the metadata log. */
+  ALLOCATE_PRODUCER_IDS: 17,
+  /** Partition leader → active controller (over a cluster-peer connection): change the partition's ISR. */
+  ALTER_PARTITION: 18,
 } as const
 
 export type ApiKey = (typeof ApiKeys)[keyof typeof ApiKeys]

@@ -54,6 +54,16 @@ const golden: Record<Name, { request: unknown; response: unknown }> = {
   credit: { request: { subscriptionId: 1, bytes: 65_536 }, response: {} },
   ping: { request: {}, response: {} },
   offsetForLeaderEpoch: { request: { topic: 'orders', partition: 1, replicaId: 2, currentLeaderEpoch: 7, leaderEpoch: 5 }, response: { leaderEpoch: 5, endOffset: 120 } },
+  brokerRegistration: {
+    request: { brokerId: 2, clusterId: 'c1', advertisedUrl: 'ws://b2:9092', rack: 'rack1', previousBrokerEpoch: -1 },
+    response: { brokerEpoch: 7 },
+  },
+  brokerHeartbeat: { request: { brokerId: 2, brokerEpoch: 7, metadataOffset: 42, wantShutDown: false }, response: { isFenced: true, shouldShutDown: false } },
+  allocateProducerIds: { request: { brokerId: 2, brokerEpoch: 7 }, response: { firstProducerId: 2000, size: 1000 } },
+  alterPartition: {
+    request: { brokerId: 2, brokerEpoch: 7, topic: 'orders', partition: 1, leaderEpoch: 3, partitionEpoch: 5, newIsr: [2, 3] },
+    response: { leader: 2, leaderEpoch: 3, partitionEpoch: 6, replicas: [2, 3, 1], isr: [2, 3] },
+  },
 }
 
 const str = fc.string({ unit: 'binary', maxLength: 24 })
@@ -73,19 +83,30 @@ const arbitraries: Record<Name, { request: fc.Arbitrary<unknown>; response: fc.A
   },
   metadata: {
     request: fc.record({ topics: fc.option(fc.array(str, { maxLength: 5 }), { nil: null }) }),
-    response: fc.record({
-      brokers: fc.array(fc.record({ brokerId: i32, url: str }), { maxLength: 4 }),
-      topics: fc.array(
-        fc.record({
-          name: str,
-          errorCode: i16,
-          partitions: fc.array(fc.record({ partition: i32, leader: i32, leaderEpoch: i32, logStartOffset: i64, highWatermark: i64, logEndOffset: i64 }), { maxLength: 4 }),
-        }),
-        { maxLength: 4 },
-      ),
-    }),
+    // A single node's answer (no replica tail) or a cluster's (every partition with replicas and ISR).
+    response: fc.boolean().chain((cluster) =>
+      fc.record({
+        brokers: fc.array(fc.record({ brokerId: i32, url: str }), { maxLength: 4 }),
+        topics: fc.array(
+          fc.record({
+            name: str,
+            errorCode: i16,
+            partitions: fc.array(
+              cluster
+                ? fc.record({ partition: i32, leader: i32, leaderEpoch: i32, logStartOffset: i64, highWatermark: i64, logEndOffset: i64, replicas: fc.array(i32, { maxLength: 4 }), isr: fc.array(i32, { maxLength: 4 }) })
+                : fc.record({ partition: i32, leader: i32, leaderEpoch: i32, logStartOffset: i64, highWatermark: i64, logEndOffset: i64 }),
+              { maxLength: 4 },
+            ),
+          }),
+          { maxLength: 4 },
+        ),
+      }),
+    ),
   },
-  createTopic: { request: fc.record({ name: str, partitions: i32 }), response: fc.record({ name: str, partitions: i32 }) },
+  createTopic: {
+    request: fc.oneof(fc.record({ name: str, partitions: i32 }), fc.record({ name: str, partitions: i32, replicationFactor: i16, minInsyncReplicas: i16 })),
+    response: fc.record({ name: str, partitions: i32 }),
+  },
   deleteTopic: { request: fc.record({ name: str }), response: empty },
   initProducerId: { request: fc.record({ producerId: i64, producerEpoch: i16 }), response: fc.record({ producerId: i64, producerEpoch: i16 }) },
   produce: {
@@ -110,6 +131,19 @@ const arbitraries: Record<Name, { request: fc.Arbitrary<unknown>; response: fc.A
   offsetForLeaderEpoch: {
     request: fc.record({ topic: str, partition: i32, replicaId: i32, currentLeaderEpoch: i32, leaderEpoch: i32 }),
     response: fc.record({ leaderEpoch: i32, endOffset: fc.oneof(i64, fc.constant(-1)) }),
+  },
+  brokerRegistration: {
+    request: fc.record({ brokerId: i32, clusterId: str, advertisedUrl: str, rack: fc.option(str, { nil: null }), previousBrokerEpoch: fc.integer({ min: -1, max: Number.MAX_SAFE_INTEGER }) }),
+    response: fc.record({ brokerEpoch: i64 }),
+  },
+  brokerHeartbeat: {
+    request: fc.record({ brokerId: i32, brokerEpoch: i64, metadataOffset: i64, wantShutDown: fc.boolean() }),
+    response: fc.record({ isFenced: fc.boolean(), shouldShutDown: fc.boolean() }),
+  },
+  allocateProducerIds: { request: fc.record({ brokerId: i32, brokerEpoch: i64 }), response: fc.record({ firstProducerId: i64, size: i32 }) },
+  alterPartition: {
+    request: fc.record({ brokerId: i32, brokerEpoch: i64, topic: str, partition: i32, leaderEpoch: i32, partitionEpoch: i32, newIsr: fc.array(i32, { maxLength: 5 }) }),
+    response: fc.record({ leader: i32, leaderEpoch: i32, partitionEpoch: i32, replicas: fc.array(i32, { maxLength: 5 }), isr: fc.array(i32, { maxLength: 5 }) }),
   },
 }
 
@@ -242,6 +276,32 @@ describe.each(names)('%s decoders on hostile bytes', (name) => {
     const withTrailer = (frame: Uint8Array) => Uint8Array.from([...frame, 0])
     if (name !== 'produce') expect(() => decodeRequestFrame(ex, withTrailer(encodeRequestFrame(ex, 1, 1, golden[name].request)))).toThrow(ProtocolError)
     if (name !== 'fetch') expect(() => decodeResponseBody(ex, withTrailer(encodeResponseFrame(ex, 1, 1, golden[name].response)))).toThrow(ProtocolError)
+  })
+})
+
+describe('optional cluster tails (old frames stay valid)', () => {
+  it('a createTopic with replicationFactor and minInsyncReplicas encodes to its fixture and decodes back', () => {
+    const frame = fixture('./testdata/create-topic-replicated.request.hex')
+    const request = { name: 'orders', partitions: 6, replicationFactor: 3, minInsyncReplicas: 2 }
+    expect(hex(encodeRequestFrame(exchanges.createTopic, 1, 3, request))).toBe(hex(frame))
+    expect(decodeRequestFrame(exchange('createTopic'), frame)).toEqual(request)
+  })
+
+  it('a cluster metadata response carries replicas and ISR per partition in a tail after the topics', () => {
+    const frame = fixture('./testdata/metadata-replicas.response.hex')
+    const response = {
+      brokers: [{ brokerId: 1, url: 'ws://b1:9092' }, { brokerId: 2, url: 'ws://b2:9092' }],
+      topics: [{
+        name: 'orders',
+        errorCode: 0,
+        partitions: [
+          { partition: 0, leader: 1, leaderEpoch: 3, logStartOffset: 0, highWatermark: 5, logEndOffset: 6, replicas: [1, 2], isr: [1] },
+          { partition: 1, leader: -1, leaderEpoch: 4, logStartOffset: 0, highWatermark: 0, logEndOffset: 0, replicas: [2, 1], isr: [2] },
+        ],
+      }],
+    }
+    expect(hex(encodeResponseFrame(exchanges.metadata, 1, 2, response))).toBe(hex(frame))
+    expect(decodeResponseBody(exchange('metadata'), frame)).toEqual(response)
   })
 })
 

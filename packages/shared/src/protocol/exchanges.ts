@@ -1,5 +1,9 @@
 /** @module Every request/response exchange, by api key. */
 import type { Exchange } from './exchange.js'
+import { alterPartition } from './messages/alter-partition.js'
+import { allocateProducerIds } from './messages/allocate-producer-ids.js'
+import { brokerHeartbeat } from './messages/broker-heartbeat.js'
+import { brokerRegistration } from './messages/broker-registration.js'
 import { createTopic } from './messages/create-topic.js'
 import { credit } from './messages/credit.js'
 import { deleteTopic } from './messages/delete-topic.js'
@@ -14,7 +18,7 @@ import { produce } from './messages/produce.js'
 import { subscribe } from './messages/subscribe.js'
 import { unsubscribe } from './messages/unsubscribe.js'
 
-export const exchanges = { hello, metadata, createTopic, deleteTopic, initProducerId, produce, fetch, listOffsets, subscribe, unsubscribe, credit, ping, offsetForLeaderEpoch } as const
+export const exchanges = { hello, metadata, createTopic, deleteTopic, initProducerId, produce, fetch, listOffsets, subscribe, unsubscribe, credit, ping, offsetForLeaderEpoch, brokerRegistration, brokerHeartbeat, allocateProducerIds, alterPartition } as const
 
 export const exchangeByApiKey: ReadonlyMap<number, Exchange<unknown, unknown>> = new Map(
   Object.values(exchanges).map((e) => [e.apiKey, e as Exchange<unknown, unknown>]),

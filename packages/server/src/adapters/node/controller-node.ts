@@ -6,7 +6,7 @@
 import type { Registry } from 'prom-client'
 import { Counter, Gauge } from 'prom-client'
 import type { Logger } from '@samsa/shared'
-import type { Entry, NodeId } from '../../controller/raft/index.js'
+import type { Entry, NodeId, Snapshot } from '../../controller/raft/index.js'
 import { RaftDriver, type RaftDriverStatus } from '../../controller/raft-driver.js'
 import { RaftLogStore } from '../../controller/raft-log-store.js'
 import type { LogStorage } from '../../log/log-storage.js'
@@ -30,6 +30,8 @@ export interface ControllerNodeOptions {
   readonly registry: Registry
   /** Applies a committed controller entry (the metadata image, later); default: nothing. */
   readonly apply?: (entry: Entry) => unknown
+  /** Replaces the application state by a snapshot's (the metadata image). */
+  readonly restore?: (snapshot: Snapshot) => void
   readonly tickMs?: number
   readonly electionTicks?: number
 }
@@ -64,6 +66,7 @@ export async function startControllerNode(opts: ControllerNodeOptions): Promise<
     transport: peers,
     random: Math.random,
     apply: opts.apply ?? (() => undefined),
+    ...(opts.restore ? { restore: opts.restore } : {}),
     logger: opts.logger,
     ...(opts.tickMs !== undefined ? { tickMs: opts.tickMs } : {}),
     ...(opts.electionTicks !== undefined ? { electionTicks: opts.electionTicks } : {}),

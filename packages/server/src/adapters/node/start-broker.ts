@@ -8,6 +8,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { serve, type ServerType } from '@hono/node-server'
+import { Gauge } from 'prom-client'
 import { CloseCodes } from '@samsa/shared'
 import { Broker } from '../../broker/broker.js'
 import { brokerConfig, type BrokerConfig } from '../../broker/broker-config.js'
@@ -15,7 +16,13 @@ import type { Logger } from '../../clock.js'
 import type { PartitionLogConfig } from '../../log/partition-log.js'
 import { createApp, type SdkFile } from '../../transport/app.js'
 import type { Entry } from '../../controller/raft/index.js'
+import { ClusterNode, type ClusterNodeStatus } from '../../cluster/cluster-node.js'
+import { brokerReplicaLogs } from '../../cluster/broker-replica-logs.js'
+import { ReplicaManager, type ReplicaManagerConfig } from '../../replication/replica-manager.js'
+import { peerReplicaLinks } from './replica-links.js'
+import { MetadataNode } from '../../controller/metadata-node.js'
 import { startControllerNode, type ControllerNode, type ControllerVoter } from './controller-node.js'
+import { PeerRequests } from './peer-requests.js'
 import { acquireDataDirLock } from './data-dir-lock.js'
 import { FileLogStorage } from './file-log-storage.js'
 import { nativeCrc32c } from './native-crc32c.js'
@@ -45,7 +52,17 @@ export interface StartBrokerOptions {
   readonly controllers?: readonly ControllerVoter[]
   /** Controller tuning (tests): tick length and election timeout in ticks. */
   readonly controllerTiming?: { readonly tickMs?: number; readonly electionTicks?: number }
-  /** Applies committed controller entries (until the metadata image does); default: nothing. */
+  /**
+   * Cluster tuning: the broker session timeout (default 9 s; heartbeats every third of it), metadata snapshots every
+   * N entries (default 1,000), preferred-leader elections every N ms (default 30 s; 0: never).
+   */
+  readonly clusterTiming?: { readonly sessionTimeoutMs?: number; readonly snapshotEveryEntries?: number; readonly preferredLeaderIntervalMs?: number }
+  /** Replication tuning of a cluster node (replica.lag.time.max.ms, ISR check interval, follower fetch sizes). */
+  readonly replication?: Partial<ReplicaManagerConfig>
+  /**
+   * Tests of the bare quorum only: applies committed controller entries itself, and the node runs no metadata log
+   * (no broker registration, metadata from the local broker as on a single node).
+   */
   readonly controllerApply?: (entry: Entry) => unknown
 }
 
@@ -58,8 +75,15 @@ export interface RunningBroker {
   readonly url: string
   /** The controller quorum member, when `controllers` was given. */
   readonly controller: ControllerNode | null
-  /** Closes every connection (1001), flushes and fsyncs every log. */
-  close(): Promise<void>
+  /** The cluster member (metadata log, registration, partition roles), when `controllers` was given without `controllerApply`. */
+  readonly cluster: ClusterNode | null
+  /** This node's partition replicas (leader and follower roles), on a cluster member. */
+  readonly replicas: ReplicaManager | null
+  /**
+   * Closes every connection (1001), flushes and fsyncs every log. A cluster member first asks the controller for a
+   * controlled shutdown (leadership moved away) unless `controlled` is false (then its session simply expires).
+   */
+  close(opts?: { readonly controlled?: boolean }): Promise<void>
 }
 
 const require = createRequire(import.meta.url)
@@ -86,7 +110,11 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
   // The lock comes first: a second broker on this directory must not even bind a port.
   const lock = await acquireDataDirLock(opts.dataDir)
   let server: ServerType | null = null
-  let broker: Broker
+  let broker!: Broker
+  let replicas: ReplicaManager | null = null
+  let replicaPeers: PeerRequests | null = null
+  let metadataNode: MetadataNode | null = null
+  let cluster: ClusterNode | null = null
   let config: BrokerConfig
   // Listen before recovery so a busy port fails before any recovery work; requests wait for the broker.
   let handler: (req: Request, env: unknown) => Response | Promise<Response> = () => new Response('starting', { status: 503 })
@@ -110,15 +138,52 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     const port = (server.address() as AddressInfo).port
     config = brokerConfig({ ...opts.config, ...nodeConfig, advertisedUrl: opts.advertisedUrl ?? defaultAdvertisedUrl(host, port) })
     const crc32c = nativeCrc32c()
-    broker = await Broker.start(config, { storage, clock: nodeClock, logger, metrics, ...(crc32c ? { crc32c } : {}) })
+    if (opts.controllers && !opts.controllerApply) {
+      // A replicating node: the ReplicaManager is the broker's leadership from the start (high watermarks are set by
+      // replication). Its logs, links and AlterPartition are bound below, once the broker and the cluster exist.
+      const cfg = config
+      replicaPeers = new PeerRequests({ nodeId: opts.nodeId!, clusterId: cfg.clusterId, urls: new Map(), logger, timeoutMs: cfg.requestTimeoutMs, maxInFlight: cfg.maxInFlightRequestsPerConnection })
+      replicas = new ReplicaManager(opts.replication ?? {}, {
+        brokerId: cfg.brokerId,
+        clock: nodeClock,
+        logger,
+        logs: brokerReplicaLogs(() => broker, () => metadataNode!.image),
+        links: peerReplicaLinks(replicaPeers),
+        alterPartition: { alterPartition: (req) => (cluster ? cluster.alterPartition(req) : Promise.reject(new Error('the cluster member is not started'))) },
+      })
+    }
+    broker = await Broker.start(config, { storage, clock: nodeClock, logger, metrics, ...(crc32c ? { crc32c } : {}), ...(replicas ? { leadership: replicas } : {}) })
   } catch (e) {
+    replicaPeers?.close()
+    await replicas?.stop()
     server?.close()
     await lock.release()
     throw e
   }
   let controller: ControllerNode | null = null
+  let peerRequests: PeerRequests | null = null
   if (opts.controllers) {
     try {
+      if (!opts.controllerApply) {
+        if (config.brokerId !== opts.nodeId) throw new RangeError(`in combined mode the broker id (${config.brokerId}) is the node id (${opts.nodeId})`)
+        const timing = opts.clusterTiming ?? {}
+        metadataNode = new MetadataNode({
+          nodeId: opts.nodeId!,
+          clock: nodeClock,
+          random: Math.random,
+          logger,
+          controller: {
+            maxPartitionsPerTopic: config.maxPartitionsPerTopic,
+            maxTopics: config.maxTopics,
+            maxPartitions: config.maxPartitions,
+            ...(timing.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: timing.sessionTimeoutMs } : {}),
+          },
+          ...(opts.controllerTiming?.tickMs !== undefined ? { pollMs: opts.controllerTiming.tickMs } : {}),
+          ...(timing.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: timing.snapshotEveryEntries } : {}),
+          ...(timing.preferredLeaderIntervalMs !== undefined ? { preferredLeaderIntervalMs: timing.preferredLeaderIntervalMs } : {}),
+        })
+      }
+      const metadata = metadataNode
       controller = await startControllerNode({
         nodeId: opts.nodeId!,
         clusterId: config.clusterId,
@@ -127,9 +192,37 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
         logger,
         registry: metrics.registry,
         ...(opts.controllerApply ? { apply: opts.controllerApply } : {}),
+        ...(metadata ? { apply: (e: Entry) => metadata.apply(e), restore: (s: import('../../controller/raft/index.js').Snapshot) => metadata.restore(s) } : {}),
         ...opts.controllerTiming,
       })
+      if (metadata) {
+        metadata.attach(controller.driver)
+        peerRequests = new PeerRequests({ nodeId: opts.nodeId!, clusterId: config.clusterId, urls: new Map(opts.controllers.map((v) => [v.id, v.url])), logger, timeoutMs: config.requestTimeoutMs })
+        cluster = new ClusterNode({ brokerId: config.brokerId, clusterId: config.clusterId, advertisedUrl: config.advertisedUrl, metadata, peers: peerRequests, clock: nodeClock, logger, requestTimeoutMs: config.requestTimeoutMs })
+        broker.useCluster(cluster)
+        const roles = replicas!
+        cluster.start(roles, () => roles.settled())
+        const member = cluster
+        new Gauge({ name: 'samsa_metadata_offset', help: 'The offset (controller log index) of the last metadata batch applied on this node', registers: [metrics.registry], collect() { this.set(metadata.image.offset) } })
+        new Gauge({ name: 'samsa_broker_fenced', help: '1 while the controller holds this broker fenced (not registered yet, or its session expired)', registers: [metrics.registry], collect() { this.set(member.lifecycle.state().fenced ? 1 : 0) } })
+        new Gauge({
+          name: 'samsa_cluster_brokers',
+          help: 'Registered brokers in the metadata image, by state',
+          labelNames: ['state'],
+          registers: [metrics.registry],
+          collect() {
+            const all = [...metadata.image.brokers.values()]
+            this.set({ state: 'fenced' }, all.filter((b) => b.fenced).length)
+            this.set({ state: 'unfenced' }, all.filter((b) => !b.fenced).length)
+          },
+        })
+      }
     } catch (e) {
+      metadataNode?.stop()
+      peerRequests?.close()
+      replicaPeers?.close()
+      await replicas?.stop()
+      await controller?.close()
       await broker.shutdown()
       server.close()
       await lock.release()
@@ -168,7 +261,8 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     cluster: () => {
       if (!controller) return { nodeId: config.brokerId, role: 'standalone', term: null, leaderId: null, commitIndex: null }
       const s = controller.status()
-      return { nodeId: s.nodeId, role: s.role, term: s.term, leaderId: s.leaderId === 0 ? null : s.leaderId, commitIndex: s.commitIndex, appliedIndex: s.appliedIndex, voters: s.voters }
+      const base = { nodeId: s.nodeId, role: s.role, term: s.term, leaderId: s.leaderId === 0 ? null : s.leaderId, commitIndex: s.commitIndex, appliedIndex: s.appliedIndex, voters: s.voters }
+      return cluster ? { ...base, ...clusterView(cluster.status(), s.voters, s.leaderId) } : base
     },
   })
   handler = (req, env) => app.fetch(req, env)
@@ -182,9 +276,17 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     httpUrl,
     url,
     controller,
-    close: () =>
+    cluster,
+    replicas,
+    close: (closeOpts) =>
       (closing ??= (async () => {
         try {
+          if (cluster && closeOpts?.controlled !== false) await cluster.close(Math.min(2_000, config.requestTimeoutMs))
+          cluster?.lifecycle.stop()
+          metadataNode?.stop()
+          peerRequests?.close()
+          replicaPeers?.close()
+          await replicas?.stop()
           await controller?.close()
           const shutdown = broker.shutdown()
           for (const client of wss.clients) client.close(CloseCodes.GOING_AWAY, 'broker shutting down')
@@ -200,6 +302,29 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
         logger.info({}, 'broker stopped')
       })()),
   }
+}
+
+/**
+ * /v1/cluster's cluster part: this broker's registration, the controller, the metadata offset, and every node (the
+ * voters and the registered brokers) with its URL, fenced state and role.
+ */
+function clusterView(s: ClusterNodeStatus, voters: readonly ControllerVoter[], leaderId: number): object {
+  const ids = [...new Set([...voters.map((v) => v.id), ...s.nodes.map((n) => n.id)])].sort((a, b) => a - b)
+  const nodes = ids.map((id) => {
+    const reg = s.nodes.find((n) => n.id === id)
+    const voter = voters.find((v) => v.id === id)
+    const role = id === leaderId ? 'controller leader' : voter ? 'controller voter' : 'broker'
+    return {
+      id,
+      url: reg?.url ?? voter?.url ?? null,
+      role,
+      registered: reg !== undefined,
+      fenced: reg?.fenced ?? true,
+      brokerEpoch: reg?.brokerEpoch ?? null,
+      lastHeartbeatAgoMs: reg?.lastHeartbeatAgoMs ?? null,
+    }
+  })
+  return { brokerEpoch: s.brokerEpoch, fenced: s.fenced, controllerActive: s.controller.active, metadataOffset: s.metadataOffset, nodes }
 }
 
 /** ws://host:port; a wildcard bind address is no address a client can use, so it is advertised as loopback. */

@@ -5,8 +5,12 @@
  * Request:  topicCount i32 (−1 = all topics), [name string]…
  * Response: brokerCount u32, [brokerId i32, url string]…,
  *           topicCount u32, [name string, errorCode i16, partitionCount u32,
- *             [partition i32, leader i32, leaderEpoch i32, logStartOffset i64, highWatermark i64, logEndOffset i64]…]…
+ *             [partition i32, leader i32, leaderEpoch i32, logStartOffset i64, highWatermark i64, logEndOffset i64]…]…,
+ *           [for each topic above, for each of its partitions: replicaCount u32, [replica i32]…, isrCount u32, [isr i32]…]
+ *           (the bracketed tail only from a cluster, where every partition carries its replicas and ISR; a single
+ *           node omits it, and a client that stops at the topics reads the single-node layout)
  */
+import type { ByteReader } from '../../bytes/byte-reader.js'
 import { ProtocolError } from '../../errors.js'
 import { ApiKeys } from '../api-keys.js'
 import type { Exchange } from '../exchange.js'
@@ -26,6 +30,10 @@ export interface PartitionMetadata {
   readonly logStartOffset: number
   readonly highWatermark: number
   readonly logEndOffset: number
+  /** The brokers holding the partition, the preferred leader first (cluster only). */
+  readonly replicas?: readonly number[]
+  /** The in-sync replicas (cluster only). */
+  readonly isr?: readonly number[]
 }
 
 export interface TopicMetadata {
@@ -72,6 +80,18 @@ export const metadata: Exchange<MetadataRequest, MetadataResponse> = {
       w.string(t.name).i16(t.errorCode).u32(t.partitions.length)
       for (const p of t.partitions) w.i32(p.partition).i32(p.leader).i32(p.leaderEpoch).i64(p.logStartOffset).i64(p.highWatermark).i64(p.logEndOffset)
     }
+    // The replica tail: all partitions carry replicas or none do.
+    if (!s.topics.some((t) => t.partitions.some((p) => p.replicas !== undefined))) return
+    for (const t of s.topics) {
+      for (const p of t.partitions) {
+        const replicas = p.replicas ?? []
+        const isr = p.isr ?? []
+        w.u32(replicas.length)
+        for (const r of replicas) w.i32(r)
+        w.u32(isr.length)
+        for (const r of isr) w.i32(r)
+      }
+    }
   },
   decodeResponse: (r) => {
     const brokers = Array.from({ length: r.count(6) }, () => ({ brokerId: r.i32(), url: r.string() }))
@@ -85,9 +105,20 @@ export const metadata: Exchange<MetadataRequest, MetadataResponse> = {
         logStartOffset: r.i64(),
         highWatermark: r.i64(),
         logEndOffset: r.i64(),
-      })),
+      })) as PartitionMetadata[],
     }))
+    if (r.remaining > 0) {
+      for (const t of topics) {
+        t.partitions = t.partitions.map((p) => ({ ...p, replicas: int32s(r), isr: int32s(r) }))
+      }
+    }
     r.end()
     return { brokers, topics }
   },
+}
+
+function int32s(r: ByteReader): number[] {
+  const out: number[] = []
+  for (let n = r.count(4); n > 0; n--) out.push(r.i32())
+  return out
 }

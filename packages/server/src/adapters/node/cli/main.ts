@@ -4,6 +4,7 @@ import { registerStart } from './start-command.js'
 import { registerTopics } from './topics-command.js'
 import { registerProduce } from './produce-command.js'
 import { registerConsume } from './consume-command.js'
+import { registerCluster } from './cluster-command.js'
 import { CliError } from './cli-error.js'
 
 const program = new Command()
@@ -17,6 +18,7 @@ registerStart(program)
 registerTopics(program)
 registerProduce(program)
 registerConsume(program)
+registerCluster(program)
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`samsa: ${CliError.describe(err)}\n`)

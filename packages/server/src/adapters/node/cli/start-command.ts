@@ -19,6 +19,7 @@ interface StartOptions extends Record<string, unknown> {
   logLevel: string
   nodeId?: number
   controllers?: { id: number; url: string }[]
+  sessionTimeoutMs?: number
 }
 
 /** `1@127.0.0.1:8081,2@host:8082` (or `2@ws://host:8082`): the controller voters and their base URLs. */
@@ -72,6 +73,11 @@ export function registerStart(program: Command): void {
         .env('SAMSA_CONTROLLERS')
         .argParser(controllersArg),
     )
+    .addOption(
+      new Option('--session-timeout-ms <ms>', 'with --controllers: a broker not heard from for this long is fenced and loses its partition leadership')
+        .env('SAMSA_SESSION_TIMEOUT_MS')
+        .argParser(intArg(100, 600_000)),
+    )
     .addOption(new Option('--log-level <level>', 'least severe level logged').env('SAMSA_LOG_LEVEL').choices(LOG_LEVELS).default('info'))
   addSettingOptions(start).action(async (o: StartOptions) => {
     const overrides: BrokerConfigOverrides = settingOverrides(o)
@@ -86,6 +92,7 @@ export function registerStart(program: Command): void {
       throw new CliError(`invalid broker settings: ${(e as Error).message}`)
     }
     if ((o.nodeId === undefined) !== (o.controllers === undefined)) throw new CliError('--node-id and --controllers go together')
+    if (o.sessionTimeoutMs !== undefined && !o.controllers) throw new CliError('--session-timeout-ms needs --controllers')
     if (o.controllers && !o.controllers.some((v) => v.id === o.nodeId)) throw new CliError(`--node-id ${o.nodeId} is not among --controllers (${o.controllers.map((v) => v.id).join(', ')})`)
     const logger = createPinoLogger({ level: o.logLevel, format: o.logFormat ?? (process.stderr.isTTY ? 'pretty' : 'json') })
     const running = await startBroker({
@@ -95,6 +102,7 @@ export function registerStart(program: Command): void {
       logger,
       ...(o.advertisedUrl ? { advertisedUrl: o.advertisedUrl } : {}),
       ...(o.controllers ? { nodeId: o.nodeId!, controllers: o.controllers } : {}),
+      ...(o.sessionTimeoutMs !== undefined ? { clusterTiming: { sessionTimeoutMs: o.sessionTimeoutMs } } : {}),
       config,
     })
     if (o.fsync !== 'always') logger.warn({ fsync: o.fsync }, 'acknowledged records may be lost on a crash or power failure in this fsync mode')

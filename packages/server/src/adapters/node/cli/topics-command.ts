@@ -33,15 +33,20 @@ export function registerTopics(program: Command): void {
     })
   topics
     .command('describe <topic>')
-    .description('show partitions with their offsets')
+    .description('show partitions with their leader, offsets and, in a cluster, replicas and ISR')
     .addOption(brokerOption())
     .option('--json', 'print JSON')
     .action(async (topic: string, o: { broker: string; json?: boolean }) => {
       await withClient(o.broker, async (c) => {
         const d = await c.admin.describeTopic(topic)
         if (o.json) return void process.stdout.write(`${JSON.stringify(d)}\n`)
-        process.stdout.write(`topic ${d.name}\npartition\tleader\tleaderEpoch\tlogStartOffset\thighWatermark\tlogEndOffset\n`)
-        for (const p of d.partitions) process.stdout.write(`${p.partition}\t${p.leader}\t${p.leaderEpoch}\t${p.logStartOffset}\t${p.highWatermark}\t${p.logEndOffset}\n`)
+        // A cluster's answer carries replicas and ISR (offsets are those of the broker asked); a single node's does not.
+        const replicated = d.partitions.some((p) => p.replicas !== undefined)
+        process.stdout.write(`topic ${d.name}\npartition\tleader\tleaderEpoch\tlogStartOffset\thighWatermark\tlogEndOffset${replicated ? '\treplicas\tisr' : ''}\n`)
+        for (const p of d.partitions) {
+          const tail = replicated ? `\t${(p.replicas ?? []).join(',')}\t${(p.isr ?? []).join(',')}` : ''
+          process.stdout.write(`${p.partition}\t${p.leader}\t${p.leaderEpoch}\t${p.logStartOffset}\t${p.highWatermark}\t${p.logEndOffset}${tail}\n`)
+        }
       })
     })
   topics

@@ -1,0 +1,29 @@
+/**
+ * @module The Broker's port to its cluster (cluster/cluster-node.ts implements it). Absent on a single node: the
+ * broker then keeps topics and producer-id blocks itself, exactly as before. Present: metadata answers come from the
+ * metadata image, topic create/delete become controller proposals, producer-id blocks come from the metadata log,
+ * and broker-to-broker requests reach the active controller.
+ */
+import type {
+  AllocateProducerIdsRequest, AllocateProducerIdsResponse, AlterPartitionExchangeRequest, AlterPartitionExchangeResponse, BrokerHeartbeatRequest, BrokerHeartbeatResponse, BrokerRegistrationRequest,
+  BrokerRegistrationResponse, CreateTopicRequest,
+} from '@samsa/shared'
+import type { MetadataImage } from '../controller/metadata/index.js'
+
+export interface BrokerClusterPort {
+  /** The committed metadata image as this broker has applied it. */
+  image(): MetadataImage
+  /**
+   * Creates a topic through the active controller; resolves once this broker has applied it (and opened its local
+   * replicas). `fromPeer`: the request was forwarded by another broker, so it is not forwarded again.
+   */
+  createTopic(req: CreateTopicRequest, fromPeer: boolean): Promise<{ name: string; partitions: number }>
+  deleteTopic(name: string, fromPeer: boolean): Promise<void>
+  /** A block of producer ids for this broker, from the metadata log. */
+  allocateProducerIds(): Promise<{ firstProducerId: number; size: number }>
+  /** Broker-to-broker requests, answered only by the active controller (NOT_CONTROLLER otherwise). */
+  brokerRegistration(req: BrokerRegistrationRequest): Promise<BrokerRegistrationResponse>
+  brokerHeartbeat(req: BrokerHeartbeatRequest): Promise<BrokerHeartbeatResponse>
+  allocateProducerIdsFor(req: AllocateProducerIdsRequest): Promise<AllocateProducerIdsResponse>
+  alterPartitionFor(req: AlterPartitionExchangeRequest): Promise<AlterPartitionExchangeResponse>
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest'
+import { MemoryLogStorage } from '../log/memory-log-storage.js'
+import { ManualClock } from '../log/testing/manual-clock.js'
+import { MetadataNode } from '../controller/metadata-node.js'
+import { RaftDriver } from '../controller/raft-driver.js'
+import { RaftLogStore } from '../controller/raft-log-store.js'
+import { BrokerLifecycle } from './broker-lifecycle.js'
+import { ControllerChannel, controllerRequests, type PeerRequester } from './controller-channel.js'
+
+const TICK_MS = 100
+const SESSION_MS = 1_200
+
+/** One real voter (it elects itself and is the active controller) and the channel a broker on it uses. */
+async function controllerNode() {
+  const clock = new ManualClock()
+  const store = await RaftLogStore.open(new MemoryLogStorage(), { dir: 'controller/raft', membership: { voters: [1], learners: [] } })
+  const metadata = new MetadataNode({ nodeId: 1, clock, random: () => 0, controller: { sessionTimeoutMs: SESSION_MS }, pollMs: TICK_MS, preferredLeaderIntervalMs: 0 })
+  const driver = new RaftDriver({ id: 1, store, clock, random: () => 0.5, tickMs: TICK_MS, transport: { send: () => {} }, apply: (e) => metadata.apply(e), restore: (s) => metadata.restore(s) })
+  metadata.attach(driver)
+  driver.start()
+  const noPeers: PeerRequester = { request: () => Promise.reject(new Error('a single node has no peers')), close: () => {} }
+  const channel = new ControllerChannel({ nodeId: 1, metadata, handlers: controllerRequests(metadata, 'c1'), peers: noPeers, clock })
+  const run = async (ms: number) => {
+    for (let t = 0; t < ms; t += TICK_MS) {
+      clock.advance(TICK_MS)
+      await driver.idle()
+      for (let j = 0; j < 10; j++) await Promise.resolve()
+    }
+  }
+  const lifecycle = () =>
+    new BrokerLifecycle({ brokerId: 7, clusterId: 'c1', advertisedUrl: 'ws://b7:1', channel, clock, heartbeatIntervalMs: SESSION_MS / 3, metadataOffset: () => metadata.image.offset })
+  return { metadata, driver, channel, run, lifecycle, stop: async () => (metadata.stop(), await driver.stop()) }
+}
+
+describe('BrokerLifecycle against a real controller', () => {
+  it('registers fenced, is unfenced once caught up, stays unfenced while it heartbeats, and is fenced when it stops', async () => {
+    const n = await controllerNode()
+    const a = n.lifecycle()
+    a.start()
+    await n.run(2_000)
+    expect(a.state()).toMatchObject({ brokerEpoch: 1, fenced: false })
+    await n.run(5 * SESSION_MS)
+    expect(n.metadata.image.brokers.get(7)).toMatchObject({ brokerEpoch: 1, fenced: false })
+    a.stop()
+    await n.run(3 * SESSION_MS)
+    expect(n.metadata.image.brokers.get(7)!.fenced).toBe(true)
+
+    // A new process of the same broker gets a new epoch; the old one's epoch is refused from then on.
+    const b = n.lifecycle()
+    b.start()
+    await n.run(2_000)
+    expect(b.state()).toMatchObject({ brokerEpoch: 2, fenced: false })
+    await expect(n.channel.call('brokerHeartbeat', { brokerId: 7, brokerEpoch: 1, metadataOffset: n.metadata.image.offset, wantShutDown: false }, 0)).rejects.toMatchObject({ errorName: 'STALE_BROKER_EPOCH' })
+
+    // Controlled shutdown fences at once, without waiting for the session.
+    const shutdown = b.shutdown(1_000)
+    await n.run(1_000)
+    await shutdown
+    expect(n.metadata.image.brokers.get(7)!.fenced).toBe(true)
+    await n.stop()
+  })
+})

@@ -1,0 +1,145 @@
+/**
+ * @module BrokerLifecycle: a broker's membership as seen by the controller. On start it registers (getting a broker
+ * epoch; it starts fenced), then heartbeats about every third of the session timeout with the metadata offset it has
+ * applied, which unfences it once it has caught up to its own registration. A heartbeat answered STALE_BROKER_EPOCH
+ * or BROKER_ID_NOT_REGISTERED registers again (naming the old epoch); DUPLICATE_BROKER_REGISTRATION (an earlier
+ * process's session is still live) is retried until that session ends. `shutdown` asks for a controlled shutdown
+ * (leadership moved away, the broker fenced) before the process goes.
+ *
+ * Invariants: one request in flight at a time; timers through the Clock port; nothing here throws into its caller.
+ */
+import { SamsaError, silentLogger, type Logger } from '@samsa/shared'
+import type { Clock, Timer } from '../clock.js'
+import type { ControllerChannel } from './controller-channel.js'
+
+export interface BrokerLifecycleOptions {
+  readonly brokerId: number
+  readonly clusterId: string
+  readonly advertisedUrl: string
+  readonly rack?: string | null
+  readonly channel: ControllerChannel
+  readonly clock: Clock
+  readonly logger?: Logger
+  /** Between heartbeats (Kafka: broker.heartbeat.interval.ms); about a third of the session timeout. */
+  readonly heartbeatIntervalMs: number
+  /** The offset of the last metadata batch this broker has applied. */
+  readonly metadataOffset: () => number
+}
+
+export interface BrokerLifecycleState {
+  /** -1 until registered. */
+  readonly brokerEpoch: number
+  readonly fenced: boolean
+  /** Monotonic ms of the last heartbeat the controller answered; null before any. */
+  readonly lastHeartbeatMs: number | null
+}
+
+export class BrokerLifecycle {
+  readonly #o: BrokerLifecycleOptions
+  readonly #logger: Logger
+  #brokerEpoch = -1
+  /** The epoch to name when registering again (the one the controller replaced or forgot). */
+  #previousEpoch = -1
+  #fenced = true
+  #lastHeartbeatMs: number | null = null
+  #timer: Timer | null = null
+  #running: Promise<void> | null = null
+  #stopped = false
+  #lastError = ''
+
+  constructor(opts: BrokerLifecycleOptions) {
+    this.#o = opts
+    this.#logger = opts.logger ?? silentLogger
+  }
+
+  state(): BrokerLifecycleState {
+    return { brokerEpoch: this.#brokerEpoch, fenced: this.#fenced, lastHeartbeatMs: this.#lastHeartbeatMs }
+  }
+
+  get brokerEpoch(): number {
+    return this.#brokerEpoch
+  }
+
+  start(): void {
+    this.#schedule(0)
+  }
+
+  /** Controlled shutdown: one heartbeat with wantShutDown (bounded by timeoutMs), then stops. Never throws. */
+  async shutdown(timeoutMs: number): Promise<void> {
+    this.#stop()
+    await this.#running?.catch(() => {})
+    if (this.#brokerEpoch < 0) return
+    const req = { brokerId: this.#o.brokerId, brokerEpoch: this.#brokerEpoch, metadataOffset: this.#o.metadataOffset(), wantShutDown: true }
+    try {
+      await this.#o.channel.call('brokerHeartbeat', req, timeoutMs)
+      this.#logger.info({ brokerId: this.#o.brokerId }, 'controlled shutdown: the controller moved this broker\'s leadership away')
+    } catch (err) {
+      this.#logger.warn({ err: String(err) }, 'controlled shutdown was not acknowledged; the session timeout will fence this broker')
+    }
+  }
+
+  /** Stops without telling the controller (the session expires). */
+  stop(): void {
+    this.#stop()
+  }
+
+  #stop(): void {
+    this.#stopped = true
+    if (this.#timer) this.#o.clock.clearTimeout(this.#timer)
+    this.#timer = null
+  }
+
+  #schedule(ms: number): void {
+    if (this.#stopped) return
+    this.#timer = this.#o.clock.setTimeout(() => {
+      this.#timer = null
+      this.#running = this.#step().finally(() => {
+        this.#running = null
+      })
+    }, ms)
+  }
+
+  async #step(): Promise<void> {
+    const interval = this.#o.heartbeatIntervalMs
+    // Until unfenced, heartbeat sooner: unfencing waits only for the metadata log to reach the registration.
+    const soon = Math.min(interval, 200)
+    try {
+      if (this.#brokerEpoch < 0) {
+        await this.#register()
+        return this.#schedule(0)
+      }
+      await this.#heartbeat()
+      this.#lastError = ''
+      this.#schedule(this.#fenced ? soon : interval)
+    } catch (e) {
+      const name = e instanceof SamsaError ? e.errorName : ''
+      if (name === 'STALE_BROKER_EPOCH' || name === 'BROKER_ID_NOT_REGISTERED') {
+        this.#logger.warn({ brokerId: this.#o.brokerId, brokerEpoch: this.#brokerEpoch, err: String(e) }, 'the controller no longer knows this registration; registering again')
+        this.#previousEpoch = this.#brokerEpoch
+        this.#brokerEpoch = -1
+        this.#fenced = true
+        return this.#schedule(0)
+      }
+      const message = String(e)
+      if (message !== this.#lastError) this.#logger.warn({ brokerId: this.#o.brokerId, err: message }, this.#brokerEpoch < 0 ? 'broker registration failed; retrying' : 'broker heartbeat failed; retrying')
+      this.#lastError = message
+      this.#schedule(soon)
+    }
+  }
+
+  async #register(): Promise<void> {
+    const { brokerId, clusterId, advertisedUrl } = this.#o
+    const r = await this.#o.channel.call('brokerRegistration', { brokerId, clusterId, advertisedUrl, rack: this.#o.rack ?? null, previousBrokerEpoch: this.#previousEpoch }, 0)
+    if (this.#stopped) return
+    this.#brokerEpoch = r.brokerEpoch
+    this.#fenced = true
+    this.#logger.info({ brokerId, brokerEpoch: r.brokerEpoch }, 'broker registered with the controller')
+  }
+
+  async #heartbeat(): Promise<void> {
+    const r = await this.#o.channel.call('brokerHeartbeat', { brokerId: this.#o.brokerId, brokerEpoch: this.#brokerEpoch, metadataOffset: this.#o.metadataOffset(), wantShutDown: false }, 0)
+    this.#lastHeartbeatMs = this.#o.clock.monotonicMs()
+    if (r.isFenced !== this.#fenced) this.#logger.info({ brokerId: this.#o.brokerId, fenced: r.isFenced }, r.isFenced ? 'broker fenced by the controller' : 'broker unfenced')
+    this.#fenced = r.isFenced
+  }
+}

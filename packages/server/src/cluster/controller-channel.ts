@@ -1,0 +1,109 @@
+/**
+ * @module The broker's way to the active controller, and the active controller's answers.
+ *
+ * `ControllerRequests` serves what brokers ask the active controller (registration, heartbeat, producer-id blocks,
+ * topic create/delete) on this node's MetadataNode: NOT_CONTROLLER (with the leader when known) unless it is active.
+ * `ControllerChannel` sends a request to the active controller: locally when this node is it, otherwise to the Raft
+ * leader over a cluster-peer connection (PeerRequester, an adapter). While no controller is known, or one answers
+ * NOT_CONTROLLER or cannot be reached, it retries until its deadline (only where the caller allows: a request a
+ * peer forwarded to us is never forwarded again, so two nodes with stale views cannot bounce it between them).
+ */
+import { SamsaError, type RequestOf, type ResponseOf, type exchanges } from '@samsa/shared'
+import type { Clock } from '../clock.js'
+import { unfencedBrokerIds } from '../controller/metadata/index.js'
+import type { MetadataNode } from '../controller/metadata-node.js'
+
+type Exchanges = typeof exchanges
+/** The exchanges a broker sends the active controller. */
+export type ControllerExchange = 'brokerRegistration' | 'brokerHeartbeat' | 'allocateProducerIds' | 'alterPartition' | 'createTopic' | 'deleteTopic'
+export type ControllerRequest<K extends ControllerExchange> = RequestOf<Exchanges[K]>
+export type ControllerResponse<K extends ControllerExchange> = ResponseOf<Exchanges[K]>
+
+/** One request to another node over a cluster-peer connection; rejects with the SamsaError it answered, or NETWORK_EXCEPTION / REQUEST_TIMED_OUT. */
+export interface PeerRequester {
+  request<K extends ControllerExchange>(nodeId: number, name: K, req: ControllerRequest<K>): Promise<ControllerResponse<K>>
+  close(): void
+}
+
+/** Replication factor of a topic created without one: every live broker, up to 3. */
+export const MAX_DEFAULT_REPLICATION_FACTOR = 3
+
+export type ControllerHandlers = { readonly [K in ControllerExchange]: (req: ControllerRequest<K>) => Promise<ControllerResponse<K>> }
+
+/** The active controller's side of every ControllerExchange, over this node's MetadataNode. */
+export function controllerRequests(metadata: MetadataNode, clusterId: string): ControllerHandlers {
+  return {
+    brokerRegistration: async (q) => {
+      if (q.clusterId !== clusterId) throw new SamsaError('INCONSISTENT_CLUSTER_ID', `broker ${q.brokerId} belongs to cluster "${q.clusterId.slice(0, 100)}", this controller to "${clusterId}"`)
+      return metadata.registerBroker({ brokerId: q.brokerId, previousBrokerEpoch: q.previousBrokerEpoch, advertisedUrl: q.advertisedUrl, rack: q.rack })
+    },
+    brokerHeartbeat: async (q) => {
+      const r = await metadata.heartbeat({ brokerId: q.brokerId, brokerEpoch: q.brokerEpoch, caughtUpToMetadataOffset: q.metadataOffset, wantShutDown: q.wantShutDown })
+      return { isFenced: r.fenced, shouldShutDown: r.shouldShutDown }
+    },
+    allocateProducerIds: (q) => metadata.allocateProducerIds(q.brokerId, q.brokerEpoch),
+    alterPartition: async (q) => {
+      const p = await metadata.alterPartition({ ...q, newIsr: [...q.newIsr] })
+      return { leader: p.leader, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, replicas: p.replicas, isr: p.isr }
+    },
+    createTopic: async (q) => {
+      const live = unfencedBrokerIds(metadata.image).length
+      const replicationFactor = q.replicationFactor ?? Math.max(1, Math.min(MAX_DEFAULT_REPLICATION_FACTOR, live))
+      const minIsr = q.minInsyncReplicas
+      const r = await metadata.createTopic({ name: q.name, partitions: q.partitions, replicationFactor, ...(minIsr !== undefined && minIsr !== -1 ? { config: { minInsyncReplicas: minIsr } } : {}) })
+      return { name: r.name, partitions: r.partitions }
+    },
+    deleteTopic: async (q) => {
+      await metadata.deleteTopic(q.name)
+      return {}
+    },
+  }
+}
+
+export interface ControllerChannelOptions {
+  readonly nodeId: number
+  readonly metadata: MetadataNode
+  readonly handlers: ControllerHandlers
+  readonly peers: PeerRequester
+  readonly clock: Clock
+  /** Pause between attempts while no controller answers (default 100 ms). */
+  readonly retryMs?: number
+}
+
+const RETRIABLE = new Set(['NOT_CONTROLLER', 'NETWORK_EXCEPTION', 'REQUEST_TIMED_OUT'])
+
+export class ControllerChannel {
+  readonly #opts: ControllerChannelOptions
+
+  constructor(opts: ControllerChannelOptions) {
+    this.#opts = opts
+  }
+
+  /**
+   * Sends `req` to the active controller. With `retryForMs` > 0 it retries NOT_CONTROLLER and unreachable
+   * controllers until then; with 0 it makes one attempt (NOT_CONTROLLER when no controller is known).
+   */
+  async call<K extends ControllerExchange>(name: K, req: ControllerRequest<K>, retryForMs: number): Promise<ControllerResponse<K>> {
+    const { clock } = this.#opts
+    const deadline = clock.monotonicMs() + retryForMs
+    for (;;) {
+      try {
+        return await this.#once(name, req)
+      } catch (e) {
+        const retriable = e instanceof SamsaError && RETRIABLE.has(e.errorName)
+        if (!retriable || clock.monotonicMs() + (this.#opts.retryMs ?? 100) > deadline) throw e
+      }
+      await new Promise<void>((resolve) => clock.setTimeout(resolve, this.#opts.retryMs ?? 100))
+    }
+  }
+
+  #once<K extends ControllerExchange>(name: K, req: ControllerRequest<K>): Promise<ControllerResponse<K>> {
+    const { metadata, nodeId, handlers, peers } = this.#opts
+    const s = metadata.state()
+    if (s.active) return (handlers[name] as (q: ControllerRequest<K>) => Promise<ControllerResponse<K>>)(req)
+    if (s.leaderId === 0 || s.leaderId === nodeId) {
+      return Promise.reject(new SamsaError('NOT_CONTROLLER', s.leaderId === nodeId ? `node ${nodeId} leads but is not active yet` : 'no active controller is known yet'))
+    }
+    return peers.request(s.leaderId, name, req)
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * @module brokerHeartbeat: a registered broker renews its session with the active controller about every third of the
+ * session timeout. A fenced broker that has applied the metadata log up to its own registration is unfenced; one
+ * asking to shut down is fenced and its partition leadership moved (controlled shutdown). Sent only over a
+ * cluster-peer connection; NOT_CONTROLLER (retriable, details.leaderId) from a node that is not the active controller,
+ * STALE_BROKER_EPOCH or BROKER_ID_NOT_REGISTERED when the broker must register again.
+ *
+ * Request:  brokerId i32, brokerEpoch i64, metadataOffset i64, wantShutDown bool
+ *           (metadataOffset: the last metadata log offset this broker has applied)
+ * Response: isFenced bool, shouldShutDown bool
+ */
+import { ApiKeys } from '../api-keys.js'
+import type { Exchange } from '../exchange.js'
+
+export interface BrokerHeartbeatRequest {
+  readonly brokerId: number
+  readonly brokerEpoch: number
+  readonly metadataOffset: number
+  readonly wantShutDown: boolean
+}
+
+export interface BrokerHeartbeatResponse {
+  readonly isFenced: boolean
+  readonly shouldShutDown: boolean
+}
+
+export const brokerHeartbeat: Exchange<BrokerHeartbeatRequest, BrokerHeartbeatResponse> = {
+  apiKey: ApiKeys.BROKER_HEARTBEAT,
+  name: 'brokerHeartbeat',
+  encodeRequest: (w, q) => void w.i32(q.brokerId).i64(q.brokerEpoch).i64(q.metadataOffset).bool(q.wantShutDown),
+  decodeRequest: (r) => {
+    const q = { brokerId: r.i32(), brokerEpoch: r.i64(), metadataOffset: r.i64(), wantShutDown: r.bool() }
+    r.end()
+    return q
+  },
+  encodeResponse: (w, s) => void w.bool(s.isFenced).bool(s.shouldShutDown),
+  decodeResponse: (r) => {
+    const s = { isFenced: r.bool(), shouldShutDown: r.bool() }
+    r.end()
+    return s
+  },
+}
