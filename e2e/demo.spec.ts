@@ -25,7 +25,18 @@ test('the demo app sends a typed message, shows it sent with its offset, and sho
     await page.reload()
     await expect(page.getByRole('button', { name: /Display name: Ada/ })).toBeVisible()
     await expect.poll(() => texts(page)).toEqual(['hello', 'from the demo'])
+    // The room is labelled for screen readers: a log region named after the room, and a labelled message box.
+    await expect(page.getByRole('log', { name: 'Messages in general' })).toBeVisible()
+    await expect(page.getByRole('textbox', { name: 'Message # general' })).toBeEditable()
+    await expect(page.getByRole('status')).toContainText('connected')
     await screenshot(page, info, 'demo')
+    // A narrow screen: one column, nothing wider than the screen, the composer usable.
+    await page.setViewportSize({ width: 390, height: 800 })
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+    await expect(page.getByRole('navigation', { name: 'Rooms' })).toBeVisible()
+    await send(page, 'from a phone')
+    await expect(page.locator('li.msg.mine').last()).toHaveAttribute('data-delivery', 'sent')
+    await screenshot(page, info, 'demo-narrow')
     expect(pageErrors([user])).toEqual([])
   } finally {
     await user?.context.close()

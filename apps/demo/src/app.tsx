@@ -295,7 +295,8 @@ function Composer({ s, model }: { s: ChatState; model: ChatModel }) {
         value={text}
         maxLength={MAX_TEXT_CHARS}
         disabled={disabled}
-        placeholder={s.profile ? `Message # ${s.current ?? ''} (Enter to send, Shift+Enter for a new line)` : 'Choose a display name first'}
+        placeholder={s.profile ? `Message # ${s.current ?? ''}` : 'Choose a display name first'}
+        aria-describedby="composer-hint"
         onInput={(e) => {
           setText(e.currentTarget.value)
           model.typing()
@@ -310,6 +311,9 @@ function Composer({ s, model }: { s: ChatState; model: ChatModel }) {
       <button type="submit" disabled={disabled || !text.trim()}>
         Send
       </button>
+      <span id="composer-hint" class="sr-only">
+        Enter sends, Shift+Enter adds a line. Messages written offline are kept in this browser and sent once the broker is back.
+      </span>
     </form>
   )
 }
