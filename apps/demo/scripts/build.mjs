@@ -15,6 +15,19 @@ const dist = resolve(app, 'dist')
 rmSync(dist, { recursive: true, force: true })
 mkdirSync(resolve(dist, 'app'), { recursive: true })
 
+/** The workspace packages from their TypeScript sources, by exact specifier (an alias would also rewrite subpaths). */
+const SOURCES = {
+  '@samsa/shared': 'packages/shared/src/index.ts',
+  '@samsa/client-browser': 'packages/client-browser/src/index.ts',
+  '@samsa/client-browser/yjs': 'packages/client-browser/src/yjs/index.ts',
+}
+const fromSources = {
+  name: 'samsa-sources',
+  setup(b) {
+    b.onResolve({ filter: /^@samsa\// }, (args) => (SOURCES[args.path] ? { path: resolve(repo, SOURCES[args.path]) } : undefined))
+  },
+}
+
 const result = await build({
   entryPoints: [resolve(app, 'src/main.tsx')],
   outdir: resolve(dist, 'app'),
@@ -28,10 +41,7 @@ const result = await build({
   legalComments: 'none',
   jsx: 'automatic',
   jsxImportSource: 'preact',
-  alias: {
-    '@samsa/shared': resolve(repo, 'packages/shared/src/index.ts'),
-    '@samsa/client-browser': resolve(repo, 'packages/client-browser/src/index.ts'),
-  },
+  plugins: [fromSources],
   metafile: true,
   absWorkingDir: app,
   logLevel: 'warning',
