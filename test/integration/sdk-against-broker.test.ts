@@ -324,12 +324,21 @@ describe('the HTTP surface', () => {
     expect(js).toMatch(/export\s*\{[^}]*createClient/)
   })
 
-  it('/ serves the demo HTML', async () => {
+  it('/ serves the demo app: its HTML and the script and style it loads from /app/', async () => {
     const r = await http('/')
     expect(r.status).toBe(200)
     expect(r.headers.get('content-type')).toMatch(/text\/html/)
     const html = await r.text()
     expect(html).toMatch(/<html/i)
-    expect(html).toContain('/sdk/samsa.js')
+    const script = /<script type="module" src="(\/app\/[\w.-]+\.js)"/.exec(html)?.[1]
+    const style = /<link rel="stylesheet" href="(\/app\/[\w.-]+\.css)"/.exec(html)?.[1]
+    expect(script, 'run `npm run build` first: the app is built by build:demo').toBeDefined()
+    const js = await http(script!)
+    expect(js.status).toBe(200)
+    expect(js.headers.get('content-type')).toMatch(/^text\/javascript/)
+    // The SDK is bundled into the app.
+    expect(await js.text()).toContain('createTopic')
+    const css = await http(style!)
+    expect(css.headers.get('content-type')).toMatch(/^text\/css/)
   })
 })

@@ -202,7 +202,11 @@ describe('installed from the tarballs into an empty folder', () => {
     expect(health.status).toBe(200)
     expect(((await health.json()) as { status: string }).status).toBe('ok')
     const demo = await fetch(`${httpUrl}/`)
-    expect(await demo.text()).toContain('/sdk/samsa.js')
+    const appScript = /<script type="module" src="(\/app\/[\w.-]+\.js)"/.exec(await demo.text())?.[1]
+    expect(appScript, 'the installed demo app loads its bundle from /app/').toBeDefined()
+    const appJs = await fetch(`${httpUrl}${appScript}`)
+    expect(appJs.status).toBe(200)
+    expect(appJs.headers.get('content-type')).toContain('javascript')
     const esm = await fetch(`${httpUrl}/sdk/samsa.js`)
     expect(esm.headers.get('content-type')).toContain('javascript')
     expect(await esm.text()).toMatch(/export\s*\{/)

@@ -1,6 +1,6 @@
 /**
- * @module The HTTP surface (Hono): /ws, /healthz, /metrics, the admin REST API under /v1/topics, the demo page
- * at /, and the SDK bundles at /sdk/samsa.js (ES module) and /sdk/samsa.iife.js (a script setting the global `Samsa`),
+ * @module The HTTP surface (Hono): /ws, /healthz, /metrics, the admin REST API under /v1/topics, the demo app
+ * (its index.html at / and its files under /app/, through the static-assets port), and the SDK bundles at /sdk/samsa.js (ES module) and /sdk/samsa.iife.js (a script setting the global `Samsa`),
  * each with its source map.
  * Translation only: every rule lives in the broker.
  */
@@ -8,6 +8,7 @@ import { Hono, type Context } from 'hono'
 import { SamsaError } from '@samsa/shared'
 import type { Broker } from '../broker/broker.js'
 import { toSamsaError } from '../sessions/to-samsa-error.js'
+import { assetPath, type StaticAssets } from './static-assets.js'
 
 export const SDK_FILES = ['samsa.js', 'samsa.js.map', 'samsa.iife.js', 'samsa.iife.js.map'] as const
 export type SdkFile = (typeof SDK_FILES)[number]
@@ -15,7 +16,8 @@ export type SdkFile = (typeof SDK_FILES)[number]
 export interface AppDeps {
   readonly broker: Broker
   readonly metricsText: () => Promise<{ contentType: string; body: string }>
-  readonly demoHtml: () => Promise<string | null>
+  /** The built demo app's files (index.html, app/*); see static-assets.ts. */
+  readonly staticAsset: StaticAssets
   /**
    * A file of the built SDK: the ES module, the classic script that sets the global `Samsa` (for a plain
    * `<script>` tag) and their source maps. null when it is not built.
@@ -108,8 +110,15 @@ export function createApp(deps: AppDeps): Hono {
     })
   }
   app.get('/', async (c) => {
-    const html = await deps.demoHtml()
-    return html === null ? c.text('Samsa broker. The demo page is not installed.', 200) : c.html(html)
+    const index = await deps.staticAsset('index.html')
+    if (index === null) return c.text('Samsa broker. The demo app is not installed (run `npm run build`).', 200)
+    return c.body(index.body, 200, { 'content-type': index.contentType, 'cache-control': 'no-cache' })
+  })
+  app.get('/app/*', async (c) => {
+    const path = assetPath(c.req.path)
+    const asset = path === null ? null : await deps.staticAsset(path)
+    if (asset === null) return notFound(c)
+    return c.body(asset.body, 200, { 'content-type': asset.contentType, 'cache-control': 'no-cache' })
   })
   app.notFound(notFound)
   return app

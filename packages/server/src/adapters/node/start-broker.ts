@@ -27,6 +27,7 @@ import { acquireDataDirLock } from './data-dir-lock.js'
 import { FileLogStorage } from './file-log-storage.js'
 import { nativeCrc32c } from './native-crc32c.js'
 import { nodeClock } from './node-clock.js'
+import { staticFiles } from './static-files.js'
 import { createPinoLogger } from './pino-logger.js'
 import { createPromMetrics } from './prom-metrics.js'
 import { attachWebSocketServer } from './ws-upgrade.js'
@@ -255,8 +256,8 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
   const app = createApp({
     broker,
     metricsText: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
-    // The build copies apps/demo into packages/server/demo, so an installed @samsa/server carries its demo page.
-    demoHtml: cachedFile(() => fileURLToPath(new URL('../../../demo/index.html', import.meta.url))),
+    // The build copies the built demo app (apps/demo/dist) into packages/server/demo, so an installed @samsa/server carries it.
+    staticAsset: staticFiles(fileURLToPath(new URL('../../../demo/', import.meta.url))),
     sdkFile: (name) => (sdkFiles[name] ??= cachedFile(() => join(dirname(require.resolve('@samsa/client-browser')), name)))(),
     cluster: () => {
       if (!controller) return { nodeId: config.brokerId, role: 'standalone', term: null, leaderId: null, commitIndex: null }

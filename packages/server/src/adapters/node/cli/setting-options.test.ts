@@ -91,7 +91,7 @@ describe('a bad topic creation through REST and through the protocol', () => {
   beforeAll(async () => {
     broker = await Broker.start(brokerConfig({ maxPartitionsPerTopic: 10 }), { storage: new MemoryLogStorage(), clock: nodeClock, logger: silentLogger })
     const none = () => Promise.resolve(null)
-    app = createApp({ broker, metricsText: async () => ({ contentType: 'text/plain', body: '' }), demoHtml: none, sdkFile: none })
+    app = createApp({ broker, metricsText: async () => ({ contentType: 'text/plain', body: '' }), staticAsset: none, sdkFile: none })
   })
   afterAll(() => broker.shutdown())
 
