@@ -4,7 +4,6 @@
  * Undo takes back only the user's own edit.
  */
 import { expect, test, type Page } from '@playwright/test'
-import { existsSync } from 'node:fs'
 import { startTcpProxy, type TcpProxy } from '../test/support/tcp-proxy.js'
 import { startEnv, type Env } from './support/harness.js'
 import { badge, openChat, pageErrors, screenshot, type ChatUser } from './support/chat.js'
@@ -19,9 +18,6 @@ async function typeAt(page: Page, where: 'start' | 'end', text: string): Promise
   await box.pressSequentially(text, { delay: 5 })
 }
 const typeAtEnd = (page: Page, text: string) => typeAt(page, 'end', text)
-
-// The notes need the Yjs provider (branch h/yjs): once it is merged, NotesPanel is rendered in app.tsx and this runs.
-test.skip(!existsSync(new URL('../packages/client-browser/src/yjs/index.ts', import.meta.url)), 'the Yjs provider (@samsa/client-browser/yjs) is not merged yet')
 
 test('two users edit the room notes at once, one of them offline, and end with the same text', async ({ browser }, info) => {
   let env: Env | null = null

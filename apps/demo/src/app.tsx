@@ -3,6 +3,7 @@ import type { ComponentChildren } from 'preact'
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import type { ChatModel, ChatState, Item, MessageItem } from './chat-model.js'
 import { MAX_NAME_CHARS, MAX_TEXT_CHARS } from './message.js'
+import { NotesPanel } from './notes-panel.js'
 
 function useModel(model: ChatModel): ChatState {
   const [state, setState] = useState(model.state)
@@ -40,6 +41,7 @@ export function App({ model }: { model: ChatModel }) {
       <Room s={s} model={model} />
       <aside class="side" aria-label="People and notes">
         <Online s={s} />
+        {s.current && !s.roomDeleted && <NotesPanel key={s.current} model={model} room={s.current} />}
       </aside>
     </div>
   )
