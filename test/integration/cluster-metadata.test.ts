@@ -5,7 +5,6 @@
  * led get a new leader from the ISR at a higher leader epoch.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -14,18 +13,8 @@ import { startBroker, type RunningBroker } from '../../packages/server/src/adapt
 import { runCli } from '../support/child-broker.js'
 import { RawConnection } from '../support/raw-connection.js'
 import { produceValues } from '../support/raw-log.js'
+import { freePorts } from '../support/free-ports.js'
 import { until } from '../support/until.js'
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<import('node:net').Server>((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => resolve(s))
-  })))
-  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port)
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
-  return ports
-}
 
 interface ClusterView {
   nodeId: number

@@ -6,7 +6,6 @@
  * catches up from the new leader and is back in the ISR.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -14,18 +13,8 @@ import { exchanges, type MetadataResponse, type PartitionMetadata } from '@samsa
 import { startBroker, type RunningBroker } from '../../packages/server/src/adapters/node/index.js'
 import { RawConnection } from '../support/raw-connection.js'
 import { drainPartition, produceValues, value } from '../support/raw-log.js'
+import { freePorts } from '../support/free-ports.js'
 import { until } from '../support/until.js'
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<import('node:net').Server>((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => resolve(s))
-  })))
-  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port)
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
-  return ports
-}
 
 const T = 'replicated'
 const silent = { debug() {}, info() {}, warn() {}, error() {}, child() { return silent } }

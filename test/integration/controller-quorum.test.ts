@@ -1,5 +1,4 @@
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -7,19 +6,8 @@ import { WebSocket } from 'ws'
 import { decodeResponseFrame, encodeRaftMessageFrame, encodeRequestFrame, exchanges } from '@samsa/shared'
 import { startBroker, type RunningBroker } from '../../packages/server/src/adapters/node/index.js'
 import { recordingLogger, type LogLine } from '../support/broker-fixture.js'
+import { freePorts } from '../support/free-ports.js'
 import { until } from '../support/until.js'
-
-/** Ports the three nodes will listen on: every node must know the others' URLs before it starts. */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<import('node:net').Server>((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => resolve(s))
-  })))
-  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port)
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
-  return ports
-}
 
 interface Node {
   id: number
