@@ -10,11 +10,13 @@ export function readEnd(records: Uint8Array, offset: number): number {
   return end
 }
 
+type OnGone = (cancel: () => void) => () => void
+
 /**
- * Resolves true once the partition's high watermark position has grown by `bytes` past `mark`, or waitMs elapse;
- * false when the requester went away first.
+ * Resolves true once `listen`'s condition fires or waitMs elapse; false when the requester went away first. Every
+ * listener and the timer are removed when it settles.
  */
-export function waitForBytes(clock: Clock, log: PartitionLog, mark: number, bytes: number, waitMs: number, onGone?: (cancel: () => void) => () => void): Promise<boolean> {
+function waitUntil(clock: Clock, listen: (fire: () => void) => () => void, waitMs: number, onGone?: OnGone): Promise<boolean> {
   return new Promise((resolve) => {
     let settled = false
     let offGone: (() => void) | undefined
@@ -26,7 +28,7 @@ export function waitForBytes(clock: Clock, log: PartitionLog, mark: number, byte
       clock.clearTimeout(timer)
       resolve(wanted)
     }
-    const off = log.onHighWatermark(() => log.highWatermarkPosition - mark >= bytes && done(true))
+    const off = listen(() => done(true))
     const timer = clock.setTimeout(() => done(true), waitMs)
     offGone = onGone?.(() => done(false))
     if (settled) offGone?.()
@@ -34,24 +36,17 @@ export function waitForBytes(clock: Clock, log: PartitionLog, mark: number, byte
 }
 
 /**
+ * Resolves true once the partition's high watermark position has grown by `bytes` past `mark`, or waitMs elapse;
+ * false when the requester went away first.
+ */
+export function waitForBytes(clock: Clock, log: PartitionLog, mark: number, bytes: number, waitMs: number, onGone?: OnGone): Promise<boolean> {
+  return waitUntil(clock, (fire) => log.onHighWatermark(() => log.highWatermarkPosition - mark >= bytes && fire()), waitMs, onGone)
+}
+
+/**
  * A replica fetch's wait: resolves true once the partition's local durable end passes `offset`, or waitMs elapse;
  * false when the requester went away first.
  */
-export function waitForDurableEnd(clock: Clock, log: PartitionLog, offset: number, waitMs: number, onGone?: (cancel: () => void) => () => void): Promise<boolean> {
-  return new Promise((resolve) => {
-    let settled = false
-    let offGone: (() => void) | undefined
-    const done = (wanted: boolean) => {
-      if (settled) return
-      settled = true
-      off()
-      offGone?.()
-      clock.clearTimeout(timer)
-      resolve(wanted)
-    }
-    const off = log.onLocalDurableEnd((end) => end > offset && done(true))
-    const timer = clock.setTimeout(() => done(true), waitMs)
-    offGone = onGone?.(() => done(false))
-    if (settled) offGone?.()
-  })
+export function waitForDurableEnd(clock: Clock, log: PartitionLog, offset: number, waitMs: number, onGone?: OnGone): Promise<boolean> {
+  return waitUntil(clock, (fire) => log.onLocalDurableEnd((end) => end > offset && fire()), waitMs, onGone)
 }
