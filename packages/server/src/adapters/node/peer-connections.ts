@@ -8,7 +8,8 @@
  * messages matter most) and each dropped frame is counted. Nothing here blocks or throws into the driver.
  */
 import WebSocket from 'ws'
-import { MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, decodeResponseFrame, encodeRaftMessageFrame, encodeRequestFrame, exchanges, type Logger } from '@samsa/shared'
+import { MIN_PROTOCOL_VERSION, decodeResponseFrame, encodeRaftMessageFrame, exchanges, type Logger } from '@samsa/shared'
+import { peerHelloFrame } from './peer-hello.js'
 import type { RaftTransport } from '../../controller/raft-driver.js'
 import type { Message, NodeId } from '../../controller/raft/index.js'
 
@@ -80,8 +81,7 @@ class PeerLink {
     this.#ws = ws
     ws.binaryType = 'nodebuffer'
     ws.on('open', () => {
-      const hello = { clientId: `samsa-peer-${this.opts.nodeId}`, minVersion: MIN_PROTOCOL_VERSION, maxVersion: MAX_PROTOCOL_VERSION, peer: { nodeId: this.opts.nodeId, clusterId: this.opts.clusterId } }
-      ws.send(encodeRequestFrame(exchanges.hello, MIN_PROTOCOL_VERSION, 1, hello))
+      ws.send(peerHelloFrame(this.opts.nodeId, this.opts.clusterId))
     })
     ws.on('message', (data: Buffer) => {
       let r: ReturnType<typeof decodeResponseFrame>

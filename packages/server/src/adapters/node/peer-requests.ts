@@ -9,6 +9,7 @@
  * once); a closed connection is forgotten and the next call opens a new one.
  */
 import WebSocket from 'ws'
+import { PEER_HELLO_CORRELATION_ID, peerHelloFrame } from './peer-hello.js'
 import { MIN_PROTOCOL_VERSION, SamsaError, decodeResponseFrame, encodeRequestFrame, exchanges, type Exchange, type Logger } from '@samsa/shared'
 import type { ControllerExchange, ControllerRequest, ControllerResponse, PeerRequester } from '../../cluster/controller-channel.js'
 
@@ -33,7 +34,7 @@ class PeerConnection {
   readonly #ws: WebSocket
   readonly #pending = new Map<number, Pending>()
   readonly #ready: Promise<void>
-  #nextId = 2
+  #nextId = PEER_HELLO_CORRELATION_ID + 1
   #closed = false
 
   constructor(url: string, opts: PeerRequestsOptions, onClosed: () => void) {
@@ -41,8 +42,7 @@ class PeerConnection {
     this.#ws = ws
     ws.binaryType = 'nodebuffer'
     this.#ready = new Promise<void>((resolve, reject) => {
-      const hello = { clientId: `samsa-peer-${opts.nodeId}`, minVersion: MIN_PROTOCOL_VERSION, maxVersion: MIN_PROTOCOL_VERSION, peer: { nodeId: opts.nodeId, clusterId: opts.clusterId } }
-      ws.on('open', () => ws.send(encodeRequestFrame(exchanges.hello, MIN_PROTOCOL_VERSION, 1, hello)))
+      ws.on('open', () => ws.send(peerHelloFrame(opts.nodeId, opts.clusterId)))
       ws.on('message', (data: Buffer) => {
         let r: ReturnType<typeof decodeResponseFrame>
         try {
@@ -50,7 +50,7 @@ class PeerConnection {
         } catch {
           return ws.close(1002, 'bad frame')
         }
-        if (r.header.correlationId === 1) {
+        if (r.header.correlationId === PEER_HELLO_CORRELATION_ID) {
           if (r.error) {
             reject(new SamsaError('NETWORK_EXCEPTION', `peer refused hello: ${r.error.errorName}: ${r.error.message}`))
             return ws.close(1000, 'hello refused')
