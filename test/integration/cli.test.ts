@@ -78,6 +78,9 @@ describe('samsa --help', () => {
     [['topics', 'describe'], ['--broker', '--json']],
     [['topics', 'delete'], ['--broker']],
     [['produce'], ['--key', '--partition', '--acks', '--json', '--broker', '--key-separator', '--headers', '--header-separator', 'SAMSA_BROKER']],
+    [['cluster'], ['up', 'status']],
+    [['cluster', 'up'], ['--nodes', '--base-port', '--data', '--fsync', '--log-level']],
+    [['cluster', 'status'], ['--broker', '--json']],
     [['consume'], ['--from', '--partition', '--max', '--timeout-ms', '--json', '--broker', 'differs from the SDK', '--print-offset', '--print-key', '--print-headers', '--consumer-id', '--state-dir', 'SAMSA_STATE_DIR']],
   ]
   it.each(commands)('samsa %j --help exits 0 and lists %j', async (cmd, expected) => {
