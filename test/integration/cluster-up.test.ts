@@ -1,7 +1,9 @@
 /**
  * `samsa cluster up` end to end, from the BUILT dist (`npm run build` first): a real CLI process runs a 3-node
  * cluster on consecutive free ports, prints each node's URL and a ready line once every broker is unfenced, serves
- * `cluster status` from any node, and stops on SIGTERM with exit 0, each node's data in `<data>/<id>`.
+ * `cluster status` from any node, creates a replication-factor-3 topic whose `topics describe` shows three replicas
+ * in the ISR, produces and consumes through different nodes, and stops on SIGTERM with exit 0, each node's data in
+ * `<data>/<id>`.
  */
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -75,6 +77,33 @@ describe('samsa cluster up', () => {
     const view = JSON.parse(status.stdout) as StatusJson
     expect(view.nodes.map((n) => [n.id, n.url, n.registered, n.fenced])).toEqual(urls.map((u, i) => [i + 1, u, true, false]))
     expect([1, 2, 3]).toContain(view.leaderId)
+
+    // A replicated topic through any node: every partition has three replicas, all in the ISR.
+    const any = `${urls[2]},${urls[0]}`
+    const created = await runCli(['topics', 'create', 'orders', '--partitions', '6', '--replication-factor', '3', '--min-insync-replicas', '2', '--broker', any])
+    expect(created.code, created.stderr).toBe(0)
+    expect(created.stdout).toBe('created topic orders with 6 partitions, replication factor 3\n')
+    const rows = await until(async () => {
+      const d = await runCli(['topics', 'describe', 'orders', '--broker', urls[1]!])
+      expect(d.code, d.stderr).toBe(0)
+      const lines = d.stdout.trim().split('\n')
+      expect(lines[1]).toBe('partition\tleader\tleaderEpoch\tlogStartOffset\thighWatermark\tlogEndOffset\treplicas\tisr')
+      const r = lines.slice(2).map((l) => l.split('\t'))
+      return r.length === 6 && r.every((x) => x[6]!.split(',').length === 3 && x[7]!.split(',').length === 3) ? r : null
+    }, { timeoutMs: 20_000, what: 'six partitions with three replicas in the ISR' })
+    for (const r of rows) expect(r[6]!.split(',')).toContain(r[1])
+
+    // Produce through one node, consume through another: the clients follow the partitions' leaders.
+    const produced = await runCli(['produce', 'orders', '--acks', 'all', '--broker', urls[2]!], { input: 'a\nb\nc\n', timeoutMs: 30_000 })
+    expect(produced.code, produced.stderr).toBe(0)
+    const consumed = await runCli(['consume', 'orders', '--max', '3', '--timeout-ms', '15000', '--broker', urls[0]!], { timeoutMs: 30_000 })
+    expect(consumed.code, consumed.stderr).toBe(0)
+    expect(consumed.stdout.trim().split('\n').sort()).toEqual(['a', 'b', 'c'])
+    const refused = await runCli(['topics', 'create', 'x', '--min-insync-replicas', '2', '--broker', urls[0]!])
+    expect([refused.code, refused.stderr]).toEqual([1, 'samsa: --min-insync-replicas needs --replication-factor\n'])
+    const tooMany = await runCli(['topics', 'create', 'x', '--replication-factor', '4', '--broker', urls[0]!])
+    expect(tooMany.code).toBe(1)
+    expect(tooMany.stderr).toMatch(/^samsa: INVALID_REPLICATION_FACTOR: replication factor must be an integer in 1\.\.3/)
 
     proc.kill('SIGTERM')
     const how = await until(() => exit, { timeoutMs: 30_000, what: 'cluster up to exit after SIGTERM' })
