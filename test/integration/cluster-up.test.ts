@@ -55,7 +55,7 @@ describe('samsa cluster up', () => {
     const data = await mkdtemp(join(tmpdir(), 'samsa-cluster-up-'))
     dirs.push(data)
     const base = await freeConsecutivePorts(3)
-    const { proc, exited } = spawnCli(['cluster', 'up', '--nodes', '3', '--base-port', String(base), '--data', data, '--log-format', 'json', '--log-level', 'warn'])
+    const { proc, exited } = spawnCli(['cluster', 'up', '--nodes', '3', '--base-port', String(base), '--data', data, '--log-format', 'json', '--log-level', 'info'])
     let stdout = ''
     let stderr = ''
     let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null
@@ -108,6 +108,10 @@ describe('samsa cluster up', () => {
     proc.kill('SIGTERM')
     const how = await until(() => exit, { timeoutMs: 30_000, what: 'cluster up to exit after SIGTERM' })
     expect(how, stderr).toEqual({ code: 0, signal: null })
+    // Controlled shutdowns while the nodes still running are a controller majority (2 of 3), the active controller last.
+    const stops = stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg?: string; node?: number; controlled?: boolean }).filter((l) => l.msg === 'stopping node')
+    expect(stops.map((l) => l.controlled)).toEqual([true, true, false])
+    expect(new Set(stops.map((l) => l.node))).toEqual(new Set([1, 2, 3]))
     // Every node let go of its port and its data-directory lock.
     for (const port of [base, base + 1, base + 2]) {
       const s = await listen(port)
