@@ -37,6 +37,7 @@ const API: readonly { file: string; name: string }[] = [
   { file: `${SDK}/client.ts`, name: 'ClientOptions' },
   { file: `${SDK}/client.ts`, name: 'SamsaClient' },
   { file: `${SDK}/admin/admin.ts`, name: 'Admin' },
+  { file: `${SDK}/validation/admin-arguments.ts`, name: 'CreateTopicOptions' },
   { file: `${SDK}/producer/producer-options.ts`, name: 'ProducerOptions' },
   { file: `${SDK}/producer/producer-options.ts`, name: 'ProducerRecord' },
   { file: `${SDK}/producer/producer-options.ts`, name: 'PendingCount' },

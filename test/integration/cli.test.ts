@@ -73,11 +73,14 @@ describe('samsa --help', () => {
     [[], ['start', 'topics', 'produce', 'consume']],
     [['start'], ['--port', '--host', '--data', '--fsync', '--fsync-interval-ms', '--retention-hours', '--retention-bytes', '--segment-bytes', '--log-format', '--log-level', '--advertised-url', '--max-connections', '--max-partitions-per-topic', 'SAMSA_PORT', 'SAMSA_DATA', 'SAMSA_MAX_CONNECTIONS']],
     [['topics'], ['create', 'list', 'describe', 'delete']],
-    [['topics', 'create'], ['--partitions', '--broker']],
+    [['topics', 'create'], ['--partitions', '--replication-factor', '--min-insync-replicas', '--broker']],
     [['topics', 'list'], ['--broker', '--json']],
     [['topics', 'describe'], ['--broker', '--json']],
     [['topics', 'delete'], ['--broker']],
     [['produce'], ['--key', '--partition', '--acks', '--json', '--broker', '--key-separator', '--headers', '--header-separator', 'SAMSA_BROKER']],
+    [['cluster'], ['up', 'status']],
+    [['cluster', 'up'], ['--nodes', '--base-port', '--data', '--fsync', '--log-level']],
+    [['cluster', 'status'], ['--broker', '--json']],
     [['consume'], ['--from', '--partition', '--max', '--timeout-ms', '--json', '--broker', 'differs from the SDK', '--print-offset', '--print-key', '--print-headers', '--consumer-id', '--state-dir', 'SAMSA_STATE_DIR']],
   ]
   it.each(commands)('samsa %j --help exits 0 and lists %j', async (cmd, expected) => {
@@ -107,6 +110,8 @@ describe('samsa topics', () => {
     expect(text.trimEnd().split('\n')).toHaveLength(5)
 
     failsClearly(await runCli(['topics', 'create', 'orders', '--broker', B]), /TOPIC_ALREADY_EXISTS/)
+    failsClearly(await runCli(['topics', 'create', 'replicated', '--replication-factor', '3', '--broker', B]), /^samsa: INVALID_REPLICATION_FACTOR: a single node holds one replica; replication factor 3 needs a cluster/)
+    expect(ok(await runCli(['topics', 'create', 'one-replica', '--replication-factor', '1', '--broker', B])).stdout).toBe('created topic one-replica with 1 partition, replication factor 1\n')
     expect(ok(await runCli(['topics', 'delete', 'single', '--broker', B])).stdout).toBe('deleted topic single\n')
     expect(ok(await runCli(['topics', 'list', '--broker', B])).stdout).not.toMatch(/^single\b/m)
     failsClearly(await runCli(['topics', 'describe', 'single', '--broker', B]), /UNKNOWN_TOPIC_OR_PARTITION/)

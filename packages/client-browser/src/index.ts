@@ -2,6 +2,7 @@
 export { createClient, type ClientOptions, type ConnectOptions, type SamsaClient } from './client.js'
 export { ClientErrorCodes, AbortError, type ClientErrorName } from './client-errors.js'
 export { normalizeBrokerUrl } from './validation/broker-url.js'
+export type { CreateTopicOptions } from './validation/admin-arguments.js'
 export { Admin, type TopicDescription, type OffsetQuery, type ListedOffset } from './admin/admin.js'
 export { Producer, type ProducerOptions, type ProducerRecord, type SendOptions, type FlushOptions, type RecordMetadata, type PendingCount, type Bytes } from './producer/producer.js'
 export { Consumer, type ConsumerOptions } from './consumer/consumer.js'

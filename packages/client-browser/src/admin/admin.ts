@@ -3,6 +3,7 @@ import { OffsetSpec, SamsaError, createTopic, deleteTopic, listOffsets, type Par
 import type { Connection } from '../connection/connection.js'
 import type { MetadataCache } from '../metadata/metadata-cache.js'
 import { check, checkShape, integer, nonEmptyString, optional } from '../validation/check.js'
+import { checkCreateTopicOptions, type CreateTopicOptions } from '../validation/admin-arguments.js'
 
 /** A topic name argument: its type is checked here; the naming rules are the broker's (INVALID_TOPIC_EXCEPTION). */
 const checkTopic = (call: string, arg: string, v: unknown) => check(call, arg, v, nonEmptyString)
@@ -32,11 +33,12 @@ export class Admin {
   }
 
   /** Every method checks its arguments first and rejects with a TypeError naming the bad one. */
-  async createTopic(name: string, opts: { partitions?: number } = {}): Promise<{ name: string; partitions: number }> {
+  async createTopic(name: string, opts: CreateTopicOptions = {}): Promise<{ name: string; partitions: number }> {
     const call = 'createTopic(name, options)'
     checkTopic(call, 'name', name)
-    checkShape(call, 'options', opts, { partitions: optional(integer(1)) })
-    const res = await this.#conn.request(createTopic, { name, partitions: opts.partitions ?? 1 })
+    const { partitions = 1, replicationFactor, minInsyncReplicas } = checkCreateTopicOptions(call, opts)
+    const replication = replicationFactor === undefined ? {} : { replicationFactor, ...(minInsyncReplicas === undefined ? {} : { minInsyncReplicas }) }
+    const res = await this.#conn.request(createTopic, { name, partitions, ...replication })
     this.#metadata.forget(name)
     return res
   }

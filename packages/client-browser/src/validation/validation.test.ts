@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { normalizeBrokerUrl, normalizeBrokers } from './broker-url.js'
 import { describeValue } from './check.js'
+import { checkCreateTopicOptions } from './admin-arguments.js'
 import { checkClientOptions } from './client-options.js'
 import { checkProducerOptions, checkSendArguments } from './producer-arguments.js'
 
@@ -56,6 +57,23 @@ describe('argument checks', () => {
     expect(() => checkClientOptions({ brokers: 'ws://h:1', clock: { now: () => 0 } })).toThrow(/options\.clock must be an object with now\(\), setTimeout\(\), clearTimeout\(\), got an object/)
     expect(() => checkClientOptions({ brokers: 'ws://h:1', requestTimeoutMs: 0 })).toThrow(/requestTimeoutMs must be an integer in 1\.\.2147483647, got the number 0/)
     expect(checkClientOptions({ brokers: 'h:1, https://h2/ws', networkEvents: null })).toEqual(['ws://h:1', 'wss://h2'])
+  })
+})
+
+describe('createTopic options', () => {
+  const call = 'createTopic(name, options)'
+  it('take partitions, replicationFactor and minInsyncReplicas in the wire ranges', () => {
+    expect(checkCreateTopicOptions(call, { partitions: 6, replicationFactor: 3, minInsyncReplicas: 2 })).toEqual({ partitions: 6, replicationFactor: 3, minInsyncReplicas: 2 })
+    expect(checkCreateTopicOptions(call, undefined)).toEqual({})
+    expect(() => checkCreateTopicOptions(call, { replicationFactor: 0 })).toThrow(new TypeError('createTopic(name, options): options.replicationFactor must be an integer in 1..32767, got the number 0'))
+    expect(() => checkCreateTopicOptions(call, { replicationFactor: 40_000 })).toThrow(/options\.replicationFactor must be an integer in 1\.\.32767/)
+    expect(() => checkCreateTopicOptions(call, { replicationFactor: 3, minInsyncReplicas: 1.5 })).toThrow(/options\.minInsyncReplicas must be an integer in 1\.\.32767, got the number 1\.5/)
+    expect(() => checkCreateTopicOptions(call, { replicas: 3 })).toThrow(/unknown option "replicas"; the options are partitions, replicationFactor, minInsyncReplicas/)
+  })
+  it('refuse minInsyncReplicas without replicationFactor (it travels only with it)', () => {
+    expect(() => checkCreateTopicOptions(call, { minInsyncReplicas: 2 })).toThrow(
+      new TypeError('createTopic(name, options): options.replicationFactor must be given with options.minInsyncReplicas, got undefined; name both, e.g. { replicationFactor: 3, minInsyncReplicas: 2 }'),
+    )
   })
 })
 

@@ -219,12 +219,6 @@ export class Broker {
     if (this.#topics.get(name)) await this.#topics.delete(name)
   }
 
-  /** Cluster: leads the local partition at `leaderEpoch` from its log end (no-op when already at it). */
-  async becomeLeader(topic: string, partition: number, leaderEpoch: number): Promise<void> {
-    const log = this.#topics.partition(topic, partition)
-    if (leaderEpoch > log.leaderEpoch) await log.becomeLeader(leaderEpoch)
-  }
-
   /** Broker-to-broker: served only by the active controller of a cluster. */
   brokerRegistration(req: BrokerRegistrationRequest): Promise<BrokerRegistrationResponse> {
     return this.#requireCluster().brokerRegistration(req)

@@ -1,8 +1,7 @@
 /**
  * @module PartitionRoleListener: the port through which a clustered broker learns, from its metadata image, which
  * partition replicas it now leads, follows or no longer hosts (controller/metadata/metadata-delta.ts). The replica
- * manager (replication/replica-manager.ts) implements it in a replicating node; LocalPartitionLogs
- * (local-partition-logs.ts) is the minimum without replication: open the local logs and lead at the new leader epoch.
+ * manager (replication/replica-manager.ts) implements it.
  *
  * Invariants: calls arrive in metadata log order, one per image change that touches this broker's replicas, with the
  * image they were computed against; an implementation may act asynchronously but must act on them in that order.
@@ -12,9 +11,4 @@ import type { LocalPartitionChanges, MetadataImage } from '../controller/metadat
 export interface PartitionRoleListener {
   /** A returned promise settles once these changes are acted on; its rejection is the caller's to log. */
   onLocalChanges(changes: LocalPartitionChanges, image: MetadataImage): void | Promise<void>
-}
-
-/** True when the changes ask for nothing. */
-export function noLocalChanges(c: LocalPartitionChanges): boolean {
-  return c.leaders.length === 0 && c.followers.length === 0 && c.removed.length === 0
 }

@@ -7,6 +7,8 @@ import type { StartFrom } from '@samsa/client-browser'
 
 /** Largest value an i32 field of the protocol carries (partition numbers and counts). */
 export const I32_MAX = 2 ** 31 - 1
+/** Largest value of an i16 field (createTopic's replication factor and min.insync.replicas). */
+export const I16_MAX = 2 ** 15 - 1
 
 export function intArg(min: number, max: number): (value: string) => number {
   return (value) => {

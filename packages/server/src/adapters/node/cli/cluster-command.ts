@@ -2,6 +2,7 @@
 import type { Command } from 'commander'
 import { brokerOption } from './broker-option.js'
 import { CliError } from './cli-error.js'
+import { registerClusterUp } from './cluster-up-command.js'
 
 interface ClusterNodeView {
   id: number
@@ -60,7 +61,8 @@ export function formatClusterStatus(v: ClusterView): string {
 }
 
 export function registerCluster(program: Command): void {
-  const cluster = program.command('cluster').description('inspect the cluster')
+  const cluster = program.command('cluster').description('run a local development cluster, inspect a cluster')
+  registerClusterUp(cluster)
   cluster
     .command('status')
     .description('nodes (id, URL, role, fenced, last heartbeat), the controller leader and term, the metadata offset')

@@ -1,7 +1,8 @@
 /** @module `samsa topics create|list|describe|delete`. */
 import { Option, type Command } from 'commander'
-import { I32_MAX, intArg } from './arg-parsers.js'
+import { I16_MAX, I32_MAX, intArg } from './arg-parsers.js'
 import { brokerOption } from './broker-option.js'
+import { CliError } from './cli-error.js'
 import { withClient } from './client.js'
 
 export function registerTopics(program: Command): void {
@@ -11,11 +12,16 @@ export function registerTopics(program: Command): void {
     .description('create a topic')
     // The upper limit is the broker's (--max-partitions-per-topic there): it answers INVALID_PARTITIONS above it.
     .addOption(new Option('--partitions <n>', 'number of partitions, up to the broker\'s maximum').argParser(intArg(1, I32_MAX)).default(1))
+    .addOption(new Option('--replication-factor <n>', 'replicas per partition, on distinct brokers (default: the cluster\'s, every live broker up to 3; 1 on a single node)').argParser(intArg(1, I16_MAX)))
+    .addOption(new Option('--min-insync-replicas <n>', 'ISR members acks=all needs, at most the replication factor (default: 2 for three or more replicas, else 1)').argParser(intArg(1, I16_MAX)))
     .addOption(brokerOption())
-    .action(async (topic: string, o: { partitions: number; broker: string }) => {
+    .action(async (topic: string, o: { partitions: number; replicationFactor?: number; minInsyncReplicas?: number; broker: string }) => {
+      if (o.minInsyncReplicas !== undefined && o.replicationFactor === undefined) throw new CliError('--min-insync-replicas needs --replication-factor')
       await withClient(o.broker, async (c) => {
-        await c.admin.createTopic(topic, { partitions: o.partitions })
-        process.stdout.write(`created topic ${topic} with ${o.partitions} partition${o.partitions === 1 ? '' : 's'}\n`)
+        const replication = o.replicationFactor === undefined ? {} : { replicationFactor: o.replicationFactor, ...(o.minInsyncReplicas === undefined ? {} : { minInsyncReplicas: o.minInsyncReplicas }) }
+        await c.admin.createTopic(topic, { partitions: o.partitions, ...replication })
+        const replicas = o.replicationFactor === undefined ? '' : `, replication factor ${o.replicationFactor}`
+        process.stdout.write(`created topic ${topic} with ${o.partitions} partition${o.partitions === 1 ? '' : 's'}${replicas}\n`)
       })
     })
   topics

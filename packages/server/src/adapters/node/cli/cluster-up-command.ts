@@ -1,0 +1,128 @@
+/**
+ * @module `samsa cluster up`: a local development cluster in the foreground. N combined-mode nodes (controller voter
+ * and broker each) run in this one process: node ids 1..N, ports base..base+N−1, data in `<data>/<id>`. It prints
+ * each node's URL, then one `cluster ready` line once there is an active controller and every broker is registered
+ * and unfenced. SIGINT/SIGTERM stops every node: controlled shutdowns while a quorum remains to decide them.
+ */
+import { join, resolve } from 'node:path'
+import { Option, type Command } from 'commander'
+import type { Logger } from '../../../clock.js'
+import { createPinoLogger, type LogFormat } from '../pino-logger.js'
+import { startBroker, type RunningBroker } from '../start-broker.js'
+import { intArg } from './arg-parsers.js'
+import { CliError } from './cli-error.js'
+import { LOG_LEVELS } from './start-command.js'
+
+/** The most voters a development quorum gets (Raft quorums are 1, 3, 5 or 7 in practice). */
+export const MAX_CLUSTER_UP_NODES = 7
+const READY_POLL_MS = 100
+
+interface UpOptions {
+  nodes: number
+  basePort: number
+  data: string
+  fsync: 'always' | 'interval' | 'never'
+  logFormat?: LogFormat
+  logLevel: string
+}
+
+interface Member {
+  readonly id: number
+  readonly dataDir: string
+  readonly running: RunningBroker
+}
+
+/** An active controller and every one of `members` registered and unfenced, as each node sees it; else null. */
+export function clusterReady(members: readonly Member[]): { leaderId: number; term: number } | null {
+  const statuses = members.map((m) => m.running.cluster!.status())
+  const active = statuses.find((s) => s.controller.active)
+  if (!active) return null
+  const allUnfenced = statuses.every((s) => !s.fenced && s.nodes.length === members.length && s.nodes.every((n) => !n.fenced))
+  return allUnfenced ? { leaderId: active.brokerId, term: active.controller.term } : null
+}
+
+/**
+ * Stops every member, the active controller last. A controlled shutdown needs a controller quorum to commit it, so
+ * a member is stopped controlled only while the members still running (itself included) are a majority.
+ */
+export async function stopMembers(members: readonly Member[], logger: Logger): Promise<void> {
+  const majority = Math.floor(members.length / 2) + 1
+  const order = [...members].sort((a, b) => Number(a.running.cluster?.status().controller.active ?? false) - Number(b.running.cluster?.status().controller.active ?? false))
+  for (const [i, m] of order.entries()) {
+    const controlled = members.length - i >= majority
+    logger.info({ node: m.id, controlled }, 'stopping node')
+    await m.running.close({ controlled })
+  }
+}
+
+export function registerClusterUp(cluster: Command): void {
+  cluster
+    .command('up')
+    .description('run a local development cluster in the foreground: N nodes, each a controller voter and a broker (Ctrl-C stops it)')
+    .addOption(new Option('--nodes <n>', 'number of nodes (ids 1..N)').argParser(intArg(1, MAX_CLUSTER_UP_NODES)).default(3))
+    .addOption(new Option('--base-port <port>', 'port of node 1; node N listens on base+N-1').argParser(intArg(1, 65535)).default(8081))
+    .addOption(new Option('--data <dir>', 'parent data directory: node N keeps its data in <dir>/N').default('./data'))
+    .addOption(new Option('--fsync <mode>', 'always, interval or never (see docs/operations.md)').choices(['always', 'interval', 'never']).default('always'))
+    .addOption(new Option('--log-format <format>', 'log output (default: pretty on a terminal, else json)').choices(['pretty', 'json']))
+    .addOption(new Option('--log-level <level>', 'least severe level logged').choices(LOG_LEVELS).default('info'))
+    .action(async (o: UpOptions) => {
+      if (o.basePort + o.nodes - 1 > 65535) throw new CliError(`--base-port ${o.basePort} with --nodes ${o.nodes} goes past port 65535`)
+      const logger = createPinoLogger({ level: o.logLevel, format: o.logFormat ?? (process.stderr.isTTY ? 'pretty' : 'json') })
+      const ids = Array.from({ length: o.nodes }, (_, i) => i + 1)
+      const controllers = ids.map((id) => ({ id, url: `ws://127.0.0.1:${o.basePort + id - 1}` }))
+      const members: Member[] = []
+      let stopping: Promise<void> | null = null
+      const stop = (reason: string): Promise<void> => {
+        stopping ??= (async () => {
+          logger.info({ reason }, 'stopping the cluster')
+          await stopMembers(members, logger)
+        })()
+        return stopping
+      }
+      const onSignal = (signal: NodeJS.Signals) => {
+        stop(signal).then(
+          () => process.exit(0),
+          (err: unknown) => {
+            logger.error({ err }, 'shutdown failed')
+            process.exit(1)
+          },
+        )
+      }
+      process.on('SIGTERM', onSignal)
+      process.on('SIGINT', onSignal)
+      for (const id of ids) {
+        if (stopping) break
+        const dataDir = join(resolve(o.data), String(id))
+        try {
+          const running = await startBroker({
+            port: o.basePort + id - 1,
+            dataDir,
+            logger: logger.child({ node: id }),
+            nodeId: id,
+            controllers,
+            config: { log: { fsync: o.fsync } },
+          })
+          if (stopping) {
+            await running.close({ controlled: false })
+            break
+          }
+          members.push({ id, dataDir, running })
+        } catch (e) {
+          await stop(`node ${id} failed to start`)
+          throw new CliError(`node ${id} (port ${o.basePort + id - 1}, data ${dataDir}) failed to start: ${CliError.describe(e)}`)
+        }
+        process.stdout.write(`node ${id}: ${controllers[id - 1]!.url}  (http://127.0.0.1:${o.basePort + id - 1}/, data ${dataDir})\n`)
+      }
+      if (o.fsync !== 'always') logger.warn({ fsync: o.fsync }, 'acknowledged records may be lost on a crash or power failure in this fsync mode')
+      // Wait for the quorum and the brokers' registrations (no deadline: a developer sees the nodes' logs meanwhile).
+      while (!stopping) {
+        const ready = clusterReady(members)
+        if (ready) {
+          const list = controllers.map((c) => c.url).join(',')
+          process.stdout.write(`cluster ready: ${o.nodes} node${o.nodes === 1 ? '' : 's'}, controller leader ${ready.leaderId} (term ${ready.term}); --broker ${list}\n`)
+          return
+        }
+        await new Promise((r) => setTimeout(r, READY_POLL_MS))
+      }
+    })
+}
