@@ -7,11 +7,11 @@
  */
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer, type AddressInfo, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { killAll, runCli, spawnCli } from '../support/child-broker.js'
+import { freeConsecutivePorts, listen } from '../support/free-ports.js'
 import { until } from '../support/until.js'
 
 const dirs: string[] = []
@@ -19,31 +19,6 @@ afterAll(async () => {
   await killAll()
   for (const d of dirs) await rm(d, { recursive: true, force: true })
 })
-
-const listen = (port: number) =>
-  new Promise<Server | null>((resolve) => {
-    const s = createServer()
-    s.once('error', () => resolve(null))
-    s.listen(port, '127.0.0.1', () => resolve(s))
-  })
-
-/** A base port p with p..p+n−1 all free just now (each held by a socket while the next is tried). */
-async function freeConsecutivePorts(n: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const first = await listen(0)
-    if (!first) continue
-    const base = (first.address() as AddressInfo).port
-    const held = [first]
-    for (let i = 1; i < n && base + i <= 65535; i++) {
-      const s = await listen(base + i)
-      if (!s) break
-      held.push(s)
-    }
-    await Promise.all(held.map((s) => new Promise((r) => s.close(r))))
-    if (held.length === n) return base
-  }
-  throw new Error(`no ${n} consecutive free ports found`)
-}
 
 interface StatusJson {
   leaderId: number | null
