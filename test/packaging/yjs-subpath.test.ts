@@ -11,8 +11,9 @@ import { REPO_ROOT } from '../support/child-broker.js'
 
 const built = join(REPO_ROOT, 'packages/client-browser/dist/yjs/index.js')
 
+/** Bundles as an installed app would: through node_modules and package exports, ignoring the repo's tsconfig `paths`. */
 async function bundle(contents: string, resolveDir: string) {
-  const r = await build({ stdin: { contents, resolveDir, loader: 'ts' }, bundle: true, format: 'esm', platform: 'browser', write: false, metafile: true, logLevel: 'silent' })
+  const r = await build({ stdin: { contents, resolveDir, loader: 'ts' }, bundle: true, format: 'esm', platform: 'browser', write: false, metafile: true, logLevel: 'silent', tsconfigRaw: '{}' })
   return Object.keys(r.metafile.inputs)
 }
 
