@@ -16,7 +16,9 @@ import { e2eLatency } from './scenarios/e2e-latency.mjs'
 import { rawLatency } from './scenarios/raw-latency.mjs'
 import { bundleSize } from './scenarios/bundle-size.mjs'
 
-const SCENARIOS = ['bundle', 'raw', 'produce', 'latency', 'raw-latency']
+const SCENARIOS = ['bundle', 'raw', 'produce', 'latency', 'raw-latency', 'cluster']
+/** The `cluster` rows: a local cluster of combined-mode nodes, a replicated topic, acks=all (waits for the ISR). */
+const CLUSTER = { nodes: 3, replicationFactor: 3, minInsyncReplicas: 2 }
 const RECORD_SIZES = [100, 1024]
 /** The SDK's defaults: maxBatchBytes = the broker's maxBatchBytes (1 MiB), maxInFlight 5 per partition. */
 const SDK_MAX_BATCH_BYTES = 1024 * 1024
@@ -121,7 +123,7 @@ try {
 
   if (selected('raw')) {
     for (const recordBytes of RECORD_SIZES) {
-      const seen = results.find((r) => r.scenario === 'produce' && r.recordBytes === recordBytes && r.fsync === 'always' && r.frames)
+      const seen = results.find((r) => r.scenario === 'produce' && !r.cluster && r.recordBytes === recordBytes && r.fsync === 'always' && r.frames)
       const perFrame = seen ? Math.max(1, Math.round(seen.frames.meanRecordsPerFrame)) : recordsPerFrame(recordBytes, SDK_MAX_BATCH_BYTES)
       const r = await step(`raw ${recordBytes} B`, () =>
         rawThroughput({
@@ -158,6 +160,40 @@ try {
         }),
       )
     }
+  }
+
+  if (selected('cluster')) {
+    // The same two measurements against a 3-node cluster (child processes, data in a temp dir, torn down after each
+    // case): a replication-factor-3 topic, acks=all, brokers --fsync always.
+    await step(`cluster ${CLUSTER.nodes} nodes RF=${CLUSTER.replicationFactor}: produce 100 B fsync=always`, () =>
+      produceThroughput({
+        recordBytes: 100,
+        fsync: 'always',
+        chunkRecords: 1_000,
+        maxUnsettled: 16,
+        durationMs: settings.produceMs,
+        maxRecords: Math.floor(settings.produceMaxBytes / 100),
+        warmupRecords: 100_000,
+        brokerNodeArgs,
+        brokerCpu: cpus.server,
+        cluster: CLUSTER,
+      }),
+    )
+    await step(`cluster ${CLUSTER.nodes} nodes RF=${CLUSTER.replicationFactor}: latency 100 B @ 5000/s fsync=always`, () =>
+      e2eLatency({
+        ratePerSec: 5_000,
+        recordBytes: 100,
+        durationMs: settings.latencyMs,
+        warmupMs: settings.latencyWarmupMs,
+        tickMs: 2,
+        fsync: 'always',
+        drainTimeoutMs: 10_000,
+        producerOptions: {},
+        brokerNodeArgs,
+        brokerCpu: cpus.server,
+        cluster: CLUSTER,
+      }),
+    )
   }
 
   if (selected('raw-latency')) {
@@ -211,6 +247,11 @@ process.stdout.write(JSON.stringify(report, null, 2) + '\n\n')
 // Exit explicitly once stdout is flushed: a misbehaving client must not keep the bench alive.
 process.stdout.write(humanTables(report) + `\n\nwritten to ${file}\n`, () => process.exit(errors.length ? 1 : 0))
 
+/** "1 node", or "3-node cluster RF=3" for the cluster rows. */
+function deployment(r) {
+  return r.cluster ? `${r.cluster.nodes}-node cluster RF=${r.cluster.replicationFactor}` : '1 node'
+}
+
 function humanTables(rep) {
   const m = rep.machine
   const out = [`machine: ${m.cpus} × ${m.cpuModel}, node ${m.node}, ws ${m.ws}${m.bufferutil ? ' + bufferutil' : ''}; ${rep.quick ? 'quick run' : 'full run'}`]
@@ -230,7 +271,7 @@ function humanTables(rep) {
     out.push('', formatTable(
       ['throughput', 'record', 'fsync', 'records/s', 'MB/s', 'vs raw', 'rec/frame', 'client cpu', 'server cpu', 'other cpu', 'client µs/rec', 'server µs/rec', 'broker ms/produce'],
       thr.map((r) => [
-        r.scenario === 'raw' ? 'raw ws baseline' : 'SDK produce acks=all',
+        r.scenario === 'raw' ? 'raw ws baseline' : `SDK produce acks=all, ${deployment(r)}`,
         `${r.recordBytes} B`,
         r.fsync ?? '-',
         fmtInt(r.recordsPerSec),
@@ -252,7 +293,7 @@ function humanTables(rep) {
       [`latency, 100 B records @ 5000/s`, 'sent', 'recv', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'ack p50', 'ack p99'],
       lat.map((r) => [
         r.scenario === 'latency'
-          ? `SDK produce→subscribe, linger ${typeof r.lingerMs === 'number' ? r.lingerMs : 0} ms, fsync ${r.fsync}`
+          ? `SDK produce→subscribe, ${deployment(r)}, linger ${typeof r.lingerMs === 'number' ? r.lingerMs : 0} ms, fsync ${r.fsync}`
           : 'raw ws echo (baseline)',
         r.sent,
         r.received,
@@ -263,6 +304,25 @@ function humanTables(rep) {
         fmtNum(r.ackLatency?.p50Ms, 2),
         fmtNum(r.ackLatency?.p99Ms, 2),
       ]),
+    ))
+  }
+  const clusterRows = rep.results.filter((r) => r.cluster)
+  if (clusterRows.length) {
+    // Side by side: the single-node rows and the cluster rows measured the same way (100 B records, acks=all, fsync always, linger 0).
+    const same = (r) => r.recordBytes === 100 && r.fsync === 'always' && (r.scenario === 'produce' || (r.lingerMs ?? 0) === 0)
+    const pick = (scenario, clustered) => rep.results.find((r) => r.scenario === scenario && Boolean(r.cluster) === clustered && same(r))
+    out.push('', formatTable(
+      ['1 node vs cluster (100 B, acks=all, fsync always)', 'records/s', 'MB/s', 'server cpu', 'e2e p50 ms', 'e2e p99 ms', 'e2e p999 ms', 'ack p99', 'lost', 'dup'],
+      [false, true].map((clustered) => {
+        const p = pick('produce', clustered)
+        const l = pick('latency', clustered)
+        const c = (p ?? l)?.cluster
+        return [
+          clustered ? `${c?.nodes ?? CLUSTER.nodes}-node cluster, RF=${c?.replicationFactor ?? CLUSTER.replicationFactor}, min ISR ${c?.minInsyncReplicas ?? CLUSTER.minInsyncReplicas}` : '1 node',
+          fmtInt(p?.recordsPerSec), fmtNum(p?.mbPerSec, 1), p?.serverCpuPct == null ? null : `${p.serverCpuPct}%`,
+          fmtNum(l?.p50Ms, 2), fmtNum(l?.p99Ms, 2), fmtNum(l?.p999Ms, 2), fmtNum(l?.ackLatency?.p99Ms, 2), l?.lost, l?.duplicates,
+        ]
+      }),
     ))
   }
   const noisy = rep.results.filter((r) => r.otherCpuPct > 20)

@@ -31,17 +31,33 @@ export function selfCpuMs() {
   return (u.user + u.system) / 1000
 }
 
-/** Starts a CPU meter for this process and optionally a child pid; stop() gives % of one core each since start. */
+/** CPU ms summed over several pids (a cluster's nodes), or null if any is unreadable. */
+function pidsCpuMs(pids) {
+  let sum = 0
+  for (const pid of pids) {
+    const ms = processCpuMs(pid)
+    if (ms === null) return null
+    sum += ms
+  }
+  return sum
+}
+
+/**
+ * Starts a CPU meter for this process and optionally the server side: one child pid, or an array of pids (the nodes
+ * of a cluster, summed); stop() gives % of one core each since start.
+ */
 export function cpuMeter(childPid) {
+  const pids = childPid === undefined || childPid === null ? [] : [childPid].flat()
   const wall0 = performance.now()
   const self0 = selfCpuMs()
-  const child0 = childPid ? processCpuMs(childPid) : null
+  const child0 = pids.length ? pidsCpuMs(pids) : null
   const machine0 = machineBusyMs()
   return {
     stop() {
       const elapsedMs = performance.now() - wall0
       const self = selfCpuMs() - self0
-      const child = child0 === null ? null : processCpuMs(childPid) - child0
+      const childNow = child0 === null ? null : pidsCpuMs(pids)
+      const child = childNow === null ? null : childNow - child0
       const machine = machine0 === null ? null : machineBusyMs() - machine0
       return {
         /** CPU used by processes other than the bench and its server during the run (noise), % of one core. */

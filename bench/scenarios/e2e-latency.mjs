@@ -1,23 +1,24 @@
 // Scenario "latency": open-loop producer at a fixed rate → broker (own process) → subscriber on another
 // connection; latency = time the subscriber's async iterator yields a record − time send() was called for it.
 // Each 100-byte value carries [float64 send time (performance.now()), uint32 sequence].
-import { withBroker } from '../lib/broker-process.mjs'
+// With opts.cluster the broker is a local cluster and the topic is replicated (acks=all then waits for the ISR).
+import { withTarget } from '../lib/target.mjs'
 import { runPaced } from '../lib/pacer.mjs'
 import { closeClient, loadSdk, makeClient } from '../lib/sdk.mjs'
 import { round, sleep, summarize, waitFor, withTimeout } from '../lib/stats.mjs'
 
-/** opts: { ratePerSec, recordBytes, durationMs, warmupMs, tickMs, fsync, drainTimeoutMs, producerOptions } */
+/** opts: { ratePerSec, recordBytes, durationMs, warmupMs, tickMs, fsync, drainTimeoutMs, producerOptions, cluster? } */
 export async function e2eLatency(opts) {
   const sdk = await loadSdk()
-  return withBroker({ fsync: opts.fsync, nodeArgs: opts.brokerNodeArgs, pinCpu: opts.brokerCpu }, async ({ wsUrl, lines }) => {
+  return withTarget({ fsync: opts.fsync, nodeArgs: opts.brokerNodeArgs, pinCpu: opts.brokerCpu, cluster: opts.cluster }, async (target) => {
     let producerClient
     let consumerClient
     let sub
     try {
-      producerClient = makeClient(sdk, { url: wsUrl, clientId: 'bench-latency-producer' })
-      consumerClient = makeClient(sdk, { url: wsUrl, clientId: 'bench-latency-consumer' })
+      producerClient = makeClient(sdk, { url: target.brokerUrls, clientId: 'bench-latency-producer' })
+      consumerClient = makeClient(sdk, { url: target.brokerUrls, clientId: 'bench-latency-consumer' })
       const topic = 'bench-latency'
-      await withTimeout(producerClient.admin.createTopic(topic, { partitions: 1 }), 10_000, 'createTopic')
+      const { topology } = await target.createTopic(producerClient, topic)
       sub = consumerClient.consumer().subscribe(topic, { from: 'latest' })
       if (typeof sub.position === 'function') await waitFor(() => sub.position(0) !== null, 10_000, 'the subscription to start')
       const producer = producerClient.producer({ acks: 'all', ...opts.producerOptions })
@@ -82,6 +83,8 @@ export async function e2eLatency(opts) {
       const summary = summarize(latencies.subarray(0, measured))
       return {
         scenario: 'latency',
+        /** null: one broker; else the cluster, its replication factor, and the partition's leader, replicas and ISR at the start. */
+        cluster: topology,
         recordBytes: opts.recordBytes,
         fsync: opts.fsync,
         acks: 'all',
@@ -103,7 +106,7 @@ export async function e2eLatency(opts) {
         ackLatency: summarize(ackLatencies),
       }
     } catch (err) {
-      err.message += `\nbroker output (last lines):\n${lines.slice(-10).join('\n')}`
+      err.message += `\nbroker output (last lines):\n${target.lastLines()}`
       throw err
     } finally {
       try { sub?.close?.() } catch { /* ignore */ }

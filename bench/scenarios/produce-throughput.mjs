@@ -1,22 +1,24 @@
 // Scenario "produce": one SDK producer (acks=all) → a broker in its own process, records of one size sent in
 // large chunks with a bounded number of unsettled send() calls; from first send to last acknowledgement.
-import { withBroker } from '../lib/broker-process.mjs'
+// With opts.cluster the broker is a local cluster and the topic is replicated (acks=all then waits for the ISR).
+import { withTarget } from '../lib/target.mjs'
 import { closeClient, countingWebSocket, frameSummary, loadSdk, makeClient, newFrameStats } from '../lib/sdk.mjs'
 import { cpuMeter } from '../lib/cpu.mjs'
 import { produceLatencyDelta, scrapeProduceLatency } from '../lib/broker-metrics.mjs'
 import { rates, round, withTimeout } from '../lib/stats.mjs'
 
 /**
- * opts: { recordBytes, fsync, chunkRecords, maxUnsettled, durationMs, maxRecords, warmupRecords, brokerNodeArgs, pinCpu }
+ * opts: { recordBytes, fsync, chunkRecords, maxUnsettled, durationMs, maxRecords, warmupRecords, brokerNodeArgs, pinCpu,
+ *         cluster?: { nodes, replicationFactor, minInsyncReplicas } }
  */
 export async function produceThroughput(opts) {
   const sdk = await loadSdk()
-  return withBroker({ fsync: opts.fsync, nodeArgs: opts.brokerNodeArgs, pinCpu: opts.brokerCpu }, async ({ wsUrl, httpUrl, lines, child }) => {
+  return withTarget({ fsync: opts.fsync, nodeArgs: opts.brokerNodeArgs, pinCpu: opts.brokerCpu, cluster: opts.cluster }, async (target) => {
     const frames = newFrameStats()
-    const client = makeClient(sdk, { url: wsUrl, clientId: 'bench-producer', WebSocketClass: countingWebSocket(frames) })
+    const client = makeClient(sdk, { url: target.brokerUrls, clientId: 'bench-producer', WebSocketClass: countingWebSocket(frames) })
     try {
       const topic = `bench-produce-${opts.recordBytes}`
-      await withTimeout(client.admin.createTopic(topic, { partitions: 1 }), 10_000, 'createTopic')
+      const { metricsUrl: httpUrl, topology } = await target.createTopic(client, topic)
       const producer = client.producer({ acks: 'all' })
       const value = new Uint8Array(opts.recordBytes).fill(0x61)
       const chunk = Array.from({ length: opts.chunkRecords }, () => ({ value }))
@@ -24,13 +26,15 @@ export async function produceThroughput(opts) {
       await run(producer, topic, chunk, { ...opts, durationMs: 60_000, maxRecords: opts.warmupRecords })
       Object.assign(frames, newFrameStats())
       const metricsBefore = await scrapeProduceLatency(httpUrl)
-      const meter = cpuMeter(child.pid)
+      const meter = cpuMeter(target.serverPids)
       const result = await run(producer, topic, chunk, opts)
       const cpu = meter.stop()
       const brokerProduceLatency = produceLatencyDelta(metricsBefore, await scrapeProduceLatency(httpUrl))
       await withTimeout(producer.close?.() ?? Promise.resolve(), 10_000, 'producer.close')
       return {
         scenario: 'produce',
+        /** null: one broker; else the cluster, its replication factor, and the partition's leader, replicas and ISR at the start. */
+        cluster: topology,
         recordBytes: opts.recordBytes,
         fsync: opts.fsync,
         acks: 'all',
@@ -44,11 +48,11 @@ export async function produceThroughput(opts) {
         ...cpu,
         clientCpuUsPerRecord: round((cpu.clientCpuMs * 1000) / result.records, 3),
         serverCpuUsPerRecord: cpu.serverCpuMs === null ? null : round((cpu.serverCpuMs * 1000) / result.records, 3),
-        /** From the broker's samsa_produce_latency_seconds histogram over the measured run (bucket bounds, not exact). */
+        /** From the (leader) broker's samsa_produce_latency_seconds histogram over the measured run (bucket bounds, not exact). */
         brokerProduceLatency,
       }
     } catch (err) {
-      err.message += `\nbroker output (last lines):\n${lines.slice(-10).join('\n')}`
+      err.message += `\nbroker output (last lines):\n${target.lastLines()}`
       throw err
     } finally {
       await closeClient(client)

@@ -1,0 +1,43 @@
+// What a scenario runs against: one broker process (the default), or a local cluster of combined-mode nodes
+// (opts.cluster = { nodes, replicationFactor, minInsyncReplicas }). Both give the scenario the same handle.
+import { withBroker } from './broker-process.mjs'
+import { withCluster } from './cluster-process.mjs'
+import { withTimeout } from './stats.mjs'
+
+/**
+ * Runs `fn(target)`; target: {
+ *   brokerUrls: URLs for the SDK's `brokers` (every node of a cluster),
+ *   serverPids: the broker process id(s), for the CPU meter,
+ *   lastLines(): the broker output's last lines, for error messages,
+ *   createTopic(client, name): creates a one-partition topic (in a cluster with the replication factor, waiting for
+ *     the full ISR) and returns { metricsUrl: the partition leader's HTTP URL, topology: null | { nodes, leader,
+ *     replicationFactor, minInsyncReplicas, replicas, isr } },
+ * }
+ * opts: { fsync, nodeArgs, pinCpu, cluster? }
+ */
+export async function withTarget(opts, fn) {
+  if (!opts.cluster) {
+    return withBroker({ fsync: opts.fsync, nodeArgs: opts.nodeArgs, pinCpu: opts.pinCpu }, ({ wsUrl, httpUrl, child, lines }) => fn({
+      brokerUrls: [wsUrl],
+      serverPids: child.pid,
+      lastLines: () => lines.slice(-10).join('\n'),
+      async createTopic(client, name) {
+        await withTimeout(client.admin.createTopic(name, { partitions: 1 }), 10_000, 'createTopic')
+        return { metricsUrl: httpUrl, topology: null }
+      },
+    }))
+  }
+  const { nodes, replicationFactor, minInsyncReplicas } = opts.cluster
+  return withCluster({ nodes, fsync: opts.fsync, nodeArgs: opts.nodeArgs, pinCpu: opts.pinCpu }, (cluster) => fn({
+    brokerUrls: cluster.nodes.map((n) => n.wsUrl),
+    serverPids: cluster.pids,
+    lastLines: () => cluster.lastLines(10),
+    async createTopic(_client, name) {
+      const { partition, leaderNode } = await cluster.createReplicatedTopic(name, { partitions: 1, replicationFactor, minInsyncReplicas })
+      return {
+        metricsUrl: leaderNode.httpUrl,
+        topology: { nodes, leader: partition.leader, replicationFactor, minInsyncReplicas, replicas: partition.replicas, isr: partition.isr },
+      }
+    },
+  }))
+}
