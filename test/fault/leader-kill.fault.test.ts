@@ -10,7 +10,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { exchanges } from '@samsa/shared'
-import { createClient, memoryStorage, type SamsaClient } from '@samsa/client-browser'
+import { createClient, memoryStorage, type Logger, type SamsaClient } from '@samsa/client-browser'
 import { RawConnection } from '../support/raw-connection.js'
 import { checkClusterHistory, describeClusterReport, HistoryRecorder } from '../support/cluster-history-checker.js'
 import { until } from '../support/until.js'
@@ -28,8 +28,18 @@ afterAll(async () => {
   await cluster?.close()
 })
 
+/** The SDK's own log lines (FAULT_DEBUG=1 prints them with the report). */
+const sdkLog: string[] = []
+const debugLogger = (bindings: object): Logger => {
+  const line = (level: string) => (fields: object, msg?: string) => {
+    if (process.env.FAULT_DEBUG && level !== 'debug') sdkLog.push(`${performance.now().toFixed(0)} ${level} ${msg ?? ''} ${JSON.stringify({ ...bindings, ...fields })}`)
+  }
+  return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error'), child: (b) => debugLogger({ ...bindings, ...b }) }
+}
+
 function client(id: string): SamsaClient {
   const c = createClient({
+    logger: debugLogger({ client: id }),
     brokers: cluster!.brokerUrls,
     clientId: id,
     WebSocket: WebSocket as never,
@@ -111,11 +121,14 @@ describe('fault: kill -9 of the partition leader under load', () => {
     // The faults: KILLS times, let writes flow, kill -9 the leader, wait for a new leader and an acknowledged
     // write after the kill, restart the old leader and wait until it is back in the ISR.
     const failovers: { killed: number; newLeader: number; leaderMs: number; writeMs: number }[] = []
+    const killTimes: number[] = []
+    const staleLeaderships: { node: number; leaderEpoch: number; currentEpoch: number }[] = []
     const gapMs = DURATION_MS / (KILLS + 1)
     for (let k = 0; k < KILLS; k++) {
       await until(() => rec.now() - t0 > gapMs * (k + 1), { timeoutMs: DURATION_MS * 2, what: `the time of kill ${k + 1}` })
       const before = await cluster.waitLeader(TOPIC, 0)
       const killedAt = rec.now()
+      killTimes.push(Math.round(killedAt))
       await cluster.kill(before.leader)
       const after = await cluster.waitLeader(TOPIC, 0, (p) => p.leader !== before.leader && p.leaderEpoch > before.leaderEpoch)
       const leaderMs = rec.now() - killedAt
@@ -125,6 +138,12 @@ describe('fault: kill -9 of the partition leader under load', () => {
       failovers.push({ killed: before.leader, newLeader: after.leader, leaderMs: Math.round(leaderMs), writeMs: Math.round(nextOk.timeMs - killedAt) })
       await cluster.restart(before.leader)
       await cluster.waitLeader(TOPIC, 0, (p) => p.isr?.length === 3, 60_000)
+      // The restarted node must not act as leader at an epoch the controller already replaced (its stale image).
+      for (const l of cluster.node(before.leader).process!.logs) {
+        if (l.msg === 'became leader' && l.topic === TOPIC && typeof l.leaderEpoch === 'number' && l.leaderEpoch < after.leaderEpoch) {
+          staleLeaderships.push({ node: before.leader, leaderEpoch: l.leaderEpoch, currentEpoch: after.leaderEpoch })
+        }
+      }
     }
 
     await sending
@@ -153,9 +172,24 @@ describe('fault: kill -9 of the partition leader under load', () => {
       `[leader-kill] ${describeClusterReport(report)}\n` +
         `[leader-kill] acknowledged ${acked.length} in ${elapsedS.toFixed(1)} s (${(acked.length / elapsedS).toFixed(0)}/s); final leader ${end.leader} epoch ${end.leaderEpoch}\n` +
         `[leader-kill] unknown/failed sends by error: ${JSON.stringify(Object.fromEntries(unknownErrors))}\n` +
+        `[leader-kill] restarted nodes leading at a replaced epoch: ${JSON.stringify(staleLeaderships)}\n` +
         `[leader-kill] failovers (SIGKILL → new leader / → next acknowledged write): ${failovers.map((f) => `node ${f.killed}→${f.newLeader}: ${f.leaderMs} ms / ${f.writeMs} ms`).join('; ')}`,
     )
+    if (process.env.FAULT_DEBUG) {
+      const sends = rec.ops.filter((o) => o.f === 'send' && o.type !== 'invoke')
+      const firstBad = sends.findIndex((o) => o.type !== 'ok')
+      const badAt = firstBad >= 0 ? sends[firstBad]!.timeMs : Infinity
+      const near = sdkLog.filter((l) => Math.abs(Number(l.split(' ')[0]) - badAt) < 1_500 && !l.includes('reconnecting after backoff'))
+      console.log(`[leader-kill] kills at ${JSON.stringify(killTimes)}\nSDK log near the first failed send:\n${near.slice(0, 60).join('\n')}`)
+      if (firstBad >= 0) console.log(sends.slice(Math.max(0, firstBad - 4), firstBad + 2).map((o) => JSON.stringify(o)).join('\n'))
+      for (const n of cluster.nodes.values()) {
+        console.log(`node ${n.id} log:\n${(n.process?.logs ?? []).filter((l) => l.level >= 30).slice(-25).map((l) => JSON.stringify(l)).join('\n')}`)
+      }
+    }
     expect(report.anomalies, describeClusterReport(report)).toEqual([])
+    // An idempotent producer with retries follows the new leader: no send is rejected by a failover.
+    expect(Object.fromEntries(unknownErrors)).toEqual({})
+    expect(staleLeaderships).toEqual([])
     expect(failovers).toHaveLength(KILLS)
     expect(acked.length).toBeGreaterThan(0)
     expect(new Set(rec.leaderSamples.map((s) => s.leaderEpoch)).size).toBeGreaterThan(KILLS)
