@@ -20,7 +20,8 @@ export default defineConfig({
     // `vitest run` runs both; `--project unit` only the packages' own tests (`npm run test:unit`).
     projects: [
       { extends: true, test: { name: 'unit', include: ['packages/*/src/**/*.test.ts'] } },
-      { extends: true, test: { name: 'integration', include: ['test/**/*.test.ts'] } },
+      // test/fault/ runs real multi-process clusters under faults: its own config (vitest.fault.config.ts, `npm run test:fault`).
+      { extends: true, test: { name: 'integration', include: ['test/**/*.test.ts'], exclude: ['test/fault/**', '**/node_modules/**'] } },
     ],
   },
 })

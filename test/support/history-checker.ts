@@ -28,6 +28,11 @@ export interface History {
   readonly failed?: Iterable<string>
   /** The final drain of the whole log: every partition read from its start to its end. */
   readonly drained: readonly Read[]
+  /**
+   * Records consumers read while the run went on (any order, repeats allowed). Each takes part in the
+   * one-value-per-offset rule, and must still be in the final drain at its place ("vanished-read" otherwise).
+   */
+  readonly observed?: readonly Read[]
   /** Partition → first offset of the log (default 0 for every partition). */
   readonly logStartOffsets?: Readonly<Record<number, number>>
   /** Splits a value into producer and counter; default: `<producer>-<decimal counter>`. */
@@ -41,6 +46,7 @@ export type Anomaly =
   | { kind: 'offset-gap'; partition: number; expected: number; found: number }
   | { kind: 'unexpected'; partition: number; offset: number; value: string }
   | { kind: 'aborted-read'; partition: number; offset: number; value: string }
+  | { kind: 'vanished-read'; partition: number; offset: number; value: string; found: string | null }
   | { kind: 'nonmonotonic-send'; partition: number; producer: string; offset: number; value: string; previous: string }
   | { kind: 'unparseable-value'; partition: number; offset: number; value: string }
 
@@ -82,6 +88,7 @@ export function checkHistory(h: History): HistoryReport {
   }
   for (const a of h.acked) note(a.partition, a.offset, a.value)
   for (const r of h.drained) note(r.partition, r.offset, r.value)
+  for (const r of h.observed ?? []) note(r.partition, r.offset, r.value)
   for (const e of valuesAt.values()) {
     if (e.values.size > 1) anomalies.push({ kind: 'inconsistent-offset', partition: e.partition, offset: e.offset, values: [...e.values].sort() })
   }
@@ -116,6 +123,17 @@ export function checkHistory(h: History): HistoryReport {
     const found = drainedAt.get(key(a.partition, a.offset))
     if (found?.some((r) => r.value === a.value)) ackedFound++
     else anomalies.push({ kind: 'lost-write', partition: a.partition, offset: a.offset, value: a.value, found: found?.[0]?.value ?? null })
+  }
+
+  // 3b. vanished reads: what a consumer saw at (partition, offset) is in the final drain there.
+  const vanished = new Set<string>()
+  for (const r of h.observed ?? []) {
+    const k = key(r.partition, r.offset)
+    if (vanished.has(k)) continue
+    const found = drainedAt.get(k)
+    if (found?.some((d) => d.value === r.value)) continue
+    vanished.add(k)
+    anomalies.push({ kind: 'vanished-read', partition: r.partition, offset: r.offset, value: r.value, found: found?.[0]?.value ?? null })
   }
 
   // Per partition, in offset order.

@@ -1,0 +1,225 @@
+/**
+ * @module A 3-node Samsa cluster of REAL child processes (the built `samsa start`, combined controller + broker),
+ * each node behind its own TCP proxy, for fault tests.
+ *
+ * Wiring: node i listens on its own port R_i; proxy i listens on X_i and forwards to R_i. Node i is started with
+ * `--advertised-url ws://127.0.0.1:X_i` and `--controllers 1@127.0.0.1:X_1,2@…:X_2,3@…:X_3`, so EVERY connection
+ * INTO node i goes through proxy i: clients (who learn leaders' URLs from metadata), other nodes' controller (Raft)
+ * links and their follower fetches. Acting on proxy i (cut / block / dropReplies) therefore cuts node i's inbound
+ * links from everyone at once; a per-link fault (only 1→2) would need one proxy per ordered pair, which the single
+ * advertised URL cannot express. The test's own observations (status, metadata samples) use R_i directly, so they
+ * keep working while a proxy is faulted.
+ *
+ * Faults: kill -9 (`kill(id)`), SIGSTOP/SIGCONT (`pause` / `resume`), restart on the same data directory and
+ * port (`restart(id)`), and the proxies. Waits: a controller leader, every node registered and unfenced, the
+ * partition leader as the nodes' metadata says.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer, type AddressInfo, type Server } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { exchanges, type PartitionMetadata } from '@samsa/shared'
+import { killAll, startChildBroker, type ChildBroker } from '../../support/child-broker.js'
+import { RawConnection } from '../../support/raw-connection.js'
+import { startTcpProxy, type TcpProxy } from '../../support/tcp-proxy.js'
+import { until } from '../../support/until.js'
+
+export interface ClusterOptions {
+  readonly nodes?: number
+  /** --session-timeout-ms: how long a silent broker keeps its leadership. Default 2 000. */
+  readonly sessionTimeoutMs?: number
+  /** Extra `samsa start` arguments for every node (e.g. ['--fsync', 'never']). */
+  readonly extraArgs?: readonly string[]
+}
+
+/** What /v1/cluster (`samsa cluster status --json`) answers. */
+export interface ClusterStatus {
+  nodeId: number
+  role: string
+  term: number | null
+  leaderId: number | null
+  metadataOffset?: number
+  nodes?: { id: number; url: string | null; role: string; registered: boolean; fenced: boolean; brokerEpoch: number | null; lastHeartbeatAgoMs: number | null }[]
+}
+
+export interface ClusterNode {
+  readonly id: number
+  readonly dataDir: string
+  /** The port the process listens on (the test's own observations go here). */
+  readonly port: number
+  readonly proxy: TcpProxy
+  /** The running process, or null while killed. */
+  process: ChildBroker | null
+  paused: boolean
+}
+
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<Server>((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => resolve(s))
+  })))
+  const ports = servers.map((s) => (s.address() as AddressInfo).port)
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
+  return ports
+}
+
+export class FaultCluster {
+  readonly nodes = new Map<number, ClusterNode>()
+  readonly #args: (id: number) => string[]
+  readonly #root: string
+
+  private constructor(root: string, args: (id: number) => string[]) {
+    this.#root = root
+    this.#args = args
+  }
+
+  static async start(opts: ClusterOptions = {}): Promise<FaultCluster> {
+    const n = opts.nodes ?? 3
+    const root = await mkdtemp(join(tmpdir(), 'samsa-fault-'))
+    const ports = await freePorts(n)
+    const proxies: TcpProxy[] = []
+    for (const p of ports) proxies.push(await startTcpProxy({ targetPort: p }))
+    const controllers = proxies.map((p, i) => `${i + 1}@127.0.0.1:${p.port}`).join(',')
+    const cluster = new FaultCluster(root, (id) => [
+      '--node-id', String(id),
+      '--controllers', controllers,
+      '--advertised-url', proxies[id - 1]!.url,
+      '--session-timeout-ms', String(opts.sessionTimeoutMs ?? 2_000),
+      ...(opts.extraArgs ?? []),
+    ])
+    for (let i = 0; i < n; i++) cluster.nodes.set(i + 1, { id: i + 1, dataDir: join(root, `node-${i + 1}`), port: ports[i]!, proxy: proxies[i]!, process: null, paused: false })
+    try {
+      await Promise.all([...cluster.nodes.keys()].map((id) => cluster.restart(id)))
+    } catch (e) {
+      await cluster.close()
+      throw e
+    }
+    return cluster
+  }
+
+  node(id: number): ClusterNode {
+    const n = this.nodes.get(id)
+    if (!n) throw new Error(`no node ${id}`)
+    return n
+  }
+
+  /** Bootstrap URLs for clients: every node's proxy. */
+  get brokerUrls(): string[] {
+    return [...this.nodes.values()].map((n) => n.proxy.url)
+  }
+
+  /** Ids of nodes whose process runs and is not paused. */
+  live(): number[] {
+    return [...this.nodes.values()].filter((n) => n.process && !n.paused).map((n) => n.id)
+  }
+
+  /** (Re)starts node `id` on its data directory and port; resolves when it logs "broker listening". */
+  async restart(id: number): Promise<void> {
+    const node = this.node(id)
+    if (node.process) throw new Error(`node ${id} is running`)
+    node.process = await startChildBroker(node.dataDir, this.#args(id), { port: node.port, timeoutMs: 30_000 })
+    node.paused = false
+  }
+
+  /** kill -9; resolves once the process is gone. Connections through its proxy are cut as the kernel would. */
+  async kill(id: number): Promise<void> {
+    const node = this.node(id)
+    const p = node.process
+    if (!p) throw new Error(`node ${id} is not running`)
+    if (node.paused) p.kill('SIGCONT')
+    p.kill('SIGKILL')
+    await p.exited
+    node.process = null
+    node.paused = false
+  }
+
+  pause(id: number): void {
+    const node = this.node(id)
+    if (!node.process) throw new Error(`node ${id} is not running`)
+    node.process.kill('SIGSTOP')
+    node.paused = true
+  }
+
+  resume(id: number): void {
+    const node = this.node(id)
+    if (!node.process) throw new Error(`node ${id} is not running`)
+    node.process.kill('SIGCONT')
+    node.paused = false
+  }
+
+  /** /v1/cluster of node `id`, straight to its port (not through its proxy); null when it does not answer in time. */
+  async status(id: number, timeoutMs = 2_000): Promise<ClusterStatus | null> {
+    try {
+      const res = await fetch(`http://127.0.0.1:${this.node(id).port}/v1/cluster`, { signal: AbortSignal.timeout(timeoutMs) })
+      return res.ok ? ((await res.json()) as ClusterStatus) : null
+    } catch {
+      return null
+    }
+  }
+
+  /** Partition metadata as node `id` sees it (straight to its port); null when it does not answer or lacks the topic. */
+  async partition(id: number, topic: string, partition: number, timeoutMs = 2_000): Promise<PartitionMetadata | null> {
+    let conn: RawConnection | null = null
+    const timer = new Promise<null>((r) => setTimeout(() => r(null), timeoutMs).unref())
+    try {
+      const answer = (async () => {
+        conn = await RawConnection.open(`ws://127.0.0.1:${this.node(id).port}`)
+        const r = await conn.request(exchanges.metadata, { topics: [topic] })
+        if (!r.ok) return null
+        const t = r.value.topics.find((x) => x.name === topic)
+        return t?.errorCode === 0 ? t.partitions.find((p) => p.partition === partition) ?? null : null
+      })()
+      return await Promise.race([answer.catch(() => null), timer])
+    } finally {
+      ;(conn as RawConnection | null)?.close()
+    }
+  }
+
+  /** A controller leader every live node agrees on, with every node registered and unfenced. */
+  async waitHealthy(timeoutMs = 30_000): Promise<{ leaderId: number; term: number }> {
+    return until(async () => {
+      const live = this.live()
+      if (live.length !== this.nodes.size) return null
+      const views = await Promise.all(live.map((id) => this.status(id)))
+      if (views.some((v) => !v || v.leaderId === null)) return null
+      const leaderIds = new Set(views.map((v) => v!.leaderId))
+      if (leaderIds.size !== 1) return null
+      const leaderView = views.find((v) => v!.nodeId === v!.leaderId)
+      if (!leaderView?.nodes || leaderView.nodes.length !== this.nodes.size || leaderView.nodes.some((n) => !n.registered || n.fenced)) return null
+      return { leaderId: leaderView.leaderId!, term: leaderView.term! }
+    }, { timeoutMs, what: 'a controller leader and every node registered and unfenced' })
+  }
+
+  /**
+   * The partition's leader at the newest leader epoch any live node reports, once the leader itself reports that
+   * epoch and `accept` holds for its view. (A node just restarted can answer from a stale metadata image, naming an
+   * old leader at an old epoch: the newest epoch wins.)
+   */
+  async waitLeader(topic: string, partition: number, accept: (p: PartitionMetadata) => boolean = () => true, timeoutMs = 30_000): Promise<PartitionMetadata> {
+    return until(async () => {
+      const live = this.live()
+      const views = (await Promise.all(live.map((id) => this.partition(id, topic, partition)))).filter((p): p is PartitionMetadata => p !== null)
+      if (views.length === 0) return null
+      const newest = views.reduce((a, b) => (b.leaderEpoch > a.leaderEpoch ? b : a))
+      if (newest.leader <= 0 || !live.includes(newest.leader)) return null
+      const own = await this.partition(newest.leader, topic, partition)
+      return own && own.leader === newest.leader && own.leaderEpoch === newest.leaderEpoch && accept(own) ? own : null
+    }, { timeoutMs, what: `a live leader of ${topic}/${partition}` })
+  }
+
+  /** SIGKILLs what still runs, closes the proxies, deletes the data directories. */
+  async close(): Promise<void> {
+    for (const n of this.nodes.values()) {
+      if (n.process) {
+        if (n.paused) n.process.kill('SIGCONT')
+        n.process.kill('SIGKILL')
+        await n.process.exited
+        n.process = null
+      }
+    }
+    await killAll()
+    await Promise.all([...this.nodes.values()].map((n) => n.proxy.close()))
+    await rm(this.#root, { recursive: true, force: true })
+  }
+}
