@@ -386,8 +386,9 @@ export class Broker {
         })
       }
     }
-    const log = this.#topics.partition(topic, partition)
-    return { log, leader: this.#leadership?.leader(topic, partition, currentLeaderEpoch) }
+    // Leadership first: a replica whose roles are not applied yet (not caught up) answers NOT_LEADER_OR_FOLLOWER.
+    const leader = this.#leadership?.leader(topic, partition, currentLeaderEpoch)
+    return { log: this.#topics.partition(topic, partition), leader }
   }
 
   /** Validates and appends one batch; resolves once it satisfies acks (produce-acks.ts) or rejects with a SamsaError. */

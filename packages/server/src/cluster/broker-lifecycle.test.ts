@@ -27,18 +27,21 @@ async function controllerNode() {
       for (let j = 0; j < 10; j++) await Promise.resolve()
     }
   }
-  const lifecycle = () =>
-    new BrokerLifecycle({ brokerId: 7, clusterId: 'c1', advertisedUrl: 'ws://b7:1', channel, clock, heartbeatIntervalMs: SESSION_MS / 3, metadataOffset: () => metadata.image.offset })
+  const lifecycle = (onFencedChange?: (fenced: boolean) => void) =>
+    new BrokerLifecycle({ brokerId: 7, clusterId: 'c1', advertisedUrl: 'ws://b7:1', channel, clock, heartbeatIntervalMs: SESSION_MS / 3, metadataOffset: () => metadata.image.offset, ...(onFencedChange ? { onFencedChange } : {}) })
   return { metadata, driver, channel, run, lifecycle, stop: async () => (metadata.stop(), await driver.stop()) }
 }
 
 describe('BrokerLifecycle against a real controller', () => {
   it('registers fenced, is unfenced once caught up, stays unfenced while it heartbeats, and is fenced when it stops', async () => {
     const n = await controllerNode()
-    const a = n.lifecycle()
+    const changes: { fenced: boolean; offsetAtChange: number; registeredAt: number | undefined }[] = []
+    const a = n.lifecycle((fenced) => changes.push({ fenced, offsetAtChange: n.metadata.image.offset, registeredAt: n.metadata.image.brokers.get(7)?.brokerEpoch }))
     a.start()
     await n.run(2_000)
     expect(a.state()).toMatchObject({ brokerEpoch: 1, fenced: false })
+    // Told once, when the controller unfenced it: its metadata image already holds its own registration.
+    expect(changes).toEqual([{ fenced: false, offsetAtChange: expect.any(Number), registeredAt: 1 }])
     await n.run(5 * SESSION_MS)
     expect(n.metadata.image.brokers.get(7)).toMatchObject({ brokerEpoch: 1, fenced: false })
     a.stop()

@@ -24,6 +24,11 @@ export interface BrokerLifecycleOptions {
   readonly heartbeatIntervalMs: number
   /** The offset of the last metadata batch this broker has applied. */
   readonly metadataOffset: () => number
+  /**
+   * Called when a heartbeat's answer changes the fenced state (after the state is updated). The controller unfences
+   * a registration only once the metadata offset this broker reported has reached that registration's record.
+   */
+  readonly onFencedChange?: (fenced: boolean) => void
 }
 
 export interface BrokerLifecycleState {
@@ -139,7 +144,9 @@ export class BrokerLifecycle {
   async #heartbeat(): Promise<void> {
     const r = await this.#o.channel.call('brokerHeartbeat', { brokerId: this.#o.brokerId, brokerEpoch: this.#brokerEpoch, metadataOffset: this.#o.metadataOffset(), wantShutDown: false }, 0)
     this.#lastHeartbeatMs = this.#o.clock.monotonicMs()
-    if (r.isFenced !== this.#fenced) this.#logger.info({ brokerId: this.#o.brokerId, fenced: r.isFenced }, r.isFenced ? 'broker fenced by the controller' : 'broker unfenced')
+    const changed = r.isFenced !== this.#fenced
+    if (changed) this.#logger.info({ brokerId: this.#o.brokerId, fenced: r.isFenced }, r.isFenced ? 'broker fenced by the controller' : 'broker unfenced')
     this.#fenced = r.isFenced
+    if (changed) this.#o.onFencedChange?.(r.isFenced)
   }
 }

@@ -2,6 +2,11 @@
  * @module ClusterNode: one combined-mode node's cluster side, pure. It ties the MetadataNode (the metadata log, and
  * the active controller when this node leads the quorum) to the broker: it registers and heartbeats
  * (BrokerLifecycle), hands each image change's `localPartitionChanges` for this broker to the PartitionRoleListener,
+ * but only once this broker has caught up with the metadata log (Kafka/KRaft: partition roles are applied only after
+ * the broker's metadata offset has reached the controller's, i.e. once its registration is unfenced): the first
+ * unfencing hands over the changes from the empty image to the current one in one go, and every change after it
+ * follows. Until then the listener holds no roles, so produce/fetch/subscribe answer NOT_LEADER_OR_FOLLOWER and a
+ * restarted former leader never acts on the stale leadership its replayed local log still names.
  * routes topic create/delete and producer-id blocks through the active controller (ControllerChannel), and serves
  * the broker-to-broker requests when this node is the active controller. It implements the Broker's cluster port.
  */
@@ -46,6 +51,8 @@ export class ClusterNode implements BrokerClusterPort {
   #roles: PartitionRoleListener | null = null
   #settled: () => Promise<void> = () => Promise.resolve()
   #unlisten: (() => void) | null = null
+  /** Whether the role listener follows the image: false until the first unfencing, then true for good. */
+  #following = false
 
   constructor(opts: ClusterNodeOptions) {
     this.#o = opts
@@ -62,23 +69,40 @@ export class ClusterNode implements BrokerClusterPort {
       logger: this.#logger,
       heartbeatIntervalMs: Math.max(50, Math.floor(opts.metadata.config.sessionTimeoutMs / 3)),
       metadataOffset: () => opts.metadata.image.offset,
+      onFencedChange: (fenced) => {
+        if (!fenced) this.#caughtUpWithMetadata()
+      },
     })
   }
 
   /**
-   * Starts following the image for `roles` (given first the changes since the empty image, so replicas this broker
-   * already holds in the replayed log are opened) and starts registering. `settled` resolves once `roles` has acted
-   * on everything handed to it (so a create can answer after its local replicas exist).
+   * Starts registering; once the controller unfences this broker (it has caught up with the metadata log), `roles`
+   * is given the changes since the empty image (so replicas this broker already holds are opened in their current
+   * roles) and then follows every image change. `settled` resolves once `roles` has acted on everything handed to it
+   * (so a create can answer after its local replicas exist).
    */
   start(roles: PartitionRoleListener, settled: () => Promise<void>): void {
     this.#roles = roles
     this.#settled = settled
     const { metadata, brokerId } = this.#o
-    this.#unlisten = metadata.onImage((before, after) => this.#imageChanged(before, after))
-    const now = metadata.image
-    if (now.offset >= 0) this.#imageChanged({ ...now, offset: -1, brokers: new Map(), topics: new Map() }, now)
+    this.#unlisten = metadata.onImage((before, after) => {
+      if (this.#following) this.#imageChanged(before, after)
+    })
     this.lifecycle.start()
-    this.#logger.info({ brokerId }, 'cluster member started')
+    this.#logger.info({ brokerId }, 'cluster member started; partition roles wait until it has caught up with the metadata log')
+  }
+
+  /** Whether partition roles follow the metadata image yet (this broker has been unfenced once). */
+  get caughtUp(): boolean {
+    return this.#following
+  }
+
+  #caughtUpWithMetadata(): void {
+    if (this.#following || !this.#roles) return
+    this.#following = true
+    const now = this.#o.metadata.image
+    this.#logger.info({ brokerId: this.#o.brokerId, metadataOffset: now.offset }, 'caught up with the metadata log; applying partition roles')
+    this.#imageChanged({ ...now, offset: -1, brokers: new Map(), topics: new Map() }, now)
   }
 
   #imageChanged(before: MetadataImage, after: MetadataImage): void {
