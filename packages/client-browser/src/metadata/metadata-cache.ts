@@ -11,6 +11,8 @@
  * Leader epochs never go back (KIP-320): a partition's leader in an answer at a LOWER leader epoch than one already
  * seen (a node restarted on old metadata) is ignored and the newer leader kept; an equal epoch may update. A different
  * partition count, an UNKNOWN_TOPIC_OR_PARTITION answer or `forget` (the topic was re-created) start the epochs anew.
+ * Answers carry no topic id, so a topic re-created elsewhere with the same partition count (epochs restart at 0) is
+ * told apart only by time: older epochs answered without a break for `olderEpochHoldMs` are accepted.
  */
 import { ErrorMessages, SamsaError, errorByCode, metadata, type MetadataResponse, type PartitionMetadata, type TopicMetadata } from '@samsa/shared'
 import { backoffDelayMs } from '../connection/backoff.js'
@@ -21,6 +23,8 @@ import type { Clock, Random } from '../ports.js'
 export const DEFAULT_UNKNOWN_TOPIC_RETRY_MS = 5_000
 /** How long a request waits for a leader's connection that is not up before metadata is asked again. */
 export const DEFAULT_LEADER_WAIT_MS = 1_000
+/** How long answers at an older leader epoch are ignored before they are believed (the topic may have been re-created). */
+export const DEFAULT_OLDER_EPOCH_HOLD_MS = 10_000
 const RETRY_BACKOFF = { baseMs: 50, capMs: 1_000 }
 
 export interface MetadataCacheOptions {
@@ -28,6 +32,15 @@ export interface MetadataCacheOptions {
   readonly random: Random
   readonly unknownTopicRetryMs?: number
   readonly leaderWaitMs?: number
+  readonly olderEpochHoldMs?: number
+}
+
+/** The newest leader seen for a partition; `olderSinceMs`: when answers began naming an older epoch (null: they do not). */
+interface NewestLeader {
+  readonly partition: number
+  readonly leader: number
+  readonly leaderEpoch: number
+  readonly olderSinceMs: number | null
 }
 
 export class MetadataCache {
@@ -40,7 +53,7 @@ export class MetadataCache {
   /** The last successful answer per topic, kept across invalidations: a partition count does not go stale. */
   readonly #lastGood = new Map<string, TopicMetadata>()
   /** Per topic, the newest leader seen per partition (highest leader epoch); answers never move a partition below it. */
-  readonly #newest = new Map<string, readonly PartitionMetadata[]>()
+  readonly #newest = new Map<string, readonly NewestLeader[]>()
 
   constructor(pool: BrokerPool, opts: MetadataCacheOptions) {
     this.#pool = pool
@@ -161,20 +174,25 @@ export class MetadataCache {
 
   /** The answer with each partition whose leader epoch is below the newest one seen replaced by that newest one. */
   #noOlderLeaders(t: TopicMetadata): TopicMetadata {
-    const newest = this.#newest.get(t.name)
-    if (newest === undefined || newest.length !== t.partitions.length) {
-      this.#newest.set(t.name, t.partitions)
-      return t
-    }
-    let stale = 0
-    const partitions = t.partitions.map((p) => {
-      const known = newest.find((x) => x.partition === p.partition)
-      if (known === undefined || p.leaderEpoch >= known.leaderEpoch) return p
-      stale++
-      return { ...p, leader: known.leader, leaderEpoch: known.leaderEpoch }
+    const held = this.#newest.get(t.name)
+    const known = held?.length === t.partitions.length ? held : []
+    const now = this.#opts.clock.now()
+    const holdMs = this.#opts.olderEpochHoldMs ?? DEFAULT_OLDER_EPOCH_HOLD_MS
+    const newest: NewestLeader[] = []
+    let kept = 0
+    const partitions = t.partitions.map((p): PartitionMetadata => {
+      const k = known.find((x) => x.partition === p.partition)
+      const olderSinceMs = k === undefined || p.leaderEpoch >= k.leaderEpoch ? null : (k.olderSinceMs ?? now)
+      if (olderSinceMs === null || now - olderSinceMs >= holdMs) {
+        newest.push({ partition: p.partition, leader: p.leader, leaderEpoch: p.leaderEpoch, olderSinceMs: null })
+        return p
+      }
+      kept++
+      newest.push({ ...k!, olderSinceMs })
+      return { ...p, leader: k!.leader, leaderEpoch: k!.leaderEpoch }
     })
-    this.#newest.set(t.name, partitions)
-    return stale === 0 ? t : { ...t, partitions }
+    this.#newest.set(t.name, newest)
+    return kept === 0 ? t : { ...t, partitions }
   }
 
   #sleep(attempt: number): Promise<void> {
