@@ -141,4 +141,52 @@ describe('clients follow partition leaders', () => {
     const c = client(cluster.front(1).url)
     await expect(c.producer({ lingerMs: 0 }).send('never', [{ value: 'x' }])).rejects.toMatchObject({ errorName: 'UNKNOWN_TOPIC_OR_PARTITION' })
   })
+
+  it('metadata at an older leader epoch (a restarted node) does not replace the newer leader already known', async () => {
+    cluster = await LeaderFronts.start(2)
+    const c = client(cluster.front(1).url) // front 1 answers metadata
+    await c.admin.createTopic('epochs', { partitions: 1 })
+    cluster.moveLeader('epochs', 0, 2) // epoch 1
+    const p = c.producer({ lingerMs: 0 })
+    expect(await p.send('epochs', [{ value: 'a', partition: 0 }])).toEqual([{ topic: 'epochs', partition: 0, offset: 0 }])
+    // Front 1 restarts on old metadata: it names itself leader at epoch 0. The next response of leader 2 is lost, so
+    // the client asks metadata again (from front 1) and must keep leader 2 at epoch 1.
+    cluster.front(1).believeLeader('epochs', 0, { brokerId: 1, leaderEpoch: 0 })
+    cluster.front(2).loseNextProduceResponse = 1
+    expect(await p.send('epochs', [{ value: 'b', partition: 0 }])).toEqual([{ topic: 'epochs', partition: 0, offset: 1 }])
+    expect(cluster.front(1).requests.filter((r) => r.apiKey === ApiKeys.PRODUCE)).toEqual([])
+    expect(cluster.front(2).loseNextProduceResponse).toBe(0)
+    cluster.front(1).believeLeader('epochs', 0, null)
+    expect((await readAll(c, 'epochs', 0)).map((r) => r.value)).toEqual(['a', 'b'])
+  })
+
+  it('OUT_OF_ORDER_SEQUENCE_NUMBER from a leader that is no longer current: resent to the current leader, acknowledged once', async () => {
+    cluster = await LeaderFronts.start(3)
+    const c = client(cluster.front(3).url) // front 3 leads nothing and answers metadata truthfully
+    await c.admin.createTopic('stale', { partitions: 1 })
+    const p = c.producer({ lingerMs: 0 })
+    expect(await p.send('stale', [{ value: 'a', partition: 0 }])).toEqual([{ topic: 'stale', partition: 0, offset: 0 }])
+    // Leadership moves to 2 while the client still routes to 1, which keeps believing it leads (epoch 0).
+    cluster.front(1).believeLeader('stale', 0, { brokerId: 1, leaderEpoch: 0 })
+    cluster.moveLeader('stale', 0, 2)
+    expect(await p.send('stale', [{ value: 'b', partition: 0 }])).toEqual([{ topic: 'stale', partition: 0, offset: 1 }])
+    expect(cluster.front(1).staleProduceAnswers).toBe(1)
+    expect(cluster.front(2).requests.filter((r) => r.apiKey === ApiKeys.PRODUCE)).toHaveLength(1)
+    expect((await readAll(c, 'stale', 0)).map((r) => r.value)).toEqual(['a', 'b'])
+  })
+
+  it('OUT_OF_ORDER_SEQUENCE_NUMBER from the leader metadata still names is fatal for the batch', async () => {
+    cluster = await LeaderFronts.start(2)
+    const c = client(cluster.front(2).url)
+    await c.admin.createTopic('fatal', { partitions: 1 })
+    const p = c.producer({ lingerMs: 0 })
+    await p.send('fatal', [{ value: 'a', partition: 0 }])
+    // Leader 2 at epoch 1 per the cluster, but front 2 (which answers metadata) still names 1 at epoch 0: the refresh
+    // finds the same leader the batch went to, so its OUT_OF_ORDER_SEQUENCE_NUMBER stands.
+    cluster.front(1).believeLeader('fatal', 0, { brokerId: 1, leaderEpoch: 0 })
+    cluster.front(2).believeLeader('fatal', 0, { brokerId: 1, leaderEpoch: 0 })
+    cluster.moveLeader('fatal', 0, 2)
+    await expect(p.send('fatal', [{ value: 'b', partition: 0 }])).rejects.toMatchObject({ errorName: 'OUT_OF_ORDER_SEQUENCE_NUMBER' })
+    expect(cluster.front(1).staleProduceAnswers).toBeGreaterThanOrEqual(1)
+  })
 })

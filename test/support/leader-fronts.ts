@@ -6,6 +6,10 @@
  * this harness assigns; produce, fetch, subscribe and listOffsets for a partition this front does not lead answer
  * NOT_LEADER_OR_FOLLOWER; moving a leader ends the old front's subscriptions of that partition with
  * NOT_LEADER_OR_FOLLOWER (as a broker losing leadership does).
+ *
+ * A front can be made STALE for a partition (`believeLeader`): like a node restarted on old metadata, its metadata
+ * names the belief (an older leader and epoch) and, when the belief makes it the leader while it is not, it answers
+ * produce with OUT_OF_ORDER_SEQUENCE_NUMBER (the records the real leader acknowledged are missing from its log).
  */
 import {
   ApiKeys, ByteReader, FRAME_HEADER_BYTES, SamsaError, decodeResponseFrame, encodeErrorFrame, encodePushEnded, encodeRequestFrame,
@@ -45,6 +49,10 @@ export class Front {
   down = false
   /** Requests answered NOT_LEADER_OR_FOLLOWER. */
   notLeaderAnswers = 0
+  /** "topic/partition" → the leader and epoch this front believes in, overriding the cluster's (a stale node). */
+  readonly beliefs = new Map<string, { brokerId: number; leaderEpoch: number }>()
+  /** Produce requests answered OUT_OF_ORDER_SEQUENCE_NUMBER because of a stale belief. */
+  staleProduceAnswers = 0
   /** Called for each request this front passes to the broker: 'before' it, and 'after' the broker has it (a leader may then move). */
   onRequest: ((request: { apiKey: number; topic?: string; partition?: number }, phase: 'before' | 'after') => void) | null = null
 
@@ -74,6 +82,16 @@ export class Front {
   close(): Promise<void> {
     this.kill()
     return new Promise((resolve) => this.#wss.close(() => resolve()))
+  }
+
+  /** This front believes `belief` leads the partition (see the module comment); null: it follows the cluster again. */
+  believeLeader(topic: string, partition: number, belief: { brokerId: number; leaderEpoch: number } | null): void {
+    if (belief === null) this.beliefs.delete(`${topic}/${partition}`)
+    else this.beliefs.set(`${topic}/${partition}`, belief)
+  }
+
+  #leaderOf(topic: string, partition: number): { brokerId: number; leaderEpoch: number } {
+    return this.beliefs.get(`${topic}/${partition}`) ?? this.#cluster.leaderOf(topic, partition)
   }
 
   /** Ends this front's subscriptions of the partition with NOT_LEADER_OR_FOLLOWER, unsubscribing them in the broker. */
@@ -128,6 +146,11 @@ export class Front {
       about = { topic: body.topic, partition: body.partition }
       if (header.apiKey !== ApiKeys.HELLO) this.requests.push({ apiKey: header.apiKey, ...about })
       const leader = this.#cluster.leaderOf(body.topic, body.partition)
+      if (header.apiKey === ApiKeys.PRODUCE && leader.brokerId !== this.brokerId && this.#leaderOf(body.topic, body.partition).brokerId === this.brokerId) {
+        this.staleProduceAnswers++
+        const error = new SamsaError('OUT_OF_ORDER_SEQUENCE_NUMBER', `broker ${this.brokerId} (stale leader of ${body.topic}/${body.partition}) lacks the records broker ${leader.brokerId} acknowledged`)
+        return void conn.ws.send(encodeErrorFrame(header.apiKey, conn.session.version, header.correlationId, error))
+      }
       if (leader.brokerId !== this.brokerId) {
         this.notLeaderAnswers++
         const error = new SamsaError('NOT_LEADER_OR_FOLLOWER', `broker ${this.brokerId} is not the leader of ${body.topic}/${body.partition} (broker ${leader.brokerId} is)`)
@@ -158,7 +181,10 @@ export class Front {
         const res = exchanges.metadata.decodeResponse(decoded.body) as MetadataResponse
         const rewritten: MetadataResponse = {
           brokers: this.#cluster.fronts.map((f) => ({ brokerId: f.brokerId, url: f.url })),
-          topics: res.topics.map((t) => ({ ...t, partitions: t.partitions.map((p) => ({ ...p, ...this.#cluster.leaderOf(t.name, p.partition), leader: this.#cluster.leaderOf(t.name, p.partition).brokerId })) })),
+          topics: res.topics.map((t) => ({ ...t, partitions: t.partitions.map((p) => {
+            const { brokerId, leaderEpoch } = this.#leaderOf(t.name, p.partition)
+            return { ...p, leader: brokerId, leaderEpoch }
+          }) })),
         }
         return void conn.ws.send(encodeResponseFrame(exchanges.metadata, version, header.correlationId, rewritten))
       }

@@ -7,8 +7,14 @@
  * UNKNOWN_TOPIC_OR_PARTITION from a multi-broker cluster may only mean this broker has not applied the topic's
  * creation yet: lookups retry it with backoff for up to `unknownTopicRetryMs`. A single-broker cluster's answer is
  * authoritative and reported at once.
+ *
+ * Leader epochs never go back (KIP-320): a partition's leader in an answer at a LOWER leader epoch than one already
+ * seen (a node restarted on old metadata) is ignored and the newer leader kept; an equal epoch may update. A different
+ * partition count, an UNKNOWN_TOPIC_OR_PARTITION answer or `forget` (the topic was re-created) start the epochs anew.
+ * Answers carry no topic id, so a topic re-created elsewhere with the same partition count (epochs restart at 0) is
+ * told apart only by time: older epochs answered without a break for `olderEpochHoldMs` are accepted.
  */
-import { ErrorMessages, SamsaError, errorByCode, metadata, type MetadataResponse, type TopicMetadata } from '@samsa/shared'
+import { ErrorMessages, SamsaError, errorByCode, metadata, type MetadataResponse, type PartitionMetadata, type TopicMetadata } from '@samsa/shared'
 import { backoffDelayMs } from '../connection/backoff.js'
 import type { BrokerPool } from '../connection/broker-pool.js'
 import type { Connection } from '../connection/connection.js'
@@ -17,6 +23,8 @@ import type { Clock, Random } from '../ports.js'
 export const DEFAULT_UNKNOWN_TOPIC_RETRY_MS = 5_000
 /** How long a request waits for a leader's connection that is not up before metadata is asked again. */
 export const DEFAULT_LEADER_WAIT_MS = 1_000
+/** How long answers at an older leader epoch are ignored before they are believed (the topic may have been re-created). */
+export const DEFAULT_OLDER_EPOCH_HOLD_MS = 10_000
 const RETRY_BACKOFF = { baseMs: 50, capMs: 1_000 }
 
 export interface MetadataCacheOptions {
@@ -24,6 +32,15 @@ export interface MetadataCacheOptions {
   readonly random: Random
   readonly unknownTopicRetryMs?: number
   readonly leaderWaitMs?: number
+  readonly olderEpochHoldMs?: number
+}
+
+/** The newest leader seen for a partition; `olderSinceMs`: when answers began naming an older epoch (null: they do not). */
+interface NewestLeader {
+  readonly partition: number
+  readonly leader: number
+  readonly leaderEpoch: number
+  readonly olderSinceMs: number | null
 }
 
 export class MetadataCache {
@@ -35,6 +52,8 @@ export class MetadataCache {
   readonly #settled = new Set<Promise<TopicMetadata>>()
   /** The last successful answer per topic, kept across invalidations: a partition count does not go stale. */
   readonly #lastGood = new Map<string, TopicMetadata>()
+  /** Per topic, the newest leader seen per partition (highest leader epoch); answers never move a partition below it. */
+  readonly #newest = new Map<string, readonly NewestLeader[]>()
 
   constructor(pool: BrokerPool, opts: MetadataCacheOptions) {
     this.#pool = pool
@@ -107,9 +126,16 @@ export class MetadataCache {
   /** The topic was created or deleted: nothing cached about it holds, not even its partition count. */
   forget(name: string): void {
     this.#lastGood.delete(name)
+    this.#newest.delete(name)
     const p = this.#topics.get(name)
     if (p !== undefined) this.#settled.delete(p)
     this.#topics.delete(name)
+  }
+
+  /** The partition's leader and leader epoch in the cached metadata (looked up if none is cached); null: no such partition. */
+  async leader(topic: string, partition: number): Promise<{ readonly leader: number; readonly leaderEpoch: number } | null> {
+    const p = (await this.topic(topic)).partitions.find((x) => x.partition === partition)
+    return p === undefined ? null : { leader: p.leader, leaderEpoch: p.leaderEpoch }
   }
 
   /** The partition's leader epoch in the cached metadata (−1 when unknown). */
@@ -137,12 +163,36 @@ export class MetadataCache {
       const res = await this.fetch([name])
       const t = res.topics.find((x) => x.name === name)
       const code = t === undefined ? 3 : t.errorCode
-      if (code === 0) return t!
+      if (code === 0) return this.#noOlderLeaders(t!)
+      if (code === 3) this.#newest.delete(name)
       const error = t === undefined ? new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownTopic(name)) : topicError(name, code)
       const propagating = error.errorName === 'UNKNOWN_TOPIC_OR_PARTITION' ? this.propagates : error.retriable
       if (!propagating || this.#opts.clock.now() - started >= this.unknownTopicRetryMs) throw error
       await this.#sleep(attempt)
     }
+  }
+
+  /** The answer with each partition whose leader epoch is below the newest one seen replaced by that newest one. */
+  #noOlderLeaders(t: TopicMetadata): TopicMetadata {
+    const held = this.#newest.get(t.name)
+    const known = held?.length === t.partitions.length ? held : []
+    const now = this.#opts.clock.now()
+    const holdMs = this.#opts.olderEpochHoldMs ?? DEFAULT_OLDER_EPOCH_HOLD_MS
+    const newest: NewestLeader[] = []
+    let kept = 0
+    const partitions = t.partitions.map((p): PartitionMetadata => {
+      const k = known.find((x) => x.partition === p.partition)
+      const olderSinceMs = k === undefined || p.leaderEpoch >= k.leaderEpoch ? null : (k.olderSinceMs ?? now)
+      if (olderSinceMs === null || now - olderSinceMs >= holdMs) {
+        newest.push({ partition: p.partition, leader: p.leader, leaderEpoch: p.leaderEpoch, olderSinceMs: null })
+        return p
+      }
+      kept++
+      newest.push({ ...k!, olderSinceMs })
+      return { ...p, leader: k!.leader, leaderEpoch: k!.leaderEpoch }
+    })
+    this.#newest.set(t.name, newest)
+    return kept === 0 ? t : { ...t, partitions }
   }
 
   #sleep(attempt: number): Promise<void> {

@@ -123,4 +123,48 @@ describe('PartitionSender with failed batches', () => {
     const [offset] = await Promise.all(c.results)
     expect(broker.log[offset!]).toBe('c0')
   })
+
+  it('OUT_OF_ORDER_SEQUENCE_NUMBER from a former leader is resent (same sequence) to the current one; from the current leader it is fatal', async () => {
+    const stale = new ModelBroker() // broker 1, leader epoch 0: missing what broker 2 acknowledged
+    const current = new ModelBroker() // broker 2, leader epoch 1
+    let routed = { broker: stale, ref: { leader: 1, leaderEpoch: 0 } }
+    let refreshTo = routed
+    const s = new PartitionSender('t', 0, {
+      route: () => Promise.resolve(routed.broker as unknown as Connection),
+      leader: () => Promise.resolve(routed.ref),
+      clock: { now: () => 0, setTimeout: (fn: () => void) => setTimeout(fn, 0), clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout) },
+      random: () => 0.5,
+      logger: silentLogger,
+      acks: -1,
+      timeoutMs: 1000,
+      maxInFlight: 5,
+      maxRetries: 2,
+      retryBackoff: { baseMs: 1, capMs: 1 },
+      identity: { producerId: 7, producerEpoch: 0 },
+      onStaleMetadata: () => void (routed = refreshTo),
+    })
+    const a = batch(['a'])
+    s.enqueue(a.closed)
+    expect(await Promise.all(a.results)).toEqual([0])
+    // Leadership moved to broker 2 (which replicated 'a') and it acknowledged 'b'; then metadata from a node restarted
+    // on old metadata routes the sender back to broker 1, which answers 'c' (sequence 2) OUT_OF_ORDER (it expects 1).
+    current.log = [...stale.log]
+    current.seen = [...stale.seen]
+    routed = { broker: current, ref: { leader: 2, leaderEpoch: 1 } }
+    const b = batch(['b'])
+    s.enqueue(b.closed)
+    expect(await Promise.all(b.results)).toEqual([1])
+    refreshTo = routed
+    routed = { broker: stale, ref: { leader: 1, leaderEpoch: 0 } }
+    const c = batch(['c'])
+    s.enqueue(c.closed)
+    expect(await Promise.all(c.results)).toEqual([2])
+    expect(current.log).toEqual(['a', 'b', 'c'])
+    expect(stale.log).toEqual(['a'])
+    // The refresh names the broker that answered OUT_OF_ORDER: its answer stands.
+    routed = refreshTo = { broker: stale, ref: { leader: 1, leaderEpoch: 0 } }
+    const d = batch(['d'])
+    s.enqueue(d.closed)
+    await expect(d.results[0]).rejects.toMatchObject({ errorName: 'OUT_OF_ORDER_SEQUENCE_NUMBER' })
+  })
 })

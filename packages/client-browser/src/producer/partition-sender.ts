@@ -3,6 +3,10 @@
  * outstanding, and after a failure resends the SAME bytes (same sequence) in order once every outstanding request
  * has settled, so the broker deduplicates. Non-retriable failures reject that batch's records and re-sequence the rest.
  *
+ * OUT_OF_ORDER_SEQUENCE_NUMBER is fatal only from the leader metadata names now: answered by a broker that is no
+ * longer the leader (after a refresh, the leader or its epoch differs from the one the batch went to; a node restarted
+ * on old metadata lacks what the new leader acknowledged), the batch is resent as it is, same bytes and sequence.
+ *
  * Durability: before a batch's first request, `persist` writes it to the outbox (with the identity's advanced next
  * sequence); a batch leaves the outbox through `unpersist` when it is acknowledged or fails for good. Batches
  * recovered from a previous page life (`restore`) are sent first, with their stored bytes and sequences. When the
@@ -54,6 +58,11 @@ export interface PartitionSenderDeps {
    * batch; undefined: it fails the batch at once (a single-broker cluster).
    */
   readonly unknownTopicRetryMs?: () => number | undefined
+  /**
+   * The partition's leader and leader epoch as cached (what `route` used); absent: an OUT_OF_ORDER_SEQUENCE_NUMBER is
+   * taken as coming from the current leader.
+   */
+  readonly leader?: (topic: string, partition: number) => Promise<LeaderRef | null>
   /** Called when an error says the cached metadata may be stale. */
   readonly onStaleMetadata: (topic: string) => void
   /** CRC-32C for encoding batches; default the pure-JS one. */
@@ -71,6 +80,11 @@ export interface PartitionSenderDeps {
   readonly onBatchDone?: (recordCount: number) => void
   /** The producer was fenced (INVALID_PRODUCER_EPOCH): everything of this partition has been rejected. */
   readonly onFenced?: (error: SamsaError) => void
+}
+
+export interface LeaderRef {
+  readonly leader: number
+  readonly leaderEpoch: number
 }
 
 type Outcome = { readonly ok: ProduceResponse | undefined } | { readonly error: SamsaError }
@@ -211,13 +225,40 @@ export class PartitionSender {
             },
           )
     const request = { topic: this.topic, partition: this.partition, acks, timeoutMs, batch: bytes }
+    let sentTo: LeaderRef | null = null
     written
       .then(() => route(this.topic, this.partition))
-      .then((conn) => conn.request(produce, request, { noResponse: acks === 0, timeoutMs: timeoutMs + 5_000 }))
+      .then(async (conn) => {
+        sentTo = (await this.#deps.leader?.(this.topic, this.partition).catch(() => null)) ?? null
+        return conn.request(produce, request, { noResponse: acks === 0, timeoutMs: timeoutMs + 5_000 })
+      })
       .then(
         (ok) => this.#settled(batch, { ok }),
-        (error: unknown) => this.#settled(batch, { error: error instanceof SamsaError ? error : new SamsaError('UNKNOWN_SERVER_ERROR', String(error)) }),
+        async (error: unknown) => {
+          const e = error instanceof SamsaError ? error : new SamsaError('UNKNOWN_SERVER_ERROR', String(error))
+          this.#settled(batch, { error: e.errorName === 'OUT_OF_ORDER_SEQUENCE_NUMBER' && sentTo !== null ? await this.#fromFormerLeader(e, sentTo) : e })
+        },
       )
+  }
+
+  /**
+   * An OUT_OF_ORDER_SEQUENCE_NUMBER stands only if the broker that answered it leads the partition now: refreshes the
+   * metadata and, when the leader or its epoch moved on from `sentTo`, turns it into NOT_LEADER_OR_FOLLOWER (resent).
+   */
+  async #fromFormerLeader(error: SamsaError, sentTo: LeaderRef): Promise<SamsaError> {
+    this.#deps.onStaleMetadata(this.topic)
+    let now: LeaderRef | null
+    try {
+      now = (await this.#deps.leader?.(this.topic, this.partition)) ?? null
+    } catch {
+      return error // the leader is not known now: nothing says the answer came from a former one
+    }
+    if (now === null || (now.leader === sentTo.leader && now.leaderEpoch === sentTo.leaderEpoch)) return error
+    this.#deps.logger.info({ topic: this.topic, partition: this.partition, sentTo, leader: now }, 'OUT_OF_ORDER_SEQUENCE_NUMBER from a former leader: resending to the current one')
+    return new SamsaError(
+      'NOT_LEADER_OR_FOLLOWER',
+      `${this.topic}/${this.partition}: broker ${sentTo.leader} (leader epoch ${sentTo.leaderEpoch}) answered OUT_OF_ORDER_SEQUENCE_NUMBER but broker ${now.leader} leads at epoch ${now.leaderEpoch}: ${error.message}`,
+    )
   }
 
   #settled(batch: SentBatch, outcome: Outcome): void {

@@ -586,6 +586,7 @@ export class Producer {
       const durable = this.#idempotent && this.#identity !== null
       sender = new PartitionSender(topic, partition, {
         route: (t, p) => metadata.connectionFor(t, p),
+        leader: (t, p) => metadata.leader(t, p),
         unknownTopicRetryMs: () => (metadata.propagates ? metadata.unknownTopicRetryMs : undefined),
         clock,
         random,
