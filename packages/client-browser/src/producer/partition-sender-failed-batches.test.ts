@@ -16,9 +16,12 @@ class ModelBroker {
   seen: { first: number; last: number; base: number }[] = []
   stalled = false
   requests = 0
+  /** Requests for this base sequence fail with a lost connection (nothing appended) while the count lasts. */
+  lose: { baseSequence: number; times: number } | null = null
   request(_ex: unknown, req: { batch: Uint8Array }): Promise<unknown> {
     this.requests++
     const h = readBatchHeader(req.batch)
+    if (this.lose && this.lose.baseSequence === h.baseSequence && this.lose.times-- > 0) return Promise.reject(new SamsaError('NETWORK_EXCEPTION'))
     const last = h.baseSequence + h.lastOffsetDelta
     const dup = this.seen.find((b) => b.first === h.baseSequence && b.last === last)
     let base: number
@@ -107,6 +110,21 @@ describe('PartitionSender with failed batches', () => {
     const offsets = await Promise.all(c.results)
     expect(offsets.map((o) => broker.log[o])).toEqual(['c0', 'c1'])
     expect(broker.log).toEqual(['a0', 'a1', 'c0', 'c1'])
+  })
+
+  it('a batch refused as out of order behind an earlier batch that keeps being resent waits for it, however many rounds it takes', async () => {
+    const broker = new ModelBroker()
+    const s = sender(broker)
+    const z = batch(['z0']) // the broker has state for the producer: a later sequence is out of order, not a fresh start
+    s.enqueue(z.closed)
+    await Promise.all(z.results)
+    broker.lose = { baseSequence: 1, times: 6 } // more rounds than maxRetries (2): the later batch must not spend its attempts
+    const a = batch(['a0', 'a1'])
+    const b = batch(['b0', 'b1'])
+    s.enqueue(a.closed)
+    s.enqueue(b.closed)
+    await expect(Promise.all([...a.results, ...b.results])).resolves.toEqual([1, 2, 3, 4])
+    expect(broker.log).toEqual(['z0', 'a0', 'a1', 'b0', 'b1'])
   })
 
   it('a fresh producer whose first batch is rejected while the next is appended keeps producing', async () => {

@@ -331,7 +331,9 @@ export class PartitionSender {
       const causedByEarlier = earlierFailed && e.errorName === 'OUT_OF_ORDER_SEQUENCE_NUMBER'
       const propagationMs = e.errorName === 'UNKNOWN_TOPIC_OR_PARTITION' ? this.#deps.unknownTopicRetryMs?.() : undefined
       const propagating = propagationMs !== undefined && this.#unknownSince(b) <= propagationMs
-      const retriable = ambiguous || propagating || ((e.retriable || causedByEarlier) && b.attempts <= this.#deps.maxRetries)
+      // Out of order behind an earlier batch that is itself being resent is not this batch's failure: it waits for
+      // the earlier one (Kafka's rule), without spending its own attempts, however long the earlier one takes.
+      const retriable = ambiguous || propagating || causedByEarlier || (e.retriable && b.attempts <= this.#deps.maxRetries)
       earlierFailed = true
       if (!retriable) {
         this.#deps.logger.warn({ topic: this.topic, partition: this.partition, error: e.errorName, baseSequence: b.baseSequence }, 'batch failed')
