@@ -4,16 +4,12 @@
  * the ISR; a broker that stops without a controlled shutdown is fenced after its session timeout and the partitions it
  * led get a new leader from the ISR at a higher leader epoch.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { exchanges, type MetadataResponse } from '@samsa/shared'
-import { startBroker, type RunningBroker } from '../../packages/server/src/adapters/node/index.js'
+import { exchanges } from '@samsa/shared'
 import { runCli } from '../support/child-broker.js'
-import { RawConnection } from '../support/raw-connection.js'
-import { produceValues } from '../support/raw-log.js'
 import { freePorts } from '../support/free-ports.js'
+import { InProcessCluster } from '../support/in-process-cluster.js'
+import { produceValues } from '../support/raw-log.js'
 import { until } from '../support/until.js'
 
 interface ClusterView {
@@ -30,50 +26,15 @@ interface ClusterView {
 const SESSION_TIMEOUT_MS = 1_500
 
 describe('the metadata log on a three-node cluster', () => {
-  const dirs: string[] = []
-  const nodes = new Map<number, RunningBroker>()
-  const conns: RawConnection[] = []
-  afterAll(async () => {
-    for (const c of conns) c.close()
-    for (const n of nodes.values()) await n.close({ controlled: false }).catch(() => {})
-    for (const d of dirs) await rm(d, { recursive: true, force: true })
-  })
+  let cluster: InProcessCluster
+  afterAll(() => cluster?.close())
 
-  const view = async (id: number) => (await (await fetch(`${nodes.get(id)!.httpUrl}/v1/cluster`)).json()) as ClusterView
-  const metadataOf = async (id: number, topics: string[] | null): Promise<MetadataResponse> => {
-    const c = await RawConnection.open(nodes.get(id)!.url)
-    conns.push(c)
-    try {
-      const r = await c.request(exchanges.metadata, { topics })
-      if (!r.ok) throw r.error
-      return r.value
-    } finally {
-      c.close()
-    }
-  }
+  const view = async (id: number) => (await (await fetch(`${cluster.nodes.get(id)!.httpUrl}/v1/cluster`)).json()) as ClusterView
+  const metadataOf = (id: number, topics: string[] | null) => cluster.metadataOf(id, topics)
 
   it('registers and unfences every broker, replicates topic metadata everywhere, and fences a stopped broker after its session', async () => {
-    const ports = await freePorts(3)
-    const controllers = ports.map((port, i) => ({ id: i + 1, url: `ws://127.0.0.1:${port}` }))
-    const dataDirs = new Map<number, string>()
-    const start = async (id: number) => {
-      const running = await startBroker({
-        port: ports[id - 1]!,
-        dataDir: dataDirs.get(id)!,
-        logger: silent,
-        nodeId: id,
-        controllers,
-        controllerTiming: { tickMs: 50, electionTicks: 10 },
-        clusterTiming: { sessionTimeoutMs: SESSION_TIMEOUT_MS, preferredLeaderIntervalMs: 0 },
-      })
-      nodes.set(id, running)
-    }
-    for (const id of [1, 2, 3]) {
-      const dir = await mkdtemp(join(tmpdir(), `samsa-cluster-${id}-`))
-      dirs.push(dir)
-      dataDirs.set(id, dir)
-      await start(id)
-    }
+    cluster = await InProcessCluster.start({ dirPrefix: 'samsa-cluster', sessionTimeoutMs: SESSION_TIMEOUT_MS })
+    const { nodes, controllers } = cluster
 
     // Every node sees all three brokers registered and unfenced, and one active controller.
     await until(async () => {
@@ -102,8 +63,7 @@ describe('the metadata log on a three-node cluster', () => {
 
     // A create through a node that is not the active controller is forwarded to it.
     const follower = [...nodes.keys()].find((id) => id !== before.leaderId)!
-    const c = await RawConnection.open(nodes.get(follower)!.url)
-    conns.push(c)
+    const c = await cluster.open(follower)
     const created = await c.request(exchanges.createTopic, { name: 'orders', partitions: 3, replicationFactor: 3, minInsyncReplicas: 2 })
     expect(created).toEqual({ ok: true, value: { name: 'orders', partitions: 3 } })
     const again = await c.request(exchanges.createTopic, { name: 'orders', partitions: 3, replicationFactor: 3 })
@@ -128,12 +88,10 @@ describe('the metadata log on a three-node cluster', () => {
     // A partition's leader accepts a produce; the other brokers point at it.
     const p0 = m.topics[0]!.partitions[0]!
     const notLeader = [...nodes.keys()].find((id) => id !== p0.leader)!
-    const nc = await RawConnection.open(nodes.get(notLeader)!.url)
-    conns.push(nc)
+    const nc = await cluster.open(notLeader)
     const refused = await nc.request(exchanges.listOffsets, { topic: 'orders', partition: 0, timestamp: -1 })
     expect(refused.ok ? null : { name: refused.error.errorName, leaderId: refused.error.details.leaderId }).toEqual({ name: 'NOT_LEADER_OR_FOLLOWER', leaderId: p0.leader })
-    const lc = await RawConnection.open(nodes.get(p0.leader)!.url)
-    conns.push(lc)
+    const lc = await cluster.open(p0.leader)
     expect(await produceValues(lc, 'orders', 0, ['a', 'b'])).toBe(0)
     const offsets = await lc.request(exchanges.listOffsets, { topic: 'orders', partition: 0, timestamp: -1 })
     expect(offsets).toMatchObject({ ok: true, value: { offset: 2, leaderEpoch: p0.leaderEpoch } })
@@ -148,8 +106,7 @@ describe('the metadata log on a three-node cluster', () => {
     // Stop one broker that leads at least one partition, without a controlled shutdown: its session must expire.
     const victim = p0.leader
     const led = m.topics[0]!.partitions.filter((p) => p.leader === victim)
-    await nodes.get(victim)!.close({ controlled: false })
-    nodes.delete(victim)
+    await cluster.stopNode(victim)
     const survivor = [...nodes.keys()][0]!
     await until(async () => {
       const v = await view(survivor)
@@ -171,7 +128,7 @@ describe('the metadata log on a three-node cluster', () => {
     const oldEpoch = (await view(survivor)).nodes.find((n) => n.id === victim)!
 
     // The stopped broker starts again on its data directory: it registers with a new broker epoch and is unfenced.
-    await start(victim)
+    await cluster.startNode(victim)
     await until(async () => {
       const v = await view(survivor)
       const n = v.nodes.find((x) => x.id === victim)!
@@ -180,8 +137,7 @@ describe('the metadata log on a three-node cluster', () => {
     await until(async () => (await metadataOf(survivor, null)).brokers.length === 3, { timeoutMs: 10_000, what: 'three live brokers in metadata again' })
 
     // A delete through any node is a controller proposal too; every node drops the topic and its local logs.
-    const dc = await RawConnection.open(nodes.get(survivor)!.url)
-    conns.push(dc)
+    const dc = await cluster.open(survivor)
     expect(await dc.request(exchanges.deleteTopic, { name: 'orders' })).toEqual({ ok: true, value: {} })
     await until(async () => {
       for (const [id, n] of nodes) {
@@ -193,4 +149,3 @@ describe('the metadata log on a three-node cluster', () => {
   }, 120_000)
 })
 
-const silent = { debug() {}, info() {}, warn() {}, error() {}, child() { return silent } }

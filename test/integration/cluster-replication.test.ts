@@ -5,85 +5,34 @@
  * the ISR serves every acknowledged record and takes new writes; the old node starts again on its data directory,
  * catches up from the new leader and is back in the ISR.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { exchanges, type MetadataResponse, type PartitionMetadata } from '@samsa/shared'
-import { startBroker, type RunningBroker } from '../../packages/server/src/adapters/node/index.js'
-import { RawConnection } from '../support/raw-connection.js'
+import { exchanges } from '@samsa/shared'
+import { InProcessCluster } from '../support/in-process-cluster.js'
 import { drainPartition, produceValues, value } from '../support/raw-log.js'
-import { freePorts } from '../support/free-ports.js'
 import { until } from '../support/until.js'
 
 const T = 'replicated'
-const silent = { debug() {}, info() {}, warn() {}, error() {}, child() { return silent } }
 
 describe('partition replication on a three-node cluster', () => {
-  const dirs: string[] = []
-  const nodes = new Map<number, RunningBroker>()
-  const conns: RawConnection[] = []
-  afterAll(async () => {
-    for (const c of conns) c.close()
-    for (const n of nodes.values()) await n.close({ controlled: false }).catch(() => {})
-    for (const d of dirs) await rm(d, { recursive: true, force: true })
-  })
+  let cluster: InProcessCluster
+  afterAll(() => cluster?.close())
 
-  const open = async (id: number) => {
-    const c = await RawConnection.open(nodes.get(id)!.url)
-    conns.push(c)
-    return c
-  }
-  const metadataOf = async (id: number): Promise<MetadataResponse> => {
-    const c = await open(id)
-    try {
-      const r = await c.request(exchanges.metadata, { topics: [T] })
-      if (!r.ok) throw r.error
-      return r.value
-    } finally {
-      c.close()
-    }
-  }
-  const partitionOn = async (id: number): Promise<PartitionMetadata | undefined> => {
-    const t = (await metadataOf(id)).topics[0]
-    return t?.errorCode === 0 ? t.partitions[0] : undefined
-  }
   /** This node's own replica of the partition: its log end and high watermark. */
-  const localOffsets = (id: number) => [...nodes.get(id)!.broker.partitionOffsets()].find((p) => p.topic === T && p.partition === 0)
+  const localOffsets = (id: number) => [...cluster.nodes.get(id)!.broker.partitionOffsets()].find((p) => p.topic === T && p.partition === 0)
 
   it('acks=all reaches every replica; a new leader from the ISR keeps every acknowledged record; the old leader rejoins the ISR', async () => {
-    const ports = await freePorts(3)
-    const controllers = ports.map((port, i) => ({ id: i + 1, url: `ws://127.0.0.1:${port}` }))
-    const dataDirs = new Map<number, string>()
-    const start = async (id: number) => {
-      nodes.set(id, await startBroker({
-        port: ports[id - 1]!,
-        dataDir: dataDirs.get(id)!,
-        logger: silent,
-        nodeId: id,
-        controllers,
-        controllerTiming: { tickMs: 50, electionTicks: 10 },
-        clusterTiming: { sessionTimeoutMs: 1_500, preferredLeaderIntervalMs: 0 },
-        replication: { replicaLagTimeMaxMs: 3_000, isrCheckIntervalMs: 250 },
-      }))
-    }
-    for (const id of [1, 2, 3]) {
-      const dir = await mkdtemp(join(tmpdir(), `samsa-replication-${id}-`))
-      dirs.push(dir)
-      dataDirs.set(id, dir)
-      await start(id)
-    }
-    await until(async () => (await metadataOf(1)).brokers.length === 3, { timeoutMs: 30_000, what: 'three live brokers' })
-    const c = await open(1)
+    cluster = await InProcessCluster.start({ dirPrefix: 'samsa-replication', replication: { replicaLagTimeMaxMs: 3_000, isrCheckIntervalMs: 250 } })
+    await until(async () => (await cluster.metadataOf(1, [T])).brokers.length === 3, { timeoutMs: 30_000, what: 'three live brokers' })
+    const c = await cluster.open(1)
     expect(await c.request(exchanges.createTopic, { name: T, partitions: 1, replicationFactor: 3, minInsyncReplicas: 2 })).toEqual({ ok: true, value: { name: T, partitions: 1 } })
     const first = await until(async () => {
-      const p = await partitionOn(1)
+      const p = await cluster.partitionOn(1, T)
       return p && p.leader > 0 && p.isr?.length === 3 ? p : undefined
     }, { timeoutMs: 20_000, what: `${T}/0 with a leader and three replicas in the ISR` })
 
-    // 100 records in 10 batches, each acknowledged with acks=all by the leader.
+  // 100 records in 10 batches, each acknowledged with acks=all by the leader.
     const leader = first.leader
-    const lc = await open(leader)
+    const lc = await cluster.open(leader)
     const written = Array.from({ length: 100 }, (_, i) => value('r', i))
     for (let b = 0; b < 10; b++) expect(await produceValues(lc, T, 0, written.slice(b * 10, b * 10 + 10))).toBe(b * 10)
     // acks=all: the leader's high watermark covers them, so every ISR member has them; followers learn the HW on their next fetch.
@@ -93,15 +42,14 @@ describe('partition replication on a three-node cluster', () => {
     })
 
     // The leader stops without a controlled shutdown: once its session expires a new leader comes from the ISR.
-    await nodes.get(leader)!.close({ controlled: false })
-    nodes.delete(leader)
-    const survivor = [...nodes.keys()][0]!
+    await cluster.stopNode(leader)
+    const survivor = [...cluster.nodes.keys()][0]!
     const next = await until(async () => {
-      const p = await partitionOn(survivor)
+      const p = await cluster.partitionOn(survivor, T)
       return p && p.leader > 0 && p.leader !== leader && p.leaderEpoch > first.leaderEpoch ? p : undefined
     }, { timeoutMs: 30_000, what: `a new leader of ${T}/0 after broker ${leader} stopped` })
     expect(first.isr).toContain(next.leader)
-    const nc = await open(next.leader)
+    const nc = await cluster.open(next.leader)
     const read = await until(async () => {
       const r = await drainPartition(nc, T, 0).catch(() => null)
       return r && r.length >= 100 ? r : undefined
@@ -113,9 +61,9 @@ describe('partition replication on a three-node cluster', () => {
     expect(moreOffset).toBe(100)
 
     // The old leader starts again on its data directory: it follows the new leader, catches up and rejoins the ISR.
-    await start(leader)
+    await cluster.startNode(leader)
     await until(async () => {
-      const p = await partitionOn(survivor)
+      const p = await cluster.partitionOn(survivor, T)
       return p?.isr?.includes(leader) === true && localOffsets(leader)?.logEndOffset === 110
     }, { timeoutMs: 30_000, what: `broker ${leader} caught up and back in the ISR` })
     const all = await drainPartition(nc, T, 0)

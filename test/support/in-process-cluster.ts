@@ -1,0 +1,103 @@
+/**
+ * Three (or n) combined-mode nodes (controller + broker) started in this process over real WebSockets and real
+ * files, on ports chosen before any of them listens (every node must know the others' URLs). Nodes can be stopped
+ * and started again on their data directory and port.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { exchanges, type MetadataResponse, type PartitionMetadata } from '@samsa/shared'
+import { startBroker, type RunningBroker, type StartBrokerOptions } from '../../packages/server/src/adapters/node/index.js'
+import { freePorts } from './free-ports.js'
+import { RawConnection } from './raw-connection.js'
+
+export const silentLogger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLogger }
+
+export interface InProcessClusterOptions {
+  readonly size?: number
+  /** Prefix of the temporary data directories. */
+  readonly dirPrefix: string
+  readonly sessionTimeoutMs?: number
+  readonly replication?: StartBrokerOptions['replication']
+}
+
+export class InProcessCluster {
+  /** Running nodes by node id; a stopped node is removed until it is started again. */
+  readonly nodes = new Map<number, RunningBroker>()
+  readonly controllers: { id: number; url: string }[]
+  readonly #ports: number[]
+  readonly #dirs: string[]
+  readonly #opts: InProcessClusterOptions
+  readonly #conns = new Set<RawConnection>()
+
+  private constructor(ports: number[], dirs: string[], opts: InProcessClusterOptions) {
+    this.#ports = ports
+    this.#dirs = dirs
+    this.#opts = opts
+    this.controllers = ports.map((port, i) => ({ id: i + 1, url: `ws://127.0.0.1:${port}` }))
+  }
+
+  /** Starts nodes 1..size one after another (each waits for nothing but its own listening). */
+  static async start(opts: InProcessClusterOptions): Promise<InProcessCluster> {
+    const size = opts.size ?? 3
+    const ports = await freePorts(size)
+    const dirs: string[] = []
+    for (let id = 1; id <= size; id++) dirs.push(await mkdtemp(join(tmpdir(), `${opts.dirPrefix}-${id}-`)))
+    const cluster = new InProcessCluster(ports, dirs, opts)
+    for (let id = 1; id <= size; id++) await cluster.startNode(id)
+    return cluster
+  }
+
+  /** Starts node `id` on its port and data directory (again, after a stop). */
+  async startNode(id: number, logger: StartBrokerOptions['logger'] = silentLogger): Promise<RunningBroker> {
+    const running = await startBroker({
+      port: this.#ports[id - 1]!,
+      dataDir: this.#dirs[id - 1]!,
+      logger,
+      nodeId: id,
+      controllers: this.controllers,
+      controllerTiming: { tickMs: 50, electionTicks: 10 },
+      clusterTiming: { sessionTimeoutMs: this.#opts.sessionTimeoutMs ?? 1_500, preferredLeaderIntervalMs: 0 },
+      ...(this.#opts.replication ? { replication: this.#opts.replication } : {}),
+    })
+    this.nodes.set(id, running)
+    return running
+  }
+
+  /** Stops node `id` without a controlled shutdown (as a crash looks to the others, minus the lost page cache). */
+  async stopNode(id: number): Promise<void> {
+    await this.nodes.get(id)!.close({ controlled: false })
+    this.nodes.delete(id)
+  }
+
+  /** A raw connection to node `id`, closed with the cluster. */
+  async open(id: number): Promise<RawConnection> {
+    const c = await RawConnection.open(this.nodes.get(id)!.url)
+    this.#conns.add(c)
+    return c
+  }
+
+  async metadataOf(id: number, topics: string[] | null): Promise<MetadataResponse> {
+    const c = await this.open(id)
+    try {
+      const r = await c.request(exchanges.metadata, { topics })
+      if (!r.ok) throw r.error
+      return r.value
+    } finally {
+      c.close()
+      this.#conns.delete(c)
+    }
+  }
+
+  /** The partition as node `id`'s metadata shows it; undefined while the topic is unknown there. */
+  async partitionOn(id: number, topic: string, partition = 0): Promise<PartitionMetadata | undefined> {
+    const t = (await this.metadataOf(id, [topic])).topics[0]
+    return t?.errorCode === 0 ? t.partitions[partition] : undefined
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.#conns) c.close()
+    for (const n of this.nodes.values()) await n.close({ controlled: false }).catch(() => {})
+    for (const d of this.#dirs) await rm(d, { recursive: true, force: true })
+  }
+}
