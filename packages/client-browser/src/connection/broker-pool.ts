@@ -1,9 +1,9 @@
 /**
  * @module One Connection per broker the client uses. The bootstrap connection (the `brokers` URLs, rotating) serves
  * metadata, admin and the handshake the producers wait for; a partition's requests go to its leader's connection:
- * the bootstrap one when its handshake named that broker (so a single-node cluster uses one socket), else a
- * connection to the leader's advertised URL, created on first use with the same options (status, backoff,
- * heartbeat, request timeouts: connection.ts). Every connection has its own PushRouter (subscription ids are per
+ * a pooled one made for that broker earlier, else the bootstrap one when its handshake named that broker (so a
+ * single-node cluster uses one socket), else a connection to the leader's advertised URL, created on first use with
+ * the same options (status, backoff, heartbeat, request timeouts: connection.ts). Every connection has its own PushRouter (subscription ids are per
  * connection). Pooled connections live until the client closes.
  */
 import { SamsaError } from '@samsa/shared'
@@ -47,13 +47,15 @@ export class BrokerPool {
   }
 
   /**
-   * The connection for a broker: the bootstrap one if its last handshake was with that broker, else the pooled one
-   * (created now from the advertised URL). LEADER_NOT_AVAILABLE (retriable) for a broker with no known URL.
+   * The connection for a broker: the pooled one if it exists, else the bootstrap one if its last handshake was with
+   * that broker, else a pooled one created now from the advertised URL. LEADER_NOT_AVAILABLE (retriable) for a broker with no known URL.
    */
   connectionFor(brokerId: number): Connection {
-    if (this.bootstrap.helloResponse?.brokerId === brokerId) return this.bootstrap
+    // A pooled connection, once made, keeps its broker's requests even when the bootstrap reconnects to that broker:
+    // requests of one partition travel on one socket, so the broker sees them in the order they were sent.
     const existing = this.#byId.get(brokerId)
     if (existing !== undefined) return existing
+    if (this.bootstrap.helloResponse?.brokerId === brokerId) return this.bootstrap
     const url = this.#urls.get(brokerId)
     if (url === undefined || this.#closed) {
       if (this.bootstrap.helloResponse === null && this.#urls.size <= 1) return this.bootstrap // not connected yet: the bootstrap is the best guess

@@ -18,9 +18,21 @@ class ModelBroker {
   requests = 0
   /** Requests for this base sequence fail with a lost connection (nothing appended) while the count lasts. */
   lose: { baseSequence: number; times: number } | null = null
-  request(_ex: unknown, req: { batch: Uint8Array }): Promise<unknown> {
-    this.requests++
+  /** The request for this base sequence arrives only after the next request (two connections to one broker race). */
+  overtaken: { baseSequence: number; arrive: (() => void) | null } | null = null
+  request(ex: unknown, req: { batch: Uint8Array }): Promise<unknown> {
     const h = readBatchHeader(req.batch)
+    const held = this.overtaken
+    if (held?.baseSequence === h.baseSequence && held.arrive === null) {
+      return new Promise<void>((resolve) => (held.arrive = resolve)).then(() => this.request(ex, req))
+    }
+    if (held?.arrive) {
+      this.overtaken = null
+      const answer = this.request(ex, req)
+      held.arrive()
+      return answer
+    }
+    this.requests++
     if (this.lose && this.lose.baseSequence === h.baseSequence && this.lose.times-- > 0) return Promise.reject(new SamsaError('NETWORK_EXCEPTION'))
     const last = h.baseSequence + h.lastOffsetDelta
     const dup = this.seen.find((b) => b.first === h.baseSequence && b.last === last)
@@ -119,6 +131,21 @@ describe('PartitionSender with failed batches', () => {
     s.enqueue(z.closed)
     await Promise.all(z.results)
     broker.lose = { baseSequence: 1, times: 6 } // more rounds than maxRetries (2): the later batch must not spend its attempts
+    const a = batch(['a0', 'a1'])
+    const b = batch(['b0', 'b1'])
+    s.enqueue(a.closed)
+    s.enqueue(b.closed)
+    await expect(Promise.all([...a.results, ...b.results])).resolves.toEqual([1, 2, 3, 4])
+    expect(broker.log).toEqual(['z0', 'a0', 'a1', 'b0', 'b1'])
+  })
+
+  it('a batch that overtook an earlier unacknowledged one on the way (refused as out of order, the earlier one then appended) is resent, not failed', async () => {
+    const broker = new ModelBroker()
+    const s = sender(broker)
+    const z = batch(['z0']) // the broker has state for the producer: a later sequence is out of order, not a fresh start
+    s.enqueue(z.closed)
+    await Promise.all(z.results)
+    broker.overtaken = { baseSequence: 1, arrive: null }
     const a = batch(['a0', 'a1'])
     const b = batch(['b0', 'b1'])
     s.enqueue(a.closed)

@@ -104,6 +104,11 @@ interface SentBatch extends ClosedBatch {
   pendingSeqs: readonly number[]
   /** When its first UNKNOWN_TOPIC_OR_PARTITION of an unbroken run came (clock ms); null otherwise. */
   unknownSinceMs?: number | null
+  /**
+   * True when its last request went out while an earlier batch was still unacknowledged: the broker may have seen it
+   * first (requests can travel on two connections to one broker), so an OUT_OF_ORDER_SEQUENCE_NUMBER is not its own.
+   */
+  sentBehind?: boolean
 }
 
 /** Errors of a closed client: NETWORK_EXCEPTION marked not retriable. */
@@ -210,6 +215,7 @@ export class PartitionSender {
     }, this.#deps.crc32c ?? crc32c))
     batch.outcome = null
     batch.attempts++
+    batch.sentBehind = this.#unacknowledgedBefore(batch)
     this.#outstanding++
     const written =
       batch.persisted || persist === undefined
@@ -239,6 +245,15 @@ export class PartitionSender {
           this.#settled(batch, { error: e.errorName === 'OUT_OF_ORDER_SEQUENCE_NUMBER' && sentTo !== null ? await this.#fromFormerLeader(e, sentTo) : e })
         },
       )
+  }
+
+  /** True when an earlier batch of the pipeline has no acknowledgement yet. */
+  #unacknowledgedBefore(batch: SentBatch): boolean {
+    for (const b of this.#inFlight) {
+      if (b === batch) return false
+      if (b.outcome === null || !('ok' in b.outcome)) return true
+    }
+    return false
   }
 
   /**
@@ -328,11 +343,12 @@ export class PartitionSender {
       // its sequence to the next batch, which the broker would then answer as a duplicate of this one (a lost ack).
       // A leader that moved (or a connection lost with it) is followed: the resend goes to the leader metadata names now.
       const ambiguous = network || mayHaveBeenAppended(e) || staleLeader(e)
-      const causedByEarlier = earlierFailed && e.errorName === 'OUT_OF_ORDER_SEQUENCE_NUMBER'
+      const causedByEarlier = (earlierFailed || b.sentBehind === true) && e.errorName === 'OUT_OF_ORDER_SEQUENCE_NUMBER'
       const propagationMs = e.errorName === 'UNKNOWN_TOPIC_OR_PARTITION' ? this.#deps.unknownTopicRetryMs?.() : undefined
       const propagating = propagationMs !== undefined && this.#unknownSince(b) <= propagationMs
-      // Out of order behind an earlier batch that is itself being resent is not this batch's failure: it waits for
-      // the earlier one (Kafka's rule), without spending its own attempts, however long the earlier one takes.
+      // Out of order behind an earlier batch that is itself being resent, or that was unacknowledged when this one
+      // went out, is not this batch's failure (Kafka's rule: only the next sequence after the last acknowledged one
+      // can be out of order for good): it is resent after the earlier one, without spending its own attempts.
       const retriable = ambiguous || propagating || causedByEarlier || (e.retriable && b.attempts <= this.#deps.maxRetries)
       earlierFailed = true
       if (!retriable) {
