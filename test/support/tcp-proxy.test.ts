@@ -1,6 +1,6 @@
 import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { startTcpProxy, type TcpProxy } from './tcp-proxy.js'
+import { connectionSource, startTcpProxy, type TcpProxy } from './tcp-proxy.js'
 
 /** An echo server that prefixes replies with its tag, so a test can tell which target answered. */
 async function echoServer(tag: string): Promise<{ port: number; close(): Promise<void>; connections: number }> {
@@ -205,6 +205,41 @@ describe('tcp proxy', () => {
     const c = await connect(proxy.port)
     await withTimeout(c.closed, 5_000, 'the client to be closed when the target refuses')
     expect(proxy.stats.open).toBe(0)
+  })
+
+  it('connectionSource() reads a peer link from its request line; anything else is a client', () => {
+    expect(connectionSource(Buffer.from('GET /ws?peer=3 HTTP/1.1\r\nHost: x\r\n\r\n'))).toBe('peer:3')
+    expect(connectionSource(Buffer.from('GET /ws?a=1&peer=12 HTTP/1.1\r\n'))).toBe('peer:12')
+    expect(connectionSource(Buffer.from('GET /ws HTTP/1.1\r\nX-Peer: peer=3\r\n'))).toBe('client')
+    expect(connectionSource(Buffer.from([0x16, 0x03, 0x01]))).toBe('client')
+  })
+
+  it('blockSources() cuts open connections of a blocked source, refuses its new ones, and leaves other sources alone', async () => {
+    const a = track(await echoServer('A'))
+    const proxy = track(await startTcpProxy({ targetPort: a.port }))
+    const peer2 = await connect(proxy.port)
+    peer2.socket.write('GET /ws?peer=2 HTTP/1.1\r\n\r\n')
+    await peer2.waitFor('A:GET /ws?peer=2')
+    const client = await connect(proxy.port)
+    client.socket.write('GET /ws HTTP/1.1\r\n\r\n')
+    await client.waitFor('A:GET /ws HTTP')
+    proxy.blockSources(['peer:2'])
+    await withTimeout(peer2.closed, 5_000, 'the blocked peer link to be cut')
+    client.socket.write('more')
+    await client.waitFor('A:more')
+    const again = await connect(proxy.port)
+    again.socket.write('GET /ws?peer=2 HTTP/1.1\r\n\r\n')
+    await withTimeout(again.closed, 5_000, 'a new link from the blocked peer to be refused')
+    expect(again.received()).toBe('')
+    const peer3 = await connect(proxy.port)
+    peer3.socket.write('GET /ws?peer=3 HTTP/1.1\r\n\r\n')
+    await peer3.waitFor('A:GET /ws?peer=3')
+    expect(proxy.sourceRefusals).toBe(2)
+    proxy.blockSources([])
+    const healed = await connect(proxy.port)
+    healed.socket.write('GET /ws?peer=2 HTTP/1.1\r\n\r\n')
+    await healed.waitFor('A:GET /ws?peer=2')
+    for (const c of [client, peer3, healed]) c.socket.destroy()
   })
 
   it('close() cuts everything and frees the port', async () => {

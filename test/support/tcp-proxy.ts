@@ -6,6 +6,9 @@
  * - `block()` / `unblock()`: while blocked, new connections are accepted and destroyed at once (never forwarded).
  * - `dropReplies(true)`: bytes from the target to clients are discarded (requests still arrive: a broker appends
  *   and its acknowledgements are lost); follow with `cut()` before turning it off, the dropped bytes broke the stream.
+ * - `blockSources([...])`: per-link faults. Each connection's source is read from its first bytes: a Samsa node's
+ *   peer link asks for `/ws?peer=<id>` (adapters/node/peer-hello.ts) and is `peer:<id>`; anything else is `client`.
+ *   Open connections from a blocked source are cut, new ones are closed as soon as their first bytes name it.
  * `startTcpProxy(port)` and `url` / `accepted()` / `open()` / `cutAll()` are the short forms the integration tests use.
  */
 import net from 'node:net'
@@ -59,6 +62,12 @@ export interface TcpProxy {
   dropReplies(on: boolean): void
   /** Bytes discarded by dropReplies so far. */
   readonly droppedBytes: number
+  /** Cuts open connections from these sources and closes new ones (`client`, `peer:<id>`); replaces the previous set. */
+  blockSources(sources: Iterable<string>): void
+  /** Sources blocked now. */
+  readonly blockedSources: ReadonlySet<string>
+  /** Connections closed because their source was blocked (open ones cut, new ones refused). */
+  readonly sourceRefusals: number
   /** Cuts everything and stops listening. */
   close(): Promise<void>
 }
@@ -66,6 +75,15 @@ export interface TcpProxy {
 interface Pair {
   readonly client: net.Socket
   readonly upstream: net.Socket
+  /** Read from the connection's first bytes; null until they arrive. */
+  source: string | null
+}
+
+/** The source a connection's first bytes name: `peer:<id>` for a node's peer link (`GET /ws?peer=<id>`), else `client`. */
+export function connectionSource(firstBytes: Buffer): string {
+  const line = firstBytes.subarray(0, Math.min(firstBytes.length, 512)).toString('latin1').split('\r\n', 1)[0]!
+  const m = /^GET \S*[?&]peer=(\d+)/.exec(line)
+  return m ? `peer:${m[1]}` : 'client'
 }
 
 export async function startTcpProxy(target: TcpProxyOptions | number, targetHostArg?: string): Promise<TcpProxy> {
@@ -78,6 +96,8 @@ export async function startTcpProxy(target: TcpProxyOptions | number, targetHost
   let cutCount = 0
   let dropping = false
   let droppedBytes = 0
+  let blockedSources = new Set<string>()
+  let sourceRefusals = 0
   const pairs = new Set<Pair>()
   const sockets = new Set<net.Socket>()
 
@@ -95,7 +115,7 @@ export async function startTcpProxy(target: TcpProxyOptions | number, targetHost
     const upstream = net.connect({ port: targetPort, host: targetHost })
     upstream.setNoDelay(true)
     upstream.on('error', () => {})
-    const pair: Pair = { client, upstream }
+    const pair: Pair = { client, upstream, source: null }
     pairs.add(pair)
     const end = () => {
       if (!pairs.delete(pair)) return
@@ -105,7 +125,15 @@ export async function startTcpProxy(target: TcpProxyOptions | number, targetHost
     client.once('close', end)
     upstream.once('close', end)
     upstream.once('connect', () => {
-      client.pipe(upstream)
+      client.once('data', (first: Buffer) => {
+        pair.source = connectionSource(first)
+        if (blockedSources.has(pair.source)) {
+          sourceRefusals++
+          return end()
+        }
+        upstream.write(first)
+        client.pipe(upstream)
+      })
       upstream.on('data', (chunk: Buffer) => {
         if (dropping) {
           droppedBytes += chunk.length
@@ -175,6 +203,24 @@ export async function startTcpProxy(target: TcpProxyOptions | number, targetHost
     },
     get droppedBytes() {
       return droppedBytes
+    },
+    blockSources(sources) {
+      blockedSources = new Set(sources)
+      for (const p of [...pairs]) {
+        if (p.source === null || !blockedSources.has(p.source)) continue
+        pairs.delete(p)
+        sourceRefusals++
+        for (const sock of [p.client, p.upstream]) {
+          if (typeof sock.resetAndDestroy === 'function' && !sock.destroyed && sock.readyState !== 'opening') sock.resetAndDestroy()
+          else sock.destroy()
+        }
+      }
+    },
+    get blockedSources() {
+      return blockedSources
+    },
+    get sourceRefusals() {
+      return sourceRefusals
     },
     async close() {
       cut()

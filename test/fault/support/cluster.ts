@@ -5,10 +5,11 @@
  * Wiring: node i listens on its own port R_i; proxy i listens on X_i and forwards to R_i. Node i is started with
  * `--advertised-url ws://127.0.0.1:X_i` and `--controllers 1@127.0.0.1:X_1,2@…:X_2,3@…:X_3`, so EVERY connection
  * INTO node i goes through proxy i: clients (who learn leaders' URLs from metadata), other nodes' controller (Raft)
- * links and their follower fetches. Acting on proxy i (cut / block / dropReplies) therefore cuts node i's inbound
- * links from everyone at once; a per-link fault (only 1→2) would need one proxy per ordered pair, which the single
- * advertised URL cannot express. The test's own observations (status, metadata samples) use R_i directly, so they
- * keep working while a proxy is faulted.
+ * links, heartbeats and follower fetches. Acting on proxy i (cut / block / dropReplies) cuts node i's inbound links
+ * from everyone at once. Per-link faults use the source a proxy reads from each connection's request line (a peer
+ * link asks for `/ws?peer=<id>`): `splitNetwork([[1], [2, 3]])` cuts every link between the groups both ways and leaves
+ * clients alone; `isolateFromClients(id)` cuts the clients from node id and leaves its peers alone. The test's own
+ * observations (status, metadata samples) use R_i directly, so they keep working while a proxy is faulted.
  *
  * Faults: kill -9 (`kill(id)`), SIGSTOP/SIGCONT (`pause` / `resume`), restart on the same data directory and
  * port (`restart(id)`), and the proxies. Waits: a controller leader, every node registered and unfenced, the
@@ -146,6 +147,40 @@ export class FaultCluster {
     if (!node.process) throw new Error(`node ${id} is not running`)
     node.process.kill('SIGCONT')
     node.paused = false
+  }
+
+  /**
+   * Network partition between groups of nodes: every peer link between two groups is cut, both ways, and stays cut
+   * until `heal()`; links within a group and every client link stay up. A node in no group is cut from all others.
+   */
+  splitNetwork(groups: readonly (readonly number[])[]): void {
+    const groupOf = new Map<number, number>()
+    groups.forEach((g, i) => g.forEach((id) => groupOf.set(id, i)))
+    for (const n of this.nodes.values()) {
+      const blocked = [...this.nodes.keys()].filter((other) => other !== n.id && (groupOf.get(other) ?? -other) !== (groupOf.get(n.id) ?? -n.id))
+      n.proxy.blockSources(blocked.map((id) => `peer:${id}`))
+    }
+  }
+
+  /** Cuts the links between `a` and `b`, both ways (and nothing else, replacing any earlier per-link fault). */
+  cutLinks(pairs: readonly (readonly [number, number])[]): void {
+    const blocked = new Map<number, string[]>([...this.nodes.keys()].map((id) => [id, []]))
+    for (const [a, b] of pairs) {
+      blocked.get(a)!.push(`peer:${b}`)
+      blocked.get(b)!.push(`peer:${a}`)
+    }
+    for (const n of this.nodes.values()) n.proxy.blockSources(blocked.get(n.id)!)
+  }
+
+  /** Clients cannot reach node `id` (its peer links stay up) until `heal()`. */
+  isolateFromClients(id: number): void {
+    const proxy = this.node(id).proxy
+    proxy.blockSources([...proxy.blockedSources, 'client'])
+  }
+
+  /** Removes every per-link fault (partition, cut links, client isolation). */
+  heal(): void {
+    for (const n of this.nodes.values()) n.proxy.blockSources([])
   }
 
   /** /v1/cluster of node `id`, straight to its port (not through its proxy); null when it does not answer in time. */

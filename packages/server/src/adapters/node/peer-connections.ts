@@ -9,7 +9,7 @@
  */
 import WebSocket from 'ws'
 import { MIN_PROTOCOL_VERSION, decodeResponseFrame, encodeRaftMessageFrame, exchanges, type Logger } from '@samsa/shared'
-import { peerHelloFrame } from './peer-hello.js'
+import { peerHelloFrame, peerSocketUrl } from './peer-hello.js'
 import type { RaftTransport } from '../../controller/raft-driver.js'
 import type { Message, NodeId } from '../../controller/raft/index.js'
 
@@ -77,7 +77,7 @@ class PeerLink {
   connect(): void {
     if (this.#closed) return
     this.#timer = null
-    const ws = new WebSocket(`${this.url}/ws`, { perMessageDeflate: false })
+    const ws = new WebSocket(peerSocketUrl(this.url, this.opts.nodeId), { perMessageDeflate: false })
     this.#ws = ws
     ws.binaryType = 'nodebuffer'
     ws.on('open', () => {

@@ -9,7 +9,7 @@
  * once); a closed connection is forgotten and the next call opens a new one.
  */
 import WebSocket from 'ws'
-import { PEER_HELLO_CORRELATION_ID, peerHelloFrame } from './peer-hello.js'
+import { PEER_HELLO_CORRELATION_ID, peerHelloFrame, peerSocketUrl } from './peer-hello.js'
 import { MIN_PROTOCOL_VERSION, SamsaError, decodeResponseFrame, encodeRequestFrame, exchanges, type Exchange, type Logger } from '@samsa/shared'
 import type { ControllerExchange, ControllerRequest, ControllerResponse, PeerRequester } from '../../cluster/controller-channel.js'
 
@@ -38,7 +38,7 @@ class PeerConnection {
   #closed = false
 
   constructor(url: string, opts: PeerRequestsOptions, onClosed: () => void) {
-    const ws = new WebSocket(`${url}/ws`, { perMessageDeflate: false })
+    const ws = new WebSocket(peerSocketUrl(url, opts.nodeId), { perMessageDeflate: false })
     this.#ws = ws
     ws.binaryType = 'nodebuffer'
     this.#ready = new Promise<void>((resolve, reject) => {

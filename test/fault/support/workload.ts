@@ -1,0 +1,284 @@
+/**
+ * @module The client side of a fault scenario: a topic with replication factor 3, SDK producers (idempotent, with
+ * retries) sending on a fixed schedule and an SDK consumer reading everything from the start, every operation
+ * recorded in a HistoryRecorder, plus a sampler of each node's view of the partition leaders and of the controller.
+ * `finish()` stops the schedule, lets every send settle, waits for the cluster to heal and the consumer to catch up,
+ * drains the topic with a fresh client and checks the whole history (cluster-history-checker.ts).
+ *
+ * Scenario files keep only their faults: start a FaultCluster, `Workload.start`, inject faults at times of the
+ * schedule (`waitElapsed`, `nextAckAfter`), then `finish()` and `expectClean()`.
+ */
+import { expect } from 'vitest'
+import WebSocket from 'ws'
+import { exchanges } from '@samsa/shared'
+import { createClient, memoryStorage, type Logger, type SamsaClient } from '@samsa/client-browser'
+import { RawConnection } from '../../support/raw-connection.js'
+import { checkClusterHistory, describeClusterReport, HistoryRecorder, type ClusterHistoryReport, type Op } from '../../support/cluster-history-checker.js'
+import { until } from '../../support/until.js'
+import type { FaultCluster } from './cluster.js'
+
+/** Quick tier (npm test) unless FAULT_LONG=1 (`npm run test:fault -- --long`). */
+export const LONG = process.env.FAULT_LONG === '1'
+/** How long each scenario offers load: ≥ 20 s in the quick tier. */
+export const DURATION_MS = Number(process.env.FAULT_DURATION_MS ?? (LONG ? 90_000 : 20_000))
+
+/**
+ * The scenario's seed (FAULT_SEED, else random in the long tier, else fixed), printed with the report so a failing
+ * run can be replayed with `FAULT_SEED=… npm run test:fault -- <file>`.
+ */
+export const SEED = Number(process.env.FAULT_SEED ?? (LONG ? Math.floor(Math.random() * 2 ** 31) : 1))
+
+/** mulberry32 over SEED: the scenario's choices (which node, when) come from here. */
+export function seededRandom(seed = SEED): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export interface WorkloadOptions {
+  readonly topic: string
+  readonly partitions?: number
+  readonly producers?: number
+  readonly minInsyncReplicas?: number
+  /** One send per producer per tick. Default 5 ms (~200 sends/s per producer offered). */
+  readonly sendIntervalMs?: number
+  /** Sends go on until `finish()`, which waits for at least this much of the schedule; never past 5× it. */
+  readonly durationMs?: number
+  /** Client bootstrap URLs; default every node's proxy. */
+  readonly brokers?: readonly string[]
+  /** Request timeout of the SDK clients (ms). Default 5 000. */
+  readonly requestTimeoutMs?: number
+}
+
+export interface WorkloadResult {
+  readonly report: ClusterHistoryReport
+  readonly acked: readonly Op[]
+  readonly elapsedS: number
+  /** Sends that ended unknown or failed, by error message. */
+  readonly sendErrors: Readonly<Record<string, number>>
+}
+
+export class Workload {
+  readonly rec = new HistoryRecorder()
+  readonly topic: string
+  readonly cluster: FaultCluster
+  readonly t0: number
+  /** The SDK's log lines (warn and above), with the client that wrote them; printed on failure. */
+  readonly sdkLog: string[] = []
+  readonly #clients: SamsaClient[] = []
+  readonly #opts: Required<Omit<WorkloadOptions, 'brokers'>> & { brokers: readonly string[] }
+  readonly #inFlight = new Set<Promise<void>>()
+  #sent = 0
+  #stopSending: (() => void) | null = null
+  #sending: Promise<void> = Promise.resolve()
+  #samplerStopped = false
+  #sampler: Promise<void> = Promise.resolve()
+  #consumerClose: (() => void) | null = null
+
+  private constructor(cluster: FaultCluster, opts: WorkloadOptions) {
+    this.cluster = cluster
+    this.topic = opts.topic
+    this.#opts = {
+      partitions: 1, producers: 1, minInsyncReplicas: 2, sendIntervalMs: 5, durationMs: DURATION_MS, requestTimeoutMs: 5_000,
+      brokers: cluster.brokerUrls, ...opts,
+    }
+    this.t0 = this.rec.now()
+  }
+
+  /** Creates the topic (RF 3), waits for a full ISR on every partition, starts the consumer, the producers and the sampler. */
+  static async start(cluster: FaultCluster, opts: WorkloadOptions): Promise<Workload> {
+    const w = new Workload(cluster, opts)
+    const { topic, partitions, minInsyncReplicas } = w.#opts
+    const admin = await RawConnection.open(`ws://127.0.0.1:${cluster.node(cluster.live()[0]!).port}`)
+    try {
+      const created = await admin.request(exchanges.createTopic, { name: topic, partitions, replicationFactor: 3, minInsyncReplicas })
+      expect(created).toEqual({ ok: true, value: { name: topic, partitions } })
+    } finally {
+      admin.close()
+    }
+    for (let p = 0; p < partitions; p++) await cluster.waitLeader(topic, p, (m) => m.isr?.length === 3)
+    w.#startSampler()
+    w.#startConsumer()
+    await w.#startProducers()
+    return w
+  }
+
+  client(id: string): SamsaClient {
+    const c = createClient({
+      logger: this.#logger({ client: id }),
+      brokers: [...this.#opts.brokers],
+      clientId: id,
+      WebSocket: WebSocket as never,
+      storage: memoryStorage(),
+      reconnectBackoff: { baseMs: 20, capMs: 250 },
+      requestTimeoutMs: this.#opts.requestTimeoutMs,
+    })
+    this.#clients.push(c)
+    return c
+  }
+
+  /** ms since the workload started. */
+  elapsed(): number {
+    return this.rec.now() - this.t0
+  }
+
+  /** Resolves once `ms` of the schedule have passed. */
+  waitElapsed(ms: number): Promise<void> {
+    return until(() => this.elapsed() >= ms, { timeoutMs: ms + 60_000, what: `${ms} ms of the schedule` }).then(() => {})
+  }
+
+  /** The first acknowledged send invoked after `timeMs` (recorder clock); waits up to timeoutMs. */
+  nextAckAfter(timeMs: number, timeoutMs = 30_000): Promise<Op> {
+    return until(() => this.rec.ops.find((o) => o.type === 'ok' && o.f === 'send' && o.timeMs > timeMs), { timeoutMs, what: 'an acknowledged write after the fault' })
+  }
+
+  /** Acknowledged sends so far. */
+  ackedCount(): number {
+    return this.rec.ops.reduce((n, o) => n + (o.type === 'ok' && o.f === 'send' ? 1 : 0), 0)
+  }
+
+  #logger(bindings: object): Logger {
+    const line = (level: string) => (fields: object, msg?: string) => {
+      if (level === 'debug' || level === 'info') return
+      if (this.sdkLog.length < 2_000) this.sdkLog.push(`${this.elapsed().toFixed(0)} ${level} ${msg ?? ''} ${JSON.stringify({ ...bindings, ...fields })}`)
+    }
+    return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error'), child: (b) => this.#logger({ ...bindings, ...b }) }
+  }
+
+  #startSampler(): void {
+    const { cluster, rec, topic } = this
+    this.#sampler = (async () => {
+      while (!this.#samplerStopped) {
+        await Promise.all(cluster.live().map(async (id) => {
+          const [parts, s] = await Promise.all([
+            Promise.all(Array.from({ length: this.#opts.partitions }, (_, p) => cluster.partition(id, topic, p, 1_000))),
+            cluster.status(id, 1_000),
+          ])
+          parts.forEach((p, partition) => {
+            if (p) rec.sampleLeader({ observer: id, topic, partition, leader: p.leader, leaderEpoch: p.leaderEpoch })
+          })
+          if (s && s.term !== null) rec.sampleController({ observer: id, term: s.term, leaderId: s.leaderId })
+        }))
+        await new Promise((r) => setTimeout(r, 100))
+      }
+    })()
+  }
+
+  #startConsumer(): void {
+    const sub = this.client('fault-consumer').consumer().subscribe(this.topic, {
+      from: 'earliest',
+      onRecord: (r) => this.rec.read('c1', { partition: r.partition, offset: r.offset }, r.text()),
+    })
+    this.#consumerClose = () => sub.close()
+  }
+
+  async #startProducers(): Promise<void> {
+    const { producers: n, sendIntervalMs, durationMs, partitions } = this.#opts
+    const producers = Array.from({ length: n }, (_, i) => this.client(`fault-producer-${i + 1}`).producer({ acks: 'all', idempotent: true, lingerMs: 5, maxRetries: 1_000 }))
+    await Promise.all(producers.map((p) => p.ready))
+    const maxSends = Math.ceil((5 * durationMs) / sendIntervalMs)
+    const counters = producers.map(() => 0)
+    let timer: ReturnType<typeof setInterval> | null = null
+    let stop!: () => void
+    const stopped = new Promise<void>((r) => (stop = r))
+    this.#stopSending = () => {
+      if (timer) clearInterval(timer)
+      timer = null
+      stop()
+    }
+    timer = setInterval(() => {
+      if (this.elapsed() > 5 * durationMs) return this.#stopSending!()
+      producers.forEach((producer, i) => {
+        const k = counters[i]!
+        if (k >= maxSends) return
+        counters[i] = k + 1
+        this.#sent++
+        const process = `p${i + 1}`
+        const value = `${process}-${k}`
+        const partition = k % partitions
+        const op = this.rec.invoke('send', process, value, partition)
+        const done = producer.send(this.topic, [{ value, partition }]).then(
+          ([m]) => op.ok({ partition: m!.partition, offset: m!.offset }),
+          // The SDK retries lost connections itself; a rejection may still have reached the log.
+          (e: unknown) => op.unknown(e),
+        )
+        this.#inFlight.add(done)
+        void done.finally(() => this.#inFlight.delete(done))
+      })
+    }, sendIntervalMs)
+    this.#sending = stopped
+  }
+
+  /**
+   * Ends the schedule and checks the history: every send settles, the cluster is healthy with a full ISR, the
+   * consumer reads up to the highest acknowledged offset of every partition, a fresh client drains the topic.
+   */
+  async finish(): Promise<WorkloadResult> {
+    await this.waitElapsed(this.#opts.durationMs)
+    this.#stopSending?.()
+    await this.#sending
+    await until(async () => (await Promise.all([...this.#inFlight]), this.#inFlight.size === 0), { timeoutMs: 90_000, what: 'every send to settle' })
+    await this.cluster.waitHealthy(60_000)
+    for (let p = 0; p < this.#opts.partitions; p++) await this.cluster.waitLeader(this.topic, p, (m) => m.isr?.length === 3, 60_000)
+    const acked = this.rec.ops.filter((o) => o.f === 'send' && o.type === 'ok')
+    for (let p = 0; p < this.#opts.partitions; p++) {
+      const offsets = acked.filter((o) => o.partition === p).map((o) => o.offset!)
+      if (offsets.length === 0) continue
+      const max = Math.max(...offsets)
+      await until(() => this.rec.ops.some((o) => o.f === 'read' && o.partition === p && o.offset! >= max), { timeoutMs: 30_000, what: `the consumer to read ${this.topic}/${p} offset ${max}` })
+    }
+    this.#consumerClose?.()
+    this.#samplerStopped = true
+    await this.#sampler
+    const drained: { partition: number; offset: number; value: string }[] = []
+    for await (const r of this.client('fault-drain').consumer().subscribe(this.topic, { from: 'earliest', until: 'end' })) {
+      drained.push({ partition: r.partition, offset: r.offset, value: r.text() })
+    }
+    const report = checkClusterHistory({ ops: this.rec.ops, drained, leaderSamples: this.rec.leaderSamples, controllerSamples: this.rec.controllerSamples })
+    const sendErrors: Record<string, number> = {}
+    for (const o of this.rec.ops) if (o.f === 'send' && (o.type === 'unknown' || o.type === 'fail')) sendErrors[o.error ?? '?'] = (sendErrors[o.error ?? '?'] ?? 0) + 1
+    const elapsedS = acked.length > 0 ? (acked.at(-1)!.timeMs - this.t0) / 1000 : 0
+    return { report, acked, elapsedS, sendErrors }
+  }
+
+  /** Prints the scenario's report: operation counts, rate, seed, and the caller's extra lines. */
+  print(name: string, r: WorkloadResult, extra: readonly string[] = []): void {
+    const lines = [
+      describeClusterReport(r.report),
+      `acknowledged ${r.acked.length} in ${r.elapsedS.toFixed(1)} s (${(r.acked.length / Math.max(r.elapsedS, 0.001)).toFixed(0)}/s); seed ${SEED}${LONG ? ' (long tier)' : ''}`,
+      `unknown/failed sends by error: ${JSON.stringify(r.sendErrors)}`,
+      ...extra,
+    ]
+    console.log(lines.map((l) => `[${name}] ${l}`).join('\n'))
+  }
+
+  /**
+   * The scenario's verdict: zero anomalies, no send refused by a fault (an idempotent producer with retries follows
+   * the new leader), and ≥ 100 acknowledged writes/s over the schedule. On failure the SDK's warnings and each node's
+   * last log lines are printed.
+   */
+  expectClean(r: WorkloadResult, opts: { minWritesPerSecond?: number } = {}): void {
+    const clean = r.report.anomalies.length === 0 && Object.keys(r.sendErrors).length === 0
+    if (!clean || process.env.FAULT_DEBUG) {
+      console.log(`SDK warnings (last 40):\n${this.sdkLog.slice(-40).join('\n')}`)
+      for (const n of this.cluster.nodes.values()) {
+        console.log(`node ${n.id} log:\n${(n.process?.logs ?? []).filter((l) => l.level >= 30).slice(-25).map((l) => JSON.stringify(l)).join('\n')}`)
+      }
+    }
+    expect(r.report.anomalies, describeClusterReport(r.report)).toEqual([])
+    expect(r.sendErrors).toEqual({})
+    expect(r.acked.length / Math.max(r.elapsedS, 0.001)).toBeGreaterThanOrEqual(opts.minWritesPerSecond ?? 100)
+  }
+
+  /** Closes every client (idempotent). */
+  async close(): Promise<void> {
+    this.#stopSending?.()
+    this.#samplerStopped = true
+    await Promise.all(this.#clients.splice(0).map((c) => c.close().catch(() => {})))
+  }
+}
