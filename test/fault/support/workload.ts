@@ -24,7 +24,7 @@ export const DURATION_MS = Number(process.env.FAULT_DURATION_MS ?? (LONG ? 90_00
 
 /**
  * The scenario's seed (FAULT_SEED, else random in the long tier, else fixed), printed with the report so a failing
- * run can be replayed with `FAULT_SEED=… npm run test:fault -- <file>`.
+ * run can be replayed with `npm run test:fault -- --seed N <file>` (scripts/run-fault-tests.mjs).
  */
 export const SEED = Number(process.env.FAULT_SEED ?? (LONG ? Math.floor(Math.random() * 2 ** 31) : 1))
 
@@ -132,9 +132,23 @@ export class Workload {
     return until(() => this.elapsed() >= ms, { timeoutMs: ms + 60_000, what: `${ms} ms of the schedule` }).then(() => {})
   }
 
-  /** The first acknowledged send invoked after `timeMs` (recorder clock); waits up to timeoutMs. */
+  /**
+   * The first acknowledgement of a send invoked after `timeMs` (recorder clock): writes flow again after a fault
+   * (an answer already on its way when the fault struck does not count). Waits up to timeoutMs.
+   */
   nextAckAfter(timeMs: number, timeoutMs = 30_000): Promise<Op> {
-    return until(() => this.rec.ops.find((o) => o.type === 'ok' && o.f === 'send' && o.timeMs > timeMs), { timeoutMs, what: 'an acknowledged write after the fault' })
+    const invokedAt = new Map<number, number>()
+    let scanned = 0
+    return until(() => {
+      const ops = this.rec.ops
+      for (; scanned < ops.length; scanned++) {
+        const o = ops[scanned]!
+        if (o.f !== 'send') continue
+        if (o.type === 'invoke') invokedAt.set(o.id, o.timeMs)
+        else if (o.type === 'ok' && (invokedAt.get(o.id) ?? -Infinity) > timeMs) return o
+      }
+      return null
+    }, { timeoutMs, what: 'an acknowledged write after the fault' })
   }
 
   /** Acknowledged sends so far. */
