@@ -11,7 +11,7 @@
  * clients alone; `isolateFromClients(id)` cuts the clients from node id and leaves its peers alone. The test's own
  * observations (status, metadata samples) use R_i directly, so they keep working while a proxy is faulted.
  *
- * Faults: kill -9 (`kill(id)`), SIGSTOP/SIGCONT (`pause` / `resume`), restart on the same data directory and
+ * Faults: kill -9 (`kill(id)`), SIGTERM (`stop(id)`: a controlled shutdown), SIGSTOP/SIGCONT (`pause` / `resume`), restart on the same data directory and
  * port (`restart(id)`), and the proxies. Waits: a controller leader, every node registered and unfenced, the
  * partition leader as the nodes' metadata says.
  */
@@ -133,6 +133,17 @@ export class FaultCluster {
     await p.exited
     node.process = null
     node.paused = false
+  }
+
+  /** SIGTERM (a controlled shutdown: leadership handed away first); resolves with how the process exited. */
+  async stop(id: number, timeoutMs = 30_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    const node = this.node(id)
+    const p = node.process
+    if (!p) throw new Error(`node ${id} is not running`)
+    if (node.paused) this.resume(id)
+    const exit = await p.stop(timeoutMs)
+    node.process = null
+    return exit
   }
 
   pause(id: number): void {

@@ -158,8 +158,8 @@ export class Workload {
 
   #logger(bindings: object): Logger {
     const line = (level: string) => (fields: object, msg?: string) => {
-      if (level === 'debug' || level === 'info') return
-      if (this.sdkLog.length < 2_000) this.sdkLog.push(`${this.elapsed().toFixed(0)} ${level} ${msg ?? ''} ${JSON.stringify({ ...bindings, ...fields })}`)
+      if ((level === 'debug' || level === 'info') && !process.env.FAULT_DEBUG) return
+      if (this.sdkLog.length < 20_000) this.sdkLog.push(`${this.elapsed().toFixed(0)} ${level} ${msg ?? ''} ${JSON.stringify({ ...bindings, ...fields })}`)
     }
     return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error'), child: (b) => this.#logger({ ...bindings, ...b }) }
   }
@@ -244,7 +244,15 @@ export class Workload {
       const offsets = acked.filter((o) => o.partition === p).map((o) => o.offset!)
       if (offsets.length === 0) continue
       const max = Math.max(...offsets)
-      await until(() => this.rec.ops.some((o) => o.f === 'read' && o.partition === p && o.offset! >= max), { timeoutMs: 30_000, what: `the consumer to read ${this.topic}/${p} offset ${max}` })
+      await until(() => this.rec.ops.some((o) => o.f === 'read' && o.partition === p && o.offset! >= max), { timeoutMs: 30_000, what: `the consumer to read ${this.topic}/${p} offset ${max}` }).catch((e: unknown) => {
+        const lastRead = this.rec.ops.filter((o) => o.f === 'read' && o.partition === p).at(-1)
+        console.log(`consumer stalled at ${JSON.stringify(lastRead)}; its log (last 60):\n${this.sdkLog.filter((l) => l.includes('fault-consumer')).slice(-60).join('\n')}`)
+        for (const n of this.cluster.nodes.values()) {
+          const roles = (n.process?.logs ?? []).filter((l) => typeof l.msg === 'string' && /became|resign|controlled/.test(l.msg))
+          console.log(`node ${n.id} roles:\n${roles.map((l) => JSON.stringify(l)).join('\n')}`)
+        }
+        throw e
+      })
     }
     this.#consumerClose?.()
     this.#samplerStopped = true

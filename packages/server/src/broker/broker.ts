@@ -20,7 +20,7 @@ import type { BrokerConfig } from './broker-config.js'
 import type { BrokerClusterPort } from './cluster-port.js'
 import { parseCreateTopic } from './create-topic-request.js'
 import { readEnd, waitForBytes, waitForDurableEnd } from './fetch-wait.js'
-import type { LeaderHandle, PartitionLeadership } from './partition-leadership.js'
+import type { LeaderHandle, PartitionLeadership, Resignation } from './partition-leadership.js'
 import { awaitAcks, checkAcksBeforeAppend } from './produce-acks.js'
 import { ProducerIdAllocator } from './producer-id-allocator.js'
 import { TopicRegistry, assertTopicName } from './topic-registry.js'
@@ -244,6 +244,11 @@ export class Broker {
   /** Runs `listener` with the name of each topic deleted from now on; returns the unregister function. */
   onTopicDeleted(listener: (name: string) => void): () => void {
     return this.#topics.onDeleted(listener)
+  }
+
+  /** Runs `listener` each time this broker stops leading a partition (never for a single node); returns the unregister function. */
+  onResigned(listener: (resigned: Resignation) => void): () => void {
+    return this.#leadership?.onResigned(listener) ?? (() => {})
   }
 
   /** Every topic, by name. */
@@ -543,9 +548,14 @@ const METADATA_TOPIC_BYTES = 2 + 2 + 4
 const METADATA_PARTITION_BYTES = 4 + 4 + 4 + 8 + 8 + 8
 
 /** OFFSET_OUT_OF_RANGE, naming the topic-partition, unless logStartOffset ≤ offset ≤ highWatermark. */
+/**
+ * A consumer position is valid from the log start to the log end. Positions above the high watermark are valid too:
+ * their records are not visible yet (a new leader's high watermark trails its log end until the followers fetch
+ * again), so a subscription or fetch there waits, as Kafka's does.
+ */
 export function assertOffsetInRange(log: PartitionLog, offset: number, topic: string, partition: number): void {
-  if (!Number.isSafeInteger(offset) || offset < log.logStartOffset || offset > log.highWatermark) {
-    throw offsetOutOfRange(topic, partition, offset, log.logStartOffset, log.highWatermark)
+  if (!Number.isSafeInteger(offset) || offset < log.logStartOffset || offset > log.logEndOffset) {
+    throw offsetOutOfRange(topic, partition, offset, log.logStartOffset, log.logEndOffset)
   }
 }
 

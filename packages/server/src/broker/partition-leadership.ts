@@ -18,6 +18,19 @@ export interface PartitionLeadership {
    * and UNKNOWN_LEADER_EPOCH when newer.
    */
   leader(topic: string, partition: number, currentLeaderEpoch?: number): LeaderHandle
+  /**
+   * Runs `listener` each time this broker stops leading a partition (it follows, or no longer hosts it), with the new
+   * leader and leader epoch when known; returns the unregister function.
+   */
+  onResigned(listener: (resigned: Resignation) => void): () => void
   /** A replica fetch from follower `replicaId` at `fetchOffset` (its log end): updates its state, the ISR and the high watermark. */
   replicaFetched(topic: string, partition: number, replicaId: number, fetchOffset: number): void
+}
+
+/** This broker stopped leading `topic`/`partition`; `leaderId`/`leaderEpoch`: the new leader, when known. */
+export interface Resignation {
+  readonly topic: string
+  readonly partition: number
+  readonly leaderId?: number
+  readonly leaderEpoch?: number
 }

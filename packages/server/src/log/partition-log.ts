@@ -54,6 +54,9 @@ export interface PartitionLogArgs {
   highWatermark?: 'follows-local-end' | 'set-by-partition'
 }
 
+/** The answer to a read at or above the high watermark. */
+const EMPTY_RECORDS = new Uint8Array(0)
+
 export class PartitionLog {
   readonly #log: Log
   readonly #storage: LogStorage
@@ -228,14 +231,17 @@ export class PartitionLog {
     const highWatermark = this.#highWatermark
     const highWatermarkPosition = this.highWatermarkPosition
     const logStartOffset = this.logStartOffset
-    if (!Number.isSafeInteger(offset) || offset < logStartOffset || offset > highWatermark) {
-      // Offsets between the high watermark and the log end are not readable yet: the range named ends at the high watermark.
-      throw new SamsaError('OFFSET_OUT_OF_RANGE', `offset ${offset} is outside the readable range [${logStartOffset}, ${highWatermark}]`, {
+    const logEndOffset = this.logEndOffset
+    if (!Number.isSafeInteger(offset) || offset < logStartOffset || offset > logEndOffset) {
+      throw new SamsaError('OFFSET_OUT_OF_RANGE', `offset ${offset} is outside the range [${logStartOffset}, ${logEndOffset}]`, {
         logStartOffset,
-        logEndOffset: highWatermark,
+        logEndOffset,
         highWatermark,
       })
     }
+    // Between the high watermark and the log end: a valid position whose records are not visible yet (a new leader's
+    // high watermark catches up with its followers' next fetches). Nothing to read now.
+    if (offset >= highWatermark) return { records: EMPTY_RECORDS, highWatermark, highWatermarkPosition, logStartOffset }
     try {
       const records = await this.#log.read(offset, maxBytes, highWatermark)
       return { records, highWatermark, highWatermarkPosition, logStartOffset }

@@ -6,7 +6,7 @@
  * Changes are applied one metadata delta at a time, in order. Time comes from the Clock port.
  */
 import { SamsaError } from '@samsa/shared'
-import type { LeaderHandle, PartitionLeadership } from '../broker/partition-leadership.js'
+import type { LeaderHandle, PartitionLeadership, Resignation } from '../broker/partition-leadership.js'
 import type { Clock, Logger, Timer } from '../clock.js'
 import type { LocalPartition, LocalPartitionChanges } from '../controller/metadata/metadata-delta.js'
 import type { MetadataImage } from '../controller/metadata/metadata-image.js'
@@ -61,6 +61,7 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
   #applying: Promise<void> = Promise.resolve()
   #timer: Timer | null = null
   #stopped = false
+  readonly #resignListeners = new Set<(r: Resignation) => void>()
 
   constructor(config: Partial<ReplicaManagerConfig>, deps: ReplicaManagerDeps) {
     this.#config = { ...defaultReplicaManagerConfig, ...config }
@@ -93,6 +94,11 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
     return role.leader
   }
 
+  onResigned(listener: (r: Resignation) => void): () => void {
+    this.#resignListeners.add(listener)
+    return () => void this.#resignListeners.delete(listener)
+  }
+
   replicaFetched(topic: string, partition: number, replicaId: number, fetchOffset: number): void {
     const role = this.#roles.get(key(topic, partition))
     if (role?.kind === 'leader') role.leader.replicaFetched(replicaId, fetchOffset)
@@ -123,7 +129,7 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
       const k = key(p.topic, p.partition)
       const role = this.#roles.get(k)
       this.#roles.delete(k)
-      if (role) await this.#end(role)
+      if (role) await this.#end(role, { topic: p.topic, partition: p.partition })
       await this.#deps.logs.delete(p.topic, p.partition).catch((e: unknown) => {
         this.#deps.logger.warn({ topic: p.topic, partition: p.partition, err: String(e) }, 'could not delete a removed replica')
       })
@@ -140,7 +146,7 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
       current.leader.applyRegistration(reg)
       return
     }
-    if (current) await this.#end(current)
+    if (current) await this.#end(current, { topic: p.topic, partition: p.partition, leaderId: reg.leader, leaderEpoch: reg.leaderEpoch })
     this.#roles.delete(k)
     const log = await this.#deps.logs.open(p.topic, p.partition)
     await log.becomeLeader(reg.leaderEpoch)
@@ -159,7 +165,7 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
     const reg = p.registration
     const current = this.#roles.get(k)
     if (current?.kind === 'follower' && current.leaderId === reg.leader && current.leaderEpoch === reg.leaderEpoch && current.fetcher?.state !== 'awaiting-metadata') return
-    if (current) await this.#end(current)
+    if (current) await this.#end(current, { topic: p.topic, partition: p.partition, leaderId: reg.leader, leaderEpoch: reg.leaderEpoch })
     this.#roles.delete(k)
     const log = await this.#deps.logs.open(p.topic, p.partition)
     const url = reg.leader >= 0 ? image.brokers.get(reg.leader)?.advertisedUrl : undefined
@@ -176,9 +182,11 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
     this.#deps.logger.info({ topic: p.topic, partition: p.partition, leader: reg.leader, leaderEpoch: reg.leaderEpoch }, 'became follower')
   }
 
-  async #end(role: Role): Promise<void> {
+  /** Ends a role; a leader role's end is told to onResigned listeners (`next`: the partition's new leader, if known). */
+  async #end(role: Role, next?: Resignation): Promise<void> {
     if (role.kind === 'leader') {
       role.leader.resign()
+      if (next) for (const l of this.#resignListeners) l(next)
       await role.log.checkpointHighWatermark().catch(() => {})
     } else {
       await role.fetcher?.stop()

@@ -1,7 +1,7 @@
 /** @module SubscriptionTable: a connection's subscriptions by id, bounded by maxSubscriptionsPerConnection. */
 import { SamsaError, type SubscribeRequest, type SubscribeResponse } from '@samsa/shared'
 import { assertOffsetInRange, type Broker } from '../broker/broker.js'
-import { Subscription, topicDeletedError } from './subscription.js'
+import { Subscription, notLeaderError, topicDeletedError } from './subscription.js'
 
 interface Host {
   readonly version: number
@@ -17,12 +17,17 @@ export class SubscriptionTable {
   /** Ids are never reused on a connection, so a late push can never be mistaken for a newer subscription. */
   #nextId = 1
   readonly #offDeleted: () => void
+  readonly #offResigned: () => void
 
   constructor(broker: Broker, host: Host) {
     this.#broker = broker
     this.#host = host
     this.#offDeleted = broker.onTopicDeleted((topic) => {
       for (const s of [...this.#byId.values()]) if (s.topic === topic) s.end(topicDeletedError(topic))
+    })
+    // Only the leader serves subscriptions: when it stops leading, the client re-subscribes at the new leader.
+    this.#offResigned = broker.onResigned((r) => {
+      for (const s of [...this.#byId.values()]) if (s.topic === r.topic && s.partition === r.partition) s.end(notLeaderError(broker.limits.brokerId, r))
     })
   }
 
@@ -75,6 +80,7 @@ export class SubscriptionTable {
     for (const s of this.#byId.values()) s.close()
     this.#byId.clear()
     this.#offDeleted()
+    this.#offResigned()
   }
 
   #get(id: number): Subscription {

@@ -7,6 +7,7 @@
 import { ErrorMessages, PUSH_RECORDS_OVERHEAD, SamsaError, batchLastOffset, encodePushEnded, encodePushRecords, readBatchHeader, scanBatches } from '@samsa/shared'
 import { inTopicPartition } from '../broker/broker.js'
 import type { PartitionLog } from '../log/partition-log.js'
+import type { Resignation } from '../broker/partition-leadership.js'
 import { toSamsaError } from './to-samsa-error.js'
 
 export interface SubscriptionHost {
@@ -117,4 +118,11 @@ export class Subscription {
 
 export function topicDeletedError(topic: string): SamsaError {
   return new SamsaError('TOPIC_DELETED', ErrorMessages.topicDeleted(topic))
+}
+
+/** The subscription's broker stopped leading its partition; details name the new leader when known (retriable). */
+export function notLeaderError(brokerId: number, r: Resignation): SamsaError {
+  const next = r.leaderId !== undefined && r.leaderId >= 0 && r.leaderId !== brokerId ? `; broker ${r.leaderId} leads it now` : ''
+  const details: Record<string, number> = r.leaderId !== undefined && r.leaderEpoch !== undefined ? { leaderId: r.leaderId, leaderEpoch: r.leaderEpoch } : {}
+  return new SamsaError('NOT_LEADER_OR_FOLLOWER', `broker ${brokerId} no longer leads ${r.topic}/${r.partition}${next}`, details)
 }
