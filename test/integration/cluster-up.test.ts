@@ -30,7 +30,7 @@ describe('samsa cluster up', () => {
     const data = await mkdtemp(join(tmpdir(), 'samsa-cluster-up-'))
     dirs.push(data)
     const base = await freeConsecutivePorts(3)
-    const { proc, exited } = spawnCli(['cluster', 'up', '--nodes', '3', '--base-port', String(base), '--data', data, '--log-format', 'json', '--log-level', 'info'])
+    const { proc, exited } = spawnCli(['cluster', 'up', '--nodes', '3', '--host', '127.0.0.1', '--base-port', String(base), '--session-timeout-ms', '1500', '--data', data, '--log-format', 'json', '--log-level', 'info'])
     let stdout = ''
     let stderr = ''
     let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null
@@ -99,6 +99,16 @@ describe('samsa cluster up', () => {
     const r = await runCli(['cluster', 'up', '--nodes', '3', '--base-port', '65534', '--data', join(tmpdir(), 'samsa-never-created')])
     expect(r.code).toBe(1)
     expect(r.stderr).toBe('samsa: --base-port 65534 with --nodes 3 goes past port 65535\n')
+    expect(existsSync(join(tmpdir(), 'samsa-never-created'))).toBe(false)
+  })
+
+  it('refuses --host 0.0.0.0 (no address to reach a node at) and a session timeout out of range, with one line each', async () => {
+    const wildcard = await runCli(['cluster', 'up', '--host', '0.0.0.0', '--data', join(tmpdir(), 'samsa-never-created')])
+    expect(wildcard.code).toBe(1)
+    expect(wildcard.stderr).toBe("samsa: --host 0.0.0.0 binds every interface but is no address to reach a node at: give the machine's address or name\n")
+    const timeout = await runCli(['cluster', 'up', '--session-timeout-ms', '5', '--data', join(tmpdir(), 'samsa-never-created')])
+    expect(timeout.code).toBe(1)
+    expect(timeout.stderr).toMatch(/^samsa: .*--session-timeout-ms.*\n$/)
     expect(existsSync(join(tmpdir(), 'samsa-never-created'))).toBe(false)
   })
 })

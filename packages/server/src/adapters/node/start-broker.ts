@@ -54,7 +54,7 @@ export interface StartBrokerOptions {
   /** Controller tuning (tests): tick length and election timeout in ticks. */
   readonly controllerTiming?: { readonly tickMs?: number; readonly electionTicks?: number }
   /**
-   * Cluster tuning: the broker session timeout (default 9 s; heartbeats every third of it), metadata snapshots every
+   * Cluster tuning: the broker session timeout (default 2 s; heartbeats every third of it), metadata snapshots every
    * N entries (default 1,000), preferred-leader elections every N ms (default 30 s; 0: never).
    */
   readonly clusterTiming?: { readonly sessionTimeoutMs?: number; readonly snapshotEveryEntries?: number; readonly preferredLeaderIntervalMs?: number }

@@ -19,7 +19,9 @@ const READY_POLL_MS = 100
 
 interface UpOptions {
   nodes: number
+  host: string
   basePort: number
+  sessionTimeoutMs?: number
   data: string
   fsync: 'always' | 'interval' | 'never'
   logFormat?: LogFormat
@@ -60,7 +62,9 @@ export function registerClusterUp(cluster: Command): void {
     .command('up')
     .description('run a local development cluster in the foreground: N nodes, each a controller voter and a broker (Ctrl-C stops it)')
     .addOption(new Option('--nodes <n>', 'number of nodes (ids 1..N)').argParser(intArg(1, MAX_CLUSTER_UP_NODES)).default(3))
+    .addOption(new Option('--host <host>', 'the host every node listens on and is reached at (its URLs are ws://HOST:PORT)').default('127.0.0.1'))
     .addOption(new Option('--base-port <port>', 'port of node 1; node N listens on base+N-1').argParser(intArg(1, 65535)).default(8081))
+    .addOption(new Option('--session-timeout-ms <ms>', 'a broker not heard from for this long is fenced and loses its partition leadership (default 2000)').argParser(intArg(100, 600_000)))
     .addOption(new Option('--data <dir>', 'parent data directory: node N keeps its data in <dir>/N').default('./data'))
     .addOption(new Option('--fsync <mode>', 'always, interval or never (see docs/operations.md)').choices(['always', 'interval', 'never']).default('always'))
     .addOption(new Option('--log-format <format>', 'log output (default: pretty on a terminal, else json)').choices(['pretty', 'json']))
@@ -69,7 +73,9 @@ export function registerClusterUp(cluster: Command): void {
       if (o.basePort + o.nodes - 1 > 65535) throw new CliError(`--base-port ${o.basePort} with --nodes ${o.nodes} goes past port 65535`)
       const logger = createPinoLogger({ level: o.logLevel, format: o.logFormat ?? (process.stderr.isTTY ? 'pretty' : 'json') })
       const ids = Array.from({ length: o.nodes }, (_, i) => i + 1)
-      const controllers = ids.map((id) => ({ id, url: `ws://127.0.0.1:${o.basePort + id - 1}` }))
+      if (o.host === '0.0.0.0' || o.host === '::') throw new CliError(`--host ${o.host} binds every interface but is no address to reach a node at: give the machine's address or name`)
+      const urlHost = o.host.includes(':') ? `[${o.host}]` : o.host
+      const controllers = ids.map((id) => ({ id, url: `ws://${urlHost}:${o.basePort + id - 1}` }))
       const members: Member[] = []
       let stopping: Promise<void> | null = null
       const stop = (reason: string): Promise<void> => {
@@ -95,12 +101,14 @@ export function registerClusterUp(cluster: Command): void {
         const dataDir = join(resolve(o.data), String(id))
         try {
           const running = await startBroker({
+            host: o.host,
             port: o.basePort + id - 1,
             dataDir,
             logger: logger.child({ node: id }),
             nodeId: id,
             controllers,
             config: { log: { fsync: o.fsync } },
+            ...(o.sessionTimeoutMs !== undefined && { clusterTiming: { sessionTimeoutMs: o.sessionTimeoutMs } }),
           })
           if (stopping) {
             await running.close({ controlled: false })
@@ -111,7 +119,7 @@ export function registerClusterUp(cluster: Command): void {
           await stop(`node ${id} failed to start`)
           throw new CliError(`node ${id} (port ${o.basePort + id - 1}, data ${dataDir}) failed to start: ${CliError.describe(e)}`)
         }
-        process.stdout.write(`node ${id}: ${controllers[id - 1]!.url}  (http://127.0.0.1:${o.basePort + id - 1}/, data ${dataDir})\n`)
+        process.stdout.write(`node ${id}: ${controllers[id - 1]!.url}  (http://${urlHost}:${o.basePort + id - 1}/, data ${dataDir})\n`)
       }
       if (o.fsync !== 'always') logger.warn({ fsync: o.fsync }, 'acknowledged records may be lost on a crash or power failure in this fsync mode')
       // Wait for the quorum and the brokers' registrations (no deadline: a developer sees the nodes' logs meanwhile).
