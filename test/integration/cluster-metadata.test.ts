@@ -49,6 +49,7 @@ describe('the metadata log on a three-node cluster', () => {
     expect(metricsText).toMatch(/^samsa_broker_fenced 0$/m)
     expect(metricsText).toMatch(/^samsa_cluster_brokers\{state="unfenced"\} 3$/m)
     expect(metricsText).toMatch(/^samsa_metadata_offset [1-9]\d*$/m)
+    expect(metricsText).toMatch(/^samsa_under_replicated_partitions 0$/m)
 
     // `samsa cluster status` prints the same, from any node of a --broker list (the first one here is down).
     const dead = `ws://127.0.0.1:${(await freePorts(1))[0]}`
@@ -123,6 +124,13 @@ describe('the metadata log on a three-node cluster', () => {
       }
       return true
     }, { timeoutMs: 20_000, what: `the partitions broker ${victim} led moved to ISR members at a higher leader epoch` })
+    // Its new leader reports the partition under-replicated (ISR 2 of 3) on /metrics, with the controller's term.
+    const moved = (await metadataOf(survivor, ['orders'])).topics[0]!.partitions[led[0]!.partition]!
+    const leaderMetrics = await (await fetch(`${nodes.get(moved.leader)!.httpUrl}/metrics`)).text()
+    expect(leaderMetrics).toMatch(new RegExp(`^samsa_partition_isr_size\\{topic="orders",partition="${moved.partition}"\\} 2$`, 'm'))
+    expect(leaderMetrics).toMatch(/^samsa_under_replicated_partitions [1-3]$/m)
+    expect(leaderMetrics).toMatch(/^samsa_leader_elections_total [1-9]\d*$/m)
+    expect(leaderMetrics).toMatch(/^samsa_controller_term [1-9]\d*$/m)
     const final = await metadataOf(survivor, null)
     expect(final.brokers.map((b) => b.brokerId).sort()).toEqual([...nodes.keys()].sort())
     const oldEpoch = (await view(survivor)).nodes.find((n) => n.id === victim)!

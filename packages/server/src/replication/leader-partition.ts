@@ -63,6 +63,14 @@ export class LeaderPartition implements LeaderHandle {
     this.#updateHighWatermark()
   }
 
+  get topic(): string {
+    return this.#a.topic
+  }
+
+  get partition(): number {
+    return this.#a.partition
+  }
+
   get leaderEpoch(): number {
     return this.#state.leaderEpoch
   }
@@ -77,6 +85,11 @@ export class LeaderPartition implements LeaderHandle {
 
   get minInsyncReplicas(): number {
     return this.#a.minInsyncReplicas
+  }
+
+  /** The partition's replica count (its replication factor). */
+  get replicaCount(): number {
+    return this.#a.registration.replicas.length
   }
 
   get resigned(): boolean {

@@ -62,6 +62,7 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
   #timer: Timer | null = null
   #stopped = false
   readonly #resignListeners = new Set<(r: Resignation) => void>()
+  #leaderElections = 0
 
   constructor(config: Partial<ReplicaManagerConfig>, deps: ReplicaManagerDeps) {
     this.#config = { ...defaultReplicaManagerConfig, ...config }
@@ -102,6 +103,18 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
   replicaFetched(topic: string, partition: number, replicaId: number, fetchOffset: number): void {
     const role = this.#roles.get(key(topic, partition))
     if (role?.kind === 'leader') role.leader.replicaFetched(replicaId, fetchOffset)
+  }
+
+  /** Partitions this broker leads now, with their replica count and ISR (metrics: ISR size, under-replicated). */
+  *leaderships(): Iterable<{ readonly topic: string; readonly partition: number; readonly replicas: number; readonly isr: readonly number[] }> {
+    for (const role of this.#roles.values()) {
+      if (role.kind === 'leader') yield { topic: role.leader.topic, partition: role.leader.partition, replicas: role.leader.replicaCount, isr: role.leader.isr }
+    }
+  }
+
+  /** Times this broker became the leader of a partition since it started. */
+  get leaderElections(): number {
+    return this.#leaderElections
   }
 
   /** The partition's role here, for tests and metrics. */
@@ -157,6 +170,7 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
       logger: this.#deps.logger.child({ topic: p.topic, partition: p.partition }),
     })
     this.#roles.set(k, { kind: 'leader', leader, log })
+    this.#leaderElections++
     this.#deps.logger.info({ topic: p.topic, partition: p.partition, leaderEpoch: reg.leaderEpoch, isr: reg.isr, logEndOffset: log.logEndOffset }, 'became leader')
   }
 

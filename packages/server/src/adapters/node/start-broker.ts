@@ -8,7 +8,6 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { serve, type ServerType } from '@hono/node-server'
-import { Gauge } from 'prom-client'
 import { CloseCodes } from '@samsa/shared'
 import { Broker } from '../../broker/broker.js'
 import { brokerConfig, type BrokerConfig } from '../../broker/broker-config.js'
@@ -31,6 +30,7 @@ import { staticFiles } from './static-files.js'
 import { createPinoLogger } from './pino-logger.js'
 import { createPromMetrics } from './prom-metrics.js'
 import { attachWebSocketServer } from './ws-upgrade.js'
+import { registerClusterMetrics } from './cluster-metrics.js'
 
 export interface StartBrokerOptions {
   readonly host?: string
@@ -204,19 +204,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
         const roles = replicas!
         cluster.start(roles, () => roles.settled())
         const member = cluster
-        new Gauge({ name: 'samsa_metadata_offset', help: 'The offset (controller log index) of the last metadata batch applied on this node', registers: [metrics.registry], collect() { this.set(metadata.image.offset) } })
-        new Gauge({ name: 'samsa_broker_fenced', help: '1 while the controller holds this broker fenced (not registered yet, or its session expired)', registers: [metrics.registry], collect() { this.set(member.lifecycle.state().fenced ? 1 : 0) } })
-        new Gauge({
-          name: 'samsa_cluster_brokers',
-          help: 'Registered brokers in the metadata image, by state',
-          labelNames: ['state'],
-          registers: [metrics.registry],
-          collect() {
-            const all = [...metadata.image.brokers.values()]
-            this.set({ state: 'fenced' }, all.filter((b) => b.fenced).length)
-            this.set({ state: 'unfenced' }, all.filter((b) => !b.fenced).length)
-          },
-        })
+        registerClusterMetrics(metrics.registry, metadata, member, roles)
       }
     } catch (e) {
       metadataNode?.stop()
