@@ -1,6 +1,6 @@
 import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { connectionSource, startTcpProxy, type TcpProxy } from './tcp-proxy.js'
+import { connectionSource, connectionSources, startTcpProxy, type TcpProxy } from './tcp-proxy.js'
 
 /** An echo server that prefixes replies with its tag, so a test can tell which target answered. */
 async function echoServer(tag: string): Promise<{ port: number; close(): Promise<void>; connections: number }> {
@@ -212,6 +212,30 @@ describe('tcp proxy', () => {
     expect(connectionSource(Buffer.from('GET /ws?a=1&peer=12 HTTP/1.1\r\n'))).toBe('peer:12')
     expect(connectionSource(Buffer.from('GET /ws HTTP/1.1\r\nX-Peer: peer=3\r\n'))).toBe('client')
     expect(connectionSource(Buffer.from([0x16, 0x03, 0x01]))).toBe('client')
+  })
+
+  it('connectionSources() adds the kind of a peer link when its URL names one', () => {
+    expect(connectionSources(Buffer.from('GET /ws?peer=3&link=replica HTTP/1.1\r\n'))).toEqual(['peer:3', 'peer:3/replica'])
+    expect(connectionSources(Buffer.from('GET /ws?link=raft&peer=2 HTTP/1.1\r\n'))).toEqual(['peer:2', 'peer:2/raft'])
+    expect(connectionSources(Buffer.from('GET /ws?peer=3 HTTP/1.1\r\n'))).toEqual(['peer:3'])
+    expect(connectionSources(Buffer.from('GET /ws?link=replica HTTP/1.1\r\n'))).toEqual(['client'])
+  })
+
+  it('blockSources() of one kind of peer link cuts that kind only', async () => {
+    const a = track(await echoServer('A'))
+    const proxy = track(await startTcpProxy({ targetPort: a.port }))
+    const replica = await connect(proxy.port)
+    replica.socket.write('GET /ws?peer=2&link=replica HTTP/1.1\r\n\r\n')
+    await replica.waitFor('A:GET /ws?peer=2&link=replica')
+    const raft = await connect(proxy.port)
+    raft.socket.write('GET /ws?peer=2&link=raft HTTP/1.1\r\n\r\n')
+    await raft.waitFor('A:GET /ws?peer=2&link=raft')
+    proxy.blockSources(['peer:2/replica'])
+    await withTimeout(replica.closed, 5_000, 'the blocked replica link to be cut')
+    raft.socket.write('more')
+    await raft.waitFor('A:more')
+    proxy.blockSources(['peer:2'])
+    await withTimeout(raft.closed, 5_000, 'every link of the blocked peer to be cut')
   })
 
   it('blockSources() cuts open connections of a blocked source, refuses its new ones, and leaves other sources alone', async () => {

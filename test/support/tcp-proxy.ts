@@ -7,7 +7,8 @@
  * - `dropReplies(true)`: bytes from the target to clients are discarded (requests still arrive: a broker appends
  *   and its acknowledgements are lost); follow with `cut()` before turning it off, the dropped bytes broke the stream.
  * - `blockSources([...])`: per-link faults. Each connection's source is read from its first bytes: a Samsa node's
- *   peer link asks for `/ws?peer=<id>` (adapters/node/peer-hello.ts) and is `peer:<id>`; anything else is `client`.
+ *   peer link asks for `/ws?peer=<id>&link=<kind>` (adapters/node/peer-hello.ts) and is `peer:<id>`, and also
+ *   `peer:<id>/<kind>` (raft, controller or replica), so one kind of link can be cut alone; anything else is `client`.
  *   Open connections from a blocked source are cut, new ones are closed as soon as their first bytes name it.
  * `startTcpProxy(port)` and `url` / `accepted()` / `open()` / `cutAll()` are the short forms the integration tests use.
  */
@@ -62,7 +63,7 @@ export interface TcpProxy {
   dropReplies(on: boolean): void
   /** Bytes discarded by dropReplies so far. */
   readonly droppedBytes: number
-  /** Cuts open connections from these sources and closes new ones (`client`, `peer:<id>`); replaces the previous set. */
+  /** Cuts open connections from these sources and closes new ones (`client`, `peer:<id>`, `peer:<id>/<kind>`); replaces the previous set. */
   blockSources(sources: Iterable<string>): void
   /** Sources blocked now. */
   readonly blockedSources: ReadonlySet<string>
@@ -75,15 +76,27 @@ export interface TcpProxy {
 interface Pair {
   readonly client: net.Socket
   readonly upstream: net.Socket
-  /** Read from the connection's first bytes; null until they arrive. */
-  source: string | null
+  /** Read from the connection's first bytes (connectionSources); null until they arrive. */
+  sources: readonly string[] | null
 }
 
-/** The source a connection's first bytes name: `peer:<id>` for a node's peer link (`GET /ws?peer=<id>`), else `client`. */
-export function connectionSource(firstBytes: Buffer): string {
+/**
+ * The sources a connection's first bytes name: `peer:<id>` for a node's peer link (`GET /ws?peer=<id>`), followed by
+ * `peer:<id>/<kind>` when the link names its kind (`&link=raft|controller|replica`); else `client`.
+ */
+export function connectionSources(firstBytes: Buffer): string[] {
   const line = firstBytes.subarray(0, Math.min(firstBytes.length, 512)).toString('latin1').split('\r\n', 1)[0]!
-  const m = /^GET \S*[?&]peer=(\d+)/.exec(line)
-  return m ? `peer:${m[1]}` : 'client'
+  const m = /^GET (\S*)/.exec(line)
+  const query = m ? new URLSearchParams(m[1]!.split('?')[1] ?? '') : null
+  const peer = query?.get('peer')
+  if (!peer || !/^\d+$/.test(peer)) return ['client']
+  const link = query!.get('link')
+  return link && /^[a-z]+$/.test(link) ? [`peer:${peer}`, `peer:${peer}/${link}`] : [`peer:${peer}`]
+}
+
+/** The first of connectionSources: `peer:<id>` or `client`. */
+export function connectionSource(firstBytes: Buffer): string {
+  return connectionSources(firstBytes)[0]!
 }
 
 export async function startTcpProxy(target: TcpProxyOptions | number, targetHostArg?: string): Promise<TcpProxy> {
@@ -115,7 +128,7 @@ export async function startTcpProxy(target: TcpProxyOptions | number, targetHost
     const upstream = net.connect({ port: targetPort, host: targetHost })
     upstream.setNoDelay(true)
     upstream.on('error', () => {})
-    const pair: Pair = { client, upstream, source: null }
+    const pair: Pair = { client, upstream, sources: null }
     pairs.add(pair)
     const end = () => {
       if (!pairs.delete(pair)) return
@@ -126,8 +139,8 @@ export async function startTcpProxy(target: TcpProxyOptions | number, targetHost
     upstream.once('close', end)
     upstream.once('connect', () => {
       client.once('data', (first: Buffer) => {
-        pair.source = connectionSource(first)
-        if (blockedSources.has(pair.source)) {
+        pair.sources = connectionSources(first)
+        if (pair.sources.some((s) => blockedSources.has(s))) {
           sourceRefusals++
           return end()
         }
@@ -207,7 +220,7 @@ export async function startTcpProxy(target: TcpProxyOptions | number, targetHost
     blockSources(sources) {
       blockedSources = new Set(sources)
       for (const p of [...pairs]) {
-        if (p.source === null || !blockedSources.has(p.source)) continue
+        if (p.sources === null || !p.sources.some((s) => blockedSources.has(s))) continue
         pairs.delete(p)
         sourceRefusals++
         for (const sock of [p.client, p.upstream]) {

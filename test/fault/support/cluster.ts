@@ -8,7 +8,9 @@
  * links, heartbeats and follower fetches. Acting on proxy i (cut / block / dropReplies) cuts node i's inbound links
  * from everyone at once. Per-link faults use the source a proxy reads from each connection's request line (a peer
  * link asks for `/ws?peer=<id>`): `splitNetwork([[1], [2, 3]])` cuts every link between the groups both ways and leaves
- * clients alone; `isolateFromClients(id)` cuts the clients from node id and leaves its peers alone. The test's own
+ * clients alone; `isolateFromClients(id)` cuts the clients from node id and leaves its peers alone; `cutReplication`
+ * cuts only followers' replica fetch links into a leader (a peer link names its kind: raft, controller or replica),
+ * so the leader's Raft and controller links stay up, as ZooKeeper's did in Kafka 0.8. The test's own
  * observations (status, metadata samples) use R_i directly, so they keep working while a proxy is faulted.
  *
  * Faults: kill -9 (`kill(id)`), SIGTERM (`stop(id)`: a controlled shutdown), SIGSTOP/SIGCONT (`pause` / `resume`), restart on the same data directory and
@@ -29,6 +31,8 @@ export interface ClusterOptions {
   readonly nodes?: number
   /** --session-timeout-ms: how long a silent broker keeps its leadership. Default 2 000. */
   readonly sessionTimeoutMs?: number
+  /** --replica-lag-time-max-ms: how long a follower may lag before its leader proposes it out of the ISR. Default 30 000. */
+  readonly replicaLagTimeMaxMs?: number
   /** Extra `samsa start` arguments for every node (e.g. ['--fsync', 'never']). */
   readonly extraArgs?: readonly string[]
 }
@@ -87,6 +91,7 @@ export class FaultCluster {
       '--controllers', controllers,
       '--advertised-url', proxies[id - 1]!.url,
       '--session-timeout-ms', String(opts.sessionTimeoutMs ?? 2_000),
+      ...(opts.replicaLagTimeMaxMs !== undefined ? ['--replica-lag-time-max-ms', String(opts.replicaLagTimeMaxMs)] : []),
       ...(opts.extraArgs ?? []),
     ])
     for (let i = 0; i < n; i++) cluster.nodes.set(i + 1, { id: i + 1, dataDir: join(root, `node-${i + 1}`), port: ports[i]!, proxy: proxies[i]!, process: null, paused: false })
@@ -183,6 +188,16 @@ export class FaultCluster {
     for (const n of this.nodes.values()) n.proxy.blockSources(blocked.get(n.id)!)
   }
 
+  /**
+   * Each `[follower, leader]`: the follower's replica fetches from that leader are cut (its Raft and controller links,
+   * and the leader's links to it, stay up), replacing any earlier per-link fault, until `heal()`.
+   */
+  cutReplication(pairs: readonly (readonly [follower: number, leader: number])[]): void {
+    const blocked = new Map<number, string[]>([...this.nodes.keys()].map((id) => [id, []]))
+    for (const [follower, leader] of pairs) blocked.get(leader)!.push(`peer:${follower}/replica`)
+    for (const n of this.nodes.values()) n.proxy.blockSources(blocked.get(n.id)!)
+  }
+
   /** Clients cannot reach node `id` (its peer links stay up) until `heal()`. */
   isolateFromClients(id: number): void {
     const proxy = this.node(id).proxy
@@ -199,6 +214,22 @@ export class FaultCluster {
     try {
       const res = await fetch(`http://127.0.0.1:${this.node(id).port}/v1/cluster`, { signal: AbortSignal.timeout(timeoutMs) })
       return res.ok ? ((await res.json()) as ClusterStatus) : null
+    } catch {
+      return null
+    }
+  }
+
+  /** The sum of a metric's series in node `id`'s /metrics (straight to its port); null when it does not answer. */
+  async metric(id: number, name: string, timeoutMs = 1_000): Promise<number | null> {
+    try {
+      const res = await fetch(`http://127.0.0.1:${this.node(id).port}/metrics`, { signal: AbortSignal.timeout(timeoutMs) })
+      if (!res.ok) return null
+      let sum = 0
+      for (const line of (await res.text()).split('\n')) {
+        const m = /^(\S+?)(?:\{[^}]*\})? (\S+)$/.exec(line)
+        if (m && m[1] === name) sum += Number(m[2])
+      }
+      return sum
     } catch {
       return null
     }

@@ -61,6 +61,8 @@ export interface WorkloadResult {
   readonly elapsedS: number
   /** Sends that ended unknown or failed, by error message. */
   readonly sendErrors: Readonly<Record<string, number>>
+  /** The leader epoch each drained record was written at, by `${partition}/${offset}` (who wrote it). */
+  readonly leaderEpochs: ReadonlyMap<string, number>
 }
 
 export class Workload {
@@ -258,14 +260,16 @@ export class Workload {
     this.#samplerStopped = true
     await this.#sampler
     const drained: { partition: number; offset: number; value: string }[] = []
+    const leaderEpochs = new Map<string, number>()
     for await (const r of this.client('fault-drain').consumer().subscribe(this.topic, { from: 'earliest', until: 'end' })) {
       drained.push({ partition: r.partition, offset: r.offset, value: r.text() })
+      leaderEpochs.set(`${r.partition}/${r.offset}`, r.leaderEpoch)
     }
     const report = checkClusterHistory({ ops: this.rec.ops, drained, leaderSamples: this.rec.leaderSamples, controllerSamples: this.rec.controllerSamples })
     const sendErrors: Record<string, number> = {}
     for (const o of this.rec.ops) if (o.f === 'send' && (o.type === 'unknown' || o.type === 'fail')) sendErrors[o.error ?? '?'] = (sendErrors[o.error ?? '?'] ?? 0) + 1
     const elapsedS = acked.length > 0 ? (acked.at(-1)!.timeMs - this.t0) / 1000 : 0
-    return { report, acked, elapsedS, sendErrors }
+    return { report, acked, elapsedS, sendErrors, leaderEpochs }
   }
 
   /** Prints the scenario's report: operation counts, rate, seed, and the caller's extra lines. */

@@ -77,7 +77,7 @@ class PeerLink {
   connect(): void {
     if (this.#closed) return
     this.#timer = null
-    const ws = new WebSocket(peerSocketUrl(this.url, this.opts.nodeId), { perMessageDeflate: false })
+    const ws = new WebSocket(peerSocketUrl(this.url, this.opts.nodeId, 'raft'), { perMessageDeflate: false })
     this.#ws = ws
     ws.binaryType = 'nodebuffer'
     ws.on('open', () => {

@@ -9,11 +9,15 @@ export function peerHelloFrame(nodeId: number, clusterId: string): Uint8Array {
   return encodeRequestFrame(exchanges.hello, MIN_PROTOCOL_VERSION, PEER_HELLO_CORRELATION_ID, hello)
 }
 
+/** What a peer link carries: Raft messages, requests to the active controller, or a follower's replica fetches. */
+export type PeerLinkKind = 'raft' | 'controller' | 'replica'
+
 /**
  * The WebSocket URL of a peer link from node `nodeId` to the node at `baseUrl`. The `peer` query names the connecting
- * node for what sits on the path (access logs, a fault-test proxy that cuts one link); the broker ignores it: the
- * hello is what makes a connection a cluster peer.
+ * node and `link` what the link carries, for what sits on the path (access logs, a fault-test proxy that cuts one
+ * node's replication links and leaves its Raft and controller links up); the broker ignores both: the hello is what
+ * makes a connection a cluster peer.
  */
-export function peerSocketUrl(baseUrl: string, nodeId: number): string {
-  return `${baseUrl}/ws?peer=${nodeId}`
+export function peerSocketUrl(baseUrl: string, nodeId: number, link?: PeerLinkKind): string {
+  return `${baseUrl}/ws?peer=${nodeId}${link ? `&link=${link}` : ''}`
 }

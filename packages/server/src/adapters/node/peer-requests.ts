@@ -9,7 +9,7 @@
  * once); a closed connection is forgotten and the next call opens a new one.
  */
 import WebSocket from 'ws'
-import { PEER_HELLO_CORRELATION_ID, peerHelloFrame, peerSocketUrl } from './peer-hello.js'
+import { PEER_HELLO_CORRELATION_ID, peerHelloFrame, peerSocketUrl, type PeerLinkKind } from './peer-hello.js'
 import { MIN_PROTOCOL_VERSION, SamsaError, decodeResponseFrame, encodeRequestFrame, exchanges, type Exchange, type Logger } from '@samsa/shared'
 import type { ControllerExchange, ControllerRequest, ControllerResponse, PeerRequester } from '../../cluster/controller-channel.js'
 
@@ -21,6 +21,8 @@ export interface PeerRequestsOptions {
   readonly logger: Logger
   readonly timeoutMs: number
   readonly maxInFlight?: number
+  /** What these connections carry (named in their URL for what sits on the path); the receiver ignores it. */
+  readonly link?: PeerLinkKind
 }
 
 interface Pending {
@@ -38,7 +40,7 @@ class PeerConnection {
   #closed = false
 
   constructor(url: string, opts: PeerRequestsOptions, onClosed: () => void) {
-    const ws = new WebSocket(peerSocketUrl(url, opts.nodeId), { perMessageDeflate: false })
+    const ws = new WebSocket(peerSocketUrl(url, opts.nodeId, opts.link), { perMessageDeflate: false })
     this.#ws = ws
     ws.binaryType = 'nodebuffer'
     this.#ready = new Promise<void>((resolve, reject) => {

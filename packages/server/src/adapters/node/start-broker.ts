@@ -143,7 +143,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
       // A replicating node: the ReplicaManager is the broker's leadership from the start (high watermarks are set by
       // replication). Its logs, links and AlterPartition are bound below, once the broker and the cluster exist.
       const cfg = config
-      replicaPeers = new PeerRequests({ nodeId: opts.nodeId!, clusterId: cfg.clusterId, urls: new Map(), logger, timeoutMs: cfg.requestTimeoutMs, maxInFlight: cfg.maxInFlightRequestsPerConnection })
+      replicaPeers = new PeerRequests({ nodeId: opts.nodeId!, clusterId: cfg.clusterId, urls: new Map(), logger, timeoutMs: cfg.requestTimeoutMs, maxInFlight: cfg.maxInFlightRequestsPerConnection, link: 'replica' })
       replicas = new ReplicaManager(opts.replication ?? {}, {
         brokerId: cfg.brokerId,
         clock: nodeClock,
@@ -198,7 +198,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
       })
       if (metadata) {
         metadata.attach(controller.driver)
-        peerRequests = new PeerRequests({ nodeId: opts.nodeId!, clusterId: config.clusterId, urls: new Map(opts.controllers.map((v) => [v.id, v.url])), logger, timeoutMs: config.requestTimeoutMs })
+        peerRequests = new PeerRequests({ nodeId: opts.nodeId!, clusterId: config.clusterId, urls: new Map(opts.controllers.map((v) => [v.id, v.url])), logger, timeoutMs: config.requestTimeoutMs, link: 'controller' })
         cluster = new ClusterNode({ brokerId: config.brokerId, clusterId: config.clusterId, advertisedUrl: config.advertisedUrl, metadata, peers: peerRequests, clock: nodeClock, logger, requestTimeoutMs: config.requestTimeoutMs })
         broker.useCluster(cluster)
         const roles = replicas!

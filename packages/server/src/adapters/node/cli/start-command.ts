@@ -20,6 +20,7 @@ interface StartOptions extends Record<string, unknown> {
   nodeId?: number
   controllers?: { id: number; url: string }[]
   sessionTimeoutMs?: number
+  replicaLagTimeMaxMs?: number
 }
 
 /** `1@127.0.0.1:8081,2@host:8082` (or `2@ws://host:8082`): the controller voters and their base URLs. */
@@ -78,6 +79,11 @@ export function registerStart(program: Command): void {
         .env('SAMSA_SESSION_TIMEOUT_MS')
         .argParser(intArg(100, 600_000)),
     )
+    .addOption(
+      new Option('--replica-lag-time-max-ms <ms>', 'with --controllers: a follower not caught up for this long leaves the ISR (Kafka\'s replica.lag.time.max.ms; default 30000)')
+        .env('SAMSA_REPLICA_LAG_TIME_MAX_MS')
+        .argParser(intArg(100, 600_000)),
+    )
     .addOption(new Option('--log-level <level>', 'least severe level logged').env('SAMSA_LOG_LEVEL').choices(LOG_LEVELS).default('info'))
   addSettingOptions(start).action(async (o: StartOptions) => {
     const overrides: BrokerConfigOverrides = settingOverrides(o)
@@ -93,6 +99,7 @@ export function registerStart(program: Command): void {
     }
     if ((o.nodeId === undefined) !== (o.controllers === undefined)) throw new CliError('--node-id and --controllers go together')
     if (o.sessionTimeoutMs !== undefined && !o.controllers) throw new CliError('--session-timeout-ms needs --controllers')
+    if (o.replicaLagTimeMaxMs !== undefined && !o.controllers) throw new CliError('--replica-lag-time-max-ms needs --controllers')
     if (o.controllers && !o.controllers.some((v) => v.id === o.nodeId)) throw new CliError(`--node-id ${o.nodeId} is not among --controllers (${o.controllers.map((v) => v.id).join(', ')})`)
     const logger = createPinoLogger({ level: o.logLevel, format: o.logFormat ?? (process.stderr.isTTY ? 'pretty' : 'json') })
     const running = await startBroker({
@@ -103,6 +110,10 @@ export function registerStart(program: Command): void {
       ...(o.advertisedUrl ? { advertisedUrl: o.advertisedUrl } : {}),
       ...(o.controllers ? { nodeId: o.nodeId!, controllers: o.controllers } : {}),
       ...(o.sessionTimeoutMs !== undefined ? { clusterTiming: { sessionTimeoutMs: o.sessionTimeoutMs } } : {}),
+      // Leaders look for lagging followers every half of the lag time (as Kafka's isr-expiration task), at most every 5 s.
+      ...(o.replicaLagTimeMaxMs !== undefined
+        ? { replication: { replicaLagTimeMaxMs: o.replicaLagTimeMaxMs, isrCheckIntervalMs: Math.min(5_000, Math.max(50, Math.floor(o.replicaLagTimeMaxMs / 2))) } }
+        : {}),
       config,
     })
     if (o.fsync !== 'always') logger.warn({ fsync: o.fsync }, 'acknowledged records may be lost on a crash or power failure in this fsync mode')
