@@ -4,9 +4,11 @@
  * 1. Majority/minority on 3 nodes: under load, `splitNetwork([[x], [y, z]])` SPLITS times, x chosen by role in a
  *    seeded order (the partition leader, the active controller, a plain follower), each split held past the session
  *    timeout, then healed and the ISR waited on until it is full again. Clients still reach every node. While cut off,
- *    x's high watermark must not move (a minority node commits, hence acknowledges, nothing with acks=all); the
- *    majority elects or shrinks the ISR and goes on acknowledging; x's uncommitted tail is truncated on return (the
- *    history check would see it as a lost or changed acknowledged record otherwise).
+ *    x's high watermark must not move (a minority node commits, hence acknowledges, nothing with acks=all) and a probe
+ *    write sent to x through its client link is not acknowledged; the majority elects a leader or shrinks the ISR and
+ *    a probe write sent to its leader is acknowledged (recorded in the history); x's uncommitted tail is truncated on
+ *    return (the history check would see it as a lost or changed acknowledged record otherwise). The workload's own
+ *    producer is only reported on: an SDK producer whose partition leader is cut off waits on it (see README).
  * 2. Ring on 5 nodes (topic RF 3): each node keeps peer links only to its two ring neighbours, held, healed. Progress
  *    may pause (fenced brokers, a follower that cannot reach its leader), but never two leaders in one leader epoch or
  *    two controller leaders in one term, and no anomaly.
@@ -15,6 +17,7 @@
  * prints: split → majority leader (a majority-side leader whose ISR no longer holds the cut-off node) ms, → next
  * acknowledged write committed after the split ms, heal → full ISR ms.
  */
+import { loadavg } from 'node:os'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { PartitionMetadata } from '@samsa/shared'
 import { FaultCluster } from './support/cluster.js'
@@ -59,6 +62,12 @@ async function nextCommittedAck(w: Workload, afterMs: number, fromOffset: number
   } catch {
     return null
   }
+}
+
+/** The two ring neighbours of `id` in `order`. */
+function neighbours(order: readonly number[], id: number): number[] {
+  const i = order.indexOf(id)
+  return [order[(i + order.length - 1) % order.length]!, order[(i + 1) % order.length]!]
 }
 
 type Role = 'leader' | 'controller' | 'follower'
@@ -167,6 +176,7 @@ describe('fault: network partitions', () => {
       cluster.heal()
       const after = await cluster.waitLeader(topic, 0, (m) => m.isr?.length === 3, 60_000)
       const healMs = Math.round(w.rec.now() - healAt)
+      const load = loadavg()[0]!.toFixed(2)
       const ackAfterHealMs = ackMs === null ? await nextCommittedAck(w, healAt, committedAtSplit, healAt + 30_000) : null
 
       const window = (s: { timeMs: number }) => s.timeMs > splitAt && s.timeMs <= healAt
@@ -175,9 +185,10 @@ describe('fault: network partitions', () => {
       const acks = w.rec.ops.filter((o) => o.type === 'ok' && o.f === 'send' && window(o) && o.offset! >= committedAtSplit).length
       lines.push(
         `ring ${k + 1}: ${order.join('-')}-${order[0]}; replicas [${before.replicas?.join(',')}] leader ${before.leader}@${before.leaderEpoch}, controller ${controller}@t${term}; ` +
+          `cut from the controller: ${ids.filter((id) => id !== controller && !neighbours(order, controller).includes(id)).join(',')}; ` +
           `seen during ring: partition leaders ${leaders.join(' ')}, controllers ${controllers.join(' ')}; ` +
           `split → next ack ${ackMs ?? `none during the ring (${ackAfterHealMs ?? 'none'} ms after heal)`} ms, ${acks} acks committed during it; ` +
-          `heal → full ISR ${healMs} ms (leader ${after.leader}@${after.leaderEpoch})`,
+          `heal → full ISR ${healMs} ms (leader ${after.leader}@${after.leaderEpoch}); load average ${load}`,
       )
     }
 

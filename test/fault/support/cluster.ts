@@ -1,5 +1,5 @@
 /**
- * @module A 3-node Samsa cluster of REAL child processes (the built `samsa start`, combined controller + broker),
+ * @module A Samsa cluster (3 nodes, or `nodes: 5`) of REAL child processes (the built `samsa start`, combined controller + broker),
  * each node behind its own TCP proxy, for fault tests.
  *
  * Wiring: node i listens on its own port R_i; proxy i listens on X_i and forwards to R_i. Node i is started with
