@@ -187,7 +187,7 @@ describe('fault: network partitions', () => {
         `ring ${k + 1}: ${order.join('-')}-${order[0]}; replicas [${before.replicas?.join(',')}] leader ${before.leader}@${before.leaderEpoch}, controller ${controller}@t${term}; ` +
           `cut from the controller: ${ids.filter((id) => id !== controller && !neighbours(order, controller).includes(id)).join(',')}; ` +
           `seen during ring: partition leaders ${leaders.join(' ')}, controllers ${controllers.join(' ')}; ` +
-          `split → next ack ${ackMs ?? `none during the ring (${ackAfterHealMs ?? 'none'} ms after heal)`} ms, ${acks} acks committed during it; ` +
+          `split → next ack ${ackMs === null ? `none during the ring (${ackAfterHealMs ?? 'none'} ms after heal)` : `${ackMs} ms`}, ${acks} acks committed during it; ` +
           `heal → full ISR ${healMs} ms (leader ${after.leader}@${after.leaderEpoch}); load average ${load}`,
       )
     }
