@@ -1,5 +1,5 @@
 /**
- * @module A 3-node Samsa cluster of REAL child processes (the built `samsa start`, combined controller + broker),
+ * @module A Samsa cluster (3 nodes, or `nodes: 5`) of REAL child processes (the built `samsa start`, combined controller + broker),
  * each node behind its own TCP proxy, for fault tests.
  *
  * Wiring: node i listens on its own port R_i; proxy i listens on X_i and forwards to R_i. Node i is started with
@@ -21,7 +21,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer, type AddressInfo, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { exchanges, type PartitionMetadata } from '@samsa/shared'
+import { encodeRecordBatch, exchanges, type PartitionMetadata } from '@samsa/shared'
 import { killAll, startChildBroker, type ChildBroker } from '../../support/child-broker.js'
 import { RawConnection } from '../../support/raw-connection.js'
 import { startTcpProxy, type TcpProxy } from '../../support/tcp-proxy.js'
@@ -198,6 +198,24 @@ export class FaultCluster {
     for (const n of this.nodes.values()) n.proxy.blockSources(blocked.get(n.id)!)
   }
 
+  /**
+   * A ring: each node keeps its peer links only to its two neighbours in `order` (a permutation of every node id);
+   * every other pair is cut both ways, client links stay up. Replaces any earlier per-link fault; `heal()` ends it.
+   */
+  ringPartition(order: readonly number[]): void {
+    if (order.length !== this.nodes.size || new Set(order).size !== order.length || order.some((id) => !this.nodes.has(id))) {
+      throw new Error(`ring ${order.join('-')} is not a permutation of the nodes`)
+    }
+    const n = order.length
+    const adjacent = (a: number, b: number) => {
+      const d = Math.abs(order.indexOf(a) - order.indexOf(b))
+      return d === 1 || d === n - 1
+    }
+    const pairs: [number, number][] = []
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (!adjacent(order[i]!, order[j]!)) pairs.push([order[i]!, order[j]!])
+    this.cutLinks(pairs)
+  }
+
   /** Clients cannot reach node `id` (its peer links stay up) until `heal()`. */
   isolateFromClients(id: number): void {
     const proxy = this.node(id).proxy
@@ -248,6 +266,36 @@ export class FaultCluster {
         return t?.errorCode === 0 ? t.partitions.find((p) => p.partition === partition) ?? null : null
       })()
       return await Promise.race([answer.catch(() => null), timer])
+    } finally {
+      ;(conn as RawConnection | null)?.close()
+    }
+  }
+
+  /** Every live node's view of the partition (straight to its port), null where it does not answer. */
+  async partitionViews(topic: string, partition: number, timeoutMs = 2_000): Promise<Map<number, PartitionMetadata | null>> {
+    const live = this.live()
+    const views = await Promise.all(live.map((id) => this.partition(id, topic, partition, timeoutMs)))
+    return new Map(live.map((id, i) => [id, views[i]!]))
+  }
+
+  /**
+   * One produce (acks=all, no producer id) of `values` sent to node `id` THROUGH its proxy, as a client would: a probe
+   * of whether that node acknowledges writes now. The broker's answer (its offset or its error), or an `error` naming
+   * the client-side timeout when none arrives in timeoutMs + 2 s.
+   */
+  async probeProduce(id: number, topic: string, partition: number, values: readonly string[], timeoutMs: number): Promise<{ ok: true; baseOffset: number } | { ok: false; error: string }> {
+    let conn: RawConnection | null = null
+    try {
+      conn = await RawConnection.open(this.node(id).proxy.url)
+      const batch = encodeRecordBatch({ records: values.map((v, i) => ({ key: null, value: new TextEncoder().encode(v), headers: [], timestamp: Date.now() + i })) })
+      const r = await Promise.race([
+        conn.request(exchanges.produce, { topic, partition, acks: -1, timeoutMs, batch }),
+        new Promise<null>((resolve) => setTimeout(() => resolve(null), timeoutMs + 2_000).unref()),
+      ])
+      if (r === null) return { ok: false, error: `no answer in ${timeoutMs + 2_000} ms` }
+      return r.ok ? { ok: true, baseOffset: r.value.baseOffset } : { ok: false, error: r.error.errorName ?? String(r.error) }
+    } catch (e) {
+      return { ok: false, error: String((e as Error)?.message ?? e) }
     } finally {
       ;(conn as RawConnection | null)?.close()
     }
