@@ -133,6 +133,7 @@ export function createClient(opts: ClientOptions): SamsaClient {
       // Flush only over a live connection: while disconnected, unacknowledged sends would wait for a reconnect that close() forbids.
       if (conn.state.status === 'connected') await Promise.allSettled([...producers].map((p) => p.close()))
       for (const p of producers) p.release()
+      metadata.close()
       pool.close()
       await consumersClosed
       // A storage the caller passed in may be shared; close only the default one.

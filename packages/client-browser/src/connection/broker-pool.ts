@@ -69,6 +69,20 @@ export class BrokerPool {
     return conn
   }
 
+  /**
+   * Where the `turn`-th leader check asks for metadata: the known brokers in turn (by id), so a broker that answers
+   * from a stale image (cut off from the controller, or restarted on old metadata) is not the only source. A broker
+   * whose connection is not up is connected to for a later turn, and this turn falls back to metadataConnection().
+   */
+  metadataConnectionInTurn(turn: number): Connection {
+    const ids = [...this.#urls.keys()].sort((a, b) => a - b)
+    if (ids.length <= 1 || this.#closed) return this.metadataConnection()
+    const conn = this.connectionFor(ids[turn % ids.length]!)
+    if (conn.state.status === 'connected') return conn
+    conn.connect()
+    return this.metadataConnection()
+  }
+
   /** Where a metadata request goes: the bootstrap connection when it is up, else any connected one, else the bootstrap (it queues). */
   metadataConnection(): Connection {
     if (this.bootstrap.state.status === 'connected') return this.bootstrap

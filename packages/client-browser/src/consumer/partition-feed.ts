@@ -48,6 +48,8 @@ export class PartitionFeed {
   /** The connection of the current (or pending) broker subscription: the partition leader's; null before the first route and after stop(). */
   #conn: Connection | null = null
   #unwatch: (() => void) | null = null
+  /** Cancels the leader watch of the current (or pending) broker subscription. */
+  #unwatchLeader: (() => void) | null = null
   /** When the unbroken run of UNKNOWN_TOPIC_OR_PARTITION answers began (clock ms); null otherwise. */
   #unknownSinceMs: number | null = null
   /** Consecutive pushes that failed verification; grows the re-subscribe backoff, reset by a good push. */
@@ -74,9 +76,19 @@ export class PartitionFeed {
     host.queue.discard(this.partition)
     if (host.closed()) return
     if (this.pos.confirmed && atEnd(this.pos)) return // `until: 'end'`: this partition is finished
-    host.deps.metadata.connectionFor(host.topic, this.partition).then(
-      (conn) => {
-        if (token === this.#token && !host.closed()) this.#subscribeOn(conn, token)
+    const { metadata } = host.deps
+    metadata.connectionFor(host.topic, this.partition).then(
+      async (conn) => {
+        const epoch = await metadata.leaderEpoch(host.topic, this.partition).catch(() => -1)
+        if (token !== this.#token || host.closed()) return
+        // A leader that can no longer commit stays silent rather than failing: follow a newer leader epoch when
+        // metadata from any broker names one (metadata-cache.ts, leader watch).
+        this.#unwatchLeader = metadata.onLeaderMoved(host.topic, this.partition, epoch, () => {
+          if (token !== this.#token || host.closed()) return
+          host.deps.logger.info({ topic: host.topic, partition: this.partition, leaderEpoch: epoch }, 'the partition has a newer leader: re-subscribing there')
+          this.subscribe()
+        })
+        this.#subscribeOn(conn, token)
       },
       (error: unknown) => {
         if (token === this.#token && !host.closed()) this.#retryOrFail(error)
@@ -156,6 +168,8 @@ export class PartitionFeed {
 
   /** Invalidates in-flight responses and pushes, and unsubscribes the current broker subscription; returns the new token. */
   #abandon(): number {
+    this.#unwatchLeader?.()
+    this.#unwatchLeader = null
     if (this.#subscriptionId !== null) this.#drop(this.#conn, this.#subscriptionId)
     this.#subscriptionId = null
     return ++this.#token

@@ -69,3 +69,68 @@ describe('MetadataCache leader epochs', () => {
     expect(await c.leaders()).toEqual([[1, 0]])
   })
 })
+
+describe('MetadataCache leader watch', () => {
+  /** Broker 1 answers from a stale image (itself, epoch 3); broker 2 knows the new leader (2, epoch 4). */
+  function cluster() {
+    const clock = new ManualClock()
+    const answer = (leader: number, leaderEpoch: number): MetadataResponse => ({
+      brokers: [1, 2, 3].map((brokerId) => ({ brokerId, url: `ws://127.0.0.1:${brokerId}` })),
+      topics: [{ name: 't', errorCode: 0, partitions: [{ partition: 0, leader, leaderEpoch, logStartOffset: 0, highWatermark: 0, logEndOffset: 0 }] }],
+    })
+    const stale = { request: () => Promise.resolve(answer(1, 3)) }
+    let fresh = answer(1, 3)
+    const turns: number[] = []
+    const pool = {
+      metadataConnection: () => stale,
+      metadataConnectionInTurn: (turn: number) => {
+        turns.push(turn)
+        return turn % 2 === 0 ? stale : { request: () => Promise.resolve(fresh) }
+      },
+      learn: () => {},
+      knownBrokers: 3,
+    } as unknown as BrokerPool
+    const metadata = new MetadataCache(pool, { clock, random: () => 0.5, leaderCheckMs: 1_000 })
+    return { clock, metadata, turns, elect: () => void (fresh = answer(2, 4)) }
+  }
+  const flush = async () => {
+    for (let i = 0; i < 10; i++) await Promise.resolve()
+  }
+
+  it('a waiter on a leader that another broker says was replaced is told, and lookups route to the newer leader', async () => {
+    const c = cluster()
+    expect(await c.metadata.leader('t', 0)).toEqual({ leader: 1, leaderEpoch: 3 })
+    let moved = 0
+    c.metadata.onLeaderMoved('t', 0, 3, () => moved++)
+    c.clock.advance(1_000) // turn 0: the stale broker
+    await flush()
+    c.elect()
+    c.clock.advance(1_000) // turn 1: a broker that knows the new leader
+    await flush()
+    expect(moved).toBe(1)
+    expect(await c.metadata.leader('t', 0)).toEqual({ leader: 2, leaderEpoch: 4 })
+    c.clock.advance(1_000) // one-shot, and nothing is watched any more: no further checks
+    await flush()
+    expect(moved).toBe(1)
+    expect(c.turns).toEqual([0, 1])
+  })
+
+  it('a waiter registered after the cache already saw a newer epoch is told at once; a cancelled one never is', async () => {
+    const c = cluster()
+    c.elect()
+    await c.metadata.leader('t', 0)
+    c.metadata.onLeaderMoved('t', 0, 3, () => {}) // keeps the watch running
+    for (let turn = 0; turn < 2; turn++) {
+      c.clock.advance(1_000)
+      await flush()
+    }
+    expect(await c.metadata.leader('t', 0)).toEqual({ leader: 2, leaderEpoch: 4 })
+    let late = 0
+    c.metadata.onLeaderMoved('t', 0, 3, () => late++)
+    const cancel = c.metadata.onLeaderMoved('t', 0, 3, () => late += 10)
+    cancel()
+    await flush()
+    expect(late).toBe(1)
+    c.metadata.close()
+  })
+})

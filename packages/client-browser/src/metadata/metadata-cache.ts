@@ -13,6 +13,12 @@
  * partition count, an UNKNOWN_TOPIC_OR_PARTITION answer or `forget` (the topic was re-created) start the epochs anew.
  * Answers carry no topic id, so a topic re-created elsewhere with the same partition count (epochs restart at 0) is
  * told apart only by time: older epochs answered without a break for `olderEpochHoldMs` are accepted.
+ *
+ * Leader watch: a request waiting on a leader, or a subscription reading from one, registers `onLeaderMoved(topic,
+ * partition, epoch)`. While any is registered, metadata of their topics is checked every `leaderCheckMs`, asking the
+ * known brokers in turn (BrokerPool.metadataConnectionInTurn); an answer naming a newer leader epoch calls them. This
+ * is how a client leaves a leader that answers nothing wrong but can no longer commit (cut off from the controller and
+ * its followers): its requests would only time out, and its subscriptions would only stay silent.
  */
 import { ErrorMessages, SamsaError, errorByCode, metadata, type MetadataResponse, type PartitionMetadata, type TopicMetadata } from '@samsa/shared'
 import { backoffDelayMs } from '../connection/backoff.js'
@@ -26,6 +32,8 @@ export const DEFAULT_LEADER_WAIT_MS = 1_000
 /** How long answers at an older leader epoch are ignored before they are believed (the topic may have been re-created). */
 export const DEFAULT_OLDER_EPOCH_HOLD_MS = 10_000
 const RETRY_BACKOFF = { baseMs: 50, capMs: 1_000 }
+/** How often a watched topic's leaders are checked while requests or subscriptions wait on them. */
+export const DEFAULT_LEADER_CHECK_MS = 2_000
 
 export interface MetadataCacheOptions {
   readonly clock: Clock
@@ -33,6 +41,14 @@ export interface MetadataCacheOptions {
   readonly unknownTopicRetryMs?: number
   readonly leaderWaitMs?: number
   readonly olderEpochHoldMs?: number
+  /** Leader watch period (ms); 0 turns the watch off. Default DEFAULT_LEADER_CHECK_MS. */
+  readonly leaderCheckMs?: number
+}
+
+interface LeaderWatch {
+  readonly partition: number
+  readonly pastEpoch: number
+  readonly onMoved: () => void
 }
 
 /** The newest leader seen for a partition; `olderSinceMs`: when answers began naming an older epoch (null: they do not). */
@@ -54,6 +70,10 @@ export class MetadataCache {
   readonly #lastGood = new Map<string, TopicMetadata>()
   /** Per topic, the newest leader seen per partition (highest leader epoch); answers never move a partition below it. */
   readonly #newest = new Map<string, readonly NewestLeader[]>()
+  /** Per topic, who waits for a partition's leader epoch to pass the one they use. */
+  readonly #watches = new Map<string, Set<LeaderWatch>>()
+  #watchTimer: unknown = null
+  #watchTurn = 0
 
   constructor(pool: BrokerPool, opts: MetadataCacheOptions) {
     this.#pool = pool
@@ -88,6 +108,91 @@ export class MetadataCache {
   /** From the last answer even if it was invalidated since (a leader change does not change the count), so sends while offline need no broker. */
   async partitionCount(name: string): Promise<number> {
     return (this.#lastGood.get(name) ?? (await this.topic(name))).partitions.length
+  }
+
+  /**
+   * Calls `onMoved` once, when an answer names a leader epoch above `pastEpoch` for the partition (at once if the cache
+   * already does). Returns the function that cancels it; the watch runs only while something is registered.
+   */
+  onLeaderMoved(topic: string, partition: number, pastEpoch: number, onMoved: () => void): () => void {
+    const known = this.#newest.get(topic)?.find((x) => x.partition === partition)
+    if (known !== undefined && known.leaderEpoch > pastEpoch) {
+      let cancelled = false
+      void Promise.resolve().then(() => cancelled || onMoved())
+      return () => void (cancelled = true)
+    }
+    let set = this.#watches.get(topic)
+    if (set === undefined) this.#watches.set(topic, (set = new Set()))
+    const w: LeaderWatch = { partition, pastEpoch, onMoved }
+    set.add(w)
+    this.#scheduleWatch()
+    return () => {
+      set.delete(w)
+      if (set.size === 0 && this.#watches.get(topic) === set) this.#watches.delete(topic)
+    }
+  }
+
+  /** Stops the leader watch (the client closed). */
+  close(): void {
+    this.#watches.clear()
+    if (this.#watchTimer !== null) this.#opts.clock.clearTimeout(this.#watchTimer as never)
+    this.#watchTimer = null
+  }
+
+  #scheduleWatch(): void {
+    const every = this.#opts.leaderCheckMs ?? DEFAULT_LEADER_CHECK_MS
+    if (this.#watchTimer !== null || every <= 0 || this.#watches.size === 0) return
+    this.#watchTimer = this.#opts.clock.setTimeout(() => {
+      void this.#checkLeaders().finally(() => {
+        this.#watchTimer = null
+        this.#scheduleWatch()
+      })
+    }, every)
+  }
+
+  /** One round of the leader watch: each watched topic's metadata from the next broker in turn. */
+  async #checkLeaders(): Promise<void> {
+    if (!this.propagates) return // one broker: no other leader to move to
+    const topics = [...this.#watches.keys()]
+    const conn = this.#pool.metadataConnectionInTurn(this.#watchTurn++)
+    let res: MetadataResponse
+    try {
+      res = await conn.request(metadata, { topics })
+    } catch {
+      return // this broker did not answer: the next round asks another
+    }
+    this.#pool.learn(res.brokers)
+    for (const t of res.topics) {
+      if (t.errorCode !== 0 || !this.#watches.has(t.name)) continue
+      const before = this.#newest.get(t.name)
+      const merged = this.#noOlderLeaders(t)
+      const moved = merged.partitions.some((p) => p.leaderEpoch > (before?.find((x) => x.partition === p.partition)?.leaderEpoch ?? -1))
+      if (moved && before !== undefined) {
+        // A newer leader than the cached answer names: route new requests by this answer from now on.
+        this.#replace(t.name, merged)
+      }
+    }
+  }
+
+  /** The cached answer for `name` becomes `t` (a newer one than the lookup had). */
+  #replace(name: string, t: TopicMetadata): void {
+    const p = Promise.resolve(t)
+    this.#topics.set(name, p)
+    this.#settled.add(p)
+    this.#lastGood.set(name, t)
+  }
+
+  /** Calls and removes the watches of `name` whose partition's newest leader epoch passed theirs. */
+  #notifyMoved(name: string, newest: readonly NewestLeader[]): void {
+    const set = this.#watches.get(name)
+    if (set === undefined) return
+    for (const w of [...set]) {
+      const n = newest.find((x) => x.partition === w.partition)
+      if (n === undefined || n.leaderEpoch <= w.pastEpoch) continue
+      set.delete(w)
+      w.onMoved()
+    }
+    if (set.size === 0) this.#watches.delete(name)
   }
 
   /** The cached answer may be stale (a leader moved, a connection dropped): the next lookup asks again. */
@@ -192,6 +297,7 @@ export class MetadataCache {
       return { ...p, leader: k!.leader, leaderEpoch: k!.leaderEpoch }
     })
     this.#newest.set(t.name, newest)
+    this.#notifyMoved(t.name, newest)
     return kept === 0 ? t : { ...t, partitions }
   }
 

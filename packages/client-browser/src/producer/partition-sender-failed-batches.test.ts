@@ -212,4 +212,41 @@ describe('PartitionSender with failed batches', () => {
     s.enqueue(d.closed)
     await expect(d.results[0]).rejects.toMatchObject({ errorName: 'OUT_OF_ORDER_SEQUENCE_NUMBER' })
   })
+
+  it('a batch waiting on a leader that never answers is resent to a newer leader once metadata names one (same sequence, deduplicated)', async () => {
+    const zombie = { request: () => new Promise<never>(() => {}) } // accepts, never commits, never answers
+    const current = new ModelBroker()
+    let routed: { broker: unknown; ref: { leader: number; leaderEpoch: number } } = { broker: zombie, ref: { leader: 1, leaderEpoch: 3 } }
+    const watchers: { pastEpoch: number; onMoved: () => void }[] = []
+    const s = new PartitionSender('t', 0, {
+      route: () => Promise.resolve(routed.broker as unknown as Connection),
+      leader: () => Promise.resolve(routed.ref),
+      onLeaderMoved: (_t, _p, pastEpoch, onMoved) => {
+        const w = { pastEpoch, onMoved }
+        watchers.push(w)
+        return () => void watchers.splice(watchers.indexOf(w), 1)
+      },
+      clock: { now: () => 0, setTimeout: (fn: () => void) => setTimeout(fn, 0), clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout) },
+      random: () => 0.5,
+      logger: silentLogger,
+      acks: -1,
+      timeoutMs: 1000,
+      maxInFlight: 5,
+      maxRetries: 2,
+      retryBackoff: { baseMs: 1, capMs: 1 },
+      identity: { producerId: 7, producerEpoch: 0 },
+      onStaleMetadata: () => {},
+    })
+    const a = batch(['a0', 'a1'])
+    const b = batch(['b0'])
+    s.enqueue(a.closed)
+    s.enqueue(b.closed)
+    await until(() => watchers.length === 2, { what: 'both batches waiting on leader epoch 3' })
+    expect(watchers.map((w) => w.pastEpoch)).toEqual([3, 3])
+    routed = { broker: current, ref: { leader: 2, leaderEpoch: 4 } }
+    for (const w of [...watchers]) w.onMoved()
+    expect(await Promise.all([...a.results, ...b.results])).toEqual([0, 1, 2])
+    expect(current.log).toEqual(['a0', 'a1', 'b0'])
+    expect(watchers).toEqual([]) // every watch is cancelled once its request settles
+  })
 })

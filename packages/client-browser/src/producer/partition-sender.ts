@@ -63,6 +63,11 @@ export interface PartitionSenderDeps {
    * taken as coming from the current leader.
    */
   readonly leader?: (topic: string, partition: number) => Promise<LeaderRef | null>
+  /**
+   * Calls `onMoved` once metadata names a leader epoch above `pastEpoch` (metadata-cache.ts, leader watch); returns
+   * the cancel function. Absent: a request waits for its own answer or timeout.
+   */
+  readonly onLeaderMoved?: (topic: string, partition: number, pastEpoch: number, onMoved: () => void) => () => void
   /** Called when an error says the cached metadata may be stale. */
   readonly onStaleMetadata: (topic: string) => void
   /** CRC-32C for encoding batches; default the pure-JS one. */
@@ -236,7 +241,18 @@ export class PartitionSender {
       .then(() => route(this.topic, this.partition))
       .then(async (conn) => {
         sentTo = (await this.#deps.leader?.(this.topic, this.partition).catch(() => null)) ?? null
-        return conn.request(produce, request, { noResponse: acks === 0, timeoutMs: timeoutMs + 5_000 })
+        const answer = conn.request(produce, request, { noResponse: acks === 0, timeoutMs: timeoutMs + 5_000 })
+        if (sentTo === null || this.#deps.onLeaderMoved === undefined || acks === 0) return answer
+        // A leader cut off from its followers and the controller accepts the batch and never commits it; once another
+        // broker leads at a newer epoch, stop waiting and resend there (same sequence: the new leader deduplicates,
+        // and what the old one appended is truncated when it follows again).
+        const past = sentTo
+        let cancel = () => {}
+        const moved = new Promise<never>((_, reject) => {
+          cancel = this.#deps.onLeaderMoved!(this.topic, this.partition, past.leaderEpoch, () =>
+            reject(new SamsaError('NOT_LEADER_OR_FOLLOWER', `${this.topic}/${this.partition}: a newer leader than broker ${past.leader} (leader epoch ${past.leaderEpoch}) was elected while the batch waited`)))
+        })
+        return Promise.race([answer, moved]).finally(cancel)
       })
       .then(
         (ok) => this.#settled(batch, { ok }),

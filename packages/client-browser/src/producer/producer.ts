@@ -587,6 +587,7 @@ export class Producer {
       sender = new PartitionSender(topic, partition, {
         route: (t, p) => metadata.connectionFor(t, p),
         leader: (t, p) => metadata.leader(t, p),
+        onLeaderMoved: (t, p, epoch, onMoved) => metadata.onLeaderMoved(t, p, epoch, onMoved),
         unknownTopicRetryMs: () => (metadata.propagates ? metadata.unknownTopicRetryMs : undefined),
         clock,
         random,
