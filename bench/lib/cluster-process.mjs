@@ -41,7 +41,7 @@ export async function pollUntil(probe, { timeoutMs, what, stepMs = 100 }) {
 
 /**
  * Runs `fn(cluster)` against a fresh N-node cluster once every node is registered (metadata lists N brokers).
- * cluster: { nodes: [{ id, wsUrl, httpUrl, child, lines }], bootstrapUrl, pids, lines(), createReplicatedTopic(name, opts) }
+ * cluster: { nodes: [{ id, wsUrl, httpUrl, child, lines }], bootstrapUrl, pids, lines(), waitReplicated(name, replicationFactor) }
  * opts: { nodes = 3, fsync, nodeArgs, logLevel, pinCpu, readyTimeoutMs = 60_000 }
  */
 export async function withCluster(opts, fn) {
@@ -93,12 +93,10 @@ export async function withCluster(opts, fn) {
       pids: nodes.map((n) => n.child.pid),
       lastLines,
       /**
-       * createTopic with an explicit replication factor (the SDK's admin.createTopic does not take one), then waits
-       * until the partitions have a leader and the whole replica set in the ISR. Returns the metadata of partition 0
-       * and the leader node.
+       * Waits until the topic's partitions have a leader and the whole replica set in the ISR (after a create through
+       * the SDK's admin.createTopic with a replication factor). Returns the metadata of partition 0 and the leader node.
        */
-      async createReplicatedTopic(name, { partitions = 1, replicationFactor = count, minInsyncReplicas = -1 } = {}) {
-        await rawRequest(bootstrapUrl, exchanges.createTopic, { name, partitions, replicationFactor, minInsyncReplicas })
+      async waitReplicated(name, replicationFactor = count) {
         const p = await pollUntil(async () => {
           const md = await rawRequest(bootstrapUrl, exchanges.metadata, { topics: [name] })
           const t = md.topics[0]

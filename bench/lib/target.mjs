@@ -32,8 +32,9 @@ export async function withTarget(opts, fn) {
     brokerUrls: cluster.nodes.map((n) => n.wsUrl),
     serverPids: cluster.pids,
     lastLines: () => cluster.lastLines(10),
-    async createTopic(_client, name) {
-      const { partition, leaderNode } = await cluster.createReplicatedTopic(name, { partitions: 1, replicationFactor, minInsyncReplicas })
+    async createTopic(client, name) {
+      await withTimeout(client.admin.createTopic(name, { partitions: 1, replicationFactor, minInsyncReplicas }), 10_000, 'createTopic')
+      const { partition, leaderNode } = await cluster.waitReplicated(name, replicationFactor)
       return {
         metricsUrl: leaderNode.httpUrl,
         topology: { nodes, leader: partition.leader, replicationFactor, minInsyncReplicas, replicas: partition.replicas, isr: partition.isr },
