@@ -19,7 +19,7 @@ import type { MetadataImage } from '../controller/metadata/index.js'
 import type { BrokerConfig } from './broker-config.js'
 import type { BrokerClusterPort } from './cluster-port.js'
 import { parseCreateTopic } from './create-topic-request.js'
-import { readEnd, waitForBytes, waitForDurableEnd } from './fetch-wait.js'
+import { readEnd, waitForBytes, waitForLogEnd } from './fetch-wait.js'
 import type { LeaderHandle, PartitionLeadership, Resignation } from './partition-leadership.js'
 import { awaitAcks, checkAcksBeforeAppend } from './produce-acks.js'
 import { ProducerIdAllocator } from './producer-id-allocator.js'
@@ -474,8 +474,9 @@ export class Broker {
 
   /**
    * A follower's fetch (its connection's hello named it peer `replicaId`, checked by the session): checks the leader
-   * epoch it follows, records its log end (= offset) with the leader, then reads up to the leader's durable end,
-   * waiting up to maxWaitMs for the log to grow past offset.
+   * epoch it follows, records its log end (= offset) with the leader, then reads up to the leader's log end (not only
+   * its durable end: the follower copies while the leader fsyncs), waiting up to maxWaitMs for the log to grow past
+   * offset.
    */
   async #replicaFetch(req: FetchRequest, log: PartitionLog, onGone?: (cancel: () => void) => () => void, output?: FetchOutput): Promise<FetchResponse> {
     const leadership = this.#leadership
@@ -489,7 +490,7 @@ export class Broker {
     leadership.replicaFetched(req.topic, req.partition, req.replicaId!, req.offset)
     const maxBytes = Math.max(1, Math.min(req.maxBytes, this.#config.maxPushBytes))
     const waitMs = Math.min(req.maxWaitMs, this.#config.requestTimeoutMs)
-    if (log.localDurableEnd <= req.offset && waitMs > 0 && !(await waitForDurableEnd(this.clock, log, req.offset, waitMs, onGone))) {
+    if (log.logEndOffset <= req.offset && waitMs > 0 && !(await waitForLogEnd(this.clock, log, req.offset, waitMs, onGone))) {
       throw new SamsaError('NETWORK_EXCEPTION', 'the connection closed during the fetch wait')
     }
     await output?.reserve(maxBytes + FETCH_RESPONSE_OVERHEAD_BYTES)

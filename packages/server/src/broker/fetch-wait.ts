@@ -44,9 +44,9 @@ export function waitForBytes(clock: Clock, log: PartitionLog, mark: number, byte
 }
 
 /**
- * A replica fetch's wait: resolves true once the partition's local durable end passes `offset`, or waitMs elapse;
- * false when the requester went away first.
+ * A replica fetch's wait: resolves true once the partition's log end passes `offset` (its batch written, maybe not
+ * yet fsynced), or waitMs elapse; false when the requester went away first.
  */
-export function waitForDurableEnd(clock: Clock, log: PartitionLog, offset: number, waitMs: number, onGone?: OnGone): Promise<boolean> {
-  return waitUntil(clock, (fire) => log.onLocalDurableEnd((end) => end > offset && fire()), waitMs, onGone)
+export function waitForLogEnd(clock: Clock, log: PartitionLog, offset: number, waitMs: number, onGone?: OnGone): Promise<boolean> {
+  return waitUntil(clock, (fire) => log.onLogEnd((end) => end > offset && fire()), waitMs, onGone)
 }

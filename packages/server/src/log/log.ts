@@ -43,6 +43,7 @@ export class Log {
   /** Offsets below it are durable per the fsync policy: fsynced under 'always', written otherwise. */
   #localDurableEnd: number
   readonly #durableListeners = new Set<(end: number) => void>()
+  readonly #writtenListeners = new Set<(end: number) => void>()
   /** Tail of the serial queue of mutations (offsets are assigned in call order). */
   #queue: Promise<unknown> = Promise.resolve()
   /** Sticky: after a failed non-ENOSPC write or any failed fsync, every write rejects with it until reopened (R9). */
@@ -105,6 +106,12 @@ export class Log {
   onLocalDurableEnd(listener: (end: number) => void): () => void {
     this.#durableListeners.add(listener)
     return () => void this.#durableListeners.delete(listener)
+  }
+
+  /** Calls listener with each new log end once its batch is written (before any fsync); returns the unregister function. */
+  onWritten(listener: (end: number) => void): () => void {
+    this.#writtenListeners.add(listener)
+    return () => void this.#writtenListeners.delete(listener)
   }
 
   /** Runs task after every earlier one (rejects once closed). */
@@ -170,6 +177,8 @@ export class Log {
       this.#advanceLocalDurableEnd(this.logEndOffset)
       if (this.#args.config.fsync === 'interval') this.#scheduleSync()
     }
+    const end = this.logEndOffset
+    for (const l of [...this.#writtenListeners]) l(end)
   }
 
   /**

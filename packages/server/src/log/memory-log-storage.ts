@@ -27,6 +27,7 @@ export class MemoryLogStorage implements LogStorage {
   /** Bumped by simulatePowerLoss(); handles from an older generation throw. */
   #generation = 0
   #syncCount = 0
+  #syncGate: Promise<void> | null = null
 
   /** Number of StoredFile.sync() calls that reached the storage (successful or not). */
   get syncCount(): number {
@@ -64,6 +65,25 @@ export class MemoryLogStorage implements LogStorage {
       f.length = f.syncedLength
       f.data = f.data.slice(0, f.length)
     }
+  }
+
+  /**
+   * Test hook: every sync() from now on waits (its bytes stay unsynced) until the returned release function is
+   * called, as on a slow disk.
+   */
+  holdSyncs(): () => void {
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    this.#syncGate = gate
+    return () => {
+      if (this.#syncGate === gate) this.#syncGate = null
+      release()
+    }
+  }
+
+  /** Resolves when syncs may proceed (see holdSyncs). */
+  syncGate(): Promise<void> | null {
+    return this.#syncGate
   }
 
   /** Test hook: the raw bytes of a file (a copy), or null. */
@@ -223,13 +243,16 @@ class MemoryStoredFile implements StoredFile {
 
   async sync(): Promise<void> {
     this.#check()
+    const gate = this.storage.syncGate()
+    if (gate !== null) await gate
+    const length = this.file.length
     try {
       this.storage.beforeSync()
     } catch (e) {
       this.#failure = e as Error
       throw e
     }
-    this.file.syncedLength = this.file.length
+    this.file.syncedLength = Math.max(this.file.syncedLength, Math.min(length, this.file.length))
   }
 
   async truncate(size: number): Promise<void> {

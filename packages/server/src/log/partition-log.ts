@@ -252,8 +252,9 @@ export class PartitionLog {
   }
 
   /**
-   * A follower's read (replication): whole batches from `offset` up to the local durable end, above the high
-   * watermark too. OFFSET_OUT_OF_RANGE outside [logStartOffset, logEndOffset].
+   * A follower's read (replication): whole batches from `offset` up to the log end, above the high watermark and
+   * the local durable end too, so followers copy a batch while the leader's fsync of it runs (the high watermark
+   * still needs the leader's durable end). OFFSET_OUT_OF_RANGE outside [logStartOffset, logEndOffset].
    */
   async readForReplica(offset: number, maxBytes: number): Promise<Uint8Array> {
     const logStartOffset = this.logStartOffset
@@ -264,9 +265,14 @@ export class PartitionLog {
         highWatermark: this.#highWatermark,
       })
     }
-    const end = this.#log.localDurableEnd
+    const end = this.#log.logEndOffset
     if (offset >= end) return new Uint8Array(0)
     return this.#log.read(offset, maxBytes, end)
+  }
+
+  /** Calls listener with each new log end, once its batch is written (what replica fetches wait on). */
+  onLogEnd(listener: (end: number) => void): () => void {
+    return this.#log.onWritten(listener)
   }
 
   /** Calls listener with each new local durable end (what a leader's high watermark and replica fetches wait on). */

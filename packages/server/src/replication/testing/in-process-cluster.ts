@@ -78,6 +78,7 @@ class SessionLink implements LeaderLink {
 export interface ClusterNode {
   readonly id: number
   readonly broker: Broker
+  readonly storage: MemoryLogStorage
   readonly replicas: ReplicaManager
   /** The image this node last applied. */
   image: MetadataImage
@@ -127,10 +128,11 @@ export class InProcessCluster {
         },
       },
     })
+    const storage = new MemoryLogStorage()
     broker = await Broker.start(brokerConfig({ brokerId: id, clusterId: CLUSTER_ID, idleTimeoutMs: 3_600_000, helloTimeoutMs: 3_600_000 }), {
-      storage: new MemoryLogStorage(), clock: this.clock, logger: silentLogger, leadership: replicas,
+      storage, clock: this.clock, logger: silentLogger, leadership: replicas,
     })
-    this.nodes.set(id, { id, broker, replicas, image: EMPTY_METADATA_IMAGE })
+    this.nodes.set(id, { id, broker, storage, replicas, image: EMPTY_METADATA_IMAGE })
   }
 
   #register(id: number): void {
