@@ -292,6 +292,9 @@ export class PartitionSender {
       this.#inFlight.shift()
       done.push(head)
       const baseOffset = head.outcome.ok?.baseOffset ?? -1
+      if (head.outcome.ok?.duplicate) {
+        this.#deps.logger.info({ topic: this.topic, partition: this.partition, baseSequence: head.baseSequence, baseOffset, attempts: head.attempts }, 'batch acknowledged as a duplicate: the broker already had it (original offsets)')
+      }
       head.waiters.forEach((w, i) => w.resolve(baseOffset < 0 ? -1 : baseOffset + i))
     }
     if (done.length > 0) this.#finished(done)
