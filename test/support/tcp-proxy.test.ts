@@ -2,25 +2,51 @@ import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { connectionSource, connectionSources, startTcpProxy, type TcpProxy } from './tcp-proxy.js'
 
-/** An echo server that prefixes replies with its tag, so a test can tell which target answered. */
-async function echoServer(tag: string): Promise<{ port: number; close(): Promise<void>; connections: number }> {
-  const sockets = new Set<net.Socket>()
-  const state = { connections: 0 }
+/**
+ * An echo server that prefixes replies with its tag, so a test can tell which target answered. It keeps what it
+ * received per connection, and can write to or close its side of connections (`closeWhere(text)`: those whose
+ * received bytes contain text).
+ */
+async function echoServer(tag: string): Promise<{
+  port: number
+  close(): Promise<void>
+  connections: number
+  received(): string
+  sendToAll(text: string): void
+  closeWhere(text: string): void
+  openWhere(text: string): number
+}> {
+  const sockets = new Map<net.Socket, string>()
+  const state = { connections: 0, received: '' }
   const server = net.createServer((s) => {
     state.connections++
-    sockets.add(s)
+    sockets.set(s, '')
     s.on('error', () => {})
     s.once('close', () => sockets.delete(s))
-    s.on('data', (d) => s.write(`${tag}:${d.toString('utf8')}`))
+    s.on('data', (d) => {
+      const text = d.toString('utf8')
+      state.received += text
+      if (sockets.has(s)) sockets.set(s, sockets.get(s)! + text)
+      s.write(`${tag}:${text}`)
+    })
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const where = (text: string) => [...sockets].filter(([, got]) => got.includes(text)).map(([s]) => s)
   return {
     port: (server.address() as net.AddressInfo).port,
     get connections() {
       return state.connections
     },
+    received: () => state.received,
+    sendToAll(text) {
+      for (const s of sockets.keys()) s.write(text)
+    },
+    closeWhere(text) {
+      for (const s of where(text)) s.destroy()
+    },
+    openWhere: (text) => where(text).length,
     async close() {
-      for (const s of sockets) s.destroy()
+      for (const s of sockets.keys()) s.destroy()
       await new Promise<void>((r) => server.close(() => r()))
     },
   }
@@ -264,6 +290,97 @@ describe('tcp proxy', () => {
     healed.socket.write('GET /ws?peer=2 HTTP/1.1\r\n\r\n')
     await healed.waitFor('A:GET /ws?peer=2')
     for (const c of [client, peer3, healed]) c.socket.destroy()
+  })
+
+  it('blackholeSources() silences a source both ways without closing anything; other sources keep flowing', async () => {
+    const a = track(await echoServer('A'))
+    const proxy = track(await startTcpProxy({ targetPort: a.port }))
+    const client = await connect(proxy.port)
+    client.socket.write('GET /ws HTTP/1.1\r\n\r\n')
+    await client.waitFor('A:GET /ws HTTP')
+    const peer = await connect(proxy.port)
+    peer.socket.write('GET /ws?peer=2 HTTP/1.1\r\n\r\n')
+    await peer.waitFor('A:GET /ws?peer=2')
+    proxy.blackholeSources(['client'])
+    expect([...proxy.blackholedSources]).toEqual(['client'])
+    // client → target: discarded at the proxy, the target never sees it
+    client.socket.write('lost')
+    await expect.poll(() => proxy.blackholedBytes, { timeout: 5_000 }).toBe('lost'.length)
+    expect(a.received()).not.toContain('lost')
+    // target → client: the target's bytes are discarded too
+    a.sendToAll('unprompted')
+    await expect.poll(() => proxy.blackholedBytes, { timeout: 5_000 }).toBe('lost'.length + 'unprompted'.length)
+    // the peer link is not in the hole
+    await peer.waitFor('unprompted')
+    peer.socket.write('fine')
+    await peer.waitFor('A:fine')
+    expect(client.received()).not.toContain('unprompted')
+    expect(client.received()).not.toContain('lost')
+    expect(proxy.stats.open).toBe(2)
+    // a new connection from the blackholed source is accepted and hears nothing; its bytes never reach the target
+    const late = await connect(proxy.port)
+    const before = proxy.blackholedBytes
+    late.socket.write('GET /ws HTTP/1.1\r\n\r\n')
+    await expect.poll(() => proxy.blackholedBytes, { timeout: 5_000 }).toBe(before + 'GET /ws HTTP/1.1\r\n\r\n'.length)
+    expect(late.received()).toBe('')
+    expect(a.received().match(/GET \/ws HTTP/g)).toHaveLength(1)
+    expect(proxy.stats.cut + proxy.sourceRefusals).toBe(0)
+    for (const c of [client, peer, late]) c.socket.destroy()
+  })
+
+  it('a blackholed connection passes no close on; lifting the hole resets the connections it damaged and resumes the rest', async () => {
+    const a = track(await echoServer('A'))
+    const proxy = track(await startTcpProxy({ targetPort: a.port }))
+    const open = async (line: string) => {
+      const c = await connect(proxy.port)
+      c.socket.write(line)
+      await c.waitFor(`A:${line}`)
+      return c
+    }
+    const targetCloses = await open('GET /ws?n=1 HTTP/1.1\r\n\r\n')
+    const clientCloses = await open('GET /ws?n=2 HTTP/1.1\r\n\r\n')
+    const lostBytes = await open('GET /ws?n=3 HTTP/1.1\r\n\r\n')
+    const untouched = await open('GET /ws?n=4 HTTP/1.1\r\n\r\n')
+    proxy.blackholeSources(['client'])
+    // the target closes one connection, a client closes another: neither close crosses the hole
+    a.closeWhere('n=1')
+    clientCloses.socket.end()
+    await expect.poll(() => proxy.blackholedCloses, { timeout: 5_000 }).toBe(2)
+    expect(a.openWhere('n=2')).toBe(1)
+    lostBytes.socket.write('x')
+    await expect.poll(() => proxy.blackholedBytes, { timeout: 5_000 }).toBe(1)
+    expect(proxy.stats.open).toBe(4)
+    // lifting: the three damaged connections are reset on both sides, the untouched one resumes
+    proxy.blackholeSources([])
+    await withTimeout(Promise.all([targetCloses.closed, lostBytes.closed]), 5_000, 'the damaged client sides to be reset')
+    await expect.poll(() => a.openWhere('n=2') + a.openWhere('n=3'), { timeout: 5_000 }).toBe(0)
+    untouched.socket.write('again')
+    await untouched.waitFor('A:again')
+    expect(proxy.stats.open).toBe(1)
+    untouched.socket.destroy()
+  })
+
+  it('a target that dies while its clients are blackholed closes nothing: its clients, old and new, hear silence', async () => {
+    const a = await echoServer('A')
+    const proxy = track(await startTcpProxy({ targetPort: a.port }))
+    const client = await connect(proxy.port)
+    client.socket.write('GET /ws HTTP/1.1\r\n\r\n')
+    await client.waitFor('A:GET /ws HTTP')
+    proxy.blackholeSources(['client'])
+    await a.close()
+    await expect.poll(() => proxy.blackholedCloses, { timeout: 5_000 }).toBe(1)
+    // a new client connection to the dead target: refused upstream, yet held open and silent
+    const late = await connect(proxy.port)
+    late.socket.write('GET /ws HTTP/1.1\r\n\r\n')
+    await expect.poll(() => proxy.blackholedCloses, { timeout: 5_000 }).toBe(2)
+    expect(proxy.stats.open).toBe(2)
+    // a peer link to the dead target is closed as usual
+    const peer = await connect(proxy.port)
+    peer.socket.write('GET /ws?peer=2 HTTP/1.1\r\n\r\n')
+    await withTimeout(peer.closed, 5_000, 'the peer link to the dead target to close')
+    proxy.blackholeSources([])
+    await withTimeout(Promise.all([client.closed, late.closed]), 5_000, 'the held client connections to be reset')
+    expect(proxy.stats.open).toBe(0)
   })
 
   it('close() cuts everything and frees the port', async () => {

@@ -7,9 +7,14 @@
  * - `dropReplies(true)`: bytes from the target to clients are discarded (requests still arrive: a broker appends
  *   and its acknowledgements are lost); follow with `cut()` before turning it off, the dropped bytes broke the stream.
  * - `blockSources([...])`: per-link faults. Each connection's source is read from its first bytes: a Samsa node's
- *   peer link asks for `/ws?peer=<id>&link=<kind>` (adapters/node/peer-hello.ts) and is `peer:<id>`, and also
- *   `peer:<id>/<kind>` (raft, controller or replica), so one kind of link can be cut alone; anything else is `client`.
+ *   peer link asks for `/ws?peer=<id>` (adapters/node/peer-hello.ts) and is `peer:<id>`; anything else is `client`.
  *   Open connections from a blocked source are cut, new ones are closed as soon as their first bytes name it.
+ * - `blackholeSources([...])`: a blackhole, as a dropping firewall makes one. Bytes of a blackholed source's connections
+ *   are discarded both ways and no close crosses the hole: when one side closes (the target is killed, the client
+ *   gives up), the other side's half stays open and hears nothing. New connections from the source are accepted and
+ *   never answered (a client that connects to a dead target while blackholed hears silence, not a refusal). Each side
+ *   finds out only by its own timeouts. When the source leaves the set, its connections that lost bytes or a side are
+ *   reset on both sides (their streams are broken); those that lost nothing carry on.
  * `startTcpProxy(port)` and `url` / `accepted()` / `open()` / `cutAll()` are the short forms the integration tests use.
  */
 import net from 'node:net'
@@ -67,6 +72,18 @@ export interface TcpProxy {
   blockSources(sources: Iterable<string>): void
   /** Sources blocked now. */
   readonly blockedSources: ReadonlySet<string>
+  /**
+   * Blackholes these sources (`client`, `peer:<id>`), replacing the previous set: their connections, open and new,
+   * forward nothing either way and pass no close on. Connections of a source taken out of the set are reset on both
+   * sides if the hole damaged them (bytes discarded, a side closed), else they carry on.
+   */
+  blackholeSources(sources: Iterable<string>): void
+  /** Sources blackholed now. */
+  readonly blackholedSources: ReadonlySet<string>
+  /** Bytes discarded by the blackhole so far (both directions). */
+  readonly blackholedBytes: number
+  /** Closes (of either side) the blackhole kept from the other side so far. */
+  readonly blackholedCloses: number
   /** Connections closed because their source was blocked (open ones cut, new ones refused). */
   readonly sourceRefusals: number
   /** Cuts everything and stops listening. */
@@ -78,6 +95,10 @@ interface Pair {
   readonly upstream: net.Socket
   /** Read from the connection's first bytes (connectionSources); null until they arrive. */
   sources: readonly string[] | null
+  clientGone: boolean
+  upstreamGone: boolean
+  /** The blackhole discarded bytes or kept a close from it: the streams no longer match, it is reset when the hole lifts. */
+  damaged: boolean
 }
 
 /**
@@ -111,8 +132,57 @@ export async function startTcpProxy(target: TcpProxyOptions | number, targetHost
   let droppedBytes = 0
   let blockedSources = new Set<string>()
   let sourceRefusals = 0
+  let holes = new Set<string>()
+  let blackholedBytes = 0
+  let blackholedCloses = 0
   const pairs = new Set<Pair>()
   const sockets = new Set<net.Socket>()
+
+  const inHole = (p: Pair) => p.sources !== null && p.sources.some((x) => holes.has(x))
+  /** Destroys both sides (an RST where available: the peer sees an abrupt close, not a clean FIN). */
+  const reset = (p: Pair) => {
+    pairs.delete(p)
+    for (const s of [p.client, p.upstream]) {
+      if (typeof s.resetAndDestroy === 'function' && !s.destroyed && s.readyState !== 'opening') s.resetAndDestroy()
+      else s.destroy()
+    }
+  }
+  const end = (p: Pair) => {
+    if (!pairs.delete(p)) return
+    p.client.destroy()
+    p.upstream.destroy()
+  }
+  /** One side closed: passed on to the other side, unless the connection is in a hole (then held until it lifts). */
+  const sideClosed = (p: Pair, side: 'client' | 'upstream') => {
+    if (!pairs.has(p)) return
+    if (side === 'client') p.clientGone = true
+    else p.upstreamGone = true
+    if (p.clientGone && p.upstreamGone) return end(p)
+    if (inHole(p)) {
+      blackholedCloses++
+      p.damaged = true
+      return
+    }
+    // A target gone before the client named its source: if a hole is open, wait for the first bytes to decide.
+    if (side === 'upstream' && p.sources === null && holes.size > 0) return
+    end(p)
+  }
+  /** Forwards a chunk with backpressure, or discards it when the connection is in a hole. */
+  const forward = (p: Pair, from: net.Socket, to: net.Socket, chunk: Buffer) => {
+    if (inHole(p)) {
+      blackholedBytes += chunk.length
+      p.damaged = true
+      return
+    }
+    if (from === p.upstream && dropping) {
+      droppedBytes += chunk.length
+      return
+    }
+    if (!to.write(chunk)) {
+      from.pause()
+      to.once('drain', () => from.resume())
+    }
+  }
 
   const server = net.createServer({ allowHalfOpen: false, pauseOnConnect: true }, (client) => {
     sockets.add(client)
@@ -128,36 +198,29 @@ export async function startTcpProxy(target: TcpProxyOptions | number, targetHost
     const upstream = net.connect({ port: targetPort, host: targetHost })
     upstream.setNoDelay(true)
     upstream.on('error', () => {})
-    const pair: Pair = { client, upstream, sources: null }
+    const pair: Pair = { client, upstream, sources: null, clientGone: false, upstreamGone: false, damaged: false }
     pairs.add(pair)
-    const end = () => {
-      if (!pairs.delete(pair)) return
-      client.destroy()
-      upstream.destroy()
-    }
-    client.once('close', end)
-    upstream.once('close', end)
-    upstream.once('connect', () => {
-      client.once('data', (first: Buffer) => {
-        pair.sources = connectionSources(first)
-        if (pair.sources.some((s) => blockedSources.has(s))) {
-          sourceRefusals++
-          return end()
-        }
-        upstream.write(first)
-        client.pipe(upstream)
-      })
-      upstream.on('data', (chunk: Buffer) => {
-        if (dropping) {
-          droppedBytes += chunk.length
-          return
-        }
-        if (!client.write(chunk)) {
-          upstream.pause()
-          client.once('drain', () => upstream.resume())
-        }
-      })
-      client.resume()
+    client.once('close', () => sideClosed(pair, 'client'))
+    upstream.once('close', () => sideClosed(pair, 'upstream'))
+    client.once('data', (first: Buffer) => {
+      pair.sources = connectionSources(first)
+      if (pair.sources.some((x) => blockedSources.has(x))) {
+        sourceRefusals++
+        return end(pair)
+      }
+      if (pair.upstreamGone) {
+        if (!inHole(pair)) return end(pair)
+        blackholedCloses++
+        pair.damaged = true
+      }
+      forward(pair, client, upstream, first)
+      client.on('data', (chunk: Buffer) => forward(pair, client, upstream, chunk))
+    })
+    upstream.on('data', (chunk: Buffer) => forward(pair, upstream, client, chunk))
+    // Read the client once the target answers; while a hole is open, also when it refuses (its first bytes decide).
+    upstream.once('connect', () => client.resume())
+    upstream.once('close', () => {
+      if (pairs.has(pair) && !client.destroyed) client.resume()
     })
   })
 
@@ -173,12 +236,7 @@ export async function startTcpProxy(target: TcpProxyOptions | number, targetHost
   const cut = () => {
     let n = 0
     for (const p of [...pairs]) {
-      pairs.delete(p)
-      // resetAndDestroy sends an RST where available: the peer sees an abrupt close, not a clean FIN.
-      for (const s of [p.client, p.upstream]) {
-        if (typeof s.resetAndDestroy === 'function' && !s.destroyed && s.readyState !== 'opening') s.resetAndDestroy()
-        else s.destroy()
-      }
+      reset(p)
       n++
     }
     cutCount += n
@@ -220,14 +278,25 @@ export async function startTcpProxy(target: TcpProxyOptions | number, targetHost
     blockSources(sources) {
       blockedSources = new Set(sources)
       for (const p of [...pairs]) {
-        if (p.sources === null || !p.sources.some((s) => blockedSources.has(s))) continue
-        pairs.delete(p)
+        if (p.sources === null || !p.sources.some((x) => blockedSources.has(x))) continue
         sourceRefusals++
-        for (const sock of [p.client, p.upstream]) {
-          if (typeof sock.resetAndDestroy === 'function' && !sock.destroyed && sock.readyState !== 'opening') sock.resetAndDestroy()
-          else sock.destroy()
-        }
+        reset(p)
       }
+    },
+    blackholeSources(sources) {
+      const next = new Set(sources)
+      const lifted = [...pairs].filter((p) => inHole(p) && !p.sources!.some((x) => next.has(x)))
+      holes = next
+      for (const p of lifted) if (p.damaged) reset(p)
+    },
+    get blackholedSources() {
+      return holes
+    },
+    get blackholedBytes() {
+      return blackholedBytes
+    },
+    get blackholedCloses() {
+      return blackholedCloses
     },
     get blockedSources() {
       return blockedSources

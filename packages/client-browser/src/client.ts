@@ -28,7 +28,11 @@ export interface ClientOptions {
   readonly clock?: Clock
   readonly random?: Random
   readonly logger?: Logger
-  /** Per-request timeout, ms. Default 30 000. */
+  /**
+   * Per-request timeout, ms. Default 30 000. A request the broker leaves unanswered this long also makes the client
+   * probe that socket with a ping (heartbeatTimeoutMs), and a socket that has not opened within it is given up: a
+   * silent (blackholed) broker is left for another one. Produce requests wait the producer's `timeoutMs` + 5 s instead.
+   */
   readonly requestTimeoutMs?: number
   /** Reconnect backoff. Default base 250 ms, cap 10 s. */
   readonly reconnectBackoff?: BackoffPolicy

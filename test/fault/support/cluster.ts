@@ -10,7 +10,8 @@
  * link asks for `/ws?peer=<id>`): `splitNetwork([[1], [2, 3]])` cuts every link between the groups both ways and leaves
  * clients alone; `isolateFromClients(id)` cuts the clients from node id and leaves its peers alone; `cutReplication`
  * cuts only followers' replica fetch links into a leader (a peer link names its kind: raft, controller or replica),
- * so the leader's Raft and controller links stay up, as ZooKeeper's did in Kafka 0.8. The test's own
+ * so the leader's Raft and controller links stay up, as ZooKeeper's did in Kafka 0.8; `blackholeClients(id)`
+ * silences the clients' links to node id both ways without closing them (not even when node id is killed). The test's own
  * observations (status, metadata samples) use R_i directly, so they keep working while a proxy is faulted.
  *
  * Faults: kill -9 (`kill(id)`), SIGTERM (`stop(id)`: a controlled shutdown), SIGSTOP/SIGCONT (`pause` / `resume`), restart on the same data directory and
@@ -222,9 +223,21 @@ export class FaultCluster {
     proxy.blockSources([...proxy.blockedSources, 'client'])
   }
 
-  /** Removes every per-link fault (partition, cut links, client isolation). */
+  /**
+   * The clients' links to node `id` become a blackhole until `heal()`: nothing flows either way and nothing closes,
+   * even when the node dies; clients find out only by their own timeouts. Its peer links stay as they are.
+   */
+  blackholeClients(id: number): void {
+    const proxy = this.node(id).proxy
+    proxy.blackholeSources([...proxy.blackholedSources, 'client'])
+  }
+
+  /** Removes every per-link fault (partition, cut links, client isolation, blackholes: the links a blackhole damaged are reset). */
   heal(): void {
-    for (const n of this.nodes.values()) n.proxy.blockSources([])
+    for (const n of this.nodes.values()) {
+      n.proxy.blockSources([])
+      n.proxy.blackholeSources([])
+    }
   }
 
   /** /v1/cluster of node `id`, straight to its port (not through its proxy); null when it does not answer in time. */

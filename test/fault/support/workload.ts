@@ -53,6 +53,12 @@ export interface WorkloadOptions {
   readonly brokers?: readonly string[]
   /** Request timeout of the SDK clients (ms). Default 5 000. */
   readonly requestTimeoutMs?: number
+  /** Heartbeat of the SDK clients: a ping this many ms after the last pong (SDK default 15 000). */
+  readonly heartbeatIntervalMs?: number
+  /** A ping unanswered this long closes the socket as half-open (SDK default 10 000). */
+  readonly heartbeatTimeoutMs?: number
+  /** The producers' broker-side produce timeout (`timeoutMs`; the SDK waits 5 000 ms more for the answer). SDK default 30 000. */
+  readonly produceTimeoutMs?: number
 }
 
 export interface WorkloadResult {
@@ -72,8 +78,11 @@ export class Workload {
   readonly t0: number
   /** The SDK's log lines (warn and above), with the client that wrote them; printed on failure. */
   readonly sdkLog: string[] = []
+  /** How many times each SDK log message was written, at every level (e.g. resends acknowledged as duplicates). */
+  readonly sdkMessages = new Map<string, number>()
   readonly #clients: SamsaClient[] = []
-  readonly #opts: Required<Omit<WorkloadOptions, 'brokers'>> & { brokers: readonly string[] }
+  readonly #opts: Required<Omit<WorkloadOptions, 'brokers' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'produceTimeoutMs'>> &
+    Pick<WorkloadOptions, 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'produceTimeoutMs'> & { brokers: readonly string[] }
   readonly #inFlight = new Set<Promise<void>>()
   #sent = 0
   #stopSending: (() => void) | null = null
@@ -119,6 +128,8 @@ export class Workload {
       storage: memoryStorage(),
       reconnectBackoff: { baseMs: 20, capMs: 250 },
       requestTimeoutMs: this.#opts.requestTimeoutMs,
+      ...(this.#opts.heartbeatIntervalMs !== undefined && { heartbeatIntervalMs: this.#opts.heartbeatIntervalMs }),
+      ...(this.#opts.heartbeatTimeoutMs !== undefined && { heartbeatTimeoutMs: this.#opts.heartbeatTimeoutMs }),
     })
     this.#clients.push(c)
     return c
@@ -153,6 +164,18 @@ export class Workload {
     }, { timeoutMs, what: 'an acknowledged write after the fault' })
   }
 
+  /**
+   * The first acknowledgement of a send invoked after `timeMs` (by its ack time). After a fault that silences the
+   * leader, such a send cannot have been answered by the old path: its ack measures the recovery. Waits up to timeoutMs.
+   */
+  nextAckInvokedAfter(timeMs: number, timeoutMs = 30_000): Promise<Op> {
+    return until(() => {
+      const late = new Set<number>()
+      for (const o of this.rec.ops) if (o.type === 'invoke' && o.f === 'send' && o.timeMs > timeMs) late.add(o.id)
+      return this.rec.ops.find((o) => o.type === 'ok' && late.has(o.id))
+    }, { timeoutMs, what: 'an acknowledged write sent after the fault' })
+  }
+
   /** Acknowledged sends so far. */
   ackedCount(): number {
     return this.rec.ops.reduce((n, o) => n + (o.type === 'ok' && o.f === 'send' ? 1 : 0), 0)
@@ -160,6 +183,7 @@ export class Workload {
 
   #logger(bindings: object): Logger {
     const line = (level: string) => (fields: object, msg?: string) => {
+      this.sdkMessages.set(msg ?? '', (this.sdkMessages.get(msg ?? '') ?? 0) + 1)
       if ((level === 'debug' || level === 'info') && !process.env.FAULT_DEBUG) return
       if (this.sdkLog.length < 20_000) this.sdkLog.push(`${this.elapsed().toFixed(0)} ${level} ${msg ?? ''} ${JSON.stringify({ ...bindings, ...fields })}`)
     }
@@ -195,7 +219,10 @@ export class Workload {
 
   async #startProducers(): Promise<void> {
     const { producers: n, sendIntervalMs, durationMs, partitions } = this.#opts
-    const producers = Array.from({ length: n }, (_, i) => this.client(`fault-producer-${i + 1}`).producer({ acks: 'all', idempotent: true, lingerMs: 5, maxRetries: 1_000 }))
+    const producers = Array.from({ length: n }, (_, i) => this.client(`fault-producer-${i + 1}`).producer({
+      acks: 'all', idempotent: true, lingerMs: 5, maxRetries: 1_000,
+      ...(this.#opts.produceTimeoutMs !== undefined && { timeoutMs: this.#opts.produceTimeoutMs }),
+    }))
     await Promise.all(producers.map((p) => p.ready))
     const maxSends = Math.ceil((5 * durationMs) / sendIntervalMs)
     const counters = producers.map(() => 0)
@@ -301,10 +328,16 @@ export class Workload {
     expect(r.acked.length / Math.max(r.elapsedS, 0.001)).toBeGreaterThanOrEqual(opts.minWritesPerSecond ?? 100)
   }
 
-  /** Closes every client (idempotent). */
+  /**
+   * Closes every client (idempotent). A client's close flushes its producers, which can wait for ever on a broker that
+   * never answers (a failed run): after 10 s it is left behind, so the caller can still tear the cluster down.
+   */
   async close(): Promise<void> {
     this.#stopSending?.()
     this.#samplerStopped = true
-    await Promise.all(this.#clients.splice(0).map((c) => c.close().catch(() => {})))
+    const closing = Promise.all(this.#clients.splice(0).map((c) => c.close().catch(() => {})))
+    let timer: ReturnType<typeof setTimeout> | undefined
+    await Promise.race([closing, new Promise<void>((r) => (timer = setTimeout(r, 10_000)))])
+    clearTimeout(timer)
   }
 }

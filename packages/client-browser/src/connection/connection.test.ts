@@ -176,6 +176,75 @@ describe('Connection heartbeats, network events and the status iterable', () => 
     expect(broker.connectionCount).toBe(2)
   })
 
+  it('a request unanswered past its timeout probes the socket at once (heartbeats off): no pong closes it, the others in flight fail retriably, it reconnects', async () => {
+    const { c, clock } = await setup({ heartbeatIntervalMs: 0, requestTimeoutMs: 2_000 })
+    await c.ready()
+    const session = c.session
+    broker.unanswered.add(ApiKeys.METADATA)
+    broker.unanswered.add(ApiKeys.CREATE_TOPIC)
+    broker.unanswered.add(ApiKeys.PING)
+    const other = c.request(createTopic, { name: 'slow', partitions: 1 }, { timeoutMs: 60_000 }).catch((e: unknown) => e)
+    const silent = c.request(metadata, { topics: null }).catch((e: unknown) => e)
+    await until(() => broker.requests.some((r) => r.apiKey === 'METADATA'), { what: 'the metadata request to arrive' })
+    clock.advance(2_000)
+    expect(await silent).toMatchObject({ errorName: 'REQUEST_TIMED_OUT', retriable: true })
+    await until(() => pings() === 1, { what: 'the probe' })
+    clock.advance(499)
+    expect(c.state.status).toBe('connected')
+    clock.advance(1)
+    await until(() => c.state.status === 'disconnected', { what: 'the probe to time out' })
+    expect(c.state).toMatchObject({ status: 'disconnected', reason: { code: 'heartbeat_timeout' } })
+    expect(await other).toMatchObject({ errorName: 'NETWORK_EXCEPTION', retriable: true })
+    await until(() => broker.openConnections === 0, { what: 'the broker to see the close' })
+    broker.unanswered.clear()
+    clock.advance(500) // full jitter with random 0.5: attempt 0 waits 500 ms
+    await until(() => c.state.status === 'connected' && c.session > session, { what: 'reconnect' })
+    await expect(c.request(metadata, { topics: null })).resolves.toBeDefined()
+  })
+
+  it('a request that times out on a socket that answers the probe keeps the socket (slow, not dead)', async () => {
+    const { c, clock } = await setup({ heartbeatIntervalMs: 0, requestTimeoutMs: 2_000 })
+    await c.ready()
+    broker.unanswered.add(ApiKeys.METADATA)
+    const silent = c.request(metadata, { topics: null }).catch((e: unknown) => e)
+    await until(() => broker.requests.some((r) => r.apiKey === 'METADATA'), { what: 'the metadata request to arrive' })
+    clock.advance(2_000)
+    expect(await silent).toMatchObject({ errorName: 'REQUEST_TIMED_OUT' })
+    await until(() => pings() === 1, { what: 'the probe' })
+    await until(() => clock.pendingTimers === 0, { what: 'the pong' })
+    clock.advance(10_000)
+    expect(c.state.status).toBe('connected')
+    expect(broker.connectionCount).toBe(1)
+    expect(pings()).toBe(1)
+  })
+
+  it('a socket that never opens (a blackholed broker: connected, no answer) is given up after requestTimeoutMs and the next URL is tried', async () => {
+    const net = await import('node:net')
+    const held = new Set<import('node:net').Socket>()
+    const hole = net.createServer((s) => {
+      held.add(s)
+      s.on('error', () => {})
+      s.resume() // reads the upgrade request, never answers it
+    })
+    await new Promise<void>((r) => hole.listen(0, '127.0.0.1', r))
+    try {
+      const holeUrl = `ws://127.0.0.1:${(hole.address() as import('node:net').AddressInfo).port}`
+      const { c, clock } = await setup({ brokers: [holeUrl, broker.url], heartbeatIntervalMs: 0, requestTimeoutMs: 2_000, backoff: { baseMs: 10, capMs: 10 } })
+      c.connect()
+      await until(() => held.size === 1, { what: 'the blackholed broker to be reached' })
+      clock.advance(1_999)
+      expect(c.state.status).toBe('connecting')
+      clock.advance(1)
+      expect(c.state).toMatchObject({ status: 'disconnected', reason: { code: 'connect_failed' } })
+      clock.advance(10)
+      await until(() => c.state.status === 'connected', { what: 'the next broker' })
+      expect(c.helloResponse).not.toBeNull()
+    } finally {
+      for (const s of held) s.destroy()
+      await new Promise<void>((r) => hole.close(() => r()))
+    }
+  })
+
   it('offline pauses reconnects (no attempts while offline); online reconnects at once, without backoff', async () => {
     const network = new EventTarget()
     const { c, clock } = await setup({ networkEvents: network, heartbeatIntervalMs: 0 })

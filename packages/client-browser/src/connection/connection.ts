@@ -2,6 +2,12 @@
  * @module One WebSocket per client: the hello handshake, request/response correlation with per-request timeouts,
  * push routing, and reconnect with full-jitter backoff across the broker URLs. It performs the effects of the
  * pure reducer in `connection-state.ts` and owns every timer and socket of the connection.
+ *
+ * Silence is a failure (a blackholed path shows nothing else, not even a close): a socket that has not opened within
+ * requestTimeoutMs is given up (the next URL is tried), and a request written to the socket that gets no answer
+ * within its timeout makes the connection probe the socket at once with a heartbeat ping (even when periodic
+ * heartbeats are off): no pong within heartbeatTimeoutMs closes it and the connection starts over. A socket that is
+ * merely slow answers the ping and keeps its late answers (onLateResponse).
  */
 import {
   ApiKeys,
@@ -110,6 +116,10 @@ export class Connection {
   #reconnectTimer: TimerHandle | null = null
   /** The next heartbeat ping, scheduled only while connected. */
   #heartbeatTimer: TimerHandle | null = null
+  /** Gives up on #socket if it has not opened within requestTimeoutMs; null once it opened or closed. */
+  #openTimer: TimerHandle | null = null
+  /** A heartbeat ping is outstanding (scheduled, or a probe after a request timed out). */
+  #probing = false
   /** Incremented on every successful handshake; consumers re-subscribe when it changes. */
   #session = 0
   #dispatching = false
@@ -281,13 +291,21 @@ export class Connection {
 
   #timeOut(pending: PendingRequest, timeoutMs: number): void {
     pending.timer = null
+    let written = false
     for (const [id, p] of this.#inFlight) {
       if (p !== pending) continue
+      written = true
       this.#inFlight.delete(id)
       if (pending.onLate !== undefined) this.#timedOut.set(id, pending)
     }
     this.#queued = this.#queued.filter((p) => p !== pending)
     pending.reject(new SamsaError('REQUEST_TIMED_OUT', `${pending.exchange.name} got no response within ${timeoutMs} ms`))
+    // Written to the socket and unanswered: is anyone there? (A ping's own timeout is the heartbeat's to judge.)
+    if (written && pending.exchange !== ping && !this.#probing && this.#state.status === 'connected') {
+      this.#log.info({ exchange: pending.exchange.name, timeoutMs }, 'request timed out: probing the socket')
+      this.#stopHeartbeat()
+      this.#heartbeat()
+    }
   }
 
   #settle(pending: PendingRequest): void {
@@ -348,6 +366,7 @@ export class Connection {
       case 'closeSocket': {
         const socket = this.#socket
         this.#socket = null
+        this.#clearOpenTimer()
         try {
           socket?.close(effect.closeCode, effect.message)
         } catch (error) {
@@ -412,6 +431,11 @@ export class Connection {
     }, intervalMs)
   }
 
+  #clearOpenTimer(): void {
+    if (this.#openTimer !== null) this.#clock.clearTimeout(this.#openTimer)
+    this.#openTimer = null
+  }
+
   #stopHeartbeat(): void {
     if (this.#heartbeatTimer !== null) this.#clock.clearTimeout(this.#heartbeatTimer)
     this.#heartbeatTimer = null
@@ -422,12 +446,16 @@ export class Connection {
     const socket = this.#socket
     if (this.#state.status !== 'connected' || socket === null) return
     const timeoutMs = this.#opts.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS
+    this.#probing = true
     this.request(ping, {}, { timeoutMs }).then(
       () => {
-        if (socket === this.#socket && this.#state.status === 'connected') this.#scheduleHeartbeat()
+        if (socket !== this.#socket) return
+        this.#probing = false
+        if (this.#state.status === 'connected') this.#scheduleHeartbeat()
       },
       (error: unknown) => {
         if (socket !== this.#socket) return // that socket is already gone; the new one has its own heartbeat
+        this.#probing = false
         if (error instanceof SamsaError && error.errorName === 'REQUEST_TIMED_OUT') {
           this.#log.warn({ timeoutMs }, 'no pong: closing the half-open socket')
           return this.#dispatch({ type: 'heartbeatMissed', message: `no pong within ${timeoutMs} ms` })
@@ -460,8 +488,25 @@ export class Connection {
     this.#log.debug({ url, attempt }, 'opening socket')
     socket.binaryType = 'arraybuffer'
     this.#socket = socket
+    this.#probing = false
+    const openTimeoutMs = this.#opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
+    this.#clearOpenTimer()
+    this.#openTimer = this.#clock.setTimeout(() => {
+      this.#openTimer = null
+      if (socket !== this.#socket) return
+      this.#log.warn({ url, timeoutMs: openTimeoutMs }, 'socket not open in time: giving up on it')
+      this.#socket = null
+      try {
+        socket.close()
+      } catch (error) {
+        this.#log.debug({ error }, 'socket close threw')
+      }
+      this.#dispatch({ type: 'socketClosed', closeCode: 1006, message: `could not connect to ${url}: no answer within ${openTimeoutMs} ms` })
+    }, openTimeoutMs)
     socket.addEventListener('open', () => {
-      if (socket === this.#socket) this.#dispatch({ type: 'socketOpened' })
+      if (socket !== this.#socket) return
+      this.#clearOpenTimer()
+      this.#dispatch({ type: 'socketOpened' })
     })
     socket.addEventListener('message', (event: { data: unknown }) => {
       if (socket === this.#socket) this.#receive(event.data)
@@ -478,6 +523,7 @@ export class Connection {
     socket.addEventListener('close', (event: { code?: number; reason?: string }) => {
       if (socket !== this.#socket) return
       this.#socket = null
+      this.#clearOpenTimer()
       const code = event.code ?? 1006
       const message = event.reason || (opened ? `socket to ${url} closed (${code})` : `could not connect to ${url}${failure ? ` (${failure})` : ''}: refused, unreachable or not a Samsa broker`)
       this.#dispatch({ type: 'socketClosed', closeCode: code, message })

@@ -169,6 +169,59 @@ describe('PartitionSender with failed batches', () => {
     expect(broker.log[offset!]).toBe('c0')
   })
 
+  it('a resend the broker already had is acknowledged with its original offsets and logged as a duplicate', async () => {
+    const broker = new ModelBroker()
+    let first = true
+    // The first request is appended, then its answer is lost (a blackhole after the leader replicated it).
+    const lossy = { request: (ex: unknown, req: { batch: Uint8Array }) => broker.request(ex, req).then(() => Promise.reject(new SamsaError('REQUEST_TIMED_OUT'))) }
+    const lines: string[] = []
+    const logger = { ...silentLogger, info: (_fields: object, msg?: string) => void lines.push(msg ?? ''), child: () => logger }
+    const s = new PartitionSender('t', 0, {
+      route: () => Promise.resolve((first ? ((first = false), lossy) : broker) as unknown as Connection),
+      clock: { now: () => 0, setTimeout: (fn: () => void) => setTimeout(fn, 0), clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout) },
+      random: () => 0.5,
+      logger,
+      acks: -1,
+      timeoutMs: 1000,
+      maxInFlight: 5,
+      maxRetries: 2,
+      retryBackoff: { baseMs: 1, capMs: 1 },
+      identity: { producerId: 7, producerEpoch: 0 },
+      onStaleMetadata: () => {},
+    })
+    const a = batch(['a0', 'a1'])
+    s.enqueue(a.closed)
+    expect(await Promise.all(a.results)).toEqual([0, 1])
+    expect(broker.log).toEqual(['a0', 'a1'])
+    expect(lines.filter((l) => l.startsWith('batch acknowledged as a duplicate'))).toHaveLength(1)
+  })
+
+  it('a batch whose request timed out (no answer: the leader may be gone) asks for fresh metadata and is resent to the leader it names', async () => {
+    let silentRequests = 0
+    const silent = { request: () => (silentRequests++, Promise.reject(new SamsaError('REQUEST_TIMED_OUT'))) } // blackholed: nothing arrives
+    const current = new ModelBroker()
+    let routed: unknown = silent
+    const s = new PartitionSender('t', 0, {
+      route: () => Promise.resolve(routed as Connection),
+      clock: { now: () => 0, setTimeout: (fn: () => void) => setTimeout(fn, 0), clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout) },
+      random: () => 0.5,
+      logger: silentLogger,
+      acks: -1,
+      timeoutMs: 1000,
+      maxInFlight: 5,
+      maxRetries: 2,
+      retryBackoff: { baseMs: 1, capMs: 1 },
+      identity: { producerId: 7, producerEpoch: 0 },
+      onStaleMetadata: () => void (routed = current),
+    })
+    const a = batch(['a0', 'a1'])
+    s.enqueue(a.closed)
+    const outcome = await Promise.race([Promise.all(a.results), until(() => silentRequests >= 20, { what: 'resends' }).then(() => 'still resending to the silent broker')])
+    expect(outcome).toEqual([0, 1])
+    expect(silentRequests).toBe(1)
+    expect(current.log).toEqual(['a0', 'a1'])
+  })
+
   it('OUT_OF_ORDER_SEQUENCE_NUMBER from a former leader is resent (same sequence) to the current one; from the current leader it is fatal', async () => {
     const stale = new ModelBroker() // broker 1, leader epoch 0: missing what broker 2 acknowledged
     const current = new ModelBroker() // broker 2, leader epoch 1

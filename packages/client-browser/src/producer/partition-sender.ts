@@ -308,6 +308,9 @@ export class PartitionSender {
       this.#inFlight.shift()
       done.push(head)
       const baseOffset = head.outcome.ok?.baseOffset ?? -1
+      if (head.outcome.ok?.duplicate) {
+        this.#deps.logger.info({ topic: this.topic, partition: this.partition, baseSequence: head.baseSequence, baseOffset, attempts: head.attempts }, 'batch acknowledged as a duplicate: the broker already had it (original offsets)')
+      }
       head.waiters.forEach((w, i) => w.resolve(baseOffset < 0 ? -1 : baseOffset + i))
     }
     if (done.length > 0) this.#finished(done)
@@ -354,7 +357,8 @@ export class PartitionSender {
       }
       const e = outcome.error
       const network = e.errorName === 'NETWORK_EXCEPTION' && e.retriable
-      if (network || staleLeader(e) || e.errorName === 'UNKNOWN_TOPIC_OR_PARTITION') this.#deps.onStaleMetadata(this.topic)
+      // A request that timed out may have gone to a broker that is gone or cut off: ask metadata where the leader is now.
+      if (network || staleLeader(e) || e.errorName === 'UNKNOWN_TOPIC_OR_PARTITION' || e.errorName === 'REQUEST_TIMED_OUT') this.#deps.onStaleMetadata(this.topic)
       // The batch may have been appended: only a resend with the same sequence learns its fate. Giving up would hand
       // its sequence to the next batch, which the broker would then answer as a duplicate of this one (a lost ack).
       // A leader that moved (or a connection lost with it) is followed: the resend goes to the leader metadata names now.
