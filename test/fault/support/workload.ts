@@ -132,9 +132,23 @@ export class Workload {
     return until(() => this.elapsed() >= ms, { timeoutMs: ms + 60_000, what: `${ms} ms of the schedule` }).then(() => {})
   }
 
-  /** The first acknowledged send invoked after `timeMs` (recorder clock); waits up to timeoutMs. */
-  nextAckAfter(timeMs: number, timeoutMs = 30_000): Promise<Op> {
-    return until(() => this.rec.ops.find((o) => o.type === 'ok' && o.f === 'send' && o.timeMs > timeMs), { timeoutMs, what: 'an acknowledged write after the fault' })
+  /**
+   * The first acknowledgement of a send invoked after `timeMs` (recorder clock), to `partition` when given; waits up
+   * to timeoutMs. (A send invoked before the fault may be answered just after it by the broker the fault hit.)
+   */
+  nextAckAfter(timeMs: number, timeoutMs = 30_000, partition?: number): Promise<Op> {
+    const firstLater = this.rec.ops.findIndex((o) => o.timeMs > timeMs)
+    const invokedAfter = new Set<number>()
+    let scanned = firstLater < 0 ? this.rec.ops.length : firstLater
+    return until(() => {
+      const ops = this.rec.ops
+      for (; scanned < ops.length; scanned++) {
+        const o = ops[scanned]!
+        if (o.type === 'invoke' && o.f === 'send') invokedAfter.add(o.id)
+        else if (o.type === 'ok' && invokedAfter.has(o.id) && (partition === undefined || o.partition === partition)) return o
+      }
+      return undefined
+    }, { timeoutMs, what: `an acknowledged write${partition === undefined ? '' : ` to partition ${partition}`} after the fault` })
   }
 
   /** Acknowledged sends so far. */
