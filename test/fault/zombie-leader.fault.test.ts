@@ -22,6 +22,8 @@ const PAUSES = Number(process.env.FAULT_PAUSES ?? 3)
 /** How long the old leader stays paused after the new leader acknowledged a write. */
 const HOLD_MS = Number(process.env.FAULT_HOLD_MS ?? 1_000)
 const SESSION_TIMEOUT_MS = 2_000
+/** How long after the pause an acknowledged write to the partition may take. */
+const ACK_TIMEOUT_MS = 60_000
 
 interface Victim {
   readonly node: number
@@ -72,7 +74,7 @@ async function probe(conn: RawConnection, topic: string, partition: number, valu
   }
 }
 
-/** When no new leader comes: what every live node says (controller view, the partition) and its last log lines. */
+/** When no new leader or no write comes: what every live node says (controller view, the partition) and its last log lines. */
 async function explain(c: FaultCluster, topic: string, partition: number): Promise<void> {
   for (const id of c.live()) {
     console.log(`node ${id}: ${JSON.stringify(await c.status(id))}\n${topic}/${partition}: ${JSON.stringify(await c.partition(id, topic, partition))}`)
@@ -102,7 +104,12 @@ async function pauseCycles(c: FaultCluster, w: Workload, partitions: number, pic
       throw e
     })
     const leaderMs = Math.round(w.rec.now() - pausedAt)
-    const nextOk = await w.nextAckAfter(pausedAt, 30_000, v.partition)
+    // The SDK finds a silent leader's socket by its heartbeat (a ping 15 s after the last pong, 10 s for the answer).
+    const nextOk = await w.nextAckAfter(pausedAt, ACK_TIMEOUT_MS, v.partition).catch(async (e: unknown) => {
+      console.log(`SDK warnings (last 40):\n${w.sdkLog.slice(-40).join('\n')}`)
+      await explain(c, w.topic, v.partition)
+      throw e
+    })
     // Keep the zombie paused while the new leader takes writes, then let it run on its stale view.
     await w.waitElapsed(w.elapsed() + HOLD_MS)
     const probed = probe(probeConn, w.topic, v.partition, `zombie-probe-${k}`)
