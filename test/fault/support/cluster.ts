@@ -23,7 +23,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { encodeRecordBatch, exchanges, type PartitionMetadata } from '@samsa/shared'
-import { killAll, startChildBroker, type ChildBroker } from '../../support/child-broker.js'
+import { killAll, startChildBroker, type ChildBroker, type JsonLogLine } from '../../support/child-broker.js'
 import { RawConnection } from '../../support/raw-connection.js'
 import { startTcpProxy, type TcpProxy } from '../../support/tcp-proxy.js'
 import { until } from '../../support/until.js'
@@ -68,6 +68,11 @@ async function freePorts(n: number): Promise<number[]> {
   const ports = servers.map((s) => (s.address() as AddressInfo).port)
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
   return ports
+}
+
+/** The wall-clock time (epoch ms) a node's JSON log line was written (pino's ISO `time`). */
+export function logTimeMs(l: JsonLogLine): number {
+  return Date.parse(String(l.time))
 }
 
 export class FaultCluster {
@@ -344,6 +349,27 @@ export class FaultCluster {
       const own = await this.partition(newest.leader, topic, partition)
       return own && own.leader === newest.leader && own.leaderEpoch === newest.leaderEpoch && accept(own) ? own : null
     }, { timeoutMs, what: `a live leader of ${topic}/${partition}` })
+  }
+
+  /** The active controller every live node names (waits up to timeoutMs). */
+  async activeController(timeoutMs = 30_000): Promise<{ leaderId: number; term: number }> {
+    return until(async () => {
+      const views = await Promise.all(this.live().map((id) => this.status(id)))
+      if (views.some((v) => !v || v.leaderId === null || v.term === null)) return null
+      const ids = new Set(views.map((v) => v!.leaderId))
+      const leader = views.find((v) => v!.nodeId === v!.leaderId)
+      return ids.size === 1 && leader ? { leaderId: leader.leaderId!, term: leader.term! } : null
+    }, { timeoutMs, what: 'an active controller every live node names' })
+  }
+
+  /** How many log lines node `id` has written so far: a mark for `waitLog`. */
+  logMark(id: number): number {
+    return this.node(id).process?.logs.length ?? 0
+  }
+
+  /** The first log line of node `id` after `mark` (from `logMark`) that `match` accepts; waits up to timeoutMs. */
+  waitLog(id: number, mark: number, match: (l: JsonLogLine) => boolean, what: string, timeoutMs = 30_000): Promise<JsonLogLine> {
+    return until(() => this.node(id).process?.logs.slice(mark).find(match), { timeoutMs, what: `node ${id} to log ${what}` })
   }
 
   /** SIGKILLs what still runs, closes the proxies, deletes the data directories. */

@@ -146,22 +146,22 @@ export class Workload {
   }
 
   /**
-   * The first acknowledgement of a send invoked after `timeMs` (recorder clock): writes flow again after a fault
-   * (an answer already on its way when the fault struck does not count). Waits up to timeoutMs.
+   * The first acknowledgement of a send invoked after `timeMs` (recorder clock), to `partition` when given; waits up
+   * to timeoutMs. (A send invoked before the fault may be answered just after it by the broker the fault hit.)
    */
-  nextAckAfter(timeMs: number, timeoutMs = 30_000): Promise<Op> {
-    const invokedAt = new Map<number, number>()
-    let scanned = 0
+  nextAckAfter(timeMs: number, timeoutMs = 30_000, partition?: number): Promise<Op> {
+    const firstLater = this.rec.ops.findIndex((o) => o.timeMs > timeMs)
+    const invokedAfter = new Set<number>()
+    let scanned = firstLater < 0 ? this.rec.ops.length : firstLater
     return until(() => {
       const ops = this.rec.ops
       for (; scanned < ops.length; scanned++) {
         const o = ops[scanned]!
-        if (o.f !== 'send') continue
-        if (o.type === 'invoke') invokedAt.set(o.id, o.timeMs)
-        else if (o.type === 'ok' && (invokedAt.get(o.id) ?? -Infinity) > timeMs) return o
+        if (o.type === 'invoke' && o.f === 'send') invokedAfter.add(o.id)
+        else if (o.type === 'ok' && invokedAfter.has(o.id) && (partition === undefined || o.partition === partition)) return o
       }
-      return null
-    }, { timeoutMs, what: 'an acknowledged write after the fault' })
+      return undefined
+    }, { timeoutMs, what: `an acknowledged write${partition === undefined ? '' : ` to partition ${partition}`} after the fault` })
   }
 
   /**

@@ -63,3 +63,47 @@ describe('BrokerLifecycle against a real controller', () => {
     await n.stop()
   })
 })
+
+describe('BrokerLifecycle when the active controller stops answering (paused: its connection stays open)', () => {
+  it('gives up the stuck heartbeat within the heartbeat interval and heartbeats the new controller within the session', async () => {
+    const clock = new ManualClock()
+    const interval = SESSION_MS / 3
+    let leaderId = 2
+    let paused = false
+    const answered: { node: number; exchange: string; atMs: number }[] = []
+    // Node 2 answers until it is paused, then never again; node 3 always answers.
+    const peers: PeerRequester = {
+      request: (nodeId, name) => {
+        if (nodeId === 2 && paused) return new Promise(() => {})
+        answered.push({ node: nodeId, exchange: name, atMs: clock.monotonicMs() })
+        return Promise.resolve((name === 'brokerRegistration' ? { brokerEpoch: 5 } : { isFenced: false, shouldShutDown: false }) as never)
+      },
+      close: () => {},
+    }
+    const metadata = { state: () => ({ active: false, role: 'follower' as const, term: 1, leaderId, metadataOffset: 0, appliedIndex: 0 }) }
+    const channel = new ControllerChannel({ nodeId: 1, metadata, handlers: {} as never, peers, clock })
+    const lifecycle = new BrokerLifecycle({ brokerId: 1, clusterId: 'c1', advertisedUrl: 'ws://b1:1', channel, clock, heartbeatIntervalMs: interval, metadataOffset: () => 0 })
+    const run = async (ms: number) => {
+      for (let t = 0; t < ms; t += 10) {
+        clock.advance(10)
+        for (let j = 0; j < 10; j++) await Promise.resolve()
+      }
+    }
+    lifecycle.start()
+    await run(2 * interval)
+    expect(lifecycle.state()).toMatchObject({ brokerEpoch: 5, fenced: false })
+    expect(answered.filter((a) => a.node === 2 && a.exchange === 'brokerHeartbeat').length).toBeGreaterThan(0)
+
+    // Node 2 stops right after answering a heartbeat; node 3 becomes the controller (what Raft tells this node) soon after.
+    paused = true
+    const pausedAt = clock.monotonicMs()
+    await run(interval + 50)
+    leaderId = 3
+    await run(SESSION_MS)
+    const first = answered.find((a) => a.node === 3)
+    expect(first, 'a heartbeat reached the new controller').toBeDefined()
+    // Within the session timeout of the pause: the new controller does not fence this live broker.
+    expect(first!.atMs - pausedAt).toBeLessThan(SESSION_MS)
+    lifecycle.stop()
+  })
+})

@@ -6,6 +6,10 @@
  * process's session is still live) is retried until that session ends. `shutdown` asks for a controlled shutdown
  * (leadership moved away, the broker fenced) before the process goes.
  *
+ * Each registration or heartbeat waits at most one heartbeat interval for its answer: a controller that stopped
+ * answering (paused, blackholed) keeps its connection open, and a heartbeat stuck there would never reach the new
+ * controller, which would fence this live broker once its session ran out.
+ *
  * Invariants: one request in flight at a time; timers through the Clock port; nothing here throws into its caller.
  */
 import { SamsaError, silentLogger, type Logger } from '@samsa/shared'
@@ -134,7 +138,7 @@ export class BrokerLifecycle {
 
   async #register(): Promise<void> {
     const { brokerId, clusterId, advertisedUrl } = this.#o
-    const r = await this.#o.channel.call('brokerRegistration', { brokerId, clusterId, advertisedUrl, rack: this.#o.rack ?? null, previousBrokerEpoch: this.#previousEpoch }, 0)
+    const r = await this.#o.channel.call('brokerRegistration', { brokerId, clusterId, advertisedUrl, rack: this.#o.rack ?? null, previousBrokerEpoch: this.#previousEpoch }, 0, this.#o.heartbeatIntervalMs)
     if (this.#stopped) return
     this.#brokerEpoch = r.brokerEpoch
     this.#fenced = true
@@ -142,7 +146,7 @@ export class BrokerLifecycle {
   }
 
   async #heartbeat(): Promise<void> {
-    const r = await this.#o.channel.call('brokerHeartbeat', { brokerId: this.#o.brokerId, brokerEpoch: this.#brokerEpoch, metadataOffset: this.#o.metadataOffset(), wantShutDown: false }, 0)
+    const r = await this.#o.channel.call('brokerHeartbeat', { brokerId: this.#o.brokerId, brokerEpoch: this.#brokerEpoch, metadataOffset: this.#o.metadataOffset(), wantShutDown: false }, 0, this.#o.heartbeatIntervalMs)
     this.#lastHeartbeatMs = this.#o.clock.monotonicMs()
     const changed = r.isFenced !== this.#fenced
     if (changed) this.#logger.info({ brokerId: this.#o.brokerId, fenced: r.isFenced }, r.isFenced ? 'broker fenced by the controller' : 'broker unfenced')

@@ -62,12 +62,20 @@ export function controllerRequests(metadata: MetadataNode, clusterId: string): C
 
 export interface ControllerChannelOptions {
   readonly nodeId: number
-  readonly metadata: MetadataNode
+  /** Who the active controller is (this node, or the Raft leader it knows). */
+  readonly metadata: Pick<MetadataNode, 'state'>
   readonly handlers: ControllerHandlers
   readonly peers: PeerRequester
   readonly clock: Clock
   /** Pause between attempts while no controller answers (default 100 ms). */
   readonly retryMs?: number
+  /**
+   * How long one attempt at another node may wait for its answer before it counts as REQUEST_TIMED_OUT (retriable,
+   * so the next attempt goes to whichever controller is known then). A paused or blackholed controller keeps its
+   * connection open and answers nothing: without this bound an attempt waits for the peer link's own timeout, and a
+   * broker's heartbeat stuck there never reaches the new controller, which fences it. Default: the peer link's bound.
+   */
+  readonly attemptTimeoutMs?: number
 }
 
 const RETRIABLE = new Set(['NOT_CONTROLLER', 'NETWORK_EXCEPTION', 'REQUEST_TIMED_OUT'])
@@ -81,14 +89,15 @@ export class ControllerChannel {
 
   /**
    * Sends `req` to the active controller. With `retryForMs` > 0 it retries NOT_CONTROLLER and unreachable
-   * controllers until then; with 0 it makes one attempt (NOT_CONTROLLER when no controller is known).
+   * controllers until then; with 0 it makes one attempt (NOT_CONTROLLER when no controller is known). Each attempt
+   * at another node waits at most `attemptTimeoutMs` (default: the channel's).
    */
-  async call<K extends ControllerExchange>(name: K, req: ControllerRequest<K>, retryForMs: number): Promise<ControllerResponse<K>> {
+  async call<K extends ControllerExchange>(name: K, req: ControllerRequest<K>, retryForMs: number, attemptTimeoutMs = this.#opts.attemptTimeoutMs): Promise<ControllerResponse<K>> {
     const { clock } = this.#opts
     const deadline = clock.monotonicMs() + retryForMs
     for (;;) {
       try {
-        return await this.#once(name, req)
+        return await this.#once(name, req, attemptTimeoutMs)
       } catch (e) {
         const retriable = e instanceof SamsaError && RETRIABLE.has(e.errorName)
         if (!retriable || clock.monotonicMs() + (this.#opts.retryMs ?? 100) > deadline) throw e
@@ -97,13 +106,25 @@ export class ControllerChannel {
     }
   }
 
-  #once<K extends ControllerExchange>(name: K, req: ControllerRequest<K>): Promise<ControllerResponse<K>> {
-    const { metadata, nodeId, handlers, peers } = this.#opts
+  #once<K extends ControllerExchange>(name: K, req: ControllerRequest<K>, attemptTimeoutMs: number | undefined): Promise<ControllerResponse<K>> {
+    const { metadata, nodeId, handlers, peers, clock } = this.#opts
     const s = metadata.state()
     if (s.active) return (handlers[name] as (q: ControllerRequest<K>) => Promise<ControllerResponse<K>>)(req)
     if (s.leaderId === 0 || s.leaderId === nodeId) {
       return Promise.reject(new SamsaError('NOT_CONTROLLER', s.leaderId === nodeId ? `node ${nodeId} leads but is not active yet` : 'no active controller is known yet'))
     }
-    return peers.request(s.leaderId, name, req)
+    const answer = peers.request(s.leaderId, name, req)
+    return attemptTimeoutMs === undefined ? answer : withDeadline(clock, answer, attemptTimeoutMs, `${name} to controller ${s.leaderId}`)
   }
+}
+
+/** `p`, or REQUEST_TIMED_OUT once `ms` have passed on `clock` without it settling (it may still be acted on). */
+function withDeadline<T>(clock: Clock, p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = clock.setTimeout(() => reject(new SamsaError('REQUEST_TIMED_OUT', `no answer to ${what} within ${ms} ms`)), ms)
+    p.then(
+      (v) => (clock.clearTimeout(timer), resolve(v)),
+      (e: unknown) => (clock.clearTimeout(timer), reject(e)),
+    )
+  })
 }
