@@ -11,7 +11,7 @@
 import { expect } from 'vitest'
 import WebSocket from 'ws'
 import { exchanges } from '@samsa/shared'
-import { createClient, memoryStorage, type Logger, type SamsaClient } from '@samsa/client-browser'
+import { createClient, memoryStorage, type Gap, type Logger, type SamsaClient } from '@samsa/client-browser'
 import { RawConnection } from '../../support/raw-connection.js'
 import { checkClusterHistory, describeClusterReport, HistoryRecorder, type ClusterHistoryReport, type Op } from '../../support/cluster-history-checker.js'
 import { until } from '../../support/until.js'
@@ -53,6 +53,20 @@ export interface WorkloadOptions {
   readonly brokers?: readonly string[]
   /** Request timeout of the SDK clients (ms). Default 5 000. */
   readonly requestTimeoutMs?: number
+  /**
+   * Where the consumer continues after a gap (SubscribeOptions.reset). Default none: a position the brokers cannot
+   * serve fails the subscription. With 'earliest' a truncation gap (the log lost records the consumer had read) is
+   * recorded in `gaps` and the reads after it count as a new consumer session (`c1`, `c1~1`, …), so the checker's
+   * per-session order rule applies to each session: a scenario that allows data loss sets it.
+   */
+  readonly consumerReset?: 'earliest'
+}
+
+/** A gap the consumer reported, when (recorder clock), and the consumer session that continued after it. */
+export interface RecordedGap {
+  readonly timeMs: number
+  readonly gap: Gap
+  readonly session: string
 }
 
 export interface WorkloadResult {
@@ -71,7 +85,11 @@ export class Workload {
   /** The SDK's log lines (warn and above), with the client that wrote them; printed on failure. */
   readonly sdkLog: string[] = []
   readonly #clients: SamsaClient[] = []
-  readonly #opts: Required<Omit<WorkloadOptions, 'brokers'>> & { brokers: readonly string[] }
+  /** Gaps the consumer reported (only with consumerReset). */
+  readonly gaps: RecordedGap[] = []
+  /** Errors that ended the consumer's subscription (it then reads nothing more). */
+  readonly consumerErrors: string[] = []
+  readonly #opts: Required<Omit<WorkloadOptions, 'brokers' | 'consumerReset'>> & { brokers: readonly string[]; consumerReset?: 'earliest' }
   readonly #inFlight = new Set<Promise<void>>()
   #sent = 0
   #stopSending: (() => void) | null = null
@@ -170,9 +188,20 @@ export class Workload {
   }
 
   #startConsumer(): void {
+    let session = 'c1'
+    const reset = this.#opts.consumerReset
     const sub = this.client('fault-consumer').consumer().subscribe(this.topic, {
       from: 'earliest',
-      onRecord: (r) => this.rec.read('c1', { partition: r.partition, offset: r.offset }, r.text()),
+      ...(reset && { reset }),
+      onRecord: (r) => this.rec.read(session, { partition: r.partition, offset: r.offset }, r.text()),
+    })
+    sub.onGap((gap) => {
+      if (gap.reason === 'truncation') session = `c1~${this.gaps.length + 1}`
+      this.gaps.push({ timeMs: this.rec.now(), gap, session })
+    })
+    sub.onError((e) => {
+      this.consumerErrors.push(e.message)
+      this.sdkLog.push(`${this.elapsed().toFixed(0)} error consumer subscription failed: ${e.message}`)
     })
     this.#consumerClose = () => sub.close()
   }
@@ -252,6 +281,8 @@ export class Workload {
       describeClusterReport(r.report),
       `acknowledged ${r.acked.length} in ${r.elapsedS.toFixed(1)} s (${(r.acked.length / Math.max(r.elapsedS, 0.001)).toFixed(0)}/s); seed ${SEED}${LONG ? ' (long tier)' : ''}`,
       `unknown/failed sends by error: ${JSON.stringify(r.sendErrors)}`,
+      ...(this.gaps.length > 0 ? [`consumer gaps: ${this.gaps.map((g) => `${g.gap.reason} [${g.gap.from}, ${g.gap.to}) at ${(g.timeMs - this.t0).toFixed(0)} ms`).join('; ')}`] : []),
+      ...(this.consumerErrors.length > 0 ? [`consumer subscription failed: ${this.consumerErrors.join('; ')}`] : []),
       ...extra,
     ]
     console.log(lines.map((l) => `[${name}] ${l}`).join('\n'))
@@ -272,6 +303,7 @@ export class Workload {
     }
     expect(r.report.anomalies, describeClusterReport(r.report)).toEqual([])
     expect(r.sendErrors).toEqual({})
+    expect(this.consumerErrors).toEqual([])
     expect(r.acked.length / Math.max(r.elapsedS, 0.001)).toBeGreaterThanOrEqual(opts.minWritesPerSecond ?? 100)
   }
 
