@@ -7,11 +7,13 @@
  * re-registers fenced, which takes it out of every ISR until it has caught up again.
  *
  * Schedule: a 3-node cluster with `--fsync never` on every node (so a power loss may take any suffix of a partition's
- * active segment; see support/power-loss.ts), topic RF 3, min.insync.replicas 2, the usual load (support/workload.ts).
+ * active segment; see support/power-loss.ts: under the default `always` a follower reports only fsynced records to the
+ * leader, so a power loss could take none it had acknowledged and the scenario would test nothing), topic RF 3, min.insync.replicas 2, the usual load (support/workload.ts).
  * At 30 % of the schedule the follower the controller would elect next (the first replica after the leader in
  * replica order) is killed with SIGKILL and loses power: its active segment loses its last 50–400 batches (below the
- * high watermark: records it had acknowledged) except a torn fragment of the first of them, which recovery cuts off. It restarts; as soon as
- * it is back in the ISR the leader is killed, so it is elected. The old leader restarts once a new leader serves.
+ * high watermark: records it had acknowledged) but a torn fragment of the first of them, which recovery cuts off. It
+ * restarts at once (its old registration still stands until its session expires); as soon as it is back in the ISR
+ * under its new registration the leader is killed, so it is elected. The old leader restarts once a new leader serves.
  *
  * Why nothing may be lost: every acknowledged record was on the two other replicas (acks=all with the ISR of 3 or, while
  * the victim was out, of 2), and those lost no power (a process kill keeps the page cache). The victim rejoins the

@@ -161,3 +161,23 @@ export async function stopAndCompareReplicas(cluster: FaultCluster, topic: strin
   }
   return { logEnds: Object.fromEntries(logs.map((l) => [l.node, l.logEndOffset])), batches: logs[0]!.batches.length, divergences }
 }
+
+/** The history anomalies a power loss of a majority of the ISR explains: acknowledged or read records at or above the offset the elected replica's log was cut to. */
+const LOSS_KINDS = new Set(['lost-write', 'inconsistent-offset', 'vanished-read'])
+
+/**
+ * Splits the checker's anomalies into those a simulated loss explains (lost-write, inconsistent-offset, vanished-read
+ * at an offset ≥ lossFrom[partition]) and every other one (any kind below that offset, and every kind a loss does not
+ * explain: duplicates, gaps, reordering, unexpected or aborted reads, consumer skips, two leaders in one epoch, …).
+ */
+export function splitByLoss<A extends { kind: string }>(anomalies: readonly A[], lossFrom: Readonly<Record<number, number>>): { explained: A[]; violations: A[] } {
+  const explained: A[] = []
+  const violations: A[] = []
+  for (const a of anomalies) {
+    const at = a as { partition?: number; offset?: number }
+    const from = at.partition === undefined ? undefined : lossFrom[at.partition]
+    if (LOSS_KINDS.has(a.kind) && from !== undefined && at.offset !== undefined && at.offset >= from) explained.push(a)
+    else violations.push(a)
+  }
+  return { explained, violations }
+}

@@ -295,16 +295,19 @@ export class Workload {
    */
   expectClean(r: WorkloadResult, opts: { minWritesPerSecond?: number } = {}): void {
     const clean = r.report.anomalies.length === 0 && Object.keys(r.sendErrors).length === 0
-    if (!clean || process.env.FAULT_DEBUG) {
-      console.log(`SDK warnings (last 40):\n${this.sdkLog.slice(-40).join('\n')}`)
-      for (const n of this.cluster.nodes.values()) {
-        console.log(`node ${n.id} log:\n${(n.process?.logs ?? []).filter((l) => l.level >= 30).slice(-25).map((l) => JSON.stringify(l)).join('\n')}`)
-      }
-    }
+    if (!clean || process.env.FAULT_DEBUG) this.dump()
     expect(r.report.anomalies, describeClusterReport(r.report)).toEqual([])
     expect(r.sendErrors).toEqual({})
     expect(this.consumerErrors).toEqual([])
     expect(r.acked.length / Math.max(r.elapsedS, 0.001)).toBeGreaterThanOrEqual(opts.minWritesPerSecond ?? 100)
+  }
+
+  /** Prints the SDK's last warnings and each running node's last log lines (info and above), for a failed run. */
+  dump(lines = 25): void {
+    console.log(`SDK warnings (last ${lines + 15}):\n${this.sdkLog.slice(-(lines + 15)).join('\n')}`)
+    for (const n of this.cluster.nodes.values()) {
+      console.log(`node ${n.id} log:\n${(n.process?.logs ?? []).filter((l) => l.level >= 30).slice(-lines).map((l) => JSON.stringify(l)).join('\n')}`)
+    }
   }
 
   /** Closes every client (idempotent). */
