@@ -30,13 +30,19 @@ const TOPIC = 'kip101-loss'
 
 let cluster: FaultCluster | null = null
 let workload: Workload | null = null
+let failed = false
 afterAll(async () => {
+  if (failed) {
+    workload?.dump(40)
+    console.log(`consumer errors: ${JSON.stringify(workload?.consumerErrors)}; gaps: ${JSON.stringify(workload?.gaps)}`)
+  }
   await workload?.close()
   await cluster?.close()
 })
 
 describe('fault: KIP-101 loss (a follower restarts with a truncated tail and is elected at once)', () => {
-  it('the power-cut follower is elected as soon as it is back in the ISR: nothing acknowledged is lost, replicas agree', async () => {
+  it('the power-cut follower is elected as soon as it is back in the ISR: nothing acknowledged is lost, replicas agree', async ({ onTestFailed }) => {
+    onTestFailed(() => void (failed = true))
     cluster = await FaultCluster.start({ sessionTimeoutMs: 2_000, extraArgs: ['--fsync', 'never'] })
     await cluster.waitHealthy()
     const w = (workload = await Workload.start(cluster, { topic: TOPIC }))
