@@ -88,9 +88,11 @@ export class FaultCluster {
   static async start(opts: ClusterOptions = {}): Promise<FaultCluster> {
     const n = opts.nodes ?? 3
     const root = await mkdtemp(join(tmpdir(), 'samsa-fault-'))
-    const ports = await freePorts(n)
+    // Proxies first (they keep their ports), then the nodes' ports: a port freed for a node cannot go to a proxy.
     const proxies: TcpProxy[] = []
-    for (const p of ports) proxies.push(await startTcpProxy({ targetPort: p }))
+    for (let i = 0; i < n; i++) proxies.push(await startTcpProxy({ targetPort: 1 }))
+    const ports = await freePorts(n)
+    ports.forEach((p, i) => proxies[i]!.setTarget(p))
     const controllers = proxies.map((p, i) => `${i + 1}@127.0.0.1:${p.port}`).join(',')
     const cluster = new FaultCluster(root, (id) => [
       '--node-id', String(id),

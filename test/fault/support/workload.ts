@@ -11,7 +11,7 @@
 import { expect } from 'vitest'
 import WebSocket from 'ws'
 import { exchanges } from '@samsa/shared'
-import { createClient, memoryStorage, type Logger, type SamsaClient } from '@samsa/client-browser'
+import { createClient, memoryStorage, type Gap, type Logger, type SamsaClient } from '@samsa/client-browser'
 import { RawConnection } from '../../support/raw-connection.js'
 import { checkClusterHistory, describeClusterReport, HistoryRecorder, type ClusterHistoryReport, type Op } from '../../support/cluster-history-checker.js'
 import { until } from '../../support/until.js'
@@ -59,6 +59,20 @@ export interface WorkloadOptions {
   readonly heartbeatTimeoutMs?: number
   /** The producers' broker-side produce timeout (`timeoutMs`; the SDK waits 5 000 ms more for the answer). SDK default 30 000. */
   readonly produceTimeoutMs?: number
+  /**
+   * Where the consumer continues after a gap (SubscribeOptions.reset). Default none: a position the brokers cannot
+   * serve fails the subscription. With 'earliest' a truncation gap (the log lost records the consumer had read) is
+   * recorded in `gaps` and the reads after it count as a new consumer session (`c1`, `c1~1`, …), so the checker's
+   * per-session order rule applies to each session: a scenario that allows data loss sets it.
+   */
+  readonly consumerReset?: 'earliest'
+}
+
+/** A gap the consumer reported, when (recorder clock), and the consumer session that continued after it. */
+export interface RecordedGap {
+  readonly timeMs: number
+  readonly gap: Gap
+  readonly session: string
 }
 
 export interface WorkloadResult {
@@ -81,8 +95,12 @@ export class Workload {
   /** How many times each SDK log message was written, at every level (e.g. resends acknowledged as duplicates). */
   readonly sdkMessages = new Map<string, number>()
   readonly #clients: SamsaClient[] = []
-  readonly #opts: Required<Omit<WorkloadOptions, 'brokers' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'produceTimeoutMs'>> &
-    Pick<WorkloadOptions, 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'produceTimeoutMs'> & { brokers: readonly string[] }
+  /** Gaps the consumer reported (only with consumerReset). */
+  readonly gaps: RecordedGap[] = []
+  /** Errors that ended the consumer's subscription (it then reads nothing more). */
+  readonly consumerErrors: string[] = []
+  readonly #opts: Required<Omit<WorkloadOptions, 'brokers' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'produceTimeoutMs' | 'consumerReset'>> &
+    Pick<WorkloadOptions, 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'produceTimeoutMs' | 'consumerReset'> & { brokers: readonly string[] }
   readonly #inFlight = new Set<Promise<void>>()
   #sent = 0
   #stopSending: (() => void) | null = null
@@ -210,9 +228,20 @@ export class Workload {
   }
 
   #startConsumer(): void {
+    let session = 'c1'
+    const reset = this.#opts.consumerReset
     const sub = this.client('fault-consumer').consumer().subscribe(this.topic, {
       from: 'earliest',
-      onRecord: (r) => this.rec.read('c1', { partition: r.partition, offset: r.offset }, r.text()),
+      ...(reset && { reset }),
+      onRecord: (r) => this.rec.read(session, { partition: r.partition, offset: r.offset }, r.text()),
+    })
+    sub.onGap((gap) => {
+      if (gap.reason === 'truncation') session = `c1~${this.gaps.length + 1}`
+      this.gaps.push({ timeMs: this.rec.now(), gap, session })
+    })
+    sub.onError((e) => {
+      this.consumerErrors.push(e.message)
+      this.sdkLog.push(`${this.elapsed().toFixed(0)} error consumer subscription failed: ${e.message}`)
     })
     this.#consumerClose = () => sub.close()
   }
@@ -305,6 +334,8 @@ export class Workload {
       describeClusterReport(r.report),
       `acknowledged ${r.acked.length} in ${r.elapsedS.toFixed(1)} s (${(r.acked.length / Math.max(r.elapsedS, 0.001)).toFixed(0)}/s); seed ${SEED}${LONG ? ' (long tier)' : ''}`,
       `unknown/failed sends by error: ${JSON.stringify(r.sendErrors)}`,
+      ...(this.gaps.length > 0 ? [`consumer gaps: ${this.gaps.map((g) => `${g.gap.reason} [${g.gap.from}, ${g.gap.to}) at ${(g.timeMs - this.t0).toFixed(0)} ms`).join('; ')}`] : []),
+      ...(this.consumerErrors.length > 0 ? [`consumer subscription failed: ${this.consumerErrors.join('; ')}`] : []),
       ...extra,
     ]
     console.log(lines.map((l) => `[${name}] ${l}`).join('\n'))
@@ -317,15 +348,19 @@ export class Workload {
    */
   expectClean(r: WorkloadResult, opts: { minWritesPerSecond?: number } = {}): void {
     const clean = r.report.anomalies.length === 0 && Object.keys(r.sendErrors).length === 0
-    if (!clean || process.env.FAULT_DEBUG) {
-      console.log(`SDK warnings (last 40):\n${this.sdkLog.slice(-40).join('\n')}`)
-      for (const n of this.cluster.nodes.values()) {
-        console.log(`node ${n.id} log:\n${(n.process?.logs ?? []).filter((l) => l.level >= 30).slice(-25).map((l) => JSON.stringify(l)).join('\n')}`)
-      }
-    }
+    if (!clean || process.env.FAULT_DEBUG) this.dump()
     expect(r.report.anomalies, describeClusterReport(r.report)).toEqual([])
     expect(r.sendErrors).toEqual({})
+    expect(this.consumerErrors).toEqual([])
     expect(r.acked.length / Math.max(r.elapsedS, 0.001)).toBeGreaterThanOrEqual(opts.minWritesPerSecond ?? 100)
+  }
+
+  /** Prints the SDK's last warnings and each running node's last log lines (info and above), for a failed run. */
+  dump(lines = 25): void {
+    console.log(`SDK warnings (last ${lines + 15}):\n${this.sdkLog.slice(-(lines + 15)).join('\n')}`)
+    for (const n of this.cluster.nodes.values()) {
+      console.log(`node ${n.id} log:\n${(n.process?.logs ?? []).filter((l) => l.level >= 30).slice(-lines).map((l) => JSON.stringify(l)).join('\n')}`)
+    }
   }
 
   /**

@@ -18,6 +18,8 @@ class ModelBroker {
   requests = 0
   /** Requests for this base sequence fail with a lost connection (nothing appended) while the count lasts. */
   lose: { baseSequence: number; times: number } | null = null
+  /** Answers OUT_OF_ORDER_SEQUENCE_NUMBER with the sequence it expects (as the real broker does), not bare. */
+  namesExpectedSequence = false
   /** The request for this base sequence arrives only after the next request (two connections to one broker race). */
   overtaken: { baseSequence: number; arrive: (() => void) | null } | null = null
   request(ex: unknown, req: { batch: Uint8Array }): Promise<unknown> {
@@ -41,13 +43,22 @@ class ModelBroker {
     if (dup) base = dup.base
     else {
       const tail = this.seen.at(-1)
-      if (tail && h.baseSequence !== tail.last + 1) return Promise.reject(new SamsaError('OUT_OF_ORDER_SEQUENCE_NUMBER'))
+      if (tail && h.baseSequence !== tail.last + 1) {
+        return Promise.reject(new SamsaError('OUT_OF_ORDER_SEQUENCE_NUMBER', undefined, this.namesExpectedSequence ? { expectedSequence: tail.last + 1, receivedSequence: h.baseSequence } : {}))
+      }
       base = this.log.length
       for (const r of decodeRecords(req.batch).records) this.log.push(td.decode(r.value!))
       this.seen.push({ first: h.baseSequence, last, base })
     }
     if (this.stalled) return Promise.reject(new SamsaError('REQUEST_TIMED_OUT'))
     return Promise.resolve({ baseOffset: base, logAppendTimeMs: 0, logStartOffset: 0, duplicate: !!dup })
+  }
+
+  /** A power loss (fsync never) took the last `batches` batches, acknowledged ones included, and their producer state. */
+  loseTail(batches: number): void {
+    const kept = this.seen.slice(0, this.seen.length - batches)
+    this.log = this.log.slice(0, kept.length === 0 ? 0 : this.seen[kept.length]!.base)
+    this.seen = kept
   }
 }
 
@@ -220,6 +231,27 @@ describe('PartitionSender with failed batches', () => {
     expect(outcome).toEqual([0, 1])
     expect(silentRequests).toBe(1)
     expect(current.log).toEqual(['a0', 'a1'])
+  })
+
+  it('after the leader lost acknowledged batches (it names a lower expected sequence), later batches continue at its sequence instead of failing for ever', async () => {
+    const broker = new ModelBroker()
+    broker.namesExpectedSequence = true
+    const s = sender(broker)
+    for (const values of [['a0', 'a1'], ['b0'], ['c0', 'c1']]) {
+      const x = batch(values)
+      s.enqueue(x.closed)
+      await Promise.all(x.results)
+    }
+    broker.loseTail(2) // b0, c0, c1 were acknowledged; the leader now expects sequence 2 again
+    const d = batch(['d0', 'd1'])
+    const e = batch(['e0'])
+    s.enqueue(d.closed)
+    s.enqueue(e.closed)
+    await expect(Promise.all([...d.results, ...e.results])).resolves.toEqual([2, 3, 4])
+    const f = batch(['f0'])
+    s.enqueue(f.closed)
+    await expect(Promise.all(f.results)).resolves.toEqual([5])
+    expect(broker.log).toEqual(['a0', 'a1', 'd0', 'd1', 'e0', 'f0'])
   })
 
   it('OUT_OF_ORDER_SEQUENCE_NUMBER from a former leader is resent (same sequence) to the current one; from the current leader it is fatal', async () => {

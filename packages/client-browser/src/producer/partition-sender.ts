@@ -339,6 +339,7 @@ export class PartitionSender {
     let removedRecords = 0
     let earlierFailed = false
     let delay = false
+    let resequenced = false
     const kept: SentBatch[] = []
     for (const b of this.#inFlight) {
       // Appended at its sequence (a broker with no state for this producer accepts any first sequence): the broker
@@ -364,12 +365,25 @@ export class PartitionSender {
       // A leader that moved (or a connection lost with it) is followed: the resend goes to the leader metadata names now.
       const ambiguous = network || mayHaveBeenAppended(e) || staleLeader(e)
       const causedByEarlier = (earlierFailed || b.sentBehind === true) && e.errorName === 'OUT_OF_ORDER_SEQUENCE_NUMBER'
+      // The leader expects a sequence below this batch's while every earlier batch is acknowledged: it lost acknowledged
+      // batches of this producer (a power loss of every ISR member under fsync 'never'). This batch was not appended;
+      // it and the ones after it continue at the leader's sequence (else each would be refused the same way, for ever).
+      const lost = !earlierFailed && b.sentBehind !== true ? lostSequences(e, b.baseSequence) : 0
+      if (lost > 0) {
+        this.#deps.logger.warn({ topic: this.topic, partition: this.partition, expectedSequence: b.baseSequence - lost, baseSequence: b.baseSequence }, 'the partition leader lost acknowledged batches of this producer; continuing at the sequence it expects')
+        if (b.persisted) b.staleSequences.push(b.baseSequence)
+        b.persisted = this.#deps.persist === undefined
+        b.baseSequence -= lost
+        b.bytes = null
+        removedRecords += lost
+        resequenced = true
+      }
       const propagationMs = e.errorName === 'UNKNOWN_TOPIC_OR_PARTITION' ? this.#deps.unknownTopicRetryMs?.() : undefined
       const propagating = propagationMs !== undefined && this.#unknownSince(b) <= propagationMs
       // Out of order behind an earlier batch that is itself being resent, or that was unacknowledged when this one
       // went out, is not this batch's failure (Kafka's rule: only the next sequence after the last acknowledged one
       // can be out of order for good): it is resent after the earlier one, without spending its own attempts.
-      const retriable = ambiguous || propagating || causedByEarlier || (e.retriable && b.attempts <= this.#deps.maxRetries)
+      const retriable = ambiguous || propagating || causedByEarlier || lost > 0 || (e.retriable && b.attempts <= this.#deps.maxRetries)
       earlierFailed = true
       if (!retriable) {
         this.#deps.logger.warn({ topic: this.topic, partition: this.partition, error: e.errorName, baseSequence: b.baseSequence }, 'batch failed')
@@ -385,7 +399,7 @@ export class PartitionSender {
     }
     this.#inFlight = kept
     this.#nextSequence -= removedRecords
-    if (failed.length > 0) this.#finished(failed, { resetNextSequence: this.#nextSequence })
+    if (failed.length > 0 || resequenced) this.#finished(failed, { resetNextSequence: this.#nextSequence })
     const go = () => {
       this.#recovering = false
       if (this.#dead !== null) return
@@ -434,4 +448,14 @@ export class PartitionSender {
     if (!closed) this.#deps.onFenced?.(reason)
     this.#deps.onCapacity?.()
   }
+}
+
+/**
+ * How many sequences below `baseSequence` the partition leader lacks, per its OUT_OF_ORDER_SEQUENCE_NUMBER answer
+ * naming the sequence it expects (0 for any other error, or when it expects this sequence or a later one).
+ */
+function lostSequences(e: SamsaError, baseSequence: number): number {
+  const expected = e.details.expectedSequence
+  if (e.errorName !== 'OUT_OF_ORDER_SEQUENCE_NUMBER' || expected === undefined || !Number.isSafeInteger(expected) || expected < 0) return 0
+  return expected < baseSequence ? baseSequence - expected : 0
 }
