@@ -132,9 +132,12 @@ export class Workload {
     return until(() => this.elapsed() >= ms, { timeoutMs: ms + 60_000, what: `${ms} ms of the schedule` }).then(() => {})
   }
 
-  /** The first acknowledged send invoked after `timeMs` (recorder clock); waits up to timeoutMs. */
-  nextAckAfter(timeMs: number, timeoutMs = 30_000): Promise<Op> {
-    return until(() => this.rec.ops.find((o) => o.type === 'ok' && o.f === 'send' && o.timeMs > timeMs), { timeoutMs, what: 'an acknowledged write after the fault' })
+  /** The first send acknowledged after `timeMs` (recorder clock), to `partition` when given; waits up to timeoutMs. */
+  nextAckAfter(timeMs: number, timeoutMs = 30_000, partition?: number): Promise<Op> {
+    return until(() => this.rec.ops.find((o) => o.type === 'ok' && o.f === 'send' && o.timeMs > timeMs && (partition === undefined || o.partition === partition)), {
+      timeoutMs,
+      what: `an acknowledged write${partition === undefined ? '' : ` to partition ${partition}`} after the fault`,
+    })
   }
 
   /** Acknowledged sends so far. */
