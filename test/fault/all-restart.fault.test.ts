@@ -73,10 +73,10 @@ describe('fault: all nodes killed and restarted', () => {
       const healthyAt = w.rec.now()
       await Promise.all(partitions.map((p) => c.waitLeader(TOPIC, p, (m) => m.leaderEpoch > before[p]!.leaderEpoch, 60_000)))
       const ledAt = w.rec.now()
-      const nextOk = await w.nextAckAfter(allDownAt, 60_000)
+      const nextOk = await w.nextAckAfter(allDownAt, { timeoutMs: 60_000 })
       const after = await Promise.all(partitions.map((p) => c.waitLeader(TOPIC, p, (m) => m.isr?.length === 3, 60_000)))
       // Every partition writes again.
-      await Promise.all(partitions.map((p) => w.nextAckAfter(restartedAt, 60_000, p)))
+      await Promise.all(partitions.map((p) => w.nextAckAfter(restartedAt, { timeoutMs: 60_000, partition: p, invokedAfter: true })))
       outages.push({
         name,
         killOrder,

@@ -7,7 +7,7 @@
  * once a new controller is active in a higher term and writes flow again. The recorded history must show zero
  * anomalies, including one controller leader per term (the sampler records each node's view of the controller).
  * Prints, per kill: which partitions the controller led, SIGKILL → new active controller, → the next acknowledged
- * write, and → the next acknowledged write to a partition the killed node led.
+ * write, and → the next acknowledged write to a partition the killed node led (writes invoked after the kill).
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { FaultCluster } from './support/cluster.js'
@@ -55,8 +55,8 @@ describe('fault: kill -9 of the active controller under load', () => {
       await cluster.kill(before.leaderId)
       const after = await cluster.waitController((c) => c.term > before.term && c.leaderId !== before.leaderId)
       const controllerMs = w.rec.now() - killedAt
-      const nextOk = await w.nextAckAfter(killedAt)
-      const ledOks = await Promise.all(led.map((p) => w.nextAckAfter(killedAt, 30_000, p)))
+      const nextOk = await w.nextAckAfter(killedAt, { invokedAfter: true })
+      const ledOks = await Promise.all(led.map((p) => w.nextAckAfter(killedAt, { partition: p, invokedAfter: true })))
       failovers.push({
         killed: before.leaderId,
         term: before.term,

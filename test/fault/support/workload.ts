@@ -132,12 +132,23 @@ export class Workload {
     return until(() => this.elapsed() >= ms, { timeoutMs: ms + 60_000, what: `${ms} ms of the schedule` }).then(() => {})
   }
 
-  /** The first send acknowledged after `timeMs` (recorder clock), to `partition` when given; waits up to timeoutMs. */
-  nextAckAfter(timeMs: number, timeoutMs = 30_000, partition?: number): Promise<Op> {
-    return until(() => this.rec.ops.find((o) => o.type === 'ok' && o.f === 'send' && o.timeMs > timeMs && (partition === undefined || o.partition === partition)), {
-      timeoutMs,
-      what: `an acknowledged write${partition === undefined ? '' : ` to partition ${partition}`} after the fault`,
-    })
+  /**
+   * The first send acknowledged after `timeMs` (recorder clock); waits up to `timeoutMs` (default 30 000). With
+   * `partition`, only sends to that partition count; with `invokedAfter`, only sends invoked after `timeMs` (a send
+   * already replicated when the fault hit can complete a moment later and say nothing about recovery).
+   */
+  nextAckAfter(timeMs: number, opts: number | { timeoutMs?: number; partition?: number; invokedAfter?: boolean } = {}): Promise<Op> {
+    const { timeoutMs = 30_000, partition, invokedAfter = false } = typeof opts === 'number' ? { timeoutMs: opts } : opts
+    const find = () => {
+      const invokedLater = new Set<number>()
+      for (const o of this.rec.ops) {
+        if (o.f !== 'send' || (partition !== undefined && o.partition !== partition)) continue
+        if (o.type === 'invoke' && o.timeMs > timeMs) invokedLater.add(o.id)
+        if (o.type === 'ok' && o.timeMs > timeMs && (!invokedAfter || invokedLater.has(o.id))) return o
+      }
+      return undefined
+    }
+    return until(find, { timeoutMs, what: `an acknowledged write${partition === undefined ? '' : ` to partition ${partition}`} after the fault` })
   }
 
   /** Acknowledged sends so far. */
