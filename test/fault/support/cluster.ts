@@ -45,6 +45,11 @@ export interface ClusterStatus {
   term: number | null
   leaderId: number | null
   metadataOffset?: number
+  /** This node's own registration: its broker epoch (−1 until registered) and whether it is fenced. */
+  brokerEpoch?: number
+  fenced?: boolean
+  /** The node is the Raft leader and has activated as the controller (its first read-index round is done). */
+  controllerActive?: boolean
   nodes?: { id: number; url: string | null; role: string; registered: boolean; fenced: boolean; brokerEpoch: number | null; lastHeartbeatAgoMs: number | null }[]
 }
 
@@ -321,7 +326,11 @@ export class FaultCluster {
     }
   }
 
-  /** A controller leader every live node agrees on, with every node registered and unfenced. */
+  /**
+   * A controller leader every live node agrees on, with every node registered and unfenced by its CURRENT process:
+   * each node's own registration (broker epoch) is the one the controller holds. (Right after a restart the replayed
+   * image still shows the old process's registration, unfenced, until its session expires.)
+   */
   async waitHealthy(timeoutMs = 30_000): Promise<{ leaderId: number; term: number }> {
     return until(async () => {
       const live = this.live()
@@ -332,8 +341,28 @@ export class FaultCluster {
       if (leaderIds.size !== 1) return null
       const leaderView = views.find((v) => v!.nodeId === v!.leaderId)
       if (!leaderView?.nodes || leaderView.nodes.length !== this.nodes.size || leaderView.nodes.some((n) => !n.registered || n.fenced)) return null
+      const current = views.every((v) => v!.brokerEpoch !== undefined && v!.brokerEpoch >= 0 && v!.fenced === false && leaderView.nodes!.find((n) => n.id === v!.nodeId)?.brokerEpoch === v!.brokerEpoch)
+      if (!current) return null
       return { leaderId: leaderView.leaderId!, term: leaderView.term! }
     }, { timeoutMs, what: 'a controller leader and every node registered and unfenced' })
+  }
+
+  /**
+   * The active controller as the LIVE nodes see it, tolerating dead or paused ones (which are not asked): every live
+   * node names the same live leader at the same term, the leader reports itself active, and `accept` holds (e.g. a
+   * term above the one before a kill). Unlike `waitHealthy` it does not wait for every node to be registered.
+   */
+  async waitController(accept: (c: { leaderId: number; term: number }) => boolean = () => true, timeoutMs = 30_000): Promise<{ leaderId: number; term: number }> {
+    return until(async () => {
+      const live = this.live()
+      const views = await Promise.all(live.map((id) => this.status(id)))
+      if (views.length === 0 || views.some((v) => !v || v.leaderId === null || v.term === null)) return null
+      const first = views[0]!
+      if (views.some((v) => v!.leaderId !== first.leaderId || v!.term !== first.term) || !live.includes(first.leaderId!)) return null
+      const leaderView = views.find((v) => v!.nodeId === first.leaderId)
+      const c = { leaderId: first.leaderId!, term: first.term! }
+      return leaderView?.controllerActive === true && accept(c) ? c : null
+    }, { timeoutMs, what: 'an active controller every live node agrees on' })
   }
 
   /**

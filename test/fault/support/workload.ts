@@ -164,22 +164,23 @@ export class Workload {
   }
 
   /**
-   * The first acknowledgement of a send invoked after `timeMs` (recorder clock), to `partition` when given; waits up
-   * to timeoutMs. (A send invoked before the fault may be answered just after it by the broker the fault hit.)
+   * The first acknowledgement after `timeMs` (recorder clock) of a send invoked after it (a send already on its way
+   * when the fault hit can be answered a moment later and says nothing about recovery; `invokedAfter: false` counts
+   * it too); with `partition`, only sends to that partition. Waits up to `timeoutMs` (default 30 000).
    */
-  nextAckAfter(timeMs: number, timeoutMs = 30_000, partition?: number): Promise<Op> {
-    const firstLater = this.rec.ops.findIndex((o) => o.timeMs > timeMs)
-    const invokedAfter = new Set<number>()
-    let scanned = firstLater < 0 ? this.rec.ops.length : firstLater
-    return until(() => {
-      const ops = this.rec.ops
-      for (; scanned < ops.length; scanned++) {
-        const o = ops[scanned]!
-        if (o.type === 'invoke' && o.f === 'send') invokedAfter.add(o.id)
-        else if (o.type === 'ok' && invokedAfter.has(o.id) && (partition === undefined || o.partition === partition)) return o
+  nextAckAfter(timeMs: number, opts: number | { timeoutMs?: number; partition?: number; invokedAfter?: boolean } = {}, partitionArg?: number): Promise<Op> {
+    const o = typeof opts === 'number' ? { timeoutMs: opts, partition: partitionArg } : opts
+    const { timeoutMs = 30_000, partition, invokedAfter = true } = o
+    const find = () => {
+      const invokedLater = new Set<number>()
+      for (const op of this.rec.ops) {
+        if (op.f !== 'send' || (partition !== undefined && op.partition !== partition)) continue
+        if (op.type === 'invoke' && op.timeMs > timeMs) invokedLater.add(op.id)
+        if (op.type === 'ok' && op.timeMs > timeMs && (!invokedAfter || invokedLater.has(op.id))) return op
       }
       return undefined
-    }, { timeoutMs, what: `an acknowledged write${partition === undefined ? '' : ` to partition ${partition}`} after the fault` })
+    }
+    return until(find, { timeoutMs, what: `an acknowledged write${partition === undefined ? '' : ` to partition ${partition}`} after the fault` })
   }
 
   /**
