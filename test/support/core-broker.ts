@@ -187,7 +187,8 @@ export class CoreBroker {
     const { correlationId } = readFrameHeader(frame)
     let body: unknown
     try {
-      body = exchange.decodeRequest(new ByteReader(frame, FRAME_HEADER_BYTES))
+      // From a copy: the broker stamps offsets into the produced batch in place, and the record is of what was sent.
+      body = exchange.decodeRequest(new ByteReader(frame.slice(), FRAME_HEADER_BYTES))
     } catch {
       return conn.session.onFrame(frame) // the session answers it INVALID_REQUEST
     }
