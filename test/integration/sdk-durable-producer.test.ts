@@ -4,7 +4,7 @@
  * sequence checked, by the broker's own producer-state rules.
  */
 import 'fake-indexeddb/auto'
-import { ApiKeys, SamsaError, decodeRecords, readBatchHeader } from '@samsa/shared'
+import { SamsaError, decodeRecords, encodeRecordBatch, exchanges, readBatchHeader } from '@samsa/shared'
 import { IDBFactory } from 'fake-indexeddb'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
@@ -15,7 +15,7 @@ import { memoryStorage } from '../../packages/client-browser/src/storage/memory-
 import type { ClientStorage } from '../../packages/client-browser/src/storage/stores.js'
 import type { PendingCount, RecordMetadata } from '../../packages/client-browser/src/producer/producer.js'
 import { until } from '../../packages/client-browser/src/testing/until.js'
-import { CoreBroker } from '../support/core-broker.js'
+import { CoreBroker, CoreLink } from '../support/core-broker.js'
 
 const td = new TextDecoder()
 const values = (broker: CoreBroker, topic: string, partition: number) => broker.values(topic, partition)
@@ -432,7 +432,13 @@ describe('durable idempotent producer', () => {
     const storage = storageOn(new IDBFactory())
     const p = client(storage).producer({ id: 'f', lingerMs: 0 })
     await p.send('t', [{ value: 'ok', partition: 0 }])
-    broker.failNext(ApiKeys.PRODUCE, 'INVALID_PRODUCER_EPOCH')
+    // Another holder of the identity takes the next epoch and writes with it: the broker now fences the old epoch.
+    const { producerId, producerEpoch } = (await storage.producers.get('f#0'))!
+    const other = await CoreLink.open(broker.broker, 'usurper')
+    const bumped = await other.request(exchanges.initProducerId, { producerId, producerEpoch })
+    expect(bumped).toEqual({ producerId, producerEpoch: producerEpoch + 1 })
+    const batch = encodeRecordBatch({ producerId, producerEpoch: bumped.producerEpoch, baseSequence: 0, records: [{ key: null, value: new TextEncoder().encode('theirs'), headers: [], timestamp: 1 }] })
+    await other.request(exchanges.produce, { topic: 't', partition: 0, acks: -1, timeoutMs: 1_000, batch })
     const before = producesOf()
     const error = await p.send('t', [{ value: 'x', partition: 0 }]).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(SamsaError)

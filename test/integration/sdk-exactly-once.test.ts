@@ -114,5 +114,8 @@ describe('the idempotent producer against the real broker core', () => {
     await producer.flush()
     expect(producer.pending()).toEqual({ batches: 0, records: 0 })
     expect(await broker.values('t', 0)).toEqual(['warm-up', 'on its way'])
+    // The resend was answered as a duplicate (acknowledged), so the sequence goes on: the next send lands after it.
+    expect(await producer.send('t', [{ value: 'next' }])).toEqual([{ topic: 't', partition: 0, offset: 2 }])
+    expect(await broker.values('t', 0)).toEqual(['warm-up', 'on its way', 'next'])
   })
 })
