@@ -102,28 +102,6 @@ describe('producer arguments and abort signals', () => {
     }
   })
 
-  it('a send aborted after its batch was sent rejects at once but its records are still delivered, once', async () => {
-    const producer = client.producer()
-    await producer.send('t', [{ value: 'warm-up' }])
-    broker.unanswered.add(ApiKeys.PRODUCE)
-    const controller = new AbortController()
-    const sent = producer.send('t', [{ value: 'on its way' }], { signal: controller.signal })
-    await until(() => producer.pending().batches === 1, { what: 'the batch in the outbox' })
-    controller.abort()
-    await expect(sent).rejects.toMatchObject({ name: 'AbortError', recordsDropped: false })
-    expect(producer.pending()).toEqual({ batches: 1, records: 1 })
-    // A flush aborted while it waits rejects too; the batch keeps going.
-    const flushAbort = new AbortController()
-    const flushing = producer.flush({ signal: flushAbort.signal })
-    flushAbort.abort()
-    await expect(flushing).rejects.toMatchObject({ name: 'AbortError' })
-    broker.unanswered.delete(ApiKeys.PRODUCE)
-    broker.dropConnections() // the batch is resent with the same sequence; the broker dedupes
-    await producer.flush()
-    expect(producer.pending()).toEqual({ batches: 0, records: 0 })
-    expect(broker.partition('t', 0).records().map((r) => text(r.value))).toEqual(['warm-up', 'on its way'])
-  })
-
   it('an already-aborted signal rejects without counting anything', async () => {
     const producer = client.producer()
     await expect(producer.send('t', [{ value: 'x' }], { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError', recordsDropped: true })

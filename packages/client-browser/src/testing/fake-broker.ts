@@ -1,7 +1,9 @@
 /**
  * @module An in-process fake broker for client tests: a real `ws` WebSocketServer on port 0 speaking Samsa's protocol
- * with the shared codecs. It assigns offsets, keeps per-partition batches, dedupes idempotent resends, honours
- * subscription credit, and has hooks to inject errors and drop connections. Test-only (imports `ws`).
+ * with the shared codecs. It assigns offsets, keeps per-partition batches, honours subscription credit, and has
+ * hooks to inject errors and drop connections. It carries no idempotent-producer rule (every produce is appended,
+ * a resend too): tests about dedupe, sequences or exactly-once run on the real broker core in-process
+ * (test/support/core-broker.ts). Test-only (imports `ws`).
  */
 import {
   ApiKeys,
@@ -80,8 +82,6 @@ export class FakeBroker {
   connectionCount = 0
   /** Api keys whose requests are received (and recorded) but never answered, e.g. PING to simulate a half-open socket. */
   readonly unanswered = new Set<number>()
-  /** When > 0: the next produce is appended, then the socket is terminated before the response (the response is lost). */
-  dropAfterAppend = 0
   /** While true, every new connection is terminated on arrival (the broker looks unreachable). */
   unreachable = false
   /** Called synchronously when a produce request arrives, before it is handled (e.g. to check the client's outbox). */
@@ -346,14 +346,9 @@ export class FakeBroker {
       throw error
     }
     const result = log.append(q.batch, 0)
-    if (!result.duplicate) this.#pumpPartition(q.topic, q.partition)
-    if (this.dropAfterAppend > 0) {
-      this.dropAfterAppend--
-      session.socket.terminate()
-      return undefined
-    }
+    this.#pumpPartition(q.topic, q.partition)
     if (q.acks === 0) return undefined
-    return { value: { baseOffset: result.baseOffset, logAppendTimeMs: Date.now(), logStartOffset: log.logStartOffset, duplicate: result.duplicate } }
+    return { value: { baseOffset: result.baseOffset, logAppendTimeMs: Date.now(), logStartOffset: log.logStartOffset, duplicate: false } }
   }
 
   #pumpPartition(topic: string, partition: number): void {

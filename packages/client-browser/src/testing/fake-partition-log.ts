@@ -1,5 +1,5 @@
-/** @module The fake broker's storage for one partition: batches in memory, offsets assigned on append, idempotent-producer dedupe by (producerId, epoch, sequence). */
-import { SamsaError, decodeRecords, patchBatch, readBatchHeader, type DecodedRecord } from '@samsa/shared'
+/** @module The fake broker's storage for one partition: batches in memory, offsets assigned on append; no idempotent-producer dedupe (that rule is the broker's alone). */
+import { decodeRecords, patchBatch, readBatchHeader, type DecodedRecord } from '@samsa/shared'
 
 export interface StoredBatch {
   readonly baseOffset: number
@@ -7,17 +7,8 @@ export interface StoredBatch {
   readonly bytes: Uint8Array
 }
 
-interface ProducerState {
-  epoch: number
-  /** Sequence of the last record appended; −1 before the first batch. */
-  lastSequence: number
-  /** The last five appended batches, for answering resends as duplicates. */
-  recent: { baseSequence: number; baseOffset: number }[]
-}
-
 export interface AppendResult {
   readonly baseOffset: number
-  readonly duplicate: boolean
 }
 
 export class FakePartitionLog {
@@ -26,35 +17,20 @@ export class FakePartitionLog {
   /** logStartOffset ≤ logEndOffset; highWatermark = logEndOffset (a single broker). */
   logStartOffset = 0
   logEndOffset = 0
-  readonly #producers = new Map<number, ProducerState>()
 
-  /** Appends a verified batch (copied), or answers a resend as a duplicate; throws SamsaError on a sequence problem. */
+  /**
+   * Appends a batch (copied) at the log end. No idempotent-producer rule lives here: a resend is appended again and
+   * sequences are not checked. Tests about dedupe, sequences or exactly-once run on the real broker core
+   * (test/support/core-broker.ts) so that the broker's one rule (log/producer-state.ts) is what they test.
+   */
   append(batch: Uint8Array, leaderEpoch: number): AppendResult {
     const h = readBatchHeader(batch)
-    if (h.producerId >= 0) {
-      let state = this.#producers.get(h.producerId)
-      if (state !== undefined && h.producerEpoch < state.epoch) {
-        throw new SamsaError('INVALID_PRODUCER_EPOCH', `epoch ${h.producerEpoch} is older than ${state.epoch}`)
-      }
-      if (state === undefined || h.producerEpoch > state.epoch) {
-        state = { epoch: h.producerEpoch, lastSequence: -1, recent: [] }
-        this.#producers.set(h.producerId, state)
-      }
-      const dup = state.recent.find((b) => b.baseSequence === h.baseSequence)
-      if (dup !== undefined) return { baseOffset: dup.baseOffset, duplicate: true }
-      if (h.baseSequence !== state.lastSequence + 1) {
-        throw new SamsaError('OUT_OF_ORDER_SEQUENCE_NUMBER', `expected sequence ${state.lastSequence + 1}, got ${h.baseSequence}`)
-      }
-      state.lastSequence = h.baseSequence + h.recordCount - 1
-      state.recent.push({ baseSequence: h.baseSequence, baseOffset: this.logEndOffset })
-      if (state.recent.length > 5) state.recent.shift()
-    }
     const bytes = batch.slice()
     const baseOffset = this.logEndOffset
     patchBatch(bytes, 0, baseOffset, leaderEpoch)
     this.batches.push({ baseOffset, lastOffset: baseOffset + h.recordCount - 1, bytes })
     this.logEndOffset += h.recordCount
-    return { baseOffset, duplicate: false }
+    return { baseOffset }
   }
 
   /** Whole batches holding offsets ≥ offset, at least one (if any) and then as many as fit in maxBytes. */
@@ -76,12 +52,11 @@ export class FakePartitionLog {
     this.logStartOffset = this.batches[0]?.baseOffset ?? this.logEndOffset
   }
 
-  /** Drops whole batches from the one holding offset on (a lost unacknowledged tail), moving logEndOffset down; producer state is lost with it. */
+  /** Drops whole batches from the one holding offset on (a lost unacknowledged tail), moving logEndOffset down. */
   truncateAfter(offset: number): void {
     while (this.batches.length > 0 && this.batches[this.batches.length - 1]!.lastOffset >= offset) this.batches.pop()
     this.logEndOffset = this.batches.length > 0 ? this.batches[this.batches.length - 1]!.lastOffset + 1 : Math.min(this.logEndOffset, offset)
     this.logStartOffset = Math.min(this.logStartOffset, this.logEndOffset)
-    this.#producers.clear()
   }
 
   records(): DecodedRecord[] {

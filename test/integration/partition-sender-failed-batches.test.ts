@@ -1,31 +1,65 @@
-import { SamsaError, decodeRecords, readBatchHeader } from '@samsa/shared'
-import { describe, expect, it } from 'vitest'
-import type { Connection } from '../connection/connection.js'
-import { silentLogger } from '../ports.js'
-import { ManualClock } from '../testing/manual-clock.js'
-import { until } from '../testing/until.js'
-import { PartitionSender } from './partition-sender.js'
-import type { ClosedBatch } from './record-accumulator.js'
+/**
+ * PartitionSender against the real broker core (Broker + Session over MemoryLogStorage, through test/support's
+ * CoreLink): the duplicate and sequence answers come from the broker's producer-state rules. The link here only
+ * injects transport faults (a stalled fsync's timeout, lost requests, a request overtaken on the way).
+ */
+import { SamsaError, exchanges, readBatchHeader, type ProduceRequest } from '../../packages/shared/src/index.js'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Connection } from '../../packages/client-browser/src/connection/connection.js'
+import { silentLogger } from '../../packages/client-browser/src/ports.js'
+import { ManualClock } from '../../packages/client-browser/src/testing/manual-clock.js'
+import { until } from '../../packages/client-browser/src/testing/until.js'
+import { PartitionSender } from '../../packages/client-browser/src/producer/partition-sender.js'
+import type { ClosedBatch } from '../../packages/client-browser/src/producer/record-accumulator.js'
+import type { Broker } from '../../packages/server/src/broker/broker.js'
+import { CoreLink, startCoreBrokerCore, valuesOf } from '../support/core-broker.js'
 
 const te = new TextEncoder()
-const td = new TextDecoder()
+/** Above the broker's maxRecordBytes (1 KiB here): the broker refuses the batch with MESSAGE_TOO_LARGE. */
+const TOO_LARGE = 'x'.repeat(2_000)
 
-/** A broker model with Kafka's dedupe rule; `stalled` = the append happens but the answer is REQUEST_TIMED_OUT (slow fsync). */
-class ModelBroker {
-  log: string[] = []
-  seen: { first: number; last: number; base: number }[] = []
+/**
+ * One broker (topic t, one partition) behind a link with transport faults: `stalled` = the broker handles the
+ * request (appends or answers a duplicate) but the answer is REQUEST_TIMED_OUT (slow fsync).
+ */
+const started: Broker[] = []
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((b) => b.shutdown()))
+})
+
+class FaultyBroker {
   stalled = false
   requests = 0
-  /** Requests for this base sequence fail with a lost connection (nothing appended) while the count lasts. */
+  /** Requests for this base sequence fail with a lost connection (never reaching the broker) while the count lasts. */
   lose: { baseSequence: number; times: number } | null = null
-  /** Answers OUT_OF_ORDER_SEQUENCE_NUMBER with the sequence it expects (as the real broker does), not bare. */
-  namesExpectedSequence = false
   /** The request for this base sequence arrives only after the next request (two connections to one broker race). */
   overtaken: { baseSequence: number; arrive: (() => void) | null } | null = null
-  request(ex: unknown, req: { batch: Uint8Array }): Promise<unknown> {
-    const h = readBatchHeader(req.batch)
+  /** Batches the broker appended (not answered as duplicates), in order: what a follower would replicate. */
+  readonly appended: Uint8Array[] = []
+
+  private constructor(readonly core: Broker, readonly link: CoreLink) {}
+
+  static async start(): Promise<FaultyBroker> {
+    const core = await startCoreBrokerCore({ maxRecordBytes: 1024 })
+    started.push(core)
+    await core.createTopic('t', 1)
+    return new FaultyBroker(core, await CoreLink.open(core))
+  }
+
+  /** The partition's record values, from the broker's log. */
+  log(): Promise<string[]> {
+    return valuesOf(this.core, 't', 0)
+  }
+
+  /** Appends `batches` as they are (a follower catching up with the leader that appended them). */
+  async replicate(batches: readonly Uint8Array[]): Promise<void> {
+    for (const batch of batches) await this.link.request(exchanges.produce, { topic: 't', partition: 0, acks: -1, timeoutMs: 1000, batch })
+  }
+
+  request(ex: typeof exchanges.produce, req: ProduceRequest): Promise<unknown> {
+    const seq = readBatchHeader(req.batch).baseSequence
     const held = this.overtaken
-    if (held?.baseSequence === h.baseSequence && held.arrive === null) {
+    if (held?.baseSequence === seq && held.arrive === null) {
       return new Promise<void>((resolve) => (held.arrive = resolve)).then(() => this.request(ex, req))
     }
     if (held?.arrive) {
@@ -35,34 +69,18 @@ class ModelBroker {
       return answer
     }
     this.requests++
-    if (this.lose && this.lose.baseSequence === h.baseSequence && this.lose.times-- > 0) return Promise.reject(new SamsaError('NETWORK_EXCEPTION'))
-    const last = h.baseSequence + h.lastOffsetDelta
-    const dup = this.seen.find((b) => b.first === h.baseSequence && b.last === last)
-    let base: number
-    if (decodeRecords(req.batch).records.some((r) => td.decode(r.value!) === 'too-large')) return Promise.reject(new SamsaError('MESSAGE_TOO_LARGE'))
-    if (dup) base = dup.base
-    else {
-      const tail = this.seen.at(-1)
-      if (tail && h.baseSequence !== tail.last + 1) {
-        return Promise.reject(new SamsaError('OUT_OF_ORDER_SEQUENCE_NUMBER', undefined, this.namesExpectedSequence ? { expectedSequence: tail.last + 1, receivedSequence: h.baseSequence } : {}))
-      }
-      base = this.log.length
-      for (const r of decodeRecords(req.batch).records) this.log.push(td.decode(r.value!))
-      this.seen.push({ first: h.baseSequence, last, base })
-    }
-    if (this.stalled) return Promise.reject(new SamsaError('REQUEST_TIMED_OUT'))
-    return Promise.resolve({ baseOffset: base, logAppendTimeMs: 0, logStartOffset: 0, duplicate: !!dup })
+    if (this.lose && this.lose.baseSequence === seq && this.lose.times-- > 0) return Promise.reject(new SamsaError('NETWORK_EXCEPTION'))
+    const stalled = this.stalled
+    return this.link.request(ex, req).then((r) => {
+      if (!r.duplicate) this.appended.push(req.batch)
+      if (stalled) throw new SamsaError('REQUEST_TIMED_OUT')
+      return r
+    })
   }
 
-  /** A power loss (fsync never) took the last `batches` batches, acknowledged ones included, and their producer state. */
-  loseTail(batches: number): void {
-    const kept = this.seen.slice(0, this.seen.length - batches)
-    this.log = this.log.slice(0, kept.length === 0 ? 0 : this.seen[kept.length]!.base)
-    this.seen = kept
-  }
 }
 
-function sender(broker: ModelBroker) {
+function sender(broker: FaultyBroker) {
   return new PartitionSender('t', 0, {
     route: () => Promise.resolve(broker as unknown as Connection),
     clock: { now: () => 0, setTimeout: (fn: () => void) => setTimeout(fn, 0), clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout) },
@@ -92,7 +110,7 @@ function batch(values: string[]) {
 
 describe('PartitionSender with failed batches', () => {
   it('an acknowledged record is in the log even after an earlier batch failed ambiguously (appended, then timed out)', async () => {
-    const broker = new ModelBroker()
+    const broker = await FaultyBroker.start()
     const time = new ManualClock()
     const sender = new PartitionSender('t', 0, {
       route: () => Promise.resolve(broker as unknown as Connection),
@@ -131,12 +149,13 @@ describe('PartitionSender with failed batches', () => {
     await runClockUntil(() => aSettled, 'the stalled batch to be answered once the fsync finished')
     expect(await Promise.all(a.results)).toEqual([0, 1])
     const offsets = await Promise.all(c.results)
-    expect(offsets.map((o) => broker.log[o])).toEqual(['c0', 'c1'])
-    expect(broker.log).toEqual(['a0', 'a1', 'c0', 'c1'])
+    const log = await broker.log()
+    expect(offsets.map((o) => log[o])).toEqual(['c0', 'c1'])
+    expect(log).toEqual(['a0', 'a1', 'c0', 'c1'])
   })
 
   it('a batch refused as out of order behind an earlier batch that keeps being resent waits for it, however many rounds it takes', async () => {
-    const broker = new ModelBroker()
+    const broker = await FaultyBroker.start()
     const s = sender(broker)
     const z = batch(['z0']) // the broker has state for the producer: a later sequence is out of order, not a fresh start
     s.enqueue(z.closed)
@@ -147,11 +166,11 @@ describe('PartitionSender with failed batches', () => {
     s.enqueue(a.closed)
     s.enqueue(b.closed)
     await expect(Promise.all([...a.results, ...b.results])).resolves.toEqual([1, 2, 3, 4])
-    expect(broker.log).toEqual(['z0', 'a0', 'a1', 'b0', 'b1'])
+    expect(await broker.log()).toEqual(['z0', 'a0', 'a1', 'b0', 'b1'])
   })
 
   it('a batch that overtook an earlier unacknowledged one on the way (refused as out of order, the earlier one then appended) is resent, not failed', async () => {
-    const broker = new ModelBroker()
+    const broker = await FaultyBroker.start()
     const s = sender(broker)
     const z = batch(['z0']) // the broker has state for the producer: a later sequence is out of order, not a fresh start
     s.enqueue(z.closed)
@@ -162,13 +181,13 @@ describe('PartitionSender with failed batches', () => {
     s.enqueue(a.closed)
     s.enqueue(b.closed)
     await expect(Promise.all([...a.results, ...b.results])).resolves.toEqual([1, 2, 3, 4])
-    expect(broker.log).toEqual(['z0', 'a0', 'a1', 'b0', 'b1'])
+    expect(await broker.log()).toEqual(['z0', 'a0', 'a1', 'b0', 'b1'])
   })
 
   it('a fresh producer whose first batch is rejected while the next is appended keeps producing', async () => {
-    const broker = new ModelBroker()
+    const broker = await FaultyBroker.start()
     const s = sender(broker)
-    const a = batch(['too-large'])
+    const a = batch([TOO_LARGE])
     const b = batch(['b0', 'b1'])
     s.enqueue(a.closed)
     s.enqueue(b.closed)
@@ -177,14 +196,14 @@ describe('PartitionSender with failed batches', () => {
     const c = batch(['c0'])
     s.enqueue(c.closed)
     const [offset] = await Promise.all(c.results)
-    expect(broker.log[offset!]).toBe('c0')
+    expect((await broker.log())[offset!]).toBe('c0')
   })
 
   it('a resend the broker already had is acknowledged with its original offsets and logged as a duplicate', async () => {
-    const broker = new ModelBroker()
+    const broker = await FaultyBroker.start()
     let first = true
     // The first request is appended, then its answer is lost (a blackhole after the leader replicated it).
-    const lossy = { request: (ex: unknown, req: { batch: Uint8Array }) => broker.request(ex, req).then(() => Promise.reject(new SamsaError('REQUEST_TIMED_OUT'))) }
+    const lossy = { request: (ex: typeof exchanges.produce, req: ProduceRequest) => broker.request(ex, req).then(() => Promise.reject(new SamsaError('REQUEST_TIMED_OUT'))) }
     const lines: string[] = []
     const logger = { ...silentLogger, info: (_fields: object, msg?: string) => void lines.push(msg ?? ''), child: () => logger }
     const s = new PartitionSender('t', 0, {
@@ -203,14 +222,14 @@ describe('PartitionSender with failed batches', () => {
     const a = batch(['a0', 'a1'])
     s.enqueue(a.closed)
     expect(await Promise.all(a.results)).toEqual([0, 1])
-    expect(broker.log).toEqual(['a0', 'a1'])
+    expect(await broker.log()).toEqual(['a0', 'a1'])
     expect(lines.filter((l) => l.startsWith('batch acknowledged as a duplicate'))).toHaveLength(1)
   })
 
   it('a batch whose request timed out (no answer: the leader may be gone) asks for fresh metadata and is resent to the leader it names', async () => {
     let silentRequests = 0
     const silent = { request: () => (silentRequests++, Promise.reject(new SamsaError('REQUEST_TIMED_OUT'))) } // blackholed: nothing arrives
-    const current = new ModelBroker()
+    const current = await FaultyBroker.start()
     let routed: unknown = silent
     const s = new PartitionSender('t', 0, {
       route: () => Promise.resolve(routed as Connection),
@@ -230,19 +249,20 @@ describe('PartitionSender with failed batches', () => {
     const outcome = await Promise.race([Promise.all(a.results), until(() => silentRequests >= 20, { what: 'resends' }).then(() => 'still resending to the silent broker')])
     expect(outcome).toEqual([0, 1])
     expect(silentRequests).toBe(1)
-    expect(current.log).toEqual(['a0', 'a1'])
+    expect(await current.log()).toEqual(['a0', 'a1'])
   })
 
   it('after the leader lost acknowledged batches (it names a lower expected sequence), later batches continue at its sequence instead of failing for ever', async () => {
-    const broker = new ModelBroker()
-    broker.namesExpectedSequence = true
+    const broker = await FaultyBroker.start()
     const s = sender(broker)
     for (const values of [['a0', 'a1'], ['b0'], ['c0', 'c1']]) {
       const x = batch(values)
       s.enqueue(x.closed)
       await Promise.all(x.results)
     }
-    broker.loseTail(2) // b0, c0, c1 were acknowledged; the leader now expects sequence 2 again
+    // A power loss (fsync never) took b0, c0, c1 although they were acknowledged: the log and its producer state end
+    // after a0, a1, so the broker expects sequence 2 again.
+    await broker.core.localReplica('t', 0).truncateTo(2)
     const d = batch(['d0', 'd1'])
     const e = batch(['e0'])
     s.enqueue(d.closed)
@@ -251,12 +271,12 @@ describe('PartitionSender with failed batches', () => {
     const f = batch(['f0'])
     s.enqueue(f.closed)
     await expect(Promise.all(f.results)).resolves.toEqual([5])
-    expect(broker.log).toEqual(['a0', 'a1', 'd0', 'd1', 'e0', 'f0'])
+    expect(await broker.log()).toEqual(['a0', 'a1', 'd0', 'd1', 'e0', 'f0'])
   })
 
-  it('OUT_OF_ORDER_SEQUENCE_NUMBER from a former leader is resent (same sequence) to the current one; from the current leader it is fatal', async () => {
-    const stale = new ModelBroker() // broker 1, leader epoch 0: missing what broker 2 acknowledged
-    const current = new ModelBroker() // broker 2, leader epoch 1
+  it('OUT_OF_ORDER_SEQUENCE_NUMBER from a former leader is resent (same sequence) to the current one; from the current leader, naming a lower sequence, the producer continues there', async () => {
+    const stale = await FaultyBroker.start() // broker 1, leader epoch 0: missing what broker 2 acknowledged
+    const current = await FaultyBroker.start() // broker 2, leader epoch 1
     let routed = { broker: stale, ref: { leader: 1, leaderEpoch: 0 } }
     let refreshTo = routed
     const s = new PartitionSender('t', 0, {
@@ -278,8 +298,7 @@ describe('PartitionSender with failed batches', () => {
     expect(await Promise.all(a.results)).toEqual([0])
     // Leadership moved to broker 2 (which replicated 'a') and it acknowledged 'b'; then metadata from a node restarted
     // on old metadata routes the sender back to broker 1, which answers 'c' (sequence 2) OUT_OF_ORDER (it expects 1).
-    current.log = [...stale.log]
-    current.seen = [...stale.seen]
+    await current.replicate(stale.appended)
     routed = { broker: current, ref: { leader: 2, leaderEpoch: 1 } }
     const b = batch(['b'])
     s.enqueue(b.closed)
@@ -289,18 +308,21 @@ describe('PartitionSender with failed batches', () => {
     const c = batch(['c'])
     s.enqueue(c.closed)
     expect(await Promise.all(c.results)).toEqual([2])
-    expect(current.log).toEqual(['a', 'b', 'c'])
-    expect(stale.log).toEqual(['a'])
-    // The refresh names the broker that answered OUT_OF_ORDER: its answer stands.
+    expect(await current.log()).toEqual(['a', 'b', 'c'])
+    expect(await stale.log()).toEqual(['a'])
+    // The refresh names the broker that answered OUT_OF_ORDER: its answer stands. It names the sequence it expects,
+    // below what was acknowledged ('b', 'c' are not in its log), every earlier batch is acknowledged, so the producer
+    // continues at that sequence there (the leader lost acknowledged records; nothing more can be done about them).
     routed = refreshTo = { broker: stale, ref: { leader: 1, leaderEpoch: 0 } }
     const d = batch(['d'])
     s.enqueue(d.closed)
-    await expect(d.results[0]).rejects.toMatchObject({ errorName: 'OUT_OF_ORDER_SEQUENCE_NUMBER' })
+    expect(await Promise.all(d.results)).toEqual([1])
+    expect(await stale.log()).toEqual(['a', 'd'])
   })
 
   it('a batch waiting on a leader that never answers is resent to a newer leader once metadata names one (same sequence, deduplicated)', async () => {
     const zombie = { request: () => new Promise<never>(() => {}) } // accepts, never commits, never answers
-    const current = new ModelBroker()
+    const current = await FaultyBroker.start()
     let routed: { broker: unknown; ref: { leader: number; leaderEpoch: number } } = { broker: zombie, ref: { leader: 1, leaderEpoch: 3 } }
     const watchers: { pastEpoch: number; onMoved: () => void }[] = []
     const s = new PartitionSender('t', 0, {
@@ -331,7 +353,7 @@ describe('PartitionSender with failed batches', () => {
     routed = { broker: current, ref: { leader: 2, leaderEpoch: 4 } }
     for (const w of [...watchers]) w.onMoved()
     expect(await Promise.all([...a.results, ...b.results])).toEqual([0, 1, 2])
-    expect(current.log).toEqual(['a0', 'a1', 'b0'])
+    expect(await current.log()).toEqual(['a0', 'a1', 'b0'])
     expect(watchers).toEqual([]) // every watch is cancelled once its request settles
   })
 })

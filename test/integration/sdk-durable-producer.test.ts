@@ -1,30 +1,35 @@
+/**
+ * The durable idempotent producer (outbox, pending store, identity slots, reloads) against the real broker core
+ * in-process (test/support/core-broker.ts): every resend after a lost answer or a reload is deduplicated, and every
+ * sequence checked, by the broker's own producer-state rules.
+ */
 import 'fake-indexeddb/auto'
-import { ApiKeys, SamsaError, decodeRecords, readBatchHeader } from '@samsa/shared'
+import { SamsaError, decodeRecords, encodeRecordBatch, exchanges, readBatchHeader } from '@samsa/shared'
 import { IDBFactory } from 'fake-indexeddb'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { createClient, type SamsaClient } from '../client.js'
-import { inProcessLockManager, type LockManagerLike } from '../storage/identity-lock.js'
-import { indexedDbStorage } from '../storage/indexeddb-storage.js'
-import { memoryStorage } from '../storage/memory-storage.js'
-import type { ClientStorage } from '../storage/stores.js'
-import { FakeBroker } from '../testing/fake-broker.js'
-import { until } from '../testing/until.js'
-import type { PendingCount, RecordMetadata } from './producer.js'
+import { createClient, type SamsaClient } from '../../packages/client-browser/src/client.js'
+import { inProcessLockManager, type LockManagerLike } from '../../packages/client-browser/src/storage/identity-lock.js'
+import { indexedDbStorage } from '../../packages/client-browser/src/storage/indexeddb-storage.js'
+import { memoryStorage } from '../../packages/client-browser/src/storage/memory-storage.js'
+import type { ClientStorage } from '../../packages/client-browser/src/storage/stores.js'
+import type { PendingCount, RecordMetadata } from '../../packages/client-browser/src/producer/producer.js'
+import { until } from '../../packages/client-browser/src/testing/until.js'
+import { CoreBroker, CoreLink } from '../support/core-broker.js'
 
 const td = new TextDecoder()
-const values = (broker: FakeBroker, topic: string, partition: number) => broker.partition(topic, partition).records().map((r) => td.decode(r.value!))
+const values = (broker: CoreBroker, topic: string, partition: number) => broker.values(topic, partition)
 const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i])
 
 describe('durable idempotent producer', () => {
-  let broker: FakeBroker
+  let broker: CoreBroker
   let clients: SamsaClient[] = []
   let storages: ClientStorage[] = []
   beforeEach(async () => {
     clients = []
     storages = []
-    broker = await FakeBroker.start()
-    broker.createTopic('t', 2)
+    broker = await CoreBroker.start()
+    await broker.createTopic('t', 2)
   })
   afterEach(async () => {
     broker.unreachable = false
@@ -86,7 +91,7 @@ describe('durable idempotent producer', () => {
     broker.unreachable = true
     broker.dropAfterAppend = 1
     const lost: Promise<RecordMetadata[]>[] = [p1.send('t', [{ value: 'm1', partition: 0 }])]
-    await until(() => values(broker, 't', 0).length === 2, { what: 'm1 appended' })
+    await until(async () => (await values(broker, 't', 0)).length === 2, { what: 'm1 appended' })
     // One batch per send: wait for each to be written to the outbox before the next.
     for (const records of [[{ value: 'm2', partition: 0 }, { value: 'm3', partition: 0 }], [{ value: 'n0', partition: 1 }], [{ value: 'm4', partition: 0 }]]) {
       const before = (await storage1.outbox.list('chat#0')).length
@@ -116,8 +121,8 @@ describe('durable idempotent producer', () => {
     const fresh = await p2.send('t', [{ value: 'm5', partition: 0 }, { value: 'n1', partition: 1 }])
     await p2.flush()
 
-    expect(values(broker, 't', 0)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5'])
-    expect(values(broker, 't', 1)).toEqual(['n0', 'n1'])
+    expect(await values(broker, 't', 0)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5'])
+    expect(await values(broker, 't', 1)).toEqual(['n0', 'n1'])
     expect(fresh).toEqual([
       { topic: 't', partition: 0, offset: 5 },
       { topic: 't', partition: 1, offset: 1 },
@@ -223,9 +228,9 @@ describe('durable idempotent producer', () => {
       await p2.flush()
       await Promise.all(checks)
 
-      expect(values(broker, 't', 0)).toEqual(['a0', 'a1', 'a2', 'a3', 'a4'])
-      expect(values(broker, 't', 1)).toEqual(['b0', 'b1', 'b2'])
-      const b1 = broker.partition('t', 1).records()[1]!
+      expect(await values(broker, 't', 0)).toEqual(['a0', 'a1', 'a2', 'a3', 'a4'])
+      expect(await values(broker, 't', 1)).toEqual(['b0', 'b1', 'b2'])
+      const b1 = (await broker.records('t', 1))[1]!
       expect(td.decode(b1.key!)).toBe('k')
       expect(b1.headers.map((h) => [h.key, h.value === null ? null : td.decode(h.value)])).toEqual([
         ['h', 'x'],
@@ -261,8 +266,8 @@ describe('durable idempotent producer', () => {
       const metas = (await Promise.all(sends)).flat()
       expect(metas.map((m) => `${m.partition}:${m.offset}`)).toEqual(Array.from({ length: 20 }, (_, i) => `${i % 2}:${Math.floor(i / 2)}`))
       await p.flush()
-      expect(values(broker, 't', 0)).toEqual(Array.from({ length: 10 }, (_, i) => `v${2 * i}`))
-      expect(values(broker, 't', 1)).toEqual(Array.from({ length: 10 }, (_, i) => `v${2 * i + 1}`))
+      expect(await values(broker, 't', 0)).toEqual(Array.from({ length: 10 }, (_, i) => `v${2 * i}`))
+      expect(await values(broker, 't', 1)).toEqual(Array.from({ length: 10 }, (_, i) => `v${2 * i + 1}`))
       expect(await storage.pending.list('first#0')).toEqual([])
       expect(await storage.outbox.list('first#0')).toEqual([])
       expect(p.pending()).toEqual({ batches: 0, records: 0 })
@@ -287,7 +292,7 @@ describe('durable idempotent producer', () => {
       expect(await ok).toEqual([{ topic: 't', partition: 0, offset: 0 }])
       await p.flush()
       await until(async () => (await storage.pending.list('big#0')).length === 0, { what: 'the failed send’s record removed' })
-      expect(values(broker, 't', 0)).toEqual(['fine'])
+      expect(await values(broker, 't', 0)).toEqual(['fine'])
     })
   })
 
@@ -349,8 +354,8 @@ describe('durable idempotent producer', () => {
     await until(() => recovered.length === 4, { what: 'the four recovered sends acknowledged' })
     await p4.flush()
     await Promise.all(checks)
-    expect(values(broker, 't', 0)).toEqual(['a0', 'a1', 'a2', 'a3'])
-    expect(values(broker, 't', 1)).toEqual(['b0', 'b1', 'b2'])
+    expect(await values(broker, 't', 0)).toEqual(['a0', 'a1', 'a2', 'a3'])
+    expect(await values(broker, 't', 1)).toEqual(['b0', 'b1', 'b2'])
     expect(recovered.map((metas) => metas.map((m) => `${m.partition}:${m.offset}`).join(' ')).sort()).toEqual(['0:1 1:0', '0:2', '0:3 1:2', '1:1'])
     expect(initsOf()).toBe(1)
     expect((await storage4.producers.get('again#0'))?.producerId).toBe(identity!.producerId)
@@ -380,7 +385,7 @@ describe('durable idempotent producer', () => {
       sends.push(p2.send('t', [{ value: `b${i}`, partition: 0 }]))
     }
     await Promise.all(sends)
-    const stored = values(broker, 't', 0)
+    const stored = await values(broker, 't', 0)
     expect(stored).toHaveLength(80)
     expect(stored.filter((v) => v.startsWith('a'))).toEqual(Array.from({ length: 40 }, (_, i) => `a${i}`))
     expect(stored.filter((v) => v.startsWith('b'))).toEqual(Array.from({ length: 40 }, (_, i) => `b${i}`))
@@ -427,7 +432,13 @@ describe('durable idempotent producer', () => {
     const storage = storageOn(new IDBFactory())
     const p = client(storage).producer({ id: 'f', lingerMs: 0 })
     await p.send('t', [{ value: 'ok', partition: 0 }])
-    broker.failNext(ApiKeys.PRODUCE, 'INVALID_PRODUCER_EPOCH')
+    // Another holder of the identity takes the next epoch and writes with it: the broker now fences the old epoch.
+    const { producerId, producerEpoch } = (await storage.producers.get('f#0'))!
+    const other = await CoreLink.open(broker.broker, 'usurper')
+    const bumped = await other.request(exchanges.initProducerId, { producerId, producerEpoch })
+    expect(bumped).toEqual({ producerId, producerEpoch: producerEpoch + 1 })
+    const batch = encodeRecordBatch({ producerId, producerEpoch: bumped.producerEpoch, baseSequence: 0, records: [{ key: null, value: new TextEncoder().encode('theirs'), headers: [], timestamp: 1 }] })
+    await other.request(exchanges.produce, { topic: 't', partition: 0, acks: -1, timeoutMs: 1_000, batch })
     const before = producesOf()
     const error = await p.send('t', [{ value: 'x', partition: 0 }]).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(SamsaError)
