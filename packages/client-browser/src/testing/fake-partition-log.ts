@@ -26,10 +26,14 @@ export class FakePartitionLog {
   /** logStartOffset ≤ logEndOffset; highWatermark = logEndOffset (a single broker). */
   logStartOffset = 0
   logEndOffset = 0
+  /** The leader epoch stamped on appended batches (FakeBroker.newLeaderEpoch moves it). */
+  leaderEpoch = 0
+  /** The leader-epoch cache: each epoch that has batches and the offset of its first one, oldest first. */
+  readonly epochs: { epoch: number; startOffset: number }[] = []
   readonly #producers = new Map<number, ProducerState>()
 
-  /** Appends a verified batch (copied), or answers a resend as a duplicate; throws SamsaError on a sequence problem. */
-  append(batch: Uint8Array, leaderEpoch: number): AppendResult {
+  /** Appends a verified batch (copied) at `leaderEpoch`, or answers a resend as a duplicate; throws SamsaError on a sequence problem. */
+  append(batch: Uint8Array, leaderEpoch: number = this.leaderEpoch): AppendResult {
     const h = readBatchHeader(batch)
     if (h.producerId >= 0) {
       let state = this.#producers.get(h.producerId)
@@ -52,6 +56,7 @@ export class FakePartitionLog {
     const bytes = batch.slice()
     const baseOffset = this.logEndOffset
     patchBatch(bytes, 0, baseOffset, leaderEpoch)
+    if ((this.epochs.at(-1)?.epoch ?? -1) < leaderEpoch) this.epochs.push({ epoch: leaderEpoch, startOffset: baseOffset })
     this.batches.push({ baseOffset, lastOffset: baseOffset + h.recordCount - 1, bytes })
     this.logEndOffset += h.recordCount
     return { baseOffset, duplicate: false }
@@ -81,7 +86,16 @@ export class FakePartitionLog {
     while (this.batches.length > 0 && this.batches[this.batches.length - 1]!.lastOffset >= offset) this.batches.pop()
     this.logEndOffset = this.batches.length > 0 ? this.batches[this.batches.length - 1]!.lastOffset + 1 : Math.min(this.logEndOffset, offset)
     this.logStartOffset = Math.min(this.logStartOffset, this.logEndOffset)
+    while (this.epochs.length > 0 && this.epochs.at(-1)!.startOffset >= this.logEndOffset) this.epochs.pop()
     this.#producers.clear()
+  }
+
+  /** OffsetsForLeaderEpoch: the largest epoch ≤ `epoch` with batches and the offset after its last one; −1/−1 when none. */
+  endOffsetFor(epoch: number): { leaderEpoch: number; endOffset: number } {
+    let i = this.epochs.length - 1
+    while (i >= 0 && this.epochs[i]!.epoch > epoch) i--
+    if (i < 0) return { leaderEpoch: -1, endOffset: -1 }
+    return { leaderEpoch: this.epochs[i]!.epoch, endOffset: this.epochs[i + 1]?.startOffset ?? this.logEndOffset }
   }
 
   records(): DecodedRecord[] {
