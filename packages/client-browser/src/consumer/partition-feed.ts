@@ -2,14 +2,19 @@
  * @module The broker side of one partition of a subscription: subscribes from the partition's position, verifies
  * pushes and queues their records in offset order, grants credit as records are consumed, and re-subscribes after
  * retriable errors, bad pushes, reconnects and seeks (each re-subscribe drops the partition's buffered records and
- * abandons the previous broker subscription, so nothing is delivered twice).
+ * abandons the previous broker subscription, so nothing is delivered twice). Before subscribing from a position
+ * resumed from storage, or under a leader epoch it was not read under, it asks the leader where the position's epoch
+ * ends (offsetForLeaderEpoch, KIP-320; rules in position-validation.ts).
  */
-import { PUSH_RECORDS_OVERHEAD, SamsaError, credit, decodeRecords, scanBatches, subscribe, unsubscribe, verifyBatch, type Push, type SubscribeResponse } from '@samsa/shared'
+import {
+  CONSUMER_REPLICA_ID, PUSH_RECORDS_OVERHEAD, SamsaError, credit, decodeRecords, offsetForLeaderEpoch, scanBatches, subscribe, unsubscribe, verifyBatch, type Push, type SubscribeResponse,
+} from '@samsa/shared'
 import { backoffDelayMs } from '../connection/backoff.js'
 import type { Connection } from '../connection/connection.js'
 import type { ConsumerRecord, ConsumerRecordFields } from './consumer-record.js'
 import type { DeliveryQueue } from './delivery-queue.js'
-import { atEnd, beyondEnd, reducePosition, requestOffset, type PartitionPosition } from './partition-position.js'
+import { atEnd, beyondEnd, exactOffset, reducePosition, requestOffset, type PartitionPosition } from './partition-position.js'
+import { needsValidation, validatePosition, type Divergence } from './position-validation.js'
 import type { SubscriptionDeps } from './subscription-deps.js'
 
 /** The broker answering is not (or no longer) the partition's leader. */
@@ -26,6 +31,8 @@ export interface FeedHost {
   confirmed(feed: PartitionFeed, res: SubscribeResponse, resolvedNow: boolean): void
   /** A non-retriable error (e.g. OFFSET_OUT_OF_RANGE) ended the partition's subscription. */
   failed(feed: PartitionFeed, error: SamsaError): void
+  /** Validation found the leader's log truncated below the position: continue at `d.resume` (and re-subscribe) or fail. */
+  diverged(feed: PartitionFeed, d: Divergence): void
   /** Records were queued. */
   pushed(): void
 }
@@ -34,8 +41,10 @@ export class PartitionFeed {
   readonly partition: number
   /** Start, position, confirmation and end (see partition-position.ts for the invariants). */
   pos: PartitionPosition
-  /** Leader epoch of the last record delivered (−1 before any). */
+  /** Leader epoch of the record before the position (the last delivered, or the stored one); −1 when unknown. */
   epoch: number
+  /** The leader epoch (metadata's) under which (position, epoch) was last found to match the leader's log; null: not yet. */
+  #validatedUnder: number | null = null
   /** Next offset expected from pushes; records below it are skipped. Always ≥ position once set. */
   #nextEnqueue: number | null = null
   /** The broker's id for the current subscription; null while (re)subscribing, disconnected, or finished. */
@@ -88,7 +97,9 @@ export class PartitionFeed {
           host.deps.logger.info({ topic: host.topic, partition: this.partition, leaderEpoch: epoch }, 'the partition has a newer leader: re-subscribing there')
           this.subscribe()
         })
-        this.#subscribeOn(conn, token)
+        const check = { position: exactOffset(this.pos), positionEpoch: this.epoch, validatedUnder: this.#validatedUnder, leaderEpoch: epoch }
+        if (needsValidation(check)) this.#validateOn(conn, token, epoch)
+        else this.#subscribeOn(conn, token, epoch)
       },
       (error: unknown) => {
         if (token === this.#token && !host.closed()) this.#retryOrFail(error)
@@ -96,7 +107,37 @@ export class PartitionFeed {
     )
   }
 
-  #subscribeOn(conn: Connection, token: number): void {
+  /**
+   * Asks the leader where the position's epoch ends; subscribes from the position if it is consistent, else hands the
+   * divergence to the host. A broker that cannot answer (an older one) leaves the position unvalidated.
+   */
+  #validateOn(conn: Connection, token: number, leaderEpoch: number): void {
+    const host = this.#host
+    this.#watch(conn)
+    if (conn.state.status !== 'connected') return conn.connect() // #watch subscribes (and validates) once it is up
+    const position = exactOffset(this.pos)!
+    const request = { topic: host.topic, partition: this.partition, replicaId: CONSUMER_REPLICA_ID, currentLeaderEpoch: leaderEpoch, leaderEpoch: this.epoch }
+    conn.request(offsetForLeaderEpoch, request).then(
+      (answer) => {
+        if (token !== this.#token || host.closed()) return
+        this.#validatedUnder = leaderEpoch
+        const diverged = validatePosition(host.topic, this.partition, position, answer)
+        if (diverged === null) this.#subscribeOn(conn, token, leaderEpoch)
+        else host.diverged(this, diverged)
+      },
+      (error: unknown) => {
+        if (token !== this.#token || host.closed()) return
+        if (error instanceof SamsaError && !error.retriable) {
+          host.deps.logger.warn({ topic: host.topic, partition: this.partition, error: error.errorName }, 'the leader cannot validate the position by leader epoch: subscribing from it unvalidated')
+          this.#validatedUnder = leaderEpoch
+          return this.#subscribeOn(conn, token, leaderEpoch)
+        }
+        this.#retryOrFail(error)
+      },
+    )
+  }
+
+  #subscribeOn(conn: Connection, token: number, leaderEpoch: number): void {
     const host = this.#host
     this.#watch(conn)
     if (conn.state.status !== 'connected') return conn.connect() // #watch subscribes once it is up
@@ -121,6 +162,7 @@ export class PartitionFeed {
         this.#subscriptionId = res.subscriptionId
         this.#retries = 0
         this.#unknownSinceMs = null
+        this.#validatedUnder = leaderEpoch // what this leader pushes from here on is its history
         router.register(session, res.subscriptionId, (push) => this.#onPush(token, push))
         host.confirmed(this, res, resolvedNow)
         if (atEnd(this.pos)) this.subscribe() // nothing to read: unsubscribe at once

@@ -73,6 +73,12 @@ export function requestOffset(s: PartitionPosition): number {
   return s.position ?? s.start
 }
 
+/** The offset the partition continues at when it is known: the position, or an exact start; null while symbolic. */
+export function exactOffset(s: PartitionPosition): number | null {
+  const offset = requestOffset(s)
+  return offset >= 0 ? offset : null
+}
+
 /** With `until: 'end'`: every record below the end has been delivered. */
 export function atEnd(s: PartitionPosition): boolean {
   return s.endOffset !== null && s.position !== null && s.position >= s.endOffset

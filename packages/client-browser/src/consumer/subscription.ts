@@ -6,13 +6,14 @@
  *
  * With `from: 'stored'` each partition resumes at the consumer id's stored position and positions are committed
  * (auto, manual, or atomically with the app's writes in `process`). A position the broker can no longer serve
- * (retention below, truncation above) is reported as a typed `Gap` and delivery continues per the reset policy.
+ * (retention below, truncation above) is reported as a typed `Gap` and delivery continues per the reset policy; so is
+ * a position above where its leader epoch ends on the leader (a truncated history, found by validation: KIP-320).
  *
  * `ready` settles once the broker confirmed every partition's start; `until: 'end'` finishes at the end each partition
  * had then; `pause`/`resume`/`seek` steer delivery per partition; a `signal` closes it. The broker side of each
  * partition is a PartitionFeed; positions follow partition-position.ts; commits follow subscription-commits.ts.
  */
-import type { SamsaError, SubscribeResponse } from '@samsa/shared'
+import { SamsaError, type SubscribeResponse } from '@samsa/shared'
 import { ConsumerRecord } from './consumer-record.js'
 import type { StoredPosition } from '../storage/stores.js'
 import { PositionCommitter } from './position-committer.js'
@@ -21,6 +22,7 @@ import type { BatchHandler, ProcessOptions, SubscribeOptions } from './subscribe
 import { DeliveryQueue } from './delivery-queue.js'
 import { atEnd, initialPosition, reducePosition, requestOffset, type SeekTarget } from './partition-position.js'
 import { PartitionFeed, type FeedHost } from './partition-feed.js'
+import type { Divergence } from './position-validation.js'
 import type { SubscriptionDeps } from './subscription-deps.js'
 import { ReadySignal } from './ready-signal.js'
 import { declaredPartitions, resolveStarts } from './start-positions.js'
@@ -93,6 +95,7 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
       record: (fields) => new ConsumerRecord(fields, this.#commits === null ? null : () => this.#commits!.commitRecord(fields)),
       confirmed: (feed, res, resolvedNow) => this.#confirmed(feed, res, resolvedNow),
       failed: (feed, error) => this.#partitionFailed(feed, error),
+      diverged: (feed, d) => this.#diverged(feed, d),
       pushed: () => this.#notify(),
     }
     const stored = opts.from === 'stored'
@@ -312,6 +315,7 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
 
   #seekState(p: PartitionFeed, to: SeekTarget): void {
     p.pos = reducePosition(p.pos, { kind: 'seek', to })
+    p.epoch = -1 // the record before the new position is not one this partition delivered
     this.#truncatedFrom.delete(p.partition)
     if (typeof to === 'number') this.#commits?.sought(p.partition, to)
     else if (this.#commits !== null) this.#commitOnResolve.add(p.partition)
@@ -324,7 +328,8 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
       this.#partitionIds = starts.map((s) => s.partition)
       if (this.#pauseAll) this.#queue.pause(this.#partitionIds)
       for (const s of starts) {
-        const p = new PartitionFeed(s.partition, initialPosition(s.start, this.#opts.until === 'end'), s.stored?.leaderEpoch ?? -1, this.#host)
+        const epoch = s.truncatedFrom === undefined ? (s.stored?.leaderEpoch ?? -1) : -1
+        const p = new PartitionFeed(s.partition, initialPosition(s.start, this.#opts.until === 'end'), epoch, this.#host)
         if (s.truncatedFrom !== undefined) this.#truncatedFrom.set(s.partition, s.truncatedFrom)
         this.#partitions.set(s.partition, p)
         if (s.stored !== null) this.#commits!.committer.markWritten(s.partition, s.stored)
@@ -377,12 +382,34 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
     const { resume, gap } = decided
     this.#deps.logger.warn({ ...gap, logStartOffset, logEndOffset }, 'position out of range: reporting a gap and continuing')
     p.pos = reducePosition(p.pos, { kind: 'reset', offset: resume })
+    p.epoch = -1 // the record before `resume` was never delivered here
     if (gap.reason === 'truncation') this.#commits?.truncatedTo(p.partition, { offset: resume, leaderEpoch: -1 })
-    else this.#commits?.skippedTo(p.partition, { offset: resume, leaderEpoch: p.epoch })
+    else this.#commits?.skippedTo(p.partition, { offset: resume, leaderEpoch: -1 })
     this.#emitGap(gap)
     p.subscribe()
     this.#checkEnd()
     return true
+  }
+
+  /**
+   * Validation found the leader's log for the position's epoch ending below the position (KIP-320): with
+   * `from: 'stored'` or a `reset` policy, reports [end, position) as a truncation gap, moves the position (and the
+   * stored one) back to the end and re-subscribes there; otherwise fails with OFFSET_OUT_OF_RANGE, as an out-of-range
+   * position would.
+   */
+  #diverged(p: PartitionFeed, d: Divergence): void {
+    const { gap } = d
+    if (this.#opts.from !== 'stored' && this.#opts.reset === undefined) {
+      const message = `${this.topic}/${p.partition}: leader epoch ${d.leaderEpoch} ends at offset ${d.resume} on the leader, below the position ${gap.to}: the log was truncated`
+      return this.#fail(new SamsaError('OFFSET_OUT_OF_RANGE', message, { divergentOffset: d.resume, leaderEpoch: d.leaderEpoch }))
+    }
+    this.#deps.logger.warn({ ...gap, leaderEpoch: d.leaderEpoch }, 'position above the end of its leader epoch: reporting a truncation gap and continuing there')
+    p.pos = reducePosition(p.pos, { kind: 'reset', offset: d.resume })
+    p.epoch = d.leaderEpoch
+    this.#commits?.truncatedTo(p.partition, { offset: d.resume, leaderEpoch: d.leaderEpoch })
+    this.#emitGap(gap)
+    p.subscribe()
+    this.#checkEnd()
   }
 
   #emitGap(gap: Gap): void {

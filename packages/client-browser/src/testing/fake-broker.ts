@@ -139,6 +139,15 @@ export class FakeBroker {
     this.partition(topic, partition).truncateAfter(offset)
   }
 
+  /**
+   * A new leader for the partition (the same fake broker, at the next leader epoch): metadata names the new epoch,
+   * batches appended from now on carry it, and the partition's subscriptions end with NOT_LEADER_OR_FOLLOWER.
+   */
+  newLeaderEpoch(topic: string, partition: number): void {
+    this.partition(topic, partition).leaderEpoch++
+    this.endSubscriptions(topic, partition, new SamsaError('NOT_LEADER_OR_FOLLOWER', `${topic}/${partition} has a new leader epoch`))
+  }
+
   /** The next `times` requests with this api key get `error` instead of being handled. */
   failNext(apiKey: number, error: ErrorName | SamsaError, times = 1): void {
     const list = this.#injected.get(apiKey) ?? []
@@ -253,7 +262,7 @@ export class FakeBroker {
         const topics = names.map((name) => {
           const logs = this.#topics.get(name)
           if (logs === undefined) return { name, errorCode: 3, partitions: [] }
-          const partitions = logs.map((l, partition) => ({ partition, leader: this.#opts.brokerId, leaderEpoch: 0, logStartOffset: l.logStartOffset, highWatermark: l.logEndOffset, logEndOffset: l.logEndOffset }))
+          const partitions = logs.map((l, partition) => ({ partition, leader: this.#opts.brokerId, leaderEpoch: l.leaderEpoch, logStartOffset: l.logStartOffset, highWatermark: l.logEndOffset, logEndOffset: l.logEndOffset }))
           return { name, errorCode: 0, partitions }
         })
         return { value: { brokers: [{ brokerId: this.#opts.brokerId, url: this.url }], topics } }
@@ -293,10 +302,17 @@ export class FakeBroker {
       case ApiKeys.LIST_OFFSETS: {
         const { topic, partition, timestamp } = body as { topic: string; partition: number; timestamp: number }
         const log = this.#log(topic, partition)
-        if (timestamp === -2) return { value: { offset: log.logStartOffset, timestamp: -1, leaderEpoch: 0 } }
-        if (timestamp === -1) return { value: { offset: log.logEndOffset, timestamp: -1, leaderEpoch: 0 } }
+        if (timestamp === -2) return { value: { offset: log.logStartOffset, timestamp: -1, leaderEpoch: log.leaderEpoch } }
+        if (timestamp === -1) return { value: { offset: log.logEndOffset, timestamp: -1, leaderEpoch: log.leaderEpoch } }
         const found = log.offsetForTimestamp(timestamp)
-        return { value: { offset: found?.offset ?? log.logEndOffset, timestamp: found?.timestamp ?? -1, leaderEpoch: 0 } }
+        return { value: { offset: found?.offset ?? log.logEndOffset, timestamp: found?.timestamp ?? -1, leaderEpoch: log.leaderEpoch } }
+      }
+      case ApiKeys.OFFSET_FOR_LEADER_EPOCH: {
+        const { topic, partition, currentLeaderEpoch, leaderEpoch } = body as { topic: string; partition: number; currentLeaderEpoch: number; leaderEpoch: number }
+        const log = this.#log(topic, partition)
+        if (currentLeaderEpoch >= 0 && currentLeaderEpoch < log.leaderEpoch) throw new SamsaError('FENCED_LEADER_EPOCH')
+        if (currentLeaderEpoch > log.leaderEpoch) throw new SamsaError('UNKNOWN_LEADER_EPOCH')
+        return { value: log.endOffsetFor(leaderEpoch) }
       }
       case ApiKeys.SUBSCRIBE: {
         const { topic, partition, offset, creditBytes } = body as { topic: string; partition: number; offset: number; creditBytes: number }
@@ -345,7 +361,7 @@ export class FakeBroker {
       if (error instanceof ProtocolError) throw new SamsaError('CORRUPT_MESSAGE', error.message)
       throw error
     }
-    const result = log.append(q.batch, 0)
+    const result = log.append(q.batch)
     this.#pumpPartition(q.topic, q.partition)
     if (q.acks === 0) return undefined
     return { value: { baseOffset: result.baseOffset, logAppendTimeMs: Date.now(), logStartOffset: log.logStartOffset, duplicate: false } }

@@ -18,16 +18,22 @@ export class FakePartitionLog {
   logStartOffset = 0
   logEndOffset = 0
 
+  /** The leader epoch stamped on appended batches (FakeBroker.newLeaderEpoch moves it). */
+  leaderEpoch = 0
+  /** The leader-epoch cache: each epoch that has batches and the offset of its first one, oldest first. */
+  readonly epochs: { epoch: number; startOffset: number }[] = []
+
   /**
-   * Appends a batch (copied) at the log end. No idempotent-producer rule lives here: a resend is appended again and
-   * sequences are not checked. Tests about dedupe, sequences or exactly-once run on the real broker core
-   * (test/support/core-broker.ts) so that the broker's one rule (log/producer-state.ts) is what they test.
+   * Appends a batch (copied) at the log end at `leaderEpoch`. No idempotent-producer rule lives here: a resend is
+   * appended again and sequences are not checked. Tests about dedupe, sequences or exactly-once run on the real
+   * broker core (test/support/core-broker.ts) so that the broker's one rule (log/producer-state.ts) is what they test.
    */
-  append(batch: Uint8Array, leaderEpoch: number): AppendResult {
+  append(batch: Uint8Array, leaderEpoch: number = this.leaderEpoch): AppendResult {
     const h = readBatchHeader(batch)
     const bytes = batch.slice()
     const baseOffset = this.logEndOffset
     patchBatch(bytes, 0, baseOffset, leaderEpoch)
+    if ((this.epochs.at(-1)?.epoch ?? -1) < leaderEpoch) this.epochs.push({ epoch: leaderEpoch, startOffset: baseOffset })
     this.batches.push({ baseOffset, lastOffset: baseOffset + h.recordCount - 1, bytes })
     this.logEndOffset += h.recordCount
     return { baseOffset }
@@ -57,6 +63,15 @@ export class FakePartitionLog {
     while (this.batches.length > 0 && this.batches[this.batches.length - 1]!.lastOffset >= offset) this.batches.pop()
     this.logEndOffset = this.batches.length > 0 ? this.batches[this.batches.length - 1]!.lastOffset + 1 : Math.min(this.logEndOffset, offset)
     this.logStartOffset = Math.min(this.logStartOffset, this.logEndOffset)
+    while (this.epochs.length > 0 && this.epochs.at(-1)!.startOffset >= this.logEndOffset) this.epochs.pop()
+  }
+
+  /** OffsetsForLeaderEpoch: the largest epoch ≤ `epoch` with batches and the offset after its last one; −1/−1 when none. */
+  endOffsetFor(epoch: number): { leaderEpoch: number; endOffset: number } {
+    let i = this.epochs.length - 1
+    while (i >= 0 && this.epochs[i]!.epoch > epoch) i--
+    if (i < 0) return { leaderEpoch: -1, endOffset: -1 }
+    return { leaderEpoch: this.epochs[i]!.epoch, endOffset: this.epochs[i + 1]?.startOffset ?? this.logEndOffset }
   }
 
   records(): DecodedRecord[] {

@@ -499,9 +499,11 @@ export class Broker {
     return { highWatermark: log.highWatermark, logStartOffset: log.logStartOffset, records }
   }
 
-  /** OffsetsForLeaderEpoch, answered by the partition leader to a follower (peer `replicaId`, checked by the session). */
+  /**
+   * OffsetsForLeaderEpoch, answered by the partition leader to a follower (peer `replicaId`, checked by the session)
+   * or to a consumer validating its position (KIP-320). A single node leads every partition at epoch 0.
+   */
   offsetForLeaderEpoch(req: OffsetForLeaderEpochRequest): OffsetForLeaderEpochResponse {
-    if (!this.#leadership) throw new SamsaError('INVALID_REQUEST', 'this broker does not replicate: offsetForLeaderEpoch needs a cluster')
     const { log } = this.#leaderOf(req.topic, req.partition, req.currentLeaderEpoch)
     const r = log.endOffsetForEpoch(req.leaderEpoch)
     return { leaderEpoch: r.epoch, endOffset: r.endOffset }

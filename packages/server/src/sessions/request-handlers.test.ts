@@ -2,6 +2,7 @@ import { ApiKeys, SamsaError, exchanges } from '@samsa/shared'
 import { describe, expect, it } from 'vitest'
 import { handleRequest, type HandledExchange, type RequestHandlers } from './request-handlers.js'
 import { sessionHarness } from './testing/session-harness.js'
+import { testBatch } from '../log/testing/batches.js'
 
 describe('request handlers', () => {
   it('are checked by the compiler against exchanges: a missing handler or a wrong response type does not compile', () => {
@@ -44,5 +45,18 @@ describe('request handlers', () => {
     expect(await request(exchanges.createTopic, { name: 'r1', partitions: 1, replicationFactor: 1, minInsyncReplicas: -1 })).toEqual({ name: 'r1', partitions: 1 })
     expect(await request(exchanges.metadata, { topics: ['r1'] })).toMatchObject({ topics: [{ name: 'r1', partitions: [{ leader: expect.any(Number) }] }] })
     expect((await request(exchanges.metadata, { topics: ['r1'] })).topics[0]!.partitions[0]!.replicas).toBeUndefined()
+  })
+
+  it('answer offsetForLeaderEpoch to an ordinary client asking as a consumer (replicaId −1, KIP-320), but not for a replica', async () => {
+    const h = await sessionHarness()
+    const { request } = h.open()
+    const errorOf = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => (e instanceof SamsaError ? e.errorName : e))
+    await request(exchanges.createTopic, { name: 'e', partitions: 1 })
+    await request(exchanges.produce, { topic: 'e', partition: 0, acks: 1, timeoutMs: 1000, batch: testBatch({ tag: 'a', records: 3 }) })
+    // A single node leads at epoch 0: epoch 0 ends at the log end; an older epoch is unknown.
+    expect(await request(exchanges.offsetForLeaderEpoch, { topic: 'e', partition: 0, replicaId: -1, currentLeaderEpoch: 0, leaderEpoch: 0 })).toEqual({ leaderEpoch: 0, endOffset: 3 })
+    expect(await request(exchanges.offsetForLeaderEpoch, { topic: 'e', partition: 0, replicaId: -1, currentLeaderEpoch: -1, leaderEpoch: 5 })).toEqual({ leaderEpoch: 0, endOffset: 3 })
+    expect(await errorOf(request(exchanges.offsetForLeaderEpoch, { topic: 'e', partition: 0, replicaId: 2, currentLeaderEpoch: 0, leaderEpoch: 0 }))).toBe('CLUSTER_AUTHORIZATION_FAILED')
+    expect(await errorOf(request(exchanges.offsetForLeaderEpoch, { topic: 'nope', partition: 0, replicaId: -1, currentLeaderEpoch: -1, leaderEpoch: 0 }))).toBe('UNKNOWN_TOPIC_OR_PARTITION')
   })
 })

@@ -3,7 +3,7 @@
  * The map is typed from `exchanges`: each handler is checked against its exchange's request and response types, and
  * an exchange without a handler does not compile.
  */
-import { SamsaError, exchanges, type RequestOf, type ResponseOf } from '@samsa/shared'
+import { CONSUMER_REPLICA_ID, SamsaError, exchanges, type RequestOf, type ResponseOf } from '@samsa/shared'
 import type { Broker } from '../broker/broker.js'
 import type { SubscriptionTable } from './subscription-table.js'
 
@@ -72,7 +72,9 @@ export function requestHandlers(broker: Broker, session: SessionView): RequestHa
     },
     ping: () => ({}),
     offsetForLeaderEpoch: (q) => {
-      assertPeer(session, 'offsetForLeaderEpoch', q.replicaId)
+      // A consumer (replicaId −1) validating its position may ask on any connection (KIP-320): read-only, like
+      // listOffsets. Asking for a replica is broker-to-broker.
+      if (q.replicaId !== CONSUMER_REPLICA_ID) assertPeer(session, 'offsetForLeaderEpoch for a replica', q.replicaId)
       return broker.offsetForLeaderEpoch(q)
     },
     brokerRegistration: (q) => {
