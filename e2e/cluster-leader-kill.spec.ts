@@ -5,11 +5,12 @@
  * test long) given every node's proxy URL. In the page: a durable producer (IndexedDB outbox, acks all, idempotent)
  * sending ~200 records/s on a schedule, and a subscription with stored positions processing every record into an
  * IndexedDB store in the same transaction as its position commit. The partition leader is killed with SIGKILL KILLS
- * times and restarted each time; right after the second kill (no leader yet, the outbox holding batches) the page is
- * reloaded. The page's history (every send invoke/outcome, every read, the batches resent from the outbox) and the
- * nodes' leader/controller samples are checked with cluster-history-checker.ts against a drain by a Node SDK client:
- * zero anomalies; the consumer's committed deliveries run from offset 0 with no gap and no duplicate across the
- * reload; what the outbox held at the reload is sent after it. Prints counts and failover times (SIGKILL → a new
+ * times and restarted each time; after the second kill, while there is no leader and ~50 records wait for their
+ * acknowledgement (some of them in the outbox), the page is reloaded. The page's history (every send invoke and
+ * outcome, every read, the batches resent from the outbox) and the nodes' leader/controller samples are checked
+ * with cluster-history-checker.ts against a drain by a Node SDK client: zero anomalies; the consumer's committed
+ * deliveries run from offset 0 with no gap and no duplicate across the reload; what the outbox held at the reload
+ * is sent after it. Prints counts and failover times (SIGKILL → a new
  * leader → the page's next acknowledged write).
  */
 import { expect, test } from '@playwright/test'
@@ -60,7 +61,7 @@ test('a page producing and consuming with IndexedDB positions while its partitio
       const before = await cluster.waitLeader(TOPIC, 0)
       const killedAt = Date.now()
       await cluster.kill(before.leader)
-      if (k === RELOAD_AFTER_KILL) reload = await h.reload(DB)
+      if (k === RELOAD_AFTER_KILL) reload = await h.reload(DB, RATE_PER_S / 4)
       const after = await cluster.waitLeader(TOPIC, 0, (p) => p.leader !== before.leader && p.leaderEpoch > before.leaderEpoch)
       const leaderMs = Date.now() - killedAt
       const nextOk = await h.nextAckAfter(killedAt)
@@ -129,6 +130,9 @@ test('a page producing and consuming with IndexedDB positions while its partitio
     expect(last.errors).toEqual([])
     if (reload) {
       expect(sessions.length).toBe(2)
+      // The new load resumed right after the last delivery the old one committed.
+      const firstOfNew = deliveries.findIndex((d) => d.session === sessions[1])
+      expect(deliveries[firstOfNew]!.offset).toBe(deliveries[firstOfNew - 1]!.offset + 1)
       // What the outbox held at the reload was sent after it, each once, and was an unsettled send of the old page.
       expect(reload.recoveredAtStart.records).toBeGreaterThan(0)
       expect(recoveredOffsets).toHaveLength(reload.recoveredAtStart.records)

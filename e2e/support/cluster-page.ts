@@ -111,10 +111,12 @@ export class ClusterPageHistory {
   }
 
   /**
-   * Reloads the page mid-run: stops its schedule, waits until its outbox holds a batch (call it while the leader is
-   * down), reloads, records the sends whose outcome the old page never reported as unknown, restarts the schedule.
+   * Reloads the page mid-run (call it while the leader is down): once `minPending` records wait for their
+   * acknowledgement, stops the schedule, waits until the outbox holds a batch, reloads, records the sends whose
+   * outcome the old page never reported as unknown, and restarts the schedule.
    */
-  async reload(db: string): Promise<Reload> {
+  async reload(db: string, minPending: number): Promise<Reload> {
+    await until(async () => (await this.take()).pending.records >= minPending, { timeoutMs: 10_000, what: `${minPending} records pending before the reload` })
     await this.stop()
     const outbox = await until(async () => (await readStore(this.#page, db, 'outbox')).length, { timeoutMs: 10_000, what: 'a batch in the outbox before the reload' })
     const offsets = await readStore<{ offset: number }>(this.#page, db, 'offsets')

@@ -542,10 +542,14 @@ const FETCH_RESPONSE_OVERHEAD_BYTES = 8 + 2 + 8 + 8
 const METADATA_TOPIC_BYTES = 2 + 2 + 4
 const METADATA_PARTITION_BYTES = 4 + 4 + 4 + 8 + 8 + 8
 
-/** OFFSET_OUT_OF_RANGE, naming the topic-partition, unless logStartOffset ≤ offset ≤ highWatermark. */
+/**
+ * OFFSET_OUT_OF_RANGE, naming the topic-partition, unless logStartOffset ≤ offset ≤ logEndOffset. A position above
+ * the high watermark but in the log is valid (a new leader's high watermark may lag what consumers read from the
+ * former one): reads there wait for the high watermark.
+ */
 export function assertOffsetInRange(log: PartitionLog, offset: number, topic: string, partition: number): void {
-  if (!Number.isSafeInteger(offset) || offset < log.logStartOffset || offset > log.highWatermark) {
-    throw offsetOutOfRange(topic, partition, offset, log.logStartOffset, log.highWatermark)
+  if (!Number.isSafeInteger(offset) || offset < log.logStartOffset || offset > log.logEndOffset) {
+    throw offsetOutOfRange(topic, partition, offset, log.logStartOffset, log.logEndOffset)
   }
 }
 

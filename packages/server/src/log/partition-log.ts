@@ -228,14 +228,14 @@ export class PartitionLog {
     const highWatermark = this.#highWatermark
     const highWatermarkPosition = this.highWatermarkPosition
     const logStartOffset = this.logStartOffset
-    if (!Number.isSafeInteger(offset) || offset < logStartOffset || offset > highWatermark) {
-      // Offsets between the high watermark and the log end are not readable yet: the range named ends at the high watermark.
-      throw new SamsaError('OFFSET_OUT_OF_RANGE', `offset ${offset} is outside the readable range [${logStartOffset}, ${highWatermark}]`, {
-        logStartOffset,
-        logEndOffset: highWatermark,
-        highWatermark,
-      })
+    const logEndOffset = this.logEndOffset
+    if (!Number.isSafeInteger(offset) || offset < logStartOffset || offset > logEndOffset) {
+      throw new SamsaError('OFFSET_OUT_OF_RANGE', `offset ${offset} is outside the log [${logStartOffset}, ${logEndOffset}]`, { logStartOffset, logEndOffset, highWatermark })
     }
+    // Between the high watermark and the log end: in the log, not readable yet. A leader just elected can be here for
+    // a position its consumers reached on the former leader (its own high watermark catches up with its followers'
+    // next fetches): nothing was truncated, so no error, just no records yet (Kafka answers a fetch there alike).
+    if (offset > highWatermark) return { records: new Uint8Array(0), highWatermark, highWatermarkPosition, logStartOffset }
     try {
       const records = await this.#log.read(offset, maxBytes, highWatermark)
       return { records, highWatermark, highWatermarkPosition, logStartOffset }
