@@ -49,6 +49,36 @@ export function assertBuilt(): void {
   if (!existsSync(SDK_BUNDLE)) throw new Error(`${SDK_BUNDLE} is missing: run \`npm run build\` in the repository root first`)
 }
 
+/**
+ * Serves e2e/pages/*.html on the origin of `proxy` (http://127.0.0.1:PORT), and the SDK bundle through the proxy
+ * with the built file as offline fallback; grants the origin the permission its WebSockets to 127.0.0.1 need.
+ */
+export async function servePages(context: BrowserContext, proxy: { readonly host: string; readonly httpUrl: string }): Promise<void> {
+  // A page fulfilled by context.route has no IP address space, so Chromium's Local Network Access checks treat it
+  // as public and block its WebSocket to 127.0.0.1 (net::ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS) unless the
+  // origin holds the permission.
+  await context.grantPermissions(['local-network-access'], { origin: proxy.httpUrl })
+  // A URL predicate, not the glob '**/e2e/*.html': the glob does not match once the page has ?query params.
+  await context.route((url) => url.host === proxy.host && /^\/e2e\/[\w-]+\.html$/.test(url.pathname), async (route) => {
+    const name = new URL(route.request().url()).pathname.split('/').pop()!
+    const file = join(PAGES_DIR, name)
+    if (!existsSync(file)) return route.fulfill({ status: 404, body: `no e2e page ${name}` })
+    return route.fulfill({ contentType: 'text/html; charset=utf-8', body: readFileSync(file, 'utf8') })
+  })
+  // The bundle goes through the proxy like everything else; while the proxy refuses connections (an offline
+  // test, or its broker is down), the built file stands in for it — what a service worker's cache would do in an
+  // offline-first app.
+  await context.route((url) => url.host === proxy.host && url.pathname === '/sdk/samsa.js', async (route) => {
+    try {
+      const response = await route.fetch({ timeout: 5_000 })
+      if (response.ok()) return await route.fulfill({ response })
+    } catch {
+      // fall through to the cached copy
+    }
+    return route.fulfill({ contentType: 'text/javascript; charset=utf-8', body: readFileSync(SDK_BUNDLE, 'utf8') })
+  })
+}
+
 export async function startEnv(brokerArgs: readonly string[] = []): Promise<Env> {
   assertBuilt()
   const dataDir = await mkdtemp(join(tmpdir(), 'samsa-e2e-'))
@@ -74,29 +104,8 @@ export async function startEnv(brokerArgs: readonly string[] = []): Promise<Env>
       const q = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]))
       return `${proxy.httpUrl}/e2e/${name}.html${q.size ? `?${q}` : ''}`
     },
-    async serve(context) {
-      // A page fulfilled by context.route has no IP address space, so Chromium's Local Network Access checks treat it
-      // as public and block its WebSocket to 127.0.0.1 (net::ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS) unless the
-      // origin holds the permission.
-      await context.grantPermissions(['local-network-access'], { origin: proxy.httpUrl })
-      // A URL predicate, not the glob '**/e2e/*.html': the glob does not match once the page has ?query params.
-      await context.route((url) => url.host === proxy.host && /^\/e2e\/[\w-]+\.html$/.test(url.pathname), async (route) => {
-        const name = new URL(route.request().url()).pathname.split('/').pop()!
-        const file = join(PAGES_DIR, name)
-        if (!existsSync(file)) return route.fulfill({ status: 404, body: `no e2e page ${name}` })
-        return route.fulfill({ contentType: 'text/html; charset=utf-8', body: readFileSync(file, 'utf8') })
-      })
-      // The bundle goes through the proxy like everything else; while the proxy refuses connections (an offline
-      // test), the built file stands in for it — what a service worker's cache would do in an offline-first app.
-      await context.route((url) => url.host === proxy.host && url.pathname === '/sdk/samsa.js', async (route) => {
-        try {
-          const response = await route.fetch({ timeout: 5_000 })
-          if (response.ok()) return await route.fulfill({ response })
-        } catch {
-          // fall through to the cached copy
-        }
-        return route.fulfill({ contentType: 'text/javascript; charset=utf-8', body: readFileSync(SDK_BUNDLE, 'utf8') })
-      })
+    serve(context) {
+      return servePages(context, proxy)
     },
     async kill9() {
       if (nodeClient) {

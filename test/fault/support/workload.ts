@@ -9,36 +9,13 @@
  * schedule (`waitElapsed`, `nextAckAfter`), then `finish()` and `expectClean()`.
  */
 import { expect } from 'vitest'
-import WebSocket from 'ws'
-import { exchanges } from '@samsa/shared'
-import { createClient, memoryStorage, type Gap, type Logger, type SamsaClient } from '@samsa/client-browser'
-import { RawConnection } from '../../support/raw-connection.js'
+import type { Gap, Logger, SamsaClient } from '@samsa/client-browser'
 import { checkClusterHistory, describeClusterReport, HistoryRecorder, type ClusterHistoryReport, type Op } from '../../support/cluster-history-checker.js'
 import { until } from '../../support/until.js'
 import type { FaultCluster } from './cluster.js'
+import { createReplicatedTopic, DURATION_MS, drainTopic, LONG, nodeClient, SEED, sendErrorCounts, startSampler } from './observe.js'
 
-/** Quick tier (npm test) unless FAULT_LONG=1 (`npm run test:fault -- --long`). */
-export const LONG = process.env.FAULT_LONG === '1'
-/** How long each scenario offers load: ≥ 20 s in the quick tier. */
-export const DURATION_MS = Number(process.env.FAULT_DURATION_MS ?? (LONG ? 90_000 : 20_000))
-
-/**
- * The scenario's seed (FAULT_SEED, else random in the long tier, else fixed), printed with the report so a failing
- * run can be replayed with `npm run test:fault -- --seed N <file>` (scripts/run-fault-tests.mjs).
- */
-export const SEED = Number(process.env.FAULT_SEED ?? (LONG ? Math.floor(Math.random() * 2 ** 31) : 1))
-
-/** mulberry32 over SEED: the scenario's choices (which node, when) come from here. */
-export function seededRandom(seed = SEED): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { DURATION_MS, LONG, SEED, seededRandom } from './observe.js'
 
 export interface WorkloadOptions {
   readonly topic: string
@@ -105,8 +82,7 @@ export class Workload {
   #sent = 0
   #stopSending: (() => void) | null = null
   #sending: Promise<void> = Promise.resolve()
-  #samplerStopped = false
-  #sampler: Promise<void> = Promise.resolve()
+  #sampler: { stop(): Promise<void> } | null = null
   #consumerClose: (() => void) | null = null
 
   private constructor(cluster: FaultCluster, opts: WorkloadOptions) {
@@ -123,29 +99,16 @@ export class Workload {
   static async start(cluster: FaultCluster, opts: WorkloadOptions): Promise<Workload> {
     const w = new Workload(cluster, opts)
     const { topic, partitions, minInsyncReplicas } = w.#opts
-    const admin = await RawConnection.open(`ws://127.0.0.1:${cluster.node(cluster.live()[0]!).port}`)
-    try {
-      const created = await admin.request(exchanges.createTopic, { name: topic, partitions, replicationFactor: 3, minInsyncReplicas })
-      expect(created).toEqual({ ok: true, value: { name: topic, partitions } })
-    } finally {
-      admin.close()
-    }
-    for (let p = 0; p < partitions; p++) await cluster.waitLeader(topic, p, (m) => m.isr?.length === 3)
-    w.#startSampler()
+    await createReplicatedTopic(cluster, { topic, partitions, minInsyncReplicas })
+    w.#sampler = startSampler(cluster, w.rec, topic, partitions)
     w.#startConsumer()
     await w.#startProducers()
     return w
   }
 
   client(id: string): SamsaClient {
-    const c = createClient({
-      logger: this.#logger({ client: id }),
-      brokers: [...this.#opts.brokers],
-      clientId: id,
-      WebSocket: WebSocket as never,
-      storage: memoryStorage(),
-      reconnectBackoff: { baseMs: 20, capMs: 250 },
-      requestTimeoutMs: this.#opts.requestTimeoutMs,
+    const c = nodeClient({
+      logger: this.#logger({ client: id }), brokers: this.#opts.brokers, clientId: id, requestTimeoutMs: this.#opts.requestTimeoutMs,
       ...(this.#opts.heartbeatIntervalMs !== undefined && { heartbeatIntervalMs: this.#opts.heartbeatIntervalMs }),
       ...(this.#opts.heartbeatTimeoutMs !== undefined && { heartbeatTimeoutMs: this.#opts.heartbeatTimeoutMs }),
     })
@@ -207,25 +170,6 @@ export class Workload {
       if (this.sdkLog.length < 20_000) this.sdkLog.push(`${this.elapsed().toFixed(0)} ${level} ${msg ?? ''} ${JSON.stringify({ ...bindings, ...fields })}`)
     }
     return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error'), child: (b) => this.#logger({ ...bindings, ...b }) }
-  }
-
-  #startSampler(): void {
-    const { cluster, rec, topic } = this
-    this.#sampler = (async () => {
-      while (!this.#samplerStopped) {
-        await Promise.all(cluster.live().map(async (id) => {
-          const [parts, s] = await Promise.all([
-            Promise.all(Array.from({ length: this.#opts.partitions }, (_, p) => cluster.partition(id, topic, p, 1_000))),
-            cluster.status(id, 1_000),
-          ])
-          parts.forEach((p, partition) => {
-            if (p) rec.sampleLeader({ observer: id, topic, partition, leader: p.leader, leaderEpoch: p.leaderEpoch })
-          })
-          if (s && s.term !== null) rec.sampleController({ observer: id, term: s.term, leaderId: s.leaderId })
-        }))
-        await new Promise((r) => setTimeout(r, 100))
-      }
-    })()
   }
 
   #startConsumer(): void {
@@ -314,17 +258,11 @@ export class Workload {
       })
     }
     this.#consumerClose?.()
-    this.#samplerStopped = true
-    await this.#sampler
-    const drained: { partition: number; offset: number; value: string }[] = []
-    const leaderEpochs = new Map<string, number>()
-    for await (const r of this.client('fault-drain').consumer().subscribe(this.topic, { from: 'earliest', until: 'end' })) {
-      drained.push({ partition: r.partition, offset: r.offset, value: r.text() })
-      leaderEpochs.set(`${r.partition}/${r.offset}`, r.leaderEpoch)
-    }
+    await this.#sampler?.stop()
+    const drained = await drainTopic(this.client('fault-drain'), this.topic)
+    const leaderEpochs = new Map<string, number>(drained.map((r) => [`${r.partition}/${r.offset}`, r.leaderEpoch]))
     const report = checkClusterHistory({ ops: this.rec.ops, drained, leaderSamples: this.rec.leaderSamples, controllerSamples: this.rec.controllerSamples })
-    const sendErrors: Record<string, number> = {}
-    for (const o of this.rec.ops) if (o.f === 'send' && (o.type === 'unknown' || o.type === 'fail')) sendErrors[o.error ?? '?'] = (sendErrors[o.error ?? '?'] ?? 0) + 1
+    const sendErrors = sendErrorCounts(this.rec.ops)
     const elapsedS = acked.length > 0 ? (acked.at(-1)!.timeMs - this.t0) / 1000 : 0
     return { report, acked, elapsedS, sendErrors, leaderEpochs }
   }
@@ -370,7 +308,7 @@ export class Workload {
    */
   async close(): Promise<void> {
     this.#stopSending?.()
-    this.#samplerStopped = true
+    await this.#sampler?.stop()
     const closing = Promise.all(this.#clients.splice(0).map((c) => c.close().catch(() => {})))
     let timer: ReturnType<typeof setTimeout> | undefined
     await Promise.race([closing, new Promise<void>((r) => (timer = setTimeout(r, 10_000)))])

@@ -550,11 +550,10 @@ const FETCH_RESPONSE_OVERHEAD_BYTES = 8 + 2 + 8 + 8
 const METADATA_TOPIC_BYTES = 2 + 2 + 4
 const METADATA_PARTITION_BYTES = 4 + 4 + 4 + 8 + 8 + 8
 
-/** OFFSET_OUT_OF_RANGE, naming the topic-partition, unless logStartOffset ≤ offset ≤ highWatermark. */
 /**
- * A consumer position is valid from the log start to the log end. Positions above the high watermark are valid too:
- * their records are not visible yet (a new leader's high watermark trails its log end until the followers fetch
- * again), so a subscription or fetch there waits, as Kafka's does.
+ * OFFSET_OUT_OF_RANGE, naming the topic-partition, unless logStartOffset ≤ offset ≤ logEndOffset. A position above
+ * the high watermark but in the log is valid (a new leader's high watermark may lag what consumers read from the
+ * former one): reads there wait for the high watermark.
  */
 export function assertOffsetInRange(log: PartitionLog, offset: number, topic: string, partition: number): void {
   if (!Number.isSafeInteger(offset) || offset < log.logStartOffset || offset > log.logEndOffset) {

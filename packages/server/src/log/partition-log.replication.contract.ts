@@ -170,17 +170,17 @@ export function partitionLogReplicationSuite(name: string, makeStorage: () => Pr
       expect(await log.append(batch(2))).toMatchObject({ baseOffset: 2, duplicate: false })
     })
 
-    it("a partition-set high watermark: reads between it and the log end are valid and empty (not visible yet), past the log end out of range; acks=all waits for it, acks=leader does not", async () => {
+    it("a partition-set high watermark: reads between it and the log end answer no records yet, above the log end OFFSET_OUT_OF_RANGE naming the log end; acks=all waits for it, acks=leader does not", async () => {
       const e = await env()
       const log = await e.open('p', { highWatermark: 'set-by-partition' })
       const r = await log.append(testBatch({ records: 3 }))
       expect(log.logEndOffset).toBe(3)
       expect(log.localDurableEnd).toBe(3)
       expect(log.highWatermark).toBe(0)
-      expect(await log.read(1, 100)).toMatchObject({ records: new Uint8Array(0), highWatermark: 0 })
-      expect((await log.read(3, 100)).records).toHaveLength(0)
+      // A new leader's high watermark can lag what its consumers already read from the former leader: a position in
+      // its log is valid and waits for the high watermark, it is not out of range (nothing was truncated).
+      for (const offset of [0, 1, 3]) expect(await log.read(offset, 100)).toMatchObject({ records: new Uint8Array(0), highWatermark: 0, logStartOffset: 0 })
       await expectSamsaError(log.read(4, 100), 'OFFSET_OUT_OF_RANGE', { logStartOffset: 0, logEndOffset: 3, highWatermark: 0 })
-      expect((await log.read(0, 100)).records).toHaveLength(0)
       let all = false
       const leader = awaitAcks(1, log, r.lastOffset + 1)
       void awaitAcks(-1, log, r.lastOffset + 1).done.then(() => (all = true))
