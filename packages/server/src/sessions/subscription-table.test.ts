@@ -29,7 +29,7 @@ async function leaderWithLaggingHighWatermark(): Promise<PartitionLog> {
 
 /** A table over `log`, with what it needs of a Broker; pushes decoded into `pushes`. */
 function tableOver(log: PartitionLog, pushes: Push[]): SubscriptionTable {
-  const broker = { limits, partition: () => log, metrics: { recordsOut() {} }, onTopicDeleted: () => () => {} } as unknown as Broker
+  const broker = { limits, partition: () => log, metrics: { recordsOut() {} }, onTopicDeleted: () => () => {}, onResigned: () => () => {} } as unknown as Broker
   return new SubscriptionTable(broker, { version: MAX_PROTOCOL_VERSION, send: (f) => pushes.push(decodePush(f)), tryReserveOutput: () => true, releaseOutput() {} })
 }
 
