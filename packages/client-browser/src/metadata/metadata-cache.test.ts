@@ -133,4 +133,43 @@ describe('MetadataCache leader watch', () => {
     expect(late).toBe(1)
     c.metadata.close()
   })
+
+  it('a failure at an epoch the cache already moved past keeps the newer answer; at the current epoch it asks again', async () => {
+    const c = cluster()
+    await c.metadata.leader('t', 0)
+    c.metadata.onLeaderMoved('t', 0, 3, () => {})
+    c.elect()
+    for (let turn = 0; turn < 2; turn++) {
+      c.clock.advance(1_000)
+      await flush()
+    }
+    expect(await c.metadata.leader('t', 0)).toEqual({ leader: 2, leaderEpoch: 4 })
+    c.metadata.invalidate('t', { partition: 0, leaderEpoch: 3 }) // a batch sent to the old leader failed
+    expect(await c.metadata.leader('t', 0)).toEqual({ leader: 2, leaderEpoch: 4 })
+    c.metadata.invalidate('t', { partition: 0, leaderEpoch: 4 }) // the new leader failed too: refetch (stale broker answers epoch 3, held back)
+    expect(await c.metadata.leader('t', 0)).toEqual({ leader: 2, leaderEpoch: 4 })
+    c.metadata.close()
+  })
+})
+
+describe('MetadataCache fetches after a failure', () => {
+  it('a fetch that failed sends the next one to another broker in turn, and a success returns to the bootstrap', async () => {
+    const clock = new ManualClock()
+    const used: string[] = []
+    const ok: MetadataResponse = { brokers: [], topics: [] }
+    const silent = { request: () => (used.push('bootstrap'), Promise.reject(new Error('timed out'))) }
+    let bootstrapUp = false
+    const pool = {
+      metadataConnection: () => (bootstrapUp ? { request: () => (used.push('bootstrap'), Promise.resolve(ok)) } : silent),
+      metadataConnectionInTurn: (turn: number) => ({ request: () => (used.push(`turn ${turn}`), Promise.resolve(ok)) }),
+      learn: () => {},
+      knownBrokers: 3,
+    } as unknown as BrokerPool
+    const metadata = new MetadataCache(pool, { clock, random: () => 0.5 })
+    await expect(metadata.fetch(null)).rejects.toThrow('timed out')
+    await metadata.fetch(null)
+    bootstrapUp = true
+    await metadata.fetch(null)
+    expect(used).toEqual(['bootstrap', 'turn 1', 'bootstrap'])
+  })
 })

@@ -74,6 +74,8 @@ export class MetadataCache {
   readonly #watches = new Map<string, Set<LeaderWatch>>()
   #watchTimer: unknown = null
   #watchTurn = 0
+  /** Metadata fetches failed in a row (the next one asks another broker). */
+  #fetchFailures = 0
 
   constructor(pool: BrokerPool, opts: MetadataCacheOptions) {
     this.#pool = pool
@@ -81,7 +83,16 @@ export class MetadataCache {
   }
 
   async fetch(topics: readonly string[] | null): Promise<MetadataResponse> {
-    const res = await this.#pool.metadataConnection().request(metadata, { topics })
+    // After a failed fetch (a silent or gone broker), the next ones ask the known brokers in turn until one answers.
+    const conn = this.#fetchFailures === 0 ? this.#pool.metadataConnection() : this.#pool.metadataConnectionInTurn(this.#fetchFailures)
+    let res: MetadataResponse
+    try {
+      res = await conn.request(metadata, { topics })
+    } catch (e) {
+      this.#fetchFailures++
+      throw e
+    }
+    this.#fetchFailures = 0
     this.#pool.learn(res.brokers)
     return res
   }
@@ -157,7 +168,8 @@ export class MetadataCache {
     const conn = this.#pool.metadataConnectionInTurn(this.#watchTurn++)
     let res: MetadataResponse
     try {
-      res = await conn.request(metadata, { topics })
+      // A broker that does not answer within a period (paused, blackholed) costs one round, not a request timeout.
+      res = await conn.request(metadata, { topics }, { timeoutMs: this.#opts.leaderCheckMs ?? DEFAULT_LEADER_CHECK_MS })
     } catch {
       return // this broker did not answer: the next round asks another
     }
@@ -195,10 +207,20 @@ export class MetadataCache {
     if (set.size === 0) this.#watches.delete(name)
   }
 
-  /** The cached answer may be stale (a leader moved, a connection dropped): the next lookup asks again. */
-  invalidate(name: string): void {
+  /**
+   * The cached answer may be stale (a leader moved, a connection dropped): the next lookup asks again. With `seen`
+   * (the partition and leader epoch a failed request used), an answer that already names a newer leader epoch for
+   * that partition is kept: it is what the failure asked for.
+   */
+  invalidate(name: string, seen?: { readonly partition: number; readonly leaderEpoch: number }): void {
     const p = this.#topics.get(name)
-    if (p !== undefined && this.#settled.delete(p)) this.#topics.delete(name)
+    if (p === undefined || !this.#settled.has(p)) return
+    if (seen !== undefined) {
+      const cached = this.#lastGood.get(name)?.partitions.find((x) => x.partition === seen.partition)
+      if (cached !== undefined && cached.leaderEpoch > seen.leaderEpoch) return
+    }
+    this.#settled.delete(p)
+    this.#topics.delete(name)
   }
 
   /**

@@ -68,8 +68,11 @@ export interface PartitionSenderDeps {
    * the cancel function. Absent: a request waits for its own answer or timeout.
    */
   readonly onLeaderMoved?: (topic: string, partition: number, pastEpoch: number, onMoved: () => void) => () => void
-  /** Called when an error says the cached metadata may be stale. */
-  readonly onStaleMetadata: (topic: string) => void
+  /**
+   * Called when an error says the cached metadata may be stale; `sentTo`: the leader the failed request went to (the
+   * cache keeps an answer that already names a newer leader epoch, e.g. from the leader watch).
+   */
+  readonly onStaleMetadata: (topic: string, partition?: number, sentTo?: LeaderRef) => void
   /** CRC-32C for encoding batches; default the pure-JS one. */
   readonly crc32c?: Crc32cFn
   /** Writes the batch to the outbox; resolves when it is durable. Absent: no outbox (acks 'none'). */
@@ -109,6 +112,8 @@ interface SentBatch extends ClosedBatch {
   pendingSeqs: readonly number[]
   /** When its first UNKNOWN_TOPIC_OR_PARTITION of an unbroken run came (clock ms); null otherwise. */
   unknownSinceMs?: number | null
+  /** The leader (as cached) its last request went to. */
+  sentTo?: LeaderRef | null
   /**
    * True when its last request went out while an earlier batch was still unacknowledged: the broker may have seen it
    * first (requests can travel on two connections to one broker), so an OUT_OF_ORDER_SEQUENCE_NUMBER is not its own.
@@ -241,6 +246,7 @@ export class PartitionSender {
       .then(() => route(this.topic, this.partition))
       .then(async (conn) => {
         sentTo = (await this.#deps.leader?.(this.topic, this.partition).catch(() => null)) ?? null
+        batch.sentTo = sentTo
         const answer = conn.request(produce, request, { noResponse: acks === 0, timeoutMs: timeoutMs + 5_000 })
         if (sentTo === null || this.#deps.onLeaderMoved === undefined || acks === 0) return answer
         // A leader cut off from its followers and the controller accepts the batch and never commits it; once another

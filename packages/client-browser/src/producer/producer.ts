@@ -599,7 +599,7 @@ export class Producer {
         retryBackoff: { baseMs: 50, capMs: 2_000 },
         identity: durable ? this.#identity! : { producerId: -1, producerEpoch: -1 },
         initialSequence: durable ? (this.#storedSequences[partitionKey(topic, partition)] ?? 0) : 0,
-        onStaleMetadata: (t) => metadata.invalidate(t),
+        onStaleMetadata: (t, p, sentTo) => metadata.invalidate(t, p !== undefined && sentTo !== undefined ? { partition: p, leaderEpoch: sentTo.leaderEpoch } : undefined),
         ...(this.#deps.crc32c && { crc32c: this.#deps.crc32c }),
         ...(durable && {
           persist: (b: PersistableBatch) => this.#persist(b),
