@@ -80,6 +80,12 @@ export class BrokerPool {
     const conn = this.connectionFor(ids[turn % ids.length]!)
     if (conn.state.status === 'connected') return conn
     conn.connect()
+    // Not up yet: the next broker in turn order that is connected.
+    for (let k = 1; k < ids.length; k++) {
+      const id = ids[(turn + k) % ids.length]!
+      const c = this.#byId.get(id) ?? (this.bootstrap.helloResponse?.brokerId === id ? this.bootstrap : undefined)
+      if (c?.state.status === 'connected') return c
+    }
     return this.metadataConnection()
   }
 

@@ -87,7 +87,9 @@ export class MetadataCache {
     const conn = this.#fetchFailures === 0 ? this.#pool.metadataConnection() : this.#pool.metadataConnectionInTurn(this.#fetchFailures)
     let res: MetadataResponse
     try {
-      res = await conn.request(metadata, { topics })
+      // In a cluster a broker that does not answer metadata within a leader-check period is passed over (the next
+      // fetch asks another), rather than holding every route for a whole request timeout.
+      res = await conn.request(metadata, { topics }, this.propagates ? { timeoutMs: Math.max(1_000, this.#opts.leaderCheckMs ?? DEFAULT_LEADER_CHECK_MS) } : {})
     } catch (e) {
       this.#fetchFailures++
       throw e
@@ -165,14 +167,14 @@ export class MetadataCache {
   async #checkLeaders(): Promise<void> {
     if (!this.propagates) return // one broker: no other leader to move to
     const topics = [...this.#watches.keys()]
-    const conn = this.#pool.metadataConnectionInTurn(this.#watchTurn++)
-    let res: MetadataResponse
-    try {
-      // A broker that does not answer within a period (paused, blackholed) costs one round, not a request timeout.
-      res = await conn.request(metadata, { topics }, { timeoutMs: this.#opts.leaderCheckMs ?? DEFAULT_LEADER_CHECK_MS })
-    } catch {
-      return // this broker did not answer: the next round asks another
+    let res: MetadataResponse | null = null
+    // One broker after another until one answers; a broker that does not answer within a period (paused,
+    // blackholed) costs that period, not a request timeout.
+    for (let tries = 0; res === null && tries < Math.max(1, this.#pool.knownBrokers) && this.#watches.size > 0; tries++) {
+      const conn = this.#pool.metadataConnectionInTurn(this.#watchTurn++)
+      res = await conn.request(metadata, { topics }, { timeoutMs: this.#opts.leaderCheckMs ?? DEFAULT_LEADER_CHECK_MS }).catch(() => null)
     }
+    if (res === null) return
     this.#pool.learn(res.brokers)
     for (const t of res.topics) {
       if (t.errorCode !== 0 || !this.#watches.has(t.name)) continue
