@@ -31,4 +31,21 @@ describe('BrokerPool routing', () => {
     await pool2.bootstrap.request(ping, {})
     expect(pool2.connectionFor(3)).toBe(pool2.bootstrap)
   })
+
+  it('metadataConnectionInTurn: the brokers in turn by id; one not connected yet is connected for later and passed over for the next connected one', async () => {
+    const one = await FakeBroker.start({ brokerId: 1 })
+    const two = await FakeBroker.start({ brokerId: 2 })
+    const three = await FakeBroker.start({ brokerId: 3 })
+    cleanup.push(() => one.close(), () => two.close(), () => three.close())
+    const pool = new BrokerPool({ brokers: [one.url], clientId: 't', WebSocket, backoff: { baseMs: 5, capMs: 20 } }, silentLogger)
+    cleanup.push(() => pool.close())
+    await pool.bootstrap.request(ping, {})
+    pool.learn([{ brokerId: 1, url: one.url }, { brokerId: 2, url: two.url }, { brokerId: 3, url: three.url }])
+    expect(pool.metadataConnectionInTurn(0)).toBe(pool.bootstrap) // broker 1: the bootstrap's
+    expect(pool.metadataConnectionInTurn(1)).toBe(pool.bootstrap) // broker 2 is not connected yet: broker 3 is not either, so broker 1
+    const toTwo = pool.connectionFor(2)
+    await toTwo.request(ping, {})
+    expect(pool.metadataConnectionInTurn(1)).toBe(toTwo)
+    expect(pool.metadataConnectionInTurn(2)).toBe(pool.bootstrap) // broker 3 not connected yet (now connecting): the next in turn, broker 1
+  })
 })
