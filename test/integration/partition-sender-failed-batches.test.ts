@@ -9,7 +9,7 @@ import type { Connection } from '../../packages/client-browser/src/connection/co
 import { silentLogger } from '../../packages/client-browser/src/ports.js'
 import { ManualClock } from '../../packages/client-browser/src/testing/manual-clock.js'
 import { until } from '../../packages/client-browser/src/testing/until.js'
-import { PartitionSender } from '../../packages/client-browser/src/producer/partition-sender.js'
+import { PartitionSender, type PartitionSenderDeps } from '../../packages/client-browser/src/producer/partition-sender.js'
 import type { ClosedBatch } from '../../packages/client-browser/src/producer/record-accumulator.js'
 import type { Broker } from '../../packages/server/src/broker/broker.js'
 import { CoreLink, startCoreBrokerCore, valuesOf } from '../support/core-broker.js'
@@ -80,9 +80,10 @@ class FaultyBroker {
 
 }
 
-function sender(broker: FaultyBroker) {
+/** A sender routed to `broker` (any object with the produce request), with the test's overrides of its deps. */
+function sender(broker: unknown, overrides: Partial<PartitionSenderDeps> = {}) {
   return new PartitionSender('t', 0, {
-    route: () => Promise.resolve(broker as unknown as Connection),
+    route: () => Promise.resolve(broker as Connection),
     clock: { now: () => 0, setTimeout: (fn: () => void) => setTimeout(fn, 0), clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout) },
     random: () => 0.5,
     logger: silentLogger,
@@ -93,6 +94,7 @@ function sender(broker: FaultyBroker) {
     retryBackoff: { baseMs: 1, capMs: 1 },
     identity: { producerId: 7, producerEpoch: 0 },
     onStaleMetadata: () => {},
+    ...overrides,
   })
 }
 
@@ -112,24 +114,12 @@ describe('PartitionSender with failed batches', () => {
   it('an acknowledged record is in the log even after an earlier batch failed ambiguously (appended, then timed out)', async () => {
     const broker = await FaultyBroker.start()
     const time = new ManualClock()
-    const sender = new PartitionSender('t', 0, {
-      route: () => Promise.resolve(broker as unknown as Connection),
-      clock: time,
-      random: () => 0.5,
-      logger: silentLogger,
-      acks: -1,
-      timeoutMs: 1000,
-      maxInFlight: 5,
-      maxRetries: 2,
-      retryBackoff: { baseMs: 1, capMs: 1 },
-      identity: { producerId: 7, producerEpoch: 0 },
-      onStaleMetadata: () => {},
-    })
+    const s = sender(broker, { clock: time })
     broker.stalled = true
     const a = batch(['a0', 'a1'])
     let aSettled = false
     void Promise.allSettled(a.results).then(() => (aSettled = true))
-    sender.enqueue(a.closed)
+    s.enqueue(a.closed)
     // More attempts than maxRetries allows for an error that says nothing about whether the batch is in the log.
     // Each retry waits its backoff on the manual clock: move it 1 ms at a time (the backoff's cap) while waiting.
     const runClockUntil = (done: () => boolean, what: string) =>
@@ -145,7 +135,7 @@ describe('PartitionSender with failed batches', () => {
     expect(aSettled).toBe(false)
     broker.stalled = false // the fsync finished: 'a0', 'a1' are durable and visible
     const c = batch(['c0', 'c1'])
-    sender.enqueue(c.closed)
+    s.enqueue(c.closed)
     await runClockUntil(() => aSettled, 'the stalled batch to be answered once the fsync finished')
     expect(await Promise.all(a.results)).toEqual([0, 1])
     const offsets = await Promise.all(c.results)
@@ -206,18 +196,9 @@ describe('PartitionSender with failed batches', () => {
     const lossy = { request: (ex: typeof exchanges.produce, req: ProduceRequest) => broker.request(ex, req).then(() => Promise.reject(new SamsaError('REQUEST_TIMED_OUT'))) }
     const lines: string[] = []
     const logger = { ...silentLogger, info: (_fields: object, msg?: string) => void lines.push(msg ?? ''), child: () => logger }
-    const s = new PartitionSender('t', 0, {
+    const s = sender(null, {
       route: () => Promise.resolve((first ? ((first = false), lossy) : broker) as unknown as Connection),
-      clock: { now: () => 0, setTimeout: (fn: () => void) => setTimeout(fn, 0), clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout) },
-      random: () => 0.5,
       logger,
-      acks: -1,
-      timeoutMs: 1000,
-      maxInFlight: 5,
-      maxRetries: 2,
-      retryBackoff: { baseMs: 1, capMs: 1 },
-      identity: { producerId: 7, producerEpoch: 0 },
-      onStaleMetadata: () => {},
     })
     const a = batch(['a0', 'a1'])
     s.enqueue(a.closed)
@@ -231,17 +212,8 @@ describe('PartitionSender with failed batches', () => {
     const silent = { request: () => (silentRequests++, Promise.reject(new SamsaError('REQUEST_TIMED_OUT'))) } // blackholed: nothing arrives
     const current = await FaultyBroker.start()
     let routed: unknown = silent
-    const s = new PartitionSender('t', 0, {
+    const s = sender(null, {
       route: () => Promise.resolve(routed as Connection),
-      clock: { now: () => 0, setTimeout: (fn: () => void) => setTimeout(fn, 0), clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout) },
-      random: () => 0.5,
-      logger: silentLogger,
-      acks: -1,
-      timeoutMs: 1000,
-      maxInFlight: 5,
-      maxRetries: 2,
-      retryBackoff: { baseMs: 1, capMs: 1 },
-      identity: { producerId: 7, producerEpoch: 0 },
       onStaleMetadata: () => void (routed = current),
     })
     const a = batch(['a0', 'a1'])
@@ -279,18 +251,9 @@ describe('PartitionSender with failed batches', () => {
     const current = await FaultyBroker.start() // broker 2, leader epoch 1
     let routed = { broker: stale, ref: { leader: 1, leaderEpoch: 0 } }
     let refreshTo = routed
-    const s = new PartitionSender('t', 0, {
+    const s = sender(null, {
       route: () => Promise.resolve(routed.broker as unknown as Connection),
       leader: () => Promise.resolve(routed.ref),
-      clock: { now: () => 0, setTimeout: (fn: () => void) => setTimeout(fn, 0), clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout) },
-      random: () => 0.5,
-      logger: silentLogger,
-      acks: -1,
-      timeoutMs: 1000,
-      maxInFlight: 5,
-      maxRetries: 2,
-      retryBackoff: { baseMs: 1, capMs: 1 },
-      identity: { producerId: 7, producerEpoch: 0 },
       onStaleMetadata: () => void (routed = refreshTo),
     })
     const a = batch(['a'])
@@ -325,7 +288,7 @@ describe('PartitionSender with failed batches', () => {
     const current = await FaultyBroker.start()
     let routed: { broker: unknown; ref: { leader: number; leaderEpoch: number } } = { broker: zombie, ref: { leader: 1, leaderEpoch: 3 } }
     const watchers: { pastEpoch: number; onMoved: () => void }[] = []
-    const s = new PartitionSender('t', 0, {
+    const s = sender(null, {
       route: () => Promise.resolve(routed.broker as unknown as Connection),
       leader: () => Promise.resolve(routed.ref),
       onLeaderMoved: (_t, _p, pastEpoch, onMoved) => {
@@ -333,16 +296,6 @@ describe('PartitionSender with failed batches', () => {
         watchers.push(w)
         return () => void watchers.splice(watchers.indexOf(w), 1)
       },
-      clock: { now: () => 0, setTimeout: (fn: () => void) => setTimeout(fn, 0), clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout) },
-      random: () => 0.5,
-      logger: silentLogger,
-      acks: -1,
-      timeoutMs: 1000,
-      maxInFlight: 5,
-      maxRetries: 2,
-      retryBackoff: { baseMs: 1, capMs: 1 },
-      identity: { producerId: 7, producerEpoch: 0 },
-      onStaleMetadata: () => {},
     })
     const a = batch(['a0', 'a1'])
     const b = batch(['b0'])
