@@ -73,10 +73,13 @@ export class BrokerPool {
    * Where the `turn`-th leader check asks for metadata: the known brokers in turn (by id), so a broker that answers
    * from a stale image (cut off from the controller, or restarted on old metadata) is not the only source. A broker
    * whose connection is not up is connected to for a later turn, and this turn falls back to metadataConnection().
+   * Brokers in `avoid` are asked only when every known broker is in it.
    */
-  metadataConnectionInTurn(turn: number): Connection {
-    const ids = [...this.#urls.keys()].sort((a, b) => a - b)
-    if (ids.length <= 1 || this.#closed) return this.metadataConnection()
+  metadataConnectionInTurn(turn: number, avoid?: ReadonlySet<number>): Connection {
+    const all = [...this.#urls.keys()].sort((a, b) => a - b)
+    if (all.length <= 1 || this.#closed) return this.metadataConnection()
+    const others = avoid === undefined ? all : all.filter((id) => !avoid.has(id))
+    const ids = others.length > 0 ? others : all
     const conn = this.connectionFor(ids[turn % ids.length]!)
     if (conn.state.status === 'connected') return conn
     conn.connect()

@@ -1,4 +1,4 @@
-import type { MetadataResponse, PartitionMetadata } from '@samsa/shared'
+import type { MetadataRequest, MetadataResponse, PartitionMetadata } from '@samsa/shared'
 import { describe, expect, it } from 'vitest'
 import type { BrokerPool } from '../connection/broker-pool.js'
 import { ManualClock } from '../testing/manual-clock.js'
@@ -71,66 +71,131 @@ describe('MetadataCache leader epochs', () => {
 })
 
 describe('MetadataCache leader watch', () => {
-  /** Broker 1 answers from a stale image (itself, epoch 3); broker 2 knows the new leader (2, epoch 4). */
-  function cluster() {
+  const answer = (leader: number, leaderEpoch: number): MetadataResponse => ({
+    brokers: [1, 2, 3].map((brokerId) => ({ brokerId, url: `ws://127.0.0.1:${brokerId}` })),
+    topics: [{ name: 't', errorCode: 0, partitions: [{ partition: 0, leader, leaderEpoch, logStartOffset: 0, highWatermark: 0, logEndOffset: 0 }] }],
+  })
+  interface Asked {
+    readonly turn: number
+    readonly avoid: number[]
+    readonly wait: MetadataRequest['wait']
+    readonly answer: (r: MetadataResponse) => void
+    readonly fail: (e: Error) => void
+  }
+
+  /** Lookups answer leader 1 at epoch 3 until `elect` (leader 2, epoch 4); each watch request waits for the test to answer it. */
+  function cluster(opts: { leaderCheckMs?: number } = {}) {
     const clock = new ManualClock()
-    const answer = (leader: number, leaderEpoch: number): MetadataResponse => ({
-      brokers: [1, 2, 3].map((brokerId) => ({ brokerId, url: `ws://127.0.0.1:${brokerId}` })),
-      topics: [{ name: 't', errorCode: 0, partitions: [{ partition: 0, leader, leaderEpoch, logStartOffset: 0, highWatermark: 0, logEndOffset: 0 }] }],
-    })
-    const stale = { request: () => Promise.resolve(answer(1, 3)) }
-    let fresh = answer(1, 3)
-    const turns: number[] = []
+    let current = answer(1, 3)
+    const asked: Asked[] = []
     const pool = {
-      metadataConnection: () => stale,
-      metadataConnectionInTurn: (turn: number) => {
-        turns.push(turn)
-        return turn % 2 === 0 ? stale : { request: () => Promise.resolve(fresh) }
-      },
+      metadataConnection: () => ({ request: () => Promise.resolve(current) }),
+      metadataConnectionInTurn: (turn: number, avoid?: ReadonlySet<number>) => ({
+        request: (_ex: unknown, q: MetadataRequest) => new Promise<MetadataResponse>((resolve, reject) => asked.push({ turn, avoid: [...(avoid ?? [])], wait: q.wait, answer: resolve, fail: reject })),
+      }),
       learn: () => {},
       knownBrokers: 3,
     } as unknown as BrokerPool
-    const metadata = new MetadataCache(pool, { clock, random: () => 0.5, leaderCheckMs: 1_000 })
-    return { clock, metadata, turns, elect: () => void (fresh = answer(2, 4)) }
+    const metadata = new MetadataCache(pool, { clock, random: () => 0.5, leaderCheckMs: opts.leaderCheckMs ?? 1_000, leaderWatchWaitMs: 5_000 })
+    return { clock, metadata, asked, elect: () => void (current = answer(2, 4)), current: () => current }
   }
   const flush = async () => {
     for (let i = 0; i < 10; i++) await Promise.resolve()
   }
 
-  it('a waiter on a leader that another broker says was replaced is told, and lookups route to the newer leader', async () => {
+  it('holds one watch at a broker that does not lead the partition; its answer naming a newer leader tells the waiter and reroutes lookups', async () => {
     const c = cluster()
     expect(await c.metadata.leader('t', 0)).toEqual({ leader: 1, leaderEpoch: 3 })
     let moved = 0
     c.metadata.onLeaderMoved('t', 0, 3, () => moved++)
-    c.clock.advance(1_000) // turn 0: the stale broker
     await flush()
+    expect(c.asked.map(({ turn, avoid, wait }) => ({ turn, avoid, wait }))).toEqual([{ turn: 0, avoid: [1], wait: { maxWaitMs: 5_000, leaderEpochs: [[3]] } }])
     c.elect()
-    c.clock.advance(1_000) // turn 1: a broker that knows the new leader
+    c.asked[0]!.answer(c.current())
     await flush()
     expect(moved).toBe(1)
     expect(await c.metadata.leader('t', 0)).toEqual({ leader: 2, leaderEpoch: 4 })
-    c.clock.advance(1_000) // one-shot, and nothing is watched any more: no further checks
+    // One-shot, and nothing is watched any more: no further watch requests, however long.
+    c.clock.advance(60_000)
     await flush()
     expect(moved).toBe(1)
-    expect(c.turns).toEqual([0, 1])
+    expect(c.asked).toHaveLength(1)
+  })
+
+  it('a watch answered with nothing new is asked again of the next broker: at once after its full wait, after a leader-check pause when early', async () => {
+    const c = cluster()
+    await c.metadata.leader('t', 0)
+    c.metadata.onLeaderMoved('t', 0, 3, () => {})
+    await flush()
+    c.clock.advance(5_000) // the broker held it for its whole wait
+    c.asked[0]!.answer(c.current())
+    await flush()
+    expect(c.asked.map((a) => a.turn)).toEqual([0, 1])
+    c.asked[1]!.answer(c.current()) // early, and nothing moved: a stale broker, or one that does not hold waits
+    await flush()
+    expect(c.asked).toHaveLength(2)
+    c.clock.advance(999)
+    await flush()
+    expect(c.asked).toHaveLength(2)
+    c.clock.advance(1)
+    await flush()
+    expect(c.asked.map((a) => a.turn)).toEqual([0, 1, 2])
+    c.metadata.close()
+  })
+
+  it('a broker that fails the watch is passed over at once; after a whole round of failures the next round waits a leader-check period', async () => {
+    const c = cluster()
+    await c.metadata.leader('t', 0)
+    c.metadata.onLeaderMoved('t', 0, 3, () => {})
+    for (let i = 0; i < 3; i++) {
+      await flush()
+      c.asked[i]!.fail(new Error('REQUEST_TIMED_OUT'))
+    }
+    await flush()
+    expect(c.asked.map((a) => a.turn)).toEqual([0, 1, 2])
+    c.clock.advance(1_000)
+    await flush()
+    expect(c.asked.map((a) => a.turn)).toEqual([0, 1, 2, 3])
+    c.metadata.close()
+  })
+
+  it('a request waiting for a leader that cannot be reached is routed to the newer leader as soon as the watch hears of it', async () => {
+    const clock = new ManualClock()
+    let current = answer(1, 3)
+    const held: ((r: MetadataResponse) => void)[] = []
+    const down = { state: { status: 'reconnecting' }, connect: () => {}, on: () => () => {} } // broker 1 was killed
+    const two = { state: { status: 'connected' } }
+    const pool = {
+      bootstrap: null,
+      metadataConnection: () => ({ request: () => Promise.resolve(current) }),
+      metadataConnectionInTurn: () => ({ request: () => new Promise<MetadataResponse>((resolve) => held.push(resolve)) }),
+      connectionFor: (id: number) => (id === 1 ? down : two),
+      learn: () => {},
+      knownBrokers: 3,
+    } as unknown as BrokerPool
+    const metadata = new MetadataCache(pool, { clock, random: () => 0.5, leaderWaitMs: 60_000, leaderWatchWaitMs: 5_000 })
+    let routed: unknown = null
+    void metadata.connectionFor('t', 0).then((c) => (routed = c))
+    for (let i = 0; i < 10; i++) await Promise.resolve()
+    expect(held).toHaveLength(1) // the wait for broker 1 started the leader watch
+    current = answer(2, 4)
+    held[0]!(current)
+    for (let i = 0; i < 20; i++) await Promise.resolve()
+    expect(routed).toBe(two) // long before leaderWaitMs
+    metadata.close()
   })
 
   it('a waiter registered after the cache already saw a newer epoch is told at once; a cancelled one never is', async () => {
     const c = cluster()
     c.elect()
     await c.metadata.leader('t', 0)
-    c.metadata.onLeaderMoved('t', 0, 3, () => {}) // keeps the watch running
-    for (let turn = 0; turn < 2; turn++) {
-      c.clock.advance(1_000)
-      await flush()
-    }
-    expect(await c.metadata.leader('t', 0)).toEqual({ leader: 2, leaderEpoch: 4 })
     let late = 0
     c.metadata.onLeaderMoved('t', 0, 3, () => late++)
     const cancel = c.metadata.onLeaderMoved('t', 0, 3, () => late += 10)
     cancel()
     await flush()
     expect(late).toBe(1)
+    expect(c.asked).toHaveLength(0)
     c.metadata.close()
   })
 
@@ -138,15 +203,14 @@ describe('MetadataCache leader watch', () => {
     const c = cluster()
     await c.metadata.leader('t', 0)
     c.metadata.onLeaderMoved('t', 0, 3, () => {})
+    await flush()
     c.elect()
-    for (let turn = 0; turn < 2; turn++) {
-      c.clock.advance(1_000)
-      await flush()
-    }
+    c.asked[0]!.answer(c.current())
+    await flush()
     expect(await c.metadata.leader('t', 0)).toEqual({ leader: 2, leaderEpoch: 4 })
     c.metadata.invalidate('t', { partition: 0, leaderEpoch: 3 }) // a batch sent to the old leader failed
     expect(await c.metadata.leader('t', 0)).toEqual({ leader: 2, leaderEpoch: 4 })
-    c.metadata.invalidate('t', { partition: 0, leaderEpoch: 4 }) // the new leader failed too: refetch (stale broker answers epoch 3, held back)
+    c.metadata.invalidate('t', { partition: 0, leaderEpoch: 4 }) // the new leader failed too: refetch
     expect(await c.metadata.leader('t', 0)).toEqual({ leader: 2, leaderEpoch: 4 })
     c.metadata.close()
   })

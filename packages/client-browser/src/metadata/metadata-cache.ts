@@ -15,12 +15,14 @@
  * told apart only by time: older epochs answered without a break for `olderEpochHoldMs` are accepted.
  *
  * Leader watch: a request waiting on a leader, or a subscription reading from one, registers `onLeaderMoved(topic,
- * partition, epoch)`. While any is registered, metadata of their topics is checked every `leaderCheckMs`, asking the
- * known brokers in turn (BrokerPool.metadataConnectionInTurn); an answer naming a newer leader epoch calls them. This
- * is how a client leaves a leader that answers nothing wrong but can no longer commit (cut off from the controller and
- * its followers): its requests would only time out, and its subscriptions would only stay silent.
+ * partition, epoch)`. While any is registered, one metadata request with a wait (a long poll) is held by a broker —
+ * preferably one that leads none of the watched partitions — which answers as soon as its metadata names a newer
+ * leader epoch than this cache knows; an answer naming one calls the watches. Brokers that do not answer are passed
+ * over in turn (BrokerPool.metadataConnectionInTurn). This is how a client learns of a new leader within a round trip
+ * of the broker it asks, and how it leaves a leader that answers nothing wrong but can no longer commit (cut off from
+ * the controller and its followers): its requests would only time out, and its subscriptions would only stay silent.
  */
-import { ErrorMessages, SamsaError, errorByCode, metadata, type MetadataResponse, type PartitionMetadata, type TopicMetadata } from '@samsa/shared'
+import { ErrorMessages, MAX_METADATA_WAIT_MS, SamsaError, errorByCode, metadata, type MetadataResponse, type PartitionMetadata, type TopicMetadata } from '@samsa/shared'
 import { backoffDelayMs } from '../connection/backoff.js'
 import type { BrokerPool } from '../connection/broker-pool.js'
 import type { Connection } from '../connection/connection.js'
@@ -32,8 +34,13 @@ export const DEFAULT_LEADER_WAIT_MS = 1_000
 /** How long answers at an older leader epoch are ignored before they are believed (the topic may have been re-created). */
 export const DEFAULT_OLDER_EPOCH_HOLD_MS = 10_000
 const RETRY_BACKOFF = { baseMs: 50, capMs: 1_000 }
-/** How often a watched topic's leaders are checked while requests or subscriptions wait on them. */
+/**
+ * The leader watch's pause after a round in which no broker answered, or an answer brought nothing new; also how
+ * long past its wait a watch request may go unanswered before another broker is asked.
+ */
 export const DEFAULT_LEADER_CHECK_MS = 2_000
+/** How long a broker may hold a leader watch before answering that nothing moved. */
+export const DEFAULT_LEADER_WATCH_WAIT_MS = 5_000
 
 export interface MetadataCacheOptions {
   readonly clock: Clock
@@ -41,8 +48,10 @@ export interface MetadataCacheOptions {
   readonly unknownTopicRetryMs?: number
   readonly leaderWaitMs?: number
   readonly olderEpochHoldMs?: number
-  /** Leader watch period (ms); 0 turns the watch off. Default DEFAULT_LEADER_CHECK_MS. */
+  /** Leader watch pause (ms; see DEFAULT_LEADER_CHECK_MS); 0 turns the watch off. */
   readonly leaderCheckMs?: number
+  /** How long a broker may hold one leader watch (ms, ≤ MAX_METADATA_WAIT_MS). Default DEFAULT_LEADER_WATCH_WAIT_MS. */
+  readonly leaderWatchWaitMs?: number
 }
 
 interface LeaderWatch {
@@ -72,7 +81,12 @@ export class MetadataCache {
   readonly #newest = new Map<string, readonly NewestLeader[]>()
   /** Per topic, who waits for a partition's leader epoch to pass the one they use. */
   readonly #watches = new Map<string, Set<LeaderWatch>>()
-  #watchTimer: unknown = null
+  /** The leader watch loop runs. */
+  #watching = false
+  #closed = false
+  /** The watch loop's pause between requests, and how to end it early (close). */
+  #pauseTimer: unknown = null
+  #endPause: () => void = () => {}
   #watchTurn = 0
   /** Metadata fetches failed in a row (the next one asks another broker). */
   #fetchFailures = 0
@@ -147,35 +161,66 @@ export class MetadataCache {
 
   /** Stops the leader watch (the client closed). */
   close(): void {
+    this.#closed = true
     this.#watches.clear()
-    if (this.#watchTimer !== null) this.#opts.clock.clearTimeout(this.#watchTimer as never)
-    this.#watchTimer = null
+    if (this.#pauseTimer !== null) this.#opts.clock.clearTimeout(this.#pauseTimer as never)
+    this.#endPause()
   }
 
   #scheduleWatch(): void {
-    const every = this.#opts.leaderCheckMs ?? DEFAULT_LEADER_CHECK_MS
-    if (this.#watchTimer !== null || every <= 0 || this.#watches.size === 0) return
-    this.#watchTimer = this.#opts.clock.setTimeout(() => {
-      void this.#checkLeaders().finally(() => {
-        this.#watchTimer = null
-        this.#scheduleWatch()
-      })
-    }, every)
+    if (this.#watching || this.#closed || this.#leaderCheckMs <= 0 || this.#watches.size === 0) return
+    this.#watching = true
+    void this.#watchLeaders().finally(() => {
+      this.#watching = false
+      this.#scheduleWatch() // a watch registered while the loop was ending
+    })
   }
 
-  /** One round of the leader watch: each watched topic's metadata from the next broker in turn. */
-  async #checkLeaders(): Promise<void> {
-    if (!this.propagates) return // one broker: no other leader to move to
-    const topics = [...this.#watches.keys()]
-    let res: MetadataResponse | null = null
-    // One broker after another until one answers; a broker that does not answer within a period (paused,
-    // blackholed) costs that period, not a request timeout.
-    for (let tries = 0; res === null && tries < Math.max(1, this.#pool.knownBrokers) && this.#watches.size > 0; tries++) {
-      const conn = this.#pool.metadataConnectionInTurn(this.#watchTurn++)
-      res = await conn.request(metadata, { topics }, { timeoutMs: this.#opts.leaderCheckMs ?? DEFAULT_LEADER_CHECK_MS }).catch(() => null)
+  get #leaderCheckMs(): number {
+    return this.#opts.leaderCheckMs ?? DEFAULT_LEADER_CHECK_MS
+  }
+
+  /**
+   * The leader watch, while anything is watched: a metadata request with a wait (a long poll), held by a broker that
+   * leads none of the watched partitions when there is one, until its image names a newer leader epoch than this
+   * cache knows (or `leaderWatchWaitMs` passes), then asked again at once. A broker that does not answer in time is
+   * passed over for the next; after a whole round of failures, or an early answer that brought nothing new (a broker
+   * that does not hold waits), the next request waits a leader-check period, so the loop never spins.
+   */
+  async #watchLeaders(): Promise<void> {
+    const every = this.#leaderCheckMs
+    const waitMs = Math.min(MAX_METADATA_WAIT_MS, this.#opts.leaderWatchWaitMs ?? DEFAULT_LEADER_WATCH_WAIT_MS)
+    let failures = 0
+    while (this.#watches.size > 0 && !this.#closed) {
+      if (!this.propagates) {
+        await this.#pause(every) // one broker: no other leader to move to
+        continue
+      }
+      const topics = [...this.#watches.keys()]
+      const leaderEpochs = topics.map((t) => this.#knownEpochs(t))
+      const conn = this.#pool.metadataConnectionInTurn(this.#watchTurn, this.#watchedLeaders(topics))
+      const askedAt = this.#opts.clock.now()
+      const res = await conn.request(metadata, { topics, wait: { maxWaitMs: waitMs, leaderEpochs } }, { timeoutMs: waitMs + every }).catch(() => null)
+      if (res === null) {
+        this.#watchTurn++
+        if (++failures >= Math.max(1, this.#pool.knownBrokers)) {
+          failures = 0
+          await this.#pause(every)
+        }
+        continue
+      }
+      failures = 0
+      if (this.#learnLeaders(res)) continue
+      // Nothing new: the next request goes to the next broker (this one may answer from a stale image).
+      this.#watchTurn++
+      if (this.#opts.clock.now() - askedAt < waitMs / 2) await this.#pause(every)
     }
-    if (res === null) return
+  }
+
+  /** Takes a watch answer in: brokers, and every watched topic naming a newer leader. True when a leader moved. */
+  #learnLeaders(res: MetadataResponse): boolean {
     this.#pool.learn(res.brokers)
+    let anyMoved = false
     for (const t of res.topics) {
       if (t.errorCode !== 0 || !this.#watches.has(t.name)) continue
       const before = this.#newest.get(t.name)
@@ -185,7 +230,36 @@ export class MetadataCache {
         // A newer leader than the cached answer names: route new requests by this answer from now on.
         this.#replace(t.name, merged)
       }
+      anyMoved ||= moved
     }
+    return anyMoved
+  }
+
+  /** What this cache knows of a topic's leaders, per partition in order (empty: nothing known). */
+  #knownEpochs(topic: string): number[] {
+    const newest = this.#newest.get(topic)
+    if (newest !== undefined) return [...newest].sort((a, b) => a.partition - b.partition).map((n) => n.leaderEpoch)
+    return this.#lastGood.get(topic)?.partitions.map((p) => p.leaderEpoch) ?? []
+  }
+
+  /** The brokers leading watched partitions: the watch is better held elsewhere (a leader may be what went silent). */
+  #watchedLeaders(topics: readonly string[]): Set<number> {
+    const ids = new Set<number>()
+    for (const t of topics) for (const n of this.#newest.get(t) ?? []) ids.add(n.leader)
+    return ids
+  }
+
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.#pauseTimer = this.#opts.clock.setTimeout(() => {
+        this.#pauseTimer = null
+        resolve()
+      }, ms)
+      this.#endPause = () => {
+        this.#pauseTimer = null
+        resolve()
+      }
+    })
   }
 
   /** The cached answer for `name` becomes `t` (a newer one than the lookup had). */
@@ -247,7 +321,9 @@ export class MetadataCache {
       }
       if (conn === this.#pool.bootstrap || conn.state.status === 'connected' || this.#opts.clock.now() - started > this.#waitBudgetMs()) return conn
       conn.connect()
-      if (await this.#connectedWithin(conn, this.#opts.leaderWaitMs ?? DEFAULT_LEADER_WAIT_MS)) return conn
+      // A leader elected meanwhile (the leader watch hears of it) ends the wait at once.
+      const leaderMoved = (stop: () => void) => this.onLeaderMoved(topic, partition, p.leaderEpoch, stop)
+      if (await this.#connectedWithin(conn, this.#opts.leaderWaitMs ?? DEFAULT_LEADER_WAIT_MS, leaderMoved)) return conn
       this.invalidate(topic)
     }
   }
@@ -329,10 +405,16 @@ export class MetadataCache {
     return new Promise((resolve) => this.#opts.clock.setTimeout(resolve, backoffDelayMs(attempt, RETRY_BACKOFF, this.#opts.random)))
   }
 
-  #connectedWithin(conn: Connection, ms: number): Promise<boolean> {
+  /** True once `conn` is connected; false after `ms`, when it closes, or when `stopWhen` calls its argument. */
+  #connectedWithin(conn: Connection, ms: number, stopWhen: (stop: () => void) => () => void): Promise<boolean> {
     return new Promise((resolve) => {
+      let settled = false
+      let unwatch = () => {}
       const finish = (up: boolean) => {
+        if (settled) return
+        settled = true
         off()
+        unwatch()
         this.#opts.clock.clearTimeout(timer)
         resolve(up)
       }
@@ -341,6 +423,8 @@ export class MetadataCache {
         if (current.status === 'connected') finish(true)
         else if (current.status === 'closed') finish(false)
       })
+      unwatch = stopWhen(() => finish(false))
+      if (settled) unwatch()
     })
   }
 }

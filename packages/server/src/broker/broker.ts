@@ -6,7 +6,7 @@
 import {
   ErrorCodes, ErrorMessages, ProtocolError, RecordTooLargeError, SamsaError, batchTotalBytes, utf8ByteLength, verifyBatch,
   type FetchRequest, type FetchResponse, type ListOffsetsRequest, type ListOffsetsResponse,
-  type Crc32cFn, type InitProducerIdResponse, type MetadataResponse, type PartitionMetadata, type ProduceRequest, type ProduceResponse,
+  type Crc32cFn, type InitProducerIdResponse, type MetadataResponse, type MetadataWait, type PartitionMetadata, type ProduceRequest, type ProduceResponse,
   type OffsetForLeaderEpochRequest, type OffsetForLeaderEpochResponse, type TopicMetadata, type AllocateProducerIdsRequest,
   type AllocateProducerIdsResponse, type BrokerHeartbeatRequest, type BrokerHeartbeatResponse, type BrokerRegistrationRequest,
   type BrokerRegistrationResponse, type AlterPartitionExchangeRequest, type AlterPartitionExchangeResponse,
@@ -327,6 +327,15 @@ export class Broker {
       })
     }
     return { brokers: [{ brokerId: this.#config.brokerId, url: this.#config.advertisedUrl }], topics }
+  }
+
+  /**
+   * A metadata request with a wait (a leader watch): answered once this broker's image differs from what the client
+   * knows, or at its maxWaitMs. A single node's leaders never move, so it answers at once.
+   */
+  async metadataWhenChanged(names: readonly string[], wait: MetadataWait, onCancel: (cancel: () => void) => () => void): Promise<MetadataResponse> {
+    if (this.#cluster) await this.#cluster.waitForMetadata(names, wait, onCancel)
+    return this.metadata(names)
   }
 
   /** The answer from the metadata image: live brokers, and per partition leader, epoch, replicas, ISR; offsets from the local log when there is one. */

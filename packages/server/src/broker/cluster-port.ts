@@ -6,13 +6,18 @@
  */
 import type {
   AllocateProducerIdsRequest, AllocateProducerIdsResponse, AlterPartitionExchangeRequest, AlterPartitionExchangeResponse, BrokerHeartbeatRequest, BrokerHeartbeatResponse, BrokerRegistrationRequest,
-  BrokerRegistrationResponse, CreateTopicRequest,
+  BrokerRegistrationResponse, CreateTopicRequest, MetadataWait,
 } from '@samsa/shared'
 import type { MetadataImage } from '../controller/metadata/index.js'
 
 export interface BrokerClusterPort {
   /** The committed metadata image as this broker has applied it. */
   image(): MetadataImage
+  /**
+   * A leader watch: resolves once the image differs from what the client knows of `topics` (metadata-waits.ts), after
+   * `wait.maxWaitMs`, or when `onCancel` fires (its connection closed).
+   */
+  waitForMetadata(topics: readonly string[], wait: MetadataWait, onCancel: (cancel: () => void) => () => void): Promise<void>
   /**
    * Creates a topic through the active controller; resolves once this broker has applied it (and opened its local
    * replicas). `fromPeer`: the request was forwarded by another broker, so it is not forwarded again.

@@ -10,13 +10,14 @@
  * routes topic create/delete and producer-id blocks through the active controller (ControllerChannel), and serves
  * the broker-to-broker requests when this node is the active controller. It implements the Broker's cluster port.
  */
-import { SamsaError, silentLogger, type Logger } from '@samsa/shared'
+import { SamsaError, silentLogger, type Logger, type MetadataWait } from '@samsa/shared'
 import type { BrokerClusterPort } from '../broker/cluster-port.js'
 import type { Clock } from '../clock.js'
 import { localPartitionChanges, type MetadataImage, type PartitionRegistration } from '../controller/metadata/index.js'
 import type { AlterPartitionRequest } from '../replication/leader-partition.js'
 import type { MetadataNode } from '../controller/metadata-node.js'
 import { BrokerLifecycle } from './broker-lifecycle.js'
+import { MetadataWaits } from './metadata-waits.js'
 import { ControllerChannel, controllerRequests, type ControllerHandlers, type PeerRequester } from './controller-channel.js'
 import type { PartitionRoleListener } from './partition-roles.js'
 
@@ -48,6 +49,8 @@ export class ClusterNode implements BrokerClusterPort {
   readonly #handlers: ControllerHandlers
   readonly channel: ControllerChannel
   readonly lifecycle: BrokerLifecycle
+  /** Clients' leader watches, answered from this node's image (see metadata-waits.ts). */
+  readonly metadataWaits: MetadataWaits
   #roles: PartitionRoleListener | null = null
   #settled: () => Promise<void> = () => Promise.resolve()
   #unlisten: (() => void) | null = null
@@ -59,6 +62,7 @@ export class ClusterNode implements BrokerClusterPort {
     this.#logger = opts.logger ?? silentLogger
     this.#handlers = controllerRequests(opts.metadata, opts.clusterId)
     this.channel = new ControllerChannel({ nodeId: opts.brokerId, metadata: opts.metadata, handlers: this.#handlers, peers: opts.peers, clock: opts.clock })
+    this.metadataWaits = new MetadataWaits(() => opts.metadata.image, opts.clock)
     this.lifecycle = new BrokerLifecycle({
       brokerId: opts.brokerId,
       clusterId: opts.clusterId,
@@ -87,6 +91,7 @@ export class ClusterNode implements BrokerClusterPort {
     const { metadata, brokerId } = this.#o
     this.#unlisten = metadata.onImage((before, after) => {
       if (this.#following) this.#imageChanged(before, after)
+      this.metadataWaits.imageChanged(after)
     })
     this.lifecycle.start()
     this.#logger.info({ brokerId }, 'cluster member started; partition roles wait until it has caught up with the metadata log')
@@ -174,5 +179,10 @@ export class ClusterNode implements BrokerClusterPort {
   async close(timeoutMs: number): Promise<void> {
     await this.lifecycle.shutdown(timeoutMs)
     this.#unlisten?.()
+    this.metadataWaits.close()
+  }
+
+  waitForMetadata(topics: readonly string[], wait: MetadataWait, onCancel: (cancel: () => void) => () => void): Promise<void> {
+    return this.metadataWaits.wait(topics, wait, onCancel)
   }
 }

@@ -39,7 +39,7 @@ export type RequestHandlers = {
 /** The handlers of one connection. */
 export function requestHandlers(broker: Broker, session: SessionView): RequestHandlers {
   return {
-    metadata: (q) => broker.metadata(q.topics),
+    metadata: (q) => (q.wait !== undefined && q.topics !== null ? broker.metadataWhenChanged(q.topics, q.wait, (cancel) => session.onClose(cancel)) : broker.metadata(q.topics)),
     createTopic: (q) => {
       const opts = { fromPeer: session.peerNodeId !== 0, ...(q.replicationFactor !== undefined ? { replicationFactor: q.replicationFactor } : {}), ...(q.minInsyncReplicas !== undefined ? { minInsyncReplicas: q.minInsyncReplicas } : {}) }
       return broker.createTopic(q.name, q.partitions, opts)

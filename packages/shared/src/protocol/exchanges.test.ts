@@ -6,6 +6,7 @@ import { ProtocolError } from '../errors.js'
 import { ApiKeys, apiKeyName } from './api-keys.js'
 import type { Exchange } from './exchange.js'
 import { exchangeByApiKey, exchanges } from './exchanges.js'
+import { MAX_METADATA_WAIT_MS } from './messages/metadata.js'
 import { decodeResponseFrame, encodeRequestFrame, encodeResponseFrame, FRAME_HEADER_BYTES, readFrameHeader } from './frame.js'
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
@@ -82,7 +83,13 @@ const arbitraries: Record<Name, { request: fc.Arbitrary<unknown>; response: fc.A
     response: fc.record({ version: u16, brokerId: i32, clusterId: str, maxFrameBytes: u32, maxBatchBytes: u32, maxRecordBytes: u32, maxSubscriptions: u32 }),
   },
   metadata: {
-    request: fc.record({ topics: fc.option(fc.array(str, { maxLength: 5 }), { nil: null }) }),
+    // Every topic, some topics, or some topics with a leader watch (one list of epochs per named topic).
+    request: fc.oneof(
+      fc.record({ topics: fc.option(fc.array(str, { maxLength: 5 }), { nil: null }) }),
+      fc.array(fc.tuple(str, fc.array(i32, { maxLength: 4 })), { maxLength: 5 }).chain((named) =>
+        fc.integer({ min: 0, max: MAX_METADATA_WAIT_MS }).map((maxWaitMs) => ({ topics: named.map(([t]) => t), wait: { maxWaitMs, leaderEpochs: named.map(([, e]) => e) } })),
+      ),
+    ),
     // A single node's answer (no replica tail) or a cluster's (every partition with replicas and ISR).
     response: fc.boolean().chain((cluster) =>
       fc.record({
@@ -285,6 +292,22 @@ describe('optional cluster tails (old frames stay valid)', () => {
     const request = { name: 'orders', partitions: 6, replicationFactor: 3, minInsyncReplicas: 2 }
     expect(hex(encodeRequestFrame(exchanges.createTopic, 1, 3, request))).toBe(hex(frame))
     expect(decodeRequestFrame(exchange('createTopic'), frame)).toEqual(request)
+  })
+
+  it('a metadata request with a leader watch round-trips; old requests decode without one', () => {
+    const request = { topics: ['orders', 'logs'], wait: { maxWaitMs: 10_000, leaderEpochs: [[3, 4], []] } }
+    const frame = encodeRequestFrame(exchanges.metadata, 1, 5, request)
+    expect(decodeRequestFrame(exchange('metadata'), frame)).toEqual(request)
+    const plain = encodeRequestFrame(exchanges.metadata, 1, 5, { topics: ['orders'] })
+    expect(decodeRequestFrame(exchange('metadata'), plain)).toEqual({ topics: ['orders'] })
+  })
+
+  it('a leader watch waiting longer than MAX_METADATA_WAIT_MS, or for every topic, is refused', () => {
+    const tooLong = encodeRequestFrame(exchanges.metadata, 1, 5, { topics: ['orders'], wait: { maxWaitMs: MAX_METADATA_WAIT_MS + 1, leaderEpochs: [[0]] } })
+    expect(() => decodeRequestFrame(exchange('metadata'), tooLong)).toThrow(/maxWaitMs 30001 is outside \[0, 30000\]/)
+    expect(() => encodeRequestFrame(exchanges.metadata, 1, 5, { topics: null, wait: { maxWaitMs: 1, leaderEpochs: [] } })).toThrow(RangeError)
+    // A tail naming more epochs than the frame holds fails on its count before allocating.
+    expect(() => exchanges.metadata.decodeRequest(new ByteReader(fromHex('00000001000161000003e8ffffffff')))).toThrow(/^array of \d+ elements cannot fit in \d+ bytes$/)
   })
 
   it('a cluster metadata response carries replicas and ISR per partition in a tail after the topics', () => {

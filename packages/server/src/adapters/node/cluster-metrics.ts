@@ -1,7 +1,8 @@
 /**
  * @module Prometheus gauges of a cluster node (prom-client, read at scrape time): the metadata it applied, whether
  * the controller fences it, brokers by state, and for the partitions this broker leads their ISR size, how many are
- * under-replicated (ISR smaller than the replica set) and how many leaderships it has taken. The controller quorum's
+ * under-replicated (ISR smaller than the replica set), how many leaderships it has taken, and the clients' leader
+ * watches it holds. The controller quorum's
  * own gauges (term, leader, commit index) are in controller-node.ts.
  */
 import { Counter, Gauge, type Registry } from 'prom-client'
@@ -13,6 +14,7 @@ export function registerClusterMetrics(registry: Registry, metadata: MetadataNod
   const registers = [registry]
   new Gauge({ name: 'samsa_metadata_offset', help: 'The offset (controller log index) of the last metadata batch applied on this node', registers, collect() { this.set(metadata.image.offset) } })
   new Gauge({ name: 'samsa_broker_fenced', help: '1 while the controller holds this broker fenced (not registered yet, or its session expired)', registers, collect() { this.set(member.lifecycle.state().fenced ? 1 : 0) } })
+  new Gauge({ name: 'samsa_metadata_waits', help: 'Leader watches (metadata requests with a wait) this broker holds now', registers, collect() { this.set(member.metadataWaits.size) } })
   new Gauge({
     name: 'samsa_cluster_brokers',
     help: 'Registered brokers in the metadata image, by state',

@@ -3,6 +3,11 @@
  * MAX_METADATA_TOPICS (1,000) topics (more: INVALID_REQUEST); a name given twice is answered once.
  *
  * Request:  topicCount i32 (−1 = all topics), [name string]…
+ *           [maxWaitMs i32, for each topic above: epochCount u32, [leaderEpoch i32]…]
+ *           (the bracketed tail is optional: a leader watch, a long poll. The broker holds the answer until one of
+ *           the named topics differs from what the client knows — a partition's leader epoch above the one given,
+ *           another partition count, the topic created or deleted — or maxWaitMs (≤ MAX_METADATA_WAIT_MS) passes,
+ *           then answers as without the tail. Only with named topics.)
  * Response: brokerCount u32, [brokerId i32, url string]…,
  *           topicCount u32, [name string, errorCode i16, partitionCount u32,
  *             [partition i32, leader i32, leaderEpoch i32, logStartOffset i64, highWatermark i64, logEndOffset i64]…]…,
@@ -17,10 +22,21 @@ import type { Exchange } from '../exchange.js'
 
 /** Most topic names one metadata request may carry; checked before any name is decoded. */
 export const MAX_METADATA_TOPICS = 1000
+/** Longest a leader watch may hold its answer. */
+export const MAX_METADATA_WAIT_MS = 30_000
+
+/** What the client knows of each named topic: the leader epoch per partition (an empty list: it knows no such topic). */
+export interface MetadataWait {
+  readonly maxWaitMs: number
+  /** One list per named topic, in request order. */
+  readonly leaderEpochs: readonly (readonly number[])[]
+}
 
 export interface MetadataRequest {
   /** null = every topic. */
   readonly topics: readonly string[] | null
+  /** Hold the answer until the named topics differ from this (a leader watch); absent: answer at once. */
+  readonly wait?: MetadataWait
 }
 
 export interface PartitionMetadata {
@@ -57,6 +73,13 @@ export const metadata: Exchange<MetadataRequest, MetadataResponse> = {
       w.i32(q.topics.length)
       for (const t of q.topics) w.string(t)
     }
+    if (q.wait === undefined) return
+    if (q.topics === null || q.wait.leaderEpochs.length !== q.topics.length) throw new RangeError('a metadata wait names one list of leader epochs per named topic')
+    w.i32(q.wait.maxWaitMs)
+    for (const epochs of q.wait.leaderEpochs) {
+      w.u32(epochs.length)
+      for (const e of epochs) w.i32(e)
+    }
   },
   decodeRequest: (r) => {
     const n = r.i32()
@@ -69,8 +92,12 @@ export const metadata: Exchange<MetadataRequest, MetadataResponse> = {
     if (n * 2 > r.remaining) throw new ProtocolError(`${n} topics cannot fit in ${r.remaining} bytes`)
     const topics: string[] = []
     for (let i = 0; i < n; i++) topics.push(r.string())
+    if (r.remaining === 0) return { topics }
+    const maxWaitMs = r.i32()
+    if (maxWaitMs < 0 || maxWaitMs > MAX_METADATA_WAIT_MS) throw new ProtocolError(`maxWaitMs ${maxWaitMs} is outside [0, ${MAX_METADATA_WAIT_MS}]`)
+    const leaderEpochs = topics.map(() => Array.from({ length: r.count(4) }, () => r.i32()))
     r.end()
-    return { topics }
+    return { topics, wait: { maxWaitMs, leaderEpochs } }
   },
   encodeResponse: (w, s) => {
     w.u32(s.brokers.length)
