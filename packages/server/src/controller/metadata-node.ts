@@ -33,6 +33,8 @@ export interface MetadataRaft {
   propose(data: Uint8Array): Promise<Proposed>
   readIndex(): Promise<number>
   compact(index: number, data: Uint8Array): void
+  /** When (monotonic ms) a message from node `id` last arrived; null: never. */
+  lastHeardFromMs(id: number): number | null
 }
 
 export interface MetadataNodeOptions {
@@ -87,6 +89,8 @@ export class MetadataNode {
   #activeTerm = 0
   /** The term an activation (a read-index round) is under way for. */
   #activatingTerm = 0
+  /** The last quorum leader other than this node that this node saw leading (0: none yet). */
+  #followedLeader = 0
   #pending: MetadataImage | null = null
   #inFlight: InFlight[] = []
   #timer: Timer | null = null
@@ -313,11 +317,20 @@ export class MetadataNode {
     }, this.#pollMs)
   }
 
+  /** The quorum leader this node followed last, and when (wall ms) it last heard from it; undefined: none. */
+  #formerController(raft: MetadataRaft): { brokerId: number; lastContactMs: number } | undefined {
+    const id = this.#followedLeader
+    const heard = id === 0 ? null : raft.lastHeardFromMs(id)
+    if (heard === null) return undefined
+    return { brokerId: id, lastContactMs: this.#clock.nowMs() - (this.#clock.monotonicMs() - heard) }
+  }
+
   /** Follows the Raft role: activates after a read-index round in a new term as leader; fences expired sessions while active. */
   #poll(): void {
     const raft = this.#raft
     if (!raft) return
     const s = raft.status()
+    if (s.leaderId !== 0 && s.leaderId !== this.#nodeId) this.#followedLeader = s.leaderId
     if (this.#activeTerm !== 0 && (s.role !== 'leader' || s.term !== this.#activeTerm)) this.#deactivate('it is no longer the leader of its term')
     if (s.role === 'leader' && this.#activeTerm === 0 && this.#activatingTerm !== s.term) {
       const term = s.term
@@ -330,7 +343,8 @@ export class MetadataNode {
           this.#activeTerm = term
           this.#pending = null
           this.#inFlight = []
-          this.#controller.activate(this.#image, this.#clock.nowMs())
+          this.#controller.activate(this.#image, this.#clock.nowMs(), this.#formerController(raft))
+          this.#followedLeader = 0 // a later term's former controller is whoever this node follows after this one
           this.#lastPreferredMs = this.#clock.monotonicMs()
           this.#logger.info({ nodeId: this.#nodeId, term, metadataOffset: this.#image.offset }, 'active controller')
         },

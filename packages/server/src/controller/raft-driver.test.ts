@@ -190,6 +190,19 @@ describe('RaftDriver', () => {
     expect(next.status().term).toBeGreaterThan(leader.status().term - 1)
   })
 
+  it('remembers when a message from each peer last arrived (how a new controller knows how long its predecessor was silent)', async () => {
+    const c = await threeNodes()
+    const leader = await c.electLeader()
+    const follower = [...c.drivers.values()].find((d) => d !== leader)!
+    await c.ticks(3)
+    const beforeCrash = c.clock.monotonicMs()
+    expect(follower.lastHeardFromMs(leader.id)).toBeGreaterThanOrEqual(beforeCrash - 3 * TICK_MS)
+    c.crash(leader.id)
+    await c.ticks(5)
+    expect(follower.lastHeardFromMs(leader.id)).toBeLessThanOrEqual(beforeCrash)
+    expect(follower.lastHeardFromMs(99)).toBeNull()
+  })
+
   it('survives a leader crash: a new leader commits, and the old node restarts over its storage and catches up', async () => {
     const c = await threeNodes()
     const first = await c.electLeader()

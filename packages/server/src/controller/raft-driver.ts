@@ -108,6 +108,8 @@ export class RaftDriver {
   readonly #proposals = new Map<number, PendingProposal>()
   readonly #reads = new Map<string, PendingRead>()
   #nextReadId = 1
+  /** Per peer, when (monotonic ms) a message from it last arrived. */
+  readonly #heardAt = new Map<NodeId, number>()
 
   constructor(opts: RaftDriverOptions) {
     const electionTicks = opts.electionTicks ?? 10
@@ -154,9 +156,16 @@ export class RaftDriver {
     return { nodeId: s.id, role: s.role, term: s.term, leaderId: s.lead, commitIndex: s.commit, appliedIndex: this.#appliedIndex, lastIndex: s.lastIndex }
   }
 
+  /** When (monotonic ms) this node last received a message from `id`; null: never since it started. */
+  lastHeardFromMs(id: NodeId): number | null {
+    return this.#heardAt.get(id) ?? null
+  }
+
   /** Messages from the transport; any not addressed to this node or from a non-member are ignored. */
   receive(messages: readonly Message[]): void {
     if (this.#stopped) return
+    const now = this.#clock.monotonicMs()
+    for (const m of messages) this.#heardAt.set(m.from, now)
     try {
       for (const m of messages) this.#node.step(m)
     } catch (e) {

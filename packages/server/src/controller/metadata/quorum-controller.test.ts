@@ -111,6 +111,26 @@ describe('QuorumController: brokers', () => {
     expect(next.tick(log.image, 50_001 + SESSION_MS).fenced).toEqual([1, 2])
   })
 
+  it('counts the former active controller\'s session from when it was last heard, but gives it half a session to reach the new one', () => {
+    const { log, join } = setup()
+    join([1, 2, 3], 0)
+    // Broker 1 led the quorum and went silent at 48,000; broker 3 took over at 50,000.
+    const next = new QuorumController({ sessionTimeoutMs: SESSION_MS }, { random: () => 0 })
+    next.activate(log.image, 50_000, { brokerId: 1, lastContactMs: 48_000 })
+    expect(next.tick(log.image, 48_000 + SESSION_MS).records).toEqual([])
+    expect(next.tick(log.image, 48_001 + SESSION_MS).fenced).toEqual([1])
+    // Heard from just before the failover: still half a session from activation, not less.
+    const other = new QuorumController({ sessionTimeoutMs: SESSION_MS }, { random: () => 0 })
+    other.activate(log.image, 50_000, { brokerId: 1, lastContactMs: 30_000 })
+    expect(other.tick(log.image, 50_000 + SESSION_MS / 2).records).toEqual([])
+    expect(other.tick(log.image, 50_001 + SESSION_MS / 2).fenced).toEqual([1])
+    // A former controller that heartbeats the new one keeps its session like any broker.
+    const third = new QuorumController({ sessionTimeoutMs: SESSION_MS }, { random: () => 0 })
+    third.activate(log.image, 50_000, { brokerId: 1, lastContactMs: 30_000 })
+    third.heartbeat(log.image, { brokerId: 1, brokerEpoch: log.image.brokers.get(1)!.brokerEpoch, caughtUpToMetadataOffset: log.image.offset }, 52_000)
+    expect(third.tick(log.image, 52_000 + SESSION_MS).fenced).toEqual([2, 3])
+  })
+
   it('unregisters a broker, fencing it first', () => {
     const { log, controller, join } = setup()
     join([1])

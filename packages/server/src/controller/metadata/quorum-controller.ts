@@ -101,10 +101,21 @@ export class QuorumController {
     this.#random = deps.random
   }
 
-  /** On becoming the active controller: forget any earlier term's contacts; every broker starts a full session. */
-  activate(image: MetadataImage, nowMs: number): void {
+  /**
+   * On becoming the active controller: forget any earlier term's contacts; every broker starts a full session, except
+   * the former active controller (`formerController`, the quorum leader this node followed last): its silence is what
+   * began this term (a follower campaigns only after an election timeout without hearing from its leader), so its
+   * session counts from when this node last heard from it — yet never less than half a session from now, enough for a
+   * live former controller (one that only lost its quorum) to heartbeat here, as brokers do every third of a session.
+   */
+  activate(image: MetadataImage, nowMs: number, formerController?: { readonly brokerId: number; readonly lastContactMs: number }): void {
     this.#heartbeats.clear()
     for (const b of image.brokers.values()) this.#heartbeats.touch(b.brokerId, b.brokerEpoch, nowMs)
+    const former = formerController && image.brokers.get(formerController.brokerId)
+    if (former) {
+      const contactMs = Math.min(nowMs, Math.max(formerController.lastContactMs, nowMs - Math.floor(this.#config.sessionTimeoutMs / 2)))
+      this.#heartbeats.touch(former.brokerId, former.brokerEpoch, contactMs)
+    }
   }
 
   /** When the controller last heard from a broker (undefined: not since it became active). */
