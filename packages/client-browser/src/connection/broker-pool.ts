@@ -42,6 +42,11 @@ export class BrokerPool {
   }
 
   /** Brokers known from metadata (at least one once metadata was fetched). */
+  /** The ids of the known brokers, ascending. */
+  get brokerIds(): number[] {
+    return [...this.#urls.keys()].sort((a, b) => a - b)
+  }
+
   get knownBrokers(): number {
     return this.#urls.size
   }

@@ -39,6 +39,8 @@ const RETRY_BACKOFF = { baseMs: 50, capMs: 1_000 }
  * long past its wait a watch request may go unanswered before another broker is asked.
  */
 export const DEFAULT_LEADER_CHECK_MS = 2_000
+/** Leader watches held at once at different brokers (from three brokers on): a broker paused while holding one leaves the other. */
+const WATCH_LANES = 2
 /** How long a broker may hold a leader watch before answering that nothing moved. */
 export const DEFAULT_LEADER_WATCH_WAIT_MS = 5_000
 
@@ -81,13 +83,12 @@ export class MetadataCache {
   readonly #newest = new Map<string, readonly NewestLeader[]>()
   /** Per topic, who waits for a partition's leader epoch to pass the one they use. */
   readonly #watches = new Map<string, Set<LeaderWatch>>()
-  /** The leader watch loop runs. */
-  #watching = false
+  /** Leader watch lanes running, and the broker each holds its watch at. */
+  readonly #lanes = new Set<number>()
+  readonly #laneBroker = new Map<number, number>()
+  /** Pauses of the watch lanes in progress (close ends them). */
+  readonly #pauses = new Set<() => void>()
   #closed = false
-  /** The watch loop's pause between requests, and how to end it early (close). */
-  #pauseTimer: unknown = null
-  #endPause: () => void = () => {}
-  #watchTurn = 0
   /** Metadata fetches failed in a row (the next one asks another broker). */
   #fetchFailures = 0
 
@@ -163,17 +164,20 @@ export class MetadataCache {
   close(): void {
     this.#closed = true
     this.#watches.clear()
-    if (this.#pauseTimer !== null) this.#opts.clock.clearTimeout(this.#pauseTimer as never)
-    this.#endPause()
+    for (const end of [...this.#pauses]) end()
   }
 
   #scheduleWatch(): void {
-    if (this.#watching || this.#closed || this.#leaderCheckMs <= 0 || this.#watches.size === 0) return
-    this.#watching = true
-    void this.#watchLeaders().finally(() => {
-      this.#watching = false
-      this.#scheduleWatch() // a watch registered while the loop was ending
-    })
+    if (this.#closed || this.#leaderCheckMs <= 0 || this.#watches.size === 0) return
+    for (let lane = 0; lane < WATCH_LANES; lane++) {
+      if (this.#lanes.has(lane)) continue
+      this.#lanes.add(lane)
+      void this.#watchLeaders(lane).finally(() => {
+        this.#lanes.delete(lane)
+        this.#laneBroker.delete(lane)
+        this.#scheduleWatch() // a watch registered while the lane was ending
+      })
+    }
   }
 
   get #leaderCheckMs(): number {
@@ -181,28 +185,34 @@ export class MetadataCache {
   }
 
   /**
-   * The leader watch, while anything is watched: a metadata request with a wait (a long poll), held by a broker that
-   * leads none of the watched partitions when there is one, until its image names a newer leader epoch than this
-   * cache knows (or `leaderWatchWaitMs` passes), then asked again at once. A broker that does not answer in time is
-   * passed over for the next; after a whole round of failures, or an early answer that brought nothing new (a broker
-   * that does not hold waits), the next request waits a leader-check period, so the loop never spins.
+   * One lane of the leader watch, while anything is watched: a metadata request with a wait (a long poll), held by a
+   * broker that leads none of the watched partitions and does not hold the other lane's watch, when there is one,
+   * until its image names a newer leader epoch than this cache knows (or `leaderWatchWaitMs` passes), then asked
+   * again at once. Two lanes from three brokers on: a broker paused or cut off while holding one watch leaves the
+   * other. A broker that does not answer in time is passed over for the next; after a whole round of failures, or an
+   * early answer that brought nothing new (a broker that does not hold waits), the lane waits a leader-check period,
+   * so it never spins.
    */
-  async #watchLeaders(): Promise<void> {
+  async #watchLeaders(lane: number): Promise<void> {
     const every = this.#leaderCheckMs
     const waitMs = Math.min(MAX_METADATA_WAIT_MS, this.#opts.leaderWatchWaitMs ?? DEFAULT_LEADER_WATCH_WAIT_MS)
     let failures = 0
+    let turn = lane
     while (this.#watches.size > 0 && !this.#closed) {
-      if (!this.propagates) {
-        await this.#pause(every) // one broker: no other leader to move to
+      if (!this.propagates || lane >= (this.#pool.knownBrokers >= 3 ? 2 : 1)) {
+        await this.#pause(every) // one broker: no other leader to move to; two: one lane is enough
         continue
       }
       const topics = [...this.#watches.keys()]
       const leaderEpochs = topics.map((t) => this.#knownEpochs(t))
-      const conn = this.#pool.metadataConnectionInTurn(this.#watchTurn, this.#watchedLeaders(topics))
+      const conn = this.#pool.metadataConnectionInTurn(turn, this.#watchAvoids(topics, lane))
+      const holder = conn.helloResponse?.brokerId
+      if (holder === undefined) this.#laneBroker.delete(lane)
+      else this.#laneBroker.set(lane, holder)
       const askedAt = this.#opts.clock.now()
       const res = await conn.request(metadata, { topics, wait: { maxWaitMs: waitMs, leaderEpochs } }, { timeoutMs: waitMs + every }).catch(() => null)
       if (res === null) {
-        this.#watchTurn++
+        turn++
         if (++failures >= Math.max(1, this.#pool.knownBrokers)) {
           failures = 0
           await this.#pause(every)
@@ -212,9 +222,31 @@ export class MetadataCache {
       failures = 0
       if (this.#learnLeaders(res)) continue
       // Nothing new: the next request goes to the next broker (this one may answer from a stale image).
-      this.#watchTurn++
+      turn++
       if (this.#opts.clock.now() - askedAt < waitMs / 2) await this.#pause(every)
     }
+  }
+
+  /** Where a lane's watch should not be held: the watched partitions' leaders and the other lane's broker (the latter kept when all are). */
+  #watchAvoids(topics: readonly string[], lane: number): Set<number> {
+    const other = this.#laneBroker.get(1 - lane)
+    const avoid = new Set<number>()
+    for (const t of topics) for (const n of this.#newest.get(t) ?? []) avoid.add(n.leader)
+    if (other === undefined) return avoid
+    avoid.add(other)
+    return this.#pool.brokerIds.every((id) => avoid.has(id)) ? new Set([other]) : avoid
+  }
+
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const end = () => {
+        this.#pauses.delete(end)
+        this.#opts.clock.clearTimeout(timer as never)
+        resolve()
+      }
+      const timer = this.#opts.clock.setTimeout(end, ms)
+      this.#pauses.add(end)
+    })
   }
 
   /** Takes a watch answer in: brokers, and every watched topic naming a newer leader. True when a leader moved. */
@@ -240,26 +272,6 @@ export class MetadataCache {
     const newest = this.#newest.get(topic)
     if (newest !== undefined) return [...newest].sort((a, b) => a.partition - b.partition).map((n) => n.leaderEpoch)
     return this.#lastGood.get(topic)?.partitions.map((p) => p.leaderEpoch) ?? []
-  }
-
-  /** The brokers leading watched partitions: the watch is better held elsewhere (a leader may be what went silent). */
-  #watchedLeaders(topics: readonly string[]): Set<number> {
-    const ids = new Set<number>()
-    for (const t of topics) for (const n of this.#newest.get(t) ?? []) ids.add(n.leader)
-    return ids
-  }
-
-  #pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.#pauseTimer = this.#opts.clock.setTimeout(() => {
-        this.#pauseTimer = null
-        resolve()
-      }, ms)
-      this.#endPause = () => {
-        this.#pauseTimer = null
-        resolve()
-      }
-    })
   }
 
   /** The cached answer for `name` becomes `t` (a newer one than the lookup had). */
