@@ -1,49 +1,34 @@
 /**
  * @module The produce pipeline of one partition: assigns sequences in order, keeps up to maxInFlight batches
- * outstanding, and after a failure resends the SAME bytes (same sequence) in order once every outstanding request
- * has settled, so the broker deduplicates. Non-retriable failures reject that batch's records and re-sequence the rest.
+ * outstanding, and after a failure waits until every outstanding request has settled, then applies the in-flight
+ * window's recovery plan (in-flight-window.ts): rejects what failed for good, re-sequences what follows it, and resends
+ * the rest in order with the SAME bytes (same sequence) when the sequence is unchanged, so the broker deduplicates.
+ * Requests go to the partition's leader as metadata names it now (leader-produce.ts).
  *
- * OUT_OF_ORDER_SEQUENCE_NUMBER is fatal only from the leader metadata names now: answered by a broker that is no
- * longer the leader (after a refresh, the leader or its epoch differs from the one the batch went to; a node restarted
- * on old metadata lacks what the new leader acknowledged), the batch is resent as it is, same bytes and sequence.
+ * Invariants: inFlight is in sequence order and contiguous; batches leave it only from the head, acknowledged, in
+ * order (or all at once when the pipeline dies); nothing new is sent while a round is recovering; a batch's bytes
+ * are re-encoded only after it was re-sequenced.
  *
  * Durability: before a batch's first request, `persist` writes it to the outbox (with the identity's advanced next
  * sequence); a batch leaves the outbox through `unpersist` when it is acknowledged or fails for good. Batches
  * recovered from a previous page life (`restore`) are sent first, with their stored bytes and sequences. When the
  * client closes, unacknowledged batches are rejected but stay in the outbox for the next page life.
  */
-import { SamsaError, crc32c, decodeRecords, encodeRecordBatch, produce, type Crc32cFn, type ProduceResponse } from '@samsa/shared'
-import type { Connection } from '../connection/connection.js'
+import { SamsaError, crc32c, decodeRecords, encodeRecordBatch, type Crc32cFn } from '@samsa/shared'
 import { backoffDelayMs, type BackoffPolicy } from '../connection/backoff.js'
-import type { Clock, Logger, Random } from '../ports.js'
+import type { Clock, Random } from '../ports.js'
 import type { OutboxEntry } from '../storage/stores.js'
+import { isClientClosed, planRecovery, sentBehind, type Outcome, type WindowBatch } from './in-flight-window.js'
+import { produceToLeader, type LeaderLookup } from './leader-produce.js'
+import type { PersistableBatch } from './outbox.js'
+import type { ProducerIdentity } from './producer-identity.js'
 import type { ClosedBatch, RecordWaiter } from './record-accumulator.js'
 
-export interface ProducerIdentity {
-  /** −1 when not idempotent (acks 'none'). */
-  readonly producerId: number
-  readonly producerEpoch: number
-}
+export type { LeaderRef } from './leader-produce.js'
 
-/** A batch as the outbox sees it. */
-export interface PersistableBatch {
-  readonly topic: string
-  readonly partition: number
-  readonly baseSequence: number
-  readonly recordCount: number
-  readonly bytes: Uint8Array
-  /** Outbox keys of earlier writes of this batch (before re-sequencing) to delete with this write. */
-  readonly staleSequences: readonly number[]
-  /** Pending-store seqs of the batch's records that were sent before the producer could batch (no identity or no broker limits yet); removed with this write. */
-  readonly pendingSeqs: readonly number[]
-}
-
-export interface PartitionSenderDeps {
-  /** The connection to the partition's leader now (metadata-cache.ts connectionFor); asked again for every send and resend. */
-  readonly route: (topic: string, partition: number) => Promise<Connection>
+export interface PartitionSenderDeps extends LeaderLookup {
   readonly clock: Clock
   readonly random: Random
-  readonly logger: Logger
   readonly acks: number
   readonly timeoutMs: number
   readonly maxInFlight: number
@@ -58,21 +43,6 @@ export interface PartitionSenderDeps {
    * batch; undefined: it fails the batch at once (a single-broker cluster).
    */
   readonly unknownTopicRetryMs?: () => number | undefined
-  /**
-   * The partition's leader and leader epoch as cached (what `route` used); absent: an OUT_OF_ORDER_SEQUENCE_NUMBER is
-   * taken as coming from the current leader.
-   */
-  readonly leader?: (topic: string, partition: number) => Promise<LeaderRef | null>
-  /**
-   * Calls `onMoved` once metadata names a leader epoch above `pastEpoch` (metadata-cache.ts, leader watch); returns
-   * the cancel function. Absent: a request waits for its own answer or timeout.
-   */
-  readonly onLeaderMoved?: (topic: string, partition: number, pastEpoch: number, onMoved: () => void) => () => void
-  /**
-   * Called when an error says the cached metadata may be stale; `sentTo`: the leader the failed request went to (the
-   * cache keeps an answer that already names a newer leader epoch, e.g. from the leader watch).
-   */
-  readonly onStaleMetadata: (topic: string, partition?: number, sentTo?: LeaderRef) => void
   /** CRC-32C for encoding batches; default the pure-JS one. */
   readonly crc32c?: Crc32cFn
   /** Writes the batch to the outbox; resolves when it is durable. Absent: no outbox (acks 'none'). */
@@ -90,18 +60,10 @@ export interface PartitionSenderDeps {
   readonly onFenced?: (error: SamsaError) => void
 }
 
-export interface LeaderRef {
-  readonly leader: number
-  readonly leaderEpoch: number
-}
-
-type Outcome = { readonly ok: ProduceResponse | undefined } | { readonly error: SamsaError }
-
-interface SentBatch extends ClosedBatch {
+interface SentBatch extends ClosedBatch, WindowBatch {
   baseSequence: number
   /** The encoded batch; kept across resends so a resend is byte-identical. Null after re-sequencing. */
   bytes: Uint8Array | null
-  /** null while a request for it is outstanding. */
   outcome: Outcome | null
   attempts: number
   /** True once the outbox holds this batch with its current bytes. */
@@ -110,23 +72,13 @@ interface SentBatch extends ClosedBatch {
   staleSequences: number[]
   /** Pending-store seqs of its records, until the batch is first in the outbox (that write removes them). */
   pendingSeqs: readonly number[]
-  /** When its first UNKNOWN_TOPIC_OR_PARTITION of an unbroken run came (clock ms); null otherwise. */
   unknownSinceMs?: number | null
-  /** The leader (as cached) its last request went to. */
-  sentTo?: LeaderRef | null
   /**
    * True when its last request went out while an earlier batch was still unacknowledged: the broker may have seen it
    * first (requests can travel on two connections to one broker), so an OUT_OF_ORDER_SEQUENCE_NUMBER is not its own.
    */
   sentBehind?: boolean
 }
-
-/** Errors of a closed client: NETWORK_EXCEPTION marked not retriable. */
-const isClientClosed = (e: SamsaError) => e.errorName === 'NETWORK_EXCEPTION' && !e.retriable
-/** The broker this batch went to is not (or no longer) the partition's leader: refresh metadata and resend to the new one. */
-const staleLeader = (e: SamsaError) => e.errorName === 'NOT_LEADER_OR_FOLLOWER' || e.errorName === 'FENCED_LEADER_EPOCH' || e.errorName === 'LEADER_NOT_AVAILABLE'
-/** Retriable errors raised after the batch may already be in the log (a slow or failed fsync, a lost response). */
-const mayHaveBeenAppended = (e: SamsaError) => e.retriable && (e.errorName === 'REQUEST_TIMED_OUT' || e.errorName === 'KAFKA_STORAGE_ERROR')
 
 const NO_SEQS: readonly number[] = Object.freeze([])
 function pendingSeqsOf(waiters: readonly RecordWaiter[]): readonly number[] {
@@ -174,6 +126,7 @@ export class PartitionSender {
         topic: this.topic,
         partition: this.partition,
         records,
+        recordCount: records.length,
         waiters: waiters(e),
         sizeBytes: e.batch.length,
         baseSequence: e.baseSequence,
@@ -206,7 +159,7 @@ export class PartitionSender {
       if (this.#restored.length > 0) batch = this.#restored.shift()!
       else {
         const closed = this.#queued.shift()!
-        batch = { ...closed, baseSequence: this.#nextSequence, bytes: null, outcome: null, attempts: 0, persisted: this.#deps.persist === undefined, staleSequences: [], pendingSeqs: pendingSeqsOf(closed.waiters) }
+        batch = { ...closed, recordCount: closed.records.length, baseSequence: this.#nextSequence, bytes: null, outcome: null, attempts: 0, persisted: this.#deps.persist === undefined, staleSequences: [], pendingSeqs: pendingSeqsOf(closed.waiters) }
         this.#nextSequence += closed.records.length
       }
       this.#inFlight.push(batch)
@@ -216,7 +169,7 @@ export class PartitionSender {
   }
 
   #dispatch(batch: SentBatch): void {
-    const { identity, acks, timeoutMs, route, persist } = this.#deps
+    const { identity, acks, timeoutMs, persist } = this.#deps
     const bytes = (batch.bytes ??= encodeRecordBatch({
       producerId: identity.producerId,
       producerEpoch: identity.producerEpoch,
@@ -225,12 +178,12 @@ export class PartitionSender {
     }, this.#deps.crc32c ?? crc32c))
     batch.outcome = null
     batch.attempts++
-    batch.sentBehind = this.#unacknowledgedBefore(batch)
+    batch.sentBehind = sentBehind(this.#inFlight, batch)
     this.#outstanding++
     const written =
       batch.persisted || persist === undefined
         ? Promise.resolve()
-        : persist({ topic: this.topic, partition: this.partition, baseSequence: batch.baseSequence, recordCount: batch.records.length, bytes, staleSequences: batch.staleSequences, pendingSeqs: batch.pendingSeqs }).then(
+        : persist({ topic: this.topic, partition: this.partition, baseSequence: batch.baseSequence, recordCount: batch.recordCount, bytes, staleSequences: batch.staleSequences, pendingSeqs: batch.pendingSeqs }).then(
             () => {
               batch.persisted = true
               batch.staleSequences = []
@@ -240,62 +193,7 @@ export class PartitionSender {
               throw new SamsaError('UNKNOWN_SERVER_ERROR', `could not write the batch to the outbox: ${String(error)}`)
             },
           )
-    const request = { topic: this.topic, partition: this.partition, acks, timeoutMs, batch: bytes }
-    let sentTo: LeaderRef | null = null
-    written
-      .then(() => route(this.topic, this.partition))
-      .then(async (conn) => {
-        sentTo = (await this.#deps.leader?.(this.topic, this.partition).catch(() => null)) ?? null
-        batch.sentTo = sentTo
-        const answer = conn.request(produce, request, { noResponse: acks === 0, timeoutMs: timeoutMs + 5_000 })
-        if (sentTo === null || this.#deps.onLeaderMoved === undefined || acks === 0) return answer
-        // A leader cut off from its followers and the controller accepts the batch and never commits it; once another
-        // broker leads at a newer epoch, stop waiting and resend there (same sequence: the new leader deduplicates,
-        // and what the old one appended is truncated when it follows again).
-        const past = sentTo
-        let cancel = () => {}
-        const moved = new Promise<never>((_, reject) => {
-          cancel = this.#deps.onLeaderMoved!(this.topic, this.partition, past.leaderEpoch, () =>
-            reject(new SamsaError('NOT_LEADER_OR_FOLLOWER', `${this.topic}/${this.partition}: a newer leader than broker ${past.leader} (leader epoch ${past.leaderEpoch}) was elected while the batch waited`)))
-        })
-        return Promise.race([answer, moved]).finally(cancel)
-      })
-      .then(
-        (ok) => this.#settled(batch, { ok }),
-        async (error: unknown) => {
-          const e = error instanceof SamsaError ? error : new SamsaError('UNKNOWN_SERVER_ERROR', String(error))
-          this.#settled(batch, { error: e.errorName === 'OUT_OF_ORDER_SEQUENCE_NUMBER' && sentTo !== null ? await this.#fromFormerLeader(e, sentTo) : e })
-        },
-      )
-  }
-
-  /** True when an earlier batch of the pipeline has no acknowledgement yet. */
-  #unacknowledgedBefore(batch: SentBatch): boolean {
-    for (const b of this.#inFlight) {
-      if (b === batch) return false
-      if (b.outcome === null || !('ok' in b.outcome)) return true
-    }
-    return false
-  }
-
-  /**
-   * An OUT_OF_ORDER_SEQUENCE_NUMBER stands only if the broker that answered it leads the partition now: refreshes the
-   * metadata and, when the leader or its epoch moved on from `sentTo`, turns it into NOT_LEADER_OR_FOLLOWER (resent).
-   */
-  async #fromFormerLeader(error: SamsaError, sentTo: LeaderRef): Promise<SamsaError> {
-    this.#deps.onStaleMetadata(this.topic)
-    let now: LeaderRef | null
-    try {
-      now = (await this.#deps.leader?.(this.topic, this.partition)) ?? null
-    } catch {
-      return error // the leader is not known now: nothing says the answer came from a former one
-    }
-    if (now === null || (now.leader === sentTo.leader && now.leaderEpoch === sentTo.leaderEpoch)) return error
-    this.#deps.logger.info({ topic: this.topic, partition: this.partition, sentTo, leader: now }, 'OUT_OF_ORDER_SEQUENCE_NUMBER from a former leader: resending to the current one')
-    return new SamsaError(
-      'NOT_LEADER_OR_FOLLOWER',
-      `${this.topic}/${this.partition}: broker ${sentTo.leader} (leader epoch ${sentTo.leaderEpoch}) answered OUT_OF_ORDER_SEQUENCE_NUMBER but broker ${now.leader} leads at epoch ${now.leaderEpoch}: ${error.message}`,
-    )
+    void produceToLeader(this.#deps, { topic: this.topic, partition: this.partition, acks, timeoutMs, batch: bytes }, written).then((outcome) => this.#settled(batch, outcome))
   }
 
   #settled(batch: SentBatch, outcome: Outcome): void {
@@ -336,76 +234,41 @@ export class PartitionSender {
     this.#deps.onBatchDone?.(batch.records.length)
   }
 
-  /** Every request of the round has settled: reject the fatal failures, re-sequence after them, resend the rest in order. */
+  /** Every request of the round has settled: applies the window's recovery plan, then resends in order (after a backoff when the plan says so). */
   #recover(): void {
-    const fatal = this.#inFlight.map((b) => b.outcome).find((o): o is { error: SamsaError } => o !== null && 'error' in o && (isClientClosed(o.error) || o.error.errorName === 'INVALID_PRODUCER_EPOCH'))
-    if (fatal !== undefined) return this.#die(fatal.error)
+    const { logger, persist } = this.#deps
+    const plan = planRecovery(this.#inFlight, { maxRetries: this.#deps.maxRetries, nowMs: this.#deps.clock.now(), ...(this.#deps.unknownTopicRetryMs && { unknownTopicRetryMs: this.#deps.unknownTopicRetryMs }) })
+    if (plan.fatal !== undefined) return this.#die(plan.fatal)
     const resend: SentBatch[] = []
     const failed: SentBatch[] = []
-    let removedRecords = 0
-    let earlierFailed = false
-    let delay = false
-    let resequenced = false
     const kept: SentBatch[] = []
-    for (const b of this.#inFlight) {
-      // Appended at its sequence (a broker with no state for this producer accepts any first sequence): the broker
-      // continues from it, so nothing after it moves down over the failed batches before it.
-      if (b.outcome !== null && 'ok' in b.outcome) removedRecords = 0
-      if (removedRecords > 0) {
+    this.#inFlight.forEach((b, i) => {
+      const verdict = plan.verdicts[i]!
+      if (verdict.action !== 'keep' && verdict.refreshMetadata) this.#deps.onStaleMetadata(this.topic)
+      if (verdict.action === 'resend' && verdict.lostSequences > 0) {
+        logger.warn({ topic: this.topic, partition: this.partition, expectedSequence: verdict.baseSequence, baseSequence: b.baseSequence }, 'the partition leader lost acknowledged batches of this producer; continuing at the sequence it expects')
+      }
+      if (verdict.baseSequence !== b.baseSequence) {
         if (b.persisted) b.staleSequences.push(b.baseSequence)
-        b.persisted = this.#deps.persist === undefined
-        b.baseSequence -= removedRecords
+        b.persisted = persist === undefined
+        b.baseSequence = verdict.baseSequence
         b.bytes = null
       }
-      const outcome = b.outcome
-      if (outcome === null || 'ok' in outcome) {
-        kept.push(b)
-        continue
-      }
-      const e = outcome.error
-      const network = e.errorName === 'NETWORK_EXCEPTION' && e.retriable
-      // A request that timed out may have gone to a broker that is gone or cut off: ask metadata where the leader is now.
-      if (network || staleLeader(e) || e.errorName === 'UNKNOWN_TOPIC_OR_PARTITION' || e.errorName === 'REQUEST_TIMED_OUT') this.#deps.onStaleMetadata(this.topic)
-      // The batch may have been appended: only a resend with the same sequence learns its fate. Giving up would hand
-      // its sequence to the next batch, which the broker would then answer as a duplicate of this one (a lost ack).
-      // A leader that moved (or a connection lost with it) is followed: the resend goes to the leader metadata names now.
-      const ambiguous = network || mayHaveBeenAppended(e) || staleLeader(e)
-      const causedByEarlier = (earlierFailed || b.sentBehind === true) && e.errorName === 'OUT_OF_ORDER_SEQUENCE_NUMBER'
-      // The leader expects a sequence below this batch's while every earlier batch is acknowledged: it lost acknowledged
-      // batches of this producer (a power loss of every ISR member under fsync 'never'). This batch was not appended;
-      // it and the ones after it continue at the leader's sequence (else each would be refused the same way, for ever).
-      const lost = !earlierFailed && b.sentBehind !== true ? lostSequences(e, b.baseSequence) : 0
-      if (lost > 0) {
-        this.#deps.logger.warn({ topic: this.topic, partition: this.partition, expectedSequence: b.baseSequence - lost, baseSequence: b.baseSequence }, 'the partition leader lost acknowledged batches of this producer; continuing at the sequence it expects')
-        if (b.persisted) b.staleSequences.push(b.baseSequence)
-        b.persisted = this.#deps.persist === undefined
-        b.baseSequence -= lost
-        b.bytes = null
-        removedRecords += lost
-        resequenced = true
-      }
-      const propagationMs = e.errorName === 'UNKNOWN_TOPIC_OR_PARTITION' ? this.#deps.unknownTopicRetryMs?.() : undefined
-      const propagating = propagationMs !== undefined && this.#unknownSince(b) <= propagationMs
-      // Out of order behind an earlier batch that is itself being resent, or that was unacknowledged when this one
-      // went out, is not this batch's failure (Kafka's rule: only the next sequence after the last acknowledged one
-      // can be out of order for good): it is resent after the earlier one, without spending its own attempts.
-      const retriable = ambiguous || propagating || causedByEarlier || lost > 0 || (e.retriable && b.attempts <= this.#deps.maxRetries)
-      earlierFailed = true
-      if (!retriable) {
-        this.#deps.logger.warn({ topic: this.topic, partition: this.partition, error: e.errorName, baseSequence: b.baseSequence }, 'batch failed')
-        b.waiters.forEach((w) => w.reject(e))
-        removedRecords += b.records.length
+      if (verdict.action === 'fail') {
+        logger.warn({ topic: this.topic, partition: this.partition, error: verdict.error.errorName, baseSequence: b.baseSequence }, 'batch failed')
+        b.waiters.forEach((w) => w.reject(verdict.error))
         failed.push(b)
-        continue
+        return
       }
-      if (!network && !causedByEarlier) delay = true
-      if (e.errorName !== 'UNKNOWN_TOPIC_OR_PARTITION') b.unknownSinceMs = null
+      if (verdict.action === 'resend') {
+        b.unknownSinceMs = verdict.unknownSinceMs
+        resend.push(b)
+      }
       kept.push(b)
-      resend.push(b)
-    }
+    })
     this.#inFlight = kept
-    this.#nextSequence -= removedRecords
-    if (failed.length > 0 || resequenced) this.#finished(failed, { resetNextSequence: this.#nextSequence })
+    this.#nextSequence -= plan.removedRecords
+    if (failed.length > 0 || plan.resequenced) this.#finished(failed, { resetNextSequence: this.#nextSequence })
     const go = () => {
       this.#recovering = false
       if (this.#dead !== null) return
@@ -413,20 +276,13 @@ export class PartitionSender {
       this.#resolveHead()
       this.#pump()
     }
-    if (!delay) {
+    if (!plan.backoff) {
       this.#retryRound = 0
       return go()
     }
     const delayMs = backoffDelayMs(this.#retryRound++, this.#deps.retryBackoff, this.#deps.random)
-    this.#deps.logger.debug({ topic: this.topic, partition: this.partition, delayMs, batches: resend.length }, 'resending after a retriable error')
+    logger.debug({ topic: this.topic, partition: this.partition, delayMs, batches: resend.length }, 'resending after a retriable error')
     this.#deps.clock.setTimeout(go, delayMs)
-  }
-
-  /** ms since the batch's unbroken run of UNKNOWN_TOPIC_OR_PARTITION answers began (0 on the first). */
-  #unknownSince(b: SentBatch): number {
-    const now = this.#deps.clock.now()
-    b.unknownSinceMs ??= now
-    return now - b.unknownSinceMs
   }
 
   /**
@@ -456,12 +312,3 @@ export class PartitionSender {
   }
 }
 
-/**
- * How many sequences below `baseSequence` the partition leader lacks, per its OUT_OF_ORDER_SEQUENCE_NUMBER answer
- * naming the sequence it expects (0 for any other error, or when it expects this sequence or a later one).
- */
-function lostSequences(e: SamsaError, baseSequence: number): number {
-  const expected = e.details.expectedSequence
-  if (e.errorName !== 'OUT_OF_ORDER_SEQUENCE_NUMBER' || expected === undefined || !Number.isSafeInteger(expected) || expected < 0) return 0
-  return expected < baseSequence ? baseSequence - expected : 0
-}

@@ -1,65 +1,39 @@
 /**
- * @module The public Producer: normalizes records, checks sizes locally, picks partitions, feeds the accumulator,
- * and routes closed batches to one PartitionSender per partition. Idempotent by default: (producerId, epoch,
- * per-partition sequence) on every batch.
+ * @module The public Producer: admits send() calls in call order, feeds their records to the accumulator, and routes
+ * closed batches to one PartitionSender per partition. Idempotent by default: (producerId, epoch, per-partition
+ * sequence) on every batch. It composes the seams, each with its own invariants: the identity (producer-identity.ts),
+ * the records it cannot batch yet (pending-records.ts), record admission (record-admission.ts), the outbox
+ * (outbox.ts), the pending count (pending-count.ts) and each partition's pipeline (partition-sender.ts).
  *
- * Durable: the identity (producer id, epoch, next sequence per partition) lives in the ProducerIdentityStore under an
- * identity slot `${id}#${n}` held with a Web Lock (see storage/identity-lock.ts). initProducerId is called only when
- * the slot has no identity yet; after a reload the stored identity is reused (a new initProducerId would bump the
- * epoch and fence the outbox). Every batch is written to the outbox (with the advanced next sequence, atomically)
- * before it is sent and removed when acknowledged or failed for good; a new page life resends the outbox, in
- * (partition, baseSequence) order with the same bytes, before any new batch, and the broker dedupes.
- *
- * A slot that has never had an identity cannot batch yet (a batch carries producer id, epoch and sequence), and no
- * producer can batch before this page life knows the broker's limits (maxBatchBytes, maxRecordBytes from hello):
- * until it has both, every send() first writes its records to the pending store (PendingRecordStore), one record per
- * row in send order. Once they exist the records are admitted like any send, in order (a previous page life's
- * first); the outbox write of each batch removes the pending rows of the records it carries, in the same transaction.
- * Once connected (identity and limits known), sends skip the pending store.
+ * Invariants: sends are admitted one at a time, so records enter the accumulator in call order, a previous page
+ * life's pending records first; the slot's outbox of a previous page life is queued before any new batch (`ready`);
+ * a send waits in the pending store while the slot has no usable identity or this page life has no broker limits
+ * yet, and skips it once both exist; once fenced, every send is refused with the fencing error.
  */
-import { Acks, BATCH_HEADER_BYTES, ErrorMessages, SamsaError, initProducerId, recordEncodedSize, type HelloResponse, type RecordInput } from '@samsa/shared'
+import { Acks, SamsaError, initProducerId, type HelloResponse } from '@samsa/shared'
 import { AbortError, abortable } from '../client-errors.js'
-import { backoffDelayMs } from '../connection/backoff.js'
 import { clientClosedError } from '../connection/connection.js'
 import { acquireIdentitySlot, type IdentitySlot } from '../storage/identity-lock.js'
-import type { OutboxEntry, PendingRecord, ProducerIdentity as StoredIdentity } from '../storage/stores.js'
-import { PartitionSender, type PersistableBatch, type ProducerIdentity } from './partition-sender.js'
+import type { ProducerIdentity as StoredIdentity } from '../storage/stores.js'
+import { ListenerSet } from './listener-set.js'
+import { Outbox, recoveredWaiters } from './outbox.js'
+import { PartitionSenders } from './partition-senders.js'
 import { Partitioner } from './partitioner.js'
-import { RecordAccumulator, type ClosedBatch, type RecordWaiter } from './record-accumulator.js'
+import { PendingCounter } from './pending-count.js'
+import { PendingRecords } from './pending-records.js'
+import { isUsable, resumeOrAssignIdentity, type ProducerIdentity } from './producer-identity.js'
+import { RecordAccumulator, type ClosedBatch } from './record-accumulator.js'
+import { admitRecords, deliveredAnywayError, droppedError, type AbortControl, type AdmitSource } from './record-admission.js'
 import type { PendingCount, ProducerDeps, ProducerOptions, ProducerRecord, RecordMetadata } from './producer-options.js'
-import { RecordSlot, SendGroup, toRecordInput } from './send-group.js'
+import { retrying } from './retrying.js'
+import { RecordSlot, SendGroup } from './send-group.js'
 import { checkFlushOptions, checkListener, checkSendArguments } from '../validation/producer-arguments.js'
 
 export type { Bytes, FlushOptions, PendingCount, ProducerDeps, ProducerOptions, ProducerRecord, RecordMetadata, SendOptions } from './producer-options.js'
 import type { FlushOptions, SendOptions } from './producer-options.js'
 
-const partitionKey = (topic: string, partition: number) => `${topic}/${partition}`
-/** The client (or producer) closed: not a failure of the records, which stay stored for the next page life. */
-const isClientClosed = (e: unknown) => e instanceof SamsaError && e.errorName === 'NETWORK_EXCEPTION' && !e.retriable
 /** Errors of a connection that is down or slow: a lookup for pending records waits them out. */
 const isConnectionTrouble = (e: SamsaError) => e.retriable && (e.errorName === 'NETWORK_EXCEPTION' || e.errorName === 'REQUEST_TIMED_OUT')
-
-/** What one send() admits: the caller's records, or records stored in the pending store (timestamps fixed at send()). */
-type AdmitSource = { readonly records: readonly ProducerRecord[]; readonly pending?: undefined } | { readonly records?: undefined; readonly pending: readonly PendingRecord[] }
-
-const droppedError = (signal: AbortSignal) => new AbortError('send aborted before its records were batched: they were dropped, none was sent', signal.reason, true)
-
-/** A send()'s abort state, read and written synchronously where its records are appended to a batch. */
-interface AbortControl {
-  readonly signal: AbortSignal
-  /** Aborted before its records were batched: #admit drops them. */
-  aborted: boolean
-  /** Its records are in a batch (they will be delivered whatever the signal says). */
-  admitted: boolean
-}
-
-/** A send() waiting for its pending-store write. */
-interface PendingWrite {
-  readonly topic: string
-  readonly records: readonly { readonly input: RecordInput; readonly partition: number | null }[]
-  resolve(rows: PendingRecord[] | null): void
-  reject(error: unknown): void
-}
 
 export class Producer {
   /** Resolves when the identity is loaded (or assigned) and the recovered outbox is queued; rejects if that fails. */
@@ -73,8 +47,7 @@ export class Producer {
   readonly #idempotent: boolean
   readonly #partitioner = new Partitioner()
   readonly #accumulator: RecordAccumulator
-  /** One sender per "partition/topic"; created on first use. */
-  readonly #senders = new Map<string, PartitionSender>()
+  readonly #senders: PartitionSenders
   /** Sends are admitted one at a time, so records enter the accumulator in call order. */
   #admission: Promise<unknown> = Promise.resolve()
   #slot: IdentitySlot | null = null
@@ -83,23 +56,12 @@ export class Producer {
   #stored: StoredIdentity | null = null
   /** The slot has a usable stored identity: sends need not go through the pending store. */
   #hasStoredIdentity = false
-  /** Pending records of a previous page life, admitted before any send of this one. */
-  #recoveredPending: PendingRecord[] = []
-  #nextPendingSeq = 0
-  /** send() calls made before the identity and the broker's limits exist, waiting for their pending-store write (one transaction per round). */
-  #pendingWrites: PendingWrite[] = []
-  #pendingWriting = false
-  /** Next sequence per "topic/partition" as stored with the identity. */
-  #storedSequences: Record<string, number> = {}
-  /** Outbox writes run one after another, so the stored identity always matches the stored batches. */
-  #storageChain: Promise<void> = Promise.resolve()
+  readonly #outbox: Outbox
+  readonly #pendingRecords: PendingRecords
   /** Every send() not yet settled; flush() waits for them. */
   readonly #unsettled = new Set<Promise<unknown>>()
-  #unbatchedRecords = 0
-  #batches = 0
-  #batchedRecords = 0
-  readonly #pendingListeners = new Set<(pending: PendingCount) => void>()
-  readonly #recoveredListeners = new Set<(metas: RecordMetadata[]) => void>()
+  readonly #pending: PendingCounter
+  readonly #recoveredListeners: ListenerSet<RecordMetadata[]>
   #fenced: SamsaError | null = null
   #hello: HelloResponse | null = null
   #closed = false
@@ -111,15 +73,37 @@ export class Producer {
     this.#name = opts.id ?? 'default'
     this.#acks = opts.acks === 'none' ? Acks.NONE : opts.acks === 'leader' ? Acks.LEADER : Acks.ALL
     this.#idempotent = (opts.idempotent ?? true) && this.#acks !== Acks.NONE
+    this.#pending = new PendingCounter(deps.logger)
+    this.#recoveredListeners = new ListenerSet('onRecovered', deps.logger)
     this.#accumulator = new RecordAccumulator({
       lingerMs: opts.lingerMs ?? 0,
       clock: deps.clock,
       onReady: (b) => this.#batchClosed(b),
       // No sender yet: an idle one will be created for the batch.
-      canSend: (topic, partition) => this.#senders.get(`${partition}/${topic}`)?.canSend ?? true,
+      canSend: (topic, partition) => this.#senders.canSend(topic, partition),
+    })
+    this.#outbox = new Outbox(deps)
+    this.#senders = new PartitionSenders({
+      ...deps,
+      acks: this.#acks,
+      timeoutMs: opts.timeoutMs ?? 30_000,
+      maxInFlight: opts.maxInFlight ?? 5,
+      maxRetries: opts.maxRetries ?? 10,
+      identity: () => this.#identity,
+      outbox: this.#outbox,
+      onFenced: (error) => this.#onFenced(error),
+      onBatchDone: (n) => this.#pending.batchDone(n),
+      onCapacity: (topic, partition) => this.#accumulator.sendReady(topic, partition),
     })
     this.#local = this.#idempotent ? this.#initLocal() : Promise.resolve()
     this.#local.catch(() => {}) // reported through ready
+    this.#pendingRecords = new PendingRecords({
+      ...deps,
+      local: this.#local,
+      slot: () => this.#slot!.name,
+      canBatch: () => this.#hasStoredIdentity && this.#limits() !== null,
+      enqueue: (step) => this.#outbox.enqueue(step),
+    })
     this.ready = this.#idempotent ? this.#local.then(() => this.#initIdentity()) : Promise.resolve()
     // Pending records of a previous page life go first (they wait for the identity like every send).
     if (this.#idempotent) this.#admission = this.#local.then(() => this.#admitRecoveredPending()).catch(() => {})
@@ -149,18 +133,16 @@ export class Producer {
     if (this.#fenced !== null) return Promise.reject(this.#fenced)
     if (signal?.aborted) return Promise.reject(droppedError(signal))
     const control: AbortControl | null = signal === undefined ? null : { signal, aborted: false, admitted: false }
-    this.#unbatchedRecords += records.length
-    this.#emitPending()
+    this.#pending.addUnbatched(records.length)
     let uncounted = false
     const uncount = () => {
       if (uncounted) return
       uncounted = true
-      this.#unbatchedRecords -= records.length
-      this.#emitPending()
+      this.#pending.addUnbatched(-records.length)
     }
     // No identity yet, or no broker limits in this page life yet (no completed hello): the records cannot be batched
     // now, so they are written to the pending store first (durable before they are batched).
-    const stored = this.#idempotent && ((this.#identity === null && !this.#hasStoredIdentity) || this.#limits() === null) ? this.#storePending(topic, records) : null
+    const stored = this.#idempotent && ((this.#identity === null && !this.#hasStoredIdentity) || this.#limits() === null) ? this.#pendingRecords.store(topic, records) : null
     stored?.catch(() => {}) // reported through admitted
     const admitted = this.#admission.then(async () => {
       const rows = await stored
@@ -173,36 +155,34 @@ export class Producer {
     this.#unsettled.add(outcome)
     const forget = () => void this.#unsettled.delete(outcome)
     outcome.then(forget, forget)
-    if (stored !== null) outcome.catch((error: unknown) => this.#dropPending(stored, error))
+    if (stored !== null) outcome.catch((error: unknown) => this.#pendingRecords.drop(stored, error))
     if (control === null) return outcome
     return abortable(outcome, control.signal, () => {
-      if (control.admitted) return new AbortError('send aborted after its records were batched: they will still be delivered (a sent batch cannot be unsent)', control.signal.reason, false)
+      if (control.admitted) return deliveredAnywayError(control.signal)
       control.aborted = true
       uncount()
       const error = droppedError(control.signal)
       // Records already in the pending store go now, not when the admission queue reaches this send (maybe never in this page life).
-      if (stored !== null) this.#dropPending(stored, error)
+      if (stored !== null) this.#pendingRecords.drop(stored, error)
       return error
     })
   }
 
   /** Batches and records not yet acknowledged: the outbox (recovered batches included) plus records not yet batched. */
   pending(): PendingCount {
-    return { batches: this.#batches, records: this.#batchedRecords + this.#unbatchedRecords }
+    return this.#pending.current
   }
 
   /** Calls the listener on every change of `pending()` (e.g. to show "sending…"); returns the unsubscribe function. */
   onPending(listener: (pending: PendingCount) => void): () => void {
     checkListener('onPending(listener)', listener)
-    this.#pendingListeners.add(listener)
-    return () => void this.#pendingListeners.delete(listener)
+    return this.#pending.listen(listener)
   }
 
   /** Reports the offsets of each batch recovered from a previous page life once the broker acknowledges it. */
   onRecovered(listener: (metas: RecordMetadata[]) => void): () => void {
     checkListener('onRecovered(listener)', listener)
-    this.#recoveredListeners.add(listener)
-    return () => void this.#recoveredListeners.delete(listener)
+    return this.#recoveredListeners.add(listener)
   }
 
   /**
@@ -227,7 +207,7 @@ export class Producer {
     await this.#admission
     this.#accumulator.closeAll()
     await Promise.allSettled([...this.#unsettled])
-    if (this.#batches > 0) {
+    if (this.#pending.current.batches > 0) {
       await new Promise<void>((resolve) => {
         const off = this.onPending((p) => {
           if (p.batches > 0) return
@@ -236,7 +216,7 @@ export class Producer {
         })
       })
     }
-    await this.#storageChain
+    await this.#outbox.settled
   }
 
   /** Flushes, then releases the identity slot. */
@@ -263,164 +243,56 @@ export class Producer {
     this.#slot = slot
     const [stored, pending] = await Promise.all([storage.producers.get(slot.name), storage.pending.list(slot.name)])
     this.#stored = stored
-    this.#hasStoredIdentity = stored !== null && stored.producerId >= 0
-    this.#recoveredPending = pending
-    this.#nextPendingSeq = pending.length > 0 ? pending.at(-1)!.seq + 1 : 0
+    this.#hasStoredIdentity = isUsable(stored)
+    this.#pendingRecords.load(pending)
     if (pending.length > 0) {
       logger.info({ slot: slot.name, records: pending.length }, 'sending the records a previous page life stored before it had an identity')
-      this.#unbatchedRecords += pending.length
-      this.#emitPending()
+      this.#pending.addUnbatched(pending.length)
     }
   }
 
   /** Resumes the stored identity or asks the broker for one, then queues the outbox of a previous page life. */
   async #initIdentity(): Promise<void> {
-    const { storage, logger } = this.#deps
-    const slot = this.#slot!
-    let stored = this.#stored
-    if (stored === null || stored.producerId < 0) {
-      const res = await this.#initProducerId()
-      stored = { name: slot.name, producerId: res.producerId, producerEpoch: res.producerEpoch, nextSequences: {} }
-      await storage.producers.put(stored)
-      logger.info({ slot: slot.name, producerId: res.producerId, producerEpoch: res.producerEpoch }, 'producer id assigned')
-    } else {
-      logger.info({ slot: slot.name, producerId: stored.producerId, producerEpoch: stored.producerEpoch }, 'producer identity resumed')
-    }
-    this.#identity = { producerId: stored.producerId, producerEpoch: stored.producerEpoch }
-    this.#storedSequences = { ...stored.nextSequences }
-    const entries = await storage.outbox.list(slot.name)
-    const groups = new Map<string, OutboxEntry[]>()
-    for (const e of entries) {
-      const key = partitionKey(e.topic, e.partition)
-      groups.set(key, [...(groups.get(key) ?? []), e])
-    }
-    for (const group of groups.values()) {
-      group.sort((a, b) => a.baseSequence - b.baseSequence)
-      this.#batches += group.length
-      this.#batchedRecords += group.reduce((n, e) => n + e.recordCount, 0)
-      this.#senderFor(group[0]!.topic, group[0]!.partition).restore(group, (e) => this.#recoveredWaiters(e))
-    }
-    if (entries.length > 0) {
-      logger.info({ slot: slot.name, batches: entries.length }, 'resending the outbox of a previous page life')
-      this.#emitPending()
-    }
-  }
-
-  #initProducerId(): Promise<{ producerId: number; producerEpoch: number }> {
-    return this.#retrying(() => this.#deps.conn.request(initProducerId, { producerId: -1, producerEpoch: -1 }), () => true)
-  }
-
-  /** Calls fn until it succeeds, with backoff while it fails with a retriable error that `retry` accepts. */
-  async #retrying<T>(fn: () => Promise<T>, retry: (error: SamsaError, attempt: number) => boolean): Promise<T> {
-    const { clock, random } = this.#deps
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await fn()
-      } catch (error) {
-        if (!(error instanceof SamsaError) || !error.retriable || !retry(error, attempt) || this.#released) throw error
-        await new Promise<void>((resolve) => clock.setTimeout(() => resolve(), backoffDelayMs(attempt, { baseMs: 100, capMs: 5_000 }, random)))
-      }
-    }
-  }
-
-  /** Queues the records of a send() for the pending store; resolves with their rows once stored (null: the slot has a stored identity and the broker's limits are known after all). */
-  #storePending(topic: string, records: readonly ProducerRecord[]): Promise<PendingRecord[] | null> {
-    const now = this.#deps.clock.now()
-    let converted: PendingWrite['records']
-    try {
-      converted = records.map((r) => ({ input: toRecordInput(r, now), partition: r.partition ?? null }))
-    } catch (error) {
-      return Promise.reject(error)
-    }
-    return new Promise<PendingRecord[] | null>((resolve, reject) => {
-      this.#pendingWrites.push({ topic, records: converted, resolve, reject })
-      if (!this.#pendingWriting) void this.#writePending()
-    })
-  }
-
-  /** Writes the queued sends to the pending store, all queued so far in one transaction, in send order. */
-  async #writePending(): Promise<void> {
-    this.#pendingWriting = true
-    try {
-      await this.#local
-    } catch (error) {
-      this.#pendingWriting = false
-      for (const w of this.#pendingWrites.splice(0)) w.reject(error)
-      return
-    }
-    const { storage, clock } = this.#deps
+    const { conn, logger } = this.#deps
     const slot = this.#slot!.name
-    while (this.#pendingWrites.length > 0) {
-      const round = this.#pendingWrites.splice(0)
-      if (this.#hasStoredIdentity && this.#limits() !== null) {
-        for (const w of round) w.resolve(null)
-        continue
-      }
-      const createdAtMs = clock.now()
-      const rows = round.map((w) => {
-        const sendSeq = this.#nextPendingSeq
-        return w.records.map(({ input, partition }): PendingRecord => ({
-          producer: slot,
-          seq: this.#nextPendingSeq++,
-          sendSeq,
-          topic: w.topic,
-          partition,
-          key: input.key,
-          value: input.value,
-          headers: input.headers,
-          timestamp: input.timestamp,
-          createdAtMs,
-        }))
-      })
-      try {
-        await storage.pending.add(rows.flat())
-        round.forEach((w, i) => w.resolve(rows[i]!))
-      } catch (error) {
-        const failure = new SamsaError('UNKNOWN_SERVER_ERROR', `could not store the records before sending them: ${String(error)}`)
-        for (const w of round) w.reject(failure)
-      }
+    const identity = await resumeOrAssignIdentity(slot, this.#stored, {
+      ...this.#deps,
+      initProducerId: () => this.#retrying(() => conn.request(initProducerId, { producerId: -1, producerEpoch: -1 }), () => true),
+    })
+    this.#identity = { producerId: identity.producerId, producerEpoch: identity.producerEpoch }
+    const groups = await this.#outbox.open(slot, identity)
+    let batches = 0
+    for (const group of groups) {
+      batches += group.length
+      this.#pending.restored(group.length, group.reduce((n, e) => n + e.recordCount, 0))
+      this.#senders.for(group[0]!.topic, group[0]!.partition).restore(group, (e) => recoveredWaiters(e, (metas) => this.#recoveredListeners.emit(metas), logger))
     }
-    this.#pendingWriting = false
+    if (batches > 0) {
+      logger.info({ slot, batches }, 'resending the outbox of a previous page life')
+      this.#pending.emit()
+    }
   }
 
-  /** A send whose records are in the pending store failed for good: they go (a closed client keeps them for the next page life). */
-  #dropPending(stored: Promise<PendingRecord[] | null>, error: unknown): void {
-    if (isClientClosed(error)) return
-    stored
-      .catch(() => null) // never stored: nothing to remove
-      .then((rows) => {
-        if (rows === null || rows.length === 0) return
-        const slot = this.#slot!.name
-        return this.#enqueueStorage(() => this.#deps.storage.pending.remove(slot, rows.map((r) => r.seq)))
-      })
-      .catch((e: unknown) => this.#deps.logger.warn({ error: String(e) }, 'could not remove failed records from the pending store'))
+  #retrying<T>(fn: () => Promise<T>, retry: (error: SamsaError, attempt: number) => boolean): Promise<T> {
+    return retrying(fn, retry, { ...this.#deps, stopped: () => this.#released })
   }
 
   /** Admits the pending records of a previous page life, one former send() at a time, in order; onRecovered reports them once acknowledged. */
   async #admitRecoveredPending(): Promise<void> {
-    const rows = this.#recoveredPending
-    this.#recoveredPending = []
-    const sends: PendingRecord[][] = []
-    for (const r of rows) {
-      const last = sends.at(-1)
-      if (last !== undefined && last[0]!.sendSeq === r.sendSeq) last.push(r)
-      else sends.push([r])
-    }
-    for (const records of sends) {
+    for (const records of this.#pendingRecords.takeRecoveredSends()) {
       const failed = (error: unknown) => {
         this.#deps.logger.warn({ topic: records[0]!.topic, records: records.length, error: String(error) }, 'recovered pending records were not delivered')
-        this.#dropPending(Promise.resolve(records), error)
+        this.#pendingRecords.drop(Promise.resolve(records), error)
       }
       let group: SendGroup
       try {
         group = await this.#admit(records[0]!.topic, { pending: records })
       } catch (error) {
-        this.#unbatchedRecords -= records.length
-        this.#emitPending()
+        this.#pending.addUnbatched(-records.length)
         failed(error)
         continue
       }
-      const settled = group.promise.then((metas) => this.#emitRecovered(metas), failed)
+      const settled = group.promise.then((metas) => this.#recoveredListeners.emit(metas), failed)
       this.#unsettled.add(settled)
       void settled.then(() => this.#unsettled.delete(settled))
     }
@@ -446,171 +318,26 @@ export class Producer {
       pending === undefined
         ? await metadata.partitionCount(topic)
         : await this.#retrying(() => metadata.partitionCount(topic), (e, attempt) => isConnectionTrouble(e) || attempt < maxRetries)
-    const now = clock.now()
-    const n = pending?.length ?? source.records!.length
-    const inputs = new Array<RecordInput>(n)
-    const partitions = new Array<number>(n)
-    for (let i = 0; i < n; i++) {
-      const stored = pending?.[i]
-      const r = stored === undefined ? source.records![i]! : undefined
-      const input = stored === undefined ? toRecordInput(r!, now) : { key: stored.key, value: stored.value, headers: stored.headers, timestamp: stored.timestamp }
-      const size = recordEncodedSize(input, 0, input.timestamp)
-      if (size > hello.maxRecordBytes || BATCH_HEADER_BYTES + size > maxBatchBytes) {
-        throw new SamsaError('MESSAGE_TOO_LARGE', `record ${i} is ${size} bytes; the limits are maxRecordBytes ${hello.maxRecordBytes} and maxBatchBytes ${maxBatchBytes}`, {
-          recordBytes: size,
-          maxRecordBytes: hello.maxRecordBytes,
-          maxBatchBytes,
-        })
-      }
-      const partition = (stored === undefined ? r!.partition : (stored.partition ?? undefined)) ?? this.#partitioner.partition(topic, input.key, partitionCount)
-      if (!Number.isInteger(partition) || partition < 0 || partition >= partitionCount) {
-        throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownPartition(topic, partitionCount, partition))
-      }
-      inputs[i] = input
-      partitions[i] = partition
-    }
+    const limits = { maxRecordBytes: hello.maxRecordBytes, maxBatchBytes, partitionCount, nowMs: clock.now() }
+    const { inputs, partitions } = admitRecords(topic, source, limits, (key) => this.#partitioner.partition(topic, key, partitionCount))
     // Synchronous from here to the end: a send is batched whole or dropped whole, and its abort handler sees which.
     if (control?.aborted) throw droppedError(control.signal)
     if (control !== null) control.admitted = true
-    const group = new SendGroup(topic, n)
-    for (let i = 0; i < n; i++) this.#accumulator.append(topic, partitions[i]!, inputs[i]!, new RecordSlot(group, i, partitions[i]!, pending?.[i]!.seq), maxBatchBytes)
+    const group = new SendGroup(topic, inputs.length)
+    for (let i = 0; i < inputs.length; i++) this.#accumulator.append(topic, partitions[i]!, inputs[i]!, new RecordSlot(group, i, partitions[i]!, pending?.[i]!.seq), maxBatchBytes)
     return group
   }
 
   #batchClosed(batch: ClosedBatch): void {
-    this.#unbatchedRecords -= batch.records.length
-    this.#batches++
-    this.#batchedRecords += batch.records.length
-    this.#senderFor(batch.topic, batch.partition).enqueue(batch)
-    this.#emitPending()
-  }
-
-  #batchDone(recordCount: number): void {
-    this.#batches--
-    this.#batchedRecords -= recordCount
-    this.#emitPending()
-  }
-
-  #emitPending(): void {
-    const pending = this.pending()
-    for (const listener of [...this.#pendingListeners]) {
-      try {
-        listener(pending)
-      } catch (error) {
-        this.#deps.logger.error({ error: String(error) }, 'onPending listener threw')
-      }
-    }
-  }
-
-  /** Waiters of a recovered batch: nobody awaits them; once all resolve, onRecovered gets the batch's offsets. */
-  #recoveredWaiters(e: OutboxEntry): RecordWaiter[] {
-    const metas: RecordMetadata[] = new Array<RecordMetadata>(e.recordCount)
-    let left = e.recordCount
-    let failed = false
-    return Array.from({ length: e.recordCount }, (_, i) => ({
-      resolve: (offset: number) => {
-        metas[i] = { topic: e.topic, partition: e.partition, offset }
-        if (--left > 0) return
-        this.#emitRecovered(metas)
-      },
-      reject: (error: Error) => {
-        if (failed) return
-        failed = true
-        this.#deps.logger.warn({ topic: e.topic, partition: e.partition, baseSequence: e.baseSequence, error: String(error) }, 'a recovered batch was not delivered')
-      },
-    }))
-  }
-
-  #emitRecovered(metas: RecordMetadata[]): void {
-    for (const listener of [...this.#recoveredListeners]) {
-      try {
-        listener(metas)
-      } catch (error) {
-        this.#deps.logger.error({ error: String(error) }, 'onRecovered listener threw')
-      }
-    }
-  }
-
-  /** Serializes outbox work; a failed step does not block the next. */
-  #enqueueStorage<T>(step: () => Promise<T>): Promise<T> {
-    const run = this.#storageChain.then(step)
-    this.#storageChain = run.then(
-      () => {},
-      () => {},
-    )
-    return run
-  }
-
-  #persist(batch: PersistableBatch): Promise<void> {
-    const slot = this.#slot!.name
-    const { producerId, producerEpoch } = this.#identity!
-    const { topic, partition } = batch
-    const key = partitionKey(topic, partition)
-    return this.#enqueueStorage(async () => {
-      const { storage, clock } = this.#deps
-      for (const seq of batch.staleSequences) await storage.outbox.remove(slot, topic, partition, seq)
-      const nextSequences = { ...this.#storedSequences, [key]: Math.max(this.#storedSequences[key] ?? 0, batch.baseSequence + batch.recordCount) }
-      const entry: OutboxEntry = { producer: slot, topic, partition, baseSequence: batch.baseSequence, recordCount: batch.recordCount, batch: batch.bytes, createdAtMs: clock.now() }
-      await storage.outbox.add(entry, { name: slot, producerId, producerEpoch, nextSequences }, batch.pendingSeqs)
-      this.#storedSequences = nextSequences
-    })
-  }
-
-  #unpersist(topic: string, partition: number, baseSequences: readonly number[], resetNextSequence: number | undefined): void {
-    const slot = this.#slot!.name
-    const { producerId, producerEpoch } = this.#identity!
-    const key = partitionKey(topic, partition)
-    this.#enqueueStorage(async () => {
-      const { storage } = this.#deps
-      for (const seq of baseSequences) await storage.outbox.remove(slot, topic, partition, seq)
-      if (resetNextSequence === undefined) return
-      this.#storedSequences = { ...this.#storedSequences, [key]: resetNextSequence }
-      await storage.producers.put({ name: slot, producerId, producerEpoch, nextSequences: this.#storedSequences } satisfies StoredIdentity)
-    }).catch((error: unknown) => this.#deps.logger.warn({ topic, partition, error: String(error) }, 'could not update the outbox'))
+    this.#pending.batchClosed(batch.records.length)
+    this.#senders.for(batch.topic, batch.partition).enqueue(batch)
+    this.#pending.emit()
   }
 
   #onFenced(error: SamsaError): void {
     if (this.#fenced !== null) return
     this.#fenced = error
     this.#deps.logger.error({ slot: this.#slot?.name, error: error.message }, 'producer fenced')
-    const slot = this.#slot!.name
-    // This identity can never write again: forget it, so the next page life asks for a new producer id.
-    this.#enqueueStorage(() => this.#deps.storage.producers.put({ name: slot, producerId: -1, producerEpoch: -1, nextSequences: {} })).catch(() => {})
-  }
-
-  #senderFor(topic: string, partition: number): PartitionSender {
-    const key = `${partition}/${topic}`
-    let sender = this.#senders.get(key)
-    if (sender === undefined) {
-      const { clock, random, logger, metadata } = this.#deps
-      const durable = this.#idempotent && this.#identity !== null
-      sender = new PartitionSender(topic, partition, {
-        route: (t, p) => metadata.connectionFor(t, p),
-        leader: (t, p) => metadata.leader(t, p),
-        onLeaderMoved: (t, p, epoch, onMoved) => metadata.onLeaderMoved(t, p, epoch, onMoved),
-        unknownTopicRetryMs: () => (metadata.propagates ? metadata.unknownTopicRetryMs : undefined),
-        clock,
-        random,
-        logger: logger.child({ topic, partition }),
-        acks: this.#acks,
-        timeoutMs: this.#opts.timeoutMs ?? 30_000,
-        maxInFlight: this.#opts.maxInFlight ?? 5,
-        maxRetries: this.#opts.maxRetries ?? 10,
-        retryBackoff: { baseMs: 50, capMs: 2_000 },
-        identity: durable ? this.#identity! : { producerId: -1, producerEpoch: -1 },
-        initialSequence: durable ? (this.#storedSequences[partitionKey(topic, partition)] ?? 0) : 0,
-        onStaleMetadata: (t, p, sentTo) => metadata.invalidate(t, p !== undefined && sentTo !== undefined ? { partition: p, leaderEpoch: sentTo.leaderEpoch } : undefined),
-        ...(this.#deps.crc32c && { crc32c: this.#deps.crc32c }),
-        ...(durable && {
-          persist: (b: PersistableBatch) => this.#persist(b),
-          unpersist: (seqs: readonly number[], reset?: number) => this.#unpersist(topic, partition, seqs, reset),
-          onFenced: (error: SamsaError) => this.#onFenced(error),
-        }),
-        onBatchDone: (n) => this.#batchDone(n),
-        onCapacity: () => this.#accumulator.sendReady(topic, partition),
-      })
-      this.#senders.set(key, sender)
-    }
-    return sender
+    this.#outbox.forgetIdentity()
   }
 }
