@@ -144,6 +144,29 @@ describe('PartitionSender with failed batches', () => {
     expect(log).toEqual(['a0', 'a1', 'c0', 'c1'])
   })
 
+  it('the retry backoff starts again from its base once a batch is acknowledged (a later fault does not inherit an earlier one\'s delay)', async () => {
+    const broker = await FaultyBroker.start()
+    const delays: number[] = []
+    const clock = { now: () => 0, setTimeout: (fn: () => void, ms: number) => (delays.push(ms), setTimeout(fn, 0)), clearTimeout: (t: unknown) => clearTimeout(t as NodeJS.Timeout) }
+    const s = sender(broker, { clock, retryBackoff: { baseMs: 100, capMs: 100_000 }, maxRetries: 10 })
+    const fault = async (values: string[]) => {
+      broker.stalled = true
+      const requestsBefore = broker.requests
+      const b = batch(values)
+      s.enqueue(b.closed)
+      await until(() => broker.requests >= requestsBefore + 4, { what: `four attempts of ${values[0]}` })
+      broker.stalled = false
+      return Promise.all(b.results)
+    }
+    await fault(['a'])
+    const first = [...delays]
+    delays.length = 0
+    await fault(['b'])
+    expect(first.slice(0, 3)).toEqual([50, 100, 200])
+    expect(delays.slice(0, 3)).toEqual([50, 100, 200])
+    expect(await broker.log()).toEqual(['a', 'b'])
+  })
+
   it('a batch refused as out of order behind an earlier batch that keeps being resent waits for it, however many rounds it takes', async () => {
     const broker = await FaultyBroker.start()
     const s = sender(broker)

@@ -217,7 +217,9 @@ export class PartitionSender {
       }
       head.waiters.forEach((w, i) => w.resolve(baseOffset < 0 ? -1 : baseOffset + i))
     }
-    if (done.length > 0) this.#finished(done)
+    if (done.length === 0) return
+    this.#retryRound = 0 // an acknowledgement ends the fault: the next one backs off from the base again
+    this.#finished(done)
   }
 
   /** Batches that left the pipeline; their outbox entries go unless kept. `resetNextSequence` after failures re-sequenced the partition. */
