@@ -311,9 +311,11 @@ describe('PartitionSender with failed batches', () => {
     const current = await FaultyBroker.start()
     let routed: { broker: unknown; ref: { leader: number; leaderEpoch: number } } = { broker: zombie, ref: { leader: 1, leaderEpoch: 3 } }
     const watchers: { pastEpoch: number; onMoved: () => void }[] = []
+    const stale: unknown[][] = []
     const s = sender(null, {
       route: () => Promise.resolve(routed.broker as unknown as Connection),
       leader: () => Promise.resolve(routed.ref),
+      onStaleMetadata: (...args) => void stale.push(args),
       onLeaderMoved: (_t, _p, pastEpoch, onMoved) => {
         const w = { pastEpoch, onMoved }
         watchers.push(w)
@@ -331,5 +333,8 @@ describe('PartitionSender with failed batches', () => {
     expect(await Promise.all([...a.results, ...b.results])).toEqual([0, 1, 2])
     expect(await current.log()).toEqual(['a0', 'a1', 'b0'])
     expect(watchers).toEqual([]) // every watch is cancelled once its request settles
+    // The refresh names the epoch the batches went to, so metadata the watch already moved on is kept.
+    expect(stale).toContainEqual(['t', 0, { leader: 1, leaderEpoch: 3 }])
+    expect(stale.every((args) => args.length === 3)).toBe(true)
   })
 })

@@ -223,6 +223,52 @@ describe('MetadataCache leader watch', () => {
 })
 
 describe('MetadataCache fetches after a failure', () => {
+  it('a fetch its broker has not answered within the hedge delay asks another broker too, and the first answer wins', async () => {
+    const clock = new ManualClock()
+    const used: string[] = []
+    const ok: MetadataResponse = { brokers: [], topics: [] }
+    const paused = { helloResponse: { brokerId: 1 }, request: () => (used.push('bootstrap'), new Promise<never>(() => {})) }
+    let avoided: number[] = []
+    const pool = {
+      metadataConnection: () => paused,
+      metadataConnectionInTurn: (turn: number, avoid?: ReadonlySet<number>) => {
+        avoided = [...(avoid ?? [])]
+        return { helloResponse: { brokerId: 2 }, request: () => (used.push(`turn ${turn}`), Promise.resolve(ok)) }
+      },
+      learn: () => {},
+      knownBrokers: 3,
+    } as unknown as BrokerPool
+    const metadata = new MetadataCache(pool, { clock, random: () => 0.5, metadataHedgeMs: 300 })
+    let answered = false
+    const fetched = metadata.fetch(null).then((r) => ((answered = true), r))
+    await Promise.resolve()
+    clock.advance(299)
+    await Promise.resolve()
+    expect(used).toEqual(['bootstrap'])
+    clock.advance(1)
+    expect(await fetched).toBe(ok)
+    expect(answered).toBe(true)
+    expect(used).toEqual(['bootstrap', 'turn 1'])
+    expect(avoided).toEqual([1])
+  })
+
+  it('a fetch answered within the hedge delay asks no other broker', async () => {
+    const clock = new ManualClock()
+    const ok: MetadataResponse = { brokers: [], topics: [] }
+    let others = 0
+    const pool = {
+      metadataConnection: () => ({ request: () => Promise.resolve(ok) }),
+      metadataConnectionInTurn: () => ((others++), { request: () => Promise.resolve(ok) }),
+      learn: () => {},
+      knownBrokers: 3,
+    } as unknown as BrokerPool
+    const metadata = new MetadataCache(pool, { clock, random: () => 0.5, metadataHedgeMs: 300 })
+    expect(await metadata.fetch(null)).toBe(ok)
+    clock.advance(1_000)
+    expect(others).toBe(0)
+    expect(clock.pendingTimers).toBe(0)
+  })
+
   it('a fetch that failed sends the next one to another broker in turn, and a success returns to the bootstrap', async () => {
     const clock = new ManualClock()
     const used: string[] = []

@@ -41,6 +41,8 @@ const RETRY_BACKOFF = { baseMs: 50, capMs: 1_000 }
 export const DEFAULT_LEADER_CHECK_MS = 2_000
 /** Leader watches held at once at different brokers (from three brokers on): a broker paused while holding one leaves the other. */
 const WATCH_LANES = 2
+/** How long a metadata lookup in a cluster waits for its broker before asking another one too. */
+export const DEFAULT_METADATA_HEDGE_MS = 300
 /** How long a broker may hold a leader watch before answering that nothing moved. */
 export const DEFAULT_LEADER_WATCH_WAIT_MS = 5_000
 
@@ -52,6 +54,8 @@ export interface MetadataCacheOptions {
   readonly olderEpochHoldMs?: number
   /** Leader watch pause (ms; see DEFAULT_LEADER_CHECK_MS); 0 turns the watch off. */
   readonly leaderCheckMs?: number
+  /** How long a metadata lookup in a cluster waits before asking a second broker too (ms). Default DEFAULT_METADATA_HEDGE_MS. */
+  readonly metadataHedgeMs?: number
   /** How long a broker may hold one leader watch (ms, ≤ MAX_METADATA_WAIT_MS). Default DEFAULT_LEADER_WATCH_WAIT_MS. */
   readonly leaderWatchWaitMs?: number
 }
@@ -103,8 +107,9 @@ export class MetadataCache {
     let res: MetadataResponse
     try {
       // In a cluster a broker that does not answer metadata within a leader-check period is passed over (the next
-      // fetch asks another), rather than holding every route for a whole request timeout.
-      res = await conn.request(metadata, { topics }, this.propagates ? { timeoutMs: Math.max(1_000, this.#opts.leaderCheckMs ?? DEFAULT_LEADER_CHECK_MS) } : {})
+      // fetch asks another), rather than holding every route for a whole request timeout; and one that has not
+      // answered within a hedge delay is doubled by a request to another broker (the first answer wins).
+      res = this.propagates ? await this.#hedged(conn, topics) : await conn.request(metadata, { topics })
     } catch (e) {
       this.#fetchFailures++
       throw e
@@ -112,6 +117,46 @@ export class MetadataCache {
     this.#fetchFailures = 0
     this.#pool.learn(res.brokers)
     return res
+  }
+
+  /**
+   * `first`'s answer, or — when it has not answered within `metadataHedgeMs` — whichever of it and another broker's
+   * answers first (a paused or cut-off broker would otherwise hold a lookup for a whole leader-check period). A first
+   * request that fails before the hedge delay fails the fetch at once (the next fetch asks another broker in turn);
+   * after it, the fetch fails only when both requests have.
+   */
+  #hedged(first: Connection, topics: readonly string[] | null): Promise<MetadataResponse> {
+    const timeoutMs = Math.max(1_000, this.#leaderCheckMs)
+    return new Promise((resolve, reject) => {
+      let settled = false
+      let outstanding = 1
+      let firstError: unknown = null
+      const win = (res: MetadataResponse) => {
+        if (settled) return
+        settled = true
+        if (timer !== null) this.#opts.clock.clearTimeout(timer as never)
+        resolve(res)
+      }
+      const lose = (e: unknown, isFirst: boolean) => {
+        if (isFirst) firstError = e
+        outstanding--
+        // Before the hedge went out a failure ends the fetch; after it, only the last request's does.
+        if (settled || (timer === null && outstanding > 0)) return
+        settled = true
+        if (timer !== null) this.#opts.clock.clearTimeout(timer as never)
+        reject(firstError ?? e)
+      }
+      let timer: unknown = this.#opts.clock.setTimeout(() => {
+        timer = null
+        if (settled) return
+        const id = first.helloResponse?.brokerId
+        const other = this.#pool.metadataConnectionInTurn(this.#fetchFailures + 1, id === undefined ? undefined : new Set([id]))
+        if (other === first) return
+        outstanding++
+        other.request(metadata, { topics }, { timeoutMs }).then(win, (e: unknown) => lose(e, false))
+      }, this.#opts.metadataHedgeMs ?? DEFAULT_METADATA_HEDGE_MS)
+      first.request(metadata, { topics }, { timeoutMs }).then(win, (e: unknown) => lose(e, true))
+    })
   }
 
   topic(name: string): Promise<TopicMetadata> {

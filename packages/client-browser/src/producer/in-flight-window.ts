@@ -19,7 +19,8 @@
  */
 import type { ProduceResponse, SamsaError } from '@samsa/shared'
 
-export type Outcome = { readonly ok: ProduceResponse | undefined } | { readonly error: SamsaError }
+/** A request's answer; a failure names the leader and epoch the request went to when it got that far (null: it did not). */
+export type Outcome = { readonly ok: ProduceResponse | undefined } | { readonly error: SamsaError; readonly sentTo?: { readonly leader: number; readonly leaderEpoch: number } | null }
 
 /** What the rules read of one batch of the window. */
 export interface WindowBatch {

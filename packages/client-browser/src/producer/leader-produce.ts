@@ -66,7 +66,7 @@ export function produceToLeader(lookup: LeaderLookup, request: ProduceRequest, w
       (ok): Outcome => ({ ok }),
       async (error: unknown): Promise<Outcome> => {
         const e = error instanceof SamsaError ? error : new SamsaError('UNKNOWN_SERVER_ERROR', String(error))
-        return { error: e.errorName === 'OUT_OF_ORDER_SEQUENCE_NUMBER' && sentTo !== null ? await fromFormerLeader(lookup, topic, partition, e, sentTo) : e }
+        return { error: e.errorName === 'OUT_OF_ORDER_SEQUENCE_NUMBER' && sentTo !== null ? await fromFormerLeader(lookup, topic, partition, e, sentTo) : e, sentTo }
       },
     )
 }

@@ -246,7 +246,9 @@ export class PartitionSender {
     const kept: SentBatch[] = []
     this.#inFlight.forEach((b, i) => {
       const verdict = plan.verdicts[i]!
-      if (verdict.action !== 'keep' && verdict.refreshMetadata) this.#deps.onStaleMetadata(this.topic)
+      // Names the leader epoch the request went to: an answer the leader watch already replaced stays (it is what the failure asks for).
+      const sentTo = b.outcome !== null && 'error' in b.outcome ? (b.outcome.sentTo ?? undefined) : undefined
+      if (verdict.action !== 'keep' && verdict.refreshMetadata) this.#deps.onStaleMetadata(this.topic, this.partition, sentTo)
       if (verdict.action === 'resend' && verdict.lostSequences > 0) {
         logger.warn({ topic: this.topic, partition: this.partition, expectedSequence: verdict.baseSequence, baseSequence: b.baseSequence }, 'the partition leader lost acknowledged batches of this producer; continuing at the sequence it expects')
       }
