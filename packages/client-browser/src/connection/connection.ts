@@ -13,10 +13,11 @@
  */
 import { ApiKeys, MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, SamsaError, decodePush, hello, ping, readFrameHeader, type Exchange, type HelloResponse, type Push } from '@samsa/shared'
 import { clientClosedError, clientError } from '../client-errors.js'
-import { silentLogger, systemClock, type Clock, type Logger, type Random, type TimerHandle, type WebSocketConstructor } from '../ports.js'
+import { silentLogger, systemClock, type Clock, type Logger, type Random, type TimerHandle } from '../ports.js'
 import { normalizeBrokers } from '../validation/broker-url.js'
-import { backoffDelayMs, defaultBackoff, type BackoffPolicy } from './backoff.js'
+import { backoffDelayMs, defaultBackoff } from './backoff.js'
 import { BrokerSocket } from './broker-socket.js'
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, type ConnectionOptions, type RequestOptions } from './connection-options.js'
 import { ConnectionReasons, initialConnectionState, transition, type ConnectionEffect, type ConnectionEvent, type ConnectionState } from './connection-state.js'
 import { Emitter } from './emitter.js'
 import { Heartbeat } from './heartbeat.js'
@@ -24,24 +25,7 @@ import { RequestTable, pendingRequest, type PendingRequest } from './request-tab
 import { connectOrFail, statusStream, whenReady } from './status-waits.js'
 
 export { clientClosedError } from '../client-errors.js'
-
-export interface ConnectionOptions {
-  /** Base URLs (`ws://host:port`, normalized as in validation/broker-url.ts); the connection uses `<base>/ws` and rotates through them on reconnect. */
-  readonly brokers: readonly string[]
-  readonly clientId: string
-  readonly WebSocket: WebSocketConstructor
-  readonly clock?: Clock
-  readonly random?: Random
-  readonly logger?: Logger
-  readonly requestTimeoutMs?: number
-  readonly backoff?: BackoffPolicy
-  /** Source of `online`/`offline` events; defaults to globalThis when it is an EventTarget (browsers); null disables. */
-  readonly networkEvents?: Pick<EventTarget, 'addEventListener' | 'removeEventListener'> | null
-  /** While connected, a `ping` is sent this many ms after the previous pong. Default 15 000; 0 disables heartbeats. */
-  readonly heartbeatIntervalMs?: number
-  /** A ping without a pong within this many ms means the socket is half-open: it is closed and the client reconnects. Default 10 000. */
-  readonly heartbeatTimeoutMs?: number
-}
+export { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, type ConnectionOptions, type RequestOptions } from './connection-options.js'
 
 export interface StatusChange {
   readonly previous: ConnectionState
@@ -54,22 +38,6 @@ export interface ConnectionEvents extends Record<string, unknown> {
   /** A server push (records or the end of a subscription). */
   push: Push
 }
-
-export interface RequestOptions<Res = unknown> {
-  readonly timeoutMs?: number
-  /** No response is expected (produce with acks 0): resolves once written. */
-  readonly noResponse?: boolean
-  /**
-   * Called with a successful response that arrives on the same socket after the request timed out (the promise has
-   * already rejected), so the caller can undo what the broker did, e.g. unsubscribe a subscription it gave up on.
-   */
-  readonly onLateResponse?: (response: Res) => void
-}
-
-export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
-export const DEFAULT_HEARTBEAT_INTERVAL_MS = 15_000
-export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 10_000
-export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
 
 export class Connection {
   readonly #opts: ConnectionOptions
