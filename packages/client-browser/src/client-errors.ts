@@ -2,7 +2,7 @@
  * @module Errors the SDK raises on its own, never sent by a broker. Client-side SamsaError codes are 2000 and up (the
  * broker's table stops below 2000), so `code`, `errorName` and `retriable` read the same as for broker errors.
  */
-import { SamsaError, type ErrorSpec } from '@samsa/shared'
+import { ErrorCodes, SamsaError, type ErrorSpec } from '@samsa/shared'
 
 const spec = (code: number, name: string, retriable: boolean, message: string): ErrorSpec => ({ code, name, retriable, message })
 
@@ -19,6 +19,11 @@ export type ClientErrorName = keyof typeof ClientErrorCodes
 
 export function clientError(name: ClientErrorName, message: string, details: Record<string, number> = {}): SamsaError {
   return new SamsaError(ClientErrorCodes[name], message, details)
+}
+
+/** The client (or a connection, or a producer) was closed; not retriable, so retry loops stop. */
+export function clientClosedError(message: string): SamsaError {
+  return new SamsaError({ ...ErrorCodes.NETWORK_EXCEPTION, retriable: false }, message)
 }
 
 /**

@@ -1,7 +1,9 @@
 /**
- * @module One WebSocket per client: the hello handshake, request/response correlation with per-request timeouts,
- * push routing, and reconnect with full-jitter backoff across the broker URLs. It performs the effects of the
- * pure reducer in `connection-state.ts` and owns every timer and socket of the connection.
+ * @module One connection to the brokers: the hello handshake, push routing, and reconnect with full-jitter backoff
+ * across the broker URLs. It performs the effects of the pure reducer in `connection-state.ts`, in order, one event
+ * at a time (events raised while performing are queued), and owns the connection's reconnect timer and its parts:
+ * broker-socket.ts (one socket attempt and its open timeout), request-table.ts (correlation ids, in-flight, queued
+ * and timed-out requests), heartbeat.ts (ping and probe), status-waits.ts (statuses(), ready(), connectOrFail()).
  *
  * Silence is a failure (a blackholed path shows nothing else, not even a close): a socket that has not opened within
  * requestTimeoutMs is given up (the next URL is tried), and a request written to the socket that gets no answer
@@ -9,46 +11,21 @@
  * heartbeats are off): no pong within heartbeatTimeoutMs closes it and the connection starts over. A socket that is
  * merely slow answers the ping and keeps its late answers (onLateResponse).
  */
-import {
-  ApiKeys,
-  ErrorCodes,
-  MAX_PROTOCOL_VERSION,
-  MIN_PROTOCOL_VERSION,
-  SamsaError,
-  decodePush,
-  decodeResponseFrame,
-  encodeRequestFrame,
-  hello,
-  ping,
-  readFrameHeader,
-  type Exchange,
-  type HelloResponse,
-  type Push,
-} from '@samsa/shared'
-import { silentLogger, systemClock, type Clock, type Logger, type Random, type TimerHandle, type WebSocketConstructor, type WebSocketLike } from '../ports.js'
-import { backoffDelayMs, defaultBackoff, type BackoffPolicy } from './backoff.js'
-import { ConnectionReasons, initialConnectionState, transition, type ConnectionEffect, type ConnectionEvent, type ConnectionState } from './connection-state.js'
-import { clientError } from '../client-errors.js'
+import { ApiKeys, MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, SamsaError, decodePush, hello, ping, readFrameHeader, type Exchange, type HelloResponse, type Push } from '@samsa/shared'
+import { clientClosedError, clientError } from '../client-errors.js'
+import { silentLogger, systemClock, type Clock, type Logger, type Random, type TimerHandle } from '../ports.js'
 import { normalizeBrokers } from '../validation/broker-url.js'
+import { backoffDelayMs, defaultBackoff } from './backoff.js'
+import { BrokerSocket } from './broker-socket.js'
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, type ConnectionOptions, type RequestOptions } from './connection-options.js'
+import { ConnectionReasons, initialConnectionState, transition, type ConnectionEffect, type ConnectionEvent, type ConnectionState } from './connection-state.js'
 import { Emitter } from './emitter.js'
+import { Heartbeat } from './heartbeat.js'
+import { RequestTable, pendingRequest, type PendingRequest } from './request-table.js'
+import { connectOrFail, statusStream, whenReady } from './status-waits.js'
 
-export interface ConnectionOptions {
-  /** Base URLs (`ws://host:port`, normalized as in validation/broker-url.ts); the connection uses `<base>/ws` and rotates through them on reconnect. */
-  readonly brokers: readonly string[]
-  readonly clientId: string
-  readonly WebSocket: WebSocketConstructor
-  readonly clock?: Clock
-  readonly random?: Random
-  readonly logger?: Logger
-  readonly requestTimeoutMs?: number
-  readonly backoff?: BackoffPolicy
-  /** Source of `online`/`offline` events; defaults to globalThis when it is an EventTarget (browsers); null disables. */
-  readonly networkEvents?: Pick<EventTarget, 'addEventListener' | 'removeEventListener'> | null
-  /** While connected, a `ping` is sent this many ms after the previous pong. Default 15 000; 0 disables heartbeats. */
-  readonly heartbeatIntervalMs?: number
-  /** A ping without a pong within this many ms means the socket is half-open: it is closed and the client reconnects. Default 10 000. */
-  readonly heartbeatTimeoutMs?: number
-}
+export { clientClosedError } from '../client-errors.js'
+export { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, type ConnectionOptions, type RequestOptions } from './connection-options.js'
 
 export interface StatusChange {
   readonly previous: ConnectionState
@@ -62,37 +39,6 @@ export interface ConnectionEvents extends Record<string, unknown> {
   push: Push
 }
 
-export interface RequestOptions<Res = unknown> {
-  readonly timeoutMs?: number
-  /** No response is expected (produce with acks 0): resolves once written. */
-  readonly noResponse?: boolean
-  /**
-   * Called with a successful response that arrives on the same socket after the request timed out (the promise has
-   * already rejected), so the caller can undo what the broker did, e.g. unsubscribe a subscription it gave up on.
-   */
-  readonly onLateResponse?: (response: Res) => void
-}
-
-interface PendingRequest {
-  readonly exchange: Exchange<unknown, unknown>
-  readonly request: unknown
-  readonly noResponse: boolean
-  readonly resolve: (response: unknown) => void
-  readonly reject: (error: Error) => void
-  timer: TimerHandle | null
-  readonly onLate?: ((response: unknown) => void) | undefined
-}
-
-export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
-export const DEFAULT_HEARTBEAT_INTERVAL_MS = 15_000
-export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 10_000
-export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
-
-/** The client was closed; not retriable, so retry loops stop. */
-export function clientClosedError(message: string): SamsaError {
-  return new SamsaError({ ...ErrorCodes.NETWORK_EXCEPTION, retriable: false }, message)
-}
-
 export class Connection {
   readonly #opts: ConnectionOptions
   /** The normalized broker base URLs. */
@@ -102,24 +48,13 @@ export class Connection {
   readonly #log: Logger
   readonly #events = new Emitter<ConnectionEvents>()
   #state = initialConnectionState()
-  /** The live socket, or null; events from any other socket are ignored. */
-  #socket: WebSocketLike | null = null
-  /** Written to #socket and awaiting a response, by correlation id; empty whenever #socket is null. */
-  readonly #inFlight = new Map<number, PendingRequest>()
-  /** Timed-out requests of #socket that want a late response (onLateResponse), by correlation id; cleared with #inFlight. */
-  readonly #timedOut = new Map<number, PendingRequest>()
-  /** Waiting for a connection, in the order they were issued; written in that order on connect. */
-  #queued: PendingRequest[] = []
-  /** Never 0: push frames use 0. */
-  #nextCorrelationId = 1
+  /** The live socket, or null; a socket let go reports nothing more (broker-socket.ts). */
+  #socket: BrokerSocket | null = null
+  /** Queued, in-flight and timed-out requests; nothing is in flight whenever #socket is null. */
+  readonly #requests: RequestTable
+  readonly #heartbeat: Heartbeat
   #hello: HelloResponse | null = null
   #reconnectTimer: TimerHandle | null = null
-  /** The next heartbeat ping, scheduled only while connected. */
-  #heartbeatTimer: TimerHandle | null = null
-  /** Gives up on #socket if it has not opened within requestTimeoutMs; null once it opened or closed. */
-  #openTimer: TimerHandle | null = null
-  /** A heartbeat ping is outstanding (scheduled, or a probe after a request timed out). */
-  #probing = false
   /** Incremented on every successful handshake; consumers re-subscribe when it changes. */
   #session = 0
   #dispatching = false
@@ -142,6 +77,17 @@ export class Connection {
     this.#clock = opts.clock ?? systemClock
     this.#random = opts.random ?? Math.random
     this.#log = (opts.logger ?? silentLogger).child({ component: 'connection', clientId: opts.clientId })
+    this.#requests = new RequestTable(this.#clock, this.#log)
+    this.#heartbeat = new Heartbeat({
+      clock: this.#clock,
+      log: this.#log,
+      intervalMs: opts.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+      timeoutMs: opts.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
+      socket: () => this.#socket,
+      connected: () => this.#state.status === 'connected',
+      ping: (timeoutMs) => this.request(ping, {}, { timeoutMs }),
+      missed: (message) => this.#dispatch({ type: 'heartbeatMissed', message }),
+    })
     const g = globalThis as Partial<EventTarget>
     this.#network = opts.networkEvents !== undefined ? opts.networkEvents : typeof g.addEventListener === 'function' ? (g as EventTarget) : null
     this.#network?.addEventListener('online', this.#onOnline)
@@ -168,39 +114,7 @@ export class Connection {
    * the consumer breaks out). Changes are buffered, so a slow reader sees every one in order.
    */
   statuses(): AsyncIterableIterator<ConnectionState> {
-    const buffered: ConnectionState[] = [this.#state]
-    let wake: (() => void) | null = null
-    let done = false
-    const off = this.on('status', ({ current }) => {
-      buffered.push(current)
-      wake?.()
-      wake = null
-    })
-    const finish = (): IteratorResult<ConnectionState> => {
-      done = true
-      off()
-      buffered.length = 0
-      return { done: true, value: undefined }
-    }
-    const iterator: AsyncIterableIterator<ConnectionState> = {
-      next: async () => {
-        for (;;) {
-          if (done) return { done: true, value: undefined }
-          const state = buffered.shift()
-          if (state !== undefined) {
-            if (state.status === 'closed') {
-              off()
-              done = true
-            }
-            return { done: false, value: state }
-          }
-          await new Promise<void>((resolve) => (wake = resolve))
-        }
-      },
-      return: async () => finish(),
-      [Symbol.asyncIterator]: () => iterator,
-    }
-    return iterator
+    return statusStream(this)
   }
 
   /** Starts connecting (idempotent). Requests also start it. */
@@ -215,69 +129,26 @@ export class Connection {
    * nothing else: the connection keeps retrying in the background (close() stops it).
    */
   connectOrFail(timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS): Promise<HelloResponse> {
-    if (this.#state.status === 'connected' && this.#hello) return Promise.resolve(this.#hello)
-    if (this.#state.status === 'closed') return this.closed.then((error) => Promise.reject(error ?? clientClosedError(this.#state.reason.message)))
-    return new Promise((resolve, reject) => {
-      let failures = 0
-      const finish = (outcome: () => void) => {
-        off()
-        this.#clock.clearTimeout(timer)
-        outcome()
-      }
-      const timer = this.#clock.setTimeout(
-        () => finish(() => reject(clientError('CONNECT_TIMEOUT', `no connection to ${this.#brokers.join(', ')} within ${timeoutMs} ms (${this.#state.reason.message})`, { timeoutMs }))),
-        timeoutMs,
-      )
-      const check = (current: ConnectionState, previous: ConnectionState | null) => {
-        if (current.status === 'connected' && this.#hello) return finish(() => resolve(this.#hello!))
-        if (current.status === 'closed') return finish(() => void this.closed.then((error) => reject(error ?? clientClosedError(current.reason.message))))
-        if (!current.online) {
-          return finish(() => reject(clientError('CONNECTION_FAILED', `cannot connect to ${this.#brokers.join(', ')}: the platform reports no network`)))
-        }
-        if (previous?.status === 'connecting' && current.status === 'disconnected' && ++failures >= this.#brokers.length) {
-          const closeCode = current.reason.closeCode
-          return finish(() => reject(clientError('CONNECTION_FAILED', `cannot connect to ${this.#brokers.join(', ')}: ${current.reason.message}`, closeCode === undefined ? {} : { closeCode })))
-        }
-      }
-      const off = this.on('status', ({ previous, current }) => check(current, previous))
-      this.connect()
-      check(this.#state, null)
-    })
+    return connectOrFail(this, this.#brokers, this.#clock, timeoutMs)
   }
 
   /** Resolves with the hello response once connected; rejects if the connection closes first. */
   ready(): Promise<HelloResponse> {
-    if (this.#state.status === 'connected' && this.#hello) return Promise.resolve(this.#hello)
-    if (this.#state.status === 'closed') return Promise.reject(clientClosedError(this.#state.reason.message))
-    this.connect()
-    return new Promise((resolve, reject) => {
-      const off = this.on('status', ({ current }) => {
-        if (current.status === 'connected' && this.#hello) resolve(this.#hello)
-        else if (current.status === 'closed') reject(clientClosedError(current.reason.message))
-        else return
-        off()
-      })
-    })
+    return whenReady(this)
   }
 
   /** Sends a request, waiting for a connection if there is none; rejects with a SamsaError. */
   request<Req, Res>(exchange: Exchange<Req, Res>, request: Req, options: RequestOptions<Res> = {}): Promise<Res> {
     if (this.#state.status === 'closed') return Promise.reject(clientClosedError('the client is closed'))
     return new Promise<Res>((resolve, reject) => {
-      const pending: PendingRequest = {
-        exchange: exchange as Exchange<unknown, unknown>,
-        request,
-        noResponse: options.noResponse ?? false,
-        resolve: resolve as (r: unknown) => void,
-        reject,
-        timer: null,
-        onLate: options.onLateResponse as ((response: unknown) => void) | undefined,
-      }
-      const timeoutMs = options.timeoutMs ?? this.#opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
-      pending.timer = this.#clock.setTimeout(() => this.#timeOut(pending, timeoutMs), timeoutMs)
+      const noResponse = options.noResponse ?? false
+      // No response (acks 0): the promise resolves, empty, once the frame is written.
+      const written = noResponse ? () => (resolve as (value?: Res) => void)() : undefined
+      const pending = pendingRequest(exchange, request, { resolve, reject, noResponse, written, onLate: options.onLateResponse })
+      this.#requests.arm(pending, options.timeoutMs ?? this.#opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, this.#onTimeout)
       if (this.#state.status === 'connected') this.#write(pending)
       else {
-        this.#queued.push(pending)
+        this.#requests.enqueue(pending)
         this.connect()
       }
     })
@@ -289,49 +160,15 @@ export class Connection {
     this.#network?.removeEventListener('offline', this.#onOffline)
   }
 
-  #timeOut(pending: PendingRequest, timeoutMs: number): void {
-    pending.timer = null
-    let written = false
-    for (const [id, p] of this.#inFlight) {
-      if (p !== pending) continue
-      written = true
-      this.#inFlight.delete(id)
-      if (pending.onLate !== undefined) this.#timedOut.set(id, pending)
-    }
-    this.#queued = this.#queued.filter((p) => p !== pending)
-    pending.reject(new SamsaError('REQUEST_TIMED_OUT', `${pending.exchange.name} got no response within ${timeoutMs} ms`))
-    // Written to the socket and unanswered: is anyone there? (A ping's own timeout is the heartbeat's to judge.)
-    if (written && pending.exchange !== ping && !this.#probing && this.#state.status === 'connected') {
-      this.#log.info({ exchange: pending.exchange.name, timeoutMs }, 'request timed out: probing the socket')
-      this.#stopHeartbeat()
-      this.#heartbeat()
-    }
-  }
-
-  #settle(pending: PendingRequest): void {
-    if (pending.timer !== null) this.#clock.clearTimeout(pending.timer)
-    pending.timer = null
+  /** A request timed out; written to the socket and unanswered: is anyone there? (A ping's own timeout is the heartbeat's to judge.) */
+  readonly #onTimeout = (pending: PendingRequest, written: boolean, timeoutMs: number): void => {
+    if (written && pending.exchange !== ping) this.#heartbeat.probe(pending.exchange.name, timeoutMs)
   }
 
   #write(pending: PendingRequest): void {
     const socket = this.#socket
-    if (socket === null) return void this.#queued.push(pending)
-    const correlationId = this.#nextCorrelationId
-    this.#nextCorrelationId = this.#nextCorrelationId >= 0xffff_ffff ? 1 : this.#nextCorrelationId + 1
-    const version = this.#hello?.version ?? 0
-    let frame: Uint8Array
-    try {
-      frame = encodeRequestFrame(pending.exchange, version, correlationId, pending.request)
-    } catch (error) {
-      this.#settle(pending)
-      return pending.reject(error instanceof Error ? error : new Error(String(error)))
-    }
-    if (!pending.noResponse) this.#inFlight.set(correlationId, pending)
-    socket.send(frame)
-    if (pending.noResponse) {
-      this.#settle(pending)
-      pending.resolve(undefined)
-    }
+    if (socket === null) return this.#requests.enqueue(pending)
+    this.#requests.write(pending, this.#hello?.version ?? 0, (frame) => socket.send(frame))
   }
 
   #dispatch(event: ConnectionEvent): void {
@@ -344,8 +181,8 @@ export class Connection {
         const { state, effects } = transition(previous, e)
         this.#state = state
         for (const effect of effects) this.#perform(effect)
-        if (state.status === 'connected' && previous.status !== 'connected') this.#scheduleHeartbeat()
-        if (state.status !== 'connected') this.#stopHeartbeat()
+        if (state.status === 'connected' && previous.status !== 'connected') this.#heartbeat.start()
+        if (state.status !== 'connected') this.#heartbeat.stop()
         if (state.status === 'closed' && previous.status !== 'closed') this.#resolveClosed(this.#closingError(state))
         if (state.status !== previous.status || state.reason !== previous.reason) {
           this.#log.debug({ from: previous.status, to: state.status, reason: state.reason.code, attempt: state.attempt }, 'connection status')
@@ -366,13 +203,7 @@ export class Connection {
       case 'closeSocket': {
         const socket = this.#socket
         this.#socket = null
-        this.#clearOpenTimer()
-        try {
-          socket?.close(effect.closeCode, effect.message)
-        } catch (error) {
-          this.#log.debug({ error }, 'socket close threw')
-        }
-        return
+        return socket?.discard(effect.closeCode, effect.message)
       }
       case 'scheduleReconnect': {
         const delayMs = backoffDelayMs(effect.attempt, this.#opts.backoff ?? defaultBackoff, this.#random)
@@ -388,24 +219,12 @@ export class Connection {
         this.#reconnectTimer = null
         return
       case 'failInFlight':
-        return this.#failInFlight(new SamsaError('NETWORK_EXCEPTION', `connection lost: ${effect.message}`))
-      case 'flushQueued': {
-        const queued = this.#queued
-        this.#queued = []
-        for (const p of queued) this.#write(p)
+        return this.#requests.failInFlight(new SamsaError('NETWORK_EXCEPTION', `connection lost: ${effect.message}`))
+      case 'flushQueued':
+        for (const p of this.#requests.takeQueued()) this.#write(p)
         return
-      }
-      case 'failAll': {
-        const error = clientClosedError(effect.message)
-        this.#failInFlight(error)
-        const queued = this.#queued
-        this.#queued = []
-        for (const p of queued) {
-          this.#settle(p)
-          p.reject(error)
-        }
-        return
-      }
+      case 'failAll':
+        return this.#requests.failAll(clientClosedError(effect.message))
     }
   }
 
@@ -421,126 +240,40 @@ export class Connection {
     }
   }
 
-  #scheduleHeartbeat(): void {
-    this.#stopHeartbeat()
-    const intervalMs = this.#opts.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS
-    if (intervalMs <= 0) return
-    this.#heartbeatTimer = this.#clock.setTimeout(() => {
-      this.#heartbeatTimer = null
-      this.#heartbeat()
-    }, intervalMs)
-  }
-
-  #clearOpenTimer(): void {
-    if (this.#openTimer !== null) this.#clock.clearTimeout(this.#openTimer)
-    this.#openTimer = null
-  }
-
-  #stopHeartbeat(): void {
-    if (this.#heartbeatTimer !== null) this.#clock.clearTimeout(this.#heartbeatTimer)
-    this.#heartbeatTimer = null
-  }
-
-  /** Sends a ping over the current socket; a pong schedules the next, a timeout declares the socket half-open. */
-  #heartbeat(): void {
-    const socket = this.#socket
-    if (this.#state.status !== 'connected' || socket === null) return
-    const timeoutMs = this.#opts.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS
-    this.#probing = true
-    this.request(ping, {}, { timeoutMs }).then(
-      () => {
-        if (socket !== this.#socket) return
-        this.#probing = false
-        if (this.#state.status === 'connected') this.#scheduleHeartbeat()
-      },
-      (error: unknown) => {
-        if (socket !== this.#socket) return // that socket is already gone; the new one has its own heartbeat
-        this.#probing = false
-        if (error instanceof SamsaError && error.errorName === 'REQUEST_TIMED_OUT') {
-          this.#log.warn({ timeoutMs }, 'no pong: closing the half-open socket')
-          return this.#dispatch({ type: 'heartbeatMissed', message: `no pong within ${timeoutMs} ms` })
-        }
-        if (this.#state.status === 'connected') this.#scheduleHeartbeat()
-      },
-    )
-  }
-
-  #failInFlight(error: SamsaError): void {
-    const pending = [...this.#inFlight.values()]
-    this.#inFlight.clear()
-    this.#timedOut.clear()
-    for (const p of pending) {
-      this.#settle(p)
-      p.reject(error)
-    }
-  }
-
   #open(attempt: number): void {
-    const base = this.#brokers[attempt % this.#brokers.length]!
-    const url = `${base}/ws`
-    let socket: WebSocketLike
+    const url = `${this.#brokers[attempt % this.#brokers.length]!}/ws`
+    const openTimeoutMs = this.#opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
+    let socket: BrokerSocket
     try {
-      socket = new this.#opts.WebSocket(url)
+      socket = new BrokerSocket(this.#opts.WebSocket, url, { clock: this.#clock, log: this.#log, openTimeoutMs }, {
+        opened: () => {
+          if (socket === this.#socket) this.#dispatch({ type: 'socketOpened' })
+        },
+        message: (data) => {
+          if (socket === this.#socket) this.#receive(data)
+        },
+        closed: (closeCode, message) => {
+          if (socket !== this.#socket) return
+          this.#socket = null
+          this.#dispatch({ type: 'socketClosed', closeCode, message })
+        },
+      })
     } catch (error) {
       this.#log.warn({ url, error }, 'could not open socket')
       return this.#dispatch({ type: 'socketClosed', closeCode: 1006, message: `cannot open ${url}: ${error instanceof Error ? error.message : String(error)}` })
     }
     this.#log.debug({ url, attempt }, 'opening socket')
-    socket.binaryType = 'arraybuffer'
     this.#socket = socket
-    this.#probing = false
-    const openTimeoutMs = this.#opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
-    this.#clearOpenTimer()
-    this.#openTimer = this.#clock.setTimeout(() => {
-      this.#openTimer = null
-      if (socket !== this.#socket) return
-      this.#log.warn({ url, timeoutMs: openTimeoutMs }, 'socket not open in time: giving up on it')
-      this.#socket = null
-      try {
-        socket.close()
-      } catch (error) {
-        this.#log.debug({ error }, 'socket close threw')
-      }
-      this.#dispatch({ type: 'socketClosed', closeCode: 1006, message: `could not connect to ${url}: no answer within ${openTimeoutMs} ms` })
-    }, openTimeoutMs)
-    socket.addEventListener('open', () => {
-      if (socket !== this.#socket) return
-      this.#clearOpenTimer()
-      this.#dispatch({ type: 'socketOpened' })
-    })
-    socket.addEventListener('message', (event: { data: unknown }) => {
-      if (socket === this.#socket) this.#receive(event.data)
-    })
-    let opened = false
-    /** What the runtime said about the failure (ws: "connect ECONNREFUSED 127.0.0.1:1"; browsers say nothing). */
-    let failure = ''
-    socket.addEventListener('open', () => (opened = true))
-    socket.addEventListener('error', (event: { message?: unknown; error?: { message?: unknown } } | undefined) => {
-      const message = event?.message ?? event?.error?.message
-      if (typeof message === 'string' && message !== '') failure = message
-      this.#log.debug({ url, error: failure }, 'socket error')
-    })
-    socket.addEventListener('close', (event: { code?: number; reason?: string }) => {
-      if (socket !== this.#socket) return
-      this.#socket = null
-      this.#clearOpenTimer()
-      const code = event.code ?? 1006
-      const message = event.reason || (opened ? `socket to ${url} closed (${code})` : `could not connect to ${url}${failure ? ` (${failure})` : ''}: refused, unreachable or not a Samsa broker`)
-      this.#dispatch({ type: 'socketClosed', closeCode: code, message })
-    })
+    this.#heartbeat.reset()
   }
 
   #sendHello(): void {
     const socket = this.#socket
-    const timeoutMs = this.#opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
     this.#hello = null
-    const pending: PendingRequest = {
-      exchange: hello as Exchange<unknown, unknown>,
-      request: { clientId: this.#opts.clientId, minVersion: MIN_PROTOCOL_VERSION, maxVersion: MAX_PROTOCOL_VERSION },
-      noResponse: false,
-      resolve: (r) => {
+    const request = { clientId: this.#opts.clientId, minVersion: MIN_PROTOCOL_VERSION, maxVersion: MAX_PROTOCOL_VERSION }
+    const pending = pendingRequest(hello, request, {
+      resolve: (res) => {
         if (socket !== this.#socket) return
-        const res = r as HelloResponse
         if (res.version < MIN_PROTOCOL_VERSION || res.version > MAX_PROTOCOL_VERSION) {
           const message = `broker chose protocol version ${res.version}, outside ${MIN_PROTOCOL_VERSION}..${MAX_PROTOCOL_VERSION}`
           this.#handshakeError = new SamsaError('UNSUPPORTED_VERSION', message)
@@ -557,51 +290,26 @@ export class Connection {
         if (!retriable) this.#handshakeError = error
         this.#dispatch({ type: 'handshakeFailed', retriable, message: error.message })
       },
-      timer: null,
-    }
-    pending.timer = this.#clock.setTimeout(() => this.#timeOut(pending, timeoutMs), timeoutMs)
+    })
+    this.#requests.arm(pending, this.#opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, this.#onTimeout)
     this.#write(pending)
   }
 
+  /** A frame from the live socket: a push goes to the `push` listeners, a response to its request. */
   #receive(data: unknown): void {
     if (!(data instanceof ArrayBuffer)) {
       this.#log.warn({ type: typeof data }, 'ignoring a non-binary frame')
       return
     }
     const bytes = new Uint8Array(data)
-    let pending: PendingRequest | undefined
     try {
       const header = readFrameHeader(bytes)
       if (header.apiKey === ApiKeys.PUSH) {
         for (const error of this.#events.emit('push', decodePush(bytes))) this.#log.error({ error }, 'push listener threw')
         return
       }
-      pending = this.#inFlight.get(header.correlationId)
-      const late = pending === undefined ? this.#timedOut.get(header.correlationId) : undefined
-      if (late !== undefined) {
-        this.#timedOut.delete(header.correlationId)
-        if (header.apiKey !== late.exchange.apiKey) return
-        const decoded = decodeResponseFrame(bytes)
-        if (decoded.error !== null) return
-        const response = late.exchange.decodeResponse(decoded.body)
-        try {
-          late.onLate?.(response)
-        } catch (error) {
-          this.#log.error({ error }, 'onLateResponse threw')
-        }
-        return
-      }
-      if (pending === undefined) return this.#log.debug({ correlationId: header.correlationId }, 'response for no pending request (timed out?)')
-      this.#inFlight.delete(header.correlationId)
-      this.#settle(pending)
-      if (header.apiKey !== pending.exchange.apiKey) {
-        return pending.reject(new SamsaError('UNKNOWN_SERVER_ERROR', `response apiKey ${header.apiKey} does not match request ${pending.exchange.name}`))
-      }
-      const decoded = decodeResponseFrame(bytes)
-      if (decoded.error !== null) pending.reject(decoded.error)
-      else pending.resolve(pending.exchange.decodeResponse(decoded.body))
+      this.#requests.answer(header, bytes)
     } catch (error) {
-      pending?.reject(new SamsaError('CORRUPT_MESSAGE', `undecodable ${pending.exchange.name} response`))
       this.#log.warn({ error }, 'undecodable frame; closing the socket')
       this.#perform({ type: 'closeSocket', closeCode: 1002, message: 'undecodable frame' })
       this.#dispatch({ type: 'socketClosed', closeCode: 1002, message: `undecodable frame: ${error instanceof Error ? error.message : String(error)}` })

@@ -13,7 +13,7 @@ import { backoffDelayMs } from '../connection/backoff.js'
 import type { Connection } from '../connection/connection.js'
 import type { ConsumerRecord, ConsumerRecordFields } from './consumer-record.js'
 import type { DeliveryQueue } from './delivery-queue.js'
-import { atEnd, beyondEnd, exactOffset, reducePosition, requestOffset, type PartitionPosition } from './partition-position.js'
+import { atEnd, beyondEnd, exactOffset, reducePosition, requestOffset, type PartitionPosition, type PositionEffect, type PositionEvent } from './partition-position.js'
 import { needsValidation, validatePosition, type Divergence } from './position-validation.js'
 import type { SubscriptionDeps } from './subscription-deps.js'
 
@@ -27,8 +27,8 @@ export interface FeedHost {
   readonly queue: DeliveryQueue
   closed(): boolean
   record(fields: ConsumerRecordFields): ConsumerRecord
-  /** The broker confirmed a subscription; `resolvedNow` when it fixed the start for the first time. */
-  confirmed(feed: PartitionFeed, res: SubscribeResponse, resolvedNow: boolean): void
+  /** The broker confirmed a subscription; `effects` are what the position reducer asks for (when it fixed the start). */
+  confirmed(feed: PartitionFeed, effects: readonly PositionEffect[]): void
   /** A non-retriable error (e.g. OFFSET_OUT_OF_RANGE) ended the partition's subscription. */
   failed(feed: PartitionFeed, error: SamsaError): void
   /** Validation found the leader's log truncated below the position: continue at `d.resume` (and re-subscribe) or fail. */
@@ -39,10 +39,8 @@ export interface FeedHost {
 
 export class PartitionFeed {
   readonly partition: number
-  /** Start, position, confirmation and end (see partition-position.ts for the invariants). */
-  pos: PartitionPosition
-  /** Leader epoch of the record before the position (the last delivered, or the stored one); −1 when unknown. */
-  epoch: number
+  /** Start, position and its epoch, confirmation and end (see partition-position.ts for the invariants); changed only by `step`. */
+  #pos: PartitionPosition
   /** The leader epoch (metadata's) under which (position, epoch) was last found to match the leader's log; null: not yet. */
   #validatedUnder: number | null = null
   /** Next offset expected from pushes; records below it are skipped. Always ≥ position once set. */
@@ -65,11 +63,21 @@ export class PartitionFeed {
   #badPushes = 0
   readonly #host: FeedHost
 
-  constructor(partition: number, pos: PartitionPosition, epoch: number, host: FeedHost) {
-    this.partition = partition
-    this.pos = pos
-    this.epoch = epoch
+  constructor(pos: PartitionPosition, host: FeedHost) {
+    this.partition = pos.rules.partition
+    this.#pos = pos
     this.#host = host
+  }
+
+  get pos(): PartitionPosition {
+    return this.#pos
+  }
+
+  /** Applies a position event; returns the effects for the caller to perform. */
+  step(event: PositionEvent): readonly PositionEffect[] {
+    const { state, effects } = reducePosition(this.#pos, event)
+    this.#pos = state
+    return effects
   }
 
   /**
@@ -97,7 +105,7 @@ export class PartitionFeed {
           host.deps.logger.info({ topic: host.topic, partition: this.partition, leaderEpoch: epoch }, 'the partition has a newer leader: re-subscribing there')
           this.subscribe()
         })
-        const check = { position: exactOffset(this.pos), positionEpoch: this.epoch, validatedUnder: this.#validatedUnder, leaderEpoch: epoch }
+        const check = { position: exactOffset(this.pos), positionEpoch: this.pos.positionEpoch, validatedUnder: this.#validatedUnder, leaderEpoch: epoch }
         if (needsValidation(check)) this.#validateOn(conn, token, epoch)
         else this.#subscribeOn(conn, token, epoch)
       },
@@ -116,7 +124,7 @@ export class PartitionFeed {
     this.#watch(conn)
     if (conn.state.status !== 'connected') return conn.connect() // #watch subscribes (and validates) once it is up
     const position = exactOffset(this.pos)!
-    const request = { topic: host.topic, partition: this.partition, replicaId: CONSUMER_REPLICA_ID, currentLeaderEpoch: leaderEpoch, leaderEpoch: this.epoch }
+    const request = { topic: host.topic, partition: this.partition, replicaId: CONSUMER_REPLICA_ID, currentLeaderEpoch: leaderEpoch, leaderEpoch: this.pos.positionEpoch }
     conn.request(offsetForLeaderEpoch, request).then(
       (answer) => {
         if (token !== this.#token || host.closed()) return
@@ -150,21 +158,20 @@ export class PartitionFeed {
     const onLateResponse = (res: SubscribeResponse) => {
       this.#drop(conn, res.subscriptionId)
       if (host.closed() || this.pos.position !== null || requestOffset(this.pos) !== offset) return
-      this.pos = reducePosition(this.pos, { kind: 'late-subscribed', offset: res.offset })
+      this.step({ kind: 'late-subscribed', offset: res.offset })
       this.subscribe()
     }
     conn.request(subscribe, request, { onLateResponse }).then(
       (res) => {
         if (token !== this.#token || host.closed()) return this.#drop(conn, res.subscriptionId)
-        const resolvedNow = this.pos.position === null
-        this.pos = reducePosition(this.pos, { kind: 'subscribed', offset: res.offset, highWatermark: res.highWatermark })
+        const effects = this.step({ kind: 'subscribed', offset: res.offset, highWatermark: res.highWatermark })
         this.#nextEnqueue = this.pos.position
         this.#subscriptionId = res.subscriptionId
         this.#retries = 0
         this.#unknownSinceMs = null
         this.#validatedUnder = leaderEpoch // what this leader pushes from here on is its history
         router.register(session, res.subscriptionId, (push) => this.#onPush(token, push))
-        host.confirmed(this, res, resolvedNow)
+        host.confirmed(this, effects)
         if (atEnd(this.pos)) this.subscribe() // nothing to read: unsubscribe at once
       },
       (error: unknown) => {
@@ -202,8 +209,7 @@ export class PartitionFeed {
 
   /** The application took a record of this partition; `creditBytes` of pushes are released. */
   took(record: ConsumerRecord, creditBytes: number): void {
-    this.pos = reducePosition(this.pos, { kind: 'delivered', offset: record.offset })
-    this.epoch = record.leaderEpoch
+    this.step({ kind: 'delivered', offset: record.offset, leaderEpoch: record.leaderEpoch })
     if (creditBytes > 0) this.#consumed(creditBytes)
     if (atEnd(this.pos)) this.subscribe() // `until: 'end'`: the last record is out; stop the broker's pushes
   }

@@ -3,14 +3,16 @@
  * every change and every `timeoutMs / 2` (a renewal), remote states come in from the topic, and a peer whose state
  * was not renewed within `timeoutMs` is removed (it vanished without saying goodbye). A new client starts reading at
  * the first record of the last `timeoutMs` (by timestamp), so it sees the peers online now without replaying the
- * whole topic.
+ * whole topic. This client's state is withdrawn (set to null, and so sent) when the page is hidden for good
+ * (`pagehide`), and by `close()`.
  */
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
 import type { SamsaClient } from '../client.js'
 import type { ConsumerRecord } from '../consumer/consumer-record.js'
 import type { Subscription } from '../consumer/subscription.js'
 import type { Producer } from '../producer/producer.js'
-import { YjsHeaders, isClientClosed, isRetriable, recordKind } from './records.js'
+import type { ProviderRetries } from './provider-retries.js'
+import { YjsHeaders, ensureTopic, isClientClosed, isRetriable, recordKind } from './records.js'
 
 export interface AwarenessChannelDeps {
   readonly client: SamsaClient
@@ -40,12 +42,25 @@ export class AwarenessChannel {
   readonly #checkTimer: ReturnType<typeof setInterval>
   /** Sends not yet settled (close() waits for the goodbye). */
   readonly #sending = new Set<Promise<unknown>>()
+  readonly #pagehide = () => this.awareness.setLocalState(null)
 
   constructor(awareness: Awareness, deps: AwarenessChannelDeps) {
     this.awareness = awareness
     this.#deps = deps
     awareness.on('update', this.#onUpdate)
     this.#checkTimer = setInterval(() => this.#check(), Math.max(50, Math.floor(deps.timeoutMs / 10)))
+    if (typeof globalThis.addEventListener === 'function') globalThis.addEventListener('pagehide', this.#pagehide)
+  }
+
+  /** Creates the topic (unless told not to), then starts reading it, waiting out retriable errors; other errors go to onError unless stopped. */
+  async open(opts: { readonly createTopic: boolean; readonly retries: ProviderRetries; readonly signal: AbortSignal; stopped(): boolean }): Promise<void> {
+    const { retries, signal } = opts
+    try {
+      if (opts.createTopic) await retries.retrying(() => ensureTopic(this.#deps.client, this.#deps.topic))
+      await retries.retrying(() => this.start(signal))
+    } catch (error) {
+      if (!opts.stopped()) this.#deps.onError(error instanceof Error ? error : new Error(String(error)))
+    }
   }
 
   /** Starts reading the topic at the records of the last timeoutMs; the caller has created the topic. */
@@ -66,6 +81,7 @@ export class AwarenessChannel {
    */
   async close(waitMs: number): Promise<void> {
     if (this.#closed) return
+    if (typeof globalThis.removeEventListener === 'function') globalThis.removeEventListener('pagehide', this.#pagehide)
     if (this.awareness.getLocalState() !== null) this.awareness.setLocalState(null)
     this.#closed = true
     this.awareness.off('update', this.#onUpdate)

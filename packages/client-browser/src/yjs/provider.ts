@@ -15,38 +15,34 @@
  *   the latest snapshot when it covers the gap (not reported); otherwise it is reported as an 'error'.
  * - Snapshot election: the client whose own update lands at offset k·snapshotEveryUpdates − 1 writes a snapshot of
  *   its log state once it has read up to there; `snapshot()` writes one on demand.
+ *
+ * This file is the provider's lifecycle: it starts (stored state or latest snapshot, topics, subscription, sync
+ * target), and `destroy()` stops everything once — listeners, waits, subscriptions, awareness — after storing what
+ * was read. The parts: doc-sync.ts (updates both ways, gaps), snapshot-writer.ts (election and content),
+ * log-state-persistence.ts (store, then commit), provider-retries.ts (backoff), awareness-channel.ts (presence).
  */
 import { Awareness } from 'y-protocols/awareness'
 import * as Y from 'yjs'
 import type { SamsaClient } from '../client.js'
-import type { ConsumerRecord } from '../consumer/consumer-record.js'
-import type { Gap, Subscription } from '../consumer/subscription.js'
-import type { Producer, RecordMetadata } from '../producer/producer.js'
+import type { Subscription } from '../consumer/subscription.js'
+import type { Producer } from '../producer/producer.js'
 import { AwarenessChannel } from './awareness-channel.js'
+import { DocSync } from './doc-sync.js'
 import { indexedDbDocStore, type YjsDocStore } from './doc-store.js'
+import { LogStatePersistence } from './log-state-persistence.js'
 import { LogState } from './log-state.js'
-import { YjsHeaders, ensureTopic, isClientClosed, isRetriable, randomSessionId, readLatestSnapshot, recordKind, type Snapshot } from './records.js'
 import { checkProviderArguments } from './provider-options.js'
 import type { SamsaYjsProviderEvents, SamsaYjsProviderOptions } from './provider-options.js'
+import { ProviderEvents } from './provider-events.js'
+import { ProviderRetries } from './provider-retries.js'
+import { ensureTopic, randomSessionId, readLatestSnapshot } from './records.js'
+import { SnapshotWriter } from './snapshot-writer.js'
 
 export type { SamsaYjsProviderEvents, SamsaYjsProviderOptions } from './provider-options.js'
+export { YjsGapError } from './doc-sync.js'
 
 /** How long destroy() waits for unacknowledged records while connected before leaving them to the outbox. */
 const DESTROY_FLUSH_TIMEOUT_MS = 5_000
-const RETRY_BASE_MS = 100
-const RETRY_CAP_MS = 5_000
-
-/** A retention gap that no snapshot covers: those updates are lost for clients that had not read them. */
-export class YjsGapError extends Error {
-  override readonly name = 'YjsGapError'
-  readonly gap: Gap
-  constructor(gap: Gap, message: string) {
-    super(message)
-    this.gap = gap
-  }
-}
-
-type Listeners = { [E in keyof SamsaYjsProviderEvents]: Set<SamsaYjsProviderEvents[E]> }
 
 export class SamsaYjsProvider {
   readonly doc: Y.Doc
@@ -59,20 +55,19 @@ export class SamsaYjsProvider {
   readonly id: string
   readonly #client: SamsaClient
   readonly #opts: SamsaYjsProviderOptions
-  readonly #session = randomSessionId()
   readonly #producer: Producer
   #ephemeral: Producer | null = null
   readonly #docStore: YjsDocStore | null
   readonly #ownsDocStore: boolean
   readonly #log: LogState
+  readonly #retries: ProviderRetries
+  readonly #sync: DocSync
+  readonly #snapshots: SnapshotWriter
+  readonly #persistence: LogStatePersistence
   readonly #channel: AwarenessChannel | null
-  readonly #snapshotEvery: number
-  readonly #persistDelayMs: number
   readonly #abort = new AbortController()
-  readonly #listeners: Listeners = { synced: new Set(), 'unsynced-changes': new Set(), error: new Set() }
+  readonly #events = new ProviderEvents()
   readonly #cleanup: (() => void)[] = []
-  /** Timers and the waits they end (destroy() clears them and ends the waits). */
-  readonly #timers = new Map<ReturnType<typeof setTimeout>, () => void>()
   #sub: Subscription | null = null
   #synced = false
   #resolveSynced!: () => void
@@ -80,13 +75,6 @@ export class SamsaYjsProvider {
   /** The high watermark found right after subscribing; synced once the position reaches it. */
   #syncTarget: number | null = null
   #unsynced = 0
-  /** Write a snapshot once the position reaches this offset (this client's update landed just below it). */
-  #snapshotDue: number | null = null
-  #snapshotting = false
-  /** A retention gap no snapshot covered: the log state lacks records below the position. */
-  #logIncomplete = false
-  #persistTimer: ReturnType<typeof setTimeout> | null = null
-  #persisting: Promise<void> = Promise.resolve()
   #destroyed: Promise<void> | null = null
   /** Resolves once the document's topic exists (created by #start), or on destroy(). */
   #topicReady!: () => void
@@ -100,8 +88,6 @@ export class SamsaYjsProvider {
     this.topic = opts.topic
     this.id = opts.id
     this.snapshotTopic = opts.snapshotTopic ?? `${opts.topic}.snapshots`
-    this.#snapshotEvery = opts.snapshotEveryUpdates ?? 100
-    this.#persistDelayMs = opts.persistDelayMs ?? 500
     if (opts.docStore !== undefined) {
       this.#docStore = opts.docStore
       this.#ownsDocStore = false
@@ -116,43 +102,89 @@ export class SamsaYjsProvider {
     })
     this.whenSynced.catch(() => {}) // rejects only on destroy() before synced; never an unhandled rejection
 
+    const session = randomSessionId()
+    const stopped = () => this.#isDestroyed()
+    const emitError = (e: unknown) => this.#emitError(e)
+    const position = () => this.#sub?.position(0) ?? null
     this.#producer = client.producer({ id: opts.id })
+    this.#retries = new ProviderRetries(opts.createTopics ?? true, stopped)
+    this.#persistence = new LogStatePersistence({
+      store: this.#docStore,
+      delayMs: opts.persistDelayMs ?? 500,
+      log: this.#log,
+      id: this.id,
+      topic: this.topic,
+      sub: () => this.#sub,
+      stopped,
+      emitError,
+    })
+    this.#snapshots = new SnapshotWriter({
+      doc,
+      topic: this.topic,
+      snapshotTopic: this.snapshotTopic,
+      session,
+      everyUpdates: opts.snapshotEveryUpdates ?? 100,
+      log: this.#log,
+      producer: this.#producer,
+      ephemeral: () => this.#ephemeralProducer(),
+      position,
+      logIncomplete: () => this.#sync.logIncomplete,
+      stopped,
+      emitError,
+    })
+    this.#sync = new DocSync({
+      doc,
+      origin: this,
+      client,
+      topic: this.topic,
+      snapshotTopic: this.snapshotTopic,
+      session,
+      producer: this.#producer,
+      log: this.#log,
+      retries: this.#retries,
+      topicExists: this.#topicExists,
+      signal: this.#abort.signal,
+      stopped,
+      emitError,
+      acknowledged: (metas) => this.#snapshots.acknowledged(metas),
+      recordRead: () => {
+        this.#persistence.schedule()
+        this.#checkSynced()
+        this.#snapshots.maybe()
+      },
+      stateGrew: () => this.#persistence.schedule(),
+    })
     this.#unsynced = this.#producer.pending().records
     this.#cleanup.push(
       this.#producer.onPending(({ records }) => this.#setUnsynced(records)),
-      this.#producer.onRecovered((metas) => this.#acknowledged(metas)),
+      this.#producer.onRecovered((metas) => this.#snapshots.acknowledged(metas)),
     )
-    doc.on('update', this.#onDocUpdate)
+    doc.on('update', this.#sync.onDocUpdate)
     doc.on('destroy', this.#onDocDestroy)
     this.#cleanup.push(
-      () => doc.off('update', this.#onDocUpdate),
+      () => doc.off('update', this.#sync.onDocUpdate),
       () => doc.off('destroy', this.#onDocDestroy),
     )
     // Content the document had before the provider: sent like a local edit (the log may not have it).
-    if (Y.encodeStateVector(doc).length > 1) this.#send(Y.encodeStateAsUpdate(doc))
+    if (Y.encodeStateVector(doc).length > 1) this.#sync.send(Y.encodeStateAsUpdate(doc))
 
     if (opts.awarenessTopic !== undefined) {
       this.awareness = new Awareness(doc)
       this.#channel = new AwarenessChannel(this.awareness, {
         client,
         topic: opts.awarenessTopic,
-        session: this.#session,
+        session,
         timeoutMs: opts.awarenessTimeoutMs ?? 30_000,
         origin: this,
         producer: () => this.#ephemeralProducer(),
-        onError: (e) => this.#emitError(e),
+        onError: emitError,
       })
-      const pagehide = () => this.awareness?.setLocalState(null)
-      if (typeof globalThis.addEventListener === 'function') {
-        globalThis.addEventListener('pagehide', pagehide)
-        this.#cleanup.push(() => globalThis.removeEventListener('pagehide', pagehide))
-      }
     } else {
       this.awareness = null
       this.#channel = null
     }
     void this.#start()
-    if (this.#channel !== null) void this.#startAwareness(this.#channel, opts.awarenessTopic!)
+    void this.#channel?.open({ createTopic: opts.createTopics ?? true, retries: this.#retries, signal: this.#abort.signal, stopped })
   }
 
   /** True once the provider has read its topic up to the high watermark it found when it subscribed (stays true). */
@@ -167,15 +199,11 @@ export class SamsaYjsProvider {
 
   /** Adds a listener; returns the function that removes it. */
   on<E extends keyof SamsaYjsProviderEvents>(event: E, listener: SamsaYjsProviderEvents[E]): () => void {
-    const set = this.#listeners[event] as Set<SamsaYjsProviderEvents[E]> | undefined
-    if (set === undefined) throw new TypeError(`provider.on(event, listener): unknown event ${JSON.stringify(event)} (synced, unsynced-changes, error)`)
-    if (typeof listener !== 'function') throw new TypeError('provider.on(event, listener): listener must be a function')
-    set.add(listener)
-    return () => this.off(event, listener)
+    return this.#events.on(event, listener)
   }
 
   off<E extends keyof SamsaYjsProviderEvents>(event: E, listener: SamsaYjsProviderEvents[E]): void {
-    ;(this.#listeners[event] as Set<SamsaYjsProviderEvents[E]> | undefined)?.delete(listener)
+    this.#events.off(event, listener)
   }
 
   /**
@@ -186,24 +214,7 @@ export class SamsaYjsProvider {
    */
   async snapshot(): Promise<{ offset: number; upto: number }> {
     if (this.#destroyed !== null) throw new Error('the provider is destroyed')
-    const upto = this.#sub?.position(0) ?? null
-    if (upto === null) throw new Error(`the provider has not started reading ${this.topic} yet (await provider.whenSynced)`)
-    const state = this.#snapshotState()
-    if (state === null) throw new Error('no safe snapshot now: local updates are unacknowledged and the log state has a gap; try again once unsyncedChanges is 0')
-    const headers = { [YjsHeaders.kind]: 'snapshot', [YjsHeaders.upto]: String(upto), [YjsHeaders.session]: this.#session }
-    const [meta] = await this.#ephemeralProducer().send(this.snapshotTopic, [{ partition: 0, value: state, headers }])
-    return { offset: meta!.offset, upto }
-  }
-
-  /**
-   * What a snapshot at the current position may contain: every update record below it, and nothing the log might
-   * never get. The document qualifies when no local update is pending (it also holds this client's own records that
-   * expired before it read them back); otherwise the log state, unless a gap left it incomplete. Null: neither.
-   */
-  #snapshotState(): Uint8Array | null {
-    if (this.#producer.pending().records === 0) return Y.encodeStateAsUpdate(this.doc)
-    if (this.#logIncomplete) return null
-    return this.#log.state() ?? Y.encodeStateAsUpdate(new Y.Doc())
+    return this.#snapshots.write()
   }
 
   /**
@@ -218,27 +229,22 @@ export class SamsaYjsProvider {
 
   async #teardown(): Promise<void> {
     // Synchronous until the first await: the subscription stops delivering before anything is stored, so every
-    // record below the position that #persist stores is in the log state.
+    // record below the position that persist() stores is in the log state.
     for (const off of this.#cleanup.splice(0)) off()
-    if (this.#persistTimer !== null) clearTimeout(this.#persistTimer)
-    this.#persistTimer = null
-    for (const [timer, end] of this.#timers) {
-      clearTimeout(timer)
-      end()
-    }
-    this.#timers.clear()
+    this.#persistence.stop()
+    this.#retries.stop()
     this.#topicReady()
     if (!this.#synced) this.#rejectSynced(Object.assign(new Error('the provider was destroyed before it was synced'), { name: 'AbortError' }))
     const sub = this.#sub
     sub?.close()
     this.#abort.abort()
     const goodbye = this.#channel?.close(DESTROY_FLUSH_TIMEOUT_MS)
-    await this.#persist()
+    await this.#persistence.persist()
     await Promise.allSettled([sub?.closed, goodbye])
     this.awareness?.destroy()
     await Promise.allSettled([this.#release(this.#producer), this.#ephemeral !== null ? this.#release(this.#ephemeral) : undefined])
     if (this.#ownsDocStore) await this.#docStore?.close()
-    for (const set of Object.values(this.#listeners)) set.clear()
+    this.#events.clear()
   }
 
   /** Flushes a producer while connected (bounded), then releases it: what is unacknowledged stays in the outbox. */
@@ -262,13 +268,13 @@ export class SamsaYjsProvider {
         this.#log.addStored(stored.state)
         startAt = stored.offset
       }
-      if (this.#opts.createTopics ?? true) await this.#retrying(() => Promise.all([ensureTopic(this.#client, this.topic), ensureTopic(this.#client, this.snapshotTopic)]))
+      if (this.#opts.createTopics ?? true) await this.#retries.retrying(() => Promise.all([ensureTopic(this.#client, this.topic), ensureTopic(this.#client, this.snapshotTopic)]))
       this.#topicReady()
       if (stored === null) {
-        const snapshot = await this.#retrying(() => readLatestSnapshot(this.#client, this.snapshotTopic, this.#abort.signal))
+        const snapshot = await this.#retries.retrying(() => readLatestSnapshot(this.#client, this.snapshotTopic, this.#abort.signal))
         if (this.#isDestroyed()) return
         if (snapshot !== null) {
-          this.#applySnapshot(snapshot)
+          this.#sync.applySnapshot(snapshot)
           startAt = snapshot.upto
         }
       }
@@ -280,15 +286,15 @@ export class SamsaYjsProvider {
         reset: 'earliest',
         commit: 'manual',
         partitions: [0],
-        onRecord: (r) => this.#onRecord(r),
+        onRecord: (r) => this.#sync.onRecord(r),
         signal: this.#abort.signal,
       })
       sub.seek(0, startAt)
       this.#sub = sub
-      sub.onGap((gap) => void this.#onGap(gap))
+      sub.onGap((gap) => void this.#sync.onGap(gap))
       sub.onError((e) => this.#emitError(e))
       await sub.ready
-      const { offset: highWatermark } = await this.#retrying(() => this.#client.admin.listOffsets(this.topic, 0, 'latest'))
+      const { offset: highWatermark } = await this.#retries.retrying(() => this.#client.admin.listOffsets(this.topic, 0, 'latest'))
       this.#syncTarget = highWatermark
       this.#checkSynced()
     } catch (error) {
@@ -296,97 +302,7 @@ export class SamsaYjsProvider {
     }
   }
 
-  async #startAwareness(channel: AwarenessChannel, topic: string): Promise<void> {
-    try {
-      if (this.#opts.createTopics ?? true) await this.#retrying(() => ensureTopic(this.#client, topic))
-      await this.#retrying(() => channel.start(this.#abort.signal))
-    } catch (error) {
-      if (!this.#isDestroyed()) this.#emitError(error)
-    }
-  }
-
-  readonly #onDocUpdate = (update: Uint8Array, origin: unknown): void => {
-    if (origin === this || this.#destroyed !== null) return
-    this.#send(update)
-  }
-
   readonly #onDocDestroy = (): void => void this.destroy()
-
-  #send(update: Uint8Array, attempt = 0): void {
-    const headers = { [YjsHeaders.kind]: 'update', [YjsHeaders.session]: this.#session }
-    this.#producer.send(this.topic, [{ partition: 0, value: update, headers }]).then(
-      (metas) => this.#acknowledged(metas),
-      async (error: unknown) => {
-        // Closed: the record, if stored, is resent by the next page life's producer. Retriable or an unknown topic: it
-        // failed before it was batched (a batch that may be in the log is retried by the producer itself), so
-        // sending it again is safe.
-        if (this.#isDestroyed() || isClientClosed(error)) return
-        const unknownTopic = (error as { errorName?: unknown })?.errorName === 'UNKNOWN_TOPIC_OR_PARTITION' && (this.#opts.createTopics ?? true) && attempt < 6
-        if (!isRetriable(error) && !unknownTopic) return this.#emitError(error)
-        // An edit made before the topic was created waits for it (in memory: the record was never stored).
-        if (unknownTopic) await this.#topicExists
-        await this.#sleep(Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** attempt))
-        if (!this.#isDestroyed()) this.#send(update, attempt + 1)
-      },
-    )
-  }
-
-  #acknowledged(metas: readonly RecordMetadata[]): void {
-    if (this.#snapshotEvery <= 0) return
-    for (const m of metas) {
-      if (m.topic !== this.topic || m.partition !== 0 || (m.offset + 1) % this.#snapshotEvery !== 0) continue
-      this.#snapshotDue = Math.max(this.#snapshotDue ?? 0, m.offset + 1)
-    }
-    this.#maybeSnapshot()
-  }
-
-  /** Every record delivered goes into the log state before the position passes it (persist relies on it). */
-  #onRecord(r: ConsumerRecord): void {
-    if (r.value !== null && recordKind(r) === 'update') {
-      if (r.headers[YjsHeaders.session] === this.#session) {
-        this.#log.add(r.value)
-      } else {
-        try {
-          Y.applyUpdate(this.doc, r.value, this)
-          this.#log.add(r.value)
-        } catch (error) {
-          this.#emitError(new Error(`record ${r.topic}/${r.partition}@${r.offset} is not a Yjs update: ${String(error)}`, { cause: error }))
-        }
-      }
-    }
-    this.#schedulePersist()
-    this.#checkSynced()
-    this.#maybeSnapshot()
-  }
-
-  #applySnapshot(snapshot: Snapshot): void {
-    Y.applyUpdate(this.doc, snapshot.state, this)
-    this.#log.add(snapshot.state)
-  }
-
-  /** A retention gap is harmless when the latest snapshot covers it (the snapshot is applied); otherwise reported. */
-  async #onGap(gap: Gap): Promise<void> {
-    if (gap.reason === 'truncation') {
-      // The broker lost records this client had read: put their content back into the log.
-      const state = this.#log.state()
-      if (state !== null) this.#send(state)
-      return
-    }
-    try {
-      const snapshot = await this.#retrying(() => readLatestSnapshot(this.#client, this.snapshotTopic, this.#abort.signal))
-      if (this.#isDestroyed()) return
-      if (snapshot !== null && snapshot.upto >= gap.to) {
-        this.#applySnapshot(snapshot)
-        this.#schedulePersist()
-        return
-      }
-      this.#logIncomplete = true
-      const covered = snapshot === null ? 'there is no snapshot' : `the latest snapshot covers offsets below ${snapshot.upto} only`
-      this.#emitError(new YjsGapError(gap, `updates ${gap.from}..${gap.to - 1} of ${gap.topic}/${gap.partition} expired before this client read them and ${covered}: edits in them are missing here`))
-    } catch (error) {
-      if (!this.#isDestroyed()) this.#emitError(error)
-    }
-  }
 
   #checkSynced(): void {
     if (this.#synced || this.#syncTarget === null) return
@@ -394,50 +310,7 @@ export class SamsaYjsProvider {
     if (position === null || position < this.#syncTarget) return
     this.#synced = true
     this.#resolveSynced()
-    for (const listener of [...this.#listeners.synced]) this.#call(() => listener(true))
-  }
-
-  #maybeSnapshot(): void {
-    const due = this.#snapshotDue
-    const position = this.#sub?.position(0) ?? null
-    if (due === null || position === null || position < due || this.#snapshotting || this.#isDestroyed()) return
-    // Pending local updates after an uncovered gap: wait until they are acknowledged (#setUnsynced calls back).
-    if (this.#logIncomplete && this.#producer.pending().records > 0) return
-    this.#snapshotDue = null
-    this.#snapshotting = true
-    this.snapshot()
-      .catch((e: unknown) => {
-        if (!this.#isDestroyed() && !isClientClosed(e)) this.#emitError(e)
-      })
-      .finally(() => (this.#snapshotting = false))
-  }
-
-  #schedulePersist(): void {
-    if (this.#docStore === null || this.#persistTimer !== null || this.#isDestroyed()) return
-    this.#persistTimer = setTimeout(() => {
-      this.#persistTimer = null
-      void this.#persist()
-    }, this.#persistDelayMs)
-  }
-
-  /** Stores the log state with the position it covers, then commits that position. One at a time. */
-  #persist(): Promise<void> {
-    this.#persisting = this.#persisting.then(async () => {
-      const store = this.#docStore
-      const sub = this.#sub
-      const position = sub?.position(0) ?? null
-      if (store === null || sub === null || position === null) return
-      // Taken together, synchronously: the updates read so far are exactly the records below `position`.
-      const updates = this.#log.takeUnpersisted()
-      try {
-        await store.merge(this.id, this.topic, updates, position)
-      } catch (error) {
-        this.#log.restore(updates)
-        return this.#emitError(error)
-      }
-      await sub.commit({ partition: 0, offset: position }).catch((e: unknown) => this.#emitError(e))
-    })
-    return this.#persisting
+    this.#events.synced()
   }
 
   #ephemeralProducer(): Producer {
@@ -445,54 +318,15 @@ export class SamsaYjsProvider {
     return this.#ephemeral
   }
 
-  /**
-   * Runs fn until it succeeds, waiting out retriable errors. A topic another client is creating right now answers
-   * TOPIC_ALREADY_EXISTS before it is visible, so UNKNOWN_TOPIC_OR_PARTITION is retried a few times too when this
-   * provider creates its topics.
-   */
-  async #retrying<T>(fn: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await fn()
-      } catch (error) {
-        const creating = (this.#opts.createTopics ?? true) && attempt < 6 && (error as { errorName?: unknown })?.errorName === 'UNKNOWN_TOPIC_OR_PARTITION'
-        if (this.#isDestroyed() || !(isRetriable(error) || creating)) throw error
-        await this.#sleep(Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** attempt))
-        if (this.#isDestroyed()) throw error
-      }
-    }
-  }
-
-  /** Waits ms; destroy() ends the wait early. */
-  #sleep(ms: number): Promise<void> {
-    if (this.#isDestroyed()) return Promise.resolve()
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.#timers.delete(timer)
-        resolve()
-      }, ms)
-      this.#timers.set(timer, resolve)
-    })
-  }
-
   #setUnsynced(records: number): void {
     if (records === this.#unsynced) return
     this.#unsynced = records
-    for (const listener of [...this.#listeners['unsynced-changes']]) this.#call(() => listener(records))
-    if (records === 0) this.#maybeSnapshot()
+    this.#events.unsyncedChanges(records)
+    if (records === 0) this.#snapshots.maybe()
   }
 
   #emitError(error: unknown): void {
-    const e = error instanceof Error ? error : new Error(String(error))
-    for (const listener of [...this.#listeners.error]) this.#call(() => listener(e))
-  }
-
-  #call(fn: () => void): void {
-    try {
-      fn()
-    } catch {
-      // A throwing listener must not break syncing or the other listeners.
-    }
+    this.#events.error(error)
   }
 
   #isDestroyed(): boolean {

@@ -1,0 +1,41 @@
+/**
+ * @module The options of a Connection and of one request, and their defaults. Every timeout is in ms of the
+ * connection's Clock; a request without its own timeout uses `requestTimeoutMs`, which also bounds how long a socket
+ * may take to open.
+ */
+import type { Clock, Logger, Random, WebSocketConstructor } from '../ports.js'
+import type { BackoffPolicy } from './backoff.js'
+
+export interface ConnectionOptions {
+  /** Base URLs (`ws://host:port`, normalized as in validation/broker-url.ts); the connection uses `<base>/ws` and rotates through them on reconnect. */
+  readonly brokers: readonly string[]
+  readonly clientId: string
+  readonly WebSocket: WebSocketConstructor
+  readonly clock?: Clock
+  readonly random?: Random
+  readonly logger?: Logger
+  readonly requestTimeoutMs?: number
+  readonly backoff?: BackoffPolicy
+  /** Source of `online`/`offline` events; defaults to globalThis when it is an EventTarget (browsers); null disables. */
+  readonly networkEvents?: Pick<EventTarget, 'addEventListener' | 'removeEventListener'> | null
+  /** While connected, a `ping` is sent this many ms after the previous pong. Default 15 000; 0 disables heartbeats. */
+  readonly heartbeatIntervalMs?: number
+  /** A ping without a pong within this many ms means the socket is half-open: it is closed and the client reconnects. Default 10 000. */
+  readonly heartbeatTimeoutMs?: number
+}
+
+export interface RequestOptions<Res = unknown> {
+  readonly timeoutMs?: number
+  /** No response is expected (produce with acks 0): resolves once written. */
+  readonly noResponse?: boolean
+  /**
+   * Called with a successful response that arrives on the same socket after the request timed out (the promise has
+   * already rejected), so the caller can undo what the broker did, e.g. unsubscribe a subscription it gave up on.
+   */
+  readonly onLateResponse?: (response: Res) => void
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 15_000
+export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 10_000
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
