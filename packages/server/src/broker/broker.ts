@@ -28,6 +28,8 @@ import type { PartitionLeadership, Resignation } from './partition-leadership.js
 import { servedPartition, type ServedPartition } from './partition-serving.js'
 import { appendProduced, type ProduceContext } from './produce-path.js'
 import { ProducerIdAllocator } from './producer-id-allocator.js'
+import type { LocalLogs } from './local-logs.js'
+import { ReplicaRegistry } from './replica-registry.js'
 import { TopicRegistry } from './topic-registry.js'
 import {
   createTopic, deleteTopic, listTopics, metadataAnswer, type CreateTopicOptions, type TopicDescription, type TopicScope, type TopicSummary,
@@ -44,9 +46,10 @@ export interface BrokerDeps {
   /** CRC-32C for verifying produced batches; default the pure-JS one in @samsa/shared. */
   readonly crc32c?: Crc32cFn
   /**
-   * Replication: who leads each partition (the ReplicaManager). With it, partitions' high watermarks are set by
-   * replication, produce/fetch/listOffsets/subscribe to a partition this broker does not lead answer
-   * NOT_LEADER_OR_FOLLOWER, and replica fetches are served. Without it the broker leads every partition it has.
+   * Replication: who leads each partition (the ReplicaManager). With it, the broker holds only the replicas it is
+   * given (openLocalReplica/removeLocalReplica: ReplicaRegistry), their high watermarks are set by replication,
+   * produce/fetch/listOffsets/subscribe to a partition this broker does not lead answer NOT_LEADER_OR_FOLLOWER, and
+   * replica fetches are served. Without it the broker holds whole topics (TopicRegistry) and leads every partition.
    */
   readonly leadership?: PartitionLeadership
 }
@@ -73,7 +76,12 @@ export interface PartitionOffsets {
  */
 export class Broker {
   readonly #config: BrokerConfig
-  readonly #topics: TopicRegistry
+  /** A single node's topics, held whole; null on a replicating broker. */
+  readonly #topics: TopicRegistry | null
+  /** A replicating broker's hosted replicas; null on a single node. */
+  readonly #replicas: ReplicaRegistry | null
+  /** Whichever of the two holds this broker's partition logs. */
+  readonly #logs: LocalLogs
   readonly #producerIds: ProducerIdAllocator
   readonly limits: ConnectionLimits
   readonly clock: Clock
@@ -91,7 +99,7 @@ export class Broker {
   /** Set once in clustered mode (useCluster); null on a single node. */
   #cluster: BrokerClusterPort | null = null
 
-  private constructor(config: BrokerConfig, deps: BrokerDeps, topics: TopicRegistry, producerIds: ProducerIdAllocator) {
+  private constructor(config: BrokerConfig, deps: BrokerDeps, logs: TopicRegistry | ReplicaRegistry, producerIds: ProducerIdAllocator) {
     this.#config = config
     this.limits = Object.freeze(Object.fromEntries(CONNECTION_LIMITS.map((k) => [k, config[k]])) as unknown as ConnectionLimits)
     this.clock = deps.clock
@@ -99,26 +107,20 @@ export class Broker {
     this.metrics = deps.metrics ?? noopMetrics
     this.#paths = { config, clock: deps.clock, metrics: this.metrics, crc32c: deps.crc32c }
     this.#leadership = deps.leadership
-    this.#topics = topics
+    this.#topics = logs instanceof TopicRegistry ? logs : null
+    this.#replicas = logs instanceof ReplicaRegistry ? logs : null
+    this.#logs = logs
     this.#producerIds = producerIds
   }
 
   static async start(config: BrokerConfig, deps: BrokerDeps): Promise<Broker> {
-    const topics = await TopicRegistry.open({
-      storage: deps.storage,
-      logConfig: config.log,
-      clock: deps.clock,
-      logger: deps.logger,
-      maxPartitionsPerTopic: config.maxPartitionsPerTopic,
-      maxTopics: config.maxTopics,
-      maxPartitions: config.maxPartitions,
-      maxOpenSegmentFiles: config.maxOpenSegmentFiles,
-      metrics: deps.metrics ?? noopMetrics,
-      ...(deps.leadership && { highWatermark: 'set-by-partition' as const }),
-    })
     const metrics = deps.metrics ?? noopMetrics
+    const opener = { storage: deps.storage, logConfig: config.log, clock: deps.clock, logger: deps.logger, maxOpenSegmentFiles: config.maxOpenSegmentFiles, metrics }
+    const logs = deps.leadership
+      ? await ReplicaRegistry.open({ ...opener, highWatermark: 'set-by-partition' })
+      : await TopicRegistry.open({ ...opener, maxPartitionsPerTopic: config.maxPartitionsPerTopic, maxTopics: config.maxTopics, maxPartitions: config.maxPartitions })
     const producerIds = await ProducerIdAllocator.open(deps.storage, { tracked: (n) => metrics.producerEpochsTracked(n) })
-    const broker = new Broker(config, deps, topics, producerIds)
+    const broker = new Broker(config, deps, logs, producerIds)
     broker.#scheduleRetention()
     return broker
   }
@@ -159,7 +161,7 @@ export class Broker {
 
   /**
    * Clustered mode, before serving anyone: metadata, topics and producer-id blocks come from the cluster from now
-   * on. Topic logs already on disk stay open; the cluster's partition roles decide which are served.
+   * on. Replicas already on disk stay open; the cluster's partition roles decide which are served.
    */
   useCluster(cluster: BrokerClusterPort): void {
     if (this.#cluster) throw new Error('the broker already has a cluster')
@@ -185,17 +187,19 @@ export class Broker {
     return deleteTopic(this.#topicScope(), name, opts)
   }
 
-  /** Cluster: opens (creating if missing) this broker's local logs of a topic (PartitionRoleListener's operation). */
-  async openLocalTopic(name: string, partitions: number): Promise<void> {
-    const t = this.#topics.get(name)
-    if (t && t.partitions.length === partitions) return
-    if (t) await this.#topics.delete(name)
-    await this.#topics.create(name, partitions)
+  /** Replication: opens (creating when new) this broker's replica of a partition (the ReplicaManager's ReplicaLogs). */
+  openLocalReplica(topic: string, partition: number): Promise<PartitionLog> {
+    return this.#replicaRegistry().openReplica(topic, partition)
   }
 
-  /** Cluster: deletes this broker's local logs of a topic, if any. */
-  async removeLocalTopic(name: string): Promise<void> {
-    if (this.#topics.get(name)) await this.#topics.delete(name)
+  /** Replication: closes and deletes this broker's replica of a partition, if it holds one. */
+  removeLocalReplica(topic: string, partition: number): Promise<void> {
+    return this.#replicaRegistry().removeReplica(topic, partition)
+  }
+
+  #replicaRegistry(): ReplicaRegistry {
+    if (!this.#replicas) throw new Error('a single node holds whole topics: local replicas belong to a broker with a leadership port')
+    return this.#replicas
   }
 
   /** Broker-to-broker: served only by the active controller of a cluster. */
@@ -220,9 +224,12 @@ export class Broker {
     return this.#cluster
   }
 
-  /** Runs `listener` with the name of each topic deleted from now on; returns the unregister function. */
+  /**
+   * Runs `listener` with the name of each topic deleted from now on (a single node's; on a replicating broker a
+   * removed replica's subscriptions end through onResigned); returns the unregister function.
+   */
   onTopicDeleted(listener: (name: string) => void): () => void {
-    return this.#topics.onDeleted(listener)
+    return this.#topics?.onDeleted(listener) ?? (() => {})
   }
 
   /** Runs `listener` each time this broker stops leading a partition (never for a single node); returns the unregister function. */
@@ -244,10 +251,8 @@ export class Broker {
 
   /** Offsets of every partition on this broker. */
   *partitionOffsets(): Iterable<PartitionOffsets> {
-    for (const t of this.#topics.list()) {
-      for (const [partition, log] of t.partitions.entries()) {
-        yield { topic: t.name, partition, logStartOffset: log.logStartOffset, highWatermark: log.highWatermark, logEndOffset: log.logEndOffset }
-      }
+    for (const { topic, partition, log } of this.#logs.logs()) {
+      yield { topic, partition, logStartOffset: log.logStartOffset, highWatermark: log.highWatermark, logEndOffset: log.logEndOffset }
     }
   }
 
@@ -259,9 +264,12 @@ export class Broker {
     return this.#leaderOf(topic, partition).log
   }
 
-  /** This broker's replica of a partition whatever its role (for the replication layer); UNKNOWN_TOPIC_OR_PARTITION. */
+  /**
+   * This broker's replica of a partition whatever its role (for the replication layer); NOT_LEADER_OR_FOLLOWER when
+   * a replicating broker holds none, UNKNOWN_TOPIC_OR_PARTITION on a single node.
+   */
   localReplica(topic: string, partition: number): PartitionLog {
-    return this.#topics.partition(topic, partition)
+    return this.#logs.partition(topic, partition)
   }
 
   /** producerId −1: a new id at epoch 0; the current (id, epoch) pair: the id at the next epoch (ProducerIdAllocator.init). */
@@ -278,12 +286,12 @@ export class Broker {
   }
 
   #topicScope(): TopicScope {
-    return { topics: this.#topics, cluster: this.#cluster, config: this.#config }
+    return { topics: this.#topics, logs: this.#logs, cluster: this.#cluster, config: this.#config }
   }
 
   /** Whether this broker serves the partition as its leader (partition-serving.ts). */
   #leaderOf(topic: string, partition: number, currentLeaderEpoch?: number): ServedPartition {
-    return servedPartition({ brokerId: this.#config.brokerId, topics: this.#topics, cluster: this.#cluster, leadership: this.#leadership }, topic, partition, currentLeaderEpoch)
+    return servedPartition({ brokerId: this.#config.brokerId, logs: this.#logs, cluster: this.#cluster, leadership: this.#leadership }, topic, partition, currentLeaderEpoch)
   }
 
   /** Validates and appends one batch; resolves once it satisfies acks (produce-acks.ts) or rejects with a SamsaError. */
@@ -300,7 +308,7 @@ export class Broker {
    * connection's output budget.
    */
   async fetch(req: FetchRequest, onGone?: OnGone, output?: FetchOutput): Promise<FetchResponse> {
-    if (req.replicaId !== undefined) return replicaFetch(this.#paths, req, this.#topics.partition(req.topic, req.partition), this.#leadership, onGone, output)
+    if (req.replicaId !== undefined) return replicaFetch(this.#paths, req, this.#logs.partition(req.topic, req.partition), this.#leadership, onGone, output)
     const { log } = this.#leaderOf(req.topic, req.partition)
     return consumerFetch(this.#paths, req, log, onGone, output)
   }
@@ -324,7 +332,7 @@ export class Broker {
   #scheduleRetention(): void {
     if (this.#shuttingDown) return
     this.#retentionTimer = this.clock.setTimeout(() => {
-      this.#topics
+      this.#logs
         .applyRetention()
         .then((n) => n > 0 && this.logger.info({ segments: n }, 'retention deleted segments'))
         .catch((err: unknown) => this.logger.error({ err }, 'retention failed'))
@@ -336,6 +344,6 @@ export class Broker {
   async shutdown(): Promise<void> {
     this.#shuttingDown = true
     if (this.#retentionTimer) this.clock.clearTimeout(this.#retentionTimer)
-    await this.#topics.close()
+    await this.#logs.close()
   }
 }

@@ -13,7 +13,8 @@ import { ErrorMessages, SamsaError } from '@samsa/shared'
 import type { PartitionLog } from '../log/partition-log.js'
 import type { BrokerClusterPort } from './cluster-port.js'
 import type { LeaderHandle, PartitionLeadership } from './partition-leadership.js'
-import { assertTopicName, type TopicRegistry } from './topic-registry.js'
+import type { LocalLogs } from './local-logs.js'
+import { assertTopicName } from './topic-registry.js'
 
 /** A partition this broker leads: its log, and with replication its leadership at the current epoch. */
 export interface ServedPartition {
@@ -23,7 +24,7 @@ export interface ServedPartition {
 
 export interface ServingScope {
   readonly brokerId: number
-  readonly topics: TopicRegistry
+  readonly logs: LocalLogs
   readonly cluster: BrokerClusterPort | null
   readonly leadership: PartitionLeadership | undefined
 }
@@ -48,5 +49,5 @@ export function servedPartition(scope: ServingScope, topic: string, partition: n
   }
   // Leadership first: a replica whose roles are not applied yet (not caught up) answers NOT_LEADER_OR_FOLLOWER.
   const leader = leadership?.leader(topic, partition, currentLeaderEpoch)
-  return { log: scope.topics.partition(topic, partition), leader }
+  return { log: scope.logs.partition(topic, partition), leader }
 }

@@ -1,7 +1,7 @@
 /**
  * @module The broker's topic operations: create, delete, list and the metadata answer. On a single node they work
  * on the local TopicRegistry; in a cluster create/delete are controller proposals through the cluster port and
- * list/metadata answer from the metadata image (offsets from the local replica when there is one).
+ * list/metadata answer from the metadata image (offsets from the local replica when this broker hosts one).
  *
  * Invariants: arguments are checked before anything is proposed or touches storage; a single node takes
  * replication factor 1 only; a metadata answer's size is computed before any of it is built, so a request costs
@@ -12,6 +12,7 @@ import type { MetadataImage } from '../controller/metadata/index.js'
 import type { BrokerConfig } from './broker-config.js'
 import type { BrokerClusterPort } from './cluster-port.js'
 import { parseCreateTopic } from './create-topic-request.js'
+import type { LocalLogs } from './local-logs.js'
 import type { TopicRegistry } from './topic-registry.js'
 
 export interface TopicSummary {
@@ -31,9 +32,13 @@ export interface CreateTopicOptions {
   fromPeer?: boolean
 }
 
-/** What the topic operations work on: the local registry, and in a cluster its port. */
+/**
+ * What the topic operations work on: a single node's registry (null on a replicating broker, whose topics are its
+ * cluster's), the local logs, and in a cluster its port.
+ */
 export interface TopicScope {
-  readonly topics: TopicRegistry
+  readonly topics: TopicRegistry | null
+  readonly logs: LocalLogs
   readonly cluster: BrokerClusterPort | null
   readonly config: Pick<BrokerConfig, 'brokerId' | 'advertisedUrl' | 'maxPartitionsPerTopic' | 'maxResponseBytes'>
 }
@@ -55,24 +60,25 @@ export async function createTopic(scope: TopicScope, name: unknown, partitions: 
   if (minInsyncReplicas !== undefined && minInsyncReplicas !== -1 && minInsyncReplicas !== 1) {
     throw new SamsaError('INVALID_CONFIG', `min.insync.replicas must be 1 on a single node, got ${minInsyncReplicas}`)
   }
-  const t = await scope.topics.create(args.name, args.partitions)
+  const t = await singleNode(scope).create(args.name, args.partitions)
   return { name: t.name, partitions: t.partitions.length }
 }
 
 export function deleteTopic(scope: TopicScope, name: string, opts: { fromPeer?: boolean }): Promise<void> {
   if (scope.cluster) return scope.cluster.deleteTopic(name, opts.fromPeer ?? false)
-  return scope.topics.delete(name)
+  return singleNode(scope).delete(name)
 }
 
 export function listTopics(scope: TopicScope): TopicSummary[] {
   if (scope.cluster) return [...scope.cluster.image().topics.values()].map((t) => ({ name: t.name, partitions: t.partitions.length })).sort((a, b) => a.name.localeCompare(b.name))
-  return scope.topics.list().map((t) => ({ name: t.name, partitions: t.partitions.length }))
+  return singleNode(scope).list().map((t) => ({ name: t.name, partitions: t.partitions.length }))
 }
 
 /** Each distinct name once, in request order; every topic for null. */
 export function metadataAnswer(scope: TopicScope, names: readonly string[] | null): MetadataResponse {
   if (scope.cluster) return clusterMetadata(scope, scope.cluster.image(), names)
-  const { topics: registry, config } = scope
+  const { config } = scope
+  const registry = singleNode(scope)
   const wanted = names === null ? registry.list().map((t) => t.name) : [...new Set(names)]
   let bytes = 16 + utf8ByteLength(config.advertisedUrl)
   for (const name of wanted) {
@@ -116,12 +122,11 @@ function clusterMetadata(scope: TopicScope, image: MetadataImage, names: readonl
   const topics: TopicMetadata[] = wanted.map((name) => {
     const t = image.topics.get(name)
     if (!t) return { name, errorCode: ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION.code, partitions: [] }
-    const local = scope.topics.get(name)
     return {
       name,
       errorCode: 0,
       partitions: t.partitions.map((p, partition) => {
-        const log = local?.partitions[partition]
+        const log = scope.logs.find(name, partition)
         return {
           partition,
           leader: p.leader,
@@ -136,6 +141,12 @@ function clusterMetadata(scope: TopicScope, image: MetadataImage, names: readonl
     }
   })
   return { brokers, topics }
+}
+
+/** The single node's registry; a replicating broker not yet given its cluster has no topics to offer (NOT_CONTROLLER, retriable). */
+function singleNode(scope: TopicScope): TopicRegistry {
+  if (scope.topics) return scope.topics
+  throw new SamsaError('NOT_CONTROLLER', 'this broker replicates: its topics come from its cluster, which it has not joined yet')
 }
 
 function responseTooLarge(topics: number, maxResponseBytes: number): SamsaError {
