@@ -70,6 +70,11 @@ export class InProcessCluster {
     this.nodes.delete(id)
   }
 
+  /** Node `id`'s data directory (it outlives a stop of the node). */
+  dataDir(id: number): string {
+    return this.#dirs[id - 1]!
+  }
+
   /** A raw connection to node `id`, closed with the cluster. */
   async open(id: number): Promise<RawConnection> {
     const c = await RawConnection.open(this.nodes.get(id)!.url)

@@ -1,30 +1,42 @@
 /**
- * @module Broker: the single-node broker core. Owns topics, producer ids and connection accounting, and
- * implements every request's semantics over PartitionLogs. No sockets, timers of its own beyond the injected
- * clock, or runtime globals: adapters give it storage, a clock, a logger and metrics.
+ * @module Broker: the broker core, of a single node or of a cluster node. Owns the local topic registry, producer
+ * ids, connection accounting and its lifecycle (start, retention, shutdown), and gives its callers (sessions,
+ * transport, metrics, the cluster node) operations, never the registries. Each request's semantics live beside it:
+ * topic-operations.ts (create/delete/list/metadata), partition-serving.ts (who serves a partition),
+ * produce-path.ts, fetch-path.ts.
+ *
+ * Invariants: every client request on a partition passes servedPartition before it touches a log; once shutdown
+ * begins no connection is opened and no produce accepted; open connections ≤ maxConnections. No sockets, timers
+ * of its own beyond the injected clock, or runtime globals: adapters give it storage, a clock, a logger and metrics.
  */
 import {
-  ErrorCodes, ErrorMessages, ProtocolError, RecordTooLargeError, SamsaError, batchTotalBytes, utf8ByteLength, verifyBatch,
+  ErrorMessages, SamsaError,
   type FetchRequest, type FetchResponse, type ListOffsetsRequest, type ListOffsetsResponse,
-  type Crc32cFn, type InitProducerIdResponse, type MetadataResponse, type MetadataWait, type PartitionMetadata, type ProduceRequest, type ProduceResponse,
-  type OffsetForLeaderEpochRequest, type OffsetForLeaderEpochResponse, type TopicMetadata, type AllocateProducerIdsRequest,
+  type Crc32cFn, type InitProducerIdResponse, type MetadataResponse, type MetadataWait, type ProduceRequest, type ProduceResponse,
+  type OffsetForLeaderEpochRequest, type OffsetForLeaderEpochResponse, type AllocateProducerIdsRequest,
   type AllocateProducerIdsResponse, type BrokerHeartbeatRequest, type BrokerHeartbeatResponse, type BrokerRegistrationRequest,
   type BrokerRegistrationResponse, type AlterPartitionExchangeRequest, type AlterPartitionExchangeResponse,
 } from '@samsa/shared'
 import type { Clock, Logger, Timer } from '../clock.js'
 import type { LogStorage } from '../log/log-storage.js'
-import type { PartitionLog, ReadResult } from '../log/partition-log.js'
+import type { PartitionLog } from '../log/partition-log.js'
 import { noopMetrics, type BrokerMetrics } from '../observability/broker-metrics.js'
-import type { MetadataImage } from '../controller/metadata/index.js'
 import type { BrokerConfig } from './broker-config.js'
 import type { BrokerClusterPort } from './cluster-port.js'
-import { parseCreateTopic } from './create-topic-request.js'
-import { readEnd, waitForBytes, waitForLogEnd } from './fetch-wait.js'
-import type { LeaderHandle, PartitionLeadership, Resignation } from './partition-leadership.js'
-import { awaitAcks, checkAcksBeforeAppend } from './produce-acks.js'
+import { consumerFetch, listOffsets, replicaFetch, type FetchContext, type FetchOutput, type OnGone } from './fetch-path.js'
+import type { PartitionLeadership, Resignation } from './partition-leadership.js'
+import { servedPartition, type ServedPartition } from './partition-serving.js'
+import { appendProduced, type ProduceContext } from './produce-path.js'
 import { ProducerIdAllocator } from './producer-id-allocator.js'
-import { TopicRegistry, assertTopicName } from './topic-registry.js'
-import { withTimeout } from './with-timeout.js'
+import type { LocalLogs } from './local-logs.js'
+import { ReplicaRegistry } from './replica-registry.js'
+import { TopicRegistry } from './topic-registry.js'
+import {
+  createTopic, deleteTopic, listTopics, metadataAnswer, type CreateTopicOptions, type TopicDescription, type TopicScope, type TopicSummary,
+} from './topic-operations.js'
+
+export type { FetchOutput } from './fetch-path.js'
+export type { TopicDescription, TopicSummary } from './topic-operations.js'
 
 export interface BrokerDeps {
   readonly storage: LogStorage
@@ -34,9 +46,10 @@ export interface BrokerDeps {
   /** CRC-32C for verifying produced batches; default the pure-JS one in @samsa/shared. */
   readonly crc32c?: Crc32cFn
   /**
-   * Replication: who leads each partition (the ReplicaManager). With it, partitions' high watermarks are set by
-   * replication, produce/fetch/listOffsets/subscribe to a partition this broker does not lead answer
-   * NOT_LEADER_OR_FOLLOWER, and replica fetches are served. Without it the broker leads every partition it has.
+   * Replication: who leads each partition (the ReplicaManager). With it, the broker holds only the replicas it is
+   * given (openLocalReplica/removeLocalReplica: ReplicaRegistry), their high watermarks are set by replication,
+   * produce/fetch/listOffsets/subscribe to a partition this broker does not lead answer NOT_LEADER_OR_FOLLOWER, and
+   * replica fetches are served. Without it the broker holds whole topics (TopicRegistry) and leads every partition.
    */
   readonly leadership?: PartitionLeadership
 }
@@ -48,14 +61,6 @@ const CONNECTION_LIMITS = [
 ] as const satisfies readonly (keyof BrokerConfig)[]
 export type ConnectionLimits = Pick<BrokerConfig, (typeof CONNECTION_LIMITS)[number]>
 
-/** Room in the requesting connection's output budget for a fetch reply: reserved before records are read. */
-export interface FetchOutput {
-  /** Waits for room for `bytes`; rejects once the connection is closed. */
-  reserve(bytes: number): Promise<void>
-  /** Gives back what reserve took (no-op when nothing is held). */
-  release(): void
-}
-
 /** One partition's offsets, for gauges. */
 export interface PartitionOffsets {
   readonly topic: string
@@ -65,29 +70,25 @@ export interface PartitionOffsets {
   readonly logEndOffset: number
 }
 
-export interface TopicSummary {
-  readonly name: string
-  readonly partitions: number
-}
-
-export interface TopicDescription {
-  readonly name: string
-  readonly partitions: readonly PartitionMetadata[]
-}
-
 /**
  * Callers (sessions, transport, metrics) get operations, never the registries: each operation is the one place a
  * cluster will route through its controller or a partition's leader.
  */
 export class Broker {
   readonly #config: BrokerConfig
-  readonly #topics: TopicRegistry
+  /** A single node's topics, held whole; null on a replicating broker. */
+  readonly #topics: TopicRegistry | null
+  /** A replicating broker's hosted replicas; null on a single node. */
+  readonly #replicas: ReplicaRegistry | null
+  /** Whichever of the two holds this broker's partition logs. */
+  readonly #logs: LocalLogs
   readonly #producerIds: ProducerIdAllocator
   readonly limits: ConnectionLimits
   readonly clock: Clock
   readonly logger: Logger
   readonly metrics: BrokerMetrics
-  readonly #crc32c: Crc32cFn | undefined
+  /** What the produce and fetch paths need of the broker. */
+  readonly #paths: ProduceContext & FetchContext
   readonly #leadership: PartitionLeadership | undefined
   /** Open connections; invariant: ≤ config.maxConnections. */
   #connections = 0
@@ -98,34 +99,28 @@ export class Broker {
   /** Set once in clustered mode (useCluster); null on a single node. */
   #cluster: BrokerClusterPort | null = null
 
-  private constructor(config: BrokerConfig, deps: BrokerDeps, topics: TopicRegistry, producerIds: ProducerIdAllocator) {
+  private constructor(config: BrokerConfig, deps: BrokerDeps, logs: TopicRegistry | ReplicaRegistry, producerIds: ProducerIdAllocator) {
     this.#config = config
     this.limits = Object.freeze(Object.fromEntries(CONNECTION_LIMITS.map((k) => [k, config[k]])) as unknown as ConnectionLimits)
     this.clock = deps.clock
     this.logger = deps.logger
     this.metrics = deps.metrics ?? noopMetrics
-    this.#crc32c = deps.crc32c
+    this.#paths = { config, clock: deps.clock, metrics: this.metrics, crc32c: deps.crc32c }
     this.#leadership = deps.leadership
-    this.#topics = topics
+    this.#topics = logs instanceof TopicRegistry ? logs : null
+    this.#replicas = logs instanceof ReplicaRegistry ? logs : null
+    this.#logs = logs
     this.#producerIds = producerIds
   }
 
   static async start(config: BrokerConfig, deps: BrokerDeps): Promise<Broker> {
-    const topics = await TopicRegistry.open({
-      storage: deps.storage,
-      logConfig: config.log,
-      clock: deps.clock,
-      logger: deps.logger,
-      maxPartitionsPerTopic: config.maxPartitionsPerTopic,
-      maxTopics: config.maxTopics,
-      maxPartitions: config.maxPartitions,
-      maxOpenSegmentFiles: config.maxOpenSegmentFiles,
-      metrics: deps.metrics ?? noopMetrics,
-      ...(deps.leadership && { highWatermark: 'set-by-partition' as const }),
-    })
     const metrics = deps.metrics ?? noopMetrics
+    const opener = { storage: deps.storage, logConfig: config.log, clock: deps.clock, logger: deps.logger, maxOpenSegmentFiles: config.maxOpenSegmentFiles, metrics }
+    const logs = deps.leadership
+      ? await ReplicaRegistry.open({ ...opener, highWatermark: 'set-by-partition' })
+      : await TopicRegistry.open({ ...opener, maxPartitionsPerTopic: config.maxPartitionsPerTopic, maxTopics: config.maxTopics, maxPartitions: config.maxPartitions })
     const producerIds = await ProducerIdAllocator.open(deps.storage, { tracked: (n) => metrics.producerEpochsTracked(n) })
-    const broker = new Broker(config, deps, topics, producerIds)
+    const broker = new Broker(config, deps, logs, producerIds)
     broker.#scheduleRetention()
     return broker
   }
@@ -166,7 +161,7 @@ export class Broker {
 
   /**
    * Clustered mode, before serving anyone: metadata, topics and producer-id blocks come from the cluster from now
-   * on. Topic logs already on disk stay open; the cluster's partition roles decide which are served.
+   * on. Replicas already on disk stay open; the cluster's partition roles decide which are served.
    */
   useCluster(cluster: BrokerClusterPort): void {
     if (this.#cluster) throw new Error('the broker already has a cluster')
@@ -183,40 +178,28 @@ export class Broker {
    * passed as is. In a cluster the create is a controller proposal (forwarded unless `opts.fromPeer`); a single node
    * takes replication factor 1 only.
    */
-  async createTopic(name: unknown, partitions: unknown, opts: { replicationFactor?: number; minInsyncReplicas?: number; fromPeer?: boolean } = {}): Promise<TopicSummary> {
-    const args = parseCreateTopic(name, partitions, this.#config.maxPartitionsPerTopic)
-    const { replicationFactor, minInsyncReplicas } = opts
-    if (this.#cluster) {
-      const req = { ...args, ...(replicationFactor !== undefined ? { replicationFactor, minInsyncReplicas: minInsyncReplicas ?? -1 } : {}) }
-      return this.#cluster.createTopic(req, opts.fromPeer ?? false)
-    }
-    if (replicationFactor !== undefined && replicationFactor !== 1) {
-      throw new SamsaError('INVALID_REPLICATION_FACTOR', `a single node holds one replica; replication factor ${replicationFactor} needs a cluster`, { liveBrokers: 1 })
-    }
-    if (minInsyncReplicas !== undefined && minInsyncReplicas !== -1 && minInsyncReplicas !== 1) {
-      throw new SamsaError('INVALID_CONFIG', `min.insync.replicas must be 1 on a single node, got ${minInsyncReplicas}`)
-    }
-    const t = await this.#topics.create(args.name, args.partitions)
-    return { name: t.name, partitions: t.partitions.length }
+  createTopic(name: unknown, partitions: unknown, opts: CreateTopicOptions = {}): Promise<TopicSummary> {
+    return createTopic(this.#topicScope(), name, partitions, opts)
   }
 
   /** UNKNOWN_TOPIC_OR_PARTITION when there is no such topic. In a cluster, a controller proposal. */
   deleteTopic(name: string, opts: { fromPeer?: boolean } = {}): Promise<void> {
-    if (this.#cluster) return this.#cluster.deleteTopic(name, opts.fromPeer ?? false)
-    return this.#topics.delete(name)
+    return deleteTopic(this.#topicScope(), name, opts)
   }
 
-  /** Cluster: opens (creating if missing) this broker's local logs of a topic (PartitionRoleListener's operation). */
-  async openLocalTopic(name: string, partitions: number): Promise<void> {
-    const t = this.#topics.get(name)
-    if (t && t.partitions.length === partitions) return
-    if (t) await this.#topics.delete(name)
-    await this.#topics.create(name, partitions)
+  /** Replication: opens (creating when new) this broker's replica of a partition (the ReplicaManager's ReplicaLogs). */
+  openLocalReplica(topic: string, partition: number): Promise<PartitionLog> {
+    return this.#replicaRegistry().openReplica(topic, partition)
   }
 
-  /** Cluster: deletes this broker's local logs of a topic, if any. */
-  async removeLocalTopic(name: string): Promise<void> {
-    if (this.#topics.get(name)) await this.#topics.delete(name)
+  /** Replication: closes and deletes this broker's replica of a partition, if it holds one. */
+  removeLocalReplica(topic: string, partition: number): Promise<void> {
+    return this.#replicaRegistry().removeReplica(topic, partition)
+  }
+
+  #replicaRegistry(): ReplicaRegistry {
+    if (!this.#replicas) throw new Error('a single node holds whole topics: local replicas belong to a broker with a leadership port')
+    return this.#replicas
   }
 
   /** Broker-to-broker: served only by the active controller of a cluster. */
@@ -241,9 +224,12 @@ export class Broker {
     return this.#cluster
   }
 
-  /** Runs `listener` with the name of each topic deleted from now on; returns the unregister function. */
+  /**
+   * Runs `listener` with the name of each topic deleted from now on (a single node's; on a replicating broker a
+   * removed replica's subscriptions end through onResigned); returns the unregister function.
+   */
   onTopicDeleted(listener: (name: string) => void): () => void {
-    return this.#topics.onDeleted(listener)
+    return this.#topics?.onDeleted(listener) ?? (() => {})
   }
 
   /** Runs `listener` each time this broker stops leading a partition (never for a single node); returns the unregister function. */
@@ -253,8 +239,7 @@ export class Broker {
 
   /** Every topic, by name. */
   listTopics(): TopicSummary[] {
-    if (this.#cluster) return [...this.#cluster.image().topics.values()].map((t) => ({ name: t.name, partitions: t.partitions.length })).sort((a, b) => a.name.localeCompare(b.name))
-    return this.#topics.list().map((t) => ({ name: t.name, partitions: t.partitions.length }))
+    return listTopics(this.#topicScope())
   }
 
   /** The topic's partitions with leader and offsets; UNKNOWN_TOPIC_OR_PARTITION when there is no such topic. */
@@ -266,10 +251,8 @@ export class Broker {
 
   /** Offsets of every partition on this broker. */
   *partitionOffsets(): Iterable<PartitionOffsets> {
-    for (const t of this.#topics.list()) {
-      for (const [partition, log] of t.partitions.entries()) {
-        yield { topic: t.name, partition, logStartOffset: log.logStartOffset, highWatermark: log.highWatermark, logEndOffset: log.logEndOffset }
-      }
+    for (const { topic, partition, log } of this.#logs.logs()) {
+      yield { topic, partition, logStartOffset: log.logStartOffset, highWatermark: log.highWatermark, logEndOffset: log.logEndOffset }
     }
   }
 
@@ -281,9 +264,12 @@ export class Broker {
     return this.#leaderOf(topic, partition).log
   }
 
-  /** This broker's replica of a partition whatever its role (for the replication layer); UNKNOWN_TOPIC_OR_PARTITION. */
+  /**
+   * This broker's replica of a partition whatever its role (for the replication layer); NOT_LEADER_OR_FOLLOWER when
+   * a replicating broker holds none, UNKNOWN_TOPIC_OR_PARTITION on a single node.
+   */
   localReplica(topic: string, partition: number): PartitionLog {
-    return this.#topics.partition(topic, partition)
+    return this.#logs.partition(topic, partition)
   }
 
   /** producerId −1: a new id at epoch 0; the current (id, epoch) pair: the id at the next epoch (ProducerIdAllocator.init). */
@@ -296,37 +282,7 @@ export class Broker {
    * request costs O(names) and allocates at most maxResponseBytes (else RESPONSE_TOO_LARGE).
    */
   metadata(names: readonly string[] | null): MetadataResponse {
-    if (this.#cluster) return this.#clusterMetadata(this.#cluster.image(), names)
-    const wanted = names === null ? this.#topics.list().map((t) => t.name) : [...new Set(names)]
-    const { maxResponseBytes } = this.#config
-    let bytes = 16 + utf8ByteLength(this.#config.advertisedUrl)
-    for (const name of wanted) {
-      bytes += METADATA_TOPIC_BYTES + utf8ByteLength(name) + (this.#topics.get(name)?.partitions.length ?? 0) * METADATA_PARTITION_BYTES
-      if (bytes > maxResponseBytes) {
-        throw new SamsaError('RESPONSE_TOO_LARGE', `the metadata of ${wanted.length} topics exceeds maxResponseBytes ${maxResponseBytes}; ask for fewer topics`, { maxResponseBytes })
-      }
-    }
-    const topics: TopicMetadata[] = []
-    for (const name of wanted) {
-      const t = this.#topics.get(name)
-      if (!t) {
-        topics.push({ name, errorCode: ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION.code, partitions: [] })
-        continue
-      }
-      topics.push({
-        name,
-        errorCode: 0,
-        partitions: t.partitions.map((log, partition) => ({
-          partition,
-          leader: this.#config.brokerId,
-          leaderEpoch: log.leaderEpoch,
-          logStartOffset: log.logStartOffset,
-          highWatermark: log.highWatermark,
-          logEndOffset: log.logEndOffset,
-        })),
-      })
-    }
-    return { brokers: [{ brokerId: this.#config.brokerId, url: this.#config.advertisedUrl }], topics }
+    return metadataAnswer(this.#topicScope(), names)
   }
 
   /**
@@ -338,71 +294,13 @@ export class Broker {
     return this.metadata(names)
   }
 
-  /** The answer from the metadata image: live brokers, and per partition leader, epoch, replicas, ISR; offsets from the local log when there is one. */
-  #clusterMetadata(image: MetadataImage, names: readonly string[] | null): MetadataResponse {
-    const wanted = names === null ? [...image.topics.keys()].sort() : [...new Set(names)]
-    const brokers = [...image.brokers.values()].filter((b) => !b.fenced).sort((a, b) => a.brokerId - b.brokerId).map((b) => ({ brokerId: b.brokerId, url: b.advertisedUrl }))
-    const { maxResponseBytes } = this.#config
-    let bytes = 16 + brokers.reduce((n, b) => n + 6 + utf8ByteLength(b.url), 0)
-    for (const name of wanted) {
-      bytes += METADATA_TOPIC_BYTES + utf8ByteLength(name)
-      for (const p of image.topics.get(name)?.partitions ?? []) bytes += METADATA_PARTITION_BYTES + 8 + 4 * (p.replicas.length + p.isr.length)
-      if (bytes > maxResponseBytes) {
-        throw new SamsaError('RESPONSE_TOO_LARGE', `the metadata of ${wanted.length} topics exceeds maxResponseBytes ${maxResponseBytes}; ask for fewer topics`, { maxResponseBytes })
-      }
-    }
-    const topics: TopicMetadata[] = wanted.map((name) => {
-      const t = image.topics.get(name)
-      if (!t) return { name, errorCode: ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION.code, partitions: [] }
-      const local = this.#topics.get(name)
-      return {
-        name,
-        errorCode: 0,
-        partitions: t.partitions.map((p, partition) => {
-          const log = local?.partitions[partition]
-          return {
-            partition,
-            leader: p.leader,
-            leaderEpoch: p.leaderEpoch,
-            logStartOffset: log?.logStartOffset ?? 0,
-            highWatermark: log?.highWatermark ?? 0,
-            logEndOffset: log?.logEndOffset ?? 0,
-            replicas: p.replicas,
-            isr: p.isr,
-          }
-        }),
-      }
-    })
-    return { brokers, topics }
+  #topicScope(): TopicScope {
+    return { topics: this.#topics, logs: this.#logs, cluster: this.#cluster, config: this.#config }
   }
 
-  /**
-   * The one place that decides whether this broker serves a partition as its leader. With replication the
-   * PartitionLeadership port (the ReplicaManager) decides and gives the leader's in-sync view; a clustered broker
-   * without it follows the metadata image; a single node leads every partition it has. In a cluster a topic the
-   * image does not know is not served, even if local logs of it are left (from before, or being removed).
-   * NOT_LEADER_OR_FOLLOWER carries details.leaderId and details.leaderEpoch when the leader is known.
-   */
-  #leaderOf(topic: string, partition: number, currentLeaderEpoch?: number): { log: PartitionLog; leader: LeaderHandle | undefined } {
-    const cluster = this.#cluster
-    if (cluster) {
-      const t = cluster.image().topics.get(topic)
-      if (!t) {
-        assertTopicName(topic)
-        throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownTopic(topic))
-      }
-      const reg = t.partitions[partition]
-      if (!reg) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownPartition(topic, t.partitions.length, partition))
-      if (!this.#leadership && reg.leader !== this.#config.brokerId) {
-        throw new SamsaError('NOT_LEADER_OR_FOLLOWER', `broker ${this.#config.brokerId} does not lead ${topic}/${partition}` + (reg.leader >= 0 ? `; broker ${reg.leader} does` : '; it has no leader now'), {
-          leaderId: reg.leader,
-          leaderEpoch: reg.leaderEpoch,
-        })
-      }
-    }
-    // Leadership first: a replica whose roles are not applied yet (not caught up) answers NOT_LEADER_OR_FOLLOWER.
-    const leader = this.#leadership?.leader(topic, partition, currentLeaderEpoch)
-    return { log: this.#topics.partition(topic, partition), leader }
+  /** Whether this broker serves the partition as its leader (partition-serving.ts). */
+  #leaderOf(topic: string, partition: number, currentLeaderEpoch?: number): ServedPartition {
+    return servedPartition({ brokerId: this.#config.brokerId, logs: this.#logs, cluster: this.#cluster, leadership: this.#leadership }, topic, partition, currentLeaderEpoch)
   }
 
   /** Validates and appends one batch; resolves once it satisfies acks (produce-acks.ts) or rejects with a SamsaError. */
@@ -410,102 +308,18 @@ export class Broker {
     if (this.#shuttingDown) throw new SamsaError('BROKER_SHUTTING_DOWN')
     if (req.acks !== -1 && req.acks !== 0 && req.acks !== 1) throw new SamsaError('INVALID_REQUIRED_ACKS', `acks must be -1, 0 or 1, got ${req.acks}`)
     const { log, leader } = this.#leaderOf(req.topic, req.partition)
-    const { maxBatchBytes, maxRecordBytes } = this.#config
-    if (req.batch.length > maxBatchBytes) {
-      throw new SamsaError('MESSAGE_TOO_LARGE', `batch of ${req.batch.length} bytes exceeds maxBatchBytes ${maxBatchBytes}`, { batchBytes: req.batch.length, maxBatchBytes })
-    }
-    let recordCount: number
-    try {
-      const header = verifyBatch(req.batch, 0, req.batch.length, this.#crc32c ? { maxRecordBytes, crc32c: this.#crc32c } : { maxRecordBytes })
-      if (batchTotalBytes(header) !== req.batch.length) throw new ProtocolError(`${req.batch.length - batchTotalBytes(header)} bytes follow the batch; a produce carries exactly one batch`)
-      recordCount = header.recordCount
-    } catch (e) {
-      if (e instanceof RecordTooLargeError) throw new SamsaError('MESSAGE_TOO_LARGE', e.message, { recordBytes: e.recordBytes, maxRecordBytes })
-      if (e instanceof ProtocolError) throw new SamsaError('CORRUPT_MESSAGE', `invalid record batch: ${e.message}`)
-      throw e
-    }
-    checkAcksBeforeAppend(req.acks, leader)
-    const started = this.clock.monotonicMs()
-    const timeoutMs = Math.min(req.timeoutMs || this.#config.requestTimeoutMs, this.#config.requestTimeoutMs)
-    let cancelAcks = () => {}
-    const appended = log.append(req.batch).then(async (r) => {
-      const acks = awaitAcks(req.acks, log, r.lastOffset + 1, leader)
-      cancelAcks = acks.cancel
-      await acks.done
-      return r
-    })
-    const result = await withTimeout(this.clock, appended, timeoutMs, () =>
-      new SamsaError('REQUEST_TIMED_OUT', `the batch was not durable within ${timeoutMs} ms; resend it with the same sequence to learn its offset`),
-    ).finally(() => cancelAcks())
-    this.metrics.produceLatencyMs(this.clock.monotonicMs() - started)
-    if (!result.duplicate) this.metrics.recordsIn(req.topic, recordCount, req.batch.length)
-    return { baseOffset: result.baseOffset, logAppendTimeMs: result.logAppendTimeMs, logStartOffset: result.logStartOffset, duplicate: result.duplicate }
+    return appendProduced(this.#paths, req, log, leader)
   }
 
   /**
-   * Reads whole batches from offset. Waits up to maxWaitMs (bounded by requestTimeoutMs) until minBytes (at most
-   * maxBytes) are readable above offset; minBytes 0 answers at once. A read that stops below the high watermark
-   * (maxBytes or a segment end) answers at once: more is there. `onGone` registers a callback for when the
-   * requester's connection closes: the wait ends at once (no timer or listener outlives the connection) and the
-   * fetch fails, since nobody is left to answer. `output` reserves room in the connection's output budget before
-   * records are read, and releases it while the fetch waits, so a long poll holds none.
+   * A consumer's fetch (a long poll up to the high watermark), or a follower's replica fetch when req.replicaId is
+   * set (fetch-path.ts). `onGone` registers a callback for when the requester's connection closes; `output` is the
+   * connection's output budget.
    */
-  async fetch(req: FetchRequest, onGone?: (cancel: () => void) => () => void, output?: FetchOutput): Promise<FetchResponse> {
-    if (req.replicaId !== undefined) return this.#replicaFetch(req, this.#topics.partition(req.topic, req.partition), onGone, output)
+  async fetch(req: FetchRequest, onGone?: OnGone, output?: FetchOutput): Promise<FetchResponse> {
+    if (req.replicaId !== undefined) return replicaFetch(this.#paths, req, this.#logs.partition(req.topic, req.partition), this.#leadership, onGone, output)
     const { log } = this.#leaderOf(req.topic, req.partition)
-    assertOffsetInRange(log, req.offset, req.topic, req.partition)
-    const started = this.clock.monotonicMs()
-    const maxBytes = Math.max(1, Math.min(req.maxBytes, this.#config.maxPushBytes))
-    const minBytes = Math.min(req.minBytes, maxBytes)
-    const waitMs = Math.min(req.maxWaitMs, this.#config.requestTimeoutMs)
-    const read = async () => {
-      await output?.reserve(maxBytes + FETCH_RESPONSE_OVERHEAD_BYTES)
-      return log.read(req.offset, maxBytes).catch((e: unknown) => {
-        throw inTopicPartition(e, req.topic, req.partition, req.offset)
-      })
-    }
-    // Bytes known readable above offset, as of high watermark position `mark`.
-    let have = 0
-    let mark = log.highWatermarkPosition
-    if (req.offset < log.highWatermark || minBytes === 0 || waitMs === 0) {
-      const r = await read()
-      if (minBytes === 0 || waitMs === 0 || r.records.length >= minBytes || readEnd(r.records, req.offset) < r.highWatermark) return this.#fetched(r, started)
-      output?.release()
-      have = r.records.length
-      mark = r.highWatermarkPosition
-    }
-    const remainingMs = have > 0 ? waitMs - (this.clock.monotonicMs() - started) : waitMs
-    if (remainingMs > 0 && !(await waitForBytes(this.clock, log, mark, minBytes - have, remainingMs, onGone))) {
-      throw new SamsaError('NETWORK_EXCEPTION', 'the connection closed during the fetch wait')
-    }
-    return this.#fetched(await read(), started)
-  }
-
-  /**
-   * A follower's fetch (its connection's hello named it peer `replicaId`, checked by the session): checks the leader
-   * epoch it follows, records its log end (= offset) with the leader, then reads up to the leader's log end (not only
-   * its durable end: the follower copies while the leader fsyncs), waiting up to maxWaitMs for the log to grow past
-   * offset.
-   */
-  async #replicaFetch(req: FetchRequest, log: PartitionLog, onGone?: (cancel: () => void) => () => void, output?: FetchOutput): Promise<FetchResponse> {
-    const leadership = this.#leadership
-    if (!leadership) throw new SamsaError('INVALID_REQUEST', 'this broker does not replicate: a replica fetch needs a cluster')
-    const leader = leadership.leader(req.topic, req.partition, req.currentLeaderEpoch)
-    if (!leader.isReplica(req.replicaId ?? -1)) throw new SamsaError('NOT_LEADER_OR_FOLLOWER', `broker ${req.replicaId} is not a follower of ${req.topic}/${req.partition}`)
-    const started = this.clock.monotonicMs()
-    if (!Number.isSafeInteger(req.offset) || req.offset < log.logStartOffset || req.offset > log.logEndOffset) {
-      throw offsetOutOfRange(req.topic, req.partition, req.offset, log.logStartOffset, log.logEndOffset)
-    }
-    leadership.replicaFetched(req.topic, req.partition, req.replicaId!, req.offset)
-    const maxBytes = Math.max(1, Math.min(req.maxBytes, this.#config.maxPushBytes))
-    const waitMs = Math.min(req.maxWaitMs, this.#config.requestTimeoutMs)
-    if (log.logEndOffset <= req.offset && waitMs > 0 && !(await waitForLogEnd(this.clock, log, req.offset, waitMs, onGone))) {
-      throw new SamsaError('NETWORK_EXCEPTION', 'the connection closed during the fetch wait')
-    }
-    await output?.reserve(maxBytes + FETCH_RESPONSE_OVERHEAD_BYTES)
-    const records = await log.readForReplica(req.offset, maxBytes)
-    this.metrics.fetchLatencyMs(this.clock.monotonicMs() - started)
-    return { highWatermark: log.highWatermark, logStartOffset: log.logStartOffset, records }
+    return consumerFetch(this.#paths, req, log, onGone, output)
   }
 
   /**
@@ -518,25 +332,16 @@ export class Broker {
     return { leaderEpoch: r.epoch, endOffset: r.endOffset }
   }
 
-  #fetched(r: ReadResult, startedMs: number): FetchResponse {
-    this.metrics.fetchLatencyMs(this.clock.monotonicMs() - startedMs)
-    return { highWatermark: r.highWatermark, logStartOffset: r.logStartOffset, records: r.records }
-  }
-
+  /** -2: the log start; -1: the high watermark; a time: the first offset at or after it (fetch-path.ts). */
   async listOffsets(req: ListOffsetsRequest): Promise<ListOffsetsResponse> {
     const { log } = this.#leaderOf(req.topic, req.partition)
-    if (req.timestamp === -2) return { offset: log.logStartOffset, timestamp: -1, leaderEpoch: log.leaderEpoch }
-    if (req.timestamp === -1) return { offset: log.highWatermark, timestamp: -1, leaderEpoch: log.leaderEpoch }
-    if (req.timestamp < 0) throw new SamsaError('INVALID_REQUEST', `timestamp must be -2 (earliest), -1 (latest) or ms since the epoch, got ${req.timestamp}`)
-    const found = await log.offsetForTimestamp(req.timestamp)
-    if (!found || found.offset >= log.highWatermark) return { offset: log.highWatermark, timestamp: -1, leaderEpoch: log.leaderEpoch }
-    return { offset: found.offset, timestamp: found.timestamp, leaderEpoch: log.leaderEpoch }
+    return listOffsets(req, log)
   }
 
   #scheduleRetention(): void {
     if (this.#shuttingDown) return
     this.#retentionTimer = this.clock.setTimeout(() => {
-      this.#topics
+      this.#logs
         .applyRetention()
         .then((n) => n > 0 && this.logger.info({ segments: n }, 'retention deleted segments'))
         .catch((err: unknown) => this.logger.error({ err }, 'retention failed'))
@@ -548,34 +353,6 @@ export class Broker {
   async shutdown(): Promise<void> {
     this.#shuttingDown = true
     if (this.#retentionTimer) this.clock.clearTimeout(this.#retentionTimer)
-    await this.#topics.close()
+    await this.#logs.close()
   }
-}
-
-/** Frame header, error code and the two offsets in front of a fetch reply's records. */
-const FETCH_RESPONSE_OVERHEAD_BYTES = 8 + 2 + 8 + 8
-
-/** Encoded sizes in a metadata response (see messages/metadata.ts): per topic (name length, error code, count) and per partition. */
-const METADATA_TOPIC_BYTES = 2 + 2 + 4
-const METADATA_PARTITION_BYTES = 4 + 4 + 4 + 8 + 8 + 8
-
-/**
- * OFFSET_OUT_OF_RANGE, naming the topic-partition, unless logStartOffset ≤ offset ≤ logEndOffset. A position above
- * the high watermark but in the log is valid (a new leader's high watermark may lag what consumers read from the
- * former one): reads there wait for the high watermark.
- */
-export function assertOffsetInRange(log: PartitionLog, offset: number, topic: string, partition: number): void {
-  if (!Number.isSafeInteger(offset) || offset < log.logStartOffset || offset > log.logEndOffset) {
-    throw offsetOutOfRange(topic, partition, offset, log.logStartOffset, log.logEndOffset)
-  }
-}
-
-export function offsetOutOfRange(topic: string, partition: number, offset: number, logStartOffset: number, logEndOffset: number): SamsaError {
-  return new SamsaError('OFFSET_OUT_OF_RANGE', ErrorMessages.offsetOutOfRange(topic, partition, offset, logStartOffset, logEndOffset), { logStartOffset, logEndOffset })
-}
-
-/** A partition log's own OFFSET_OUT_OF_RANGE (it does not know its topic) reworded to name the topic-partition; other errors unchanged. */
-export function inTopicPartition(err: unknown, topic: string, partition: number, offset: number): unknown {
-  if (!(err instanceof SamsaError) || err.errorName !== 'OFFSET_OUT_OF_RANGE') return err
-  return offsetOutOfRange(topic, partition, offset, err.details.logStartOffset ?? -1, err.details.logEndOffset ?? -1)
 }

@@ -9,7 +9,8 @@ import { batchBasesOf, testBatch } from '../log/testing/batches.js'
 import { until } from '../log/partition-log.contract.js'
 import { TooManyOpenFilesError, type LogStorage } from '../log/log-storage.js'
 import { noopMetrics } from '../observability/broker-metrics.js'
-import { IDLE_FILE_CLOSE_MS, TopicRegistry, type TopicRegistryDeps } from './topic-registry.js'
+import { IDLE_FILE_CLOSE_MS } from './partition-opener.js'
+import { TopicRegistry, type TopicRegistryDeps } from './topic-registry.js'
 
 function open(storage: LogStorage, limits: Partial<TopicRegistryDeps> = {}, clock = new ManualClock()) {
   let gauge = { topics: -1, partitions: -1 }

@@ -1,16 +1,17 @@
 /**
- * @module TopicRegistry: the topics on this broker and their partition logs.
+ * @module TopicRegistry: a single node's topics and their partition logs, held whole (every partition of every
+ * topic). A replicating broker holds replicas instead (replica-registry.ts).
  * Layout: topics/<name>/topic.json (written last on create, so a directory without it is an unfinished
  * create and is removed on start) and topics/<name>/<partition>/ for each partition's segments.
  * Names are validated before they touch storage, so no name can reach outside the data directory.
  */
 import { ErrorMessages, SamsaError, topicNameProblem } from '@samsa/shared'
-import type { Clock, Logger } from '../clock.js'
-import { LazyLogStorage } from '../log/lazy-log-storage.js'
 import type { LogStorage } from '../log/log-storage.js'
-import { PartitionLog, type PartitionLogConfig } from '../log/partition-log.js'
+import type { PartitionLog } from '../log/partition-log.js'
 import { noopMetrics, type BrokerMetrics } from '../observability/broker-metrics.js'
 import { parseCreateTopic } from './create-topic-request.js'
+import type { LocalLogs, LocalPartitionLog } from './local-logs.js'
+import { PartitionOpener, type PartitionOpenerDeps } from './partition-opener.js'
 
 export interface Topic {
   readonly name: string
@@ -25,25 +26,13 @@ interface TopicFile {
   readonly createdAtMs: number
 }
 
-export interface TopicRegistryDeps {
-  readonly storage: LogStorage
-  readonly logConfig: PartitionLogConfig
-  readonly clock: Clock
-  readonly logger: Logger
+export interface TopicRegistryDeps extends PartitionOpenerDeps {
   readonly maxPartitionsPerTopic: number
   /** Topics on the broker; creates beyond it fail with POLICY_VIOLATION (topics loaded at start are kept). */
   readonly maxTopics: number
   /** Partitions over all topics; a create that would pass it fails with POLICY_VIOLATION. */
   readonly maxPartitions: number
-  /** Segment files holding an OS handle at once; default: no cache in front of storage (tests of the registry alone). */
-  readonly maxOpenSegmentFiles?: number
-  readonly metrics?: BrokerMetrics
-  /** How partitions' high watermarks move: 'set-by-partition' when replication sets them (PartitionLogArgs.highWatermark). */
-  readonly highWatermark?: 'follows-local-end' | 'set-by-partition'
 }
-
-/** A partition's files unused this long give their handles back, so idle partitions hold no file descriptor. */
-export const IDLE_FILE_CLOSE_MS = 60_000
 
 const enc = new TextEncoder()
 const dec = new TextDecoder()
@@ -53,8 +42,9 @@ export function assertTopicName(name: string): void {
   if (problem) throw new SamsaError('INVALID_TOPIC_EXCEPTION', problem)
 }
 
-export class TopicRegistry {
+export class TopicRegistry implements LocalLogs {
   readonly #deps: TopicRegistryDeps
+  readonly #opener: PartitionOpener
   /** deps.storage behind the bounded handle cache: every partition's files go through it. */
   readonly #storage: LogStorage
   readonly #metrics: BrokerMetrics
@@ -73,19 +63,8 @@ export class TopicRegistry {
   private constructor(deps: TopicRegistryDeps) {
     this.#deps = deps
     this.#metrics = deps.metrics ?? noopMetrics
-    const metrics = this.#metrics
-    this.#storage =
-      deps.maxOpenSegmentFiles === undefined
-        ? deps.storage
-        : new LazyLogStorage(deps.storage, {
-            maxOpenFiles: deps.maxOpenSegmentFiles,
-            logger: deps.logger,
-            clock: deps.clock,
-            onOpenCount: (n) => metrics.segmentFilesOpen(n),
-            onEvicted: () => metrics.segmentFileEvicted(),
-            onTooManyOpenFiles: () => metrics.fileHandlesExhausted(),
-            idleCloseMs: IDLE_FILE_CLOSE_MS,
-          })
+    this.#opener = new PartitionOpener(deps)
+    this.#storage = this.#opener.storage
   }
 
   /** The storage partition logs use (deps.storage behind the handle cache when one is configured). */
@@ -130,7 +109,7 @@ export class TopicRegistry {
       const meta = JSON.parse(dec.decode(file)) as TopicFile
       const partitions: PartitionLog[] = []
       try {
-        for (let p = 0; p < meta.partitions; p++) partitions.push(await this.#openPartition(name, p))
+        for (let p = 0; p < meta.partitions; p++) partitions.push(await this.#opener.open(name, p))
       } catch (e) {
         for (const log of partitions) await log.close().catch(() => {})
         throw e
@@ -139,19 +118,6 @@ export class TopicRegistry {
       this.#partitionCount += partitions.length
       deps.logger.info({ topic: name, partitions: meta.partitions }, 'topic loaded')
     }
-  }
-
-  async #openPartition(topic: string, partition: number): Promise<PartitionLog> {
-    const log = await PartitionLog.open({
-      storage: this.#storage,
-      dir: `topics/${topic}/${partition}`,
-      config: this.#deps.logConfig,
-      clock: this.#deps.clock,
-      logger: this.#deps.logger.child({ topic, partition }),
-      ...(this.#deps.highWatermark && { highWatermark: this.#deps.highWatermark }),
-    })
-    if (log.recoveryReport) this.#deps.logger.warn({ topic, partition, ...log.recoveryReport }, 'recovery cut a damaged log tail')
-    return log
   }
 
   list(): Topic[] {
@@ -174,6 +140,14 @@ export class TopicRegistry {
     return log
   }
 
+  find(topic: string, partition: number): PartitionLog | undefined {
+    return this.#topics.get(topic)?.partitions[partition]
+  }
+
+  *logs(): Iterable<LocalPartitionLog> {
+    for (const t of this.list()) for (const [partition, log] of t.partitions.entries()) yield { topic: t.name, partition, log }
+  }
+
   async create(name: string, partitions: number): Promise<Topic> {
     parseCreateTopic(name, partitions, this.#deps.maxPartitionsPerTopic)
     if (this.#topics.has(name) || this.#busy.has(name)) throw new SamsaError('TOPIC_ALREADY_EXISTS', ErrorMessages.topicExists(name))
@@ -187,7 +161,7 @@ export class TopicRegistry {
       const storage = this.#storage
       await this.#removeLeftovers(name)
       await storage.ensureDir(`topics/${name}`)
-      for (let p = 0; p < partitions; p++) logs.push(await this.#openPartition(name, p))
+      for (let p = 0; p < partitions; p++) logs.push(await this.#opener.open(name, p))
       const meta: TopicFile = { name, partitions, createdAtMs: clock.nowMs() }
       await storage.writeFileAtomic(`topics/${name}/topic.json`, enc.encode(JSON.stringify(meta)))
       const topic: Topic = { name, createdAtMs: meta.createdAtMs, partitions: logs }
@@ -280,7 +254,7 @@ export class TopicRegistry {
   }
 
   async close(): Promise<void> {
-    if (this.#storage instanceof LazyLogStorage) this.#storage.stop()
+    this.#opener.stop()
     for (const t of this.#topics.values()) for (const log of t.partitions) await log.close()
   }
 }

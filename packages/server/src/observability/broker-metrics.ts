@@ -14,7 +14,7 @@ export interface BrokerMetrics {
   segmentFileEvicted(): void
   /** The OS refused a file handle and no idle one could be closed: the operation failed with a retriable storage error. */
   fileHandlesExhausted(): void
-  /** Topics and partitions (over all topics) on the broker after a create, delete or start. */
+  /** Topics and partitions (over all topics) on the broker after a create, delete or start; on a cluster node, those it holds replicas of. */
   topicsChanged(topics: number, partitions: number): void
   /** A connection's output went over its budget and reading from it was paused (true), or it drained and reading resumed (false). */
   connectionReadingPaused(paused: boolean): void

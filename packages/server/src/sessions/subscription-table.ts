@@ -1,6 +1,7 @@
 /** @module SubscriptionTable: a connection's subscriptions by id, bounded by maxSubscriptionsPerConnection. */
 import { SamsaError, type SubscribeRequest, type SubscribeResponse } from '@samsa/shared'
-import { assertOffsetInRange, type Broker } from '../broker/broker.js'
+import type { Broker } from '../broker/broker.js'
+import { assertOffsetInRange } from '../broker/offset-range.js'
 import { Subscription, notLeaderError, topicDeletedError } from './subscription.js'
 
 interface Host {

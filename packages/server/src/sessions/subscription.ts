@@ -5,7 +5,7 @@
  * (reserved before the read, released once the push is handed to the socket).
  */
 import { ErrorMessages, PUSH_RECORDS_OVERHEAD, SamsaError, batchLastOffset, encodePushEnded, encodePushRecords, readBatchHeader, scanBatches } from '@samsa/shared'
-import { inTopicPartition } from '../broker/broker.js'
+import { inTopicPartition } from '../broker/offset-range.js'
 import type { PartitionLog } from '../log/partition-log.js'
 import type { Resignation } from '../broker/partition-leadership.js'
 import { toSamsaError } from './to-samsa-error.js'

@@ -148,7 +148,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
         brokerId: cfg.brokerId,
         clock: nodeClock,
         logger,
-        logs: brokerReplicaLogs(() => broker, () => metadataNode!.image),
+        logs: brokerReplicaLogs(() => broker),
         links: peerReplicaLinks(replicaPeers),
         alterPartition: { alterPartition: (req) => (cluster ? cluster.alterPartition(req) : Promise.reject(new Error('the cluster member is not started'))) },
       })

@@ -110,13 +110,7 @@ export class InProcessCluster {
       brokerId: id,
       clock: this.clock,
       logger: silentLogger,
-      logs: {
-        open: async (topic, partition) => {
-          if (!broker!.listTopics().some((t) => t.name === topic)) await broker!.createTopic(topic, this.metadata.image.topics.get(topic)!.partitions.length)
-          return broker!.localReplica(topic, partition)
-        },
-        delete: async () => {},
-      },
+      logs: { open: (topic, partition) => broker!.openLocalReplica(topic, partition), delete: (topic, partition) => broker!.removeLocalReplica(topic, partition) },
       links: { link: (leaderId) => new SessionLink(id, leaderId, this.node(leaderId).broker, this.net) },
       alterPartition: {
         alterPartition: async (req) => {
