@@ -152,7 +152,9 @@ export class MetadataObserver implements MetadataView {
     if (this.#leaderId === target) this.#leaderId = 0
     this.#advance(target)
     const why = err instanceof SamsaError ? `${err.errorName}: ${err.message}` : String(err)
-    this.#logger.debug({ nodeId: this.#o.nodeId, target, err: why }, 'metadata observer: fetch failed; trying the next controller')
+    // An unreachable or slow voter is routine; anything else (a batch this node cannot apply, a refused hello) is not.
+    const routine = err instanceof SamsaError && (err.errorName === 'NETWORK_EXCEPTION' || err.errorName === 'REQUEST_TIMED_OUT')
+    this.#logger[routine ? 'debug' : 'warn']({ nodeId: this.#o.nodeId, target, err: why }, 'metadata observer: fetch failed; trying the next controller')
   }
 
   /** The voter after `from` in the rotation. */

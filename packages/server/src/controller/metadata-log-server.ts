@@ -48,7 +48,8 @@ export class MetadataLogServer {
 
   /** A committed batch was applied at `offset` (after every earlier one). */
   onApplied(offset: number, data: Uint8Array): void {
-    this.#kept.push({ offset, data })
+    // A copy: the entry may be a view into a larger buffer read from the Raft log, which it would keep alive.
+    this.#kept.push({ offset, data: data.slice() })
     this.#keptBytes += data.length
     const maxEntries = this.#o.maxKeptEntries ?? 1_000
     const maxBytes = this.#o.maxKeptBytes ?? 8 * 1024 * 1024
