@@ -95,6 +95,40 @@ describe('samsa cluster up', () => {
     }
   }, 120_000)
 
+  it('with --voters 1 runs nodes 2 and 3 as broker-only nodes, shown as brokers, and stops them before the voter', async () => {
+    const data = await mkdtemp(join(tmpdir(), 'samsa-cluster-up-voters-'))
+    dirs.push(data)
+    const base = await freeConsecutivePorts(3)
+    const { proc, exited } = spawnCli(['cluster', 'up', '--nodes', '3', '--voters', '1', '--host', '127.0.0.1', '--base-port', String(base), '--session-timeout-ms', '1500', '--data', data, '--log-format', 'json', '--log-level', 'info'])
+    let stdout = ''
+    let stderr = ''
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null
+    void exited.then((e) => (exit = e))
+    proc.stdout!.on('data', (c: Buffer) => (stdout += c.toString('utf8')))
+    proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString('utf8')))
+    await until(() => {
+      if (exit) throw new Error(`cluster up exited ${JSON.stringify(exit)}; stdout: ${stdout}; stderr: ${stderr}`)
+      return /^cluster ready: 3 nodes \(1 voter\), controller leader 1 \(term \d+\)/m.test(stdout)
+    }, { timeoutMs: 60_000, what: `the ready line; stdout so far: ${stdout}` })
+    expect(stdout).toContain(`node 2: ws://127.0.0.1:${base + 1}  (broker-only, http://`)
+    expect(stdout).toContain(`node 3: ws://127.0.0.1:${base + 2}  (broker-only, http://`)
+    const status = await runCli(['cluster', 'status', '--json', '--broker', `ws://127.0.0.1:${base + 2}`])
+    expect(status.code, status.stderr).toBe(0)
+    const view = JSON.parse(status.stdout) as { role: string; nodes: { id: number; role: string; fenced: boolean }[] }
+    expect(view.role).toBe('broker')
+    expect(view.nodes.map((n) => [n.id, n.role, n.fenced])).toEqual([[1, 'controller leader', false], [2, 'broker', false], [3, 'broker', false]])
+
+    proc.kill('SIGTERM')
+    const how = await until(() => exit, { timeoutMs: 30_000, what: 'cluster up to exit after SIGTERM' })
+    expect(how, stderr).toEqual({ code: 0, signal: null })
+    // The broker-only nodes stop first, controlled (the one voter is the quorum), the voter last.
+    const stops = stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg?: string; node?: number; controlled?: boolean }).filter((l) => l.msg === 'stopping node')
+    expect(stops.map((l) => l.node).at(-1)).toBe(1)
+    expect(stops.map((l) => l.controlled)).toEqual([true, true, true])
+    const tooMany = await runCli(['cluster', 'up', '--nodes', '2', '--voters', '3', '--data', join(tmpdir(), 'samsa-never-created')])
+    expect([tooMany.code, tooMany.stderr]).toEqual([1, 'samsa: --voters 3 is more than --nodes 2\n'])
+  }, 120_000)
+
   it('refuses a port range past 65535 with one line, before starting anything', async () => {
     const r = await runCli(['cluster', 'up', '--nodes', '3', '--base-port', '65534', '--data', join(tmpdir(), 'samsa-never-created')])
     expect(r.code).toBe(1)

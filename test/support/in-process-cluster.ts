@@ -1,6 +1,7 @@
 /**
  * Three (or n) combined-mode nodes (controller + broker) started in this process over real WebSockets and real
- * files, on ports chosen before any of them listens (every node must know the others' URLs). Nodes can be stopped
+ * files, on ports chosen before any of them listens (every node must know the others' URLs), and broker-only nodes
+ * added to the running cluster later (`addBrokerOnlyNode`: not among the controller voters). Nodes can be stopped
  * and started again on their data directory and port.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -19,20 +20,23 @@ export interface InProcessClusterOptions {
   readonly dirPrefix: string
   readonly sessionTimeoutMs?: number
   readonly replication?: StartBrokerOptions['replication']
+  /** Metadata snapshots (and log compaction) every this many entries (default: the broker's). */
+  readonly snapshotEveryEntries?: number
 }
 
 export class InProcessCluster {
   /** Running nodes by node id; a stopped node is removed until it is started again. */
   readonly nodes = new Map<number, RunningBroker>()
   readonly controllers: { id: number; url: string }[]
-  readonly #ports: number[]
-  readonly #dirs: string[]
+  /** Port and data directory of every node ever started, by node id. */
+  readonly #ports = new Map<number, number>()
+  readonly #dirs = new Map<number, string>()
   readonly #opts: InProcessClusterOptions
   readonly #conns = new Set<RawConnection>()
 
   private constructor(ports: number[], dirs: string[], opts: InProcessClusterOptions) {
-    this.#ports = ports
-    this.#dirs = dirs
+    ports.forEach((port, i) => this.#ports.set(i + 1, port))
+    dirs.forEach((dir, i) => this.#dirs.set(i + 1, dir))
     this.#opts = opts
     this.controllers = ports.map((port, i) => ({ id: i + 1, url: `ws://127.0.0.1:${port}` }))
   }
@@ -50,18 +54,27 @@ export class InProcessCluster {
 
   /** Starts node `id` on its port and data directory (again, after a stop). */
   async startNode(id: number, logger: StartBrokerOptions['logger'] = silentLogger): Promise<RunningBroker> {
+    const snapshots = this.#opts.snapshotEveryEntries
     const running = await startBroker({
-      port: this.#ports[id - 1]!,
-      dataDir: this.#dirs[id - 1]!,
+      port: this.#ports.get(id)!,
+      dataDir: this.#dirs.get(id)!,
       logger,
       nodeId: id,
       controllers: this.controllers,
       controllerTiming: { tickMs: 50, electionTicks: 10 },
-      clusterTiming: { sessionTimeoutMs: this.#opts.sessionTimeoutMs ?? 1_500, preferredLeaderIntervalMs: 0 },
+      clusterTiming: { sessionTimeoutMs: this.#opts.sessionTimeoutMs ?? 1_500, preferredLeaderIntervalMs: 0, ...(snapshots !== undefined ? { snapshotEveryEntries: snapshots } : {}) },
       ...(this.#opts.replication ? { replication: this.#opts.replication } : {}),
     })
     this.nodes.set(id, running)
     return running
+  }
+
+  /** Starts a broker-only node `id` (not a controller voter) on a new port and data directory: it joins the running cluster. */
+  async addBrokerOnlyNode(id: number, logger: StartBrokerOptions['logger'] = silentLogger): Promise<RunningBroker> {
+    if (this.#ports.has(id)) throw new Error(`node ${id} exists already`)
+    this.#ports.set(id, (await freePorts(1))[0]!)
+    this.#dirs.set(id, await mkdtemp(join(tmpdir(), `${this.#opts.dirPrefix}-${id}-`)))
+    return this.startNode(id, logger)
   }
 
   /** Stops node `id` without a controlled shutdown (as a crash looks to the others, minus the lost page cache). */
@@ -72,7 +85,7 @@ export class InProcessCluster {
 
   /** Node `id`'s data directory (it outlives a stop of the node). */
   dataDir(id: number): string {
-    return this.#dirs[id - 1]!
+    return this.#dirs.get(id)!
   }
 
   /** A raw connection to node `id`, closed with the cluster. */
@@ -103,6 +116,6 @@ export class InProcessCluster {
   async close(): Promise<void> {
     for (const c of this.#conns) c.close()
     for (const n of this.nodes.values()) await n.close({ controlled: false }).catch(() => {})
-    for (const d of this.#dirs) await rm(d, { recursive: true, force: true })
+    for (const d of this.#dirs.values()) await rm(d, { recursive: true, force: true })
   }
 }

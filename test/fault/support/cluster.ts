@@ -1,6 +1,7 @@
 /**
  * @module A Samsa cluster (3 nodes, or `nodes: 5`) of REAL child processes (the built `samsa start`, combined controller + broker),
- * each node behind its own TCP proxy, for fault tests.
+ * plus `brokerOnly` broker-only nodes (ids after the voters, not among `--controllers`), each node behind its own TCP
+ * proxy, for fault tests.
  *
  * Wiring: node i listens on its own port R_i; proxy i listens on X_i and forwards to R_i. Node i is started with
  * `--advertised-url ws://127.0.0.1:X_i` and `--controllers 1@127.0.0.1:X_1,2@…:X_2,3@…:X_3`, so EVERY connection
@@ -30,7 +31,10 @@ import { startTcpProxy, type TcpProxy } from '../../support/tcp-proxy.js'
 import { until } from '../../support/until.js'
 
 export interface ClusterOptions {
+  /** Controller voters (combined mode), ids 1..nodes. Default 3. */
   readonly nodes?: number
+  /** Broker-only nodes after the voters (ids nodes+1..), observers of the metadata log. Default 0. */
+  readonly brokerOnly?: number
   /** --session-timeout-ms: how long a silent broker keeps its leadership. Default 2 000. */
   readonly sessionTimeoutMs?: number
   /** --replica-lag-time-max-ms: how long a follower may lag before its leader proposes it out of the ISR. Default 30 000. */
@@ -92,14 +96,15 @@ export class FaultCluster {
   }
 
   static async start(opts: ClusterOptions = {}): Promise<FaultCluster> {
-    const n = opts.nodes ?? 3
+    const voters = opts.nodes ?? 3
+    const n = voters + (opts.brokerOnly ?? 0)
     const root = await mkdtemp(join(tmpdir(), 'samsa-fault-'))
     // Proxies first (they keep their ports), then the nodes' ports: a port freed for a node cannot go to a proxy.
     const proxies: TcpProxy[] = []
     for (let i = 0; i < n; i++) proxies.push(await startTcpProxy({ targetPort: 1 }))
     const ports = await freePorts(n)
     ports.forEach((p, i) => proxies[i]!.setTarget(p))
-    const controllers = proxies.map((p, i) => `${i + 1}@127.0.0.1:${p.port}`).join(',')
+    const controllers = proxies.slice(0, voters).map((p, i) => `${i + 1}@127.0.0.1:${p.port}`).join(',')
     const cluster = new FaultCluster(root, (id) => [
       '--node-id', String(id),
       '--controllers', controllers,

@@ -17,6 +17,7 @@ import {
   type AllocateProducerIdsResponse, type BrokerHeartbeatRequest, type BrokerHeartbeatResponse, type BrokerRegistrationRequest,
   type BrokerRegistrationResponse, type AlterPartitionExchangeRequest, type AlterPartitionExchangeResponse,
 } from '@samsa/shared'
+import type { FetchMetadataRequest, FetchMetadataResponse } from '@samsa/shared'
 import type { Clock, Logger, Timer } from '../clock.js'
 import type { LogStorage } from '../log/log-storage.js'
 import type { PartitionLog } from '../log/partition-log.js'
@@ -217,6 +218,11 @@ export class Broker {
 
   alterPartition(req: AlterPartitionExchangeRequest): Promise<AlterPartitionExchangeResponse> {
     return this.#requireCluster().alterPartitionFor(req)
+  }
+
+  /** Broker-to-broker: served by any controller voter of a cluster (a broker-only node's metadata log). */
+  fetchMetadata(req: FetchMetadataRequest): Promise<FetchMetadataResponse> {
+    return this.#requireCluster().fetchMetadata(req)
   }
 
   #requireCluster(): BrokerClusterPort {

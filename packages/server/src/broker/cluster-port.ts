@@ -6,7 +6,7 @@
  */
 import type {
   AllocateProducerIdsRequest, AllocateProducerIdsResponse, AlterPartitionExchangeRequest, AlterPartitionExchangeResponse, BrokerHeartbeatRequest, BrokerHeartbeatResponse, BrokerRegistrationRequest,
-  BrokerRegistrationResponse, CreateTopicRequest, MetadataWait,
+  BrokerRegistrationResponse, CreateTopicRequest, FetchMetadataRequest, FetchMetadataResponse, MetadataWait,
 } from '@samsa/shared'
 import type { MetadataImage } from '../controller/metadata/index.js'
 
@@ -31,4 +31,6 @@ export interface BrokerClusterPort {
   brokerHeartbeat(req: BrokerHeartbeatRequest): Promise<BrokerHeartbeatResponse>
   allocateProducerIdsFor(req: AllocateProducerIdsRequest): Promise<AllocateProducerIdsResponse>
   alterPartitionFor(req: AlterPartitionExchangeRequest): Promise<AlterPartitionExchangeResponse>
+  /** A broker-only node's long poll of the committed metadata log, answered by any controller voter. */
+  fetchMetadata(req: FetchMetadataRequest): Promise<FetchMetadataResponse>
 }

@@ -1,6 +1,7 @@
 /**
- * @module ClusterNode: one combined-mode node's cluster side, pure. It ties the MetadataNode (the metadata log, and
- * the active controller when this node leads the quorum) to the broker: it registers and heartbeats
+ * @module ClusterNode: one cluster node's cluster side, pure. It ties the node's MetadataView (a voter's MetadataNode:
+ * the metadata log, and the active controller when this node leads the quorum; a broker-only node's MetadataObserver)
+ * to the broker: it registers and heartbeats
  * (BrokerLifecycle), hands each image change's `localPartitionChanges` for this broker to the PartitionRoleListener,
  * but only once this broker has caught up with the metadata log (Kafka/KRaft: partition roles are applied only after
  * the broker's metadata offset has reached the controller's, i.e. once its registration is unfenced): the first
@@ -8,17 +9,18 @@
  * follows. Until then the listener holds no roles, so produce/fetch/subscribe answer NOT_LEADER_OR_FOLLOWER and a
  * restarted former leader never acts on the stale leadership its replayed local log still names.
  * routes topic create/delete and producer-id blocks through the active controller (ControllerChannel), and serves
- * the broker-to-broker requests when this node is the active controller. It implements the Broker's cluster port.
+ * the broker-to-broker requests when this node is the active controller (NOT_CONTROLLER on a broker-only node). It
+ * implements the Broker's cluster port.
  */
 import { SamsaError, silentLogger, type Logger, type MetadataWait } from '@samsa/shared'
 import type { BrokerClusterPort } from '../broker/cluster-port.js'
 import type { Clock } from '../clock.js'
 import { localPartitionChanges, type MetadataImage, type PartitionRegistration } from '../controller/metadata/index.js'
 import type { AlterPartitionRequest } from '../replication/leader-partition.js'
-import type { MetadataNode } from '../controller/metadata-node.js'
+import type { MetadataView } from '../controller/metadata-view.js'
 import { BrokerLifecycle } from './broker-lifecycle.js'
 import { MetadataWaits } from './metadata-waits.js'
-import { ControllerChannel, controllerRequests, type ControllerHandlers, type PeerRequester } from './controller-channel.js'
+import { ControllerChannel, controllerRequests, notAController, type ControllerDecisions, type ControllerHandlers, type PeerRequester } from './controller-channel.js'
 import type { PartitionRoleListener } from './partition-roles.js'
 
 export interface ClusterNodeOptions {
@@ -26,7 +28,9 @@ export interface ClusterNodeOptions {
   readonly clusterId: string
   readonly advertisedUrl: string
   readonly rack?: string | null
-  readonly metadata: MetadataNode
+  readonly metadata: MetadataView
+  /** A controller voter's decisions (its MetadataNode, also its `metadata`); absent on a broker-only node. */
+  readonly controller?: ControllerDecisions
   readonly peers: PeerRequester
   readonly clock: Clock
   readonly logger?: Logger
@@ -60,7 +64,7 @@ export class ClusterNode implements BrokerClusterPort {
   constructor(opts: ClusterNodeOptions) {
     this.#o = opts
     this.#logger = opts.logger ?? silentLogger
-    this.#handlers = controllerRequests(opts.metadata, opts.clusterId)
+    this.#handlers = opts.controller ? controllerRequests(opts.controller, opts.clusterId) : notAController(opts.brokerId, opts.metadata)
     this.channel = new ControllerChannel({ nodeId: opts.brokerId, metadata: opts.metadata, handlers: this.#handlers, peers: opts.peers, clock: opts.clock })
     this.metadataWaits = new MetadataWaits(() => opts.metadata.image, opts.clock)
     this.lifecycle = new BrokerLifecycle({
@@ -143,6 +147,7 @@ export class ClusterNode implements BrokerClusterPort {
   brokerHeartbeat = (req: Parameters<ControllerHandlers['brokerHeartbeat']>[0]) => this.#handlers.brokerHeartbeat(req)
   allocateProducerIdsFor = (req: Parameters<ControllerHandlers['allocateProducerIds']>[0]) => this.#handlers.allocateProducerIds(req)
   alterPartitionFor = (req: Parameters<ControllerHandlers['alterPartition']>[0]) => this.#handlers.alterPartition(req)
+  fetchMetadata = (req: Parameters<ControllerHandlers['fetchMetadata']>[0]) => this.#handlers.fetchMetadata(req)
 
   /**
    * The replication layer's AlterPartition port: a leader's ISR change, sent to the active controller with this

@@ -2,7 +2,9 @@
  * @module The broker's way to the active controller, and the active controller's answers.
  *
  * `ControllerRequests` serves what brokers ask the active controller (registration, heartbeat, producer-id blocks,
- * topic create/delete) on this node's MetadataNode: NOT_CONTROLLER (with the leader when known) unless it is active.
+ * topic create/delete) on this node's MetadataNode: NOT_CONTROLLER (with the leader when known) unless it is active;
+ * and what broker-only nodes ask any voter (`fetchMetadata`, the committed metadata log). A broker-only node serves
+ * none of it (`notAController`).
  * `ControllerChannel` sends a request to the active controller: locally when this node is it, otherwise to the Raft
  * leader over a cluster-peer connection (PeerRequester, an adapter). While no controller is known, or one answers
  * NOT_CONTROLLER or cannot be reached, it retries until its deadline (only where the caller allows: a request a
@@ -12,10 +14,11 @@ import { SamsaError, type RequestOf, type ResponseOf, type exchanges } from '@sa
 import type { Clock } from '../clock.js'
 import { unfencedBrokerIds } from '../controller/metadata/index.js'
 import type { MetadataNode } from '../controller/metadata-node.js'
+import type { MetadataView } from '../controller/metadata-view.js'
 
 type Exchanges = typeof exchanges
 /** The exchanges a broker sends the active controller. */
-export type ControllerExchange = 'brokerRegistration' | 'brokerHeartbeat' | 'allocateProducerIds' | 'alterPartition' | 'createTopic' | 'deleteTopic'
+export type ControllerExchange = 'brokerRegistration' | 'brokerHeartbeat' | 'allocateProducerIds' | 'alterPartition' | 'createTopic' | 'deleteTopic' | 'fetchMetadata'
 export type ControllerRequest<K extends ControllerExchange> = RequestOf<Exchanges[K]>
 export type ControllerResponse<K extends ControllerExchange> = ResponseOf<Exchanges[K]>
 
@@ -30,9 +33,13 @@ export const MAX_DEFAULT_REPLICATION_FACTOR = 3
 
 export type ControllerHandlers = { readonly [K in ControllerExchange]: (req: ControllerRequest<K>) => Promise<ControllerResponse<K>> }
 
+/** What a controller voter decides and serves: MetadataNode. */
+export type ControllerDecisions = Pick<MetadataNode, 'image' | 'registerBroker' | 'heartbeat' | 'allocateProducerIds' | 'alterPartition' | 'createTopic' | 'deleteTopic' | 'fetchMetadata'>
+
 /** The active controller's side of every ControllerExchange, over this node's MetadataNode. */
-export function controllerRequests(metadata: MetadataNode, clusterId: string): ControllerHandlers {
+export function controllerRequests(metadata: ControllerDecisions, clusterId: string): ControllerHandlers {
   return {
+    fetchMetadata: (q) => metadata.fetchMetadata(q),
     brokerRegistration: async (q) => {
       if (q.clusterId !== clusterId) throw new SamsaError('INCONSISTENT_CLUSTER_ID', `broker ${q.brokerId} belongs to cluster "${q.clusterId.slice(0, 100)}", this controller to "${clusterId}"`)
       return metadata.registerBroker({ brokerId: q.brokerId, previousBrokerEpoch: q.previousBrokerEpoch, advertisedUrl: q.advertisedUrl, rack: q.rack })
@@ -60,10 +67,20 @@ export function controllerRequests(metadata: MetadataNode, clusterId: string): C
   }
 }
 
+/** A broker-only node's answer to every ControllerExchange: NOT_CONTROLLER, naming the controller leader it knows. */
+export function notAController(nodeId: number, metadata: Pick<MetadataView, 'state'>): ControllerHandlers {
+  const refuse = (): Promise<never> => {
+    const leaderId = metadata.state().leaderId
+    const why = `node ${nodeId} is a broker-only node, no controller voter${leaderId === 0 ? '' : `; node ${leaderId} is the active controller`}`
+    return Promise.reject(new SamsaError('NOT_CONTROLLER', why, leaderId === 0 ? {} : { leaderId }))
+  }
+  return { brokerRegistration: refuse, brokerHeartbeat: refuse, allocateProducerIds: refuse, alterPartition: refuse, createTopic: refuse, deleteTopic: refuse, fetchMetadata: refuse }
+}
+
 export interface ControllerChannelOptions {
   readonly nodeId: number
   /** Who the active controller is (this node, or the Raft leader it knows). */
-  readonly metadata: Pick<MetadataNode, 'state'>
+  readonly metadata: Pick<MetadataView, 'state'>
   readonly handlers: ControllerHandlers
   readonly peers: PeerRequester
   readonly clock: Clock

@@ -2,42 +2,12 @@ import { describe, expect, it } from 'vitest'
 import { MemoryLogStorage } from '../log/memory-log-storage.js'
 import { ManualClock } from '../log/testing/manual-clock.js'
 import { encodeMetadataImage } from './metadata/index.js'
-import { MetadataNode } from './metadata-node.js'
-import { RaftDriver } from './raft-driver.js'
-import { RaftLogStore } from './raft-log-store.js'
+import { SESSION_MS, startSingleVoter, type SingleVoter } from './testing/single-voter.js'
 
-const TICK_MS = 100
-const SESSION_MS = 1_000
+const startNode = (storage: MemoryLogStorage, clock: ManualClock, snapshotEveryEntries?: number) =>
+  startSingleVoter(storage, clock, snapshotEveryEntries === undefined ? {} : { snapshotEveryEntries })
 
-/** One voter (so it elects itself) on a ManualClock over MemoryLogStorage: the real driver, store and metadata layer. */
-async function startNode(storage: MemoryLogStorage, clock: ManualClock, snapshotEveryEntries = 1_000) {
-  const store = await RaftLogStore.open(storage, { dir: 'controller/raft', membership: { voters: [1], learners: [] } })
-  const metadata = new MetadataNode({ nodeId: 1, clock, random: () => 0, controller: { sessionTimeoutMs: SESSION_MS, producerIdBlockSize: 10 }, pollMs: TICK_MS, snapshotEveryEntries, preferredLeaderIntervalMs: 0 })
-  const driver = new RaftDriver({ id: 1, store, clock, random: () => 0.5, tickMs: TICK_MS, transport: { send: () => {} }, apply: (e) => metadata.apply(e), restore: (s) => metadata.restore(s) })
-  metadata.attach(driver)
-  driver.start()
-  const pump = async (ticks = 1) => {
-    for (let i = 0; i < ticks; i++) {
-      clock.advance(TICK_MS)
-      await driver.idle()
-      for (let j = 0; j < 5; j++) await Promise.resolve()
-    }
-  }
-  /** Pumps until `p` settles (bounded in ticks), then returns it. */
-  const settle = async <T>(p: Promise<T>): Promise<T> => {
-    let done = false
-    p.then(() => (done = true), () => (done = true))
-    for (let i = 0; i < 100 && !done; i++) await pump()
-    return p
-  }
-  const stop = async () => {
-    metadata.stop()
-    await driver.stop()
-  }
-  return { metadata, driver, store, pump, settle, stop }
-}
-
-async function active(n: Awaited<ReturnType<typeof startNode>>): Promise<void> {
+async function active(n: SingleVoter): Promise<void> {
   for (let i = 0; i < 100 && !n.metadata.state().active; i++) await n.pump()
   expect(n.metadata.state().active).toBe(true)
 }

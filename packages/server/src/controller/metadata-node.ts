@@ -1,10 +1,11 @@
 /**
  * @module MetadataNode: the metadata log made live on one node, between the Raft driver and the metadata layer.
  *
- * Every node: the driver's `apply` decodes each committed entry (one metadata batch) and applies it to the
- * committed MetadataImage at the entry's Raft index (so image.offset is a Raft index); `restore` replaces the image by
- * a snapshot's; every `snapshotEveryEntries` applied entries the image is encoded and handed to the driver's
- * `compact`. Listeners see each (before, after) pair in log order.
+ * Every voter: the driver's `apply` hands each committed entry (one metadata batch) to AppliedMetadata, which applies
+ * it to the committed MetadataImage at the entry's Raft index (so image.offset is a Raft index); `restore` replaces
+ * the image by a snapshot's; every `snapshotEveryEntries` applied entries the image is encoded and handed to the
+ * driver's `compact`. Listeners see each (before, after) pair in log order. The recent batches are also kept for
+ * broker-only nodes, which fetch them from any voter (MetadataLogServer, `fetchMetadata`).
  *
  * The active controller (the Raft leader, once it has applied the log up to its own first entry of its term, which a
  * read-index round proves) runs QuorumController on its latest image: the committed image plus its own proposals not
@@ -19,9 +20,12 @@
  */
 import { SamsaError, silentLogger, type Logger } from '@samsa/shared'
 import type { Clock, Timer } from '../clock.js'
+import type { FetchMetadataRequest, FetchMetadataResponse } from '@samsa/shared'
+import { AppliedMetadata, type ImageListener } from './applied-metadata.js'
+import { MetadataLogServer } from './metadata-log-server.js'
+import type { ControllerState, MetadataView } from './metadata-view.js'
 import {
-  EMPTY_METADATA_IMAGE, QuorumController, applyBatch, decodeMetadataBatch, decodeMetadataImage, encodeMetadataBatch, encodeMetadataImage,
-  defaultQuorumControllerConfig, type BrokerHeartbeatRequest, type CreateTopicRequest, type MetadataImage, type MetadataRecord,
+  QuorumController, applyBatch, encodeMetadataBatch, encodeMetadataImage, defaultQuorumControllerConfig, type BrokerHeartbeatRequest, type CreateTopicRequest, type MetadataImage, type MetadataRecord,
   type QuorumControllerConfig, type RegisterBrokerRequest, type AlterPartitionRequest, type PartitionRegistration,
 } from './metadata/index.js'
 import type { Entry, Snapshot } from './raft/index.js'
@@ -52,25 +56,13 @@ export interface MetadataNodeOptions {
   readonly preferredLeaderIntervalMs?: number
 }
 
-export type ImageListener = (before: MetadataImage, after: MetadataImage) => void
-
-export interface ControllerState {
-  /** This node is the active controller and takes decisions. */
-  readonly active: boolean
-  readonly role: RaftDriverStatus['role']
-  readonly term: number
-  /** 0 when unknown. */
-  readonly leaderId: number
-  /** The offset (Raft index) of the last metadata batch applied here; -1 before any. */
-  readonly metadataOffset: number
-  readonly appliedIndex: number
-}
+export type { ControllerState, ImageListener }
 
 interface InFlight {
   readonly index: number
 }
 
-export class MetadataNode {
+export class MetadataNode implements MetadataView {
   readonly #nodeId: number
   readonly #clock: Clock
   readonly #logger: Logger
@@ -80,9 +72,8 @@ export class MetadataNode {
   readonly #pollMs: number
   readonly #preferredEveryMs: number
   #raft: MetadataRaft | null = null
-  #image: MetadataImage = EMPTY_METADATA_IMAGE
-  readonly #listeners = new Set<ImageListener>()
-  readonly #waiters = new Set<{ pred: (image: MetadataImage) => boolean; resolve: () => void }>()
+  readonly #applied: AppliedMetadata
+  readonly #log: MetadataLogServer
   #lastSnapshotIndex = 0
   #appliedSinceSnapshot = 0
   /** The term this node is active in; 0 when inactive. */
@@ -106,6 +97,15 @@ export class MetadataNode {
     this.#snapshotEvery = Math.max(1, opts.snapshotEveryEntries ?? 1_000)
     this.#pollMs = opts.pollMs ?? 100
     this.#preferredEveryMs = opts.preferredLeaderIntervalMs ?? 30_000
+    this.#applied = new AppliedMetadata(opts.nodeId, opts.clock, this.#logger)
+    this.#log = new MetadataLogServer({
+      clock: opts.clock,
+      maxKeptEntries: this.#snapshotEvery,
+      current: () => {
+        const s = this.#raft?.status()
+        return { image: this.#applied.image, leaderId: s?.leaderId ?? 0, term: s?.term ?? 0 }
+      },
+    })
   }
 
   get config(): QuorumControllerConfig {
@@ -114,7 +114,7 @@ export class MetadataNode {
 
   /** The committed image (what every node agrees on up to its offset). */
   get image(): MetadataImage {
-    return this.#image
+    return this.#applied.image
   }
 
   /** Connects the driver (created after this node, since it takes `apply` and `restore`) and starts the timer. */
@@ -129,31 +129,22 @@ export class MetadataNode {
     if (this.#timer) this.#clock.clearTimeout(this.#timer)
     this.#timer = null
     this.#deactivate()
+    this.#log.stop()
   }
 
   /** Runs `listener` after each change of the committed image; returns the unregister function. */
   onImage(listener: ImageListener): () => void {
-    this.#listeners.add(listener)
-    return () => this.#listeners.delete(listener)
+    return this.#applied.onImage(listener)
   }
 
   /** Resolves once the committed image satisfies `pred` (at once when it does); rejects with REQUEST_TIMED_OUT after timeoutMs. */
   waitFor(pred: (image: MetadataImage) => boolean, timeoutMs: number, what: string): Promise<void> {
-    if (pred(this.#image)) return Promise.resolve()
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        pred,
-        resolve: () => {
-          this.#clock.clearTimeout(timer)
-          resolve()
-        },
-      }
-      const timer = this.#clock.setTimeout(() => {
-        this.#waiters.delete(waiter)
-        reject(new SamsaError('REQUEST_TIMED_OUT', `${what} was not applied on node ${this.#nodeId} within ${timeoutMs} ms`))
-      }, timeoutMs)
-      this.#waiters.add(waiter)
-    })
+    return this.#applied.waitFor(pred, timeoutMs, what)
+  }
+
+  /** A broker-only node's long poll for the committed batches after its offset (any voter serves it). */
+  fetchMetadata(req: FetchMetadataRequest): Promise<FetchMetadataResponse> {
+    return this.#log.fetch(req)
   }
 
   state(): ControllerState {
@@ -163,7 +154,7 @@ export class MetadataNode {
       role: s?.role ?? 'follower',
       term: s?.term ?? 0,
       leaderId: s?.leaderId ?? 0,
-      metadataOffset: this.#image.offset,
+      metadataOffset: this.#applied.image.offset,
       appliedIndex: s?.appliedIndex ?? 0,
     }
   }
@@ -177,29 +168,26 @@ export class MetadataNode {
 
   /** The driver's `apply`: one committed entry = one metadata batch. A throw (damaged log, broken invariant) stops the driver. */
   apply(entry: Entry): MetadataImage {
-    const records = decodeMetadataBatch(entry.data)
-    const before = this.#image
-    const after = applyBatch(before, records, entry.index)
-    this.#image = after
-    if (this.#inFlight.length > 0) {
-      if (this.#inFlight[0]!.index === entry.index) this.#inFlight.shift()
-      else if (this.#inFlight[0]!.index <= entry.index) this.#deactivate('an entry it did not propose took the index of its pending proposal')
-    }
-    if (this.#inFlight.length === 0) this.#pending = null
-    this.#changed(before, after)
+    const after = this.#applied.applyEntry(entry.index, entry.data, () => {
+      if (this.#inFlight.length > 0) {
+        if (this.#inFlight[0]!.index === entry.index) this.#inFlight.shift()
+        else if (this.#inFlight[0]!.index <= entry.index) this.#deactivate('an entry it did not propose took the index of its pending proposal')
+      }
+      if (this.#inFlight.length === 0) this.#pending = null
+    })
+    this.#log.onApplied(entry.index, entry.data)
     if (++this.#appliedSinceSnapshot >= this.#snapshotEvery) this.#scheduleCompaction(entry.index, after)
     return after
   }
 
   /** The driver's `restore`: the image of a snapshot (at start, or sent by the leader). */
   restore(snapshot: Snapshot): void {
-    const before = this.#image
-    const after = decodeMetadataImage(snapshot.data)
-    this.#image = after
-    this.#lastSnapshotIndex = snapshot.metadata.index
-    this.#appliedSinceSnapshot = 0
-    this.#deactivate('a snapshot replaced the image')
-    this.#changed(before, after)
+    const after = this.#applied.restore(snapshot.data, () => {
+      this.#lastSnapshotIndex = snapshot.metadata.index
+      this.#appliedSinceSnapshot = 0
+      this.#deactivate('a snapshot replaced the image')
+    })
+    this.#log.onRestored(after.offset)
   }
 
   // ---- the active controller's operations ----
@@ -235,7 +223,7 @@ export class MetadataNode {
    */
   async #decide<R extends { records: MetadataRecord[] }, A>(decide: (image: MetadataImage, nowMs: number) => R, answer: (r: R, offset: number) => A): Promise<A> {
     const raft = this.#assertActive()
-    const latest = this.#pending ?? this.#image
+    const latest = this.#pending ?? this.#applied.image
     const result = decide(latest, this.#clock.nowMs())
     if (result.records.length === 0) return answer(result, latest.offset)
     const index = raft.status().lastIndex + 1
@@ -273,21 +261,6 @@ export class MetadataNode {
     this.#activatingTerm = 0
     this.#pending = null
     this.#inFlight = []
-  }
-
-  #changed(before: MetadataImage, after: MetadataImage): void {
-    for (const l of this.#listeners) {
-      try {
-        l(before, after)
-      } catch (err) {
-        this.#logger.error({ err }, 'a metadata image listener failed')
-      }
-    }
-    for (const w of [...this.#waiters]) {
-      if (!w.pred(after)) continue
-      this.#waiters.delete(w)
-      w.resolve()
-    }
   }
 
   /** After apply returns (the driver counts the entry applied only then), so `compact` sees it. */
@@ -331,6 +304,8 @@ export class MetadataNode {
     if (!raft) return
     const s = raft.status()
     if (s.leaderId !== 0 && s.leaderId !== this.#nodeId) this.#followedLeader = s.leaderId
+    // Observers waiting on this voter learn a new controller leader at once.
+    this.#log.wake()
     if (this.#activeTerm !== 0 && (s.role !== 'leader' || s.term !== this.#activeTerm)) this.#deactivate('it is no longer the leader of its term')
     if (s.role === 'leader' && this.#activeTerm === 0 && this.#activatingTerm !== s.term) {
       const term = s.term
@@ -343,10 +318,10 @@ export class MetadataNode {
           this.#activeTerm = term
           this.#pending = null
           this.#inFlight = []
-          this.#controller.activate(this.#image, this.#clock.nowMs(), this.#formerController(raft))
+          this.#controller.activate(this.#applied.image, this.#clock.nowMs(), this.#formerController(raft))
           this.#followedLeader = 0 // a later term's former controller is whoever this node follows after this one
           this.#lastPreferredMs = this.#clock.monotonicMs()
-          this.#logger.info({ nodeId: this.#nodeId, term, metadataOffset: this.#image.offset }, 'active controller')
+          this.#logger.info({ nodeId: this.#nodeId, term, metadataOffset: this.#applied.image.offset }, 'active controller')
         },
         () => {
           if (this.#activatingTerm === term) this.#activatingTerm = 0

@@ -93,6 +93,10 @@ export function requestHandlers(broker: Broker, session: SessionView): RequestHa
       assertPeer(session, 'alterPartition', q.brokerId)
       return broker.alterPartition(q)
     },
+    fetchMetadata: (q) => {
+      assertPeer(session, 'fetchMetadata')
+      return broker.fetchMetadata(q)
+    },
   }
 }
 

@@ -191,7 +191,7 @@ export class Session {
         return this.#replyError(header, new SamsaError('INCONSISTENT_CLUSTER_ID', `peer ${nodeId} belongs to cluster "${clusterId.slice(0, 100)}", this broker to "${this.#broker.limits.clusterId}"`))
       }
       if (!this.#peers || !this.#peers.isPeer(nodeId) || nodeId === this.#broker.limits.brokerId) {
-        return this.#replyError(header, new SamsaError('CLUSTER_AUTHORIZATION_FAILED', `node ${nodeId} is not a controller voter of this broker's quorum`))
+        return this.#replyError(header, new SamsaError('CLUSTER_AUTHORIZATION_FAILED', `node ${nodeId} is not a cluster peer of this broker (a single node has none, and no node is its own peer)`))
       }
       this.#peerNodeId = nodeId
     }

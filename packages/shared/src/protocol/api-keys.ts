@@ -30,6 +30,8 @@ export const ApiKeys = {
   ALLOCATE_PRODUCER_IDS: 17,
   /** Partition leader → active controller (over a cluster-peer connection): change the partition's ISR. */
   ALTER_PARTITION: 18,
+  /** Broker-only node → a controller voter (over a cluster-peer connection): committed metadata after an offset (long poll). */
+  FETCH_METADATA: 19,
 } as const
 
 export type ApiKey = (typeof ApiKeys)[keyof typeof ApiKeys]

@@ -65,6 +65,10 @@ const golden: Record<Name, { request: unknown; response: unknown }> = {
     request: { brokerId: 2, brokerEpoch: 7, topic: 'orders', partition: 1, leaderEpoch: 3, partitionEpoch: 5, newIsr: [2, 3] },
     response: { leader: 2, leaderEpoch: 3, partitionEpoch: 6, replicas: [2, 3, 1], isr: [2, 3] },
   },
+  fetchMetadata: {
+    request: { afterOffset: 41, knownLeaderId: 2, maxWaitMs: 500, maxBytes: 65_536 },
+    response: { leaderId: 3, term: 4, latestOffset: 43, snapshot: null, entries: [{ offset: 42, data: Uint8Array.of(1, 2, 3) }, { offset: 43, data: Uint8Array.of(9) }] },
+  },
 }
 
 const str = fc.string({ unit: 'binary', maxLength: 24 })
@@ -152,6 +156,16 @@ const arbitraries: Record<Name, { request: fc.Arbitrary<unknown>; response: fc.A
     request: fc.record({ brokerId: i32, brokerEpoch: i64, topic: str, partition: i32, leaderEpoch: i32, partitionEpoch: i32, newIsr: fc.array(i32, { maxLength: 5 }) }),
     response: fc.record({ leader: i32, leaderEpoch: i32, partitionEpoch: i32, replicas: fc.array(i32, { maxLength: 5 }), isr: fc.array(i32, { maxLength: 5 }) }),
   },
+  fetchMetadata: {
+    request: fc.record({ afterOffset: fc.integer({ min: -1, max: Number.MAX_SAFE_INTEGER }), knownLeaderId: i32, maxWaitMs: u32, maxBytes: u32 }),
+    response: fc.record({
+      leaderId: i32,
+      term: i64,
+      latestOffset: fc.integer({ min: -1, max: Number.MAX_SAFE_INTEGER }),
+      snapshot: fc.option(bytes, { nil: null }),
+      entries: fc.array(fc.record({ offset: i64, data: bytes }), { maxLength: 4 }),
+    }),
+  },
 }
 
 const names = Object.keys(exchanges) as Name[]
@@ -225,6 +239,16 @@ describe('fetch with the replica tail', () => {
 
   it('rejects a tail cut short', () => {
     expect(() => decodeRequestFrame(exchange('fetch'), frame.subarray(0, frame.length - 2))).toThrow(ProtocolError)
+  })
+})
+
+describe('fetchMetadata with a snapshot', () => {
+  const frame = fixture('./testdata/fetch-metadata-snapshot.response.hex')
+  const response = { leaderId: 0, term: 2, latestOffset: 1200, snapshot: Uint8Array.of(0xca, 0xfe, 0xba, 0xbe), entries: [] }
+
+  it('encodes an answer carrying the image to its fixture and decodes it back', () => {
+    expect(hex(encodeResponseFrame(exchanges.fetchMetadata, 1, 7, response))).toBe(hex(frame))
+    expect(exchanges.fetchMetadata.decodeResponse(decodeResponseFrame(frame).body!)).toEqual(response)
   })
 })
 

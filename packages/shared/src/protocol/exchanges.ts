@@ -8,6 +8,7 @@ import { createTopic } from './messages/create-topic.js'
 import { credit } from './messages/credit.js'
 import { deleteTopic } from './messages/delete-topic.js'
 import { fetch } from './messages/fetch.js'
+import { fetchMetadata } from './messages/fetch-metadata.js'
 import { hello } from './messages/hello.js'
 import { initProducerId } from './messages/init-producer-id.js'
 import { listOffsets } from './messages/list-offsets.js'
@@ -18,7 +19,7 @@ import { produce } from './messages/produce.js'
 import { subscribe } from './messages/subscribe.js'
 import { unsubscribe } from './messages/unsubscribe.js'
 
-export const exchanges = { hello, metadata, createTopic, deleteTopic, initProducerId, produce, fetch, listOffsets, subscribe, unsubscribe, credit, ping, offsetForLeaderEpoch, brokerRegistration, brokerHeartbeat, allocateProducerIds, alterPartition } as const
+export const exchanges = { hello, metadata, createTopic, deleteTopic, initProducerId, produce, fetch, listOffsets, subscribe, unsubscribe, credit, ping, offsetForLeaderEpoch, brokerRegistration, brokerHeartbeat, allocateProducerIds, alterPartition, fetchMetadata } as const
 
 export const exchangeByApiKey: ReadonlyMap<number, Exchange<unknown, unknown>> = new Map(
   Object.values(exchanges).map((e) => [e.apiKey, e as Exchange<unknown, unknown>]),

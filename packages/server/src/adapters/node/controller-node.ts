@@ -72,9 +72,13 @@ export async function startControllerNode(opts: ControllerNodeOptions): Promise<
     ...(opts.electionTicks !== undefined ? { electionTicks: opts.electionTicks } : {}),
   })
   const voterIds = new Set(ids)
+  // Every node of the cluster (a voter, or a broker-only node registering, heartbeating, fetching the metadata log or
+  // its replicas) may connect as a peer; only the voters' Raft messages reach the driver.
   const gate: PeerGate = {
-    isPeer: (id) => voterIds.has(id) && id !== opts.nodeId,
-    onRaftMessages: (_from, messages) => driver.receive(messages),
+    isPeer: (id) => id !== opts.nodeId,
+    onRaftMessages: (from, messages) => {
+      if (voterIds.has(from)) driver.receive(messages)
+    },
   }
   new Gauge({ name: 'samsa_controller_term', help: 'The controller quorum term this node is in', registers: [opts.registry], collect() { this.set(driver.status().term) } })
   new Gauge({ name: 'samsa_controller_is_leader', help: '1 when this node is the active controller', registers: [opts.registry], collect() { this.set(driver.status().role === 'leader' ? 1 : 0) } })

@@ -20,6 +20,10 @@ import { brokerReplicaLogs } from '../../cluster/broker-replica-logs.js'
 import { ReplicaManager, type ReplicaManagerConfig } from '../../replication/replica-manager.js'
 import { peerReplicaLinks } from './replica-links.js'
 import { MetadataNode } from '../../controller/metadata-node.js'
+import type { MetadataView } from '../../controller/metadata-view.js'
+import { defaultQuorumControllerConfig } from '../../controller/metadata/index.js'
+import { MetadataObserver } from '../../cluster/metadata-observer.js'
+import type { PeerGate } from '../../sessions/session.js'
 import { startControllerNode, type ControllerNode, type ControllerVoter } from './controller-node.js'
 import { PeerRequests } from './peer-requests.js'
 import { acquireDataDirLock } from './data-dir-lock.js'
@@ -47,8 +51,10 @@ export interface StartBrokerOptions {
   /** This node's id in the cluster (also its brokerId); required with `controllers`. */
   readonly nodeId?: number
   /**
-   * The controller quorum's voters, this node among them. When given, the node runs a Raft controller with them
-   * over broker-to-broker WebSockets; when absent (the default) the broker is a single node as before.
+   * The controller quorum's voters. When given with this node among them, the node runs a Raft controller with them
+   * over broker-to-broker WebSockets and a broker (combined mode); with this node not among them, it is a broker-only
+   * node: it observes the metadata log from the voters and registers as a broker. When absent (the default) the
+   * broker is a single node as before.
    */
   readonly controllers?: readonly ControllerVoter[]
   /** Controller tuning (tests): tick length and election timeout in ticks. */
@@ -74,7 +80,7 @@ export interface RunningBroker {
   readonly httpUrl: string
   /** The advertised base URL clients are given (ws://host:port unless advertisedUrl was set). */
   readonly url: string
-  /** The controller quorum member, when `controllers` was given. */
+  /** The controller quorum member, when `controllers` was given with this node among them. */
   readonly controller: ControllerNode | null
   /** The cluster member (metadata log, registration, partition roles), when `controllers` was given without `controllerApply`. */
   readonly cluster: ClusterNode | null
@@ -98,8 +104,10 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
   const host = opts.host ?? '127.0.0.1'
   if (opts.controllers !== undefined) {
     if (opts.nodeId === undefined) throw new RangeError('a node with controllers needs its nodeId')
-    if (!opts.controllers.some((v) => v.id === opts.nodeId)) throw new RangeError(`nodeId ${opts.nodeId} is not among the controllers (${opts.controllers.map((v) => v.id).join(', ')})`)
+    if (opts.controllerApply && !opts.controllers.some((v) => v.id === opts.nodeId)) throw new RangeError(`nodeId ${opts.nodeId} is not among the controllers (${opts.controllers.map((v) => v.id).join(', ')}): a bare quorum node must be a voter`)
   }
+  // A node given the controllers but not among them is a broker-only node (an observer of the metadata log).
+  const brokerOnly = opts.controllers !== undefined && !opts.controllers.some((v) => v.id === opts.nodeId)
   // Every setting (the advertised URL included) is checked before the lock and the port are taken.
   const nodeConfig = opts.nodeId !== undefined && opts.config?.brokerId === undefined ? { brokerId: opts.nodeId } : {}
   brokerConfig({ ...opts.config, ...nodeConfig, ...(opts.advertisedUrl !== undefined ? { advertisedUrl: opts.advertisedUrl } : {}) })
@@ -115,6 +123,9 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
   let replicas: ReplicaManager | null = null
   let replicaPeers: PeerRequests | null = null
   let metadataNode: MetadataNode | null = null
+  let observer: MetadataObserver | null = null
+  /** The metadata log as this node has it: its MetadataNode (a voter) or its MetadataObserver (broker-only). */
+  let metadataView: MetadataView | null = null
   let cluster: ClusterNode | null = null
   let config: BrokerConfig
   // Listen before recovery so a busy port fails before any recovery work; requests wait for the broker.
@@ -163,11 +174,31 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
   }
   let controller: ControllerNode | null = null
   let peerRequests: PeerRequests | null = null
+  let brokerGate: PeerGate | null = null
   if (opts.controllers) {
     try {
-      if (!opts.controllerApply) {
-        if (config.brokerId !== opts.nodeId) throw new RangeError(`in combined mode the broker id (${config.brokerId}) is the node id (${opts.nodeId})`)
-        const timing = opts.clusterTiming ?? {}
+      if (!opts.controllerApply && config.brokerId !== opts.nodeId) throw new RangeError(`a cluster node's broker id (${config.brokerId}) is its node id (${opts.nodeId})`)
+      const timing = opts.clusterTiming ?? {}
+      const voterIds = opts.controllers.map((v) => v.id)
+      if (brokerOnly) {
+        // No Raft here: the metadata log comes from the voters (fetchMetadata), over the same link as controller requests.
+        const peers = new PeerRequests({ nodeId: opts.nodeId!, clusterId: config.clusterId, urls: new Map(opts.controllers.map((v) => [v.id, v.url])), logger, timeoutMs: config.requestTimeoutMs, link: 'controller' })
+        peerRequests = peers
+        observer = new MetadataObserver({
+          nodeId: opts.nodeId!,
+          voters: voterIds,
+          fetch: (id, req) => peers.request(id, 'fetchMetadata', req),
+          clock: nodeClock,
+          logger,
+          sessionTimeoutMs: timing.sessionTimeoutMs ?? defaultQuorumControllerConfig.sessionTimeoutMs,
+        })
+        metadataView = observer
+        observer.start()
+        // Other brokers connect here as cluster peers (replica fetches from the partitions this node leads); it takes no Raft messages.
+        const self = opts.nodeId!
+        brokerGate = { isPeer: (id) => id !== self, onRaftMessages: () => {} }
+        logger.info({ nodeId: self, voters: opts.controllers }, `broker-only node ${self}; controllers ${voterIds.join(',')}`)
+      } else if (!opts.controllerApply) {
         metadataNode = new MetadataNode({
           nodeId: opts.nodeId!,
           clock: nodeClock,
@@ -183,31 +214,47 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
           ...(timing.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: timing.snapshotEveryEntries } : {}),
           ...(timing.preferredLeaderIntervalMs !== undefined ? { preferredLeaderIntervalMs: timing.preferredLeaderIntervalMs } : {}),
         })
+        metadataView = metadataNode
       }
       const metadata = metadataNode
-      controller = await startControllerNode({
-        nodeId: opts.nodeId!,
-        clusterId: config.clusterId,
-        voters: opts.controllers,
-        storage,
-        logger,
-        registry: metrics.registry,
-        ...(opts.controllerApply ? { apply: opts.controllerApply } : {}),
-        ...(metadata ? { apply: (e: Entry) => metadata.apply(e), restore: (s: import('../../controller/raft/index.js').Snapshot) => metadata.restore(s) } : {}),
-        ...opts.controllerTiming,
-      })
-      if (metadata) {
+      if (!brokerOnly) {
+        controller = await startControllerNode({
+          nodeId: opts.nodeId!,
+          clusterId: config.clusterId,
+          voters: opts.controllers,
+          storage,
+          logger,
+          registry: metrics.registry,
+          ...(opts.controllerApply ? { apply: opts.controllerApply } : {}),
+          ...(metadata ? { apply: (e: Entry) => metadata.apply(e), restore: (s: import('../../controller/raft/index.js').Snapshot) => metadata.restore(s) } : {}),
+          ...opts.controllerTiming,
+        })
+      }
+      if (metadata && controller) {
         metadata.attach(controller.driver)
         peerRequests = new PeerRequests({ nodeId: opts.nodeId!, clusterId: config.clusterId, urls: new Map(opts.controllers.map((v) => [v.id, v.url])), logger, timeoutMs: config.requestTimeoutMs, link: 'controller' })
-        cluster = new ClusterNode({ brokerId: config.brokerId, clusterId: config.clusterId, advertisedUrl: config.advertisedUrl, metadata, peers: peerRequests, clock: nodeClock, logger, requestTimeoutMs: config.requestTimeoutMs })
+      }
+      if (metadataView && peerRequests) {
+        cluster = new ClusterNode({
+          brokerId: config.brokerId,
+          clusterId: config.clusterId,
+          advertisedUrl: config.advertisedUrl,
+          metadata: metadataView,
+          ...(metadata ? { controller: metadata } : {}),
+          peers: peerRequests,
+          clock: nodeClock,
+          logger,
+          requestTimeoutMs: config.requestTimeoutMs,
+        })
         broker.useCluster(cluster)
         const roles = replicas!
         cluster.start(roles, () => roles.settled())
         const member = cluster
-        registerClusterMetrics(metrics.registry, metadata, member, roles)
+        registerClusterMetrics(metrics.registry, metadataView, member, roles)
       }
     } catch (e) {
       metadataNode?.stop()
+      observer?.stop()
       peerRequests?.close()
       replicaPeers?.close()
       await replicas?.stop()
@@ -228,7 +275,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     logger,
     maxFrameBytes: config.maxFrameBytes,
     connectionError: (stage) => metrics.connectionError(stage),
-    ...(controller ? { peers: controller.gate } : {}),
+    ...(controller ? { peers: controller.gate } : brokerGate ? { peers: brokerGate } : {}),
   })
   // Once listening, the server reports a failed accept (EMFILE, ENFILE) as 'error': with no listener that would kill
   // the broker. Counted, and logged at most every 10 s (the operator's problem, not a client's).
@@ -248,6 +295,12 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     staticAsset: staticFiles(fileURLToPath(new URL('../../../demo/', import.meta.url))),
     sdkFile: (name) => (sdkFiles[name] ??= cachedFile(() => join(dirname(require.resolve('@samsa/client-browser')), name)))(),
     cluster: () => {
+      if (!controller && cluster && metadataView && opts.controllers) {
+        // A broker-only node: the controller it knows of, from the metadata log it observes.
+        const st = metadataView.state()
+        const base = { nodeId: config.brokerId, role: 'broker', term: st.term, leaderId: st.leaderId === 0 ? null : st.leaderId, commitIndex: null, appliedIndex: st.appliedIndex, voters: opts.controllers }
+        return { ...base, ...clusterView(cluster.status(), opts.controllers, st.leaderId) }
+      }
       if (!controller) return { nodeId: config.brokerId, role: 'standalone', term: null, leaderId: null, commitIndex: null }
       const s = controller.status()
       const base = { nodeId: s.nodeId, role: s.role, term: s.term, leaderId: s.leaderId === 0 ? null : s.leaderId, commitIndex: s.commitIndex, appliedIndex: s.appliedIndex, voters: s.voters }
@@ -273,6 +326,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
           if (cluster && closeOpts?.controlled !== false) await cluster.close(Math.min(2_000, config.requestTimeoutMs))
           cluster?.lifecycle.stop()
           metadataNode?.stop()
+          observer?.stop()
           peerRequests?.close()
           replicaPeers?.close()
           await replicas?.stop()

@@ -1,6 +1,7 @@
 /**
- * @module `samsa cluster up`: a local development cluster in the foreground. N combined-mode nodes (controller voter
- * and broker each) run in this one process: node ids 1..N, ports base..base+N−1, data in `<data>/<id>`. It prints
+ * @module `samsa cluster up`: a local development cluster in the foreground. N nodes run in this one process: node
+ * ids 1..N, ports base..base+N−1, data in `<data>/<id>`; nodes 1..V (`--voters`, default all) are combined-mode
+ * nodes (controller voter and broker each), the rest broker-only nodes. It prints
  * each node's URL, then one `cluster ready` line once there is an active controller and every broker is registered
  * and unfenced. SIGINT/SIGTERM stops every node: controlled shutdowns while a quorum remains to decide them.
  */
@@ -19,6 +20,7 @@ const READY_POLL_MS = 100
 
 interface UpOptions {
   nodes: number
+  voters?: number
   host: string
   basePort: number
   sessionTimeoutMs?: number
@@ -30,6 +32,8 @@ interface UpOptions {
 
 interface Member {
   readonly id: number
+  /** A controller voter (else a broker-only node). */
+  readonly voter: boolean
   readonly dataDir: string
   readonly running: RunningBroker
 }
@@ -44,24 +48,29 @@ export function clusterReady(members: readonly Member[]): { leaderId: number; te
 }
 
 /**
- * Stops every member, the active controller last. A controlled shutdown needs a controller quorum to commit it, so
- * a member is stopped controlled only while the members still running (itself included) are a majority.
+ * Stops every member: broker-only nodes first, the active controller last. A controlled shutdown needs a controller
+ * quorum to commit it, so a member is stopped controlled only while the voters still running are a majority of them.
  */
 export async function stopMembers(members: readonly Member[], logger: Logger): Promise<void> {
-  const majority = Math.floor(members.length / 2) + 1
-  const order = [...members].sort((a, b) => Number(a.running.cluster?.status().controller.active ?? false) - Number(b.running.cluster?.status().controller.active ?? false))
-  for (const [i, m] of order.entries()) {
-    const controlled = members.length - i >= majority
+  const voters = members.filter((m) => m.voter).length
+  const majority = Math.floor(voters / 2) + 1
+  const rank = (m: Member) => (m.voter ? 1 : 0) + Number(m.running.cluster?.status().controller.active ?? false)
+  const order = [...members].sort((a, b) => rank(a) - rank(b))
+  let votersRunning = voters
+  for (const m of order) {
+    const controlled = votersRunning >= majority
     logger.info({ node: m.id, controlled }, 'stopping node')
     await m.running.close({ controlled })
+    if (m.voter) votersRunning--
   }
 }
 
 export function registerClusterUp(cluster: Command): void {
   cluster
     .command('up')
-    .description('run a local development cluster in the foreground: N nodes, each a controller voter and a broker (Ctrl-C stops it)')
+    .description('run a local development cluster in the foreground: N nodes, each a controller voter and a broker, or broker-only beyond --voters (Ctrl-C stops it)')
     .addOption(new Option('--nodes <n>', 'number of nodes (ids 1..N)').argParser(intArg(1, MAX_CLUSTER_UP_NODES)).default(3))
+    .addOption(new Option('--voters <v>', 'nodes 1..V are controller voters (1, 3 or 5), the others broker-only nodes (default: every node)').argParser(intArg(1, MAX_CLUSTER_UP_NODES)))
     .addOption(new Option('--host <host>', 'the host every node listens on and is reached at (its URLs are ws://HOST:PORT)').default('127.0.0.1'))
     .addOption(new Option('--base-port <port>', 'port of node 1; node N listens on base+N-1').argParser(intArg(1, 65535)).default(8081))
     .addOption(new Option('--session-timeout-ms <ms>', 'a broker not heard from for this long is fenced and loses its partition leadership (default 2000)').argParser(intArg(100, 600_000)))
@@ -73,9 +82,12 @@ export function registerClusterUp(cluster: Command): void {
       if (o.basePort + o.nodes - 1 > 65535) throw new CliError(`--base-port ${o.basePort} with --nodes ${o.nodes} goes past port 65535`)
       const logger = createPinoLogger({ level: o.logLevel, format: o.logFormat ?? (process.stderr.isTTY ? 'pretty' : 'json') })
       const ids = Array.from({ length: o.nodes }, (_, i) => i + 1)
+      const voterCount = o.voters ?? o.nodes
+      if (voterCount > o.nodes) throw new CliError(`--voters ${voterCount} is more than --nodes ${o.nodes}`)
       if (o.host === '0.0.0.0' || o.host === '::') throw new CliError(`--host ${o.host} binds every interface but is no address to reach a node at: give the machine's address or name`)
       const urlHost = o.host.includes(':') ? `[${o.host}]` : o.host
-      const controllers = ids.map((id) => ({ id, url: `ws://${urlHost}:${o.basePort + id - 1}` }))
+      const urls = ids.map((id) => ({ id, url: `ws://${urlHost}:${o.basePort + id - 1}` }))
+      const controllers = urls.slice(0, voterCount)
       const members: Member[] = []
       let stopping: Promise<void> | null = null
       const stop = (reason: string): Promise<void> => {
@@ -114,20 +126,21 @@ export function registerClusterUp(cluster: Command): void {
             await running.close({ controlled: false })
             break
           }
-          members.push({ id, dataDir, running })
+          members.push({ id, voter: id <= voterCount, dataDir, running })
         } catch (e) {
           await stop(`node ${id} failed to start`)
           throw new CliError(`node ${id} (port ${o.basePort + id - 1}, data ${dataDir}) failed to start: ${CliError.describe(e)}`)
         }
-        process.stdout.write(`node ${id}: ${controllers[id - 1]!.url}  (http://${urlHost}:${o.basePort + id - 1}/, data ${dataDir})\n`)
+        const role = id <= voterCount ? '' : 'broker-only, '
+        process.stdout.write(`node ${id}: ${urls[id - 1]!.url}  (${role}http://${urlHost}:${o.basePort + id - 1}/, data ${dataDir})\n`)
       }
       if (o.fsync !== 'always') logger.warn({ fsync: o.fsync }, 'acknowledged records may be lost on a crash or power failure in this fsync mode')
       // Wait for the quorum and the brokers' registrations (no deadline: a developer sees the nodes' logs meanwhile).
       while (!stopping) {
         const ready = clusterReady(members)
         if (ready) {
-          const list = controllers.map((c) => c.url).join(',')
-          process.stdout.write(`cluster ready: ${o.nodes} node${o.nodes === 1 ? '' : 's'}, controller leader ${ready.leaderId} (term ${ready.term}); --broker ${list}\n`)
+          const list = urls.map((c) => c.url).join(',')
+          process.stdout.write(`cluster ready: ${o.nodes} node${o.nodes === 1 ? '' : 's'}${voterCount < o.nodes ? ` (${voterCount} voter${voterCount === 1 ? '' : 's'})` : ''}, controller leader ${ready.leaderId} (term ${ready.term}); --broker ${list}\n`)
           return
         }
         await new Promise((r) => setTimeout(r, READY_POLL_MS))

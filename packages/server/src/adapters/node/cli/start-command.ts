@@ -21,6 +21,30 @@ interface StartOptions extends Record<string, unknown> {
   controllers?: { id: number; url: string }[]
   sessionTimeoutMs?: number
   replicaLagTimeMaxMs?: number
+  processRoles?: ProcessRoles
+}
+
+/** Kafka's process.roles: a broker-only node, or a controller voter that is also a broker (combined mode). */
+export type ProcessRoles = 'broker' | 'controller,broker'
+
+function processRolesArg(value: string): ProcessRoles {
+  const roles = new Set(value.split(',').map((r) => r.trim()))
+  if (roles.size === 1 && roles.has('broker')) return 'broker'
+  if (roles.size === 2 && roles.has('broker') && roles.has('controller')) return 'controller,broker'
+  throw new InvalidArgumentError(`"${value}" is not broker or controller,broker (a controller-only node does not exist yet)`)
+}
+
+/**
+ * The roles a node with `--node-id` and `--controllers` takes: a controller voter (and broker) when its id is among
+ * the controllers, else a broker-only node; `--process-roles`, when given, must say the same (a typo in either flag
+ * is caught instead of starting a node in the wrong role).
+ */
+export function nodeRoles(nodeId: number, controllers: readonly { id: number }[], declared: ProcessRoles | undefined): ProcessRoles {
+  const ids = controllers.map((v) => v.id).join(', ')
+  const voter = controllers.some((v) => v.id === nodeId)
+  if (declared === 'controller,broker' && !voter) throw new CliError(`--process-roles controller,broker: --node-id ${nodeId} must be among --controllers (${ids})`)
+  if (declared === 'broker' && voter) throw new CliError(`--process-roles broker: --node-id ${nodeId} is among --controllers (${ids}), so it would be a controller voter; give a node id that is not`)
+  return voter ? 'controller,broker' : 'broker'
 }
 
 /** `1@127.0.0.1:8081,2@host:8082` (or `2@ws://host:8082`): the controller voters and their base URLs. */
@@ -70,9 +94,14 @@ export function registerStart(program: Command): void {
     .addOption(new Option('--log-format <format>', 'log output (default: pretty on a terminal, else json)').env('SAMSA_LOG_FORMAT').choices(['pretty', 'json']))
     .addOption(new Option('--node-id <id>', 'this node\'s id in a cluster (with --controllers)').env('SAMSA_NODE_ID').argParser(intArg(1, 2147483647)))
     .addOption(
-      new Option('--controllers <list>', 'run a controller quorum with these voters, this node among them: ID@HOST:PORT,... (default: a single node)')
+      new Option('--controllers <list>', 'the cluster\'s controller voters, ID@HOST:PORT,...: a node among them is a voter and a broker, any other a broker-only node (default: a single node)')
         .env('SAMSA_CONTROLLERS')
         .argParser(controllersArg),
+    )
+    .addOption(
+      new Option('--process-roles <roles>', 'with --controllers: broker or controller,broker, checked against --node-id (default: what --node-id and --controllers say)')
+        .env('SAMSA_PROCESS_ROLES')
+        .argParser(processRolesArg),
     )
     .addOption(
       new Option('--session-timeout-ms <ms>', 'with --controllers: a broker not heard from for this long is fenced and loses its partition leadership')
@@ -100,7 +129,8 @@ export function registerStart(program: Command): void {
     if ((o.nodeId === undefined) !== (o.controllers === undefined)) throw new CliError('--node-id and --controllers go together')
     if (o.sessionTimeoutMs !== undefined && !o.controllers) throw new CliError('--session-timeout-ms needs --controllers')
     if (o.replicaLagTimeMaxMs !== undefined && !o.controllers) throw new CliError('--replica-lag-time-max-ms needs --controllers')
-    if (o.controllers && !o.controllers.some((v) => v.id === o.nodeId)) throw new CliError(`--node-id ${o.nodeId} is not among --controllers (${o.controllers.map((v) => v.id).join(', ')})`)
+    if (o.processRoles !== undefined && !o.controllers) throw new CliError('--process-roles needs --node-id and --controllers')
+    if (o.controllers) nodeRoles(o.nodeId!, o.controllers, o.processRoles)
     const logger = createPinoLogger({ level: o.logLevel, format: o.logFormat ?? (process.stderr.isTTY ? 'pretty' : 'json') })
     const running = await startBroker({
       host: o.host,
