@@ -70,6 +70,11 @@ export class InProcessCluster {
     this.nodes.delete(id)
   }
 
+  /** Node `id`'s data directory (its files may be changed while it is stopped). */
+  dataDir(id: number): string {
+    return this.#dirs[id - 1]!
+  }
+
   /** A raw connection to node `id`, closed with the cluster. */
   async open(id: number): Promise<RawConnection> {
     const c = await RawConnection.open(this.nodes.get(id)!.url)

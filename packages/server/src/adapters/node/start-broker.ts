@@ -15,6 +15,7 @@ import type { Logger } from '../../clock.js'
 import type { PartitionLogConfig } from '../../log/partition-log.js'
 import { createApp, type SdkFile } from '../../transport/app.js'
 import type { Entry } from '../../controller/raft/index.js'
+import { incompleteReplicas } from '../../cluster/incomplete-replicas.js'
 import { ClusterNode, type ClusterNodeStatus } from '../../cluster/cluster-node.js'
 import { brokerReplicaLogs } from '../../cluster/broker-replica-logs.js'
 import { ReplicaManager, type ReplicaManagerConfig } from '../../replication/replica-manager.js'
@@ -199,7 +200,10 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
       if (metadata) {
         metadata.attach(controller.driver)
         peerRequests = new PeerRequests({ nodeId: opts.nodeId!, clusterId: config.clusterId, urls: new Map(opts.controllers.map((v) => [v.id, v.url])), logger, timeoutMs: config.requestTimeoutMs, link: 'controller' })
-        cluster = new ClusterNode({ brokerId: config.brokerId, clusterId: config.clusterId, advertisedUrl: config.advertisedUrl, metadata, peers: peerRequests, clock: nodeClock, logger, requestTimeoutMs: config.requestTimeoutMs })
+        cluster = new ClusterNode({
+          brokerId: config.brokerId, clusterId: config.clusterId, advertisedUrl: config.advertisedUrl, metadata, peers: peerRequests, clock: nodeClock, logger,
+          requestTimeoutMs: config.requestTimeoutMs, incompleteReplicas: incompleteReplicas(broker),
+        })
         broker.useCluster(cluster)
         const roles = replicas!
         cluster.start(roles, () => roles.settled())
