@@ -113,6 +113,22 @@ describe('replica recovery: committed data damaged in place is cut, set aside an
     await below.close()
   })
 
+  it("under fsync 'never' a tail lost below the checkpoint is the mode's documented loss, not reported; damage in place still is", async () => {
+    const mem = new MemoryLogStorage()
+    await fiveCommitted(mem, { fsync: 'never' })
+    const path = `${DIR}/00000000000000000000.log`
+    const bytes = mem.peek(path)!
+    const last = [...scanBatches(bytes)].at(-1)!
+    mem.poke(path, bytes.subarray(0, last.at + 3)) // a power cut took the last batch but 3 bytes
+    const short = await openReplica(mem, { fsync: 'never' })
+    expect({ end: short.logEndOffset, kind: short.recoveryReport?.kind, incomplete: short.incompleteAtOpen }).toEqual({ end: 4, kind: 'torn-tail', incomplete: null })
+    await short.close()
+    flipInBatch(mem, path, 1)
+    const damaged = await openReplica(mem, { fsync: 'never' })
+    expect(damaged.incompleteAtOpen).toMatch(/damaged data/)
+    await damaged.close()
+  })
+
   it('a single node (no other copy) still refuses to open on damage in place', async () => {
     const mem = new MemoryLogStorage()
     await fiveCommitted(mem)

@@ -112,7 +112,7 @@ export class PartitionLog {
       const hw = hwBytes === null ? null : decodeOffsetCheckpoint(hwBytes)
       if (hwBytes !== null && hw === null) args.logger.warn({ dir: args.dir }, 'ignoring an invalid high-watermark checkpoint; the high watermark starts at the log start')
       const partition = new PartitionLog(args, log, cache, recovery.producers, hw)
-      if (replica) partition.#incomplete = incompleteReason(log.recoveryReport, hw, log.logEndOffset)
+      if (replica) partition.#incomplete = incompleteReason(log.recoveryReport, hw, log.logEndOffset, args.config.fsync === 'always')
       if (partition.#incomplete !== null) args.logger.error({ dir: args.dir, reason: partition.#incomplete }, 'this replica recovered without committed records it had; it leaves the ISR and catches up from its leader')
       return partition
     } catch (e) {
@@ -126,9 +126,11 @@ export class PartitionLog {
   }
 
   /**
-   * Why this replica (under 'set-by-partition') came back without committed records it had: its recovery cut damaged
-   * data, or ended below its high-watermark checkpoint. Null otherwise, and always for a single node. Its broker names
-   * it when registering, so the controller takes it out of the ISR until its leader has caught it up again.
+   * Why this replica (under 'set-by-partition') came back without committed records it had: its recovery cut damage
+   * in place, or (under fsync 'always', where nothing fsynced is lost) ended below its high-watermark checkpoint. Under
+   * 'interval' and 'never' a tail lost below the checkpoint is that mode's documented loss on a power cut, not damage:
+   * not reported. Null otherwise, and always for a single node. Its broker names it when registering, so the
+   * controller takes it out of the ISR until its leader has caught it up again.
    */
   get incompleteAtOpen(): string | null {
     return this.#incomplete
@@ -402,10 +404,10 @@ export class PartitionLog {
   }
 }
 
-/** Why a replica's recovered log may lack committed records (see PartitionLog.incompleteAtOpen), or null. */
-function incompleteReason(report: RecoveryReport | null, checkpointedHighWatermark: number | null, logEndOffset: number): string | null {
+/** Why a replica's recovered log lacks committed records (see PartitionLog.incompleteAtOpen), or null. */
+function incompleteReason(report: RecoveryReport | null, checkpointedHighWatermark: number | null, logEndOffset: number, fsyncAlways: boolean): string | null {
   if (report?.kind === 'damage') return `damaged data at byte ${report.position} of ${report.segment} (${report.reason}); the log was cut to offset ${logEndOffset}`
-  if (checkpointedHighWatermark !== null && logEndOffset < checkpointedHighWatermark) {
+  if (fsyncAlways && checkpointedHighWatermark !== null && logEndOffset < checkpointedHighWatermark) {
     return `the log recovered to offset ${logEndOffset}, below its high-watermark checkpoint ${checkpointedHighWatermark}${report ? ` (${report.reason})` : ''}`
   }
   return null
