@@ -13,7 +13,7 @@ import type { RecoveryReport } from './log-recovery.js'
 import type { LogStorage } from './log-storage.js'
 import { decodeOffsetCheckpoint, HIGH_WATERMARK_CHECKPOINT, writeOffsetCheckpoint } from './offset-checkpoint.js'
 import type { PartitionLogConfig } from './partition-log-config.js'
-import { PartitionRecovery } from './partition-recovery.js'
+import { incompleteReason, PartitionRecovery } from './partition-recovery.js'
 import { ProducerStateTable } from './producer-state.js'
 import { retriableStorageError, storageError } from './storage-errors.js'
 
@@ -100,8 +100,7 @@ export class PartitionLog {
     if (stored.invalid) args.logger.warn({ dir: args.dir }, 'ignoring an invalid leader-epoch checkpoint; rebuilding it from the batches')
     // A damaged checkpoint says nothing about epochs: only their order is checked then, so no batch is cut for it.
     const recovery = new PartitionRecovery(stored.cache, stored.invalid ? Number.MAX_SAFE_INTEGER : (args.leaderEpoch ?? 0))
-    const replica = args.highWatermark === 'set-by-partition'
-    // A replica cuts damaged committed data and fetches it again from its leader; a single node has no other copy.
+    const replica = args.highWatermark === 'set-by-partition' // cuts damage in place and fetches it again from its leader
     const log = await Log.open(args, recovery, replica ? 'cut' : 'refuse')
     try {
       const { cache, stored: unchanged } = recovery.epochs(log.logEndOffset)
@@ -125,13 +124,7 @@ export class PartitionLog {
     return this.#log.recoveryReport
   }
 
-  /**
-   * Why this replica (under 'set-by-partition') came back without committed records it had: its recovery cut damage
-   * in place, or (under fsync 'always', where nothing fsynced is lost) ended below its high-watermark checkpoint. Under
-   * 'interval' and 'never' a tail lost below the checkpoint is that mode's documented loss on a power cut, not damage:
-   * not reported. Null otherwise, and always for a single node. Its broker names it when registering, so the
-   * controller takes it out of the ISR until its leader has caught it up again.
-   */
+  /** Why this replica came back without committed records it had (incompleteReason); null on a single node. */
   get incompleteAtOpen(): string | null {
     return this.#incomplete
   }
@@ -402,13 +395,4 @@ export class PartitionLog {
       }
     }
   }
-}
-
-/** Why a replica's recovered log lacks committed records (see PartitionLog.incompleteAtOpen), or null. */
-function incompleteReason(report: RecoveryReport | null, checkpointedHighWatermark: number | null, logEndOffset: number, fsyncAlways: boolean): string | null {
-  if (report?.kind === 'damage') return `damaged data at byte ${report.position} of ${report.segment} (${report.reason}); the log was cut to offset ${logEndOffset}`
-  if (fsyncAlways && checkpointedHighWatermark !== null && logEndOffset < checkpointedHighWatermark) {
-    return `the log recovered to offset ${logEndOffset}, below its high-watermark checkpoint ${checkpointedHighWatermark}${report ? ` (${report.reason})` : ''}`
-  }
-  return null
 }
