@@ -1,5 +1,5 @@
-/** @module Helpers over the raw protocol and the on-disk layout: produce numbered values, drain a partition, list and parse segment files. */
-import { readdir, readFile } from 'node:fs/promises'
+/** @module Helpers over the raw protocol and the on-disk layout: produce numbered values, drain a partition, list, parse and damage segment files. */
+import { open, readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { decodeRecords, encodeRecordBatch, exchanges, scanBatches, verifyBatch, type BatchHeader } from '../../packages/shared/src/index.js'
 import type { Read } from './history-checker.js'
@@ -58,6 +58,25 @@ export async function segmentFiles(dataDir: string, topic: string, partition: nu
 export async function batchesIn(file: string): Promise<OnDiskBatch[]> {
   const bytes = new Uint8Array(await readFile(file))
   return [...scanBatches(bytes)].map((b) => ({ position: b.at, totalBytes: b.totalBytes, header: b.header }))
+}
+
+/**
+ * Damages batch `index` of a segment file in place (the file's owner must be stopped): flips every bit of the batch's
+ * last byte, inside the part its CRC covers, so recovery finds the batch whole but failing its CRC. Returns the batch.
+ */
+export async function damageBatch(file: string, index: number): Promise<OnDiskBatch> {
+  const bytes = new Uint8Array(await readFile(file))
+  const batch = [...scanBatches(bytes)][index]
+  if (!batch) throw new Error(`${file} has no batch #${index}`)
+  const at = batch.at + batch.totalBytes - 1
+  const handle = await open(file, 'r+')
+  try {
+    await handle.write(Uint8Array.of(bytes[at]! ^ 0xff), 0, 1, at)
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+  return { position: batch.at, totalBytes: batch.totalBytes, header: batch.header }
 }
 
 /** A small seeded PRNG (mulberry32), so a failing run can be replayed from its printed seed. */

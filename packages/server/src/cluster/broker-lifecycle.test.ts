@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { SamsaError } from '@samsa/shared'
 import { MemoryLogStorage } from '../log/memory-log-storage.js'
 import { ManualClock } from '../log/testing/manual-clock.js'
 import { MetadataNode } from '../controller/metadata-node.js'
@@ -104,6 +105,53 @@ describe('BrokerLifecycle when the active controller stops answering (paused: it
     expect(first, 'a heartbeat reached the new controller').toBeDefined()
     // Within the session timeout of the pause: the new controller does not fence this live broker.
     expect(first!.atMs - pausedAt).toBeLessThan(SESSION_MS)
+    lifecycle.stop()
+  })
+})
+
+describe('BrokerLifecycle: replicas recovered incomplete', () => {
+  it('names them in every registration until one is accepted, and in none after', async () => {
+    const clock = new ManualClock()
+    const registrations: { incompleteReplicas: readonly { topic: string; partition: number }[] }[] = []
+    let failRegistration = true
+    let acceptedAt = -1
+    let staleHeartbeat = false
+    const peers: PeerRequester = {
+      request: (_nodeId, name, req) => {
+        if (name === 'brokerRegistration' && 'incompleteReplicas' in req) {
+          registrations.push({ incompleteReplicas: req.incompleteReplicas })
+          if (failRegistration) return Promise.reject(new Error('the controller lost its leadership'))
+          if (acceptedAt < 0) acceptedAt = registrations.length - 1
+          return Promise.resolve({ brokerEpoch: registrations.length } as never)
+        }
+        if (staleHeartbeat) return Promise.reject(new SamsaError('STALE_BROKER_EPOCH', 'replaced'))
+        return Promise.resolve({ isFenced: false, shouldShutDown: false } as never)
+      },
+      close: () => {},
+    }
+    const metadata = { state: () => ({ active: false, role: 'follower' as const, term: 1, leaderId: 2, metadataOffset: 0, appliedIndex: 0 }) }
+    const channel = new ControllerChannel({ nodeId: 1, metadata, handlers: {} as never, peers, clock })
+    const incompleteReplicas = [{ topic: 'orders', partition: 3 }]
+    const lifecycle = new BrokerLifecycle({ brokerId: 1, clusterId: 'c1', advertisedUrl: 'ws://b1:1', channel, clock, heartbeatIntervalMs: 400, metadataOffset: () => 0, incompleteReplicas })
+    const run = async (ms: number) => {
+      for (let t = 0; t < ms; t += 10) {
+        clock.advance(10)
+        for (let j = 0; j < 10; j++) await Promise.resolve()
+      }
+    }
+    lifecycle.start()
+    await run(300)
+    failRegistration = false
+    await run(300)
+    expect(lifecycle.state().brokerEpoch).toBeGreaterThan(0)
+    staleHeartbeat = true // the controller replaced this registration: the process registers again
+    await run(1_000)
+    staleHeartbeat = false
+    await run(300)
+    expect(acceptedAt).toBeGreaterThan(0) // at least one failed attempt before the accepted one
+    expect(registrations.length).toBeGreaterThan(acceptedAt + 1) // and a registration again after it
+    expect(registrations.slice(0, acceptedAt + 1).every((r) => r.incompleteReplicas === incompleteReplicas)).toBe(true)
+    expect(registrations.slice(acceptedAt + 1).every((r) => r.incompleteReplicas.length === 0)).toBe(true)
     lifecycle.stop()
   })
 })

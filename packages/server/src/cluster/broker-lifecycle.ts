@@ -4,7 +4,9 @@
  * applied, which unfences it once it has caught up to its own registration. A heartbeat answered STALE_BROKER_EPOCH
  * or BROKER_ID_NOT_REGISTERED registers again (naming the old epoch); DUPLICATE_BROKER_REGISTRATION (an earlier
  * process's session is still live) is retried until that session ends. `shutdown` asks for a controlled shutdown
- * (leadership moved away, the broker fenced) before the process goes.
+ * (leadership moved away, the broker fenced) before the process goes. The replicas this process recovered incomplete
+ * are named in every registration until one is accepted (the controller takes the broker out of their ISRs then),
+ * and in none after: later registrations of the same process find them repaired or already out.
  *
  * Each registration or heartbeat waits at most one heartbeat interval for its answer: a controller that stopped
  * answering (paused, blackholed) keeps its connection open, and a heartbeat stuck there would never reach the new
@@ -26,6 +28,8 @@ export interface BrokerLifecycleOptions {
   readonly logger?: Logger
   /** Between heartbeats (Kafka: broker.heartbeat.interval.ms); about a third of the session timeout. */
   readonly heartbeatIntervalMs: number
+  /** Local replicas whose log recovery found committed records damaged or missing when this process started. */
+  readonly incompleteReplicas?: readonly { readonly topic: string; readonly partition: number }[]
   /** The offset of the last metadata batch this broker has applied. */
   readonly metadataOffset: () => number
   /**
@@ -55,10 +59,13 @@ export class BrokerLifecycle {
   #running: Promise<void> | null = null
   #stopped = false
   #lastError = ''
+  /** Named in registrations until one is accepted. */
+  #incompleteReplicas: readonly { readonly topic: string; readonly partition: number }[]
 
   constructor(opts: BrokerLifecycleOptions) {
     this.#o = opts
     this.#logger = opts.logger ?? silentLogger
+    this.#incompleteReplicas = opts.incompleteReplicas ?? []
   }
 
   state(): BrokerLifecycleState {
@@ -138,11 +145,13 @@ export class BrokerLifecycle {
 
   async #register(): Promise<void> {
     const { brokerId, clusterId, advertisedUrl } = this.#o
-    const r = await this.#o.channel.call('brokerRegistration', { brokerId, clusterId, advertisedUrl, rack: this.#o.rack ?? null, previousBrokerEpoch: this.#previousEpoch }, 0, this.#o.heartbeatIntervalMs)
+    const incompleteReplicas = this.#incompleteReplicas
+    const r = await this.#o.channel.call('brokerRegistration', { brokerId, clusterId, advertisedUrl, rack: this.#o.rack ?? null, previousBrokerEpoch: this.#previousEpoch, incompleteReplicas }, 0, this.#o.heartbeatIntervalMs)
+    this.#incompleteReplicas = []
     if (this.#stopped) return
     this.#brokerEpoch = r.brokerEpoch
     this.#fenced = true
-    this.#logger.info({ brokerId, brokerEpoch: r.brokerEpoch }, 'broker registered with the controller')
+    this.#logger.info({ brokerId, brokerEpoch: r.brokerEpoch, incompleteReplicas }, 'broker registered with the controller')
   }
 
   async #heartbeat(): Promise<void> {

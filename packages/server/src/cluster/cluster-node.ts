@@ -36,6 +36,8 @@ export interface ClusterNodeOptions {
   readonly logger?: Logger
   /** How long a topic create/delete may wait for a controller and for this broker to apply the result. */
   readonly requestTimeoutMs: number
+  /** Local replicas recovered incomplete at start (see BrokerLifecycle): named in the registration. */
+  readonly incompleteReplicas?: readonly { readonly topic: string; readonly partition: number }[]
 }
 
 export interface ClusterNodeStatus {
@@ -76,6 +78,7 @@ export class ClusterNode implements BrokerClusterPort {
       clock: opts.clock,
       logger: this.#logger,
       heartbeatIntervalMs: Math.max(50, Math.floor(opts.metadata.config.sessionTimeoutMs / 3)),
+      ...(opts.incompleteReplicas ? { incompleteReplicas: opts.incompleteReplicas } : {}),
       metadataOffset: () => opts.metadata.image.offset,
       onFencedChange: (fenced) => {
         if (!fenced) this.#caughtUpWithMetadata()

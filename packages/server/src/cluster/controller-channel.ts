@@ -42,7 +42,7 @@ export function controllerRequests(metadata: ControllerDecisions, clusterId: str
     fetchMetadata: (q) => metadata.fetchMetadata(q),
     brokerRegistration: async (q) => {
       if (q.clusterId !== clusterId) throw new SamsaError('INCONSISTENT_CLUSTER_ID', `broker ${q.brokerId} belongs to cluster "${q.clusterId.slice(0, 100)}", this controller to "${clusterId}"`)
-      return metadata.registerBroker({ brokerId: q.brokerId, previousBrokerEpoch: q.previousBrokerEpoch, advertisedUrl: q.advertisedUrl, rack: q.rack })
+      return metadata.registerBroker({ brokerId: q.brokerId, previousBrokerEpoch: q.previousBrokerEpoch, advertisedUrl: q.advertisedUrl, rack: q.rack, incompleteReplicas: q.incompleteReplicas })
     },
     brokerHeartbeat: async (q) => {
       const r = await metadata.heartbeat({ brokerId: q.brokerId, brokerEpoch: q.brokerEpoch, caughtUpToMetadataOffset: q.metadataOffset, wantShutDown: q.wantShutDown })

@@ -1,8 +1,11 @@
 /**
  * @module Opening a partition directory: finishes interrupted retention, verifies every batch (CRC, framing,
  * contiguous offsets, and the caller's rules: the partition checks leader epochs), cuts a torn tail off the active
- * segment (never off an older one), rebuilds indexes; every accepted batch is handed to the rules (producer state,
- * leader-epoch cache).
+ * segment, rebuilds indexes; every accepted batch is handed to the rules (producer state, leader-epoch cache).
+ * Damage that is not a torn tail (in an older segment, or with an intact batch after it) is acknowledged data damaged
+ * in place: under `onDamage: 'refuse'` (a single node: no other copy) the log refuses to open; under 'cut' (a
+ * replica: the leader holds a good copy) the log is cut at the damage, the bytes from there on set aside in
+ * `<segment>.log.damaged` files (never read by the log, kept for an operator), and the report says so.
  */
 import { BATCH_HEADER_BYTES, BATCH_LOG_OVERHEAD, batchLastOffset, readBatchHeader, verifyBatch, type BatchHeader } from '@samsa/shared'
 import type { Logger } from '../clock.js'
@@ -13,8 +16,11 @@ import { OffsetIndex } from './offset-index.js'
 import { parseSegmentFileName, Segment, segmentFileName } from './segment.js'
 
 export interface RecoveryReport {
+  /** 'torn-tail': the end of the active segment; 'damage': damage in place, the log cut there (onDamage 'cut'). */
+  kind: 'torn-tail' | 'damage'
   segment: string
   position: number
+  /** Bytes cut off that segment (later segments set aside are not counted). */
   truncatedBytes: number
   reason: string
 }
@@ -39,6 +45,8 @@ export interface RecoveryArgs {
   readonly indexIntervalBytes: number
   readonly logger: Logger
   readonly rules: BatchRules
+  /** What to do with damage that is not a torn tail: refuse to open (default) or cut the log there (a replica). */
+  readonly onDamage?: 'refuse' | 'cut'
 }
 
 /** Thrown when an older (sealed, acknowledged) segment is damaged: the log refuses to open rather than cut it. */
@@ -84,17 +92,31 @@ export async function recoverLog(args: RecoveryArgs): Promise<RecoveredLog> {
       const segment = new Segment(dir, base, await storage.open(`${dir}/${segmentFileName(base, 'log')}`, { create: false }))
       segments.push(segment)
       const active = i === bases.length - 1
-      const damage = await scanSegment(segment, args.indexIntervalBytes, args.rules)
-      if (damage && !active) throw new LogCorruptionError(segment.logPath, damage.position, damage.reason)
-      if (damage && (await intactBatchFollows(segment, damage.position))) {
-        // A torn write is the tail; an intact batch after the damage means acknowledged data was damaged in place.
-        throw new LogCorruptionError(segment.logPath, damage.position, `${damage.reason}, and an intact batch follows it`)
-      }
+      const found = await scanSegment(segment, args.indexIntervalBytes, args.rules)
+      // A torn write is the tail; damage in an older segment, or an intact batch after it, is acknowledged data damaged in place.
+      const damage = found && (!active ? found : (await intactBatchFollows(segment, found.position)) ? { ...found, reason: `${found.reason}, and an intact batch follows it` } : null)
+      if (damage && args.onDamage !== 'cut') throw new LogCorruptionError(segment.logPath, damage.position, damage.reason)
       if (damage) {
         const truncatedBytes = segment.sizeBytes - damage.position
+        // Newest first, so a crash midway leaves segments that still end in this damage: the next open cuts again.
+        for (const later of bases.slice(i + 1).reverse()) {
+          await storage.rename(`${dir}/${segmentFileName(later, 'log')}`, `${dir}/${segmentFileName(later, 'log')}${DAMAGED_SUFFIX}`)
+          await storage.remove(`${dir}/${segmentFileName(later, 'index')}`)
+        }
+        await copyTail(storage, segment, damage.position, `${segment.logPath}${DAMAGED_SUFFIX}`)
+        await storage.syncDir(dir)
         await segment.file.truncate(damage.position)
         await segment.file.sync()
-        report = { segment: segment.logPath, position: damage.position, truncatedBytes, reason: damage.reason }
+        await storage.remove(segment.indexPath) // the segment is active now: its index lives in memory until sealed
+        report = { kind: 'damage', segment: segment.logPath, position: damage.position, truncatedBytes, reason: damage.reason }
+        logger.error({ ...report, setAside: bases.length - 1 - i }, 'cut the log at damaged data; the rest is set aside in .damaged files and fetched again from the leader')
+        break
+      }
+      if (found) {
+        const truncatedBytes = segment.sizeBytes - found.position
+        await segment.file.truncate(found.position)
+        await segment.file.sync()
+        report = { kind: 'torn-tail', segment: segment.logPath, position: found.position, truncatedBytes, reason: found.reason }
         logger.warn({ ...report }, 'cut a torn tail off the active segment')
       }
       if (!active) await loadIndex(storage, segment, segment.index, logger)
@@ -107,6 +129,27 @@ export async function recoverLog(args: RecoveryArgs): Promise<RecoveredLog> {
   const last = segments.at(-1)!
   const logStartOffset = Math.min(Math.max(first.baseOffset, checkpoint ?? 0), last.nextOffset)
   return { segments, logStartOffset, report }
+}
+
+/** Suffix of the files holding bytes cut off at damage (the segment name keeps telling their offsets). */
+export const DAMAGED_SUFFIX = '.damaged'
+
+/** Copies the segment's bytes from `position` to its end into a new file at `path` (replaced if present), synced. */
+async function copyTail(storage: LogStorage, segment: Segment, position: number, path: string): Promise<void> {
+  const out = await storage.open(path, { create: true })
+  try {
+    await out.truncate(0)
+    const end = segment.file.size()
+    for (let at = position; at < end; ) {
+      const chunk = await segment.file.read(at, Math.min(1024 * 1024, end - at))
+      if (chunk.length === 0) break
+      await out.append(chunk)
+      at += chunk.length
+    }
+    await out.sync()
+  } finally {
+    await out.close()
+  }
 }
 
 /**

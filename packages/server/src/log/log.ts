@@ -72,9 +72,9 @@ export class Log {
     )
   }
 
-  /** Recovers the directory (each batch also passes `rules`) and makes everything in it durable. */
-  static async open(args: LogArgs, rules: BatchRules): Promise<Log> {
-    const recovered = await recoverLog({ storage: args.storage, dir: args.dir, indexIntervalBytes: args.config.indexIntervalBytes, logger: args.logger, rules })
+  /** Recovers the directory (each batch also passes `rules`; damage in place per `onDamage`) and makes everything in it durable. */
+  static async open(args: LogArgs, rules: BatchRules, onDamage: 'refuse' | 'cut' = 'refuse'): Promise<Log> {
+    const recovered = await recoverLog({ storage: args.storage, dir: args.dir, indexIntervalBytes: args.config.indexIntervalBytes, logger: args.logger, rules, onDamage })
     try {
       // Bytes that survived a restart without a crash may still sit in the page cache: make them durable before exposing them.
       await recovered.segments.at(-1)!.file.sync()

@@ -13,7 +13,7 @@ import type { RecoveryReport } from './log-recovery.js'
 import type { LogStorage } from './log-storage.js'
 import { decodeOffsetCheckpoint, HIGH_WATERMARK_CHECKPOINT, writeOffsetCheckpoint } from './offset-checkpoint.js'
 import type { PartitionLogConfig } from './partition-log-config.js'
-import { PartitionRecovery } from './partition-recovery.js'
+import { incompleteReason, PartitionRecovery } from './partition-recovery.js'
 import { ProducerStateTable } from './producer-state.js'
 import { retriableStorageError, storageError } from './storage-errors.js'
 
@@ -74,6 +74,7 @@ export class PartitionLog {
   #highWatermark: number
   readonly #listeners = new Set<(highWatermark: number) => void>()
   #producers: ProducerStateTable
+  #incomplete: string | null = null
 
   private constructor(args: PartitionLogArgs, log: Log, epochs: LeaderEpochCache, producers: ProducerStateTable, checkpointedHighWatermark: number | null) {
     this.#log = log
@@ -99,16 +100,20 @@ export class PartitionLog {
     if (stored.invalid) args.logger.warn({ dir: args.dir }, 'ignoring an invalid leader-epoch checkpoint; rebuilding it from the batches')
     // A damaged checkpoint says nothing about epochs: only their order is checked then, so no batch is cut for it.
     const recovery = new PartitionRecovery(stored.cache, stored.invalid ? Number.MAX_SAFE_INTEGER : (args.leaderEpoch ?? 0))
-    const log = await Log.open(args, recovery)
+    const replica = args.highWatermark === 'set-by-partition' // cuts damage in place and fetches it again from its leader
+    const log = await Log.open(args, recovery, replica ? 'cut' : 'refuse')
     try {
       const { cache, stored: unchanged } = recovery.epochs(log.logEndOffset)
       // The epoch to lead with starts at the log end; the checkpoint is current before any batch is appended.
       const assigned = cache.assign(Math.max(args.leaderEpoch ?? 0, cache.latestEpoch), log.logEndOffset)
       if (assigned || !unchanged) await cache.write(args.storage, args.dir)
-      const hwBytes = args.highWatermark === 'set-by-partition' ? await args.storage.readFile(`${args.dir}/${HIGH_WATERMARK_CHECKPOINT}`) : null
+      const hwBytes = replica ? await args.storage.readFile(`${args.dir}/${HIGH_WATERMARK_CHECKPOINT}`) : null
       const hw = hwBytes === null ? null : decodeOffsetCheckpoint(hwBytes)
       if (hwBytes !== null && hw === null) args.logger.warn({ dir: args.dir }, 'ignoring an invalid high-watermark checkpoint; the high watermark starts at the log start')
-      return new PartitionLog(args, log, cache, recovery.producers, hw)
+      const partition = new PartitionLog(args, log, cache, recovery.producers, hw)
+      if (replica) partition.#incomplete = incompleteReason(log.recoveryReport, hw, log.logEndOffset, args.config.fsync === 'always')
+      if (partition.#incomplete !== null) args.logger.error({ dir: args.dir, reason: partition.#incomplete }, 'this replica recovered without committed records it had; it leaves the ISR and catches up from its leader')
+      return partition
     } catch (e) {
       await log.close().catch(() => {})
       throw e
@@ -117,6 +122,11 @@ export class PartitionLog {
 
   get recoveryReport(): RecoveryReport | null {
     return this.#log.recoveryReport
+  }
+
+  /** Why this replica came back without committed records it had (incompleteReason); null on a single node. */
+  get incompleteAtOpen(): string | null {
+    return this.#incomplete
   }
 
   get logStartOffset(): number {

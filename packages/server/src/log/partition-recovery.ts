@@ -1,10 +1,11 @@
 /**
  * @module What the partition checks and rebuilds while its log is recovered: each batch's leader epoch (the field is
- * outside the CRC, so this is what catches a damaged one) and the producer state.
+ * outside the CRC, so this is what catches a damaged one) and the producer state; and whether a replica came back
+ * without committed records it had.
  */
 import type { BatchHeader } from '@samsa/shared'
 import { LeaderEpochCache } from './leader-epoch-cache.js'
-import type { BatchRules } from './log-recovery.js'
+import type { BatchRules, RecoveryReport } from './log-recovery.js'
 import { ProducerStateTable } from './producer-state.js'
 
 /**
@@ -53,4 +54,18 @@ export class PartitionRecovery implements BatchRules {
     if (this.#stored === null) return { cache: this.#rebuilt, stored: false }
     return { cache: this.#stored, stored: !this.#stored.truncateFromEnd(logEndOffset) }
   }
+}
+
+/**
+ * Why a replica's recovered log lacks committed records it had (PartitionLog.incompleteAtOpen), or null: recovery cut
+ * damage in place, or (under fsync 'always', where nothing fsynced is lost) it ends below the high-watermark
+ * checkpoint. Under 'interval' and 'never' a tail lost below the checkpoint is what those modes trade away on a power
+ * cut (acknowledged = written on every ISR member), not damage: not reported.
+ */
+export function incompleteReason(report: RecoveryReport | null, checkpointedHighWatermark: number | null, logEndOffset: number, fsyncAlways: boolean): string | null {
+  if (report?.kind === 'damage') return `damaged data at byte ${report.position} of ${report.segment} (${report.reason}); the log was cut to offset ${logEndOffset}`
+  if (fsyncAlways && checkpointedHighWatermark !== null && logEndOffset < checkpointedHighWatermark) {
+    return `the log recovered to offset ${logEndOffset}, below its high-watermark checkpoint ${checkpointedHighWatermark}${report ? ` (${report.reason})` : ''}`
+  }
+  return null
 }

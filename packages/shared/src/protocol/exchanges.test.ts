@@ -56,7 +56,7 @@ const golden: Record<Name, { request: unknown; response: unknown }> = {
   ping: { request: {}, response: {} },
   offsetForLeaderEpoch: { request: { topic: 'orders', partition: 1, replicaId: 2, currentLeaderEpoch: 7, leaderEpoch: 5 }, response: { leaderEpoch: 5, endOffset: 120 } },
   brokerRegistration: {
-    request: { brokerId: 2, clusterId: 'c1', advertisedUrl: 'ws://b2:9092', rack: 'rack1', previousBrokerEpoch: -1 },
+    request: { brokerId: 2, clusterId: 'c1', advertisedUrl: 'ws://b2:9092', rack: 'rack1', previousBrokerEpoch: -1, incompleteReplicas: [{ topic: 'orders', partition: 1 }] },
     response: { brokerEpoch: 7 },
   },
   brokerHeartbeat: { request: { brokerId: 2, brokerEpoch: 7, metadataOffset: 42, wantShutDown: false }, response: { isFenced: true, shouldShutDown: false } },
@@ -144,7 +144,7 @@ const arbitraries: Record<Name, { request: fc.Arbitrary<unknown>; response: fc.A
     response: fc.record({ leaderEpoch: i32, endOffset: fc.oneof(i64, fc.constant(-1)) }),
   },
   brokerRegistration: {
-    request: fc.record({ brokerId: i32, clusterId: str, advertisedUrl: str, rack: fc.option(str, { nil: null }), previousBrokerEpoch: fc.integer({ min: -1, max: Number.MAX_SAFE_INTEGER }) }),
+    request: fc.record({ brokerId: i32, clusterId: str, advertisedUrl: str, rack: fc.option(str, { nil: null }), previousBrokerEpoch: fc.integer({ min: -1, max: Number.MAX_SAFE_INTEGER }), incompleteReplicas: fc.array(fc.record({ topic: str, partition: i32 }), { maxLength: 3 }) }),
     response: fc.record({ brokerEpoch: i64 }),
   },
   brokerHeartbeat: {

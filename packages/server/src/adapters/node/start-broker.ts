@@ -15,6 +15,7 @@ import type { Logger } from '../../clock.js'
 import type { PartitionLogConfig } from '../../log/partition-log.js'
 import { createApp, type SdkFile } from '../../transport/app.js'
 import type { Entry } from '../../controller/raft/index.js'
+import { incompleteReplicas } from '../../cluster/incomplete-replicas.js'
 import { ClusterNode, type ClusterNodeStatus } from '../../cluster/cluster-node.js'
 import { brokerReplicaLogs } from '../../cluster/broker-replica-logs.js'
 import { ReplicaManager, type ReplicaManagerConfig } from '../../replication/replica-manager.js'
@@ -245,6 +246,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
           clock: nodeClock,
           logger,
           requestTimeoutMs: config.requestTimeoutMs,
+          incompleteReplicas: incompleteReplicas(broker),
         })
         broker.useCluster(cluster)
         const roles = replicas!

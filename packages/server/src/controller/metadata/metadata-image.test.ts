@@ -45,13 +45,19 @@ describe('MetadataImage: apply', () => {
     expect(next.topics.get('t')!.partitions[1]).toBe(img.topics.get('t')!.partitions[1]) // unchanged parts are shared
   })
 
+  it('lets an offline partition have an empty ISR (its last member came back incomplete), and nobody lead it from there', () => {
+    const offline = applyRecord(cluster(), pc({ leader: -1, leaderEpoch: 1, isr: [], partitionEpoch: 1 }), 3)
+    expect(offline.topics.get('t')!.partitions[0]).toMatchObject({ leader: -1, isr: [] })
+    expect(() => applyRecord(offline, pc({ leader: 2, leaderEpoch: 2, isr: [2], partitionEpoch: 2 }), 4)).toThrow(/unclean election of 2/)
+  })
+
   const refusals: [string, MetadataRecord[], RegExp][] = [
     ['an unclean election (a leader from outside the ISR)', [pc({ isr: [1, 2], partitionEpoch: 1 }), pc({ leader: 3, leaderEpoch: 1, isr: [3], partitionEpoch: 2 })], /unclean election of 3/],
     ['a leader outside the new ISR', [pc({ leader: 1, isr: [2, 3], partitionEpoch: 1 })], /leader 1 is not in the isr/],
     ['a leader change without a new leader epoch', [pc({ leader: 2, leaderEpoch: 0, partitionEpoch: 1 })], /without a new leader epoch/],
     ['a skipped partition epoch', [pc({ isr: [1, 2], partitionEpoch: 2 })], /partition epoch 2 after 0/],
-    ['an ISR outside the replicas', [pc({ isr: [1, 4], partitionEpoch: 1 })], /not a non-empty subset/],
-    ['an empty ISR', [pc({ leader: -1, leaderEpoch: 1, isr: [], partitionEpoch: 1 })], /not a non-empty subset/],
+    ['an ISR outside the replicas', [pc({ isr: [1, 4], partitionEpoch: 1 })], /not a subset of replicas/],
+    ['a leader with an empty ISR', [pc({ isr: [], partitionEpoch: 1 })], /leader 1 with an empty isr/],
     ['fencing a broker that still leads', [{ type: 'fenceBroker', brokerId: 1, brokerEpoch: 1 }], /still leads t\/0/],
     ['a fenced leader', [pc({ isr: [1, 2], partitionEpoch: 1 }), pc({ leader: 2, leaderEpoch: 1, isr: [2], partitionEpoch: 2 }), { type: 'fenceBroker', brokerId: 1, brokerEpoch: 1 }, pc({ leader: 1, leaderEpoch: 2, isr: [1, 2], partitionEpoch: 3 })], /leader 1 is not a registered unfenced broker/],
     ['a stale broker epoch', [{ type: 'producerIdsBlock', brokerId: 1, brokerEpoch: 7, firstProducerId: 0, size: 10 }], /epoch 7 is not the registered 1/],

@@ -26,7 +26,7 @@ export interface PartitionRegistration {
   readonly leader: number
   readonly leaderEpoch: number
   readonly replicas: readonly number[]
-  /** Non-empty, a subset of `replicas`. */
+  /** A subset of `replicas`; empty only offline, after its last member came back incomplete (partition-elections.ts). */
   readonly isr: readonly number[]
   readonly partitionEpoch: number
 }
@@ -157,7 +157,9 @@ function applyPartitionChange(image: MetadataImage, rec: PartitionChangeRecord):
   const prev = topic.partitions[rec.partition]
   check(prev !== undefined, () => `partition change for ${where}, beyond the topic's ${topic.partitions.length} partitions`)
   check(rec.replicas.length >= 1 && unique(rec.replicas) && rec.replicas.every((r) => r >= 0), () => `${where}: replicas [${rec.replicas.join(',')}]`)
-  check(rec.isr.length >= 1 && unique(rec.isr) && rec.isr.every((r) => rec.replicas.includes(r)), () => `${where}: isr [${rec.isr.join(',')}] is not a non-empty subset of replicas [${rec.replicas.join(',')}]`)
+  check(unique(rec.isr) && rec.isr.every((r) => rec.replicas.includes(r)), () => `${where}: isr [${rec.isr.join(',')}] is not a subset of replicas [${rec.replicas.join(',')}]`)
+  // Empty only offline: its last member came back incomplete (partition-elections.ts).
+  check(rec.isr.length >= 1 || rec.leader === NO_LEADER, () => `${where}: leader ${rec.leader} with an empty isr`)
   check(rec.partitionEpoch === prev.partitionEpoch + 1, () => `${where}: partition epoch ${rec.partitionEpoch} after ${prev.partitionEpoch}`)
   if (rec.leader !== NO_LEADER) {
     check(rec.isr.includes(rec.leader), () => `${where}: leader ${rec.leader} is not in the isr`)

@@ -1,9 +1,11 @@
 /**
  * @module Leader elections as partition changes, Kafka's rules with unclean election off: a new leader is always
  * a member of the current ISR that is registered and unfenced, the first such in replica order; when there is none
- * the partition goes offline (leader NO_LEADER) and keeps its ISR, never emptied, so only a replica that holds
- * every committed record can lead it again. Every leader change bumps the leader epoch, every change the
- * partition epoch.
+ * the partition goes offline (leader NO_LEADER) and keeps its ISR, so only a replica that holds every committed
+ * record can lead it again. The ISR is emptied only when its last member registers saying its replica came back
+ * incomplete (committed records damaged or missing): then no replica is known to hold them all, and the partition
+ * stays offline rather than elect one that would serve a shorter log (KIP-966's direction; no unclean election).
+ * Every leader change bumps the leader epoch, every change the partition epoch.
  */
 import { allPartitions, applyRecord, type MetadataImage, type PartitionRegistration } from './metadata-image.js'
 import { NO_LEADER, type MetadataRecord, type PartitionChangeRecord } from './metadata-records.js'
@@ -57,6 +59,25 @@ export function changesForOfflinePartitions(image: MetadataImage): PartitionChan
     const leader = p.replicas.find((r) => p.isr.includes(r) && isUnfenced(image, r))
     if (leader === undefined) continue
     out.push(change(topic.name, partition, p, { leader, isr: p.isr.filter((r) => isUnfenced(image, r)) }))
+  }
+  return out
+}
+
+/**
+ * A registering broker's replicas that came back incomplete: it leaves each one's ISR (emptying it when it was the
+ * last member; a partition it still led goes offline). Partitions it is not in the ISR of, or that no longer exist,
+ * need nothing. It rejoins an ISR only as any follower does: its leader adds it once it has caught up.
+ */
+export function changesForIncompleteReplicas(image: MetadataImage, brokerId: number, replicas: readonly { readonly topic: string; readonly partition: number }[]): PartitionChangeRecord[] {
+  const out: PartitionChangeRecord[] = []
+  const seen = new Set<string>()
+  for (const { topic, partition } of replicas) {
+    const p = image.topics.get(topic)?.partitions[partition]
+    const key = `${topic}\u0000${partition}`
+    if (!p || seen.has(key) || !p.isr.includes(brokerId)) continue
+    seen.add(key)
+    const isr = p.isr.filter((r) => r !== brokerId)
+    out.push(change(topic, partition, p, { leader: p.leader === brokerId ? NO_LEADER : p.leader, isr }))
   }
   return out
 }

@@ -89,6 +89,46 @@ describe('QuorumController: brokers', () => {
     expect(partition(log.image, 't', 0).leader).not.toBe(leader)
   })
 
+  it('takes a broker registering with incomplete replicas out of their ISRs; the last member of an offline ISR empties it, so nobody is elected', () => {
+    const { log, controller, join, heartbeat, partition } = setup()
+    join([1, 2, 3], 0)
+    log.commit(controller.createTopic(log.image, { name: 't', partitions: 1, replicationFactor: 2 }))
+    const { leader: last, replicas } = partition(log.image, 't', 0)
+    const other = replicas.find((r) => r !== last)!
+    heartbeat(other, 0, { wantShutDown: true }) // the ISR shrinks to the leader
+    heartbeat(last, 0, { wantShutDown: true }) // offline; the ISR keeps its last member
+    expect(partition(log.image, 't', 0)).toMatchObject({ leader: NO_LEADER, isr: [last] })
+
+    const incompleteReplicas = [{ topic: 't', partition: 0 }, { topic: 't', partition: 0 }, { topic: 'gone', partition: 0 }, { topic: 't', partition: 7 }]
+    const r = controller.registerBroker(log.image, { brokerId: last, previousBrokerEpoch: -1, advertisedUrl: 'ws://again', incompleteReplicas }, 1)
+    expect(r.records.map((x) => x.type)).toEqual(['partitionChange', 'registerBroker'])
+    log.commit(r)
+    expect(partition(log.image, 't', 0)).toMatchObject({ leader: NO_LEADER, isr: [] })
+    for (const id of [last, other]) {
+      const again = controller.registerBroker(log.image, { brokerId: id, previousBrokerEpoch: -1, advertisedUrl: 'ws://again' }, 2)
+      expect(again.records.map((x) => x.type)).toEqual(['registerBroker']) // nothing reported: nothing to change
+      log.commit(again)
+      log.commit(controller.heartbeat(log.image, { brokerId: id, brokerEpoch: again.brokerEpoch, caughtUpToMetadataOffset: log.image.offset }, 2))
+      expect(log.image.brokers.get(id)!.fenced).toBe(false)
+    }
+    // Unclean election stays off: neither the incomplete replica nor the one outside the ISR leads.
+    expect(partition(log.image, 't', 0)).toMatchObject({ leader: NO_LEADER, isr: [] })
+    expect(controller.electPreferredLeaders(log.image).records).toEqual([])
+  })
+
+  it('takes a live broker registering again with an incomplete replica out of that ISR after moving its leadership', () => {
+    const { log, controller, join, epochs, partition } = setup()
+    join([1, 2, 3], 0)
+    log.commit(controller.createTopic(log.image, { name: 't', partitions: 1, replicationFactor: 3 }))
+    const before = partition(log.image, 't', 0)
+    const r = controller.registerBroker(log.image, { brokerId: before.leader, previousBrokerEpoch: epochs.get(before.leader)!, advertisedUrl: 'ws://a', incompleteReplicas: [{ topic: 't', partition: 0 }] }, 1)
+    log.commit(r)
+    const after = partition(log.image, 't', 0)
+    expect(after.isr).toEqual(before.isr.filter((x) => x !== before.leader))
+    expect(after.leader).toBe(after.isr[0])
+    expect(after.leaderEpoch).toBe(before.leaderEpoch + 1)
+  })
+
   it('fences a broker whose last heartbeat is older than the session timeout, not one at the timeout', () => {
     const { log, controller, join, heartbeat } = setup()
     join([1, 2], 0)

@@ -13,7 +13,7 @@ import { SamsaError, topicNameProblem } from '@samsa/shared'
 import { BrokerHeartbeats } from './broker-heartbeats.js'
 import { unfencedBrokerIds, type MetadataImage, type PartitionRegistration } from './metadata-image.js'
 import { type MetadataRecord, type PartitionChangeRecord, type TopicConfig } from './metadata-records.js'
-import { changesForPreferredLeaders, fenceRecords, provisional, unfenceRecords } from './partition-elections.js'
+import { changesForIncompleteReplicas, changesForPreferredLeaders, fenceRecords, provisional, unfenceRecords } from './partition-elections.js'
 import { placeReplicas } from './partition-placement.js'
 
 export interface QuorumControllerConfig {
@@ -52,6 +52,11 @@ export interface RegisterBrokerRequest {
   readonly previousBrokerEpoch: number
   readonly advertisedUrl: string
   readonly rack?: string | null
+  /**
+   * Partitions whose local replica this process recovered without committed records it had (damaged, or cut below
+   * its high-watermark checkpoint): the broker leaves their ISRs, even as the last member (see partition-elections.ts).
+   */
+  readonly incompleteReplicas?: readonly { readonly topic: string; readonly partition: number }[]
 }
 
 export interface BrokerHeartbeatRequest {
@@ -127,6 +132,7 @@ export class QuorumController {
    * A new registration with a new broker epoch; the broker starts fenced. While the current registration is live
    * (unfenced and within its session) only the process holding its epoch may register again: an older epoch is a
    * zombie (STALE_BROKER_EPOCH), a fresh process waits for that session to end (DUPLICATE_BROKER_REGISTRATION).
+   * The broker leaves the ISR of every replica it reports incomplete, before its registration record.
    */
   registerBroker(image: MetadataImage, req: RegisterBrokerRequest, nowMs: number): ControllerResult & { brokerEpoch: number } {
     if (!isId(req.brokerId)) throw new SamsaError('INVALID_REQUEST', `broker id must be an integer in 0..${I32_MAX}, got ${req.brokerId}`)
@@ -151,6 +157,7 @@ export class QuorumController {
       }
       records.push(...fenceRecords(image, req.brokerId))
     }
+    records.push(...changesForIncompleteReplicas(provisional(image, records), req.brokerId, req.incompleteReplicas ?? []))
     const brokerEpoch = image.nextBrokerEpoch
     records.push({ type: 'registerBroker', brokerId: req.brokerId, brokerEpoch, advertisedUrl: req.advertisedUrl, rack })
     this.#heartbeats.touch(req.brokerId, brokerEpoch, nowMs)

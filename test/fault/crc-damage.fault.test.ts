@@ -1,0 +1,96 @@
+/**
+ * Scenario "CRC damage": a follower's committed data fails its CRC after a crash, it restarts at once, and it is elected
+ * as soon as it is back in the ISR.
+ *
+ * Bit rot or a bad sector damages a committed batch in place: it keeps its length, the batches after it are intact,
+ * so recovery cannot take it for a torn write. A single node refuses to open such a log (no other copy); a replica
+ * cuts its log at the damage, sets the rest aside (`.damaged` files), names the partition as incomplete when it
+ * registers (the controller takes it out of the ISR even where its old registration still stood), and fetches the
+ * records again from its leader, which adds it back to the ISR once it has caught up (log-recovery.ts,
+ * partition-elections.ts).
+ *
+ * Schedule: a 3-node cluster (`--fsync always`, the default), topic RF 3, min.insync.replicas 2, the usual load
+ * (support/workload.ts). At 30 % of the schedule the follower the controller would elect next (the first replica after
+ * the leader in replica order) is killed with SIGKILL and one byte of a committed batch (below the high watermark the
+ * cluster showed before the kill, with intact batches after it) is flipped in its active segment. It restarts at once;
+ * as soon as it is back in the ISR under its new registration the leader is killed, so it is elected. The old leader
+ * restarts once a new leader serves.
+ *
+ * Why nothing may be lost: every acknowledged record was on the two other replicas, and the damaged one rejoins the
+ * ISR only once it holds everything up to the high watermark again. So the history check must find zero anomalies,
+ * and after the run every replica must hold the same log, byte for byte (the repaired one included).
+ */
+import { readdir } from 'node:fs/promises'
+import { afterAll, describe, expect, it } from 'vitest'
+import { until } from '../support/until.js'
+import { FaultCluster } from './support/cluster.js'
+import { damageCommittedBatch } from './support/disk-damage.js'
+import { partitionDir, stopAndCompareReplicas } from './support/power-loss.js'
+import { DURATION_MS, seededRandom, Workload } from './support/workload.js'
+
+const TOPIC = 'crc-damage'
+
+let cluster: FaultCluster | null = null
+let workload: Workload | null = null
+let failed = false
+afterAll(async () => {
+  if (failed) {
+    workload?.dump(40)
+    console.log(`consumer errors: ${JSON.stringify(workload?.consumerErrors)}; gaps: ${JSON.stringify(workload?.gaps)}`)
+  }
+  await workload?.close()
+  await cluster?.close()
+})
+
+describe('fault: CRC damage (a follower restarts with a committed batch damaged in place and is elected at once)', () => {
+  it('the damaged follower repairs from the leader and is elected as soon as it is back in the ISR: nothing acknowledged is lost, replicas agree', async ({ onTestFailed }) => {
+    onTestFailed(() => void (failed = true))
+    cluster = await FaultCluster.start({ sessionTimeoutMs: 2_000 })
+    await cluster.waitHealthy()
+    const w = (workload = await Workload.start(cluster, { topic: TOPIC }))
+    const rand = seededRandom()
+
+    await w.waitElapsed(DURATION_MS * 0.3)
+    const before = await cluster.waitLeader(TOPIC, 0, (p) => p.isr?.length === 3)
+    const leader = before.leader
+    // The controller elects the first ISR member in replica order: this follower, once it is back in the ISR.
+    const victim = before.replicas!.find((r) => r !== leader)!
+    await cluster.kill(victim)
+    const damage = await damageCommittedBatch(cluster.node(victim), TOPIC, 0, before.highWatermark, (n) => Math.floor(rand() * n))
+    const ackedAtKill = w.rec.ops.filter((o) => o.f === 'send' && o.type === 'ok')
+    const ackedCut = ackedAtKill.filter((o) => o.offset! >= damage.firstOffset).length
+
+    const restartedAt = w.rec.now()
+    await cluster.restart(victim)
+    const cutLine = await cluster.waitLog(victim, 0, (l) => typeof l.msg === 'string' && l.msg.startsWith('cut the log at damaged data'), 'the cut at the damage')
+    const registered = await cluster.waitLog(victim, 0, (l) => l.msg === 'broker registered with the controller', 'its registration')
+    // Back in the ISR under its NEW registration, as seen by its own metadata view (past its registration).
+    await until(async () => {
+      const unfenced = cluster!.node(victim).process?.logs.some((l) => l.msg === 'broker unfenced')
+      return unfenced && (await cluster!.partition(victim, TOPIC, 0))?.isr?.includes(victim)
+    }, { timeoutMs: 60_000, what: `node ${victim} back in the ISR of ${TOPIC}/0` })
+    const backInIsrMs = w.rec.now() - restartedAt
+
+    const killedAt = w.rec.now()
+    await cluster.kill(leader)
+    const after = await cluster.waitLeader(TOPIC, 0, (p) => p.leader !== leader && p.leaderEpoch > before.leaderEpoch)
+    const leaderMs = w.rec.now() - killedAt
+    const nextOk = await w.nextAckAfter(killedAt)
+    await cluster.restart(leader)
+
+    const result = await w.finish()
+    const setAside = (await readdir(partitionDir(cluster.node(victim), TOPIC, 0))).filter((n) => n.endsWith('.damaged'))
+    const replicas = await stopAndCompareReplicas(cluster, TOPIC, 0)
+    w.print('crc-damage', result, [
+      `damage on follower ${victim}: batch ${damage.firstOffset}..${damage.lastOffset} (high watermark ${before.highWatermark}), ${damage.intactAfter} intact batches after it; recovery: ${String(cutLine.reason)}; acknowledged records cut from its log: ${ackedCut}`,
+      `registered naming ${JSON.stringify(registered.incompleteReplicas)}; restart → back in the ISR: ${Math.round(backInIsrMs)} ms; leader ${leader} killed → node ${after.leader} leads at epoch ${after.leaderEpoch}: ${Math.round(leaderMs)} ms / next acknowledged write ${Math.round(nextOk.timeMs - killedAt)} ms`,
+      `replicas on disk: log ends ${JSON.stringify(replicas.logEnds)}, ${replicas.batches} batches, divergences: ${replicas.divergences.length === 0 ? 'none' : replicas.divergences.join('; ')}; set aside on node ${victim}: ${setAside.join(', ')}`,
+    ])
+    w.expectClean(result)
+    expect(registered.incompleteReplicas).toEqual([{ topic: TOPIC, partition: 0 }])
+    expect(after.leader, 'the repaired follower is the one elected').toBe(victim)
+    expect(ackedCut, 'the cut took acknowledged records from the follower').toBeGreaterThan(0)
+    expect(setAside).toHaveLength(1)
+    expect(replicas.divergences).toEqual([])
+  })
+})
