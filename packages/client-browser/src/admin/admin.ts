@@ -1,5 +1,5 @@
-/** @module Admin operations over the client's bootstrap connection (listOffsets: the partition leader's): create, delete, list and describe topics; list offsets. */
-import { OffsetSpec, SamsaError, createTopic, deleteTopic, listOffsets, type PartitionMetadata } from '@samsa/shared'
+/** @module Admin operations over the client's bootstrap connection (listOffsets, and a cluster's offsets in describeTopic: the partition leader's): create, delete, list and describe topics; list offsets. */
+import { OffsetSpec, SamsaError, createTopic, deleteTopic, listOffsets, metadata, type PartitionMetadata } from '@samsa/shared'
 import type { Connection } from '../connection/connection.js'
 import type { MetadataCache } from '../metadata/metadata-cache.js'
 import { check, checkShape, integer, nonEmptyString, optional } from '../validation/check.js'
@@ -54,12 +54,32 @@ export class Admin {
     return res.topics.map((t) => t.name).sort()
   }
 
-  /** Fresh from the broker (not the cache); rejects with UNKNOWN_TOPIC_OR_PARTITION for a missing topic. */
+  /**
+   * Fresh from the broker (not the cache); rejects with UNKNOWN_TOPIC_OR_PARTITION for a missing topic. In a cluster
+   * every broker answers offsets of its own replica (a follower learns the high watermark with its next fetch), so
+   * each partition's offsets are asked of its leader; a leader that cannot be asked leaves the first answer's.
+   */
   async describeTopic(name: string): Promise<TopicDescription> {
     checkTopic('describeTopic(name)', 'name', name)
     this.#metadata.invalidate(name)
     const t = await this.#metadata.topic(name)
-    return { name: t.name, partitions: t.partitions }
+    if (!t.partitions.some((p) => p.replicas !== undefined)) return { name: t.name, partitions: t.partitions }
+    const asked = new Map<Connection, Promise<readonly PartitionMetadata[]>>()
+    const partitions = await Promise.all(
+      t.partitions.map(async (p) => {
+        if (p.leader < 0) return p
+        try {
+          const conn = await this.#metadata.connectionFor(name, p.partition)
+          let answer = asked.get(conn)
+          if (answer === undefined) asked.set(conn, (answer = conn.request(metadata, { topics: [name] }).then((r) => r.topics[0]?.partitions ?? [])))
+          const own = (await answer).find((x) => x.partition === p.partition && x.leader === p.leader && x.leaderEpoch === p.leaderEpoch)
+          return own === undefined ? p : { ...p, logStartOffset: own.logStartOffset, highWatermark: own.highWatermark, logEndOffset: own.logEndOffset }
+        } catch {
+          return p
+        }
+      }),
+    )
+    return { name: t.name, partitions }
   }
 
   async listOffsets(topic: string, partition: number, query: OffsetQuery): Promise<ListedOffset> {

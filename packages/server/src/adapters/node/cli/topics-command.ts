@@ -46,7 +46,7 @@ export function registerTopics(program: Command): void {
       await withClient(o.broker, async (c) => {
         const d = await c.admin.describeTopic(topic)
         if (o.json) return void process.stdout.write(`${JSON.stringify(d)}\n`)
-        // A cluster's answer carries replicas and ISR (offsets are those of the broker asked); a single node's does not.
+        // A cluster's answer carries replicas and ISR (offsets are each partition leader's); a single node's does not.
         const replicated = d.partitions.some((p) => p.replicas !== undefined)
         process.stdout.write(`topic ${d.name}\npartition\tleader\tleaderEpoch\tlogStartOffset\thighWatermark\tlogEndOffset${replicated ? '\treplicas\tisr' : ''}\n`)
         for (const p of d.partitions) {
