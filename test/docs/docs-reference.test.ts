@@ -36,6 +36,8 @@ const SDK = 'packages/client-browser/src'
 const API: readonly { file: string; name: string }[] = [
   { file: `${SDK}/client.ts`, name: 'ClientOptions' },
   { file: `${SDK}/client.ts`, name: 'SamsaClient' },
+  { file: `${SDK}/client.ts`, name: 'CloseOptions' },
+  { file: `${SDK}/client.ts`, name: 'CloseResult' },
   { file: `${SDK}/admin/admin.ts`, name: 'Admin' },
   { file: `${SDK}/validation/admin-arguments.ts`, name: 'CreateTopicOptions' },
   { file: `${SDK}/producer/producer-options.ts`, name: 'ProducerOptions' },

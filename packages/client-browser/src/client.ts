@@ -7,12 +7,12 @@ import type { ConnectionState } from './connection/connection-state.js'
 import { Consumer, type ConsumerOptions } from './consumer/consumer.js'
 import { BrokerPool } from './connection/broker-pool.js'
 import { MetadataCache } from './metadata/metadata-cache.js'
-import { defaultWebSocket, silentLogger, systemClock, type Clock, type Logger, type Random, type WebSocketConstructor } from './ports.js'
-import { Producer, type ProducerOptions } from './producer/producer.js'
+import { defaultWebSocket, silentLogger, systemClock, type Clock, type Logger, type Random, type TimerHandle, type WebSocketConstructor } from './ports.js'
+import { Producer, type PendingCount, type ProducerOptions } from './producer/producer.js'
 import { defaultLockManager, type LockManagerLike } from './storage/identity-lock.js'
 import { defaultStorage } from './storage/indexeddb-storage.js'
 import type { ClientStorage } from './storage/stores.js'
-import { checkClientOptions, checkConnectOptions, checkConsumerOptions, checkListener, checkProducerOptions, rejectInvalid } from './validation/index.js'
+import { checkClientOptions, checkCloseOptions, checkConnectOptions, checkConsumerOptions, checkListener, checkProducerOptions, rejectInvalid } from './validation/index.js'
 
 export interface ClientOptions {
   /**
@@ -58,6 +58,25 @@ export interface ConnectOptions {
   readonly timeoutMs?: number
 }
 
+/**
+ * close()'s default bound on the producers' flush, ms. Kafka's `close(Duration)` waits as long as it is told (for ever
+ * by default); a page must not hang on a broker that is gone, and what is left is kept in the outbox anyway.
+ */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 5_000
+
+export interface CloseOptions {
+  /**
+   * How long close() waits for the producers' flush, ms; then it closes anyway. Default 5 000. 0: no flush (e.g. on
+   * `pagehide`). Batches still unacknowledged stay in an idempotent producer's outbox for the next page life.
+   */
+  readonly timeoutMs?: number
+}
+
+export interface CloseResult {
+  /** What the producers had not had acknowledged when the client closed (the sum of their `pending()`); zero after a complete flush. */
+  readonly unacknowledged: PendingCount
+}
+
 export interface SamsaClient {
   readonly admin: Admin
   /**
@@ -89,8 +108,13 @@ export interface SamsaClient {
   status(): AsyncIterableIterator<ConnectionState>
   /** Listens for connection status changes; returns the unsubscribe function. */
   onStatus(listener: (change: ConnectionEvents['status']) => void): () => void
-  /** Closes subscriptions (writing their pending position commits), flushes producers (when connected), then closes the connection; unacknowledged sends reject. */
-  close(): Promise<void>
+  /**
+   * Closes subscriptions (writing their pending position commits), flushes producers (when connected) for at most
+   * `timeoutMs`, then closes the connection; unacknowledged sends reject, and an idempotent producer's outbox keeps
+   * their batches for the next page life. Resolves with what was left unacknowledged. Idempotent: the first call's
+   * timeoutMs applies, and every call resolves with the same result.
+   */
+  close(options?: CloseOptions): Promise<CloseResult>
 }
 
 /**
@@ -128,23 +152,42 @@ export function createClient(opts: ClientOptions): SamsaClient {
   const admin = new Admin(conn, metadata)
   const storage = opts.storage ?? defaultStorage()
   const locks = opts.locks ?? defaultLockManager()
-  let shutdown: Promise<void> | null = null
+  let shutdown: Promise<CloseResult> | null = null
+  /**
+   * Flushes every producer, but for at most timeoutMs on the client's clock; resolves when done or given up. Returns
+   * at once with timeoutMs 0.
+   */
+  const flushProducers = async (timeoutMs: number): Promise<void> => {
+    if (timeoutMs === 0 || producers.size === 0) return
+    let timer: TimerHandle | undefined
+    const deadline = new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, timeoutMs)))
+    await Promise.race([Promise.allSettled([...producers].map((p) => p.close())), deadline])
+    clock.clearTimeout(timer)
+  }
   /** Runs once (close() or a fatal close of the connection): releases consumers, producers, the connection and the default storage. */
-  const shutDown = (): Promise<void> =>
+  const shutDown = (timeoutMs: number): Promise<CloseResult> =>
     (shutdown ??= (async () => {
       // Subscriptions stop at once; their pending position commits are written before the storage closes.
       const consumersClosed = Promise.allSettled([...consumers].map((c) => c.close()))
       // Flush only over a live connection: while disconnected, unacknowledged sends would wait for a reconnect that close() forbids.
-      if (conn.state.status === 'connected') await Promise.allSettled([...producers].map((p) => p.close()))
-      for (const p of producers) p.release()
+      if (conn.state.status === 'connected') await flushProducers(timeoutMs)
+      const unacknowledged = { batches: 0, records: 0 }
+      for (const p of producers) {
+        const left = p.pending()
+        unacknowledged.batches += left.batches
+        unacknowledged.records += left.records
+        p.release()
+      }
+      if (unacknowledged.records > 0) logger.warn({ ...unacknowledged, timeoutMs }, 'client closing with records unacknowledged: their sends reject; batches stay in the outbox for the next page life')
       metadata.close()
       pool.close()
       await consumersClosed
       // A storage the caller passed in may be shared; close only the default one.
       if (opts.storage === undefined) await storage.close()
+      return { unacknowledged }
     })())
   const closed = conn.closed.then(async (error) => {
-    await shutDown().catch((e: unknown) => logger.warn({ error: String(e) }, 'client shutdown failed'))
+    await shutDown(DEFAULT_CLOSE_TIMEOUT_MS).catch((e: unknown) => logger.warn({ error: String(e) }, 'client shutdown failed'))
     return error
   })
   return {
@@ -175,9 +218,11 @@ export function createClient(opts: ClientOptions): SamsaClient {
       return conn.on('status', listener)
     },
     /** Idempotent: every call resolves when the one shutdown is done. */
-    async close() {
-      await shutDown()
+    async close(options) {
+      const { timeoutMs = DEFAULT_CLOSE_TIMEOUT_MS } = checkCloseOptions(options)
+      const result = await shutDown(timeoutMs)
       await closed
+      return result
     },
   }
 }

@@ -1,4 +1,4 @@
-/** @module The argument checks of createClient(), client.connect() and client.consumer(); each throws a TypeError naming the argument. */
+/** @module The argument checks of createClient(), client.connect(), client.close() and client.consumer(); each throws a TypeError naming the argument. */
 import { normalizeBrokers } from './broker-url.js'
 import { checkShape, durationMs, func, integer, invalidArgument, isPlainObject, methods, nonEmptyString, number, optional, type Rule } from './check.js'
 
@@ -33,6 +33,10 @@ export function checkClientOptions(options: unknown): string[] {
 
 export function checkConnectOptions(options: unknown): { timeoutMs?: number } {
   return checkShape('connect(options)', 'options', options, { timeoutMs: optional(durationMs(1)) })
+}
+
+export function checkCloseOptions(options: unknown): { timeoutMs?: number } {
+  return checkShape('close(options)', 'options', options, { timeoutMs: optional(durationMs(0)) })
 }
 
 export function checkConsumerOptions(options: unknown): void {

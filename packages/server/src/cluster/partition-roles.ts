@@ -3,8 +3,9 @@
  * partition replicas it now leads, follows or no longer hosts (controller/metadata/metadata-delta.ts). The replica
  * manager (replication/replica-manager.ts) implements it.
  *
- * Invariants: calls arrive in metadata log order, one per image change that touches this broker's replicas, with the
- * image they were computed against; an implementation may act asynchronously but must act on them in that order.
+ * Invariants: calls arrive in metadata log order, one per image change (its changes may be empty: a change elsewhere,
+ * such as a broker unfenced, matters to the partitions this broker leads), with the image they were computed
+ * against; an implementation may act asynchronously but must act on them in that order.
  */
 import type { LocalPartitionChanges, MetadataImage } from '../controller/metadata/index.js'
 

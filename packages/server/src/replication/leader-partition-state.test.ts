@@ -55,6 +55,49 @@ describe('LeaderPartitionState', () => {
     expect(s.pendingIsrChange).toBeNull()
   })
 
+  it('a follower refused as ineligible (fenced) is proposed again only after a growing backoff, and at its next fetch once unfenced', () => {
+    const s = state({ isr: [1, 2], expansionRetryMaxMs: 1_000 })
+    const proposedAt: number[] = []
+    // Broker 3 is caught up and fetches every 10 ms for 20 s while the controller keeps it fenced.
+    let now = 0
+    for (; now < 20_000; now += 10) {
+      const p = s.onFollowerFetch(3, 10, 10, now)
+      if (p === null) continue
+      expect(p.newIsr).toEqual([1, 2, 3])
+      proposedAt.push(now)
+      s.ineligibleReplicaRefused(now) // the controller answers INELIGIBLE_REPLICA
+    }
+    // 100, 200, 400, 800 ms apart, then every 1 000 ms (the cap): 23 proposals in 20 s instead of one per fetch (2 000).
+    expect(proposedAt.slice(0, 6)).toEqual([0, 100, 300, 700, 1_500, 2_500])
+    expect(proposedAt.length).toBe(23)
+    expect(s.pendingIsrChange).toBeNull()
+    // Another follower's expansion is not held back by broker 3's refusals.
+    expect(state({ isr: [1] }).onFollowerFetch(2, 10, 10, 0)).toEqual({ newIsr: [1, 2], partitionEpoch: 7, leaderEpoch: 3 })
+
+    // The metadata image shows broker 3 unfenced: its very next fetch proposes it, within the backoff window.
+    s.followerUnfenced(3)
+    now += 10
+    expect(s.onFollowerFetch(3, 10, 10, now)).toEqual({ newIsr: [1, 2, 3], partitionEpoch: 7, leaderEpoch: 3 })
+    s.applyIsr([1, 2, 3], 8)
+    expect(s.isr).toEqual([1, 2, 3])
+  })
+
+  it('a refused expansion starts its backoff afresh once the follower has joined and left again', () => {
+    const s = state({ isr: [1, 2], expansionRetryMaxMs: 1_000 })
+    for (const t of [0, 100, 300]) {
+      expect(s.onFollowerFetch(3, 10, 10, t)).not.toBeNull()
+      s.ineligibleReplicaRefused(t)
+    }
+    s.followerUnfenced(3)
+    expect(s.onFollowerFetch(3, 10, 10, 310)).not.toBeNull()
+    s.applyIsr([1, 2, 3], 8)
+    s.applyIsr([1, 2], 9) // shrunk out again (e.g. fenced once more)
+    expect(s.onFollowerFetch(3, 10, 10, 320)).not.toBeNull()
+    s.ineligibleReplicaRefused(320)
+    expect(s.onFollowerFetch(3, 10, 10, 419)).toBeNull()
+    expect(s.onFollowerFetch(3, 10, 10, 420)).not.toBeNull() // 100 ms again, not the 800 ms the earlier refusals had reached
+  })
+
   it('does not count a broker outside the replicas', () => {
     const s = state()
     expect(s.onFollowerFetch(9, 100, 20, 1)).toBeNull()

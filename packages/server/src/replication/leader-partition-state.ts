@@ -11,7 +11,16 @@
  *   "maximal ISR", KIP-497): a replica being added holds it back, a replica being removed still counts until the
  *   controller commits the removal. It never moves backwards.
  * - ISR changes go to the controller one at a time; the committed ISR arrives back through metadata (applyIsr).
+ * - A follower whose addition the controller refused as ineligible (fenced or unregistered: INELIGIBLE_REPLICA) is
+ *   not proposed again before a backoff that doubles from 100 ms up to `expansionRetryMaxMs`, unless the metadata
+ *   image shows it unfenced since (`followerUnfenced`): then its next caught-up fetch proposes it. Joining the ISR
+ *   clears its backoff.
  */
+
+/** The first wait after an expansion refused as ineligible; it doubles with each refusal. */
+const EXPANSION_RETRY_BASE_MS = 100
+/** The default cap of that wait: the default ISR check interval. */
+const DEFAULT_EXPANSION_RETRY_MAX_MS = 5_000
 
 export interface LeaderPartitionStateArgs {
   readonly localBrokerId: number
@@ -25,6 +34,8 @@ export interface LeaderPartitionStateArgs {
   readonly highWatermark: number
   readonly replicaLagTimeMaxMs: number
   readonly nowMs: number
+  /** Cap of the wait before re-proposing a follower refused as ineligible; default 5 000 (the ISR check interval). */
+  readonly expansionRetryMaxMs?: number
 }
 
 interface FollowerState {
@@ -55,6 +66,9 @@ export class LeaderPartitionState {
   /** An ISR change sent to the controller and not yet answered; at most one. */
   #pending: IsrProposal | null = null
   readonly #followers = new Map<number, FollowerState>()
+  readonly #expansionRetryMaxMs: number
+  /** Followers whose addition was refused as ineligible: not proposed before retryAtMs (unless unfenced since). */
+  readonly #refused = new Map<number, { retryAtMs: number; backoffMs: number }>()
   /** Never decreases. */
   #highWatermark: number
 
@@ -67,6 +81,7 @@ export class LeaderPartitionState {
     this.#isr = args.isr
     this.#partitionEpoch = args.partitionEpoch
     this.#highWatermark = args.highWatermark
+    this.#expansionRetryMaxMs = args.expansionRetryMaxMs ?? DEFAULT_EXPANSION_RETRY_MAX_MS
     // Kafka: a new leader gives every follower a full lag window from the moment it takes over.
     for (const r of args.replicas) {
       if (r !== args.localBrokerId) this.#followers.set(r, { logEndOffset: -1, lastFetchMs: args.nowMs, lastFetchLeaderLogEnd: -1, lastCaughtUpMs: args.nowMs })
@@ -113,6 +128,7 @@ export class LeaderPartitionState {
     if (this.#pending || this.#isr.includes(brokerId)) return null
     // Kafka's isFollowerInSync: it holds everything up to the high watermark and everything this epoch wrote before.
     if (fetchOffset < this.#highWatermark || fetchOffset < this.leaderEpochStartOffset) return null
+    if (nowMs < (this.#refused.get(brokerId)?.retryAtMs ?? -Infinity)) return null
     return this.#propose([...this.#isr, brokerId])
   }
 
@@ -134,11 +150,33 @@ export class LeaderPartitionState {
     this.#isr = isr
     this.#partitionEpoch = partitionEpoch
     this.#pending = null
+    for (const r of isr) this.#refused.delete(r)
   }
 
   /** The controller refused the pending change (or it failed): the next fetch or check may propose again. */
   abandonPendingIsrChange(): void {
     this.#pending = null
+  }
+
+  /**
+   * The controller refused the pending change because a follower it adds is fenced or unregistered
+   * (INELIGIBLE_REPLICA): the change is dropped and each follower it was adding waits out a doubled backoff.
+   */
+  ineligibleReplicaRefused(nowMs: number): void {
+    const refused = this.#pending
+    this.#pending = null
+    if (refused === null) return
+    for (const r of refused.newIsr) {
+      if (this.#isr.includes(r)) continue
+      const previous = this.#refused.get(r)
+      const backoffMs = Math.min(previous ? previous.backoffMs * 2 : EXPANSION_RETRY_BASE_MS, this.#expansionRetryMaxMs)
+      this.#refused.set(r, { retryAtMs: nowMs + backoffMs, backoffMs })
+    }
+  }
+
+  /** The metadata image shows this broker unfenced (again): a refusal no longer holds its next proposal back. */
+  followerUnfenced(brokerId: number): void {
+    this.#refused.delete(brokerId)
   }
 
   /**

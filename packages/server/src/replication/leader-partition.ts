@@ -31,6 +31,8 @@ export interface LeaderPartitionArgs {
   readonly registration: PartitionRegistration
   readonly minInsyncReplicas: number
   readonly replicaLagTimeMaxMs: number
+  /** Cap of the backoff before re-proposing a follower the controller refused as ineligible (the ISR check interval). */
+  readonly expansionRetryMaxMs?: number
   readonly log: PartitionLog
   readonly alterPartition: AlterPartition
   readonly clock: Clock
@@ -58,6 +60,7 @@ export class LeaderPartition implements LeaderHandle {
       highWatermark: args.log.highWatermark,
       replicaLagTimeMaxMs: args.replicaLagTimeMaxMs,
       nowMs: args.clock.monotonicMs(),
+      ...(args.expansionRetryMaxMs !== undefined && { expansionRetryMaxMs: args.expansionRetryMaxMs }),
     })
     this.#offDurable = args.log.onLocalDurableEnd(() => this.#updateHighWatermark())
     this.#updateHighWatermark()
@@ -133,6 +136,11 @@ export class LeaderPartition implements LeaderHandle {
     this.#updateHighWatermark()
   }
 
+  /** Metadata shows this broker unfenced: a follower refused as ineligible may be proposed at its next fetch. */
+  followerUnfenced(brokerId: number): void {
+    this.#state.followerUnfenced(brokerId)
+  }
+
   /** Stops leading: every acks=all wait on it fails (NOT_LEADER_OR_FOLLOWER). */
   resign(): void {
     if (this.#resigned) return
@@ -157,8 +165,10 @@ export class LeaderPartition implements LeaderHandle {
         this.applyRegistration(reg)
       },
       (e: unknown) => {
-        this.#state.abandonPendingIsrChange()
         const name = e instanceof SamsaError ? e.errorName : String(e)
+        // A fenced follower is not proposed again at its every fetch: it waits for a backoff or its unfencing.
+        if (name === 'INELIGIBLE_REPLICA') this.#state.ineligibleReplicaRefused(this.#a.clock.monotonicMs())
+        else this.#state.abandonPendingIsrChange()
         this.#a.logger.warn({ topic, partition, newIsr: p.newIsr, error: name }, 'the controller refused the ISR change')
       },
     )

@@ -3,7 +3,8 @@
  * metadata log's local changes: become leader (PartitionLog.becomeLeader at the new leader epoch, then track the
  * followers), become follower (truncate by leader epoch, then fetch from the leader), removed (stop, close, delete).
  * It is the broker's PartitionLeadership: who leads what, replica fetches, the ISR through AlterPartition.
- * Changes are applied one metadata delta at a time, in order. Time comes from the Clock port.
+ * Changes are applied one metadata delta at a time, in order; after each, every leader hears of the brokers the
+ * image shows unfenced since the previous one. Time comes from the Clock port.
  */
 import { SamsaError } from '@samsa/shared'
 import type { LeaderHandle, PartitionLeadership, Resignation } from '../broker/partition-leadership.js'
@@ -63,6 +64,8 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
   #stopped = false
   readonly #resignListeners = new Set<(r: Resignation) => void>()
   #leaderElections = 0
+  /** Broker registrations of the last image applied: an unfencing between two images is told to every leader. */
+  #brokers: MetadataImage['brokers'] = new Map()
 
   constructor(config: Partial<ReplicaManagerConfig>, deps: ReplicaManagerDeps) {
     this.#config = { ...defaultReplicaManagerConfig, ...config }
@@ -149,6 +152,17 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
     }
     for (const p of changes.leaders) await this.#becomeLeader(p, image)
     for (const p of changes.followers) await this.#becomeFollower(p, image)
+    this.#tellUnfenced(image)
+  }
+
+  /** Brokers unfenced since the last image (registered again, or unfenced): leaders may propose them to the ISR at once. */
+  #tellUnfenced(image: MetadataImage): void {
+    const before = this.#brokers
+    this.#brokers = image.brokers
+    for (const [id, b] of image.brokers) {
+      if (b.fenced || before.get(id)?.fenced === false) continue
+      for (const role of this.#roles.values()) if (role.kind === 'leader') role.leader.followerUnfenced(id)
+    }
   }
 
   async #becomeLeader(p: LocalPartition, image: MetadataImage): Promise<void> {
@@ -166,7 +180,7 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
     const minInsyncReplicas = image.topics.get(p.topic)?.config.minInsyncReplicas ?? 1
     const leader = new LeaderPartition({
       topic: p.topic, partition: p.partition, localBrokerId: this.#deps.brokerId, registration: reg, minInsyncReplicas,
-      replicaLagTimeMaxMs: this.#config.replicaLagTimeMaxMs, log, alterPartition: this.#deps.alterPartition, clock: this.#deps.clock,
+      replicaLagTimeMaxMs: this.#config.replicaLagTimeMaxMs, expansionRetryMaxMs: this.#config.isrCheckIntervalMs, log, alterPartition: this.#deps.alterPartition, clock: this.#deps.clock,
       logger: this.#deps.logger.child({ topic: p.topic, partition: p.partition }),
     })
     this.#roles.set(k, { kind: 'leader', leader, log })

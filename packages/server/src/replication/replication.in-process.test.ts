@@ -108,3 +108,45 @@ describe('partition replication across three in-process brokers (real Broker, Se
     checkHw()
   }, 60_000)
 })
+
+describe('ISR expansion of a fenced follower', () => {
+  it('is not re-proposed at every fetch while the controller keeps the follower fenced, and happens promptly once it is unfenced', async () => {
+    // Fetches answer within 10 ms (maxWaitMs); the backoff of refused expansions is capped at the ISR check interval (2 s).
+    const c = (cluster = await InProcessCluster.start([1, 2, 3], { replicaLagTimeMaxMs: 30_000, isrCheckIntervalMs: 2_000, fetcher: { maxWaitMs: 10, retryBackoffMs: 10 } }))
+    await c.createTopic(T, 1, 3, 2)
+    const reg = () => c.partition(T, 0)
+    const leader = reg().leader
+    const follower = reg().replicas.find((r) => r !== leader)!
+    await until(c, () => c.node(follower).replicas.role(T, 0)?.kind === 'follower', 'the follower fetches', 10)
+    const refusals: number[] = []
+    const alter = c.controller.alterPartition.bind(c.controller)
+    c.controller.alterPartition = (image, req) => {
+      try {
+        return alter(image, req)
+      } catch (e) {
+        if (errorName(e) === 'INELIGIBLE_REPLICA') refusals.push(c.clock.monotonicMs())
+        throw e
+      }
+    }
+
+    // Fenced (a controlled shutdown that never completes): out of the ISR, yet it keeps fetching, caught up.
+    await c.shutDown(follower)
+    expect(reg().isr).not.toContain(follower)
+    const fencedAt = c.clock.monotonicMs()
+    for (let step = 0; step < 1_000; step++) {
+      for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r))
+      c.clock.advance(10)
+    }
+    expect(c.clock.monotonicMs() - fencedAt).toBe(10_000)
+    // 10 s of fetches every ~10 ms: refusals 100, 200, 400, 800, 1 600 ms apart, then one per 2 s.
+    expect(refusals.length).toBeGreaterThan(0)
+    expect(refusals.length).toBeLessThanOrEqual(10)
+    expect(reg().isr).not.toContain(follower)
+
+    // Unfenced: it joins at its next fetches, well within the backoff it had reached.
+    await c.rejoin(follower)
+    const unfencedAt = c.clock.monotonicMs()
+    await until(c, () => reg().isr.includes(follower), 'the unfenced follower joins the ISR', 10)
+    expect(c.clock.monotonicMs() - unfencedAt).toBeLessThan(200)
+  }, 60_000)
+})
