@@ -309,6 +309,25 @@ describe('samsa start', () => {
     }
   })
 
+  it('refuses a single node\'s data directory given --controllers, with one line naming what to pass, and changes nothing', async () => {
+    const dir = await tempDir('samsa-mode-')
+    const b = await startChildBroker(dir)
+    try {
+      ok(await runCli(['topics', 'create', 'solo', '--broker', b.url]))
+      ok(await runCli(['produce', 'solo', '--broker', b.url], { input: 'kept\n' }))
+    } finally {
+      expect((await b.stop()).code).toBe(0)
+    }
+    const files = async () => (await readdir(dir, { recursive: true })).sort()
+    const before = await files()
+    const [segment] = await segmentFiles(dir, 'solo', 0)
+    const bytes = await readFile(segment!)
+    const r = await runCli(['start', '--data', dir, '--port', '0', '--node-id', '1', '--controllers', '1@127.0.0.1:65000', '--log-format', 'json'], { timeoutMs: 20_000 })
+    failsWith(r, `samsa: data directory ${dir} holds a single node's topics ("solo"); start it without --node-id and --controllers, or give the cluster node another --data directory`)
+    expect(await files()).toEqual(before)
+    expect((await readFile(segment!)).equals(bytes)).toBe(true)
+  })
+
   it('refuses to start on a data directory whose sealed segment is corrupt, naming the file, and cuts nothing', async () => {
     const dir = await tempDir('samsa-corrupt-')
     const b = await startChildBroker(dir, ['--segment-bytes', '1024'])

@@ -22,4 +22,10 @@ export const ErrorMessages = {
   /** INVALID_PARTITIONS: `partitions must be an integer from 1 to 1000, got 5000`. */
   invalidPartitions: (maxPartitionsPerTopic: number, got: unknown) =>
     `partitions must be an integer from 1 to ${maxPartitionsPerTopic}, got ${typeof got === 'string' ? JSON.stringify(got) : String(got)}`,
+  /** A cluster node's data directory started as a single node (which would delete its replicas: they have no topic.json). */
+  clusterDataDirAsSingleNode: (dataDir: string, holds: { readonly controllerLog: boolean; readonly replicaTopics: number }) =>
+    `data directory ${dataDir} holds a cluster node's data (${[holds.controllerLog ? 'a controller log' : '', holds.replicaTopics > 0 ? `replicas of ${holds.replicaTopics} topic${holds.replicaTopics === 1 ? '' : 's'}` : ''].filter(Boolean).join(', ')}); start it with the --node-id and --controllers it belongs to, or give the single node another --data directory`,
+  /** A single node's data directory started as a cluster node (which would delete its topics: no metadata assigns them). */
+  singleNodeDataDirAsCluster: (dataDir: string, topics: readonly string[]) =>
+    `data directory ${dataDir} holds a single node's topics (${topics.slice(0, 5).map(quote).join(', ')}${topics.length > 5 ? `, … ${topics.length} in all` : ''}); start it without --node-id and --controllers, or give the cluster node another --data directory`,
 } as const

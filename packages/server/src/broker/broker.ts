@@ -31,6 +31,7 @@ import { appendProduced, type ProduceContext } from './produce-path.js'
 import { ProducerIdAllocator } from './producer-id-allocator.js'
 import type { LocalLogs } from './local-logs.js'
 import { ReplicaRegistry } from './replica-registry.js'
+import type { ReplicaOwner } from './replica-identity.js'
 import { TopicRegistry } from './topic-registry.js'
 import {
   createTopic, deleteTopic, listTopics, metadataAnswer, type CreateTopicOptions, type TopicDescription, type TopicScope, type TopicSummary,
@@ -188,9 +189,12 @@ export class Broker {
     return deleteTopic(this.#topicScope(), name, opts)
   }
 
-  /** Replication: opens (creating when new) this broker's replica of a partition (the ReplicaManager's ReplicaLogs). */
-  openLocalReplica(topic: string, partition: number): Promise<PartitionLog> {
-    return this.#replicaRegistry().openReplica(topic, partition)
+  /**
+   * Replication: opens (creating when new) this broker's replica of a partition for `owner`'s topic (the
+   * ReplicaManager's ReplicaLogs); a replica recorded for another topic is deleted and created again empty.
+   */
+  openLocalReplica(topic: string, partition: number, owner: ReplicaOwner): Promise<PartitionLog> {
+    return this.#replicaRegistry().openReplica(topic, partition, owner)
   }
 
   /** Replication: closes and deletes this broker's replica of a partition, if it holds one. */

@@ -11,6 +11,9 @@
  *  - remove() closes the log before its directory goes, and the topic's directory goes with its last replica.
  *  - Opens and removes of one topic's replicas never overlap: each waits for the one before it (so the topic's
  *    directory never goes while another of its replicas is being opened).
+ *  - A replica is opened for one topic (its identity, replica-identity.ts): a new replica's directory records it
+ *    before its log exists; an open replica recorded for another topic is closed, deleted and created again empty,
+ *    so no record of a deleted topic is ever served or kept under a topic created again with its name.
  * Topic and partition limits are the controller's (it refuses creates cluster-wide); this registry enforces none.
  */
 import { SamsaError, topicNameProblem } from '@samsa/shared'
@@ -20,6 +23,7 @@ import type { PartitionLog } from '../log/partition-log.js'
 import { noopMetrics, type BrokerMetrics } from '../observability/broker-metrics.js'
 import type { LocalLogs, LocalPartitionLog } from './local-logs.js'
 import { PartitionOpener, TOPICS_DIR, partitionDir, partitionOfEntry, topicDir, type PartitionOpenerDeps } from './partition-opener.js'
+import { REPLICA_IDENTITY_FILE, decodeReplicaIdentity, encodeReplicaIdentity, replicaVerdict, type ReplicaOwner, type TopicIdentity } from './replica-identity.js'
 import { assertTopicName } from './topic-registry.js'
 
 export class ReplicaRegistry implements LocalLogs {
@@ -29,6 +33,8 @@ export class ReplicaRegistry implements LocalLogs {
   readonly #metrics: BrokerMetrics
   /** Hosted replicas: topic → partition → log. A topic is present only while it has a replica. */
   readonly #replicas = new Map<string, Map<number, PartitionLog>>()
+  /** The topic each hosted replica's directory records (replica.json); absent for a directory without one. */
+  readonly #identities = new Map<string, TopicIdentity>()
   /** The last open or remove queued, by topic: the next one on the same topic waits for it. */
   readonly #pending = new Map<string, Promise<unknown>>()
 
@@ -71,7 +77,13 @@ export class ReplicaRegistry implements LocalLogs {
       }
       const logs = new Map<number, PartitionLog>()
       this.#replicas.set(topic, logs)
-      for (const p of partitions.sort((a, b) => a - b)) logs.set(p, await this.#opener.open(topic, p))
+      for (const p of partitions.sort((a, b) => a - b)) {
+        const recorded = await storage.readFile(identityFile(topic, p))
+        const identity = recorded && decodeReplicaIdentity(recorded)
+        if (identity) this.#identities.set(idKey(topic, p), identity)
+        else if (recorded) this.#logger.warn({ topic, partition: p }, `ignoring an unreadable ${REPLICA_IDENTITY_FILE}`)
+        logs.set(p, await this.#opener.open(topic, p))
+      }
       this.#logger.info({ topic, partitions: [...logs.keys()] }, 'replicas loaded')
     }
   }
@@ -95,13 +107,29 @@ export class ReplicaRegistry implements LocalLogs {
     }
   }
 
-  /** The replica's log, opened (created when new) if it is not open yet. */
-  openReplica(topic: string, partition: number): Promise<PartitionLog> {
+  /**
+   * The replica's log for `owner`'s topic: the open one when its directory is that topic's (or is adopted, see
+   * replica-identity.ts), else a new, empty one (created when new; a stale one is closed and deleted first).
+   */
+  openReplica(topic: string, partition: number, owner: ReplicaOwner): Promise<PartitionLog> {
     assertTopicName(topic)
     if (!Number.isSafeInteger(partition) || partition < 0) throw new RangeError(`partition must be a non-negative integer, got ${partition}`)
     return this.#serially(topic, async () => {
       const open = this.find(topic, partition)
-      if (open) return open
+      if (open) {
+        const recorded = this.#identities.get(idKey(topic, partition)) ?? null
+        const verdict = replicaVerdict(recorded, owner, open.logEndOffset === 0)
+        if (verdict === 'keep') return open
+        if (verdict === 'adopt') {
+          await this.#record(topic, partition, owner.identity)
+          this.#logger.warn({ topic, partition, ...owner.identity, logEndOffset: open.logEndOffset }, 'a replica without a recorded topic identity is kept: this broker leads it or is in its ISR')
+          return open
+        }
+        this.#logger.warn({ topic, partition, recorded, expected: owner.identity, logEndOffset: open.logEndOffset }, 'deleting a replica that is not the current topic’s (deleted and created again, or unrecorded); it starts empty')
+        await this.#drop(topic, partition, open)
+      }
+      await this.#storage.ensureDir(partitionDir(topic, partition))
+      await this.#record(topic, partition, owner.identity)
       const log = await this.#opener.open(topic, partition)
       let logs = this.#replicas.get(topic)
       if (!logs) this.#replicas.set(topic, (logs = new Map()))
@@ -112,19 +140,31 @@ export class ReplicaRegistry implements LocalLogs {
     })
   }
 
+  /** Writes the replica's identity (temp, fsync, rename, fsync of the directory). */
+  async #record(topic: string, partition: number, identity: TopicIdentity): Promise<void> {
+    await this.#storage.writeFileAtomic(identityFile(topic, partition), encodeReplicaIdentity(identity))
+    this.#identities.set(idKey(topic, partition), identity)
+  }
+
+  /** Forgets, closes and deletes a replica's directory (the topic's directory with its last replica). */
+  async #drop(topic: string, partition: number, log: PartitionLog): Promise<void> {
+    const logs = this.#replicas.get(topic)
+    logs?.delete(partition)
+    if (logs?.size === 0) this.#replicas.delete(topic)
+    this.#identities.delete(idKey(topic, partition))
+    this.#reportCounts()
+    await log.close()
+    if (this.#replicas.has(topic)) await this.#storage.removeDir(partitionDir(topic, partition))
+    else await this.#storage.removeDir(topicDir(topic))
+  }
+
   /** Closes and deletes the replica, if hosted; the topic's directory goes with its last replica. */
   removeReplica(topic: string, partition: number): Promise<void> {
     assertTopicName(topic)
     return this.#serially(topic, async () => {
-      const logs = this.#replicas.get(topic)
-      const log = logs?.get(partition)
-      if (!logs || !log) return
-      logs.delete(partition)
-      if (logs.size === 0) this.#replicas.delete(topic)
-      this.#reportCounts()
-      await log.close()
-      if (this.#replicas.has(topic)) await this.#storage.removeDir(partitionDir(topic, partition))
-      else await this.#storage.removeDir(topicDir(topic))
+      const log = this.find(topic, partition)
+      if (!log) return
+      await this.#drop(topic, partition, log)
       this.#logger.info({ topic, partition }, 'replica deleted')
     })
   }
@@ -157,3 +197,6 @@ export class ReplicaRegistry implements LocalLogs {
     for (const { log } of [...this.logs()]) await log.close()
   }
 }
+
+const idKey = (topic: string, partition: number) => `${topic}\u0000${partition}`
+const identityFile = (topic: string, partition: number) => `${partitionDir(topic, partition)}/${REPLICA_IDENTITY_FILE}`

@@ -5,8 +5,8 @@
  * (BrokerLifecycle), hands each image change's `localPartitionChanges` for this broker to the PartitionRoleListener,
  * but only once this broker has caught up with the metadata log (Kafka/KRaft: partition roles are applied only after
  * the broker's metadata offset has reached the controller's, i.e. once its registration is unfenced): the first
- * unfencing hands over the changes from the empty image to the current one in one go, and every change after it
- * follows. Until then the listener holds no roles, so produce/fetch/subscribe answer NOT_LEADER_OR_FOLLOWER and a
+ * unfencing hands over the changes from the empty image to the current one in one go (`complete`: any other local
+ * replica is stray), and every change after it follows. Until then the listener holds no roles, so produce/fetch/subscribe answer NOT_LEADER_OR_FOLLOWER and a
  * restarted former leader never acts on the stale leadership its replayed local log still names.
  * routes topic create/delete and producer-id blocks through the active controller (ControllerChannel), and serves
  * the broker-to-broker requests when this node is the active controller (NOT_CONTROLLER on a broker-only node). It
@@ -114,12 +114,12 @@ export class ClusterNode implements BrokerClusterPort {
     this.#following = true
     const now = this.#o.metadata.image
     this.#logger.info({ brokerId: this.#o.brokerId, metadataOffset: now.offset }, 'caught up with the metadata log; applying partition roles')
-    this.#imageChanged({ ...now, offset: -1, brokers: new Map(), topics: new Map() }, now)
+    this.#imageChanged({ ...now, offset: -1, brokers: new Map(), topics: new Map() }, now, true)
   }
 
-  #imageChanged(before: MetadataImage, after: MetadataImage): void {
+  #imageChanged(before: MetadataImage, after: MetadataImage, complete = false): void {
     const changes = localPartitionChanges(before, after, this.#o.brokerId)
-    const acted = this.#roles?.onLocalChanges(changes, after)
+    const acted = this.#roles?.onLocalChanges(changes, after, complete ? { complete } : undefined)
     acted?.catch((err: unknown) => this.#logger.error({ err: String(err), offset: after.offset }, 'acting on partition role changes failed'))
   }
 

@@ -5,8 +5,11 @@
  * It is the broker's PartitionLeadership: who leads what, replica fetches, the ISR through AlterPartition.
  * Changes are applied one metadata delta at a time, in order; after each, every leader hears of the brokers the
  * image shows unfenced since the previous one. Time comes from the Clock port.
+ * A replica is opened for its topic's identity in the image (broker/replica-identity.ts: a replica left by an earlier
+ * topic of the same name starts empty), and the first, complete delta deletes every local replica it does not name.
  */
 import { SamsaError } from '@samsa/shared'
+import type { ReplicaOwner } from '../broker/replica-identity.js'
 import type { LeaderHandle, PartitionLeadership, Resignation } from '../broker/partition-leadership.js'
 import type { Clock, Logger, Timer } from '../clock.js'
 import type { LocalPartition, LocalPartitionChanges } from '../controller/metadata/metadata-delta.js'
@@ -18,10 +21,15 @@ import { LeaderPartition, type AlterPartition } from './leader-partition.js'
 
 /** This broker's replica logs. */
 export interface ReplicaLogs {
-  /** The local replica's log (its high watermark set by replication), created when new. */
-  open(topic: string, partition: number): Promise<PartitionLog>
+  /**
+   * The local replica's log (its high watermark set by replication) for `owner`'s topic, created when new; a replica
+   * recorded for another topic is deleted and created again empty.
+   */
+  open(topic: string, partition: number, owner: ReplicaOwner): Promise<PartitionLog>
   /** Closes and deletes the local replica. */
   delete(topic: string, partition: number): Promise<void>
+  /** Every local replica, with a role or not. */
+  hosted(): Iterable<{ readonly topic: string; readonly partition: number }>
 }
 
 /** Connections to other brokers, for followers to reach their leader. */
@@ -73,8 +81,8 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
     this.#schedule()
   }
 
-  onLocalChanges(changes: LocalPartitionChanges, image: MetadataImage): Promise<void> {
-    const run = this.#applying.then(() => this.#apply(changes, image))
+  onLocalChanges(changes: LocalPartitionChanges, image: MetadataImage, opts?: { readonly complete?: boolean }): Promise<void> {
+    const run = this.#applying.then(() => this.#apply(changes, image, opts?.complete === true))
     this.#applying = run.catch(() => {})
     return run
   }
@@ -139,8 +147,9 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
     }
   }
 
-  async #apply(changes: LocalPartitionChanges, image: MetadataImage): Promise<void> {
+  async #apply(changes: LocalPartitionChanges, image: MetadataImage, complete: boolean): Promise<void> {
     if (this.#stopped) return
+    if (complete) await this.#removeStrays(changes)
     for (const p of changes.removed) {
       const k = key(p.topic, p.partition)
       const role = this.#roles.get(k)
@@ -165,6 +174,32 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
     }
   }
 
+  /** Deletes every local replica that complete changes do not name: its topic is gone, or its replicas moved. */
+  async #removeStrays(changes: LocalPartitionChanges): Promise<void> {
+    const named = new Set([...changes.leaders, ...changes.followers].map((p) => key(p.topic, p.partition)))
+    for (const { topic, partition } of [...this.#deps.logs.hosted()]) {
+      if (named.has(key(topic, partition))) continue
+      const role = this.#roles.get(key(topic, partition))
+      this.#roles.delete(key(topic, partition))
+      if (role) await this.#end(role, { topic, partition })
+      this.#deps.logger.warn({ topic, partition }, 'deleting a stray replica: the metadata assigns this broker no replica of it (its topic was deleted while the broker was down)')
+      await this.#deps.logs.delete(topic, partition).catch((e: unknown) => {
+        this.#deps.logger.warn({ topic, partition, err: String(e) }, 'could not delete a stray replica')
+      })
+    }
+  }
+
+  /** What opening the local replica of `p` asks: its topic's identity; a replica without one is kept if it may hold committed records only it has. */
+  #owner(p: LocalPartition, image: MetadataImage): ReplicaOwner {
+    const topic = image.topics.get(p.topic)
+    if (!topic) throw new Error(`${p.topic} is not in the image its changes came from`)
+    const reg = p.registration
+    return {
+      identity: { topicId: topic.topicId, createdAtOffset: topic.createdAtOffset },
+      adoptUnmarked: reg.leader === this.#deps.brokerId || reg.isr.includes(this.#deps.brokerId),
+    }
+  }
+
   async #becomeLeader(p: LocalPartition, image: MetadataImage): Promise<void> {
     const k = key(p.topic, p.partition)
     const reg = p.registration
@@ -175,7 +210,7 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
     }
     if (current) await this.#end(current, { topic: p.topic, partition: p.partition, leaderId: reg.leader, leaderEpoch: reg.leaderEpoch })
     this.#roles.delete(k)
-    const log = await this.#deps.logs.open(p.topic, p.partition)
+    const log = await this.#deps.logs.open(p.topic, p.partition, this.#owner(p, image))
     await log.becomeLeader(reg.leaderEpoch)
     const minInsyncReplicas = image.topics.get(p.topic)?.config.minInsyncReplicas ?? 1
     const leader = new LeaderPartition({
@@ -195,7 +230,7 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
     if (current?.kind === 'follower' && current.leaderId === reg.leader && current.leaderEpoch === reg.leaderEpoch && current.fetcher?.state !== 'awaiting-metadata') return
     if (current) await this.#end(current, { topic: p.topic, partition: p.partition, leaderId: reg.leader, leaderEpoch: reg.leaderEpoch })
     this.#roles.delete(k)
-    const log = await this.#deps.logs.open(p.topic, p.partition)
+    const log = await this.#deps.logs.open(p.topic, p.partition, this.#owner(p, image))
     const url = reg.leader >= 0 ? image.brokers.get(reg.leader)?.advertisedUrl : undefined
     let fetcher: FollowerFetcher | null = null
     if (url !== undefined) {

@@ -28,6 +28,7 @@ import type { PeerGate } from '../../sessions/session.js'
 import { startControllerNode, type ControllerNode, type ControllerVoter } from './controller-node.js'
 import { PeerRequests } from './peer-requests.js'
 import { acquireDataDirLock } from './data-dir-lock.js'
+import { checkDataDirMode } from './data-dir-mode.js'
 import { FileLogStorage } from './file-log-storage.js'
 import { nativeCrc32c } from './native-crc32c.js'
 import { nodeClock } from './node-clock.js'
@@ -132,6 +133,9 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
   // Listen before recovery so a busy port fails before any recovery work; requests wait for the broker.
   let handler: (req: Request, env: unknown) => Response | Promise<Response> = () => new Response('starting', { status: 503 })
   try {
+    // A cluster node's directory started as a single node, or the reverse, would lose data: refused before anything is read for serving.
+    const mode = opts.controllers === undefined ? 'single-node' : opts.controllerApply ? null : 'cluster-node'
+    if (mode) await checkDataDirMode(storage, opts.dataDir, mode)
     server = await new Promise<ServerType>((resolve, reject) => {
       const s = serve({
         fetch: (req, env) => handler(req, env),

@@ -8,6 +8,7 @@ import { ApiKeys, decodeResponseFrame, encodeRequestFrame, exchanges, readFrameH
 import { Broker } from '../../broker/broker.js'
 import { brokerConfig } from '../../broker/broker-config.js'
 import { silentLogger } from '../../clock.js'
+import { brokerReplicaLogs } from '../../cluster/broker-replica-logs.js'
 import { localPartitionChanges } from '../../controller/metadata/metadata-delta.js'
 import { EMPTY_METADATA_IMAGE, type MetadataImage } from '../../controller/metadata/metadata-image.js'
 import { QuorumController } from '../../controller/metadata/quorum-controller.js'
@@ -110,7 +111,7 @@ export class InProcessCluster {
       brokerId: id,
       clock: this.clock,
       logger: silentLogger,
-      logs: { open: (topic, partition) => broker!.openLocalReplica(topic, partition), delete: (topic, partition) => broker!.removeLocalReplica(topic, partition) },
+      logs: brokerReplicaLogs(() => broker!),
       links: { link: (leaderId) => new SessionLink(id, leaderId, this.node(leaderId).broker, this.net) },
       alterPartition: {
         alterPartition: async (req) => {
