@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { SamsaError, type FetchMetadataRequest, type FetchMetadataResponse } from '@samsa/shared'
 import { MemoryLogStorage } from '../log/memory-log-storage.js'
 import { ManualClock } from '../log/testing/manual-clock.js'
-import { encodeMetadataImage, type MetadataImage } from '../controller/metadata/index.js'
+import { EMPTY_METADATA_IMAGE, encodeMetadataImage, type MetadataImage } from '../controller/metadata/index.js'
+import { MetadataLogServer } from '../controller/metadata-log-server.js'
 import { startSingleVoter, type SingleVoter } from '../controller/testing/single-voter.js'
 import { MetadataObserver } from './metadata-observer.js'
 
@@ -133,6 +134,38 @@ describe('MetadataObserver', () => {
     expect(observer.state().leaderId).toBe(3)
     observer.stop()
     await voter.stop()
+  })
+
+  it('pauses before asking again when a voter answers at once with nothing new (a stopped or full metadata log server)', async () => {
+    const clock = new ManualClock()
+    // A voter shutting down: its log server answers every fetch at once, with nothing after the observer's offset.
+    const server = new MetadataLogServer({ clock, current: () => ({ image: EMPTY_METADATA_IMAGE, leaderId: 1, term: 2 }) })
+    server.stop()
+    let asked = 0
+    const observer = new MetadataObserver({
+      nodeId: 4,
+      voters: [1],
+      clock,
+      sessionTimeoutMs: 2_000,
+      retryMs: 100,
+      fetch: (_id, req) => {
+        asked++
+        return server.fetch(req)
+      },
+    })
+    const flush = async () => {
+      for (let i = 0; i < 200; i++) await Promise.resolve()
+    }
+    observer.start()
+    await flush()
+    const beforePause = asked
+    clock.advance(100)
+    await flush()
+    const afterPause = asked
+    observer.stop() // before asserting: a spinning observer would otherwise never yield
+    // The first answer names the leader (something new); the second brings nothing: the third waits for the pause.
+    expect(beforePause).toBe(2)
+    expect(afterPause).toBe(3)
   })
 
   it('is no voter: refuses to observe a quorum it belongs to', () => {

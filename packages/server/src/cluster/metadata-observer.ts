@@ -12,7 +12,8 @@
  * below the one already seen does not change the leader.
  *
  * Invariants: the image only moves forward (batches at offsets above its own, a snapshot only above it); one fetch
- * is outstanding at a time; after `stop` nothing is applied.
+ * is outstanding at a time; after a failure, or an early answer that changed nothing, the next fetch waits `retryMs`
+ * (it never loops at the speed of a round trip); after `stop` nothing is applied.
  */
 import { SamsaError, silentLogger, type FetchMetadataRequest, type FetchMetadataResponse, type Logger } from '@samsa/shared'
 import type { Clock } from '../clock.js'
@@ -36,7 +37,7 @@ export interface MetadataObserverOptions {
   readonly attemptTimeoutMs?: number
   /** Entry bytes asked for per fetch (default 1 MiB). */
   readonly maxBytes?: number
-  /** Pause after a failed fetch (default 100 ms). */
+  /** Pause after a failed fetch, or an early answer that changed nothing (default 100 ms). */
   readonly retryMs?: number
 }
 
@@ -110,20 +111,32 @@ export class MetadataObserver implements MetadataView {
     while (!this.#stopped) {
       const target = this.#target()
       const req: FetchMetadataRequest = { afterOffset: this.#applied.image.offset, knownLeaderId: this.#leaderId, maxWaitMs, maxBytes: this.#o.maxBytes ?? 1024 * 1024 }
+      const askedAt = clock.monotonicMs()
       try {
         const answer = await withDeadline(clock, this.#o.fetch(target, req), attemptMs, `fetchMetadata to controller ${target}`)
         if (this.#stopped) return
+        const before = { offset: this.#applied.image.offset, leaderId: this.#leaderId, term: this.#term }
         this.#accept(target, answer)
+        // An early answer that changed nothing (a voter shutting down, or holding its most fetches already) is not
+        // asked again at once: that would loop as fast as the round trip.
+        const unchanged = before.offset === this.#applied.image.offset && before.leaderId === this.#leaderId && before.term === this.#term
+        if (unchanged && clock.monotonicMs() - askedAt < maxWaitMs / 2) await this.#pause()
       } catch (err) {
         if (this.#stopped) return
         this.#failed(target, err)
-        await new Promise<void>((resolve) => {
-          const timer = clock.setTimeout(() => resolve(), this.#o.retryMs ?? 100)
-          this.#wakeRetry = () => (clock.clearTimeout(timer), resolve())
-        })
-        this.#wakeRetry = null
+        await this.#pause()
       }
     }
+  }
+
+  /** Waits retryMs (stop ends it at once). */
+  async #pause(): Promise<void> {
+    const { clock } = this.#o
+    await new Promise<void>((resolve) => {
+      const timer = clock.setTimeout(() => resolve(), this.#o.retryMs ?? 100)
+      this.#wakeRetry = () => (clock.clearTimeout(timer), resolve())
+    })
+    this.#wakeRetry = null
   }
 
   #target(): number {

@@ -94,6 +94,33 @@ describe('replica recovery: committed data damaged in place is cut, set aside an
     await reopened.close()
   })
 
+  it('a segment missing between two others (a gap in the offsets): cut at the gap, the segments after it set aside, the replica starts incomplete', async () => {
+    const mem = new MemoryLogStorage()
+    const all = await fiveCommitted(mem, { segmentBytes: 150 })
+    const segments = (await mem.list(DIR)).filter((n) => n.endsWith('.log')).sort()
+    expect(segments.length).toBeGreaterThan(2)
+    await mem.remove(`${DIR}/${segments[1]}`)
+    await mem.remove(`${DIR}/${segments[1]!.replace(/\.log$/, '.index')}`)
+
+    const log = await openReplica(mem, { segmentBytes: 150 })
+    const firstEnd = Number(segments[1]!.slice(0, 20))
+    expect(log.logEndOffset).toBe(firstEnd)
+    expect(log.recoveryReport).toMatchObject({ kind: 'damage', reason: expect.stringMatching(/next segment starts at/) })
+    expect(log.incompleteAtOpen).toMatch(/damaged data/)
+    const names = await mem.list(DIR)
+    expect(names.filter((n) => n.endsWith('.log'))).toEqual([segments[0]])
+    expect(names.filter((n) => n.endsWith('.damaged')).sort()).toEqual(segments.slice(2).map((s) => `${s}.damaged`))
+
+    // It catches up from the leader's bytes past its end, and reopens clean.
+    const firstBytes = await log.readForReplica(0, 1 << 20)
+    await log.appendAsFollower(all.subarray(firstBytes.length))
+    expect(Buffer.from(await readAll(log)).equals(Buffer.from(all))).toBe(true)
+    await log.close()
+    const reopened = await openReplica(mem, { segmentBytes: 150 })
+    expect({ end: reopened.logEndOffset, incomplete: reopened.incompleteAtOpen, report: reopened.recoveryReport }).toEqual({ end: 5, incomplete: null, report: null })
+    await reopened.close()
+  })
+
   it('a torn tail is incomplete only when recovery ends below the high-watermark checkpoint', async () => {
     const mem = new MemoryLogStorage()
     const log = await openReplica(mem)

@@ -2,10 +2,11 @@
  * @module Opening a partition directory: finishes interrupted retention, verifies every batch (CRC, framing,
  * contiguous offsets, and the caller's rules: the partition checks leader epochs), cuts a torn tail off the active
  * segment, rebuilds indexes; every accepted batch is handed to the rules (producer state, leader-epoch cache).
- * Damage that is not a torn tail (in an older segment, or with an intact batch after it) is acknowledged data damaged
- * in place: under `onDamage: 'refuse'` (a single node: no other copy) the log refuses to open; under 'cut' (a
- * replica: the leader holds a good copy) the log is cut at the damage, the bytes from there on set aside in
- * `<segment>.log.damaged` files (never read by the log, kept for an operator), and the report says so.
+ * Damage that is not a torn tail (in an older segment, with an intact batch after it, or a gap between two segments'
+ * offsets) is acknowledged data damaged in place: under `onDamage: 'refuse'` (a single node: no other copy) the log
+ * refuses to open; under 'cut' (a replica: the leader holds a good copy) the log is cut at the damage, the bytes from
+ * there on set aside in `<segment>.log.damaged` files (never read by the log, kept for an operator), and the report
+ * says so.
  */
 import { BATCH_HEADER_BYTES, BATCH_LOG_OVERHEAD, batchLastOffset, readBatchHeader, verifyBatch, type BatchHeader } from '@samsa/shared'
 import type { Logger } from '../clock.js'
@@ -87,7 +88,15 @@ export async function recoverLog(args: RecoveryArgs): Promise<RecoveredLog> {
       const base = bases[i]!
       const prev = segments.at(-1)
       if (prev && prev.nextOffset !== base) {
-        throw new LogCorruptionError(prev.logPath, prev.sizeBytes, `segment ends at offset ${prev.nextOffset} but the next segment starts at ${base}`)
+        // A segment missing or cut short before this one: acknowledged offsets are gone from the middle of the log.
+        const reason = `segment ends at offset ${prev.nextOffset} but the next segment starts at ${base}`
+        if (args.onDamage !== 'cut') throw new LogCorruptionError(prev.logPath, prev.sizeBytes, reason)
+        await setAside(storage, dir, bases.slice(i))
+        await storage.syncDir(dir)
+        await storage.remove(prev.indexPath) // the segment is active now: its index lives in memory until sealed
+        report = { kind: 'damage', segment: prev.logPath, position: prev.sizeBytes, truncatedBytes: 0, reason }
+        logger.error({ ...report, setAside: bases.length - i }, 'cut the log at damaged data; the rest is set aside in .damaged files and fetched again from the leader')
+        break
       }
       const segment = new Segment(dir, base, await storage.open(`${dir}/${segmentFileName(base, 'log')}`, { create: false }))
       segments.push(segment)
@@ -98,11 +107,7 @@ export async function recoverLog(args: RecoveryArgs): Promise<RecoveredLog> {
       if (damage && args.onDamage !== 'cut') throw new LogCorruptionError(segment.logPath, damage.position, damage.reason)
       if (damage) {
         const truncatedBytes = segment.sizeBytes - damage.position
-        // Newest first, so a crash midway leaves segments that still end in this damage: the next open cuts again.
-        for (const later of bases.slice(i + 1).reverse()) {
-          await storage.rename(`${dir}/${segmentFileName(later, 'log')}`, `${dir}/${segmentFileName(later, 'log')}${DAMAGED_SUFFIX}`)
-          await storage.remove(`${dir}/${segmentFileName(later, 'index')}`)
-        }
+        await setAside(storage, dir, bases.slice(i + 1))
         await copyTail(storage, segment, damage.position, `${segment.logPath}${DAMAGED_SUFFIX}`)
         await storage.syncDir(dir)
         await segment.file.truncate(damage.position)
@@ -133,6 +138,17 @@ export async function recoverLog(args: RecoveryArgs): Promise<RecoveredLog> {
 
 /** Suffix of the files holding bytes cut off at damage (the segment name keeps telling their offsets). */
 export const DAMAGED_SUFFIX = '.damaged'
+
+/**
+ * Renames whole segments to `.damaged` files (their indexes go), newest first: a crash midway leaves segments that
+ * still follow the damage, so the next open cuts again.
+ */
+async function setAside(storage: LogStorage, dir: string, bases: readonly number[]): Promise<void> {
+  for (const base of [...bases].reverse()) {
+    await storage.rename(`${dir}/${segmentFileName(base, 'log')}`, `${dir}/${segmentFileName(base, 'log')}${DAMAGED_SUFFIX}`)
+    await storage.remove(`${dir}/${segmentFileName(base, 'index')}`)
+  }
+}
 
 /** Copies the segment's bytes from `position` to its end into a new file at `path` (replaced if present), synced. */
 async function copyTail(storage: LogStorage, segment: Segment, position: number, path: string): Promise<void> {
