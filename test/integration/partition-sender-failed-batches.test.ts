@@ -83,7 +83,7 @@ class FaultyBroker {
 /** A sender routed to `broker` (any object with the produce request), with the test's overrides of its deps. */
 function sender(broker: unknown, overrides: Partial<PartitionSenderDeps> = {}) {
   return new PartitionSender('t', 0, {
-    route: () => Promise.resolve(broker as Connection),
+    route: () => Promise.resolve({ conn: broker as Connection, leader: null }),
     clock: { now: () => 0, setTimeout: (fn: () => void) => setTimeout(fn, 0), clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout) },
     random: () => 0.5,
     logger: silentLogger,
@@ -220,7 +220,7 @@ describe('PartitionSender with failed batches', () => {
     const lines: string[] = []
     const logger = { ...silentLogger, info: (_fields: object, msg?: string) => void lines.push(msg ?? ''), child: () => logger }
     const s = sender(null, {
-      route: () => Promise.resolve((first ? ((first = false), lossy) : broker) as unknown as Connection),
+      route: () => Promise.resolve({ conn: (first ? ((first = false), lossy) : broker) as unknown as Connection, leader: null }),
       logger,
     })
     const a = batch(['a0', 'a1'])
@@ -236,7 +236,7 @@ describe('PartitionSender with failed batches', () => {
     const current = await FaultyBroker.start()
     let routed: unknown = silent
     const s = sender(null, {
-      route: () => Promise.resolve(routed as Connection),
+      route: () => Promise.resolve({ conn: routed as Connection, leader: null }),
       onStaleMetadata: () => void (routed = current),
     })
     const a = batch(['a0', 'a1'])
@@ -275,7 +275,7 @@ describe('PartitionSender with failed batches', () => {
     let routed = { broker: stale, ref: { leader: 1, leaderEpoch: 0 } }
     let refreshTo = routed
     const s = sender(null, {
-      route: () => Promise.resolve(routed.broker as unknown as Connection),
+      route: () => Promise.resolve({ conn: routed.broker as unknown as Connection, leader: routed.ref }),
       leader: () => Promise.resolve(routed.ref),
       onStaleMetadata: () => void (routed = refreshTo),
     })
@@ -313,7 +313,7 @@ describe('PartitionSender with failed batches', () => {
     const watchers: { pastEpoch: number; onMoved: () => void }[] = []
     const stale: unknown[][] = []
     const s = sender(null, {
-      route: () => Promise.resolve(routed.broker as unknown as Connection),
+      route: () => Promise.resolve({ conn: routed.broker as unknown as Connection, leader: routed.ref }),
       leader: () => Promise.resolve(routed.ref),
       onStaleMetadata: (...args) => void stale.push(args),
       onLeaderMoved: (_t, _p, pastEpoch, onMoved) => {

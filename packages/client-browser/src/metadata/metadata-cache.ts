@@ -362,6 +362,11 @@ export class MetadataCache {
    * connection anyway (requests queue there, and time out as usual).
    */
   async connectionFor(topic: string, partition: number): Promise<Connection> {
+    return (await this.route(topic, partition)).conn
+  }
+
+  /** connectionFor, with the leader and leader epoch it routed by (a request's answer is that leader's, whatever the cache says by then). */
+  async route(topic: string, partition: number): Promise<{ readonly conn: Connection; readonly leader: { readonly leader: number; readonly leaderEpoch: number } }> {
     const started = this.#opts.clock.now()
     for (let attempt = 0; ; attempt++) {
       const t = await this.topic(topic)
@@ -376,11 +381,12 @@ export class MetadataCache {
         await this.#sleep(attempt)
         continue
       }
-      if (conn === this.#pool.bootstrap || conn.state.status === 'connected' || this.#opts.clock.now() - started > this.#waitBudgetMs()) return conn
+      const routed = { conn, leader: { leader: p.leader, leaderEpoch: p.leaderEpoch } }
+      if (conn === this.#pool.bootstrap || conn.state.status === 'connected' || this.#opts.clock.now() - started > this.#waitBudgetMs()) return routed
       conn.connect()
       // A leader elected meanwhile (the leader watch hears of it) ends the wait at once.
       const leaderMoved = (stop: () => void) => this.onLeaderMoved(topic, partition, p.leaderEpoch, stop)
-      if (await this.#connectedWithin(conn, this.#opts.leaderWaitMs ?? DEFAULT_LEADER_WAIT_MS, leaderMoved)) return conn
+      if (await this.#connectedWithin(conn, this.#opts.leaderWaitMs ?? DEFAULT_LEADER_WAIT_MS, leaderMoved)) return routed
       this.invalidate(topic)
     }
   }

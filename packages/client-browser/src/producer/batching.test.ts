@@ -34,7 +34,7 @@ function pipeline(lingerMs: number, maxInFlight: number) {
   let sender: PartitionSender | null = null
   const acc = new RecordAccumulator({ lingerMs, clock, onReady: (b) => sender!.enqueue(b), canSend: () => sender!.canSend })
   sender = new PartitionSender('t', 0, {
-    route: () => Promise.resolve(conn),
+    route: () => Promise.resolve({ conn, leader: null }),
     clock,
     random: () => 0.5,
     logger: silentLogger,

@@ -18,11 +18,14 @@ export interface LeaderRef {
 
 /** How a partition's requests find its leader (metadata-cache.ts). */
 export interface LeaderLookup {
-  /** The connection to the partition's leader now (metadata-cache.ts connectionFor); asked again for every send and resend. */
-  readonly route: (topic: string, partition: number) => Promise<Connection>
   /**
-   * The partition's leader and leader epoch as cached (what `route` used); absent: an OUT_OF_ORDER_SEQUENCE_NUMBER is
-   * taken as coming from the current leader.
+   * The connection to the partition's leader now and the leader and epoch it was chosen by (metadata-cache.ts route;
+   * null: unknown); asked again for every send and resend.
+   */
+  readonly route: (topic: string, partition: number) => Promise<{ readonly conn: Connection; readonly leader: LeaderRef | null }>
+  /**
+   * The partition's leader and leader epoch as cached now (after a refresh: whether the leader a request went to still
+   * leads); absent: an OUT_OF_ORDER_SEQUENCE_NUMBER is taken as coming from the current leader.
    */
   readonly leader?: (topic: string, partition: number) => Promise<LeaderRef | null>
   /**
@@ -47,8 +50,10 @@ export function produceToLeader(lookup: LeaderLookup, request: ProduceRequest, w
   let sentTo: LeaderRef | null = null
   return written
     .then(() => lookup.route(topic, partition))
-    .then(async (conn) => {
-      sentTo = (await lookup.leader?.(topic, partition).catch(() => null)) ?? null
+    .then((routed) => {
+      const { conn } = routed
+      // The leader the connection was chosen by: the cache may name a newer one by now (the leader watch).
+      sentTo = lookup.leader === undefined ? null : routed.leader
       const answer = conn.request(produce, request, { noResponse: acks === 0, timeoutMs: timeoutMs + 5_000 })
       if (sentTo === null || lookup.onLeaderMoved === undefined || acks === 0) return answer
       // A leader cut off from its followers and the controller accepts the batch and never commits it; once another

@@ -60,7 +60,7 @@ export class PartitionSenders {
     const { clock, random, logger, metadata, outbox } = this.#deps
     const identity = this.#deps.identity()
     return new PartitionSender(topic, partition, {
-      route: (t, p) => metadata.connectionFor(t, p),
+      route: (t, p) => metadata.route(t, p),
       leader: (t, p) => metadata.leader(t, p),
       onLeaderMoved: (t, p, epoch, onMoved) => metadata.onLeaderMoved(t, p, epoch, onMoved),
       unknownTopicRetryMs: () => (metadata.propagates ? metadata.unknownTopicRetryMs : undefined),
