@@ -12,12 +12,14 @@ import type { ReplicaLogs } from '../replication/replica-manager.js'
 /** What the broker offers for its local replicas. */
 export interface LocalReplicaOps {
   openLocalReplica(topic: string, partition: number): Promise<PartitionLog>
+  reopenLocalReplica(topic: string, partition: number): Promise<PartitionLog>
   removeLocalReplica(topic: string, partition: number): Promise<void>
 }
 
 export function brokerReplicaLogs(broker: () => LocalReplicaOps): ReplicaLogs {
   return {
     open: (topic, partition) => broker().openLocalReplica(topic, partition),
+    reopen: (topic, partition) => broker().reopenLocalReplica(topic, partition),
     delete: (topic, partition) => broker().removeLocalReplica(topic, partition),
   }
 }
