@@ -107,7 +107,7 @@ export class ServedReads {
   /** Calls `listener` once, when damage is confirmed (at once if it is already); returns the unregister function. */
   onDamage(listener: (damage: ReadDamage) => void): () => void {
     const known = this.#damage
-    if (known) queueMicrotask(() => listener(known))
+    if (known) void Promise.resolve().then(() => listener(known))
     else this.#listeners.add(listener)
     return () => void this.#listeners.delete(listener)
   }
