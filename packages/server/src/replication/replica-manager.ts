@@ -233,7 +233,8 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
     this.#roles.delete(k)
     this.#damaged.add(k)
     this.#deps.logger.error({ topic, partition, ...damage }, 'a read found this replica damaged; it stops leading, is reopened through recovery and reported incomplete')
-    const run = this.#applying.then(() => this.#repair(topic, partition, role))
+    const ended = this.#end(role, { topic, partition }) // resigns now: subscriptions end, pending acks fail
+    const run = this.#applying.then(() => this.#repair(topic, partition, ended))
     this.#applying = run.catch((e: unknown) => this.#deps.logger.error({ topic, partition, err: String(e) }, 'repairing a damaged replica failed'))
   }
 
@@ -242,9 +243,9 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
    * (when recovery finds the log intact, nothing was damaged on storage and it may lead again); then takes the role the
    * latest image gives it (never leading while still in the ISR: see #becomeLeader).
    */
-  async #repair(topic: string, partition: number, damaged: Role): Promise<void> {
+  async #repair(topic: string, partition: number, damagedRoleEnded: Promise<void>): Promise<void> {
     const k = key(topic, partition)
-    await this.#end(damaged, { topic, partition })
+    await damagedRoleEnded
     const since = this.#roles.get(k) // a role a delta gave it meanwhile (a follower) uses the log about to be reopened
     this.#roles.delete(k)
     if (since) await this.#end(since)
