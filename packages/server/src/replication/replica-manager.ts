@@ -234,16 +234,18 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
     this.#damaged.add(k)
     this.#deps.logger.error({ topic, partition, ...damage }, 'a read found this replica damaged; it stops leading, is reopened through recovery and reported incomplete')
     const ended = this.#end(role, { topic, partition }) // resigns now: subscriptions end, pending acks fail
-    const run = this.#applying.then(() => this.#repair(topic, partition, ended))
+    const run = this.#applying.then(() => this.#repair(topic, partition, damage, ended))
     this.#applying = run.catch((e: unknown) => this.#deps.logger.error({ topic, partition, err: String(e) }, 'repairing a damaged replica failed'))
   }
 
   /**
-   * Ends the damaged replica's role, reopens its log through recovery and reports it incomplete when recovery cut it
-   * (when recovery finds the log intact, nothing was damaged on storage and it may lead again); then takes the role the
-   * latest image gives it (never leading while still in the ISR: see #becomeLeader).
+   * Once the damaged replica's role has ended, reopens its log through recovery and reports it incomplete when the
+   * damaged batch is gone from it: cut as damage, or as a torn tail when it was the last batch (which recovery cannot
+   * tell from a torn write, and under fsync interval/never does not report). When recovery keeps that batch, it was not
+   * damaged on storage and the replica may lead again. Then takes the role the latest image gives it (never leading
+   * while still in the ISR: see #becomeLeader).
    */
-  async #repair(topic: string, partition: number, damagedRoleEnded: Promise<void>): Promise<void> {
+  async #repair(topic: string, partition: number, damage: ReadDamage, damagedRoleEnded: Promise<void>): Promise<void> {
     const k = key(topic, partition)
     await damagedRoleEnded
     const since = this.#roles.get(k) // a role a delta gave it meanwhile (a follower) uses the log about to be reopened
@@ -254,7 +256,7 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
     const reg = t?.partitions[partition]
     if (this.#stopped || !image || !t || !reg?.replicas.includes(this.#deps.brokerId)) return // deleted meanwhile
     const log = await this.#deps.logs.reopen(topic, partition)
-    if (log.incompleteAtOpen === null) this.#damaged.delete(k)
+    if (log.incompleteAtOpen === null && log.logEndOffset > damage.offset) this.#damaged.delete(k)
     else this.#deps.incompleteReplicas.reportIncomplete(topic, partition)
     const local: LocalPartition = { topic, topicId: t.topicId, partition, registration: reg, previous: null }
     if (reg.leader === this.#deps.brokerId) await this.#becomeLeader(local, image)
