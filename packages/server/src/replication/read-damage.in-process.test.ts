@@ -41,9 +41,14 @@ describe('a leader whose committed data a read finds damaged (real Broker, Sessi
     const b = [...scanBatches(bytes)][2]!
     bytes[b.at + b.totalBytes - 1]! ^= 0xff
     storage.poke(SEGMENT, bytes)
+    c.net.setDown(leader, true) // its report to the controller waits: the metadata still names it leader meanwhile
     await expect(c.node(leader).broker.fetch({ topic: T, partition: 0, offset: 0, maxBytes: 1 << 20, maxWaitMs: 0, minBytes: 0 })).rejects.toMatchObject({ errorName: 'NOT_LEADER_OR_FOLLOWER' })
-    // It serves nothing more of the partition from then on (produce included), before the controller has acted.
+    // Reopened through recovery (cut at the damage, the rest set aside), yet not leading while the image keeps it in the ISR.
+    await until(c, () => storage.peek(`${SEGMENT}.damaged`) !== null && log(leader).logEndOffset === 4, 'the replica reopened, cut at the damage')
+    expect(c.partition(T, 0)).toMatchObject({ leader, isr: before.isr })
+    expect(c.node(leader).replicas.role(T, 0)).toBeNull()
     await expect(produce(leader, 'refused')).rejects.toMatchObject({ errorName: 'NOT_LEADER_OR_FOLLOWER' })
+    c.net.setDown(leader, false)
 
     await until(c, () => c.partition(T, 0).leader !== leader, 'the controller electing another leader')
     const after = c.partition(T, 0)
