@@ -265,8 +265,8 @@ export class PartitionLog {
     // high watermark catches up with its followers' next fetches). Nothing to read now.
     if (offset >= highWatermark) return { records: EMPTY_RECORDS, highWatermark, highWatermarkPosition, logStartOffset }
     try {
-      const read = await this.#log.read(offset, maxBytes, highWatermark)
-      const records = this.#served ? await this.#served.checked(read, offset) : read
+      const read = () => this.#log.read(offset, maxBytes, highWatermark)
+      const records = await (this.#served ? this.#served.checked(read, offset) : read())
       return { records, highWatermark, highWatermarkPosition, logStartOffset }
     } catch (e) {
       if (offset < this.logStartOffset) return this.read(offset, maxBytes) // retention removed the segment meanwhile
@@ -290,7 +290,7 @@ export class PartitionLog {
     }
     const end = this.#log.logEndOffset
     if (offset >= end) return new Uint8Array(0)
-    return this.#served ? this.#served.checked(await this.#log.read(offset, maxBytes, end), offset) : this.#log.read(offset, maxBytes, end)
+    return this.#served ? this.#served.checked(() => this.#log.read(offset, maxBytes, end), offset) : this.#log.read(offset, maxBytes, end)
   }
 
   /** Calls listener with each new log end, once its batch is written (what replica fetches wait on). */

@@ -65,10 +65,11 @@ describe('ServedReads', () => {
     })
     const told: unknown[] = []
     served.onDamage((d) => told.push(d))
-    expect(await served.checked(bytes, 0)).toBe(bytes)
-    await expect(served.checked(damaged, 0)).rejects.toMatchObject({ errorName: 'NOT_LEADER_OR_FOLLOWER', retriable: true, details: { damagedOffset: 2 } })
+    expect(await served.checked(async () => bytes, 0)).toBe(bytes)
+    await expect(served.checked(async () => damaged, 0)).rejects.toMatchObject({ errorName: 'NOT_LEADER_OR_FOLLOWER', retriable: true, details: { damagedOffset: 2 } })
     expect(rereads).toEqual([2])
-    await expect(served.checked(bytes, 0)).rejects.toMatchObject({ errorName: 'NOT_LEADER_OR_FOLLOWER' }) // sticky: nothing is served any more
+    const closed = async (): Promise<Uint8Array> => Promise.reject(new Error('the log is closed for its repair'))
+    await expect(served.checked(closed, 0)).rejects.toMatchObject({ errorName: 'NOT_LEADER_OR_FOLLOWER' }) // sticky: nothing is read or served any more
     expect(() => served.assertIntact()).toThrow(/damaged at offset 2/)
     expect(told).toEqual([{ offset: 2, reason: expect.stringMatching(/CRC/) }])
     const late: unknown[] = []
@@ -83,10 +84,10 @@ describe('ServedReads', () => {
     damaged[starts[2]! - 1]! ^= 0x01
     let again: Uint8Array | null = bytes.subarray(starts[1], starts[2])
     const served = new ServedReads(check, async () => again)
-    await expect(served.checked(damaged, 0)).rejects.toMatchObject({ errorName: 'CORRUPT_MESSAGE', retriable: true })
+    await expect(served.checked(async () => damaged, 0)).rejects.toMatchObject({ errorName: 'CORRUPT_MESSAGE', retriable: true })
     again = null
-    await expect(served.checked(damaged, 0)).rejects.toMatchObject({ errorName: 'CORRUPT_MESSAGE' })
+    await expect(served.checked(async () => damaged, 0)).rejects.toMatchObject({ errorName: 'CORRUPT_MESSAGE' })
     expect(served.damage).toBeNull()
-    expect(await served.checked(bytes, 0)).toBe(bytes)
+    expect(await served.checked(async () => bytes, 0)).toBe(bytes)
   })
 })

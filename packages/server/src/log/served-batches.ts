@@ -86,11 +86,14 @@ export class ServedReads {
   }
 
   /**
-   * `bytes` (read for `offset`, below the log's readable end) when they pass. NOT_LEADER_OR_FOLLOWER (retriable: the
-   * partition moves to another replica) on confirmed damage; CORRUPT_MESSAGE (retriable) when the batch read again
-   * passes or is gone, since the bytes read failed and are not served.
+   * The bytes `read` returns (for `offset`, below the log's readable end) when they pass. NOT_LEADER_OR_FOLLOWER
+   * (retriable: the partition moves to another replica) once damage is confirmed, without reading (the log may be
+   * closed for its repair by then); CORRUPT_MESSAGE (retriable) when the batch read again passes or is gone, since the
+   * bytes read failed and are not served.
    */
-  async checked(bytes: Uint8Array, offset: number): Promise<Uint8Array> {
+  async checked(read: () => Promise<Uint8Array>, offset: number): Promise<Uint8Array> {
+    this.assertIntact()
+    const bytes = await read()
     this.assertIntact()
     const suspect = damageInRead(bytes, offset, this.#check)
     if (suspect === null) return bytes
