@@ -18,29 +18,42 @@
  *
  * Why nothing may be lost: every acknowledged record was on the two other replicas, and the damaged one rejoins the
  * ISR only once it holds everything up to the high watermark again. So the history check must find zero anomalies,
- * and after the run every replica must hold the same log, byte for byte (the repaired one included).
+ * and after the run every replica must hold the same log, byte for byte (the repaired one included). *
+ * Second schedule, damage found while running: at 30 % of the schedule one byte of a committed batch is flipped in the
+ * running LEADER's active segment, and a reader fetches from that batch (the workload's consumer is past it). The
+ * leader checks what it serves: the fetch fails NOT_LEADER_OR_FOLLOWER, the leader stops serving the partition, reopens
+ * its log through recovery (cut at the damage, the rest set aside) and names the replica incomplete in its next
+ * heartbeat; the controller elects another ISR member, and the damaged replica repairs from it and rejoins the ISR.
+ * Same expectations: zero anomalies, every replica identical on disk after the run.
  */
 import { readdir } from 'node:fs/promises'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { until } from '../support/until.js'
 import { FaultCluster } from './support/cluster.js'
 import { damageCommittedBatch } from './support/disk-damage.js'
 import { partitionDir, stopAndCompareReplicas } from './support/power-loss.js'
 import { DURATION_MS, seededRandom, Workload } from './support/workload.js'
+import { exchanges } from '../../packages/shared/src/index.js'
+import { RawConnection } from '../support/raw-connection.js'
 
 const TOPIC = 'crc-damage'
 
 let cluster: FaultCluster | null = null
 let workload: Workload | null = null
 let failed = false
-afterAll(async () => {
+async function cleanUp(): Promise<void> {
   if (failed) {
     workload?.dump(40)
     console.log(`consumer errors: ${JSON.stringify(workload?.consumerErrors)}; gaps: ${JSON.stringify(workload?.gaps)}`)
   }
   await workload?.close()
   await cluster?.close()
-})
+  workload = null
+  cluster = null
+  failed = false
+}
+afterEach(cleanUp)
+afterAll(cleanUp)
 
 describe('fault: CRC damage (a follower restarts with a committed batch damaged in place and is elected at once)', () => {
   it('the damaged follower repairs from the leader and is elected as soon as it is back in the ISR: nothing acknowledged is lost, replicas agree', async ({ onTestFailed }) => {
@@ -90,6 +103,49 @@ describe('fault: CRC damage (a follower restarts with a committed batch damaged 
     expect(registered.incompleteReplicas).toEqual([{ topic: TOPIC, partition: 0 }])
     expect(after.leader, 'the repaired follower is the one elected').toBe(victim)
     expect(ackedCut, 'the cut took acknowledged records from the follower').toBeGreaterThan(0)
+    expect(setAside).toHaveLength(1)
+    expect(replicas.divergences).toEqual([])
+  })
+})
+
+describe('fault: CRC damage found while running (a committed batch rots under the running leader and a reader reads it)', () => {
+  it('the leader stops serving, reopens and reports the replica, another ISR member leads, the damaged replica repairs and rejoins: nothing acknowledged is lost, replicas agree', async ({ onTestFailed }) => {
+    onTestFailed(() => void (failed = true))
+    const topic = `${TOPIC}-running`
+    cluster = await FaultCluster.start({ sessionTimeoutMs: 2_000 })
+    await cluster.waitHealthy()
+    const w = (workload = await Workload.start(cluster, { topic }))
+    const rand = seededRandom()
+
+    await w.waitElapsed(DURATION_MS * 0.3)
+    const before = await cluster.waitLeader(topic, 0, (p) => p.isr?.length === 3)
+    const leader = before.leader
+    const mark = cluster.logMark(leader)
+    const damage = await damageCommittedBatch(cluster.node(leader), topic, 0, before.highWatermark, (n) => Math.floor(rand() * n), { running: true })
+    const damagedAt = w.rec.now()
+    const reader = await RawConnection.open(cluster.node(leader).proxy.url)
+    const read = await reader.request(exchanges.fetch, { topic, partition: 0, offset: damage.firstOffset, maxBytes: 1 << 20, maxWaitMs: 0, minBytes: 0 })
+    reader.close()
+    const found = await cluster.waitLog(leader, mark, (l) => typeof l.msg === 'string' && l.msg.startsWith('a read found this replica damaged'), 'the leader finding the damage')
+    const after = await cluster.waitLeader(topic, 0, (p) => p.leader !== leader && p.leaderEpoch > before.leaderEpoch)
+    const leaderMs = w.rec.now() - damagedAt
+    const nextOk = await w.nextAckAfter(damagedAt)
+    await until(async () => (await cluster!.partition(after.leader, topic, 0))?.isr?.includes(leader), { timeoutMs: 60_000, what: `node ${leader} back in the ISR of ${topic}/0` })
+    const backInIsrMs = w.rec.now() - damagedAt
+
+    const result = await w.finish()
+    const setAside = (await readdir(partitionDir(cluster.node(leader), topic, 0))).filter((n) => n.endsWith('.damaged'))
+    const replicas = await stopAndCompareReplicas(cluster, topic, 0)
+    w.print('crc-damage-running', result, [
+      `damage under running leader ${leader}: batch ${damage.firstOffset}..${damage.lastOffset} (high watermark ${before.highWatermark}); the reader's fetch: ${read.ok ? 'served?!' : read.error.errorName}; found at offset ${String(found.offset)}`,
+      `damaged → node ${after.leader} leads at epoch ${after.leaderEpoch}: ${Math.round(leaderMs)} ms / next acknowledged write ${Math.round(nextOk.timeMs - damagedAt)} ms; node ${leader} back in the ISR after ${Math.round(backInIsrMs)} ms`,
+      `replicas on disk: log ends ${JSON.stringify(replicas.logEnds)}, ${replicas.batches} batches, divergences: ${replicas.divergences.length === 0 ? 'none' : replicas.divergences.join('; ')}; set aside on node ${leader}: ${setAside.join(', ')}`,
+    ])
+    w.expectClean(result)
+    expect(read.ok ? 'served' : read.error.errorName).toBe('NOT_LEADER_OR_FOLLOWER')
+    expect(found.offset).toBe(damage.firstOffset)
+    expect(before.isr).toContain(after.leader)
+    expect(leaderMs, 'leadership moved within the bound of one heartbeat round, not a session timeout').toBeLessThan(5_000)
     expect(setAside).toHaveLength(1)
     expect(replicas.divergences).toEqual([])
   })

@@ -9,6 +9,11 @@
  * The last ISR member of a partition stopped with its last committed batch damaged (recovery cuts it, below its
  * high-watermark checkpoint): it must not be elected on its return, since the other replica (out of the ISR) still
  * holds the batch it lost. The partition stays offline with an empty ISR; nothing acknowledged is truncated anywhere.
+ *
+ * A committed batch damaged on the running leader's disk: the first read of it (here a consumer's fetch) finds it
+ * failing its CRC; the leader stops serving the partition, reopens its replica through recovery (cut at the damage)
+ * and reports it incomplete; the controller elects another ISR member; the damaged replica repairs from it, byte for
+ * byte, and rejoins the ISR; nothing acknowledged is lost and consumers read every record intact.
  */
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -76,6 +81,43 @@ describe('a replica whose committed data fails its CRC', () => {
       return r && r.length >= 100 ? r : undefined
     }, { what: 'the new leader serving the acknowledged records' })
     expect(read.map((r) => r.value)).toEqual(written)
+  }, 120_000)
+
+  it('a committed batch damaged on the running leader: a read finds it, leadership moves, the replica repairs from the new leader and rejoins the ISR', async () => {
+    const c = (cluster = await InProcessCluster.start({ dirPrefix: 'samsa-crc-running', replication: { replicaLagTimeMaxMs: 3_000, isrCheckIntervalMs: 250 } }))
+    await until(async () => (await c.metadataOf(1, [T])).brokers.length === 3, { timeoutMs: 30_000, what: 'three live brokers' })
+    expect(await (await c.open(1)).request(exchanges.createTopic, { name: T, partitions: 1, replicationFactor: 3, minInsyncReplicas: 2 })).toMatchObject({ ok: true })
+    const first = await waitPartition(c, (p) => p.leader > 0 && p.isr?.length === 3, 'a leader and three replicas in the ISR')
+    const leader = first.leader
+    const written = await writeAcked(c, leader, 10)
+    await until(() => [1, 2, 3].every((id) => local(c, id)?.highWatermark === 100), { what: 'every replica with the 100 records below its high watermark' })
+
+    // Batch #3 (offsets 30..39, committed everywhere) is damaged under the running leader; its next read finds it.
+    const [segment] = await segmentFiles(c.dataDir(leader), T, 0)
+    expect((await damageBatch(segment!, 3)).header.baseOffset).toBe(30)
+    await expect(drainPartition(await c.open(leader), T, 0)).rejects.toMatchObject({ errorName: 'NOT_LEADER_OR_FOLLOWER' })
+
+    const next = await until(async () => {
+      const p = await c.partitionOn(leader, T).catch(() => undefined)
+      return p && p.leader > 0 && p.leader !== leader && p.leaderEpoch > first.leaderEpoch ? p : undefined
+    }, { timeoutMs: 10_000, what: 'leadership moved off the damaged replica' })
+    expect(local(c, leader)?.logEndOffset).toBeGreaterThanOrEqual(30) // reopened through recovery: cut at the damage, then catching up
+    expect((await readdir(join(c.dataDir(leader), 'topics', T, '0'))).filter((n) => n.endsWith('.damaged'))).toHaveLength(1)
+
+    // Acknowledged writes continue on the new leader; consumers read every record intact there.
+    const more = Array.from({ length: 10 }, (_, i) => value('after', i))
+    const conn = await c.open(next.leader)
+    expect(await until(() => produceValues(conn, T, 0, more).then((o) => o + 1, () => 0), { what: 'the new leader taking writes' })).toBe(101)
+    const read = await until(async () => {
+      const r = await drainPartition(conn, T, 0).catch(() => null)
+      return r && r.length >= 110 ? r : undefined
+    }, { what: 'the new leader serving every acknowledged record' })
+    expect(read.map((r) => r.value)).toEqual([...written, ...more])
+
+    // The damaged replica is back in the ISR holding the new leader's log byte for byte.
+    await waitPartition(c, (p) => p.isr?.includes(leader) === true && local(c, leader)?.logEndOffset === 110, `broker ${leader} caught up and back in the ISR`)
+    const bytes = async (id: number) => c.nodes.get(id)!.broker.localReplica(T, 0).readForReplica(0, 1 << 20)
+    expect(Buffer.from(await bytes(leader)).equals(Buffer.from(await bytes(next.leader)))).toBe(true)
   }, 120_000)
 
   it('the last ISR member, back with its last committed batch damaged, is not elected: the partition stays offline and the other replica keeps every record', async () => {

@@ -22,11 +22,12 @@ export interface DiskDamage {
 }
 
 /**
- * Flips a byte in a batch of the killed node's active segment, chosen by `choose` among the batches that end below
+ * Flips a byte in a batch of the killed (or, with `running`, the running) node's active segment, chosen by `choose` among the batches that end below
  * `below` (e.g. the high watermark before the kill: committed) and have at least one batch after them.
  */
-export async function damageCommittedBatch(node: ClusterNode, topic: string, partition: number, below: number, choose: (candidates: number) => number): Promise<DiskDamage> {
-  if (node.process) throw new Error(`node ${node.id} is running: damage its disk once it is killed`)
+export async function damageCommittedBatch(node: ClusterNode, topic: string, partition: number, below: number, choose: (candidates: number) => number, opts: { running?: boolean } = {}): Promise<DiskDamage> {
+  // Under a running node the byte is flipped in place beside its writes (bit rot it finds only when it reads the batch).
+  if (node.process && !opts.running) throw new Error(`node ${node.id} is running: damage its disk once it is killed`)
   const segment = (await segmentFiles(node, topic, partition)).at(-1)
   if (!segment) throw new Error(`node ${node.id} has no segment of ${topic}/${partition}`)
   const batches = await batchesIn(segment)

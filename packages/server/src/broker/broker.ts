@@ -45,7 +45,7 @@ export interface BrokerDeps {
   readonly clock: Clock
   readonly logger: Logger
   readonly metrics?: BrokerMetrics
-  /** CRC-32C for verifying produced batches; default the pure-JS one in @samsa/shared. */
+  /** CRC-32C for verifying produced batches (and, on a replica, fetched and served ones); default the pure-JS one in @samsa/shared. */
   readonly crc32c?: Crc32cFn
   /**
    * Replication: who leads each partition (the ReplicaManager). With it, the broker holds only the replicas it is
@@ -117,7 +117,7 @@ export class Broker {
 
   static async start(config: BrokerConfig, deps: BrokerDeps): Promise<Broker> {
     const metrics = deps.metrics ?? noopMetrics
-    const opener = { storage: deps.storage, logConfig: config.log, clock: deps.clock, logger: deps.logger, maxOpenSegmentFiles: config.maxOpenSegmentFiles, metrics }
+    const opener = { storage: deps.storage, logConfig: config.log, clock: deps.clock, logger: deps.logger, maxOpenSegmentFiles: config.maxOpenSegmentFiles, metrics, ...(deps.crc32c ? { crc32c: deps.crc32c } : {}) }
     const logs = deps.leadership
       ? await ReplicaRegistry.open({ ...opener, highWatermark: 'set-by-partition' })
       : await TopicRegistry.open({ ...opener, maxPartitionsPerTopic: config.maxPartitionsPerTopic, maxTopics: config.maxTopics, maxPartitions: config.maxPartitions })
@@ -195,6 +195,11 @@ export class Broker {
    */
   openLocalReplica(topic: string, partition: number, owner: ReplicaOwner): Promise<PartitionLog> {
     return this.#replicaRegistry().openReplica(topic, partition, owner)
+  }
+
+  /** Replication: closes this broker's replica of a partition and opens it again through recovery (read-time damage). */
+  reopenLocalReplica(topic: string, partition: number): Promise<PartitionLog> {
+    return this.#replicaRegistry().reopenReplica(topic, partition)
   }
 
   /** Replication: closes and deletes this broker's replica of a partition, if it holds one. */

@@ -4,6 +4,7 @@
  * node's TopicRegistry (whole topics) and a replicating broker's ReplicaRegistry (one replica at a time), so both
  * keep the same on-disk layout and the same handle budget.
  */
+import type { Crc32cFn } from '@samsa/shared'
 import type { Clock, Logger } from '../clock.js'
 import { LazyLogStorage } from '../log/lazy-log-storage.js'
 import type { LogStorage } from '../log/log-storage.js'
@@ -20,6 +21,8 @@ export interface PartitionOpenerDeps {
   readonly metrics?: BrokerMetrics
   /** How partitions' high watermarks move: 'set-by-partition' when replication sets them (PartitionLogArgs.highWatermark). */
   readonly highWatermark?: 'follows-local-end' | 'set-by-partition'
+  /** CRC-32C for the batches a replica checks (PartitionLogArgs.crc32c). */
+  readonly crc32c?: Crc32cFn
 }
 
 /** A partition's files unused this long give their handles back, so idle partitions hold no file descriptor. */
@@ -65,6 +68,7 @@ export class PartitionOpener {
       clock: this.#deps.clock,
       logger: this.#deps.logger.child({ topic, partition }),
       ...(this.#deps.highWatermark && { highWatermark: this.#deps.highWatermark }),
+      ...(this.#deps.crc32c && { crc32c: this.#deps.crc32c }),
     })
     if (log.recoveryReport) this.#deps.logger.warn({ topic, partition, ...log.recoveryReport }, 'recovery cut a damaged log tail')
     return log

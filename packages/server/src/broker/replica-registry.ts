@@ -158,6 +158,26 @@ export class ReplicaRegistry implements LocalLogs {
     else await this.#storage.removeDir(topicDir(topic))
   }
 
+  /**
+   * Closes the hosted replica's log and opens it again (recovery verifies every batch and cuts a replica at damage in
+   * place; PartitionLog.incompleteAtOpen says so); opens it when it is not open.
+   */
+  reopenReplica(topic: string, partition: number): Promise<PartitionLog> {
+    assertTopicName(topic)
+    return this.#serially(topic, async () => {
+      const logs = this.#replicas.get(topic)
+      await logs?.get(partition)?.close().catch((e: unknown) => this.#logger.warn({ topic, partition, err: String(e) }, 'closing a replica to reopen it failed; opening it again'))
+      logs?.delete(partition)
+      if (logs?.size === 0) this.#replicas.delete(topic)
+      const log = await this.#opener.open(topic, partition)
+      let now = this.#replicas.get(topic)
+      if (!now) this.#replicas.set(topic, (now = new Map()))
+      now.set(partition, log)
+      this.#logger.info({ topic, partition, logEndOffset: log.logEndOffset, incomplete: log.incompleteAtOpen }, 'replica reopened')
+      return log
+    })
+  }
+
   /** Closes and deletes the replica, if hosted; the topic's directory goes with its last replica. */
   removeReplica(topic: string, partition: number): Promise<void> {
     assertTopicName(topic)

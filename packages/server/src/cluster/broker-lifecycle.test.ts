@@ -54,7 +54,7 @@ describe('BrokerLifecycle against a real controller', () => {
     b.start()
     await n.run(2_000)
     expect(b.state()).toMatchObject({ brokerEpoch: 2, fenced: false })
-    await expect(n.channel.call('brokerHeartbeat', { brokerId: 7, brokerEpoch: 1, metadataOffset: n.metadata.image.offset, wantShutDown: false }, 0)).rejects.toMatchObject({ errorName: 'STALE_BROKER_EPOCH' })
+    await expect(n.channel.call('brokerHeartbeat', { brokerId: 7, brokerEpoch: 1, metadataOffset: n.metadata.image.offset, wantShutDown: false, incompleteReplicas: [] }, 0)).rejects.toMatchObject({ errorName: 'STALE_BROKER_EPOCH' })
 
     // Controlled shutdown fences at once, without waiting for the session.
     const shutdown = b.shutdown(1_000)
@@ -152,6 +152,50 @@ describe('BrokerLifecycle: replicas recovered incomplete', () => {
     expect(registrations.length).toBeGreaterThan(acceptedAt + 1) // and a registration again after it
     expect(registrations.slice(0, acceptedAt + 1).every((r) => r.incompleteReplicas === incompleteReplicas)).toBe(true)
     expect(registrations.slice(acceptedAt + 1).every((r) => r.incompleteReplicas.length === 0)).toBe(true)
+    lifecycle.stop()
+  })
+
+  it('names a replica found incomplete while running in a heartbeat sent at once, in every heartbeat until one is accepted, and in none after', async () => {
+    const clock = new ManualClock()
+    const heartbeats: { atMs: number; incompleteReplicas: readonly { topic: string; partition: number }[] }[] = []
+    let failHeartbeats = false
+    const peers: PeerRequester = {
+      request: (_nodeId, name, req) => {
+        if (name === 'brokerRegistration') return Promise.resolve({ brokerEpoch: 1 } as never)
+        if (name === 'brokerHeartbeat' && 'incompleteReplicas' in req) heartbeats.push({ atMs: clock.monotonicMs(), incompleteReplicas: req.incompleteReplicas })
+        if (failHeartbeats) return Promise.reject(new Error('the controller lost its leadership'))
+        return Promise.resolve({ isFenced: false, shouldShutDown: false } as never)
+      },
+      close: () => {},
+    }
+    const metadata = { state: () => ({ active: false, role: 'follower' as const, term: 1, leaderId: 2, metadataOffset: 0, appliedIndex: 0 }) }
+    const channel = new ControllerChannel({ nodeId: 1, metadata, handlers: {} as never, peers, clock })
+    const lifecycle = new BrokerLifecycle({ brokerId: 1, clusterId: 'c1', advertisedUrl: 'ws://b1:1', channel, clock, heartbeatIntervalMs: 400, metadataOffset: () => 0 })
+    const run = async (ms: number) => {
+      for (let t = 0; t < ms; t += 10) {
+        clock.advance(10)
+        for (let j = 0; j < 10; j++) await Promise.resolve()
+      }
+    }
+    lifecycle.start()
+    await run(1_000)
+    expect(heartbeats.length).toBeGreaterThan(0)
+    expect(heartbeats.every((h) => h.incompleteReplicas.length === 0)).toBe(true)
+
+    failHeartbeats = true
+    const reportedAt = clock.monotonicMs()
+    lifecycle.reportIncomplete('orders', 3)
+    lifecycle.reportIncomplete('orders', 3) // once is enough
+    await run(300)
+    const carrying = heartbeats.filter((h) => h.incompleteReplicas.length > 0)
+    expect(carrying[0]!.atMs - reportedAt).toBeLessThanOrEqual(20) // not a heartbeat interval later
+    expect(carrying.length).toBeGreaterThan(1) // retried while unanswered
+    failHeartbeats = false
+    await run(1_000)
+    const accepted = heartbeats.findIndex((h, i) => i > 0 && h.incompleteReplicas.length > 0 && heartbeats[i + 1]?.incompleteReplicas.length === 0)
+    expect(accepted).toBeGreaterThan(0)
+    expect(heartbeats.slice(0, accepted + 1).filter((h) => h.atMs >= reportedAt).every((h) => h.incompleteReplicas.length === 1 && h.incompleteReplicas[0]!.partition === 3)).toBe(true)
+    expect(heartbeats.slice(accepted + 1).every((h) => h.incompleteReplicas.length === 0)).toBe(true)
     lifecycle.stop()
   })
 })

@@ -6,7 +6,9 @@
  * process's session is still live) is retried until that session ends. `shutdown` asks for a controlled shutdown
  * (leadership moved away, the broker fenced) before the process goes. The replicas this process recovered incomplete
  * are named in every registration until one is accepted (the controller takes the broker out of their ISRs then),
- * and in none after: later registrations of the same process find them repaired or already out.
+ * and in none after: later registrations of the same process find them repaired or already out. Replicas found
+ * incomplete while running (`reportIncomplete`: a read found one damaged and recovery cut it) are named in the next
+ * heartbeat, sent at once, or registration, and in every one until one is accepted.
  *
  * Each registration or heartbeat waits at most one heartbeat interval for its answer: a controller that stopped
  * answering (paused, blackholed) keeps its connection open, and a heartbeat stuck there would never reach the new
@@ -59,7 +61,7 @@ export class BrokerLifecycle {
   #running: Promise<void> | null = null
   #stopped = false
   #lastError = ''
-  /** Named in registrations until one is accepted. */
+  /** Named in registrations and heartbeats until one is accepted. */
   #incompleteReplicas: readonly { readonly topic: string; readonly partition: number }[]
 
   constructor(opts: BrokerLifecycleOptions) {
@@ -85,12 +87,22 @@ export class BrokerLifecycle {
     this.#stop()
     await this.#running?.catch(() => {})
     if (this.#brokerEpoch < 0) return
-    const req = { brokerId: this.#o.brokerId, brokerEpoch: this.#brokerEpoch, metadataOffset: this.#o.metadataOffset(), wantShutDown: true }
+    const req = { brokerId: this.#o.brokerId, brokerEpoch: this.#brokerEpoch, metadataOffset: this.#o.metadataOffset(), wantShutDown: true, incompleteReplicas: this.#incompleteReplicas }
     try {
       await this.#o.channel.call('brokerHeartbeat', req, timeoutMs)
       this.#logger.info({ brokerId: this.#o.brokerId }, 'controlled shutdown: the controller moved this broker\'s leadership away')
     } catch (err) {
       this.#logger.warn({ err: String(err) }, 'controlled shutdown was not acknowledged; the session timeout will fence this broker')
+    }
+  }
+
+  /** Names the local replica as incomplete to the controller: in the next heartbeat (sent now) or registration. */
+  reportIncomplete(topic: string, partition: number): void {
+    if (this.#incompleteReplicas.some((r) => r.topic === topic && r.partition === partition)) return
+    this.#incompleteReplicas = [...this.#incompleteReplicas, { topic, partition }]
+    if (this.#timer !== null && !this.#stopped) {
+      this.#o.clock.clearTimeout(this.#timer)
+      this.#schedule(0)
     }
   }
 
@@ -126,7 +138,7 @@ export class BrokerLifecycle {
       }
       await this.#heartbeat()
       this.#lastError = ''
-      this.#schedule(this.#fenced ? soon : interval)
+      this.#schedule(this.#incompleteReplicas.length > 0 ? 0 : this.#fenced ? soon : interval) // a report made meanwhile goes now
     } catch (e) {
       const name = e instanceof SamsaError ? e.errorName : ''
       if (name === 'STALE_BROKER_EPOCH' || name === 'BROKER_ID_NOT_REGISTERED') {
@@ -147,15 +159,23 @@ export class BrokerLifecycle {
     const { brokerId, clusterId, advertisedUrl } = this.#o
     const incompleteReplicas = this.#incompleteReplicas
     const r = await this.#o.channel.call('brokerRegistration', { brokerId, clusterId, advertisedUrl, rack: this.#o.rack ?? null, previousBrokerEpoch: this.#previousEpoch, incompleteReplicas }, 0, this.#o.heartbeatIntervalMs)
-    this.#incompleteReplicas = []
+    this.#accepted(incompleteReplicas)
     if (this.#stopped) return
     this.#brokerEpoch = r.brokerEpoch
     this.#fenced = true
     this.#logger.info({ brokerId, brokerEpoch: r.brokerEpoch, incompleteReplicas }, 'broker registered with the controller')
   }
 
+  /** The controller accepted a request naming `sent`: those are out of their ISRs now (reports made since stay). */
+  #accepted(sent: readonly { readonly topic: string; readonly partition: number }[]): void {
+    if (sent.length > 0) this.#incompleteReplicas = this.#incompleteReplicas.filter((r) => !sent.includes(r))
+  }
+
   async #heartbeat(): Promise<void> {
-    const r = await this.#o.channel.call('brokerHeartbeat', { brokerId: this.#o.brokerId, brokerEpoch: this.#brokerEpoch, metadataOffset: this.#o.metadataOffset(), wantShutDown: false }, 0, this.#o.heartbeatIntervalMs)
+    const incompleteReplicas = this.#incompleteReplicas
+    const r = await this.#o.channel.call('brokerHeartbeat', { brokerId: this.#o.brokerId, brokerEpoch: this.#brokerEpoch, metadataOffset: this.#o.metadataOffset(), wantShutDown: false, incompleteReplicas }, 0, this.#o.heartbeatIntervalMs)
+    this.#accepted(incompleteReplicas)
+    if (incompleteReplicas.length > 0) this.#logger.info({ brokerId: this.#o.brokerId, incompleteReplicas }, 'the controller took this broker out of the ISRs of replicas found incomplete')
     this.#lastHeartbeatMs = this.#o.clock.monotonicMs()
     const changed = r.isFenced !== this.#fenced
     if (changed) this.#logger.info({ brokerId: this.#o.brokerId, fenced: r.isFenced }, r.isFenced ? 'broker fenced by the controller' : 'broker unfenced')

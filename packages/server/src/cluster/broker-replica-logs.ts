@@ -15,6 +15,7 @@ import type { ReplicaLogs } from '../replication/replica-manager.js'
 /** What the broker offers for its local replicas. */
 export interface LocalReplicaOps {
   openLocalReplica(topic: string, partition: number, owner: ReplicaOwner): Promise<PartitionLog>
+  reopenLocalReplica(topic: string, partition: number): Promise<PartitionLog>
   removeLocalReplica(topic: string, partition: number): Promise<void>
   /** Every partition log this broker holds: its local replicas. */
   partitionOffsets(): Iterable<{ readonly topic: string; readonly partition: number }>
@@ -23,6 +24,7 @@ export interface LocalReplicaOps {
 export function brokerReplicaLogs(broker: () => LocalReplicaOps): ReplicaLogs {
   return {
     open: (topic, partition, owner) => broker().openLocalReplica(topic, partition, owner),
+    reopen: (topic, partition) => broker().reopenLocalReplica(topic, partition),
     delete: (topic, partition) => broker().removeLocalReplica(topic, partition),
     hosted: () => [...broker().partitionOffsets()].map(({ topic, partition }) => ({ topic, partition })),
   }

@@ -163,6 +163,11 @@ export class ClusterNode implements BrokerClusterPort {
     return { leader: r.leader, leaderEpoch: r.leaderEpoch, partitionEpoch: r.partitionEpoch, replicas: r.replicas, isr: r.isr }
   }
 
+  /** The replication layer's report of a local replica found damaged while running (see BrokerLifecycle). */
+  reportIncompleteReplica(topic: string, partition: number): void {
+    this.lifecycle.reportIncomplete(topic, partition)
+  }
+
   status(): ClusterNodeStatus {
     const { metadata } = this.#o
     const s = metadata.state()

@@ -45,7 +45,7 @@ export function controllerRequests(metadata: ControllerDecisions, clusterId: str
       return metadata.registerBroker({ brokerId: q.brokerId, previousBrokerEpoch: q.previousBrokerEpoch, advertisedUrl: q.advertisedUrl, rack: q.rack, incompleteReplicas: q.incompleteReplicas })
     },
     brokerHeartbeat: async (q) => {
-      const r = await metadata.heartbeat({ brokerId: q.brokerId, brokerEpoch: q.brokerEpoch, caughtUpToMetadataOffset: q.metadataOffset, wantShutDown: q.wantShutDown })
+      const r = await metadata.heartbeat({ brokerId: q.brokerId, brokerEpoch: q.brokerEpoch, caughtUpToMetadataOffset: q.metadataOffset, wantShutDown: q.wantShutDown, incompleteReplicas: q.incompleteReplicas })
       return { isFenced: r.fenced, shouldShutDown: r.shouldShutDown }
     },
     allocateProducerIds: (q) => metadata.allocateProducerIds(q.brokerId, q.brokerEpoch),

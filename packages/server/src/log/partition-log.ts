@@ -5,8 +5,9 @@
  * High watermark: under 'follows-local-end' (a single node, the default) it is the local durable end; under
  * 'set-by-partition' only advanceHighWatermark moves it (replication: the minimum log end over the ISR).
  */
-import { batchLastOffset, batchTotalBytes, patchBatch, ProtocolError, readBatchHeader, SamsaError, verifyBatch, type BatchHeader } from '@samsa/shared'
+import { batchLastOffset, batchTotalBytes, crc32c, patchBatch, readBatchHeader, SamsaError, type Crc32cFn } from '@samsa/shared'
 import type { Clock, Logger } from '../clock.js'
+import { checkLeaderBatch } from './leader-batch-check.js'
 import { LeaderEpochCache, type EpochEntry } from './leader-epoch-cache.js'
 import { Log } from './log.js'
 import type { RecoveryReport } from './log-recovery.js'
@@ -15,6 +16,7 @@ import { decodeOffsetCheckpoint, HIGH_WATERMARK_CHECKPOINT, writeOffsetCheckpoin
 import type { PartitionLogConfig } from './partition-log-config.js'
 import { incompleteReason, PartitionRecovery } from './partition-recovery.js'
 import { ProducerStateTable } from './producer-state.js'
+import { ServedReads, type ReadDamage } from './served-batches.js'
 import { retriableStorageError, storageError } from './storage-errors.js'
 
 export type { RecoveryReport } from './log-recovery.js'
@@ -52,6 +54,8 @@ export interface PartitionLogArgs {
    * starts at the `high-watermark` checkpoint (checkpointHighWatermark), within [logStartOffset, logEndOffset].
    */
   highWatermark?: 'follows-local-end' | 'set-by-partition'
+  /** CRC-32C for the batches a replica checks (appended from its leader, served to readers); default: the pure-JS one. */
+  crc32c?: Crc32cFn
 }
 
 /** The answer to a read at or above the high watermark. */
@@ -75,6 +79,9 @@ export class PartitionLog {
   readonly #listeners = new Set<(highWatermark: number) => void>()
   #producers: ProducerStateTable
   #incomplete: string | null = null
+  readonly #crc32c: Crc32cFn
+  /** A replica checks what it serves (served-batches.ts); null on a single node, whose readers check the CRC. */
+  readonly #served: ServedReads | null
 
   private constructor(args: PartitionLogArgs, log: Log, epochs: LeaderEpochCache, producers: ProducerStateTable, checkpointedHighWatermark: number | null) {
     this.#log = log
@@ -90,9 +97,9 @@ export class PartitionLog {
     this.#highWatermark = this.#hwFollowsLocalEnd
       ? log.logEndOffset
       : Math.min(Math.max(checkpointedHighWatermark ?? log.logStartOffset, log.logStartOffset), log.logEndOffset)
-    log.onLocalDurableEnd((end) => {
-      if (this.#hwFollowsLocalEnd) this.#advanceHighWatermark(end)
-    })
+    log.onLocalDurableEnd((end) => this.#hwFollowsLocalEnd && this.#advanceHighWatermark(end))
+    this.#crc32c = args.crc32c ?? crc32c
+    this.#served = this.#hwFollowsLocalEnd ? null : ServedReads.of(log, { crc32c: this.#crc32c, epochAt: (o) => this.#epochs.epochAt(o)?.epoch })
   }
 
   static async open(args: PartitionLogArgs): Promise<PartitionLog> {
@@ -127,6 +134,11 @@ export class PartitionLog {
   /** Why this replica came back without committed records it had (incompleteReason); null on a single node. */
   get incompleteAtOpen(): string | null {
     return this.#incomplete
+  }
+
+  /** Calls `listener` once a read of this replica finds a batch damaged on storage (ServedReads); never on a single node. */
+  onReadDamage(listener: (damage: ReadDamage) => void): () => void {
+    return this.#served?.onDamage(listener) ?? (() => {})
   }
 
   get logStartOffset(): number {
@@ -253,7 +265,8 @@ export class PartitionLog {
     // high watermark catches up with its followers' next fetches). Nothing to read now.
     if (offset >= highWatermark) return { records: EMPTY_RECORDS, highWatermark, highWatermarkPosition, logStartOffset }
     try {
-      const records = await this.#log.read(offset, maxBytes, highWatermark)
+      const read = () => this.#log.read(offset, maxBytes, highWatermark)
+      const records = await (this.#served ? this.#served.checked(read, offset) : read())
       return { records, highWatermark, highWatermarkPosition, logStartOffset }
     } catch (e) {
       if (offset < this.logStartOffset) return this.read(offset, maxBytes) // retention removed the segment meanwhile
@@ -277,7 +290,7 @@ export class PartitionLog {
     }
     const end = this.#log.logEndOffset
     if (offset >= end) return new Uint8Array(0)
-    return this.#log.read(offset, maxBytes, end)
+    return this.#served ? this.#served.checked(() => this.#log.read(offset, maxBytes, end), offset) : this.#log.read(offset, maxBytes, end)
   }
 
   /** Calls listener with each new log end, once its batch is written (what replica fetches wait on). */
@@ -342,21 +355,9 @@ export class PartitionLog {
     if (this.#log.failure) throw this.#log.failure
     const firstOffset = this.logEndOffset
     for (let at = 0; at < batches.length; ) {
-      let header: BatchHeader
-      try {
-        header = verifyBatch(batches, at, batches.length)
-      } catch (e) {
-        if (e instanceof ProtocolError) throw new SamsaError('CORRUPT_MESSAGE', `batch at byte ${at} of the leader's bytes: ${e.message}`)
-        throw e
-      }
-      if (header.baseOffset !== this.logEndOffset) {
-        throw new SamsaError('CORRUPT_MESSAGE', `the leader's batch starts at offset ${header.baseOffset}; this log ends at ${this.logEndOffset}`)
-      }
-      const epoch = header.partitionLeaderEpoch
       const lastBatchEpoch = this.logEndOffset > this.logStartOffset ? (this.#epochs.epochAt(this.logEndOffset - 1)?.epoch ?? -1) : -1
-      if (epoch < lastBatchEpoch) {
-        throw new SamsaError('CORRUPT_MESSAGE', `the leader's batch at offset ${header.baseOffset} has leader epoch ${epoch}, older than the epoch ${lastBatchEpoch} of this log's last batch`)
-      }
+      const header = checkLeaderBatch(batches, at, this.logEndOffset, lastBatchEpoch, this.#crc32c)
+      const epoch = header.partitionLeaderEpoch
       await this.#recordEpoch(epoch, header.baseOffset)
       if (epoch > this.#leaderEpoch) this.#leaderEpoch = epoch
       const total = batchTotalBytes(header)

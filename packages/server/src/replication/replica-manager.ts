@@ -7,6 +7,12 @@
  * image shows unfenced since the previous one. Time comes from the Clock port.
  * A replica is opened for its topic's identity in the image (broker/replica-identity.ts: a replica left by an earlier
  * topic of the same name starts empty), and the first, complete delta deletes every local replica it does not name.
+ *
+ * Damage found at read time (a batch a leader was about to serve fails its CRC on storage, PartitionLog.onReadDamage):
+ * the partition stops being served at once, then in the delta order the role ends, the log is reopened through
+ * recovery (cut at the damage) and the replica is reported incomplete (the controller takes it out of the ISR and
+ * elects another member). Until an image shows this broker out of that ISR it does not lead the partition again; it
+ * follows whoever does, and rejoins the ISR the usual way (caught up, proposed by the leader).
  */
 import { SamsaError } from '@samsa/shared'
 import type { ReplicaOwner } from '../broker/replica-identity.js'
@@ -15,6 +21,7 @@ import type { Clock, Logger, Timer } from '../clock.js'
 import type { LocalPartition, LocalPartitionChanges } from '../controller/metadata/metadata-delta.js'
 import type { MetadataImage } from '../controller/metadata/metadata-image.js'
 import type { PartitionLog } from '../log/partition-log.js'
+import type { ReadDamage } from '../log/served-batches.js'
 import type { PartitionRoleListener } from '../cluster/partition-roles.js'
 import { FollowerFetcher, type FollowerFetcherConfig, type LeaderLink } from './follower-fetcher.js'
 import { LeaderPartition, type AlterPartition } from './leader-partition.js'
@@ -26,10 +33,17 @@ export interface ReplicaLogs {
    * recorded for another topic is deleted and created again empty.
    */
   open(topic: string, partition: number, owner: ReplicaOwner): Promise<PartitionLog>
+  /** Closes the local replica's log and opens it again through recovery (which cuts a replica at damage in place). */
+  reopen(topic: string, partition: number): Promise<PartitionLog>
   /** Closes and deletes the local replica. */
   delete(topic: string, partition: number): Promise<void>
   /** Every local replica, with a role or not. */
   hosted(): Iterable<{ readonly topic: string; readonly partition: number }>
+}
+
+/** Replicas this broker found incomplete while running, for the active controller (sent until it accepts them). */
+export interface IncompleteReplicaReports {
+  reportIncomplete(topic: string, partition: number): void
 }
 
 /** Connections to other brokers, for followers to reach their leader. */
@@ -52,12 +66,13 @@ export interface ReplicaManagerDeps {
   readonly logs: ReplicaLogs
   readonly links: ReplicaLinks
   readonly alterPartition: AlterPartition
+  readonly incompleteReplicas: IncompleteReplicaReports
   readonly clock: Clock
   readonly logger: Logger
 }
 
 type Role =
-  | { readonly kind: 'leader'; readonly leader: LeaderPartition; readonly log: PartitionLog }
+  | { readonly kind: 'leader'; readonly leader: LeaderPartition; readonly log: PartitionLog; offDamage: () => void }
   | { readonly kind: 'follower'; readonly leaderId: number; readonly leaderEpoch: number; readonly fetcher: FollowerFetcher | null; readonly log: PartitionLog }
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`
@@ -74,6 +89,10 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
   #leaderElections = 0
   /** Broker registrations of the last image applied: an unfencing between two images is told to every leader. */
   #brokers: MetadataImage['brokers'] = new Map()
+  /** The image of the delta applied last (a repaired replica takes its role from it). */
+  #image: MetadataImage | null = null
+  /** Replicas found damaged while leading: not led again until an image shows this broker out of their ISR. */
+  readonly #damaged = new Set<string>()
 
   constructor(config: Partial<ReplicaManagerConfig>, deps: ReplicaManagerDeps) {
     this.#config = { ...defaultReplicaManagerConfig, ...config }
@@ -149,9 +168,14 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
 
   async #apply(changes: LocalPartitionChanges, image: MetadataImage, complete: boolean): Promise<void> {
     if (this.#stopped) return
+    this.#image = image
+    for (const p of [...changes.leaders, ...changes.followers]) {
+      if (!p.registration.isr.includes(this.#deps.brokerId)) this.#damaged.delete(key(p.topic, p.partition))
+    }
     if (complete) await this.#removeStrays(changes)
     for (const p of changes.removed) {
       const k = key(p.topic, p.partition)
+      this.#damaged.delete(k)
       const role = this.#roles.get(k)
       this.#roles.delete(k)
       if (role) await this.#end(role, { topic: p.topic, partition: p.partition })
@@ -203,6 +227,10 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
   async #becomeLeader(p: LocalPartition, image: MetadataImage): Promise<void> {
     const k = key(p.topic, p.partition)
     const reg = p.registration
+    if (this.#damaged.has(k)) {
+      this.#deps.logger.warn({ topic: p.topic, partition: p.partition, leaderEpoch: reg.leaderEpoch }, 'not leading a replica found damaged until the controller takes it out of the ISR')
+      return
+    }
     const current = this.#roles.get(k)
     if (current?.kind === 'leader' && current.leader.leaderEpoch === reg.leaderEpoch) {
       current.leader.applyRegistration(reg)
@@ -218,7 +246,9 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
       replicaLagTimeMaxMs: this.#config.replicaLagTimeMaxMs, expansionRetryMaxMs: this.#config.isrCheckIntervalMs, log, alterPartition: this.#deps.alterPartition, clock: this.#deps.clock,
       logger: this.#deps.logger.child({ topic: p.topic, partition: p.partition }),
     })
-    this.#roles.set(k, { kind: 'leader', leader, log })
+    const role: Role = { kind: 'leader', leader, log, offDamage: () => {} }
+    role.offDamage = log.onReadDamage((damage) => this.#onReadDamage(p.topic, p.partition, role, damage))
+    this.#roles.set(k, role)
     this.#leaderElections++
     this.#deps.logger.info({ topic: p.topic, partition: p.partition, leaderEpoch: reg.leaderEpoch, isr: reg.isr, logEndOffset: log.logEndOffset }, 'became leader')
   }
@@ -245,9 +275,47 @@ export class ReplicaManager implements PartitionRoleListener, PartitionLeadershi
     this.#deps.logger.info({ topic: p.topic, partition: p.partition, leader: reg.leader, leaderEpoch: reg.leaderEpoch }, 'became follower')
   }
 
+  /** A leader's read found its replica damaged on storage: serve it no more, then repair it in the delta order. */
+  #onReadDamage(topic: string, partition: number, role: Role, damage: ReadDamage): void {
+    const k = key(topic, partition)
+    if (this.#roles.get(k) !== role || this.#stopped) return
+    this.#roles.delete(k)
+    this.#damaged.add(k)
+    this.#deps.logger.error({ topic, partition, ...damage }, 'a read found this replica damaged; it stops leading, is reopened through recovery and reported incomplete')
+    const ended = this.#end(role, { topic, partition }) // resigns now: subscriptions end, pending acks fail
+    const run = this.#applying.then(() => this.#repair(topic, partition, damage, ended))
+    this.#applying = run.catch((e: unknown) => this.#deps.logger.error({ topic, partition, err: String(e) }, 'repairing a damaged replica failed'))
+  }
+
+  /**
+   * Once the damaged replica's role has ended, reopens its log through recovery and reports it incomplete when the
+   * damaged batch is gone from it: cut as damage, or as a torn tail when it was the last batch (which recovery cannot
+   * tell from a torn write, and under fsync interval/never does not report). When recovery keeps that batch, it was not
+   * damaged on storage and the replica may lead again. Then takes the role the latest image gives it (never leading
+   * while still in the ISR: see #becomeLeader).
+   */
+  async #repair(topic: string, partition: number, damage: ReadDamage, damagedRoleEnded: Promise<void>): Promise<void> {
+    const k = key(topic, partition)
+    await damagedRoleEnded
+    const since = this.#roles.get(k) // a role a delta gave it meanwhile (a follower) uses the log about to be reopened
+    this.#roles.delete(k)
+    if (since) await this.#end(since)
+    const image = this.#image
+    const t = image?.topics.get(topic)
+    const reg = t?.partitions[partition]
+    if (this.#stopped || !image || !t || !reg?.replicas.includes(this.#deps.brokerId)) return // deleted meanwhile
+    const log = await this.#deps.logs.reopen(topic, partition)
+    if (log.incompleteAtOpen === null && log.logEndOffset > damage.offset) this.#damaged.delete(k)
+    else this.#deps.incompleteReplicas.reportIncomplete(topic, partition)
+    const local: LocalPartition = { topic, topicId: t.topicId, partition, registration: reg, previous: null }
+    if (reg.leader === this.#deps.brokerId) await this.#becomeLeader(local, image)
+    else await this.#becomeFollower(local, image)
+  }
+
   /** Ends a role; a leader role's end is told to onResigned listeners (`next`: the partition's new leader, if known). */
   async #end(role: Role, next?: Resignation): Promise<void> {
     if (role.kind === 'leader') {
+      role.offDamage()
       role.leader.resign()
       if (next) for (const l of this.#resignListeners) l(next)
       await role.log.checkpointHighWatermark().catch(() => {})

@@ -39,7 +39,7 @@ describe('request handlers', () => {
     const { request } = h.open()
     const errorOf = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => (e instanceof SamsaError ? e.errorName : e))
     expect(await errorOf(request(exchanges.brokerRegistration, { brokerId: 9, clusterId: 'samsa-local', advertisedUrl: 'ws://x:1', rack: null, previousBrokerEpoch: -1, incompleteReplicas: [] }))).toBe('CLUSTER_AUTHORIZATION_FAILED')
-    expect(await errorOf(request(exchanges.brokerHeartbeat, { brokerId: 9, brokerEpoch: 1, metadataOffset: 0, wantShutDown: false }))).toBe('CLUSTER_AUTHORIZATION_FAILED')
+    expect(await errorOf(request(exchanges.brokerHeartbeat, { brokerId: 9, brokerEpoch: 1, metadataOffset: 0, wantShutDown: false, incompleteReplicas: [] }))).toBe('CLUSTER_AUTHORIZATION_FAILED')
     expect(await errorOf(request(exchanges.allocateProducerIds, { brokerId: 9, brokerEpoch: 1 }))).toBe('CLUSTER_AUTHORIZATION_FAILED')
     expect(await errorOf(request(exchanges.createTopic, { name: 'r3', partitions: 1, replicationFactor: 3 }))).toBe('INVALID_REPLICATION_FACTOR')
     expect(await request(exchanges.createTopic, { name: 'r1', partitions: 1, replicationFactor: 1, minInsyncReplicas: -1 })).toEqual({ name: 'r1', partitions: 1 })

@@ -59,7 +59,10 @@ const golden: Record<Name, { request: unknown; response: unknown }> = {
     request: { brokerId: 2, clusterId: 'c1', advertisedUrl: 'ws://b2:9092', rack: 'rack1', previousBrokerEpoch: -1, incompleteReplicas: [{ topic: 'orders', partition: 1 }] },
     response: { brokerEpoch: 7 },
   },
-  brokerHeartbeat: { request: { brokerId: 2, brokerEpoch: 7, metadataOffset: 42, wantShutDown: false }, response: { isFenced: true, shouldShutDown: false } },
+  brokerHeartbeat: {
+    request: { brokerId: 2, brokerEpoch: 7, metadataOffset: 42, wantShutDown: false, incompleteReplicas: [{ topic: 'orders', partition: 3 }] },
+    response: { isFenced: true, shouldShutDown: false },
+  },
   allocateProducerIds: { request: { brokerId: 2, brokerEpoch: 7 }, response: { firstProducerId: 2000, size: 1000 } },
   alterPartition: {
     request: { brokerId: 2, brokerEpoch: 7, topic: 'orders', partition: 1, leaderEpoch: 3, partitionEpoch: 5, newIsr: [2, 3] },
@@ -148,7 +151,7 @@ const arbitraries: Record<Name, { request: fc.Arbitrary<unknown>; response: fc.A
     response: fc.record({ brokerEpoch: i64 }),
   },
   brokerHeartbeat: {
-    request: fc.record({ brokerId: i32, brokerEpoch: i64, metadataOffset: i64, wantShutDown: fc.boolean() }),
+    request: fc.record({ brokerId: i32, brokerEpoch: i64, metadataOffset: i64, wantShutDown: fc.boolean(), incompleteReplicas: fc.array(fc.record({ topic: str, partition: i32 }), { maxLength: 3 }) }),
     response: fc.record({ isFenced: fc.boolean(), shouldShutDown: fc.boolean() }),
   },
   allocateProducerIds: { request: fc.record({ brokerId: i32, brokerEpoch: i64 }), response: fc.record({ firstProducerId: i64, size: i32 }) },

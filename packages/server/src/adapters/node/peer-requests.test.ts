@@ -11,7 +11,7 @@ describe('PeerRequests', () => {
     const port = (server.address() as import('node:net').AddressInfo).port
     const peers = new PeerRequests({ nodeId: 1, clusterId: 'c', urls: new Map([[2, `ws://127.0.0.1:${port}`]]), logger: silentLogger, timeoutMs: 200 })
     try {
-      const call = () => peers.request(2, 'brokerHeartbeat', { brokerId: 1, brokerEpoch: 1, metadataOffset: 0, wantShutDown: false })
+      const call = () => peers.request(2, 'brokerHeartbeat', { brokerId: 1, brokerEpoch: 1, metadataOffset: 0, wantShutDown: false, incompleteReplicas: [] })
       await expect(call()).rejects.toMatchObject({ errorName: 'REQUEST_TIMED_OUT' })
       await expect(call()).rejects.toMatchObject({ errorName: 'REQUEST_TIMED_OUT' })
       expect(sockets.length).toBe(2)

@@ -167,6 +167,8 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
         logs: brokerReplicaLogs(() => broker),
         links: peerReplicaLinks(replicaPeers),
         alterPartition: { alterPartition: (req) => (cluster ? cluster.alterPartition(req) : Promise.reject(new Error('the cluster member is not started'))) },
+        // Roles (and so reads that find damage) begin only once the cluster member exists.
+        incompleteReplicas: { reportIncomplete: (topic, partition) => cluster?.reportIncompleteReplica(topic, partition) },
       })
     }
     broker = await Broker.start(config, { storage, clock: nodeClock, logger, metrics, ...(crc32c ? { crc32c } : {}), ...(replicas ? { leadership: replicas } : {}) })

@@ -2,8 +2,8 @@
  * @module Leader elections as partition changes, Kafka's rules with unclean election off: a new leader is always
  * a member of the current ISR that is registered and unfenced, the first such in replica order; when there is none
  * the partition goes offline (leader NO_LEADER) and keeps its ISR, so only a replica that holds every committed
- * record can lead it again. The ISR is emptied only when its last member registers saying its replica came back
- * incomplete (committed records damaged or missing): then no replica is known to hold them all, and the partition
+ * record can lead it again. The ISR is emptied only when its last member reports its replica incomplete (committed
+ * records damaged or missing, at registration or in a heartbeat): then no replica is known to hold them all, and the partition
  * stays offline rather than elect one that would serve a shorter log (KIP-966's direction; no unclean election).
  * Every leader change bumps the leader epoch, every change the partition epoch.
  */
@@ -64,9 +64,11 @@ export function changesForOfflinePartitions(image: MetadataImage): PartitionChan
 }
 
 /**
- * A registering broker's replicas that came back incomplete: it leaves each one's ISR (emptying it when it was the
- * last member; a partition it still led goes offline). Partitions it is not in the ISR of, or that no longer exist,
- * need nothing. It rejoins an ISR only as any follower does: its leader adds it once it has caught up.
+ * A broker's replicas that came back incomplete (named at registration, or in a heartbeat once a read found one
+ * damaged and recovery cut it): it leaves each one's ISR, emptying it when it was the last member. Where it led, the
+ * first unfenced replica (in replica order) of the rest of the ISR leads at a new leader epoch; with none the
+ * partition goes offline. Partitions it is not in the ISR of, or that no longer exist, need nothing. It rejoins an
+ * ISR only as any follower does: its leader adds it once it has caught up.
  */
 export function changesForIncompleteReplicas(image: MetadataImage, brokerId: number, replicas: readonly { readonly topic: string; readonly partition: number }[]): PartitionChangeRecord[] {
   const out: PartitionChangeRecord[] = []
@@ -77,7 +79,8 @@ export function changesForIncompleteReplicas(image: MetadataImage, brokerId: num
     if (!p || seen.has(key) || !p.isr.includes(brokerId)) continue
     seen.add(key)
     const isr = p.isr.filter((r) => r !== brokerId)
-    out.push(change(topic, partition, p, { leader: p.leader === brokerId ? NO_LEADER : p.leader, isr }))
+    const leader = p.leader !== brokerId ? p.leader : (p.replicas.find((r) => isr.includes(r) && isUnfenced(image, r)) ?? NO_LEADER)
+    out.push(change(topic, partition, p, { leader, isr }))
   }
   return out
 }

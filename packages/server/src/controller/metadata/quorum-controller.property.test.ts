@@ -18,7 +18,8 @@ const TOPICS = ['a', 'b', 'c']
 type Op =
   /** incomplete: the process names every replica it hosts as recovered incomplete. */
   | { op: 'register'; id: number; fresh: boolean; incomplete?: boolean }
-  | { op: 'heartbeat'; id: number; caughtUp: boolean; shutDown: boolean }
+  /** incomplete: the broker names the replicas it leads as found damaged by a read (reopened without committed records). */
+  | { op: 'heartbeat'; id: number; caughtUp: boolean; shutDown: boolean; incomplete?: boolean }
   | { op: 'zombieHeartbeat'; id: number }
   | { op: 'advance'; ms: number }
   | { op: 'createTopic'; topic: number; partitions: number; rf: number }
@@ -32,7 +33,7 @@ const id = fc.constantFrom(...BROKERS)
 const topic = fc.nat({ max: TOPICS.length - 1 })
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ op: fc.constant('register' as const), id, fresh: fc.boolean(), incomplete: fc.nat({ max: 3 }).map((n) => n === 0) }) },
-  { weight: 8, arbitrary: fc.record({ op: fc.constant('heartbeat' as const), id, caughtUp: fc.boolean(), shutDown: fc.nat({ max: 9 }).map((n) => n === 0) }) },
+  { weight: 8, arbitrary: fc.record({ op: fc.constant('heartbeat' as const), id, caughtUp: fc.boolean(), shutDown: fc.nat({ max: 9 }).map((n) => n === 0), incomplete: fc.nat({ max: 9 }).map((n) => n === 0) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('zombieHeartbeat' as const), id }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: SESSION_MS }) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('createTopic' as const), topic, partitions: fc.integer({ min: 1, max: 4 }), rf: fc.integer({ min: 1, max: 4 }) }) },
@@ -142,7 +143,8 @@ function run(seed: number, ops: readonly Op[], setup: readonly Op[] = []): { ste
       }
       case 'heartbeat': {
         const brokerEpoch = epochs.get(op.id) ?? 0
-        return controller.heartbeat(img(), { brokerId: op.id, brokerEpoch, caughtUpToMetadataOffset: op.caughtUp ? img().offset : -1, wantShutDown: op.shutDown }, nowMs)
+        const incompleteReplicas = op.incomplete ? [...allPartitions(img())].filter((p) => p.registration.leader === op.id).map((p) => ({ topic: p.topic.name, partition: p.partition })) : []
+        return controller.heartbeat(img(), { brokerId: op.id, brokerEpoch, caughtUpToMetadataOffset: op.caughtUp ? img().offset : -1, wantShutDown: op.shutDown, incompleteReplicas }, nowMs)
       }
       case 'zombieHeartbeat': {
         const stale = oldEpochs.get(op.id)?.at(-1)

@@ -20,8 +20,11 @@ function setup(random = () => 0) {
       log.commit(controller.heartbeat(log.image, { brokerId: id, brokerEpoch: r.brokerEpoch, caughtUpToMetadataOffset: log.image.offset }, nowMs))
     }
   }
-  const heartbeat = (id: number, nowMs: number, extra: { wantShutDown?: boolean } = {}) =>
-    log.commit(controller.heartbeat(log.image, { brokerId: id, brokerEpoch: epochs.get(id)!, caughtUpToMetadataOffset: log.image.offset, ...extra }, nowMs))
+  const heartbeat = (id: number, nowMs: number, extra: { wantShutDown?: boolean; incompleteReplicas?: { topic: string; partition: number }[] } = {}) => {
+    const r = controller.heartbeat(log.image, { brokerId: id, brokerEpoch: epochs.get(id)!, caughtUpToMetadataOffset: log.image.offset, ...extra }, nowMs)
+    log.commit(r)
+    return r
+  }
   const partition = (image: MetadataImage, topic: string, p: number) => image.topics.get(topic)!.partitions[p]!
   return { log, controller, epochs, join, heartbeat, partition }
 }
@@ -127,6 +130,26 @@ describe('QuorumController: brokers', () => {
     expect(after.isr).toEqual(before.isr.filter((x) => x !== before.leader))
     expect(after.leader).toBe(after.isr[0])
     expect(after.leaderEpoch).toBe(before.leaderEpoch + 1)
+  })
+
+  it('takes a leader reporting a replica incomplete in a heartbeat out of that ISR and elects the next ISR member; the last member leaves it offline', () => {
+    const { log, controller, join, heartbeat, partition } = setup()
+    join([1, 2, 3], 0)
+    log.commit(controller.createTopic(log.image, { name: 't', partitions: 1, replicationFactor: 3 }))
+    const before = partition(log.image, 't', 0)
+    const [next, last] = before.replicas.filter((r) => r !== before.leader) as [number, number]
+    const incompleteReplicas = [{ topic: 't', partition: 0 }]
+    const r = heartbeat(before.leader, 1, { incompleteReplicas })
+    expect(r.records.map((x) => x.type)).toEqual(['partitionChange'])
+    expect(r.fenced).toBe(false)
+    expect(partition(log.image, 't', 0)).toMatchObject({ leader: next, leaderEpoch: before.leaderEpoch + 1, isr: before.isr.filter((x) => x !== before.leader) })
+    expect(heartbeat(before.leader, 2, { incompleteReplicas }).records).toEqual([]) // out of the ISR already: nothing to change
+
+    // The leader's ISR shrinks to itself; reporting it incomplete then leaves the partition offline with an empty ISR.
+    heartbeat(last, 3, { wantShutDown: true })
+    log.commit(controller.alterPartition(log.image, { brokerId: next, brokerEpoch: log.image.brokers.get(next)!.brokerEpoch, topic: 't', partition: 0, leaderEpoch: partition(log.image, 't', 0).leaderEpoch, partitionEpoch: partition(log.image, 't', 0).partitionEpoch, newIsr: [next] }))
+    heartbeat(next, 4, { incompleteReplicas })
+    expect(partition(log.image, 't', 0)).toMatchObject({ leader: NO_LEADER, isr: [] })
   })
 
   it('fences a broker whose last heartbeat is older than the session timeout, not one at the timeout', () => {

@@ -66,6 +66,8 @@ export interface BrokerHeartbeatRequest {
   readonly caughtUpToMetadataOffset: number
   /** Controlled shutdown: move leadership away and fence. */
   readonly wantShutDown?: boolean
+  /** Local replicas a read found damaged since the last accepted heartbeat (as RegisterBrokerRequest.incompleteReplicas). */
+  readonly incompleteReplicas?: readonly { readonly topic: string; readonly partition: number }[]
 }
 
 export interface CreateTopicRequest {
@@ -166,14 +168,18 @@ export class QuorumController {
 
   /**
    * Renews the broker's session. A fenced broker that has applied the metadata log up to its own registration is
-   * unfenced (and leads the offline partitions it can); one asking to shut down is fenced, its leadership moved.
+   * unfenced (and leads the offline partitions it can); one asking to shut down is fenced, its leadership moved. The
+   * broker leaves the ISR of every replica it reports incomplete (changesForIncompleteReplicas).
    */
   heartbeat(image: MetadataImage, req: BrokerHeartbeatRequest, nowMs: number): ControllerResult & { fenced: boolean; shouldShutDown: boolean } {
     const b = this.#currentBroker(image, req.brokerId, req.brokerEpoch)
     this.#heartbeats.touch(b.brokerId, b.brokerEpoch, nowMs)
-    if (req.wantShutDown) return { records: fenceRecords(image, b.brokerId), fenced: true, shouldShutDown: true }
-    if (b.fenced && req.caughtUpToMetadataOffset >= b.registeredAtOffset) return { records: unfenceRecords(image, b.brokerId), fenced: false, shouldShutDown: false }
-    return { records: [], fenced: b.fenced, shouldShutDown: false }
+    // Replicas found incomplete leave their ISRs first (another member leads where this one did), as at registration.
+    const incomplete = changesForIncompleteReplicas(image, b.brokerId, req.incompleteReplicas ?? [])
+    const img = provisional(image, incomplete)
+    if (req.wantShutDown) return { records: [...incomplete, ...fenceRecords(img, b.brokerId)], fenced: true, shouldShutDown: true }
+    if (b.fenced && req.caughtUpToMetadataOffset >= b.registeredAtOffset) return { records: [...incomplete, ...unfenceRecords(img, b.brokerId)], fenced: false, shouldShutDown: false }
+    return { records: incomplete, fenced: b.fenced, shouldShutDown: false }
   }
 
   /** Fences every unfenced broker whose session has expired at `nowMs`, moving its leadership within the ISRs. */

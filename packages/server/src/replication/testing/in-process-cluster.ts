@@ -112,6 +112,7 @@ export class InProcessCluster {
       clock: this.clock,
       logger: silentLogger,
       logs: brokerReplicaLogs(() => broker!),
+      incompleteReplicas: { reportIncomplete: (topic, partition) => this.#reportIncomplete(id, topic, partition) },
       links: { link: (leaderId) => new SessionLink(id, leaderId, this.node(leaderId).broker, this.net) },
       alterPartition: {
         alterPartition: async (req) => {
@@ -152,6 +153,15 @@ export class InProcessCluster {
   async createTopic(name: string, partitions: number, replicationFactor: number, minInsyncReplicas: number): Promise<void> {
     this.metadata.commit(this.controller.createTopic(this.metadata.image, { name, partitions, replicationFactor, config: { minInsyncReplicas } }))
     await this.deliver()
+  }
+
+  /** A broker's heartbeat naming a replica it found incomplete (as BrokerLifecycle sends it), answered by the controller. */
+  #reportIncomplete(id: number, topic: string, partition: number): void {
+    const req = { brokerId: id, brokerEpoch: this.#brokerEpochs.get(id)!, caughtUpToMetadataOffset: this.metadata.image.offset, incompleteReplicas: [{ topic, partition }] }
+    void this.net.pass(id, id).then(() => {
+      this.metadata.commit(this.controller.heartbeat(this.metadata.image, req, this.clock.monotonicMs()))
+      return this.deliver()
+    })
   }
 
   /** Controlled shutdown of a broker: the controller moves its leadership away and fences it. */

@@ -48,8 +48,8 @@ export const brokerRegistration: Exchange<BrokerRegistrationRequest, BrokerRegis
   },
 }
 
-/** A string is at least its 2-byte length, so an element is at least 6 bytes. */
-function topicPartitions(r: ByteReader): { topic: string; partition: number }[] {
+/** A list of (topic, partition); a string is at least its 2-byte length, so an element is at least 6 bytes. */
+export function topicPartitions(r: ByteReader): { topic: string; partition: number }[] {
   const out: { topic: string; partition: number }[] = []
   for (let n = r.count(6); n > 0; n--) out.push({ topic: r.string(), partition: r.i32() })
   return out
