@@ -59,7 +59,7 @@ export class PartitionOpener {
           })
   }
 
-  /** Opens (creating when missing) the partition's log; a damaged tail cut by recovery is logged. */
+  /** Opens (creating when missing) the partition's log; recovery logs what it cut (its logger names the topic and partition). */
   async open(topic: string, partition: number): Promise<PartitionLog> {
     const log = await PartitionLog.open({
       storage: this.storage,
@@ -70,7 +70,6 @@ export class PartitionOpener {
       ...(this.#deps.highWatermark && { highWatermark: this.#deps.highWatermark }),
       ...(this.#deps.crc32c && { crc32c: this.#deps.crc32c }),
     })
-    if (log.recoveryReport) this.#deps.logger.warn({ topic, partition, ...log.recoveryReport }, 'recovery cut a damaged log tail')
     return log
   }
 

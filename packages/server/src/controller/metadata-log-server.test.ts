@@ -71,7 +71,9 @@ describe('MetadataLogServer', () => {
     const [a, b, c] = [ask(), ask(), ask()]
     expect(await settled(c)).toBe(true)
     expect(await settled(a)).toBe(false)
+    expect(v.server.waiting).toBe(2)
     v.server.stop()
+    expect(v.server.waiting).toBe(0)
     expect(await Promise.all([a, b])).toMatchObject([{ entries: [] }, { entries: [] }])
     expect(v.clock.pendingTimers).toBe(0)
   })

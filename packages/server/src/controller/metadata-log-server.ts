@@ -83,6 +83,11 @@ export class MetadataLogServer {
     })
   }
 
+  /** Fetches waiting now (≤ maxWaiting). */
+  get waiting(): number {
+    return this.#waiting.size
+  }
+
   /** Answers every waiting fetch now. */
   stop(): void {
     this.#stopped = true

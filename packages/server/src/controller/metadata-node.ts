@@ -143,6 +143,11 @@ export class MetadataNode implements MetadataView {
   }
 
   /** A broker-only node's long poll for the committed batches after its offset (any voter serves it). */
+  /** Broker-only nodes' metadata fetches this voter holds now. */
+  get metadataFetchesWaiting(): number {
+    return this.#log.waiting
+  }
+
   fetchMetadata(req: FetchMetadataRequest): Promise<FetchMetadataResponse> {
     return this.#log.fetch(req)
   }

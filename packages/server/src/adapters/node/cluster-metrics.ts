@@ -7,11 +7,13 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { ClusterNode } from '../../cluster/cluster-node.js'
+import type { MetadataNode } from '../../controller/metadata-node.js'
 import type { MetadataView } from '../../controller/metadata-view.js'
 import type { ReplicaManager } from '../../replication/replica-manager.js'
 
-export function registerClusterMetrics(registry: Registry, metadata: MetadataView, member: ClusterNode, replicas: ReplicaManager): void {
+export function registerClusterMetrics(registry: Registry, metadata: MetadataView, member: ClusterNode, replicas: ReplicaManager, voter: MetadataNode | null): void {
   const registers = [registry]
+  if (voter) new Gauge({ name: 'samsa_metadata_fetches_waiting', help: 'Broker-only nodes\' metadata log fetches this controller voter holds now', registers, collect() { this.set(voter.metadataFetchesWaiting) } })
   new Gauge({ name: 'samsa_metadata_offset', help: 'The offset (controller log index) of the last metadata batch applied on this node', registers, collect() { this.set(metadata.image.offset) } })
   new Gauge({ name: 'samsa_broker_fenced', help: '1 while the controller holds this broker fenced (not registered yet, or its session expired)', registers, collect() { this.set(member.lifecycle.state().fenced ? 1 : 0) } })
   new Gauge({ name: 'samsa_metadata_waits', help: 'Leader watches (metadata requests with a wait) this broker holds now', registers, collect() { this.set(member.metadataWaits.size) } })

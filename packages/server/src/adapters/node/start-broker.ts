@@ -258,7 +258,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
         const roles = replicas!
         cluster.start(roles, () => roles.settled())
         const member = cluster
-        registerClusterMetrics(metrics.registry, metadataView, member, roles)
+        registerClusterMetrics(metrics.registry, metadataView, member, roles, metadata ?? null)
       }
     } catch (e) {
       metadataNode?.stop()

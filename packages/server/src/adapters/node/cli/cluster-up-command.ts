@@ -70,7 +70,7 @@ export function registerClusterUp(cluster: Command): void {
     .command('up')
     .description('run a local development cluster in the foreground: N nodes, each a controller voter and a broker, or broker-only beyond --voters (Ctrl-C stops it)')
     .addOption(new Option('--nodes <n>', 'number of nodes (ids 1..N)').argParser(intArg(1, MAX_CLUSTER_UP_NODES)).default(3))
-    .addOption(new Option('--voters <v>', 'nodes 1..V are controller voters (1, 3 or 5), the others broker-only nodes (default: every node)').argParser(intArg(1, MAX_CLUSTER_UP_NODES)))
+    .addOption(new Option('--voters <v>', 'nodes 1..V are controller voters (an odd count: 1, 3 or 5 tolerate 0, 1 or 2 failed voters), the others broker-only nodes (default: every node)').argParser(intArg(1, MAX_CLUSTER_UP_NODES)))
     .addOption(new Option('--host <host>', 'the host every node listens on and is reached at (its URLs are ws://HOST:PORT)').default('127.0.0.1'))
     .addOption(new Option('--base-port <port>', 'port of node 1; node N listens on base+N-1').argParser(intArg(1, 65535)).default(8081))
     .addOption(new Option('--session-timeout-ms <ms>', 'a broker not heard from for this long is fenced and loses its partition leadership (default 2000)').argParser(intArg(100, 600_000)))
