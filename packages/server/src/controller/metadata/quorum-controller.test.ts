@@ -271,6 +271,24 @@ describe('QuorumController: topics', () => {
     expect(errorOf(() => controller.createTopic(log.image, { name: 't', partitions: 1, replicationFactor: 1 })).details).toEqual({ liveBrokers: 0 })
   })
 
+  it('gives every topic an id from its random source: a topic created again under its name is another topic; ids never repeat among live topics', () => {
+    let seed = 7
+    const { log, controller, join } = setup(() => ((seed = (seed * 48_271) % 2_147_483_647) / 2_147_483_647))
+    join([1])
+    log.commit(controller.createTopic(log.image, { name: 't', partitions: 1, replicationFactor: 1 }))
+    const first = log.image.topics.get('t')!.topicId
+    expect(first).toMatch(/^[0-9a-f]{32}$/)
+    log.commit(controller.deleteTopic(log.image, 't'))
+    log.commit(controller.createTopic(log.image, { name: 't', partitions: 1, replicationFactor: 1 }))
+    expect(log.image.topics.get('t')!.topicId).toMatch(/^[0-9a-f]{32}$/)
+    expect(log.image.topics.get('t')!.topicId).not.toBe(first)
+    // A constant random (tests) still yields distinct ids among live topics.
+    const constant = setup(() => 0)
+    constant.join([1])
+    for (const name of ['a', 'b', 'c']) constant.log.commit(constant.controller.createTopic(constant.log.image, { name, partitions: 1, replicationFactor: 1 }))
+    expect(new Set([...constant.log.image.topics.values()].map((t) => t.topicId)).size).toBe(3)
+  })
+
   it('deletes a topic; an unknown one is UNKNOWN_TOPIC_OR_PARTITION', () => {
     const { log, controller, join } = setup()
     join([1])

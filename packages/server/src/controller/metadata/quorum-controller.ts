@@ -237,11 +237,24 @@ export class QuorumController {
     }
     const pick = () => Math.min(live.length - 1, Math.floor(this.#random() * live.length))
     const replicas = placeReplicas({ partitions: req.partitions, replicationFactor: rf, brokerIds: live, startIndex: pick(), replicaShift: pick() })
-    const records: MetadataRecord[] = [{ type: 'createTopic', name: req.name, topicId, partitions: req.partitions, replicationFactor: rf, config }]
+    // Every topic gets an id (Kafka's KIP-516): a topic deleted and created again under its name is another topic.
+    const records: MetadataRecord[] = [{ type: 'createTopic', name: req.name, topicId: topicId ?? this.#newTopicId(image), partitions: req.partitions, replicationFactor: rf, config }]
     replicas.forEach((rs, partition) => {
       records.push({ type: 'partitionChange', topic: req.name, partition, leader: rs[0]!, leaderEpoch: 0, replicas: rs, isr: rs, partitionEpoch: 0 })
     })
     return { records, replicas }
+  }
+
+  /**
+   * 128 random bits as 32 hex digits (from the injected random); should they name an existing topic (a test's constant
+   * random), a counter suffix makes them unique — bounded by the topic count.
+   */
+  #newTopicId(image: MetadataImage): string {
+    const taken = new Set([...image.topics.values()].map((t) => t.topicId))
+    const id = Array.from({ length: 4 }, () => Math.floor(this.#random() * 2 ** 32).toString(16).padStart(8, '0')).join('')
+    let unique = id
+    for (let k = 1; taken.has(unique); k++) unique = `${id}-${k}`
+    return unique
   }
 
   deleteTopic(image: MetadataImage, name: string): ControllerResult {
