@@ -1,10 +1,12 @@
-/** @module InstrumentedStorage: a LogStorage wrapper for tests that counts fsyncs and can hold them until released. */
+/** @module InstrumentedStorage: a LogStorage wrapper for tests that counts fsyncs and file reads, and can hold fsyncs until released. */
 import type { LogStorage, StoredFile } from '../log-storage.js'
 
 export class InstrumentedStorage implements LogStorage {
   readonly inner: LogStorage
   /** StoredFile.sync() calls started through this wrapper. */
   syncs = 0
+  /** StoredFile.read() calls through this wrapper. */
+  reads = 0
   /** While set, every sync waits for it before reaching the inner storage. */
   #gate: Promise<void> | null = null
 
@@ -26,7 +28,10 @@ export class InstrumentedStorage implements LogStorage {
     const file = await this.inner.open(path, opts)
     return {
       size: () => file.size(),
-      read: (p, l) => file.read(p, l),
+      read: (p, l) => {
+        this.reads++
+        return file.read(p, l)
+      },
       append: (b) => file.append(b),
       truncate: (s) => file.truncate(s),
       close: () => file.close(),
