@@ -203,14 +203,13 @@ export class PartitionLog {
   }
 
   /**
-   * Appends batches fetched from the leader, unchanged (offsets and leader epochs kept). Each must pass its CRC, start
-   * at this log's end and carry an epoch not older than the last (a newer one is checkpointed before its first batch is
-   * written); CORRUPT_MESSAGE otherwise, keeping the batches before it. Resolves once durable per the fsync policy;
-   * `onWritten` runs once they are written, before that (a follower fetches more meanwhile).
+   * Appends batches fetched from the leader, unchanged: their offsets and leader epochs are kept. Each batch must
+   * pass its CRC, start at this log's end and carry an epoch not older than the last one (a newer epoch is recorded
+   * in the leader-epoch checkpoint before its first batch is written). Resolves once durable per the fsync policy.
+   * CORRUPT_MESSAGE for a batch that fails a check; the batches before it are kept.
    */
-  async appendAsFollower(batches: Uint8Array, onWritten?: (logEndOffset: number) => void): Promise<{ firstOffset: number; logEndOffset: number }> {
+  async appendAsFollower(batches: Uint8Array): Promise<{ firstOffset: number; logEndOffset: number }> {
     const result = await this.#log.exclusiveWrite(() => this.#appendAsFollower(batches))
-    onWritten?.(result.logEndOffset)
     await this.#log.durable(result.logEndOffset)
     return result
   }

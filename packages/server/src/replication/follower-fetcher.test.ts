@@ -3,8 +3,6 @@ import { describe, expect, it } from 'vitest'
 import { silentLogger } from '../clock.js'
 import { MemoryLogStorage } from '../log/memory-log-storage.js'
 import { defaultPartitionLogConfig, PartitionLog } from '../log/partition-log.js'
-import { testBatch } from '../log/testing/batches.js'
-import { InstrumentedStorage } from '../log/testing/instrumented-storage.js'
 import { ManualClock } from '../log/testing/manual-clock.js'
 import { until } from '../../../../test/support/until.js'
 import { FollowerFetcher } from './follower-fetcher.js'
@@ -49,43 +47,5 @@ describe('FollowerFetcher, refused by its leader', () => {
     await until(() => fetcher.state === 'awaiting-metadata', { timeoutMs: 5_000, what: 'awaiting-metadata' })
     clock.advance(1_000)
     expect(fetches).toHaveLength(1)
-  })
-})
-
-describe('FollowerFetcher, while its fsync runs', () => {
-  it('fetches its next batches once the previous ones are written, and reports the fsync’s end with one more fetch', async () => {
-    const clock = new ManualClock()
-    const open = (storage: MemoryLogStorage | InstrumentedStorage, dir: string) =>
-      PartitionLog.open({ storage, dir, config: defaultPartitionLogConfig, clock, logger: silentLogger, leaderEpoch: 0, highWatermark: 'set-by-partition' })
-    const leaderLog = await open(new MemoryLogStorage(), 'leader-0')
-    await leaderLog.append(testBatch({ tag: 'a', records: 2 }))
-    const storage = new InstrumentedStorage(new MemoryLogStorage())
-    const log = await open(storage, 't-0')
-    const fetches: FetchRequest[] = []
-    const link = {
-      fetch: async (req: FetchRequest): Promise<FetchResponse> => {
-        fetches.push(req)
-        if (fetches.length > 1) return new Promise<FetchResponse>(() => {}) // waiting at the leader's log end
-        return { highWatermark: 0, logStartOffset: 0, records: await leaderLog.readForReplica(req.offset, 1 << 20) }
-      },
-      offsetForLeaderEpoch: () => Promise.reject(new Error('an empty log has nothing to truncate')),
-    }
-    const fetcher = new FollowerFetcher({ topic: 't', partition: 0, log, replicaId: 2, leaderId: 1, leaderEpoch: 0, link, clock, logger: silentLogger })
-    const releaseSyncs = storage.holdSyncs()
-    fetcher.start()
-    try {
-      await until(() => fetches.length === 2, { timeoutMs: 5_000, what: 'the next fetch, during the fsync' })
-      expect(log.logEndOffset).toBe(2)
-      expect(log.localDurableEnd).toBe(0)
-      expect(fetches.map((f) => [f.offset, f.replicaDurableEnd])).toEqual([[0, 0], [2, 0]])
-    } finally {
-      releaseSyncs()
-    }
-    await until(() => fetches.length === 3, { timeoutMs: 5_000, what: 'the fetch that reports the fsync' })
-    expect(log.localDurableEnd).toBe(2)
-    expect(fetches[2]).toMatchObject({ offset: 2, replicaDurableEnd: 2 })
-    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r))
-    expect(fetches).toHaveLength(3)
-    await fetcher.stop()
   })
 })

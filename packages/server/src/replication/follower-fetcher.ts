@@ -3,10 +3,6 @@
  * truncates by leader epoch (KIP-101/279): it asks the leader where the epoch of its own last batch ends and cuts its
  * log to min(that end, its own end for the epoch the leader answered) — never to the high watermark. Then it fetches
  * from its log end and appends the leader's record-batch bytes unchanged (appendAsFollower keeps offsets and epochs).
- * Each fetch tells the leader the log's durable end (replicaDurableEnd), which is all the leader counts. The next fetch
- * goes out once a response's batches are written, while their fsync runs; when the fsync ends with that fetch still
- * waiting at the leader, one more fetch reports it (the leader then answers the older one at once): at most two
- * fetches are in flight, answered in order.
  * The high watermark it learns is min(leader's high watermark, own log end); it is checkpointed periodically.
  * FENCED_LEADER_EPOCH ends the loop until new metadata replaces this fetcher; other errors back off and retry. Time comes from the Clock port; the leader is reached through the LeaderLink port.
  */
@@ -72,11 +68,6 @@ export class FollowerFetcher {
   #writing: Promise<unknown> | null = null
   #lastCheckpointMs: number
   #checkpointedHighWatermark = -1
-  /** Fetches sent and not answered yet, oldest first, with the durable end each reported; at most two. */
-  #inflight: { readonly durableEnd: number; readonly answer: Promise<FetchResponse> }[] = []
-  /** The fsync of the latest append (stop() waits for it); its failure fails the loop. */
-  #syncing: Promise<void> | null = null
-  #syncFailure: unknown = null
 
   constructor(args: FollowerFetcherArgs) {
     this.#a = args
@@ -107,9 +98,7 @@ export class FollowerFetcher {
   async stop(): Promise<void> {
     this.#state = 'stopped'
     this.#wake?.()
-    this.#inflight = []
     await this.#writing?.catch(() => {})
-    await this.#syncing
   }
 
   /** Runs a write to the log unless stopped, visible to stop(). */
@@ -134,7 +123,6 @@ export class FollowerFetcher {
           await this.#fetchOnce()
         }
       } catch (e) {
-        this.#inflight = [] // their answers are dropped
         if (!this.#running) break
         const name = e instanceof SamsaError ? e.errorName : null
         if (name !== null && AWAIT_METADATA.has(name)) {
@@ -175,58 +163,17 @@ export class FollowerFetcher {
 
   async #fetchOnce(): Promise<void> {
     const { log } = this.#a
-    if (this.#syncFailure !== null) throw this.#syncFailure
-    const head = this.#inflight[0] ?? this.#send()
-    let res: FetchResponse
-    try {
-      res = await head.answer
-    } finally {
-      if (this.#inflight[0] === head) this.#inflight.shift()
-    }
+    const offset = log.logEndOffset
+    const res = await this.#a.link.fetch({
+      topic: this.#a.topic, partition: this.#a.partition, offset, maxBytes: this.#config.maxBytes, maxWaitMs: this.#config.maxWaitMs, minBytes: 1,
+      replicaId: this.#a.replicaId, currentLeaderEpoch: this.#a.leaderEpoch,
+    })
     if (!this.#running) return
     const records = dropBatchesBefore(res.records, log.logEndOffset)
-    if (records.length > 0) await this.#write(() => this.#append(records))
+    if (records.length > 0) await this.#write(() => log.appendAsFollower(records))
     if (!this.#running) return
     log.advanceHighWatermark(Math.min(res.highWatermark, log.logEndOffset))
     await this.#write(() => this.#checkpoint(false))
-    this.#reportDurableEnd()
-  }
-
-  /** Fetches from the log end, reporting the durable end. */
-  #send(): { readonly durableEnd: number; readonly answer: Promise<FetchResponse> } {
-    const { log } = this.#a
-    const durableEnd = log.localDurableEnd
-    const answer = this.#a.link.fetch({
-      topic: this.#a.topic, partition: this.#a.partition, offset: log.logEndOffset, maxBytes: this.#config.maxBytes, maxWaitMs: this.#config.maxWaitMs, minBytes: 1,
-      replicaId: this.#a.replicaId, currentLeaderEpoch: this.#a.leaderEpoch, replicaDurableEnd: durableEnd,
-    })
-    answer.catch(() => {}) // awaited in order by the loop, or dropped when it stops or fails
-    const sent = { durableEnd, answer }
-    this.#inflight.push(sent)
-    return sent
-  }
-
-  /** Resolves once `records` are written; their fsync runs on, and its end is reported to the leader. */
-  #append(records: Uint8Array): Promise<void> {
-    return new Promise((written, failed) => {
-      const durable = this.#a.log.appendAsFollower(records, () => written())
-      this.#syncing = durable.then(
-        () => this.#reportDurableEnd(),
-        (e: unknown) => {
-          this.#syncFailure ??= e
-          failed(e)
-        },
-      )
-    })
-  }
-
-  /**
-   * The leader learns the durable end only from fetches: unless the latest fetch in flight already reported it, or
-   * the loop is about to send one, a second fetch reports it (the leader ends the wait of the first at once).
-   */
-  #reportDurableEnd(): void {
-    if (this.#state !== 'fetching' || this.#writing !== null || this.#inflight.length !== 1) return
-    if (this.#inflight[0]!.durableEnd < this.#a.log.localDurableEnd) this.#send()
   }
 
   async #checkpoint(force: boolean): Promise<void> {
