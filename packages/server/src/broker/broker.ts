@@ -28,7 +28,6 @@ import { consumerFetch, listOffsets, replicaFetch, type FetchContext, type Fetch
 import type { PartitionLeadership, Resignation } from './partition-leadership.js'
 import { servedPartition, type ServedPartition } from './partition-serving.js'
 import { appendProduced, type ProduceContext } from './produce-path.js'
-import { ReplicaFetchWaits } from './replica-fetch-waits.js'
 import { ProducerIdAllocator } from './producer-id-allocator.js'
 import type { LocalLogs } from './local-logs.js'
 import { ReplicaRegistry } from './replica-registry.js'
@@ -107,7 +106,7 @@ export class Broker {
     this.clock = deps.clock
     this.logger = deps.logger
     this.metrics = deps.metrics ?? noopMetrics
-    this.#paths = { config, clock: deps.clock, metrics: this.metrics, crc32c: deps.crc32c, replicaFetchWaits: new ReplicaFetchWaits() }
+    this.#paths = { config, clock: deps.clock, metrics: this.metrics, crc32c: deps.crc32c }
     this.#leadership = deps.leadership
     this.#topics = logs instanceof TopicRegistry ? logs : null
     this.#replicas = logs instanceof ReplicaRegistry ? logs : null

@@ -15,7 +15,6 @@ import type { BrokerConfig } from './broker-config.js'
 import { readEnd, waitForBytes, waitForLogEnd } from './fetch-wait.js'
 import { assertOffsetInRange, inTopicPartition, offsetOutOfRange } from './offset-range.js'
 import type { PartitionLeadership } from './partition-leadership.js'
-import type { ReplicaFetchWaits } from './replica-fetch-waits.js'
 
 /** Room in the requesting connection's output budget for a fetch reply: reserved before records are read. */
 export interface FetchOutput {
@@ -33,8 +32,6 @@ export interface FetchContext {
   readonly config: Pick<BrokerConfig, 'maxPushBytes' | 'requestTimeoutMs'>
   readonly clock: Clock
   readonly metrics: BrokerMetrics
-  /** Replica fetches waiting at the log end (a follower's newer fetch ends its older one's wait). */
-  readonly replicaFetchWaits: ReplicaFetchWaits
 }
 
 /** Frame header, error code and the two offsets in front of a fetch reply's records. */
@@ -85,10 +82,9 @@ function fetched(ctx: FetchContext, r: ReadResult, startedMs: number): FetchResp
 
 /**
  * A follower's fetch (its connection's hello named it peer `replicaId`, checked by the session): checks the leader
- * epoch it follows, records its durable log end (replicaDurableEnd, at most offset; offset when absent) with the
- * leader, then reads up to the leader's log end (not only its durable end: the follower copies while the leader
- * fsyncs), waiting up to maxWaitMs for the log to grow past offset. It ends the wait of the follower's older fetch
- * (sent before the fsync this one reports), which is answered at once. `log`: this broker's replica of the partition.
+ * epoch it follows, records its log end (= offset) with the leader, then reads up to the leader's log end (not only
+ * its durable end: the follower copies while the leader fsyncs), waiting up to maxWaitMs for the log to grow past
+ * offset. `log`: this broker's replica of the partition, whatever its role.
  */
 export async function replicaFetch(
   ctx: FetchContext,
@@ -107,11 +103,10 @@ export async function replicaFetch(
   if (!Number.isSafeInteger(req.offset) || req.offset < log.logStartOffset || req.offset > log.logEndOffset) {
     throw offsetOutOfRange(req.topic, req.partition, req.offset, log.logStartOffset, log.logEndOffset)
   }
-  leadership.replicaFetched(req.topic, req.partition, replicaId, Math.min(req.offset, req.replicaDurableEnd ?? req.offset))
+  leadership.replicaFetched(req.topic, req.partition, replicaId, req.offset)
   const maxBytes = Math.max(1, Math.min(req.maxBytes, config.maxPushBytes))
   const waitMs = Math.min(req.maxWaitMs, config.requestTimeoutMs)
-  const superseded = (fire: () => void) => ctx.replicaFetchWaits.wait(req.topic, req.partition, replicaId, fire)
-  if (log.logEndOffset <= req.offset && waitMs > 0 && !(await waitForLogEnd(clock, log, req.offset, waitMs, onGone, superseded))) {
+  if (log.logEndOffset <= req.offset && waitMs > 0 && !(await waitForLogEnd(clock, log, req.offset, waitMs, onGone))) {
     throw new SamsaError('NETWORK_EXCEPTION', 'the connection closed during the fetch wait')
   }
   await output?.reserve(maxBytes + FETCH_RESPONSE_OVERHEAD_BYTES)

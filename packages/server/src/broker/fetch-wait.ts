@@ -45,16 +45,8 @@ export function waitForBytes(clock: Clock, log: PartitionLog, mark: number, byte
 
 /**
  * A replica fetch's wait: resolves true once the partition's log end passes `offset` (its batch written, maybe not
- * yet fsynced), `superseded` fires (a newer fetch from the same follower arrived), or waitMs elapse; false when the
- * requester went away first.
+ * yet fsynced), or waitMs elapse; false when the requester went away first.
  */
-export function waitForLogEnd(clock: Clock, log: PartitionLog, offset: number, waitMs: number, onGone?: OnGone, superseded?: (fire: () => void) => () => void): Promise<boolean> {
-  return waitUntil(clock, (fire) => {
-    const offEnd = log.onLogEnd((end) => end > offset && fire())
-    const offSuperseded = superseded?.(fire)
-    return () => {
-      offEnd()
-      offSuperseded?.()
-    }
-  }, waitMs, onGone)
+export function waitForLogEnd(clock: Clock, log: PartitionLog, offset: number, waitMs: number, onGone?: OnGone): Promise<boolean> {
+  return waitUntil(clock, (fire) => log.onLogEnd((end) => end > offset && fire()), waitMs, onGone)
 }

@@ -23,7 +23,7 @@ export interface PartitionLeadership {
    * leader and leader epoch when known; returns the unregister function.
    */
   onResigned(listener: (resigned: Resignation) => void): () => void
-  /** A replica fetch from follower `replicaId`, whose log is durable up to `fetchOffset`: updates its state, the ISR and the high watermark. */
+  /** A replica fetch from follower `replicaId` at `fetchOffset` (its log end): updates its state, the ISR and the high watermark. */
   replicaFetched(topic: string, partition: number, replicaId: number, fetchOffset: number): void
 }
 

@@ -128,7 +128,6 @@ const arbitraries: Record<Name, { request: fc.Arbitrary<unknown>; response: fc.A
     request: fc.oneof(
       fc.record({ topic: str, partition: i32, offset: i64, maxBytes: u32, maxWaitMs: u32, minBytes: u32 }),
       fc.record({ topic: str, partition: i32, offset: i64, maxBytes: u32, maxWaitMs: u32, minBytes: u32, replicaId: i32, currentLeaderEpoch: i32 }),
-      fc.record({ topic: str, partition: i32, offset: i64, maxBytes: u32, maxWaitMs: u32, minBytes: u32, replicaId: i32, currentLeaderEpoch: i32, replicaDurableEnd: i64 }),
     ),
     response: fc.record({ highWatermark: i64, logStartOffset: i64, records: bytes }),
   },
@@ -240,15 +239,6 @@ describe('fetch with the replica tail', () => {
 
   it('rejects a tail cut short', () => {
     expect(() => decodeRequestFrame(exchange('fetch'), frame.subarray(0, frame.length - 2))).toThrow(ProtocolError)
-  })
-
-  it('carries the follower’s durable log end when its fsync is behind its log end', () => {
-    const behind = { ...request, replicaDurableEnd: 40 }
-    const durableFrame = fixture('./testdata/fetch-replica-durable.request.hex')
-    expect(hex(encodeRequestFrame(exchanges.fetch, 1, 7, behind))).toBe(hex(durableFrame))
-    expect(decodeRequestFrame(exchange('fetch'), durableFrame)).toEqual(behind)
-    expect(decodeRequestFrame(exchange('fetch'), frame)).not.toHaveProperty('replicaDurableEnd')
-    expect(() => decodeRequestFrame(exchange('fetch'), durableFrame.subarray(0, durableFrame.length - 3))).toThrow(ProtocolError)
   })
 })
 

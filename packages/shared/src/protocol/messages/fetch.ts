@@ -5,14 +5,10 @@
  * Only batches at or below the high watermark are returned; the first batch may start before `offset`.
  * A replica fetch (a follower broker: replicaId ≥ 0, sent on a cluster-peer connection) reads up to the leader's log
  * end instead, names the leader epoch it follows (FENCED_LEADER_EPOCH when older than the leader's,
- * UNKNOWN_LEADER_EPOCH when newer) and tells the leader that the follower's log ends at `offset`, durable (per the
- * follower's fsync policy) up to `replicaDurableEnd` (≤ offset; `offset` when absent): a follower fetches its next
- * batches while its fsync of the previous ones runs, and reports the fsync with a newer fetch, which answers the
- * older one still waiting at the leader at once (empty).
+ * UNKNOWN_LEADER_EPOCH when newer) and tells the leader that the follower's log ends at `offset`.
  *
  * Request:  topic string, partition i32, offset i64, maxBytes u32, maxWaitMs u32, minBytes u32,
- *           [replicaId i32, currentLeaderEpoch i32 [, replicaDurableEnd i64]] (the bracketed tail only from a follower;
- *           a client omits it)
+ *           [replicaId i32, currentLeaderEpoch i32] (the bracketed tail only from a follower; a client omits it)
  * Response: highWatermark i64, logStartOffset i64, records (the rest of the frame: zero or more RecordBatch v2)
  */
 import { ApiKeys } from '../api-keys.js'
@@ -29,8 +25,6 @@ export interface FetchRequest {
   readonly replicaId?: number
   /** The leader epoch the follower follows (−1: unchecked); present with replicaId. */
   readonly currentLeaderEpoch?: number
-  /** The follower's durable log end (≤ offset), what the leader's high watermark counts; absent: offset. Only with replicaId. */
-  readonly replicaDurableEnd?: number
 }
 
 export interface FetchResponse {
@@ -45,14 +39,12 @@ export const fetch: Exchange<FetchRequest, FetchResponse> = {
   encodeRequest: (w, q) => {
     w.string(q.topic).i32(q.partition).i64(q.offset).u32(q.maxBytes).u32(q.maxWaitMs).u32(q.minBytes)
     if (q.replicaId !== undefined) w.i32(q.replicaId).i32(q.currentLeaderEpoch ?? -1)
-    if (q.replicaId !== undefined && q.replicaDurableEnd !== undefined) w.i64(q.replicaDurableEnd)
   },
   decodeRequest: (r) => {
     const q: { -readonly [K in keyof FetchRequest]: FetchRequest[K] } = { topic: r.string(), partition: r.i32(), offset: r.i64(), maxBytes: r.u32(), maxWaitMs: r.u32(), minBytes: r.u32() }
     if (r.remaining > 0) {
       q.replicaId = r.i32()
       q.currentLeaderEpoch = r.i32()
-      if (r.remaining > 0) q.replicaDurableEnd = r.i64()
     }
     r.end()
     return q
