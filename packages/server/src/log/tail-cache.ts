@@ -2,8 +2,9 @@
  * @module TailCache: the batches last written to the active segment, kept in memory so that reads of the log's tail
  * (followers copying what the leader just wrote, subscribers pushed what the high watermark just exposed) cost no
  * storage round trip. Invariants: the batches held are contiguous in offsets and end at the log end, all in the active
- * segment, exactly the bytes written there; at most maxBytes of them (the oldest go first). A read it cannot answer
- * whole returns null and goes to storage; its answer is the one readBatches would give.
+ * segment, a copy of the bytes written there (the caller's buffer may change later); at most maxBytes of them (the
+ * oldest go first), none larger than a quarter of that (large batches are read from storage, as before). A read it
+ * cannot answer returns null and goes to storage; its answer is the one readBatches would give.
  */
 import { batchLastOffset, type BatchHeader } from '@samsa/shared'
 
@@ -24,12 +25,12 @@ export class TailCache {
     this.#maxBytes = maxBytes
   }
 
-  /** A batch was just written at the log end of the active segment (`bytes` is never changed afterwards). */
+  /** A batch was just written at the log end of the active segment. */
   written(bytes: Uint8Array, header: BatchHeader): void {
-    if (bytes.length > this.#maxBytes) return this.clear()
+    if (bytes.length * 4 > this.#maxBytes) return this.clear()
     const last = this.#batches.at(-1)
     if (this.#head < this.#batches.length && last !== undefined && last.lastOffset + 1 !== header.baseOffset) this.clear()
-    this.#batches.push({ baseOffset: header.baseOffset, lastOffset: batchLastOffset(header), bytes })
+    this.#batches.push({ baseOffset: header.baseOffset, lastOffset: batchLastOffset(header), bytes: bytes.slice() })
     this.#bytes += bytes.length
     while (this.#bytes > this.#maxBytes) this.#bytes -= this.#batches[this.#head++]!.bytes.length
     if (this.#head > 1024 && this.#head * 2 > this.#batches.length) {
