@@ -17,6 +17,7 @@ import { ReadableBytes } from './readable-bytes.js'
 import { segmentsToDelete } from './retention.js'
 import { Segment } from './segment.js'
 import { retriableStorageError, storageError } from './storage-errors.js'
+import { TailCache } from './tail-cache.js'
 
 export interface LogArgs {
   readonly storage: LogStorage
@@ -26,6 +27,8 @@ export interface LogArgs {
   readonly logger: Logger
 }
 
+/** Bytes of the batches last written that reads are served from memory (TailCache). */
+const TAIL_CACHE_BYTES = 1 << 20
 /** A group-commit fsync starts at the latest once this many acknowledgements wait for it. */
 const MAX_WAITERS_BEFORE_SYNC = 256
 const U32_MAX = 0xffff_ffff
@@ -52,6 +55,7 @@ export class Log {
   /** Writes called but not yet past their write; the fsync of a burst starts when it drops to 0. */
   #queuedWrites = 0
   #syncTimer: Timer | null = null
+  readonly #tail = new TailCache(TAIL_CACHE_BYTES)
 
   private constructor(args: LogArgs, recovered: Awaited<ReturnType<typeof recoverLog>>) {
     this.#args = args
@@ -150,7 +154,8 @@ export class Log {
 
   /** Whole batches from the one holding offset, all below `upTo` (see readBatches). */
   read(offset: number, maxBytes: number, upTo: number): Promise<Uint8Array> {
-    return readBatches(this.#segments, offset, maxBytes, upTo)
+    const cached = offset < upTo ? this.#tail.read(offset, maxBytes, upTo) : null
+    return cached ? Promise.resolve(cached) : readBatches(this.#segments, offset, maxBytes, upTo)
   }
 
   offsetForTimestamp(timestampMs: number, upTo: number): Promise<{ offset: number; timestamp: number } | null> {
@@ -164,7 +169,10 @@ export class Log {
     // Roll when the segment would pass segmentBytes, or when the index's u32 relative offset or position would overflow.
     const tooBig = segment.sizeBytes + batch.length > Math.min(this.#args.config.segmentBytes, U32_MAX)
     const tooManyOffsets = this.logEndOffset + placed.lastOffsetDelta - segment.baseOffset >= U32_MAX
-    if (segment.sizeBytes > 0 && (tooBig || tooManyOffsets)) segment = await this.#roll()
+    if (segment.sizeBytes > 0 && (tooBig || tooManyOffsets)) {
+      this.#tail.clear()
+      segment = await this.#roll()
+    }
     const position = segment.sizeBytes
     try {
       await segment.file.append(batch)
@@ -172,6 +180,7 @@ export class Log {
       throw await this.#undoWrite(segment, position, e)
     }
     segment.noteBatch(placed, position, batch.length, this.#args.config.indexIntervalBytes)
+    this.#tail.written(batch, placed)
     this.readable.written(batchLastOffset(placed) + 1, batch.length)
     if (this.#args.config.fsync !== 'always') {
       this.#advanceLocalDurableEnd(this.logEndOffset)
@@ -188,6 +197,7 @@ export class Log {
   async cutTo(offset: number): Promise<number> {
     if (this.#failure) throw this.#failure
     if (offset >= this.logEndOffset) return this.logEndOffset
+    this.#tail.clear()
     await this.#commit.waitFor(this.logEndOffset) // no fsync waiter is left for offsets about to disappear
     const { storage } = this.#args
     for (const s of this.#segments.splice(segmentIndexFor(this.#segments, offset) + 1).reverse()) {

@@ -32,3 +32,27 @@ export function decodeOffsetCheckpoint(bytes: Uint8Array): number | null {
 export async function writeOffsetCheckpoint(storage: LogStorage, dir: string, name: string, offset: number): Promise<void> {
   await storage.writeFileAtomic(`${dir}/${name}`, encodeOffsetCheckpoint(offset))
 }
+
+/**
+ * The writes of one checkpoint file, one at a time and apart from the log's write queue (a checkpoint's fsyncs never
+ * hold an append back); refused once closed, and close() waits for the one running.
+ */
+export class CheckpointWrites {
+  #tail: Promise<void> = Promise.resolve()
+  #closed = false
+
+  /** Runs `write` after the writes before it. */
+  run(write: () => Promise<void>): Promise<void> {
+    const run = this.#tail.then(() => {
+      if (this.#closed) throw new Error('the partition log is closed')
+      return write()
+    })
+    this.#tail = run.catch(() => {})
+    return run
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    await this.#tail
+  }
+}

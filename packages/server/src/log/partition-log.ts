@@ -12,7 +12,7 @@ import { LeaderEpochCache, type EpochEntry } from './leader-epoch-cache.js'
 import { Log } from './log.js'
 import type { RecoveryReport } from './log-recovery.js'
 import type { LogStorage } from './log-storage.js'
-import { decodeOffsetCheckpoint, HIGH_WATERMARK_CHECKPOINT, writeOffsetCheckpoint } from './offset-checkpoint.js'
+import { CheckpointWrites, decodeOffsetCheckpoint, HIGH_WATERMARK_CHECKPOINT, writeOffsetCheckpoint } from './offset-checkpoint.js'
 import type { PartitionLogConfig } from './partition-log-config.js'
 import { incompleteReason, PartitionRecovery } from './partition-recovery.js'
 import { ProducerStateTable } from './producer-state.js'
@@ -64,6 +64,7 @@ const EMPTY_RECORDS = new Uint8Array(0)
 export class PartitionLog {
   readonly #log: Log
   readonly #storage: LogStorage
+  readonly #checkpoints = new CheckpointWrites()
   readonly #dir: string
   readonly #clock: Clock
   readonly #logger: Logger
@@ -201,10 +202,10 @@ export class PartitionLog {
 
   /**
    * Records the high watermark in the `high-watermark` checkpoint (temp → fsync → rename), where a partition that sets
-   * it starts after a restart. Kafka writes it periodically; so will the replication driver.
+   * it starts after a restart; one write at a time, never in the way of appends (CheckpointWrites).
    */
   checkpointHighWatermark(): Promise<void> {
-    return this.#log.exclusive(() => writeOffsetCheckpoint(this.#storage, this.#dir, HIGH_WATERMARK_CHECKPOINT, this.#highWatermark))
+    return this.#checkpoints.run(() => writeOffsetCheckpoint(this.#storage, this.#dir, HIGH_WATERMARK_CHECKPOINT, this.#highWatermark))
   }
 
   /** Appends a batch the caller already checked with verifyBatch; patches its baseOffset and leader epoch in place. Resolves once durable per the fsync policy. */
@@ -325,9 +326,9 @@ export class PartitionLog {
     })
   }
 
-  /** Waits for queued appends, fsyncs, writes the active index and closes every file. */
+  /** Waits for a checkpoint being written and for queued appends, fsyncs, writes the active index and closes every file. */
   close(): Promise<void> {
-    return this.#log.close()
+    return this.#checkpoints.close().then(() => this.#log.close())
   }
 
   async delete(): Promise<void> {

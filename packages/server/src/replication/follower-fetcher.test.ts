@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { silentLogger } from '../clock.js'
 import { MemoryLogStorage } from '../log/memory-log-storage.js'
 import { defaultPartitionLogConfig, PartitionLog } from '../log/partition-log.js'
+import { testBatch } from '../log/testing/batches.js'
+import { InstrumentedStorage } from '../log/testing/instrumented-storage.js'
 import { ManualClock } from '../log/testing/manual-clock.js'
 import { until } from '../../../../test/support/until.js'
 import { FollowerFetcher } from './follower-fetcher.js'
@@ -47,5 +49,47 @@ describe('FollowerFetcher, refused by its leader', () => {
     await until(() => fetcher.state === 'awaiting-metadata', { timeoutMs: 5_000, what: 'awaiting-metadata' })
     clock.advance(1_000)
     expect(fetches).toHaveLength(1)
+  })
+})
+
+describe('FollowerFetcher and its high-watermark checkpoint', () => {
+  it('fetches on while the checkpoint is being written (its fsyncs never delay the next fetch); stop() waits for it', async () => {
+    const clock = new ManualClock()
+    const open = (storage: MemoryLogStorage | InstrumentedStorage, dir: string) =>
+      PartitionLog.open({ storage, dir, config: defaultPartitionLogConfig, clock, logger: silentLogger, leaderEpoch: 0, highWatermark: 'set-by-partition' })
+    const leaderLog = await open(new MemoryLogStorage(), 'leader-0')
+    await leaderLog.append(testBatch({ tag: 'a' }))
+    await leaderLog.append(testBatch({ tag: 'b' }))
+    const storage = new InstrumentedStorage(new MemoryLogStorage())
+    const log = await open(storage, 't-0')
+    await log.appendAsFollower(await leaderLog.readForReplica(0, 1)) // batch a: leader epoch 0 is recorded before anything is held
+    const fetches: FetchRequest[] = []
+    const link = {
+      fetch: async (req: FetchRequest): Promise<FetchResponse> => {
+        fetches.push(req)
+        if (fetches.length > 1) return new Promise<FetchResponse>(() => {}) // waiting at the leader's log end
+        return { highWatermark: 2, logStartOffset: 0, records: await leaderLog.readForReplica(req.offset, 1 << 20) }
+      },
+      offsetForLeaderEpoch: async () => ({ leaderEpoch: 0, endOffset: 2 }),
+    }
+    const fetcher = new FollowerFetcher({ topic: 't', partition: 0, log, replicaId: 2, leaderId: 1, leaderEpoch: 0, link, clock, logger: silentLogger, config: { highWatermarkCheckpointIntervalMs: 0 } })
+    const release = storage.holdAtomicWrites()
+    let stopped = false
+    try {
+      fetcher.start()
+      await until(() => fetches.length === 2, { timeoutMs: 5_000, what: 'the next fetch, with the checkpoint held' })
+      expect(fetches[1]).toMatchObject({ offset: 2 })
+      expect(log.highWatermark).toBe(2)
+      void fetcher.stop().then(() => (stopped = true))
+      for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r))
+      expect(stopped).toBe(false)
+    } finally {
+      release()
+    }
+    await until(() => stopped, { timeoutMs: 5_000, what: 'stop() once the checkpoint is written' })
+    await log.close()
+    const again = await open(storage, 't-0')
+    expect(again.highWatermark).toBe(2)
+    await again.close()
   })
 })

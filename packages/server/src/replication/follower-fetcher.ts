@@ -3,7 +3,8 @@
  * truncates by leader epoch (KIP-101/279): it asks the leader where the epoch of its own last batch ends and cuts its
  * log to min(that end, its own end for the epoch the leader answered) — never to the high watermark. Then it fetches
  * from its log end and appends the leader's record-batch bytes unchanged (appendAsFollower keeps offsets and epochs).
- * The high watermark it learns is min(leader's high watermark, own log end); it is checkpointed periodically.
+ * The high watermark it learns is min(leader's high watermark, own log end); it is checkpointed periodically, in the
+ * background (the next fetch never waits for that write).
  * FENCED_LEADER_EPOCH ends the loop until new metadata replaces this fetcher; other errors back off and retry. Time comes from the Clock port; the leader is reached through the LeaderLink port.
  */
 import { batchLastOffset, scanBatches, SamsaError, type FetchRequest, type FetchResponse, type OffsetForLeaderEpochRequest, type OffsetForLeaderEpochResponse } from '@samsa/shared'
@@ -68,6 +69,8 @@ export class FollowerFetcher {
   #writing: Promise<unknown> | null = null
   #lastCheckpointMs: number
   #checkpointedHighWatermark = -1
+  /** The periodic checkpoint being written, if any: stop() waits for it, the fetch loop does not. */
+  #checkpointing: Promise<void> | null = null
 
   constructor(args: FollowerFetcherArgs) {
     this.#a = args
@@ -99,6 +102,7 @@ export class FollowerFetcher {
     this.#state = 'stopped'
     this.#wake?.()
     await this.#writing?.catch(() => {})
+    await this.#checkpointing
   }
 
   /** Runs a write to the log unless stopped, visible to stop(). */
@@ -173,7 +177,12 @@ export class FollowerFetcher {
     if (records.length > 0) await this.#write(() => log.appendAsFollower(records))
     if (!this.#running) return
     log.advanceHighWatermark(Math.min(res.highWatermark, log.logEndOffset))
-    await this.#write(() => this.#checkpoint(false))
+    if (this.#checkpointing === null) {
+      const c = this.#checkpoint(false).finally(() => {
+        if (this.#checkpointing === c) this.#checkpointing = null
+      })
+      this.#checkpointing = c
+    }
   }
 
   async #checkpoint(force: boolean): Promise<void> {
@@ -182,9 +191,10 @@ export class FollowerFetcher {
     if (log.highWatermark === this.#checkpointedHighWatermark) return
     if (!force && now - this.#lastCheckpointMs < this.#config.highWatermarkCheckpointIntervalMs) return
     this.#lastCheckpointMs = now
+    const highWatermark = log.highWatermark // at least this much is written
     try {
       await log.checkpointHighWatermark()
-      this.#checkpointedHighWatermark = log.highWatermark
+      this.#checkpointedHighWatermark = highWatermark
     } catch (e) {
       this.#a.logger.warn({ topic: this.#a.topic, partition: this.#a.partition, err: String(e) }, 'could not checkpoint the high watermark')
     }

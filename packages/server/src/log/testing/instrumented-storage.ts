@@ -1,12 +1,16 @@
-/** @module InstrumentedStorage: a LogStorage wrapper for tests that counts fsyncs and can hold them until released. */
+/** @module InstrumentedStorage: a LogStorage wrapper for tests that counts fsyncs and file reads, and can hold fsyncs or atomic file writes until released. */
 import type { LogStorage, StoredFile } from '../log-storage.js'
 
 export class InstrumentedStorage implements LogStorage {
   readonly inner: LogStorage
   /** StoredFile.sync() calls started through this wrapper. */
   syncs = 0
+  /** StoredFile.read() calls through this wrapper. */
+  reads = 0
   /** While set, every sync waits for it before reaching the inner storage. */
   #gate: Promise<void> | null = null
+  /** While set, every writeFileAtomic waits for it before reaching the inner storage. */
+  #atomicGate: Promise<void> | null = null
 
   constructor(inner: LogStorage) {
     this.inner = inner
@@ -26,7 +30,10 @@ export class InstrumentedStorage implements LogStorage {
     const file = await this.inner.open(path, opts)
     return {
       size: () => file.size(),
-      read: (p, l) => file.read(p, l),
+      read: (p, l) => {
+        this.reads++
+        return file.read(p, l)
+      },
       append: (b) => file.append(b),
       truncate: (s) => file.truncate(s),
       close: () => file.close(),
@@ -50,7 +57,18 @@ export class InstrumentedStorage implements LogStorage {
   readFile(path: string): Promise<Uint8Array | null> {
     return this.inner.readFile(path)
   }
-  writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  /** Holds every later writeFileAtomic (checkpoints) until the returned function is called. */
+  holdAtomicWrites(): () => void {
+    let release!: () => void
+    this.#atomicGate = new Promise<void>((r) => (release = r))
+    return () => {
+      this.#atomicGate = null
+      release()
+    }
+  }
+
+  async writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+    if (this.#atomicGate) await this.#atomicGate
     return this.inner.writeFileAtomic(path, bytes)
   }
   remove(path: string): Promise<void> {
