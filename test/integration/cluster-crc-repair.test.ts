@@ -84,7 +84,7 @@ describe('a replica whose committed data fails its CRC', () => {
   }, 120_000)
 
   it('a committed batch damaged on the running leader: a read finds it, leadership moves, the replica repairs from the new leader and rejoins the ISR', async () => {
-    const c = (cluster = await InProcessCluster.start({ dirPrefix: 'samsa-crc-running', replication: { replicaLagTimeMaxMs: 3_000, isrCheckIntervalMs: 250 } }))
+    const c = (cluster = await InProcessCluster.start({ dirPrefix: 'samsa-crc-running', replication: { replicaLagTimeMaxMs: 3_000, isrCheckIntervalMs: 250 }, config: { tailCacheBytes: 0 } }))
     await until(async () => (await c.metadataOf(1, [T])).brokers.length === 3, { timeoutMs: 30_000, what: 'three live brokers' })
     expect(await (await c.open(1)).request(exchanges.createTopic, { name: T, partitions: 1, replicationFactor: 3, minInsyncReplicas: 2 })).toMatchObject({ ok: true })
     const first = await waitPartition(c, (p) => p.leader > 0 && p.isr?.length === 3, 'a leader and three replicas in the ISR')

@@ -20,6 +20,8 @@ export interface InProcessClusterOptions {
   readonly dirPrefix: string
   readonly sessionTimeoutMs?: number
   readonly replication?: StartBrokerOptions['replication']
+  /** Broker settings of every node (e.g. tailCacheBytes 0: every read from storage). */
+  readonly config?: StartBrokerOptions['config']
   /** Metadata snapshots (and log compaction) every this many entries (default: the broker's). */
   readonly snapshotEveryEntries?: number
 }
@@ -64,6 +66,7 @@ export class InProcessCluster {
       controllerTiming: { tickMs: 50, electionTicks: 10 },
       clusterTiming: { sessionTimeoutMs: this.#opts.sessionTimeoutMs ?? 1_500, preferredLeaderIntervalMs: 0, ...(snapshots !== undefined ? { snapshotEveryEntries: snapshots } : {}) },
       ...(this.#opts.replication ? { replication: this.#opts.replication } : {}),
+      ...(this.#opts.config ? { config: this.#opts.config } : {}),
     })
     this.nodes.set(id, running)
     return running

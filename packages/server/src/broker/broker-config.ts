@@ -29,6 +29,8 @@ export interface BrokerConfig {
   readonly maxPartitions: number
   /** Segment files holding an OS file handle at once (an LRU cache; idle partitions hold none). */
   readonly maxOpenSegmentFiles: number
+  /** Bytes the partitions' tail caches (their last written batches, served from memory) may hold together. */
+  readonly tailCacheBytes: number
   /** Upper bound for a produce's timeoutMs and a fetch's maxWaitMs. */
   readonly requestTimeoutMs: number
   /** An HTTP request (a WebSocket upgrade included) must deliver its complete headers within this time, or it gets 408 and is closed (slowloris). */
@@ -73,6 +75,7 @@ export const defaultBrokerConfig: BrokerConfig = {
   maxTopics: 1_000,
   maxPartitions: 10_000,
   maxOpenSegmentFiles: 1_000,
+  tailCacheBytes: 64 * 1024 * 1024,
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
   helloTimeoutMs: 10_000,
@@ -121,6 +124,7 @@ export const brokerSettings = {
   maxTopics: { unit: 'count', min: 1, max: 1_000_000, help: 'topics on the broker (POLICY_VIOLATION above)' },
   maxPartitions: { unit: 'count', min: 1, max: 10_000_000, help: 'partitions over all topics (POLICY_VIOLATION above)' },
   maxOpenSegmentFiles: { unit: 'count', min: 1, max: 1_000_000, help: 'segment files holding an OS file handle at once (least recently used idle ones are closed)' },
+  tailCacheBytes: { unit: 'bytes', min: 0, max: Number.MAX_SAFE_INTEGER, help: 'memory for the batches last written to every partition (≤ 1 MiB each), read from memory by followers and subscribers; 0 reads them from storage' },
   requestTimeoutMs: { unit: 'ms', min: 1, max: DAY_MS, help: 'upper bound of a produce timeout and a fetch wait' },
   headersTimeoutMs: { unit: 'ms', min: 1, max: DAY_MS, help: 'an HTTP request or WebSocket upgrade must deliver its headers within this (408 after)' },
   helloTimeoutMs: { unit: 'ms', min: 1, max: DAY_MS, help: 'a new connection must send hello within this (closed with 4009)' },

@@ -117,7 +117,7 @@ export class Broker {
 
   static async start(config: BrokerConfig, deps: BrokerDeps): Promise<Broker> {
     const metrics = deps.metrics ?? noopMetrics
-    const opener = { storage: deps.storage, logConfig: config.log, clock: deps.clock, logger: deps.logger, maxOpenSegmentFiles: config.maxOpenSegmentFiles, metrics, ...(deps.crc32c ? { crc32c: deps.crc32c } : {}) }
+    const opener = { storage: deps.storage, logConfig: config.log, clock: deps.clock, logger: deps.logger, maxOpenSegmentFiles: config.maxOpenSegmentFiles, tailCacheBytes: config.tailCacheBytes, metrics, ...(deps.crc32c ? { crc32c: deps.crc32c } : {}) }
     const logs = deps.leadership
       ? await ReplicaRegistry.open({ ...opener, highWatermark: 'set-by-partition' })
       : await TopicRegistry.open({ ...opener, maxPartitionsPerTopic: config.maxPartitionsPerTopic, maxTopics: config.maxTopics, maxPartitions: config.maxPartitions })
@@ -152,6 +152,11 @@ export class Broker {
   trackOutput(output: { readonly queuedBytes: number }): () => void {
     this.#outputs.add(output)
     return () => void this.#outputs.delete(output)
+  }
+
+  /** Bytes held by the partitions' tail caches (≤ config.tailCacheBytes). */
+  get tailCacheBytes(): number {
+    return this.#logs.tailCacheBytes
   }
 
   /** Bytes queued for all connections (send buffers and reservations for output being read). */

@@ -24,6 +24,8 @@ export interface LocalLogs {
   logs(): Iterable<LocalPartitionLog>
   /** Deletes expired segments of every local log; returns how many. */
   applyRetention(): Promise<number>
+  /** Bytes the logs' tail caches hold together now. */
+  readonly tailCacheBytes: number
   /** Flushes and closes every local log. */
   close(): Promise<void>
 }

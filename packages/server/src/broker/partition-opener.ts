@@ -4,6 +4,7 @@
  * node's TopicRegistry (whole topics) and a replicating broker's ReplicaRegistry (one replica at a time), so both
  * keep the same on-disk layout and the same handle budget.
  */
+import { TailCacheBudget } from '../log/tail-cache.js'
 import type { Crc32cFn } from '@samsa/shared'
 import type { Clock, Logger } from '../clock.js'
 import { LazyLogStorage } from '../log/lazy-log-storage.js'
@@ -23,6 +24,8 @@ export interface PartitionOpenerDeps {
   readonly highWatermark?: 'follows-local-end' | 'set-by-partition'
   /** CRC-32C for the batches a replica checks (PartitionLogArgs.crc32c). */
   readonly crc32c?: Crc32cFn
+  /** Bytes all partitions' tail caches may hold together (BrokerConfig.tailCacheBytes); default: each its own 1 MiB. */
+  readonly tailCacheBytes?: number
 }
 
 /** A partition's files unused this long give their handles back, so idle partitions hold no file descriptor. */
@@ -41,9 +44,12 @@ export class PartitionOpener {
   readonly #deps: PartitionOpenerDeps
   /** deps.storage behind the bounded handle cache: every partition's files go through it. */
   readonly storage: LogStorage
+  /** Shared by every log opened here (samsa_tail_cache_bytes); null: each log has its own. */
+  readonly tailCache: TailCacheBudget | null
 
   constructor(deps: PartitionOpenerDeps) {
     this.#deps = deps
+    this.tailCache = deps.tailCacheBytes === undefined ? null : new TailCacheBudget(deps.tailCacheBytes)
     const metrics = deps.metrics ?? noopMetrics
     this.storage =
       deps.maxOpenSegmentFiles === undefined
@@ -69,6 +75,7 @@ export class PartitionOpener {
       logger: this.#deps.logger.child({ topic, partition }),
       ...(this.#deps.highWatermark && { highWatermark: this.#deps.highWatermark }),
       ...(this.#deps.crc32c && { crc32c: this.#deps.crc32c }),
+      ...(this.tailCache && { tailCache: this.tailCache }),
     })
     return log
   }

@@ -212,6 +212,10 @@ export class ReplicaRegistry implements LocalLogs {
     return deleted
   }
 
+  get tailCacheBytes(): number {
+    return this.#opener.tailCache?.used ?? 0
+  }
+
   async close(): Promise<void> {
     this.#opener.stop()
     for (const { log } of [...this.logs()]) await log.close()

@@ -253,6 +253,10 @@ export class TopicRegistry implements LocalLogs {
     return deleted
   }
 
+  get tailCacheBytes(): number {
+    return this.#opener.tailCache?.used ?? 0
+  }
+
   async close(): Promise<void> {
     this.#opener.stop()
     for (const t of this.#topics.values()) for (const log of t.partitions) await log.close()

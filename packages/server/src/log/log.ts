@@ -17,7 +17,7 @@ import { ReadableBytes } from './readable-bytes.js'
 import { segmentsToDelete } from './retention.js'
 import { Segment } from './segment.js'
 import { retriableStorageError, storageError } from './storage-errors.js'
-import { TailCache } from './tail-cache.js'
+import { TailCache, type TailCacheBudget } from './tail-cache.js'
 
 export interface LogArgs {
   readonly storage: LogStorage
@@ -25,6 +25,8 @@ export interface LogArgs {
   readonly config: PartitionLogConfig
   readonly clock: Clock
   readonly logger: Logger
+  /** The broker's budget for every log's TailCache (default: this log's own 1 MiB). */
+  readonly tailCache?: TailCacheBudget
 }
 
 /** Bytes of the batches last written that reads are served from memory (TailCache). */
@@ -55,10 +57,11 @@ export class Log {
   /** Writes called but not yet past their write; the fsync of a burst starts when it drops to 0. */
   #queuedWrites = 0
   #syncTimer: Timer | null = null
-  readonly #tail = new TailCache(TAIL_CACHE_BYTES)
+  readonly #tail: TailCache
 
   private constructor(args: LogArgs, recovered: Awaited<ReturnType<typeof recoverLog>>) {
     this.#args = args
+    this.#tail = new TailCache(TAIL_CACHE_BYTES, args.tailCache)
     this.#segments = recovered.segments
     this.#logStartOffset = recovered.logStartOffset
     this.recoveryReport = recovered.report
@@ -272,6 +275,7 @@ export class Log {
     if (this.#closed) return
     this.#closed = true
     await this.#queue.catch(() => {})
+    this.#tail.clear() // after the last queued write: its bytes go back to the broker's budget
     if (this.#syncTimer !== null) this.#args.clock.clearTimeout(this.#syncTimer)
     this.#syncTimer = null
     try {

@@ -1,3 +1,4 @@
+import { TailCacheBudget } from './tail-cache.js'
 import { scanBatches, verifyBatch } from '@samsa/shared'
 import { describe, expect, it } from 'vitest'
 import { silentLogger } from '../clock.js'
@@ -11,7 +12,8 @@ const DIR = 't-0'
 const SEGMENT = `${DIR}/00000000000000000000.log`
 
 function open(storage: MemoryLogStorage, highWatermark: 'set-by-partition' | 'follows-local-end'): Promise<PartitionLog> {
-  return PartitionLog.open({ storage, dir: DIR, config: { ...defaultPartitionLogConfig, retentionMs: null }, clock: new ManualClock(), logger: silentLogger, highWatermark })
+  // No tail cache: the batches last written would be served from memory, not from the storage these tests damage.
+  return PartitionLog.open({ storage, dir: DIR, config: { ...defaultPartitionLogConfig, retentionMs: null }, clock: new ManualClock(), logger: silentLogger, highWatermark, tailCache: new TailCacheBudget(0) })
 }
 
 /** Five one-record batches, all below the high watermark. */

@@ -9,7 +9,7 @@ import { batchLastOffset, batchTotalBytes, crc32c, patchBatch, readBatchHeader, 
 import type { Clock, Logger } from '../clock.js'
 import { checkLeaderBatch } from './leader-batch-check.js'
 import { LeaderEpochCache, type EpochEntry } from './leader-epoch-cache.js'
-import { Log } from './log.js'
+import { Log, type LogArgs } from './log.js'
 import type { RecoveryReport } from './log-recovery.js'
 import type { LogStorage } from './log-storage.js'
 import { CheckpointWrites, decodeOffsetCheckpoint, HIGH_WATERMARK_CHECKPOINT, writeOffsetCheckpoint } from './offset-checkpoint.js'
@@ -40,7 +40,7 @@ export interface ReadResult {
   logStartOffset: number
 }
 
-export interface PartitionLogArgs {
+export interface PartitionLogArgs extends Pick<LogArgs, 'tailCache'> {
   storage: LogStorage
   dir: string
   config: PartitionLogConfig

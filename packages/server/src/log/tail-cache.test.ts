@@ -6,7 +6,7 @@ import { readBatches } from './log-reader.js'
 import { MemoryLogStorage } from './memory-log-storage.js'
 import { defaultPartitionLogConfig, PartitionLog } from './partition-log.js'
 import { Segment } from './segment.js'
-import { TailCache } from './tail-cache.js'
+import { TailCache, TailCacheBudget } from './tail-cache.js'
 import { testBatch } from './testing/batches.js'
 import { InstrumentedStorage } from './testing/instrumented-storage.js'
 import { ManualClock } from './testing/manual-clock.js'
@@ -64,6 +64,44 @@ describe('TailCache', () => {
     at(6, 300) // over a quarter of the budget: read from storage
     expect(cache.read(5, 10_000, 7)).toBeNull()
     expect(cache.read(6, 10_000, 7)).toBeNull()
+  })
+
+  it('shares the broker\'s budget: a cache makes room from its own oldest batches, holds nothing when none is left, and gives back what it drops', () => {
+    const budget = new TailCacheBudget(3 * testBatch({}).length)
+    const size = testBatch({}).length
+    const a = new TailCache(100_000, budget)
+    const b = new TailCache(100_000, budget)
+    const put = (cache: TailCache, base: number) => {
+      const bytes = testBatch({})
+      patchBatch(bytes, 0, base, 0)
+      cache.written(bytes, readBatchHeader(bytes))
+    }
+    put(a, 0)
+    put(a, 1)
+    put(b, 0)
+    expect(budget.used).toBe(3 * size)
+    put(b, 1) // b makes room from its own oldest
+    expect(budget.used).toBe(3 * size)
+    expect(b.read(0, 10_000, 2)).toBeNull()
+    expect(b.read(1, 10_000, 2)).not.toBeNull()
+    const c = new TailCache(100_000, budget)
+    put(c, 0) // nothing of its own to drop: read from storage
+    expect(c.read(0, 10_000, 1)).toBeNull()
+    expect(budget.used).toBe(3 * size)
+    a.clear()
+    expect(budget.used).toBe(size)
+    put(c, 1)
+    expect(c.read(1, 10_000, 2)).not.toBeNull()
+    expect(budget.used).toBe(2 * size)
+  })
+
+  it('gives its bytes back when its log closes', async () => {
+    const budget = new TailCacheBudget(1 << 20)
+    const log = await PartitionLog.open({ storage: new MemoryLogStorage(), dir: 't-0', config: defaultPartitionLogConfig, clock: new ManualClock(), logger: silentLogger, tailCache: budget })
+    await log.append(testBatch({ records: 3 }))
+    expect(budget.used).toBeGreaterThan(0)
+    await log.close()
+    expect(budget.used).toBe(0)
   })
 
   it('keeps a copy: a caller reusing its buffer does not change what is read', () => {

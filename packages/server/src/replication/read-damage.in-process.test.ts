@@ -25,7 +25,7 @@ async function until(c: InProcessCluster, probe: () => boolean, what: string, st
 
 describe('a leader whose committed data a read finds damaged (real Broker, Session, QuorumController)', () => {
   it('stops serving at once, reopens through recovery, is reported incomplete, follows the next ISR member and rejoins the ISR identical to it', async () => {
-    const c = (cluster = await InProcessCluster.start([1, 2, 3], { replicaLagTimeMaxMs: 1_000, isrCheckIntervalMs: 200, fetcher: { maxWaitMs: 500, retryBackoffMs: 50 } }))
+    const c = (cluster = await InProcessCluster.start([1, 2, 3], { replicaLagTimeMaxMs: 1_000, isrCheckIntervalMs: 200, fetcher: { maxWaitMs: 500, retryBackoffMs: 50 } }, { tailCacheBytes: 0 }))
     await c.createTopic(T, 1, 3, 2)
     const log = (id: number) => c.node(id).broker.localReplica(T, 0)
     const before = c.partition(T, 0)

@@ -82,6 +82,14 @@ export function createPromMetrics(): PromMetrics {
           },
         })
       new Gauge({
+        name: 'samsa_tail_cache_bytes',
+        help: 'Bytes of recently written batches the partitions keep in memory for readers (at most tailCacheBytes)',
+        registers: [registry],
+        collect() {
+          this.set(broker.tailCacheBytes)
+        },
+      })
+      new Gauge({
         name: 'samsa_connection_queued_bytes',
         help: 'Bytes queued for all connections: in send buffers, or reserved for pushes and fetch replies being read',
         registers: [registry],

@@ -6,7 +6,7 @@
  */
 import { ApiKeys, decodeResponseFrame, encodeRequestFrame, exchanges, readFrameHeader, MIN_PROTOCOL_VERSION, type Exchange } from '@samsa/shared'
 import { Broker } from '../../broker/broker.js'
-import { brokerConfig } from '../../broker/broker-config.js'
+import { brokerConfig, type BrokerConfig } from '../../broker/broker-config.js'
 import { silentLogger } from '../../clock.js'
 import { brokerReplicaLogs } from '../../cluster/broker-replica-logs.js'
 import { localPartitionChanges } from '../../controller/metadata/metadata-delta.js'
@@ -93,9 +93,10 @@ export class InProcessCluster {
   readonly nodes = new Map<number, ClusterNode>()
   readonly #brokerEpochs = new Map<number, number>()
 
-  static async start(ids: readonly number[], config: Partial<ReplicaManagerConfig>): Promise<InProcessCluster> {
+  /** `broker`: settings of every node's Broker over the test defaults (e.g. tailCacheBytes 0 to read every batch from storage). */
+  static async start(ids: readonly number[], config: Partial<ReplicaManagerConfig>, broker: Partial<BrokerConfig> = {}): Promise<InProcessCluster> {
     const c = new InProcessCluster()
-    for (const id of ids) await c.#startNode(id, config)
+    for (const id of ids) await c.#startNode(id, config, broker)
     for (const id of ids) c.#register(id)
     await c.deliver()
     return c
@@ -105,7 +106,7 @@ export class InProcessCluster {
     return this.nodes.get(id)!
   }
 
-  async #startNode(id: number, config: Partial<ReplicaManagerConfig>): Promise<void> {
+  async #startNode(id: number, config: Partial<ReplicaManagerConfig>, brokerSettings: Partial<BrokerConfig>): Promise<void> {
     let broker: Broker | undefined
     const replicas = new ReplicaManager(config, {
       brokerId: id,
@@ -125,7 +126,7 @@ export class InProcessCluster {
       },
     })
     const storage = new MemoryLogStorage()
-    broker = await Broker.start(brokerConfig({ brokerId: id, clusterId: CLUSTER_ID, idleTimeoutMs: 3_600_000, helloTimeoutMs: 3_600_000 }), {
+    broker = await Broker.start(brokerConfig({ ...brokerSettings, brokerId: id, clusterId: CLUSTER_ID, idleTimeoutMs: 3_600_000, helloTimeoutMs: 3_600_000 }), {
       storage, clock: this.clock, logger: silentLogger, leadership: replicas,
     })
     this.nodes.set(id, { id, broker, storage, replicas, image: EMPTY_METADATA_IMAGE })
