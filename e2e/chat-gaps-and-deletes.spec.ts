@@ -17,7 +17,14 @@ test('a room deleted while open is shown as deleted, not silently frozen', async
     env = await startEnv()
     user = await openChat(browser, env.proxy.httpUrl, 'Ada')
     await send(user.page, 'soon gone')
-    await expect(user.page.locator('li.msg.mine')).toHaveAttribute('data-delivery', 'sent')
+    // A failed send says why in a notice: the poll reports it instead of only "failed".
+    const page = user.page
+    await expect
+      .poll(async () => {
+        const delivery = await page.locator('li.msg.mine').getAttribute('data-delivery')
+        return delivery === 'failed' ? `failed: ${(await page.locator('section.notices p.notice').allTextContents()).join(' | ')}` : delivery
+      }, { timeout: 15_000 })
+      .toBe('sent')
     await env.node().admin.deleteTopic('chat.general')
     await expect(user.page.getByTestId('room-deleted')).toContainText('Room general was deleted')
     await expect(user.page.locator('nav.rooms button[data-room="general"] .tag')).toHaveText('deleted')
