@@ -32,6 +32,7 @@ import { until } from '../support/until.js'
 import { FaultCluster } from './support/cluster.js'
 import { damageCommittedBatch } from './support/disk-damage.js'
 import { partitionDir, stopAndCompareReplicas } from './support/power-loss.js'
+import { rejoinThenKillLeader } from './support/rejoin-then-kill.js'
 import { DURATION_MS, seededRandom, Workload } from './support/workload.js'
 import { exchanges } from '../../packages/shared/src/index.js'
 import { RawConnection } from '../support/raw-connection.js'
@@ -77,26 +78,15 @@ describe('fault: CRC damage (a follower restarts with a committed batch damaged 
     await cluster.restart(victim)
     const cutLine = await cluster.waitLog(victim, 0, (l) => typeof l.msg === 'string' && l.msg.startsWith('cut the log at damaged data'), 'the cut at the damage')
     const registered = await cluster.waitLog(victim, 0, (l) => l.msg === 'broker registered with the controller', 'its registration')
-    // Back in the ISR under its NEW registration, as seen by its own metadata view (past its registration).
-    await until(async () => {
-      const unfenced = cluster!.node(victim).process?.logs.some((l) => l.msg === 'broker unfenced')
-      return unfenced && (await cluster!.partition(victim, TOPIC, 0))?.isr?.includes(victim)
-    }, { timeoutMs: 60_000, what: `node ${victim} back in the ISR of ${TOPIC}/0` })
-    const backInIsrMs = w.rec.now() - restartedAt
-
-    const killedAt = w.rec.now()
-    await cluster.kill(leader)
-    const after = await cluster.waitLeader(TOPIC, 0, (p) => p.leader !== leader && p.leaderEpoch > before.leaderEpoch)
-    const leaderMs = w.rec.now() - killedAt
-    const nextOk = await w.nextAckAfter(killedAt)
-    await cluster.restart(leader)
+    // Back in the ISR under its NEW registration, then the leader is killed.
+    const { backInIsrMs, after, leaderMs, nextAckMs } = await rejoinThenKillLeader(cluster, w, TOPIC, victim, restartedAt, before)
 
     const result = await w.finish()
     const setAside = (await readdir(partitionDir(cluster.node(victim), TOPIC, 0))).filter((n) => n.endsWith('.damaged'))
     const replicas = await stopAndCompareReplicas(cluster, TOPIC, 0)
     w.print('crc-damage', result, [
       `damage on follower ${victim}: batch ${damage.firstOffset}..${damage.lastOffset} (high watermark ${before.highWatermark}), ${damage.intactAfter} intact batches after it; recovery: ${String(cutLine.reason)}; acknowledged records cut from its log: ${ackedCut}`,
-      `registered naming ${JSON.stringify(registered.incompleteReplicas)}; restart → back in the ISR: ${Math.round(backInIsrMs)} ms; leader ${leader} killed → node ${after.leader} leads at epoch ${after.leaderEpoch}: ${Math.round(leaderMs)} ms / next acknowledged write ${Math.round(nextOk.timeMs - killedAt)} ms`,
+      `registered naming ${JSON.stringify(registered.incompleteReplicas)}; restart → back in the ISR: ${Math.round(backInIsrMs)} ms; leader ${leader} killed → node ${after.leader} leads at epoch ${after.leaderEpoch}: ${Math.round(leaderMs)} ms / next acknowledged write ${Math.round(nextAckMs)} ms`,
       `replicas on disk: log ends ${JSON.stringify(replicas.logEnds)}, ${replicas.batches} batches, divergences: ${replicas.divergences.length === 0 ? 'none' : replicas.divergences.join('; ')}; set aside on node ${victim}: ${setAside.join(', ')}`,
     ])
     w.expectClean(result)

@@ -21,9 +21,9 @@
  * scenario, and after the run every replica must hold the same log, byte for byte.
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import { until } from '../support/until.js'
 import { FaultCluster } from './support/cluster.js'
 import { cutTail, stopAndCompareReplicas } from './support/power-loss.js'
+import { rejoinThenKillLeader } from './support/rejoin-then-kill.js'
 import { DURATION_MS, seededRandom, Workload } from './support/workload.js'
 
 const TOPIC = 'kip101-loss'
@@ -65,19 +65,8 @@ describe('fault: KIP-101 loss (a follower restarts with a truncated tail and is 
     await cluster.restart(victim)
     // Back in the ISR under its NEW registration: until its old session expires the controller refuses the new process
     // (its old registration still stands in the ISR, on paper); registering fences it and takes it out of the ISR, and
-    // it is added again once unfenced and caught up. Its own metadata view, past its registration, shows that.
-    await until(async () => {
-      const unfenced = cluster!.node(victim).process?.logs.some((l) => l.msg === 'broker unfenced')
-      return unfenced && (await cluster!.partition(victim, TOPIC, 0))?.isr?.includes(victim)
-    }, { timeoutMs: 60_000, what: `node ${victim} back in the ISR of ${TOPIC}/0` })
-    const backInIsrMs = w.rec.now() - restartedAt
-
-    const killedAt = w.rec.now()
-    await cluster.kill(leader)
-    const after = await cluster.waitLeader(TOPIC, 0, (p) => p.leader !== leader && p.leaderEpoch > before.leaderEpoch)
-    const leaderMs = w.rec.now() - killedAt
-    const nextOk = await w.nextAckAfter(killedAt)
-    await cluster.restart(leader)
+    // it is added again once unfenced and caught up. Then the leader is killed.
+    const { backInIsrMs, after, leaderMs, nextAckMs } = await rejoinThenKillLeader(cluster, w, TOPIC, victim, restartedAt, before)
 
     if (after.leader !== victim || process.env.FAULT_DEBUG) {
       for (const n of cluster.nodes.values()) {
@@ -91,7 +80,7 @@ describe('fault: KIP-101 loss (a follower restarts with a truncated tail and is 
     const recovered = victimLogs.filter((l) => l.msg === 'cut a torn tail off the active segment').length
     w.print('kip101-loss', result, [
       `power cut of follower ${victim}: log end ${cut.logEndBefore} → ${cut.logEndAfter} (${cut.droppedBatches} batches, torn fragment ${cut.tornBytes} B, recovery cut ${recovered} torn tail(s)); acknowledged records it lost: ${ackedLostOnVictim}`,
-      `restart → back in the ISR: ${Math.round(backInIsrMs)} ms; leader ${leader} killed → node ${after.leader} leads at epoch ${after.leaderEpoch}: ${Math.round(leaderMs)} ms / next acknowledged write ${Math.round(nextOk.timeMs - killedAt)} ms`,
+      `restart → back in the ISR: ${Math.round(backInIsrMs)} ms; leader ${leader} killed → node ${after.leader} leads at epoch ${after.leaderEpoch}: ${Math.round(leaderMs)} ms / next acknowledged write ${Math.round(nextAckMs)} ms`,
       `replicas on disk: log ends ${JSON.stringify(replicas.logEnds)}, ${replicas.batches} batches, divergences: ${replicas.divergences.length === 0 ? 'none' : replicas.divergences.join('; ')}`,
     ])
     w.expectClean(result)

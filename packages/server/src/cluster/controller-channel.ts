@@ -15,6 +15,7 @@ import type { Clock } from '../clock.js'
 import { unfencedBrokerIds } from '../controller/metadata/index.js'
 import type { MetadataNode } from '../controller/metadata-node.js'
 import type { MetadataView } from '../controller/metadata-view.js'
+import { withTimeout } from '../broker/with-timeout.js'
 
 type Exchanges = typeof exchanges
 /** The exchanges a broker sends the active controller. */
@@ -136,12 +137,6 @@ export class ControllerChannel {
 }
 
 /** `p`, or REQUEST_TIMED_OUT once `ms` have passed on `clock` without it settling (it may still be acted on). */
-function withDeadline<T>(clock: Clock, p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = clock.setTimeout(() => reject(new SamsaError('REQUEST_TIMED_OUT', `no answer to ${what} within ${ms} ms`)), ms)
-    p.then(
-      (v) => (clock.clearTimeout(timer), resolve(v)),
-      (e: unknown) => (clock.clearTimeout(timer), reject(e)),
-    )
-  })
+export function withDeadline<T>(clock: Clock, p: Promise<T>, ms: number, what: string): Promise<T> {
+  return withTimeout(clock, p, ms, () => new SamsaError('REQUEST_TIMED_OUT', `no answer to ${what} within ${ms} ms`))
 }

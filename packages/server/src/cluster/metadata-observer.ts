@@ -20,6 +20,7 @@ import type { Clock } from '../clock.js'
 import { AppliedMetadata, type ImageListener } from '../controller/applied-metadata.js'
 import type { MetadataImage } from '../controller/metadata/index.js'
 import type { ControllerState, MetadataView } from '../controller/metadata-view.js'
+import { withDeadline } from './controller-channel.js'
 
 export interface MetadataObserverOptions {
   readonly nodeId: number
@@ -175,15 +176,4 @@ export class MetadataObserver implements MetadataView {
     const i = this.#o.voters.indexOf(from)
     this.#cursor = i < 0 ? this.#cursor + 1 : i + 1
   }
-}
-
-/** `p`, or REQUEST_TIMED_OUT once `ms` have passed on `clock` without it settling. */
-function withDeadline<T>(clock: Clock, p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = clock.setTimeout(() => reject(new SamsaError('REQUEST_TIMED_OUT', `no answer to ${what} within ${ms} ms`)), ms)
-    p.then(
-      (v) => (clock.clearTimeout(timer), resolve(v)),
-      (e: unknown) => (clock.clearTimeout(timer), reject(e)),
-    )
-  })
 }
