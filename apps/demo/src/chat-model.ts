@@ -20,6 +20,9 @@ import { MAX_NAME_CHARS, MAX_TEXT_CHARS, ROOM_NAME, newId, parseMessage, roomOfT
 import { Presence, type Peer, type PresenceState } from './presence.js'
 import { RoomFeed } from './room-feed.js'
 
+/** Sends of a message to a room whose topic the broker did not know yet, creating it between them (waits 50, 100, … ms). */
+const UNKNOWN_ROOM_ATTEMPTS = 5
+
 export type Delivery = 'pending' | 'sent' | 'failed'
 
 export interface MessageItem {
@@ -576,11 +579,15 @@ export class ChatModel {
           this.#rebuild()
         },
         async (e: unknown) => {
-          if (errorName(e) === 'UNKNOWN_TOPIC_OR_PARTITION' && attempt < 2) {
-            // The room's topic did not exist yet (created while the broker was away): create it and send again.
-            // The failed send appended nothing, so this sends the message once.
+          if (errorName(e) === 'UNKNOWN_TOPIC_OR_PARTITION' && attempt < UNKNOWN_ROOM_ATTEMPTS) {
+            // The room's topic did not exist yet (created while the broker was away, or being created by this page's
+            // room sync at this moment): create it and send again after a short wait that grows, so a lookup that
+            // began before the creation has ended. The failed send appended nothing, so this sends the message once.
             const room = this.#rooms.get(o.room)
-            if (room && (await this.#ensureTopic(room))) return this.#deliver(o, attempt + 1)
+            if (room && (await this.#ensureTopic(room))) {
+              await new Promise((r) => setTimeout(r, 50 * 2 ** attempt))
+              return this.#deliver(o, attempt + 1)
+            }
           }
           const cur = this.#outgoing.get(o.id)
           if (cur) Object.assign(cur, { delivery: 'failed', error: describe(e) })
