@@ -45,6 +45,20 @@ class RefusingStorage extends FdLimitedStorage {
 }
 
 describe('TopicRegistry limits', () => {
+  it('a create racing another create of the same name answers TOPIC_ALREADY_EXISTS only once the topic can be used', async () => {
+    const { registry } = open(new MemoryLogStorage())
+    const r = await registry
+    const first = r.create('racing', 3)
+    let usableAtRefusal: boolean | null = null
+    const second = r.create('racing', 3).catch((e: unknown) => {
+      usableAtRefusal = r.find('racing', 2) !== undefined
+      throw e
+    })
+    await expect(second).rejects.toMatchObject({ errorName: 'TOPIC_ALREADY_EXISTS' })
+    expect(usableAtRefusal).toBe(true)
+    expect((await first).partitions).toHaveLength(3)
+  })
+
   it('refuses a topic past maxTopics with POLICY_VIOLATION and creates nothing', async () => {
     const mem = new MemoryLogStorage()
     const { registry: opening, gauge } = open(mem, { maxTopics: 2 })

@@ -58,6 +58,8 @@ export class TopicRegistry implements LocalLogs {
   readonly #leftovers = new Set<string>()
   /** Names being created or deleted right now; a second create/delete of the same name waits for none and fails fast. */
   readonly #busy = new Set<string>()
+  /** Creations in progress, by name (a second create of the name waits for its end). */
+  readonly #creating = new Map<string, Promise<Topic>>()
   readonly #deletedListeners = new Set<(name: string) => void>()
 
   private constructor(deps: TopicRegistryDeps) {
@@ -148,9 +150,26 @@ export class TopicRegistry implements LocalLogs {
     for (const t of this.list()) for (const [partition, log] of t.partitions.entries()) yield { topic: t.name, partition, log }
   }
 
+  /**
+   * Creates the topic. A create of a name whose creation is in progress answers once that creation has ended, so
+   * TOPIC_ALREADY_EXISTS always means the topic can be used (a client that creates a topic it found missing, racing
+   * another creator, may send to it at once).
+   */
   async create(name: string, partitions: number): Promise<Topic> {
     parseCreateTopic(name, partitions, this.#deps.maxPartitionsPerTopic)
+    const inProgress = this.#creating.get(name)
+    if (inProgress) await inProgress.catch(() => {})
     if (this.#topics.has(name) || this.#busy.has(name)) throw new SamsaError('TOPIC_ALREADY_EXISTS', ErrorMessages.topicExists(name))
+    const creating = this.#create(name, partitions)
+    this.#creating.set(name, creating)
+    try {
+      return await creating
+    } finally {
+      if (this.#creating.get(name) === creating) this.#creating.delete(name)
+    }
+  }
+
+  async #create(name: string, partitions: number): Promise<Topic> {
     this.#checkLimits(partitions)
     this.#busy.add(name)
     this.#reservedTopics++
