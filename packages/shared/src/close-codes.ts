@@ -23,6 +23,10 @@ export const CloseCodes = {
   HELLO_TIMEOUT: 4009,
   /** No frame arrived for the broker's idleTimeoutMs while the connection had no subscription and no request in flight. */
   IDLE_TIMEOUT: 4010,
+  /** The connection's token expired and was not refreshed in time with reauthenticate; reconnect with a fresh token. */
+  TOKEN_EXPIRED: 4001,
+  /** A quota was exceeded for long enough that throttling did not help (connections, request rate, bytes). */
+  QUOTA_EXCEEDED: 4029,
   /** The connection did not authenticate. */
   UNAUTHORIZED: 4401,
   /** The connection authenticated but may not connect. */

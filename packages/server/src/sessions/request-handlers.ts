@@ -6,11 +6,14 @@
 import { CONSUMER_REPLICA_ID, SamsaError, exchanges, type RequestOf, type ResponseOf } from '@samsa/shared'
 import type { Broker } from '../broker/broker.js'
 import type { SubscriptionTable } from './subscription-table.js'
+import type { Principal } from '../security/principal.js'
 
 interface SessionView {
   readonly subscriptions: SubscriptionTable
   /** The node id this connection's hello named as a cluster peer; 0 for an ordinary client. */
   readonly peerNodeId: number
+  /** Who the connection speaks for (see security/principal.ts). */
+  readonly principal: Principal
   /** Waits for room in the connection's output budget; resolves with the release function. */
   reserveOutput(bytes: number): Promise<() => void>
   /** Runs `fn` when the connection closes (at once if it already has); returns the unregister function. */

@@ -8,4 +8,6 @@ export interface SessionSocket {
   /** Stops reading frames from the client (backpressure while the connection's output is over budget); idempotent. */
   pauseReading(): void
   resumeReading(): void
+  /** The client's IP address as the runtime saw it (quotas and the audit log key on it); undefined when unknown. */
+  readonly remoteAddress?: string
 }

@@ -12,6 +12,7 @@ import {
 import type { Timer } from '../clock.js'
 import type { Broker } from '../broker/broker.js'
 import type { SessionSocket } from './session-socket.js'
+import { ANONYMOUS, type Principal } from '../security/principal.js'
 import { OutputBudget } from './output-budget.js'
 import { RateLimitedLog, describeError } from './rate-limited-log.js'
 import { handleRequest, requestHandlers, type RequestHandlers } from './request-handlers.js'
@@ -40,6 +41,8 @@ export class Session {
   /** 0 until hello succeeds; then the agreed version, which every later frame must carry. */
   #version = 0
   clientId = ''
+  /** Who this connection speaks for: ANONYMOUS until authentication says otherwise; replaced on reauthentication. */
+  principal: Principal = ANONYMOUS
   #closed = false
   #helloTimer: Timer | null
   /** Everything queued for this connection, within maxBufferedBytes; pauses reading while over. */
