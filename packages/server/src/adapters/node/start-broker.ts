@@ -37,6 +37,8 @@ import { createPinoLogger } from './pino-logger.js'
 import { createPromMetrics } from './prom-metrics.js'
 import { attachWebSocketServer } from './ws-upgrade.js'
 import { registerClusterMetrics } from './cluster-metrics.js'
+import { BrowserPolicy, defaultAllowedHosts } from '../../security/browser-policy.js'
+import { refusalReporter } from '../../security/browser-refusals.js'
 
 export interface StartBrokerOptions {
   readonly host?: string
@@ -277,12 +279,22 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
   const url = config.advertisedUrl
   const httpUrl = `http://${urlHost(host)}:${port}`
   metrics.attach(broker)
+  // The names this node answers to: localhost, its bind host, its advertised host (and, in a cluster, the URL the
+  // voters list for it, which is what peers put in Host), plus --allowed-hosts.
+  const selfVoterUrl = opts.controllers?.find((v) => v.id === opts.nodeId)?.url
+  const browserPolicy = new BrowserPolicy({
+    allowedOrigins: config.allowedOrigins,
+    allowedHosts: [...defaultAllowedHosts(host, config.advertisedUrl), ...(selfVoterUrl ? defaultAllowedHosts(host, selfVoterUrl) : []), ...config.allowedHosts],
+  })
+  const refused = refusalReporter(logger, metrics)
 
   const wss = attachWebSocketServer(server as import('node:http').Server, {
     broker,
     logger,
     maxFrameBytes: config.maxFrameBytes,
     connectionError: (stage) => metrics.connectionError(stage),
+    browserPolicy,
+    refused,
     ...(controller ? { peers: controller.gate } : brokerGate ? { peers: brokerGate } : {}),
   })
   // Once listening, the server reports a failed accept (EMFILE, ENFILE) as 'error': with no listener that would kill
@@ -298,6 +310,8 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
   const sdkFiles: Partial<Record<SdkFile, () => Promise<string | null>>> = {}
   const app = createApp({
     broker,
+    browserPolicy,
+    refused,
     metricsText: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     // The build copies the built demo app (apps/demo/dist) into packages/server/demo, so an installed @samsa/server carries it.
     staticAsset: staticFiles(fileURLToPath(new URL('../../../demo/', import.meta.url))),

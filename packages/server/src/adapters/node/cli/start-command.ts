@@ -1,6 +1,7 @@
 /** @module `samsa start`: run a broker in the foreground until SIGTERM/SIGINT. */
 import { resolve } from 'node:path'
 import { InvalidArgumentError, Option, type Command } from 'commander'
+import { hostEntryProblem, originEntryProblem, parseList } from '../../../security/browser-policy.js'
 import { advertisedUrlSchema, brokerConfig, issueMessages, type BrokerConfigOverrides } from '../../../broker/broker-config.js'
 import { createPinoLogger, type LogFormat } from '../pino-logger.js'
 import { startBroker } from '../start-broker.js'
@@ -22,6 +23,8 @@ interface StartOptions extends Record<string, unknown> {
   sessionTimeoutMs?: number
   replicaLagTimeMaxMs?: number
   processRoles?: ProcessRoles
+  allowedOrigins?: string[]
+  allowedHosts?: string[]
 }
 
 /** Kafka's process.roles: a broker-only node, or a controller voter that is also a broker (combined mode). */
@@ -65,6 +68,18 @@ export function controllersArg(value: string): { id: number; url: string }[] {
 }
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const
+
+/** A comma-separated list flag whose entries `problem` checks. */
+function listArg(problem: (entry: string) => string | null): (value: string) => string[] {
+  return (value) => {
+    const list = parseList(value)
+    for (const entry of list) {
+      const p = problem(entry)
+      if (p) throw new InvalidArgumentError(p)
+    }
+    return list
+  }
+}
 
 function advertisedUrlArg(value: string): string {
   const r = advertisedUrlSchema.safeParse(value)
@@ -113,11 +128,23 @@ export function registerStart(program: Command): void {
         .env('SAMSA_REPLICA_LAG_TIME_MAX_MS')
         .argParser(intArg(100, 600_000)),
     )
+    .addOption(
+      new Option('--allowed-origins <origins>', 'comma-separated origins (https://app.example.com) besides the broker\'s own that browsers may connect and write from; * for any (default: only the broker\'s own origin; requests without Origin are never refused for it)')
+        .env('SAMSA_ALLOWED_ORIGINS')
+        .argParser(listArg(originEntryProblem)),
+    )
+    .addOption(
+      new Option('--allowed-hosts <names>', 'comma-separated host names the broker answers to besides localhost, --host and the advertised host (IP literals always); * for any; other Host headers get 421 (DNS rebinding)')
+        .env('SAMSA_ALLOWED_HOSTS')
+        .argParser(listArg(hostEntryProblem)),
+    )
     .addOption(new Option('--log-level <level>', 'least severe level logged').env('SAMSA_LOG_LEVEL').choices(LOG_LEVELS).default('info'))
   addSettingOptions(start).action(async (o: StartOptions) => {
     const overrides: BrokerConfigOverrides = settingOverrides(o)
     const config: BrokerConfigOverrides = {
       ...overrides,
+      ...(o.allowedOrigins ? { allowedOrigins: o.allowedOrigins } : {}),
+      ...(o.allowedHosts ? { allowedHosts: o.allowedHosts } : {}),
       log: { ...overrides.log, fsync: o.fsync, ...(o.retentionHours !== undefined ? { retentionMs: Math.round(o.retentionHours * 3_600_000) } : {}) },
     }
     try {
