@@ -25,6 +25,9 @@ interface StartOptions extends Record<string, unknown> {
   processRoles?: ProcessRoles
   allowedOrigins?: string[]
   allowedHosts?: string[]
+  tlsCert?: string
+  tlsKey?: string
+  tlsCa?: string
 }
 
 /** Kafka's process.roles: a broker-only node, or a controller voter that is also a broker (combined mode). */
@@ -138,6 +141,9 @@ export function registerStart(program: Command): void {
         .env('SAMSA_ALLOWED_HOSTS')
         .argParser(listArg(hostEntryProblem)),
     )
+    .addOption(new Option('--tls-cert <file>', 'PEM certificate (chain): serve https:// and wss:// (with --tls-key; reloaded on SIGHUP; the default advertised URL and --controllers HOST:PORT become wss://)').env('SAMSA_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', 'PEM private key of --tls-cert (reloaded on SIGHUP)').env('SAMSA_TLS_KEY'))
+    .addOption(new Option('--tls-ca <file>', 'PEM CA bundle trusted on wss:// links to the other cluster nodes (a private CA), besides the system store and NODE_EXTRA_CA_CERTS').env('SAMSA_TLS_CA'))
     .addOption(new Option('--log-level <level>', 'least severe level logged').env('SAMSA_LOG_LEVEL').choices(LOG_LEVELS).default('info'))
   addSettingOptions(start).action(async (o: StartOptions) => {
     const overrides: BrokerConfigOverrides = settingOverrides(o)
@@ -158,6 +164,11 @@ export function registerStart(program: Command): void {
     if (o.replicaLagTimeMaxMs !== undefined && !o.controllers) throw new CliError('--replica-lag-time-max-ms needs --controllers')
     if (o.processRoles !== undefined && !o.controllers) throw new CliError('--process-roles needs --node-id and --controllers')
     if (o.controllers) nodeRoles(o.nodeId!, o.controllers, o.processRoles)
+    if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new CliError('--tls-cert and --tls-key go together')
+    if (o.tlsCa !== undefined && o.tlsCert === undefined) throw new CliError('--tls-ca needs --tls-cert and --tls-key (the cluster\'s links use TLS only when its nodes serve it)')
+    const tls = o.tlsCert !== undefined && o.tlsKey !== undefined ? { certFile: resolve(o.tlsCert), keyFile: resolve(o.tlsKey), ...(o.tlsCa !== undefined ? { caFile: resolve(o.tlsCa) } : {}) } : null
+    // Every node of a TLS cluster serves TLS only: its voters are reached over wss://.
+    const controllers = tls && o.controllers ? o.controllers.map((v) => ({ ...v, url: v.url.replace(/^ws:\/\//, 'wss://') })) : o.controllers
     const logger = createPinoLogger({ level: o.logLevel, format: o.logFormat ?? (process.stderr.isTTY ? 'pretty' : 'json') })
     const running = await startBroker({
       host: o.host,
@@ -165,7 +176,8 @@ export function registerStart(program: Command): void {
       dataDir: resolve(o.data),
       logger,
       ...(o.advertisedUrl ? { advertisedUrl: o.advertisedUrl } : {}),
-      ...(o.controllers ? { nodeId: o.nodeId!, controllers: o.controllers } : {}),
+      ...(controllers ? { nodeId: o.nodeId!, controllers } : {}),
+      ...(tls ? { tls } : {}),
       ...(o.sessionTimeoutMs !== undefined ? { clusterTiming: { sessionTimeoutMs: o.sessionTimeoutMs } } : {}),
       // Leaders look for lagging followers every half of the lag time (as Kafka's isr-expiration task), at most every 5 s.
       ...(o.replicaLagTimeMaxMs !== undefined
@@ -187,6 +199,11 @@ export function registerStart(program: Command): void {
         },
       )
     }
+    // SIGHUP: serve the renewed certificate and key to new connections; established ones are kept.
+    process.on('SIGHUP', () => {
+      if (!tls) return logger.info({}, 'SIGHUP ignored: no --tls-cert to reload')
+      running.reloadTls().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'TLS reload failed; still serving the previous certificate'))
+    })
     process.on('SIGTERM', () => stop('SIGTERM'))
     process.on('SIGINT', () => stop('SIGINT'))
   })
