@@ -9,6 +9,7 @@ import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { exchanges } from '../../packages/shared/src/index.js'
 import { startBrokerFixture, type BrokerFixture } from '../support/broker-fixture.js'
+import { InProcessCluster } from '../support/in-process-cluster.js'
 import { RawConnection } from '../support/raw-connection.js'
 import { until } from '../support/until.js'
 
@@ -157,5 +158,18 @@ describe('browser origins with --allowed-origins', () => {
     const created = await httpRequest(port, 'POST', '/v1/topics', { origin: 'https://app.example.com', 'content-type': 'application/json' }, JSON.stringify({ name: 'listed' }))
     expect(created.status).toBe(201)
     await until(() => fx.running.broker.listTopics().some((t) => t.name === 'listed'))
+  })
+})
+
+describe('browser origins in a cluster', () => {
+  let cluster: InProcessCluster
+  afterAll(() => cluster?.close())
+
+  it('accepts a page served by one node connecting to another (the SDK follows partition leaders), and still refuses foreign origins', async () => {
+    cluster = await InProcessCluster.start({ size: 2, dirPrefix: 'samsa-origin-cluster' })
+    const [one, two] = cluster.controllers.map((v) => Number(new URL(v.url).port))
+    expect(await upgradeStatus(two!, { origin: `http://127.0.0.1:${one}` })).toBe('HTTP/1.1 101 Switching Protocols')
+    expect(await upgradeStatus(one!, { origin: `http://127.0.0.1:${two}` })).toBe('HTTP/1.1 101 Switching Protocols')
+    expect(await upgradeStatus(two!, { origin: 'http://evil.example' })).toBe('HTTP/1.1 403 Forbidden')
   })
 })

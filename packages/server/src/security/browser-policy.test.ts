@@ -35,6 +35,15 @@ describe('BrowserPolicy', () => {
     expect(any.checkOrigin({ host: 'x.example', origin: 'http://evil.example' }).ok).toBe(true)
   })
 
+  it('accepts the origins of the cluster\'s nodes (their base URLs, read at each check)', () => {
+    const urls = ['ws://127.0.0.1:9001']
+    const p = new BrowserPolicy({ allowedOrigins: [], allowedHosts: [], clusterUrls: () => urls })
+    expect(p.checkOrigin({ host: '127.0.0.1:9002', origin: 'http://127.0.0.1:9001' }).ok).toBe(true)
+    expect(p.checkOrigin({ host: '127.0.0.1:9002', origin: 'http://127.0.0.1:9003' }).ok).toBe(false)
+    urls.push('wss://127.0.0.1:9003')
+    expect(p.checkOrigin({ host: '127.0.0.1:9002', origin: 'https://127.0.0.1:9003' }).ok).toBe(true)
+  })
+
   it('requires application/json on writes with a body (415), whatever the origin', () => {
     expect(own.checkWrite({ host: '127.0.0.1', contentType: 'text/plain' }, true)).toMatchObject({ ok: false, reason: 'content-type', status: 415 })
     expect(own.checkWrite({ host: '127.0.0.1' }, true).ok).toBe(false)

@@ -8,7 +8,8 @@
  *   never refused for its origin: browsers send `Origin` on every WebSocket upgrade and every cross-origin write.
  * - With no allow-list the only accepted browser origin is the broker's own: the origin whose host (and port) is the
  *   request's `Host`, which itself passed the Host check. An allow-list adds origins; it never removes the own one,
- *   so the demo the broker serves keeps working. `*` on the list accepts every origin (an explicit opt-out).
+ *   so the demo the broker serves keeps working. In a cluster the origins of its nodes' base URLs are the cluster's
+ *   own and are accepted the same way. `*` on the list accepts every origin (an explicit opt-out).
  * - A `Host` is accepted when it is an IP literal (DNS rebinding needs a name the attacker controls), a configured
  *   name, or absent (HTTP/1.0 clients; browsers always send it). Names compare case-insensitively, ports ignored.
  * - Nothing here reads cookies: no rule grants anything for a credential the browser attaches on its own.
@@ -20,6 +21,11 @@ export interface BrowserPolicyConfig {
   readonly allowedOrigins: readonly string[]
   /** Host names (no port) the broker answers to; `*` for any. IP literals are always accepted. */
   readonly allowedHosts: readonly string[]
+  /**
+   * The base URLs (ws:// or wss://) of the other nodes of this broker's cluster, read at each check: a page one node
+   * served (the demo) talks to every partition leader, so the origins of the cluster's own nodes are accepted too.
+   */
+  readonly clusterUrls?: () => Iterable<string>
 }
 
 export type RefusalReason = 'origin' | 'host' | 'content-type'
@@ -91,8 +97,10 @@ export class BrowserPolicy {
   readonly #anyOrigin: boolean
   readonly #hosts: ReadonlySet<string>
   readonly #anyHost: boolean
+  readonly #clusterUrls: () => Iterable<string>
 
   constructor(config: BrowserPolicyConfig) {
+    this.#clusterUrls = config.clusterUrls ?? (() => [])
     this.#anyOrigin = config.allowedOrigins.includes('*')
     this.#origins = new Set(config.allowedOrigins.map(normalizeOrigin).filter((o): o is string => o !== null))
     this.#anyHost = config.allowedHosts.includes('*')
@@ -113,7 +121,7 @@ export class BrowserPolicy {
     if (!host.ok) return host
     if (h.origin === undefined || this.#anyOrigin) return OK
     const origin = normalizeOrigin(h.origin)
-    if (origin !== null && (this.#origins.has(origin) || this.#isOwnOrigin(origin, h.host))) return OK
+    if (origin !== null && (this.#origins.has(origin) || this.#isOwnOrigin(origin, h.host) || this.#isClusterOrigin(origin))) return OK
     return { ok: false, reason: 'origin', status: 403, message: ErrorMessages.originRefused(h.origin) }
   }
 
@@ -129,6 +137,11 @@ export class BrowserPolicy {
     const type = (h.contentType ?? '').split(';')[0]!.trim().toLowerCase()
     if (type === 'application/json') return OK
     return { ok: false, reason: 'content-type', status: 415, message: ErrorMessages.writeNeedsJson(h.contentType) }
+  }
+
+  #isClusterOrigin(origin: string): boolean {
+    for (const url of this.#clusterUrls()) if (normalizeOrigin(url.replace(/^ws/, 'http').replace(/\/+$/, '')) === origin) return true
+    return false
   }
 
   #isOwnOrigin(origin: string, host: string | undefined): boolean {

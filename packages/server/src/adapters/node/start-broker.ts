@@ -300,8 +300,10 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
   // The names this node answers to: localhost, its bind host, its advertised host (and, in a cluster, the URL the
   // voters list for it, which is what peers put in Host), plus --allowed-hosts.
   const selfVoterUrl = opts.controllers?.find((v) => v.id === opts.nodeId)?.url
+  const clusterMember = cluster
   const browserPolicy = new BrowserPolicy({
     allowedOrigins: config.allowedOrigins,
+    clusterUrls: () => [...(opts.controllers?.map((v) => v.url) ?? []), ...(clusterMember?.status().nodes.map((n) => n.url) ?? [])],
     allowedHosts: [...defaultAllowedHosts(host, config.advertisedUrl), ...(selfVoterUrl ? defaultAllowedHosts(host, selfVoterUrl) : []), ...config.allowedHosts],
   })
   const refused = refusalReporter(logger, metrics)
