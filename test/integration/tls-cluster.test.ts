@@ -82,6 +82,20 @@ describe('TLS with real processes', () => {
     for (const n of nodes) expect((await n.stop(10_000)).code).toBe(0)
   })
 
+  it('refuses half a TLS configuration and bad browser lists before taking the port', async () => {
+    const half = await runCli(['start', '--port', '0', '--data', join(certDir, 'never'), '--tls-cert', 'x.pem'])
+    expect([half.code, half.stderr]).toEqual([1, 'samsa: --tls-cert and --tls-key go together\n'])
+    const caOnly = await runCli(['start', '--port', '0', '--data', join(certDir, 'never'), '--tls-ca', 'ca.pem'])
+    expect(caOnly.code).toBe(1)
+    expect(caOnly.stderr).toMatch(/--tls-ca needs --tls-cert/)
+    const missing = await runCli(['start', '--port', '0', '--data', join(certDir, 'never'), '--tls-cert', join(certDir, 'none.crt'), '--tls-key', join(certDir, 'none.key')])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toMatch(/cannot read the TLS certificate/)
+    const origins = await runCli(['start', '--port', '0', '--data', join(certDir, 'never'), '--allowed-origins', 'app.example.com'])
+    expect(origins.code).toBe(1)
+    expect(origins.stderr).toMatch(/"app.example.com" is not an origin/)
+  })
+
   it('serves a renewed certificate after SIGHUP', async () => {
     const first = selfSignedCert(certDir, 'first', 'first')
     const second = selfSignedCert(certDir, 'second', 'second')
