@@ -28,8 +28,9 @@ export class RawConnection {
     ws.on('close', (code, reason) => (this.closed = { code, reason: reason.toString() }))
   }
 
-  static async open(baseUrl: string, opts: { hello?: boolean } = {}): Promise<RawConnection> {
-    const ws = new WebSocket(`${baseUrl}/ws`)
+  /** `ca`: the PEM CA to trust for a wss:// URL (a test's self-signed certificate). */
+  static async open(baseUrl: string, opts: { hello?: boolean; ca?: string } = {}): Promise<RawConnection> {
+    const ws = new WebSocket(`${baseUrl}/ws`, opts.ca ? { ca: opts.ca } : {})
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve())
       ws.once('error', reject)

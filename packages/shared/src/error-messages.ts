@@ -28,4 +28,10 @@ export const ErrorMessages = {
   /** A single node's data directory started as a cluster node (which would delete its topics: no metadata assigns them). */
   singleNodeDataDirAsCluster: (dataDir: string, topics: readonly string[]) =>
     `data directory ${dataDir} holds a single node's topics (${topics.slice(0, 5).map(quote).join(', ')}${topics.length > 5 ? `, … ${topics.length} in all` : ''}); start it without --node-id and --controllers, or give the cluster node another --data directory`,
+  /** A browser request (WebSocket upgrade or REST write) from an origin the broker does not allow (403). */
+  originRefused: (origin: string) => `requests from the origin ${JSON.stringify(origin)} are not allowed; add it with --allowed-origins`,
+  /** A request whose Host header names no host this broker answers to (DNS rebinding; 421). */
+  hostRefused: (host: string) => `this broker does not answer to the host ${JSON.stringify(host)}; add it with --allowed-hosts`,
+  /** A REST write whose body is not declared JSON (415). */
+  writeNeedsJson: (contentType: string | undefined) => `a write needs Content-Type: application/json, got ${contentType === undefined ? 'none' : JSON.stringify(contentType)}`,
 } as const

@@ -6,6 +6,7 @@
 import { z } from 'zod'
 import type { PartitionLogConfig } from '../log/partition-log.js'
 import { defaultPartitionLogConfig } from '../log/partition-log.js'
+import { hostEntryProblem, originEntryProblem } from '../security/browser-policy.js'
 
 export interface BrokerConfig {
   readonly brokerId: number
@@ -56,6 +57,13 @@ export interface BrokerConfig {
   /** A connection that stays above maxBufferedBytes this long is closed with SLOW_CONSUMER. */
   readonly slowConsumerTimeoutMs: number
   readonly retentionCheckIntervalMs: number
+  /**
+   * Origins (scheme://host[:port]) besides the broker's own that browsers may open WebSockets and send REST writes
+   * from; `*` for any. Requests without an Origin header (non-browser clients) are never refused for it.
+   */
+  readonly allowedOrigins: readonly string[]
+  /** Host names the broker answers to besides localhost, its bind host and its advertised host (IP literals always); `*` for any. */
+  readonly allowedHosts: readonly string[]
   readonly log: PartitionLogConfig
 }
 
@@ -87,6 +95,8 @@ export const defaultBrokerConfig: BrokerConfig = {
   maxBufferedBytes: 16 * MiB,
   slowConsumerTimeoutMs: 30_000,
   retentionCheckIntervalMs: 60_000,
+  allowedOrigins: [],
+  allowedHosts: [],
   log: defaultPartitionLogConfig,
 }
 
@@ -189,6 +199,16 @@ function advertisedUrlProblem(s: string): string | null {
   return null
 }
 
+/** A list of strings, each checked by `problem` (the message names the first bad entry). */
+function listSchema(key: string, problem: (entry: string) => string | null) {
+  return z.array(z.string(), { error: (iss) => `${key} must be a list of strings, got ${showValue(iss.input)}` }).superRefine((list, ctx) => {
+    for (const entry of list) {
+      const p = problem(entry)
+      if (p) return ctx.addIssue({ code: 'custom', message: `${key}: ${p}` })
+    }
+  })
+}
+
 const logSchema = z.looseObject({
   ...settingsSchema(logSettings),
   fsync: z.enum(['always', 'interval', 'never'], { error: (iss) => `fsync must be always, interval or never, got ${showValue(iss.input)}` }),
@@ -206,6 +226,8 @@ export const brokerConfigSchema = z
     clusterId: z.string({ error: (iss) => `clusterId must be a non-empty string, got ${showValue(iss.input)}` }).min(1, { error: 'clusterId must be a non-empty string, got ""' }),
     advertisedUrl: advertisedUrlSchema,
     ...settingsSchema(brokerSettings),
+    allowedOrigins: listSchema('allowedOrigins', originEntryProblem),
+    allowedHosts: listSchema('allowedHosts', hostEntryProblem),
     log: logSchema,
   })
 

@@ -20,6 +20,11 @@ export interface BrokerMetrics {
   connectionReadingPaused(paused: boolean): void
   /** Producer ids whose bumped epoch the broker remembers (≤ its bound; past it the oldest expire). */
   producerEpochsTracked(count: number): void
+  /**
+   * A browser-hygiene refusal before anything was served: a WebSocket upgrade (`ws`) or HTTP request (`http`) from a
+   * foreign origin, to a foreign Host, or a REST write that is not JSON.
+   */
+  requestRefused(via: 'ws' | 'http', reason: 'origin' | 'host' | 'content-type'): void
 }
 
 export const noopMetrics: BrokerMetrics = {
@@ -36,4 +41,5 @@ export const noopMetrics: BrokerMetrics = {
   topicsChanged() {},
   connectionReadingPaused() {},
   producerEpochsTracked() {},
+  requestRefused() {},
 }

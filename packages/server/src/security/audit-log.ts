@@ -15,6 +15,8 @@ export type AuditAction =
   | 'topic.alter'
   | 'peer.authenticate'
   | 'acl.reload'
+  /** A browser request refused for its Origin or Host (resource: the origin or host). */
+  | 'request.origin'
 
 export interface AuditEvent {
   readonly action: AuditAction

@@ -2,13 +2,16 @@
  * @module The HTTP surface (Hono): /ws, /healthz, /metrics, the admin REST API under /v1/topics, the demo app
  * (its index.html at / and its files under /app/, through the static-assets port), and the SDK bundles at /sdk/samsa.js (ES module) and /sdk/samsa.iife.js (a script setting the global `Samsa`),
  * each with its source map.
- * Translation only: every rule lives in the broker.
+ * Translation only: every rule lives in the broker, and the browser rules (Host, Origin, JSON writes, page headers) in
+ * security/browser-policy.ts.
  */
 import { Hono, type Context } from 'hono'
 import { SamsaError } from '@samsa/shared'
 import type { Broker } from '../broker/broker.js'
 import { toSamsaError } from '../sessions/to-samsa-error.js'
 import { assetPath, type StaticAssets } from './static-assets.js'
+import { PAGE_SECURITY_HEADERS, demoContentSecurityPolicy, type BrowserPolicy, type RefusalReason } from '../security/browser-policy.js'
+import type { RefusalReporter } from '../security/browser-refusals.js'
 
 export const SDK_FILES = ['samsa.js', 'samsa.js.map', 'samsa.iife.js', 'samsa.iife.js.map'] as const
 export type SdkFile = (typeof SDK_FILES)[number]
@@ -25,7 +28,18 @@ export interface AppDeps {
   readonly sdkFile: (name: SdkFile) => Promise<string | null>
   /** /v1/cluster: this node's id and, when it runs a controller quorum, its role, term, leader and commit index. */
   readonly cluster?: () => object
+  /**
+   * Host check on every request, Origin and JSON content-type checks on REST writes (POST, PUT, PATCH, DELETE).
+   * Absent: no checks (embedding tests only; the Node adapter always sets it).
+   */
+  readonly browserPolicy?: BrowserPolicy
+  readonly refused?: RefusalReporter
+  /** Served over TLS: the demo page's CSP allows wss: to its host instead of ws:. */
+  readonly secure?: boolean
 }
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+const REFUSAL_NAMES: Record<RefusalReason, string> = { origin: 'FORBIDDEN_ORIGIN', host: 'MISDIRECTED_HOST', 'content-type': 'UNSUPPORTED_MEDIA_TYPE' }
 
 const HTTP_STATUS: Record<string, 400 | 404 | 409 | 422 | 500 | 503> = {
   INVALID_TOPIC_EXCEPTION: 400,
@@ -46,6 +60,21 @@ function errorResponse(c: Context, err: unknown) {
 export function createApp(deps: AppDeps): Hono {
   const { broker } = deps
   const app = new Hono()
+
+  // No route reads cookies or any other credential the browser attaches on its own (no ambient authority).
+  app.use('*', async (c, next) => {
+    const policy = deps.browserPolicy
+    if (policy) {
+      const headers = { origin: c.req.header('origin'), host: c.req.header('host'), contentType: c.req.header('content-type') }
+      const verdict = WRITE_METHODS.has(c.req.method) ? policy.checkWrite(headers, c.req.method !== 'DELETE') : policy.checkHost(headers)
+      if (!verdict.ok) {
+        deps.refused?.('http', verdict.reason, headers)
+        return c.json({ error: { name: REFUSAL_NAMES[verdict.reason], message: verdict.message } }, verdict.status)
+      }
+    }
+    await next()
+    for (const [k, v] of Object.entries(PAGE_SECURITY_HEADERS)) c.res.headers.set(k, v)
+  })
 
   const upgradeRequired = (c: Context) =>
     c.text('426 Upgrade Required: /ws speaks the Samsa protocol over WebSocket. Connect with a WebSocket client (ws://HOST:PORT/ws), e.g. the SDK: createClient({ brokers: ["ws://HOST:PORT"] }).\n', 426, {
@@ -112,7 +141,8 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/', async (c) => {
     const index = await deps.staticAsset('index.html')
     if (index === null) return c.text('Samsa broker. The demo app is not installed (run `npm run build`).', 200)
-    return c.body(index.body, 200, { 'content-type': index.contentType, 'cache-control': 'no-cache' })
+    const csp = demoContentSecurityPolicy(c.req.header('host'), deps.secure === true)
+    return c.body(index.body, 200, { 'content-type': index.contentType, 'cache-control': 'no-cache', 'content-security-policy': csp })
   })
   app.get('/app/*', async (c) => {
     const path = assetPath(c.req.path)

@@ -34,6 +34,8 @@ export interface ControllerNodeOptions {
   readonly restore?: (snapshot: Snapshot) => void
   readonly tickMs?: number
   readonly electionTicks?: number
+  /** PEM CA bundle trusted for wss:// peer URLs, besides Node's default store (a private CA). */
+  readonly ca?: string
 }
 
 export interface ControllerNode {
@@ -58,6 +60,7 @@ export async function startControllerNode(opts: ControllerNodeOptions): Promise<
     peers: new Map(opts.voters.map((v) => [v.id, v.url])),
     logger: opts.logger,
     onDropped: (peer, frames) => dropped.inc({ peer: String(peer) }, frames),
+    ...(opts.ca ? { ca: opts.ca } : {}),
   })
   const driver = new RaftDriver({
     id: opts.nodeId,

@@ -27,6 +27,8 @@ export interface PeerConnectionsOptions {
   readonly maxBackoffMs?: number
   /** Counts frames dropped from a full queue. */
   readonly onDropped?: (peer: NodeId, frames: number) => void
+  /** PEM CA bundle trusted for wss:// peer URLs, besides Node's default store (a private CA). */
+  readonly ca?: string
 }
 
 class PeerLink {
@@ -77,7 +79,7 @@ class PeerLink {
   connect(): void {
     if (this.#closed) return
     this.#timer = null
-    const ws = new WebSocket(peerSocketUrl(this.url, this.opts.nodeId, 'raft'), { perMessageDeflate: false })
+    const ws = new WebSocket(peerSocketUrl(this.url, this.opts.nodeId, 'raft'), { perMessageDeflate: false, ...(this.opts.ca ? { ca: this.opts.ca } : {}) })
     this.#ws = ws
     ws.binaryType = 'nodebuffer'
     ws.on('open', () => {

@@ -23,6 +23,8 @@ export interface PeerRequestsOptions {
   readonly maxInFlight?: number
   /** What these connections carry (named in their URL for what sits on the path); the receiver ignores it. */
   readonly link?: PeerLinkKind
+  /** PEM CA bundle trusted for wss:// peer URLs, besides Node's default store (a private CA). */
+  readonly ca?: string
 }
 
 interface Pending {
@@ -40,7 +42,7 @@ class PeerConnection {
   #closed = false
 
   constructor(url: string, opts: PeerRequestsOptions, onClosed: () => void) {
-    const ws = new WebSocket(peerSocketUrl(url, opts.nodeId, opts.link), { perMessageDeflate: false })
+    const ws = new WebSocket(peerSocketUrl(url, opts.nodeId, opts.link), { perMessageDeflate: false, ...(opts.ca ? { ca: opts.ca } : {}) })
     this.#ws = ws
     ws.binaryType = 'nodebuffer'
     this.#ready = new Promise<void>((resolve, reject) => {

@@ -41,8 +41,15 @@ export function createPromMetrics(): PromMetrics {
   const topics = new Gauge({ name: 'samsa_topics', help: 'Topics on the broker', registers: [registry] })
   const partitions = new Gauge({ name: 'samsa_partitions', help: 'Partitions over all topics on the broker', registers: [registry] })
   const producerEpochs = new Gauge({ name: 'samsa_producer_epochs_tracked', help: 'Producer ids whose bumped epoch the broker remembers (bounded; past the bound the oldest ids expire)', registers: [registry] })
+  const refused = new Counter({
+    name: 'samsa_refused_requests_total',
+    help: 'Requests refused before being served: via ws (a WebSocket upgrade, answered on the raw socket) or http; reason origin (not the broker\'s own nor in --allowed-origins), host (not a name the broker answers to: DNS rebinding) or content-type (a REST write that is not application/json)',
+    labelNames: ['via', 'reason'],
+    registers: [registry],
+  })
   return {
     registry,
+    requestRefused: (via, reason) => refused.inc({ via, reason }),
     recordsIn: (topic, n, b) => {
       recordsIn.inc({ topic }, n)
       bytesIn.inc({ topic }, b)

@@ -3,6 +3,7 @@
  * @hono/node-server for HTTP, and the broker's own `ws` server for /ws upgrades.
  */
 import { readFile } from 'node:fs/promises'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
@@ -37,6 +38,9 @@ import { createPinoLogger } from './pino-logger.js'
 import { createPromMetrics } from './prom-metrics.js'
 import { attachWebSocketServer } from './ws-upgrade.js'
 import { registerClusterMetrics } from './cluster-metrics.js'
+import { BrowserPolicy, defaultAllowedHosts } from '../../security/browser-policy.js'
+import { refusalReporter } from '../../security/browser-refusals.js'
+import { readTlsMaterial, type TlsFiles } from './tls-files.js'
 
 export interface StartBrokerOptions {
   readonly host?: string
@@ -73,12 +77,17 @@ export interface StartBrokerOptions {
    * (no broker registration, metadata from the local broker as on a single node).
    */
   readonly controllerApply?: (entry: Entry) => unknown
+  /**
+   * Serve https:// and wss:// with this certificate and key (PEM files; `reloadTls()` reads them again), and trust
+   * `caFile` (besides Node's default store) on outbound wss:// peer links. The default advertised URL is then wss://.
+   */
+  readonly tls?: TlsFiles
 }
 
 export interface RunningBroker {
   readonly broker: Broker
   readonly port: number
-  /** http://host:port */
+  /** http://host:port (https:// with TLS) */
   readonly httpUrl: string
   /** The advertised base URL clients are given (ws://host:port unless advertisedUrl was set). */
   readonly url: string
@@ -93,6 +102,12 @@ export interface RunningBroker {
    * controlled shutdown (leadership moved away) unless `controlled` is false (then its session simply expires).
    */
   close(opts?: { readonly controlled?: boolean }): Promise<void>
+  /**
+   * Reads the TLS certificate and key files again and serves them to new connections; established connections keep
+   * theirs (nothing is dropped). Rejects, keeping the current ones, when the files cannot be read or do not match.
+   * Resolves at once without TLS.
+   */
+  reloadTls(): Promise<void>
 }
 
 const require = createRequire(import.meta.url)
@@ -119,6 +134,8 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
   const headersTimeoutMs = opts.config?.headersTimeoutMs ?? brokerConfig().headersTimeoutMs
 
   // The lock comes first: a second broker on this directory must not even bind a port.
+  const tls = opts.tls ? await readTlsMaterial(opts.tls) : null
+  const peerTls = tls?.ca ? { ca: tls.ca } : {}
   const lock = await acquireDataDirLock(opts.dataDir)
   let server: ServerType | null = null
   let broker!: Broker
@@ -141,7 +158,9 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
         fetch: (req, env) => handler(req, env),
         port: opts.port ?? 8080,
         hostname: host,
+        ...(tls ? { createServer: createHttpsServer } : {}),
         serverOptions: {
+          ...(tls ? { cert: tls.cert, key: tls.key } : {}),
           headersTimeout: headersTimeoutMs,
           // requestTimeout bounds a whole request (body included) and may not be below headersTimeout.
           requestTimeout: Math.max(headersTimeoutMs, opts.config?.requestTimeoutMs ?? brokerConfig().requestTimeoutMs),
@@ -153,13 +172,13 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
       s.once('listening', () => resolve(s))
     })
     const port = (server.address() as AddressInfo).port
-    config = brokerConfig({ ...opts.config, ...nodeConfig, advertisedUrl: opts.advertisedUrl ?? defaultAdvertisedUrl(host, port) })
+    config = brokerConfig({ ...opts.config, ...nodeConfig, advertisedUrl: opts.advertisedUrl ?? defaultAdvertisedUrl(host, port, tls !== null) })
     const crc32c = nativeCrc32c()
     if (opts.controllers && !opts.controllerApply) {
       // A replicating node: the ReplicaManager is the broker's leadership from the start (high watermarks are set by
       // replication). Its logs, links and AlterPartition are bound below, once the broker and the cluster exist.
       const cfg = config
-      replicaPeers = new PeerRequests({ nodeId: opts.nodeId!, clusterId: cfg.clusterId, urls: new Map(), logger, timeoutMs: cfg.requestTimeoutMs, maxInFlight: cfg.maxInFlightRequestsPerConnection, link: 'replica' })
+      replicaPeers = new PeerRequests({ nodeId: opts.nodeId!, clusterId: cfg.clusterId, urls: new Map(), logger, timeoutMs: cfg.requestTimeoutMs, maxInFlight: cfg.maxInFlightRequestsPerConnection, link: 'replica', ...peerTls })
       replicas = new ReplicaManager(opts.replication ?? {}, {
         brokerId: cfg.brokerId,
         clock: nodeClock,
@@ -189,7 +208,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
       const voterIds = opts.controllers.map((v) => v.id)
       if (brokerOnly) {
         // No Raft here: the metadata log comes from the voters (fetchMetadata), over the same link as controller requests.
-        const peers = new PeerRequests({ nodeId: opts.nodeId!, clusterId: config.clusterId, urls: new Map(opts.controllers.map((v) => [v.id, v.url])), logger, timeoutMs: config.requestTimeoutMs, link: 'controller' })
+        const peers = new PeerRequests({ nodeId: opts.nodeId!, clusterId: config.clusterId, urls: new Map(opts.controllers.map((v) => [v.id, v.url])), logger, timeoutMs: config.requestTimeoutMs, link: 'controller', ...peerTls })
         peerRequests = peers
         observer = new MetadataObserver({
           nodeId: opts.nodeId!,
@@ -232,6 +251,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
           storage,
           logger,
           registry: metrics.registry,
+          ...peerTls,
           ...(opts.controllerApply ? { apply: opts.controllerApply } : {}),
           ...(metadata ? { apply: (e: Entry) => metadata.apply(e), restore: (s: import('../../controller/raft/index.js').Snapshot) => metadata.restore(s) } : {}),
           ...opts.controllerTiming,
@@ -239,7 +259,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
       }
       if (metadata && controller) {
         metadata.attach(controller.driver)
-        peerRequests = new PeerRequests({ nodeId: opts.nodeId!, clusterId: config.clusterId, urls: new Map(opts.controllers.map((v) => [v.id, v.url])), logger, timeoutMs: config.requestTimeoutMs, link: 'controller' })
+        peerRequests = new PeerRequests({ nodeId: opts.nodeId!, clusterId: config.clusterId, urls: new Map(opts.controllers.map((v) => [v.id, v.url])), logger, timeoutMs: config.requestTimeoutMs, link: 'controller', ...peerTls })
       }
       if (metadataView && peerRequests) {
         cluster = new ClusterNode({
@@ -275,14 +295,26 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
   }
   const port = (server.address() as AddressInfo).port
   const url = config.advertisedUrl
-  const httpUrl = `http://${urlHost(host)}:${port}`
+  const httpUrl = `${tls ? 'https' : 'http'}://${urlHost(host)}:${port}`
   metrics.attach(broker)
+  // The names this node answers to: localhost, its bind host, its advertised host (and, in a cluster, the URL the
+  // voters list for it, which is what peers put in Host), plus --allowed-hosts.
+  const selfVoterUrl = opts.controllers?.find((v) => v.id === opts.nodeId)?.url
+  const clusterMember = cluster
+  const browserPolicy = new BrowserPolicy({
+    allowedOrigins: config.allowedOrigins,
+    clusterUrls: () => [...(opts.controllers?.map((v) => v.url) ?? []), ...(clusterMember?.status().nodes.map((n) => n.url) ?? [])],
+    allowedHosts: [...defaultAllowedHosts(host, config.advertisedUrl), ...(selfVoterUrl ? defaultAllowedHosts(host, selfVoterUrl) : []), ...config.allowedHosts],
+  })
+  const refused = refusalReporter(logger, metrics)
 
   const wss = attachWebSocketServer(server as import('node:http').Server, {
     broker,
     logger,
     maxFrameBytes: config.maxFrameBytes,
     connectionError: (stage) => metrics.connectionError(stage),
+    browserPolicy,
+    refused,
     ...(controller ? { peers: controller.gate } : brokerGate ? { peers: brokerGate } : {}),
   })
   // Once listening, the server reports a failed accept (EMFILE, ENFILE) as 'error': with no listener that would kill
@@ -298,6 +330,9 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
   const sdkFiles: Partial<Record<SdkFile, () => Promise<string | null>>> = {}
   const app = createApp({
     broker,
+    browserPolicy,
+    refused,
+    secure: tls !== null,
     metricsText: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     // The build copies the built demo app (apps/demo/dist) into packages/server/demo, so an installed @samsa/server carries it.
     staticAsset: staticFiles(fileURLToPath(new URL('../../../demo/', import.meta.url))),
@@ -328,6 +363,12 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     controller,
     cluster,
     replicas,
+    reloadTls: async () => {
+      if (!opts.tls) return
+      const next = await readTlsMaterial(opts.tls)
+      ;(running as HttpsServer).setSecureContext({ cert: next.cert, key: next.key })
+      logger.info({ certFile: opts.tls.certFile }, 'TLS certificate reloaded')
+    },
     close: (closeOpts) =>
       (closing ??= (async () => {
         try {
@@ -378,10 +419,10 @@ function clusterView(s: ClusterNodeStatus, voters: readonly ControllerVoter[], l
   return { brokerEpoch: s.brokerEpoch, fenced: s.fenced, controllerActive: s.controller.active, metadataOffset: s.metadataOffset, nodes }
 }
 
-/** ws://host:port; a wildcard bind address is no address a client can use, so it is advertised as loopback. */
-function defaultAdvertisedUrl(host: string, port: number): string {
+/** ws://host:port (wss:// with TLS); a wildcard bind address is no address a client can use, so it is advertised as loopback. */
+function defaultAdvertisedUrl(host: string, port: number, secure: boolean): string {
   const wildcard = host === '0.0.0.0' || host === '::' || host === '[::]' || host === ''
-  return `ws://${wildcard ? '127.0.0.1' : urlHost(host)}:${port}`
+  return `${secure ? 'wss' : 'ws'}://${wildcard ? '127.0.0.1' : urlHost(host)}:${port}`
 }
 
 /** An IPv6 literal needs brackets in a URL. */

@@ -3,7 +3,8 @@
  * maxPayload = maxFrameBytes). Invariant: every socket a client opens has an 'error' listener from the moment
  * Node hands it over, so nothing a client does (a reset before the request line, mid-headers, mid-handshake,
  * mid-frame, mid-push; a malformed request; an oversized or invalid frame) can reach an unhandled 'error' event.
- * Each such error is counted by stage and logged at debug.
+ * Each such error is counted by stage and logged at debug. An upgrade from a foreign Origin or to a foreign Host is
+ * answered 403/421 on the raw socket before the handshake (browsers send no preflight for WebSockets).
  */
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
@@ -11,6 +12,8 @@ import { WebSocketServer } from 'ws'
 import type { Broker } from '../../broker/broker.js'
 import type { Logger } from '../../clock.js'
 import type { PeerGate } from '../../sessions/session.js'
+import type { BrowserPolicy } from '../../security/browser-policy.js'
+import type { RefusalReporter } from '../../security/browser-refusals.js'
 import { bindWebSocket } from './ws-session.js'
 
 /** http: before or instead of a complete request (Node's clientError); upgrade: during the handshake; socket: on an upgraded socket; websocket: an invalid or oversized frame. */
@@ -24,6 +27,9 @@ export interface WebSocketUpgradeDeps {
   readonly connectionError: (stage: ConnectionErrorStage) => void
   /** Set when this node runs a controller quorum: connections that hello as a peer may send raftMessage frames. */
   readonly peers?: PeerGate
+  /** Host and Origin checks, made before the handshake completes: a refused upgrade never becomes a WebSocket. */
+  readonly browserPolicy?: BrowserPolicy
+  readonly refused?: RefusalReporter
 }
 
 export const WEBSOCKET_PATH = '/ws'
@@ -32,6 +38,8 @@ const STATUS_LINES: Record<string, string> = {
   HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
   ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
 }
+
+const REFUSAL_STATUS_LINES: Record<number, string> = { 403: '403 Forbidden', 415: '415 Unsupported Media Type', 421: '421 Misdirected Request' }
 
 export function attachWebSocketServer(server: Server, deps: WebSocketUpgradeDeps): WebSocketServer {
   const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxFrameBytes })
@@ -54,6 +62,13 @@ export function attachWebSocketServer(server: Server, deps: WebSocketUpgradeDeps
     socket.on('error', (err) => report(upgraded ? 'socket' : 'upgrade', err))
     if (pathOf(req) !== WEBSOCKET_PATH) {
       socket.end(`HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nWebSocket connections go to ${WEBSOCKET_PATH}\n`)
+      return
+    }
+    const headers = { origin: req.headers.origin, host: req.headers.host }
+    const verdict = deps.browserPolicy?.checkOrigin(headers)
+    if (verdict && !verdict.ok) {
+      deps.refused?.('ws', verdict.reason, headers, req.socket.remoteAddress)
+      socket.end(`HTTP/1.1 ${REFUSAL_STATUS_LINES[verdict.status]}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${verdict.message}\n`)
       return
     }
     wss.handleUpgrade(req, socket, head, (ws) => {

@@ -1,6 +1,7 @@
 /** @module `samsa start`: run a broker in the foreground until SIGTERM/SIGINT. */
 import { resolve } from 'node:path'
 import { InvalidArgumentError, Option, type Command } from 'commander'
+import { hostEntryProblem, originEntryProblem, parseList } from '../../../security/browser-policy.js'
 import { advertisedUrlSchema, brokerConfig, issueMessages, type BrokerConfigOverrides } from '../../../broker/broker-config.js'
 import { createPinoLogger, type LogFormat } from '../pino-logger.js'
 import { startBroker } from '../start-broker.js'
@@ -22,6 +23,11 @@ interface StartOptions extends Record<string, unknown> {
   sessionTimeoutMs?: number
   replicaLagTimeMaxMs?: number
   processRoles?: ProcessRoles
+  allowedOrigins?: string[]
+  allowedHosts?: string[]
+  tlsCert?: string
+  tlsKey?: string
+  tlsCa?: string
 }
 
 /** Kafka's process.roles: a broker-only node, or a controller voter that is also a broker (combined mode). */
@@ -65,6 +71,18 @@ export function controllersArg(value: string): { id: number; url: string }[] {
 }
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const
+
+/** A comma-separated list flag whose entries `problem` checks. */
+function listArg(problem: (entry: string) => string | null): (value: string) => string[] {
+  return (value) => {
+    const list = parseList(value)
+    for (const entry of list) {
+      const p = problem(entry)
+      if (p) throw new InvalidArgumentError(p)
+    }
+    return list
+  }
+}
 
 function advertisedUrlArg(value: string): string {
   const r = advertisedUrlSchema.safeParse(value)
@@ -113,11 +131,26 @@ export function registerStart(program: Command): void {
         .env('SAMSA_REPLICA_LAG_TIME_MAX_MS')
         .argParser(intArg(100, 600_000)),
     )
+    .addOption(
+      new Option('--allowed-origins <origins>', 'comma-separated origins (https://app.example.com) besides the broker\'s own that browsers may connect and write from; * for any (default: only the broker\'s own origin; requests without Origin are never refused for it)')
+        .env('SAMSA_ALLOWED_ORIGINS')
+        .argParser(listArg(originEntryProblem)),
+    )
+    .addOption(
+      new Option('--allowed-hosts <names>', 'comma-separated host names the broker answers to besides localhost, --host and the advertised host (IP literals always); * for any; other Host headers get 421 (DNS rebinding)')
+        .env('SAMSA_ALLOWED_HOSTS')
+        .argParser(listArg(hostEntryProblem)),
+    )
+    .addOption(new Option('--tls-cert <file>', 'PEM certificate (chain): serve https:// and wss:// (with --tls-key; reloaded on SIGHUP; the default advertised URL and --controllers HOST:PORT become wss://)').env('SAMSA_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', 'PEM private key of --tls-cert (reloaded on SIGHUP)').env('SAMSA_TLS_KEY'))
+    .addOption(new Option('--tls-ca <file>', 'PEM CA bundle trusted on wss:// links to the other cluster nodes (a private CA), besides the system store and NODE_EXTRA_CA_CERTS').env('SAMSA_TLS_CA'))
     .addOption(new Option('--log-level <level>', 'least severe level logged').env('SAMSA_LOG_LEVEL').choices(LOG_LEVELS).default('info'))
   addSettingOptions(start).action(async (o: StartOptions) => {
     const overrides: BrokerConfigOverrides = settingOverrides(o)
     const config: BrokerConfigOverrides = {
       ...overrides,
+      ...(o.allowedOrigins ? { allowedOrigins: o.allowedOrigins } : {}),
+      ...(o.allowedHosts ? { allowedHosts: o.allowedHosts } : {}),
       log: { ...overrides.log, fsync: o.fsync, ...(o.retentionHours !== undefined ? { retentionMs: Math.round(o.retentionHours * 3_600_000) } : {}) },
     }
     try {
@@ -131,6 +164,11 @@ export function registerStart(program: Command): void {
     if (o.replicaLagTimeMaxMs !== undefined && !o.controllers) throw new CliError('--replica-lag-time-max-ms needs --controllers')
     if (o.processRoles !== undefined && !o.controllers) throw new CliError('--process-roles needs --node-id and --controllers')
     if (o.controllers) nodeRoles(o.nodeId!, o.controllers, o.processRoles)
+    if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new CliError('--tls-cert and --tls-key go together')
+    if (o.tlsCa !== undefined && o.tlsCert === undefined) throw new CliError('--tls-ca needs --tls-cert and --tls-key (the cluster\'s links use TLS only when its nodes serve it)')
+    const tls = o.tlsCert !== undefined && o.tlsKey !== undefined ? { certFile: resolve(o.tlsCert), keyFile: resolve(o.tlsKey), ...(o.tlsCa !== undefined ? { caFile: resolve(o.tlsCa) } : {}) } : null
+    // Every node of a TLS cluster serves TLS only: its voters are reached over wss://.
+    const controllers = tls && o.controllers ? o.controllers.map((v) => ({ ...v, url: v.url.replace(/^ws:\/\//, 'wss://') })) : o.controllers
     const logger = createPinoLogger({ level: o.logLevel, format: o.logFormat ?? (process.stderr.isTTY ? 'pretty' : 'json') })
     const running = await startBroker({
       host: o.host,
@@ -138,7 +176,8 @@ export function registerStart(program: Command): void {
       dataDir: resolve(o.data),
       logger,
       ...(o.advertisedUrl ? { advertisedUrl: o.advertisedUrl } : {}),
-      ...(o.controllers ? { nodeId: o.nodeId!, controllers: o.controllers } : {}),
+      ...(controllers ? { nodeId: o.nodeId!, controllers } : {}),
+      ...(tls ? { tls } : {}),
       ...(o.sessionTimeoutMs !== undefined ? { clusterTiming: { sessionTimeoutMs: o.sessionTimeoutMs } } : {}),
       // Leaders look for lagging followers every half of the lag time (as Kafka's isr-expiration task), at most every 5 s.
       ...(o.replicaLagTimeMaxMs !== undefined
@@ -160,6 +199,11 @@ export function registerStart(program: Command): void {
         },
       )
     }
+    // SIGHUP: serve the renewed certificate and key to new connections; established ones are kept.
+    process.on('SIGHUP', () => {
+      if (!tls) return logger.info({}, 'SIGHUP ignored: no --tls-cert to reload')
+      running.reloadTls().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'TLS reload failed; still serving the previous certificate'))
+    })
     process.on('SIGTERM', () => stop('SIGTERM'))
     process.on('SIGINT', () => stop('SIGINT'))
   })
