@@ -1,4 +1,5 @@
 /** @module BrokerMetrics: the port the core reports to; the node adapter implements it with prom-client. */
+import type { QuotaName } from '../security/quotas/broker-quotas.js'
 
 export interface BrokerMetrics {
   recordsIn(topic: string, records: number, bytes: number): void
@@ -20,6 +21,10 @@ export interface BrokerMetrics {
   connectionReadingPaused(paused: boolean): void
   /** Producer ids whose bumped epoch the broker remembers (≤ its bound; past it the oldest expire). */
   producerEpochsTracked(count: number): void
+  /** A connection was throttled for `ms` by `quota`: its response held and its reading paused that long. */
+  quotaThrottled(quota: QuotaName, ms: number): void
+  /** A quota refused a request or a connection, or closed a connection (QUOTA_EXCEEDED). */
+  quotaExceeded(quota: QuotaName): void
 }
 
 export const noopMetrics: BrokerMetrics = {
@@ -36,4 +41,6 @@ export const noopMetrics: BrokerMetrics = {
   topicsChanged() {},
   connectionReadingPaused() {},
   producerEpochsTracked() {},
+  quotaThrottled() {},
+  quotaExceeded() {},
 }

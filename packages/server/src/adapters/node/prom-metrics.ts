@@ -41,8 +41,16 @@ export function createPromMetrics(): PromMetrics {
   const topics = new Gauge({ name: 'samsa_topics', help: 'Topics on the broker', registers: [registry] })
   const partitions = new Gauge({ name: 'samsa_partitions', help: 'Partitions over all topics on the broker', registers: [registry] })
   const producerEpochs = new Gauge({ name: 'samsa_producer_epochs_tracked', help: 'Producer ids whose bumped epoch the broker remembers (bounded; past the bound the oldest ids expire)', registers: [registry] })
+  const quotaThrottles = new Counter({ name: 'samsa_quota_throttles_total', help: 'Times a connection was throttled by a quota (response held, reading paused)', labelNames: ['quota'], registers: [registry] })
+  const quotaThrottleSeconds = new Counter({ name: 'samsa_quota_throttle_seconds_total', help: 'Throttle time applied to connections by quotas', labelNames: ['quota'], registers: [registry] })
+  const quotaExceeded = new Counter({ name: 'samsa_quota_exceeded_total', help: 'Requests refused, connections refused and connections closed by a quota', labelNames: ['quota'], registers: [registry] })
   return {
     registry,
+    quotaThrottled: (quota, ms) => {
+      quotaThrottles.inc({ quota })
+      quotaThrottleSeconds.inc({ quota }, ms / 1000)
+    },
+    quotaExceeded: (quota) => quotaExceeded.inc({ quota }),
     recordsIn: (topic, n, b) => {
       recordsIn.inc({ topic }, n)
       bytesIn.inc({ topic }, b)
