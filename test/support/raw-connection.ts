@@ -28,8 +28,9 @@ export class RawConnection {
     ws.on('close', (code, reason) => (this.closed = { code, reason: reason.toString() }))
   }
 
-  static async open(baseUrl: string, opts: { hello?: boolean } = {}): Promise<RawConnection> {
-    const ws = new WebSocket(`${baseUrl}/ws`)
+  /** `localAddress`: the client's source address (another loopback address, 127.0.0.2, is another client IP to the broker). */
+  static async open(baseUrl: string, opts: { hello?: boolean; localAddress?: string } = {}): Promise<RawConnection> {
+    const ws = new WebSocket(`${baseUrl}/ws`, opts.localAddress !== undefined ? { localAddress: opts.localAddress } : {})
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve())
       ws.once('error', reject)
