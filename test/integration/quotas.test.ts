@@ -53,6 +53,7 @@ describe('a flood of connections from one address', () => {
     const kept = flood.find((c) => !c.closed)!
     expect((await kept.request(exchanges.hello, { clientId: 'kept', minVersion: 1, maxVersion: 1 })).ok).toBe(true)
     expect(await metric(f, 'samsa_quota_exceeded_total{quota="connections_per_ip"}')).toBe(20)
+    expect(await metric(f, 'samsa_connections_closed_total{code="QUOTA_EXCEEDED"}')).toBe(20)
     // Slots are freed by closing: after one closes, one more is accepted from that address.
     kept.close()
     await kept.waitClosed()
@@ -102,6 +103,24 @@ describe('a flood of topic creations', () => {
   })
 })
 
+describe('partitions per topic and in total', () => {
+  it('refuses a topic over maxPartitionsPerTopic (INVALID_PARTITIONS) or past maxPartitions (POLICY_VIOLATION), creating nothing; counted', async () => {
+    fx = await startBrokerFixture({ maxPartitionsPerTopic: 4, maxPartitions: 6 })
+    const c = await connection(fx)
+    const wide = await c.request(exchanges.createTopic, { name: 'wide', partitions: 5 })
+    expect(wide.ok ? null : wide.error).toMatchObject({ errorName: 'INVALID_PARTITIONS', retriable: false })
+    expect((await c.request(exchanges.createTopic, { name: 'first', partitions: 4 })).ok).toBe(true)
+    const past = await c.request(exchanges.createTopic, { name: 'second', partitions: 3 })
+    expect(past.ok ? null : past.error).toMatchObject({ errorName: 'POLICY_VIOLATION', retriable: false, details: { maxPartitions: 6 } })
+    expect(fx.running.broker.listTopics().map((t) => t.name)).toEqual(['first'])
+    const other = await connection(fx, OTHER)
+    expect((await other.request(exchanges.createTopic, { name: 'second', partitions: 2 })).ok).toBe(true)
+    expect(c.closed).toBeNull()
+    expect(await metric(fx, 'samsa_request_errors_total{api="CREATE_TOPIC",error="INVALID_PARTITIONS"}')).toBe(1)
+    expect(await metric(fx, 'samsa_request_errors_total{api="CREATE_TOPIC",error="POLICY_VIOLATION"}')).toBe(1)
+  })
+})
+
 describe('a produce above the byte quota', () => {
   it('is throttled, not dropped: every acknowledged record is in the log, the throttle applied is what the quota asks, others are served meanwhile', async () => {
     const RATE = 200_000
@@ -146,6 +165,7 @@ describe('a produce above the byte quota', () => {
     const other = await connection(fx, OTHER)
     expect((await other.request(exchanges.ping, {})).ok).toBe(true)
     expect(await metric(fx, 'samsa_quota_exceeded_total{quota="produce_bytes"}')).toBe(1)
+    expect(await metric(fx, 'samsa_connections_closed_total{code="QUOTA_EXCEEDED"}')).toBe(1)
   })
 })
 
@@ -186,5 +206,6 @@ describe('a slowloris upgrade', () => {
     const silent = await connection(fx, { hello: false })
     expect((await silent.waitClosed()).code).toBe(CloseCodes.HELLO_TIMEOUT)
     expect(fx.running.broker.connectionCount).toBe(0)
+    expect(await metric(fx, 'samsa_connections_closed_total{code="HELLO_TIMEOUT"}')).toBe(1)
   })
 })

@@ -25,6 +25,8 @@ export interface BrokerMetrics {
   quotaThrottled(quota: QuotaName, ms: number): void
   /** A quota refused a request or a connection, or closed a connection (QUOTA_EXCEEDED). */
   quotaExceeded(quota: QuotaName): void
+  /** The broker closed a connection, with this close code's name (QUOTA_EXCEEDED, HELLO_TIMEOUT, IDLE_TIMEOUT, …). */
+  connectionClosedByBroker(code: string): void
 }
 
 export const noopMetrics: BrokerMetrics = {
@@ -43,4 +45,5 @@ export const noopMetrics: BrokerMetrics = {
   producerEpochsTracked() {},
   quotaThrottled() {},
   quotaExceeded() {},
+  connectionClosedByBroker() {},
 }

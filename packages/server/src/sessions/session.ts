@@ -6,7 +6,7 @@
  * frame is read or handled, and its responses and pushes wait, in order, until the throttle ends.
  */
 import {
-  ApiKeys, CloseCodes, FRAME_HEADER_BYTES, MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, ByteReader, ProtocolError, SamsaError,
+  ApiKeys, CloseCodes, closeCodeName, FRAME_HEADER_BYTES, MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, ByteReader, ProtocolError, SamsaError,
   apiKeyName, decodeRaftMessageBody, encodeErrorFrame, encodeResponseFrame, exchangeByApiKey, readFrameHeader, type Exchange, type FrameHeader,
   type HelloPeer, type RaftWireMessage,
 } from '@samsa/shared'
@@ -361,6 +361,7 @@ export class Session {
 
   close(code: number, reason: string): void {
     if (this.#closed) return
+    this.#broker.metrics.connectionClosedByBroker(closeCodeName(code))
     this.#socket.close(code, reason.slice(0, 120))
     this.onClosed()
   }

@@ -4,12 +4,13 @@
  * handled by the upgrade (ws-upgrade.ts), which attaches its listener before calling this.
  */
 import type { WebSocket } from 'ws'
-import { CloseCodes } from '@samsa/shared'
+import { CloseCodes, closeCodeName } from '@samsa/shared'
 import type { Broker } from '../../broker/broker.js'
 import { Session, type PeerGate } from '../../sessions/session.js'
 
 export function bindWebSocket(broker: Broker, ws: WebSocket, peers?: PeerGate, remoteAddress?: string): Session | null {
   if (!broker.tryOpenConnection()) {
+    broker.metrics.connectionClosedByBroker(closeCodeName(CloseCodes.TRY_AGAIN_LATER))
     ws.close(CloseCodes.TRY_AGAIN_LATER, broker.shuttingDown ? 'broker is shutting down' : `broker is at maxConnections (${broker.limits.maxConnections})`)
     return null
   }
