@@ -103,6 +103,29 @@ describe('a flood of topic creations', () => {
   })
 })
 
+describe('a flood of topic creations over the REST API', () => {
+  it('shares the WebSocket budget of the address and answers 429 with Retry-After past it, creating nothing more', async () => {
+    fx = await startBrokerFixture({ topicCreationsPerMinutePerPrincipal: 3 })
+    const c = await connection(fx)
+    expect((await c.request(exchanges.createTopic, { name: 'ws-1', partitions: 1 })).ok).toBe(true)
+    const post = (name: string) => fetch(`${fx!.running.httpUrl}/v1/topics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, partitions: 1 }) })
+    const statuses: number[] = []
+    let refused: Response | null = null
+    for (let i = 0; i < 10; i++) {
+      const res = await post(`rest-${i}`)
+      statuses.push(res.status)
+      if (res.status === 429) refused ??= res
+      else await res.body?.cancel()
+    }
+    expect(statuses).toEqual([201, 201, 429, 429, 429, 429, 429, 429, 429, 429])
+    expect(Number(refused!.headers.get('retry-after'))).toBeGreaterThan(0)
+    expect(await refused!.json()).toMatchObject({ error: { name: 'THROTTLING_QUOTA_EXCEEDED', retriable: true, details: { topicCreationsPerMinute: 3 } } })
+    expect(fx.running.broker.listTopics()).toHaveLength(3)
+    expect(await metric(fx, 'samsa_quota_exceeded_total{quota="topic_creations"}')).toBe(8)
+    expect((await c.request(exchanges.ping, {})).ok).toBe(true)
+  })
+})
+
 describe('partitions per topic and in total', () => {
   it('refuses a topic over maxPartitionsPerTopic (INVALID_PARTITIONS) or past maxPartitions (POLICY_VIOLATION), creating nothing; counted', async () => {
     fx = await startBrokerFixture({ maxPartitionsPerTopic: 4, maxPartitions: 6 })

@@ -110,7 +110,7 @@ export class Broker {
     this.clock = deps.clock
     this.logger = deps.logger
     this.metrics = deps.metrics ?? noopMetrics
-    this.quotas = new BrokerQuotas(config, deps.clock)
+    this.quotas = new BrokerQuotas(config, deps.clock, this.metrics)
     this.#paths = { config, clock: deps.clock, metrics: this.metrics, crc32c: deps.crc32c }
     this.#leadership = deps.leadership
     this.#topics = logs instanceof TopicRegistry ? logs : null

@@ -6,7 +6,7 @@
  * with QUOTA_EXCEEDED. Invariants: a slot taken is released exactly once (on close or on a change of principal);
  * `throttled` is true exactly while a throttle timer is armed; cluster peers have no quotas.
  */
-import { ApiKeys, ErrorMessages, SamsaError } from '@samsa/shared'
+import { ApiKeys, ErrorMessages } from '@samsa/shared'
 import type { Broker } from '../broker/broker.js'
 import type { Timer } from '../clock.js'
 import { QUOTA_BURST_MS, longer, quotaPrincipal, type QuotaName, type Throttle } from '../security/quotas/broker-quotas.js'
@@ -86,14 +86,7 @@ export class ConnectionQuotas {
     if (key === null) return
     const quotas = this.#broker.quotas
     const now = this.#broker.clock.monotonicMs()
-    if (apiKey === ApiKeys.CREATE_TOPIC) {
-      const waitMs = quotas.takeTopicCreation(key)
-      if (waitMs > 0) {
-        this.#broker.metrics.quotaExceeded('topic_creations')
-        const perMinute = quotas.config.topicCreationsPerMinutePerPrincipal
-        throw new SamsaError('THROTTLING_QUOTA_EXCEEDED', ErrorMessages.topicCreationsThrottled(key, perMinute, waitMs), { throttleTimeMs: waitMs, topicCreationsPerMinute: perMinute })
-      }
-    }
+    if (apiKey === ApiKeys.CREATE_TOPIC) quotas.assertTopicCreation(key)
     let t: Throttle = { ms: this.#requests?.record(1, now) ?? 0, quota: 'requests' }
     t = longer(t, quotas.request(key))
     if (apiKey === ApiKeys.PRODUCE) t = longer(t, quotas.produced(key, this.#host.remoteAddress, producedBytes(request)))

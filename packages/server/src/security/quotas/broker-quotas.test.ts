@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ManualClock } from '../../log/testing/manual-clock.js'
 import { ANONYMOUS } from '../principal.js'
+import { noopMetrics } from '../../observability/broker-metrics.js'
 import { BrokerQuotas, quotaPrincipal, type QuotaConfig } from './broker-quotas.js'
 
 const OFF: QuotaConfig = {
@@ -26,7 +27,7 @@ describe('quotaPrincipal', () => {
 
 describe('BrokerQuotas', () => {
   it('a rate of 0 never throttles', () => {
-    const q = new BrokerQuotas(OFF, new ManualClock())
+    const q = new BrokerQuotas(OFF, new ManualClock(), noopMetrics)
     expect(q.produced('user:a', '1.1.1.1', 1e12).ms).toBe(0)
     expect(q.delivered('user:a', '1.1.1.1', 1e12).ms).toBe(0)
     expect(q.request('user:a').ms).toBe(0)
@@ -35,7 +36,7 @@ describe('BrokerQuotas', () => {
 
   it('throttles produce by the longer of the principal and the address throttle', () => {
     const clock = new ManualClock()
-    const q = new BrokerQuotas({ ...OFF, produceBytesPerSecondPerPrincipal: 1000, produceBytesPerSecondPerIp: 4000 }, clock)
+    const q = new BrokerQuotas({ ...OFF, produceBytesPerSecondPerPrincipal: 1000, produceBytesPerSecondPerIp: 4000 }, clock, noopMetrics)
     expect(q.produced('user:a', 'ip1', 2000)).toEqual({ ms: 1000, quota: 'produce_bytes' })
     // Another principal on the same address: only the address's bucket (4,000 − 2,000 left) is shared.
     expect(q.produced('user:b', 'ip1', 1000).ms).toBe(0)
@@ -45,14 +46,14 @@ describe('BrokerQuotas', () => {
   })
 
   it('counts delivered bytes separately from produced ones', () => {
-    const q = new BrokerQuotas({ ...OFF, fetchBytesPerSecondPerIp: 100 }, new ManualClock())
+    const q = new BrokerQuotas({ ...OFF, fetchBytesPerSecondPerIp: 100 }, new ManualClock(), noopMetrics)
     expect(q.produced('user:a', 'ip1', 10_000).ms).toBe(0)
     expect(q.delivered('user:a', 'ip1', 200)).toEqual({ ms: 1000, quota: 'fetch_bytes' })
   })
 
   it('allows topicCreationsPerMinutePerPrincipal creations at once, then one more as each 60/n s pass', () => {
     const clock = new ManualClock()
-    const q = new BrokerQuotas({ ...OFF, topicCreationsPerMinutePerPrincipal: 3 }, clock)
+    const q = new BrokerQuotas({ ...OFF, topicCreationsPerMinutePerPrincipal: 3 }, clock, noopMetrics)
     expect([q.takeTopicCreation('user:a'), q.takeTopicCreation('user:a'), q.takeTopicCreation('user:a')]).toEqual([0, 0, 0])
     expect(q.takeTopicCreation('user:a')).toBe(20_000)
     expect(q.takeTopicCreation('user:b')).toBe(0)
@@ -63,7 +64,7 @@ describe('BrokerQuotas', () => {
   })
 
   it('counts connections per address and per principal within their maxima', () => {
-    const q = new BrokerQuotas({ ...OFF, maxConnectionsPerIp: 2, maxConnectionsPerPrincipal: 1 }, new ManualClock())
+    const q = new BrokerQuotas({ ...OFF, maxConnectionsPerIp: 2, maxConnectionsPerPrincipal: 1 }, new ManualClock(), noopMetrics)
     expect([q.openFromIp('ip1'), q.openFromIp('ip1'), q.openFromIp('ip1'), q.openFromIp('ip2')]).toEqual([true, true, false, true])
     q.closedFromIp('ip1')
     expect(q.openFromIp('ip1')).toBe(true)

@@ -5,7 +5,9 @@
  * The key of a principal (quotaPrincipal): `user:<name>` for a user; an anonymous connection is its own principal per
  * address (`anonymous@<address>`), so anonymous clients never share one budget; peers have no quotas.
  */
+import { ErrorMessages, SamsaError } from '@samsa/shared'
 import type { Clock } from '../../clock.js'
+import type { BrokerMetrics } from '../../observability/broker-metrics.js'
 import type { Principal } from '../principal.js'
 import { KeyedCounts, KeyedRate, type RateSpec } from './token-bucket.js'
 
@@ -63,6 +65,7 @@ const NONE_PRODUCE: Throttle = { ms: 0, quota: 'produce_bytes' }
 export class BrokerQuotas {
   readonly config: QuotaConfig
   readonly #clock: Clock
+  readonly #metrics: BrokerMetrics
   readonly #produceByPrincipal: KeyedRate | null
   readonly #produceByIp: KeyedRate | null
   readonly #fetchByPrincipal: KeyedRate | null
@@ -72,9 +75,10 @@ export class BrokerQuotas {
   readonly #connectionsByIp = new KeyedCounts()
   readonly #connectionsByPrincipal = new KeyedCounts()
 
-  constructor(config: QuotaConfig, clock: Clock) {
+  constructor(config: QuotaConfig, clock: Clock, metrics: BrokerMetrics) {
     this.config = config
     this.#clock = clock
+    this.#metrics = metrics
     this.#produceByPrincipal = rate(config.produceBytesPerSecondPerPrincipal)
     this.#produceByIp = rate(config.produceBytesPerSecondPerIp)
     this.#fetchByPrincipal = rate(config.fetchBytesPerSecondPerPrincipal)
@@ -124,6 +128,16 @@ export class BrokerQuotas {
   /** Takes one topic creation of `principal`; 0 when taken, else the ms until one is allowed (nothing taken). */
   takeTopicCreation(principal: string): number {
     return this.#creations?.tryTake(principal, 1, this.#clock.monotonicMs()) ?? 0
+  }
+
+  /** Takes one topic creation of `principal` (null: a peer, no quota), or throws THROTTLING_QUOTA_EXCEEDED (retriable) and counts it. */
+  assertTopicCreation(principal: string | null): void {
+    if (principal === null) return
+    const waitMs = this.takeTopicCreation(principal)
+    if (waitMs === 0) return
+    this.#metrics.quotaExceeded('topic_creations')
+    const perMinute = this.config.topicCreationsPerMinutePerPrincipal
+    throw new SamsaError('THROTTLING_QUOTA_EXCEEDED', ErrorMessages.topicCreationsThrottled(principal, perMinute, waitMs), { throttleTimeMs: waitMs, topicCreationsPerMinute: perMinute })
   }
 
   #bytes(quota: QuotaName, byPrincipal: KeyedRate | null, byIp: KeyedRate | null, principal: string, ip: string | undefined, bytes: number): Throttle {
