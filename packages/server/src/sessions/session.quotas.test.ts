@@ -118,6 +118,56 @@ describe('produce bytes per second', () => {
   })
 })
 
+describe('per principal', () => {
+  const alice = { kind: 'user', name: 'alice', claims: {} } as const
+  const bob = { kind: 'user', name: 'bob', claims: {} } as const
+
+  it('one principal shares its produce budget over its connections from any address; another principal is not held', async () => {
+    const h = await sessionHarness({ produceBytesPerSecondPerPrincipal: 2_000 })
+    const [a1, a2, b] = [client(h, '10.0.0.1'), client(h, '10.0.0.2'), client(h, '10.0.0.1')]
+    a1.session.principal = alice
+    a2.session.principal = alice
+    b.session.principal = bob
+    await a1.request(exchanges.createTopic, { name: 't', partitions: 1 })
+    const batch = testBatch({ valueBytes: 1_500 })
+    expect((await a1.awaitResponse(exchanges.produce, a1.send(exchanges.produce, produce('t', batch)), 1, 0)).ok).toBe(true)
+    // alice's second connection spends the same budget: held.
+    const held = a2.send(exchanges.produce, produce('t', batch))
+    await settle()
+    expect(a2.answered(held)).toBe(false)
+    expect(a2.socket.paused).toBe(true)
+    // bob, on alice's first address, is not.
+    expect((await b.awaitResponse(exchanges.produce, b.send(exchanges.produce, produce('t', batch)), 1, 0)).ok).toBe(true)
+    expect((await a2.awaitResponse(exchanges.produce, held)).ok).toBe(true)
+    expect(a2.socket.paused).toBe(false)
+    expect(h.broker.partition('t', 0).logEndOffset).toBe(3)
+  })
+
+  it('requestsPerSecondPerPrincipal holds a principal over all its connections', async () => {
+    const h = await sessionHarness({ requestsPerSecondPerPrincipal: 5 })
+    const [a1, a2, b] = [client(h, '10.0.0.1'), client(h, '10.0.0.2'), client(h, '10.0.0.3')]
+    a1.session.principal = alice
+    a2.session.principal = alice
+    b.session.principal = bob
+    for (let i = 0; i < 5; i++) a1.send(exchanges.ping, {})
+    await settle()
+    const held = a2.send(exchanges.ping, {})
+    await settle()
+    expect(a2.answered(held)).toBe(false)
+    expect((await b.awaitResponse(exchanges.ping, b.send(exchanges.ping, {}), 1, 0)).ok).toBe(true)
+    expect((await a2.awaitResponse(exchanges.ping, held)).ok).toBe(true)
+  })
+
+  it('a cluster peer has no quotas', async () => {
+    const h = await sessionHarness({ requestsPerSecondPerConnection: 1, produceBytesPerSecondPerIp: 1 })
+    const peer = client(h, '10.0.0.1')
+    peer.session.principal = { kind: 'peer', name: 'node:2', claims: {} }
+    const ids = Array.from({ length: 20 }, () => peer.send(exchanges.ping, {}))
+    await settle()
+    expect(ids.every((id) => peer.answered(id))).toBe(true)
+  })
+})
+
 describe('fetch and subscription delivery bytes per second', () => {
   it('paces pushes to a subscriber at the quota', async () => {
     const rec = recordingMetrics()
