@@ -2,8 +2,8 @@
  * @module ConnectionQuotas: one connection's side of the broker's quotas (security/quotas). It holds the
  * connection's slots (per address, per principal), records its requests and its produced and delivered bytes, and
  * keeps its throttle, as Kafka does: a connection over a rate is not refused but held (its reading paused, its
- * responses and pushes waiting) until its debt is repaid; only a throttle longer than quotaMaxThrottleMs closes it
- * with QUOTA_EXCEEDED. Invariants: a slot taken is released exactly once (on close or on a change of principal);
+ * responses and pushes waiting) until its debt is repaid; only a throttle longer than quotaMaxThrottleMs, for what
+ * the client sent (requests, produced bytes), closes it with QUOTA_EXCEEDED; a reader is held at most that long. Invariants: a slot taken is released exactly once (on close or on a change of principal);
  * `throttled` is true exactly while a throttle timer is armed; cluster peers have no quotas.
  */
 import { ApiKeys, ErrorMessages } from '@samsa/shared'
@@ -93,11 +93,15 @@ export class ConnectionQuotas {
     this.#apply(t)
   }
 
-  /** Bytes sent to this connection's reader (a fetch reply, a push): may throttle it. */
+  /**
+   * Bytes sent to this connection's reader (a fetch reply, a push): may throttle it, for at most quotaMaxThrottleMs
+   * (the broker chose the size of what it sent, so a reader is held, never closed, for it).
+   */
   delivered(bytes: number): void {
     const key = this.#key()
     if (key === null) return
-    this.#apply(this.#broker.quotas.delivered(key, this.#host.remoteAddress, bytes))
+    const t = this.#broker.quotas.delivered(key, this.#host.remoteAddress, bytes)
+    this.#apply({ ms: Math.min(t.ms, this.#broker.quotas.config.quotaMaxThrottleMs), quota: t.quota })
   }
 
   #apply(t: Throttle): void {

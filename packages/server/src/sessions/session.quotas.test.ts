@@ -192,6 +192,28 @@ describe('fetch and subscription delivery bytes per second', () => {
     expect(reader.socket.closed).toBeNull()
   })
 
+  it('holds a reader at most quotaMaxThrottleMs for a push far above the rate, and never closes it for that', async () => {
+    const rec = recordingMetrics()
+    const h = await sessionHarness({ fetchBytesPerSecondPerIp: 100, quotaMaxThrottleMs: 2_000, maxPushBytes: 1_024 }, { metrics: rec.metrics })
+    const writer = client(h, '10.0.0.9')
+    await writer.request(exchanges.createTopic, { name: 't', partitions: 1 })
+    await writer.request(exchanges.produce, produce('t', testBatch({ valueBytes: 10_000 })))
+    await writer.request(exchanges.produce, produce('t', testBatch({ valueBytes: 10 })))
+    const reader = client(h, '10.0.0.1')
+    await reader.request(exchanges.subscribe, { topic: 't', partition: 0, offset: 0, creditBytes: 1_000_000 })
+    const pushes = () => reader.socket.sent.filter((f) => readFrameHeader(f).apiKey === ApiKeys.PUSH).length
+    await settle()
+    expect(pushes()).toBe(1)
+    h.clock.advance(1_999)
+    await settle()
+    expect(pushes()).toBe(1)
+    h.clock.advance(1)
+    await settle()
+    expect(pushes()).toBe(2)
+    expect(reader.socket.closed).toBeNull()
+    expect(rec.exceeded.get('fetch_bytes')).toBeUndefined()
+  })
+
   it('holds a fetch reply for the throttle it causes', async () => {
     const h = await sessionHarness({ fetchBytesPerSecondPerPrincipal: 1_000 })
     const c = client(h, '10.0.0.1')
