@@ -74,7 +74,7 @@ export interface BrokerConfig {
   readonly requestsPerSecondPerPrincipal: number
   /** Topic creations per minute of one principal (all at once, then one per 60/n s); more get THROTTLING_QUOTA_EXCEEDED; 0: no limit. */
   readonly topicCreationsPerMinutePerPrincipal: number
-  /** A connection whose throttle would pass this is closed with QUOTA_EXCEEDED instead of being delayed. */
+  /** A connection whose throttle for what it sent would pass this is closed with QUOTA_EXCEEDED instead; a reader is held at most this long. */
   readonly quotaMaxThrottleMs: number
   readonly log: PartitionLogConfig
 }
@@ -176,7 +176,7 @@ export const brokerSettings = {
   requestsPerSecondPerConnection: { unit: 'count', min: 0, max: 10_000_000, help: 'requests/s on one connection, above which it is throttled; 0: no limit' },
   requestsPerSecondPerPrincipal: { unit: 'count', min: 0, max: 10_000_000, help: 'requests/s of one principal over its connections, above which they are throttled; 0: no limit' },
   topicCreationsPerMinutePerPrincipal: { unit: 'count', min: 0, max: 1_000_000, help: 'topic creations per minute of one principal (THROTTLING_QUOTA_EXCEEDED above, retriable); 0: no limit' },
-  quotaMaxThrottleMs: { unit: 'ms', min: 1, max: DAY_MS, help: 'a connection whose quota throttle would pass this is closed with 4029 instead' },
+  quotaMaxThrottleMs: { unit: 'ms', min: 1, max: DAY_MS, help: 'a producer or requester whose quota throttle would pass this is closed with 4029 instead; a reader is held at most this long' },
 } as const satisfies Partial<Record<keyof BrokerConfig, SettingSpec>>
 
 /** The same for the partition logs (BrokerConfig.log); retentionMs has its flag in hours (--retention-hours). */

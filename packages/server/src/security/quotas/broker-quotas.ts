@@ -22,7 +22,7 @@ export interface QuotaConfig {
   readonly requestsPerSecondPerConnection: number
   readonly requestsPerSecondPerPrincipal: number
   readonly topicCreationsPerMinutePerPrincipal: number
-  /** A throttle longer than this closes the connection with QUOTA_EXCEEDED instead. */
+  /** A throttle for what a client sent longer than this closes its connection with QUOTA_EXCEEDED; a reader is held at most this long. */
   readonly quotaMaxThrottleMs: number
 }
 
