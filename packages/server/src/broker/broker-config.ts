@@ -118,7 +118,8 @@ export const defaultBrokerConfig: BrokerConfig = {
   requestsPerSecondPerConnection: 0,
   requestsPerSecondPerPrincipal: 0,
   topicCreationsPerMinutePerPrincipal: 600,
-  quotaMaxThrottleMs: 30_000,
+  // Below the SDK's 10 s heartbeat timeout: a throttled connection answers its ping late, never too late to stay open.
+  quotaMaxThrottleMs: 5_000,
   log: defaultPartitionLogConfig,
 }
 
