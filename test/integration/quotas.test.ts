@@ -5,6 +5,8 @@
  */
 import { connect } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import { createClient, type ConsumerRecord, type SamsaClient } from '@samsa/client-browser'
 import { CloseCodes, exchanges } from '../../packages/shared/src/index.js'
 import { testBatch } from '../../packages/server/src/log/testing/batches.js'
 import { startBrokerFixture, type BrokerFixture } from '../support/broker-fixture.js'
@@ -15,8 +17,11 @@ const OTHER = { localAddress: '127.0.0.2' }
 let fx: BrokerFixture | undefined
 const open: RawConnection[] = []
 
+const sdkClients: SamsaClient[] = []
+
 afterEach(async () => {
   for (const c of open.splice(0)) c.close()
+  await Promise.all(sdkClients.splice(0).map((c) => c.close()))
   await fx?.dispose()
   fx = undefined
 })
@@ -189,6 +194,38 @@ describe('a produce above the byte quota', () => {
     expect((await other.request(exchanges.ping, {})).ok).toBe(true)
     expect(await metric(fx, 'samsa_quota_exceeded_total{quota="produce_bytes"}')).toBe(1)
     expect(await metric(fx, 'samsa_connections_closed_total{code="QUOTA_EXCEEDED"}')).toBe(1)
+  })
+})
+
+describe('the SDK under byte quotas', () => {
+  it('produces and consumes everything at the quotas, throttled and never disconnected', async () => {
+    const RATE = 100_000
+    fx = await startBrokerFixture({ produceBytesPerSecondPerIp: RATE, fetchBytesPerSecondPerIp: RATE, maxPushBytes: 16_384 })
+    const sdk = createClient({ brokers: [fx.running.url], clientId: 'quota-sdk', WebSocket: WebSocket as never })
+    sdkClients.push(sdk)
+    await sdk.admin.createTopic('q', { partitions: 1 })
+    const N = 1_200
+    const value = (i: number) => `${String(i).padStart(6, '0')}${'x'.repeat(194)}`
+    const producer = sdk.producer()
+    const sends = []
+    for (let i = 0; i < N; i += 100) sends.push(producer.send('q', Array.from({ length: 100 }, (_, j) => ({ value: value(i + j), partition: 0 }))))
+    const acked = (await Promise.all(sends)).flat()
+    expect(acked.map((m) => m.offset)).toEqual(Array.from({ length: N }, (_, i) => i))
+    expect(fx.running.broker.partition('q', 0).logEndOffset).toBe(N)
+    expect(await metric(fx, 'samsa_quota_throttle_seconds_total{quota="produce_bytes"}')).toBeGreaterThan(0.5)
+
+    const got: ConsumerRecord[] = []
+    const sub = sdk.consumer().subscribe('q', { from: 'earliest' })
+    for await (const r of sub) {
+      got.push(r)
+      if (got.length === N) break
+    }
+    expect(got.map((r) => r.offset)).toEqual(Array.from({ length: N }, (_, i) => i))
+    expect(got.every((r, i) => r.text().startsWith(String(i).padStart(6, '0')))).toBe(true)
+    expect(await metric(fx, 'samsa_quota_throttle_seconds_total{quota="fetch_bytes"}')).toBeGreaterThan(0.5)
+    // Throttled, never closed: the SDK kept its one connection.
+    expect(await metric(fx, 'samsa_connections_closed_total{code="QUOTA_EXCEEDED"}')).toBe(0)
+    expect(fx.running.broker.connectionCount).toBe(1)
   })
 })
 
