@@ -3,8 +3,9 @@
  * connection's slots (per address, per principal), records its requests and its produced and delivered bytes, and
  * keeps its throttle, as Kafka does: a connection over a rate is not refused but held (its reading paused, its
  * responses and pushes waiting) until its debt is repaid; only a throttle longer than quotaMaxThrottleMs, for what
- * the client sent (requests, produced bytes), closes it with QUOTA_EXCEEDED; a reader is held at most that long. Invariants: a slot taken is released exactly once (on close or on a change of principal);
- * `throttled` is true exactly while a throttle timer is armed; cluster peers have no quotas.
+ * the client sent (requests, produced bytes), closes it with QUOTA_EXCEEDED; a reader is held at most that long.
+ * Invariants: a slot taken is released exactly once (on close or on a change of principal); `throttled` is true
+ * exactly while a throttle timer is armed; cluster peers have no quotas.
  */
 import { ApiKeys, ErrorMessages } from '@samsa/shared'
 import type { Broker } from '../broker/broker.js'
