@@ -22,6 +22,15 @@ export const ErrorMessages = {
   /** INVALID_PARTITIONS: `partitions must be an integer from 1 to 1000, got 5000`. */
   invalidPartitions: (maxPartitionsPerTopic: number, got: unknown) =>
     `partitions must be an integer from 1 to ${maxPartitionsPerTopic}, got ${typeof got === 'string' ? JSON.stringify(got) : String(got)}`,
+  /** THROTTLING_QUOTA_EXCEEDED for a topic creation (retriable after retryAfterMs). */
+  topicCreationsThrottled: (principal: string, perMinute: number, retryAfterMs: number) =>
+    `${principal} may create ${perMinute} topics per minute (topicCreationsPerMinutePerPrincipal); retry in ${retryAfterMs} ms`,
+  /** Close reason (QUOTA_EXCEEDED) for a connection past maxConnectionsPerIp or maxConnectionsPerPrincipal. */
+  tooManyConnections: (what: 'address' | 'principal', who: string, max: number) =>
+    `${who} already has ${max} open connections (maxConnectionsPer${what === 'address' ? 'Ip' : 'Principal'})`,
+  /** Close reason (QUOTA_EXCEEDED) for a connection whose throttle would pass quotaMaxThrottleMs. */
+  quotaThrottleTooLong: (quota: string, throttleMs: number, maxMs: number) =>
+    `${quota} quota exceeded: a throttle of ${throttleMs} ms passes quotaMaxThrottleMs (${maxMs})`,
   /** A cluster node's data directory started as a single node (which would delete its replicas: they have no topic.json). */
   clusterDataDirAsSingleNode: (dataDir: string, holds: { readonly controllerLog: boolean; readonly replicaTopics: number }) =>
     `data directory ${dataDir} holds a cluster node's data (${[holds.controllerLog ? 'a controller log' : '', holds.replicaTopics > 0 ? `replicas of ${holds.replicaTopics} topic${holds.replicaTopics === 1 ? '' : 's'}` : ''].filter(Boolean).join(', ')}); start it with the --node-id and --controllers it belongs to, or give the single node another --data directory`,

@@ -64,6 +64,26 @@ export interface BrokerConfig {
   readonly allowedOrigins: readonly string[]
   /** Host names the broker answers to besides localhost, its bind host and its advertised host (IP literals always); `*` for any. */
   readonly allowedHosts: readonly string[]
+  /** Open connections from one client address; more are closed with QUOTA_EXCEEDED (4029) right after the upgrade. */
+  readonly maxConnectionsPerIp: number
+  /** Open connections speaking for one principal (an anonymous one is its address); more are closed with QUOTA_EXCEEDED. */
+  readonly maxConnectionsPerPrincipal: number
+  /** Produced bytes per second of one principal; above it its connections are throttled; 0: no limit. */
+  readonly produceBytesPerSecondPerPrincipal: number
+  /** Produced bytes per second from one client address; 0: no limit. */
+  readonly produceBytesPerSecondPerIp: number
+  /** Bytes per second sent to one principal's readers (fetch replies and subscription pushes); 0: no limit. */
+  readonly fetchBytesPerSecondPerPrincipal: number
+  /** Bytes per second sent to one client address's readers; 0: no limit. */
+  readonly fetchBytesPerSecondPerIp: number
+  /** Requests per second on one connection; above it the connection is throttled; 0: no limit. */
+  readonly requestsPerSecondPerConnection: number
+  /** Requests per second of one principal over all its connections; 0: no limit. */
+  readonly requestsPerSecondPerPrincipal: number
+  /** Topic creations per minute of one principal (all at once, then one per 60/n s); more get THROTTLING_QUOTA_EXCEEDED; 0: no limit. */
+  readonly topicCreationsPerMinutePerPrincipal: number
+  /** A connection whose throttle for what it sent would pass this is closed with QUOTA_EXCEEDED instead; a reader is held at most this long. */
+  readonly quotaMaxThrottleMs: number
   readonly log: PartitionLogConfig
 }
 
@@ -97,6 +117,19 @@ export const defaultBrokerConfig: BrokerConfig = {
   retentionCheckIntervalMs: 60_000,
   allowedOrigins: [],
   allowedHosts: [],
+  // Byte and request rates are off by default (Kafka's quotas are too): the embedded single node stays as fast as
+  // the machine; docs/security.md shows production values. Connection counts and creations have safe bounds.
+  maxConnectionsPerIp: 1_000,
+  maxConnectionsPerPrincipal: 1_000,
+  produceBytesPerSecondPerPrincipal: 0,
+  produceBytesPerSecondPerIp: 0,
+  fetchBytesPerSecondPerPrincipal: 0,
+  fetchBytesPerSecondPerIp: 0,
+  requestsPerSecondPerConnection: 0,
+  requestsPerSecondPerPrincipal: 0,
+  topicCreationsPerMinutePerPrincipal: 600,
+  // Below the SDK's 10 s heartbeat timeout: a throttled connection answers its ping late, never too late to stay open.
+  quotaMaxThrottleMs: 5_000,
   log: defaultPartitionLogConfig,
 }
 
@@ -145,6 +178,16 @@ export const brokerSettings = {
   maxBufferedBytes: { unit: 'bytes', min: 1024, max: Number.MAX_SAFE_INTEGER, help: 'bytes queued for one connection (pushes, fetch replies, responses) above which it is paused' },
   slowConsumerTimeoutMs: { unit: 'ms', min: 1, max: DAY_MS, help: 'a socket above --max-buffered-bytes this long is closed with 4008' },
   retentionCheckIntervalMs: { unit: 'ms', min: 1, max: DAY_MS, help: 'how often retention deletes old segments' },
+  maxConnectionsPerIp: { unit: 'count', min: 1, max: 10_000_000, help: 'open connections from one client address; more are closed with 4029' },
+  maxConnectionsPerPrincipal: { unit: 'count', min: 1, max: 10_000_000, help: 'open connections of one principal (an anonymous one is its address); more are closed with 4029' },
+  produceBytesPerSecondPerPrincipal: { unit: 'bytes', min: 0, max: Number.MAX_SAFE_INTEGER, help: 'produced bytes/s of one principal, above which its connections are throttled; 0: no limit' },
+  produceBytesPerSecondPerIp: { unit: 'bytes', min: 0, max: Number.MAX_SAFE_INTEGER, help: 'produced bytes/s from one client address, above which its connections are throttled; 0: no limit' },
+  fetchBytesPerSecondPerPrincipal: { unit: 'bytes', min: 0, max: Number.MAX_SAFE_INTEGER, help: 'bytes/s of fetch replies and pushes to one principal, above which its connections are throttled; 0: no limit' },
+  fetchBytesPerSecondPerIp: { unit: 'bytes', min: 0, max: Number.MAX_SAFE_INTEGER, help: 'bytes/s of fetch replies and pushes to one client address, above which they are throttled; 0: no limit' },
+  requestsPerSecondPerConnection: { unit: 'count', min: 0, max: 10_000_000, help: 'requests/s on one connection, above which it is throttled; 0: no limit' },
+  requestsPerSecondPerPrincipal: { unit: 'count', min: 0, max: 10_000_000, help: 'requests/s of one principal over its connections, above which they are throttled; 0: no limit' },
+  topicCreationsPerMinutePerPrincipal: { unit: 'count', min: 0, max: 1_000_000, help: 'topic creations per minute of one principal (THROTTLING_QUOTA_EXCEEDED above, retriable); 0: no limit' },
+  quotaMaxThrottleMs: { unit: 'ms', min: 1, max: DAY_MS, help: 'a producer or requester whose quota throttle would pass this is closed with 4029 instead; a reader is held at most this long' },
 } as const satisfies Partial<Record<keyof BrokerConfig, SettingSpec>>
 
 /** The same for the partition logs (BrokerConfig.log); retentionMs has its flag in hours (--retention-hours). */

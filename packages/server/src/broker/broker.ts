@@ -31,6 +31,7 @@ import { appendProduced, type ProduceContext } from './produce-path.js'
 import { ProducerIdAllocator } from './producer-id-allocator.js'
 import type { LocalLogs } from './local-logs.js'
 import { ReplicaRegistry } from './replica-registry.js'
+import { BrokerQuotas } from '../security/quotas/broker-quotas.js'
 import type { ReplicaOwner } from './replica-identity.js'
 import { TopicRegistry } from './topic-registry.js'
 import {
@@ -89,6 +90,8 @@ export class Broker {
   readonly clock: Clock
   readonly logger: Logger
   readonly metrics: BrokerMetrics
+  /** Per-principal and per-address quotas (rates and connection counts), shared by every connection. */
+  readonly quotas: BrokerQuotas
   /** What the produce and fetch paths need of the broker. */
   readonly #paths: ProduceContext & FetchContext
   readonly #leadership: PartitionLeadership | undefined
@@ -107,6 +110,7 @@ export class Broker {
     this.clock = deps.clock
     this.logger = deps.logger
     this.metrics = deps.metrics ?? noopMetrics
+    this.quotas = new BrokerQuotas(config, deps.clock, this.metrics)
     this.#paths = { config, clock: deps.clock, metrics: this.metrics, crc32c: deps.crc32c }
     this.#leadership = deps.leadership
     this.#topics = logs instanceof TopicRegistry ? logs : null

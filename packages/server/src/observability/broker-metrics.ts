@@ -1,4 +1,5 @@
 /** @module BrokerMetrics: the port the core reports to; the node adapter implements it with prom-client. */
+import type { QuotaName } from '../security/quotas/broker-quotas.js'
 
 export interface BrokerMetrics {
   recordsIn(topic: string, records: number, bytes: number): void
@@ -25,6 +26,12 @@ export interface BrokerMetrics {
    * foreign origin, to a foreign Host, or a REST write that is not JSON.
    */
   requestRefused(via: 'ws' | 'http', reason: 'origin' | 'host' | 'content-type'): void
+  /** A connection was throttled for `ms` by `quota`: its response held and its reading paused that long. */
+  quotaThrottled(quota: QuotaName, ms: number): void
+  /** A quota refused a request or a connection, or closed a connection (QUOTA_EXCEEDED). */
+  quotaExceeded(quota: QuotaName): void
+  /** The broker closed a connection, with this close code's name (QUOTA_EXCEEDED, HELLO_TIMEOUT, IDLE_TIMEOUT, …). */
+  connectionClosedByBroker(code: string): void
 }
 
 export const noopMetrics: BrokerMetrics = {
@@ -42,4 +49,7 @@ export const noopMetrics: BrokerMetrics = {
   connectionReadingPaused() {},
   producerEpochsTracked() {},
   requestRefused() {},
+  quotaThrottled() {},
+  quotaExceeded() {},
+  connectionClosedByBroker() {},
 }

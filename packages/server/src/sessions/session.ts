@@ -2,10 +2,11 @@
  * @module Session: one WebSocket connection, independent of Hono and of the runtime. Feed it frames with
  * onFrame(); it answers through its SessionSocket. Every frame with a whole 8-byte header gets a response for
  * its correlation id (INVALID_REQUEST for a body that cannot be parsed) and the connection stays; only a frame
- * shorter than its header closes it with 1002.
+ * shorter than its header closes it with 1002. While a quota throttles the connection (connection-quotas.ts) no
+ * frame is read or handled, and its responses and pushes wait, in order, until the throttle ends.
  */
 import {
-  ApiKeys, CloseCodes, FRAME_HEADER_BYTES, MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, ByteReader, ProtocolError, SamsaError,
+  ApiKeys, CloseCodes, closeCodeName, FRAME_HEADER_BYTES, MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, ByteReader, ProtocolError, SamsaError,
   apiKeyName, decodeRaftMessageBody, encodeErrorFrame, encodeResponseFrame, exchangeByApiKey, readFrameHeader, type Exchange, type FrameHeader,
   type HelloPeer, type RaftWireMessage,
 } from '@samsa/shared'
@@ -13,6 +14,8 @@ import type { Timer } from '../clock.js'
 import type { Broker } from '../broker/broker.js'
 import type { SessionSocket } from './session-socket.js'
 import { ANONYMOUS, type Principal } from '../security/principal.js'
+import { ConnectionQuotas } from './connection-quotas.js'
+import { ReadPause } from './read-pause.js'
 import { OutputBudget } from './output-budget.js'
 import { RateLimitedLog, describeError } from './rate-limited-log.js'
 import { handleRequest, requestHandlers, type RequestHandlers } from './request-handlers.js'
@@ -41,8 +44,11 @@ export class Session {
   /** 0 until hello succeeds; then the agreed version, which every later frame must carry. */
   #version = 0
   clientId = ''
-  /** Who this connection speaks for: ANONYMOUS until authentication says otherwise; replaced on reauthentication. */
-  principal: Principal = ANONYMOUS
+  #principal: Principal = ANONYMOUS
+  /** This connection's quota slots, counters and throttle. */
+  readonly #quotas: ConnectionQuotas
+  /** Responses built while throttled, sent in order when the throttle ends. */
+  readonly #held: Uint8Array[] = []
   #closed = false
   #helloTimer: Timer | null
   /** Everything queued for this connection, within maxBufferedBytes; pauses reading while over. */
@@ -73,8 +79,19 @@ export class Session {
     this.subscriptions = new SubscriptionTable(broker, this)
     this.#handlers = requestHandlers(broker, this)
     this.#log = new RateLimitedLog(broker.logger, broker.clock)
+    const readPause = new ReadPause(socket)
+    const session = this
+    this.#quotas = new ConnectionQuotas(broker, {
+      remoteAddress: socket.remoteAddress,
+      get isPeer() {
+        return session.#peerNodeId !== 0
+      },
+      pauseReading: (paused) => readPause.set('throttle', paused),
+      throttleEnded: () => this.#throttleEnded(),
+      exceeded: (reason) => this.close(CloseCodes.QUOTA_EXCEEDED, reason),
+    })
     this.#output = new OutputBudget({
-      socket,
+      socket: readPause.socketFor('output'),
       clock: broker.clock,
       maxBytes: broker.limits.maxBufferedBytes,
       slowConsumerTimeoutMs: broker.limits.slowConsumerTimeoutMs,
@@ -89,6 +106,19 @@ export class Session {
       this.#helloTimer = null
       if (this.#version === 0) this.close(CloseCodes.HELLO_TIMEOUT, `no hello within ${broker.limits.helloTimeoutMs} ms`)
     }, broker.limits.helloTimeoutMs)
+    // Last: a connection past maxConnectionsPerIp or maxConnectionsPerPrincipal is closed at once (QUOTA_EXCEEDED).
+    this.#quotas.open(this.#principal)
+  }
+
+  /** Who this connection speaks for: ANONYMOUS until authentication says otherwise; replaced on reauthentication. */
+  get principal(): Principal {
+    return this.#principal
+  }
+
+  /** Setting it moves the connection's quota slot to the new principal (closed with QUOTA_EXCEEDED when that one is full). */
+  set principal(principal: Principal) {
+    this.#principal = principal
+    this.#quotas.principalChanged(principal)
   }
 
   /** The node id this connection named as a cluster peer in hello; 0 for an ordinary client. */
@@ -108,7 +138,7 @@ export class Session {
   onFrame(frame: Uint8Array): void {
     if (this.#closed) return
     this.#lastActivityMs = this.#broker.clock.monotonicMs()
-    if (this.#output.congested || this.#deferred.length > 0) {
+    if (this.#output.congested || this.#quotas.throttled || this.#deferred.length > 0) {
       this.#deferredBytes += frame.length
       if (this.#deferredBytes > this.#broker.limits.maxBufferedBytes) {
         return this.close(CloseCodes.SLOW_CONSUMER, `the client kept sending ${this.#deferredBytes} bytes of requests without reading its responses`)
@@ -120,7 +150,7 @@ export class Session {
   }
 
   #roomAgain(): void {
-    while (this.#deferred.length > 0 && !this.#output.congested && !this.#closed) {
+    while (this.#deferred.length > 0 && !this.#output.congested && !this.#quotas.throttled && !this.#closed) {
       const frame = this.#deferred.shift()!
       this.#deferredBytes -= frame.length
       this.#handleFrame(frame)
@@ -222,6 +252,9 @@ export class Session {
     }
     let result: unknown
     try {
+      this.#quotas.beforeRequest(header.apiKey, request)
+      // Closed by a quota (a throttle past quotaMaxThrottleMs): the request is not handled.
+      if (this.#closed) return
       result = handleRequest(this.#handlers, header.apiKey, request)
     } catch (e) {
       return this.#replyError(header, toSamsaError(e), e)
@@ -250,8 +283,22 @@ export class Session {
 
   #reply(header: FrameHeader, exchange: Exchange<unknown, unknown>, res: unknown): void {
     if (this.#closed) return
-    this.#socket.send(encodeResponseFrame(exchange, header.apiVersion, header.correlationId, res))
+    const frame = encodeResponseFrame(exchange, header.apiVersion, header.correlationId, res)
+    // A fetch reply counts against the delivery quota, and waits out the throttle it causes (as Kafka's does).
+    if (header.apiKey === ApiKeys.FETCH) this.#quotas.delivered(frame.length)
+    this.#sendResponse(frame)
+  }
+
+  #sendResponse(frame: Uint8Array): void {
+    if (this.#closed) return
+    if (this.#quotas.throttled) return void this.#held.push(frame)
+    this.#socket.send(frame)
     this.#output.sent()
+  }
+
+  #throttleEnded(): void {
+    while (this.#held.length > 0 && !this.#quotas.throttled && !this.#closed) this.#sendResponse(this.#held.shift()!)
+    if (!this.#quotas.throttled) this.#roomAgain()
   }
 
   /** `cause`: what was thrown, logged (rate-limited, with its stack) only when it is the broker's own failure. */
@@ -259,8 +306,7 @@ export class Session {
     if (this.#closed) return
     this.#broker.metrics.requestError(apiKeyName(header.apiKey), error.errorName)
     if (error.code === -1) this.#log.error({ err: cause, apiKey: apiKeyName(header.apiKey), clientId: this.clientId }, 'request failed unexpectedly')
-    this.#socket.send(encodeErrorFrame(header.apiKey, header.apiVersion, header.correlationId, error))
-    this.#output.sent()
+    this.#sendResponse(encodeErrorFrame(header.apiKey, header.apiVersion, header.correlationId, error))
   }
 
   #armIdleTimer(delayMs: number): void {
@@ -282,7 +328,8 @@ export class Session {
 
   /** Reserves room in the connection's output budget for a push about to be read; false while over budget. */
   tryReserveOutput(bytes: number): boolean {
-    return this.#output.tryReserve(bytes)
+    // A throttled connection gets no pushes; its subscriptions pump again when the throttle ends.
+    return !this.#quotas.throttled && this.#output.tryReserve(bytes)
   }
 
   releaseOutput(bytes: number): void {
@@ -304,14 +351,17 @@ export class Session {
     return () => void this.#closeListeners.delete(fn)
   }
 
+  /** A push: counts against the delivery quota (it may throttle the connection). */
   send(frame: Uint8Array): void {
     if (this.#closed) return
     this.#socket.send(frame)
     this.#output.sent()
+    this.#quotas.delivered(frame.length)
   }
 
   close(code: number, reason: string): void {
     if (this.#closed) return
+    this.#broker.metrics.connectionClosedByBroker(closeCodeName(code))
     this.#socket.close(code, reason.slice(0, 120))
     this.onClosed()
   }
@@ -320,6 +370,8 @@ export class Session {
   onClosed(): void {
     if (this.#closed) return
     this.#closed = true
+    this.#quotas.close()
+    this.#held.length = 0
     this.subscriptions.closeAll()
     if (this.#helloTimer) this.#broker.clock.clearTimeout(this.#helloTimer)
     this.#output.close()

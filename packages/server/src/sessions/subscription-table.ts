@@ -38,7 +38,10 @@ export class SubscriptionTable {
 
   subscribe(req: SubscribeRequest): SubscribeResponse {
     const max = this.#broker.limits.maxSubscriptionsPerConnection
-    if (this.#byId.size >= max) throw new SamsaError('TOO_MANY_SUBSCRIPTIONS', `this connection already has ${max} subscriptions`, { maxSubscriptions: max })
+    if (this.#byId.size >= max) {
+      this.#broker.metrics.quotaExceeded('subscriptions_per_connection')
+      throw new SamsaError('TOO_MANY_SUBSCRIPTIONS', `this connection already has ${max} subscriptions`, { maxSubscriptions: max })
+    }
     const log = this.#broker.partition(req.topic, req.partition)
     const offset = req.offset === -2 ? log.logStartOffset : req.offset === -1 ? log.highWatermark : req.offset
     assertOffsetInRange(log, offset, req.topic, req.partition)

@@ -9,6 +9,8 @@ import { Hono, type Context } from 'hono'
 import { SamsaError } from '@samsa/shared'
 import type { Broker } from '../broker/broker.js'
 import { toSamsaError } from '../sessions/to-samsa-error.js'
+import { ANONYMOUS } from '../security/principal.js'
+import { quotaPrincipal } from '../security/quotas/broker-quotas.js'
 import { assetPath, type StaticAssets } from './static-assets.js'
 import { PAGE_SECURITY_HEADERS, demoContentSecurityPolicy, type BrowserPolicy, type RefusalReason } from '../security/browser-policy.js'
 import type { RefusalReporter } from '../security/browser-refusals.js'
@@ -36,25 +38,31 @@ export interface AppDeps {
   readonly refused?: RefusalReporter
   /** Served over TLS: the demo page's CSP allows wss: to its host instead of ws:. */
   readonly secure?: boolean
+  /** The client's address as the runtime saw it (the topic-creation quota keys an anonymous request on it). */
+  readonly remoteAddressOf?: (c: Context) => string | undefined
 }
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const REFUSAL_NAMES: Record<RefusalReason, string> = { origin: 'FORBIDDEN_ORIGIN', host: 'MISDIRECTED_HOST', 'content-type': 'UNSUPPORTED_MEDIA_TYPE' }
 
-const HTTP_STATUS: Record<string, 400 | 404 | 409 | 422 | 500 | 503> = {
+const HTTP_STATUS: Record<string, 400 | 404 | 409 | 422 | 429 | 500 | 503> = {
   INVALID_TOPIC_EXCEPTION: 400,
   INVALID_PARTITIONS: 400,
   INVALID_REQUEST: 400,
   UNKNOWN_TOPIC_OR_PARTITION: 404,
   TOPIC_ALREADY_EXISTS: 409,
   POLICY_VIOLATION: 422,
+  THROTTLING_QUOTA_EXCEEDED: 429,
   BROKER_SHUTTING_DOWN: 503,
   KAFKA_STORAGE_ERROR: 503,
 }
 
 function errorResponse(c: Context, err: unknown) {
   const e = toSamsaError(err)
-  return c.json({ error: { code: e.code, name: e.errorName, message: e.message, retriable: e.retriable, details: e.details } }, HTTP_STATUS[e.errorName] ?? 500)
+  const wait = e.details.throttleTimeMs
+  // A throttled request says when to retry, in whole seconds (RFC 9110 Retry-After).
+  const headers = typeof wait === 'number' ? { 'retry-after': String(Math.ceil(wait / 1000)) } : undefined
+  return c.json({ error: { code: e.code, name: e.errorName, message: e.message, retriable: e.retriable, details: e.details } }, HTTP_STATUS[e.errorName] ?? 500, headers)
 }
 
 export function createApp(deps: AppDeps): Hono {
@@ -107,6 +115,8 @@ export function createApp(deps: AppDeps): Hono {
     }
     const { name, partitions = 1 } = body as { name?: unknown; partitions?: unknown }
     try {
+      // The same quota as the protocol's createTopic.
+      broker.quotas.assertTopicCreation(quotaPrincipal(ANONYMOUS, deps.remoteAddressOf?.(c)))
       // The same check, code and message as the protocol's createTopic (the broker checks the untrusted values).
       const created = await broker.createTopic(name, partitions)
       return c.json(broker.describeTopic(created.name), 201)

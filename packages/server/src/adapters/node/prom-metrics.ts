@@ -47,9 +47,19 @@ export function createPromMetrics(): PromMetrics {
     labelNames: ['via', 'reason'],
     registers: [registry],
   })
+  const quotaThrottles = new Counter({ name: 'samsa_quota_throttles_total', help: 'Times a connection was throttled by a quota (response held, reading paused)', labelNames: ['quota'], registers: [registry] })
+  const quotaThrottleSeconds = new Counter({ name: 'samsa_quota_throttle_seconds_total', help: 'Throttle time applied to connections by quotas', labelNames: ['quota'], registers: [registry] })
+  const quotaExceeded = new Counter({ name: 'samsa_quota_exceeded_total', help: 'Requests refused, connections refused and connections closed by a quota', labelNames: ['quota'], registers: [registry] })
+  const closedByBroker = new Counter({ name: 'samsa_connections_closed_total', help: 'Connections the broker closed, by close code (QUOTA_EXCEEDED, HELLO_TIMEOUT, IDLE_TIMEOUT, SLOW_CONSUMER, TRY_AGAIN_LATER, …)', labelNames: ['code'], registers: [registry] })
   return {
     registry,
     requestRefused: (via, reason) => refused.inc({ via, reason }),
+    connectionClosedByBroker: (code) => closedByBroker.inc({ code }),
+    quotaThrottled: (quota, ms) => {
+      quotaThrottles.inc({ quota })
+      quotaThrottleSeconds.inc({ quota }, ms / 1000)
+    },
+    quotaExceeded: (quota) => quotaExceeded.inc({ quota }),
     recordsIn: (topic, n, b) => {
       recordsIn.inc({ topic }, n)
       bytesIn.inc({ topic }, b)

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises'
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
+import { IncomingMessage } from 'node:http'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -37,6 +38,7 @@ import { staticFiles } from './static-files.js'
 import { createPinoLogger } from './pino-logger.js'
 import { createPromMetrics } from './prom-metrics.js'
 import { attachWebSocketServer } from './ws-upgrade.js'
+import { clientAddress } from './ws-session.js'
 import { registerClusterMetrics } from './cluster-metrics.js'
 import { BrowserPolicy, defaultAllowedHosts } from '../../security/browser-policy.js'
 import { refusalReporter } from '../../security/browser-refusals.js'
@@ -337,6 +339,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     // The build copies the built demo app (apps/demo/dist) into packages/server/demo, so an installed @samsa/server carries it.
     staticAsset: staticFiles(fileURLToPath(new URL('../../../demo/', import.meta.url))),
     sdkFile: (name) => (sdkFiles[name] ??= cachedFile(() => join(dirname(require.resolve('@samsa/client-browser')), name)))(),
+    remoteAddressOf: (c) => requestAddress(c.env),
     cluster: () => {
       if (!controller && cluster && metadataView && opts.controllers) {
         // A broker-only node: the controller it knows of, from the metadata log it observes.
@@ -417,6 +420,13 @@ function clusterView(s: ClusterNodeStatus, voters: readonly ControllerVoter[], l
     }
   })
   return { brokerEpoch: s.brokerEpoch, fenced: s.fenced, controllerActive: s.controller.active, metadataOffset: s.metadataOffset, nodes }
+}
+
+/** The client address of an HTTP request, from @hono/node-server's bindings (`env.incoming`). */
+function requestAddress(env: unknown): string | undefined {
+  if (typeof env !== 'object' || env === null || !('incoming' in env) || !(env.incoming instanceof IncomingMessage)) return undefined
+  const address = env.incoming.socket.remoteAddress
+  return address === undefined ? undefined : clientAddress(address)
 }
 
 /** ws://host:port (wss:// with TLS); a wildcard bind address is no address a client can use, so it is advertised as loopback. */

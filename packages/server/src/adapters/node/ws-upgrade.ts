@@ -74,7 +74,7 @@ export function attachWebSocketServer(server: Server, deps: WebSocketUpgradeDeps
     wss.handleUpgrade(req, socket, head, (ws) => {
       upgraded = true
       ws.on('error', (err) => report('websocket', err))
-      bindWebSocket(deps.broker, ws, deps.peers)
+      bindWebSocket(deps.broker, ws, deps.peers, req.socket.remoteAddress)
     })
   })
   return wss

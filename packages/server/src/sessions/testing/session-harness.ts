@@ -16,6 +16,10 @@ export class RecordingSocket implements SessionSocket {
   closed: { code: number; reason: string } | null = null
   buffered = 0
   paused = false
+  readonly remoteAddress?: string
+  constructor(remoteAddress?: string) {
+    if (remoteAddress !== undefined) this.remoteAddress = remoteAddress
+  }
   send(frame: Uint8Array): void {
     this.sent.push(frame)
     this.buffered += frame.length
@@ -37,7 +41,8 @@ export class RecordingSocket implements SessionSocket {
 export interface Harness {
   readonly broker: Broker
   readonly clock: ManualClock
-  open(): { session: Session; socket: RecordingSocket; request<Req, Res>(exchange: Exchange<Req, Res>, req: Req): Promise<Res> }
+  /** A connection from `remoteAddress` (none: an address the runtime did not report). */
+  open(opts?: { remoteAddress?: string }): { session: Session; socket: RecordingSocket; request<Req, Res>(exchange: Exchange<Req, Res>, req: Req): Promise<Res> }
 }
 
 export async function sessionHarness(overrides: Partial<Omit<BrokerConfig, 'log'>> = {}, deps: { logger?: Logger; metrics?: BrokerMetrics } = {}): Promise<Harness> {
@@ -47,8 +52,8 @@ export async function sessionHarness(overrides: Partial<Omit<BrokerConfig, 'log'
   return {
     broker,
     clock,
-    open() {
-      const socket = new RecordingSocket()
+    open(opts = {}) {
+      const socket = new RecordingSocket(opts.remoteAddress)
       const session = new Session(broker, socket)
       let version = 0
       const request = async <Req, Res>(exchange: Exchange<Req, Res>, req: Req): Promise<Res> => {
