@@ -56,6 +56,12 @@ export interface BrokerConfig {
   /** A connection that stays above maxBufferedBytes this long is closed with SLOW_CONSUMER. */
   readonly slowConsumerTimeoutMs: number
   readonly retentionCheckIntervalMs: number
+  /** Where the Durable Streams HTTP protocol is served (transport/durable-streams/), with a slash at both ends. */
+  readonly durableStreamsPrefix: string
+  /** How long a Durable Streams long poll (or an SSE connection between records) waits for a record. */
+  readonly streamLongPollTimeoutMs: number
+  /** Durable Streams long polls and SSE connections waiting at once; more are answered 503. */
+  readonly maxWaitingStreamReads: number
   readonly log: PartitionLogConfig
 }
 
@@ -87,6 +93,9 @@ export const defaultBrokerConfig: BrokerConfig = {
   maxBufferedBytes: 16 * MiB,
   slowConsumerTimeoutMs: 30_000,
   retentionCheckIntervalMs: 60_000,
+  durableStreamsPrefix: '/v1/stream/',
+  streamLongPollTimeoutMs: 20_000,
+  maxWaitingStreamReads: 10_000,
   log: defaultPartitionLogConfig,
 }
 
@@ -135,6 +144,8 @@ export const brokerSettings = {
   maxBufferedBytes: { unit: 'bytes', min: 1024, max: Number.MAX_SAFE_INTEGER, help: 'bytes queued for one connection (pushes, fetch replies, responses) above which it is paused' },
   slowConsumerTimeoutMs: { unit: 'ms', min: 1, max: DAY_MS, help: 'a socket above --max-buffered-bytes this long is closed with 4008' },
   retentionCheckIntervalMs: { unit: 'ms', min: 1, max: DAY_MS, help: 'how often retention deletes old segments' },
+  streamLongPollTimeoutMs: { unit: 'ms', min: 1, max: HOUR_MS, help: 'how long an HTTP stream long poll (or SSE connection between records) waits for a record' },
+  maxWaitingStreamReads: { unit: 'count', min: 1, max: 10_000_000, help: 'HTTP stream long polls and SSE connections waiting at once (503 above)' },
 } as const satisfies Partial<Record<keyof BrokerConfig, SettingSpec>>
 
 /** The same for the partition logs (BrokerConfig.log); retentionMs has its flag in hours (--retention-hours). */
@@ -205,6 +216,8 @@ export const brokerConfigSchema = z
     brokerId: settingSchema('brokerId', { unit: 'count', min: 0, max: I32, help: '' }),
     clusterId: z.string({ error: (iss) => `clusterId must be a non-empty string, got ${showValue(iss.input)}` }).min(1, { error: 'clusterId must be a non-empty string, got ""' }),
     advertisedUrl: advertisedUrlSchema,
+    durableStreamsPrefix: z.string({ error: (iss) => `durableStreamsPrefix must be a path such as /v1/stream/, got ${showValue(iss.input)}` })
+      .regex(/^\/([a-zA-Z0-9._-]+\/)+$/, { error: (iss) => `durableStreamsPrefix must be a path of [a-zA-Z0-9._-] segments with a slash at both ends, such as /v1/stream/, got ${showValue(iss.input)}` }),
     ...settingsSchema(brokerSettings),
     log: logSchema,
   })

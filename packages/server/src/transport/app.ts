@@ -1,5 +1,5 @@
 /**
- * @module The HTTP surface (Hono): /ws, /healthz, /metrics, the admin REST API under /v1/topics, the demo app
+ * @module The HTTP surface (Hono): /ws, /healthz, /metrics, the admin REST API under /v1/topics, the Durable Streams protocol under /v1/stream/ (durable-streams/), the demo app
  * (its index.html at / and its files under /app/, through the static-assets port), and the SDK bundles at /sdk/samsa.js (ES module) and /sdk/samsa.iife.js (a script setting the global `Samsa`),
  * each with its source map.
  * Translation only: every rule lives in the broker.
@@ -9,6 +9,7 @@ import { SamsaError } from '@samsa/shared'
 import type { Broker } from '../broker/broker.js'
 import { toSamsaError } from '../sessions/to-samsa-error.js'
 import { assetPath, type StaticAssets } from './static-assets.js'
+import { defaultDurableStreamsOptions, mountDurableStreams, type DurableStreamsOptions } from './durable-streams/routes.js'
 
 export const SDK_FILES = ['samsa.js', 'samsa.js.map', 'samsa.iife.js', 'samsa.iife.js.map'] as const
 export type SdkFile = (typeof SDK_FILES)[number]
@@ -25,6 +26,8 @@ export interface AppDeps {
   readonly sdkFile: (name: SdkFile) => Promise<string | null>
   /** /v1/cluster: this node's id and, when it runs a controller quorum, its role, term, leader and commit index. */
   readonly cluster?: () => object
+  /** The Durable Streams HTTP protocol's prefix, limits and authorization hooks (transport/durable-streams/routes.ts). */
+  readonly streams?: Partial<DurableStreamsOptions>
 }
 
 const HTTP_STATUS: Record<string, 400 | 404 | 409 | 422 | 500 | 503> = {
@@ -100,6 +103,8 @@ export function createApp(deps: AppDeps): Hono {
       return errorResponse(c, e)
     }
   })
+
+  mountDurableStreams(app, broker, { ...defaultDurableStreamsOptions, ...deps.streams })
 
   for (const name of SDK_FILES) {
     app.get(`/sdk/${name}`, async (c) => {

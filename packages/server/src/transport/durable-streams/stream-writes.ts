@@ -1,0 +1,219 @@
+/**
+ * @module Durable Streams writes: create (PUT), append and close (POST), delete (DELETE), translated onto
+ * Broker.createTopic, Broker.produce and Broker.deleteTopic.
+ *
+ * Invariants: one POST is one Samsa record in one batch (a JSON POST's values are joined by commas into it), so a
+ * Producer-Seq is the batch's Samsa sequence and Producer-Epoch its Samsa epoch; the broker's producer-state rule
+ * decides duplicates, gaps and stale epochs exactly as for a WebSocket producer, and this file only turns its
+ * answer into the protocol's status codes. Each Producer-Id of a stream is given its own Samsa producer id by
+ * Broker.initProducerId, so no HTTP producer shares an id with a WebSocket producer or with another Producer-Id.
+ */
+import { encodeRecordBatch, SamsaError, type ProduceResponse } from '@samsa/shared'
+import type { Broker } from '../../broker/broker.js'
+import { DEFAULT_CONTENT_TYPE, lookup, type StreamAccess, type StreamRef, type StreamView } from './stream-access.js'
+import { sameConfig, type StreamConfig, type StreamEntry } from './stream-catalog.js'
+import { isJsonType, mediaType, parseExpiresAt, parseProducerHeaders, parseTtlSeconds, type ProducerHeaders } from './stream-headers.js'
+import { formatOffset } from './stream-offsets.js'
+
+export type Headers = Record<string, string>
+
+export interface Answer {
+  readonly status: number
+  readonly headers: Headers
+  readonly body?: string
+}
+
+export const answer = (status: number, headers: Headers = {}, body?: string): Answer => ({ status, headers, ...(body !== undefined ? { body } : {}) })
+const problem = (status: number, message: string, headers: Headers = {}) => answer(status, { 'content-type': 'text/plain; charset=utf-8', ...headers }, message)
+
+export interface WriteRequest {
+  readonly header: (name: string) => string | undefined
+  readonly body: Uint8Array
+  /** The URL of the stream, for Location. */
+  readonly url: string
+}
+
+const sameType = (a: string, b: string) => mediaType(a) === mediaType(b)
+const encoder = new TextEncoder()
+const decoder = new TextDecoder('utf-8', { fatal: true })
+
+function tailOffset(broker: Broker, ref: StreamRef): number {
+  return broker.partition(ref.topic, ref.partition).highWatermark
+}
+
+function streamHeaders(broker: Broker, view: StreamView): Headers {
+  const h: Headers = { 'content-type': view.contentType, 'stream-next-offset': formatOffset(tailOffset(broker, view.ref)) }
+  if (view.entry?.closed) h['stream-closed'] = 'true'
+  return h
+}
+
+/** The values of a JSON body: an array's elements, or the one value; a problem for bad JSON or an empty array. */
+function jsonValues(body: Uint8Array, allowEmpty: boolean): string[] | string {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(decoder.decode(body))
+  } catch {
+    return 'the body is not valid JSON'
+  }
+  if (!Array.isArray(parsed)) return [JSON.stringify(parsed)]
+  if (parsed.length === 0 && !allowEmpty) return 'an empty JSON array appends nothing'
+  return parsed.map((v) => JSON.stringify(v))
+}
+
+/** The record value a body becomes, or a problem (400). */
+function recordValue(view: Pick<StreamView, 'contentType'>, body: Uint8Array, allowEmptyJson: boolean): Uint8Array | null | string {
+  if (!isJsonType(view.contentType)) return body
+  const values = jsonValues(body, allowEmptyJson)
+  if (typeof values === 'string') return values
+  return values.length === 0 ? null : encoder.encode(values.join(','))
+}
+
+function parseConfig(req: WriteRequest): StreamConfig | string {
+  const ttl = req.header('stream-ttl')
+  const expires = req.header('stream-expires-at')
+  if (ttl !== undefined && expires !== undefined) return 'send Stream-TTL or Stream-Expires-At, not both'
+  const t = ttl === undefined ? null : parseTtlSeconds(ttl)
+  if (t && !t.ok) return t.problem
+  const x = expires === undefined ? null : parseExpiresAt(expires)
+  if (x && !x.ok) return x.problem
+  return { contentType: req.header('content-type') ?? DEFAULT_CONTENT_TYPE, ttlSeconds: t ? t.value : null, expiresAtMs: x ? x.value : null }
+}
+
+export async function createStream(s: StreamAccess, ref: StreamRef, req: WriteRequest): Promise<Answer> {
+  if (req.header('stream-forked-from') !== undefined) return problem(501, 'forks are not supported by this server')
+  if (ref.partition !== 0) return problem(400, 'a stream is created by its topic name alone (it gets one partition)')
+  const config = parseConfig(req)
+  if (typeof config === 'string') return problem(400, config)
+  const closing = req.header('stream-closed')?.toLowerCase() === 'true'
+  const value = req.body.length > 0 ? recordValue(config, req.body, true) : null
+  if (typeof value === 'string') return problem(400, value)
+  const existing = await lookup(s, ref)
+  if (existing) return existingAnswer(s, existing, config)
+  try {
+    await s.broker.createTopic(ref.topic, 1)
+  } catch (e) {
+    if (!(e instanceof SamsaError && e.errorName === 'TOPIC_ALREADY_EXISTS')) throw e
+    const raced = await lookup(s, ref)
+    if (raced) return existingAnswer(s, raced, config)
+    throw e
+  }
+  const entry = s.catalog.add(ref.topic, config, s.broker.clock.nowMs())
+  if (value) await produce(s.broker, ref, value, null)
+  if (closing) s.catalog.close(entry, null)
+  return answer(201, { ...streamHeaders(s.broker, { ref, entry, contentType: config.contentType }), location: req.url })
+}
+
+function existingAnswer(s: StreamAccess, view: StreamView, config: StreamConfig): Answer {
+  const have: StreamConfig = view.entry?.config ?? { contentType: DEFAULT_CONTENT_TYPE, ttlSeconds: null, expiresAtMs: null }
+  if (!sameConfig(have, config, sameType)) return problem(409, 'the stream exists with another content type, TTL or expiry', streamHeaders(s.broker, view))
+  return answer(200, streamHeaders(s.broker, view))
+}
+
+export async function deleteStream(s: StreamAccess, ref: StreamRef): Promise<Answer> {
+  const view = await lookup(s, ref)
+  if (!view) return problem(404, 'no such stream')
+  if (ref.partition !== 0) return problem(400, 'a stream is deleted by its topic name alone')
+  s.catalog.remove(ref.topic)
+  await s.broker.deleteTopic(ref.topic)
+  return answer(204)
+}
+
+async function produce(broker: Broker, ref: StreamRef, value: Uint8Array, producer: { samsaId: number; epoch: number; seq: number } | null): Promise<ProduceResponse> {
+  const batch = encodeRecordBatch({
+    records: [{ key: null, value, headers: [], timestamp: broker.clock.nowMs() }],
+    ...(producer ? { producerId: producer.samsaId, producerEpoch: producer.epoch, baseSequence: producer.seq } : {}),
+  })
+  return broker.produce({ topic: ref.topic, partition: ref.partition, acks: -1, timeoutMs: 0, batch })
+}
+
+const sameProducer = (a: ProducerHeaders | null, b: ProducerHeaders | null) => a !== null && b !== null && a.id === b.id && a.epoch === b.epoch && a.seq === b.seq
+
+export async function appendToStream(s: StreamAccess, ref: StreamRef, req: WriteRequest): Promise<Answer> {
+  const view = await lookup(s, ref)
+  if (!view) return problem(404, 'no such stream')
+  const entry = view.entry
+  const closing = req.header('stream-closed')?.toLowerCase() === 'true'
+  const parsedProducer = parseProducerHeaders(req.header)
+  if (!parsedProducer.ok) return problem(400, parsedProducer.problem)
+  const producer = parsedProducer.value
+  const known = producer && entry?.producers.get(producer.id)
+  if (known && producer.epoch < known.epoch) return problem(403, `Producer-Epoch ${producer.epoch} is older than the current epoch ${known.epoch}`, { 'producer-epoch': String(known.epoch) })
+  if (entry?.closed) {
+    if (closing && sameProducer(entry.closedBy, producer)) return answer(204, { ...streamHeaders(s.broker, view), ...producerAnswer(producer) })
+    return problem(409, 'the stream is closed', streamHeaders(s.broker, view))
+  }
+  if (req.body.length === 0) {
+    if (!closing) return problem(400, 'an append needs a body (or Stream-Closed: true to close the stream)')
+    if (!entry) return problem(409, 'a topic created over WebSocket cannot be closed')
+    s.catalog.close(entry, producer)
+    return answer(204, { ...streamHeaders(s.broker, view), ...producerAnswer(producer) })
+  }
+  const type = req.header('content-type')
+  if (type === undefined) return problem(400, 'an append needs a Content-Type')
+  if (!sameType(type, view.contentType)) return problem(409, `the stream's content type is ${view.contentType}`, streamHeaders(s.broker, view))
+  const value = recordValue(view, req.body, false)
+  if (typeof value === 'string' || value === null) return problem(400, value ?? 'nothing to append')
+  const seq = req.header('stream-seq')
+  if (seq !== undefined && entry?.lastStreamSeq != null && seq <= entry.lastStreamSeq) {
+    return problem(409, `Stream-Seq ${seq} is not above the last one, ${entry.lastStreamSeq}`, streamHeaders(s.broker, view))
+  }
+  if (closing && !entry) return problem(409, 'a topic created over WebSocket cannot be closed')
+  const written = producer ? await produceAs(s.broker, view, producer, value) : { kind: 'appended' as const, response: await produce(s.broker, ref, value, null) }
+  if (written.kind === 'refused') return written.answer
+  if (written.kind === 'appended' && seq !== undefined && entry) entry.lastStreamSeq = seq
+  if (entry) entry.lastAccessMs = s.broker.clock.nowMs()
+  if (closing && entry && written.kind === 'appended') s.catalog.close(entry, producer)
+  const headers: Headers = { ...streamHeaders(s.broker, view), 'stream-next-offset': formatOffset(written.response.baseOffset + 1) }
+  if (written.kind === 'duplicate') return answer(204, { ...headers, ...producerAnswer(producer, written.lastSeq) })
+  return answer(producer ? 200 : 204, { ...headers, ...producerAnswer(producer) })
+}
+
+function producerAnswer(p: ProducerHeaders | null, seq = p?.seq): Headers {
+  return p ? { 'producer-epoch': String(p.epoch), 'producer-seq': String(seq) } : {}
+}
+
+type Written =
+  | { readonly kind: 'appended'; readonly response: ProduceResponse }
+  | { readonly kind: 'duplicate'; readonly response: { readonly baseOffset: number }; readonly lastSeq: number }
+  | { readonly kind: 'refused'; readonly answer: Answer }
+
+/** Appends as the stream's Samsa producer for this Producer-Id and turns the broker's producer-state answer into the protocol's. */
+async function produceAs(broker: Broker, view: StreamView, p: ProducerHeaders, value: Uint8Array): Promise<Written> {
+  const entry = view.entry
+  if (!entry) return { kind: 'refused', answer: problem(409, 'producer headers need a stream created over HTTP') }
+  let known = entry.producers.get(p.id)
+  if (!known) {
+    const { producerId } = await broker.initProducerId(-1, -1)
+    known = entry.producers.get(p.id) ?? { samsaId: producerId, epoch: p.epoch, lastSeq: -1 }
+    entry.producers.set(p.id, known)
+  }
+  if (p.epoch > known.epoch && p.seq !== 0) return { kind: 'refused', answer: problem(400, `a new Producer-Epoch (${p.epoch}) starts at Producer-Seq 0`) }
+  if (p.epoch === known.epoch && known.lastSeq === -1 && p.seq !== 0) {
+    return { kind: 'refused', answer: problem(409, `Producer-Seq ${p.seq} leaves a gap: expected 0`, { 'producer-expected-seq': '0', 'producer-received-seq': String(p.seq) }) }
+  }
+  try {
+    const response = await produce(broker, view.ref, value, { samsaId: known.samsaId, epoch: p.epoch, seq: p.seq })
+    if (response.duplicate) return { kind: 'duplicate', response, lastSeq: known.lastSeq }
+    known.epoch = p.epoch
+    known.lastSeq = p.seq
+    return { kind: 'appended', response }
+  } catch (e) {
+    return { kind: 'refused', answer: producerRefusal(e, p, known, broker, view) }
+  }
+}
+
+function producerRefusal(e: unknown, p: ProducerHeaders, known: { epoch: number; lastSeq: number }, broker: Broker, view: StreamView): Answer {
+  if (!(e instanceof SamsaError)) throw e
+  const details = (e.details ?? {}) as Record<string, unknown>
+  if (e.errorName === 'INVALID_PRODUCER_EPOCH') return problem(403, e.message, { 'producer-epoch': String(details['currentEpoch'] ?? known.epoch) })
+  if (e.errorName === 'DUPLICATE_SEQUENCE_CONFLICT') {
+    // The protocol deduplicates by (Producer-Id, Producer-Epoch, Producer-Seq) alone: a resend with other bytes is the same append.
+    return answer(204, { ...streamHeaders(broker, view), ...producerAnswer(p, known.lastSeq) })
+  }
+  if (e.errorName === 'OUT_OF_ORDER_SEQUENCE_NUMBER') {
+    const expected = Number(details['expectedSequence'])
+    if (p.seq < expected) return answer(204, { ...streamHeaders(broker, view), ...producerAnswer(p, expected - 1) })
+    return problem(409, e.message, { 'producer-expected-seq': String(expected), 'producer-received-seq': String(p.seq) })
+  }
+  throw e
+}
