@@ -18,7 +18,8 @@ const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
 function dataLines(text: string): string {
-  return text.split(/\r\n|\r|\n/).map((line) => `data: ${line}\n`).join('')
+  // A parser drops one space after `data:`: a line that starts with one gets an extra one.
+  return text.split(/\r\n|\r|\n/).map((line) => `data:${line.startsWith(' ') ? ' ' : ''}${line}\n`).join('')
 }
 
 function base64(bytes: Uint8Array): string {
@@ -70,7 +71,7 @@ export async function sseStream(s: StreamAccess, ref: StreamRef, req: ReadReques
           control['streamCursor'] = cursor
         }
         if (upToDate) control['upToDate'] = true
-        out += `event: control\nid: ${formatOffset(chunk.next)}\n${dataLines(JSON.stringify(control))}\n`
+        out += `event: control\n${dataLines(JSON.stringify(control))}id: ${formatOffset(chunk.next)}\n\n`
         controller.enqueue(encoder.encode(out))
         if (closed || (view.entry !== undefined && s.catalog.get(ref.topic) !== view.entry)) {
           release()

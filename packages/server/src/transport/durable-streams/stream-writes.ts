@@ -139,12 +139,15 @@ export async function appendToStream(s: StreamAccess, ref: StreamRef, req: Write
   const known = producer && entry?.producers.get(producer.id)
   if (known && producer.epoch < known.epoch) return problem(403, `Producer-Epoch ${producer.epoch} is older than the current epoch ${known.epoch}`, { 'producer-epoch': String(known.epoch) })
   if (entry?.closed) {
-    if (closing && sameProducer(entry.closedBy, producer)) return answer(204, { ...streamHeaders(s.broker, view), ...producerAnswer(producer) })
+    // A resent close: the same producer tuple, or a plain close-only request.
+    const resent = closing && (producer ? sameProducer(entry.closedBy, producer) : req.body.length === 0)
+    if (resent) return answer(204, { ...streamHeaders(s.broker, view), ...producerAnswer(producer) })
     return problem(409, 'the stream is closed', streamHeaders(s.broker, view))
   }
   if (req.body.length === 0) {
     if (!closing) return problem(400, 'an append needs a body (or Stream-Closed: true to close the stream)')
     if (!entry) return problem(409, 'a topic created over WebSocket cannot be closed')
+    entry.lastAccessMs = s.broker.clock.nowMs()
     s.catalog.close(entry, producer)
     return answer(204, { ...streamHeaders(s.broker, view), ...producerAnswer(producer) })
   }
@@ -154,7 +157,9 @@ export async function appendToStream(s: StreamAccess, ref: StreamRef, req: Write
   const value = recordValue(view, req.body, false)
   if (typeof value === 'string' || value === null) return problem(400, value ?? 'nothing to append')
   const seq = req.header('stream-seq')
-  if (seq !== undefined && entry?.lastStreamSeq != null && seq <= entry.lastStreamSeq) {
+  // A producer's resend is answered by the broker as a duplicate before Stream-Seq matters (it was checked the first time).
+  const resend = known && producer.epoch === known.epoch && producer.seq <= known.lastSeq
+  if (seq !== undefined && !resend && entry?.lastStreamSeq != null && seq <= entry.lastStreamSeq) {
     return problem(409, `Stream-Seq ${seq} is not above the last one, ${entry.lastStreamSeq}`, streamHeaders(s.broker, view))
   }
   if (closing && !entry) return problem(409, 'a topic created over WebSocket cannot be closed')
