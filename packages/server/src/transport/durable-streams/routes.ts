@@ -68,7 +68,8 @@ export interface DurableStreamsHandle {
 
 export function mountDurableStreams(app: Hono, broker: Broker, options: DurableStreamsOptions): DurableStreamsHandle {
   const { prefix } = options
-  const access: StreamAccess = { broker, catalog: new StreamCatalog() }
+  const refOfPath = (path: string) => (path.startsWith(prefix) ? streamRef(path.slice(prefix.length)) : null)
+  const access: StreamAccess = { broker, catalog: new StreamCatalog(), refOfPath }
   const waiting = new WaitingReads(options.maxWaitingReads)
   const limits = { maxReadBytes: options.maxReadBytes, longPollTimeoutMs: options.longPollTimeoutMs }
 
@@ -87,10 +88,15 @@ export function mountDurableStreams(app: Hono, broker: Broker, options: DurableS
     reply({ status: 204, headers: { 'access-control-allow-methods': 'GET, HEAD, POST, PUT, DELETE, OPTIONS', 'access-control-allow-headers': ALLOW_HEADERS, 'access-control-max-age': '86400' } }),
   )
   app.on(['GET', 'HEAD', 'POST', 'PUT', 'DELETE'], `${prefix}*`, async (c) => {
-    const ref = streamRef(c.req.path.slice(prefix.length))
+    const ref = refOfPath(c.req.path)
     if (!ref) return reply({ status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'a stream path is a topic name ([a-zA-Z0-9._-]), optionally followed by /<partition>' })
+    const method = c.req.method
+    if (access.catalog.get(ref.topic)?.softDeleted) {
+      // Deleted while forks of it live: its name stays taken until they go.
+      const status = method === 'PUT' ? 409 : 410
+      return reply({ status, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'the stream was deleted; forks of it still live' })
+    }
     try {
-      const method = c.req.method
       if (method === 'GET' || method === 'HEAD') {
         await allowed(c, 'read', ref.topic)
         if (method === 'HEAD') return reply(await headStream(access, ref))
@@ -104,7 +110,7 @@ export function mountDurableStreams(app: Hono, broker: Broker, options: DurableS
         const r = await readStream(access, ref, req, limits, waiting)
         return reply(r, r.bytes)
       }
-      const write: WriteRequest = { header: (n) => c.req.header(n), body: new Uint8Array(await c.req.arrayBuffer()), url: c.req.url }
+      const write: WriteRequest = { header: (n) => c.req.header(n), body: new Uint8Array(await c.req.arrayBuffer()), url: c.req.url, maxReadBytes: options.maxReadBytes }
       if (method === 'PUT') {
         await allowed(c, 'create', ref.topic)
         return reply(await createStream(access, ref, write))

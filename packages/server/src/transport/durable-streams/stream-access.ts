@@ -7,6 +7,7 @@
 import { decodeRecords, SamsaError, scanBatches, topicNameProblem } from '@samsa/shared'
 import type { Broker } from '../../broker/broker.js'
 import { expiresAtMs, type StreamCatalog, type StreamEntry } from './stream-catalog.js'
+import { endStream } from './stream-lifecycle.js'
 
 /** A stream path: a topic, and optionally a partition (`notes` is notes/0, `notes/2` partition 2). */
 export interface StreamRef {
@@ -35,6 +36,8 @@ export interface StreamView {
 export interface StreamAccess {
   readonly broker: Broker
   readonly catalog: StreamCatalog
+  /** The stream a request path names (a fork's Stream-Forked-From), or null when it is not under the prefix. */
+  readonly refOfPath: (path: string) => StreamRef | null
 }
 
 function topicExists(broker: Broker, ref: StreamRef): boolean {
@@ -51,11 +54,9 @@ export async function lookup(s: StreamAccess, ref: StreamRef): Promise<StreamVie
   const entry = s.catalog.get(ref.topic)
   if (entry) {
     const expires = expiresAtMs(entry)
+    if (entry.softDeleted) return null
     if (expires !== null && s.broker.clock.nowMs() >= expires) {
-      s.catalog.remove(ref.topic)
-      await s.broker.deleteTopic(ref.topic).catch((e: unknown) => {
-        if (!(e instanceof SamsaError && e.errorName === 'UNKNOWN_TOPIC_OR_PARTITION')) throw e
-      })
+      await endStream(s.broker, s.catalog, entry)
       return null
     }
     if (!topicExists(s.broker, ref)) {

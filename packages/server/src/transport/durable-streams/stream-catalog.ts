@@ -14,6 +14,15 @@ export interface StreamConfig {
   readonly contentType: string
   readonly ttlSeconds: number | null
   readonly expiresAtMs: number | null
+  /** A fork's source and where it was forked (compared by an idempotent re-create); null for a plain stream. */
+  readonly fork: ForkPoint | null
+}
+
+export interface ForkPoint {
+  readonly from: string
+  readonly offset: number
+  /** Bytes (or, in JSON mode, values) of the record at `offset` the fork took; 0: none. */
+  readonly subOffset: number
 }
 
 export interface StreamProducer {
@@ -35,12 +44,17 @@ export interface StreamEntry {
   closedBy: ProducerHeaders | null
   lastStreamSeq: string | null
   readonly producers: Map<string, StreamProducer>
+  /** Live forks made from this stream; while there are any, a delete only marks it deleted (410) and keeps its entry. */
+  forks: number
+  /** Deleted while forks of it lived: answered 410 Gone until the last fork goes. */
+  softDeleted: boolean
   /** Called once when the stream closes or goes (waiting live reads end). */
   readonly onEnd: Set<() => void>
 }
 
 export function sameConfig(a: StreamConfig, b: StreamConfig, sameType: (x: string, y: string) => boolean): boolean {
-  return sameType(a.contentType, b.contentType) && a.ttlSeconds === b.ttlSeconds && a.expiresAtMs === b.expiresAtMs
+  const sameFork = a.fork === null || b.fork === null ? a.fork === b.fork : a.fork.from === b.fork.from && a.fork.offset === b.fork.offset && a.fork.subOffset === b.fork.subOffset
+  return sameType(a.contentType, b.contentType) && a.ttlSeconds === b.ttlSeconds && a.expiresAtMs === b.expiresAtMs && sameFork
 }
 
 /** When the stream expires (wall-clock ms), or null when it does not. */
@@ -58,9 +72,15 @@ export class StreamCatalog {
   }
 
   add(topic: string, config: StreamConfig, nowMs: number): StreamEntry {
-    const entry: StreamEntry = { topic, config, createdAtMs: nowMs, lastAccessMs: nowMs, closed: false, closedBy: null, lastStreamSeq: null, producers: new Map(), onEnd: new Set() }
+    const entry: StreamEntry = { topic, config, createdAtMs: nowMs, lastAccessMs: nowMs, closed: false, closedBy: null, lastStreamSeq: null, producers: new Map(), forks: 0, softDeleted: false, onEnd: new Set() }
     this.#entries.set(topic, entry)
     return entry
+  }
+
+  /** Marks the entry deleted while forks of it live, and ends its waiting reads. */
+  softDelete(e: StreamEntry): void {
+    e.softDeleted = true
+    endWaiters(e)
   }
 
   /** Removes the entry and ends its waiting reads. */

@@ -13,6 +13,8 @@ import type { Broker } from '../../broker/broker.js'
 import { DEFAULT_CONTENT_TYPE, lookup, type StreamAccess, type StreamRef, type StreamView } from './stream-access.js'
 import { sameConfig, type StreamConfig, type StreamEntry } from './stream-catalog.js'
 import { isJsonType, mediaType, parseExpiresAt, parseProducerHeaders, parseTtlSeconds, type ProducerHeaders } from './stream-headers.js'
+import { planFork, type ForkPlan } from './stream-forks.js'
+import { endStream } from './stream-lifecycle.js'
 import { formatOffset } from './stream-offsets.js'
 
 export type Headers = Record<string, string>
@@ -31,6 +33,8 @@ export interface WriteRequest {
   readonly body: Uint8Array
   /** The URL of the stream, for Location. */
   readonly url: string
+  /** Bytes of records one read carries at most (a fork's copy reads its source in such chunks). */
+  readonly maxReadBytes: number
 }
 
 const sameType = (a: string, b: string) => mediaType(a) === mediaType(b)
@@ -68,7 +72,13 @@ function recordValue(view: Pick<StreamView, 'contentType'>, body: Uint8Array, al
   return values.length === 0 ? null : encoder.encode(values.join(','))
 }
 
-function parseConfig(req: WriteRequest): StreamConfig | string {
+interface RequestedConfig {
+  readonly contentType: string | null
+  readonly ttlSeconds: number | null
+  readonly expiresAtMs: number | null
+}
+
+function parseConfig(req: WriteRequest): RequestedConfig | string {
   const ttl = req.header('stream-ttl')
   const expires = req.header('stream-expires-at')
   if (ttl !== undefined && expires !== undefined) return 'send Stream-TTL or Stream-Expires-At, not both'
@@ -76,14 +86,26 @@ function parseConfig(req: WriteRequest): StreamConfig | string {
   if (t && !t.ok) return t.problem
   const x = expires === undefined ? null : parseExpiresAt(expires)
   if (x && !x.ok) return x.problem
-  return { contentType: req.header('content-type') ?? DEFAULT_CONTENT_TYPE, ttlSeconds: t ? t.value : null, expiresAtMs: x ? x.value : null }
+  return { contentType: req.header('content-type') ?? null, ttlSeconds: t ? t.value : null, expiresAtMs: x ? x.value : null }
 }
 
 export async function createStream(s: StreamAccess, ref: StreamRef, req: WriteRequest): Promise<Answer> {
-  if (req.header('stream-forked-from') !== undefined) return problem(501, 'forks are not supported by this server')
   if (ref.partition !== 0) return problem(400, 'a stream is created by its topic name alone (it gets one partition)')
-  const config = parseConfig(req)
-  if (typeof config === 'string') return problem(400, config)
+  const requested = parseConfig(req)
+  if (typeof requested === 'string') return problem(400, requested)
+  let config: StreamConfig
+  let fork: ForkPlan | null = null
+  if (req.header('stream-forked-from') !== undefined) {
+    const plan = await planFork(s, { ...requested, header: req.header, maxReadBytes: req.maxReadBytes })
+    if (!('config' in plan)) return problem(plan.status, plan.message)
+    fork = plan
+    config = plan.config
+  } else {
+    if (req.header('stream-fork-offset') !== undefined || req.header('stream-fork-sub-offset') !== undefined) {
+      return problem(400, 'Stream-Fork-Offset and Stream-Fork-Sub-Offset need Stream-Forked-From')
+    }
+    config = { ...requested, contentType: requested.contentType ?? DEFAULT_CONTENT_TYPE, fork: null }
+  }
   const closing = req.header('stream-closed')?.toLowerCase() === 'true'
   const value = req.body.length > 0 ? recordValue(config, req.body, true) : null
   if (typeof value === 'string') return problem(400, value)
@@ -98,13 +120,22 @@ export async function createStream(s: StreamAccess, ref: StreamRef, req: WriteRe
     throw e
   }
   const entry = s.catalog.add(ref.topic, config, s.broker.clock.nowMs())
+  if (fork) {
+    fork.source.forks++
+    try {
+      await fork.copy(ref)
+    } catch (e) {
+      await endStream(s.broker, s.catalog, entry)
+      throw e
+    }
+  }
   if (value) await produce(s.broker, ref, value, null)
   if (closing) s.catalog.close(entry, null)
   return answer(201, { ...streamHeaders(s.broker, { ref, entry, contentType: config.contentType }), location: req.url })
 }
 
 function existingAnswer(s: StreamAccess, view: StreamView, config: StreamConfig): Answer {
-  const have: StreamConfig = view.entry?.config ?? { contentType: DEFAULT_CONTENT_TYPE, ttlSeconds: null, expiresAtMs: null }
+  const have: StreamConfig = view.entry?.config ?? { contentType: DEFAULT_CONTENT_TYPE, ttlSeconds: null, expiresAtMs: null, fork: null }
   if (!sameConfig(have, config, sameType)) return problem(409, 'the stream exists with another content type, TTL or expiry', streamHeaders(s.broker, view))
   return answer(200, streamHeaders(s.broker, view))
 }
@@ -113,8 +144,8 @@ export async function deleteStream(s: StreamAccess, ref: StreamRef): Promise<Ans
   const view = await lookup(s, ref)
   if (!view) return problem(404, 'no such stream')
   if (ref.partition !== 0) return problem(400, 'a stream is deleted by its topic name alone')
-  s.catalog.remove(ref.topic)
-  await s.broker.deleteTopic(ref.topic)
+  if (view.entry) await endStream(s.broker, s.catalog, view.entry)
+  else await s.broker.deleteTopic(ref.topic)
   return answer(204)
 }
 
