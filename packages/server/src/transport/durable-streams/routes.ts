@@ -14,6 +14,7 @@ import type { Broker } from '../../broker/broker.js'
 import { ANONYMOUS, type Principal } from '../../security/principal.js'
 import { toSamsaError } from '../../sessions/to-samsa-error.js'
 import { streamRef, type StreamAccess } from './stream-access.js'
+import { persistEvent, replayEvents } from './catalog-log.js'
 import { StreamCatalog } from './stream-catalog.js'
 import { headStream, readStream, WaitingReads, type ReadRequest } from './stream-reads.js'
 import { sseStream } from './stream-sse.js'
@@ -69,7 +70,14 @@ export interface DurableStreamsHandle {
 export function mountDurableStreams(app: Hono, broker: Broker, options: DurableStreamsOptions): DurableStreamsHandle {
   const { prefix } = options
   const refOfPath = (path: string) => (path.startsWith(prefix) ? streamRef(path.slice(prefix.length)) : null)
-  const access: StreamAccess = { broker, catalog: new StreamCatalog(), refOfPath }
+  const catalog = new StreamCatalog((e) => persistEvent(broker, e), () => broker.clock.nowMs())
+  const access: StreamAccess = { broker, catalog, refOfPath }
+  // The catalog is read back before the first request is served (retried by the next request if it failed).
+  let ready: Promise<unknown> | null = null
+  const loaded = () => (ready ??= replayEvents(broker, options.maxReadBytes, (e) => catalog.apply(e)).catch((e: unknown) => {
+    ready = null
+    throw e
+  }))
   const waiting = new WaitingReads(options.maxWaitingReads)
   const limits = { maxReadBytes: options.maxReadBytes, longPollTimeoutMs: options.longPollTimeoutMs }
 
@@ -91,6 +99,11 @@ export function mountDurableStreams(app: Hono, broker: Broker, options: DurableS
     const ref = refOfPath(c.req.path)
     if (!ref) return reply({ status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'a stream path is a topic name ([a-zA-Z0-9._-]), optionally followed by /<partition>' })
     const method = c.req.method
+    try {
+      await loaded()
+    } catch (e) {
+      return failed(e)
+    }
     if (access.catalog.get(ref.topic)?.softDeleted) {
       // Deleted while forks of it live: its name stays taken until they go.
       const status = method === 'PUT' ? 409 : 410

@@ -18,9 +18,10 @@ export interface StreamRef {
 /** The content type of a topic created over WebSocket (it has no catalog entry). */
 export const DEFAULT_CONTENT_TYPE = 'application/octet-stream'
 
+/** Topics whose names start with `__` are the broker's own (the stream catalog): no stream path names them. */
 export function streamRef(path: string): StreamRef | null {
   const parts = path.split('/')
-  if (parts.length > 2 || topicNameProblem(parts[0]!) !== null) return null
+  if (parts.length > 2 || topicNameProblem(parts[0]!) !== null || parts[0]!.startsWith('__')) return null
   if (parts.length === 1) return { topic: parts[0]!, partition: 0 }
   if (!/^(0|[1-9][0-9]{0,8})$/.test(parts[1]!)) return null
   return { topic: parts[0]!, partition: Number(parts[1]) }
@@ -60,7 +61,8 @@ export async function lookup(s: StreamAccess, ref: StreamRef): Promise<StreamVie
       return null
     }
     if (!topicExists(s.broker, ref)) {
-      s.catalog.remove(ref.topic)
+      // Deleted over WebSocket (or the admin API): the stream went with it.
+      await s.catalog.remove(ref.topic)
       return null
     }
     return { ref, entry, contentType: entry.config.contentType }

@@ -19,18 +19,12 @@ async function deleteTopic(broker: Broker, topic: string): Promise<void> {
 /** Ends a stream: soft while forks of it live, for good otherwise (then its source may end for good too). */
 export async function endStream(broker: Broker, catalog: StreamCatalog, entry: StreamEntry): Promise<void> {
   if (entry.softDeleted) return
-  if (entry.forks > 0) {
-    catalog.softDelete(entry)
-    await deleteTopic(broker, entry.topic)
-    return
-  }
-  catalog.remove(entry.topic)
+  if (entry.forks > 0) await catalog.softDelete(entry)
+  else await catalog.remove(entry.topic)
   await deleteTopic(broker, entry.topic)
-  let source = entry.config.fork ? catalog.get(entry.config.fork.from) : undefined
-  while (source) {
-    source.forks--
-    if (!source.softDeleted || source.forks > 0) return
-    catalog.remove(source.topic)
+  let source = entry.forks > 0 || !entry.config.fork ? undefined : catalog.get(entry.config.fork.from)
+  while (source && source.softDeleted && source.forks === 0) {
+    await catalog.remove(source.topic)
     source = source.config.fork ? catalog.get(source.config.fork.from) : undefined
   }
 }

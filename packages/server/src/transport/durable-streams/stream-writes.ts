@@ -119,9 +119,8 @@ export async function createStream(s: StreamAccess, ref: StreamRef, req: WriteRe
     if (raced) return existingAnswer(s, raced, config)
     throw e
   }
-  const entry = s.catalog.add(ref.topic, config, s.broker.clock.nowMs())
+  const entry = await s.catalog.add(ref.topic, config)
   if (fork) {
-    fork.source.forks++
     try {
       await fork.copy(ref)
     } catch (e) {
@@ -130,7 +129,7 @@ export async function createStream(s: StreamAccess, ref: StreamRef, req: WriteRe
     }
   }
   if (value) await produce(s.broker, ref, value, null)
-  if (closing) s.catalog.close(entry, null)
+  if (closing) await s.catalog.close(entry, null)
   return answer(201, { ...streamHeaders(s.broker, { ref, entry, contentType: config.contentType }), location: req.url })
 }
 
@@ -167,8 +166,9 @@ export async function appendToStream(s: StreamAccess, ref: StreamRef, req: Write
   const parsedProducer = parseProducerHeaders(req.header)
   if (!parsedProducer.ok) return problem(400, parsedProducer.problem)
   const producer = parsedProducer.value
-  const known = producer && entry?.producers.get(producer.id)
-  if (known && producer.epoch < known.epoch) return problem(403, `Producer-Epoch ${producer.epoch} is older than the current epoch ${known.epoch}`, { 'producer-epoch': String(known.epoch) })
+  const known = producer && entry ? producerState(s.broker, view, entry.producers.get(producer.id)) : null
+  // The broker refuses a stale epoch on append; a closed stream refuses before appending, so it is answered here the same way.
+  if (producer && known && producer.epoch < known.epoch) return problem(403, `Producer-Epoch ${producer.epoch} is older than the current epoch ${known.epoch}`, { 'producer-epoch': String(known.epoch) })
   if (entry?.closed) {
     // A resent close: the same producer tuple, or a plain close-only request.
     const resent = closing && (producer ? sameProducer(entry.closedBy, producer) : req.body.length === 0)
@@ -179,7 +179,7 @@ export async function appendToStream(s: StreamAccess, ref: StreamRef, req: Write
     if (!closing) return problem(400, 'an append needs a body (or Stream-Closed: true to close the stream)')
     if (!entry) return problem(409, 'a topic created over WebSocket cannot be closed')
     entry.lastAccessMs = s.broker.clock.nowMs()
-    s.catalog.close(entry, producer)
+    await s.catalog.close(entry, producer)
     return answer(204, { ...streamHeaders(s.broker, view), ...producerAnswer(producer) })
   }
   const type = req.header('content-type')
@@ -189,16 +189,16 @@ export async function appendToStream(s: StreamAccess, ref: StreamRef, req: Write
   if (typeof value === 'string' || value === null) return problem(400, value ?? 'nothing to append')
   const seq = req.header('stream-seq')
   // A producer's resend is answered by the broker as a duplicate before Stream-Seq matters (it was checked the first time).
-  const resend = known && producer.epoch === known.epoch && producer.seq <= known.lastSeq
+  const resend = producer && known && producer.epoch === known.epoch && producer.seq <= known.lastSequence
   if (seq !== undefined && !resend && entry?.lastStreamSeq != null && seq <= entry.lastStreamSeq) {
     return problem(409, `Stream-Seq ${seq} is not above the last one, ${entry.lastStreamSeq}`, streamHeaders(s.broker, view))
   }
   if (closing && !entry) return problem(409, 'a topic created over WebSocket cannot be closed')
-  const written = producer ? await produceAs(s.broker, view, producer, value) : { kind: 'appended' as const, response: await produce(s.broker, ref, value, null) }
+  const written = producer ? await produceAs(s, view, producer, value) : { kind: 'appended' as const, response: await produce(s.broker, ref, value, null) }
   if (written.kind === 'refused') return written.answer
   if (written.kind === 'appended' && seq !== undefined && entry) entry.lastStreamSeq = seq
   if (entry) entry.lastAccessMs = s.broker.clock.nowMs()
-  if (closing && entry && written.kind === 'appended') s.catalog.close(entry, producer)
+  if (closing && entry && written.kind === 'appended') await s.catalog.close(entry, producer)
   const headers: Headers = { ...streamHeaders(s.broker, view), 'stream-next-offset': formatOffset(written.response.baseOffset + 1) }
   if (written.kind === 'duplicate') return answer(204, { ...headers, ...producerAnswer(producer, written.lastSeq) })
   return answer(producer ? 200 : 204, { ...headers, ...producerAnswer(producer) })
@@ -213,40 +213,44 @@ type Written =
   | { readonly kind: 'duplicate'; readonly response: { readonly baseOffset: number }; readonly lastSeq: number }
   | { readonly kind: 'refused'; readonly answer: Answer }
 
+/** The broker's state of a stream's Samsa producer (null before its first batch). */
+function producerState(broker: Broker, view: StreamView, samsaId: number | undefined) {
+  return samsaId === undefined ? null : broker.partition(view.ref.topic, view.ref.partition).producerState(samsaId)
+}
+
 /** Appends as the stream's Samsa producer for this Producer-Id and turns the broker's producer-state answer into the protocol's. */
-async function produceAs(broker: Broker, view: StreamView, p: ProducerHeaders, value: Uint8Array): Promise<Written> {
+async function produceAs(s: StreamAccess, view: StreamView, p: ProducerHeaders, value: Uint8Array): Promise<Written> {
   const entry = view.entry
   if (!entry) return { kind: 'refused', answer: problem(409, 'producer headers need a stream created over HTTP') }
-  let known = entry.producers.get(p.id)
-  if (!known) {
-    const { producerId } = await broker.initProducerId(-1, -1)
-    known = entry.producers.get(p.id) ?? { samsaId: producerId, epoch: p.epoch, lastSeq: -1 }
-    entry.producers.set(p.id, known)
+  let samsaId = entry.producers.get(p.id)
+  if (samsaId === undefined) {
+    const { producerId } = await s.broker.initProducerId(-1, -1)
+    samsaId = entry.producers.get(p.id) ?? producerId
+    if (!entry.producers.has(p.id)) await s.catalog.addProducer(entry, p.id, samsaId)
   }
-  if (p.epoch > known.epoch && p.seq !== 0) return { kind: 'refused', answer: problem(400, `a new Producer-Epoch (${p.epoch}) starts at Producer-Seq 0`) }
-  if (p.epoch === known.epoch && known.lastSeq === -1 && p.seq !== 0) {
-    return { kind: 'refused', answer: problem(409, `Producer-Seq ${p.seq} leaves a gap: expected 0`, { 'producer-expected-seq': '0', 'producer-received-seq': String(p.seq) }) }
-  }
+  const state = producerState(s.broker, view, samsaId)
+  // The protocol starts every producer (and every epoch) at Producer-Seq 0; Kafka's rule accepts any first sequence.
+  if (state === null && p.seq !== 0) return { kind: 'refused', answer: problem(409, `Producer-Seq ${p.seq} leaves a gap: expected 0`, { 'producer-expected-seq': '0', 'producer-received-seq': String(p.seq) }) }
   try {
-    const response = await produce(broker, view.ref, value, { samsaId: known.samsaId, epoch: p.epoch, seq: p.seq })
-    if (response.duplicate) return { kind: 'duplicate', response, lastSeq: known.lastSeq }
-    known.epoch = p.epoch
-    known.lastSeq = p.seq
+    const response = await produce(s.broker, view.ref, value, { samsaId, epoch: p.epoch, seq: p.seq })
+    if (response.duplicate) return { kind: 'duplicate', response, lastSeq: producerState(s.broker, view, samsaId)?.lastSequence ?? p.seq }
     return { kind: 'appended', response }
   } catch (e) {
-    return { kind: 'refused', answer: producerRefusal(e, p, known, broker, view) }
+    return { kind: 'refused', answer: producerRefusal(e, p, state, s.broker, view) }
   }
 }
 
-function producerRefusal(e: unknown, p: ProducerHeaders, known: { epoch: number; lastSeq: number }, broker: Broker, view: StreamView): Answer {
+function producerRefusal(e: unknown, p: ProducerHeaders, state: { readonly epoch: number; readonly lastSequence: number } | null, broker: Broker, view: StreamView): Answer {
   if (!(e instanceof SamsaError)) throw e
-  const details = (e.details ?? {}) as Record<string, unknown>
-  if (e.errorName === 'INVALID_PRODUCER_EPOCH') return problem(403, e.message, { 'producer-epoch': String(details['currentEpoch'] ?? known.epoch) })
+  const details = e.details ?? {}
+  if (e.errorName === 'INVALID_PRODUCER_EPOCH') return problem(403, e.message, { 'producer-epoch': String(details['currentEpoch'] ?? state?.epoch ?? '') })
+  const lastSeq = state?.lastSequence ?? -1
   if (e.errorName === 'DUPLICATE_SEQUENCE_CONFLICT') {
     // The protocol deduplicates by (Producer-Id, Producer-Epoch, Producer-Seq) alone: a resend with other bytes is the same append.
-    return answer(204, { ...streamHeaders(broker, view), ...producerAnswer(p, known.lastSeq) })
+    return answer(204, { ...streamHeaders(broker, view), ...producerAnswer(p, lastSeq) })
   }
   if (e.errorName === 'OUT_OF_ORDER_SEQUENCE_NUMBER') {
+    if (state && p.epoch > state.epoch) return problem(400, `a new Producer-Epoch (${p.epoch}) starts at Producer-Seq 0`)
     const expected = Number(details['expectedSequence'])
     if (p.seq < expected) return answer(204, { ...streamHeaders(broker, view), ...producerAnswer(p, expected - 1) })
     return problem(409, e.message, { 'producer-expected-seq': String(expected), 'producer-received-seq': String(p.seq) })
