@@ -99,7 +99,8 @@ const CLOSE = new TextEncoder().encode(']')
 export function nextCursor(nowMs: number, clientCursor: string | undefined): string {
   const interval = Math.floor(nowMs / 20_000)
   const theirs = clientCursor !== undefined && /^[0-9]{1,15}$/.test(clientCursor) ? Number(clientCursor) : -1
-  return String(theirs >= interval ? theirs + 1 + Math.floor(Math.random() * 3) : interval)
+  // Jitter from the clock (no randomness in a pure core): clients that collide move apart.
+  return String(theirs >= interval ? theirs + 1 + (nowMs % 3) : interval)
 }
 
 /** Registers `cancel` to run when the request aborts or the stream closes or goes; returns the unregister function. */
