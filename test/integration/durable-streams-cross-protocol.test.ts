@@ -1,7 +1,7 @@
 /**
  * The Durable Streams HTTP protocol and the WebSocket protocol over the same log, on a real broker: records written
  * by one are read by the other at the same offsets with the same values; HTTP and WebSocket idempotent producers
- * share the broker's dedupe rule without colliding; a long poll is woken by a WebSocket produce; a stream's content
+ * share the broker's dedupe rule without colliding; a long poll is woken by a WebSocket produce (and counted in samsa_stream_waiting_reads while it waits); a stream's content
  * type, closure and producer dedupe survive a broker restart.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -10,6 +10,7 @@ import { createClient, type ConsumerRecord, type SamsaClient } from '@samsa/clie
 import { startBrokerFixture, type BrokerFixture } from '../support/broker-fixture.js'
 import { RawConnection } from '../support/raw-connection.js'
 import { drainPartition } from '../support/raw-log.js'
+import { until } from '../support/until.js'
 
 let fx: BrokerFixture
 const clients: SamsaClient[] = []
@@ -76,11 +77,14 @@ describe('Durable Streams beside the WebSocket protocol', () => {
     const fromOne = await fetch(`${url('ws-notes')}?offset=${offset(1)}`)
     expect(await fromOne.text()).toBe('bc')
     const poll = fetch(`${url('ws-notes')}?offset=${offset(3)}&live=long-poll`)
+    const metrics = async () => (await fetch(`${fx.running.httpUrl}/metrics`)).text()
+    await until(async () => (await metrics()).includes('\nsamsa_stream_waiting_reads 1\n'), { what: 'the long poll to wait' })
     const [d] = await producer.send('ws-notes', [{ value: 'd' }])
     const woken = await poll
     expect(woken.status).toBe(200)
     expect(await woken.text()).toBe('d')
     expect(woken.headers.get('stream-next-offset')).toBe(offset(d!.offset + 1))
+    expect(await metrics()).toContain('\nsamsa_stream_waiting_reads 0\n')
   })
 
   it('an HTTP producer and a WebSocket producer on one stream never collide; an HTTP resend is deduplicated by the broker', async () => {

@@ -29,6 +29,8 @@ export interface DurableStreamsOptions {
   readonly longPollTimeoutMs: number
   /** Long polls and SSE connections waiting at once; more get 503. */
   readonly maxWaitingReads: number
+  /** The count of waiting reads to use (the adapter's, for its metrics); absent: a new one with maxWaitingReads. */
+  readonly waitingReads?: WaitingReads
   /** Bytes of records one read (or one SSE event) carries at most. */
   readonly maxReadBytes: number
   /** Who a request speaks for; absent: everyone is anonymous. */
@@ -78,7 +80,7 @@ export function mountDurableStreams(app: Hono, broker: Broker, options: DurableS
     ready = null
     throw e
   }))
-  const waiting = new WaitingReads(options.maxWaitingReads)
+  const waiting = options.waitingReads ?? new WaitingReads(options.maxWaitingReads)
   const limits = { maxReadBytes: options.maxReadBytes, longPollTimeoutMs: options.longPollTimeoutMs }
 
   const reply = (a: Answer, bytes?: Uint8Array<ArrayBuffer>) => new Response(bytes ?? a.body ?? null, { status: a.status, headers: { ...a.headers, ...SECURITY_HEADERS } })
@@ -126,6 +128,9 @@ export function mountDurableStreams(app: Hono, broker: Broker, options: DurableS
       const write: WriteRequest = { header: (n) => c.req.header(n), body: new Uint8Array(await c.req.arrayBuffer()), url: c.req.url, maxReadBytes: options.maxReadBytes }
       if (method === 'PUT') {
         await allowed(c, 'create', ref.topic)
+        const source = write.header('stream-forked-from')
+        const sourceRef = source === undefined ? null : refOfPath(source)
+        if (sourceRef) await allowed(c, 'read', sourceRef.topic) // a fork copies what it inherits
         return reply(await createStream(access, ref, write))
       }
       if (method === 'DELETE') {

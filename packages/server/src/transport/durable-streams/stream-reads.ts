@@ -18,16 +18,24 @@ export interface ReadLimits {
   readonly longPollTimeoutMs: number
 }
 
-/** The waiting reads (long polls and SSE connections) of a server, with their cap. */
+/** The waiting reads (long polls and SSE connections) of a server, with their cap (gauges: adapters/node/stream-metrics.ts). */
 export class WaitingReads {
   #count = 0
+  #refused = 0
   constructor(readonly max: number) {}
   get count(): number {
     return this.#count
   }
+  /** Reads refused (503) because `max` were waiting. */
+  get refused(): number {
+    return this.#refused
+  }
   /** A release function, or null when the cap is reached. */
   enter(): (() => void) | null {
-    if (this.#count >= this.max) return null
+    if (this.#count >= this.max) {
+      this.#refused++
+      return null
+    }
     this.#count++
     let released = false
     return () => {
