@@ -100,6 +100,36 @@ describe('Durable Streams beside the WebSocket protocol', () => {
     expect((await drain('mixed')).map((r) => r.value)).toEqual(['h0', 'w0', 'w1', 'h1'])
   })
 
+  it('SSE resumes from Last-Event-ID without a gap or a duplicate, and a client that goes frees its waiting slot', async () => {
+    await fetch(url('sse-notes'), { method: 'PUT', headers: { 'content-type': 'text/plain' }, body: 'a' })
+    const metrics = async () => (await fetch(`${fx.running.httpUrl}/metrics`)).text()
+    const open = async (lastEventId: string | null) => {
+      const ac = new AbortController()
+      const r = await fetch(`${url('sse-notes')}?offset=-1&live=sse`, { signal: ac.signal, headers: lastEventId ? { 'last-event-id': lastEventId } : {} })
+      const reader = r.body!.getReader()
+      let text = ''
+      const td = new TextDecoder()
+      /** Reads until `n` control events have arrived; answers the data payloads and the last event id. */
+      const events = async (n: number) => {
+        while ((text.match(/event: control/g) ?? []).length < n) text += td.decode((await reader.read()).value)
+        const data = [...text.matchAll(/event: data\ndata:(.*)\n/g)].map((m) => m[1])
+        const ids = [...text.matchAll(/\nid: (.*)\n/g)].map((m) => m[1])
+        return { data, lastId: ids.at(-1)! }
+      }
+      return { events, close: () => ac.abort() }
+    }
+    const first = await open(null)
+    const seen = await first.events(1)
+    expect(seen).toEqual({ data: ['a'], lastId: offset(1) })
+    await until(async () => (await metrics()).includes('\nsamsa_stream_waiting_reads 1\n'), { what: 'the SSE read to wait' })
+    first.close()
+    await until(async () => (await metrics()).includes('\nsamsa_stream_waiting_reads 0\n'), { what: 'the closed SSE read to free its slot' })
+    await client().producer({ acks: 'all' }).send('sse-notes', [{ value: 'b' }, { value: 'c' }])
+    const resumed = await open(seen.lastId)
+    expect(await resumed.events(1)).toEqual({ data: ['bc'], lastId: offset(3) })
+    resumed.close()
+  })
+
   it("a stream's content type, closure and producer dedupe survive a broker restart", async () => {
     const headers = { 'content-type': 'application/json', 'producer-id': 'p', 'producer-epoch': '2', 'producer-seq': '0' }
     expect((await fetch(url('durable-json'), { method: 'PUT', headers: { 'content-type': 'application/json', 'stream-ttl': '3600' } })).status).toBe(201)
