@@ -98,6 +98,17 @@ describe('Durable Streams routes', () => {
     expect((await third).status).toBe(204)
   })
 
+  it('refuse a body larger than maxRecordBytes with 413 before reading it whole', async () => {
+    await broker.shutdown()
+    broker = await Broker.start(brokerConfig({ maxRecordBytes: 64, maxBatchBytes: 128 }), { storage: new MemoryLogStorage(), clock, logger: silentLogger })
+    const a = app()
+    await a.request('/v1/stream/small', { method: 'PUT' })
+    const big = await a.request('/v1/stream/small', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: new Uint8Array(65) })
+    expect(big.status).toBe(413)
+    expect(big.headers.get('x-content-type-options')).toBe('nosniff')
+    expect((await a.request('/v1/stream/small', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: new Uint8Array(16) })).status).toBe(204)
+  })
+
   it('name no topic of the broker\'s own (__ names), so the stream catalog cannot be read or written over HTTP', async () => {
     const a = app()
     await a.request('/v1/stream/made', { method: 'PUT' })

@@ -4,11 +4,12 @@
  * (docs/durable-streams.md).
  *
  * Invariants: every answer carries the browser security headers (nosniff, Cross-Origin-Resource-Policy) and the
- * CORS headers; when an authorizer is given, each request is authorized (read, write, create or delete on its
+ * CORS headers; a request body is never buffered beyond maxRecordBytes (413); when an authorizer is given, each request is authorized (read, write, create or delete on its
  * topic) before it touches the broker; an error the broker raises is answered with its name and message, never a
  * stack.
  */
 import type { Context, Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
 import { SamsaError } from '@samsa/shared'
 import type { Broker } from '../../broker/broker.js'
 import { ANONYMOUS, type Principal } from '../../security/principal.js'
@@ -97,6 +98,13 @@ export function mountDurableStreams(app: Hono, broker: Broker, options: DurableS
   app.options(`${prefix}*`, () =>
     reply({ status: 204, headers: { 'access-control-allow-methods': 'GET, HEAD, POST, PUT, DELETE, OPTIONS', 'access-control-allow-headers': ALLOW_HEADERS, 'access-control-max-age': '86400' } }),
   )
+  // A body is one record: larger than maxRecordBytes it could never be appended, so it is refused before it is read whole.
+  const maxBody = broker.limits.maxRecordBytes
+  const limitBody = bodyLimit({
+    maxSize: maxBody,
+    onError: () => reply({ status: 413, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: `MESSAGE_TOO_LARGE: an append carries at most ${maxBody} bytes (maxRecordBytes)` }),
+  })
+  app.on(['POST', 'PUT'], `${prefix}*`, limitBody)
   app.on(['GET', 'HEAD', 'POST', 'PUT', 'DELETE'], `${prefix}*`, async (c) => {
     const ref = refOfPath(c.req.path)
     if (!ref) return reply({ status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'a stream path is a topic name ([a-zA-Z0-9._-]), optionally followed by /<partition>' })
