@@ -109,6 +109,36 @@ describe('Durable Streams routes', () => {
     expect((await a.request('/v1/stream/small', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: new Uint8Array(16) })).status).toBe(204)
   })
 
+  it('write nothing after the final append of a close, whatever appends race with it; a Stream-Seq is taken once', async () => {
+    const a = app()
+    await a.request('/v1/stream/race', { method: 'PUT', headers: { 'content-type': 'text/plain' } })
+    const post = (body: string, headers: Record<string, string> = {}) => a.request('/v1/stream/race', { method: 'POST', headers: { 'content-type': 'text/plain', ...headers }, body })
+    const before = Array.from({ length: 20 }, (_, i) => post(`a${i}.`))
+    const close = post('last.', { 'stream-closed': 'true' })
+    const after = Array.from({ length: 20 }, (_, i) => post(`b${i}.`))
+    const answers = await Promise.all([...before, close, ...after])
+    const accepted = answers.filter((r) => r.status === 204).length
+    expect(answers.every((r) => r.status === 204 || r.status === 409)).toBe(true)
+    const body = await (await a.request('/v1/stream/race?offset=-1')).text()
+    expect(body.endsWith('last.')).toBe(true)
+    expect(body.split('.').filter(Boolean)).toHaveLength(accepted)
+
+    await a.request('/v1/stream/seq', { method: 'PUT', headers: { 'content-type': 'text/plain' } })
+    const seqs = await Promise.all(Array.from({ length: 5 }, () => a.request('/v1/stream/seq', { method: 'POST', headers: { 'content-type': 'text/plain', 'stream-seq': '001' }, body: 'x' })))
+    expect(seqs.map((r) => r.status).sort()).toEqual([204, 409, 409, 409, 409])
+  })
+
+  it('answer concurrent creates of one stream 201 once and 200 (same config) or 409 (another) to the rest', async () => {
+    const a = app()
+    const put = (type: string) => a.request('/v1/stream/both', { method: 'PUT', headers: { 'content-type': type } })
+    const answers = await Promise.all([put('text/plain'), put('text/plain'), put('text/plain'), put('application/json')])
+    const statuses = answers.map((r) => r.status)
+    expect(statuses.filter((x) => x === 201)).toHaveLength(1)
+    const winner = answers.findIndex((r) => r.status === 201) === 3 ? 'application/json' : 'text/plain'
+    expect(statuses.filter((x) => x === 200)).toHaveLength(winner === 'text/plain' ? 2 : 0)
+    expect(statuses.filter((x) => x === 409)).toHaveLength(winner === 'text/plain' ? 1 : 3)
+  })
+
   it('name no topic of the broker\'s own (__ names), so the stream catalog cannot be read or written over HTTP', async () => {
     const a = app()
     await a.request('/v1/stream/made', { method: 'PUT' })

@@ -46,6 +46,8 @@ export interface StreamEntry {
   softDeleted: boolean
   /** Called once when the stream closes or goes (waiting live reads end). */
   readonly onEnd: Set<() => void>
+  /** HTTP appends being written; a close waits for them, so nothing it did not see lands after its final append. */
+  readonly writes: { inFlight: number; closing: boolean; readonly drained: Set<() => void> }
 }
 
 export type CatalogEvent =
@@ -69,6 +71,8 @@ export function expiresAtMs(e: StreamEntry): number | null {
 
 export class StreamCatalog {
   readonly #entries = new Map<string, StreamEntry>()
+  /** Creations under way (topic → their end), so a concurrent PUT of the same name waits and compares configs. */
+  readonly creating = new Map<string, Promise<unknown>>()
 
   /** `persist` stores an event durably (catalog-log.ts); `nowMs` stamps creations and starts replayed TTLs. */
   constructor(
@@ -88,7 +92,7 @@ export class StreamCatalog {
         if (e) this.apply({ op: 'remove', topic: ev.topic })
         const entry: StreamEntry = {
           topic: ev.topic, config: ev.config, createdAtMs: ev.createdAtMs, lastAccessMs: Math.max(ev.createdAtMs, this.nowMs()), closed: false, closedBy: null,
-          lastStreamSeq: null, producers: new Map(), forks: 0, softDeleted: false, onEnd: new Set(),
+          lastStreamSeq: null, producers: new Map(), forks: 0, softDeleted: false, onEnd: new Set(), writes: { inFlight: 0, closing: false, drained: new Set() },
         }
         this.#entries.set(ev.topic, entry)
         const source = ev.config.fork ? this.#entries.get(ev.config.fork.from) : undefined

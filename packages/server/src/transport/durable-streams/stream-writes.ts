@@ -109,14 +109,25 @@ export async function createStream(s: StreamAccess, ref: StreamRef, req: WriteRe
   const closing = req.header('stream-closed')?.toLowerCase() === 'true'
   const value = req.body.length > 0 ? recordValue(config, req.body, true) : null
   if (typeof value === 'string') return problem(400, value)
+  for (let pending = s.catalog.creating.get(ref.topic); pending; pending = s.catalog.creating.get(ref.topic)) await pending.catch(() => undefined)
   const existing = await lookup(s, ref)
   if (existing) return existingAnswer(s, existing, config)
+  const creation = createNew(s, ref, config, fork, value, closing)
+  s.catalog.creating.set(ref.topic, creation)
+  try {
+    const created = await creation
+    return created ? answer(201, { ...streamHeaders(s.broker, created), location: req.url }) : existingAnswer(s, (await lookup(s, ref))!, config)
+  } finally {
+    s.catalog.creating.delete(ref.topic)
+  }
+}
+
+/** Creates the topic and its catalog entry, copies a fork's prefix, appends the initial body; null when the topic already existed. */
+async function createNew(s: StreamAccess, ref: StreamRef, config: StreamConfig, fork: ForkPlan | null, value: Uint8Array | null, closing: boolean): Promise<StreamView | null> {
   try {
     await s.broker.createTopic(ref.topic, 1)
   } catch (e) {
-    if (!(e instanceof SamsaError && e.errorName === 'TOPIC_ALREADY_EXISTS')) throw e
-    const raced = await lookup(s, ref)
-    if (raced) return existingAnswer(s, raced, config)
+    if (e instanceof SamsaError && e.errorName === 'TOPIC_ALREADY_EXISTS' && (await lookup(s, ref))) return null
     throw e
   }
   const entry = await s.catalog.add(ref.topic, config)
@@ -130,7 +141,7 @@ export async function createStream(s: StreamAccess, ref: StreamRef, req: WriteRe
   }
   if (value) await produce(s.broker, ref, value, null)
   if (closing) await s.catalog.close(entry, null)
-  return answer(201, { ...streamHeaders(s.broker, { ref, entry, contentType: config.contentType }), location: req.url })
+  return { ref, entry, contentType: config.contentType }
 }
 
 function existingAnswer(s: StreamAccess, view: StreamView, config: StreamConfig): Answer {
@@ -169,7 +180,7 @@ export async function appendToStream(s: StreamAccess, ref: StreamRef, req: Write
   const known = producer && entry ? producerState(s.broker, view, entry.producers.get(producer.id)) : null
   // The broker refuses a stale epoch on append; a closed stream refuses before appending, so it is answered here the same way.
   if (producer && known && producer.epoch < known.epoch) return problem(403, `Producer-Epoch ${producer.epoch} is older than the current epoch ${known.epoch}`, { 'producer-epoch': String(known.epoch) })
-  if (entry?.closed) {
+  if (entry?.closed || entry?.writes.closing) {
     // A resent close: the same producer tuple, or a plain close-only request.
     const resent = closing && (producer ? sameProducer(entry.closedBy, producer) : req.body.length === 0)
     if (resent) return answer(204, { ...streamHeaders(s.broker, view), ...producerAnswer(producer) })
@@ -179,7 +190,7 @@ export async function appendToStream(s: StreamAccess, ref: StreamRef, req: Write
     if (!closing) return problem(400, 'an append needs a body (or Stream-Closed: true to close the stream)')
     if (!entry) return problem(409, 'a topic created over WebSocket cannot be closed')
     entry.lastAccessMs = s.broker.clock.nowMs()
-    await s.catalog.close(entry, producer)
+    await closeAfter(s, entry, producer, async () => undefined)
     return answer(204, { ...streamHeaders(s.broker, view), ...producerAnswer(producer) })
   }
   const type = req.header('content-type')
@@ -194,14 +205,54 @@ export async function appendToStream(s: StreamAccess, ref: StreamRef, req: Write
     return problem(409, `Stream-Seq ${seq} is not above the last one, ${entry.lastStreamSeq}`, streamHeaders(s.broker, view))
   }
   if (closing && !entry) return problem(409, 'a topic created over WebSocket cannot be closed')
-  const written = producer ? await produceAs(s, view, producer, value) : { kind: 'appended' as const, response: await produce(s.broker, ref, value, null) }
+  // Stream-Seq is taken before the append, so two appends racing with the same one cannot both pass; given back if refused.
+  const previousSeq = entry?.lastStreamSeq ?? null
+  if (seq !== undefined && !resend && entry) entry.lastStreamSeq = seq
+  const append = () => (producer ? produceAs(s, view, producer, value) : produce(s.broker, ref, value, null).then((response) => ({ kind: 'appended' as const, response })))
+  let written: Written
+  try {
+    written = closing && entry ? await closeAfter(s, entry, producer, append, (w) => w.kind !== 'refused') : await counted(entry, append)
+  } catch (e) {
+    if (seq !== undefined && entry?.lastStreamSeq === seq) entry.lastStreamSeq = previousSeq
+    throw e
+  }
+  if (written.kind !== 'appended' && seq !== undefined && entry?.lastStreamSeq === seq && !resend) entry.lastStreamSeq = previousSeq
   if (written.kind === 'refused') return written.answer
-  if (written.kind === 'appended' && seq !== undefined && entry) entry.lastStreamSeq = seq
   if (entry) entry.lastAccessMs = s.broker.clock.nowMs()
-  if (closing && entry && written.kind === 'appended') await s.catalog.close(entry, producer)
   const headers: Headers = { ...streamHeaders(s.broker, view), 'stream-next-offset': formatOffset(written.response.baseOffset + 1) }
   if (written.kind === 'duplicate') return answer(204, { ...headers, ...producerAnswer(producer, written.lastSeq) })
   return answer(producer ? 200 : 204, { ...headers, ...producerAnswer(producer) })
+}
+
+/** Runs an append counted among the stream's writes in flight (a close waits for them). */
+async function counted<T>(entry: StreamEntry | undefined, write: () => Promise<T>): Promise<T> {
+  if (!entry) return write()
+  entry.writes.inFlight++
+  try {
+    return await write()
+  } finally {
+    if (--entry.writes.inFlight === 0) {
+      for (const d of [...entry.writes.drained]) d()
+      entry.writes.drained.clear()
+    }
+  }
+}
+
+/**
+ * Closes the stream after a final write: from now on appends are refused as to a closed stream; the appends
+ * already in flight finish first, then the final write, then the close is recorded (when `closes` says the final
+ * write did its part). If the final write fails the stream stays open.
+ */
+async function closeAfter<T>(s: StreamAccess, entry: StreamEntry, by: ProducerHeaders | null, finalWrite: () => Promise<T>, closes: (r: T) => boolean = () => true): Promise<T> {
+  entry.writes.closing = true
+  try {
+    if (entry.writes.inFlight > 0) await new Promise<void>((resolve) => entry.writes.drained.add(resolve))
+    const r = await finalWrite()
+    if (closes(r)) await s.catalog.close(entry, by)
+    return r
+  } finally {
+    entry.writes.closing = false
+  }
 }
 
 function producerAnswer(p: ProducerHeaders | null, seq = p?.seq): Headers {
