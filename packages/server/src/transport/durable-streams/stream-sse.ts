@@ -36,8 +36,9 @@ export async function sseStream(s: StreamAccess, ref: StreamRef, req: ReadReques
   if (req.query('offset').length === 0 && req.header('last-event-id') === undefined) return plain(400, 'live=sse needs an offset')
   const resume = req.header('last-event-id')
   const resumed = resume !== undefined ? parseOffset(resume) : null
-  let offset: number | string = resumed?.kind === 'at' ? resumed.offset : startOffset(s, view, req)
-  if (typeof offset === 'string') return plain(400, offset)
+  const start = resumed?.kind === 'at' ? resumed.offset : startOffset(s, view, req)
+  if (typeof start === 'string') return plain(400, start)
+  let offset = start
   const log = s.broker.partition(ref.topic, ref.partition)
   if (offset < log.logStartOffset) return plain(410, 'the offset is below the start of the stream: retention removed it')
   if (offset > log.highWatermark) return plain(400, 'the offset is beyond the end of the stream')
@@ -53,7 +54,7 @@ export async function sseStream(s: StreamAccess, ref: StreamRef, req: ReadReques
   const body = new ReadableStream<Uint8Array>({
     pull: async (controller) => {
       try {
-        const chunk = await readChunk(s.broker, ref, offset as number, limits.maxReadBytes, first ? 0 : limits.longPollTimeoutMs, endsWith(view, abort.signal))
+        const chunk = await readChunk(s.broker, ref, offset, limits.maxReadBytes, first ? 0 : limits.longPollTimeoutMs, endsWith(view, abort.signal))
         if (abort.signal.aborted) return
         first = false
         let out = ''
