@@ -121,6 +121,22 @@ describe('browser origins (no allow-list: only the broker\'s own origin)', () =>
     expect(metricValue(await metrics(), 'samsa_refused_requests_total{via="ws",reason="host"}')).toBe(2)
   })
 
+  it('holds HTTP streams to the Origin check on reads and writes (any content type), answering preflights', async () => {
+    const own = `http://127.0.0.1:${port}`
+    expect((await httpRequest(port, 'PUT', '/v1/stream/origin-notes', { 'content-type': 'text/plain', origin: own })).status).toBe(201)
+    expect((await httpRequest(port, 'POST', '/v1/stream/origin-notes', { 'content-type': 'text/plain' }, 'hello')).status).toBe(204)
+    const before = metricValue(await metrics(), 'samsa_refused_requests_total{via="http",reason="origin"}')
+    expect((await httpRequest(port, 'GET', '/v1/stream/origin-notes?offset=-1', { origin: 'http://evil.example' })).status).toBe(403)
+    expect((await httpRequest(port, 'POST', '/v1/stream/origin-notes', { 'content-type': 'text/plain', origin: 'http://evil.example' }, 'pwned')).status).toBe(403)
+    expect(metricValue(await metrics(), 'samsa_refused_requests_total{via="http",reason="origin"}')).toBe(before + 2)
+    // A preflight grants nothing by itself: it is answered, and the request it announces is checked.
+    const preflight = await httpRequest(port, 'OPTIONS', '/v1/stream/origin-notes', { origin: 'http://evil.example', 'access-control-request-method': 'POST' })
+    expect([200, 204]).toContain(preflight.status)
+    const read = await httpRequest(port, 'GET', '/v1/stream/origin-notes?offset=-1', { origin: own })
+    expect(read.status).toBe(200)
+    expect(read.body).toBe('hello')
+  })
+
   it('gives a cookie no authority: a foreign-origin write carrying cookies is refused like one without', async () => {
     const res = await httpRequest(port, 'POST', '/v1/topics', { origin: 'http://evil.example', 'content-type': 'application/json', cookie: 'session=admin; token=x' }, JSON.stringify({ name: 'cookie' }))
     expect(res.status).toBe(403)

@@ -84,6 +84,12 @@ export interface BrokerConfig {
   readonly topicCreationsPerMinutePerPrincipal: number
   /** A connection whose throttle for what it sent would pass this is closed with QUOTA_EXCEEDED instead; a reader is held at most this long. */
   readonly quotaMaxThrottleMs: number
+  /** Where the Durable Streams HTTP protocol is served (transport/durable-streams/), with a slash at both ends. */
+  readonly durableStreamsPrefix: string
+  /** How long a Durable Streams long poll (or an SSE connection between records) waits for a record. */
+  readonly streamLongPollTimeoutMs: number
+  /** Durable Streams long polls and SSE connections waiting at once; more are answered 503. */
+  readonly maxWaitingStreamReads: number
   readonly log: PartitionLogConfig
 }
 
@@ -130,6 +136,9 @@ export const defaultBrokerConfig: BrokerConfig = {
   topicCreationsPerMinutePerPrincipal: 600,
   // Below the SDK's 10 s heartbeat timeout: a throttled connection answers its ping late, never too late to stay open.
   quotaMaxThrottleMs: 5_000,
+  durableStreamsPrefix: '/v1/stream/',
+  streamLongPollTimeoutMs: 20_000,
+  maxWaitingStreamReads: 10_000,
   log: defaultPartitionLogConfig,
 }
 
@@ -188,6 +197,8 @@ export const brokerSettings = {
   requestsPerSecondPerPrincipal: { unit: 'count', min: 0, max: 10_000_000, help: 'requests/s of one principal over its connections, above which they are throttled; 0: no limit' },
   topicCreationsPerMinutePerPrincipal: { unit: 'count', min: 0, max: 1_000_000, help: 'topic creations per minute of one principal (THROTTLING_QUOTA_EXCEEDED above, retriable); 0: no limit' },
   quotaMaxThrottleMs: { unit: 'ms', min: 1, max: DAY_MS, help: 'a producer or requester whose quota throttle would pass this is closed with 4029 instead; a reader is held at most this long' },
+  streamLongPollTimeoutMs: { unit: 'ms', min: 1, max: HOUR_MS, help: 'how long an HTTP stream long poll (or SSE connection between records) waits for a record' },
+  maxWaitingStreamReads: { unit: 'count', min: 1, max: 10_000_000, help: 'HTTP stream long polls and SSE connections waiting at once (503 above)' },
 } as const satisfies Partial<Record<keyof BrokerConfig, SettingSpec>>
 
 /** The same for the partition logs (BrokerConfig.log); retentionMs has its flag in hours (--retention-hours). */
@@ -268,6 +279,8 @@ export const brokerConfigSchema = z
     brokerId: settingSchema('brokerId', { unit: 'count', min: 0, max: I32, help: '' }),
     clusterId: z.string({ error: (iss) => `clusterId must be a non-empty string, got ${showValue(iss.input)}` }).min(1, { error: 'clusterId must be a non-empty string, got ""' }),
     advertisedUrl: advertisedUrlSchema,
+    durableStreamsPrefix: z.string({ error: (iss) => `durableStreamsPrefix must be a path such as /v1/stream/, got ${showValue(iss.input)}` })
+      .regex(/^\/([a-zA-Z0-9._-]+\/)+$/, { error: (iss) => `durableStreamsPrefix must be a path of [a-zA-Z0-9._-] segments with a slash at both ends, such as /v1/stream/, got ${showValue(iss.input)}` }),
     ...settingsSchema(brokerSettings),
     allowedOrigins: listSchema('allowedOrigins', originEntryProblem),
     allowedHosts: listSchema('allowedHosts', hostEntryProblem),

@@ -146,6 +146,13 @@ export class PartitionLog {
     return this.#log.logStartOffset
   }
 
+  /** An idempotent producer's current epoch and last appended sequence here; null before its first batch. Read-only: append decides. */
+  producerState(producerId: number): { readonly epoch: number; readonly lastSequence: number } | null {
+    const e = this.#producers.get(producerId)
+    const last = e?.batches.at(-1)
+    return e && last ? { epoch: e.epoch, lastSequence: last.lastSeq } : null
+  }
+
   get highWatermark(): number {
     return this.#highWatermark
   }

@@ -1,5 +1,5 @@
 /**
- * @module The HTTP surface (Hono): /ws, /healthz, /metrics, the admin REST API under /v1/topics, the demo app
+ * @module The HTTP surface (Hono): /ws, /healthz, /metrics, the admin REST API under /v1/topics, the Durable Streams protocol under /v1/stream/ (durable-streams/), the demo app
  * (its index.html at / and its files under /app/, through the static-assets port), and the SDK bundles at /sdk/samsa.js (ES module) and /sdk/samsa.iife.js (a script setting the global `Samsa`),
  * each with its source map.
  * Translation only: every rule lives in the broker, and the browser rules (Host, Origin, JSON writes, page headers) in
@@ -14,6 +14,7 @@ import { quotaPrincipal } from '../security/quotas/broker-quotas.js'
 import { assetPath, type StaticAssets } from './static-assets.js'
 import { PAGE_SECURITY_HEADERS, demoContentSecurityPolicy, type BrowserPolicy, type RefusalReason } from '../security/browser-policy.js'
 import type { RefusalReporter } from '../security/browser-refusals.js'
+import { defaultDurableStreamsOptions, mountDurableStreams, type DurableStreamsOptions } from './durable-streams/routes.js'
 
 export const SDK_FILES = ['samsa.js', 'samsa.js.map', 'samsa.iife.js', 'samsa.iife.js.map'] as const
 export type SdkFile = (typeof SDK_FILES)[number]
@@ -40,6 +41,8 @@ export interface AppDeps {
   readonly secure?: boolean
   /** The client's address as the runtime saw it (the topic-creation quota keys an anonymous request on it). */
   readonly remoteAddressOf?: (c: Context) => string | undefined
+  /** The Durable Streams HTTP protocol's prefix, limits and authorization hooks (transport/durable-streams/routes.ts). */
+  readonly streams?: Partial<DurableStreamsOptions>
 }
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
@@ -68,13 +71,19 @@ function errorResponse(c: Context, err: unknown) {
 export function createApp(deps: AppDeps): Hono {
   const { broker } = deps
   const app = new Hono()
+  const streamsPrefix = deps.streams?.prefix ?? defaultDurableStreamsOptions.prefix
 
   // No route reads cookies or any other credential the browser attaches on its own (no ambient authority).
   app.use('*', async (c, next) => {
     const policy = deps.browserPolicy
     if (policy) {
       const headers = { origin: c.req.header('origin'), host: c.req.header('host'), contentType: c.req.header('content-type') }
-      const verdict = WRITE_METHODS.has(c.req.method) ? policy.checkWrite(headers, c.req.method !== 'DELETE') : policy.checkHost(headers)
+      // HTTP streams carry any content type (the protocol's), so they are held to the Origin check on every method
+      // but a CORS preflight, reads included (a stream read is data, not a page); a preflight grants nothing by itself
+      // (the request it announces is checked). Other writes must also be JSON.
+      const verdict = c.req.path.startsWith(streamsPrefix)
+        ? c.req.method === 'OPTIONS' ? policy.checkHost(headers) : policy.checkOrigin(headers)
+        : WRITE_METHODS.has(c.req.method) ? policy.checkWrite(headers, c.req.method !== 'DELETE') : policy.checkHost(headers)
       if (!verdict.ok) {
         deps.refused?.('http', verdict.reason, headers)
         return c.json({ error: { name: REFUSAL_NAMES[verdict.reason], message: verdict.message } }, verdict.status)
@@ -139,6 +148,8 @@ export function createApp(deps: AppDeps): Hono {
       return errorResponse(c, e)
     }
   })
+
+  mountDurableStreams(app, broker, { ...defaultDurableStreamsOptions, ...deps.streams })
 
   for (const name of SDK_FILES) {
     app.get(`/sdk/${name}`, async (c) => {

@@ -37,6 +37,7 @@ import { nodeClock } from './node-clock.js'
 import { staticFiles } from './static-files.js'
 import { createPinoLogger } from './pino-logger.js'
 import { createPromMetrics } from './prom-metrics.js'
+import { streamWaitingReads } from './stream-metrics.js'
 import { attachWebSocketServer } from './ws-upgrade.js'
 import { clientAddress } from './ws-session.js'
 import { registerClusterMetrics } from './cluster-metrics.js'
@@ -338,6 +339,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     metricsText: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     // The build copies the built demo app (apps/demo/dist) into packages/server/demo, so an installed @samsa/server carries it.
     staticAsset: staticFiles(fileURLToPath(new URL('../../../demo/', import.meta.url))),
+    streams: { prefix: config.durableStreamsPrefix, longPollTimeoutMs: config.streamLongPollTimeoutMs, waitingReads: streamWaitingReads(metrics.registry, config.maxWaitingStreamReads), maxReadBytes: config.maxPushBytes },
     sdkFile: (name) => (sdkFiles[name] ??= cachedFile(() => join(dirname(require.resolve('@samsa/client-browser')), name)))(),
     remoteAddressOf: (c) => requestAddress(c.env),
     cluster: () => {

@@ -1,0 +1,155 @@
+/**
+ * @module The Durable Streams HTTP protocol (PUT create, POST append/close, GET read, HEAD, DELETE) under a prefix
+ * of the Hono app, over Samsa topics: translation only; produce, fetch and idempotence are the broker's
+ * (docs/durable-streams.md).
+ *
+ * Invariants: every answer carries the browser security headers (nosniff, Cross-Origin-Resource-Policy) and the
+ * CORS headers; a request body is never buffered beyond maxRecordBytes (413); when an authorizer is given, each request is authorized (read, write, create or delete on its
+ * topic) before it touches the broker; an error the broker raises is answered with its name and message, never a
+ * stack.
+ */
+import type { Context, Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { SamsaError } from '@samsa/shared'
+import type { Broker } from '../../broker/broker.js'
+import { ANONYMOUS, type Principal } from '../../security/principal.js'
+import { toSamsaError } from '../../sessions/to-samsa-error.js'
+import { streamRef, type StreamAccess } from './stream-access.js'
+import { persistEvent, replayEvents } from './catalog-log.js'
+import { StreamCatalog } from './stream-catalog.js'
+import { headStream, readStream, WaitingReads, type ReadRequest } from './stream-reads.js'
+import { sseStream } from './stream-sse.js'
+import { appendToStream, createStream, deleteStream, type Answer, type WriteRequest } from './stream-writes.js'
+
+export type StreamOperation = 'read' | 'write' | 'create' | 'delete'
+
+export interface DurableStreamsOptions {
+  /** Where streams live, with a slash at both ends (default /v1/stream/). */
+  readonly prefix: string
+  /** How long a long poll (or an SSE connection between records) waits for a record. */
+  readonly longPollTimeoutMs: number
+  /** Long polls and SSE connections waiting at once; more get 503. */
+  readonly maxWaitingReads: number
+  /** The count of waiting reads to use (the adapter's, for its metrics); absent: a new one with maxWaitingReads. */
+  readonly waitingReads?: WaitingReads
+  /** Bytes of records one read (or one SSE event) carries at most. */
+  readonly maxReadBytes: number
+  /** Who a request speaks for; absent: everyone is anonymous. */
+  readonly principalOf?: (c: Context) => Promise<Principal>
+  /** Rejects (SamsaError, e.g. TOPIC_AUTHORIZATION_FAILED) when `principal` may not do `operation` on `topic`; absent: everything is allowed. */
+  readonly authorize?: (principal: Principal, operation: StreamOperation, topic: string) => Promise<void>
+}
+
+export const defaultDurableStreamsOptions: DurableStreamsOptions = { prefix: '/v1/stream/', longPollTimeoutMs: 20_000, maxWaitingReads: 10_000, maxReadBytes: 1024 * 1024 }
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'x-content-type-options': 'nosniff',
+  'cross-origin-resource-policy': 'cross-origin',
+  'access-control-allow-origin': '*',
+  'access-control-expose-headers':
+    'Stream-Next-Offset, Stream-Cursor, Stream-Up-To-Date, Stream-Closed, Stream-TTL, Stream-Expires-At, Stream-SSE-Data-Encoding, Producer-Epoch, Producer-Seq, Producer-Expected-Seq, Producer-Received-Seq, ETag, Location',
+}
+
+const ALLOW_HEADERS = 'Content-Type, Stream-Seq, Stream-TTL, Stream-Expires-At, Stream-Closed, Producer-Id, Producer-Epoch, Producer-Seq, If-None-Match, Last-Event-ID, Authorization'
+
+const STATUS_OF: Record<string, number> = {
+  TOPIC_AUTHORIZATION_FAILED: 403,
+  CLUSTER_AUTHORIZATION_FAILED: 403,
+  UNKNOWN_TOPIC_OR_PARTITION: 404,
+  INVALID_TOPIC_EXCEPTION: 400,
+  MESSAGE_TOO_LARGE: 413,
+  POLICY_VIOLATION: 422,
+  NOT_LEADER_OR_FOLLOWER: 503,
+  BROKER_SHUTTING_DOWN: 503,
+  KAFKA_STORAGE_ERROR: 503,
+  REQUEST_TIMED_OUT: 504,
+}
+
+/** The Durable Streams routes' state, for metrics (waiting reads). */
+export interface DurableStreamsHandle {
+  readonly waitingReads: WaitingReads
+}
+
+export function mountDurableStreams(app: Hono, broker: Broker, options: DurableStreamsOptions): DurableStreamsHandle {
+  const { prefix } = options
+  const refOfPath = (path: string) => (path.startsWith(prefix) ? streamRef(path.slice(prefix.length)) : null)
+  const catalog = new StreamCatalog((e) => persistEvent(broker, e), () => broker.clock.nowMs())
+  const access: StreamAccess = { broker, catalog, refOfPath }
+  // The catalog is read back before the first request is served (retried by the next request if it failed).
+  let ready: Promise<unknown> | null = null
+  const loaded = () => (ready ??= replayEvents(broker, options.maxReadBytes, (e) => catalog.apply(e)).catch((e: unknown) => {
+    ready = null
+    throw e
+  }))
+  const waiting = options.waitingReads ?? new WaitingReads(options.maxWaitingReads)
+  const limits = { maxReadBytes: options.maxReadBytes, longPollTimeoutMs: options.longPollTimeoutMs }
+
+  const reply = (a: Answer, bytes?: Uint8Array<ArrayBuffer>) => new Response(bytes ?? a.body ?? null, { status: a.status, headers: { ...a.headers, ...SECURITY_HEADERS } })
+  const failed = (e: unknown) => {
+    const err = e instanceof SamsaError ? e : toSamsaError(e)
+    return reply({ status: STATUS_OF[err.errorName] ?? 500, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: `${err.errorName}: ${err.message}` })
+  }
+  const allowed = async (c: Context, operation: StreamOperation, topic: string) => {
+    if (!options.authorize) return
+    const principal = options.principalOf ? await options.principalOf(c) : ANONYMOUS
+    await options.authorize(principal, operation, topic)
+  }
+
+  app.options(`${prefix}*`, () =>
+    reply({ status: 204, headers: { 'access-control-allow-methods': 'GET, HEAD, POST, PUT, DELETE, OPTIONS', 'access-control-allow-headers': ALLOW_HEADERS, 'access-control-max-age': '86400' } }),
+  )
+  // A body is one record: larger than maxRecordBytes it could never be appended, so it is refused before it is read whole.
+  const maxBody = broker.limits.maxRecordBytes
+  const limitBody = bodyLimit({
+    maxSize: maxBody,
+    onError: () => reply({ status: 413, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: `MESSAGE_TOO_LARGE: an append carries at most ${maxBody} bytes (maxRecordBytes)` }),
+  })
+  app.on(['POST', 'PUT'], `${prefix}*`, limitBody)
+  app.on(['GET', 'HEAD', 'POST', 'PUT', 'DELETE'], `${prefix}*`, async (c) => {
+    const ref = refOfPath(c.req.path)
+    if (!ref) return reply({ status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'a stream path is a topic name ([a-zA-Z0-9._-]), optionally followed by /<partition>' })
+    const method = c.req.method
+    try {
+      await loaded()
+    } catch (e) {
+      return failed(e)
+    }
+    if (access.catalog.get(ref.topic)?.softDeleted) {
+      // Deleted while forks of it live: its name stays taken until they go.
+      const status = method === 'PUT' ? 409 : 410
+      return reply({ status, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'the stream was deleted; forks of it still live' })
+    }
+    try {
+      if (method === 'GET' || method === 'HEAD') {
+        await allowed(c, 'read', ref.topic)
+        if (method === 'HEAD') return reply(await headStream(access, ref))
+        const req: ReadRequest = { query: (n) => c.req.queries(n) ?? [], header: (n) => c.req.header(n), signal: c.req.raw.signal }
+        if (req.query('live')[0] === 'sse') {
+          const r = await sseStream(access, ref, req, limits, waiting)
+          if (!(r instanceof Response)) return reply(r)
+          for (const [k, v] of Object.entries(SECURITY_HEADERS)) r.headers.set(k, v)
+          return r
+        }
+        const r = await readStream(access, ref, req, limits, waiting)
+        return reply(r, r.bytes)
+      }
+      const write: WriteRequest = { header: (n) => c.req.header(n), body: new Uint8Array(await c.req.arrayBuffer()), url: c.req.url, maxReadBytes: options.maxReadBytes }
+      if (method === 'PUT') {
+        await allowed(c, 'create', ref.topic)
+        const source = write.header('stream-forked-from')
+        const sourceRef = source === undefined ? null : refOfPath(source)
+        if (sourceRef) await allowed(c, 'read', sourceRef.topic) // a fork copies what it inherits
+        return reply(await createStream(access, ref, write))
+      }
+      if (method === 'DELETE') {
+        await allowed(c, 'delete', ref.topic)
+        return reply(await deleteStream(access, ref))
+      }
+      await allowed(c, 'write', ref.topic)
+      return reply(await appendToStream(access, ref, write))
+    } catch (e) {
+      return failed(e)
+    }
+  })
+  return { waitingReads: waiting }
+}
