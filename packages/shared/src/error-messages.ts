@@ -28,4 +28,24 @@ export const ErrorMessages = {
   /** A single node's data directory started as a cluster node (which would delete its topics: no metadata assigns them). */
   singleNodeDataDirAsCluster: (dataDir: string, topics: readonly string[]) =>
     `data directory ${dataDir} holds a single node's topics (${topics.slice(0, 5).map(quote).join(', ')}${topics.length > 5 ? `, … ${topics.length} in all` : ''}); start it without --node-id and --controllers, or give the cluster node another --data directory`,
+  /** SASL_AUTHENTICATION_FAILED: `authentication failed: the token expired`; `reason` is one of the broker's refusal reasons. */
+  authenticationFailed: (reason: string) => `authentication failed: ${authenticationReasons[reason] ?? reason}`,
 } as const
+
+/** The words for each refusal reason of packages/server/src/security/authentication (never the token itself). */
+const authenticationReasons: Readonly<Record<string, string>> = {
+  missing: 'no token (send one in hello, or as `Authorization: Bearer <jwt>` over HTTP)',
+  malformed: 'the token is not a well-formed JWT',
+  expired: 'the token expired',
+  'not-yet-valid': 'the token is not valid yet (nbf)',
+  'wrong-issuer': 'the token has the wrong issuer (iss)',
+  'wrong-audience': 'the token has the wrong audience (aud)',
+  'bad-signature': 'the token signature does not verify',
+  'algorithm-not-allowed': 'the token algorithm is not allowed for any configured key',
+  'unknown-key': 'the token names a key (kid) this broker does not know',
+  'no-subject': 'the token has no subject (sub)',
+  'no-expiry': 'the token has no expiry (exp)',
+  'subject-changed': 'reauthenticate must present a token for the same subject (sub) as the connection',
+  'wrong-peer': 'the peer token does not name the node id given in hello, or was not signed with this cluster\'s secret',
+  'keys-unavailable': 'the broker could not load its verification keys (JWKS); try again later',
+}
