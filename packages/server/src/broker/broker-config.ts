@@ -56,6 +56,13 @@ export interface BrokerConfig {
   /** A connection that stays above maxBufferedBytes this long is closed with SLOW_CONSUMER. */
   readonly slowConsumerTimeoutMs: number
   readonly retentionCheckIntervalMs: number
+  /**
+   * Clients must authenticate (a JWT in hello, a Bearer token over HTTP). True once any verification key, JWKS file
+   * or JWKS URL is configured; the broker is then given an Authenticator (BrokerDeps.authenticator).
+   */
+  readonly authEnabled: boolean
+  /** With authEnabled, a hello without a token is accepted as ANONYMOUS (which gets only what the ACLs grant `anonymous`). */
+  readonly allowAnonymous: boolean
   readonly log: PartitionLogConfig
 }
 
@@ -87,6 +94,8 @@ export const defaultBrokerConfig: BrokerConfig = {
   maxBufferedBytes: 16 * MiB,
   slowConsumerTimeoutMs: 30_000,
   retentionCheckIntervalMs: 60_000,
+  authEnabled: false,
+  allowAnonymous: false,
   log: defaultPartitionLogConfig,
 }
 

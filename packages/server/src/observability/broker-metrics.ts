@@ -20,6 +20,8 @@ export interface BrokerMetrics {
   connectionReadingPaused(paused: boolean): void
   /** Producer ids whose bumped epoch the broker remembers (≤ its bound; past it the oldest expire). */
   producerEpochsTracked(count: number): void
+  /** A hello, reauthenticate or HTTP request was refused for its credential (`kind`: a client's token or a peer's), with the refusal reason. */
+  authenticationRefused(kind: 'user' | 'peer', reason: string): void
 }
 
 export const noopMetrics: BrokerMetrics = {
@@ -36,4 +38,5 @@ export const noopMetrics: BrokerMetrics = {
   topicsChanged() {},
   connectionReadingPaused() {},
   producerEpochsTracked() {},
+  authenticationRefused() {},
 }

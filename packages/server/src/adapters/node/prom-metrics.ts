@@ -41,8 +41,15 @@ export function createPromMetrics(): PromMetrics {
   const topics = new Gauge({ name: 'samsa_topics', help: 'Topics on the broker', registers: [registry] })
   const partitions = new Gauge({ name: 'samsa_partitions', help: 'Partitions over all topics on the broker', registers: [registry] })
   const producerEpochs = new Gauge({ name: 'samsa_producer_epochs_tracked', help: 'Producer ids whose bumped epoch the broker remembers (bounded; past the bound the oldest ids expire)', registers: [registry] })
+  const authRefused = new Counter({
+    name: 'samsa_authentication_refused_total',
+    help: 'Credentials refused (hello, reauthenticate, HTTP Bearer; kind user or peer), by reason (missing, expired, bad-signature, …)',
+    labelNames: ['kind', 'reason'],
+    registers: [registry],
+  })
   return {
     registry,
+    authenticationRefused: (kind, reason) => authRefused.inc({ kind, reason }),
     recordsIn: (topic, n, b) => {
       recordsIn.inc({ topic }, n)
       bytesIn.inc({ topic }, b)
