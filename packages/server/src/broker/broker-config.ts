@@ -61,8 +61,13 @@ export interface BrokerConfig {
    * or JWKS URL is configured; the broker is then given an Authenticator (BrokerDeps.authenticator).
    */
   readonly authEnabled: boolean
-  /** With authEnabled, a hello without a token is accepted as ANONYMOUS (which gets only what the ACLs grant `anonymous`). */
+  /**
+   * With authEnabled, a hello without a token is accepted as ANONYMOUS (which gets only what the ACLs grant
+   * `anonymous`); without auth, the broker may bind a non-loopback host (it refuses to, open, otherwise).
+   */
   readonly allowAnonymous: boolean
+  /** Tolerance on a token's exp and nbf for clocks that disagree (at most 60 s). */
+  readonly authClockSkewMs: number
   readonly log: PartitionLogConfig
 }
 
@@ -96,6 +101,7 @@ export const defaultBrokerConfig: BrokerConfig = {
   retentionCheckIntervalMs: 60_000,
   authEnabled: false,
   allowAnonymous: false,
+  authClockSkewMs: 30_000,
   log: defaultPartitionLogConfig,
 }
 
@@ -144,6 +150,7 @@ export const brokerSettings = {
   maxBufferedBytes: { unit: 'bytes', min: 1024, max: Number.MAX_SAFE_INTEGER, help: 'bytes queued for one connection (pushes, fetch replies, responses) above which it is paused' },
   slowConsumerTimeoutMs: { unit: 'ms', min: 1, max: DAY_MS, help: 'a socket above --max-buffered-bytes this long is closed with 4008' },
   retentionCheckIntervalMs: { unit: 'ms', min: 1, max: DAY_MS, help: 'how often retention deletes old segments' },
+  authClockSkewMs: { unit: 'ms', min: 0, max: 60_000, help: "tolerance on a token's exp and nbf (clock skew between the broker and the token issuer)" },
 } as const satisfies Partial<Record<keyof BrokerConfig, SettingSpec>>
 
 /** The same for the partition logs (BrokerConfig.log); retentionMs has its flag in hours (--retention-hours). */

@@ -7,6 +7,7 @@
 import { Hono, type Context } from 'hono'
 import { SamsaError } from '@samsa/shared'
 import type { Broker } from '../broker/broker.js'
+import type { Principal } from '../security/principal.js'
 import { toSamsaError } from '../sessions/to-samsa-error.js'
 import { assetPath, type StaticAssets } from './static-assets.js'
 
@@ -25,9 +26,15 @@ export interface AppDeps {
   readonly sdkFile: (name: SdkFile) => Promise<string | null>
   /** /v1/cluster: this node's id and, when it runs a controller quorum, its role, term, leader and commit index. */
   readonly cluster?: () => object
+  /**
+   * Who an HTTP request speaks for (default: ANONYMOUS). The node adapter verifies an `Authorization: Bearer <jwt>`
+   * header (never a query parameter); a bad token throws SamsaError SASL_AUTHENTICATION_FAILED, answered with 401.
+   */
+  readonly principalOf?: (c: Context) => Promise<Principal>
 }
 
-const HTTP_STATUS: Record<string, 400 | 404 | 409 | 422 | 500 | 503> = {
+const HTTP_STATUS: Record<string, 400 | 401 | 404 | 409 | 422 | 500 | 503> = {
+  SASL_AUTHENTICATION_FAILED: 401,
   INVALID_TOPIC_EXCEPTION: 400,
   INVALID_PARTITIONS: 400,
   INVALID_REQUEST: 400,

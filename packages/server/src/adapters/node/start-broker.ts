@@ -37,6 +37,9 @@ import { createPinoLogger } from './pino-logger.js'
 import { createPromMetrics } from './prom-metrics.js'
 import { attachWebSocketServer } from './ws-upgrade.js'
 import { registerClusterMetrics } from './cluster-metrics.js'
+import { authenticationConfigured, type AuthenticationSettings } from './authentication-files.js'
+import { brokerAuthentication, logAuthenticationMode } from './broker-authentication.js'
+import { bearerPrincipalOf } from './bearer-principal.js'
 
 export interface StartBrokerOptions {
   readonly host?: string
@@ -73,6 +76,10 @@ export interface StartBrokerOptions {
    * (no broker registration, metadata from the local broker as on a single node).
    */
   readonly controllerApply?: (entry: Entry) => unknown
+  /** Client authentication: any key, JWKS file or URL turns it on (config.authEnabled); see broker-authentication.ts. */
+  readonly authentication?: AuthenticationSettings
+  /** The cluster secret (≥ 32 bytes) peers prove membership with; required for a cluster with authentication. */
+  readonly clusterSecret?: Uint8Array
 }
 
 export interface RunningBroker {
@@ -111,8 +118,9 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
   // A node given the controllers but not among them is a broker-only node (an observer of the metadata log).
   const brokerOnly = opts.controllers !== undefined && !opts.controllers.some((v) => v.id === opts.nodeId)
   // Every setting (the advertised URL included) is checked before the lock and the port are taken.
-  const nodeConfig = opts.nodeId !== undefined && opts.config?.brokerId === undefined ? { brokerId: opts.nodeId } : {}
-  brokerConfig({ ...opts.config, ...nodeConfig, ...(opts.advertisedUrl !== undefined ? { advertisedUrl: opts.advertisedUrl } : {}) })
+  const nodeConfig = { ...(opts.nodeId !== undefined && opts.config?.brokerId === undefined ? { brokerId: opts.nodeId } : {}), authEnabled: authenticationConfigured(opts.authentication) }
+  const checked = brokerConfig({ ...opts.config, ...nodeConfig, ...(opts.advertisedUrl !== undefined ? { advertisedUrl: opts.advertisedUrl } : {}) })
+  const auth = await brokerAuthentication(host, checked, { ...opts, clustered: opts.controllers !== undefined })
   const logger = opts.logger ?? createPinoLogger()
   const metrics = createPromMetrics()
   const storage = new FileLogStorage(opts.dataDir)
@@ -171,7 +179,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
         incompleteReplicas: { reportIncomplete: (topic, partition) => cluster?.reportIncompleteReplica(topic, partition) },
       })
     }
-    broker = await Broker.start(config, { storage, clock: nodeClock, logger, metrics, ...(crc32c ? { crc32c } : {}), ...(replicas ? { leadership: replicas } : {}) })
+    broker = await Broker.start(config, { storage, clock: nodeClock, logger, metrics, ...(crc32c ? { crc32c } : {}), ...(replicas ? { leadership: replicas } : {}), ...auth })
   } catch (e) {
     replicaPeers?.close()
     await replicas?.stop()
@@ -298,6 +306,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
   const sdkFiles: Partial<Record<SdkFile, () => Promise<string | null>>> = {}
   const app = createApp({
     broker,
+    ...(auth.authenticator ? { principalOf: bearerPrincipalOf(broker, auth.authenticator, config.allowAnonymous) } : {}),
     metricsText: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     // The build copies the built demo app (apps/demo/dist) into packages/server/demo, so an installed @samsa/server carries it.
     staticAsset: staticFiles(fileURLToPath(new URL('../../../demo/', import.meta.url))),
@@ -317,6 +326,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
   })
   handler = (req, env) => app.fetch(req, env)
   logger.info({ url: httpUrl, advertisedUrl: url, dataDir: opts.dataDir, fsync: config.log.fsync, topics: broker.listTopics().length }, 'broker listening')
+  logAuthenticationMode(logger, host, httpUrl, config)
   const running = server
 
   let closing: Promise<void> | null = null

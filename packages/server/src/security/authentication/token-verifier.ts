@@ -52,8 +52,8 @@ export class TokenVerifier implements Authenticator {
   /** Imports every configured key; throws an Error naming a bad key or option (a broker must not start with it). */
   static async create(options: TokenVerifierOptions): Promise<TokenVerifier> {
     const skew = options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS
-    if (!Number.isInteger(skew) || skew < 0 || skew > MAX_CLOCK_SKEW_SECONDS) {
-      throw new Error(`clock skew must be an integer from 0 to ${MAX_CLOCK_SKEW_SECONDS} seconds, got ${String(skew)}`)
+    if (!Number.isFinite(skew) || skew < 0 || skew > MAX_CLOCK_SKEW_SECONDS) {
+      throw new Error(`clock skew must be from 0 to ${MAX_CLOCK_SKEW_SECONDS} seconds, got ${String(skew)}`)
     }
     const keys = await Promise.all((options.keys ?? []).map((k, i) => importVerificationKey(k, `key ${i + 1}`)))
     const sets: JWTVerifyGetKey[] = []

@@ -7,8 +7,9 @@ import { startBroker } from '../start-broker.js'
 import { intArg, positiveNumberArg } from './arg-parsers.js'
 import { CliError } from './cli-error.js'
 import { addSettingOptions, settingOverrides } from './setting-options.js'
+import { addAuthOptions, authFromOptions, type AuthOptions } from './auth-options.js'
 
-interface StartOptions extends Record<string, unknown> {
+interface StartOptions extends Record<string, unknown>, AuthOptions {
   port: number
   host: string
   data: string
@@ -114,10 +115,12 @@ export function registerStart(program: Command): void {
         .argParser(intArg(100, 600_000)),
     )
     .addOption(new Option('--log-level <level>', 'least severe level logged').env('SAMSA_LOG_LEVEL').choices(LOG_LEVELS).default('info'))
-  addSettingOptions(start).action(async (o: StartOptions) => {
+  addSettingOptions(addAuthOptions(start)).action(async (o: StartOptions) => {
     const overrides: BrokerConfigOverrides = settingOverrides(o)
+    const auth = await authFromOptions(o, process.env)
     const config: BrokerConfigOverrides = {
       ...overrides,
+      allowAnonymous: auth.allowAnonymous,
       log: { ...overrides.log, fsync: o.fsync, ...(o.retentionHours !== undefined ? { retentionMs: Math.round(o.retentionHours * 3_600_000) } : {}) },
     }
     try {
@@ -133,6 +136,8 @@ export function registerStart(program: Command): void {
     if (o.controllers) nodeRoles(o.nodeId!, o.controllers, o.processRoles)
     const logger = createPinoLogger({ level: o.logLevel, format: o.logFormat ?? (process.stderr.isTTY ? 'pretty' : 'json') })
     const running = await startBroker({
+      ...(auth.authentication ? { authentication: auth.authentication } : {}),
+      ...(auth.clusterSecret ? { clusterSecret: auth.clusterSecret } : {}),
       host: o.host,
       port: o.port,
       dataDir: resolve(o.data),
