@@ -28,15 +28,16 @@ export class RawConnection {
     ws.on('close', (code, reason) => (this.closed = { code, reason: reason.toString() }))
   }
 
-  static async open(baseUrl: string, opts: { hello?: boolean } = {}): Promise<RawConnection> {
-    const ws = new WebSocket(`${baseUrl}/ws`)
+  /** `token`: sent in hello; `query`: appended to the /ws URL (e.g. `?token=…`, which a broker must ignore). */
+  static async open(baseUrl: string, opts: { hello?: boolean; token?: string; query?: string } = {}): Promise<RawConnection> {
+    const ws = new WebSocket(`${baseUrl}/ws${opts.query ?? ''}`)
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve())
       ws.once('error', reject)
     })
     const c = new RawConnection(ws)
     if (opts.hello !== false) {
-      const r = await c.request(exchanges.hello, { clientId: 'raw-test', minVersion: MIN_PROTOCOL_VERSION, maxVersion: MAX_PROTOCOL_VERSION })
+      const r = await c.request(exchanges.hello, { clientId: 'raw-test', minVersion: MIN_PROTOCOL_VERSION, maxVersion: MAX_PROTOCOL_VERSION, ...(opts.token !== undefined ? { token: opts.token } : {}) })
       if (!r.ok) throw r.error
       c.version = r.value.version
     }

@@ -48,6 +48,12 @@ export class SessionAuthentication {
     return users.authenticate(req.token).catch((e: unknown) => this.#refused('authenticate', 'user', e))
   }
 
+  /** The hello deadline passed before the connection authenticated: with auth on, a refusal like any other (reason `no-hello`). */
+  neverAuthenticated(): void {
+    if (!this.#broker.authenticator) return
+    this.#refusedNow('authenticate', 'user', new AuthenticationFailure('no-hello'))
+  }
+
   /** A fresh token for `current`'s subject; resolves to the new principal, or rejects with an AuthenticationFailure (counted, audited). */
   async reauthenticate(current: Principal, token: string): Promise<Principal> {
     const users = this.#broker.authenticator
@@ -88,12 +94,16 @@ export class SessionAuthentication {
 
   #refused(action: AuditAction, kind: 'user' | 'peer', e: unknown, who?: string): never {
     if (!(e instanceof AuthenticationFailure)) throw e
+    this.#refusedNow(action, kind, e, who)
+    throw e
+  }
+
+  #refusedNow(action: AuditAction, kind: 'user' | 'peer', e: AuthenticationFailure, who?: string): void {
     this.#broker.metrics.authenticationRefused(kind, e.reason)
     audit(this.#broker.logger, {
       action, outcome: 'refused', reason: e.reason, via: 'ws',
       ...(who !== undefined ? { resource: who } : {}),
       ...(this.#remoteAddress !== undefined ? { remoteAddress: this.#remoteAddress } : {}),
     })
-    throw e
   }
 }

@@ -93,7 +93,9 @@ export class Session {
     this.#armIdleTimer(broker.limits.idleTimeoutMs)
     this.#helloTimer = broker.clock.setTimeout(() => {
       this.#helloTimer = null
-      if (this.#version === 0) this.close(CloseCodes.HELLO_TIMEOUT, `no hello within ${broker.limits.helloTimeoutMs} ms`)
+      if (this.#version !== 0) return
+      this.#auth.neverAuthenticated()
+      this.close(CloseCodes.HELLO_TIMEOUT, `no hello within ${broker.limits.helloTimeoutMs} ms`)
     }, broker.limits.helloTimeoutMs)
   }
 

@@ -45,7 +45,8 @@ const HTTP_STATUS: Record<string, 400 | 401 | 404 | 409 | 422 | 500 | 503> = {
   KAFKA_STORAGE_ERROR: 503,
 }
 
-function errorResponse(c: Context, err: unknown) {
+/** The JSON error body and HTTP status of anything a handler threw (SASL_AUTHENTICATION_FAILED → 401, …). */
+export function errorResponse(c: Context, err: unknown) {
   const e = toSamsaError(err)
   return c.json({ error: { code: e.code, name: e.errorName, message: e.message, retriable: e.retriable, details: e.details } }, HTTP_STATUS[e.errorName] ?? 500)
 }

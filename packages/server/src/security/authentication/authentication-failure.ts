@@ -6,7 +6,7 @@
 import { ErrorMessages, SamsaError } from '@samsa/shared'
 
 export const REFUSAL_REASONS = [
-  'missing', 'malformed', 'expired', 'not-yet-valid', 'wrong-issuer', 'wrong-audience', 'bad-signature', 'algorithm-not-allowed',
+  'missing', 'no-hello', 'malformed', 'expired', 'not-yet-valid', 'wrong-issuer', 'wrong-audience', 'bad-signature', 'algorithm-not-allowed',
   'unknown-key', 'no-subject', 'no-expiry', 'subject-changed', 'wrong-peer', 'keys-unavailable',
 ] as const
 
