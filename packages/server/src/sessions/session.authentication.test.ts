@@ -37,10 +37,12 @@ async function setup(opts: { allowAnonymous?: boolean; authEnabled?: boolean; pe
     return id
   }
   const answer = async (id: number) => {
-    for (let i = 0; i < 100; i++) {
+    // Verification runs on WebCrypto (a real async step): wait for it, bounded.
+    const deadline = Date.now() + 5_000
+    while (Date.now() < deadline) {
       const frame = socket.sent.find((f) => readFrameHeader(f).correlationId === id)
       if (frame) return decodeResponseFrame(frame)
-      await new Promise((r) => setImmediate(r))
+      await new Promise((r) => setTimeout(r, 2))
     }
     throw new Error(`no answer to ${id}`)
   }
