@@ -136,6 +136,14 @@ describe('session authentication', () => {
     expect(t.session.principal.name).toBe('alice')
   })
 
+  it('a client cannot become a peer by a second hello without a peer token', async () => {
+    const t = await setup({ peers: true })
+    await t.hello({ token: await t.token() })
+    expect((await t.hello({ peer: { nodeId: 2, clusterId: 'c1' } })).error?.errorName).toBe('SASL_AUTHENTICATION_FAILED')
+    expect(t.session.peerNodeId).toBe(0)
+    expect(t.socket.closed?.code).toBe(CloseCodes.UNAUTHORIZED)
+  })
+
   it('with a cluster secret, a peer hello needs a peer token for its node id', async () => {
     const bare = await setup({ peers: true })
     expect((await bare.hello({ peer: { nodeId: 2, clusterId: 'c1' } })).error?.errorName).toBe('SASL_AUTHENTICATION_FAILED')

@@ -197,9 +197,11 @@ export class Session {
       return this.#replyError(header, new SamsaError('UNSUPPORTED_VERSION', `client speaks ${req.minVersion}..${req.maxVersion}; broker speaks ${MIN_PROTOCOL_VERSION}..${MAX_PROTOCOL_VERSION}`))
     }
     if (this.#version !== 0 && this.#version !== version) return this.#replyError(header, new SamsaError('INVALID_REQUEST', 'the version is already agreed on this connection'))
-    if (this.#version !== 0 && (req.token !== undefined || req.peer)) {
+    // A second hello changes no credential (reauthenticate does); it may only make the connection a peer, authenticated as a first one.
+    if (this.#version !== 0 && (req.token !== undefined && !req.peer)) {
       return this.#replyError(header, new SamsaError('INVALID_REQUEST', 'this connection already said hello: its credential changes only with reauthenticate'))
     }
+    if (this.#version !== 0 && req.peer && this.#peerNodeId !== 0) return this.#replyError(header, new SamsaError('INVALID_REQUEST', 'this connection is already a cluster peer'))
     if (req.peer) {
       const { nodeId, clusterId } = req.peer
       if (clusterId !== this.#broker.limits.clusterId) {
@@ -209,7 +211,7 @@ export class Session {
         return this.#replyError(header, new SamsaError('CLUSTER_AUTHORIZATION_FAILED', `node ${nodeId} is not a cluster peer of this broker (a single node has none, and no node is its own peer)`))
       }
     }
-    if (this.#version !== 0) return this.#accept(header, req, version, this.principal)
+    if (this.#version !== 0 && !req.peer) return this.#accept(header, req, version, this.principal)
     let principal: Principal | Promise<Principal>
     try {
       principal = this.#auth.helloPrincipal(req)

@@ -16,7 +16,8 @@ import type { PartitionLogConfig } from '../../log/partition-log.js'
 import { createApp, type SdkFile } from '../../transport/app.js'
 import type { Entry } from '../../controller/raft/index.js'
 import { incompleteReplicas } from '../../cluster/incomplete-replicas.js'
-import { ClusterNode, type ClusterNodeStatus } from '../../cluster/cluster-node.js'
+import { ClusterNode } from '../../cluster/cluster-node.js'
+import { clusterView } from './cluster-view.js'
 import { brokerReplicaLogs } from '../../cluster/broker-replica-logs.js'
 import { ReplicaManager, type ReplicaManagerConfig } from '../../replication/replica-manager.js'
 import { peerReplicaLinks } from './replica-links.js'
@@ -120,6 +121,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
   // Every setting (the advertised URL included) is checked before the lock and the port are taken.
   const nodeConfig = { ...(opts.nodeId !== undefined && opts.config?.brokerId === undefined ? { brokerId: opts.nodeId } : {}), authEnabled: authenticationConfigured(opts.authentication) }
   const checked = brokerConfig({ ...opts.config, ...nodeConfig, ...(opts.advertisedUrl !== undefined ? { advertisedUrl: opts.advertisedUrl } : {}) })
+  const peerSecret = opts.clusterSecret ? { clusterSecret: opts.clusterSecret } : {}
   const auth = await brokerAuthentication(host, checked, { ...opts, clustered: opts.controllers !== undefined })
   const logger = opts.logger ?? createPinoLogger()
   const metrics = createPromMetrics()
@@ -167,7 +169,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
       // A replicating node: the ReplicaManager is the broker's leadership from the start (high watermarks are set by
       // replication). Its logs, links and AlterPartition are bound below, once the broker and the cluster exist.
       const cfg = config
-      replicaPeers = new PeerRequests({ nodeId: opts.nodeId!, clusterId: cfg.clusterId, urls: new Map(), logger, timeoutMs: cfg.requestTimeoutMs, maxInFlight: cfg.maxInFlightRequestsPerConnection, link: 'replica' })
+      replicaPeers = new PeerRequests({ nodeId: opts.nodeId!, clusterId: cfg.clusterId, ...peerSecret, urls: new Map(), logger, timeoutMs: cfg.requestTimeoutMs, maxInFlight: cfg.maxInFlightRequestsPerConnection, link: 'replica' })
       replicas = new ReplicaManager(opts.replication ?? {}, {
         brokerId: cfg.brokerId,
         clock: nodeClock,
@@ -197,7 +199,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
       const voterIds = opts.controllers.map((v) => v.id)
       if (brokerOnly) {
         // No Raft here: the metadata log comes from the voters (fetchMetadata), over the same link as controller requests.
-        const peers = new PeerRequests({ nodeId: opts.nodeId!, clusterId: config.clusterId, urls: new Map(opts.controllers.map((v) => [v.id, v.url])), logger, timeoutMs: config.requestTimeoutMs, link: 'controller' })
+        const peers = new PeerRequests({ nodeId: opts.nodeId!, clusterId: config.clusterId, ...peerSecret, urls: new Map(opts.controllers.map((v) => [v.id, v.url])), logger, timeoutMs: config.requestTimeoutMs, link: 'controller' })
         peerRequests = peers
         observer = new MetadataObserver({
           nodeId: opts.nodeId!,
@@ -236,6 +238,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
         controller = await startControllerNode({
           nodeId: opts.nodeId!,
           clusterId: config.clusterId,
+          ...peerSecret,
           voters: opts.controllers,
           storage,
           logger,
@@ -247,7 +250,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
       }
       if (metadata && controller) {
         metadata.attach(controller.driver)
-        peerRequests = new PeerRequests({ nodeId: opts.nodeId!, clusterId: config.clusterId, urls: new Map(opts.controllers.map((v) => [v.id, v.url])), logger, timeoutMs: config.requestTimeoutMs, link: 'controller' })
+        peerRequests = new PeerRequests({ nodeId: opts.nodeId!, clusterId: config.clusterId, ...peerSecret, urls: new Map(opts.controllers.map((v) => [v.id, v.url])), logger, timeoutMs: config.requestTimeoutMs, link: 'controller' })
       }
       if (metadataView && peerRequests) {
         cluster = new ClusterNode({
@@ -363,29 +366,6 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
         logger.info({}, 'broker stopped')
       })()),
   }
-}
-
-/**
- * /v1/cluster's cluster part: this broker's registration, the controller, the metadata offset, and every node (the
- * voters and the registered brokers) with its URL, fenced state and role.
- */
-function clusterView(s: ClusterNodeStatus, voters: readonly ControllerVoter[], leaderId: number): object {
-  const ids = [...new Set([...voters.map((v) => v.id), ...s.nodes.map((n) => n.id)])].sort((a, b) => a - b)
-  const nodes = ids.map((id) => {
-    const reg = s.nodes.find((n) => n.id === id)
-    const voter = voters.find((v) => v.id === id)
-    const role = id === leaderId ? 'controller leader' : voter ? 'controller voter' : 'broker'
-    return {
-      id,
-      url: reg?.url ?? voter?.url ?? null,
-      role,
-      registered: reg !== undefined,
-      fenced: reg?.fenced ?? true,
-      brokerEpoch: reg?.brokerEpoch ?? null,
-      lastHeartbeatAgoMs: reg?.lastHeartbeatAgoMs ?? null,
-    }
-  })
-  return { brokerEpoch: s.brokerEpoch, fenced: s.fenced, controllerActive: s.controller.active, metadataOffset: s.metadataOffset, nodes }
 }
 
 /** ws://host:port; a wildcard bind address is no address a client can use, so it is advertised as loopback. */
