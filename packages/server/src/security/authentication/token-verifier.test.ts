@@ -140,5 +140,13 @@ describe('TokenVerifier', () => {
       expect(fetches).toBe(1)
       expect(await refusal(v, await sign(secret, 'HS256'))).toBe('algorithm-not-allowed')
     })
+
+    it('a JWKS URL that cannot be fetched refuses with keys-unavailable, not as a bad token', async () => {
+      const down = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`)
+      await new Promise<void>((r) => server.close(() => r()))
+      server.listen(0, '127.0.0.1')
+      const v = await TokenVerifier.create({ jwksUrl: down.href, nowMs: () => NOW_MS })
+      expect(await refusal(v, await sign(ec.privateKey, 'ES256', claims(), 'e1'))).toBe('keys-unavailable')
+    })
   })
 })

@@ -96,7 +96,8 @@ export class TokenVerifier implements Authenticator {
         try {
           return toPrincipal((await jwtVerify(token, set, this.#verifyOptions([...ASYMMETRIC_ALGORITHMS]))).payload)
         } catch (e) {
-          const reason = refusalOf(e)
+          // A JWKS URL that cannot be fetched fails with the fetch's own error (no jose code): the keys, not the token.
+          const reason = joseCode(e) === undefined ? 'keys-unavailable' : refusalOf(e)
           if (reason !== 'unknown-key' || failure === null) failure = reason
           if (reason !== 'unknown-key' && reason !== 'bad-signature') throw new AuthenticationFailure(reason)
         }
@@ -126,10 +127,16 @@ function toPrincipal(payload: JWTPayload): Principal {
   return Object.freeze({ kind: 'user', name: payload.sub, claims: Object.freeze({ ...payload }), expiresAtMs: payload.exp * 1000 })
 }
 
+/** The stable `code` of a jose error (ERR_JWT_EXPIRED, …); undefined for anything else. */
+function joseCode(e: unknown): string | undefined {
+  const code = typeof e === 'object' && e !== null && 'code' in e ? e.code : undefined
+  return typeof code === 'string' && code.startsWith('ERR_J') ? code : undefined
+}
+
 /** The reason for a jose error (by its stable `code`); anything unexpected is `malformed`. */
 export function refusalOf(e: unknown): RefusalReason {
   if (e instanceof AuthenticationFailure) return e.reason
-  const code = typeof e === 'object' && e !== null && 'code' in e ? e.code : undefined
+  const code = joseCode(e)
   const claim = typeof e === 'object' && e !== null && 'claim' in e ? e.claim : undefined
   const reason = typeof e === 'object' && e !== null && 'reason' in e ? e.reason : undefined
   switch (code) {
