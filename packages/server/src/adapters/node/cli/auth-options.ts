@@ -32,8 +32,8 @@ export function addAuthOptions(cmd: Command): Command {
     .addOption(new Option('--auth-issuer <iss>', "with authentication: a token's iss must be this").env('SAMSA_AUTH_ISSUER'))
     .addOption(new Option('--auth-audience <aud>', "with authentication: a token's aud must include this").env('SAMSA_AUTH_AUDIENCE'))
     .addOption(
-      new Option('--allow-anonymous', 'with authentication: accept clients without a token as the principal "anonymous"; without it: allow an open broker on a non-loopback --host')
-        .env('SAMSA_ALLOW_ANONYMOUS'),
+      // Its env var is read in authFromOptions: commander would take SAMSA_ALLOW_ANONYMOUS=false as true.
+      new Option('--allow-anonymous', 'with authentication: accept clients without a token as the principal "anonymous"; without it: allow an open broker on a non-loopback --host (env SAMSA_ALLOW_ANONYMOUS=1)'),
     )
     .addOption(
       new Option('--cluster-secret-file <path>', 'cluster nodes prove membership to each other with tokens signed by the secret in this file (≥ 32 bytes; or SAMSA_CLUSTER_SECRET); every node needs the same')
@@ -45,6 +45,14 @@ export interface StartAuthentication {
   readonly authentication?: AuthenticationSettings
   readonly clusterSecret?: Uint8Array
   readonly allowAnonymous: boolean
+}
+
+/** A boolean env var: 1/true or 0/false (or unset, or empty). */
+function envFlag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const v = (env[name] ?? '').trim().toLowerCase()
+  if (v === '1' || v === 'true') return true
+  if (v === '0' || v === 'false' || v === '') return false
+  throw new Error(`${name} must be 1, true, 0 or false, got ${JSON.stringify(env[name])}`)
 }
 
 /** Reads the files the flags name; throws a CliError naming a bad one. `env` is where SAMSA_CLUSTER_SECRET comes from. */
@@ -61,7 +69,7 @@ export async function authFromOptions(o: AuthOptions, env: NodeJS.ProcessEnv): P
     const clusterSecret = o.clusterSecretFile
       ? await readSecretFile(o.clusterSecretFile, 'cluster secret file')
       : env['SAMSA_CLUSTER_SECRET'] ? new TextEncoder().encode(env['SAMSA_CLUSTER_SECRET']) : undefined
-    return { authentication, ...(clusterSecret ? { clusterSecret } : {}), allowAnonymous: o.allowAnonymous === true }
+    return { authentication, ...(clusterSecret ? { clusterSecret } : {}), allowAnonymous: o.allowAnonymous === true || envFlag(env, 'SAMSA_ALLOW_ANONYMOUS') }
   } catch (e) {
     throw new CliError(e instanceof Error ? e.message : String(e))
   }

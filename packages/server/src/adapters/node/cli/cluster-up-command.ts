@@ -30,6 +30,7 @@ interface UpOptions {
   fsync: 'always' | 'interval' | 'never'
   logFormat?: LogFormat
   logLevel: string
+  allowAnonymous?: boolean
 }
 
 interface Member {
@@ -80,6 +81,7 @@ export function registerClusterUp(cluster: Command): void {
     .addOption(new Option('--fsync <mode>', 'always, interval or never (see docs/operations.md)').choices(['always', 'interval', 'never']).default('always'))
     .addOption(new Option('--log-format <format>', 'log output (default: pretty on a terminal, else json)').choices(['pretty', 'json']))
     .addOption(new Option('--log-level <level>', 'least severe level logged').choices(LOG_LEVELS).default('info'))
+    .option('--allow-anonymous', 'let the nodes serve a --host other than loopback open, without authentication')
     .action(async (o: UpOptions) => {
       if (o.basePort + o.nodes - 1 > 65535) throw new CliError(`--base-port ${o.basePort} with --nodes ${o.nodes} goes past port 65535`)
       const logger = createPinoLogger({ level: o.logLevel, format: o.logFormat ?? (process.stderr.isTTY ? 'pretty' : 'json') })
@@ -123,7 +125,7 @@ export function registerClusterUp(cluster: Command): void {
             nodeId: id,
             controllers,
             clusterSecret,
-            config: { log: { fsync: o.fsync } },
+            config: { log: { fsync: o.fsync }, allowAnonymous: o.allowAnonymous === true },
             ...(o.sessionTimeoutMs !== undefined && { clusterTiming: { sessionTimeoutMs: o.sessionTimeoutMs } }),
           })
           if (stopping) {
