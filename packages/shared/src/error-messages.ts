@@ -35,7 +35,7 @@ export const ErrorMessages = {
 /** The words for each refusal reason of packages/server/src/security/authentication (never the token itself). */
 const authenticationReasons: Readonly<Record<string, string>> = {
   missing: 'no token (send one in hello, or as `Authorization: Bearer <jwt>` over HTTP)',
-  'no-hello': 'no hello (with a token) arrived before the hello deadline',
+  'no-hello': 'the connection did not authenticate (a hello with a valid token) before the hello deadline',
   malformed: 'the token is not a well-formed JWT',
   expired: 'the token expired',
   'not-yet-valid': 'the token is not valid yet (nbf)',
