@@ -14,6 +14,11 @@ import { AuthenticationFailure } from '../security/authentication/authentication
 import { peerName } from '../security/authentication/peer-token.js'
 import { ANONYMOUS, type Principal } from '../security/principal.js'
 
+/** The credential was not refused but could not be checked (the broker's keys are unavailable): the client should retry. */
+export function brokerCouldNotCheck(e: unknown): boolean {
+  return e instanceof AuthenticationFailure && e.reason === 'keys-unavailable'
+}
+
 /** setTimeout's largest delay; a later expiry is reached in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 

@@ -1,5 +1,5 @@
 import { CloseCodes, decodeResponseFrame, encodeRequestFrame, exchanges, readFrameHeader, type Exchange } from '@samsa/shared'
-import { SignJWT, type JWTPayload } from 'jose'
+import { SignJWT, generateKeyPair, type JWTPayload } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { Broker } from '../broker/broker.js'
 import { brokerConfig } from '../broker/broker-config.js'
@@ -15,14 +15,14 @@ import { RecordingSocket } from './testing/session-harness.js'
 const secret = new TextEncoder().encode('session-test-secret-at-least-32-bytes')
 const clusterSecret = new TextEncoder().encode('cluster-test-secret-at-least-32-byte')
 
-async function setup(opts: { allowAnonymous?: boolean; authEnabled?: boolean; peers?: boolean } = {}) {
+async function setup(opts: { allowAnonymous?: boolean; authEnabled?: boolean; peers?: boolean; jwksUrl?: string } = {}) {
   const clock = new ManualClock()
   const refusals: [string, string][] = []
   const metrics: BrokerMetrics = { ...noopMetrics, authenticationRefused: (kind, reason) => void refusals.push([kind, reason]) }
   const lines: Record<string, unknown>[] = []
   const logger: Logger = { debug() {}, info() {}, warn: (o: object) => void lines.push({ ...o }), error() {}, child: () => logger }
   const authEnabled = opts.authEnabled ?? true
-  const authenticator = await TokenVerifier.create({ keys: [{ alg: 'HS256', secret }], issuer: 'test', nowMs: () => clock.nowMs() })
+  const authenticator = await TokenVerifier.create({ keys: [{ alg: 'HS256', secret }], issuer: 'test', nowMs: () => clock.nowMs(), ...(opts.jwksUrl ? { jwksUrl: opts.jwksUrl } : {}) })
   const broker = await Broker.start(brokerConfig({ brokerId: 1, clusterId: 'c1', authEnabled, allowAnonymous: opts.allowAnonymous ?? false }), {
     storage: new MemoryLogStorage(), clock, logger, metrics, authenticator,
     ...(opts.peers ? { peerAuthenticator: new ClusterSecretAuthenticator(clusterSecret, 'c1', () => clock.nowMs()) } : {}),
@@ -142,6 +142,17 @@ describe('session authentication', () => {
     expect((await t.hello({ peer: { nodeId: 2, clusterId: 'c1' } })).error?.errorName).toBe('SASL_AUTHENTICATION_FAILED')
     expect(t.session.peerNodeId).toBe(0)
     expect(t.socket.closed?.code).toBe(CloseCodes.UNAUTHORIZED)
+  })
+
+  it('a hello the broker cannot check (its JWKS unavailable) closes with TRY_AGAIN_LATER, so the client retries', async () => {
+    const t = await setup({ jwksUrl: 'http://127.0.0.1:1/jwks.json' })
+    const rsa = await generateKeyPair('RS256')
+    const token = await new SignJWT({ sub: 'alice', exp: Math.floor(t.clock.nowMs() / 1000) + 60 }).setProtectedHeader({ alg: 'RS256', kid: 'k' }).sign(rsa.privateKey)
+    t.send(exchanges.hello, { clientId: 't', minVersion: 1, maxVersion: 1, token })
+    const deadline = Date.now() + 5_000
+    while (!t.socket.closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+    expect(t.socket.closed?.code).toBe(CloseCodes.TRY_AGAIN_LATER)
+    expect(t.refusals).toEqual([['user', 'keys-unavailable']])
   })
 
   it('with a cluster secret, a peer hello needs a peer token for its node id', async () => {

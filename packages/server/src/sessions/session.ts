@@ -16,7 +16,7 @@ import type { SessionSocket } from './session-socket.js'
 import { ANONYMOUS, type Principal } from '../security/principal.js'
 import { OutputBudget } from './output-budget.js'
 import { RateLimitedLog, describeError } from './rate-limited-log.js'
-import { SessionAuthentication } from './session-authentication.js'
+import { SessionAuthentication, brokerCouldNotCheck } from './session-authentication.js'
 import { handleRequest, requestHandlers, type RequestHandlers } from './request-handlers.js'
 import { SubscriptionTable } from './subscription-table.js'
 import { toSamsaError } from './to-samsa-error.js'
@@ -233,9 +233,13 @@ export class Session {
     )
   }
 
-  /** A refused credential: the error answers the hello, then the connection closes with UNAUTHORIZED. */
+  /**
+   * A refused credential: the error answers the hello, then the connection closes with UNAUTHORIZED; but when the
+   * broker could not check it (its keys unavailable) the connection just closes with TRY_AGAIN_LATER, so the client retries.
+   */
   #unauthenticated(header: FrameHeader, e: unknown): void {
     const error = toSamsaError(e)
+    if (brokerCouldNotCheck(e)) return this.close(CloseCodes.TRY_AGAIN_LATER, error.message)
     this.#replyError(header, error, e)
     this.close(CloseCodes.UNAUTHORIZED, error.message)
   }
