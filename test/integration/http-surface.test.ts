@@ -112,7 +112,7 @@ describe('the HTTP surface', () => {
 describe('the advertised URL', () => {
   it('never advertises a wildcard address; advertisedUrl replaces the default and must be a ws(s) base URL', async () => {
     const dir = `${fx.dataDir}-adv`
-    const wildcard = await startBroker({ host: '0.0.0.0', port: 0, dataDir: dir, logger: silent })
+    const wildcard = await startBroker({ host: '0.0.0.0', port: 0, dataDir: dir, logger: silent, config: { allowAnonymous: true } })
     try {
       expect(wildcard.url).toBe(`ws://127.0.0.1:${wildcard.port}`)
       const c = await RawConnection.open(wildcard.url)
@@ -122,7 +122,7 @@ describe('the advertised URL', () => {
     } finally {
       await wildcard.close()
     }
-    const advertised = await startBroker({ host: '0.0.0.0', port: 0, dataDir: dir, logger: silent, advertisedUrl: 'wss://broker.example.com' })
+    const advertised = await startBroker({ host: '0.0.0.0', port: 0, dataDir: dir, logger: silent, advertisedUrl: 'wss://broker.example.com', config: { allowAnonymous: true } })
     try {
       expect(advertised.url).toBe('wss://broker.example.com')
       const c = await RawConnection.open(`ws://127.0.0.1:${advertised.port}`)

@@ -24,6 +24,12 @@ export interface InProcessClusterOptions {
   readonly config?: StartBrokerOptions['config']
   /** Metadata snapshots (and log compaction) every this many entries (default: the broker's). */
   readonly snapshotEveryEntries?: number
+  /** The cluster secret every node proves membership with (peer tokens in hello). */
+  readonly clusterSecret?: Uint8Array
+  /** Client authentication of every node. */
+  readonly authentication?: StartBrokerOptions['authentication']
+  /** The logger of every node started without one of its own (default: silent). */
+  readonly logger?: StartBrokerOptions['logger']
 }
 
 export class InProcessCluster {
@@ -55,7 +61,7 @@ export class InProcessCluster {
   }
 
   /** Starts node `id` on its port and data directory (again, after a stop). */
-  async startNode(id: number, logger: StartBrokerOptions['logger'] = silentLogger): Promise<RunningBroker> {
+  async startNode(id: number, logger: StartBrokerOptions['logger'] = this.#opts.logger ?? silentLogger): Promise<RunningBroker> {
     const snapshots = this.#opts.snapshotEveryEntries
     const running = await startBroker({
       port: this.#ports.get(id)!,
@@ -67,13 +73,15 @@ export class InProcessCluster {
       clusterTiming: { sessionTimeoutMs: this.#opts.sessionTimeoutMs ?? 1_500, preferredLeaderIntervalMs: 0, ...(snapshots !== undefined ? { snapshotEveryEntries: snapshots } : {}) },
       ...(this.#opts.replication ? { replication: this.#opts.replication } : {}),
       ...(this.#opts.config ? { config: this.#opts.config } : {}),
+      ...(this.#opts.clusterSecret ? { clusterSecret: this.#opts.clusterSecret } : {}),
+      ...(this.#opts.authentication ? { authentication: this.#opts.authentication } : {}),
     })
     this.nodes.set(id, running)
     return running
   }
 
   /** Starts a broker-only node `id` (not a controller voter) on a new port and data directory: it joins the running cluster. */
-  async addBrokerOnlyNode(id: number, logger: StartBrokerOptions['logger'] = silentLogger): Promise<RunningBroker> {
+  async addBrokerOnlyNode(id: number, logger: StartBrokerOptions['logger'] = this.#opts.logger ?? silentLogger): Promise<RunningBroker> {
     if (this.#ports.has(id)) throw new Error(`node ${id} exists already`)
     this.#ports.set(id, (await freePorts(1))[0]!)
     this.#dirs.set(id, await mkdtemp(join(tmpdir(), `${this.#opts.dirPrefix}-${id}-`)))

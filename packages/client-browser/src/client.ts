@@ -2,6 +2,7 @@
 import type { Crc32cFn } from '@samsa/shared'
 import { Admin } from './admin/admin.js'
 import type { BackoffPolicy } from './connection/backoff.js'
+import type { TokenOption } from './connection/token-keeper.js'
 import { DEFAULT_CONNECT_TIMEOUT_MS, type ConnectionEvents } from './connection/connection.js'
 import type { ConnectionState } from './connection/connection-state.js'
 import { Consumer, type ConsumerOptions } from './consumer/consumer.js'
@@ -51,6 +52,14 @@ export interface ClientOptions {
    * e.g. `crc32c: (b, start, end) => require('@node-rs/crc32').crc32c(b.subarray(start, end))`.
    */
   readonly crc32c?: Crc32cFn
+  /**
+   * The credential for a broker with authentication: a JWT, or a function resolving to a fresh one. It travels in
+   * each connection's hello (never in the URL). With a function, the client sends a fresh token (`reauthenticate`)
+   * before the current one's `exp`, and fetches one for every reconnect, e.g. after the broker closed with
+   * TOKEN_EXPIRED (4001). A refused token closes the client for good with SASL_AUTHENTICATION_FAILED (not retriable):
+   * `client.closed` resolves with that error, and `connect()` and pending calls reject.
+   */
+  readonly token?: TokenOption
 }
 
 export interface ConnectOptions {
@@ -141,6 +150,7 @@ export function createClient(opts: ClientOptions): SamsaClient {
       ...(opts.networkEvents !== undefined && { networkEvents: opts.networkEvents }),
       ...(opts.heartbeatIntervalMs !== undefined && { heartbeatIntervalMs: opts.heartbeatIntervalMs }),
       ...(opts.heartbeatTimeoutMs !== undefined && { heartbeatTimeoutMs: opts.heartbeatTimeoutMs }),
+      ...(opts.token !== undefined && { token: opts.token }),
     },
     logger,
   )

@@ -21,6 +21,7 @@ export {
   type ConnectionEffect,
 } from './connection/connection-state.js'
 export { backoffDelayMs, defaultBackoff, type BackoffPolicy } from './connection/backoff.js'
+export type { TokenOption } from './connection/token-keeper.js'
 export { memoryStorage } from './storage/memory-storage.js'
 export { indexedDbStorage, AtomicTransactionInactiveError, type IndexedDbStorageOptions, type AppStores } from './storage/indexeddb-storage.js'
 export { inProcessLockManager, type LockManagerLike } from './storage/identity-lock.js'

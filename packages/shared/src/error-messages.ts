@@ -43,4 +43,25 @@ export const ErrorMessages = {
   hostRefused: (host: string) => `this broker does not answer to the host ${JSON.stringify(host)}; add it with --allowed-hosts`,
   /** A REST write whose body is not declared JSON (415). */
   writeNeedsJson: (contentType: string | undefined) => `a write needs Content-Type: application/json, got ${contentType === undefined ? 'none' : JSON.stringify(contentType)}`,
+  /** SASL_AUTHENTICATION_FAILED: `authentication failed: the token expired`; `reason` is one of the broker's refusal reasons. */
+  authenticationFailed: (reason: string) => `authentication failed: ${authenticationReasons[reason] ?? reason}`,
 } as const
+
+/** The words for each refusal reason of packages/server/src/security/authentication (never the token itself). */
+const authenticationReasons: Readonly<Record<string, string>> = {
+  missing: 'no token (send one in hello, or as `Authorization: Bearer <jwt>` over HTTP)',
+  'no-hello': 'the connection did not authenticate (a hello with a valid token) before the hello deadline',
+  malformed: 'the token is not a well-formed JWT',
+  expired: 'the token expired',
+  'not-yet-valid': 'the token is not valid yet (nbf)',
+  'wrong-issuer': 'the token has the wrong issuer (iss)',
+  'wrong-audience': 'the token has the wrong audience (aud)',
+  'bad-signature': 'the token signature does not verify',
+  'algorithm-not-allowed': 'the token algorithm is not allowed for any configured key',
+  'unknown-key': 'the token names a key (kid) this broker does not know',
+  'no-subject': 'the token has no subject (sub)',
+  'no-expiry': 'the token has no expiry (exp)',
+  'subject-changed': 'reauthenticate must present a token for the same subject (sub) as the connection',
+  'wrong-peer': 'the peer token does not name the node id given in hello, or was not signed with this cluster\'s secret',
+  'keys-unavailable': 'the broker could not load its verification keys (JWKS); try again later',
+}

@@ -5,6 +5,7 @@
  */
 import type { Clock, Logger, Random, WebSocketConstructor } from '../ports.js'
 import type { BackoffPolicy } from './backoff.js'
+import type { TokenOption } from './token-keeper.js'
 
 export interface ConnectionOptions {
   /** Base URLs (`ws://host:port`, normalized as in validation/broker-url.ts); the connection uses `<base>/ws` and rotates through them on reconnect. */
@@ -22,6 +23,8 @@ export interface ConnectionOptions {
   readonly heartbeatIntervalMs?: number
   /** A ping without a pong within this many ms means the socket is half-open: it is closed and the client reconnects. Default 10 000. */
   readonly heartbeatTimeoutMs?: number
+  /** Sent in every hello; a function is called for each hello and to refresh before expiry (token-keeper.ts). */
+  readonly token?: TokenOption
 }
 
 export interface RequestOptions<Res = unknown> {

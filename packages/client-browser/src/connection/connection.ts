@@ -9,9 +9,14 @@
  * requestTimeoutMs is given up (the next URL is tried), and a request written to the socket that gets no answer
  * within its timeout makes the connection probe the socket at once with a heartbeat ping (even when periodic
  * heartbeats are off): no pong within heartbeatTimeoutMs closes it and the connection starts over. A socket that is
- * merely slow answers the ping and keeps its late answers (onLateResponse).
+ * merely slow answers the ping and keeps its late answers (onLateResponse). With a `token`, each hello carries one
+ * and token-keeper.ts refreshes it in-band; a refused token closes the connection for good (SASL_AUTHENTICATION_FAILED
+ * is not retriable), while a TOKEN_EXPIRED close is an ordinary reconnect (with a fresh token from the function).
  */
-import { ApiKeys, MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, SamsaError, decodePush, hello, ping, readFrameHeader, type Exchange, type HelloResponse, type Push } from '@samsa/shared'
+import {
+  ApiKeys, MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, SamsaError, decodePush, hello, ping, readFrameHeader, reauthenticate,
+  type Exchange, type HelloRequest, type HelloResponse, type Push,
+} from '@samsa/shared'
 import { clientClosedError, clientError } from '../client-errors.js'
 import { silentLogger, systemClock, type Clock, type Logger, type Random, type TimerHandle } from '../ports.js'
 import { normalizeBrokers } from '../validation/broker-url.js'
@@ -22,6 +27,7 @@ import { ConnectionReasons, initialConnectionState, transition, type ConnectionE
 import { Emitter } from './emitter.js'
 import { Heartbeat } from './heartbeat.js'
 import { RequestTable, pendingRequest, type PendingRequest } from './request-table.js'
+import { TokenKeeper } from './token-keeper.js'
 import { connectOrFail, statusStream, whenReady } from './status-waits.js'
 
 export { clientClosedError } from '../client-errors.js'
@@ -53,6 +59,7 @@ export class Connection {
   /** Queued, in-flight and timed-out requests; nothing is in flight whenever #socket is null. */
   readonly #requests: RequestTable
   readonly #heartbeat: Heartbeat
+  readonly #tokens: TokenKeeper
   #hello: HelloResponse | null = null
   #reconnectTimer: TimerHandle | null = null
   /** Incremented on every successful handshake; consumers re-subscribe when it changes. */
@@ -87,6 +94,11 @@ export class Connection {
       connected: () => this.#state.status === 'connected',
       ping: (timeoutMs) => this.request(ping, {}, { timeoutMs }),
       missed: (message) => this.#dispatch({ type: 'heartbeatMissed', message }),
+    })
+    this.#tokens = new TokenKeeper(opts.token, {
+      clock: this.#clock,
+      log: this.#log,
+      reauthenticate: (token) => this.request(reauthenticate, { token }).then((r) => r.expiresAtMs),
     })
     const g = globalThis as Partial<EventTarget>
     this.#network = opts.networkEvents !== undefined ? opts.networkEvents : typeof g.addEventListener === 'function' ? (g as EventTarget) : null
@@ -182,7 +194,10 @@ export class Connection {
         this.#state = state
         for (const effect of effects) this.#perform(effect)
         if (state.status === 'connected' && previous.status !== 'connected') this.#heartbeat.start()
-        if (state.status !== 'connected') this.#heartbeat.stop()
+        if (state.status !== 'connected') {
+          this.#heartbeat.stop()
+          this.#tokens.stopped()
+        }
         if (state.status === 'closed' && previous.status !== 'closed') this.#resolveClosed(this.#closingError(state))
         if (state.status !== previous.status || state.reason !== previous.reason) {
           this.#log.debug({ from: previous.status, to: state.status, reason: state.reason.code, attempt: state.attempt }, 'connection status')
@@ -270,7 +285,27 @@ export class Connection {
   #sendHello(): void {
     const socket = this.#socket
     this.#hello = null
-    const request = { clientId: this.#opts.clientId, minVersion: MIN_PROTOCOL_VERSION, maxVersion: MAX_PROTOCOL_VERSION }
+    let token: string | Promise<string> | undefined
+    try {
+      token = this.#tokens.forHello()
+    } catch (error) {
+      token = Promise.reject(error)
+    }
+    if (!(token instanceof Promise)) return this.#writeHello(socket, token)
+    token.then(
+      (t) => {
+        if (socket === this.#socket) this.#writeHello(socket, t)
+      },
+      (error: unknown) => {
+        if (socket !== this.#socket) return
+        this.#log.warn({ error: error instanceof Error ? error.message : String(error) }, 'the token function failed; retrying with backoff')
+        this.#dispatch({ type: 'handshakeFailed', retriable: true, message: `the token function failed: ${error instanceof Error ? error.message : String(error)}` })
+      },
+    )
+  }
+
+  #writeHello(socket: BrokerSocket | null, token: string | undefined): void {
+    const request: HelloRequest = { clientId: this.#opts.clientId, minVersion: MIN_PROTOCOL_VERSION, maxVersion: MAX_PROTOCOL_VERSION, ...(token !== undefined ? { token } : {}) }
     const pending = pendingRequest(hello, request, {
       resolve: (res) => {
         if (socket !== this.#socket) return
@@ -283,6 +318,7 @@ export class Connection {
         this.#session++
         this.#log.info({ brokerId: res.brokerId, version: res.version, session: this.#session }, 'connected')
         this.#dispatch({ type: 'handshakeSucceeded' })
+        if (this.#state.status === 'connected') this.#tokens.started(token)
       },
       reject: (error) => {
         if (socket !== this.#socket) return

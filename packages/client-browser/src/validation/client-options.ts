@@ -22,6 +22,7 @@ const clientShape: Readonly<Record<string, Rule>> = {
   storage: optional(methods('close')),
   locks: optional(methods('request')),
   crc32c: optional(func),
+  token: optional((v) => (typeof v === 'function' || (typeof v === 'string' && v !== '') ? undefined : 'a non-empty JWT string or a function returning a Promise of one')),
 }
 
 /** Checks createClient's options; returns the normalized broker URLs (see broker-url.ts). */

@@ -90,6 +90,18 @@ export interface BrokerConfig {
   readonly streamLongPollTimeoutMs: number
   /** Durable Streams long polls and SSE connections waiting at once; more are answered 503. */
   readonly maxWaitingStreamReads: number
+  /**
+   * Clients must authenticate (a JWT in hello, a Bearer token over HTTP). True once any verification key, JWKS file
+   * or JWKS URL is configured; the broker is then given an Authenticator (BrokerDeps.authenticator).
+   */
+  readonly authEnabled: boolean
+  /**
+   * With authEnabled, a hello without a token is accepted as ANONYMOUS (which gets only what the ACLs grant
+   * `anonymous`); without auth, the broker may bind a non-loopback host (it refuses to, open, otherwise).
+   */
+  readonly allowAnonymous: boolean
+  /** Tolerance on a token's exp and nbf for clocks that disagree (at most 60 s). */
+  readonly authClockSkewMs: number
   readonly log: PartitionLogConfig
 }
 
@@ -139,6 +151,9 @@ export const defaultBrokerConfig: BrokerConfig = {
   durableStreamsPrefix: '/v1/stream/',
   streamLongPollTimeoutMs: 20_000,
   maxWaitingStreamReads: 10_000,
+  authEnabled: false,
+  allowAnonymous: false,
+  authClockSkewMs: 30_000,
   log: defaultPartitionLogConfig,
 }
 
@@ -199,6 +214,7 @@ export const brokerSettings = {
   quotaMaxThrottleMs: { unit: 'ms', min: 1, max: DAY_MS, help: 'a producer or requester whose quota throttle would pass this is closed with 4029 instead; a reader is held at most this long' },
   streamLongPollTimeoutMs: { unit: 'ms', min: 1, max: HOUR_MS, help: 'how long an HTTP stream long poll (or SSE connection between records) waits for a record' },
   maxWaitingStreamReads: { unit: 'count', min: 1, max: 10_000_000, help: 'HTTP stream long polls and SSE connections waiting at once (503 above)' },
+  authClockSkewMs: { unit: 'ms', min: 0, max: 60_000, help: "tolerance on a token's exp and nbf (clock skew between the broker and the token issuer)" },
 } as const satisfies Partial<Record<keyof BrokerConfig, SettingSpec>>
 
 /** The same for the partition logs (BrokerConfig.log); retentionMs has its flag in hours (--retention-hours). */

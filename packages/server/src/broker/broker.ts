@@ -22,7 +22,8 @@ import type { Clock, Logger, Timer } from '../clock.js'
 import type { LogStorage } from '../log/log-storage.js'
 import type { PartitionLog } from '../log/partition-log.js'
 import { noopMetrics, type BrokerMetrics } from '../observability/broker-metrics.js'
-import type { BrokerConfig } from './broker-config.js'
+import type { Authenticator, PeerAuthenticator } from '../security/authentication/authenticator.js'
+import { ConfigError, type BrokerConfig } from './broker-config.js'
 import type { BrokerClusterPort } from './cluster-port.js'
 import { consumerFetch, listOffsets, replicaFetch, type FetchContext, type FetchOutput, type OnGone } from './fetch-path.js'
 import type { PartitionLeadership, Resignation } from './partition-leadership.js'
@@ -55,12 +56,17 @@ export interface BrokerDeps {
    * replica fetches are served. Without it the broker holds whole topics (TopicRegistry) and leads every partition.
    */
   readonly leadership?: PartitionLeadership
+  /** Verifies client tokens; required when config.authEnabled, unused otherwise. */
+  readonly authenticator?: Authenticator
+  /** Verifies cluster peers' hello tokens (the cluster secret); without it a peer is recognised by its cluster id alone. */
+  readonly peerAuthenticator?: PeerAuthenticator
 }
 
 /** What a connection needs to know of the broker's limits, and what hello tells the client. */
 const CONNECTION_LIMITS = [
   'brokerId', 'clusterId', 'maxFrameBytes', 'maxBatchBytes', 'maxRecordBytes', 'maxConnections', 'maxSubscriptionsPerConnection',
   'maxInFlightRequestsPerConnection', 'helloTimeoutMs', 'idleTimeoutMs', 'maxCreditBytes', 'maxPushBytes', 'maxBufferedBytes', 'slowConsumerTimeoutMs',
+  'authEnabled', 'allowAnonymous',
 ] as const satisfies readonly (keyof BrokerConfig)[]
 export type ConnectionLimits = Pick<BrokerConfig, (typeof CONNECTION_LIMITS)[number]>
 
@@ -92,6 +98,9 @@ export class Broker {
   readonly metrics: BrokerMetrics
   /** Per-principal and per-address quotas (rates and connection counts), shared by every connection. */
   readonly quotas: BrokerQuotas
+  /** Client token verification: present exactly when limits.authEnabled. */
+  readonly authenticator: Authenticator | undefined
+  readonly peerAuthenticator: PeerAuthenticator | undefined
   /** What the produce and fetch paths need of the broker. */
   readonly #paths: ProduceContext & FetchContext
   readonly #leadership: PartitionLeadership | undefined
@@ -111,6 +120,8 @@ export class Broker {
     this.logger = deps.logger
     this.metrics = deps.metrics ?? noopMetrics
     this.quotas = new BrokerQuotas(config, deps.clock, this.metrics)
+    this.authenticator = config.authEnabled ? deps.authenticator : undefined
+    this.peerAuthenticator = deps.peerAuthenticator
     this.#paths = { config, clock: deps.clock, metrics: this.metrics, crc32c: deps.crc32c }
     this.#leadership = deps.leadership
     this.#topics = logs instanceof TopicRegistry ? logs : null
@@ -120,6 +131,7 @@ export class Broker {
   }
 
   static async start(config: BrokerConfig, deps: BrokerDeps): Promise<Broker> {
+    if (config.authEnabled && !deps.authenticator) throw new ConfigError('authEnabled needs an authenticator (a verification key, a JWKS file or a JWKS URL)')
     const metrics = deps.metrics ?? noopMetrics
     const opener = { storage: deps.storage, logConfig: config.log, clock: deps.clock, logger: deps.logger, maxOpenSegmentFiles: config.maxOpenSegmentFiles, tailCacheBytes: config.tailCacheBytes, metrics, ...(deps.crc32c ? { crc32c: deps.crc32c } : {}) }
     const logs = deps.leadership

@@ -32,6 +32,8 @@ export interface BrokerMetrics {
   quotaExceeded(quota: QuotaName): void
   /** The broker closed a connection, with this close code's name (QUOTA_EXCEEDED, HELLO_TIMEOUT, IDLE_TIMEOUT, …). */
   connectionClosedByBroker(code: string): void
+  /** A hello, reauthenticate or HTTP request was refused for its credential (`kind`: a client's token or a peer's), with the refusal reason. */
+  authenticationRefused(kind: 'user' | 'peer', reason: string): void
 }
 
 export const noopMetrics: BrokerMetrics = {
@@ -52,4 +54,5 @@ export const noopMetrics: BrokerMetrics = {
   quotaThrottled() {},
   quotaExceeded() {},
   connectionClosedByBroker() {},
+  authenticationRefused() {},
 }

@@ -32,8 +32,8 @@ function assertPeer(session: SessionView, what: string, replicaId?: number): voi
 }
 
 type Exchanges = typeof exchanges
-/** Every exchange a client sends after hello (hello itself is the session's: it agrees the version). */
-export type HandledExchange = Exclude<keyof Exchanges, 'hello'>
+/** Every exchange a client sends after hello (hello and reauthenticate are the session's: they set the version and the principal). */
+export type HandledExchange = Exclude<keyof Exchanges, 'hello' | 'reauthenticate'>
 
 export type RequestHandlers = {
   readonly [K in HandledExchange]: (req: RequestOf<Exchanges[K]>) => ResponseOf<Exchanges[K]> | Promise<ResponseOf<Exchanges[K]>>
@@ -105,7 +105,7 @@ export function requestHandlers(broker: Broker, session: SessionView): RequestHa
 
 /** The key in `exchanges` of each api key a client may send after hello. */
 const handledByApiKey: ReadonlyMap<number, HandledExchange> = new Map(
-  (Object.keys(exchanges) as (keyof Exchanges)[]).filter((k): k is HandledExchange => k !== 'hello').map((k) => [exchanges[k].apiKey, k]),
+  (Object.keys(exchanges) as (keyof Exchanges)[]).filter((k): k is HandledExchange => k !== 'hello' && k !== 'reauthenticate').map((k) => [exchanges[k].apiKey, k]),
 )
 
 /**

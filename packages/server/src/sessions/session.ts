@@ -3,12 +3,14 @@
  * onFrame(); it answers through its SessionSocket. Every frame with a whole 8-byte header gets a response for
  * its correlation id (INVALID_REQUEST for a body that cannot be parsed) and the connection stays; only a frame
  * shorter than its header closes it with 1002. While a quota throttles the connection (connection-quotas.ts) no
- * frame is read or handled, and its responses and pushes wait, in order, until the throttle ends.
+ * frame is read or handled, and its responses and pushes wait, in order, until the throttle ends. While a hello is
+ * being verified (a token), later frames wait and are handled in order once it is accepted; a refused one closes the
+ * connection with UNAUTHORIZED (4401).
  */
 import {
   ApiKeys, CloseCodes, closeCodeName, FRAME_HEADER_BYTES, MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, ByteReader, ProtocolError, SamsaError,
   apiKeyName, decodeRaftMessageBody, encodeErrorFrame, encodeResponseFrame, exchangeByApiKey, readFrameHeader, type Exchange, type FrameHeader,
-  type HelloPeer, type RaftWireMessage,
+  type HelloRequest, type RaftWireMessage, type ReauthenticateRequest,
 } from '@samsa/shared'
 import type { Timer } from '../clock.js'
 import type { Broker } from '../broker/broker.js'
@@ -18,14 +20,15 @@ import { ConnectionQuotas } from './connection-quotas.js'
 import { ReadPause } from './read-pause.js'
 import { OutputBudget } from './output-budget.js'
 import { RateLimitedLog, describeError } from './rate-limited-log.js'
+import { SessionAuthentication, brokerCouldNotCheck } from './session-authentication.js'
 import { handleRequest, requestHandlers, type RequestHandlers } from './request-handlers.js'
 import { SubscriptionTable } from './subscription-table.js'
 import { toSamsaError } from './to-samsa-error.js'
 
 /**
  * Where a Session sends broker-to-broker traffic, when this node runs a controller quorum. A connection becomes a
- * peer by naming, in its hello, a node id `isPeer` accepts and this broker's cluster id. That is a cluster-id check,
- * not authentication: real peer authentication comes with TLS and credentials (the security issue).
+ * peer by naming, in its hello, a node id `isPeer` accepts and this broker's cluster id, and, when the cluster has a
+ * secret (BrokerDeps.peerAuthenticator), a peer token signed with it for that node id.
  */
 export interface PeerGate {
   isPeer(nodeId: number): boolean
@@ -50,6 +53,9 @@ export class Session {
   /** Responses built while throttled, sent in order when the throttle ends. */
   readonly #held: Uint8Array[] = []
   #closed = false
+  /** A hello is being verified: frames that arrive meanwhile wait in #deferred. */
+  #helloPending = false
+  readonly #auth: SessionAuthentication
   #helloTimer: Timer | null
   /** Everything queued for this connection, within maxBufferedBytes; pauses reading while over. */
   readonly #output: OutputBudget
@@ -90,6 +96,7 @@ export class Session {
       throttleEnded: () => this.#throttleEnded(),
       exceeded: (reason) => this.close(CloseCodes.QUOTA_EXCEEDED, reason),
     })
+    this.#auth = new SessionAuthentication(broker, socket.remoteAddress, (code, reason) => this.close(code, reason))
     this.#output = new OutputBudget({
       socket: readPause.socketFor('output'),
       clock: broker.clock,
@@ -104,7 +111,9 @@ export class Session {
     this.#armIdleTimer(broker.limits.idleTimeoutMs)
     this.#helloTimer = broker.clock.setTimeout(() => {
       this.#helloTimer = null
-      if (this.#version === 0) this.close(CloseCodes.HELLO_TIMEOUT, `no hello within ${broker.limits.helloTimeoutMs} ms`)
+      if (this.#version !== 0) return
+      this.#auth.neverAuthenticated()
+      this.close(CloseCodes.HELLO_TIMEOUT, `no hello within ${broker.limits.helloTimeoutMs} ms`)
     }, broker.limits.helloTimeoutMs)
     // Last: a connection past maxConnectionsPerIp or maxConnectionsPerPrincipal is closed at once (QUOTA_EXCEEDED).
     this.#quotas.open(this.#principal)
@@ -138,7 +147,7 @@ export class Session {
   onFrame(frame: Uint8Array): void {
     if (this.#closed) return
     this.#lastActivityMs = this.#broker.clock.monotonicMs()
-    if (this.#output.congested || this.#quotas.throttled || this.#deferred.length > 0) {
+    if (this.#output.congested || this.#quotas.throttled || this.#deferred.length > 0 || this.#helloPending) {
       this.#deferredBytes += frame.length
       if (this.#deferredBytes > this.#broker.limits.maxBufferedBytes) {
         return this.close(CloseCodes.SLOW_CONSUMER, `the client kept sending ${this.#deferredBytes} bytes of requests without reading its responses`)
@@ -150,7 +159,7 @@ export class Session {
   }
 
   #roomAgain(): void {
-    while (this.#deferred.length > 0 && !this.#output.congested && !this.#quotas.throttled && !this.#closed) {
+    while (this.#deferred.length > 0 && !this.#output.congested && !this.#quotas.throttled && !this.#helloPending && !this.#closed) {
       const frame = this.#deferred.shift()!
       this.#deferredBytes -= frame.length
       this.#handleFrame(frame)
@@ -185,7 +194,8 @@ export class Session {
       if (e instanceof ProtocolError) return this.#replyError(header, new SamsaError('INVALID_REQUEST', `malformed ${exchange.name} request: ${e.message}`))
       return this.#replyError(header, toSamsaError(e), e)
     }
-    if (header.apiKey === ApiKeys.HELLO) return this.#hello(header, request as { clientId: string; minVersion: number; maxVersion: number; peer?: HelloPeer })
+    if (header.apiKey === ApiKeys.HELLO) return this.#hello(header, request as HelloRequest)
+    if (header.apiKey === ApiKeys.REAUTHENTICATE) return this.#reauthenticate(header, request as ReauthenticateRequest)
     this.#dispatch(header, exchange, request)
   }
 
@@ -212,12 +222,17 @@ export class Session {
     this.#peers.onRaftMessages(from, messages.filter((m) => m.from === from))
   }
 
-  #hello(header: FrameHeader, req: { clientId: string; minVersion: number; maxVersion: number; peer?: HelloPeer }): void {
+  #hello(header: FrameHeader, req: HelloRequest): void {
     const version = Math.min(req.maxVersion, MAX_PROTOCOL_VERSION)
     if (version < Math.max(req.minVersion, MIN_PROTOCOL_VERSION)) {
       return this.#replyError(header, new SamsaError('UNSUPPORTED_VERSION', `client speaks ${req.minVersion}..${req.maxVersion}; broker speaks ${MIN_PROTOCOL_VERSION}..${MAX_PROTOCOL_VERSION}`))
     }
     if (this.#version !== 0 && this.#version !== version) return this.#replyError(header, new SamsaError('INVALID_REQUEST', 'the version is already agreed on this connection'))
+    // A second hello changes no credential (reauthenticate does); it may only make the connection a peer, authenticated as a first one.
+    if (this.#version !== 0 && (req.token !== undefined && !req.peer)) {
+      return this.#replyError(header, new SamsaError('INVALID_REQUEST', 'this connection already said hello: its credential changes only with reauthenticate'))
+    }
+    if (this.#version !== 0 && req.peer && this.#peerNodeId !== 0) return this.#replyError(header, new SamsaError('INVALID_REQUEST', 'this connection is already a cluster peer'))
     if (req.peer) {
       const { nodeId, clusterId } = req.peer
       if (clusterId !== this.#broker.limits.clusterId) {
@@ -226,8 +241,45 @@ export class Session {
       if (!this.#peers || !this.#peers.isPeer(nodeId) || nodeId === this.#broker.limits.brokerId) {
         return this.#replyError(header, new SamsaError('CLUSTER_AUTHORIZATION_FAILED', `node ${nodeId} is not a cluster peer of this broker (a single node has none, and no node is its own peer)`))
       }
-      this.#peerNodeId = nodeId
     }
+    if (this.#version !== 0 && !req.peer) return this.#accept(header, req, version, this.principal)
+    let principal: Principal | Promise<Principal>
+    try {
+      principal = this.#auth.helloPrincipal(req)
+    } catch (e) {
+      return this.#unauthenticated(header, e)
+    }
+    if (!(principal instanceof Promise)) return this.#accept(header, req, version, principal)
+    this.#helloPending = true
+    principal.then(
+      (p) => {
+        this.#helloPending = false
+        this.#accept(header, req, version, p)
+        this.#roomAgain()
+      },
+      (e: unknown) => {
+        this.#helloPending = false
+        this.#unauthenticated(header, e)
+      },
+    )
+  }
+
+  /**
+   * A refused credential: the error answers the hello, then the connection closes with UNAUTHORIZED; but when the
+   * broker could not check it (its keys unavailable) the connection just closes with TRY_AGAIN_LATER, so the client retries.
+   */
+  #unauthenticated(header: FrameHeader, e: unknown): void {
+    const error = toSamsaError(e)
+    if (brokerCouldNotCheck(e)) return this.close(CloseCodes.TRY_AGAIN_LATER, error.message)
+    this.#replyError(header, error, e)
+    this.close(CloseCodes.UNAUTHORIZED, error.message)
+  }
+
+  #accept(header: FrameHeader, req: HelloRequest, version: number, principal: Principal): void {
+    if (this.#closed) return
+    if (req.peer) this.#peerNodeId = req.peer.nodeId
+    this.principal = principal
+    this.#auth.enforceExpiry(principal)
     this.#version = version
     // Kept for log lines about this connection: bounded, whatever the client sent.
     this.clientId = req.clientId.slice(0, 256)
@@ -243,6 +295,19 @@ export class Session {
       maxRecordBytes: c.maxRecordBytes,
       maxSubscriptions: c.maxSubscriptionsPerConnection,
     })
+  }
+
+  /** A fresh token on a live connection: same subject, a later expiry; refused, the connection keeps its credential. */
+  #reauthenticate(header: FrameHeader, req: ReauthenticateRequest): void {
+    this.#auth.reauthenticate(this.principal, req.token).then(
+      (p) => {
+        if (this.#closed) return
+        this.principal = p
+        this.#auth.enforceExpiry(p)
+        this.#reply(header, exchangeByApiKey.get(ApiKeys.REAUTHENTICATE)!, { expiresAtMs: p.expiresAtMs ?? -1 })
+      },
+      (e: unknown) => this.#replyError(header, toSamsaError(e), e),
+    )
   }
 
   #dispatch(header: FrameHeader, exchange: Exchange<unknown, unknown>, request: unknown): void {
@@ -373,6 +438,7 @@ export class Session {
     this.#quotas.close()
     this.#held.length = 0
     this.subscriptions.closeAll()
+    this.#auth.close()
     if (this.#helloTimer) this.#broker.clock.clearTimeout(this.#helloTimer)
     this.#output.close()
     this.#untrackOutput()

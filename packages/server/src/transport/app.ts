@@ -8,6 +8,7 @@
 import { Hono, type Context } from 'hono'
 import { SamsaError } from '@samsa/shared'
 import type { Broker } from '../broker/broker.js'
+import type { Principal } from '../security/principal.js'
 import { toSamsaError } from '../sessions/to-samsa-error.js'
 import { ANONYMOUS } from '../security/principal.js'
 import { quotaPrincipal } from '../security/quotas/broker-quotas.js'
@@ -43,12 +44,18 @@ export interface AppDeps {
   readonly remoteAddressOf?: (c: Context) => string | undefined
   /** The Durable Streams HTTP protocol's prefix, limits and authorization hooks (transport/durable-streams/routes.ts). */
   readonly streams?: Partial<DurableStreamsOptions>
+  /**
+   * Who an HTTP request speaks for (default: ANONYMOUS). The node adapter verifies an `Authorization: Bearer <jwt>`
+   * header (never a query parameter); a bad token throws SamsaError SASL_AUTHENTICATION_FAILED, answered with 401.
+   */
+  readonly principalOf?: (c: Context) => Promise<Principal>
 }
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const REFUSAL_NAMES: Record<RefusalReason, string> = { origin: 'FORBIDDEN_ORIGIN', host: 'MISDIRECTED_HOST', 'content-type': 'UNSUPPORTED_MEDIA_TYPE' }
 
-const HTTP_STATUS: Record<string, 400 | 404 | 409 | 422 | 429 | 500 | 503> = {
+const HTTP_STATUS: Record<string, 400 | 401 | 404 | 409 | 422 | 429 | 500 | 503> = {
+  SASL_AUTHENTICATION_FAILED: 401,
   INVALID_TOPIC_EXCEPTION: 400,
   INVALID_PARTITIONS: 400,
   INVALID_REQUEST: 400,
@@ -60,7 +67,8 @@ const HTTP_STATUS: Record<string, 400 | 404 | 409 | 422 | 429 | 500 | 503> = {
   KAFKA_STORAGE_ERROR: 503,
 }
 
-function errorResponse(c: Context, err: unknown) {
+/** The JSON error body and HTTP status of anything a handler threw (SASL_AUTHENTICATION_FAILED → 401, …). */
+export function errorResponse(c: Context, err: unknown) {
   const e = toSamsaError(err)
   const wait = e.details.throttleTimeMs
   // A throttled request says when to retry, in whole seconds (RFC 9110 Retry-After).

@@ -32,6 +32,8 @@ export const ApiKeys = {
   ALTER_PARTITION: 18,
   /** Broker-only node → a controller voter (over a cluster-peer connection): committed metadata after an offset (long poll). */
   FETCH_METADATA: 19,
+  /** Client → broker: a fresh token on a live connection, before the current one expires (same subject). */
+  REAUTHENTICATE: 20,
 } as const
 
 export type ApiKey = (typeof ApiKeys)[keyof typeof ApiKeys]

@@ -72,6 +72,7 @@ const golden: Record<Name, { request: unknown; response: unknown }> = {
     request: { afterOffset: 41, knownLeaderId: 2, maxWaitMs: 500, maxBytes: 65_536 },
     response: { leaderId: 3, term: 4, latestOffset: 43, snapshot: null, entries: [{ offset: 42, data: Uint8Array.of(1, 2, 3) }, { offset: 43, data: Uint8Array.of(9) }] },
   },
+  reauthenticate: { request: { token: 'a.b.c' }, response: { expiresAtMs: 1_800_000_000_000 } },
 }
 
 const str = fc.string({ unit: 'binary', maxLength: 24 })
@@ -86,7 +87,7 @@ const empty = fc.constant({})
 
 const arbitraries: Record<Name, { request: fc.Arbitrary<unknown>; response: fc.Arbitrary<unknown> }> = {
   hello: {
-    request: fc.record({ clientId: str, minVersion: u16, maxVersion: u16, peer: fc.record({ nodeId: u32, clusterId: str }) }, { requiredKeys: ['clientId', 'minVersion', 'maxVersion'] }),
+    request: fc.record({ clientId: str, minVersion: u16, maxVersion: u16, token: str.filter((t) => t !== ''), peer: fc.record({ nodeId: u32, clusterId: str }) }, { requiredKeys: ['clientId', 'minVersion', 'maxVersion'] }),
     response: fc.record({ version: u16, brokerId: i32, clusterId: str, maxFrameBytes: u32, maxBatchBytes: u32, maxRecordBytes: u32, maxSubscriptions: u32 }),
   },
   metadata: {
@@ -169,6 +170,7 @@ const arbitraries: Record<Name, { request: fc.Arbitrary<unknown>; response: fc.A
       entries: fc.array(fc.record({ offset: i64, data: bytes }), { maxLength: 4 }),
     }),
   },
+  reauthenticate: { request: fc.record({ token: str }), response: fc.record({ expiresAtMs: fc.oneof(i64, fc.constant(-1)) }) },
 }
 
 const names = Object.keys(exchanges) as Name[]

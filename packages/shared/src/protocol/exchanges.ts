@@ -16,10 +16,11 @@ import { metadata } from './messages/metadata.js'
 import { offsetForLeaderEpoch } from './messages/offset-for-leader-epoch.js'
 import { ping } from './messages/ping.js'
 import { produce } from './messages/produce.js'
+import { reauthenticate } from './messages/reauthenticate.js'
 import { subscribe } from './messages/subscribe.js'
 import { unsubscribe } from './messages/unsubscribe.js'
 
-export const exchanges = { hello, metadata, createTopic, deleteTopic, initProducerId, produce, fetch, listOffsets, subscribe, unsubscribe, credit, ping, offsetForLeaderEpoch, brokerRegistration, brokerHeartbeat, allocateProducerIds, alterPartition, fetchMetadata } as const
+export const exchanges = { hello, metadata, createTopic, deleteTopic, initProducerId, produce, fetch, listOffsets, subscribe, unsubscribe, credit, ping, offsetForLeaderEpoch, brokerRegistration, brokerHeartbeat, allocateProducerIds, alterPartition, fetchMetadata, reauthenticate } as const
 
 export const exchangeByApiKey: ReadonlyMap<number, Exchange<unknown, unknown>> = new Map(
   Object.values(exchanges).map((e) => [e.apiKey, e as Exchange<unknown, unknown>]),

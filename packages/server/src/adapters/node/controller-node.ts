@@ -24,6 +24,8 @@ export interface ControllerVoter {
 export interface ControllerNodeOptions {
   readonly nodeId: NodeId
   readonly clusterId: string
+  /** The cluster secret its Raft links prove membership with. */
+  readonly clusterSecret?: Uint8Array
   readonly voters: readonly ControllerVoter[]
   readonly storage: LogStorage
   readonly logger: Logger
@@ -57,6 +59,7 @@ export async function startControllerNode(opts: ControllerNodeOptions): Promise<
   const peers = new PeerConnections({
     nodeId: opts.nodeId,
     clusterId: opts.clusterId,
+    ...(opts.clusterSecret ? { clusterSecret: opts.clusterSecret } : {}),
     peers: new Map(opts.voters.map((v) => [v.id, v.url])),
     logger: opts.logger,
     onDropped: (peer, frames) => dropped.inc({ peer: String(peer) }, frames),

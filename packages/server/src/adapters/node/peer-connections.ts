@@ -1,6 +1,6 @@
 /**
  * @module PeerConnections: the controller's outbound WebSocket links, one per other voter, to its advertised URL's
- * `/ws`. Each link says hello as a cluster peer (node id, cluster id), then carries one-way raftMessage frames;
+ * `/ws`. Each link says hello as a cluster peer (node id, cluster id, and a peer token with a cluster secret), then carries one-way raftMessage frames;
  * the other direction is the other node's own link to us. A lost link reconnects with exponential backoff.
  *
  * Invariants: frames for a peer that is not connected (or whose socket holds more than maxBufferedBytes) wait in a
@@ -9,13 +9,15 @@
  */
 import WebSocket from 'ws'
 import { MIN_PROTOCOL_VERSION, decodeResponseFrame, encodeRaftMessageFrame, exchanges, type Logger } from '@samsa/shared'
-import { peerHelloFrame, peerSocketUrl } from './peer-hello.js'
+import { peerSocketUrl, sendPeerHello } from './peer-hello.js'
 import type { RaftTransport } from '../../controller/raft-driver.js'
 import type { Message, NodeId } from '../../controller/raft/index.js'
 
 export interface PeerConnectionsOptions {
   readonly nodeId: NodeId
   readonly clusterId: string
+  /** The cluster secret: each hello then carries a fresh peer token signed with it. */
+  readonly clusterSecret?: Uint8Array
   /** Every other voter's base URL (ws://host:port); `/ws` is appended. */
   readonly peers: ReadonlyMap<NodeId, string>
   readonly logger: Logger
@@ -83,7 +85,7 @@ class PeerLink {
     this.#ws = ws
     ws.binaryType = 'nodebuffer'
     ws.on('open', () => {
-      ws.send(peerHelloFrame(this.opts.nodeId, this.opts.clusterId))
+      sendPeerHello(ws, this.opts.nodeId, this.opts.clusterId, this.opts.clusterSecret)
     })
     ws.on('message', (data: Buffer) => {
       let r: ReturnType<typeof decodeResponseFrame>

@@ -9,13 +9,15 @@
  * once); a closed connection is forgotten and the next call opens a new one.
  */
 import WebSocket from 'ws'
-import { PEER_HELLO_CORRELATION_ID, peerHelloFrame, peerSocketUrl, type PeerLinkKind } from './peer-hello.js'
+import { PEER_HELLO_CORRELATION_ID, peerSocketUrl, sendPeerHello, type PeerLinkKind } from './peer-hello.js'
 import { MIN_PROTOCOL_VERSION, SamsaError, decodeResponseFrame, encodeRequestFrame, exchanges, type Exchange, type Logger } from '@samsa/shared'
 import type { ControllerExchange, ControllerRequest, ControllerResponse, PeerRequester } from '../../cluster/controller-channel.js'
 
 export interface PeerRequestsOptions {
   readonly nodeId: number
   readonly clusterId: string
+  /** The cluster secret: each hello then carries a fresh peer token signed with it. */
+  readonly clusterSecret?: Uint8Array
   /** Base URL (ws://host:port) of every node this one may call. */
   readonly urls: ReadonlyMap<number, string>
   readonly logger: Logger
@@ -46,7 +48,7 @@ class PeerConnection {
     this.#ws = ws
     ws.binaryType = 'nodebuffer'
     this.#ready = new Promise<void>((resolve, reject) => {
-      ws.on('open', () => ws.send(peerHelloFrame(opts.nodeId, opts.clusterId)))
+      ws.on('open', () => sendPeerHello(ws, opts.nodeId, opts.clusterId, opts.clusterSecret))
       ws.on('message', (data: Buffer) => {
         let r: ReturnType<typeof decodeResponseFrame>
         try {

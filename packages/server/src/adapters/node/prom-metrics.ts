@@ -51,6 +51,12 @@ export function createPromMetrics(): PromMetrics {
   const quotaThrottleSeconds = new Counter({ name: 'samsa_quota_throttle_seconds_total', help: 'Throttle time applied to connections by quotas', labelNames: ['quota'], registers: [registry] })
   const quotaExceeded = new Counter({ name: 'samsa_quota_exceeded_total', help: 'Requests refused, connections refused and connections closed by a quota', labelNames: ['quota'], registers: [registry] })
   const closedByBroker = new Counter({ name: 'samsa_connections_closed_total', help: 'Connections the broker closed, by close code (QUOTA_EXCEEDED, HELLO_TIMEOUT, IDLE_TIMEOUT, SLOW_CONSUMER, TRY_AGAIN_LATER, …)', labelNames: ['code'], registers: [registry] })
+  const authRefused = new Counter({
+    name: 'samsa_authentication_refused_total',
+    help: 'Credentials refused (hello, reauthenticate, HTTP Bearer; kind user or peer), by reason (missing, expired, bad-signature, …)',
+    labelNames: ['kind', 'reason'],
+    registers: [registry],
+  })
   return {
     registry,
     requestRefused: (via, reason) => refused.inc({ via, reason }),
@@ -60,6 +66,7 @@ export function createPromMetrics(): PromMetrics {
       quotaThrottleSeconds.inc({ quota }, ms / 1000)
     },
     quotaExceeded: (quota) => quotaExceeded.inc({ quota }),
+    authenticationRefused: (kind, reason) => authRefused.inc({ kind, reason }),
     recordsIn: (topic, n, b) => {
       recordsIn.inc({ topic }, n)
       bytesIn.inc({ topic }, b)

@@ -18,7 +18,8 @@ import type { PartitionLogConfig } from '../../log/partition-log.js'
 import { createApp, type SdkFile } from '../../transport/app.js'
 import type { Entry } from '../../controller/raft/index.js'
 import { incompleteReplicas } from '../../cluster/incomplete-replicas.js'
-import { ClusterNode, type ClusterNodeStatus } from '../../cluster/cluster-node.js'
+import { ClusterNode } from '../../cluster/cluster-node.js'
+import { clusterView } from './cluster-view.js'
 import { brokerReplicaLogs } from '../../cluster/broker-replica-logs.js'
 import { ReplicaManager, type ReplicaManagerConfig } from '../../replication/replica-manager.js'
 import { peerReplicaLinks } from './replica-links.js'
@@ -44,6 +45,9 @@ import { registerClusterMetrics } from './cluster-metrics.js'
 import { BrowserPolicy, defaultAllowedHosts } from '../../security/browser-policy.js'
 import { refusalReporter } from '../../security/browser-refusals.js'
 import { readTlsMaterial, type TlsFiles } from './tls-files.js'
+import { authenticationConfigured, type AuthenticationSettings } from './authentication-files.js'
+import { brokerAuthentication, logAuthenticationMode } from './broker-authentication.js'
+import { bearerPrincipalOf } from './bearer-principal.js'
 
 export interface StartBrokerOptions {
   readonly host?: string
@@ -85,6 +89,10 @@ export interface StartBrokerOptions {
    * `caFile` (besides Node's default store) on outbound wss:// peer links. The default advertised URL is then wss://.
    */
   readonly tls?: TlsFiles
+  /** Client authentication: any key, JWKS file or URL turns it on (config.authEnabled); see broker-authentication.ts. */
+  readonly authentication?: AuthenticationSettings
+  /** The cluster secret (≥ 32 bytes) peers prove membership with; required for a cluster with authentication. */
+  readonly clusterSecret?: Uint8Array
 }
 
 export interface RunningBroker {
@@ -129,8 +137,10 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
   // A node given the controllers but not among them is a broker-only node (an observer of the metadata log).
   const brokerOnly = opts.controllers !== undefined && !opts.controllers.some((v) => v.id === opts.nodeId)
   // Every setting (the advertised URL included) is checked before the lock and the port are taken.
-  const nodeConfig = opts.nodeId !== undefined && opts.config?.brokerId === undefined ? { brokerId: opts.nodeId } : {}
-  brokerConfig({ ...opts.config, ...nodeConfig, ...(opts.advertisedUrl !== undefined ? { advertisedUrl: opts.advertisedUrl } : {}) })
+  const nodeConfig = { ...(opts.nodeId !== undefined && opts.config?.brokerId === undefined ? { brokerId: opts.nodeId } : {}), authEnabled: authenticationConfigured(opts.authentication) }
+  const checked = brokerConfig({ ...opts.config, ...nodeConfig, ...(opts.advertisedUrl !== undefined ? { advertisedUrl: opts.advertisedUrl } : {}) })
+  const peerSecret = opts.clusterSecret ? { clusterSecret: opts.clusterSecret } : {}
+  const auth = await brokerAuthentication(host, checked, { ...opts, clustered: opts.controllers !== undefined })
   const logger = opts.logger ?? createPinoLogger()
   const metrics = createPromMetrics()
   const storage = new FileLogStorage(opts.dataDir)
@@ -181,7 +191,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
       // A replicating node: the ReplicaManager is the broker's leadership from the start (high watermarks are set by
       // replication). Its logs, links and AlterPartition are bound below, once the broker and the cluster exist.
       const cfg = config
-      replicaPeers = new PeerRequests({ nodeId: opts.nodeId!, clusterId: cfg.clusterId, urls: new Map(), logger, timeoutMs: cfg.requestTimeoutMs, maxInFlight: cfg.maxInFlightRequestsPerConnection, link: 'replica', ...peerTls })
+      replicaPeers = new PeerRequests({ nodeId: opts.nodeId!, clusterId: cfg.clusterId, ...peerSecret, urls: new Map(), logger, timeoutMs: cfg.requestTimeoutMs, maxInFlight: cfg.maxInFlightRequestsPerConnection, link: 'replica', ...peerTls })
       replicas = new ReplicaManager(opts.replication ?? {}, {
         brokerId: cfg.brokerId,
         clock: nodeClock,
@@ -193,7 +203,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
         incompleteReplicas: { reportIncomplete: (topic, partition) => cluster?.reportIncompleteReplica(topic, partition) },
       })
     }
-    broker = await Broker.start(config, { storage, clock: nodeClock, logger, metrics, ...(crc32c ? { crc32c } : {}), ...(replicas ? { leadership: replicas } : {}) })
+    broker = await Broker.start(config, { storage, clock: nodeClock, logger, metrics, ...(crc32c ? { crc32c } : {}), ...(replicas ? { leadership: replicas } : {}), ...auth })
   } catch (e) {
     replicaPeers?.close()
     await replicas?.stop()
@@ -211,7 +221,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
       const voterIds = opts.controllers.map((v) => v.id)
       if (brokerOnly) {
         // No Raft here: the metadata log comes from the voters (fetchMetadata), over the same link as controller requests.
-        const peers = new PeerRequests({ nodeId: opts.nodeId!, clusterId: config.clusterId, urls: new Map(opts.controllers.map((v) => [v.id, v.url])), logger, timeoutMs: config.requestTimeoutMs, link: 'controller', ...peerTls })
+        const peers = new PeerRequests({ nodeId: opts.nodeId!, clusterId: config.clusterId, ...peerSecret, urls: new Map(opts.controllers.map((v) => [v.id, v.url])), logger, timeoutMs: config.requestTimeoutMs, link: 'controller', ...peerTls })
         peerRequests = peers
         observer = new MetadataObserver({
           nodeId: opts.nodeId!,
@@ -250,6 +260,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
         controller = await startControllerNode({
           nodeId: opts.nodeId!,
           clusterId: config.clusterId,
+          ...peerSecret,
           voters: opts.controllers,
           storage,
           logger,
@@ -262,7 +273,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
       }
       if (metadata && controller) {
         metadata.attach(controller.driver)
-        peerRequests = new PeerRequests({ nodeId: opts.nodeId!, clusterId: config.clusterId, urls: new Map(opts.controllers.map((v) => [v.id, v.url])), logger, timeoutMs: config.requestTimeoutMs, link: 'controller', ...peerTls })
+        peerRequests = new PeerRequests({ nodeId: opts.nodeId!, clusterId: config.clusterId, ...peerSecret, urls: new Map(opts.controllers.map((v) => [v.id, v.url])), logger, timeoutMs: config.requestTimeoutMs, link: 'controller', ...peerTls })
       }
       if (metadataView && peerRequests) {
         cluster = new ClusterNode({
@@ -336,6 +347,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     browserPolicy,
     refused,
     secure: tls !== null,
+    ...(auth.authenticator ? { principalOf: bearerPrincipalOf(broker, auth.authenticator, config.allowAnonymous) } : {}),
     metricsText: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     // The build copies the built demo app (apps/demo/dist) into packages/server/demo, so an installed @samsa/server carries it.
     staticAsset: staticFiles(fileURLToPath(new URL('../../../demo/', import.meta.url))),
@@ -357,6 +369,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
   })
   handler = (req, env) => app.fetch(req, env)
   logger.info({ url: httpUrl, advertisedUrl: url, dataDir: opts.dataDir, fsync: config.log.fsync, topics: broker.listTopics().length }, 'broker listening')
+  logAuthenticationMode(logger, host, httpUrl, config)
   const running = server
 
   let closing: Promise<void> | null = null
@@ -399,29 +412,6 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
         logger.info({}, 'broker stopped')
       })()),
   }
-}
-
-/**
- * /v1/cluster's cluster part: this broker's registration, the controller, the metadata offset, and every node (the
- * voters and the registered brokers) with its URL, fenced state and role.
- */
-function clusterView(s: ClusterNodeStatus, voters: readonly ControllerVoter[], leaderId: number): object {
-  const ids = [...new Set([...voters.map((v) => v.id), ...s.nodes.map((n) => n.id)])].sort((a, b) => a - b)
-  const nodes = ids.map((id) => {
-    const reg = s.nodes.find((n) => n.id === id)
-    const voter = voters.find((v) => v.id === id)
-    const role = id === leaderId ? 'controller leader' : voter ? 'controller voter' : 'broker'
-    return {
-      id,
-      url: reg?.url ?? voter?.url ?? null,
-      role,
-      registered: reg !== undefined,
-      fenced: reg?.fenced ?? true,
-      brokerEpoch: reg?.brokerEpoch ?? null,
-      lastHeartbeatAgoMs: reg?.lastHeartbeatAgoMs ?? null,
-    }
-  })
-  return { brokerEpoch: s.brokerEpoch, fenced: s.fenced, controllerActive: s.controller.active, metadataOffset: s.metadataOffset, nodes }
 }
 
 /** The client address of an HTTP request, from @hono/node-server's bindings (`env.incoming`). */

@@ -130,7 +130,7 @@ describe('raftMessage frames', () => {
 
 describe('hello from a cluster peer', () => {
   const frame = fixture('../testdata/hello-peer.request.hex')
-  const request = { clientId: 'samsa-peer', minVersion: 1, maxVersion: 1, peer: { nodeId: 2, clusterId: 'c1' } }
+  const request = { clientId: 'samsa-peer', minVersion: 1, maxVersion: 1, token: 'x.y.z', peer: { nodeId: 2, clusterId: 'c1' } }
 
   it('encodes the peer tail to the golden frame and decodes it back', () => {
     expect(hex(encodeRequestFrame(hello, 1, 1, request))).toBe(hex(frame))

@@ -23,6 +23,8 @@ export function cliClient(broker: string): SamsaClient {
     heartbeatIntervalMs: 5_000,
     heartbeatTimeoutMs: 5_000,
     ...(crc32c ? { crc32c } : {}),
+    // A broker with authentication: the token from `samsa token create` (or your identity provider).
+    ...(process.env['SAMSA_TOKEN'] ? { token: process.env['SAMSA_TOKEN'] } : {}),
   })
 }
 
@@ -32,6 +34,7 @@ function brokerList(broker: string): string[] {
 
 /** One line for a broker the client could not connect to (client.connect() rejected). */
 function unreachable(broker: string, error: unknown): CliError {
+  if (error instanceof SamsaError && error.errorName === 'SASL_AUTHENTICATION_FAILED') return new CliError(`broker ${broker} refused the token: ${error.message}; set SAMSA_TOKEN to a valid one (samsa token create)`)
   const hint = '; is `samsa start` running there?'
   if (error instanceof SamsaError && (error.errorName === 'CONNECTION_FAILED' || error.errorName === 'CONNECT_TIMEOUT')) return new CliError(`${error.message}${hint}`)
   return new CliError(`cannot reach broker ${broker}: ${CliError.describe(error)}${hint}`)

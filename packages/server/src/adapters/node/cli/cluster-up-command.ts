@@ -3,8 +3,10 @@
  * ids 1..N, ports base..base+N−1, data in `<data>/<id>`; nodes 1..V (`--voters`, default all) are combined-mode
  * nodes (controller voter and broker each), the rest broker-only nodes. It prints
  * each node's URL, then one `cluster ready` line once there is an active controller and every broker is registered
- * and unfenced. SIGINT/SIGTERM stops every node: controlled shutdowns while a quorum remains to decide them.
+ * and unfenced. SIGINT/SIGTERM stops every node: controlled shutdowns while a quorum remains to decide them. The
+ * nodes share a cluster secret made for this run (never written anywhere), so no other process can join as a peer.
  */
+import { randomBytes } from 'node:crypto'
 import { join, resolve } from 'node:path'
 import { Option, type Command } from 'commander'
 import type { Logger } from '../../../clock.js'
@@ -28,6 +30,7 @@ interface UpOptions {
   fsync: 'always' | 'interval' | 'never'
   logFormat?: LogFormat
   logLevel: string
+  allowAnonymous?: boolean
 }
 
 interface Member {
@@ -78,6 +81,7 @@ export function registerClusterUp(cluster: Command): void {
     .addOption(new Option('--fsync <mode>', 'always, interval or never (see docs/operations.md)').choices(['always', 'interval', 'never']).default('always'))
     .addOption(new Option('--log-format <format>', 'log output (default: pretty on a terminal, else json)').choices(['pretty', 'json']))
     .addOption(new Option('--log-level <level>', 'least severe level logged').choices(LOG_LEVELS).default('info'))
+    .option('--allow-anonymous', 'let the nodes serve a --host other than loopback open, without authentication')
     .action(async (o: UpOptions) => {
       if (o.basePort + o.nodes - 1 > 65535) throw new CliError(`--base-port ${o.basePort} with --nodes ${o.nodes} goes past port 65535`)
       const logger = createPinoLogger({ level: o.logLevel, format: o.logFormat ?? (process.stderr.isTTY ? 'pretty' : 'json') })
@@ -88,6 +92,7 @@ export function registerClusterUp(cluster: Command): void {
       const urlHost = o.host.includes(':') ? `[${o.host}]` : o.host
       const urls = ids.map((id) => ({ id, url: `ws://${urlHost}:${o.basePort + id - 1}` }))
       const controllers = urls.slice(0, voterCount)
+      const clusterSecret = new Uint8Array(randomBytes(32))
       const members: Member[] = []
       let stopping: Promise<void> | null = null
       const stop = (reason: string): Promise<void> => {
@@ -119,7 +124,8 @@ export function registerClusterUp(cluster: Command): void {
             logger: logger.child({ node: id }),
             nodeId: id,
             controllers,
-            config: { log: { fsync: o.fsync } },
+            clusterSecret,
+            config: { log: { fsync: o.fsync }, allowAnonymous: o.allowAnonymous === true },
             ...(o.sessionTimeoutMs !== undefined && { clusterTiming: { sessionTimeoutMs: o.sessionTimeoutMs } }),
           })
           if (stopping) {

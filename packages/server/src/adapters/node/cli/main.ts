@@ -5,6 +5,7 @@ import { registerTopics } from './topics-command.js'
 import { registerProduce } from './produce-command.js'
 import { registerConsume } from './consume-command.js'
 import { registerCluster } from './cluster-command.js'
+import { registerToken } from './token-command.js'
 import { CliError } from './cli-error.js'
 
 const program = new Command()
@@ -19,6 +20,7 @@ registerTopics(program)
 registerProduce(program)
 registerConsume(program)
 registerCluster(program)
+registerToken(program)
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`samsa: ${CliError.describe(err)}\n`)

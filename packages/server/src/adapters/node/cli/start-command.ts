@@ -8,8 +8,9 @@ import { startBroker } from '../start-broker.js'
 import { intArg, positiveNumberArg } from './arg-parsers.js'
 import { CliError } from './cli-error.js'
 import { addSettingOptions, settingOverrides } from './setting-options.js'
+import { addAuthOptions, authFromOptions, type AuthOptions } from './auth-options.js'
 
-interface StartOptions extends Record<string, unknown> {
+interface StartOptions extends Record<string, unknown>, AuthOptions {
   port: number
   host: string
   data: string
@@ -145,12 +146,14 @@ export function registerStart(program: Command): void {
     .addOption(new Option('--tls-key <file>', 'PEM private key of --tls-cert (reloaded on SIGHUP)').env('SAMSA_TLS_KEY'))
     .addOption(new Option('--tls-ca <file>', 'PEM CA bundle trusted on wss:// links to the other cluster nodes (a private CA), besides the system store and NODE_EXTRA_CA_CERTS').env('SAMSA_TLS_CA'))
     .addOption(new Option('--log-level <level>', 'least severe level logged').env('SAMSA_LOG_LEVEL').choices(LOG_LEVELS).default('info'))
-  addSettingOptions(start).action(async (o: StartOptions) => {
+  addSettingOptions(addAuthOptions(start)).action(async (o: StartOptions) => {
     const overrides: BrokerConfigOverrides = settingOverrides(o)
+    const auth = await authFromOptions(o, process.env)
     const config: BrokerConfigOverrides = {
       ...overrides,
       ...(o.allowedOrigins ? { allowedOrigins: o.allowedOrigins } : {}),
       ...(o.allowedHosts ? { allowedHosts: o.allowedHosts } : {}),
+      allowAnonymous: auth.allowAnonymous,
       log: { ...overrides.log, fsync: o.fsync, ...(o.retentionHours !== undefined ? { retentionMs: Math.round(o.retentionHours * 3_600_000) } : {}) },
     }
     try {
@@ -171,6 +174,8 @@ export function registerStart(program: Command): void {
     const controllers = tls && o.controllers ? o.controllers.map((v) => ({ ...v, url: v.url.replace(/^ws:\/\//, 'wss://') })) : o.controllers
     const logger = createPinoLogger({ level: o.logLevel, format: o.logFormat ?? (process.stderr.isTTY ? 'pretty' : 'json') })
     const running = await startBroker({
+      ...(auth.authentication ? { authentication: auth.authentication } : {}),
+      ...(auth.clusterSecret ? { clusterSecret: auth.clusterSecret } : {}),
       host: o.host,
       port: o.port,
       dataDir: resolve(o.data),
