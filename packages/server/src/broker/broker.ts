@@ -33,6 +33,9 @@ import type { LocalLogs } from './local-logs.js'
 import { ReplicaRegistry } from './replica-registry.js'
 import type { ReplicaOwner } from './replica-identity.js'
 import { TopicRegistry } from './topic-registry.js'
+import { AccessControl } from '../security/authorization/access-control.js'
+import { Authorizer } from '../security/authorization/authorizer.js'
+import { ANONYMOUS, type Principal } from '../security/principal.js'
 import {
   createTopic, deleteTopic, listTopics, metadataAnswer, type CreateTopicOptions, type TopicDescription, type TopicScope, type TopicSummary,
 } from './topic-operations.js'
@@ -54,6 +57,8 @@ export interface BrokerDeps {
    * replica fetches are served. Without it the broker holds whole topics (TopicRegistry) and leads every partition.
    */
   readonly leadership?: PartitionLeadership
+  /** Who may do what (security/authorization); default: authorization off, everything allowed. */
+  readonly authorizer?: Authorizer
 }
 
 /** What a connection needs to know of the broker's limits, and what hello tells the client. */
@@ -89,6 +94,8 @@ export class Broker {
   readonly clock: Clock
   readonly logger: Logger
   readonly metrics: BrokerMetrics
+  /** Every authorization check of the sessions and the REST API goes through it. */
+  readonly access: AccessControl
   /** What the produce and fetch paths need of the broker. */
   readonly #paths: ProduceContext & FetchContext
   readonly #leadership: PartitionLeadership | undefined
@@ -107,6 +114,7 @@ export class Broker {
     this.clock = deps.clock
     this.logger = deps.logger
     this.metrics = deps.metrics ?? noopMetrics
+    this.access = new AccessControl(deps.authorizer ?? Authorizer.OFF, deps.logger, this.metrics)
     this.#paths = { config, clock: deps.clock, metrics: this.metrics, crc32c: deps.crc32c }
     this.#leadership = deps.leadership
     this.#topics = logs instanceof TopicRegistry ? logs : null
@@ -187,6 +195,25 @@ export class Broker {
    */
   createTopic(name: unknown, partitions: unknown, opts: CreateTopicOptions = {}): Promise<TopicSummary> {
     return createTopic(this.#topicScope(), name, partitions, opts)
+  }
+
+  /**
+   * createTopic on behalf of `principal` (a client over `via`): refused unless it may create the topic (checked
+   * before the arguments, for a name; a value that is no name is refused by createTopic itself), and audited either
+   * way. A peer's forwarded create is audited by the broker its client asked.
+   */
+  async createTopicAs(principal: Principal, via: 'ws' | 'http', name: unknown, partitions: unknown, opts: CreateTopicOptions = {}): Promise<TopicSummary> {
+    if (typeof name === 'string') this.access.require(principal, 'create', name, via, 'topic.create')
+    const created = await this.createTopic(name, partitions, opts)
+    if (principal.kind !== 'peer') this.access.changed(principal, 'topic.create', created.name, via)
+    return created
+  }
+
+  /** deleteTopic on behalf of `principal`: refused (whether or not the topic exists) unless it may delete it; audited either way. */
+  async deleteTopicAs(principal: Principal, via: 'ws' | 'http', name: string, opts: { fromPeer?: boolean } = {}): Promise<void> {
+    this.access.require(principal, 'delete', name, via, 'topic.delete')
+    await this.deleteTopic(name, opts)
+    if (principal.kind !== 'peer') this.access.changed(principal, 'topic.delete', name, via)
   }
 
   /** UNKNOWN_TOPIC_OR_PARTITION when there is no such topic. In a cluster, a controller proposal. */
@@ -292,9 +319,15 @@ export class Broker {
     return this.#logs.partition(topic, partition)
   }
 
-  /** producerId −1: a new id at epoch 0; the current (id, epoch) pair: the id at the next epoch (ProducerIdAllocator.init). */
-  initProducerId(producerId: number, producerEpoch: number): Promise<InitProducerIdResponse> {
-    return this.#producerIds.init(producerId, producerEpoch)
+  /**
+   * producerId −1: a new id at epoch 0; the current (id, epoch) pair: the id at the next epoch (ProducerIdAllocator.init).
+   * While authorization is on, the id is bound to `principal` (producer-id-binding.ts) and only it may bump it: another
+   * principal's id is refused with INVALID_PRODUCER_ID_MAPPING before the allocator is asked, exists or not.
+   */
+  async initProducerId(producerId: number, producerEpoch: number, principal: Principal = ANONYMOUS, via: 'ws' | 'http' = 'ws'): Promise<InitProducerIdResponse> {
+    this.access.requireProducerId(principal, producerId, 'initProducerId', via)
+    const r = await this.#producerIds.init(producerId, producerEpoch)
+    return { producerId: this.access.bind(principal, r.producerId), producerEpoch: r.producerEpoch }
   }
 
   /**

@@ -20,6 +20,8 @@ export interface BrokerMetrics {
   connectionReadingPaused(paused: boolean): void
   /** Producer ids whose bumped epoch the broker remembers (≤ its bound; past it the oldest expire). */
   producerEpochsTracked(count: number): void
+  /** A request refused by authorization (security/authorization), by operation (read, write, …, producerId). */
+  authorizationRefused(operation: string): void
 }
 
 export const noopMetrics: BrokerMetrics = {
@@ -36,4 +38,5 @@ export const noopMetrics: BrokerMetrics = {
   topicsChanged() {},
   connectionReadingPaused() {},
   producerEpochsTracked() {},
+  authorizationRefused() {},
 }

@@ -41,6 +41,7 @@ export function createPromMetrics(): PromMetrics {
   const topics = new Gauge({ name: 'samsa_topics', help: 'Topics on the broker', registers: [registry] })
   const partitions = new Gauge({ name: 'samsa_partitions', help: 'Partitions over all topics on the broker', registers: [registry] })
   const producerEpochs = new Gauge({ name: 'samsa_producer_epochs_tracked', help: 'Producer ids whose bumped epoch the broker remembers (bounded; past the bound the oldest ids expire)', registers: [registry] })
+  const authorizationRefusals = new Counter({ name: 'samsa_authorization_refusals_total', help: 'Requests refused by authorization (ACLs, token grants, foreign producer ids), by operation', labelNames: ['operation'], registers: [registry] })
   return {
     registry,
     recordsIn: (topic, n, b) => {
@@ -65,6 +66,7 @@ export function createPromMetrics(): PromMetrics {
       partitions.set(p)
     },
     producerEpochsTracked: (n) => producerEpochs.set(n),
+    authorizationRefused: (operation) => authorizationRefusals.inc({ operation }),
     connectionReadingPaused: (paused) => {
       if (paused) readingPauses.inc()
       paused ? readingPaused.inc() : readingPaused.dec()
