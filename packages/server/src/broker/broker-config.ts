@@ -56,6 +56,8 @@ export interface BrokerConfig {
   /** A connection that stays above maxBufferedBytes this long is closed with SLOW_CONSUMER. */
   readonly slowConsumerTimeoutMs: number
   readonly retentionCheckIntervalMs: number
+  /** How often the ACL file (--acl-file) is checked for changes. */
+  readonly aclPollIntervalMs: number
   readonly log: PartitionLogConfig
 }
 
@@ -87,6 +89,7 @@ export const defaultBrokerConfig: BrokerConfig = {
   maxBufferedBytes: 16 * MiB,
   slowConsumerTimeoutMs: 30_000,
   retentionCheckIntervalMs: 60_000,
+  aclPollIntervalMs: 5_000,
   log: defaultPartitionLogConfig,
 }
 
@@ -135,6 +138,7 @@ export const brokerSettings = {
   maxBufferedBytes: { unit: 'bytes', min: 1024, max: Number.MAX_SAFE_INTEGER, help: 'bytes queued for one connection (pushes, fetch replies, responses) above which it is paused' },
   slowConsumerTimeoutMs: { unit: 'ms', min: 1, max: DAY_MS, help: 'a socket above --max-buffered-bytes this long is closed with 4008' },
   retentionCheckIntervalMs: { unit: 'ms', min: 1, max: DAY_MS, help: 'how often retention deletes old segments' },
+  aclPollIntervalMs: { unit: 'ms', min: 10, max: HOUR_MS, help: 'how often the --acl-file is checked for changes (a changed file is reloaded; a bad one keeps the previous ACLs)' },
 } as const satisfies Partial<Record<keyof BrokerConfig, SettingSpec>>
 
 /** The same for the partition logs (BrokerConfig.log); retentionMs has its flag in hours (--retention-hours). */

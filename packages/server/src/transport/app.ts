@@ -2,11 +2,15 @@
  * @module The HTTP surface (Hono): /ws, /healthz, /metrics, the admin REST API under /v1/topics, the demo app
  * (its index.html at / and its files under /app/, through the static-assets port), and the SDK bundles at /sdk/samsa.js (ES module) and /sdk/samsa.iife.js (a script setting the global `Samsa`),
  * each with its source map.
- * Translation only: every rule lives in the broker.
+ * Translation only: every rule lives in the broker. Authorization: each admin route asks `principalOf` who the
+ * request speaks for (401 when it throws SASL_AUTHENTICATION_FAILED), then the broker's access control (403 for a
+ * right it lacks): list and describe need describe (the list shows only describable topics), create create, delete
+ * delete; `/metrics` needs admin when `protectMetrics` is set.
  */
 import { Hono, type Context } from 'hono'
 import { SamsaError } from '@samsa/shared'
 import type { Broker } from '../broker/broker.js'
+import { ANONYMOUS, type Principal } from '../security/principal.js'
 import { toSamsaError } from '../sessions/to-samsa-error.js'
 import { assetPath, type StaticAssets } from './static-assets.js'
 
@@ -25,9 +29,19 @@ export interface AppDeps {
   readonly sdkFile: (name: SdkFile) => Promise<string | null>
   /** /v1/cluster: this node's id and, when it runs a controller quorum, its role, term, leader and commit index. */
   readonly cluster?: () => object
+  /**
+   * Who an HTTP request speaks for (authentication: a `Authorization: Bearer <jwt>` header, never a query parameter);
+   * throws SamsaError('SASL_AUTHENTICATION_FAILED') for a bad or missing token (answered 401). Default: ANONYMOUS.
+   */
+  readonly principalOf?: (c: Context) => Promise<Principal>
+  /** `/metrics` answers only a principal with the admin right (while authorization is on). */
+  readonly protectMetrics?: boolean
 }
 
-const HTTP_STATUS: Record<string, 400 | 404 | 409 | 422 | 500 | 503> = {
+const HTTP_STATUS: Record<string, 400 | 401 | 403 | 404 | 409 | 422 | 500 | 503> = {
+  SASL_AUTHENTICATION_FAILED: 401,
+  TOPIC_AUTHORIZATION_FAILED: 403,
+  CLUSTER_AUTHORIZATION_FAILED: 403,
   INVALID_TOPIC_EXCEPTION: 400,
   INVALID_PARTITIONS: 400,
   INVALID_REQUEST: 400,
@@ -40,11 +54,15 @@ const HTTP_STATUS: Record<string, 400 | 404 | 409 | 422 | 500 | 503> = {
 
 function errorResponse(c: Context, err: unknown) {
   const e = toSamsaError(err)
-  return c.json({ error: { code: e.code, name: e.errorName, message: e.message, retriable: e.retriable, details: e.details } }, HTTP_STATUS[e.errorName] ?? 500)
+  const status = HTTP_STATUS[e.errorName] ?? 500
+  if (status === 401) c.header('WWW-Authenticate', 'Bearer')
+  return c.json({ error: { code: e.code, name: e.errorName, message: e.message, retriable: e.retriable, details: e.details } }, status)
 }
 
 export function createApp(deps: AppDeps): Hono {
   const { broker } = deps
+  const { access } = broker
+  const principalOf = deps.principalOf ?? (async () => ANONYMOUS)
   const app = new Hono()
 
   const upgradeRequired = (c: Context) =>
@@ -58,6 +76,11 @@ export function createApp(deps: AppDeps): Hono {
     broker.shuttingDown ? c.json({ status: 'shutting-down' }, 503) : c.json({ status: 'ok', brokerId: broker.limits.brokerId, topics: broker.listTopics().length, connections: broker.connectionCount }),
   )
   app.get('/metrics', async (c) => {
+    try {
+      if (deps.protectMetrics) access.require(await principalOf(c), 'admin', 'cluster', 'http', 'authorize', 'read /metrics')
+    } catch (e) {
+      return errorResponse(c, e)
+    }
     const m = await deps.metricsText()
     return c.body(m.body, 200, { 'content-type': m.contentType })
   })
@@ -65,8 +88,22 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/v1/cluster', (c) =>
     c.json(deps.cluster?.() ?? { nodeId: broker.limits.brokerId, role: 'standalone', term: null, leaderId: null, commitIndex: null }),
   )
-  app.get('/v1/topics', (c) => c.json({ topics: broker.listTopics() }))
+  app.get('/v1/topics', async (c) => {
+    let principal: Principal
+    try {
+      principal = await principalOf(c)
+    } catch (e) {
+      return errorResponse(c, e)
+    }
+    return c.json({ topics: broker.listTopics().filter((t) => access.may(principal, 'describe', t.name)) })
+  })
   app.post('/v1/topics', async (c) => {
+    let principal: Principal
+    try {
+      principal = await principalOf(c)
+    } catch (e) {
+      return errorResponse(c, e)
+    }
     let body: unknown
     try {
       body = await c.req.json()
@@ -79,22 +116,24 @@ export function createApp(deps: AppDeps): Hono {
     const { name, partitions = 1 } = body as { name?: unknown; partitions?: unknown }
     try {
       // The same check, code and message as the protocol's createTopic (the broker checks the untrusted values).
-      const created = await broker.createTopic(name, partitions)
+      const created = await broker.createTopicAs(principal, 'http', name, partitions)
       return c.json(broker.describeTopic(created.name), 201)
     } catch (e) {
       return errorResponse(c, e)
     }
   })
-  app.get('/v1/topics/:name', (c) => {
+  app.get('/v1/topics/:name', async (c) => {
     try {
-      return c.json(broker.describeTopic(c.req.param('name')))
+      const name = c.req.param('name')
+      access.require(await principalOf(c), 'describe', name, 'http')
+      return c.json(broker.describeTopic(name))
     } catch (e) {
       return errorResponse(c, e)
     }
   })
   app.delete('/v1/topics/:name', async (c) => {
     try {
-      await broker.deleteTopic(c.req.param('name'))
+      await broker.deleteTopicAs(await principalOf(c), 'http', c.req.param('name'))
       return c.body(null, 204)
     } catch (e) {
       return errorResponse(c, e)

@@ -37,6 +37,9 @@ import { createPinoLogger } from './pino-logger.js'
 import { createPromMetrics } from './prom-metrics.js'
 import { attachWebSocketServer } from './ws-upgrade.js'
 import { registerClusterMetrics } from './cluster-metrics.js'
+import { openAuthorization, type AuthorizationOptions } from './authorization.js'
+import type { IncomingMessage } from 'node:http'
+import type { Principal } from '../../security/principal.js'
 
 export interface StartBrokerOptions {
   readonly host?: string
@@ -73,6 +76,13 @@ export interface StartBrokerOptions {
    * (no broker registration, metadata from the local broker as on a single node).
    */
   readonly controllerApply?: (entry: Entry) => unknown
+  /** Authorization: on/off, the ACL file, a protected /metrics (adapters/node/authorization.ts). */
+  readonly authorization?: AuthorizationOptions
+  /**
+   * Tests only: the principal of each new client connection, from its upgrade request, as authentication would set
+   * it. Never set by the CLI.
+   */
+  readonly connectionPrincipal?: (req: IncomingMessage) => Principal
 }
 
 export interface RunningBroker {
@@ -130,6 +140,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
   let metadataView: MetadataView | null = null
   let cluster: ClusterNode | null = null
   let config: BrokerConfig
+  let stopAuthorization = () => {}
   // Listen before recovery so a busy port fails before any recovery work; requests wait for the broker.
   let handler: (req: Request, env: unknown) => Response | Promise<Response> = () => new Response('starting', { status: 503 })
   try {
@@ -171,8 +182,11 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
         incompleteReplicas: { reportIncomplete: (topic, partition) => cluster?.reportIncompleteReplica(topic, partition) },
       })
     }
-    broker = await Broker.start(config, { storage, clock: nodeClock, logger, metrics, ...(crc32c ? { crc32c } : {}), ...(replicas ? { leadership: replicas } : {}) })
+    const authorization = await openAuthorization(opts.authorization ?? {}, config.aclPollIntervalMs, logger)
+    stopAuthorization = authorization.stop
+    broker = await Broker.start(config, { storage, clock: nodeClock, logger, metrics, authorizer: authorization.authorizer, ...(crc32c ? { crc32c } : {}), ...(replicas ? { leadership: replicas } : {}) })
   } catch (e) {
+    stopAuthorization()
     replicaPeers?.close()
     await replicas?.stop()
     server?.close()
@@ -268,6 +282,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
       await replicas?.stop()
       await controller?.close()
       await broker.shutdown()
+      stopAuthorization()
       server.close()
       await lock.release()
       throw e
@@ -284,6 +299,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     maxFrameBytes: config.maxFrameBytes,
     connectionError: (stage) => metrics.connectionError(stage),
     ...(controller ? { peers: controller.gate } : brokerGate ? { peers: brokerGate } : {}),
+    ...(opts.connectionPrincipal ? { connectionPrincipal: opts.connectionPrincipal } : {}),
   })
   // Once listening, the server reports a failed accept (EMFILE, ENFILE) as 'error': with no listener that would kill
   // the broker. Counted, and logged at most every 10 s (the operator's problem, not a client's).
@@ -314,6 +330,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
       const base = { nodeId: s.nodeId, role: s.role, term: s.term, leaderId: s.leaderId === 0 ? null : s.leaderId, commitIndex: s.commitIndex, appliedIndex: s.appliedIndex, voters: s.voters }
       return cluster ? { ...base, ...clusterView(cluster.status(), s.voters, s.leaderId) } : base
     },
+    ...(opts.authorization?.protectMetrics ? { protectMetrics: true } : {}),
   })
   handler = (req, env) => app.fetch(req, env)
   logger.info({ url: httpUrl, advertisedUrl: url, dataDir: opts.dataDir, fsync: config.log.fsync, topics: broker.listTopics().length }, 'broker listening')
@@ -339,6 +356,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
           replicaPeers?.close()
           await replicas?.stop()
           await controller?.close()
+          stopAuthorization()
           const shutdown = broker.shutdown()
           for (const client of wss.clients) client.close(CloseCodes.GOING_AWAY, 'broker shutting down')
           await shutdown

@@ -12,6 +12,7 @@ import type { Broker } from '../../broker/broker.js'
 import type { Logger } from '../../clock.js'
 import type { PeerGate } from '../../sessions/session.js'
 import { bindWebSocket } from './ws-session.js'
+import type { Principal } from '../../security/principal.js'
 
 /** http: before or instead of a complete request (Node's clientError); upgrade: during the handshake; socket: on an upgraded socket; websocket: an invalid or oversized frame. */
 export const CONNECTION_ERROR_STAGES = ['http', 'upgrade', 'socket', 'websocket'] as const
@@ -24,6 +25,8 @@ export interface WebSocketUpgradeDeps {
   readonly connectionError: (stage: ConnectionErrorStage) => void
   /** Set when this node runs a controller quorum: connections that hello as a peer may send raftMessage frames. */
   readonly peers?: PeerGate
+  /** Tests only (StartBrokerOptions.connectionPrincipal): who a new connection speaks for, from its upgrade request. */
+  readonly connectionPrincipal?: (req: IncomingMessage) => Principal
 }
 
 export const WEBSOCKET_PATH = '/ws'
@@ -59,7 +62,8 @@ export function attachWebSocketServer(server: Server, deps: WebSocketUpgradeDeps
     wss.handleUpgrade(req, socket, head, (ws) => {
       upgraded = true
       ws.on('error', (err) => report('websocket', err))
-      bindWebSocket(deps.broker, ws, deps.peers)
+      const session = bindWebSocket(deps.broker, ws, deps.peers)
+      if (session && deps.connectionPrincipal) session.principal = deps.connectionPrincipal(req)
     })
   })
   return wss

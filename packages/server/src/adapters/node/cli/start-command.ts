@@ -22,6 +22,8 @@ interface StartOptions extends Record<string, unknown> {
   sessionTimeoutMs?: number
   replicaLagTimeMaxMs?: number
   processRoles?: ProcessRoles
+  aclFile?: string
+  protectMetrics?: boolean
 }
 
 /** Kafka's process.roles: a broker-only node, or a controller voter that is also a broker (combined mode). */
@@ -114,6 +116,8 @@ export function registerStart(program: Command): void {
         .argParser(intArg(100, 600_000)),
     )
     .addOption(new Option('--log-level <level>', 'least severe level logged').env('SAMSA_LOG_LEVEL').choices(LOG_LEVELS).default('info'))
+    .addOption(new Option('--acl-file <path>', 'JSON allow entries per principal (docs/security.md, Authorization); turns authorization on (default deny); reloaded when it changes').env('SAMSA_ACL_FILE'))
+    .addOption(new Option('--protect-metrics', '/metrics answers only a principal with the admin right (with authorization on)').env('SAMSA_PROTECT_METRICS'))
   addSettingOptions(start).action(async (o: StartOptions) => {
     const overrides: BrokerConfigOverrides = settingOverrides(o)
     const config: BrokerConfigOverrides = {
@@ -145,6 +149,7 @@ export function registerStart(program: Command): void {
         ? { replication: { replicaLagTimeMaxMs: o.replicaLagTimeMaxMs, isrCheckIntervalMs: Math.min(5_000, Math.max(50, Math.floor(o.replicaLagTimeMaxMs / 2))) } }
         : {}),
       config,
+      ...(o.aclFile !== undefined || o.protectMetrics ? { authorization: { ...(o.aclFile !== undefined ? { aclFile: resolve(o.aclFile) } : {}), ...(o.protectMetrics ? { protectMetrics: true } : {}) } } : {}),
     })
     if (o.fsync !== 'always') logger.warn({ fsync: o.fsync }, 'acknowledged records may be lost on a crash or power failure in this fsync mode')
     let stopping = false
