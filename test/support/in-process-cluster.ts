@@ -24,6 +24,10 @@ export interface InProcessClusterOptions {
   readonly config?: StartBrokerOptions['config']
   /** Metadata snapshots (and log compaction) every this many entries (default: the broker's). */
   readonly snapshotEveryEntries?: number
+  /** Authorization of every node (StartBrokerOptions.authorization). */
+  readonly authorization?: StartBrokerOptions['authorization']
+  /** Tests only: the principal of each client connection, from its upgrade request (StartBrokerOptions.connectionPrincipal). */
+  readonly connectionPrincipal?: StartBrokerOptions['connectionPrincipal']
 }
 
 export class InProcessCluster {
@@ -67,6 +71,8 @@ export class InProcessCluster {
       clusterTiming: { sessionTimeoutMs: this.#opts.sessionTimeoutMs ?? 1_500, preferredLeaderIntervalMs: 0, ...(snapshots !== undefined ? { snapshotEveryEntries: snapshots } : {}) },
       ...(this.#opts.replication ? { replication: this.#opts.replication } : {}),
       ...(this.#opts.config ? { config: this.#opts.config } : {}),
+      ...(this.#opts.authorization ? { authorization: this.#opts.authorization } : {}),
+      ...(this.#opts.connectionPrincipal ? { connectionPrincipal: this.#opts.connectionPrincipal } : {}),
     })
     this.nodes.set(id, running)
     return running
@@ -91,9 +97,9 @@ export class InProcessCluster {
     return this.#dirs.get(id)!
   }
 
-  /** A raw connection to node `id`, closed with the cluster. */
-  async open(id: number): Promise<RawConnection> {
-    const c = await RawConnection.open(this.nodes.get(id)!.url)
+  /** A raw connection to node `id`, closed with the cluster; `headers` go with its upgrade request. */
+  async open(id: number, headers?: Record<string, string>): Promise<RawConnection> {
+    const c = await RawConnection.open(this.nodes.get(id)!.url, headers ? { headers } : {})
     this.#conns.add(c)
     return c
   }

@@ -28,8 +28,9 @@ export class RawConnection {
     ws.on('close', (code, reason) => (this.closed = { code, reason: reason.toString() }))
   }
 
-  static async open(baseUrl: string, opts: { hello?: boolean } = {}): Promise<RawConnection> {
-    const ws = new WebSocket(`${baseUrl}/ws`)
+  /** `headers`: sent with the upgrade request (e.g. a test principal for StartBrokerOptions.connectionPrincipal). */
+  static async open(baseUrl: string, opts: { hello?: boolean; headers?: Record<string, string> } = {}): Promise<RawConnection> {
+    const ws = new WebSocket(`${baseUrl}/ws`, opts.headers ? { headers: opts.headers } : {})
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve())
       ws.once('error', reject)
