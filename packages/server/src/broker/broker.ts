@@ -114,7 +114,7 @@ export class Broker {
     this.clock = deps.clock
     this.logger = deps.logger
     this.metrics = deps.metrics ?? noopMetrics
-    this.access = new AccessControl(deps.authorizer ?? Authorizer.OFF, deps.logger, this.metrics)
+    this.access = new AccessControl(deps.authorizer ?? Authorizer.OFF, deps.logger, this.metrics, deps.clock)
     this.#paths = { config, clock: deps.clock, metrics: this.metrics, crc32c: deps.crc32c }
     this.#leadership = deps.leadership
     this.#topics = logs instanceof TopicRegistry ? logs : null

@@ -1,6 +1,7 @@
 import { exchanges, SamsaError } from '@samsa/shared'
 import { describe, expect, it } from 'vitest'
 import { testBatch } from '../log/testing/batches.js'
+import { REFUSAL_AUDIT_LINES } from '../security/authorization/access-control.js'
 import { Authorizer } from '../security/authorization/authorizer.js'
 import { ANONYMOUS } from '../security/principal.js'
 import { auditLines, recordingLogger, refusalCountingMetrics, userWith } from '../security/testing/recording.js'
@@ -76,6 +77,20 @@ describe('authorization of every request (auth on)', () => {
       ['topic.create', 'allowed', 'carol', 'tmp.1'],
       ['topic.delete', 'allowed', 'carol', 'tmp.1'],
     ])
+  })
+
+  it('a flood of refused requests is counted whole but audited at most REFUSAL_AUDIT_LINES lines a window, then one line says how many were not', async () => {
+    const { h, alice, metrics, logger, endOffset } = await authorized()
+    const n = REFUSAL_AUDIT_LINES.maxLines * 3
+    for (let i = 0; i < n; i++) expect(await errorOf(alice.request(exchanges.produce, { topic: 'secret', partition: 0, acks: 1, timeoutMs: 1000, batch: testBatch() }))).toMatchObject({ name: 'TOPIC_AUTHORIZATION_FAILED' })
+    expect(metrics.refusals.get('write')).toBe(n)
+    expect(auditLines(logger.lines)).toHaveLength(REFUSAL_AUDIT_LINES.maxLines)
+    expect(endOffset('secret')).toBe(0)
+    h.clock.advance(REFUSAL_AUDIT_LINES.windowMs)
+    await errorOf(alice.request(exchanges.produce, { topic: 'secret', partition: 0, acks: 1, timeoutMs: 1000, batch: testBatch() }))
+    const summary = logger.lines.find((l) => l.fields.suppressed !== undefined)
+    expect(summary).toMatchObject({ level: 'warn', fields: { suppressed: n - REFUSAL_AUDIT_LINES.maxLines }, msg: expect.stringMatching(/not logged.*samsa_authorization_refusals_total/) })
+    expect(auditLines(logger.lines)).toHaveLength(REFUSAL_AUDIT_LINES.maxLines + 1)
   })
 
   it('anonymous (allowed in, but without an ACL entry) may do nothing; a cluster peer connection may do everything', async () => {

@@ -3,9 +3,14 @@
  * built: a typed, non-retriable SamsaError naming the principal, operation and topic (TOPIC_AUTHORIZATION_FAILED, or
  * CLUSTER_AUTHORIZATION_FAILED for admin), counted by operation in a metric and written to the audit log. Also the
  * producer-id binding rules (producer-id-binding.ts), which hold only while authorization is on.
+ *
+ * Invariant: clients cannot flood the log with refusals: every refusal is counted, but at most
+ * REFUSAL_AUDIT_LINES audit lines of refusals are written per window (then one line saying how many were not).
+ * Allowed topic changes are always audited.
  */
 import { ErrorMessages, readBatchHeader, SamsaError } from '@samsa/shared'
-import type { Logger } from '../../clock.js'
+import type { Clock, Logger } from '../../clock.js'
+import { RateLimitedLog } from '../../sessions/rate-limited-log.js'
 import type { BrokerMetrics } from '../../observability/broker-metrics.js'
 import { audit, type AuditAction } from '../audit-log.js'
 import type { Principal } from '../principal.js'
@@ -18,15 +23,23 @@ export type Via = 'ws' | 'http'
 /** The resource an `admin` check is about, in messages and audit lines. */
 const CLUSTER = 'cluster'
 
+/** Refusal audit lines per window, over the whole broker. */
+export const REFUSAL_AUDIT_LINES = { maxLines: 100, windowMs: 10_000 } as const
+
 export class AccessControl {
   readonly #authorizer: Authorizer
   readonly #logger: Logger
   readonly #metrics: BrokerMetrics
+  readonly #refusalLines: RateLimitedLog
 
-  constructor(authorizer: Authorizer, logger: Logger, metrics: BrokerMetrics) {
+  constructor(authorizer: Authorizer, logger: Logger, metrics: BrokerMetrics, clock: Clock) {
     this.#authorizer = authorizer
     this.#logger = logger
     this.#metrics = metrics
+    this.#refusalLines = new RateLimitedLog(logger, clock, {
+      ...REFUSAL_AUDIT_LINES,
+      suppressedMessage: 'audit: more authorization refusals were not logged (each is counted in samsa_authorization_refusals_total)',
+    })
   }
 
   get enabled(): boolean {
@@ -55,7 +68,7 @@ export class AccessControl {
   /** Counts and audits a refusal decided elsewhere (a foreign producer id). */
   refused(principal: Principal, action: AuditAction, op: string, resource: string, reason: string, via: Via): void {
     this.#metrics.authorizationRefused(op)
-    audit(this.#logger, { action, outcome: 'refused', principal, resource, reason, via })
+    if (this.#refusalLines.allow()) audit(this.#logger, { action, outcome: 'refused', principal, resource, reason, via })
   }
 
   /** Audits an allowed topic change once it has happened. */
