@@ -203,7 +203,7 @@ export class Broker {
    * way. A peer's forwarded create is audited by the broker its client asked.
    */
   async createTopicAs(principal: Principal, via: 'ws' | 'http', name: unknown, partitions: unknown, opts: CreateTopicOptions = {}): Promise<TopicSummary> {
-    if (typeof name === 'string') this.access.require(principal, 'create', name, via, 'topic.create')
+    if (typeof name === 'string') this.access.authorize(principal, 'create', name, via, 'topic.create')
     const created = await this.createTopic(name, partitions, opts)
     if (principal.kind !== 'peer') this.access.changed(principal, 'topic.create', created.name, via)
     return created
@@ -211,7 +211,7 @@ export class Broker {
 
   /** deleteTopic on behalf of `principal`: refused (whether or not the topic exists) unless it may delete it; audited either way. */
   async deleteTopicAs(principal: Principal, via: 'ws' | 'http', name: string, opts: { fromPeer?: boolean } = {}): Promise<void> {
-    this.access.require(principal, 'delete', name, via, 'topic.delete')
+    this.access.authorize(principal, 'delete', name, via, 'topic.delete')
     await this.deleteTopic(name, opts)
     if (principal.kind !== 'peer') this.access.changed(principal, 'topic.delete', name, via)
   }

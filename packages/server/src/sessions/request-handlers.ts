@@ -50,7 +50,7 @@ export function requestHandlers(broker: Broker, session: SessionView): RequestHa
   const access = broker.access
   /** Who the connection speaks for: a cluster peer's (named in its hello) may do everything broker-to-broker. */
   const principal = (): Principal => (session.peerNodeId !== 0 ? PEER_CONNECTION : session.principal)
-  const require = (op: 'read' | 'write', topic: string) => access.require(principal(), op, topic, 'ws')
+  const authorizeOn = (op: 'read' | 'write', topic: string) => access.authorize(principal(), op, topic, 'ws')
   return {
     metadata: (q) => authorizedMetadata(broker, principal(), q.topics, (names) =>
       q.wait !== undefined && names !== null ? broker.metadataWhenChanged(names, q.wait, (cancel) => session.onClose(cancel)) : broker.metadata(names)),
@@ -61,13 +61,13 @@ export function requestHandlers(broker: Broker, session: SessionView): RequestHa
     deleteTopic: (q) => broker.deleteTopicAs(principal(), 'ws', q.name, { fromPeer: session.peerNodeId !== 0 }).then(() => ({})),
     initProducerId: (q) => broker.initProducerId(q.producerId, q.producerEpoch, principal()),
     produce: (q) => {
-      require('write', q.topic)
+      authorizeOn('write', q.topic)
       access.requireBatchProducerId(principal(), q.batch, q.topic, 'ws')
       return broker.produce(q)
     },
     fetch: (q) => {
       if (q.replicaId !== undefined) assertPeer(session, 'a replica fetch', q.replicaId)
-      else require('read', q.topic)
+      else authorizeOn('read', q.topic)
       // Released a few microtasks before the session sends the reply (no timer or I/O runs in between): the budget can be passed by at most this reply.
       let held: (() => void) | undefined
       const output = {
@@ -80,11 +80,11 @@ export function requestHandlers(broker: Broker, session: SessionView): RequestHa
       return broker.fetch(q, (cancel) => session.onClose(cancel), output).finally(output.release)
     },
     listOffsets: (q) => {
-      require('read', q.topic)
+      authorizeOn('read', q.topic)
       return broker.listOffsets(q)
     },
     subscribe: (q) => {
-      require('read', q.topic)
+      authorizeOn('read', q.topic)
       return session.subscriptions.subscribe(q)
     },
     unsubscribe: (q) => {
@@ -100,7 +100,7 @@ export function requestHandlers(broker: Broker, session: SessionView): RequestHa
       // A consumer (replicaId −1) validating its position may ask on any connection (KIP-320): read-only, like
       // listOffsets. Asking for a replica is broker-to-broker.
       if (q.replicaId !== CONSUMER_REPLICA_ID) assertPeer(session, 'offsetForLeaderEpoch for a replica', q.replicaId)
-      else require('read', q.topic)
+      else authorizeOn('read', q.topic)
       return broker.offsetForLeaderEpoch(q)
     },
     brokerRegistration: (q) => {

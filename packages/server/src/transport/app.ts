@@ -77,7 +77,7 @@ export function createApp(deps: AppDeps): Hono {
   )
   app.get('/metrics', async (c) => {
     try {
-      if (deps.protectMetrics) access.require(await principalOf(c), 'admin', 'cluster', 'http', 'authorize', 'read /metrics')
+      if (deps.protectMetrics) access.authorize(await principalOf(c), 'admin', 'cluster', 'http', 'authorize', 'read /metrics')
     } catch (e) {
       return errorResponse(c, e)
     }
@@ -125,7 +125,7 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/v1/topics/:name', async (c) => {
     try {
       const name = c.req.param('name')
-      access.require(await principalOf(c), 'describe', name, 'http')
+      access.authorize(await principalOf(c), 'describe', name, 'http')
       return c.json(broker.describeTopic(name))
     } catch (e) {
       return errorResponse(c, e)

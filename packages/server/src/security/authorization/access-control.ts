@@ -1,5 +1,5 @@
 /**
- * @module AccessControl: the authorizer as every request path uses it. `require` is the one place a refusal is
+ * @module AccessControl: the authorizer as every request path uses it. `authorize` is the one place a refusal is
  * built: a typed, non-retriable SamsaError naming the principal, operation and topic (TOPIC_AUTHORIZATION_FAILED, or
  * CLUSTER_AUTHORIZATION_FAILED for admin), counted by operation in a metric and written to the audit log. Also the
  * producer-id binding rules (producer-id-binding.ts), which hold only while authorization is on.
@@ -55,7 +55,7 @@ export class AccessControl {
    * Throws the refusal unless the principal may perform `op` on `topic` (`admin`: the cluster, `what` describing it).
    * `action` names the audit line (`authorize` unless the request is a topic change).
    */
-  require(principal: Principal, op: Operation, topic: string, via: Via, action: AuditAction = 'authorize', what = 'administer the cluster'): void {
+  authorize(principal: Principal, op: Operation, topic: string, via: Via, action: AuditAction = 'authorize', what = 'administer the cluster'): void {
     if (this.#authorizer.allows(principal, op, topic)) return
     const resource = op === 'admin' ? CLUSTER : topic
     const error = op === 'admin'
