@@ -1,8 +1,9 @@
-import { exchanges, SamsaError } from '@samsa/shared'
+import { ApiKeys, decodePush, exchanges, readFrameHeader, SamsaError } from '@samsa/shared'
 import { describe, expect, it } from 'vitest'
 import { testBatch } from '../log/testing/batches.js'
 import { REFUSAL_AUDIT_LINES } from '../security/authorization/access-control.js'
 import { Authorizer } from '../security/authorization/authorizer.js'
+import { parseAclFile } from '../security/authorization/acl-file.js'
 import { ANONYMOUS } from '../security/principal.js'
 import { auditLines, recordingLogger, refusalCountingMetrics, userWith } from '../security/testing/recording.js'
 import { sessionHarness } from './testing/session-harness.js'
@@ -91,6 +92,30 @@ describe('authorization of every request (auth on)', () => {
     const summary = logger.lines.find((l) => l.fields.suppressed !== undefined)
     expect(summary).toMatchObject({ level: 'warn', fields: { suppressed: n - REFUSAL_AUDIT_LINES.maxLines }, msg: expect.stringMatching(/not logged.*samsa_authorization_refusals_total/) })
     expect(auditLines(logger.lines)).toHaveLength(REFUSAL_AUDIT_LINES.maxLines + 1)
+  })
+
+  it('a subscription ends with TOPIC_AUTHORIZATION_FAILED once its connection may no longer read the topic: a reloaded ACL file, or a new principal', async () => {
+    let acls = parseAclFile(JSON.stringify({ principals: { dave: { allow: [{ operation: 'read', pattern: 'feed.*' }] } } }))
+    const authorizer = new Authorizer({ enabled: true, acls: () => acls })
+    const h = await sessionHarness({}, { authorizer })
+    const root = h.open(userWith('root', { admin: true }))
+    for (const name of ['feed.a', 'feed.b']) await root.request(exchanges.createTopic, { name, partitions: 1 })
+    const dave = h.open(userWith('dave'))
+    const a = await dave.request(exchanges.subscribe, { topic: 'feed.a', partition: 0, offset: 0, creditBytes: 1000 })
+    const ended = () => dave.socket.sent.filter((f) => readFrameHeader(f).apiKey === ApiKeys.PUSH).map(decodePush).filter((p) => p.kind === 'ended')
+    // Another reload that still allows it changes nothing.
+    authorizer.changed()
+    expect(ended()).toEqual([])
+    acls = parseAclFile(JSON.stringify({ principals: { dave: { allow: [{ operation: 'read', pattern: 'feed.b' }] } } }))
+    authorizer.changed()
+    expect(ended().map((p) => [p.subscriptionId, p.kind === 'ended' && p.error.errorName, p.kind === 'ended' && p.error.message])).toEqual([[a.subscriptionId, 'TOPIC_AUTHORIZATION_FAILED', 'principal "dave" may not read topic "feed.a"']])
+    expect(dave.session.subscriptions.size).toBe(0)
+    // A new principal on the connection (reauthentication) is checked the same way.
+    await dave.request(exchanges.subscribe, { topic: 'feed.b', partition: 0, offset: 0, creditBytes: 1000 })
+    dave.session.principal = userWith('eve')
+    dave.session.subscriptions.recheckAuthorization()
+    expect(dave.session.subscriptions.size).toBe(0)
+    expect(dave.socket.closed).toBeNull()
   })
 
   it('anonymous (allowed in, but without an ACL entry) may do nothing; a cluster peer connection may do everything', async () => {

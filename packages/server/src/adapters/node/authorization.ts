@@ -38,8 +38,10 @@ export function aclFileSource(path: string): AclFileSource {
 
 /** The authorizer, and the function that stops watching its file. */
 export async function openAuthorization(opts: AuthorizationOptions, pollIntervalMs: number, logger: Logger): Promise<{ authorizer: Authorizer; stop: () => void }> {
-  const watcher = opts.aclFile === undefined ? null : await AclFileWatcher.open({ source: aclFileSource(opts.aclFile), clock: nodeClock, logger, pollIntervalMs })
+  let authorizer: Authorizer | null = null
+  const watcher = opts.aclFile === undefined ? null : await AclFileWatcher.open({ source: aclFileSource(opts.aclFile), clock: nodeClock, logger, pollIntervalMs, onReload: () => authorizer?.changed() })
   const enabled = opts.enabled ?? watcher !== null
   if (enabled) logger.info({ aclFile: opts.aclFile ?? null }, 'authorization on: every request needs a grant (token claim or ACL file); default deny')
-  return { authorizer: new Authorizer({ enabled, ...(watcher ? { acls: () => watcher.table } : {}) }), stop: () => watcher?.stop() }
+  authorizer = new Authorizer({ enabled, ...(watcher ? { acls: () => watcher.table } : {}) })
+  return { authorizer, stop: () => watcher?.stop() }
 }

@@ -46,6 +46,11 @@ export class AccessControl {
     return this.#authorizer.enabled
   }
 
+  /** Runs `listener` whenever grants may have been taken away (a reloaded ACL file); returns the unregister function. */
+  onGrantsChanged(listener: () => void): () => void {
+    return this.#authorizer.onChange(listener)
+  }
+
   /** Whether the principal may, without counting or logging anything (filters: metadata, topic lists). */
   may(principal: Principal, op: Operation, topic: string): boolean {
     return this.#authorizer.allows(principal, op, topic)

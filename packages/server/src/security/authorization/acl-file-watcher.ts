@@ -24,6 +24,8 @@ export interface AclFileWatcherOptions {
   readonly logger: Logger
   /** How often the file's stamp is checked. */
   readonly pollIntervalMs: number
+  /** Called after a new table is in force. */
+  readonly onReload?: () => void
 }
 
 export class AclFileWatcher {
@@ -102,6 +104,7 @@ export class AclFileWatcher {
       const table = parseAclFile(await source.read())
       if (this.#stopped) return
       this.#table = table
+      this.#opts.onReload?.()
       logger.info({ path: source.path, principals: table.size }, `ACL file reloaded: ${table.size} principals`)
       audit(logger, { action: 'acl.reload', outcome: 'allowed', resource: source.path })
     } catch (e) {

@@ -22,6 +22,7 @@ export class Authorizer {
   readonly #acls: () => AclTable
   /** Each principal's claim grants, read once (a Principal is immutable). */
   readonly #claimGrants = new WeakMap<Principal, Grants>()
+  readonly #changeListeners = new Set<() => void>()
 
   constructor(opts: AuthorizerOptions) {
     this.enabled = opts.enabled
@@ -36,6 +37,17 @@ export class Authorizer {
   allows(principal: Principal, op: Operation, topic: string): boolean {
     if (!this.enabled || principal.kind === 'peer') return true
     return grantsAllow(this.grantsOf(principal), op, topic)
+  }
+
+  /** Runs `listener` whenever the ACL table changed (a reloaded file); returns the unregister function. */
+  onChange(listener: () => void): () => void {
+    this.#changeListeners.add(listener)
+    return () => void this.#changeListeners.delete(listener)
+  }
+
+  /** Tells the listeners the ACL table changed: what was allowed may not be any more. */
+  changed(): void {
+    for (const fn of [...this.#changeListeners]) fn()
   }
 
   /** What the principal's claim and its ACL entry grant together. */
