@@ -33,7 +33,7 @@ describe('--acl-file', () => {
     const file = join(dir, 'acl.json')
     await writeFile(file, acl('open.*'))
     const lines: LogLine[] = []
-    running = await startBroker({ port: 0, dataDir: join(dir, 'data'), logger: recordingLogger(lines), authorization: { aclFile: file }, connectionPrincipal, config: { aclPollIntervalMs: 20 } })
+    running = await startBroker({ port: 0, dataDir: join(dir, 'data'), logger: recordingLogger(lines), authorization: { aclFile: file, connectionPrincipal }, config: { aclPollIntervalMs: 20 } })
     const root = await RawConnection.open(running.url, { headers: { 'x-test-principal': 'admin' } })
     for (const name of ['open.a', 'closed.a']) expect((await root.request(exchanges.createTopic, { name, partitions: 1 })).ok).toBe(true)
 

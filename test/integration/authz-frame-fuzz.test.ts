@@ -71,7 +71,7 @@ describe('frame fuzzing against a broker with authorization on', () => {
   it(`${FRAMES} generated frames (seed ${SEED}): no crash, no unexpected append, the broker still serving`, async () => {
     dir = await mkdtemp(join(tmpdir(), 'samsa-authz-fuzz-'))
     const log = countingLogger()
-    running = await startBroker({ port: 0, dataDir: dir, logger: log.logger, authorization: { enabled: true }, connectionPrincipal, config: { requestTimeoutMs: 1_000, log: { fsync: 'never' } } })
+    running = await startBroker({ port: 0, dataDir: dir, logger: log.logger, authorization: { enabled: true, connectionPrincipal }, config: { requestTimeoutMs: 1_000, log: { fsync: 'never' } } })
     const admin = await RawConnection.open(running.url, { headers: headersOf('admin') })
     for (const name of TOPICS) await ok(admin.request(exchanges.createTopic, { name, partitions: 2 }))
     const victim = await RawConnection.open(running.url, { headers: headersOf('victim') })

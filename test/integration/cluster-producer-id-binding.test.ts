@@ -30,7 +30,7 @@ describe('producer ids bound to principals across a cluster', () => {
   afterAll(() => cluster?.close())
 
   it('an id from one broker is its owner\'s on every leader and nobody else\'s, before and after that leader restarts', async () => {
-    cluster = await InProcessCluster.start({ dirPrefix: 'samsa-bound-ids', authorization: { enabled: true }, connectionPrincipal })
+    cluster = await InProcessCluster.start({ dirPrefix: 'samsa-bound-ids', authorization: { enabled: true, connectionPrincipal } })
     await until(async () => (await cluster.metadataOf(1, [T])).brokers.length === 3, { timeoutMs: 30_000, what: 'three live brokers' })
     const admin = await cluster.open(1)
     expect((await admin.request(exchanges.createTopic, { name: T, partitions: 3, replicationFactor: 3, minInsyncReplicas: 1 })).ok).toBe(true)

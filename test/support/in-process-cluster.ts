@@ -24,10 +24,8 @@ export interface InProcessClusterOptions {
   readonly config?: StartBrokerOptions['config']
   /** Metadata snapshots (and log compaction) every this many entries (default: the broker's). */
   readonly snapshotEveryEntries?: number
-  /** Authorization of every node (StartBrokerOptions.authorization). */
+  /** Authorization of every node, and the test principal of each client connection (StartBrokerOptions.authorization). */
   readonly authorization?: StartBrokerOptions['authorization']
-  /** Tests only: the principal of each client connection, from its upgrade request (StartBrokerOptions.connectionPrincipal). */
-  readonly connectionPrincipal?: StartBrokerOptions['connectionPrincipal']
 }
 
 export class InProcessCluster {
@@ -72,7 +70,6 @@ export class InProcessCluster {
       ...(this.#opts.replication ? { replication: this.#opts.replication } : {}),
       ...(this.#opts.config ? { config: this.#opts.config } : {}),
       ...(this.#opts.authorization ? { authorization: this.#opts.authorization } : {}),
-      ...(this.#opts.connectionPrincipal ? { connectionPrincipal: this.#opts.connectionPrincipal } : {}),
     })
     this.nodes.set(id, running)
     return running

@@ -197,25 +197,6 @@ export class Broker {
     return createTopic(this.#topicScope(), name, partitions, opts)
   }
 
-  /**
-   * createTopic on behalf of `principal` (a client over `via`): refused unless it may create the topic (checked
-   * before the arguments, for a name; a value that is no name is refused by createTopic itself), and audited either
-   * way. A peer's forwarded create is audited by the broker its client asked.
-   */
-  async createTopicAs(principal: Principal, via: 'ws' | 'http', name: unknown, partitions: unknown, opts: CreateTopicOptions = {}): Promise<TopicSummary> {
-    if (typeof name === 'string') this.access.authorize(principal, 'create', name, via, 'topic.create')
-    const created = await this.createTopic(name, partitions, opts)
-    if (principal.kind !== 'peer') this.access.changed(principal, 'topic.create', created.name, via)
-    return created
-  }
-
-  /** deleteTopic on behalf of `principal`: refused (whether or not the topic exists) unless it may delete it; audited either way. */
-  async deleteTopicAs(principal: Principal, via: 'ws' | 'http', name: string, opts: { fromPeer?: boolean } = {}): Promise<void> {
-    this.access.authorize(principal, 'delete', name, via, 'topic.delete')
-    await this.deleteTopic(name, opts)
-    if (principal.kind !== 'peer') this.access.changed(principal, 'topic.delete', name, via)
-  }
-
   /** UNKNOWN_TOPIC_OR_PARTITION when there is no such topic. In a cluster, a controller proposal. */
   deleteTopic(name: string, opts: { fromPeer?: boolean } = {}): Promise<void> {
     return deleteTopic(this.#topicScope(), name, opts)

@@ -13,6 +13,7 @@ import type { Broker } from '../broker/broker.js'
 import type { SubscriptionTable } from './subscription-table.js'
 import { PEER_CONNECTION, type Principal } from '../security/principal.js'
 import { authorizedMetadata } from '../security/authorization/metadata-filter.js'
+import { createTopicAs, deleteTopicAs } from '../security/authorization/topic-changes.js'
 
 interface SessionView {
   readonly subscriptions: SubscriptionTable
@@ -56,9 +57,9 @@ export function requestHandlers(broker: Broker, session: SessionView): RequestHa
       q.wait !== undefined && names !== null ? broker.metadataWhenChanged(names, q.wait, (cancel) => session.onClose(cancel)) : broker.metadata(names)),
     createTopic: (q) => {
       const opts = { fromPeer: session.peerNodeId !== 0, ...(q.replicationFactor !== undefined ? { replicationFactor: q.replicationFactor } : {}), ...(q.minInsyncReplicas !== undefined ? { minInsyncReplicas: q.minInsyncReplicas } : {}) }
-      return broker.createTopicAs(principal(), 'ws', q.name, q.partitions, opts)
+      return createTopicAs(broker, principal(), 'ws', q.name, q.partitions, opts)
     },
-    deleteTopic: (q) => broker.deleteTopicAs(principal(), 'ws', q.name, { fromPeer: session.peerNodeId !== 0 }).then(() => ({})),
+    deleteTopic: (q) => deleteTopicAs(broker, principal(), 'ws', q.name, { fromPeer: session.peerNodeId !== 0 }).then(() => ({})),
     initProducerId: (q) => broker.initProducerId(q.producerId, q.producerEpoch, principal()),
     produce: (q) => {
       authorizeOn('write', q.topic)

@@ -11,6 +11,7 @@ import { Hono, type Context } from 'hono'
 import { SamsaError } from '@samsa/shared'
 import type { Broker } from '../broker/broker.js'
 import { ANONYMOUS, type Principal } from '../security/principal.js'
+import { createTopicAs, deleteTopicAs } from '../security/authorization/topic-changes.js'
 import { toSamsaError } from '../sessions/to-samsa-error.js'
 import { assetPath, type StaticAssets } from './static-assets.js'
 
@@ -116,7 +117,7 @@ export function createApp(deps: AppDeps): Hono {
     const { name, partitions = 1 } = body as { name?: unknown; partitions?: unknown }
     try {
       // The same check, code and message as the protocol's createTopic (the broker checks the untrusted values).
-      const created = await broker.createTopicAs(principal, 'http', name, partitions)
+      const created = await createTopicAs(broker, principal, 'http', name, partitions)
       return c.json(broker.describeTopic(created.name), 201)
     } catch (e) {
       return errorResponse(c, e)
@@ -133,7 +134,7 @@ export function createApp(deps: AppDeps): Hono {
   })
   app.delete('/v1/topics/:name', async (c) => {
     try {
-      await broker.deleteTopicAs(await principalOf(c), 'http', c.req.param('name'))
+      await deleteTopicAs(broker, await principalOf(c), 'http', c.req.param('name'))
       return c.body(null, 204)
     } catch (e) {
       return errorResponse(c, e)

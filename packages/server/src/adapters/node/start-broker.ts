@@ -38,8 +38,6 @@ import { createPromMetrics } from './prom-metrics.js'
 import { attachWebSocketServer } from './ws-upgrade.js'
 import { registerClusterMetrics } from './cluster-metrics.js'
 import { openAuthorization, type AuthorizationOptions } from './authorization.js'
-import type { IncomingMessage } from 'node:http'
-import type { Principal } from '../../security/principal.js'
 
 export interface StartBrokerOptions {
   readonly host?: string
@@ -76,13 +74,8 @@ export interface StartBrokerOptions {
    * (no broker registration, metadata from the local broker as on a single node).
    */
   readonly controllerApply?: (entry: Entry) => unknown
-  /** Authorization: on/off, the ACL file, a protected /metrics (adapters/node/authorization.ts). */
+  /** Authorization: on/off, the ACL file, a protected /metrics, a test principal per connection (authorization.ts). */
   readonly authorization?: AuthorizationOptions
-  /**
-   * Tests only: the principal of each new client connection, from its upgrade request, as authentication would set
-   * it. Never set by the CLI.
-   */
-  readonly connectionPrincipal?: (req: IncomingMessage) => Principal
 }
 
 export interface RunningBroker {
@@ -182,9 +175,9 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
         incompleteReplicas: { reportIncomplete: (topic, partition) => cluster?.reportIncompleteReplica(topic, partition) },
       })
     }
-    const authorization = await openAuthorization(opts.authorization ?? {}, config.aclPollIntervalMs, logger)
-    stopAuthorization = authorization.stop
-    broker = await Broker.start(config, { storage, clock: nodeClock, logger, metrics, authorizer: authorization.authorizer, ...(crc32c ? { crc32c } : {}), ...(replicas ? { leadership: replicas } : {}) })
+    const { authorizer, stop } = await openAuthorization(opts.authorization ?? {}, config.aclPollIntervalMs, logger)
+    stopAuthorization = stop
+    broker = await Broker.start(config, { storage, clock: nodeClock, logger, metrics, authorizer, ...(crc32c ? { crc32c } : {}), ...(replicas ? { leadership: replicas } : {}) })
   } catch (e) {
     stopAuthorization()
     replicaPeers?.close()
@@ -299,7 +292,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     maxFrameBytes: config.maxFrameBytes,
     connectionError: (stage) => metrics.connectionError(stage),
     ...(controller ? { peers: controller.gate } : brokerGate ? { peers: brokerGate } : {}),
-    ...(opts.connectionPrincipal ? { connectionPrincipal: opts.connectionPrincipal } : {}),
+    ...(opts.authorization?.connectionPrincipal ? { connectionPrincipal: opts.authorization.connectionPrincipal } : {}),
   })
   // Once listening, the server reports a failed accept (EMFILE, ENFILE) as 'error': with no listener that would kill
   // the broker. Counted, and logged at most every 10 s (the operator's problem, not a client's).
