@@ -1,4 +1,4 @@
-import { ApiKeys, decodePush, exchanges, readFrameHeader, SamsaError } from '@samsa/shared'
+import { ApiKeys, decodePush, encodeRequestFrame, exchanges, readFrameHeader, SamsaError } from '@samsa/shared'
 import { describe, expect, it } from 'vitest'
 import { testBatch } from '../log/testing/batches.js'
 import { REFUSAL_AUDIT_LINES } from '../security/authorization/access-control.js'
@@ -37,6 +37,13 @@ describe('authorization of every request (auth on)', () => {
     // The same connection goes on serving what it may do.
     expect(await alice.request(exchanges.produce, { topic: 'chat.a', partition: 0, acks: 1, timeoutMs: 1000, batch: testBatch() })).toMatchObject({ baseOffset: 0 })
     expect(await alice.request(exchanges.ping, {})).toEqual({})
+    // acks=0: refused the same way, with no reply (as any failed acks=0 produce), and counted.
+    const sent = alice.socket.sent.length
+    alice.session.onFrame(encodeRequestFrame(exchanges.produce, alice.session.version, 9_999, { topic: 'chatroom', partition: 0, acks: 0, timeoutMs: 1000, batch: testBatch() }))
+    expect(await alice.request(exchanges.ping, {})).toEqual({})
+    expect(alice.socket.sent.length).toBe(sent + 1)
+    expect(endOffset('chatroom')).toBe(before)
+    expect(metrics.refusals.get('write')).toBe(2)
   })
 
   it('fetch, subscribe, listOffsets and a consumer offsetForLeaderEpoch need read', async () => {

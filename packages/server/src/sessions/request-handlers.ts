@@ -61,7 +61,8 @@ export function requestHandlers(broker: Broker, session: SessionView): RequestHa
     },
     deleteTopic: (q) => deleteTopicAs(broker, principal(), 'ws', q.name, { fromPeer: session.peerNodeId !== 0 }).then(() => ({})),
     initProducerId: (q) => broker.initProducerId(q.producerId, q.producerEpoch, principal()),
-    produce: (q) => {
+    // Async, so a refused acks=0 produce is handled as any failed acks=0 produce: no reply, counted, logged rate-limited.
+    produce: async (q) => {
       authorizeOn('write', q.topic)
       access.requireBatchProducerId(principal(), q.batch, q.topic, 'ws')
       return broker.produce(q)
