@@ -54,7 +54,7 @@ export function requestHandlers(broker: Broker, session: SessionView): RequestHa
   const authorizeOn = (op: 'read' | 'write', topic: string) => access.authorize(principal(), op, topic, 'ws')
   return {
     metadata: (q) => authorizedMetadata(broker, principal(), q.topics, (names) =>
-      q.wait !== undefined && names !== null ? broker.metadataWhenChanged(names, q.wait, (cancel) => session.onClose(cancel)) : broker.metadata(names)),
+      q.wait !== undefined && q.topics !== null && names !== null ? broker.metadataWhenChanged(names, q.wait, (cancel) => session.onClose(cancel)) : broker.metadata(names)),
     createTopic: (q) => {
       const opts = { fromPeer: session.peerNodeId !== 0, ...(q.replicationFactor !== undefined ? { replicationFactor: q.replicationFactor } : {}), ...(q.minInsyncReplicas !== undefined ? { minInsyncReplicas: q.minInsyncReplicas } : {}) }
       return createTopicAs(broker, principal(), 'ws', q.name, q.partitions, opts)
