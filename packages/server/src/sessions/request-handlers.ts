@@ -53,8 +53,10 @@ export function requestHandlers(broker: Broker, session: SessionView): RequestHa
   const principal = (): Principal => (session.peerNodeId !== 0 ? PEER_CONNECTION : session.principal)
   const authorizeOn = (op: 'read' | 'write', topic: string) => access.authorize(principal(), op, topic, 'ws')
   return {
-    metadata: (q) => authorizedMetadata(broker, principal(), q.topics, (names) =>
-      q.wait !== undefined && q.topics !== null && names !== null ? broker.metadataWhenChanged(names, q.wait, (cancel) => session.onClose(cancel)) : broker.metadata(names)),
+    metadata: (q) => authorizedMetadata(broker, principal(), q.topics, (names, kept) => {
+      const wait = q.wait && kept ? { ...q.wait, leaderEpochs: q.wait.leaderEpochs.filter((_, i) => kept[i]) } : q.wait
+      return wait !== undefined && q.topics !== null && names !== null ? broker.metadataWhenChanged(names, wait, (cancel) => session.onClose(cancel)) : broker.metadata(names)
+    }),
     createTopic: (q) => {
       const opts = { fromPeer: session.peerNodeId !== 0, ...(q.replicationFactor !== undefined ? { replicationFactor: q.replicationFactor } : {}), ...(q.minInsyncReplicas !== undefined ? { minInsyncReplicas: q.minInsyncReplicas } : {}) }
       return createTopicAs(broker, principal(), 'ws', q.name, q.partitions, opts)
