@@ -24,7 +24,8 @@ const logs: LogLine[] = []
 let alice: RawConnection
 
 const nowS = () => Math.floor(Date.now() / 1000)
-const claims = (extra: JWTPayload = {}): JWTPayload => ({ sub: 'alice', iss: ISSUER, aud: AUDIENCE, iat: nowS(), exp: nowS() + 600, ...extra })
+// alice may do everything (authorization is tested elsewhere): with authentication on, authorization is on too.
+const claims = (extra: JWTPayload = {}): JWTPayload => ({ sub: 'alice', iss: ISSUER, aud: AUDIENCE, iat: nowS(), exp: nowS() + 600, samsa: { admin: true }, ...extra })
 const hs = (payload: JWTPayload = claims(), key: Uint8Array = secret) => new SignJWT(payload).setProtectedHeader({ alg: 'HS256' }).sign(key)
 const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url')
 const batch = encodeRecordBatch({ records: [{ key: null, value: new TextEncoder().encode('hi'), headers: [], timestamp: 1_700_000_000_000 }] })

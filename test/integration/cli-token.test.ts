@@ -28,17 +28,21 @@ afterAll(async () => {
 
 describe('samsa token create', () => {
   it('prints a token the broker accepts; without one, a CLI command fails with one line', async () => {
-    const created = await runCli(['token', 'create', '--secret-file', secretFile, '--sub', 'alice', '--read', 'chat.*', '--write', 'chat.*', '--ttl', '1h'])
+    const created = await runCli(['token', 'create', '--secret-file', secretFile, '--sub', 'alice', '--read', 'chat.*', '--write', 'chat.*', '--create', 'chat.*', '--ttl', '1h'])
     expect(created.stderr).toBe('')
     expect(created.code).toBe(0)
     const token = created.stdout.trim()
     const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'))
-    expect(payload).toMatchObject({ sub: 'alice', samsa: { read: ['chat.*'], write: ['chat.*'] } })
+    expect(payload).toMatchObject({ sub: 'alice', samsa: { read: ['chat.*'], write: ['chat.*'], create: ['chat.*'] } })
     expect(payload.exp - payload.iat).toBe(3_600)
 
     const ok = await runCli(['topics', 'create', 'chat.room', '--broker', broker.url], { env: { SAMSA_TOKEN: token } })
     expect(ok.stderr).toBe('')
     expect(ok.stdout).toContain('created topic chat.room')
+    // Authorization is on with authentication: the token's grants decide (chat.* never reaches chatroom).
+    const outside = await runCli(['topics', 'create', 'chatroom', '--broker', broker.url], { env: { SAMSA_TOKEN: token } })
+    expect(outside.code).toBe(1)
+    expect(outside.stderr).toMatch(/may not create topic "chatroom"/)
 
     const refused = await runCli(['topics', 'list', '--broker', broker.url], { env: { SAMSA_TOKEN: '' } })
     expect(refused.code).toBe(1)

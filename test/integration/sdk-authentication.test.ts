@@ -20,7 +20,7 @@ let dir: string
 const clients: SamsaClient[] = []
 
 const sign = (lifetimeS: number, extra: JWTPayload = {}) =>
-  new SignJWT({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + lifetimeS, ...extra }).setProtectedHeader({ alg: 'HS256' }).sign(secret)
+  new SignJWT({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + lifetimeS, samsa: { admin: true }, ...extra }).setProtectedHeader({ alg: 'HS256' }).sign(secret)
 const client = (token: string | (() => Promise<string>)) => {
   const c = createClient({ brokers: broker.url, clientId: 'sdk-auth', WebSocket: WebSocket as never, storage: memoryStorage(), token, reconnectBackoff: { baseMs: 10, capMs: 50 } })
   clients.push(c)

@@ -30,6 +30,8 @@ export interface InProcessClusterOptions {
   readonly authentication?: StartBrokerOptions['authentication']
   /** The logger of every node started without one of its own (default: silent). */
   readonly logger?: StartBrokerOptions['logger']
+  /** Authorization of every node, and the test principal of each client connection (StartBrokerOptions.authorization). */
+  readonly authorization?: StartBrokerOptions['authorization']
 }
 
 export class InProcessCluster {
@@ -75,6 +77,7 @@ export class InProcessCluster {
       ...(this.#opts.config ? { config: this.#opts.config } : {}),
       ...(this.#opts.clusterSecret ? { clusterSecret: this.#opts.clusterSecret } : {}),
       ...(this.#opts.authentication ? { authentication: this.#opts.authentication } : {}),
+      ...(this.#opts.authorization ? { authorization: this.#opts.authorization } : {}),
     })
     this.nodes.set(id, running)
     return running
@@ -99,9 +102,9 @@ export class InProcessCluster {
     return this.#dirs.get(id)!
   }
 
-  /** A raw connection to node `id`, closed with the cluster. */
-  async open(id: number): Promise<RawConnection> {
-    const c = await RawConnection.open(this.nodes.get(id)!.url)
+  /** A raw connection to node `id`, closed with the cluster; `headers` go with its upgrade request. */
+  async open(id: number, headers?: Record<string, string>): Promise<RawConnection> {
+    const c = await RawConnection.open(this.nodes.get(id)!.url, headers ? { headers } : {})
     this.#conns.add(c)
     return c
   }

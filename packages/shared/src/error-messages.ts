@@ -31,6 +31,13 @@ export const ErrorMessages = {
   /** Close reason (QUOTA_EXCEEDED) for a connection whose throttle would pass quotaMaxThrottleMs. */
   quotaThrottleTooLong: (quota: string, throttleMs: number, maxMs: number) =>
     `${quota} quota exceeded: a throttle of ${throttleMs} ms passes quotaMaxThrottleMs (${maxMs})`,
+  /** TOPIC_AUTHORIZATION_FAILED: `principal "bob" may not write topic "chatroom"`. */
+  topicNotAuthorized: (principal: string, operation: string, topic: string) => `principal ${quote(principal)} may not ${operation} topic ${quote(topic)}`,
+  /** CLUSTER_AUTHORIZATION_FAILED for a cluster operation (admin). */
+  clusterNotAuthorized: (principal: string, what: string) => `principal ${quote(principal)} may not ${what}: it needs the admin right`,
+  /** INVALID_PRODUCER_ID_MAPPING: the same words whether or not the id exists (they must not tell another principal which ids do). */
+  producerIdNotOwned: (principal: string, producerId: number) =>
+    `producer id ${producerId} was not given to principal ${quote(principal)}; ask for your own with initProducerId (producerId -1)`,
   /** A cluster node's data directory started as a single node (which would delete its replicas: they have no topic.json). */
   clusterDataDirAsSingleNode: (dataDir: string, holds: { readonly controllerLog: boolean; readonly replicaTopics: number }) =>
     `data directory ${dataDir} holds a cluster node's data (${[holds.controllerLog ? 'a controller log' : '', holds.replicaTopics > 0 ? `replicas of ${holds.replicaTopics} topic${holds.replicaTopics === 1 ? '' : 's'}` : ''].filter(Boolean).join(', ')}); start it with the --node-id and --controllers it belongs to, or give the single node another --data directory`,

@@ -102,6 +102,8 @@ export interface BrokerConfig {
   readonly allowAnonymous: boolean
   /** Tolerance on a token's exp and nbf for clocks that disagree (at most 60 s). */
   readonly authClockSkewMs: number
+  /** How often the ACL file (--acl-file) is checked for changes. */
+  readonly aclPollIntervalMs: number
   readonly log: PartitionLogConfig
 }
 
@@ -154,6 +156,7 @@ export const defaultBrokerConfig: BrokerConfig = {
   authEnabled: false,
   allowAnonymous: false,
   authClockSkewMs: 30_000,
+  aclPollIntervalMs: 5_000,
   log: defaultPartitionLogConfig,
 }
 
@@ -215,6 +218,7 @@ export const brokerSettings = {
   streamLongPollTimeoutMs: { unit: 'ms', min: 1, max: HOUR_MS, help: 'how long an HTTP stream long poll (or SSE connection between records) waits for a record' },
   maxWaitingStreamReads: { unit: 'count', min: 1, max: 10_000_000, help: 'HTTP stream long polls and SSE connections waiting at once (503 above)' },
   authClockSkewMs: { unit: 'ms', min: 0, max: 60_000, help: "tolerance on a token's exp and nbf (clock skew between the broker and the token issuer)" },
+  aclPollIntervalMs: { unit: 'ms', min: 10, max: HOUR_MS, help: 'how often the --acl-file is checked for changes (a changed file is reloaded; a bad one keeps the previous ACLs)' },
 } as const satisfies Partial<Record<keyof BrokerConfig, SettingSpec>>
 
 /** The same for the partition logs (BrokerConfig.log); retentionMs has its flag in hours (--retention-hours). */

@@ -35,6 +35,9 @@ import { ReplicaRegistry } from './replica-registry.js'
 import { BrokerQuotas } from '../security/quotas/broker-quotas.js'
 import type { ReplicaOwner } from './replica-identity.js'
 import { TopicRegistry } from './topic-registry.js'
+import { AccessControl } from '../security/authorization/access-control.js'
+import { Authorizer } from '../security/authorization/authorizer.js'
+import { ANONYMOUS, type Principal } from '../security/principal.js'
 import {
   createTopic, deleteTopic, listTopics, metadataAnswer, type CreateTopicOptions, type TopicDescription, type TopicScope, type TopicSummary,
 } from './topic-operations.js'
@@ -60,6 +63,8 @@ export interface BrokerDeps {
   readonly authenticator?: Authenticator
   /** Verifies cluster peers' hello tokens (the cluster secret); without it a peer is recognised by its cluster id alone. */
   readonly peerAuthenticator?: PeerAuthenticator
+  /** Who may do what (security/authorization); default: authorization off, everything allowed. */
+  readonly authorizer?: Authorizer
 }
 
 /** What a connection needs to know of the broker's limits, and what hello tells the client. */
@@ -101,6 +106,8 @@ export class Broker {
   /** Client token verification: present exactly when limits.authEnabled. */
   readonly authenticator: Authenticator | undefined
   readonly peerAuthenticator: PeerAuthenticator | undefined
+  /** Every authorization check of the sessions and the REST API goes through it. */
+  readonly access: AccessControl
   /** What the produce and fetch paths need of the broker. */
   readonly #paths: ProduceContext & FetchContext
   readonly #leadership: PartitionLeadership | undefined
@@ -122,6 +129,7 @@ export class Broker {
     this.quotas = new BrokerQuotas(config, deps.clock, this.metrics)
     this.authenticator = config.authEnabled ? deps.authenticator : undefined
     this.peerAuthenticator = deps.peerAuthenticator
+    this.access = new AccessControl(deps.authorizer ?? Authorizer.OFF, deps.logger, this.metrics, deps.clock)
     this.#paths = { config, clock: deps.clock, metrics: this.metrics, crc32c: deps.crc32c }
     this.#leadership = deps.leadership
     this.#topics = logs instanceof TopicRegistry ? logs : null
@@ -308,9 +316,15 @@ export class Broker {
     return this.#logs.partition(topic, partition)
   }
 
-  /** producerId −1: a new id at epoch 0; the current (id, epoch) pair: the id at the next epoch (ProducerIdAllocator.init). */
-  initProducerId(producerId: number, producerEpoch: number): Promise<InitProducerIdResponse> {
-    return this.#producerIds.init(producerId, producerEpoch)
+  /**
+   * producerId −1: a new id at epoch 0; the current (id, epoch) pair: the id at the next epoch (ProducerIdAllocator.init).
+   * While authorization is on, the id is bound to `principal` (producer-id-binding.ts) and only it may bump it: another
+   * principal's id is refused with INVALID_PRODUCER_ID_MAPPING before the allocator is asked, exists or not.
+   */
+  async initProducerId(producerId: number, producerEpoch: number, principal: Principal = ANONYMOUS, via: 'ws' | 'http' = 'ws'): Promise<InitProducerIdResponse> {
+    this.access.requireProducerId(principal, producerId, 'initProducerId', via)
+    const r = await this.#producerIds.init(producerId, producerEpoch)
+    return { producerId: this.access.bind(principal, r.producerId), producerEpoch: r.producerEpoch }
   }
 
   /**

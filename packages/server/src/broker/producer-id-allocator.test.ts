@@ -2,6 +2,7 @@ import { SamsaError } from '@samsa/shared'
 import { describe, expect, it } from 'vitest'
 import { MemoryLogStorage } from '../log/memory-log-storage.js'
 import { ProducerIdAllocator } from './producer-id-allocator.js'
+import { bindProducerId } from '../security/authorization/producer-id-binding.js'
 
 const errorOf = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => (e instanceof SamsaError ? e.errorName : e))
 
@@ -89,5 +90,25 @@ describe('ProducerIdAllocator in a cluster: blocks from the controller', () => {
     expect(await errorOf(ids.init(-1, -1))).toBe('NOT_CONTROLLER')
     fail = false
     expect(await ids.init(-1, -1)).toEqual({ producerId: 100, producerEpoch: 0 })
+  })
+
+  it('takes bound ids (a principal\'s tag above the base): allocated by their base, each bound id its own epoch, kept across a restart, expired by base', async () => {
+    const storage = new MemoryLogStorage()
+    const ids = await ProducerIdAllocator.open(storage, { maxTrackedEpochs: 2 })
+    const alice = { kind: 'user' as const, name: 'alice', claims: {} }
+    const bob = { kind: 'user' as const, name: 'bob', claims: {} }
+    const bases = [await ids.init(-1, -1), await ids.init(-1, -1), await ids.init(-1, -1)].map((r) => r.producerId)
+    const a0 = bindProducerId(alice, bases[0]!)
+    const b0 = bindProducerId(bob, bases[0]!)
+    expect(await ids.init(a0, 0)).toEqual({ producerId: a0, producerEpoch: 1 })
+    // Another principal's id on the same base is another producer: alice's bump did not move it.
+    expect(await ids.init(b0, 0)).toEqual({ producerId: b0, producerEpoch: 1 })
+    expect(await errorOf(ids.init(bindProducerId(alice, bases[2]! + 1), 0))).toBe('UNKNOWN_PRODUCER_ID')
+    const reopened = await ProducerIdAllocator.open(storage, { maxTrackedEpochs: 2 })
+    expect(await reopened.init(a0, 1)).toEqual({ producerId: a0, producerEpoch: 2 })
+    // A third tracked id on a higher base expires the lowest base's ids.
+    const a2 = bindProducerId(alice, bases[2]!)
+    expect(await reopened.init(a2, 0)).toEqual({ producerId: a2, producerEpoch: 1 })
+    expect(await errorOf(reopened.init(a0, 2))).toBe('UNKNOWN_PRODUCER_ID')
   })
 })

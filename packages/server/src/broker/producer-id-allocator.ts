@@ -2,9 +2,12 @@
  * @module Producer-id allocation and epoch bumps. Ids are unique across restarts because blocks of ids are reserved
  * durably before use. An epoch bump follows KIP-360: only the holder of an id's current (id, epoch) pair can bump
  * it, and the new epoch is durable before it is answered, so a fenced instance can never take its id back.
+ * Ids may carry a principal's tag above their base (producer-id-binding.ts): allocation and expiry go by the base,
+ * epochs by the whole id (two principals' ids on one base are two producers).
  */
 import { SamsaError } from '@samsa/shared'
 import type { LogStorage } from '../log/log-storage.js'
+import { producerIdBase } from '../security/authorization/producer-id-binding.js'
 
 const BLOCK_SIZE = 1000
 const BLOCK_CHECKPOINT = 'meta/producer-id-block.json'
@@ -85,8 +88,9 @@ export class ProducerIdAllocator {
   }
 
   async #bump(producerId: number, producerEpoch: number): Promise<{ producerId: number; producerEpoch: number }> {
-    if (producerId >= this.#next) throw new SamsaError('UNKNOWN_PRODUCER_ID', `producer id ${producerId} was never allocated by this broker; ask for a new one with producerId -1`)
-    if (producerId < this.#expiredBelow) throw new SamsaError('UNKNOWN_PRODUCER_ID', `producer id ${producerId} has expired; ask for a new one with producerId -1`)
+    const base = producerIdBase(producerId)
+    if (base >= this.#next) throw new SamsaError('UNKNOWN_PRODUCER_ID', `producer id ${producerId} was never allocated by this broker; ask for a new one with producerId -1`)
+    if (base < this.#expiredBelow) throw new SamsaError('UNKNOWN_PRODUCER_ID', `producer id ${producerId} has expired; ask for a new one with producerId -1`)
     const current = this.#epochs.get(producerId) ?? 0
     if (producerEpoch !== current) {
       throw new SamsaError('INVALID_PRODUCER_EPOCH', `producer id ${producerId} is not at epoch ${producerEpoch}: only its current holder can bump it; ask for a new id with producerId -1`)
@@ -148,10 +152,10 @@ export class ProducerIdAllocator {
   }
 }
 
-/** Drops the lowest ids until at most `max` remain; every id at or below a dropped one expires with it. */
+/** Drops the ids of the lowest bases until at most `max` remain; every id whose base is at or below a dropped one's expires with it. */
 function expireLowest(epochs: ReadonlyMap<number, number>, expiredBelow: number, max: number): { expiredBelow: number; epochs: Map<number, number> } {
-  const ids = [...epochs.keys()].filter((id) => id >= expiredBelow).sort((a, b) => a - b)
+  const ids = [...epochs.keys()].filter((id) => producerIdBase(id) >= expiredBelow).sort((a, b) => producerIdBase(a) - producerIdBase(b) || a - b)
   const drop = Math.max(0, ids.length - max)
-  const floor = drop > 0 ? ids[drop - 1]! + 1 : expiredBelow
+  const floor = drop > 0 ? producerIdBase(ids[drop - 1]!) + 1 : expiredBelow
   return { expiredBelow: floor, epochs: new Map(ids.slice(drop).map((id) => [id, epochs.get(id)!])) }
 }

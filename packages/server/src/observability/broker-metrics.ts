@@ -34,6 +34,8 @@ export interface BrokerMetrics {
   connectionClosedByBroker(code: string): void
   /** A hello, reauthenticate or HTTP request was refused for its credential (`kind`: a client's token or a peer's), with the refusal reason. */
   authenticationRefused(kind: 'user' | 'peer', reason: string): void
+  /** A request refused by authorization (security/authorization), by operation (read, write, …, producerId). */
+  authorizationRefused(operation: string): void
 }
 
 export const noopMetrics: BrokerMetrics = {
@@ -55,4 +57,5 @@ export const noopMetrics: BrokerMetrics = {
   quotaExceeded() {},
   connectionClosedByBroker() {},
   authenticationRefused() {},
+  authorizationRefused() {},
 }

@@ -23,3 +23,9 @@ export interface Principal {
 }
 
 export const ANONYMOUS: Principal = Object.freeze({ kind: 'anonymous', name: 'anonymous', claims: Object.freeze({}) })
+
+/**
+ * The principal of a connection whose hello named it a cluster peer, until peer authentication gives peers their
+ * own (`node:<id>`): another broker of the cluster, allowed everything broker-to-broker.
+ */
+export const PEER_CONNECTION: Principal = Object.freeze({ kind: 'peer', name: 'peer', claims: Object.freeze({}) })

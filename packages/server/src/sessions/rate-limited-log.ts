@@ -9,6 +9,8 @@ import type { Clock, Logger } from '../clock.js'
 export interface RateLimitedLogOptions {
   readonly maxLines: number
   readonly windowMs: number
+  /** The line that reports how many lines a window suppressed. */
+  readonly suppressedMessage?: string
 }
 
 export const defaultRateLimitedLogOptions: RateLimitedLogOptions = { maxLines: 5, windowMs: 60_000 }
@@ -28,17 +30,18 @@ export class RateLimitedLog {
   }
 
   warn(fields: Record<string, unknown>, msg: string): void {
-    if (this.#allow()) this.#logger.warn(fields, msg)
+    if (this.allow()) this.#logger.warn(fields, msg)
   }
 
   error(fields: Record<string, unknown>, msg: string): void {
-    if (this.#allow()) this.#logger.error(fields, msg)
+    if (this.allow()) this.#logger.error(fields, msg)
   }
 
-  #allow(): boolean {
+  /** Whether one more line fits in the current window (counted as logged when true, as suppressed when false). */
+  allow(): boolean {
     const now = this.#clock.monotonicMs()
     if (now - this.#windowStartMs >= this.#opts.windowMs) {
-      if (this.#suppressed > 0) this.#logger.warn({ suppressed: this.#suppressed, windowMs: this.#opts.windowMs }, 'suppressed log lines about this connection')
+      if (this.#suppressed > 0) this.#logger.warn({ suppressed: this.#suppressed, windowMs: this.#opts.windowMs }, this.#opts.suppressedMessage ?? 'suppressed log lines about this connection')
       this.#windowStartMs = now
       this.#lines = 0
       this.#suppressed = 0

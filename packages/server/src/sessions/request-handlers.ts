@@ -2,11 +2,18 @@
  * @module Request handlers: one entry per exchange, from a decoded request to a response (or a thrown SamsaError).
  * The map is typed from `exchanges`: each handler is checked against its exchange's request and response types, and
  * an exchange without a handler does not compile.
+ *
+ * Authorization (security/authorization, through broker.access): every exchange on a topic checks the connection's
+ * principal before anything else: produce needs write (and a producer id of its own), fetch, subscribe, listOffsets
+ * and a consumer's offsetForLeaderEpoch read, createTopic create, deleteTopic delete; metadata answers only the
+ * topics the principal may describe. A cluster peer's connection may do everything.
  */
 import { CONSUMER_REPLICA_ID, SamsaError, exchanges, type RequestOf, type ResponseOf } from '@samsa/shared'
 import type { Broker } from '../broker/broker.js'
 import type { SubscriptionTable } from './subscription-table.js'
-import type { Principal } from '../security/principal.js'
+import { PEER_CONNECTION, type Principal } from '../security/principal.js'
+import { authorizedMetadata } from '../security/authorization/metadata-filter.js'
+import { createTopicAs, deleteTopicAs } from '../security/authorization/topic-changes.js'
 
 interface SessionView {
   readonly subscriptions: SubscriptionTable
@@ -41,17 +48,30 @@ export type RequestHandlers = {
 
 /** The handlers of one connection. */
 export function requestHandlers(broker: Broker, session: SessionView): RequestHandlers {
+  const access = broker.access
+  /** Who the connection speaks for: a cluster peer's (named in its hello) may do everything broker-to-broker. */
+  const principal = (): Principal => (session.peerNodeId !== 0 ? PEER_CONNECTION : session.principal)
+  const authorizeOn = (op: 'read' | 'write', topic: string) => access.authorize(principal(), op, topic, 'ws')
   return {
-    metadata: (q) => (q.wait !== undefined && q.topics !== null ? broker.metadataWhenChanged(q.topics, q.wait, (cancel) => session.onClose(cancel)) : broker.metadata(q.topics)),
+    metadata: (q) => authorizedMetadata(broker, principal(), q.topics, (names, kept) => {
+      const wait = q.wait && kept ? { ...q.wait, leaderEpochs: q.wait.leaderEpochs.filter((_, i) => kept[i]) } : q.wait
+      return wait !== undefined && q.topics !== null && names !== null ? broker.metadataWhenChanged(names, wait, (cancel) => session.onClose(cancel)) : broker.metadata(names)
+    }),
     createTopic: (q) => {
       const opts = { fromPeer: session.peerNodeId !== 0, ...(q.replicationFactor !== undefined ? { replicationFactor: q.replicationFactor } : {}), ...(q.minInsyncReplicas !== undefined ? { minInsyncReplicas: q.minInsyncReplicas } : {}) }
-      return broker.createTopic(q.name, q.partitions, opts)
+      return createTopicAs(broker, principal(), 'ws', q.name, q.partitions, opts)
     },
-    deleteTopic: (q) => broker.deleteTopic(q.name, { fromPeer: session.peerNodeId !== 0 }).then(() => ({})),
-    initProducerId: (q) => broker.initProducerId(q.producerId, q.producerEpoch),
-    produce: (q) => broker.produce(q),
+    deleteTopic: (q) => deleteTopicAs(broker, principal(), 'ws', q.name, { fromPeer: session.peerNodeId !== 0 }).then(() => ({})),
+    initProducerId: (q) => broker.initProducerId(q.producerId, q.producerEpoch, principal()),
+    // Async, so a refused acks=0 produce is handled as any failed acks=0 produce: no reply, counted, logged rate-limited.
+    produce: async (q) => {
+      authorizeOn('write', q.topic)
+      access.requireBatchProducerId(principal(), q.batch, q.topic, 'ws')
+      return broker.produce(q)
+    },
     fetch: (q) => {
       if (q.replicaId !== undefined) assertPeer(session, 'a replica fetch', q.replicaId)
+      else authorizeOn('read', q.topic)
       // Released a few microtasks before the session sends the reply (no timer or I/O runs in between): the budget can be passed by at most this reply.
       let held: (() => void) | undefined
       const output = {
@@ -63,8 +83,14 @@ export function requestHandlers(broker: Broker, session: SessionView): RequestHa
       }
       return broker.fetch(q, (cancel) => session.onClose(cancel), output).finally(output.release)
     },
-    listOffsets: (q) => broker.listOffsets(q),
-    subscribe: (q) => session.subscriptions.subscribe(q),
+    listOffsets: (q) => {
+      authorizeOn('read', q.topic)
+      return broker.listOffsets(q)
+    },
+    subscribe: (q) => {
+      authorizeOn('read', q.topic)
+      return session.subscriptions.subscribe(q)
+    },
     unsubscribe: (q) => {
       session.subscriptions.unsubscribe(q.subscriptionId)
       return {}
@@ -78,6 +104,7 @@ export function requestHandlers(broker: Broker, session: SessionView): RequestHa
       // A consumer (replicaId −1) validating its position may ask on any connection (KIP-320): read-only, like
       // listOffsets. Asking for a replica is broker-to-broker.
       if (q.replicaId !== CONSUMER_REPLICA_ID) assertPeer(session, 'offsetForLeaderEpoch for a replica', q.replicaId)
+      else authorizeOn('read', q.topic)
       return broker.offsetForLeaderEpoch(q)
     },
     brokerRegistration: (q) => {

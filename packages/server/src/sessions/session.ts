@@ -304,6 +304,8 @@ export class Session {
         if (this.#closed) return
         this.principal = p
         this.#auth.enforceExpiry(p)
+        // The new token's grants may be narrower: subscriptions it no longer allows end now.
+        this.subscriptions.recheckAuthorization()
         this.#reply(header, exchangeByApiKey.get(ApiKeys.REAUTHENTICATE)!, { expiresAtMs: p.expiresAtMs ?? -1 })
       },
       (e: unknown) => this.#replyError(header, toSamsaError(e), e),

@@ -5,6 +5,7 @@
  * SDK would take that for a truncation and deliver records again). Found by e2e/cluster-leader-kill.spec.ts.
  */
 import { decodePush, MAX_PROTOCOL_VERSION, scanBatches, type Push } from '@samsa/shared'
+import { ANONYMOUS } from '../security/principal.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Broker } from '../broker/broker.js'
 import { silentLogger } from '../clock.js'
@@ -29,8 +30,8 @@ async function leaderWithLaggingHighWatermark(): Promise<PartitionLog> {
 
 /** A table over `log`, with what it needs of a Broker; pushes decoded into `pushes`. */
 function tableOver(log: PartitionLog, pushes: Push[]): SubscriptionTable {
-  const broker = { limits, partition: () => log, metrics: { recordsOut() {} }, onTopicDeleted: () => () => {}, onResigned: () => () => {} } as unknown as Broker
-  return new SubscriptionTable(broker, { version: MAX_PROTOCOL_VERSION, send: (f) => pushes.push(decodePush(f)), tryReserveOutput: () => true, releaseOutput() {} })
+  const broker = { limits, partition: () => log, metrics: { recordsOut() {} }, onTopicDeleted: () => () => {}, onResigned: () => () => {}, access: { onGrantsChanged: () => () => {} } } as unknown as Broker
+  return new SubscriptionTable(broker, { version: MAX_PROTOCOL_VERSION, principal: ANONYMOUS, peerNodeId: 0, send: (f) => pushes.push(decodePush(f)), tryReserveOutput: () => true, releaseOutput() {} })
 }
 
 const firstOffsets = (pushes: readonly Push[]) => pushes.flatMap((p) => (p.kind === 'records' ? [...scanBatches(p.records)].map((b) => b.header.baseOffset) : []))

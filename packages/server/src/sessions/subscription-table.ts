@@ -1,11 +1,20 @@
-/** @module SubscriptionTable: a connection's subscriptions by id, bounded by maxSubscriptionsPerConnection. */
+/**
+ * @module SubscriptionTable: a connection's subscriptions by id, bounded by maxSubscriptionsPerConnection. A
+ * subscription lives only while its connection may read its topic: when grants change (a reloaded ACL file, or a
+ * new principal on reauthentication: recheckAuthorization) those no longer allowed end with TOPIC_AUTHORIZATION_FAILED.
+ */
 import { SamsaError, type SubscribeRequest, type SubscribeResponse } from '@samsa/shared'
 import type { Broker } from '../broker/broker.js'
 import { assertOffsetInRange } from '../broker/offset-range.js'
+import { ErrorMessages } from '@samsa/shared'
+import type { Principal } from '../security/principal.js'
 import { Subscription, notLeaderError, topicDeletedError } from './subscription.js'
 
 interface Host {
   readonly version: number
+  /** Who the connection speaks for now (a cluster peer's connection may read everything). */
+  readonly principal: Principal
+  readonly peerNodeId: number
   send(frame: Uint8Array): void
   tryReserveOutput(bytes: number): boolean
   releaseOutput(bytes: number): void
@@ -19,6 +28,7 @@ export class SubscriptionTable {
   #nextId = 1
   readonly #offDeleted: () => void
   readonly #offResigned: () => void
+  readonly #offGrants: () => void
 
   constructor(broker: Broker, host: Host) {
     this.#broker = broker
@@ -30,6 +40,16 @@ export class SubscriptionTable {
     this.#offResigned = broker.onResigned((r) => {
       for (const s of [...this.#byId.values()]) if (s.topic === r.topic && s.partition === r.partition) s.end(notLeaderError(broker.limits.brokerId, r))
     })
+    this.#offGrants = broker.access.onGrantsChanged(() => this.recheckAuthorization())
+  }
+
+  /** Ends every subscription whose topic the connection may no longer read. */
+  recheckAuthorization(): void {
+    if (this.#host.peerNodeId !== 0) return
+    const principal = this.#host.principal
+    for (const s of [...this.#byId.values()]) {
+      if (!this.#broker.access.may(principal, 'read', s.topic)) s.end(new SamsaError('TOPIC_AUTHORIZATION_FAILED', ErrorMessages.topicNotAuthorized(principal.name, 'read', s.topic)))
+    }
   }
 
   get size(): number {
@@ -85,6 +105,7 @@ export class SubscriptionTable {
     this.#byId.clear()
     this.#offDeleted()
     this.#offResigned()
+    this.#offGrants()
   }
 
   #get(id: number): Subscription {

@@ -3,14 +3,17 @@
  * (its index.html at / and its files under /app/, through the static-assets port), and the SDK bundles at /sdk/samsa.js (ES module) and /sdk/samsa.iife.js (a script setting the global `Samsa`),
  * each with its source map.
  * Translation only: every rule lives in the broker, and the browser rules (Host, Origin, JSON writes, page headers) in
- * security/browser-policy.ts.
+ * security/browser-policy.ts. Authorization: each admin route asks `principalOf` who the request speaks for (401 when
+ * it throws SASL_AUTHENTICATION_FAILED), then the broker's access control (403 for a right it lacks): list and
+ * describe need describe (the list shows only describable topics), create create, delete delete; `/metrics` needs
+ * admin when `protectMetrics` is set.
  */
 import { Hono, type Context } from 'hono'
 import { SamsaError } from '@samsa/shared'
 import type { Broker } from '../broker/broker.js'
-import type { Principal } from '../security/principal.js'
+import { ANONYMOUS, type Principal } from '../security/principal.js'
+import { createTopicAs, deleteTopicAs } from '../security/authorization/topic-changes.js'
 import { toSamsaError } from '../sessions/to-samsa-error.js'
-import { ANONYMOUS } from '../security/principal.js'
 import { quotaPrincipal } from '../security/quotas/broker-quotas.js'
 import { assetPath, type StaticAssets } from './static-assets.js'
 import { PAGE_SECURITY_HEADERS, demoContentSecurityPolicy, type BrowserPolicy, type RefusalReason } from '../security/browser-policy.js'
@@ -45,17 +48,21 @@ export interface AppDeps {
   /** The Durable Streams HTTP protocol's prefix, limits and authorization hooks (transport/durable-streams/routes.ts). */
   readonly streams?: Partial<DurableStreamsOptions>
   /**
-   * Who an HTTP request speaks for (default: ANONYMOUS). The node adapter verifies an `Authorization: Bearer <jwt>`
-   * header (never a query parameter); a bad token throws SamsaError SASL_AUTHENTICATION_FAILED, answered with 401.
+   * Who an HTTP request speaks for (authentication: a `Authorization: Bearer <jwt>` header, never a query parameter);
+   * throws SamsaError('SASL_AUTHENTICATION_FAILED') for a bad or missing token (answered 401). Default: ANONYMOUS.
    */
   readonly principalOf?: (c: Context) => Promise<Principal>
+  /** `/metrics` answers only a principal with the admin right (while authorization is on). */
+  readonly protectMetrics?: boolean
 }
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const REFUSAL_NAMES: Record<RefusalReason, string> = { origin: 'FORBIDDEN_ORIGIN', host: 'MISDIRECTED_HOST', 'content-type': 'UNSUPPORTED_MEDIA_TYPE' }
 
-const HTTP_STATUS: Record<string, 400 | 401 | 404 | 409 | 422 | 429 | 500 | 503> = {
+const HTTP_STATUS: Record<string, 400 | 401 | 403 | 404 | 409 | 422 | 429 | 500 | 503> = {
   SASL_AUTHENTICATION_FAILED: 401,
+  TOPIC_AUTHORIZATION_FAILED: 403,
+  CLUSTER_AUTHORIZATION_FAILED: 403,
   INVALID_TOPIC_EXCEPTION: 400,
   INVALID_PARTITIONS: 400,
   INVALID_REQUEST: 400,
@@ -71,13 +78,17 @@ const HTTP_STATUS: Record<string, 400 | 401 | 404 | 409 | 422 | 429 | 500 | 503>
 export function errorResponse(c: Context, err: unknown) {
   const e = toSamsaError(err)
   const wait = e.details.throttleTimeMs
+  const status = HTTP_STATUS[e.errorName] ?? 500
+  if (status === 401) c.header('WWW-Authenticate', 'Bearer')
   // A throttled request says when to retry, in whole seconds (RFC 9110 Retry-After).
-  const headers = typeof wait === 'number' ? { 'retry-after': String(Math.ceil(wait / 1000)) } : undefined
-  return c.json({ error: { code: e.code, name: e.errorName, message: e.message, retriable: e.retriable, details: e.details } }, HTTP_STATUS[e.errorName] ?? 500, headers)
+  if (typeof wait === 'number') c.header('Retry-After', String(Math.ceil(wait / 1000)))
+  return c.json({ error: { code: e.code, name: e.errorName, message: e.message, retriable: e.retriable, details: e.details } }, status)
 }
 
 export function createApp(deps: AppDeps): Hono {
   const { broker } = deps
+  const { access } = broker
+  const principalOf = deps.principalOf ?? (async () => ANONYMOUS)
   const app = new Hono()
   const streamsPrefix = deps.streams?.prefix ?? defaultDurableStreamsOptions.prefix
 
@@ -112,6 +123,11 @@ export function createApp(deps: AppDeps): Hono {
     broker.shuttingDown ? c.json({ status: 'shutting-down' }, 503) : c.json({ status: 'ok', brokerId: broker.limits.brokerId, topics: broker.listTopics().length, connections: broker.connectionCount }),
   )
   app.get('/metrics', async (c) => {
+    try {
+      if (deps.protectMetrics) access.authorize(await principalOf(c), 'admin', 'cluster', 'http', 'authorize', 'read /metrics')
+    } catch (e) {
+      return errorResponse(c, e)
+    }
     const m = await deps.metricsText()
     return c.body(m.body, 200, { 'content-type': m.contentType })
   })
@@ -119,8 +135,22 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/v1/cluster', (c) =>
     c.json(deps.cluster?.() ?? { nodeId: broker.limits.brokerId, role: 'standalone', term: null, leaderId: null, commitIndex: null }),
   )
-  app.get('/v1/topics', (c) => c.json({ topics: broker.listTopics() }))
+  app.get('/v1/topics', async (c) => {
+    let principal: Principal
+    try {
+      principal = await principalOf(c)
+    } catch (e) {
+      return errorResponse(c, e)
+    }
+    return c.json({ topics: broker.listTopics().filter((t) => access.may(principal, 'describe', t.name)) })
+  })
   app.post('/v1/topics', async (c) => {
+    let principal: Principal
+    try {
+      principal = await principalOf(c)
+    } catch (e) {
+      return errorResponse(c, e)
+    }
     let body: unknown
     try {
       body = await c.req.json()
@@ -133,24 +163,26 @@ export function createApp(deps: AppDeps): Hono {
     const { name, partitions = 1 } = body as { name?: unknown; partitions?: unknown }
     try {
       // The same quota as the protocol's createTopic.
-      broker.quotas.assertTopicCreation(quotaPrincipal(ANONYMOUS, deps.remoteAddressOf?.(c)))
+      broker.quotas.assertTopicCreation(quotaPrincipal(principal, deps.remoteAddressOf?.(c)))
       // The same check, code and message as the protocol's createTopic (the broker checks the untrusted values).
-      const created = await broker.createTopic(name, partitions)
+      const created = await createTopicAs(broker, principal, 'http', name, partitions)
       return c.json(broker.describeTopic(created.name), 201)
     } catch (e) {
       return errorResponse(c, e)
     }
   })
-  app.get('/v1/topics/:name', (c) => {
+  app.get('/v1/topics/:name', async (c) => {
     try {
-      return c.json(broker.describeTopic(c.req.param('name')))
+      const name = c.req.param('name')
+      access.authorize(await principalOf(c), 'describe', name, 'http')
+      return c.json(broker.describeTopic(name))
     } catch (e) {
       return errorResponse(c, e)
     }
   })
   app.delete('/v1/topics/:name', async (c) => {
     try {
-      await broker.deleteTopic(c.req.param('name'))
+      await deleteTopicAs(broker, await principalOf(c), 'http', c.req.param('name'))
       return c.body(null, 204)
     } catch (e) {
       return errorResponse(c, e)

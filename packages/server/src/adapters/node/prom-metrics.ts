@@ -57,6 +57,7 @@ export function createPromMetrics(): PromMetrics {
     labelNames: ['kind', 'reason'],
     registers: [registry],
   })
+  const authorizationRefusals = new Counter({ name: 'samsa_authorization_refusals_total', help: 'Requests refused by authorization (ACLs, token grants, foreign producer ids), by operation', labelNames: ['operation'], registers: [registry] })
   return {
     registry,
     requestRefused: (via, reason) => refused.inc({ via, reason }),
@@ -89,6 +90,7 @@ export function createPromMetrics(): PromMetrics {
       partitions.set(p)
     },
     producerEpochsTracked: (n) => producerEpochs.set(n),
+    authorizationRefused: (operation) => authorizationRefusals.inc({ operation }),
     connectionReadingPaused: (paused) => {
       if (paused) readingPauses.inc()
       paused ? readingPaused.inc() : readingPaused.dec()

@@ -48,6 +48,7 @@ import { readTlsMaterial, type TlsFiles } from './tls-files.js'
 import { authenticationConfigured, type AuthenticationSettings } from './authentication-files.js'
 import { brokerAuthentication, logAuthenticationMode } from './broker-authentication.js'
 import { bearerPrincipalOf } from './bearer-principal.js'
+import { openAuthorization, type AuthorizationOptions } from './authorization.js'
 
 export interface StartBrokerOptions {
   readonly host?: string
@@ -93,6 +94,8 @@ export interface StartBrokerOptions {
   readonly authentication?: AuthenticationSettings
   /** The cluster secret (≥ 32 bytes) peers prove membership with; required for a cluster with authentication. */
   readonly clusterSecret?: Uint8Array
+  /** Authorization: on/off, the ACL file, a protected /metrics, a test principal per connection (authorization.ts). */
+  readonly authorization?: AuthorizationOptions
 }
 
 export interface RunningBroker {
@@ -160,6 +163,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
   let metadataView: MetadataView | null = null
   let cluster: ClusterNode | null = null
   let config: BrokerConfig
+  let stopAuthorization = () => {}
   // Listen before recovery so a busy port fails before any recovery work; requests wait for the broker.
   let handler: (req: Request, env: unknown) => Response | Promise<Response> = () => new Response('starting', { status: 503 })
   try {
@@ -203,8 +207,11 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
         incompleteReplicas: { reportIncomplete: (topic, partition) => cluster?.reportIncompleteReplica(topic, partition) },
       })
     }
-    broker = await Broker.start(config, { storage, clock: nodeClock, logger, metrics, ...(crc32c ? { crc32c } : {}), ...(replicas ? { leadership: replicas } : {}), ...auth })
+    const { authorizer, stop } = await openAuthorization({ ...(config.authEnabled ? { enabled: true } : {}), ...opts.authorization }, config.aclPollIntervalMs, logger)
+    stopAuthorization = stop
+    broker = await Broker.start(config, { storage, clock: nodeClock, logger, metrics, authorizer, ...(crc32c ? { crc32c } : {}), ...(replicas ? { leadership: replicas } : {}), ...auth })
   } catch (e) {
+    stopAuthorization()
     replicaPeers?.close()
     await replicas?.stop()
     server?.close()
@@ -302,6 +309,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
       await replicas?.stop()
       await controller?.close()
       await broker.shutdown()
+      stopAuthorization()
       server.close()
       await lock.release()
       throw e
@@ -330,6 +338,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     browserPolicy,
     refused,
     ...(controller ? { peers: controller.gate } : brokerGate ? { peers: brokerGate } : {}),
+    ...(opts.authorization?.connectionPrincipal ? { connectionPrincipal: opts.authorization.connectionPrincipal } : {}),
   })
   // Once listening, the server reports a failed accept (EMFILE, ENFILE) as 'error': with no listener that would kill
   // the broker. Counted, and logged at most every 10 s (the operator's problem, not a client's).
@@ -366,6 +375,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
       const base = { nodeId: s.nodeId, role: s.role, term: s.term, leaderId: s.leaderId === 0 ? null : s.leaderId, commitIndex: s.commitIndex, appliedIndex: s.appliedIndex, voters: s.voters }
       return cluster ? { ...base, ...clusterView(cluster.status(), s.voters, s.leaderId) } : base
     },
+    ...(opts.authorization?.protectMetrics ? { protectMetrics: true } : {}),
   })
   handler = (req, env) => app.fetch(req, env)
   logger.info({ url: httpUrl, advertisedUrl: url, dataDir: opts.dataDir, fsync: config.log.fsync, topics: broker.listTopics().length }, 'broker listening')
@@ -398,6 +408,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
           replicaPeers?.close()
           await replicas?.stop()
           await controller?.close()
+          stopAuthorization()
           const shutdown = broker.shutdown()
           for (const client of wss.clients) client.close(CloseCodes.GOING_AWAY, 'broker shutting down')
           await shutdown

@@ -8,6 +8,8 @@ import { silentLogger, type Logger } from '../../clock.js'
 import { MemoryLogStorage } from '../../log/memory-log-storage.js'
 import { ManualClock } from '../../log/testing/manual-clock.js'
 import type { BrokerMetrics } from '../../observability/broker-metrics.js'
+import type { Authorizer } from '../../security/authorization/authorizer.js'
+import type { Principal } from '../../security/principal.js'
 import { Session } from '../session.js'
 import type { SessionSocket } from '../session-socket.js'
 
@@ -41,19 +43,20 @@ export class RecordingSocket implements SessionSocket {
 export interface Harness {
   readonly broker: Broker
   readonly clock: ManualClock
-  /** A connection from `remoteAddress` (none: an address the runtime did not report). */
-  open(opts?: { remoteAddress?: string }): { session: Session; socket: RecordingSocket; request<Req, Res>(exchange: Exchange<Req, Res>, req: Req): Promise<Res> }
+  /** A connection after hello from `remoteAddress` (none: an address the runtime did not report); `principal`: who it speaks for (what authentication would set). */
+  open(opts?: { remoteAddress?: string; principal?: Principal }): { session: Session; socket: RecordingSocket; request<Req, Res>(exchange: Exchange<Req, Res>, req: Req): Promise<Res> }
 }
 
-export async function sessionHarness(overrides: Partial<Omit<BrokerConfig, 'log'>> = {}, deps: { logger?: Logger; metrics?: BrokerMetrics } = {}): Promise<Harness> {
+export async function sessionHarness(overrides: Partial<Omit<BrokerConfig, 'log'>> = {}, deps: { logger?: Logger; metrics?: BrokerMetrics; authorizer?: Authorizer } = {}): Promise<Harness> {
   const clock = new ManualClock()
-  const broker = await Broker.start(brokerConfig(overrides), { storage: new MemoryLogStorage(), clock, logger: deps.logger ?? silentLogger, ...(deps.metrics && { metrics: deps.metrics }) })
+  const broker = await Broker.start(brokerConfig(overrides), { storage: new MemoryLogStorage(), clock, logger: deps.logger ?? silentLogger, ...(deps.metrics && { metrics: deps.metrics }), ...(deps.authorizer && { authorizer: deps.authorizer }) })
   let correlationId = 1
   return {
     broker,
     clock,
     open(opts = {}) {
       const socket = new RecordingSocket(opts.remoteAddress)
+      const principal = opts.principal
       const session = new Session(broker, socket)
       let version = 0
       const request = async <Req, Res>(exchange: Exchange<Req, Res>, req: Req): Promise<Res> => {
@@ -73,6 +76,8 @@ export async function sessionHarness(overrides: Partial<Omit<BrokerConfig, 'log'
       const hello = { clientId: 'harness', minVersion: MIN_PROTOCOL_VERSION, maxVersion: MAX_PROTOCOL_VERSION }
       session.onFrame(encodeRequestFrame(exchanges.hello, MIN_PROTOCOL_VERSION, correlationId++, hello))
       version = session.version
+      // After hello, which sets the principal authentication gives (ANONYMOUS with it off).
+      if (principal) session.principal = principal
       return { session, socket, request }
     },
   }

@@ -29,6 +29,8 @@ interface StartOptions extends Record<string, unknown>, AuthOptions {
   tlsCert?: string
   tlsKey?: string
   tlsCa?: string
+  aclFile?: string
+  protectMetrics?: boolean
 }
 
 /** Kafka's process.roles: a broker-only node, or a controller voter that is also a broker (combined mode). */
@@ -146,6 +148,8 @@ export function registerStart(program: Command): void {
     .addOption(new Option('--tls-key <file>', 'PEM private key of --tls-cert (reloaded on SIGHUP)').env('SAMSA_TLS_KEY'))
     .addOption(new Option('--tls-ca <file>', 'PEM CA bundle trusted on wss:// links to the other cluster nodes (a private CA), besides the system store and NODE_EXTRA_CA_CERTS').env('SAMSA_TLS_CA'))
     .addOption(new Option('--log-level <level>', 'least severe level logged').env('SAMSA_LOG_LEVEL').choices(LOG_LEVELS).default('info'))
+    .addOption(new Option('--acl-file <path>', 'JSON allow entries per principal (docs/security.md, Authorization); turns authorization on (default deny); reloaded when it changes').env('SAMSA_ACL_FILE'))
+    .addOption(new Option('--protect-metrics', '/metrics answers only a principal with the admin right (with authorization on)').env('SAMSA_PROTECT_METRICS'))
   addSettingOptions(addAuthOptions(start)).action(async (o: StartOptions) => {
     const overrides: BrokerConfigOverrides = settingOverrides(o)
     const auth = await authFromOptions(o, process.env)
@@ -189,6 +193,7 @@ export function registerStart(program: Command): void {
         ? { replication: { replicaLagTimeMaxMs: o.replicaLagTimeMaxMs, isrCheckIntervalMs: Math.min(5_000, Math.max(50, Math.floor(o.replicaLagTimeMaxMs / 2))) } }
         : {}),
       config,
+      ...(o.aclFile !== undefined || o.protectMetrics ? { authorization: { ...(o.aclFile !== undefined ? { aclFile: resolve(o.aclFile) } : {}), ...(o.protectMetrics ? { protectMetrics: true } : {}) } } : {}),
     })
     if (o.fsync !== 'always') logger.warn({ fsync: o.fsync }, 'acknowledged records may be lost on a crash or power failure in this fsync mode')
     let stopping = false
