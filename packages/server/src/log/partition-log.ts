@@ -241,6 +241,16 @@ export class PartitionLog {
     return this.#checkpoints.run(() => writeOffsetCheckpoint(this.#storage, this.#dir, HIGH_WATERMARK_CHECKPOINT, this.#highWatermark))
   }
 
+  /** The recovery point's offset the open resumed from (nothing below it was verified); null when it verified the whole log. */
+  get resumedFrom(): number | null {
+    return this.#log.resumedFrom
+  }
+
+  /** Bytes the open verified batch by batch (what followed the recovery point, or everything). */
+  get verifiedBytesAtOpen(): number {
+    return this.#log.verifiedBytes
+  }
+
   /** Producer ids whose state this partition holds (samsa_producer_ids). */
   get producerIdCount(): number {
     return this.#producers.size

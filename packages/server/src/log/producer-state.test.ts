@@ -93,3 +93,18 @@ describe('ProducerStateTable', () => {
     expect(t.check(h(7, 0, 2, 1, 222))).toEqual({ kind: 'duplicate', baseOffset: 42, lastOffset: 42 })
   })
 })
+
+describe('ProducerStateTable expiry', () => {
+  it('drops an id once its last append is expirationMs old; an append keeps it alive', () => {
+    const t = new ProducerStateTable()
+    t.update(h(1, 0, 0), 0, 1_000)
+    t.update(h(2, 0, 0), 1, 1_000)
+    t.update(h(2, 0, 1), 2, 5_000)
+    expect(t.expire(10_999, 10_000)).toBe(0)
+    expect(t.expire(11_000, 10_000)).toBe(1)
+    expect([t.get(1), t.size]).toEqual([undefined, 1])
+    expect(t.check(h(1, 0, 0))).toEqual({ kind: 'append' }) // an id it no longer knows: as any unknown id
+    expect(t.check(h(2, 0, 1))).toMatchObject({ kind: 'duplicate', baseOffset: 2 })
+    expect(t.expire(15_000, 10_000)).toBe(1)
+  })
+})
