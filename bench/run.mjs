@@ -94,7 +94,7 @@ async function step(label, fn) {
 function summaryLine(r) {
   if (r.recordsPerSec !== undefined) return `${fmtInt(r.recordsPerSec)} records/s, ${r.mbPerSec} MB/s`
   if (r.p50Ms !== undefined) return `p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms`
-  if (r.scenario === 'restart') return `clean restart serving in ${r.cleanServingMs} ms, after kill -9 in ${r.afterKill9ServingMs} ms (${fmtInt(r.logBytes)} B of log; reading it: ${r.baselineReadMs} ms; empty start: ${r.baselineEmptyStartMs} ms)`
+  if (r.scenario === 'restart') return `clean restart serving in ${r.cleanServingMs} ms (every batch verified: ${r.fullVerifyServingMs} ms), after kill -9 in ${r.afterKill9ServingMs} ms (${fmtInt(r.logBytes)} B of log; reading it: ${r.baselineReadMs} ms; empty start: ${r.baselineEmptyStartMs} ms)`
   if (r.scenario === 'bundle') return `served ${fmtInt(r.served.bytes)} B (${fmtInt(r.served.gzipBytes)} B gzip), createClient only ${fmtInt(r.createClientOnly.gzipBytes)} B gzip`
   return 'done'
 }
@@ -347,12 +347,13 @@ function humanTables(rep) {
   const restart = rep.results.find((r) => r.scenario === 'restart')
   if (restart) {
     out.push('', formatTable(
-      [`restart, ${fmtInt(restart.logBytes)} B of log (${restart.partitions} partitions × ${restart.segmentsPerPartition} segments)`, 'listening ms', 'serving ms'],
+      [`restart, ${fmtInt(restart.logBytes)} B of log (${restart.partitions} partitions × ${restart.segmentsPerPartition} segments)`, 'listening ms', 'serving ms', 'broker cpu ms'],
       [
-        ...restart.clean.map((c, i) => [`clean shutdown → start (run ${i + 1})`, fmtNum(c.listeningMs, 0), fmtNum(c.servingMs, 0)]),
-        [`kill -9 after ${fmtInt(restart.tailBytesPerPartition)} B more per partition → start`, fmtNum(restart.afterKill9.listeningMs, 0), fmtNum(restart.afterKill9.servingMs, 0)],
-        ['baseline: read the same segment bytes sequentially', null, fmtNum(restart.baselineReadMs, 0)],
-        ['baseline: start with an empty topic', null, fmtNum(restart.baselineEmptyStartMs, 0)],
+        ...restart.clean.map((c, i) => [`clean shutdown → start (run ${i + 1})`, fmtNum(c.listeningMs, 0), fmtNum(c.servingMs, 0), fmtNum(c.brokerCpuMs, 0)]),
+        ...restart.fullVerify.map((c, i) => [`baseline: clean shutdown, recovery points removed → start (every batch verified, run ${i + 1})`, fmtNum(c.listeningMs, 0), fmtNum(c.servingMs, 0), fmtNum(c.brokerCpuMs, 0)]),
+        [`kill -9 after ${fmtInt(restart.tailBytesPerPartition)} B more per partition → start`, fmtNum(restart.afterKill9.listeningMs, 0), fmtNum(restart.afterKill9.servingMs, 0), fmtNum(restart.afterKill9.brokerCpuMs, 0)],
+        ['baseline: read the same segment bytes sequentially', null, fmtNum(restart.baselineReadMs, 0), null],
+        ...restart.baselineEmptyStart.map((c, i) => [`baseline: start with the topic empty (run ${i + 1})`, fmtNum(c.listeningMs, 0), fmtNum(c.servingMs, 0), fmtNum(c.brokerCpuMs, 0)]),
       ],
     ))
   }

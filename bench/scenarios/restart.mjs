@@ -3,8 +3,10 @@
 // into the broker's data directory; then the broker is started and stopped cleanly once (it writes the indexes and
 // whatever a clean shutdown records) and the measured runs follow: clean restarts, then a restart after `kill -9`
 // with `tailBytesPerPartition` produced to every partition since the previous start. Baselines in the same run: reading
-// the same segment bytes sequentially from disk (what a full verification must at least read), and the same broker
-// starting on a data directory with an empty topic (process start, no log to open).
+// the same segment bytes sequentially from disk (what a full verification must at least read), clean restarts with the
+// recovery points removed first (every batch verified, as before there were recovery points), and the same broker
+// starting on a data directory with an empty topic (process start, no log to open). Each start also reports the CPU
+// the broker process had used when it served (from /proc), which a busy machine disturbs far less than wall time.
 import { mkdtemp, open, readdir, rm, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,6 +15,7 @@ import { samsaBin } from '../lib/broker-process.mjs'
 import { spawnNode, stopChild } from '../lib/child-process.mjs'
 import { rawRequest } from '../lib/raw-request.mjs'
 import { round } from '../lib/stats.mjs'
+import { processCpuMs } from '../lib/cpu.mjs'
 
 const TOPIC = 'bench-restart'
 
@@ -34,12 +37,20 @@ export async function restartScenario(opts) {
     const baselineReadMs = await readSequentially(dataDir, opts.partitions)
     const clean = []
     for (let i = 0; i < opts.cleanRuns; i++) clean.push(await measuredStart(opts, dataDir, { stop: 'clean' }))
+    // The behaviour before recovery points, in the same run: with the partitions' recovery-point files removed every
+    // batch is verified again and the producer state is rebuilt from the whole log.
+    const fullVerify = []
+    for (let i = 0; i < opts.cleanRuns; i++) {
+      await removeRecoveryPoints(dataDir, opts.partitions)
+      fullVerify.push(await measuredStart(opts, dataDir, { stop: 'clean' }))
+    }
     // Writes a tail to every partition, then kill -9; the next start is measured.
     await measuredStart(opts, dataDir, { stop: 'kill', tailBytes: opts.tailBytesPerPartition })
     const afterKill = await measuredStart(opts, dataDir, { stop: 'clean' })
 
     await withStarted(opts, emptyDir, (url) => rawRequest(url, exchanges.createTopic, { name: TOPIC, partitions: opts.partitions }))
-    const empty = await measuredStart(opts, emptyDir, { stop: 'clean' })
+    const empty = []
+    for (let i = 0; i < opts.cleanRuns; i++) empty.push(await measuredStart(opts, emptyDir, { stop: 'clean' }))
 
     const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]
     return {
@@ -56,11 +67,19 @@ export async function restartScenario(opts) {
       /** Each clean restart: spawn → "broker listening" line, and spawn → every partition answered a fetch and partition 0 a produce. */
       clean,
       cleanServingMs: median(clean.map((r) => r.servingMs)),
+      cleanBrokerCpuMs: median(clean.map((r) => r.brokerCpuMs)),
+      /** Clean restarts with the recovery points removed first: every batch verified (the behaviour before them). */
+      fullVerify,
+      fullVerifyServingMs: median(fullVerify.map((r) => r.servingMs)),
+      fullVerifyBrokerCpuMs: median(fullVerify.map((r) => r.brokerCpuMs)),
       tailBytesPerPartition: opts.tailBytesPerPartition,
       afterKill9: afterKill,
       afterKill9ServingMs: afterKill.servingMs,
       baselineReadMs: round(baselineReadMs, 1),
-      baselineEmptyStartMs: empty.servingMs,
+      /** The same broker on a data directory holding the same topic with empty partitions (median of cleanRuns starts). */
+      baselineEmptyStart: empty,
+      baselineEmptyStartMs: median(empty.map((r) => r.servingMs)),
+      baselineEmptyStartCpuMs: median(empty.map((r) => r.brokerCpuMs)),
     }
   } finally {
     await rm(dataDir, { recursive: true, force: true })
@@ -105,6 +124,8 @@ async function measuredStart(opts, dataDir, { stop, tailBytes = 0 }) {
     }
     await rawRequest(url, exchanges.produce, { topic: TOPIC, partition: 0, acks: Acks.ALL, timeoutMs: 30_000, batch: plainBatch(opts.recordBytes, 1) }, { timeoutMs: 120_000 })
     const servingMs = performance.now() - start
+    // CPU the broker process used until then: what the start cost, whatever else the machine was doing.
+    const brokerCpuMs = processCpuMs(broker.child.pid)
     if (tailBytes > 0) {
       const batch = plainBatch(opts.recordBytes, Math.max(1, Math.floor(Math.min(tailBytes, 256 * 1024) / opts.recordBytes)))
       for (let p = 0; p < opts.partitions; p++) {
@@ -113,7 +134,7 @@ async function measuredStart(opts, dataDir, { stop, tailBytes = 0 }) {
         }
       }
     }
-    return { listeningMs: round(listeningMs, 1), servingMs: round(servingMs, 1), stoppedBy: stop === 'kill' ? 'SIGKILL' : 'SIGTERM' }
+    return { listeningMs: round(listeningMs, 1), servingMs: round(servingMs, 1), brokerCpuMs, stoppedBy: stop === 'kill' ? 'SIGKILL' : 'SIGTERM' }
   } catch (err) {
     err.message += `\nbroker output (last lines):\n${broker.lines.slice(-20).join('\n')}`
     throw err
@@ -166,6 +187,10 @@ async function writeLog(dataDir, opts) {
     }
   }
   return total
+}
+
+async function removeRecoveryPoints(dataDir, partitions) {
+  for (let p = 0; p < partitions; p++) await rm(join(dataDir, 'topics', TOPIC, String(p), 'recovery-point'), { force: true })
 }
 
 /** Reads every segment file of the topic once, front to back in 1 MiB reads; returns the milliseconds it took. */
