@@ -150,7 +150,9 @@ export class PartitionLog {
       const partition = new PartitionLog(args, log, cache, recovery.producers, hw)
       args.logger.info({ dir: args.dir, resumedFrom: log.resumedFrom, verifiedBytes: log.verifiedBytes, logEndOffset: log.logEndOffset, producerIds: recovery.producers.size }, 'partition log recovered')
       // Whatever this open verified or cut is recorded, so the next open starts after it (an empty log has nothing to record).
-      if (log.verifiedBytes > 0 || log.recoveryReport !== null) await log.exclusive(() => partition.#writeRecoveryPoint())
+      if (log.verifiedBytes > 0 || log.recoveryReport !== null) {
+        await log.exclusive(() => partition.#writeRecoveryPoint()).catch((e: unknown) => args.logger.warn({ dir: args.dir, err: String(e) }, 'could not write the recovery point after recovery; retried at the next interval'))
+      }
       partition.#scheduleRecoveryPoint()
       if (replica) partition.#incomplete = incompleteReason(log.recoveryReport, hw, log.logEndOffset, args.config.fsync === 'always')
       if (partition.#incomplete !== null) args.logger.error({ dir: args.dir, reason: partition.#incomplete }, 'this replica recovered without committed records it had; it leaves the ISR and catches up from its leader')
