@@ -4,12 +4,10 @@
  * writes, reads, truncation and the local durable end.
  * High watermark: under 'follows-local-end' (a single node, the default) it is the local durable end; under
  * 'set-by-partition' only advanceHighWatermark moves it (replication: the minimum log end over the ISR).
- * Recovery point: written every recoveryPointIntervalMs while the log grows, on close, and after an open or a cut that
- * verified or changed bytes; removed durably before a cut below it. Producer ids idle for producerIdExpirationMs are
- * dropped at those ticks.
+ * Recovery point and producer-id expiry: RecoveryPointKeeper (removed before every cut, written after it).
  */
 import { batchLastOffset, batchTotalBytes, crc32c, patchBatch, readBatchHeader, SamsaError, type Crc32cFn } from '@samsa/shared'
-import type { Clock, Logger, Timer } from '../clock.js'
+import type { Clock, Logger } from '../clock.js'
 import { checkLeaderBatch } from './leader-batch-check.js'
 import { LeaderEpochCache, type EpochEntry } from './leader-epoch-cache.js'
 import { Log, type LogArgs } from './log.js'
@@ -19,7 +17,7 @@ import { CheckpointWrites, decodeOffsetCheckpoint, HIGH_WATERMARK_CHECKPOINT, wr
 import type { PartitionLogConfig } from './partition-log-config.js'
 import { incompleteReason, PartitionRecovery } from './partition-recovery.js'
 import { ProducerStateTable } from './producer-state.js'
-import { decodeRecoveryPoint, encodeRecoveryPoint, RECOVERY_POINT_FILE, type RecoveryPoint } from './recovery-point.js'
+import { readRecoveryPoint, RecoveryPointKeeper } from './recovery-point-keeper.js'
 import { ServedReads, type ReadDamage } from './served-batches.js'
 import { retriableStorageError, storageError } from './storage-errors.js'
 
@@ -62,14 +60,6 @@ export interface PartitionLogArgs extends Pick<LogArgs, 'tailCache'> {
   crc32c?: Crc32cFn
 }
 
-/** The partition's recovery point, or null when there is none or it does not decode (then everything is verified). */
-async function readRecoveryPoint(args: PartitionLogArgs): Promise<RecoveryPoint | null> {
-  const bytes = await args.storage.readFile(`${args.dir}/${RECOVERY_POINT_FILE}`)
-  const point = bytes === null ? null : decodeRecoveryPoint(bytes)
-  if (bytes !== null && point === null) args.logger.warn({ dir: args.dir }, 'ignoring an invalid recovery point; verifying the whole log')
-  return point
-}
-
 /** The answer to a read at or above the high watermark. */
 const EMPTY_RECORDS = new Uint8Array(0)
 
@@ -95,19 +85,12 @@ export class PartitionLog {
   readonly #crc32c: Crc32cFn
   /** A replica checks what it serves (served-batches.ts); null on a single node, whose readers check the CRC. */
   readonly #served: ServedReads | null
-  /** Offset of the recovery point on storage; null when there is none. */
-  #recoveryPoint: number | null
-  #recoveryPointTimer: Timer | null = null
-  #closing = false
+  readonly #recoveryPoints: RecoveryPointKeeper
   #closed: Promise<void> | null = null
-  /** A read found a batch damaged on storage: no recovery point is written again before the log is reopened. */
-  #damaged = false
-  readonly #config: PartitionLogConfig
 
   private constructor(args: PartitionLogArgs, log: Log, epochs: LeaderEpochCache, producers: ProducerStateTable, checkpointedHighWatermark: number | null) {
     this.#log = log
-    this.#config = args.config
-    this.#recoveryPoint = log.resumedFrom
+    this.#recoveryPoints = new RecoveryPointKeeper({ storage: args.storage, dir: args.dir, clock: args.clock, logger: args.logger, config: args.config, log, producers: () => this.#producers })
     this.#storage = args.storage
     this.#dir = args.dir
     this.#clock = args.clock
@@ -124,10 +107,7 @@ export class PartitionLog {
     this.#crc32c = args.crc32c ?? crc32c
     this.#served = this.#hwFollowsLocalEnd ? null : ServedReads.of(log, { crc32c: this.#crc32c, epochAt: (o) => this.#epochs.epochAt(o)?.epoch })
     // Damage a read found may lie below the recovery point: the next open must verify it, so the point goes at once.
-    this.#served?.onDamage(() => {
-      this.#damaged = true
-      this.#log.exclusive(() => this.#removeRecoveryPoint()).catch((e: unknown) => this.#logger.warn({ dir: this.#dir, err: String(e) }, 'could not remove the recovery point after read damage; it is removed on close'))
-    })
+    this.#served?.onDamage(() => this.#recoveryPoints.damaged())
   }
 
   static async open(args: PartitionLogArgs): Promise<PartitionLog> {
@@ -137,7 +117,7 @@ export class PartitionLog {
     const recovery = new PartitionRecovery(stored.cache, stored.invalid ? Number.MAX_SAFE_INTEGER : (args.leaderEpoch ?? 0), () => args.clock.nowMs())
     const replica = args.highWatermark === 'set-by-partition' // cuts damage in place and fetches it again from its leader
     // Without a stored epoch checkpoint every batch is read to rebuild it: the recovery point would save nothing.
-    const point = stored.cache === null ? null : await readRecoveryPoint(args)
+    const point = stored.cache === null ? null : await readRecoveryPoint(args.storage, args.dir, args.logger)
     const log = await Log.open(args, recovery, replica ? 'cut' : 'refuse', point)
     try {
       const { cache, stored: unchanged } = recovery.epochs(log.logEndOffset)
@@ -148,12 +128,7 @@ export class PartitionLog {
       const hw = hwBytes === null ? null : decodeOffsetCheckpoint(hwBytes)
       if (hwBytes !== null && hw === null) args.logger.warn({ dir: args.dir }, 'ignoring an invalid high-watermark checkpoint; the high watermark starts at the log start')
       const partition = new PartitionLog(args, log, cache, recovery.producers, hw)
-      args.logger.info({ dir: args.dir, resumedFrom: log.resumedFrom, verifiedBytes: log.verifiedBytes, logEndOffset: log.logEndOffset, producerIds: recovery.producers.size }, 'partition log recovered')
-      // Whatever this open verified or cut is recorded, so the next open starts after it (an empty log has nothing to record).
-      if (log.verifiedBytes > 0 || log.recoveryReport !== null) {
-        await log.exclusive(() => partition.#writeRecoveryPoint()).catch((e: unknown) => args.logger.warn({ dir: args.dir, err: String(e) }, 'could not write the recovery point after recovery; retried at the next interval'))
-      }
-      partition.#scheduleRecoveryPoint()
+      await partition.#recoveryPoints.opened() // whatever this open verified or cut is recorded, so the next open starts after it
       if (replica) partition.#incomplete = incompleteReason(log.recoveryReport, hw, log.logEndOffset, args.config.fsync === 'always')
       if (partition.#incomplete !== null) args.logger.error({ dir: args.dir, reason: partition.#incomplete }, 'this replica recovered without committed records it had; it leaves the ISR and catches up from its leader')
       return partition
@@ -243,14 +218,9 @@ export class PartitionLog {
     return this.#checkpoints.run(() => writeOffsetCheckpoint(this.#storage, this.#dir, HIGH_WATERMARK_CHECKPOINT, this.#highWatermark))
   }
 
-  /** The recovery point's offset the open resumed from (nothing below it was verified); null when it verified the whole log. */
-  get resumedFrom(): number | null {
-    return this.#log.resumedFrom
-  }
-
-  /** Bytes the open verified batch by batch (what followed the recovery point, or everything). */
-  get verifiedBytesAtOpen(): number {
-    return this.#log.verifiedBytes
+  /** The open: the recovery point's offset it resumed from (null: it verified the whole log), and the bytes it verified. */
+  get recovered(): { resumedFrom: number | null; verifiedBytes: number } {
+    return { resumedFrom: this.#log.resumedFrom, verifiedBytes: this.#log.verifiedBytes }
   }
 
   /** Producer ids whose state this partition holds (samsa_producer_ids). */
@@ -263,11 +233,7 @@ export class PartitionLog {
    * state changed since the last one (what the periodic tick does; exposed for tests on a ManualClock).
    */
   checkpointRecoveryPoint(): Promise<void> {
-    return this.#log.exclusive(async () => {
-      const dropped = this.#producers.expire(this.#clock.nowMs(), this.#config.producerIdExpirationMs)
-      if (dropped > 0) this.#logger.info({ dir: this.#dir, dropped, producerIds: this.#producers.size }, 'expired idle producer ids')
-      if (!this.#damaged && (dropped > 0 || this.#recoveryPoint !== this.logEndOffset)) await this.#writeRecoveryPoint()
-    })
+    return this.#recoveryPoints.tick()
   }
 
   /** Appends a batch the caller already checked with verifyBatch; patches its baseOffset and leader epoch in place. Resolves once durable per the fsync policy. */
@@ -300,7 +266,7 @@ export class PartitionLog {
         throw new SamsaError('OFFSET_OUT_OF_RANGE', `cannot truncate to ${offset}: below the log start ${this.logStartOffset}`, { logStartOffset: this.logStartOffset, logEndOffset: this.logEndOffset })
       }
       if (offset >= this.logEndOffset) return this.logEndOffset
-      await this.#removeRecoveryPoint()
+      await this.#recoveryPoints.remove()
       const end = await this.#log.cutTo(offset)
       const producers = new ProducerStateTable()
       const now = this.#clock.nowMs()
@@ -309,7 +275,7 @@ export class PartitionLog {
       if (this.#highWatermark > end) this.#highWatermark = end
       if (this.#epochs.truncateFromEnd(end)) this.#epochsStored = false
       await this.#storeEpochs()
-      if (!this.#damaged) await this.#writeRecoveryPoint().catch((e: unknown) => this.#logger.warn({ dir: this.#dir, err: String(e) }, 'could not write the recovery point after a truncation; the next open verifies the whole log'))
+      await this.#recoveryPoints.write().catch((e: unknown) => this.#logger.warn({ dir: this.#dir, err: String(e) }, 'could not write the recovery point after a truncation; the next open verifies the whole log'))
       this.#logger.info({ dir: this.#dir, offset, logEndOffset: end }, 'truncated the log')
       return end
     })
@@ -396,22 +362,8 @@ export class PartitionLog {
    * verifies nothing before it) and the active index, and closes every file.
    */
   close(): Promise<void> {
-    this.#closed ??= this.#close()
+    this.#closed ??= this.#checkpoints.close().then(() => this.#recoveryPoints.close()).then(() => this.#log.close())
     return this.#closed
-  }
-
-  async #close(): Promise<void> {
-    this.#closing = true
-    if (this.#recoveryPointTimer !== null) this.#clock.clearTimeout(this.#recoveryPointTimer)
-    this.#recoveryPointTimer = null
-    await this.#checkpoints.close()
-    await this.#log
-      .exclusive(async () => {
-        if (this.#damaged) await this.#removeRecoveryPoint()
-        else if (this.#log.failure === null && this.#recoveryPoint !== this.logEndOffset) await this.#writeRecoveryPoint()
-      })
-      .catch((e: unknown) => this.#logger.warn({ dir: this.#dir, err: String(e) }, 'could not write the recovery point on close; the next open verifies the log after the previous one'))
-    await this.#log.close()
   }
 
   async delete(): Promise<void> {
@@ -450,37 +402,6 @@ export class PartitionLog {
       at += total
     }
     return { firstOffset, logEndOffset: this.logEndOffset }
-  }
-
-  /** Inside exclusive(): makes the log durable to its end and records the recovery point there with the producer state. */
-  async #writeRecoveryPoint(): Promise<void> {
-    const segments = await this.#log.markRecoveryPoint()
-    const point: RecoveryPoint = { offset: this.logEndOffset, segments, producers: this.#producers.entries() }
-    await this.#storage.writeFileAtomic(`${this.#dir}/${RECOVERY_POINT_FILE}`, encodeRecoveryPoint(point))
-    this.#recoveryPoint = point.offset
-  }
-
-  /** Inside exclusive(), before a cut: the recovery point goes first, durably, so it never marks bytes the cut replaces. */
-  async #removeRecoveryPoint(): Promise<void> {
-    try {
-      await this.#storage.remove(`${this.#dir}/${RECOVERY_POINT_FILE}`)
-      await this.#storage.syncDir(this.#dir)
-    } catch (e) {
-      throw retriableStorageError(e) ?? storageError('could not remove the recovery point before a truncation', e)
-    }
-    this.#recoveryPoint = null
-  }
-
-  #scheduleRecoveryPoint(): void {
-    if (this.#closing) return
-    this.#recoveryPointTimer = this.#clock.setTimeout(() => {
-      this.#recoveryPointTimer = null
-      this.checkpointRecoveryPoint()
-        .catch((e: unknown) => {
-          if (!this.#closing) this.#logger.warn({ dir: this.#dir, err: String(e) }, 'could not write the recovery point; retried at the next interval')
-        })
-        .finally(() => this.#scheduleRecoveryPoint())
-    }, this.#config.recoveryPointIntervalMs)
   }
 
   /** Makes `epoch` start at `startOffset` in the cache unless it is already there, and the checkpoint current; before any batch of it is written. */

@@ -26,7 +26,7 @@ describe('PartitionLog: idle producer ids expire', () => {
     await log.close()
 
     const reopened = await e.open()
-    expect(reopened.resumedFrom).toBe(3)
+    expect(reopened.recovered.resumedFrom).toBe(3)
     expect(reopened.producerIdCount).toBe(1)
     // A resend of producer 7's batch from before the expiry is no longer recognised: it is appended again ...
     expect(await reopened.append(batchOf(7, 0))).toMatchObject({ duplicate: false, baseOffset: 3 })

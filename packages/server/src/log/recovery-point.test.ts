@@ -57,7 +57,7 @@ describe('PartitionLog restart from its recovery point', () => {
     expect((await storedPoint(mem))?.offset).toBe(6)
 
     const reopened = await e.open()
-    expect({ resumedFrom: reopened.resumedFrom, verified: reopened.verifiedBytesAtOpen, end: reopened.logEndOffset }).toEqual({ resumedFrom: 6, verified: 0, end: 6 })
+    expect({ resumedFrom: reopened.recovered.resumedFrom, verified: reopened.recovered.verifiedBytes, end: reopened.logEndOffset }).toEqual({ resumedFrom: 6, verified: 0, end: 6 })
     expect(await valuesOf(reopened)).toEqual([0, 1, 2, 3, 4, 5].map((s) => `p7-s${s}-0`))
     expect(await reopened.append(batchOf(7, 4))).toMatchObject({ duplicate: true, baseOffset: 4 })
     expect(await reopened.append(batchOf(7, 6))).toMatchObject({ duplicate: false, baseOffset: 6 })
@@ -76,7 +76,7 @@ describe('PartitionLog restart from its recovery point', () => {
     mem.simulatePowerLoss() // kill -9: no close, no recovery point after the tail (fsync 'always': the tail is durable)
 
     const reopened = await e.open()
-    expect({ resumedFrom: reopened.resumedFrom, verified: reopened.verifiedBytesAtOpen, end: reopened.logEndOffset }).toEqual({ resumedFrom: 4, verified: tailBytes, end: 7 })
+    expect({ resumedFrom: reopened.recovered.resumedFrom, verified: reopened.recovered.verifiedBytes, end: reopened.logEndOffset }).toEqual({ resumedFrom: 4, verified: tailBytes, end: 7 })
     expect(await reopened.append(batchOf(7, 1))).toMatchObject({ duplicate: true, baseOffset: 1 }) // from the snapshot
     expect(await reopened.append(batchOf(7, 4))).toMatchObject({ duplicate: true, baseOffset: 4 }) // replayed from the tail
     expect(await reopened.append(batchOf(8, 1))).toMatchObject({ duplicate: true, baseOffset: 6 })
@@ -99,7 +99,7 @@ describe('PartitionLog restart from its recovery point', () => {
     mem.poke(SEGMENT, bytes.subarray(0, last.at + 20)) // the last batch torn
 
     const reopened = await e.open()
-    expect(reopened.resumedFrom).toBe(3)
+    expect(reopened.recovered.resumedFrom).toBe(3)
     expect(reopened.recoveryReport).toMatchObject({ kind: 'torn-tail', position: last.at })
     expect(reopened.logEndOffset).toBe(4)
     expect(await reopened.append(batchOf(7, 4))).toMatchObject({ duplicate: false, baseOffset: 4 })
@@ -117,13 +117,13 @@ describe('PartitionLog restart from its recovery point', () => {
     mem.poke(SEGMENT, bytes.subarray(0, first.at)) // shorter than the recovery point says
 
     const short = await e.open()
-    expect({ resumedFrom: short.resumedFrom, end: short.logEndOffset, verified: short.verifiedBytesAtOpen }).toEqual({ resumedFrom: null, end: 1, verified: first.at })
+    expect({ resumedFrom: short.recovered.resumedFrom, end: short.logEndOffset, verified: short.recovered.verifiedBytes }).toEqual({ resumedFrom: null, end: 1, verified: first.at })
     expect(await short.append(batchOf(7, 0))).toMatchObject({ duplicate: true, baseOffset: 0 }) // state rebuilt from the log
     await short.close()
 
     await mem.writeFileAtomic(`${DIR}/${RECOVERY_POINT_FILE}`, new Uint8Array([1, 2, 3, 4, 5]))
     const invalid = await e.open()
-    expect(invalid.resumedFrom).toBeNull()
+    expect(invalid.recovered.resumedFrom).toBeNull()
     expect(invalid.logEndOffset).toBe(1)
     await invalid.close()
   })
@@ -140,7 +140,7 @@ describe('PartitionLog restart from its recovery point', () => {
     mem.simulatePowerLoss()
 
     const reopened = await e.open()
-    expect(reopened.resumedFrom).toBe(2)
+    expect(reopened.recovered.resumedFrom).toBe(2)
     expect(await valuesOf(reopened)).toEqual(['p7-s0-0', 'p7-s1-0', 'new-0'])
     expect(await reopened.append(batchOf(7, 2))).toMatchObject({ duplicate: false, baseOffset: 3 }) // sequence 2 was cut
     await reopened.close()
@@ -157,7 +157,7 @@ describe('PartitionLog restart from its recovery point', () => {
     await log.close()
 
     const reopened = await e.open()
-    expect({ resumedFrom: reopened.resumedFrom, start: reopened.logStartOffset, end: reopened.logEndOffset }).toEqual({ resumedFrom: 10, start, end: 10 })
+    expect({ resumedFrom: reopened.recovered.resumedFrom, start: reopened.logStartOffset, end: reopened.logEndOffset }).toEqual({ resumedFrom: 10, start, end: 10 })
     expect(await reopened.append(batchOf(7, 9))).toMatchObject({ duplicate: true, baseOffset: 9 })
     await reopened.close()
   })
