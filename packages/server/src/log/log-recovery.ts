@@ -12,7 +12,7 @@
  * above; the rules resume from it first. A recovery point that does not match (a marked segment missing, shorter,
  * or longer while not the last marked one) is ignored: everything is verified.
  */
-import { BATCH_HEADER_BYTES, BATCH_LOG_OVERHEAD, batchLastOffset, crc32c, readBatchHeader, verifyBatch, type BatchHeader } from '@samsa/shared'
+import { BATCH_HEADER_BYTES, BATCH_LOG_OVERHEAD, batchLastOffset, crc32c as jsCrc32c, readBatchHeader, verifyBatch, type BatchHeader, type Crc32cFn } from '@samsa/shared'
 import type { Logger } from '../clock.js'
 import { walkBatches } from './batch-walker.js'
 import { decodeOffsetCheckpoint, LOG_START_CHECKPOINT } from './offset-checkpoint.js'
@@ -62,6 +62,8 @@ export interface RecoveryArgs {
   readonly onDamage?: 'refuse' | 'cut'
   /** The recovery point read from the partition directory, if any (used only when it matches the segments). */
   readonly recoveryPoint?: RecoveryPoint | null
+  /** CRC-32C for verifying batches and the indexes a recovery point names (default: the pure-JS one). */
+  readonly crc32c?: Crc32cFn
 }
 
 /** Thrown when an older (sealed, acknowledged) segment is damaged: the log refuses to open rather than cut it. */
@@ -120,8 +122,9 @@ export async function recoverLog(args: RecoveryArgs): Promise<RecoveredLog> {
       segments.push(segment)
       const active = i === bases.length - 1
       const mark = marks[i]
-      const from = mark ? await resumeSegment(storage, segment, mark, args.indexIntervalBytes) : 0
-      const found = await scanSegment(segment, from, args.indexIntervalBytes, args.rules, verified)
+      const crc32c = args.crc32c ?? jsCrc32c
+      const from = mark ? await resumeSegment(storage, segment, mark, args.indexIntervalBytes, crc32c) : 0
+      const found = await scanSegment(segment, from, args.indexIntervalBytes, args.rules, verified, crc32c)
       // A torn write is the tail; damage in an older segment, or an intact batch after it, is acknowledged data damaged in place.
       const damage = found && (!active ? found : (await intactBatchFollows(segment, found.position)) ? { ...found, reason: `${found.reason}, and an intact batch follows it` } : null)
       if (damage && args.onDamage !== 'cut') throw new LogCorruptionError(segment.logPath, damage.position, damage.reason)
@@ -182,7 +185,7 @@ async function matchRecoveryPoint(storage: LogStorage, dir: string, bases: reado
  * `.index` file written with them (its CRC in the mark) or else from a walk over their batch headers. Returns the
  * position where verification continues.
  */
-async function resumeSegment(storage: LogStorage, segment: Segment, mark: SegmentMark, indexIntervalBytes: number): Promise<number> {
+async function resumeSegment(storage: LogStorage, segment: Segment, mark: SegmentMark, indexIntervalBytes: number, crc32c: Crc32cFn): Promise<number> {
   const bytes = mark.indexCrc === null ? null : await storage.readFile(segment.indexPath)
   const stored = bytes !== null && crc32c(bytes, 0, bytes.length) === mark.indexCrc ? OffsetIndex.parse(bytes, segment.baseOffset, Math.max(mark.bytes, 1)) : null
   if (stored !== null) {
@@ -253,11 +256,11 @@ async function intactBatchFollows(segment: Segment, position: number): Promise<b
 }
 
 /** Verifies each batch from `from` on (CRC, framing, the rules, contiguous offsets), rebuilding the index; returns the first damage. */
-async function scanSegment(segment: Segment, from: number, indexIntervalBytes: number, rules: BatchRules, verified: { bytes: number }): Promise<{ position: number; reason: string } | null> {
+async function scanSegment(segment: Segment, from: number, indexIntervalBytes: number, rules: BatchRules, verified: { bytes: number }, crc32c: Crc32cFn): Promise<{ position: number; reason: string } | null> {
   for await (const item of walkBatches(segment.file, from, { wholeBatches: true, chunkBytes: 1024 * 1024 })) {
     if (item.kind === 'damage') return item
     try {
-      verifyBatch(item.buffer, item.at, item.at + item.totalBytes)
+      verifyBatch(item.buffer, item.at, item.at + item.totalBytes, { crc32c })
     } catch (e) {
       return { position: item.position, reason: (e as Error).message }
     }

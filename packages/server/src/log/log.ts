@@ -4,7 +4,7 @@
  * the fsync policy). It knows nothing of leaders, producers or the high watermark: PartitionLog (the partition) does.
  * Mutations (writeBatch, cutTo, deleteExpiredSegments) run only inside exclusive(), which orders them.
  */
-import { batchLastOffset, crc32c, SamsaError, type BatchHeader } from '@samsa/shared'
+import { batchLastOffset, crc32c as jsCrc32c, SamsaError, type BatchHeader, type Crc32cFn } from '@samsa/shared'
 import type { Clock, Logger, Timer } from '../clock.js'
 import { walkBatches } from './batch-walker.js'
 import { GroupCommit } from './group-commit.js'
@@ -28,6 +28,8 @@ export interface LogArgs {
   readonly logger: Logger
   /** The broker's budget for every log's TailCache (default: this log's own 1 MiB). */
   readonly tailCache?: TailCacheBudget
+  /** CRC-32C for recovery and recovery points (default: the pure-JS one). */
+  readonly crc32c?: Crc32cFn
 }
 
 /** Bytes of the batches last written that reads are served from memory (TailCache). */
@@ -91,7 +93,7 @@ export class Log {
    * it matches the segments) and makes everything in it durable.
    */
   static async open(args: LogArgs, rules: BatchRules, onDamage: 'refuse' | 'cut' = 'refuse', recoveryPoint: RecoveryPoint | null = null): Promise<Log> {
-    const recovered = await recoverLog({ storage: args.storage, dir: args.dir, indexIntervalBytes: args.config.indexIntervalBytes, logger: args.logger, rules, onDamage, recoveryPoint })
+    const recovered = await recoverLog({ storage: args.storage, dir: args.dir, indexIntervalBytes: args.config.indexIntervalBytes, logger: args.logger, rules, onDamage, recoveryPoint, ...(args.crc32c && { crc32c: args.crc32c }) })
     try {
       // Bytes that survived a restart without a crash may still sit in the page cache: make them durable before exposing them.
       await recovered.segments.at(-1)!.file.sync()
@@ -271,7 +273,7 @@ export class Log {
     await this.#active.writeIndex(this.#args.storage)
     return this.#segments.map((s) => {
       const index = s.index.serialize()
-      return { baseOffset: s.baseOffset, bytes: s.sizeBytes, nextOffset: s.nextOffset, maxTimestamp: s.maxTimestamp, indexCrc: crc32c(index, 0, index.length) }
+      return { baseOffset: s.baseOffset, bytes: s.sizeBytes, nextOffset: s.nextOffset, maxTimestamp: s.maxTimestamp, indexCrc: (this.#args.crc32c ?? jsCrc32c)(index, 0, index.length) }
     })
   }
 

@@ -56,7 +56,7 @@ export interface PartitionLogArgs extends Pick<LogArgs, 'tailCache'> {
    * starts at the `high-watermark` checkpoint (checkpointHighWatermark), within [logStartOffset, logEndOffset].
    */
   highWatermark?: 'follows-local-end' | 'set-by-partition'
-  /** CRC-32C for the batches a replica checks (appended from its leader, served to readers); default: the pure-JS one. */
+  /** CRC-32C for the batches a replica checks (appended from its leader, served to readers) and for recovery; default: the pure-JS one. */
   crc32c?: Crc32cFn
 }
 
@@ -90,7 +90,7 @@ export class PartitionLog {
 
   private constructor(args: PartitionLogArgs, log: Log, epochs: LeaderEpochCache, producers: ProducerStateTable, checkpointedHighWatermark: number | null) {
     this.#log = log
-    this.#recoveryPoints = new RecoveryPointKeeper({ storage: args.storage, dir: args.dir, clock: args.clock, logger: args.logger, config: args.config, log, producers: () => this.#producers })
+    this.#recoveryPoints = new RecoveryPointKeeper({ storage: args.storage, dir: args.dir, clock: args.clock, logger: args.logger, config: args.config, log, producers: () => this.#producers, crc32c: args.crc32c ?? crc32c })
     this.#storage = args.storage
     this.#dir = args.dir
     this.#clock = args.clock
@@ -117,7 +117,7 @@ export class PartitionLog {
     const recovery = new PartitionRecovery(stored.cache, stored.invalid ? Number.MAX_SAFE_INTEGER : (args.leaderEpoch ?? 0), () => args.clock.nowMs())
     const replica = args.highWatermark === 'set-by-partition' // cuts damage in place and fetches it again from its leader
     // Without a stored epoch checkpoint every batch is read to rebuild it: the recovery point would save nothing.
-    const point = stored.cache === null ? null : await readRecoveryPoint(args.storage, args.dir, args.logger)
+    const point = stored.cache === null ? null : await readRecoveryPoint(args.storage, args.dir, args.logger, args.crc32c ?? crc32c)
     const log = await Log.open(args, recovery, replica ? 'cut' : 'refuse', point)
     try {
       const { cache, stored: unchanged } = recovery.epochs(log.logEndOffset)

@@ -7,6 +7,7 @@
  * bytes and after a truncation; removed, durably, before a cut and once a read found damage on storage, after which
  * none is written again by this instance (the next open verifies the damaged bytes).
  */
+import type { Crc32cFn } from '@samsa/shared'
 import type { Clock, Logger, Timer } from '../clock.js'
 import type { Log } from './log.js'
 import type { LogStorage } from './log-storage.js'
@@ -24,12 +25,13 @@ export interface RecoveryPointDeps {
   readonly log: Log
   /** The partition's producer-state table (it is replaced after a truncation). */
   readonly producers: () => ProducerStateTable
+  readonly crc32c: Crc32cFn
 }
 
 /** The partition's recovery point, or null when there is none or it does not decode (then everything is verified). */
-export async function readRecoveryPoint(storage: LogStorage, dir: string, logger: Logger): Promise<RecoveryPoint | null> {
+export async function readRecoveryPoint(storage: LogStorage, dir: string, logger: Logger, crc32c: Crc32cFn): Promise<RecoveryPoint | null> {
   const bytes = await storage.readFile(`${dir}/${RECOVERY_POINT_FILE}`)
-  const point = bytes === null ? null : decodeRecoveryPoint(bytes)
+  const point = bytes === null ? null : decodeRecoveryPoint(bytes, crc32c)
   if (bytes !== null && point === null) logger.warn({ dir }, 'ignoring an invalid recovery point; verifying the whole log')
   return point
 }
@@ -80,7 +82,7 @@ export class RecoveryPointKeeper {
     const { log, storage, dir } = this.#deps
     const segments = await log.markRecoveryPoint()
     const point: RecoveryPoint = { offset: log.logEndOffset, segments, producers: this.#deps.producers().entries() }
-    await storage.writeFileAtomic(`${dir}/${RECOVERY_POINT_FILE}`, encodeRecoveryPoint(point))
+    await storage.writeFileAtomic(`${dir}/${RECOVERY_POINT_FILE}`, encodeRecoveryPoint(point, this.#deps.crc32c))
     this.#offset = point.offset
   }
 

@@ -13,7 +13,7 @@
  * nextOffset, maxTimestamp|null, indexCrc|null]…], producers: [[producerId, epoch, lastAppendMs, [[firstSeq, lastSeq,
  * baseOffset, lastOffset, crc]…]]…] }`.
  */
-import { crc32c } from '@samsa/shared'
+import { crc32c as jsCrc32c, type Crc32cFn } from '@samsa/shared'
 import type { ProducerBatch, ProducerEntry } from './producer-state.js'
 
 export const RECOVERY_POINT_FILE = 'recovery-point'
@@ -41,7 +41,7 @@ export interface RecoveryPoint {
 const enc = new TextEncoder()
 const dec = new TextDecoder()
 
-export function encodeRecoveryPoint(point: RecoveryPoint): Uint8Array {
+export function encodeRecoveryPoint(point: RecoveryPoint, crc32c: Crc32cFn = jsCrc32c): Uint8Array {
   const json = JSON.stringify({
     v: 1,
     offset: point.offset,
@@ -56,7 +56,7 @@ export function encodeRecoveryPoint(point: RecoveryPoint): Uint8Array {
 }
 
 /** The recovery point, or null when the bytes are not a whole, valid one. */
-export function decodeRecoveryPoint(bytes: Uint8Array): RecoveryPoint | null {
+export function decodeRecoveryPoint(bytes: Uint8Array, crc32c: Crc32cFn = jsCrc32c): RecoveryPoint | null {
   if (bytes.length < 4) return null
   if (new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0) !== crc32c(bytes, 4, bytes.length)) return null
   let raw: unknown
