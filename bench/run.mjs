@@ -213,7 +213,7 @@ try {
   }
   if (selected('restart')) {
     // 10 partitions × 10 segments: 1 GB of log (quick: 100 MB), 1 KiB records, batches of 16, 1,000 producer ids.
-    await step(`restart ${settings.restartSegmentBytes * 100 / 1e6 | 0} MB of log`, () =>
+    await step(`restart 10 partitions × 10 segments of ${settings.restartSegmentBytes / 2 ** 20} MiB`, () =>
       restartScenario({
         partitions: 10,
         segmentsPerPartition: 10,
