@@ -171,11 +171,16 @@ async function matchRecoveryPoint(storage: LogStorage, dir: string, bases: reado
   if (point === null || bases.length === 0) return { marks: [], files }
   const marks = point.segments.filter((m) => m.baseOffset >= bases[0]!)
   if (marks.length === 0 || marks.length > bases.length || marks.some((m, i) => m.baseOffset !== bases[i])) return { marks: [], files }
-  for (const [i, m] of marks.entries()) {
-    const file = await storage.open(`${dir}/${segmentFileName(m.baseOffset, 'log')}`, { create: false })
-    files.set(m.baseOffset, file)
-    const last = i === marks.length - 1
-    if (file.size() < m.bytes || (!last && file.size() !== m.bytes)) return { marks: [], files }
+  try {
+    for (const [i, m] of marks.entries()) {
+      const file = await storage.open(`${dir}/${segmentFileName(m.baseOffset, 'log')}`, { create: false })
+      files.set(m.baseOffset, file)
+      const last = i === marks.length - 1
+      if (file.size() < m.bytes || (!last && file.size() !== m.bytes)) return { marks: [], files }
+    }
+  } catch (e) {
+    for (const f of files.values()) await f.close().catch(() => {})
+    throw e
   }
   return { marks, files }
 }
