@@ -15,8 +15,9 @@ import { produceThroughput } from './scenarios/produce-throughput.mjs'
 import { e2eLatency } from './scenarios/e2e-latency.mjs'
 import { rawLatency } from './scenarios/raw-latency.mjs'
 import { bundleSize } from './scenarios/bundle-size.mjs'
+import { restartScenario } from './scenarios/restart.mjs'
 
-const SCENARIOS = ['bundle', 'raw', 'produce', 'latency', 'raw-latency', 'cluster']
+const SCENARIOS = ['bundle', 'raw', 'produce', 'latency', 'raw-latency', 'cluster', 'restart']
 /** The `cluster` rows: a local cluster of combined-mode nodes, a replicated topic, acks=all (waits for the ISR). */
 const CLUSTER = { nodes: 3, replicationFactor: 3, minInsyncReplicas: 2 }
 const RECORD_SIZES = [100, 1024]
@@ -59,8 +60,8 @@ const outDir = flags.out ?? fileURLToPath(new URL('./results/', import.meta.url)
 const profileDir = join(outDir, 'profiles')
 
 const settings = quick
-  ? { rawMs: 1_500, rawWarmupMs: 300, produceMs: 2_500, produceMaxBytes: 1e9, latencyMs: 3_000, latencyWarmupMs: 500 }
-  : { rawMs: 5_000, rawWarmupMs: 500, produceMs: 10_000, produceMaxBytes: 3e9, latencyMs: 10_000, latencyWarmupMs: 1_000 }
+  ? { rawMs: 1_500, rawWarmupMs: 300, produceMs: 2_500, produceMaxBytes: 1e9, latencyMs: 3_000, latencyWarmupMs: 500, restartSegmentBytes: 1 << 20, restartCleanRuns: 2 }
+  : { rawMs: 5_000, rawWarmupMs: 500, produceMs: 10_000, produceMaxBytes: 3e9, latencyMs: 10_000, latencyWarmupMs: 1_000, restartSegmentBytes: 10 << 20, restartCleanRuns: 3 }
 
 const cpus = flags.pin ? { bench: 0, server: 1 } : {}
 if (flags.pin) {
@@ -93,6 +94,7 @@ async function step(label, fn) {
 function summaryLine(r) {
   if (r.recordsPerSec !== undefined) return `${fmtInt(r.recordsPerSec)} records/s, ${r.mbPerSec} MB/s`
   if (r.p50Ms !== undefined) return `p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms`
+  if (r.scenario === 'restart') return `clean restart serving in ${r.cleanServingMs} ms (every batch verified: ${r.fullVerifyServingMs} ms), after kill -9 in ${r.afterKill9ServingMs} ms (${fmtInt(r.logBytes)} B of log; reading it: ${r.baselineReadMs} ms; empty start: ${r.baselineEmptyStartMs} ms)`
   if (r.scenario === 'bundle') return `served ${fmtInt(r.served.bytes)} B (${fmtInt(r.served.gzipBytes)} B gzip), createClient only ${fmtInt(r.createClientOnly.gzipBytes)} B gzip`
   return 'done'
 }
@@ -206,6 +208,23 @@ try {
         tickMs: 2,
         drainTimeoutMs: 10_000,
         serverCpu: cpus.server,
+      }),
+    )
+  }
+  if (selected('restart')) {
+    // 10 partitions × 10 segments: 1 GB of log (quick: 100 MB), 1 KiB records, batches of 16, 1,000 producer ids.
+    await step(`restart 10 partitions × 10 segments of ${settings.restartSegmentBytes / 2 ** 20} MiB`, () =>
+      restartScenario({
+        partitions: 10,
+        segmentsPerPartition: 10,
+        segmentBytes: settings.restartSegmentBytes,
+        recordBytes: 1024,
+        recordsPerBatch: 16,
+        producers: 1_000,
+        cleanRuns: settings.restartCleanRuns,
+        tailBytesPerPartition: settings.restartSegmentBytes / 2,
+        brokerNodeArgs,
+        brokerCpu: cpus.server,
       }),
     )
   }
@@ -323,6 +342,19 @@ function humanTables(rep) {
           fmtNum(l?.p50Ms, 2), fmtNum(l?.p99Ms, 2), fmtNum(l?.p999Ms, 2), fmtNum(l?.ackLatency?.p99Ms, 2), l?.lost, l?.duplicates,
         ]
       }),
+    ))
+  }
+  const restart = rep.results.find((r) => r.scenario === 'restart')
+  if (restart) {
+    out.push('', formatTable(
+      [`restart, ${fmtInt(restart.logBytes)} B of log (${restart.partitions} partitions × ${restart.segmentsPerPartition} segments)`, 'listening ms', 'serving ms', 'broker cpu ms'],
+      [
+        ...restart.clean.map((c, i) => [`clean shutdown → start (run ${i + 1})`, fmtNum(c.listeningMs, 0), fmtNum(c.servingMs, 0), fmtNum(c.brokerCpuMs, 0)]),
+        ...restart.fullVerify.map((c, i) => [`baseline: clean shutdown, recovery points removed → start (every batch verified, run ${i + 1})`, fmtNum(c.listeningMs, 0), fmtNum(c.servingMs, 0), fmtNum(c.brokerCpuMs, 0)]),
+        [`kill -9 after ${fmtInt(restart.tailBytesPerPartition)} B more per partition → start`, fmtNum(restart.afterKill9.listeningMs, 0), fmtNum(restart.afterKill9.servingMs, 0), fmtNum(restart.afterKill9.brokerCpuMs, 0)],
+        ['baseline: read the same segment bytes sequentially', null, fmtNum(restart.baselineReadMs, 0), null],
+        ...restart.baselineEmptyStart.map((c, i) => [`baseline: start with the topic empty (run ${i + 1})`, fmtNum(c.listeningMs, 0), fmtNum(c.servingMs, 0), fmtNum(c.brokerCpuMs, 0)]),
+      ],
     ))
   }
   const noisy = rep.results.filter((r) => r.otherCpuPct > 20)

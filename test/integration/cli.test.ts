@@ -14,7 +14,7 @@ import { createClient, partitionForKey } from '@samsa/client-browser'
 import { exchanges, type SamsaError } from '@samsa/shared'
 import { REPO_ROOT, SAMSA_BIN, killAll, runCli, spawnCli, startChildBroker, type ChildBroker, type CliResult, type JsonLogLine } from '../support/child-broker.js'
 import { RawConnection } from '../support/raw-connection.js'
-import { batchesIn, segmentFiles } from '../support/raw-log.js'
+import { batchesIn, forgetRecoveryPoint, segmentFiles } from '../support/raw-log.js'
 import { until } from '../support/until.js'
 
 const dirs: string[] = []
@@ -344,6 +344,7 @@ describe('samsa start', () => {
     const bytes = new Uint8Array(await readFile(victim))
     bytes[first!.position + first!.totalBytes - 1]! ^= 0x20 // inside the last record: only the CRC can tell
     await writeFile(victim, bytes)
+    await forgetRecoveryPoint(victim) // damage no recovery point vouches for (a crash before the first one)
     const r = await runCli(['start', '--port', '0', '--data', dir, '--log-format', 'json', '--segment-bytes', '1024'], { timeoutMs: 20_000 })
     expect(r.timedOut, 'a broker with a corrupt sealed segment must not start serving').toBe(false)
     expect(r.code).not.toBe(0)

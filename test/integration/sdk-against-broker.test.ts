@@ -259,7 +259,7 @@ describe('the HTTP surface', () => {
     expect(await r.json()).toMatchObject({ status: 'ok', brokerId: 0 })
   })
 
-  it('/metrics has the records-in counter and the log-end-offset gauge', async () => {
+  it('/metrics has the records-in counter, the log-end-offset gauge and the producer-ids gauge', async () => {
     const c = client()
     await c.admin.createTopic('metered', { partitions: 2 })
     await c.producer().send('metered', Array.from({ length: 7 }, (_, i) => ({ value: `m${i}`, partition: i % 2 })))
@@ -271,6 +271,7 @@ describe('the HTTP surface', () => {
     expect(text).toMatch(/^samsa_log_end_offset\{topic="metered",partition="0"\} 4$/m)
     expect(text).toMatch(/^samsa_log_end_offset\{topic="metered",partition="1"\} 3$/m)
     expect(text).toMatch(/^samsa_high_watermark\{topic="metered",partition="0"\} 4$/m)
+    expect(text).toMatch(/^samsa_producer_ids\{topic="metered",partition="0"\} 1$/m) // the SDK producer's id
   })
 
   it('/v1/topics creates, lists, describes and deletes, with JSON errors (400, 404, 409)', async () => {

@@ -11,7 +11,7 @@ import { exchanges, scanBatches } from '../../packages/shared/src/index.js'
 import { startBrokerFixture, type BrokerFixture, type LogLine } from '../support/broker-fixture.js'
 import { checkHistory, describeReport, type Ack, type Read } from '../support/history-checker.js'
 import { RawConnection } from '../support/raw-connection.js'
-import { batchesIn, drainPartition, produceValues, randomInt, seeded, segmentFiles, value, type OnDiskBatch } from '../support/raw-log.js'
+import { batchesIn, drainPartition, forgetRecoveryPoint, produceValues, randomInt, seeded, segmentFiles, value, type OnDiskBatch } from '../support/raw-log.js'
 
 const RUNS = 10
 const BASE_SEED = 0x5a45
@@ -151,6 +151,8 @@ describe('a damaged tail of the active segment is cut back to the last whole bat
         const bytes = new Uint8Array(await readFile(file))
         bytes[tail.position + at]! ^= randomInt(rand, 1, 256)
         await writeFile(file, bytes)
+      await forgetRecoveryPoint(file) // damage no recovery point vouches for (a crash before the first one)
+        await forgetRecoveryPoint(file) // damage no recovery point vouches for (a crash before the first one)
         await expectRecoveredTail(fx, produced, file, batches.slice(0, -1), tail, bytes.length, seed)
       } finally {
         await fx.dispose()
@@ -185,6 +187,7 @@ describe('damage in an older (sealed) segment is never cut: the broker refuses t
           damaged = original.slice(0, randomInt(rand, victim.position + 1, victim.position + victim.totalBytes))
         }
         await writeFile(file, damaged)
+        await forgetRecoveryPoint(file) // damage no recovery point vouches for (a crash before the first one)
         const logsBefore = fx.logs.length
         const err = await fx.restart().then(
           () => null,
@@ -221,6 +224,7 @@ describe('the leader-epoch field of a batch is outside the CRC', () => {
       // Epoch 0 → 4: still a valid CRC, so only the epoch rule can catch it.
       bytes[tail.position + EPOCH_FIELD.from + 3]! ^= 0x04
       await writeFile(file, bytes)
+      await forgetRecoveryPoint(file) // damage no recovery point vouches for (a crash before the first one)
       const logsBefore = fx.logs.length
       // A restart that throws fails the test: the damage is in the active segment's tail, which recovery cuts.
       await fx.restart()

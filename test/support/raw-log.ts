@@ -1,6 +1,6 @@
 /** @module Helpers over the raw protocol and the on-disk layout: produce numbered values, drain a partition, list, parse and damage segment files. */
-import { open, readdir, readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { open, readdir, readFile, rm } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { decodeRecords, encodeRecordBatch, exchanges, scanBatches, verifyBatch, type BatchHeader } from '../../packages/shared/src/index.js'
 import type { Read } from './history-checker.js'
 import type { RawConnection } from './raw-connection.js'
@@ -61,10 +61,22 @@ export async function batchesIn(file: string): Promise<OnDiskBatch[]> {
 }
 
 /**
+ * Removes the recovery point of the partition holding segment `file` (its owner must be stopped), so the next start
+ * verifies every batch, as after a broker killed before its first recovery point: for tests of damage recovery must
+ * find, since recovery does not read the bytes a recovery point vouches for.
+ */
+export async function forgetRecoveryPoint(file: string): Promise<void> {
+  await rm(join(dirname(file), 'recovery-point'), { force: true })
+}
+
+/**
  * Damages batch `index` of a segment file in place (the file's owner must be stopped): flips every bit of the batch's
  * last byte, inside the part its CRC covers, so recovery finds the batch whole but failing its CRC. Returns the batch.
+ * The partition's recovery point is removed too: recovery does not read the bytes one vouches for (as after a broker
+ * killed before its first recovery point), and these tests are about damage that recovery must find.
  */
 export async function damageBatch(file: string, index: number): Promise<OnDiskBatch> {
+  await forgetRecoveryPoint(file)
   const bytes = new Uint8Array(await readFile(file))
   const batch = [...scanBatches(bytes)][index]
   if (!batch) throw new Error(`${file} has no batch #${index}`)

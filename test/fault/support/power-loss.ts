@@ -3,7 +3,8 @@
  *
  * Power loss: `kill -9` keeps everything the process wrote (the kernel's page cache survives a process death); a power
  * loss also drops what was written after the file's last fsync. Under `--fsync never` a partition's active segment is
- * fsynced only when the log is opened (recovery), rolled, truncated or closed, so after a node's first start any
+ * fsynced only when the log is opened (recovery), rolled, truncated or closed, or its recovery point is written (every
+ * recoveryPointIntervalMs; cutting below one only makes recovery ignore it and verify everything), so after a node's first start any
  * suffix of its active segment may be lost; every other file the broker writes (leader-epoch and high-watermark
  * checkpoints, the Raft log, the broker's identity) is written temp → fsync → rename or fsynced before use, so it
  * survives whole. `cutTail` models that: it cuts the node's active segment at a batch boundary plus, optionally, the

@@ -226,6 +226,8 @@ export const logSettings = {
   segmentBytes: { unit: 'bytes', min: 64, max: I32, help: 'roll segments at this size' },
   fsyncIntervalMs: { unit: 'ms', min: 1, max: HOUR_MS, help: 'fsync period for --fsync interval' },
   retentionBytes: { unit: 'bytes', min: 1, max: Number.MAX_SAFE_INTEGER, nullable: true, help: 'per-partition size limit' },
+  recoveryPointIntervalMs: { unit: 'ms', min: 1, max: DAY_MS, help: 'how often each growing partition records its recovery point and producer state (also on shutdown); after kill -9 only the log written since is verified' },
+  producerIdExpirationMs: { unit: 'ms', min: 1, max: Number.MAX_SAFE_INTEGER, help: 'a producer id with no batch appended to a partition for this long is forgotten there (its resends are no longer deduplicated); keep it longer than any topic\'s retention' },
 } as const satisfies Partial<Record<keyof PartitionLogConfig, SettingSpec>>
 
 export type BrokerSettingKey = keyof typeof brokerSettings

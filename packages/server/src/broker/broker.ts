@@ -82,6 +82,8 @@ export interface PartitionOffsets {
   readonly logStartOffset: number
   readonly highWatermark: number
   readonly logEndOffset: number
+  /** Idempotent producer ids whose state the partition holds (until they expire). */
+  readonly producerIds: number
 }
 
 /**
@@ -296,7 +298,7 @@ export class Broker {
   /** Offsets of every partition on this broker. */
   *partitionOffsets(): Iterable<PartitionOffsets> {
     for (const { topic, partition, log } of this.#logs.logs()) {
-      yield { topic, partition, logStartOffset: log.logStartOffset, highWatermark: log.highWatermark, logEndOffset: log.logEndOffset }
+      yield { topic, partition, logStartOffset: log.logStartOffset, highWatermark: log.highWatermark, logEndOffset: log.logEndOffset, producerIds: log.producerIdCount }
     }
   }
 

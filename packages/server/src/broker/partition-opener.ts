@@ -22,7 +22,7 @@ export interface PartitionOpenerDeps {
   readonly metrics?: BrokerMetrics
   /** How partitions' high watermarks move: 'set-by-partition' when replication sets them (PartitionLogArgs.highWatermark). */
   readonly highWatermark?: 'follows-local-end' | 'set-by-partition'
-  /** CRC-32C for the batches a replica checks (PartitionLogArgs.crc32c). */
+  /** CRC-32C for the batches a replica checks and for recovery (PartitionLogArgs.crc32c). */
   readonly crc32c?: Crc32cFn
   /** Bytes all partitions' tail caches may hold together (BrokerConfig.tailCacheBytes); default: each its own 1 MiB. */
   readonly tailCacheBytes?: number

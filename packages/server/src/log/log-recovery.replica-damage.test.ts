@@ -5,6 +5,7 @@ import { MemoryLogStorage } from './memory-log-storage.js'
 import { defaultPartitionLogConfig, PartitionLog, type PartitionLogConfig } from './partition-log.js'
 import { ManualClock } from './testing/manual-clock.js'
 import { testBatch } from './testing/batches.js'
+import { forgetRecoveryPoint } from './testing/recovery-point.js'
 
 const DIR = 't-0'
 
@@ -37,11 +38,13 @@ async function readAll(log: PartitionLog): Promise<Uint8Array> {
   return Buffer.concat(parts)
 }
 
-function flipInBatch(mem: MemoryLogStorage, path: string, index: number): number {
+/** Flips a bit in a batch that no recovery point vouches for (as after a crash before the first one), so the next open verifies it. */
+async function flipInBatch(mem: MemoryLogStorage, path: string, index: number): Promise<number> {
   const bytes = mem.peek(path)!
   const b = [...scanBatches(bytes)][index]!
   bytes[b.at + b.totalBytes - 2]! ^= 0x40
   mem.poke(path, bytes)
+  await forgetRecoveryPoint(mem, DIR)
   return b.at
 }
 
@@ -51,7 +54,7 @@ describe('replica recovery: committed data damaged in place is cut, set aside an
     await fiveCommitted(mem)
     const path = `${DIR}/00000000000000000000.log`
     const original = mem.peek(path)!.slice()
-    const position = flipInBatch(mem, path, 1)
+    const position = await flipInBatch(mem, path, 1)
 
     const log = await openReplica(mem)
     expect(log.logEndOffset).toBe(1)
@@ -76,7 +79,7 @@ describe('replica recovery: committed data damaged in place is cut, set aside an
     const all = await fiveCommitted(mem, { segmentBytes: 150 })
     const segments = (await mem.list(DIR)).filter((n) => n.endsWith('.log')).sort()
     expect(segments.length).toBeGreaterThan(2)
-    flipInBatch(mem, `${DIR}/${segments[0]}`, 0)
+    await flipInBatch(mem, `${DIR}/${segments[0]}`, 0)
 
     const log = await openReplica(mem, { segmentBytes: 150 })
     expect(log.logEndOffset).toBe(0)
@@ -129,11 +132,11 @@ describe('replica recovery: committed data damaged in place is cut, set aside an
     await log.checkpointHighWatermark()
     await log.close()
     const path = `${DIR}/00000000000000000000.log`
-    flipInBatch(mem, path, 4) // the last batch, above the checkpoint: as a torn write, never committed here
+    await flipInBatch(mem, path, 4) // the last batch, above the checkpoint: as a torn write, never committed here
     const above = await openReplica(mem)
     expect({ end: above.logEndOffset, kind: above.recoveryReport?.kind, incomplete: above.incompleteAtOpen }).toEqual({ end: 4, kind: 'torn-tail', incomplete: null })
     await above.close()
-    flipInBatch(mem, path, 3) // now the last batch is below the checkpoint: a committed record is gone
+    await flipInBatch(mem, path, 3) // now the last batch is below the checkpoint: a committed record is gone
     const below = await openReplica(mem)
     expect(below.logEndOffset).toBe(3)
     expect(below.incompleteAtOpen).toMatch(/recovered to offset 3, below its high-watermark checkpoint 4 \(batch CRC/)
@@ -150,7 +153,7 @@ describe('replica recovery: committed data damaged in place is cut, set aside an
     const short = await openReplica(mem, { fsync: 'never' })
     expect({ end: short.logEndOffset, kind: short.recoveryReport?.kind, incomplete: short.incompleteAtOpen }).toEqual({ end: 4, kind: 'torn-tail', incomplete: null })
     await short.close()
-    flipInBatch(mem, path, 1)
+    await flipInBatch(mem, path, 1)
     const damaged = await openReplica(mem, { fsync: 'never' })
     expect(damaged.incompleteAtOpen).toMatch(/damaged data/)
     await damaged.close()
@@ -159,7 +162,7 @@ describe('replica recovery: committed data damaged in place is cut, set aside an
   it('a single node (no other copy) still refuses to open on damage in place', async () => {
     const mem = new MemoryLogStorage()
     await fiveCommitted(mem)
-    flipInBatch(mem, `${DIR}/00000000000000000000.log`, 1)
+    await flipInBatch(mem, `${DIR}/00000000000000000000.log`, 1)
     const single = PartitionLog.open({ storage: mem, dir: DIR, config: { ...defaultPartitionLogConfig, retentionMs: null }, clock: new ManualClock(), logger: silentLogger })
     await expect(single).rejects.toThrow(/corrupt log/)
   })

@@ -7,14 +7,20 @@
  * refuses to open; under 'cut' (a replica: the leader holds a good copy) the log is cut at the damage, the bytes from
  * there on set aside in `<segment>.log.damaged` files (never read by the log, kept for an operator), and the report
  * says so.
+ * With a recovery point (recovery-point.ts) that matches the directory, the bytes it marks are trusted as verified
+ * (no CRC scan; offsets, timestamps and the index come from it) and only what follows them is verified, exactly as
+ * above; the rules resume from it first. A recovery point that does not match (a marked segment missing, shorter,
+ * or longer while not the last marked one) is ignored: everything is verified.
  */
-import { BATCH_HEADER_BYTES, BATCH_LOG_OVERHEAD, batchLastOffset, readBatchHeader, verifyBatch, type BatchHeader } from '@samsa/shared'
+import { BATCH_HEADER_BYTES, BATCH_LOG_OVERHEAD, batchLastOffset, crc32c as jsCrc32c, readBatchHeader, verifyBatch, type BatchHeader, type Crc32cFn } from '@samsa/shared'
 import type { Logger } from '../clock.js'
 import { walkBatches } from './batch-walker.js'
 import { decodeOffsetCheckpoint, LOG_START_CHECKPOINT } from './offset-checkpoint.js'
 import type { LogStorage } from './log-storage.js'
 import { OffsetIndex } from './offset-index.js'
+import type { RecoveryPoint, SegmentMark } from './recovery-point.js'
 import { parseSegmentFileName, Segment, segmentFileName } from './segment.js'
+import type { StoredFile } from './log-storage.js'
 
 export interface RecoveryReport {
   /** 'torn-tail': the end of the active segment; 'damage': damage in place, the log cut there (onDamage 'cut'). */
@@ -31,6 +37,10 @@ export interface RecoveredLog {
   readonly segments: Segment[]
   readonly logStartOffset: number
   readonly report: RecoveryReport | null
+  /** The recovery point's offset when recovery resumed from it; null when it verified the whole log. */
+  readonly resumedFrom: number | null
+  /** Bytes verified batch by batch (CRC) during this recovery. */
+  readonly verifiedBytes: number
 }
 
 /** What the partition adds to recovery: a check of each batch that passed CRC and offsets, then its acceptance. */
@@ -38,6 +48,8 @@ export interface BatchRules {
   /** Why this batch must not be in the log (it is then damage, like a bad CRC), or null. */
   check(header: BatchHeader): string | null
   accepted(header: BatchHeader): void
+  /** Recovery resumes from `point`: the batches it covers are not handed over; the state saved with it stands for them. */
+  resume(point: RecoveryPoint): void
 }
 
 export interface RecoveryArgs {
@@ -48,6 +60,10 @@ export interface RecoveryArgs {
   readonly rules: BatchRules
   /** What to do with damage that is not a torn tail: refuse to open (default) or cut the log there (a replica). */
   readonly onDamage?: 'refuse' | 'cut'
+  /** The recovery point read from the partition directory, if any (used only when it matches the segments). */
+  readonly recoveryPoint?: RecoveryPoint | null
+  /** CRC-32C for verifying batches and the indexes a recovery point names (default: the pure-JS one). */
+  readonly crc32c?: Crc32cFn
 }
 
 /** Thrown when an older (sealed, acknowledged) segment is damaged: the log refuses to open rather than cut it. */
@@ -80,7 +96,10 @@ export async function recoverLog(args: RecoveryArgs): Promise<RecoveredLog> {
 
   const segments: Segment[] = []
   let report: RecoveryReport | null = null
+  const verified = { bytes: 0 }
+  const { marks, files } = await matchRecoveryPoint(storage, dir, bases, args.recoveryPoint ?? null)
   try {
+    if (marks.length > 0) args.rules.resume(args.recoveryPoint!)
     if (bases.length === 0) {
       segments.push(await Segment.create(storage, dir, checkpoint ?? 0))
     }
@@ -98,10 +117,14 @@ export async function recoverLog(args: RecoveryArgs): Promise<RecoveredLog> {
         logger.error({ ...report, setAside: bases.length - i }, 'cut the log at damaged data; the rest is set aside in .damaged files and fetched again from the leader')
         break
       }
-      const segment = new Segment(dir, base, await storage.open(`${dir}/${segmentFileName(base, 'log')}`, { create: false }))
+      const segment = new Segment(dir, base, files.get(base) ?? (await storage.open(`${dir}/${segmentFileName(base, 'log')}`, { create: false })))
+      files.delete(base)
       segments.push(segment)
       const active = i === bases.length - 1
-      const found = await scanSegment(segment, args.indexIntervalBytes, args.rules)
+      const mark = marks[i]
+      const crc32c = args.crc32c ?? jsCrc32c
+      const from = mark ? await resumeSegment(storage, segment, mark, args.indexIntervalBytes, crc32c) : 0
+      const found = await scanSegment(segment, from, args.indexIntervalBytes, args.rules, verified, crc32c)
       // A torn write is the tail; damage in an older segment, or an intact batch after it, is acknowledged data damaged in place.
       const damage = found && (!active ? found : (await intactBatchFollows(segment, found.position)) ? { ...found, reason: `${found.reason}, and an intact batch follows it` } : null)
       if (damage && args.onDamage !== 'cut') throw new LogCorruptionError(segment.logPath, damage.position, damage.reason)
@@ -129,11 +152,60 @@ export async function recoverLog(args: RecoveryArgs): Promise<RecoveredLog> {
   } catch (e) {
     for (const s of segments) await s.file.close().catch(() => {})
     throw e
+  } finally {
+    for (const f of files.values()) await f.close().catch(() => {}) // opened for segments a cut set aside
   }
   const first = segments[0]!
   const last = segments.at(-1)!
   const logStartOffset = Math.min(Math.max(first.baseOffset, checkpoint ?? 0), last.nextOffset)
-  return { segments, logStartOffset, report }
+  return { segments, logStartOffset, report, resumedFrom: marks.length > 0 ? args.recoveryPoint!.offset : null, verifiedBytes: verified.bytes }
+}
+
+/**
+ * The recovery point's marks for the first segments of the directory, one per segment, when they match it: the marked
+ * segments are exactly the first ones on disk (those retention removed left out), each as long as its mark, the last
+ * one at least as long. Otherwise no marks. The files opened to check are handed back for reuse.
+ */
+async function matchRecoveryPoint(storage: LogStorage, dir: string, bases: readonly number[], point: RecoveryPoint | null): Promise<{ marks: SegmentMark[]; files: Map<number, StoredFile> }> {
+  const files = new Map<number, StoredFile>()
+  if (point === null || bases.length === 0) return { marks: [], files }
+  const marks = point.segments.filter((m) => m.baseOffset >= bases[0]!)
+  if (marks.length === 0 || marks.length > bases.length || marks.some((m, i) => m.baseOffset !== bases[i])) return { marks: [], files }
+  try {
+    for (const [i, m] of marks.entries()) {
+      const file = await storage.open(`${dir}/${segmentFileName(m.baseOffset, 'log')}`, { create: false })
+      files.set(m.baseOffset, file)
+      const last = i === marks.length - 1
+      if (file.size() < m.bytes || (!last && file.size() !== m.bytes)) return { marks: [], files }
+    }
+  } catch (e) {
+    for (const f of files.values()) await f.close().catch(() => {})
+    throw e
+  }
+  return { marks, files }
+}
+
+/**
+ * Takes a segment's marked bytes as verified: its next offset and largest timestamp from the mark, its index from the
+ * `.index` file written with them (its CRC in the mark) or else from a walk over their batch headers. Returns the
+ * position where verification continues.
+ */
+async function resumeSegment(storage: LogStorage, segment: Segment, mark: SegmentMark, indexIntervalBytes: number, crc32c: Crc32cFn): Promise<number> {
+  const bytes = mark.indexCrc === null ? null : await storage.readFile(segment.indexPath)
+  const stored = bytes !== null && crc32c(bytes, 0, bytes.length) === mark.indexCrc ? OffsetIndex.parse(bytes, segment.baseOffset, Math.max(mark.bytes, 1)) : null
+  if (stored !== null) {
+    segment.index = stored
+    segment.nextOffset = mark.nextOffset
+    segment.bytesSinceIndexEntry = mark.bytes - stored.lastPosition
+  } else {
+    for await (const item of walkBatches(segment.file, 0, { end: mark.bytes, chunkBytes: 1024 * 1024 })) {
+      if (item.kind === 'damage') throw new LogCorruptionError(segment.logPath, item.position, `${item.reason} (below the recovery point)`)
+      segment.noteBatch(item.header, item.position, item.totalBytes, indexIntervalBytes)
+    }
+    if (segment.nextOffset !== mark.nextOffset) throw new LogCorruptionError(segment.logPath, mark.bytes, `the recovery point says offset ${mark.nextOffset} ends here, the batches end at ${segment.nextOffset}`)
+  }
+  segment.maxTimestamp = mark.maxTimestamp
+  return mark.bytes
 }
 
 /** Suffix of the files holding bytes cut off at damage (the segment name keeps telling their offsets). */
@@ -188,12 +260,12 @@ async function intactBatchFollows(segment: Segment, position: number): Promise<b
   }
 }
 
-/** Verifies each batch (CRC, framing, the rules, contiguous offsets), rebuilding the index; returns the first damage. */
-async function scanSegment(segment: Segment, indexIntervalBytes: number, rules: BatchRules): Promise<{ position: number; reason: string } | null> {
-  for await (const item of walkBatches(segment.file, 0, { wholeBatches: true, chunkBytes: 1024 * 1024 })) {
+/** Verifies each batch from `from` on (CRC, framing, the rules, contiguous offsets), rebuilding the index; returns the first damage. */
+async function scanSegment(segment: Segment, from: number, indexIntervalBytes: number, rules: BatchRules, verified: { bytes: number }, crc32c: Crc32cFn): Promise<{ position: number; reason: string } | null> {
+  for await (const item of walkBatches(segment.file, from, { wholeBatches: true, chunkBytes: 1024 * 1024 })) {
     if (item.kind === 'damage') return item
     try {
-      verifyBatch(item.buffer, item.at, item.at + item.totalBytes)
+      verifyBatch(item.buffer, item.at, item.at + item.totalBytes, { crc32c })
     } catch (e) {
       return { position: item.position, reason: (e as Error).message }
     }
@@ -203,6 +275,7 @@ async function scanSegment(segment: Segment, indexIntervalBytes: number, rules: 
       return { position: item.position, reason: `offset gap: expected a batch at offset ${segment.nextOffset}, found ${item.header.baseOffset}` }
     }
     segment.noteBatch(item.header, item.position, item.totalBytes, indexIntervalBytes)
+    verified.bytes += item.totalBytes
     rules.accepted(item.header)
     if (batchLastOffset(item.header) + 1 !== segment.nextOffset) throw new Error('unreachable: noteBatch did not advance')
   }

@@ -4,13 +4,14 @@
  * the fsync policy). It knows nothing of leaders, producers or the high watermark: PartitionLog (the partition) does.
  * Mutations (writeBatch, cutTo, deleteExpiredSegments) run only inside exclusive(), which orders them.
  */
-import { batchLastOffset, SamsaError, type BatchHeader } from '@samsa/shared'
+import { batchLastOffset, crc32c as jsCrc32c, SamsaError, type BatchHeader, type Crc32cFn } from '@samsa/shared'
 import type { Clock, Logger, Timer } from '../clock.js'
 import { walkBatches } from './batch-walker.js'
 import { GroupCommit } from './group-commit.js'
 import { findOffsetForTimestamp, readBatches, segmentIndexFor } from './log-reader.js'
 import { recoverLog, type BatchRules, type RecoveryReport } from './log-recovery.js'
 import { LOG_START_CHECKPOINT, writeOffsetCheckpoint } from './offset-checkpoint.js'
+import type { RecoveryPoint, SegmentMark } from './recovery-point.js'
 import type { LogStorage } from './log-storage.js'
 import type { PartitionLogConfig } from './partition-log-config.js'
 import { ReadableBytes } from './readable-bytes.js'
@@ -27,6 +28,8 @@ export interface LogArgs {
   readonly logger: Logger
   /** The broker's budget for every log's TailCache (default: this log's own 1 MiB). */
   readonly tailCache?: TailCacheBudget
+  /** CRC-32C for recovery and recovery points (default: the pure-JS one). */
+  readonly crc32c?: Crc32cFn
 }
 
 /** Bytes of the batches last written that reads are served from memory (TailCache). */
@@ -37,6 +40,10 @@ const U32_MAX = 0xffff_ffff
 
 export class Log {
   readonly recoveryReport: RecoveryReport | null
+  /** The recovery point's offset when the open resumed from it (nothing below it was scanned); null: all was verified. */
+  readonly resumedFrom: number | null
+  /** Bytes the open verified batch by batch. */
+  readonly verifiedBytes: number
   /** Bytes written, as a position that follows the high watermark the partition reports (see ReadableBytes). */
   readonly readable = new ReadableBytes()
   readonly #args: LogArgs
@@ -65,6 +72,8 @@ export class Log {
     this.#segments = recovered.segments
     this.#logStartOffset = recovered.logStartOffset
     this.recoveryReport = recovered.report
+    this.resumedFrom = recovered.resumedFrom
+    this.verifiedBytes = recovered.verifiedBytes
     this.#localDurableEnd = this.logEndOffset
     this.#commit = new GroupCommit(
       {
@@ -79,9 +88,12 @@ export class Log {
     )
   }
 
-  /** Recovers the directory (each batch also passes `rules`; damage in place per `onDamage`) and makes everything in it durable. */
-  static async open(args: LogArgs, rules: BatchRules, onDamage: 'refuse' | 'cut' = 'refuse'): Promise<Log> {
-    const recovered = await recoverLog({ storage: args.storage, dir: args.dir, indexIntervalBytes: args.config.indexIntervalBytes, logger: args.logger, rules, onDamage })
+  /**
+   * Recovers the directory (each batch also passes `rules`; damage in place per `onDamage`; from `recoveryPoint` when
+   * it matches the segments) and makes everything in it durable.
+   */
+  static async open(args: LogArgs, rules: BatchRules, onDamage: 'refuse' | 'cut' = 'refuse', recoveryPoint: RecoveryPoint | null = null): Promise<Log> {
+    const recovered = await recoverLog({ storage: args.storage, dir: args.dir, indexIntervalBytes: args.config.indexIntervalBytes, logger: args.logger, rules, onDamage, recoveryPoint, ...(args.crc32c && { crc32c: args.crc32c }) })
     try {
       // Bytes that survived a restart without a crash may still sit in the page cache: make them durable before exposing them.
       await recovered.segments.at(-1)!.file.sync()
@@ -249,6 +261,20 @@ export class Log {
     }
     logger.info({ dir, segments: n, logStartOffset: newStart }, 'retention deleted segments')
     return n
+  }
+
+  /**
+   * Inside exclusive(): makes every written byte durable (an fsync whatever the policy) and the active segment's index
+   * current on storage, then returns each segment's marks for a recovery point at logEndOffset.
+   */
+  async markRecoveryPoint(): Promise<SegmentMark[]> {
+    if (this.#failure) throw this.#failure
+    await this.#commit.waitFor(this.logEndOffset)
+    await this.#active.writeIndex(this.#args.storage)
+    return this.#segments.map((s) => {
+      const index = s.index.serialize()
+      return { baseOffset: s.baseOffset, bytes: s.sizeBytes, nextOffset: s.nextOffset, maxTimestamp: s.maxTimestamp, indexCrc: (this.#args.crc32c ?? jsCrc32c)(index, 0, index.length) }
+    })
   }
 
   /** Every batch header, oldest first (to rebuild state after a cut). */

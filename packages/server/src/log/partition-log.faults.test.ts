@@ -8,6 +8,7 @@ import { expectSamsaError, makeLogEnv, until } from './partition-log.contract.js
 import { PartitionLog } from './partition-log.js'
 import { batchBasesOf, recordsOf, testBatch } from './testing/batches.js'
 import { InstrumentedStorage } from './testing/instrumented-storage.js'
+import { forgetRecoveryPoint } from './testing/recovery-point.js'
 
 const segmentNames = async (s: MemoryLogStorage) => (await s.list('t-0')).filter((n) => n.endsWith('.log'))
 
@@ -167,6 +168,7 @@ describe('PartitionLog recovery', () => {
     const last = batches.at(-1)!
     bytes[last.at + last.totalBytes - 2]! ^= 0x40
     mem.poke(path, bytes)
+    await forgetRecoveryPoint(mem, 't-0') // a torn tail: the broker died before a recovery point covered it
     const log = await e.open()
     expect(log.recoveryReport).toMatchObject({ segment: path, position: last.at, truncatedBytes: last.totalBytes })
     expect(log.recoveryReport!.reason).toMatch(/CRC/)
@@ -182,6 +184,7 @@ describe('PartitionLog recovery', () => {
     const bytes = mem.peek(path)!
     bytes[bytes.length - 3]! ^= 0x01
     mem.poke(path, bytes)
+    await forgetRecoveryPoint(mem, 't-0') // damage that no recovery point vouches for
     const batches = [...(await import('@samsa/shared')).scanBatches(bytes)]
     await expect(e.open()).rejects.toThrow(new RegExp(`${path}.*byte ${batches.at(-1)!.at}.*CRC`))
   })

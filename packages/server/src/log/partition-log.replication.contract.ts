@@ -13,6 +13,7 @@ import { expectSamsaError } from './partition-log.contract.js'
 import { defaultPartitionLogConfig, PartitionLog, type PartitionLogArgs } from './partition-log.js'
 import { recordsOf, testBatch } from './testing/batches.js'
 import { ManualClock } from './testing/manual-clock.js'
+import { forgetRecoveryPoint } from './testing/recovery-point.js'
 
 /** [baseOffset, leaderEpoch] of every batch in bytes. */
 const placements = (bytes: Uint8Array) => [...scanBatches(bytes)].map((b) => [b.header.baseOffset, b.header.partitionLeaderEpoch])
@@ -234,12 +235,14 @@ export function partitionLogReplicationSuite(name: string, makeStorage: () => Pr
       }
       // The tail batch (offset 3, epoch 5) claims epoch 4: not the checkpoint's epoch for offset 3.
       await rewrite(e.storage, path, withEpoch(3, 4))
+      await forgetRecoveryPoint(e.storage, 'p') // verified from the start, as after a crash before any recovery point
       log = await e.open('p')
       expect(log.recoveryReport?.reason).toMatch(/does not match the leader-epoch checkpoint/)
       expect(log.logEndOffset).toBe(3)
       await log.close()
       // Batch 1 (epoch 3) claims epoch 5, which starts at offset 3; intact batches follow: refuse to open.
       await rewrite(e.storage, path, withEpoch(1, 5))
+      await forgetRecoveryPoint(e.storage, 'p')
       await expect(e.open('p')).rejects.toThrow(/leader epoch 5 at offset 1 does not match .*intact batch follows/)
     })
 

@@ -4,6 +4,7 @@
  * writes, reads, truncation and the local durable end.
  * High watermark: under 'follows-local-end' (a single node, the default) it is the local durable end; under
  * 'set-by-partition' only advanceHighWatermark moves it (replication: the minimum log end over the ISR).
+ * Recovery point and producer-id expiry: RecoveryPointKeeper (removed before every cut, written after it).
  */
 import { batchLastOffset, batchTotalBytes, crc32c, patchBatch, readBatchHeader, SamsaError, type Crc32cFn } from '@samsa/shared'
 import type { Clock, Logger } from '../clock.js'
@@ -16,6 +17,7 @@ import { CheckpointWrites, decodeOffsetCheckpoint, HIGH_WATERMARK_CHECKPOINT, wr
 import type { PartitionLogConfig } from './partition-log-config.js'
 import { incompleteReason, PartitionRecovery } from './partition-recovery.js'
 import { ProducerStateTable } from './producer-state.js'
+import { readRecoveryPoint, RecoveryPointKeeper } from './recovery-point-keeper.js'
 import { ServedReads, type ReadDamage } from './served-batches.js'
 import { retriableStorageError, storageError } from './storage-errors.js'
 
@@ -54,7 +56,7 @@ export interface PartitionLogArgs extends Pick<LogArgs, 'tailCache'> {
    * starts at the `high-watermark` checkpoint (checkpointHighWatermark), within [logStartOffset, logEndOffset].
    */
   highWatermark?: 'follows-local-end' | 'set-by-partition'
-  /** CRC-32C for the batches a replica checks (appended from its leader, served to readers); default: the pure-JS one. */
+  /** CRC-32C for the batches a replica checks (appended from its leader, served to readers) and for recovery; default: the pure-JS one. */
   crc32c?: Crc32cFn
 }
 
@@ -83,9 +85,12 @@ export class PartitionLog {
   readonly #crc32c: Crc32cFn
   /** A replica checks what it serves (served-batches.ts); null on a single node, whose readers check the CRC. */
   readonly #served: ServedReads | null
+  readonly #recoveryPoints: RecoveryPointKeeper
+  #closed: Promise<void> | null = null
 
   private constructor(args: PartitionLogArgs, log: Log, epochs: LeaderEpochCache, producers: ProducerStateTable, checkpointedHighWatermark: number | null) {
     this.#log = log
+    this.#recoveryPoints = new RecoveryPointKeeper({ storage: args.storage, dir: args.dir, clock: args.clock, logger: args.logger, config: args.config, log, producers: () => this.#producers, crc32c: args.crc32c ?? crc32c })
     this.#storage = args.storage
     this.#dir = args.dir
     this.#clock = args.clock
@@ -101,15 +106,19 @@ export class PartitionLog {
     log.onLocalDurableEnd((end) => this.#hwFollowsLocalEnd && this.#advanceHighWatermark(end))
     this.#crc32c = args.crc32c ?? crc32c
     this.#served = this.#hwFollowsLocalEnd ? null : ServedReads.of(log, { crc32c: this.#crc32c, epochAt: (o) => this.#epochs.epochAt(o)?.epoch })
+    // Damage a read found may lie below the recovery point: the next open must verify it, so the point goes at once.
+    this.#served?.onDamage(() => this.#recoveryPoints.damaged())
   }
 
   static async open(args: PartitionLogArgs): Promise<PartitionLog> {
     const stored = await LeaderEpochCache.read(args.storage, args.dir)
     if (stored.invalid) args.logger.warn({ dir: args.dir }, 'ignoring an invalid leader-epoch checkpoint; rebuilding it from the batches')
     // A damaged checkpoint says nothing about epochs: only their order is checked then, so no batch is cut for it.
-    const recovery = new PartitionRecovery(stored.cache, stored.invalid ? Number.MAX_SAFE_INTEGER : (args.leaderEpoch ?? 0))
+    const recovery = new PartitionRecovery(stored.cache, stored.invalid ? Number.MAX_SAFE_INTEGER : (args.leaderEpoch ?? 0), () => args.clock.nowMs())
     const replica = args.highWatermark === 'set-by-partition' // cuts damage in place and fetches it again from its leader
-    const log = await Log.open(args, recovery, replica ? 'cut' : 'refuse')
+    // Without a stored epoch checkpoint every batch is read to rebuild it: the recovery point would save nothing.
+    const point = stored.cache === null ? null : await readRecoveryPoint(args.storage, args.dir, args.logger, args.crc32c ?? crc32c)
+    const log = await Log.open(args, recovery, replica ? 'cut' : 'refuse', point)
     try {
       const { cache, stored: unchanged } = recovery.epochs(log.logEndOffset)
       // The epoch to lead with starts at the log end; the checkpoint is current before any batch is appended.
@@ -119,6 +128,7 @@ export class PartitionLog {
       const hw = hwBytes === null ? null : decodeOffsetCheckpoint(hwBytes)
       if (hwBytes !== null && hw === null) args.logger.warn({ dir: args.dir }, 'ignoring an invalid high-watermark checkpoint; the high watermark starts at the log start')
       const partition = new PartitionLog(args, log, cache, recovery.producers, hw)
+      await partition.#recoveryPoints.opened() // whatever this open verified or cut is recorded, so the next open starts after it
       if (replica) partition.#incomplete = incompleteReason(log.recoveryReport, hw, log.logEndOffset, args.config.fsync === 'always')
       if (partition.#incomplete !== null) args.logger.error({ dir: args.dir, reason: partition.#incomplete }, 'this replica recovered without committed records it had; it leaves the ISR and catches up from its leader')
       return partition
@@ -215,6 +225,24 @@ export class PartitionLog {
     return this.#checkpoints.run(() => writeOffsetCheckpoint(this.#storage, this.#dir, HIGH_WATERMARK_CHECKPOINT, this.#highWatermark))
   }
 
+  /** The open: the recovery point's offset it resumed from (null: it verified the whole log), and the bytes it verified. */
+  get recovered(): { resumedFrom: number | null; verifiedBytes: number } {
+    return { resumedFrom: this.#log.resumedFrom, verifiedBytes: this.#log.verifiedBytes }
+  }
+
+  /** Producer ids whose state this partition holds (samsa_producer_ids). */
+  get producerIdCount(): number {
+    return this.#producers.size
+  }
+
+  /**
+   * Drops producer ids idle for producerIdExpirationMs and writes the recovery point when the log or the producer
+   * state changed since the last one (what the periodic tick does; exposed for tests on a ManualClock).
+   */
+  checkpointRecoveryPoint(): Promise<void> {
+    return this.#recoveryPoints.tick()
+  }
+
   /** Appends a batch the caller already checked with verifyBatch; patches its baseOffset and leader epoch in place. Resolves once durable per the fsync policy. */
   async append(batch: Uint8Array): Promise<AppendResult> {
     const result = await this.#log.exclusiveWrite(() => this.#appendAsLeader(batch))
@@ -245,13 +273,16 @@ export class PartitionLog {
         throw new SamsaError('OFFSET_OUT_OF_RANGE', `cannot truncate to ${offset}: below the log start ${this.logStartOffset}`, { logStartOffset: this.logStartOffset, logEndOffset: this.logEndOffset })
       }
       if (offset >= this.logEndOffset) return this.logEndOffset
+      await this.#recoveryPoints.remove()
       const end = await this.#log.cutTo(offset)
       const producers = new ProducerStateTable()
-      for await (const h of this.#log.headers()) producers.update(h, h.baseOffset)
+      const now = this.#clock.nowMs()
+      for await (const h of this.#log.headers()) producers.update(h, h.baseOffset, now)
       this.#producers = producers
       if (this.#highWatermark > end) this.#highWatermark = end
       if (this.#epochs.truncateFromEnd(end)) this.#epochsStored = false
       await this.#storeEpochs()
+      await this.#recoveryPoints.write().catch((e: unknown) => this.#logger.warn({ dir: this.#dir, err: String(e) }, 'could not write the recovery point after a truncation; the next open verifies the whole log'))
       this.#logger.info({ dir: this.#dir, offset, logEndOffset: end }, 'truncated the log')
       return end
     })
@@ -333,9 +364,13 @@ export class PartitionLog {
     })
   }
 
-  /** Waits for a checkpoint being written and for queued appends, fsyncs, writes the active index and closes every file. */
+  /**
+   * Waits for a checkpoint being written and for queued appends, fsyncs, writes the recovery point (so the next open
+   * verifies nothing before it) and the active index, and closes every file.
+   */
   close(): Promise<void> {
-    return this.#checkpoints.close().then(() => this.#log.close())
+    this.#closed ??= this.#checkpoints.close().then(() => this.#recoveryPoints.close()).then(() => this.#log.close())
+    return this.#closed
   }
 
   async delete(): Promise<void> {
@@ -355,7 +390,7 @@ export class PartitionLog {
     patchBatch(batch, 0, baseOffset, this.#leaderEpoch)
     const placed = { ...header, baseOffset, partitionLeaderEpoch: this.#leaderEpoch }
     await this.#log.writeBatch(batch, placed)
-    this.#producers.update(placed, baseOffset)
+    this.#producers.update(placed, baseOffset, this.#clock.nowMs())
     return { baseOffset, lastOffset: batchLastOffset(placed), logAppendTimeMs: this.#clock.nowMs(), logStartOffset: this.logStartOffset, duplicate: false }
   }
 
@@ -370,7 +405,7 @@ export class PartitionLog {
       if (epoch > this.#leaderEpoch) this.#leaderEpoch = epoch
       const total = batchTotalBytes(header)
       await this.#log.writeBatch(batches.subarray(at, at + total), header)
-      this.#producers.update(header, header.baseOffset)
+      this.#producers.update(header, header.baseOffset, this.#clock.nowMs())
       at += total
     }
     return { firstOffset, logEndOffset: this.logEndOffset }

@@ -1,12 +1,13 @@
 /**
  * @module What the partition checks and rebuilds while its log is recovered: each batch's leader epoch (the field is
- * outside the CRC, so this is what catches a damaged one) and the producer state; and whether a replica came back
- * without committed records it had.
+ * outside the CRC, so this is what catches a damaged one) and the producer state (from the recovery point's snapshot
+ * when recovery resumes from one, then each later batch); and whether a replica came back without committed records it had.
  */
 import type { BatchHeader } from '@samsa/shared'
 import { LeaderEpochCache } from './leader-epoch-cache.js'
 import type { BatchRules, RecoveryReport } from './log-recovery.js'
 import { ProducerStateTable } from './producer-state.js'
+import type { RecoveryPoint } from './recovery-point.js'
 
 /**
  * Leader epochs along the log never decrease. With a stored checkpoint each batch's epoch is the one the checkpoint
@@ -14,16 +15,26 @@ import { ProducerStateTable } from './producer-state.js'
  * one (a log from before there was one), none is newer than `maxEpoch`, and the cache is rebuilt.
  */
 export class PartitionRecovery implements BatchRules {
-  readonly producers = new ProducerStateTable()
+  producers = new ProducerStateTable()
   readonly #stored: LeaderEpochCache | null
   readonly #rebuilt = new LeaderEpochCache()
   readonly #maxEpoch: number
+  /** The broker's clock: replayed batches count as appended now for producer-id expiry. */
+  readonly #nowMs: () => number
   /** Epoch of the last accepted batch; −1 before the first. */
   #last = -1
 
-  constructor(stored: LeaderEpochCache | null, maxEpoch: number) {
+  /** `stored` must not be null for a recovery point to be passed to recovery: without it the cache is rebuilt from every batch. */
+  constructor(stored: LeaderEpochCache | null, maxEpoch: number, nowMs: () => number) {
     this.#stored = stored
     this.#maxEpoch = maxEpoch
+    this.#nowMs = nowMs
+  }
+
+  resume(point: RecoveryPoint): void {
+    if (this.#stored === null) throw new Error('unreachable: a recovery point is used only with a stored leader-epoch checkpoint')
+    this.producers = ProducerStateTable.of(point.producers)
+    this.#last = point.offset > 0 ? (this.#stored.epochAt(point.offset - 1)?.epoch ?? -1) : -1
   }
 
   check(h: BatchHeader): string | null {
@@ -42,7 +53,7 @@ export class PartitionRecovery implements BatchRules {
   accepted(h: BatchHeader): void {
     this.#last = h.partitionLeaderEpoch
     if (this.#stored === null) this.#rebuilt.assign(h.partitionLeaderEpoch, h.baseOffset)
-    this.producers.update(h, h.baseOffset)
+    this.producers.update(h, h.baseOffset, this.#nowMs())
   }
 
   /**

@@ -1,4 +1,9 @@
-/** @module ProducerStateTable: idempotent-producer state per partition (producerId → epoch and its last 5 batches), Kafka's duplicate and sequence rules. */
+/**
+ * @module ProducerStateTable: idempotent-producer state per partition (producerId → epoch and its last 5 batches),
+ * Kafka's duplicate and sequence rules, and expiry: an id with no batch appended for the expiration time is dropped
+ * (Kafka's producer.id.expiration.ms), after which the partition treats it as any id it does not know. Entries are
+ * plain data, so the table is saved in the recovery point (recovery-point.ts) and restored from it unchanged.
+ */
 import { SamsaError, type BatchHeader } from '@samsa/shared'
 
 /** Kafka keeps the last 5 batches per producer: the dedupe window must cover max.in.flight (5). */
@@ -18,6 +23,8 @@ export interface ProducerEntry {
   readonly epoch: number
   /** Oldest first; at most PRODUCER_BATCH_WINDOW; consecutive in sequence. */
   readonly batches: readonly ProducerBatch[]
+  /** The broker's clock when its last batch was appended here (or replayed at recovery): what expiry measures from. */
+  readonly lastAppendMs: number
 }
 
 export type ProducerCheck = { kind: 'append' } | { kind: 'duplicate'; baseOffset: number; lastOffset: number }
@@ -84,13 +91,40 @@ export class ProducerStateTable {
     return { kind: 'append' }
   }
 
-  /** Records an appended batch (after check() said append and the write succeeded, or while rebuilding from the log). */
-  update(h: Header, baseOffset: number): void {
+  /**
+   * Records an appended batch (after check() said append and the write succeeded, or while rebuilding from the log)
+   * at `nowMs` on the broker's clock.
+   */
+  update(h: Header, baseOffset: number, nowMs: number): void {
     if (!isIdempotent(h)) return
     const entry = this.#producers.get(h.producerId)
     const batch: ProducerBatch = { firstSeq: h.baseSequence, lastSeq: lastSequence(h.baseSequence, h.lastOffsetDelta), baseOffset, lastOffset: baseOffset + h.lastOffsetDelta, crc: h.crc }
     const keep = entry && entry.epoch === h.producerEpoch ? entry.batches.slice(-(PRODUCER_BATCH_WINDOW - 1)) : []
-    this.#producers.set(h.producerId, { epoch: h.producerEpoch, batches: [...keep, batch] })
+    this.#producers.set(h.producerId, { epoch: h.producerEpoch, batches: [...keep, batch], lastAppendMs: Math.max(nowMs, entry?.lastAppendMs ?? nowMs) })
+  }
+
+  /** Drops every id whose last batch was appended `expirationMs` or longer before `nowMs`; returns how many. */
+  expire(nowMs: number, expirationMs: number): number {
+    let dropped = 0
+    for (const [id, entry] of this.#producers) {
+      if (nowMs - entry.lastAppendMs >= expirationMs) {
+        this.#producers.delete(id)
+        dropped++
+      }
+    }
+    return dropped
+  }
+
+  /** Every entry, for a snapshot (the entries are immutable: later updates replace them). */
+  entries(): [number, ProducerEntry][] {
+    return [...this.#producers]
+  }
+
+  /** A table holding exactly `entries` (a snapshot read back). */
+  static of(entries: Iterable<readonly [number, ProducerEntry]>): ProducerStateTable {
+    const table = new ProducerStateTable()
+    for (const [id, entry] of entries) table.#producers.set(id, entry)
+    return table
   }
 }
 

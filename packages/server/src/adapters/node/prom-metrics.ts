@@ -96,7 +96,7 @@ export function createPromMetrics(): PromMetrics {
       paused ? readingPaused.inc() : readingPaused.dec()
     },
     attach(broker) {
-      const offsets = (name: string, help: string, pick: (log: { logStartOffset: number; highWatermark: number; logEndOffset: number }) => number) =>
+      const offsets = (name: string, help: string, pick: (log: { logStartOffset: number; highWatermark: number; logEndOffset: number; producerIds: number }) => number) =>
         new Gauge({
           name,
           help,
@@ -126,6 +126,7 @@ export function createPromMetrics(): PromMetrics {
       offsets('samsa_log_end_offset', 'Log end offset per partition', (l) => l.logEndOffset)
       offsets('samsa_high_watermark', 'High watermark per partition', (l) => l.highWatermark)
       offsets('samsa_log_start_offset', 'Log start offset per partition', (l) => l.logStartOffset)
+      offsets('samsa_producer_ids', 'Idempotent producer ids whose state (epoch, last batches) a partition holds; ids idle past producerIdExpirationMs are dropped', (l) => l.producerIds)
     },
   }
 }
