@@ -31,7 +31,7 @@ describe('SDK bundle budget (bundle-budget.json)', () => {
       )
     expect(
       over,
-      `The SDK grew past its size budget. Find what grew with esbuild's analyzer (\`npm run bench -- bundle\` prints every entry point) ` +
+      `The SDK grew past its size budget. Find what grew (\`node packages/client-browser/scripts/bundle-measure.mjs <app>\` lists its bundle by source file) ` +
         `and shrink it; if the growth is deliberate, raise the figure in packages/client-browser/bundle-budget.json in the same commit and say why.`,
     ).toEqual([])
   }, 60_000)
