@@ -95,7 +95,7 @@ function summaryLine(r) {
   if (r.recordsPerSec !== undefined) return `${fmtInt(r.recordsPerSec)} records/s, ${r.mbPerSec} MB/s`
   if (r.p50Ms !== undefined) return `p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms`
   if (r.scenario === 'restart') return `clean restart serving in ${r.cleanServingMs} ms (every batch verified: ${r.fullVerifyServingMs} ms), after kill -9 in ${r.afterKill9ServingMs} ms (${fmtInt(r.logBytes)} B of log; reading it: ${r.baselineReadMs} ms; empty start: ${r.baselineEmptyStartMs} ms)`
-  if (r.scenario === 'bundle') return `served ${fmtInt(r.served.bytes)} B (${fmtInt(r.served.gzipBytes)} B gzip), createClient only ${fmtInt(r.createClientOnly.gzipBytes)} B gzip`
+  if (r.scenario === 'bundle') return `served ${fmtInt(r.served.bytes)} B (${fmtInt(r.served.gzipBytes)} B gzip); gzip per entry point: ${r.apps.map((a) => `${a.name} ${fmtInt(a.gzipBytes)} B`).join(', ')}`
   return 'done'
 }
 
@@ -277,11 +277,10 @@ function humanTables(rep) {
   const bundle = rep.results.find((r) => r.scenario === 'bundle')
   if (bundle) {
     out.push('', formatTable(
-      ['SDK bundle (minified ESM)', 'bytes', 'gzip bytes'],
+      ['SDK bundle (minified ESM; the apps: packages/client-browser/scripts/bundle-apps.mjs)', 'bytes', 'gzip bytes'],
       [
         ['/sdk/samsa.js (everything)', fmtInt(bundle.served.bytes), fmtInt(bundle.served.gzipBytes)],
-        ['app importing createClient', fmtInt(bundle.createClientOnly.bytes), fmtInt(bundle.createClientOnly.gzipBytes)],
-        ['app importing createClient + indexedDbStorage', fmtInt(bundle.createClientWithIndexedDb.bytes), fmtInt(bundle.createClientWithIndexedDb.gzipBytes)],
+        ...bundle.apps.map((a) => [`app: ${a.name}`, fmtInt(a.bytes), fmtInt(a.gzipBytes)]),
       ],
     ))
   }

@@ -1,19 +1,22 @@
-/** @module createClient: the composition root of the SDK; a BrokerPool (the bootstrap connection, plus one per partition leader) shared by admin, producers and consumers. */
+/**
+ * @module createClient: the full SDK's client (admin, producers, consumers; IndexedDB storage by default) and the
+ * client's public types. The client itself is composed in client-kernel.ts; the parts in client-parts.ts, so the
+ * smaller entry points (entries/) build clients with only the parts they export.
+ */
 import type { Crc32cFn } from '@samsa/shared'
-import { Admin } from './admin/admin.js'
+import type { Admin } from './admin/admin.js'
 import type { BackoffPolicy } from './connection/backoff.js'
 import type { TokenOption } from './connection/token-keeper.js'
-import { DEFAULT_CONNECT_TIMEOUT_MS, type ConnectionEvents } from './connection/connection.js'
+import type { ConnectionEvents } from './connection/connection.js'
 import type { ConnectionState } from './connection/connection-state.js'
-import { Consumer, type ConsumerOptions } from './consumer/consumer.js'
-import { BrokerPool } from './connection/broker-pool.js'
-import { MetadataCache } from './metadata/metadata-cache.js'
-import { defaultWebSocket, silentLogger, systemClock, type Clock, type Logger, type Random, type TimerHandle, type WebSocketConstructor } from './ports.js'
-import { Producer, type PendingCount, type ProducerOptions } from './producer/producer.js'
-import { defaultLockManager, type LockManagerLike } from './storage/identity-lock.js'
+import type { Consumer, ConsumerOptions } from './consumer/consumer.js'
+import { createClientKernel } from './client-kernel.js'
+import { consumerPart, producerPart } from './client-parts.js'
+import type { Clock, Logger, Random, WebSocketConstructor } from './ports.js'
+import type { PendingCount, Producer, ProducerOptions } from './producer/producer.js'
+import type { LockManagerLike } from './storage/identity-lock.js'
 import { defaultStorage } from './storage/indexeddb-storage.js'
 import type { ClientStorage } from './storage/stores.js'
-import { checkClientOptions, checkCloseOptions, checkConnectOptions, checkConsumerOptions, checkListener, checkProducerOptions, rejectInvalid } from './validation/index.js'
 
 export interface ClientOptions {
   /**
@@ -67,11 +70,7 @@ export interface ConnectOptions {
   readonly timeoutMs?: number
 }
 
-/**
- * close()'s default bound on the producers' flush, ms. Kafka's `close(Duration)` waits as long as it is told (for ever
- * by default); a page must not hang on a broker that is gone, and what is left is kept in the outbox anyway.
- */
-export const DEFAULT_CLOSE_TIMEOUT_MS = 5_000
+export { DEFAULT_CLOSE_TIMEOUT_MS } from './client-kernel.js'
 
 export interface CloseOptions {
   /**
@@ -126,6 +125,12 @@ export interface SamsaClient {
   close(options?: CloseOptions): Promise<CloseResult>
 }
 
+/** A client with producers only (`createProducerClient` from `@samsa/client-browser/producer`). */
+export type ProducerClient = Omit<SamsaClient, 'consumer'>
+
+/** A client with consumers only (`createConsumerClient` from `@samsa/client-browser/consumer`). */
+export type ConsumerClient = Omit<SamsaClient, 'producer'>
+
 /**
  * @example
  * const client = createClient({ brokers: ['ws://127.0.0.1:8080'], clientId: 'app-1' })
@@ -133,106 +138,6 @@ export interface SamsaClient {
  * for await (const record of client.consumer().subscribe('orders', { from: 'earliest' })) render(record.text())
  */
 export function createClient(opts: ClientOptions): SamsaClient {
-  const brokers = checkClientOptions(opts)
-  const clock = opts.clock ?? systemClock
-  const random = opts.random ?? Math.random
-  const logger = opts.logger ?? silentLogger
-  const pool = new BrokerPool(
-    {
-      brokers,
-      clientId: opts.clientId ?? 'samsa-client',
-      WebSocket: opts.WebSocket ?? defaultWebSocket(),
-      clock,
-      random,
-      logger,
-      ...(opts.requestTimeoutMs !== undefined && { requestTimeoutMs: opts.requestTimeoutMs }),
-      ...(opts.reconnectBackoff !== undefined && { backoff: opts.reconnectBackoff }),
-      ...(opts.networkEvents !== undefined && { networkEvents: opts.networkEvents }),
-      ...(opts.heartbeatIntervalMs !== undefined && { heartbeatIntervalMs: opts.heartbeatIntervalMs }),
-      ...(opts.heartbeatTimeoutMs !== undefined && { heartbeatTimeoutMs: opts.heartbeatTimeoutMs }),
-      ...(opts.token !== undefined && { token: opts.token }),
-    },
-    logger,
-  )
-  /** The bootstrap connection: handshake, metadata, admin, producer ids; the client's status is its status. */
-  const conn = pool.bootstrap
-  const metadata = new MetadataCache(pool, { clock, random })
-  const producers = new Set<Producer>()
-  const consumers = new Set<Consumer>()
-  const admin = new Admin(conn, metadata)
-  const storage = opts.storage ?? defaultStorage()
-  const locks = opts.locks ?? defaultLockManager()
-  let shutdown: Promise<CloseResult> | null = null
-  /**
-   * Flushes every producer, but for at most timeoutMs on the client's clock; resolves when done or given up. Returns
-   * at once with timeoutMs 0.
-   */
-  const flushProducers = async (timeoutMs: number): Promise<void> => {
-    if (timeoutMs === 0 || producers.size === 0) return
-    let timer: TimerHandle | undefined
-    const deadline = new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, timeoutMs)))
-    await Promise.race([Promise.allSettled([...producers].map((p) => p.close())), deadline])
-    clock.clearTimeout(timer)
-  }
-  /** Runs once (close() or a fatal close of the connection): releases consumers, producers, the connection and the default storage. */
-  const shutDown = (timeoutMs: number): Promise<CloseResult> =>
-    (shutdown ??= (async () => {
-      // Subscriptions stop at once; their pending position commits are written before the storage closes.
-      const consumersClosed = Promise.allSettled([...consumers].map((c) => c.close()))
-      // Flush only over a live connection: while disconnected, unacknowledged sends would wait for a reconnect that close() forbids.
-      if (conn.state.status === 'connected') await flushProducers(timeoutMs)
-      const unacknowledged = { batches: 0, records: 0 }
-      for (const p of producers) {
-        const left = p.pending()
-        unacknowledged.batches += left.batches
-        unacknowledged.records += left.records
-        p.release()
-      }
-      if (unacknowledged.records > 0) logger.warn({ ...unacknowledged, timeoutMs }, 'client closing with records unacknowledged: their sends reject; batches stay in the outbox for the next page life')
-      metadata.close()
-      pool.close()
-      await consumersClosed
-      // A storage the caller passed in may be shared; close only the default one.
-      if (opts.storage === undefined) await storage.close()
-      return { unacknowledged }
-    })())
-  const closed = conn.closed.then(async (error) => {
-    await shutDown(DEFAULT_CLOSE_TIMEOUT_MS).catch((e: unknown) => logger.warn({ error: String(e) }, 'client shutdown failed'))
-    return error
-  })
-  return {
-    admin,
-    closed,
-    connect(options) {
-      return rejectInvalid(() => checkConnectOptions(options)) ?? conn.connectOrFail(options?.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS).then(() => {})
-    },
-    producer(options = {}) {
-      checkProducerOptions(options)
-      const p = new Producer(options, { conn, metadata, clock, random, logger: logger.child({ component: 'producer' }), storage, locks, ...(opts.crc32c && { crc32c: opts.crc32c }) })
-      producers.add(p)
-      return p
-    },
-    consumer(options = {}) {
-      checkConsumerOptions(options)
-      const deps = { pool, metadata, storage, clock, random, logger: logger.child({ component: 'consumer' }), retryBackoff: { baseMs: 100, capMs: 5_000 } }
-      const c = new Consumer(options, deps)
-      consumers.add(c)
-      return c
-    },
-    get state() {
-      return conn.state
-    },
-    status: () => conn.statuses(),
-    onStatus(listener) {
-      checkListener('onStatus(listener)', listener)
-      return conn.on('status', listener)
-    },
-    /** Idempotent: every call resolves when the one shutdown is done. */
-    async close(options) {
-      const { timeoutMs = DEFAULT_CLOSE_TIMEOUT_MS } = checkCloseOptions(options)
-      const result = await shutDown(timeoutMs)
-      await closed
-      return result
-    },
-  }
+  const kernel = createClientKernel(opts, defaultStorage)
+  return kernel.client({ ...producerPart(kernel), ...consumerPart(kernel) })
 }

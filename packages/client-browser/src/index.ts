@@ -1,5 +1,5 @@
 /** @module @samsa/client-browser: the public API of the SDK (browser first; in Node pass `WebSocket` from 'ws'). */
-export { DEFAULT_CLOSE_TIMEOUT_MS, createClient, type ClientOptions, type CloseOptions, type CloseResult, type ConnectOptions, type SamsaClient } from './client.js'
+export { DEFAULT_CLOSE_TIMEOUT_MS, createClient, type ClientOptions, type CloseOptions, type CloseResult, type ConnectOptions, type SamsaClient, type ProducerClient, type ConsumerClient } from './client.js'
 export { ClientErrorCodes, AbortError, type ClientErrorName } from './client-errors.js'
 export { normalizeBrokerUrl } from './validation/broker-url.js'
 export type { CreateTopicOptions } from './validation/admin-arguments.js'

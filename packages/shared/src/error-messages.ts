@@ -1,57 +1,95 @@
 /**
  * @module The one wording of each error condition that the broker, its REST API, the SDK and the CLI report:
  * every place that detects the condition builds its message here, so a user reads the same sentence wherever
- * the condition is found (`topic "nope" does not exist`).
+ * the condition is found (`topic "nope" does not exist`). Each wording is its own export (`unknownTopicMessage`), so a
+ * bundle that imports one (the browser SDK) does not carry the broker's; `ErrorMessages` gathers them all by name.
  */
 
 const quote = (topic: string) => JSON.stringify(topic)
 
+/** UNKNOWN_TOPIC_OR_PARTITION for a topic. */
+export const unknownTopicMessage = (topic: string) => `topic ${quote(topic)} does not exist`
+
+/** UNKNOWN_TOPIC_OR_PARTITION for a partition of an existing topic: `topic "orders" has 3 partitions (0–2); there is no partition 9`. */
+export const unknownPartitionMessage = (topic: string, partitionCount: number, partition: unknown) =>
+  `topic ${quote(topic)} has ${partitionCount} partition${partitionCount === 1 ? ' (0)' : `s (0–${partitionCount - 1})`}; there is no partition ${String(partition)}`
+
+/** OFFSET_OUT_OF_RANGE, naming the topic-partition and its readable range. */
+export const offsetOutOfRangeMessage = (topic: string, partition: number, offset: number, logStartOffset: number, logEndOffset: number) =>
+  `offset ${offset} is outside the readable range [${logStartOffset}, ${logEndOffset}] of topic ${quote(topic)} partition ${partition}`
+
+/** TOPIC_ALREADY_EXISTS. */
+export const topicExistsMessage = (topic: string) => `topic ${quote(topic)} already exists`
+
+/** TOPIC_DELETED. */
+export const topicDeletedMessage = (topic: string) => `topic ${quote(topic)} was deleted`
+
+/** INVALID_PARTITIONS: `partitions must be an integer from 1 to 1000, got 5000`. */
+export const invalidPartitionsMessage = (maxPartitionsPerTopic: number, got: unknown) =>
+  `partitions must be an integer from 1 to ${maxPartitionsPerTopic}, got ${typeof got === 'string' ? JSON.stringify(got) : String(got)}`
+
+/** THROTTLING_QUOTA_EXCEEDED for a topic creation (retriable after retryAfterMs). */
+export const topicCreationsThrottledMessage = (principal: string, perMinute: number, retryAfterMs: number) =>
+  `${principal} may create ${perMinute} topics per minute (topicCreationsPerMinutePerPrincipal); retry in ${retryAfterMs} ms`
+
+/** Close reason (QUOTA_EXCEEDED) for a connection past maxConnectionsPerIp or maxConnectionsPerPrincipal. */
+export const tooManyConnectionsMessage = (what: 'address' | 'principal', who: string, max: number) =>
+  `${who} already has ${max} open connections (maxConnectionsPer${what === 'address' ? 'Ip' : 'Principal'})`
+
+/** Close reason (QUOTA_EXCEEDED) for a connection whose throttle would pass quotaMaxThrottleMs. */
+export const quotaThrottleTooLongMessage = (quota: string, throttleMs: number, maxMs: number) =>
+  `${quota} quota exceeded: a throttle of ${throttleMs} ms passes quotaMaxThrottleMs (${maxMs})`
+
+/** TOPIC_AUTHORIZATION_FAILED: `principal "bob" may not write topic "chatroom"`. */
+export const topicNotAuthorizedMessage = (principal: string, operation: string, topic: string) => `principal ${quote(principal)} may not ${operation} topic ${quote(topic)}`
+
+/** CLUSTER_AUTHORIZATION_FAILED for a cluster operation (admin). */
+export const clusterNotAuthorizedMessage = (principal: string, what: string) => `principal ${quote(principal)} may not ${what}: it needs the admin right`
+
+/** INVALID_PRODUCER_ID_MAPPING: the same words whether or not the id exists (they must not tell another principal which ids do). */
+export const producerIdNotOwnedMessage = (principal: string, producerId: number) =>
+  `producer id ${producerId} was not given to principal ${quote(principal)}; ask for your own with initProducerId (producerId -1)`
+
+/** A cluster node's data directory started as a single node (which would delete its replicas: they have no topic.json). */
+export const clusterDataDirAsSingleNodeMessage = (dataDir: string, holds: { readonly controllerLog: boolean; readonly replicaTopics: number }) =>
+  `data directory ${dataDir} holds a cluster node's data (${[holds.controllerLog ? 'a controller log' : '', holds.replicaTopics > 0 ? `replicas of ${holds.replicaTopics} topic${holds.replicaTopics === 1 ? '' : 's'}` : ''].filter(Boolean).join(', ')}); start it with the --node-id and --controllers it belongs to, or give the single node another --data directory`
+
+/** A single node's data directory started as a cluster node (which would delete its topics: no metadata assigns them). */
+export const singleNodeDataDirAsClusterMessage = (dataDir: string, topics: readonly string[]) =>
+  `data directory ${dataDir} holds a single node's topics (${topics.slice(0, 5).map(quote).join(', ')}${topics.length > 5 ? `, … ${topics.length} in all` : ''}); start it without --node-id and --controllers, or give the cluster node another --data directory`
+
+/** A browser request (WebSocket upgrade or REST write) from an origin the broker does not allow (403). */
+export const originRefusedMessage = (origin: string) => `requests from the origin ${JSON.stringify(origin)} are not allowed; add it with --allowed-origins`
+
+/** A request whose Host header names no host this broker answers to (DNS rebinding; 421). */
+export const hostRefusedMessage = (host: string) => `this broker does not answer to the host ${JSON.stringify(host)}; add it with --allowed-hosts`
+
+/** A REST write whose body is not declared JSON (415). */
+export const writeNeedsJsonMessage = (contentType: string | undefined) => `a write needs Content-Type: application/json, got ${contentType === undefined ? 'none' : JSON.stringify(contentType)}`
+
+/** SASL_AUTHENTICATION_FAILED: `authentication failed: the token expired`; `reason` is one of the broker's refusal reasons. */
+export const authenticationFailedMessage = (reason: string) => `authentication failed: ${authenticationReasons[reason] ?? reason}`
+
+/** Every wording by condition name (`ErrorMessages.unknownTopic(topic)`). */
 export const ErrorMessages = {
-  /** UNKNOWN_TOPIC_OR_PARTITION for a topic. */
-  unknownTopic: (topic: string) => `topic ${quote(topic)} does not exist`,
-  /** UNKNOWN_TOPIC_OR_PARTITION for a partition of an existing topic: `topic "orders" has 3 partitions (0–2); there is no partition 9`. */
-  unknownPartition: (topic: string, partitionCount: number, partition: unknown) =>
-    `topic ${quote(topic)} has ${partitionCount} partition${partitionCount === 1 ? ' (0)' : `s (0–${partitionCount - 1})`}; there is no partition ${String(partition)}`,
-  /** OFFSET_OUT_OF_RANGE, naming the topic-partition and its readable range. */
-  offsetOutOfRange: (topic: string, partition: number, offset: number, logStartOffset: number, logEndOffset: number) =>
-    `offset ${offset} is outside the readable range [${logStartOffset}, ${logEndOffset}] of topic ${quote(topic)} partition ${partition}`,
-  /** TOPIC_ALREADY_EXISTS. */
-  topicExists: (topic: string) => `topic ${quote(topic)} already exists`,
-  /** TOPIC_DELETED. */
-  topicDeleted: (topic: string) => `topic ${quote(topic)} was deleted`,
-  /** INVALID_PARTITIONS: `partitions must be an integer from 1 to 1000, got 5000`. */
-  invalidPartitions: (maxPartitionsPerTopic: number, got: unknown) =>
-    `partitions must be an integer from 1 to ${maxPartitionsPerTopic}, got ${typeof got === 'string' ? JSON.stringify(got) : String(got)}`,
-  /** THROTTLING_QUOTA_EXCEEDED for a topic creation (retriable after retryAfterMs). */
-  topicCreationsThrottled: (principal: string, perMinute: number, retryAfterMs: number) =>
-    `${principal} may create ${perMinute} topics per minute (topicCreationsPerMinutePerPrincipal); retry in ${retryAfterMs} ms`,
-  /** Close reason (QUOTA_EXCEEDED) for a connection past maxConnectionsPerIp or maxConnectionsPerPrincipal. */
-  tooManyConnections: (what: 'address' | 'principal', who: string, max: number) =>
-    `${who} already has ${max} open connections (maxConnectionsPer${what === 'address' ? 'Ip' : 'Principal'})`,
-  /** Close reason (QUOTA_EXCEEDED) for a connection whose throttle would pass quotaMaxThrottleMs. */
-  quotaThrottleTooLong: (quota: string, throttleMs: number, maxMs: number) =>
-    `${quota} quota exceeded: a throttle of ${throttleMs} ms passes quotaMaxThrottleMs (${maxMs})`,
-  /** TOPIC_AUTHORIZATION_FAILED: `principal "bob" may not write topic "chatroom"`. */
-  topicNotAuthorized: (principal: string, operation: string, topic: string) => `principal ${quote(principal)} may not ${operation} topic ${quote(topic)}`,
-  /** CLUSTER_AUTHORIZATION_FAILED for a cluster operation (admin). */
-  clusterNotAuthorized: (principal: string, what: string) => `principal ${quote(principal)} may not ${what}: it needs the admin right`,
-  /** INVALID_PRODUCER_ID_MAPPING: the same words whether or not the id exists (they must not tell another principal which ids do). */
-  producerIdNotOwned: (principal: string, producerId: number) =>
-    `producer id ${producerId} was not given to principal ${quote(principal)}; ask for your own with initProducerId (producerId -1)`,
-  /** A cluster node's data directory started as a single node (which would delete its replicas: they have no topic.json). */
-  clusterDataDirAsSingleNode: (dataDir: string, holds: { readonly controllerLog: boolean; readonly replicaTopics: number }) =>
-    `data directory ${dataDir} holds a cluster node's data (${[holds.controllerLog ? 'a controller log' : '', holds.replicaTopics > 0 ? `replicas of ${holds.replicaTopics} topic${holds.replicaTopics === 1 ? '' : 's'}` : ''].filter(Boolean).join(', ')}); start it with the --node-id and --controllers it belongs to, or give the single node another --data directory`,
-  /** A single node's data directory started as a cluster node (which would delete its topics: no metadata assigns them). */
-  singleNodeDataDirAsCluster: (dataDir: string, topics: readonly string[]) =>
-    `data directory ${dataDir} holds a single node's topics (${topics.slice(0, 5).map(quote).join(', ')}${topics.length > 5 ? `, … ${topics.length} in all` : ''}); start it without --node-id and --controllers, or give the cluster node another --data directory`,
-  /** A browser request (WebSocket upgrade or REST write) from an origin the broker does not allow (403). */
-  originRefused: (origin: string) => `requests from the origin ${JSON.stringify(origin)} are not allowed; add it with --allowed-origins`,
-  /** A request whose Host header names no host this broker answers to (DNS rebinding; 421). */
-  hostRefused: (host: string) => `this broker does not answer to the host ${JSON.stringify(host)}; add it with --allowed-hosts`,
-  /** A REST write whose body is not declared JSON (415). */
-  writeNeedsJson: (contentType: string | undefined) => `a write needs Content-Type: application/json, got ${contentType === undefined ? 'none' : JSON.stringify(contentType)}`,
-  /** SASL_AUTHENTICATION_FAILED: `authentication failed: the token expired`; `reason` is one of the broker's refusal reasons. */
-  authenticationFailed: (reason: string) => `authentication failed: ${authenticationReasons[reason] ?? reason}`,
+  unknownTopic: unknownTopicMessage,
+  unknownPartition: unknownPartitionMessage,
+  offsetOutOfRange: offsetOutOfRangeMessage,
+  topicExists: topicExistsMessage,
+  topicDeleted: topicDeletedMessage,
+  invalidPartitions: invalidPartitionsMessage,
+  topicCreationsThrottled: topicCreationsThrottledMessage,
+  tooManyConnections: tooManyConnectionsMessage,
+  quotaThrottleTooLong: quotaThrottleTooLongMessage,
+  topicNotAuthorized: topicNotAuthorizedMessage,
+  clusterNotAuthorized: clusterNotAuthorizedMessage,
+  producerIdNotOwned: producerIdNotOwnedMessage,
+  clusterDataDirAsSingleNode: clusterDataDirAsSingleNodeMessage,
+  singleNodeDataDirAsCluster: singleNodeDataDirAsClusterMessage,
+  originRefused: originRefusedMessage,
+  hostRefused: hostRefusedMessage,
+  writeNeedsJson: writeNeedsJsonMessage,
+  authenticationFailed: authenticationFailedMessage,
 } as const
 
 /** The words for each refusal reason of packages/server/src/security/authentication (never the token itself). */

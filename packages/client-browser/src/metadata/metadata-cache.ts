@@ -22,7 +22,7 @@
  * of the broker it asks, and how it leaves a leader that answers nothing wrong but can no longer commit (cut off from
  * the controller and its followers): its requests would only time out, and its subscriptions would only stay silent.
  */
-import { ErrorMessages, MAX_METADATA_WAIT_MS, SamsaError, errorByCode, metadata, type MetadataResponse, type PartitionMetadata, type TopicMetadata } from '@samsa/shared'
+import { MAX_METADATA_WAIT_MS, SamsaError, errorByCode, metadata, unknownPartitionMessage, unknownTopicMessage, type MetadataResponse, type PartitionMetadata, type TopicMetadata } from '@samsa/shared'
 import { backoffDelayMs } from '../connection/backoff.js'
 import type { BrokerPool } from '../connection/broker-pool.js'
 import type { Connection } from '../connection/connection.js'
@@ -371,7 +371,7 @@ export class MetadataCache {
     for (let attempt = 0; ; attempt++) {
       const t = await this.topic(topic)
       const p = t.partitions.find((x) => x.partition === partition)
-      if (p === undefined) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownPartition(topic, t.partitions.length, partition))
+      if (p === undefined) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', unknownPartitionMessage(topic, t.partitions.length, partition))
       let conn: Connection
       try {
         conn = this.#pool.connectionFor(p.leader)
@@ -433,7 +433,7 @@ export class MetadataCache {
       const code = t === undefined ? 3 : t.errorCode
       if (code === 0) return this.#noOlderLeaders(t!)
       if (code === 3) this.#newest.delete(name)
-      const error = t === undefined ? new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownTopic(name)) : topicError(name, code)
+      const error = t === undefined ? new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', unknownTopicMessage(name)) : topicError(name, code)
       const propagating = error.errorName === 'UNKNOWN_TOPIC_OR_PARTITION' ? this.propagates : error.retriable
       if (!propagating || this.#opts.clock.now() - started >= this.unknownTopicRetryMs) throw error
       await this.#sleep(attempt)
@@ -495,6 +495,6 @@ export class MetadataCache {
 /** A metadata answer carries only a code per topic: the message is the one wording of that condition. */
 function topicError(name: string, code: number): SamsaError {
   const spec = errorByCode(code)
-  if (spec.name === 'UNKNOWN_TOPIC_OR_PARTITION') return new SamsaError(spec, ErrorMessages.unknownTopic(name))
+  if (spec.name === 'UNKNOWN_TOPIC_OR_PARTITION') return new SamsaError(spec, unknownTopicMessage(name))
   return new SamsaError(spec, `topic ${JSON.stringify(name)}: ${spec.message}`)
 }

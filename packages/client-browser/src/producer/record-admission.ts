@@ -5,7 +5,7 @@
  * the pending store keep the timestamp and the partition choice fixed at send(); an aborted send whose records are
  * not yet batched is dropped (`recordsDropped: true`), once batched it is delivered whatever its signal says.
  */
-import { BATCH_HEADER_BYTES, ErrorMessages, SamsaError, recordEncodedSize, type RecordInput } from '@samsa/shared'
+import { BATCH_HEADER_BYTES, SamsaError, recordEncodedSize, unknownPartitionMessage, type RecordInput } from '@samsa/shared'
 import { AbortError } from '../client-errors.js'
 import type { PendingRecord } from '../storage/stores.js'
 import type { ProducerRecord } from './producer-options.js'
@@ -64,7 +64,7 @@ export function admitRecords(topic: string, source: AdmitSource, limits: Admissi
     }
     const partition = (stored === undefined ? r!.partition : (stored.partition ?? undefined)) ?? choose(input.key)
     if (!Number.isInteger(partition) || partition < 0 || partition >= partitionCount) {
-      throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownPartition(topic, partitionCount, partition))
+      throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', unknownPartitionMessage(topic, partitionCount, partition))
     }
     inputs[i] = input
     partitions[i] = partition
