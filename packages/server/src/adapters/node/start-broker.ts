@@ -94,7 +94,7 @@ export interface StartBrokerOptions {
   readonly authentication?: AuthenticationSettings
   /** The cluster secret (≥ 32 bytes) peers prove membership with; required for a cluster with authentication. */
   readonly clusterSecret?: Uint8Array
-  /** Authorization: on/off, the ACL file, a protected /metrics, a test principal per connection (authorization.ts). */
+  /** Authorization: on/off, the ACL file, a protected /metrics (authorization.ts). */
   readonly authorization?: AuthorizationOptions
 }
 
@@ -338,7 +338,6 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     browserPolicy,
     refused,
     ...(controller ? { peers: controller.gate } : brokerGate ? { peers: brokerGate } : {}),
-    ...(opts.authorization?.connectionPrincipal ? { connectionPrincipal: opts.authorization.connectionPrincipal } : {}),
   })
   // Once listening, the server reports a failed accept (EMFILE, ENFILE) as 'error': with no listener that would kill
   // the broker. Counted, and logged at most every 10 s (the operator's problem, not a client's).
