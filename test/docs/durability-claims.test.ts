@@ -58,7 +58,7 @@ describe('--fsync never, as docs/operations.md states it', () => {
   it('the operations page says what a crash and a power failure lose', () => {
     const ops = oneLine('docs/operations.md')
     expect(ops).toMatch(/\| `never` \| after the write \| loses nothing acknowledged \| may lose every acknowledged record of a partition's active segment written since the last fsync/)
-    expect(ops).toMatch(/`never` still fsyncs at three points: when a segment is rolled .*, on a clean shutdown .*, and when a partition is opened at start/)
+    expect(ops).toMatch(/`never` still fsyncs at four points: when a segment is rolled .*, on a clean shutdown .*, when a partition is opened at start, and before each recovery point/)
   })
 
   it('acknowledges without an fsync; a process crash loses nothing acknowledged', async () => {
