@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The long frame fuzz run against a broker with authorization on (test/integration/authz-frame-fuzz.test.ts, which
+ * The long frame fuzz run against a broker with authentication (and so authorization) on (test/integration/authz-frame-fuzz.test.ts, which
  * `npm test` runs with 5,000 frames).
  *
  *   npm run fuzz                               # 100,000 frames, the fixed seed

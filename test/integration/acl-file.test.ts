@@ -1,23 +1,21 @@
 /**
- * The ACL file on a real broker (--acl-file): it turns authorization on, its grants apply to connections (here
- * anonymous ones, the only principal without authentication), a changed file is reloaded on the next poll, a bad one
+ * The ACL file on a real broker (--acl-file) with authentication and --allow-anonymous: its grants apply to
+ * connections (here anonymous ones, which present no token), a changed file is reloaded on the next poll, a bad one
  * keeps the previous ACLs with one warn line, refusals show in /metrics, and a broker does not start on a bad file.
+ * The topics are created by an admin whose right comes from its token.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import type { IncomingMessage } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { exchanges } from '@samsa/shared'
 import { startBroker, type RunningBroker } from '../../packages/server/src/adapters/node/index.js'
-import { ANONYMOUS, type Principal } from '../../packages/server/src/security/principal.js'
 import { recordingLogger, type LogLine } from '../support/broker-fixture.js'
 import { RawConnection } from '../support/raw-connection.js'
 import { produceValues } from '../support/raw-log.js'
+import { TEST_AUTHENTICATION, signedToken } from '../support/test-tokens.js'
 import { until } from '../support/until.js'
 
-const admin: Principal = { kind: 'user', name: 'admin', claims: { samsa: { admin: true } } }
-const connectionPrincipal = (req: IncomingMessage): Principal => (req.headers['x-test-principal'] === 'admin' ? admin : ANONYMOUS)
 const acl = (writePattern: string) => JSON.stringify({ principals: { anonymous: { allow: [{ operation: 'write', pattern: writePattern }] } } })
 
 describe('--acl-file', () => {
@@ -33,8 +31,8 @@ describe('--acl-file', () => {
     const file = join(dir, 'acl.json')
     await writeFile(file, acl('open.*'))
     const lines: LogLine[] = []
-    running = await startBroker({ port: 0, dataDir: join(dir, 'data'), logger: recordingLogger(lines), authorization: { aclFile: file, connectionPrincipal }, config: { aclPollIntervalMs: 20 } })
-    const root = await RawConnection.open(running.url, { headers: { 'x-test-principal': 'admin' } })
+    running = await startBroker({ port: 0, dataDir: join(dir, 'data'), logger: recordingLogger(lines), authentication: TEST_AUTHENTICATION, authorization: { aclFile: file }, config: { aclPollIntervalMs: 20, allowAnonymous: true } })
+    const root = await RawConnection.open(running.url, { token: await signedToken('admin', { admin: true }) })
     for (const name of ['open.a', 'closed.a']) expect((await root.request(exchanges.createTopic, { name, partitions: 1 })).ok).toBe(true)
 
     const anon = await RawConnection.open(running.url)

@@ -1,24 +1,20 @@
 /**
  * Producer ids bound to principals on a three-node in-process cluster with authorization on: an id alice got from
  * one broker is hers on every partition leader (another broker checks the binding with no shared state), bob's
- * produce with it is refused there and appends nothing, and the binding holds after that leader restarts.
+ * produce with it is refused there and appends nothing, and the binding holds after that leader restarts. Every
+ * client authenticates with a signed token (the nodes share a verification key and a cluster secret).
  */
-import type { IncomingMessage } from 'node:http'
 import { afterAll, describe, expect, it } from 'vitest'
 import { encodeRecordBatch, exchanges } from '@samsa/shared'
-import type { Principal } from '../../packages/server/src/security/principal.js'
 import { InProcessCluster } from '../support/in-process-cluster.js'
 import type { RawConnection } from '../support/raw-connection.js'
+import { TEST_AUTHENTICATION, signedToken } from '../support/test-tokens.js'
 import { until } from '../support/until.js'
 
 const T = 'bound-ids'
-const principals: Record<string, Principal> = {
-  alice: { kind: 'user', name: 'alice', claims: { samsa: { read: [T], write: [T] } } },
-  bob: { kind: 'user', name: 'bob', claims: { samsa: { read: [T], write: [T] } } },
-}
-/** Test hook for authentication: the x-test-principal header names alice or bob; without it the test's own admin. */
-const root: Principal = { kind: 'user', name: 'root', claims: { samsa: { admin: true } } }
-const connectionPrincipal = (req: IncomingMessage): Principal => principals[String(req.headers['x-test-principal'])] ?? root
+const clusterSecret = new TextEncoder().encode('bound-ids-cluster-secret-of-32-bytes!')
+/** alice and bob have the same grants; connections opened without a token are the test's own admin (root). */
+const tokens: Record<string, string> = {}
 
 function produce(c: RawConnection, partition: number, producerId: number, baseSequence: number) {
   const batch = encodeRecordBatch({ producerId, producerEpoch: 0, baseSequence, records: [{ key: null, value: new TextEncoder().encode(`s${baseSequence}`), headers: [], timestamp: 1_700_000_000_000 }] })
@@ -30,7 +26,9 @@ describe('producer ids bound to principals across a cluster', () => {
   afterAll(() => cluster?.close())
 
   it('an id from one broker is its owner\'s on every leader and nobody else\'s, before and after that leader restarts', async () => {
-    cluster = await InProcessCluster.start({ dirPrefix: 'samsa-bound-ids', authorization: { enabled: true, connectionPrincipal } })
+    for (const who of ['alice', 'bob']) tokens[who] = await signedToken(who, { read: [T], write: [T] })
+    const root = await signedToken('root', { admin: true })
+    cluster = await InProcessCluster.start({ dirPrefix: 'samsa-bound-ids', authentication: TEST_AUTHENTICATION, clusterSecret, token: root })
     await until(async () => (await cluster.metadataOf(1, [T])).brokers.length === 3, { timeoutMs: 30_000, what: 'three live brokers' })
     const admin = await cluster.open(1)
     expect((await admin.request(exchanges.createTopic, { name: T, partitions: 3, replicationFactor: 3, minInsyncReplicas: 1 })).ok).toBe(true)
@@ -42,13 +40,13 @@ describe('producer ids bound to principals across a cluster', () => {
     const p = parts.find((x) => x.leader !== 1) ?? parts[0]!
     const leader = p.leader
 
-    const alice1 = await cluster.open(1, { 'x-test-principal': 'alice' })
+    const alice1 = await cluster.open(1, tokens['alice'])
     const init = await alice1.request(exchanges.initProducerId, { producerId: -1, producerEpoch: -1 })
     if (!init.ok) throw init.error
     const id = init.value.producerId
 
-    const aliceL = await cluster.open(leader, { 'x-test-principal': 'alice' })
-    const bobL = await cluster.open(leader, { 'x-test-principal': 'bob' })
+    const aliceL = await cluster.open(leader, tokens['alice'])
+    const bobL = await cluster.open(leader, tokens['bob'])
     expect(await produce(aliceL, p.partition, id, 0)).toMatchObject({ ok: true, value: { baseOffset: 0 } })
     const refused = await produce(bobL, p.partition, id, 1)
     expect(refused.ok ? null : refused.error.errorName).toBe('INVALID_PRODUCER_ID_MAPPING')
@@ -58,14 +56,14 @@ describe('producer ids bound to principals across a cluster', () => {
     // The leader restarts: nothing was stored about the binding, and it holds all the same, there and on the new leader.
     await cluster.stopNode(leader)
     await cluster.startNode(leader)
-    const bobAgain = await cluster.open(leader, { 'x-test-principal': 'bob' })
+    const bobAgain = await cluster.open(leader, tokens['bob'])
     const bump = await bobAgain.request(exchanges.initProducerId, { producerId: id, producerEpoch: 0 })
     expect(bump.ok ? null : bump.error.errorName).toBe('INVALID_PRODUCER_ID_MAPPING')
     // The partition's leader as the cluster sees it now (it may have moved while the node was down).
     const conns = new Map<string, RawConnection>()
     const as = async (who: string, node: number) => {
       const key = `${who}@${node}`
-      if (!conns.has(key)) conns.set(key, await cluster.open(node, { 'x-test-principal': who }))
+      if (!conns.has(key)) conns.set(key, await cluster.open(node, tokens[who]))
       return conns.get(key)!
     }
     let now = 0

@@ -1,8 +1,11 @@
 /**
  * @module Seeded frame fuzzing: a generator of client frames (well-formed requests of every exchange with hostile
- * values, mutations of them, random bodies behind valid headers, short frames, text frames) and a runner that sends
- * them over real WebSockets, reconnecting whenever the broker closes a connection, with a ping round trip every
- * window so the broker is known to be answering throughout. The same seed gives the same frames.
+ * values, hello and reauthenticate among them with garbage, expired, foreign-signed and other principals' tokens;
+ * mutations of them, random bodies behind valid headers, short frames, text frames) and a runner that sends them
+ * over real WebSockets as an authenticated principal, reconnecting whenever the broker closes a connection, with a
+ * ping round trip every window so the broker is known to be answering throughout. Between windows it also opens
+ * fresh connections whose first hello carries a token the broker must refuse, with a generated frame pipelined
+ * behind it, and records what the broker did. The same seed gives the same frames.
  */
 import WebSocket from 'ws'
 import {
@@ -27,6 +30,12 @@ export interface FuzzTargets {
   readonly topics: readonly string[]
   /** Producer ids worth presenting (another principal's, its base, the fuzzer's own). */
   readonly producerIds: readonly number[]
+  /** Tokens for hello and reauthenticate frames on an authenticated connection (the fuzzer's own, another principal's, refused ones). */
+  readonly tokens: readonly string[]
+  /** Tokens a first hello must be refused with (garbage, expired, not yet valid, foreign-signed, alg none, tampered). */
+  readonly refusedTokens: readonly string[]
+  /** Topics a refused connection's pipelined produce goes to (their end offsets are checked afterwards). */
+  readonly guardedTopics: readonly string[]
 }
 
 export type FuzzFrame = { readonly kind: 'binary'; readonly bytes: Uint8Array } | { readonly kind: 'text' }
@@ -69,6 +78,10 @@ export class FrameGenerator {
   #topic(): string {
     return this.#chance(0.85) ? this.#pick(this.#t.topics) : this.#string()
   }
+  /** A known token (valid or not) or a hostile string. */
+  #token(): string {
+    return this.#chance(0.85) ? this.#pick(this.#t.tokens) : this.#string()
+  }
   #partition(): number {
     return this.#chance(0.8) ? this.#int(2) : this.#num()
   }
@@ -94,7 +107,8 @@ export class FrameGenerator {
   /** A well-formed request of `name` with hostile values. */
   #request(name: keyof typeof exchanges): unknown {
     switch (name) {
-      case 'hello': return { clientId: this.#string(), minVersion: this.#num() & 0xffff, maxVersion: this.#num() & 0xffff, ...(this.#chance(0.3) ? { peer: { nodeId: this.#num() & 0x7fffffff, clusterId: this.#pick(['samsa-local', this.#string()]) } } : {}) }
+      case 'hello': return { clientId: this.#string(), minVersion: this.#num() & 0xffff, maxVersion: this.#num() & 0xffff, ...(this.#chance(0.6) ? { token: this.#token() } : {}), ...(this.#chance(0.3) ? { peer: { nodeId: this.#num() & 0x7fffffff, clusterId: this.#pick(['samsa-local', this.#string()]) } } : {}) }
+      case 'reauthenticate': return { token: this.#token() }
       case 'metadata': return { topics: this.#chance(0.3) ? null : Array.from({ length: this.#int(4) }, () => this.#topic()), ...(this.#chance(0.1) ? { wait: { maxWaitMs: this.#int(50), leaderEpochs: [] } } : {}) }
       case 'createTopic': return { name: this.#topic(), partitions: this.#chance(0.7) ? 1 + this.#int(3) : this.#num(), ...(this.#chance(0.3) ? { replicationFactor: this.#num() & 0x7fff } : {}) }
       case 'deleteTopic': return { name: this.#topic() }
@@ -118,7 +132,7 @@ export class FrameGenerator {
   #encode(version: number): Uint8Array {
     const names = Object.keys(exchanges) as (keyof typeof exchanges)[]
     // Mostly the exchanges that touch topics and producer ids.
-    const name = this.#chance(0.6) ? this.#pick(['produce', 'produce', 'fetch', 'subscribe', 'metadata', 'createTopic', 'deleteTopic', 'initProducerId', 'listOffsets', 'offsetForLeaderEpoch'] as const) : this.#pick(names)
+    const name = this.#chance(0.6) ? this.#pick(['produce', 'produce', 'fetch', 'subscribe', 'metadata', 'createTopic', 'deleteTopic', 'initProducerId', 'listOffsets', 'offsetForLeaderEpoch', 'hello', 'reauthenticate'] as const) : this.#pick(names)
     const exchange = exchanges[name] as Exchange<unknown, unknown>
     try {
       return encodeRequestFrame(exchange, version, this.#correlationId++, this.#request(name))
@@ -136,6 +150,17 @@ export class FrameGenerator {
     v.setInt32(4, this.#correlationId++)
     f.set(body, 8)
     return f
+  }
+
+  /**
+   * Between two windows: sometimes (a quarter of the time) a fresh connection's first hello with a token the broker
+   * must refuse, and a produce to a guarded topic pipelined behind it; otherwise null.
+   */
+  hostileHello(version: number): { readonly token: string; readonly pipelined: Uint8Array } | null {
+    if (!this.#chance(0.25)) return null
+    const token = this.#pick(this.#t.refusedTokens)
+    const req = { topic: this.#pick(this.#t.guardedTopics), partition: this.#int(2), acks: -1, timeoutMs: 1_000, batch: this.#batch() }
+    return { token, pipelined: encodeRequestFrame(exchanges.produce, version, this.#correlationId++, req) }
   }
 
   /** The next frame for a connection that agreed on `version`. */
@@ -189,8 +214,8 @@ export interface FuzzRunOptions {
   readonly seed: number
   readonly frames: number
   readonly targets: FuzzTargets
-  /** Upgrade-request headers of each connection (a test principal now; with authentication, nothing: the token goes in hello). */
-  readonly headers?: Record<string, string>
+  /** The token every fuzzing connection says hello with (the fuzzer's principal). */
+  readonly token: string
   /** Frames between two ping round trips. */
   readonly window?: number
   /** A ping not answered within this time fails the run: the broker stopped serving. */
@@ -204,6 +229,11 @@ export interface FuzzRunResult {
   readonly answers: ReadonlyMap<string, number>
   /** Connections the broker closed, by close code. */
   readonly closes: ReadonlyMap<number, number>
+  /**
+   * Fresh connections that said hello with a refused token, by outcome: `<hello answer>/<close code>`, with `+answered`
+   * when the frame pipelined behind the hello got an answer (it must not: it is never handled).
+   */
+  readonly hostileHellos: ReadonlyMap<string, number>
 }
 
 const PING_CORRELATION_BASE = 0x7f000000
@@ -225,24 +255,25 @@ export async function runFrameFuzz(opts: FuzzRunOptions): Promise<FuzzRunResult>
   let pings = 0
   const connect = async (): Promise<FuzzConnection> => {
     connections++
-    const ws = new WebSocket(`${opts.url}/ws`, opts.headers ? { headers: opts.headers } : {})
-    ws.on('error', () => {})
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve())
-      ws.once('error', reject)
-    })
+    const ws = await openSocket(opts.url)
     const c = new FuzzConnection(ws, onResponse)
     const id = PING_CORRELATION_BASE + pings++
-    ws.send(encodeRequestFrame(exchanges.hello, MIN_PROTOCOL_VERSION, id, { clientId: 'fuzz', minVersion: MIN_PROTOCOL_VERSION, maxVersion: MAX_PROTOCOL_VERSION }))
+    ws.send(encodeRequestFrame(exchanges.hello, MIN_PROTOCOL_VERSION, id, { clientId: 'fuzz', minVersion: MIN_PROTOCOL_VERSION, maxVersion: MAX_PROTOCOL_VERSION, token: opts.token }))
     await c.answered(id)
     if (c.closed) throw new Error(`the broker closed a new connection at hello (${c.closed.code})`)
     c.version = MAX_PROTOCOL_VERSION
     return c
   }
+  const hostileHellos = new Map<string, number>()
   const window = opts.window ?? 200
   let conn = await connect()
   let sent = 0
   while (sent < opts.frames) {
+    const hostile = gen.hostileHello(MAX_PROTOCOL_VERSION)
+    if (hostile) {
+      sent += 2
+      count(hostileHellos, await refusedHello(opts.url, hostile.token, hostile.pipelined, opts.pingTimeoutMs ?? 10_000))
+    }
     for (let i = 0; i < window && sent < opts.frames && !conn.closed; i++, sent++) {
       const f = gen.next(conn.version)
       if (f.kind === 'text') conn.ws.send('fuzz')
@@ -261,5 +292,41 @@ export async function runFrameFuzz(opts: FuzzRunOptions): Promise<FuzzRunResult>
     }
   }
   conn.ws.close()
-  return { framesSent: sent, connections, answers, closes }
+  return { framesSent: sent, connections, answers, closes, hostileHellos }
+}
+
+async function openSocket(url: string): Promise<WebSocket> {
+  const ws = new WebSocket(`${url}/ws`)
+  ws.on('error', () => {})
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve())
+    ws.once('error', reject)
+  })
+  return ws
+}
+
+/** A fresh connection: hello with `token`, `pipelined` right behind it; resolves to `<hello answer>/<close code>[+answered]` once the broker closed it. */
+async function refusedHello(url: string, token: string, pipelined: Uint8Array, timeoutMs: number): Promise<string> {
+  const ws = await openSocket(url)
+  const helloId = PING_CORRELATION_BASE - 1
+  let answer = 'NO_ANSWER'
+  let answeredAfter = false
+  ws.on('message', (data: Buffer) => {
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    if (readFrameHeader(bytes).correlationId !== helloId) return void (answeredAfter = true)
+    try {
+      answer = decodeResponseFrame(bytes).error?.errorName ?? 'NONE'
+    } catch {
+      answer = 'UNDECODABLE'
+    }
+  })
+  let timer: NodeJS.Timeout | undefined
+  const closed = new Promise<number>((resolve, reject) => {
+    ws.once('close', (code) => resolve(code))
+    timer = setTimeout(() => reject(new Error(`a hello with a refused token left its connection open for ${timeoutMs} ms`)), timeoutMs)
+  })
+  ws.send(encodeRequestFrame(exchanges.hello, MIN_PROTOCOL_VERSION, helloId, { clientId: 'fuzz-intruder', minVersion: MIN_PROTOCOL_VERSION, maxVersion: MAX_PROTOCOL_VERSION, token }))
+  ws.send(pipelined)
+  const code = await closed.finally(() => clearTimeout(timer))
+  return `${answer}/${code}${answeredAfter ? '+answered' : ''}`
 }

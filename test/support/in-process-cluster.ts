@@ -30,8 +30,10 @@ export interface InProcessClusterOptions {
   readonly authentication?: StartBrokerOptions['authentication']
   /** The logger of every node started without one of its own (default: silent). */
   readonly logger?: StartBrokerOptions['logger']
-  /** Authorization of every node, and the test principal of each client connection (StartBrokerOptions.authorization). */
+  /** Authorization of every node (StartBrokerOptions.authorization). */
   readonly authorization?: StartBrokerOptions['authorization']
+  /** The token a raw connection presents in hello when `open` is given none (with `authentication`: the test's own admin). */
+  readonly token?: string
 }
 
 export class InProcessCluster {
@@ -102,9 +104,9 @@ export class InProcessCluster {
     return this.#dirs.get(id)!
   }
 
-  /** A raw connection to node `id`, closed with the cluster; `headers` go with its upgrade request. */
-  async open(id: number, headers?: Record<string, string>): Promise<RawConnection> {
-    const c = await RawConnection.open(this.nodes.get(id)!.url, headers ? { headers } : {})
+  /** A raw connection to node `id`, closed with the cluster; it says hello with `token` (default: the cluster's `token` option). */
+  async open(id: number, token: string | undefined = this.#opts.token): Promise<RawConnection> {
+    const c = await RawConnection.open(this.nodes.get(id)!.url, token !== undefined ? { token } : {})
     this.#conns.add(c)
     return c
   }

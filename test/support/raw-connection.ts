@@ -28,9 +28,9 @@ export class RawConnection {
     ws.on('close', (code, reason) => (this.closed = { code, reason: reason.toString() }))
   }
 
-  /** `ca`: the PEM CA to trust for a wss:// URL (a test's self-signed certificate). `localAddress`: the client's source address (another loopback address, 127.0.0.2, is another client IP to the broker). `token`: sent in hello; `query`: appended to the /ws URL (e.g. `?token=…`, which a broker must ignore). `headers`: sent with the upgrade request (e.g. a test principal for StartBrokerOptions.connectionPrincipal). */
-  static async open(baseUrl: string, opts: { hello?: boolean; ca?: string; localAddress?: string; token?: string; query?: string; headers?: Record<string, string> } = {}): Promise<RawConnection> {
-    const ws = new WebSocket(`${baseUrl}/ws${opts.query ?? ''}`, { ...(opts.ca ? { ca: opts.ca } : {}), ...(opts.localAddress !== undefined ? { localAddress: opts.localAddress } : {}), ...(opts.headers ? { headers: opts.headers } : {}) })
+  /** `ca`: the PEM CA to trust for a wss:// URL (a test's self-signed certificate). `localAddress`: the client's source address (another loopback address, 127.0.0.2, is another client IP to the broker). `token`: sent in hello; `query`: appended to the /ws URL (e.g. `?token=…`, which a broker must ignore). */
+  static async open(baseUrl: string, opts: { hello?: boolean; ca?: string; localAddress?: string; token?: string; query?: string } = {}): Promise<RawConnection> {
+    const ws = new WebSocket(`${baseUrl}/ws${opts.query ?? ''}`, { ...(opts.ca ? { ca: opts.ca } : {}), ...(opts.localAddress !== undefined ? { localAddress: opts.localAddress } : {}) })
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve())
       ws.once('error', reject)

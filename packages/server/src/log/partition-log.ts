@@ -5,6 +5,7 @@
  * High watermark: under 'follows-local-end' (a single node, the default) it is the local durable end; under
  * 'set-by-partition' only advanceHighWatermark moves it (replication: the minimum log end over the ISR).
  * Recovery point and producer-id expiry: RecoveryPointKeeper (removed before every cut, written after it).
+ * Leader epochs: StoredEpochs (the checkpoint current before a batch of a new epoch is written).
  */
 import { batchLastOffset, batchTotalBytes, crc32c, patchBatch, readBatchHeader, SamsaError, type Crc32cFn } from '@samsa/shared'
 import type { Clock, Logger } from '../clock.js'
@@ -19,28 +20,14 @@ import { incompleteReason, PartitionRecovery } from './partition-recovery.js'
 import { ProducerStateTable } from './producer-state.js'
 import { readRecoveryPoint, RecoveryPointKeeper } from './recovery-point-keeper.js'
 import { ServedReads, type ReadDamage } from './served-batches.js'
-import { retriableStorageError, storageError } from './storage-errors.js'
+import { StoredEpochs } from './stored-epochs.js'
+import { HighWatermark } from './high-watermark.js'
+import type { AppendResult, ReadResult } from './partition-log-results.js'
 
 export type { RecoveryReport } from './log-recovery.js'
 export { LogCorruptionError } from './log-recovery.js'
 export { defaultPartitionLogConfig, type PartitionLogConfig } from './partition-log-config.js'
-
-export interface AppendResult {
-  baseOffset: number
-  lastOffset: number
-  /** The broker's clock when the batch was appended (for a duplicate: when the resend was answered). */
-  logAppendTimeMs: number
-  logStartOffset: number
-  duplicate: boolean
-}
-
-export interface ReadResult {
-  records: Uint8Array
-  highWatermark: number
-  /** highWatermarkPosition when the read started: bytes that become readable later are the growth from here. */
-  highWatermarkPosition: number
-  logStartOffset: number
-}
+export type { AppendResult, ReadResult } from './partition-log-results.js'
 
 export interface PartitionLogArgs extends Pick<LogArgs, 'tailCache'> {
   storage: LogStorage
@@ -73,13 +60,10 @@ export class PartitionLog {
   /** The epoch stamped on the batches this partition appends as leader; ≥ #epochs.latestEpoch; only grows. */
   #leaderEpoch: number
   /** Every epoch of the log and its start offset; the batch at offset o carries #epochs.epochAt(o). */
-  readonly #epochs: LeaderEpochCache
-  /** False while #epochs differs from the leader-epoch checkpoint: it is written before the next batch is. */
-  #epochsStored = true
+  readonly #epochs: StoredEpochs
   readonly #hwFollowsLocalEnd: boolean
   /** First offset consumers cannot see; logStartOffset ≤ it ≤ localDurableEnd. Grows, except that a truncation below it lowers it. */
-  #highWatermark: number
-  readonly #listeners = new Set<(highWatermark: number) => void>()
+  readonly #highWatermark: HighWatermark
   #producers: ProducerStateTable
   #incomplete: string | null = null
   readonly #crc32c: Crc32cFn
@@ -95,15 +79,16 @@ export class PartitionLog {
     this.#dir = args.dir
     this.#clock = args.clock
     this.#logger = args.logger
-    this.#epochs = epochs
+    this.#epochs = new StoredEpochs(epochs, args.storage, args.dir)
     this.#leaderEpoch = epochs.latestEpoch
     this.#producers = producers
     this.#hwFollowsLocalEnd = (args.highWatermark ?? 'follows-local-end') === 'follows-local-end'
     // Everything recovered is durable (Log.open synced it); a partition that sets the high watermark starts at its checkpoint.
-    this.#highWatermark = this.#hwFollowsLocalEnd
+    const initialHighWatermark = this.#hwFollowsLocalEnd
       ? log.logEndOffset
       : Math.min(Math.max(checkpointedHighWatermark ?? log.logStartOffset, log.logStartOffset), log.logEndOffset)
-    log.onLocalDurableEnd((end) => this.#hwFollowsLocalEnd && this.#advanceHighWatermark(end))
+    this.#highWatermark = new HighWatermark(initialHighWatermark, log.readable, args.logger)
+    log.onLocalDurableEnd((end) => this.#hwFollowsLocalEnd && this.#highWatermark.advance(end))
     this.#crc32c = args.crc32c ?? crc32c
     this.#served = this.#hwFollowsLocalEnd ? null : ServedReads.of(log, { crc32c: this.#crc32c, epochAt: (o) => this.#epochs.epochAt(o)?.epoch })
     // Damage a read found may lie below the recovery point: the next open must verify it, so the point goes at once.
@@ -164,7 +149,7 @@ export class PartitionLog {
   }
 
   get highWatermark(): number {
-    return this.#highWatermark
+    return this.#highWatermark.value
   }
 
   get logEndOffset(): number {
@@ -208,13 +193,13 @@ export class PartitionLog {
         throw new SamsaError('FENCED_LEADER_EPOCH', `leader epoch ${epoch} is older than this log's ${this.#leaderEpoch}`, { leaderEpoch: this.#leaderEpoch })
       }
       this.#leaderEpoch = epoch
-      await this.#recordEpoch(epoch, this.logEndOffset)
+      await this.#epochs.record(epoch, this.logEndOffset)
     })
   }
 
   /** Moves the high watermark (under 'set-by-partition': the minimum log end over the ISR), never past the local durable end and never back. */
   advanceHighWatermark(offset: number): void {
-    this.#advanceHighWatermark(Math.min(offset, this.#log.localDurableEnd))
+    this.#highWatermark.advance(Math.min(offset, this.#log.localDurableEnd))
   }
 
   /**
@@ -222,7 +207,7 @@ export class PartitionLog {
    * it starts after a restart; one write at a time, never in the way of appends (CheckpointWrites).
    */
   checkpointHighWatermark(): Promise<void> {
-    return this.#checkpoints.run(() => writeOffsetCheckpoint(this.#storage, this.#dir, HIGH_WATERMARK_CHECKPOINT, this.#highWatermark))
+    return this.#checkpoints.run(() => writeOffsetCheckpoint(this.#storage, this.#dir, HIGH_WATERMARK_CHECKPOINT, this.#highWatermark.value))
   }
 
   /** The open: the recovery point's offset it resumed from (null: it verified the whole log), and the bytes it verified. */
@@ -279,9 +264,8 @@ export class PartitionLog {
       const now = this.#clock.nowMs()
       for await (const h of this.#log.headers()) producers.update(h, h.baseOffset, now)
       this.#producers = producers
-      if (this.#highWatermark > end) this.#highWatermark = end
-      if (this.#epochs.truncateFromEnd(end)) this.#epochsStored = false
-      await this.#storeEpochs()
+      this.#highWatermark.lowerTo(end)
+      await this.#epochs.truncateFromEnd(end)
       await this.#recoveryPoints.write().catch((e: unknown) => this.#logger.warn({ dir: this.#dir, err: String(e) }, 'could not write the recovery point after a truncation; the next open verifies the whole log'))
       this.#logger.info({ dir: this.#dir, offset, logEndOffset: end }, 'truncated the log')
       return end
@@ -289,7 +273,7 @@ export class PartitionLog {
   }
 
   async read(offset: number, maxBytes: number): Promise<ReadResult> {
-    const highWatermark = this.#highWatermark
+    const highWatermark = this.#highWatermark.value
     const highWatermarkPosition = this.highWatermarkPosition
     const logStartOffset = this.logStartOffset
     const logEndOffset = this.logEndOffset
@@ -324,7 +308,7 @@ export class PartitionLog {
       throw new SamsaError('OFFSET_OUT_OF_RANGE', `offset ${offset} is outside this replica's log [${logStartOffset}, ${this.logEndOffset}]`, {
         logStartOffset,
         logEndOffset: this.logEndOffset,
-        highWatermark: this.#highWatermark,
+        highWatermark: this.#highWatermark.value,
       })
     }
     const end = this.#log.logEndOffset
@@ -343,23 +327,18 @@ export class PartitionLog {
   }
 
   offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
-    return this.#log.offsetForTimestamp(timestampMs, this.#highWatermark)
+    return this.#log.offsetForTimestamp(timestampMs, this.#highWatermark.value)
   }
 
   onHighWatermark(listener: (highWatermark: number) => void): () => void {
-    const wrapped = (hw: number) => listener(hw)
-    this.#listeners.add(wrapped)
-    return () => this.#listeners.delete(wrapped)
+    return this.#highWatermark.onChange(listener)
   }
 
   /** Deletes whole expired segments (never the active one, never above the high watermark); returns how many. */
   applyRetention(): Promise<number> {
     return this.#log.exclusive(async () => {
-      const n = await this.#log.deleteExpiredSegments(this.#highWatermark)
-      if (n > 0 && this.#epochs.truncateFromStart(this.logStartOffset)) {
-        this.#epochsStored = false
-        await this.#storeEpochs().catch((e: unknown) => this.#logger.warn({ dir: this.#dir, err: String(e) }, 'could not write the leader-epoch checkpoint after retention; it is written before the next batch'))
-      }
+      const n = await this.#log.deleteExpiredSegments(this.#highWatermark.value)
+      if (n > 0) await this.#epochs.truncateFromStart(this.logStartOffset).catch((e: unknown) => this.#logger.warn({ dir: this.#dir, err: String(e) }, 'could not write the leader-epoch checkpoint after retention; it is written before the next batch'))
       return n
     })
   }
@@ -386,7 +365,7 @@ export class PartitionLog {
       return { baseOffset: check.baseOffset, lastOffset: check.lastOffset, logAppendTimeMs: this.#clock.nowMs(), logStartOffset: this.logStartOffset, duplicate: true }
     }
     const baseOffset = this.logEndOffset
-    await this.#recordEpoch(this.#leaderEpoch, baseOffset)
+    await this.#epochs.record(this.#leaderEpoch, baseOffset)
     patchBatch(batch, 0, baseOffset, this.#leaderEpoch)
     const placed = { ...header, baseOffset, partitionLeaderEpoch: this.#leaderEpoch }
     await this.#log.writeBatch(batch, placed)
@@ -401,7 +380,7 @@ export class PartitionLog {
       const lastBatchEpoch = this.logEndOffset > this.logStartOffset ? (this.#epochs.epochAt(this.logEndOffset - 1)?.epoch ?? -1) : -1
       const header = checkLeaderBatch(batches, at, this.logEndOffset, lastBatchEpoch, this.#crc32c)
       const epoch = header.partitionLeaderEpoch
-      await this.#recordEpoch(epoch, header.baseOffset)
+      await this.#epochs.record(epoch, header.baseOffset)
       if (epoch > this.#leaderEpoch) this.#leaderEpoch = epoch
       const total = batchTotalBytes(header)
       await this.#log.writeBatch(batches.subarray(at, at + total), header)
@@ -409,34 +388,5 @@ export class PartitionLog {
       at += total
     }
     return { firstOffset, logEndOffset: this.logEndOffset }
-  }
-
-  /** Makes `epoch` start at `startOffset` in the cache unless it is already there, and the checkpoint current; before any batch of it is written. */
-  async #recordEpoch(epoch: number, startOffset: number): Promise<void> {
-    if (this.#epochs.assign(epoch, startOffset)) this.#epochsStored = false
-    await this.#storeEpochs()
-  }
-
-  async #storeEpochs(): Promise<void> {
-    if (this.#epochsStored) return
-    try {
-      await this.#epochs.write(this.#storage, this.#dir)
-    } catch (e) {
-      throw retriableStorageError(e) ?? storageError('could not write the leader-epoch checkpoint', e)
-    }
-    this.#epochsStored = true
-  }
-
-  #advanceHighWatermark(end: number): void {
-    if (end <= this.#highWatermark) return
-    this.#highWatermark = end
-    this.#log.readable.advancedTo(end)
-    for (const l of [...this.#listeners]) {
-      try {
-        l(end)
-      } catch (e) {
-        this.#logger.error({ err: String(e) }, 'high watermark listener threw')
-      }
-    }
   }
 }

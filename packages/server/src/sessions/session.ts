@@ -5,10 +5,11 @@
  * shorter than its header closes it with 1002. While a quota throttles the connection (connection-quotas.ts) no
  * frame is read or handled, and its responses and pushes wait, in order, until the throttle ends. While a hello is
  * being verified (a token), later frames wait and are handled in order once it is accepted; a refused one closes the
- * connection with UNAUTHORIZED (4401).
+ * connection with UNAUTHORIZED (4401) (session-handshake.ts). No frame but hello is handled before a hello is
+ * accepted, and every later one must carry the agreed version.
  */
 import {
-  ApiKeys, CloseCodes, closeCodeName, FRAME_HEADER_BYTES, MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, ByteReader, ProtocolError, SamsaError,
+  ApiKeys, CloseCodes, closeCodeName, FRAME_HEADER_BYTES, ByteReader, ProtocolError, SamsaError,
   apiKeyName, decodeRaftMessageBody, encodeErrorFrame, encodeResponseFrame, exchangeByApiKey, readFrameHeader, type Exchange, type FrameHeader,
   type HelloRequest, type RaftWireMessage, type ReauthenticateRequest,
 } from '@samsa/shared'
@@ -20,7 +21,7 @@ import { ConnectionQuotas } from './connection-quotas.js'
 import { ReadPause } from './read-pause.js'
 import { OutputBudget } from './output-budget.js'
 import { RateLimitedLog, describeError } from './rate-limited-log.js'
-import { SessionAuthentication, brokerCouldNotCheck } from './session-authentication.js'
+import { SessionHandshake } from './session-handshake.js'
 import { handleRequest, requestHandlers, type RequestHandlers } from './request-handlers.js'
 import { SubscriptionTable } from './subscription-table.js'
 import { toSamsaError } from './to-samsa-error.js'
@@ -39,13 +40,11 @@ export interface PeerGate {
 export class Session {
   readonly #broker: Broker
   readonly #peers: PeerGate | undefined
-  /** The peer's node id once its hello named it a cluster peer; 0 for an ordinary client. */
-  #peerNodeId = 0
   readonly #socket: SessionSocket
   readonly subscriptions: SubscriptionTable
   readonly #handlers: RequestHandlers
-  /** 0 until hello succeeds; then the agreed version, which every later frame must carry. */
-  #version = 0
+  /** Hello and reauthenticate: the agreed version, the peer's node id, the principal's credential. */
+  readonly #handshake: SessionHandshake
   clientId = ''
   #principal: Principal = ANONYMOUS
   /** This connection's quota slots, counters and throttle. */
@@ -53,10 +52,6 @@ export class Session {
   /** Responses built while throttled, sent in order when the throttle ends. */
   readonly #held: Uint8Array[] = []
   #closed = false
-  /** A hello is being verified: frames that arrive meanwhile wait in #deferred. */
-  #helloPending = false
-  readonly #auth: SessionAuthentication
-  #helloTimer: Timer | null
   /** Everything queued for this connection, within maxBufferedBytes; pauses reading while over. */
   readonly #output: OutputBudget
   readonly #untrackOutput: () => void
@@ -90,13 +85,12 @@ export class Session {
     this.#quotas = new ConnectionQuotas(broker, {
       remoteAddress: socket.remoteAddress,
       get isPeer() {
-        return session.#peerNodeId !== 0
+        return session.#handshake.peerNodeId !== 0
       },
       pauseReading: (paused) => readPause.set('throttle', paused),
       throttleEnded: () => this.#throttleEnded(),
       exceeded: (reason) => this.close(CloseCodes.QUOTA_EXCEEDED, reason),
     })
-    this.#auth = new SessionAuthentication(broker, socket.remoteAddress, (code, reason) => this.close(code, reason))
     this.#output = new OutputBudget({
       socket: readPause.socketFor('output'),
       clock: broker.clock,
@@ -109,12 +103,28 @@ export class Session {
     this.#untrackOutput = broker.trackOutput(this.#output)
     this.#lastActivityMs = broker.clock.monotonicMs()
     this.#armIdleTimer(broker.limits.idleTimeoutMs)
-    this.#helloTimer = broker.clock.setTimeout(() => {
-      this.#helloTimer = null
-      if (this.#version !== 0) return
-      this.#auth.neverAuthenticated()
-      this.close(CloseCodes.HELLO_TIMEOUT, `no hello within ${broker.limits.helloTimeoutMs} ms`)
-    }, broker.limits.helloTimeoutMs)
+    this.#handshake = new SessionHandshake(broker, peers, socket.remoteAddress, {
+      get principal() {
+        return session.principal
+      },
+      set principal(p: Principal) {
+        session.principal = p
+      },
+      get clientId() {
+        return session.clientId
+      },
+      set clientId(id: string) {
+        session.clientId = id
+      },
+      get closed() {
+        return session.#closed
+      },
+      reply: (header, exchange, res) => this.#reply(header, exchange, res),
+      replyError: (header, error, cause) => this.#replyError(header, error, cause),
+      close: (code, reason) => this.close(code, reason),
+      helloSettled: () => this.#roomAgain(),
+      recheckSubscriptions: () => this.subscriptions.recheckAuthorization(),
+    })
     // Last: a connection past maxConnectionsPerIp or maxConnectionsPerPrincipal is closed at once (QUOTA_EXCEEDED).
     this.#quotas.open(this.#principal)
   }
@@ -132,11 +142,12 @@ export class Session {
 
   /** The node id this connection named as a cluster peer in hello; 0 for an ordinary client. */
   get peerNodeId(): number {
-    return this.#peerNodeId
+    return this.#handshake.peerNodeId
   }
 
+  /** 0 until hello succeeds; then the agreed version. */
   get version(): number {
-    return this.#version
+    return this.#handshake.version
   }
 
   get closed(): boolean {
@@ -147,7 +158,7 @@ export class Session {
   onFrame(frame: Uint8Array): void {
     if (this.#closed) return
     this.#lastActivityMs = this.#broker.clock.monotonicMs()
-    if (this.#output.congested || this.#quotas.throttled || this.#deferred.length > 0 || this.#helloPending) {
+    if (this.#output.congested || this.#quotas.throttled || this.#deferred.length > 0 || this.#handshake.pending) {
       this.#deferredBytes += frame.length
       if (this.#deferredBytes > this.#broker.limits.maxBufferedBytes) {
         return this.close(CloseCodes.SLOW_CONSUMER, `the client kept sending ${this.#deferredBytes} bytes of requests without reading its responses`)
@@ -159,7 +170,7 @@ export class Session {
   }
 
   #roomAgain(): void {
-    while (this.#deferred.length > 0 && !this.#output.congested && !this.#quotas.throttled && !this.#helloPending && !this.#closed) {
+    while (this.#deferred.length > 0 && !this.#output.congested && !this.#quotas.throttled && !this.#handshake.pending && !this.#closed) {
       const frame = this.#deferred.shift()!
       this.#deferredBytes -= frame.length
       this.#handleFrame(frame)
@@ -181,10 +192,11 @@ export class Session {
       this.#replyError(header, new SamsaError('UNKNOWN_API_KEY', `api key ${header.apiKey} is not known to this broker`))
       return
     }
+    const version = this.#handshake.version
     if (header.apiKey !== ApiKeys.HELLO) {
-      if (this.#version === 0) return this.#replyError(header, new SamsaError('HELLO_REQUIRED', `send hello before ${exchange.name}`))
-      if (header.apiVersion !== this.#version) {
-        return this.#replyError(header, new SamsaError('UNSUPPORTED_VERSION', `frame carries version ${header.apiVersion}; this connection agreed on ${this.#version}`))
+      if (version === 0) return this.#replyError(header, new SamsaError('HELLO_REQUIRED', `send hello before ${exchange.name}`))
+      if (header.apiVersion !== version) {
+        return this.#replyError(header, new SamsaError('UNSUPPORTED_VERSION', `frame carries version ${header.apiVersion}; this connection agreed on ${version}`))
       }
     }
     let request: unknown
@@ -194,8 +206,8 @@ export class Session {
       if (e instanceof ProtocolError) return this.#replyError(header, new SamsaError('INVALID_REQUEST', `malformed ${exchange.name} request: ${e.message}`))
       return this.#replyError(header, toSamsaError(e), e)
     }
-    if (header.apiKey === ApiKeys.HELLO) return this.#hello(header, request as HelloRequest)
-    if (header.apiKey === ApiKeys.REAUTHENTICATE) return this.#reauthenticate(header, request as ReauthenticateRequest)
+    if (header.apiKey === ApiKeys.HELLO) return this.#handshake.hello(header, request as HelloRequest)
+    if (header.apiKey === ApiKeys.REAUTHENTICATE) return this.#handshake.reauthenticate(header, request as ReauthenticateRequest)
     this.#dispatch(header, exchange, request)
   }
 
@@ -206,8 +218,9 @@ export class Session {
 
   /** A one-way raftMessage frame: handed to the controller when this connection is a peer; never answered otherwise than with an error. */
   #raftMessage(header: FrameHeader, frame: Uint8Array): void {
-    if (this.#version === 0) return this.#replyError(header, new SamsaError('HELLO_REQUIRED', 'send hello before raftMessage'))
-    if (this.#peerNodeId === 0 || !this.#peers) {
+    if (this.#handshake.version === 0) return this.#replyError(header, new SamsaError('HELLO_REQUIRED', 'send hello before raftMessage'))
+    const from = this.#handshake.peerNodeId
+    if (from === 0 || !this.#peers) {
       return this.#replyError(header, new SamsaError('CLUSTER_AUTHORIZATION_FAILED', 'raftMessage is broker-to-broker: this connection did not identify as a cluster peer in hello'))
     }
     let messages: RaftWireMessage[]
@@ -218,98 +231,7 @@ export class Session {
       return this.#replyError(header, toSamsaError(e), e)
     }
     // A peer speaks only for itself.
-    const from = this.#peerNodeId
     this.#peers.onRaftMessages(from, messages.filter((m) => m.from === from))
-  }
-
-  #hello(header: FrameHeader, req: HelloRequest): void {
-    const version = Math.min(req.maxVersion, MAX_PROTOCOL_VERSION)
-    if (version < Math.max(req.minVersion, MIN_PROTOCOL_VERSION)) {
-      return this.#replyError(header, new SamsaError('UNSUPPORTED_VERSION', `client speaks ${req.minVersion}..${req.maxVersion}; broker speaks ${MIN_PROTOCOL_VERSION}..${MAX_PROTOCOL_VERSION}`))
-    }
-    if (this.#version !== 0 && this.#version !== version) return this.#replyError(header, new SamsaError('INVALID_REQUEST', 'the version is already agreed on this connection'))
-    // A second hello changes no credential (reauthenticate does); it may only make the connection a peer, authenticated as a first one.
-    if (this.#version !== 0 && (req.token !== undefined && !req.peer)) {
-      return this.#replyError(header, new SamsaError('INVALID_REQUEST', 'this connection already said hello: its credential changes only with reauthenticate'))
-    }
-    if (this.#version !== 0 && req.peer && this.#peerNodeId !== 0) return this.#replyError(header, new SamsaError('INVALID_REQUEST', 'this connection is already a cluster peer'))
-    if (req.peer) {
-      const { nodeId, clusterId } = req.peer
-      if (clusterId !== this.#broker.limits.clusterId) {
-        return this.#replyError(header, new SamsaError('INCONSISTENT_CLUSTER_ID', `peer ${nodeId} belongs to cluster "${clusterId.slice(0, 100)}", this broker to "${this.#broker.limits.clusterId}"`))
-      }
-      if (!this.#peers || !this.#peers.isPeer(nodeId) || nodeId === this.#broker.limits.brokerId) {
-        return this.#replyError(header, new SamsaError('CLUSTER_AUTHORIZATION_FAILED', `node ${nodeId} is not a cluster peer of this broker (a single node has none, and no node is its own peer)`))
-      }
-    }
-    if (this.#version !== 0 && !req.peer) return this.#accept(header, req, version, this.principal)
-    let principal: Principal | Promise<Principal>
-    try {
-      principal = this.#auth.helloPrincipal(req)
-    } catch (e) {
-      return this.#unauthenticated(header, e)
-    }
-    if (!(principal instanceof Promise)) return this.#accept(header, req, version, principal)
-    this.#helloPending = true
-    principal.then(
-      (p) => {
-        this.#helloPending = false
-        this.#accept(header, req, version, p)
-        this.#roomAgain()
-      },
-      (e: unknown) => {
-        this.#helloPending = false
-        this.#unauthenticated(header, e)
-      },
-    )
-  }
-
-  /**
-   * A refused credential: the error answers the hello, then the connection closes with UNAUTHORIZED; but when the
-   * broker could not check it (its keys unavailable) the connection just closes with TRY_AGAIN_LATER, so the client retries.
-   */
-  #unauthenticated(header: FrameHeader, e: unknown): void {
-    const error = toSamsaError(e)
-    if (brokerCouldNotCheck(e)) return this.close(CloseCodes.TRY_AGAIN_LATER, error.message)
-    this.#replyError(header, error, e)
-    this.close(CloseCodes.UNAUTHORIZED, error.message)
-  }
-
-  #accept(header: FrameHeader, req: HelloRequest, version: number, principal: Principal): void {
-    if (this.#closed) return
-    if (req.peer) this.#peerNodeId = req.peer.nodeId
-    this.principal = principal
-    this.#auth.enforceExpiry(principal)
-    this.#version = version
-    // Kept for log lines about this connection: bounded, whatever the client sent.
-    this.clientId = req.clientId.slice(0, 256)
-    if (this.#helloTimer) this.#broker.clock.clearTimeout(this.#helloTimer)
-    this.#helloTimer = null
-    const c = this.#broker.limits
-    this.#reply(header, exchangeByApiKey.get(ApiKeys.HELLO)!, {
-      version,
-      brokerId: c.brokerId,
-      clusterId: c.clusterId,
-      maxFrameBytes: c.maxFrameBytes,
-      maxBatchBytes: c.maxBatchBytes,
-      maxRecordBytes: c.maxRecordBytes,
-      maxSubscriptions: c.maxSubscriptionsPerConnection,
-    })
-  }
-
-  /** A fresh token on a live connection: same subject, a later expiry; refused, the connection keeps its credential. */
-  #reauthenticate(header: FrameHeader, req: ReauthenticateRequest): void {
-    this.#auth.reauthenticate(this.principal, req.token).then(
-      (p) => {
-        if (this.#closed) return
-        this.principal = p
-        this.#auth.enforceExpiry(p)
-        // The new token's grants may be narrower: subscriptions it no longer allows end now.
-        this.subscriptions.recheckAuthorization()
-        this.#reply(header, exchangeByApiKey.get(ApiKeys.REAUTHENTICATE)!, { expiresAtMs: p.expiresAtMs ?? -1 })
-      },
-      (e: unknown) => this.#replyError(header, toSamsaError(e), e),
-    )
   }
 
   #dispatch(header: FrameHeader, exchange: Exchange<unknown, unknown>, request: unknown): void {
@@ -440,8 +362,7 @@ export class Session {
     this.#quotas.close()
     this.#held.length = 0
     this.subscriptions.closeAll()
-    this.#auth.close()
-    if (this.#helloTimer) this.#broker.clock.clearTimeout(this.#helloTimer)
+    this.#handshake.close()
     this.#output.close()
     this.#untrackOutput()
     this.#deferred.length = 0

@@ -3,8 +3,6 @@
  * current by AclFileWatcher on the node clock. Invariant: a broker given a missing or bad ACL file does not start.
  */
 import { readFile, stat } from 'node:fs/promises'
-import type { IncomingMessage } from 'node:http'
-import type { Principal } from '../../security/principal.js'
 import type { Logger } from '../../clock.js'
 import { AclFileWatcher, type AclFileSource } from '../../security/authorization/acl-file-watcher.js'
 import { Authorizer } from '../../security/authorization/authorizer.js'
@@ -20,12 +18,7 @@ export interface AuthorizationOptions {
   readonly aclFile?: string
   /** `/metrics` only for a principal with the admin right. */
   readonly protectMetrics?: boolean
-  /** Tests only (never set by the CLI): each client connection's principal, from its upgrade request. */
-  readonly connectionPrincipal?: ConnectionPrincipal
 }
-
-/** Tests only: who a new connection speaks for, from its upgrade request, as authentication would set it. */
-export type ConnectionPrincipal = (req: IncomingMessage) => Principal
 
 export function aclFileSource(path: string): AclFileSource {
   return {

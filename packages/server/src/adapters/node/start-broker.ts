@@ -1,15 +1,16 @@
 /**
  * @module The Node composition root: the data-directory lock, file storage, real clock, pino, prom-client, Hono on
- * @hono/node-server for HTTP, and the broker's own `ws` server for /ws upgrades.
+ * @hono/node-server for HTTP (http-server.ts), and the broker's own `ws` server for /ws upgrades. Invariants: every
+ * setting is checked before the lock and the port are taken, the lock before the port; a start that fails releases
+ * what it took, and close() releases the lock last.
  */
 import { readFile } from 'node:fs/promises'
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
+import type { Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
-import { IncomingMessage } from 'node:http'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { serve, type ServerType } from '@hono/node-server'
+import type { ServerType } from '@hono/node-server'
 import { CloseCodes } from '@samsa/shared'
 import { Broker } from '../../broker/broker.js'
 import { brokerConfig, type BrokerConfig } from '../../broker/broker-config.js'
@@ -19,7 +20,7 @@ import { createApp, type SdkFile } from '../../transport/app.js'
 import type { Entry } from '../../controller/raft/index.js'
 import { incompleteReplicas } from '../../cluster/incomplete-replicas.js'
 import { ClusterNode } from '../../cluster/cluster-node.js'
-import { clusterView } from './cluster-view.js'
+import { nodeView } from './cluster-view.js'
 import { brokerReplicaLogs } from '../../cluster/broker-replica-logs.js'
 import { ReplicaManager, type ReplicaManagerConfig } from '../../replication/replica-manager.js'
 import { peerReplicaLinks } from './replica-links.js'
@@ -40,7 +41,7 @@ import { createPinoLogger } from './pino-logger.js'
 import { createPromMetrics } from './prom-metrics.js'
 import { streamWaitingReads } from './stream-metrics.js'
 import { attachWebSocketServer } from './ws-upgrade.js'
-import { clientAddress } from './ws-session.js'
+import { defaultAdvertisedUrl, listenHttp, reportAcceptErrors, requestAddress, urlHost } from './http-server.js'
 import { registerClusterMetrics } from './cluster-metrics.js'
 import { BrowserPolicy, defaultAllowedHosts } from '../../security/browser-policy.js'
 import { refusalReporter } from '../../security/browser-refusals.js'
@@ -94,7 +95,7 @@ export interface StartBrokerOptions {
   readonly authentication?: AuthenticationSettings
   /** The cluster secret (≥ 32 bytes) peers prove membership with; required for a cluster with authentication. */
   readonly clusterSecret?: Uint8Array
-  /** Authorization: on/off, the ACL file, a protected /metrics, a test principal per connection (authorization.ts). */
+  /** Authorization: on/off, the ACL file, a protected /metrics (authorization.ts). */
   readonly authorization?: AuthorizationOptions
 }
 
@@ -170,23 +171,13 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     // A cluster node's directory started as a single node, or the reverse, would lose data: refused before anything is read for serving.
     const mode = opts.controllers === undefined ? 'single-node' : opts.controllerApply ? null : 'cluster-node'
     if (mode) await checkDataDirMode(storage, opts.dataDir, mode)
-    server = await new Promise<ServerType>((resolve, reject) => {
-      const s = serve({
-        fetch: (req, env) => handler(req, env),
-        port: opts.port ?? 8080,
-        hostname: host,
-        ...(tls ? { createServer: createHttpsServer } : {}),
-        serverOptions: {
-          ...(tls ? { cert: tls.cert, key: tls.key } : {}),
-          headersTimeout: headersTimeoutMs,
-          // requestTimeout bounds a whole request (body included) and may not be below headersTimeout.
-          requestTimeout: Math.max(headersTimeoutMs, opts.config?.requestTimeoutMs ?? brokerConfig().requestTimeoutMs),
-          // Node checks both timeouts at this interval (default 30 s): a slow upgrade is cut within headersTimeoutMs + this.
-          connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(headersTimeoutMs / 4))),
-        },
-      })
-      s.once('error', reject)
-      s.once('listening', () => resolve(s))
+    server = await listenHttp({
+      host,
+      port: opts.port ?? 8080,
+      tls,
+      headersTimeoutMs,
+      requestTimeoutMs: opts.config?.requestTimeoutMs ?? brokerConfig().requestTimeoutMs,
+      fetch: (req, env) => handler(req, env),
     })
     const port = (server.address() as AddressInfo).port
     config = brokerConfig({ ...opts.config, ...nodeConfig, advertisedUrl: opts.advertisedUrl ?? defaultAdvertisedUrl(host, port, tls !== null) })
@@ -338,18 +329,8 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     browserPolicy,
     refused,
     ...(controller ? { peers: controller.gate } : brokerGate ? { peers: brokerGate } : {}),
-    ...(opts.authorization?.connectionPrincipal ? { connectionPrincipal: opts.authorization.connectionPrincipal } : {}),
   })
-  // Once listening, the server reports a failed accept (EMFILE, ENFILE) as 'error': with no listener that would kill
-  // the broker. Counted, and logged at most every 10 s (the operator's problem, not a client's).
-  let acceptWarnedAtMs = -Infinity
-  server.on('error', (err: NodeJS.ErrnoException) => {
-    metrics.connectionError('http')
-    const now = nodeClock.monotonicMs()
-    if (now - acceptWarnedAtMs < 10_000) return
-    acceptWarnedAtMs = now
-    logger.warn({ err: err.message, code: err.code }, 'accepting a connection failed')
-  })
+  reportAcceptErrors(server, () => metrics.connectionError('http'), logger)
   const sdkFiles: Partial<Record<SdkFile, () => Promise<string | null>>> = {}
   const app = createApp({
     broker,
@@ -363,18 +344,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     streams: { prefix: config.durableStreamsPrefix, longPollTimeoutMs: config.streamLongPollTimeoutMs, waitingReads: streamWaitingReads(metrics.registry, config.maxWaitingStreamReads), maxReadBytes: config.maxPushBytes },
     sdkFile: (name) => (sdkFiles[name] ??= cachedFile(() => join(dirname(require.resolve('@samsa/client-browser')), name)))(),
     remoteAddressOf: (c) => requestAddress(c.env),
-    cluster: () => {
-      if (!controller && cluster && metadataView && opts.controllers) {
-        // A broker-only node: the controller it knows of, from the metadata log it observes.
-        const st = metadataView.state()
-        const base = { nodeId: config.brokerId, role: 'broker', term: st.term, leaderId: st.leaderId === 0 ? null : st.leaderId, commitIndex: null, appliedIndex: st.appliedIndex, voters: opts.controllers }
-        return { ...base, ...clusterView(cluster.status(), opts.controllers, st.leaderId) }
-      }
-      if (!controller) return { nodeId: config.brokerId, role: 'standalone', term: null, leaderId: null, commitIndex: null }
-      const s = controller.status()
-      const base = { nodeId: s.nodeId, role: s.role, term: s.term, leaderId: s.leaderId === 0 ? null : s.leaderId, commitIndex: s.commitIndex, appliedIndex: s.appliedIndex, voters: s.voters }
-      return cluster ? { ...base, ...clusterView(cluster.status(), s.voters, s.leaderId) } : base
-    },
+    cluster: () => nodeView({ brokerId: config.brokerId, voters: opts.controllers, controller, cluster, metadataView }),
     ...(opts.authorization?.protectMetrics ? { protectMetrics: true } : {}),
   })
   handler = (req, env) => app.fetch(req, env)
@@ -423,22 +393,4 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
         logger.info({}, 'broker stopped')
       })()),
   }
-}
-
-/** The client address of an HTTP request, from @hono/node-server's bindings (`env.incoming`). */
-function requestAddress(env: unknown): string | undefined {
-  if (typeof env !== 'object' || env === null || !('incoming' in env) || !(env.incoming instanceof IncomingMessage)) return undefined
-  const address = env.incoming.socket.remoteAddress
-  return address === undefined ? undefined : clientAddress(address)
-}
-
-/** ws://host:port (wss:// with TLS); a wildcard bind address is no address a client can use, so it is advertised as loopback. */
-function defaultAdvertisedUrl(host: string, port: number, secure: boolean): string {
-  const wildcard = host === '0.0.0.0' || host === '::' || host === '[::]' || host === ''
-  return `${secure ? 'wss' : 'ws'}://${wildcard ? '127.0.0.1' : urlHost(host)}:${port}`
-}
-
-/** An IPv6 literal needs brackets in a URL. */
-function urlHost(host: string): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host
 }

@@ -15,7 +15,6 @@ import type { PeerGate } from '../../sessions/session.js'
 import type { BrowserPolicy } from '../../security/browser-policy.js'
 import type { RefusalReporter } from '../../security/browser-refusals.js'
 import { bindWebSocket } from './ws-session.js'
-import type { Principal } from '../../security/principal.js'
 
 /** http: before or instead of a complete request (Node's clientError); upgrade: during the handshake; socket: on an upgraded socket; websocket: an invalid or oversized frame. */
 export const CONNECTION_ERROR_STAGES = ['http', 'upgrade', 'socket', 'websocket'] as const
@@ -31,8 +30,6 @@ export interface WebSocketUpgradeDeps {
   /** Host and Origin checks, made before the handshake completes: a refused upgrade never becomes a WebSocket. */
   readonly browserPolicy?: BrowserPolicy
   readonly refused?: RefusalReporter
-  /** Tests only (StartBrokerOptions.connectionPrincipal): who a new connection speaks for, from its upgrade request. */
-  readonly connectionPrincipal?: (req: IncomingMessage) => Principal
 }
 
 export const WEBSOCKET_PATH = '/ws'
@@ -77,8 +74,7 @@ export function attachWebSocketServer(server: Server, deps: WebSocketUpgradeDeps
     wss.handleUpgrade(req, socket, head, (ws) => {
       upgraded = true
       ws.on('error', (err) => report('websocket', err))
-      const session = bindWebSocket(deps.broker, ws, deps.peers, req.socket.remoteAddress)
-      if (session && deps.connectionPrincipal) session.principal = deps.connectionPrincipal(req)
+      bindWebSocket(deps.broker, ws, deps.peers, req.socket.remoteAddress)
     })
   })
   return wss

@@ -96,7 +96,7 @@ function advertisedUrlArg(value: string): string {
 export function registerStart(program: Command): void {
   const start = program
     .command('start')
-    .description('start a broker (single node) serving the demo at http://HOST:PORT/ and WebSocket clients at ws://HOST:PORT/ws')
+    .description('start a broker (a single node, or a cluster node with --controllers) serving the demo at http://HOST:PORT/ and WebSocket clients at ws://HOST:PORT/ws (https:// and wss:// with --tls-cert)')
     .addOption(new Option('--port <port>', 'TCP port (0 picks a free one)').env('SAMSA_PORT').argParser(intArg(0, 65535)).default(8080))
     .addOption(new Option('--host <host>', 'interface to bind').env('SAMSA_HOST').default('127.0.0.1'))
     .addOption(new Option('--data <dir>', 'data directory').env('SAMSA_DATA').default('./data'))
