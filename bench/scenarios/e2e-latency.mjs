@@ -6,6 +6,7 @@ import { withTarget } from '../lib/target.mjs'
 import { runPaced } from '../lib/pacer.mjs'
 import { closeClient, loadSdk, makeClient } from '../lib/sdk.mjs'
 import { cpuMeter } from '../lib/cpu.mjs'
+import { produceLatencyDelta, scrapeProduceLatency } from '../lib/broker-metrics.mjs'
 import { round, sleep, summarize, waitFor, withTimeout } from '../lib/stats.mjs'
 
 /**
@@ -22,7 +23,7 @@ export async function e2eLatency(opts) {
       producerClient = makeClient(sdk, { url: target.brokerUrls, clientId: 'bench-latency-producer' })
       consumerClient = makeClient(sdk, { url: target.brokerUrls, clientId: 'bench-latency-consumer' })
       const topic = 'bench-latency'
-      const { topology } = await target.createTopic(producerClient, topic)
+      const { topology, metricsUrl } = await target.createTopic(producerClient, topic)
       sub = consumerClient.consumer().subscribe(topic, { from: 'latest' })
       if (typeof sub.position === 'function') await waitFor(() => sub.position(0) !== null, 10_000, 'the subscription to start')
       const producer = producerClient.producer({ acks: 'all', ...opts.producerOptions })
@@ -64,6 +65,7 @@ export async function e2eLatency(opts) {
           (err) => { sendErrors.push(err) },
         ))
       }
+      const metricsBefore = await scrapeProduceLatency(metricsUrl)
       const meter = cpuMeter(target.serverPids)
       const paced = await runPaced({
         ratePerSec: opts.ratePerSec,
@@ -87,6 +89,7 @@ export async function e2eLatency(opts) {
       const drainDeadline = performance.now() + opts.drainTimeoutMs
       while (received < totalCount && performance.now() < drainDeadline) await sleep(10)
       const cpu = meter.stop()
+      const brokerProduceLatency = produceLatencyDelta(metricsBefore, await scrapeProduceLatency(metricsUrl))
       sub.close?.()
       await Promise.race([consume.catch(() => {}), sleep(1_000)])
       const summary = summarize(latencies.subarray(0, measured))
@@ -114,12 +117,17 @@ export async function e2eLatency(opts) {
         ...summary,
         /** send() call → its promise resolved (linger + broker append + fsync + response), per send() of one tick's records. */
         ackLatency: summarize(ackLatencies),
+        /** The broker's produce requests over the run (its histogram) and the records each carried on average. */
+        produceRequests: brokerProduceLatency?.requests ?? null,
+        recordsPerProduce: brokerProduceLatency ? round(paced.sent / brokerProduceLatency.requests, 1) : null,
         /** Broker CPU (and the bench process's) over the whole paced run and drain, warm-up included. */
         clientCpuPct: cpu.clientCpuPct,
         serverCpuPct: cpu.serverCpuPct,
         otherCpuPct: cpu.otherCpuPct,
         /** Broker CPU µs per record delivered to the subscriber (produce, fsync, ack and push all counted). */
         serverCpuUsPerDelivered: cpu.serverCpuMs === null || received === 0 ? null : round((cpu.serverCpuMs * 1000) / received, 1),
+        /** Of which in the kernel (system time). */
+        serverSystemCpuUsPerDelivered: cpu.serverSystemCpuMs === null || received === 0 ? null : round((cpu.serverSystemCpuMs * 1000) / received, 1),
       }
     } catch (err) {
       err.message += `\nbroker output (last lines):\n${target.lastLines()}`
