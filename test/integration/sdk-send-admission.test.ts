@@ -44,6 +44,17 @@ describe('send() admission', () => {
     expect(await toU).toEqual([{ topic: 'u', partition: 0, offset: 0 }])
   })
 
+  it('a send with a signal aborted in the task that sent it is dropped, even when the producer could admit it at once', async () => {
+    const c = await setUp()
+    const p = c.producer({ acks: 'all' })
+    await p.send('t', [{ value: 'first' }])
+    const abort = new AbortController()
+    const aborted = p.send('t', [{ value: 'aborted' }], { signal: abort.signal })
+    abort.abort()
+    await expect(aborted).rejects.toMatchObject({ name: 'AbortError', recordsDropped: true })
+    expect(await p.send('t', [{ value: 'next' }])).toEqual([{ topic: 't', partition: 0, offset: 1 }])
+  })
+
   it('flush() resolves only once every send admitted at once is acknowledged', async () => {
     const c = await setUp()
     const p = c.producer({ acks: 'all', lingerMs: 50 })

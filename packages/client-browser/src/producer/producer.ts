@@ -139,7 +139,8 @@ export class Producer {
     if (this.#fenced !== null) return Promise.reject(this.#fenced)
     if (signal?.aborted) return Promise.reject(droppedError(signal))
     const control: AbortControl | null = signal === undefined ? null : { signal, aborted: false, admitted: false }
-    const now = this.#admitNow(topic, records, control)
+    // A send with a signal keeps the queued path: aborted before its admission turn (even in the same task), its records are dropped.
+    const now = control === null ? this.#admitNow(topic, records) : null
     if (now !== null) return now
     this.#pending.addUnbatched(records.length)
     let uncounted = false
@@ -184,24 +185,23 @@ export class Producer {
   }
 
   /**
-   * The cheap path of a send, when nothing has to wait: the producer is ready, no earlier send is still being admitted,
+   * The cheap path of a send without a signal, when nothing has to wait: the producer is ready, no earlier send is still being admitted,
    * and the broker's limits and the topic's partition count are known. Admits the records synchronously (no promise per
    * step, nothing in `#unsettled`: flush() waits for them through the batches they are in) and returns the send's
    * outcome; null when the send must take the queued path.
    */
-  #admitNow(topic: string, records: readonly ProducerRecord[], control: AbortControl | null): Promise<RecordMetadata[]> | null {
+  #admitNow(topic: string, records: readonly ProducerRecord[]): Promise<RecordMetadata[]> | null {
     if (!this.#isReady || this.#queuedAdmissions > 0) return null
     const hello = this.#limits()
     const partitionCount = hello === null ? undefined : this.#deps.metadata.knownPartitionCount(topic)
     if (hello === null || partitionCount === undefined) return null
     let group: SendGroup
     try {
-      group = this.#append(topic, { records }, hello, partitionCount, control, () => this.#pending.addUnbatched(records.length))
+      group = this.#append(topic, { records }, hello, partitionCount, null, () => this.#pending.addUnbatched(records.length))
     } catch (error) {
       return Promise.reject(error)
     }
-    if (control === null) return group.promise
-    return abortable(group.promise, control.signal, () => deliveredAnywayError(control.signal))
+    return group.promise
   }
 
   /** Batches and records not yet acknowledged: the outbox (recovered batches included) plus records not yet batched. */
