@@ -16,14 +16,17 @@ import { e2eLatency } from './scenarios/e2e-latency.mjs'
 import { rawLatency } from './scenarios/raw-latency.mjs'
 import { bundleSize } from './scenarios/bundle-size.mjs'
 import { restartScenario } from './scenarios/restart.mjs'
+import { sendOne } from './scenarios/send-one.mjs'
 
-const SCENARIOS = ['bundle', 'raw', 'produce', 'latency', 'raw-latency', 'cluster', 'restart']
+const SCENARIOS = ['bundle', 'raw', 'produce', 'send-one', 'latency', 'raw-latency', 'cluster', 'restart']
 /** The `cluster` rows: a local cluster of combined-mode nodes, a replicated topic, acks=all (waits for the ISR). */
 const CLUSTER = { nodes: 3, replicationFactor: 3, minInsyncReplicas: 2 }
 const RECORD_SIZES = [100, 1024]
 /** The SDK's defaults: maxBatchBytes = the broker's maxBatchBytes (1 MiB), maxInFlight 5 per partition. */
 const SDK_MAX_BATCH_BYTES = 1024 * 1024
 const SDK_MAX_IN_FLIGHT = 5
+/** `send-one`: send() calls kept in flight, one 100 B record each. */
+const SEND_ONE_IN_FLIGHT = 1_000
 
 const { values: flags } = parseArgs({
   options: {
@@ -60,8 +63,8 @@ const outDir = flags.out ?? fileURLToPath(new URL('./results/', import.meta.url)
 const profileDir = join(outDir, 'profiles')
 
 const settings = quick
-  ? { rawMs: 1_500, rawWarmupMs: 300, produceMs: 2_500, produceMaxBytes: 1e9, latencyMs: 3_000, latencyWarmupMs: 500, restartSegmentBytes: 1 << 20, restartCleanRuns: 2 }
-  : { rawMs: 5_000, rawWarmupMs: 500, produceMs: 10_000, produceMaxBytes: 3e9, latencyMs: 10_000, latencyWarmupMs: 1_000, restartSegmentBytes: 10 << 20, restartCleanRuns: 3 }
+  ? { sendOneMs: 2_500, sendOneWarmupRecords: 50_000, rawMs: 1_500, rawWarmupMs: 300, produceMs: 2_500, produceMaxBytes: 1e9, latencyMs: 3_000, latencyWarmupMs: 500, restartSegmentBytes: 1 << 20, restartCleanRuns: 2 }
+  : { sendOneMs: 10_000, sendOneWarmupRecords: 100_000, rawMs: 5_000, rawWarmupMs: 500, produceMs: 10_000, produceMaxBytes: 3e9, latencyMs: 10_000, latencyWarmupMs: 1_000, restartSegmentBytes: 10 << 20, restartCleanRuns: 3 }
 
 const cpus = flags.pin ? { bench: 0, server: 1 } : {}
 if (flags.pin) {
@@ -93,7 +96,8 @@ async function step(label, fn) {
 
 function summaryLine(r) {
   if (r.recordsPerSec !== undefined) return `${fmtInt(r.recordsPerSec)} records/s, ${r.mbPerSec} MB/s`
-  if (r.p50Ms !== undefined) return `p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms`
+  if (r.scenario === 'send-one') return `${fmtInt(r.recordsPerSec)} records/s, client ${r.clientCpuUsPerSend} µs/send, broker ${r.serverCpuUsPerRecord} µs/record, ${r.frames?.meanRecordsPerFrame} records/frame`
+  if (r.p50Ms !== undefined) return `p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms${r.serverCpuUsPerDelivered == null ? '' : `, broker ${r.serverCpuUsPerDelivered} µs/delivered record`}`
   if (r.scenario === 'restart') return `clean restart serving in ${r.cleanServingMs} ms (every batch verified: ${r.fullVerifyServingMs} ms), after kill -9 in ${r.afterKill9ServingMs} ms (${fmtInt(r.logBytes)} B of log; reading it: ${r.baselineReadMs} ms; empty start: ${r.baselineEmptyStartMs} ms)`
   if (r.scenario === 'bundle') return `served ${fmtInt(r.served.bytes)} B (${fmtInt(r.served.gzipBytes)} B gzip); gzip per entry point: ${r.apps.map((a) => `${a.name} ${fmtInt(a.gzipBytes)} B`).join(', ')}`
   return 'done'
@@ -123,6 +127,38 @@ try {
     }
   }
 
+  if (selected('send-one')) {
+    const r = await step(`send-one 100 B, ${SEND_ONE_IN_FLIGHT} in flight, fsync=always`, () =>
+      sendOne({
+        recordBytes: 100,
+        fsync: 'always',
+        inFlight: SEND_ONE_IN_FLIGHT,
+        durationMs: settings.sendOneMs,
+        maxRecords: 20_000_000,
+        warmupRecords: settings.sendOneWarmupRecords,
+        brokerNodeArgs,
+        brokerCpu: cpus.server,
+      }),
+    )
+    // Its baseline: raw ws with the frames the SDK was seen to send (records per frame) and its window.
+    const perFrame = Math.max(1, Math.round(r?.frames?.meanRecordsPerFrame ?? 1))
+    const raw = await step(`send-one baseline: raw ws 100 B × ${perFrame} per frame`, () =>
+      rawThroughput({
+        recordBytes: 100,
+        recordsPerFrame: perFrame,
+        window: SDK_MAX_IN_FLIGHT,
+        durationMs: settings.rawMs,
+        warmupMs: settings.rawWarmupMs,
+        maxRecords: 100_000_000,
+        serverCpu: cpus.server,
+      }),
+    )
+    if (raw) {
+      raw.scenario = 'send-one-raw'
+      raw.framesFrom = 'mean records per produce frame the SDK sent in the send-one run'
+    }
+  }
+
   if (selected('raw')) {
     for (const recordBytes of RECORD_SIZES) {
       const seen = results.find((r) => r.scenario === 'produce' && !r.cluster && r.recordBytes === recordBytes && r.fsync === 'always' && r.frames)
@@ -145,8 +181,9 @@ try {
   if (selected('latency')) {
     // As specified (producer defaults — lingerMs 0 — and --fsync always); then lingerMs 5 to show what a linger
     // costs; then the defaults on a --fsync never broker to show what the fsync costs.
-    for (const [producerOptions, fsync] of [[{}, 'always'], [{ lingerMs: 5 }, 'always'], [{}, 'never']]) {
-      const label = `${producerOptions.lingerMs === undefined ? '' : ` lingerMs=${producerOptions.lingerMs}`} fsync=${fsync}`
+    // First one record per send() (each due record its own send() call, as a chat page or a ticker sends).
+    for (const [producerOptions, fsync, oneRecordPerSend] of [[{}, 'always', true], [{}, 'always', false], [{ lingerMs: 5 }, 'always', false], [{}, 'never', false]]) {
+      const label = `${oneRecordPerSend ? ' one record per send()' : ''}${producerOptions.lingerMs === undefined ? '' : ` lingerMs=${producerOptions.lingerMs}`} fsync=${fsync}`
       await step(`latency 100 B @ 5000/s${label}`, () =>
         e2eLatency({
           ratePerSec: 5_000,
@@ -157,6 +194,7 @@ try {
           fsync,
           drainTimeoutMs: 10_000,
           producerOptions,
+          oneRecordPerSend,
           brokerNodeArgs,
           brokerCpu: cpus.server,
         }),
@@ -238,7 +276,11 @@ for (const r of results) {
     const raw = results.find((b) => b.scenario === 'raw' && b.recordBytes === r.recordBytes)
     r.ratioToRaw = raw ? round(r.recordsPerSec / raw.recordsPerSec, 3) : null
   }
-  if (r.scenario === 'raw') r.ratioToRaw = 1
+  if (r.scenario === 'raw' || r.scenario === 'send-one-raw') r.ratioToRaw = 1
+  if (r.scenario === 'send-one') {
+    const raw = results.find((b) => b.scenario === 'send-one-raw')
+    r.ratioToRaw = raw ? round(r.recordsPerSec / raw.recordsPerSec, 3) : null
+  }
   if (r.scenario === 'latency') {
     const raw = results.find((b) => b.scenario === 'raw-latency' && b.targetRatePerSec === r.targetRatePerSec)
     r.p50RatioToRaw = raw?.p50Ms ? round(r.p50Ms / raw.p50Ms, 2) : null
@@ -305,13 +347,30 @@ function humanTables(rep) {
       ]),
     ))
   }
+  const one = rep.results.filter((r) => r.scenario === 'send-one' || r.scenario === 'send-one-raw')
+  if (one.length) {
+    out.push('', formatTable(
+      ['send-one: 1 record per send(), 100 B, fsync always', 'records/s', 'vs raw', 'rec/frame', 'client cpu', 'server cpu', 'client µs/send', 'broker µs/rec', 'broker ms/produce'],
+      one.map((r) => [
+        r.scenario === 'send-one' ? `SDK producer acks=all, ${r.inFlight} sends in flight` : `raw ws baseline, ${r.window} frames in flight`,
+        fmtInt(r.recordsPerSec),
+        fmtNum(r.ratioToRaw, 3),
+        r.scenario === 'send-one' ? r.frames?.meanRecordsPerFrame : r.recordsPerFrame,
+        r.clientCpuPct == null ? null : `${r.clientCpuPct}%`,
+        r.serverCpuPct == null ? null : `${r.serverCpuPct}%`,
+        fmtNum(r.scenario === 'send-one' ? r.clientCpuUsPerSend : r.clientCpuUsPerRecord, 2),
+        fmtNum(r.serverCpuUsPerRecord, 2),
+        r.brokerProduceLatency ? fmtNum(r.brokerProduceLatency.meanMs, 1) : null,
+      ]),
+    ))
+  }
   const lat = rep.results.filter((r) => r.scenario === 'latency' || r.scenario === 'raw-latency')
   if (lat.length) {
     out.push('', formatTable(
-      [`latency, 100 B records @ 5000/s`, 'sent', 'recv', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'ack p50', 'ack p99'],
+      [`latency, 100 B records @ 5000/s`, 'sent', 'recv', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'ack p50', 'ack p99', 'broker µs/delivered'],
       lat.map((r) => [
         r.scenario === 'latency'
-          ? `SDK produce→subscribe, ${deployment(r)}, linger ${typeof r.lingerMs === 'number' ? r.lingerMs : 0} ms, fsync ${r.fsync}`
+          ? `SDK produce→subscribe, ${deployment(r)}, ${r.oneRecordPerSend ? '1 record per send()' : '1 send() per 2 ms tick'}, linger ${typeof r.lingerMs === 'number' ? r.lingerMs : 0} ms, fsync ${r.fsync}`
           : 'raw ws echo (baseline)',
         r.sent,
         r.received,
@@ -321,13 +380,14 @@ function humanTables(rep) {
         fmtNum(r.maxMs, 2),
         fmtNum(r.ackLatency?.p50Ms, 2),
         fmtNum(r.ackLatency?.p99Ms, 2),
+        fmtNum(r.serverCpuUsPerDelivered, 1),
       ]),
     ))
   }
   const clusterRows = rep.results.filter((r) => r.cluster)
   if (clusterRows.length) {
     // Side by side: the single-node rows and the cluster rows measured the same way (100 B records, acks=all, fsync always, linger 0).
-    const same = (r) => r.recordBytes === 100 && r.fsync === 'always' && (r.scenario === 'produce' || (r.lingerMs ?? 0) === 0)
+    const same = (r) => r.recordBytes === 100 && r.fsync === 'always' && (r.scenario === 'produce' || ((r.lingerMs ?? 0) === 0 && !r.oneRecordPerSend))
     const pick = (scenario, clustered) => rep.results.find((r) => r.scenario === scenario && Boolean(r.cluster) === clustered && same(r))
     out.push('', formatTable(
       ['1 node vs cluster (100 B, acks=all, fsync always)', 'records/s', 'MB/s', 'server cpu', 'e2e p50 ms', 'e2e p99 ms', 'e2e p999 ms', 'ack p99', 'lost', 'dup'],

@@ -15,6 +15,16 @@ export function processCpuMs(pid) {
   }
 }
 
+/** System (kernel) CPU ms of a process id, or null. */
+export function processSystemCpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[12]) * 1000) / TICKS_PER_SEC
+  } catch {
+    return null
+  }
+}
+
 /** Busy CPU ms summed over all cores (Linux /proc/stat), or null. */
 export function machineBusyMs() {
   try {
@@ -51,6 +61,7 @@ export function cpuMeter(childPid) {
   const wall0 = performance.now()
   const self0 = selfCpuMs()
   const child0 = pids.length ? pidsCpuMs(pids) : null
+  const childSys0 = pids.length === 1 ? processSystemCpuMs(pids[0]) : null
   const machine0 = machineBusyMs()
   return {
     stop() {
@@ -58,12 +69,15 @@ export function cpuMeter(childPid) {
       const self = selfCpuMs() - self0
       const childNow = child0 === null ? null : pidsCpuMs(pids)
       const child = childNow === null ? null : childNow - child0
+      const childSysNow = childSys0 === null ? null : processSystemCpuMs(pids[0])
       const machine = machine0 === null ? null : machineBusyMs() - machine0
       return {
         /** CPU used by processes other than the bench and its server during the run (noise), % of one core. */
         otherCpuPct: machine === null ? null : Math.max(0, Math.round(((machine - self - (child ?? 0)) / elapsedMs) * 100)),
         clientCpuMs: Math.round(self),
         serverCpuMs: child === null ? null : Math.round(child),
+        /** The part of serverCpuMs spent in the kernel (syscalls: socket and file writes, fsync), one server process only. */
+        serverSystemCpuMs: childSysNow === null ? null : Math.round(childSysNow - childSys0),
         clientCpuPct: Math.round((self / elapsedMs) * 100),
         serverCpuPct: child === null ? null : Math.round((child / elapsedMs) * 100),
       }

@@ -5,9 +5,14 @@
 import { withTarget } from '../lib/target.mjs'
 import { runPaced } from '../lib/pacer.mjs'
 import { closeClient, loadSdk, makeClient } from '../lib/sdk.mjs'
+import { cpuMeter } from '../lib/cpu.mjs'
+import { produceLatencyDelta, scrapeProduceLatency } from '../lib/broker-metrics.mjs'
 import { round, sleep, summarize, waitFor, withTimeout } from '../lib/stats.mjs'
 
-/** opts: { ratePerSec, recordBytes, durationMs, warmupMs, tickMs, fsync, drainTimeoutMs, producerOptions, cluster? } */
+/**
+ * opts: { ratePerSec, recordBytes, durationMs, warmupMs, tickMs, fsync, drainTimeoutMs, producerOptions, cluster?,
+ *         oneRecordPerSend? (each due record in its own send() call; default: one send() per tick) }
+ */
 export async function e2eLatency(opts) {
   const sdk = await loadSdk()
   return withTarget({ fsync: opts.fsync, nodeArgs: opts.brokerNodeArgs, pinCpu: opts.brokerCpu, cluster: opts.cluster }, async (target) => {
@@ -18,7 +23,7 @@ export async function e2eLatency(opts) {
       producerClient = makeClient(sdk, { url: target.brokerUrls, clientId: 'bench-latency-producer' })
       consumerClient = makeClient(sdk, { url: target.brokerUrls, clientId: 'bench-latency-consumer' })
       const topic = 'bench-latency'
-      const { topology } = await target.createTopic(producerClient, topic)
+      const { topology, metricsUrl } = await target.createTopic(producerClient, topic)
       sub = consumerClient.consumer().subscribe(topic, { from: 'latest' })
       if (typeof sub.position === 'function') await waitFor(() => sub.position(0) !== null, 10_000, 'the subscription to start')
       const producer = producerClient.producer({ acks: 'all', ...opts.producerOptions })
@@ -54,6 +59,14 @@ export async function e2eLatency(opts) {
       const sendErrors = []
       const acks = []
       const ackLatencies = []
+      const sendOne = (records, now, measuredSend) => {
+        acks.push(producer.send(topic, records).then(
+          () => { if (measuredSend) ackLatencies.push(performance.now() - now) },
+          (err) => { sendErrors.push(err) },
+        ))
+      }
+      const metricsBefore = await scrapeProduceLatency(metricsUrl)
+      const meter = cpuMeter(target.serverPids)
       const paced = await runPaced({
         ratePerSec: opts.ratePerSec,
         durationMs: opts.warmupMs + opts.durationMs,
@@ -68,16 +81,15 @@ export async function e2eLatency(opts) {
             view.setUint32(8, seqStart + i)
             records[i] = { value }
           }
-          const measuredSend = seqStart >= warmupCount
-          acks.push(producer.send(topic, records).then(
-            () => { if (measuredSend) ackLatencies.push(performance.now() - now) },
-            (err) => { sendErrors.push(err) },
-          ))
+          if (opts.oneRecordPerSend) for (let i = 0; i < count; i++) sendOne([records[i]], now, seqStart + i >= warmupCount)
+          else sendOne(records, now, seqStart >= warmupCount)
         },
       })
       await withTimeout(Promise.all(acks), opts.drainTimeoutMs, 'acknowledgement of every latency record')
       const drainDeadline = performance.now() + opts.drainTimeoutMs
       while (received < totalCount && performance.now() < drainDeadline) await sleep(10)
+      const cpu = meter.stop()
+      const brokerProduceLatency = produceLatencyDelta(metricsBefore, await scrapeProduceLatency(metricsUrl))
       sub.close?.()
       await Promise.race([consume.catch(() => {}), sleep(1_000)])
       const summary = summarize(latencies.subarray(0, measured))
@@ -89,6 +101,7 @@ export async function e2eLatency(opts) {
         fsync: opts.fsync,
         acks: 'all',
         lingerMs: opts.producerOptions?.lingerMs ?? 0,
+        oneRecordPerSend: Boolean(opts.oneRecordPerSend),
         targetRatePerSec: opts.ratePerSec,
         achievedSendRatePerSec: Math.round((paced.sent / paced.elapsedMs) * 1000),
         tickMs: opts.tickMs,
@@ -104,6 +117,17 @@ export async function e2eLatency(opts) {
         ...summary,
         /** send() call → its promise resolved (linger + broker append + fsync + response), per send() of one tick's records. */
         ackLatency: summarize(ackLatencies),
+        /** The broker's produce requests over the run (its histogram) and the records each carried on average. */
+        produceRequests: brokerProduceLatency?.requests ?? null,
+        recordsPerProduce: brokerProduceLatency ? round(paced.sent / brokerProduceLatency.requests, 1) : null,
+        /** Broker CPU (and the bench process's) over the whole paced run and drain, warm-up included. */
+        clientCpuPct: cpu.clientCpuPct,
+        serverCpuPct: cpu.serverCpuPct,
+        otherCpuPct: cpu.otherCpuPct,
+        /** Broker CPU µs per record delivered to the subscriber (produce, fsync, ack and push all counted). */
+        serverCpuUsPerDelivered: cpu.serverCpuMs === null || received === 0 ? null : round((cpu.serverCpuMs * 1000) / received, 1),
+        /** Of which in the kernel (system time). */
+        serverSystemCpuUsPerDelivered: cpu.serverSystemCpuMs === null || received === 0 ? null : round((cpu.serverSystemCpuMs * 1000) / received, 1),
       }
     } catch (err) {
       err.message += `\nbroker output (last lines):\n${target.lastLines()}`

@@ -178,6 +178,11 @@ export class MetadataCache {
     return p
   }
 
+  /** The count `partitionCount` would resolve with at once (the last answer's), or undefined while it needs a lookup. */
+  knownPartitionCount(name: string): number | undefined {
+    return this.#lastGood.get(name)?.partitions.length
+  }
+
   /** From the last answer even if it was invalidated since (a leader change does not change the count), so sends while offline need no broker. */
   async partitionCount(name: string): Promise<number> {
     return (this.#lastGood.get(name) ?? (await this.topic(name))).partitions.length

@@ -12,6 +12,10 @@ export class ListenerSet<T> {
     this.#logger = logger
   }
 
+  get size(): number {
+    return this.#listeners.size
+  }
+
   /** Returns the unsubscribe function. */
   add(listener: (value: T) => void): () => void {
     this.#listeners.add(listener)

@@ -29,6 +29,7 @@ export class PendingCounter {
   }
 
   emit(): void {
+    if (this.#listeners.size === 0) return
     this.#listeners.emit(this.current)
   }
 

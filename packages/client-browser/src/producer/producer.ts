@@ -50,6 +50,10 @@ export class Producer {
   readonly #senders: PartitionSenders
   /** Sends are admitted one at a time, so records enter the accumulator in call order. */
   #admission: Promise<unknown> = Promise.resolve()
+  /** Admissions chained on `#admission` not yet settled; while any is, a send cannot be admitted at once (it would overtake them). */
+  #queuedAdmissions = 0
+  /** `ready` resolved (always true when not idempotent). */
+  #isReady = false
   #slot: IdentitySlot | null = null
   #identity: ProducerIdentity | null = null
   /** The slot's identity as stored when the slot was taken (null: none yet). */
@@ -106,7 +110,9 @@ export class Producer {
     })
     this.ready = this.#idempotent ? this.#local.then(() => this.#initIdentity()) : Promise.resolve()
     // Pending records of a previous page life go first (they wait for the identity like every send).
-    if (this.#idempotent) this.#admission = this.#local.then(() => this.#admitRecoveredPending()).catch(() => {})
+    if (this.#idempotent) this.#admission = this.#queueAdmission(this.#local.then(() => this.#admitRecoveredPending()))
+    if (this.#idempotent) this.ready.then(() => void (this.#isReady = true), () => {})
+    else this.#isReady = true
     this.ready.catch((error: unknown) => deps.logger.warn({ producer: this.#name, error: String(error) }, 'producer identity unavailable'))
   }
 
@@ -133,6 +139,9 @@ export class Producer {
     if (this.#fenced !== null) return Promise.reject(this.#fenced)
     if (signal?.aborted) return Promise.reject(droppedError(signal))
     const control: AbortControl | null = signal === undefined ? null : { signal, aborted: false, admitted: false }
+    // A send with a signal keeps the queued path: aborted before its admission turn (even in the same task), its records are dropped.
+    const now = control === null ? this.#admitNow(topic, records) : null
+    if (now !== null) return now
     this.#pending.addUnbatched(records.length)
     let uncounted = false
     const uncount = () => {
@@ -149,7 +158,7 @@ export class Producer {
       return this.#admit(topic, rows == null ? { records } : { pending: rows }, control)
     })
     admitted.catch(uncount)
-    this.#admission = admitted.catch(() => {})
+    this.#admission = this.#queueAdmission(admitted)
     // The send's own outcome, whatever its signal does: flush() waits for it, and a failure drops its pending-store rows.
     const outcome = admitted.then((group) => group.promise)
     this.#unsettled.add(outcome)
@@ -166,6 +175,33 @@ export class Producer {
       if (stored !== null) this.#pendingRecords.drop(stored, error)
       return error
     })
+  }
+
+  /** Counts an admission until it settles; the returned promise (the queue's new tail) settles with it and never rejects. */
+  #queueAdmission(admission: Promise<unknown>): Promise<void> {
+    this.#queuedAdmissions++
+    const settled = () => void this.#queuedAdmissions--
+    return admission.then(settled, settled)
+  }
+
+  /**
+   * The cheap path of a send without a signal, when nothing has to wait: the producer is ready, no earlier send is still being admitted,
+   * and the broker's limits and the topic's partition count are known. Admits the records synchronously (no promise per
+   * step, nothing in `#unsettled`: flush() waits for them through the batches they are in) and returns the send's
+   * outcome; null when the send must take the queued path.
+   */
+  #admitNow(topic: string, records: readonly ProducerRecord[]): Promise<RecordMetadata[]> | null {
+    if (!this.#isReady || this.#queuedAdmissions > 0) return null
+    const hello = this.#limits()
+    const partitionCount = hello === null ? undefined : this.#deps.metadata.knownPartitionCount(topic)
+    if (hello === null || partitionCount === undefined) return null
+    let group: SendGroup
+    try {
+      group = this.#append(topic, { records }, hello, partitionCount, null, () => this.#pending.addUnbatched(records.length))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return group.promise
   }
 
   /** Batches and records not yet acknowledged: the outbox (recovered batches included) plus records not yet batched. */
@@ -305,24 +341,34 @@ export class Producer {
 
   /** Validates every record, then appends them all; resolves with their SendGroup (one promise per send, not per record). */
   async #admit(topic: string, source: AdmitSource, control: AbortControl | null = null): Promise<SendGroup> {
-    const { conn, metadata, clock } = this.#deps
+    const { conn, metadata } = this.#deps
     const { pending } = source
     if (this.#idempotent) await this.ready
     if (this.#fenced !== null) throw this.#fenced
     // The limits of the last hello: while offline, records still get batched and written to the outbox.
     const hello = (this.#hello = conn.helloResponse ?? this.#hello ?? (await conn.ready()))
-    const maxBatchBytes = Math.min(this.#opts.maxBatchBytes ?? hello.maxBatchBytes, hello.maxBatchBytes)
     // Records already stored in the pending store wait out a connection that drops again, rather than fail.
     const maxRetries = this.#opts.maxRetries ?? 10
     const partitionCount =
       pending === undefined
         ? await metadata.partitionCount(topic)
         : await this.#retrying(() => metadata.partitionCount(topic), (e, attempt) => isConnectionTrouble(e) || attempt < maxRetries)
-    const limits = { maxRecordBytes: hello.maxRecordBytes, maxBatchBytes, partitionCount, nowMs: clock.now() }
+    return this.#append(topic, source, hello, partitionCount, control)
+  }
+
+  /**
+   * Validates every record against the limits, then appends them all, synchronously: a send is batched whole or
+   * dropped whole, and its abort handler sees which. `counted` runs once the records are admitted, before the first
+   * append (it may close a batch).
+   */
+  #append(topic: string, source: AdmitSource, hello: HelloResponse, partitionCount: number, control: AbortControl | null, counted?: () => void): SendGroup {
+    const { pending } = source
+    const maxBatchBytes = Math.min(this.#opts.maxBatchBytes ?? hello.maxBatchBytes, hello.maxBatchBytes)
+    const limits = { maxRecordBytes: hello.maxRecordBytes, maxBatchBytes, partitionCount, nowMs: this.#deps.clock.now() }
     const { inputs, partitions } = admitRecords(topic, source, limits, (key) => this.#partitioner.partition(topic, key, partitionCount))
-    // Synchronous from here to the end: a send is batched whole or dropped whole, and its abort handler sees which.
     if (control?.aborted) throw droppedError(control.signal)
     if (control !== null) control.admitted = true
+    counted?.()
     const group = new SendGroup(topic, inputs.length)
     for (let i = 0; i < inputs.length; i++) this.#accumulator.append(topic, partitions[i]!, inputs[i]!, new RecordSlot(group, i, partitions[i]!, pending?.[i]!.seq), maxBatchBytes)
     return group

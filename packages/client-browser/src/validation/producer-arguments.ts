@@ -22,6 +22,20 @@ const value: Rule = (v) => (v === undefined ? 'a string, a Uint8Array or null (n
 const headers: Rule = (v) => (isPlainObject(v) ? undefined : 'an object of { name: string | Uint8Array | null }')
 const recordShape = { key: optional(bytesOrNull), value, headers: optional(headers), partition: optional(integer(0)), timestamp: optional(integer(0)) }
 
+const isBytesOrNull = (v: unknown) => typeof v === 'string' || v instanceof Uint8Array || v === null
+/**
+ * The common record ({ value } or { key, value }, no headers, partition or timestamp) passes recordShape's rules: checked
+ * without walking the shape, so a send() of one record costs a few type tests. Anything else takes the full check.
+ */
+const isRecordObject = (r: unknown): r is Record<string, unknown> => typeof r === 'object' && r !== null && !Array.isArray(r)
+const isCommonRecord = (r: unknown): boolean =>
+  isRecordObject(r) &&
+  isBytesOrNull(r.value) &&
+  (r.key === undefined || isBytesOrNull(r.key)) &&
+  r.headers === undefined &&
+  r.partition === undefined &&
+  r.timestamp === undefined
+
 /** send(topic, records, options?): every record is checked before any is admitted, so a bad call changes nothing. */
 export function checkSendArguments(topic: unknown, records: unknown, options: unknown): { signal?: AbortSignal } {
   if (typeof topic !== 'string' || topic === '') {
@@ -31,14 +45,17 @@ export function checkSendArguments(topic: unknown, records: unknown, options: un
   if (!Array.isArray(records)) invalidArgument(SEND, 'records', `${RECORDS}${isPlainObject(records) ? '; for one record write send(topic, [record])' : ''}`, records)
   for (let i = 0; i < records.length; i++) {
     const r = records[i] as Record<string, unknown>
+    if (isCommonRecord(r)) continue
     const at = `records[${i}]`
     if (typeof r !== 'object' || r === null || Array.isArray(r)) invalidArgument(SEND, at, `an object { key?, value, headers? }; records must be ${RECORDS}`, r)
     // Extra fields of a record are ignored (records are often the caller's own objects); the known ones are checked.
     for (const [key, rule] of Object.entries(recordShape)) check(SEND, `${at}.${key}`, r[key], rule)
     if (r.headers !== undefined) for (const [name, v] of Object.entries(r.headers as object)) check(SEND, `${at}.headers[${JSON.stringify(name)}]`, v, bytesOrNull)
   }
-  return checkShape(SEND, 'options', options, signalOnly)
+  return options === undefined ? NO_OPTIONS : checkShape(SEND, 'options', options, signalOnly)
 }
+
+const NO_OPTIONS: { signal?: AbortSignal } = Object.freeze({})
 
 export function checkFlushOptions(options: unknown): { signal?: AbortSignal } {
   return checkShape('flush(options)', 'options', options, signalOnly)
