@@ -114,7 +114,7 @@ process.on('message', async (m) => {
       }
       process.send({ msg: 'ready', sockets: sockets.length })
     } else if (m.cmd === 'finish') {
-      const expected = m.total * sockets.length
+      const expected = total * sockets.length
       const deadline = performance.now() + m.timeoutMs
       while (received < expected && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10))
       for (const s of sockets) s.ws.terminate()
