@@ -12,7 +12,7 @@ import { testBatch } from '../log/testing/batches.js'
 import { ManualClock } from '../log/testing/manual-clock.js'
 import { ANONYMOUS } from '../security/principal.js'
 import { until } from '../../../../test/support/until.js'
-import { PushReads, PushReadsRegistry } from './push-reads.js'
+import { PushReads, PushReadsRegistry, type PreparedPush } from './push-reads.js'
 import { SubscriptionTable } from './subscription-table.js'
 
 const limits = { maxSubscriptionsPerConnection: 10, maxPushBytes: 1 << 20, maxCreditBytes: 1 << 20 }
@@ -31,10 +31,14 @@ async function logOfFour(highWatermark: number): Promise<PartitionLog> {
 }
 
 /** One connection's table over `log` (all tables of a test share `pushReads`, as a broker's connections do). */
-function connection(log: PartitionLog, pushReads: PushReadsRegistry, frames: Uint8Array[]): SubscriptionTable {
-  const broker = { limits, pushReads, partition: () => log, metrics: { recordsOut() {} }, onTopicDeleted: () => () => {}, onResigned: () => () => {}, access: { onGrantsChanged: () => () => {} } } as unknown as Broker
+function connection(log: PartitionLog, pushReads: PushReadsRegistry, frames: Uint8Array[], recordsOut: number[] = []): SubscriptionTable {
+  const broker = { limits, pushReads, partition: () => log, metrics: { recordsOut: (_topic: string, records: number) => recordsOut.push(records) }, onTopicDeleted: () => () => {}, onResigned: () => () => {}, access: { onGrantsChanged: () => () => {} } } as unknown as Broker
   return new SubscriptionTable(broker, { version: MAX_PROTOCOL_VERSION, principal: ANONYMOUS, peerNodeId: 0, send: (f) => frames.push(f), tryReserveOutput: () => true, releaseOutput() {} })
 }
+
+/** PushReads.read as a promise. */
+const readOf = (reads: PushReads, offset: number, maxBytes: number) =>
+  new Promise<PreparedPush | null>((resolve, reject) => reads.read(offset, maxBytes, (push, err) => (err === undefined ? resolve(push) : reject(err))))
 
 const offsetsOf = (frames: readonly Uint8Array[]) => frames.map(decodePush).flatMap((p: Push) => (p.kind === 'records' ? [...scanBatches(p.records)].map((b) => b.header.baseOffset) : []))
 
@@ -46,8 +50,11 @@ describe('PushReads through subscriptions', () => {
   it('subscriptions of several connections at one position share one read, and those with the same id the same frame bytes', async () => {
     const log = await logOfFour(1)
     const registry = new PushReadsRegistry()
-    const [a, b, c]: Uint8Array[][] = [[], [], []]
-    const tables = [connection(log, registry, a), connection(log, registry, b), connection(log, registry, c)]
+    const a: Uint8Array[] = []
+    const b: Uint8Array[] = []
+    const c: Uint8Array[] = []
+    const recordsOut: number[] = []
+    const tables = [connection(log, registry, a, recordsOut), connection(log, registry, b, recordsOut), connection(log, registry, c, recordsOut)]
     tables[0]!.subscribe({ topic: 't', partition: 0, offset: 1, creditBytes: 1 << 16 })
     tables[1]!.subscribe({ topic: 't', partition: 0, offset: 1, creditBytes: 1 << 16 })
     tables[2]!.unsubscribe(tables[2]!.subscribe({ topic: 't', partition: 0, offset: 0, creditBytes: 1 << 16 }).subscriptionId)
@@ -61,6 +68,8 @@ describe('PushReads through subscriptions', () => {
     expect(decodePush(a[0]!)).toMatchObject({ kind: 'records', subscriptionId: 1, highWatermark: 4 })
     expect(decodePush(c[0]!)).toMatchObject({ kind: 'records', subscriptionId: 2, highWatermark: 4 })
     for (const frames of [a, b, c]) expect(offsetsOf(frames)).toEqual([1, 2, 3])
+    await until(() => recordsOut.length > 0, { what: 'the records-out metric' })
+    expect(recordsOut).toEqual([9]) // the three deliveries of one read, reported once
     for (const t of tables) t.closeAll()
   })
 
@@ -68,7 +77,8 @@ describe('PushReads through subscriptions', () => {
     const log = await logOfFour(1)
     const batchBytes = (await log.read(0, 1)).records.length
     const registry = new PushReadsRegistry()
-    const [big, small]: Uint8Array[][] = [[], []]
+    const big: Uint8Array[] = []
+    const small: Uint8Array[] = []
     const tables = [connection(log, registry, big), connection(log, registry, small)]
     tables[0]!.subscribe({ topic: 't', partition: 0, offset: 1, creditBytes: 1 << 16 })
     const { subscriptionId } = tables[1]!.subscribe({ topic: 't', partition: 0, offset: 1, creditBytes: PUSH_RECORDS_OVERHEAD + batchBytes })
@@ -90,7 +100,7 @@ describe('PushReads', () => {
     const batchBytes = (await log.read(0, 1)).records.length
     const reads = new PushReads(log)
     const read = vi.spyOn(log, 'read')
-    const [all, one, two] = await Promise.all([reads.read(0, 1 << 20), reads.read(0, batchBytes), reads.read(0, 2 * batchBytes + 1)])
+    const [all, one, two] = await Promise.all([readOf(reads, 0, 1 << 20), readOf(reads, 0, batchBytes), readOf(reads, 0, 2 * batchBytes + 1)])
     expect(read).toHaveBeenCalledTimes(1)
     expect(all?.nextOffset).toBe(4)
     expect(one?.nextOffset).toBe(1)
@@ -104,19 +114,30 @@ describe('PushReads', () => {
     const log = await logOfFour(1)
     const reads = new PushReads(log)
     const read = vi.spyOn(log, 'read')
-    const before = reads.read(0, 1 << 20)
+    const before = readOf(reads, 0, 1 << 20)
     log.advanceHighWatermark(4)
-    const after = reads.read(0, 1 << 20)
-    const elsewhere = reads.read(2, 1 << 20)
+    const after = readOf(reads, 0, 1 << 20)
+    const elsewhere = readOf(reads, 2, 1 << 20)
     expect((await before)?.nextOffset).toBe(1)
     expect((await after)?.nextOffset).toBe(4)
     expect((await elsewhere)?.nextOffset).toBe(4)
-    expect((await reads.read(0, 1 << 20))?.nextOffset).toBe(4)
+    expect((await readOf(reads, 0, 1 << 20))?.nextOffset).toBe(4)
     expect(read).toHaveBeenCalledTimes(4)
   })
 
   it('returns null where nothing is readable (at the high watermark)', async () => {
     const log = await logOfFour(2)
-    expect(await new PushReads(log).read(2, 1 << 20)).toBeNull()
+    expect(await readOf(new PushReads(log), 2, 1 << 20)).toBeNull()
+  })
+
+  it('gives every caller sharing a failed read the error, once, after read() returned', async () => {
+    const log = await logOfFour(4)
+    const reads = new PushReads(log)
+    vi.spyOn(log, 'read').mockRejectedValueOnce(new Error('disk on fire'))
+    const calls: string[] = []
+    for (const name of ['a', 'b']) reads.read(0, 1 << 20, (push, err) => calls.push(`${name}: ${push === null ? 'null' : 'push'}, ${String(err)}`))
+    expect(calls).toEqual([])
+    await until(() => calls.length === 2, { what: 'both callbacks' })
+    expect(calls).toEqual(['a: null, Error: disk on fire', 'b: null, Error: disk on fire'])
   })
 })

@@ -11,7 +11,10 @@
  *   batches within its limit (at least one), as a read of its own with that limit returns them; one allowed more gets
  *   the shared read whole (less than it could take: it reads on from there), so no caller reads more than one storage
  *   read of its own would;
- * - a frame handed out is never written to again (sockets may hold it queued).
+ * - a frame handed out is never written to again (sockets may hold it queued);
+ * - every caller's callback is called exactly once, after read() returned (never from inside it), in the order
+ *   the callers asked.
+ * Callbacks instead of a promise per caller: a read shared by 500 subscriptions settles one promise, not 500.
  */
 import { batchLastOffset, encodePushRecords, readBatchHeader, scanBatches } from '@samsa/shared'
 import type { PartitionLog } from '../log/partition-log.js'
@@ -23,6 +26,8 @@ export class PreparedPush {
   /** Records pushed the client keeps (those of the first batch below `offset` are skipped by it). */
   readonly records: number
   readonly #frames = new Map<number, Uint8Array>()
+  /** Deliveries of this push not yet reported (count()). */
+  #delivered = 0
 
   constructor(
     readonly offset: number,
@@ -51,6 +56,19 @@ export class PreparedPush {
     return frame
   }
 
+  /**
+   * One delivery of this push: `report(records, bytes)` is called once for all deliveries counted in the same turn
+   * (in a microtask), with their sums (metrics labelled per topic cost a hash per update: one per read, not per socket).
+   */
+  count(report: (records: number, bytes: number) => void): void {
+    if (this.#delivered++ > 0) return
+    queueMicrotask(() => {
+      const n = this.#delivered
+      this.#delivered = 0
+      report(this.records * n, this.bytes.length * n)
+    })
+  }
+
   /** The leading whole batches within maxBytes (the first even when larger); this push when all fit. */
   within(maxBytes: number): PreparedPush {
     if (this.bytes.length <= maxBytes) return this
@@ -63,32 +81,51 @@ export class PreparedPush {
   }
 }
 
+type Waiter = (push: PreparedPush | null, err: unknown) => void
+
+interface InFlight {
+  readonly highWatermark: number
+  readonly logStartOffset: number
+  readonly waiters: { readonly maxBytes: number; readonly done: Waiter }[]
+}
+
 export class PushReads {
   readonly #log: PartitionLog
   /** Reads in flight by offset, each for the high watermark and log start it was issued at. */
-  readonly #inFlight = new Map<number, { highWatermark: number; logStartOffset: number; read: Promise<PreparedPush | null> }>()
+  readonly #inFlight = new Map<number, InFlight>()
 
   constructor(log: PartitionLog) {
     this.#log = log
   }
 
-  /** The push from `offset` within maxBytes; null when nothing is readable there. */
-  async read(offset: number, maxBytes: number): Promise<PreparedPush | null> {
+  /**
+   * Calls `done` once with the push from `offset` within maxBytes (null: nothing readable there), or with the read's
+   * error (err undefined on success).
+   */
+  read(offset: number, maxBytes: number, done: Waiter): void {
     const highWatermark = this.#log.highWatermark
     const logStartOffset = this.#log.logStartOffset
-    let entry = this.#inFlight.get(offset)
-    if (entry === undefined || entry.highWatermark !== highWatermark || entry.logStartOffset !== logStartOffset) {
-      const read = this.#readShared(offset, maxBytes)
-      const mine = { highWatermark, logStartOffset, read }
-      entry = mine
-      this.#inFlight.set(offset, mine)
-      const forget = (): void => {
-        if (this.#inFlight.get(offset) === mine) this.#inFlight.delete(offset)
-      }
-      read.then(forget, forget)
+    const entry = this.#inFlight.get(offset)
+    if (entry !== undefined && entry.highWatermark === highWatermark && entry.logStartOffset === logStartOffset) {
+      entry.waiters.push({ maxBytes, done })
+      return
     }
-    const push = await entry.read
-    return push === null ? null : push.within(maxBytes)
+    const mine: InFlight = { highWatermark, logStartOffset, waiters: [{ maxBytes, done }] }
+    this.#inFlight.set(offset, mine)
+    const settle = (push: PreparedPush | null, err: unknown): void => {
+      if (this.#inFlight.get(offset) === mine) this.#inFlight.delete(offset)
+      // One caller's failure must not cost the others their push: each is called, the first failure rethrown after.
+      let failure: { error: unknown } | null = null
+      for (const w of mine.waiters) {
+        try {
+          w.done(push === null ? null : push.within(w.maxBytes), err)
+        } catch (e) {
+          failure ??= { error: e }
+        }
+      }
+      if (failure !== null) throw failure.error
+    }
+    this.#readShared(offset, maxBytes).then((push) => settle(push, undefined), (err: unknown) => settle(null, err ?? new Error('read failed')))
   }
 
   async #readShared(offset: number, maxBytes: number): Promise<PreparedPush | null> {

@@ -10,7 +10,7 @@ import { inTopicPartition } from '../broker/offset-range.js'
 import type { PartitionLog } from '../log/partition-log.js'
 import type { Resignation } from '../broker/partition-leadership.js'
 import { toSamsaError } from './to-samsa-error.js'
-import type { PushReads } from './push-reads.js'
+import type { PreparedPush, PushReads } from './push-reads.js'
 
 export interface SubscriptionHost {
   readonly apiVersion: number
@@ -69,29 +69,35 @@ export class Subscription {
     const reserved = maxBytes + PUSH_RECORDS_OVERHEAD
     if (!this.#host.tryReserve(reserved)) return
     this.#reading = true
-    this.#readOnce(maxBytes).finally(() => this.#host.release(reserved)).then(
-      (more) => {
-        this.#reading = false
-        if (more) this.pump()
-      },
-      (err: unknown) => {
-        this.#reading = false
-        this.end(toSamsaError(inTopicPartition(err, this.topic, this.partition, this.#nextOffset)))
-      },
-    )
+    this.#reads.read(this.#nextOffset, maxBytes, (push, err) => this.#onRead(push, err, reserved))
   }
 
-  async #readOnce(maxBytes: number): Promise<boolean> {
-    const push = await this.#reads.read(this.#nextOffset, maxBytes)
-    if (this.#closed || push === null) return false
-    const frame = push.frame(this.#host.apiVersion, this.id)
-    this.#host.send(frame)
-    this.#host.recordsOut(this.topic, push.records, push.bytes.length)
-    // A push spends its whole frame (PUSH_RECORDS_OVERHEAD + records), as the client counts it.
-    this.#credit -= frame.length
-    this.#nextOffset = push.nextOffset
-    return true
+  /** The read's outcome (called once per pump that started a read): push it, or end on a read error. */
+  #onRead(push: PreparedPush | null, err: unknown, reserved: number): void {
+    let more = false
+    try {
+      if (err !== undefined) throw err
+      if (!this.#closed && push !== null) {
+        const frame = push.frame(this.#host.apiVersion, this.id)
+        this.#host.send(frame)
+        push.count(this.#countOut)
+        // A push spends its whole frame (PUSH_RECORDS_OVERHEAD + records), as the client counts it.
+        this.#credit -= frame.length
+        this.#nextOffset = push.nextOffset
+        more = true
+      }
+    } catch (e) {
+      this.#host.release(reserved)
+      this.#reading = false
+      this.end(toSamsaError(inTopicPartition(e, this.topic, this.partition, this.#nextOffset)))
+      return
+    }
+    this.#host.release(reserved)
+    this.#reading = false
+    if (more) this.pump()
   }
+
+  readonly #countOut = (records: number, bytes: number): void => this.#host.recordsOut(this.topic, records, bytes)
 
   /** Ends the subscription from the broker side and tells the client why. */
   end(error: SamsaError): void {
