@@ -42,7 +42,7 @@ const { values: flags } = parseArgs({
 
 if (flags.help) {
   process.stdout.write(`usage: node bench/run.mjs [--quick] [--only ${SCENARIOS.join('|')}]… [--out DIR] [--pin] [--cpu-prof]
-  --quick     short runs (whole run < 60 s on 2 cores)
+  --quick     short runs (whole run < 2 min on 2 cores)
   --only X    run only scenario X (repeatable, or comma-separated)
   --out DIR   where the JSON goes (default bench/results)
   --pin       taskset: bench process on CPU 0, broker / raw server on CPU 1
