@@ -17,8 +17,12 @@ import { rawLatency } from './scenarios/raw-latency.mjs'
 import { bundleSize } from './scenarios/bundle-size.mjs'
 import { restartScenario } from './scenarios/restart.mjs'
 import { sendOne } from './scenarios/send-one.mjs'
+import { fanout } from './scenarios/fanout.mjs'
 
-const SCENARIOS = ['bundle', 'raw', 'produce', 'send-one', 'latency', 'raw-latency', 'cluster', 'restart']
+const SCENARIOS = ['bundle', 'raw', 'produce', 'send-one', 'latency', 'raw-latency', 'cluster', 'restart', 'fanout']
+/** The `fanout` rows: subscriber sockets per run, one producer at FANOUT_RATE records/s, one record per send(). */
+const FANOUT_SUBSCRIBERS = [100, 500]
+const FANOUT_RATE = 100
 /** The `cluster` rows: a local cluster of combined-mode nodes, a replicated topic, acks=all (waits for the ISR). */
 const CLUSTER = { nodes: 3, replicationFactor: 3, minInsyncReplicas: 2 }
 const RECORD_SIZES = [100, 1024]
@@ -41,7 +45,7 @@ const { values: flags } = parseArgs({
 
 if (flags.help) {
   process.stdout.write(`usage: node bench/run.mjs [--quick] [--only ${SCENARIOS.join('|')}]… [--out DIR] [--pin] [--cpu-prof]
-  --quick     short runs (whole run < 60 s on 2 cores)
+  --quick     short runs (whole run < 2 min on 2 cores)
   --only X    run only scenario X (repeatable, or comma-separated)
   --out DIR   where the JSON goes (default bench/results)
   --pin       taskset: bench process on CPU 0, broker / raw server on CPU 1
@@ -63,8 +67,8 @@ const outDir = flags.out ?? fileURLToPath(new URL('./results/', import.meta.url)
 const profileDir = join(outDir, 'profiles')
 
 const settings = quick
-  ? { sendOneMs: 2_500, sendOneWarmupRecords: 50_000, rawMs: 1_500, rawWarmupMs: 300, produceMs: 2_500, produceMaxBytes: 1e9, latencyMs: 3_000, latencyWarmupMs: 500, restartSegmentBytes: 1 << 20, restartCleanRuns: 2 }
-  : { sendOneMs: 10_000, sendOneWarmupRecords: 100_000, rawMs: 5_000, rawWarmupMs: 500, produceMs: 10_000, produceMaxBytes: 3e9, latencyMs: 10_000, latencyWarmupMs: 1_000, restartSegmentBytes: 10 << 20, restartCleanRuns: 3 }
+  ? { sendOneMs: 2_500, sendOneWarmupRecords: 50_000, rawMs: 1_500, rawWarmupMs: 300, produceMs: 2_500, produceMaxBytes: 1e9, latencyMs: 3_000, latencyWarmupMs: 500, restartSegmentBytes: 1 << 20, restartCleanRuns: 2, fanoutMs: 2_000, fanoutWarmupMs: 300 }
+  : { sendOneMs: 10_000, sendOneWarmupRecords: 100_000, rawMs: 5_000, rawWarmupMs: 500, produceMs: 10_000, produceMaxBytes: 3e9, latencyMs: 10_000, latencyWarmupMs: 1_000, restartSegmentBytes: 10 << 20, restartCleanRuns: 3, fanoutMs: 10_000, fanoutWarmupMs: 1_000 }
 
 const cpus = flags.pin ? { bench: 0, server: 1 } : {}
 if (flags.pin) {
@@ -95,6 +99,7 @@ async function step(label, fn) {
 }
 
 function summaryLine(r) {
+  if (r.scenario === 'fanout') return `${r.target} → ${r.subscribers} sockets: p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.serverCpuUsPerDelivery} µs server CPU per delivery, lost ${r.lost}`
   if (r.recordsPerSec !== undefined) return `${fmtInt(r.recordsPerSec)} records/s, ${r.mbPerSec} MB/s`
   if (r.scenario === 'send-one') return `${fmtInt(r.recordsPerSec)} records/s, client ${r.clientCpuUsPerSend} µs/send, broker ${r.serverCpuUsPerRecord} µs/record, ${r.frames?.meanRecordsPerFrame} records/frame`
   if (r.p50Ms !== undefined) return `p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms${r.serverCpuUsPerDelivered == null ? '' : `, broker ${r.serverCpuUsPerDelivered} µs/delivered record`}`
@@ -266,6 +271,27 @@ try {
       }),
     )
   }
+  if (selected('fanout')) {
+    for (const subscribers of FANOUT_SUBSCRIBERS) {
+      for (const target of ['raw', 'samsa']) {
+        await step(`fanout ${target} 1 → ${subscribers} @ ${FANOUT_RATE}/s`, () =>
+          fanout({
+            target,
+            subscribers,
+            ratePerSec: FANOUT_RATE,
+            recordBytes: 100,
+            durationMs: settings.fanoutMs,
+            warmupMs: settings.fanoutWarmupMs,
+            fsync: 'always',
+            creditBytes: 1 << 20,
+            drainTimeoutMs: 15_000,
+            brokerNodeArgs,
+            brokerCpu: cpus.server,
+          }),
+        )
+      }
+    }
+  }
 } finally {
   killAllChildren()
 }
@@ -401,6 +427,18 @@ function humanTables(rep) {
           fmtNum(l?.p50Ms, 2), fmtNum(l?.p99Ms, 2), fmtNum(l?.p999Ms, 2), fmtNum(l?.ackLatency?.p99Ms, 2), l?.lost, l?.duplicates,
         ]
       }),
+    ))
+  }
+  const fan = rep.results.filter((r) => r.scenario === 'fanout')
+  if (fan.length) {
+    out.push('', formatTable(
+      [`fan-out, 1 producer @ ${FANOUT_RATE}/s, 100 B, one record per send`, 'sockets', 'deliveries', 'lost', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'server cpu', 'server µs/delivery', 'subscribers cpu', 'other cpu'],
+      fan.map((r) => [
+        r.target === 'raw' ? 'raw ws broadcast (baseline)' : `Samsa broker, SDK producer acks=all, fsync ${r.fsync}`,
+        r.subscribers, fmtInt(r.deliveries), String(r.lost), fmtNum(r.p50Ms, 2), fmtNum(r.p99Ms, 2), fmtNum(r.p999Ms, 2), fmtNum(r.maxMs, 2),
+        r.serverCpuPct == null ? null : `${r.serverCpuPct}%`, fmtNum(r.serverCpuUsPerDelivery, 2),
+        `${r.subscribersCpuPct}%`, r.otherCpuPct == null ? null : `${r.otherCpuPct}%`,
+      ]),
     ))
   }
   const restart = rep.results.find((r) => r.scenario === 'restart')

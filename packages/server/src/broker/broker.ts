@@ -9,6 +9,7 @@
  * begins no connection is opened and no produce accepted; open connections ≤ maxConnections. No sockets, timers
  * of its own beyond the injected clock, or runtime globals: adapters give it storage, a clock, a logger and metrics.
  */
+import { PushReadsRegistry } from '../sessions/push-reads.js'
 import {
   ErrorMessages, SamsaError,
   type FetchRequest, type FetchResponse, type ListOffsetsRequest, type ListOffsetsResponse,
@@ -110,6 +111,8 @@ export class Broker {
   readonly peerAuthenticator: PeerAuthenticator | undefined
   /** Every authorization check of the sessions and the REST API goes through it. */
   readonly access: AccessControl
+  /** Subscriptions' reads and push frames, shared between those at the same position of a partition (fan-out). */
+  readonly pushReads: PushReadsRegistry
   /** What the produce and fetch paths need of the broker. */
   readonly #paths: ProduceContext & FetchContext
   readonly #leadership: PartitionLeadership | undefined
@@ -132,6 +135,7 @@ export class Broker {
     this.authenticator = config.authEnabled ? deps.authenticator : undefined
     this.peerAuthenticator = deps.peerAuthenticator
     this.access = new AccessControl(deps.authorizer ?? Authorizer.OFF, deps.logger, this.metrics, deps.clock)
+    this.pushReads = new PushReadsRegistry()
     this.#paths = { config, clock: deps.clock, metrics: this.metrics, crc32c: deps.crc32c }
     this.#leadership = deps.leadership
     this.#topics = logs instanceof TopicRegistry ? logs : null

@@ -15,6 +15,7 @@ import { testBatch } from '../log/testing/batches.js'
 import { ManualClock } from '../log/testing/manual-clock.js'
 import { until } from '../../../../test/support/until.js'
 import { SubscriptionTable } from './subscription-table.js'
+import { PushReadsRegistry } from './push-reads.js'
 
 const limits = { maxSubscriptionsPerConnection: 10, maxPushBytes: 1 << 20, maxCreditBytes: 1 << 20 }
 
@@ -30,7 +31,7 @@ async function leaderWithLaggingHighWatermark(): Promise<PartitionLog> {
 
 /** A table over `log`, with what it needs of a Broker; pushes decoded into `pushes`. */
 function tableOver(log: PartitionLog, pushes: Push[]): SubscriptionTable {
-  const broker = { limits, partition: () => log, metrics: { recordsOut() {} }, onTopicDeleted: () => () => {}, onResigned: () => () => {}, access: { onGrantsChanged: () => () => {} } } as unknown as Broker
+  const broker = { limits, pushReads: new PushReadsRegistry(), partition: () => log, metrics: { recordsOut() {} }, onTopicDeleted: () => () => {}, onResigned: () => () => {}, access: { onGrantsChanged: () => () => {} } } as unknown as Broker
   return new SubscriptionTable(broker, { version: MAX_PROTOCOL_VERSION, principal: ANONYMOUS, peerNodeId: 0, send: (f) => pushes.push(decodePush(f)), tryReserveOutput: () => true, releaseOutput() {} })
 }
 

@@ -68,7 +68,7 @@ export class SubscriptionTable {
     const id = this.#nextId++
     const broker = this.#broker
     const host = this.#host
-    const sub = new Subscription(id, req.topic, req.partition, log, offset, req.creditBytes, {
+    const sub = new Subscription(id, req.topic, req.partition, log, broker.pushReads.for(log), offset, req.creditBytes, {
       get apiVersion() {
         return host.version
       },

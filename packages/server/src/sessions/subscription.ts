@@ -2,13 +2,15 @@
  * @module Subscription: pushes one partition's batches to one connection from an offset, within byte credit.
  * Invariants: pushes are in offset order; nextOffset only grows; at most one read is in flight; nothing is
  * pushed while credit ≤ 0, above the high watermark, or without room reserved in the connection's output budget
- * (reserved before the read, released once the push is handed to the socket).
+ * (reserved before the read, released once the push is handed to the socket). Reads go through the partition's
+ * PushReads, so subscriptions at the same position share one read and one frame.
  */
-import { ErrorMessages, PUSH_RECORDS_OVERHEAD, SamsaError, batchLastOffset, encodePushEnded, encodePushRecords, readBatchHeader, scanBatches } from '@samsa/shared'
+import { ErrorMessages, PUSH_RECORDS_OVERHEAD, SamsaError, encodePushEnded } from '@samsa/shared'
 import { inTopicPartition } from '../broker/offset-range.js'
 import type { PartitionLog } from '../log/partition-log.js'
 import type { Resignation } from '../broker/partition-leadership.js'
 import { toSamsaError } from './to-samsa-error.js'
+import type { PreparedPush, PushReads } from './push-reads.js'
 
 export interface SubscriptionHost {
   readonly apiVersion: number
@@ -28,6 +30,7 @@ export class Subscription {
   readonly topic: string
   readonly partition: number
   readonly #log: PartitionLog
+  readonly #reads: PushReads
   readonly #host: SubscriptionHost
   /** Next offset to deliver; only grows. */
   #nextOffset: number
@@ -37,11 +40,12 @@ export class Subscription {
   #closed = false
   readonly #offHighWatermark: () => void
 
-  constructor(id: number, topic: string, partition: number, log: PartitionLog, offset: number, creditBytes: number, host: SubscriptionHost) {
+  constructor(id: number, topic: string, partition: number, log: PartitionLog, reads: PushReads, offset: number, creditBytes: number, host: SubscriptionHost) {
     this.id = id
     this.topic = topic
     this.partition = partition
     this.#log = log
+    this.#reads = reads
     this.#host = host
     this.#nextOffset = offset
     this.#credit = Math.min(creditBytes, host.maxCreditBytes)
@@ -65,42 +69,35 @@ export class Subscription {
     const reserved = maxBytes + PUSH_RECORDS_OVERHEAD
     if (!this.#host.tryReserve(reserved)) return
     this.#reading = true
-    this.#readOnce(maxBytes).finally(() => this.#host.release(reserved)).then(
-      (more) => {
-        this.#reading = false
-        if (more) this.pump()
-      },
-      (err: unknown) => {
-        this.#reading = false
-        this.end(toSamsaError(inTopicPartition(err, this.topic, this.partition, this.#nextOffset)))
-      },
-    )
+    this.#reads.read(this.#nextOffset, maxBytes, (push, err) => this.#onRead(push, err, reserved))
   }
 
-  async #readOnce(maxBytes: number): Promise<boolean> {
-    const r = await this.#log.read(this.#nextOffset, maxBytes)
-    if (this.#closed || r.records.length === 0) return false
-    let last = -1
-    let records = 0
-    for (const b of scanBatches(r.records)) {
-      last = batchLastOffset(b.header)
-      records += b.header.recordCount
+  /** The read's outcome (called once per pump that started a read): push it, or end on a read error. */
+  #onRead(push: PreparedPush | null, err: unknown, reserved: number): void {
+    let more = false
+    try {
+      if (err !== undefined) throw err
+      if (!this.#closed && push !== null) {
+        const frame = push.frame(this.#host.apiVersion, this.id)
+        this.#host.send(frame)
+        push.count(this.#countOut)
+        // A push spends its whole frame (PUSH_RECORDS_OVERHEAD + records), as the client counts it.
+        this.#credit -= frame.length
+        this.#nextOffset = push.nextOffset
+        more = true
+      }
+    } catch (e) {
+      this.#host.release(reserved)
+      this.#reading = false
+      this.end(toSamsaError(inTopicPartition(e, this.topic, this.partition, this.#nextOffset)))
+      return
     }
-    if (last < this.#nextOffset) return false
-    const frame = encodePushRecords(this.#host.apiVersion, this.id, r.highWatermark, r.logStartOffset, r.records)
-    this.#host.send(frame)
-    this.#host.recordsOut(this.topic, records - this.#skipped(r.records), r.records.length)
-    // A push spends its whole frame (PUSH_RECORDS_OVERHEAD + records), as the client counts it.
-    this.#credit -= frame.length
-    this.#nextOffset = last + 1
-    return true
+    this.#host.release(reserved)
+    this.#reading = false
+    if (more) this.pump()
   }
 
-  /** Records at the front of the first batch that lie below nextOffset (sent, but skipped by the client). */
-  #skipped(records: Uint8Array): number {
-    const first = readBatchHeader(records, 0)
-    return Math.max(0, this.#nextOffset - first.baseOffset)
-  }
+  readonly #countOut = (records: number, bytes: number): void => this.#host.recordsOut(this.topic, records, bytes)
 
   /** Ends the subscription from the broker side and tells the client why. */
   end(error: SamsaError): void {
