@@ -39,7 +39,7 @@ const { values: flags } = parseArgs({
 
 if (flags.help) {
   process.stdout.write(`usage: node bench/run.mjs [--quick] [--only ${SCENARIOS.join('|')}]… [--out DIR] [--pin] [--cpu-prof]
-  --quick     short runs (whole run < 60 s on 2 cores)
+  --quick     short runs (whole run ~70 s on 2 idle cores)
   --only X    run only scenario X (repeatable, or comma-separated)
   --out DIR   where the JSON goes (default bench/results)
   --pin       taskset: bench process on CPU 0, broker / raw server on CPU 1
@@ -61,8 +61,8 @@ const outDir = flags.out ?? fileURLToPath(new URL('./results/', import.meta.url)
 const profileDir = join(outDir, 'profiles')
 
 const settings = quick
-  ? { rawMs: 1_500, rawWarmupMs: 300, produceMs: 2_500, produceMaxBytes: 1e9, latencyMs: 3_000, latencyWarmupMs: 500, restartSegmentBytes: 1 << 20, restartCleanRuns: 2, authProduceMs: 2_000, connectMs: 1_000 }
-  : { rawMs: 5_000, rawWarmupMs: 500, produceMs: 10_000, produceMaxBytes: 3e9, latencyMs: 10_000, latencyWarmupMs: 1_000, restartSegmentBytes: 10 << 20, restartCleanRuns: 3, authProduceMs: 10_000, connectMs: 5_000 }
+  ? { rawMs: 1_500, rawWarmupMs: 300, produceMs: 2_500, produceMaxBytes: 1e9, latencyMs: 3_000, latencyWarmupMs: 500, restartSegmentBytes: 1 << 20, restartCleanRuns: 2, authProduceMs: 1_500, authWarmupRecords: 30_000, connectMs: 750 }
+  : { rawMs: 5_000, rawWarmupMs: 500, produceMs: 10_000, produceMaxBytes: 3e9, latencyMs: 10_000, latencyWarmupMs: 1_000, restartSegmentBytes: 10 << 20, restartCleanRuns: 3, authProduceMs: 10_000, authWarmupRecords: 100_000, connectMs: 5_000 }
 
 const cpus = flags.pin ? { bench: 0, server: 1 } : {}
 if (flags.pin) {
@@ -246,7 +246,7 @@ try {
             maxUnsettled: 16,
             durationMs: settings.authProduceMs,
             maxRecords: Math.floor(settings.produceMaxBytes / 100),
-            warmupRecords: 50_000,
+            warmupRecords: settings.authWarmupRecords,
             brokerNodeArgs,
             brokerCpu: cpus.server,
             auth,
