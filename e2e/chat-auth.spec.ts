@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { killAll, runCli, startChildBroker } from '../test/support/child-broker.js'
 import { watchPage } from './support/harness.js'
-import { chatContext, pageErrors, send, texts, type ChatUser } from './support/chat.js'
+import { chatContext, pageErrors, screenshot, send, texts, type ChatUser } from './support/chat.js'
 
 /** The demo's topics: rooms `chat.<room>`, presence `chat-presence`, room notes `notes.<room>`. */
 const DEMO_TOPICS = 'chat.*,chat-presence,notes.*'
@@ -38,7 +38,7 @@ async function pickName(user: ChatUser): Promise<void> {
   await expect(user.page.getByRole('button', { name: new RegExp(`Display name: ${user.name}`) })).toBeVisible()
 }
 
-test('the demo runs with tokens when authentication is on; no token or a bad one shows the sign-in panel', async ({ browser }) => {
+test('the demo runs with tokens when authentication is on; no token or a bad one shows the sign-in panel', async ({ browser }, info) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'samsa-e2e-auth-'))
   const users: ChatUser[] = []
   try {
@@ -78,6 +78,7 @@ test('the demo runs with tokens when authentication is on; no token or a bad one
     users.push(forger)
     await expect(forger.page.getByTestId('sign-in')).toContainText('The broker refused your token')
     await expect(forger.page.getByTestId('sign-in-reason')).toHaveText(/^authentication failed: /)
+    await screenshot(forger.page, info, 'sign-in-refused')
 
     // Signing in from the panel with a good token: the page reloads, connects and shows the room.
     await forger.page.getByLabel('Access token').fill(await token(secretFile, 'carol'))

@@ -177,6 +177,8 @@ export class ChatModel {
   }
 
   notice(level: Notice['level'], text: string): void {
+    // Once the broker refused the token, every failure after it is that refusal again: the sign-in panel says it once.
+    if (this.#state.signIn) return
     const notices = [...this.#state.notices, { id: ++this.#noticeSeq, level, text }].slice(-MAX_NOTICES)
     this.#set({ notices })
   }
@@ -205,7 +207,7 @@ export class ChatModel {
     })
     void this.#client.closed.then((e) => {
       if (!e) return
-      if (isAuthenticationRefusal(e)) this.#set({ signIn: { reason: e.message, hadToken: token !== null } })
+      if (isAuthenticationRefusal(e)) this.#set({ signIn: { reason: e.message, hadToken: token !== null }, notices: [] })
       else this.notice('error', `The connection closed for good: ${describe(e)}. Reload the page.`)
     })
 
