@@ -18,8 +18,9 @@ import { bundleSize } from './scenarios/bundle-size.mjs'
 import { restartScenario } from './scenarios/restart.mjs'
 import { sendOne } from './scenarios/send-one.mjs'
 import { fanout } from './scenarios/fanout.mjs'
+import { connectionRate, withAuthCases } from './scenarios/auth-cost.mjs'
 
-const SCENARIOS = ['bundle', 'raw', 'produce', 'send-one', 'latency', 'raw-latency', 'cluster', 'restart', 'fanout']
+const SCENARIOS = ['bundle', 'raw', 'produce', 'send-one', 'latency', 'raw-latency', 'cluster', 'restart', 'fanout', 'auth']
 /** The `fanout` rows: subscriber sockets per run, one producer at FANOUT_RATE records/s, one record per send(). */
 const FANOUT_SUBSCRIBERS = [100, 500]
 const FANOUT_RATE = 100
@@ -67,8 +68,8 @@ const outDir = flags.out ?? fileURLToPath(new URL('./results/', import.meta.url)
 const profileDir = join(outDir, 'profiles')
 
 const settings = quick
-  ? { sendOneMs: 2_500, sendOneWarmupRecords: 50_000, rawMs: 1_500, rawWarmupMs: 300, produceMs: 2_500, produceMaxBytes: 1e9, latencyMs: 3_000, latencyWarmupMs: 500, restartSegmentBytes: 1 << 20, restartCleanRuns: 2, fanoutMs: 2_000, fanoutWarmupMs: 300 }
-  : { sendOneMs: 10_000, sendOneWarmupRecords: 100_000, rawMs: 5_000, rawWarmupMs: 500, produceMs: 10_000, produceMaxBytes: 3e9, latencyMs: 10_000, latencyWarmupMs: 1_000, restartSegmentBytes: 10 << 20, restartCleanRuns: 3, fanoutMs: 10_000, fanoutWarmupMs: 1_000 }
+  ? { sendOneMs: 2_500, sendOneWarmupRecords: 50_000, rawMs: 1_500, rawWarmupMs: 300, produceMs: 2_500, produceMaxBytes: 1e9, latencyMs: 3_000, latencyWarmupMs: 500, restartSegmentBytes: 1 << 20, restartCleanRuns: 2, fanoutMs: 2_000, fanoutWarmupMs: 300, authProduceMs: 1_500, authWarmupRecords: 30_000, connectMs: 750 }
+  : { sendOneMs: 10_000, sendOneWarmupRecords: 100_000, rawMs: 5_000, rawWarmupMs: 500, produceMs: 10_000, produceMaxBytes: 3e9, latencyMs: 10_000, latencyWarmupMs: 1_000, restartSegmentBytes: 10 << 20, restartCleanRuns: 3, fanoutMs: 10_000, fanoutWarmupMs: 1_000, authProduceMs: 10_000, authWarmupRecords: 100_000, connectMs: 5_000 }
 
 const cpus = flags.pin ? { bench: 0, server: 1 } : {}
 if (flags.pin) {
@@ -100,6 +101,7 @@ async function step(label, fn) {
 
 function summaryLine(r) {
   if (r.scenario === 'fanout') return `${r.target} → ${r.subscribers} sockets: p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.serverCpuUsPerDelivery} µs server CPU per delivery, lost ${r.lost}`
+  if (r.connectionsPerSec !== undefined) return `${fmtInt(r.connectionsPerSec)} connections/s (connect, hello, close; ${r.concurrency} at a time)`
   if (r.recordsPerSec !== undefined) return `${fmtInt(r.recordsPerSec)} records/s, ${r.mbPerSec} MB/s`
   if (r.scenario === 'send-one') return `${fmtInt(r.recordsPerSec)} records/s, client ${r.clientCpuUsPerSend} µs/send, broker ${r.serverCpuUsPerRecord} µs/record, ${r.frames?.meanRecordsPerFrame} records/frame`
   if (r.p50Ms !== undefined) return `p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms${r.serverCpuUsPerDelivered == null ? '' : `, broker ${r.serverCpuUsPerDelivered} µs/delivered record`}`
@@ -292,6 +294,36 @@ try {
       }
     }
   }
+  if (selected('auth')) {
+    // Authentication + authorization off vs on, in this run: SDK produce 100 B acks=all on a --fsync never broker
+    // (the case with the most requests per second, so a per-request check shows most), and the connection set-up
+    // rate (every hello verifies a JWT when on). Two rounds in the order off, on, on, off, so a drift in the
+    // machine's load during the run weighs on both alike; the table shows the mean of each.
+    await withAuthCases(async ([off, on]) => {
+      const order = [off, on, on, off]
+      for (const [i, auth] of order.entries()) {
+        await step(`auth ${auth.label}: produce 100 B fsync=never (round ${i < 2 ? 1 : 2})`, () =>
+          produceThroughput({
+            recordBytes: 100,
+            fsync: 'never',
+            chunkRecords: 1_000,
+            maxUnsettled: 16,
+            durationMs: settings.authProduceMs,
+            maxRecords: Math.floor(settings.produceMaxBytes / 100),
+            warmupRecords: settings.authWarmupRecords,
+            brokerNodeArgs,
+            brokerCpu: cpus.server,
+            auth,
+          }),
+        )
+      }
+      for (const [i, auth] of order.entries()) {
+        await step(`auth ${auth.label}: connection set-up (round ${i < 2 ? 1 : 2})`, () =>
+          connectionRate({ auth, fsync: 'never', durationMs: settings.connectMs, concurrency: 4, brokerNodeArgs, brokerCpu: cpus.server }),
+        )
+      }
+    })
+  }
 } finally {
   killAllChildren()
 }
@@ -357,7 +389,7 @@ function humanTables(rep) {
     out.push('', formatTable(
       ['throughput', 'record', 'fsync', 'records/s', 'MB/s', 'vs raw', 'rec/frame', 'client cpu', 'server cpu', 'other cpu', 'client µs/rec', 'server µs/rec', 'broker ms/produce'],
       thr.map((r) => [
-        r.scenario === 'raw' ? 'raw ws baseline' : `SDK produce acks=all, ${deployment(r)}`,
+        r.scenario === 'raw' ? 'raw ws baseline' : `SDK produce acks=all, ${deployment(r)}${r.auth ? `, auth ${r.auth}` : ''}`,
         `${r.recordBytes} B`,
         r.fsync ?? '-',
         fmtInt(r.recordsPerSec),
@@ -439,6 +471,31 @@ function humanTables(rep) {
         r.serverCpuPct == null ? null : `${r.serverCpuPct}%`, fmtNum(r.serverCpuUsPerDelivery, 2),
         `${r.subscribersCpuPct}%`, r.otherCpuPct == null ? null : `${r.otherCpuPct}%`,
       ]),
+    ))
+  }
+  const authRows = rep.results.filter((r) => r.auth)
+  if (authRows.length) {
+    // Side by side: the same measurements against a broker without and with authentication + authorization (the
+    // mean of the rounds of each).
+    const mean = (scenario, label, key) => {
+      const vals = authRows.filter((r) => r.scenario === scenario && r.auth === label).map((r) => r[key]).filter((v) => typeof v === 'number')
+      return vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : null
+    }
+    const ratio = (scenario, key) => {
+      const [a, b] = [mean(scenario, 'off', key), mean(scenario, 'on', key)]
+      return a && b ? fmtNum(b / a, 3) : null
+    }
+    const keys = [['produce', 'recordsPerSec'], ['produce', 'serverCpuUsPerRecord'], ['connect', 'connectionsPerSec'], ['connect', 'serverCpuUsPerConnection']]
+    out.push('', formatTable(
+      ['authentication + authorization (1 node, mean of rounds)', 'produce 100 B rec/s', 'server µs/rec', 'connections/s', 'server µs/conn'],
+      [
+        ...['off', 'on'].map((label) => [
+          label === 'on' ? 'on (HS256 token, grants from its claim)' : 'off (open broker)',
+          fmtInt(mean('produce', label, 'recordsPerSec')), fmtNum(mean('produce', label, 'serverCpuUsPerRecord'), 2),
+          fmtInt(mean('connect', label, 'connectionsPerSec')), fmtNum(mean('connect', label, 'serverCpuUsPerConnection'), 0),
+        ]),
+        ['on / off', ...keys.map(([scenario, key]) => ratio(scenario, key))],
+      ],
     ))
   }
   const restart = rep.results.find((r) => r.scenario === 'restart')

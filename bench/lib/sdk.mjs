@@ -55,9 +55,12 @@ export function frameSummary(stats) {
 const { nativeCrc32c } = await import('../../packages/server/dist/adapters/node/native-crc32c.js')
 const crc32c = nativeCrc32c()
 
-/** `url`: one broker URL or a list (a cluster's nodes: the SDK bootstraps from any and follows partition leaders). */
-export function makeClient(sdk, { url, clientId, WebSocketClass = WebSocket }) {
-  return sdk.createClient({ brokers: [url].flat(), clientId, WebSocket: WebSocketClass, ...(crc32c ? { crc32c } : {}) })
+/**
+ * `url`: one broker URL or a list (a cluster's nodes: the SDK bootstraps from any and follows partition leaders);
+ * `token`: a JWT for a broker with authentication.
+ */
+export function makeClient(sdk, { url, clientId, WebSocketClass = WebSocket, token }) {
+  return sdk.createClient({ brokers: [url].flat(), clientId, WebSocket: WebSocketClass, ...(crc32c ? { crc32c } : {}), ...(token ? { token } : {}) })
 }
 
 export async function closeClient(client) {

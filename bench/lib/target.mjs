@@ -13,11 +13,11 @@ import { withTimeout } from './stats.mjs'
  *     the full ISR) and returns { metricsUrl: the partition leader's HTTP URL, topology: null | { nodes, leader,
  *     replicationFactor, minInsyncReplicas, replicas, isr } },
  * }
- * opts: { fsync, nodeArgs, pinCpu, cluster? }
+ * opts: { fsync, nodeArgs, pinCpu, cluster?, brokerArgs?: more `samsa start` flags for a single broker }
  */
 export async function withTarget(opts, fn) {
   if (!opts.cluster) {
-    return withBroker({ fsync: opts.fsync, nodeArgs: opts.nodeArgs, pinCpu: opts.pinCpu }, ({ wsUrl, httpUrl, child, lines }) => fn({
+    return withBroker({ fsync: opts.fsync, nodeArgs: opts.nodeArgs, pinCpu: opts.pinCpu, extraArgs: opts.brokerArgs }, ({ wsUrl, httpUrl, child, lines }) => fn({
       brokerUrls: [wsUrl],
       serverPids: child.pid,
       lastLines: () => lines.slice(-10).join('\n'),
@@ -27,6 +27,7 @@ export async function withTarget(opts, fn) {
       },
     }))
   }
+  if (opts.brokerArgs?.length) throw new Error('brokerArgs are for a single broker, not a cluster')
   const { nodes, replicationFactor, minInsyncReplicas } = opts.cluster
   return withCluster({ nodes, fsync: opts.fsync, nodeArgs: opts.nodeArgs, pinCpu: opts.pinCpu }, (cluster) => fn({
     brokerUrls: cluster.nodes.map((n) => n.wsUrl),

@@ -9,13 +9,14 @@ import { rates, round, withTimeout } from '../lib/stats.mjs'
 
 /**
  * opts: { recordBytes, fsync, chunkRecords, maxUnsettled, durationMs, maxRecords, warmupRecords, brokerNodeArgs, pinCpu,
- *         cluster?: { nodes, replicationFactor, minInsyncReplicas } }
+ *         cluster?: { nodes, replicationFactor, minInsyncReplicas },
+ *         auth?: { label, brokerArgs, token }: a single broker started with brokerArgs, the client presenting token }
  */
 export async function produceThroughput(opts) {
   const sdk = await loadSdk()
-  return withTarget({ fsync: opts.fsync, nodeArgs: opts.brokerNodeArgs, pinCpu: opts.brokerCpu, cluster: opts.cluster }, async (target) => {
+  return withTarget({ fsync: opts.fsync, nodeArgs: opts.brokerNodeArgs, pinCpu: opts.brokerCpu, cluster: opts.cluster, brokerArgs: opts.auth?.brokerArgs }, async (target) => {
     const frames = newFrameStats()
-    const client = makeClient(sdk, { url: target.brokerUrls, clientId: 'bench-producer', WebSocketClass: countingWebSocket(frames) })
+    const client = makeClient(sdk, { url: target.brokerUrls, clientId: 'bench-producer', WebSocketClass: countingWebSocket(frames), token: opts.auth?.token })
     try {
       const topic = `bench-produce-${opts.recordBytes}`
       const { metricsUrl: httpUrl, topology } = await target.createTopic(client, topic)
@@ -35,6 +36,8 @@ export async function produceThroughput(opts) {
         scenario: 'produce',
         /** null: one broker; else the cluster, its replication factor, and the partition's leader, replicas and ISR at the start. */
         cluster: topology,
+        /** null: the scenario as usual; else the authentication case it measures (auth-cost.mjs). */
+        auth: opts.auth?.label ?? null,
         recordBytes: opts.recordBytes,
         fsync: opts.fsync,
         acks: 'all',

@@ -1,6 +1,7 @@
 /**
- * Runs every code block of README.md and docs/client.md marked runnable, in document order, against one real
- * broker started here from the BUILT CLI (`npm run build` first) on port 0, so the examples cannot rot.
+ * Runs every code block of README.md, docs/client.md and docs/security.md marked runnable, in document order, against
+ * one real broker started here from the BUILT CLI (`npm run build` first) on port 0, so the examples cannot rot
+ * (security.md's production walkthrough starts its own broker, with TLS and tokens, on port 8443, and stops it).
  *
  * The convention (docs/README.md says it too): a fence whose info string has the word `runnable` —
  * ```sh runnable, ```ts runnable, ```js runnable — is a complete program that must finish with exit code 0.
@@ -46,7 +47,7 @@ export function codeBlocks(file: string, markdown: string): CodeBlock[] {
   return blocks
 }
 
-const DOCS = ['README.md', 'docs/client.md'] as const
+const DOCS = ['README.md', 'docs/client.md', 'docs/security.md'] as const
 const blocksOf = (file: string) => codeBlocks(file, readFileSync(join(REPO_ROOT, file), 'utf8'))
 const runnable = DOCS.flatMap((f) => blocksOf(f).filter((b) => b.runnable))
 
@@ -109,6 +110,7 @@ describe('runnable code blocks of the docs', () => {
     expect(readme.some((b) => b.lang === 'sh' && b.code.includes('npx samsa topics create orders'))).toBe(true)
     expect(readme.some((b) => b.lang === 'ts' && b.code.includes('createClient(') && b.code.includes("from 'ws'"))).toBe(true)
     expect(runnable.filter((b) => b.file === 'docs/client.md').length).toBeGreaterThan(0)
+    expect(runnable.some((b) => b.file === 'docs/security.md' && b.code.includes('--tls-cert') && b.code.includes('--acl-file'))).toBe(true)
   })
 
   it('the marker is read from the info string only', () => {

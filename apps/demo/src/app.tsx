@@ -4,6 +4,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import type { ChatModel, ChatState, Item, MessageItem } from './chat-model.js'
 import { MAX_NAME_CHARS, MAX_TEXT_CHARS } from './message.js'
 import { NotesPanel } from './notes-panel.js'
+import { SignIn } from './sign-in.js'
 
 function useModel(model: ChatModel): ChatState {
   const [state, setState] = useState(model.state)
@@ -36,6 +37,7 @@ export function App({ model }: { model: ChatModel }) {
         )}
       </header>
       {askName && <NameForm initial={s.profile?.name ?? ''} onDone={(name) => void model.setName(name).then(() => setEditingName(false))} onCancel={s.profile ? () => setEditingName(false) : null} />}
+      {s.signIn && <SignIn reason={s.signIn.reason} hadToken={s.signIn.hadToken} />}
       <Notices s={s} model={model} />
       <RoomList s={s} model={model} />
       <Room s={s} model={model} />

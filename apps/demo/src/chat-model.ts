@@ -13,7 +13,7 @@
  *   the log start; both survive reloads (the watermark is cached with the room for offline loads).
  * - Errors, gaps and deleted rooms become notices or banners; none is dropped.
  */
-import { createClient, indexedDbStorage, type ClientStorage, type ConsumerRecord, type Gap, type Producer, type SamsaClient } from '@samsa/client-browser'
+import { CloseCodes, SamsaError, createClient, indexedDbStorage, type ClientStorage, type ConsumerRecord, type Gap, type Producer, type SamsaClient } from '@samsa/client-browser'
 import { badgeLabel, type BadgeLabel } from './connection-badge.js'
 import { LocalStore, type KnownRoom, type Outgoing, type Profile } from './local-store.js'
 import { MAX_NAME_CHARS, MAX_TEXT_CHARS, ROOM_NAME, newId, parseMessage, roomOfTopic, roomTopic, type ChatMessage } from './message.js'
@@ -80,6 +80,8 @@ export interface ChatState {
   readonly peers: readonly Peer[]
   readonly typing: readonly string[]
   readonly notices: readonly Notice[]
+  /** The broker refused this page's token (or its lack of one): why, in the broker's words; null while not refused. */
+  readonly signIn: { readonly reason: string; readonly hadToken: boolean } | null
 }
 
 const REFRESH_MS = 3_000
@@ -105,6 +107,9 @@ type RoomState = Mutable<KnownRoom> & {
 }
 
 const errorName = (e: unknown) => (e as { errorName?: string } | null)?.errorName
+/** The broker refused the token (SASL_AUTHENTICATION_FAILED in its hello answer, or a bare 4401 close). */
+const isAuthenticationRefusal = (e: Error) =>
+  e instanceof SamsaError && (e.errorName === 'SASL_AUTHENTICATION_FAILED' || (e.errorName === 'CONNECTION_REJECTED' && e.details['closeCode'] === CloseCodes.UNAUTHORIZED))
 const describe = (e: unknown) => (e instanceof Error ? `${errorName(e) ?? e.name}: ${e.message}` : String(e))
 
 export class ChatModel {
@@ -147,6 +152,7 @@ export class ChatModel {
       peers: [],
       typing: [],
       notices: [],
+      signIn: null,
     }
   }
 
@@ -171,6 +177,8 @@ export class ChatModel {
   }
 
   notice(level: Notice['level'], text: string): void {
+    // Once the broker refused the token, every failure after it is that refusal again: the sign-in panel says it once.
+    if (this.#state.signIn) return
     const notices = [...this.#state.notices, { id: ++this.#noticeSeq, level, text }].slice(-MAX_NOTICES)
     this.#set({ notices })
   }
@@ -180,7 +188,7 @@ export class ChatModel {
   }
 
   /** Everything here works without the broker: the store, the room list, the outgoing messages. */
-  async start(brokerUrl: string): Promise<void> {
+  async start(brokerUrl: string, token: string | null = null): Promise<void> {
     this.#store = await LocalStore.open()
     this.#profile = await this.#store.profile()
     for (const r of await this.#store.rooms()) this.#rooms.set(r.name, { ...r, readPos: null, onBroker: false })
@@ -189,7 +197,7 @@ export class ChatModel {
 
     this.#storage = indexedDbStorage()
     for (const room of this.#rooms.values()) room.readPos = (await this.#storage.offsets.get(READER, roomTopic(room.name), 0))?.offset ?? null
-    this.#client = createClient({ brokers: [brokerUrl], clientId: 'samsa-demo', storage: this.#storage })
+    this.#client = createClient({ brokers: [brokerUrl], clientId: 'samsa-demo', storage: this.#storage, ...(token ? { token } : {}) })
     this.#client.onStatus(({ current }) => {
       if (current.status === 'connected') {
         this.#everConnected = true
@@ -197,7 +205,11 @@ export class ChatModel {
       }
       this.#updateBadge()
     })
-    void this.#client.closed.then((e) => e && this.notice('error', `The connection closed for good: ${describe(e)}. Reload the page.`))
+    void this.#client.closed.then((e) => {
+      if (!e) return
+      if (isAuthenticationRefusal(e)) this.#set({ signIn: { reason: e.message, hadToken: token !== null }, notices: [] })
+      else this.notice('error', `The connection closed for good: ${describe(e)}. Reload the page.`)
+    })
 
     this.#presence = new Presence(
       this.#client,
