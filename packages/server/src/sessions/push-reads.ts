@@ -62,7 +62,8 @@ export class PreparedPush {
    */
   count(report: (records: number, bytes: number) => void): void {
     if (this.#delivered++ > 0) return
-    queueMicrotask(() => {
+    // A microtask (a resolved promise, no runtime timer: the core stays free of scheduling globals).
+    void Promise.resolve().then(() => {
       const n = this.#delivered
       this.#delivered = 0
       report(this.records * n, this.bytes.length * n)
