@@ -10,7 +10,7 @@ import { serve, type ServerType } from '@hono/node-server'
 import type { Logger } from '../../clock.js'
 import { nodeClock } from './node-clock.js'
 import type { TlsMaterial } from './tls-files.js'
-import { clientAddress } from './ws-session.js'
+import { clientAddress } from '../../transport/session-bridge.js'
 
 export interface HttpServerOptions {
   readonly host: string
