@@ -109,22 +109,22 @@ export interface HonoSocket {
  * Hono `upgradeWebSocket` events bound to one connection. The session starts on onOpen, or on the first message
  * where the runtime never fires onOpen; Blob frames are read in arrival order (later frames wait for them).
  */
-export class HonoSessionEvents {
+export class HonoSessionEvents<S extends HonoSocket = HonoSocket> {
   #bridged: BridgedSession | null = null
   #refused = false
   /** Set while a Blob frame is being read: later frames queue behind it so order is kept. */
   #pending: Promise<void> | null = null
-  readonly #start: (ws: HonoSocket) => BridgedSession | null
+  readonly #start: (ws: S) => BridgedSession | null
 
-  constructor(start: (ws: HonoSocket) => BridgedSession | null) {
+  constructor(start: (ws: S) => BridgedSession | null) {
     this.#start = start
   }
 
-  onOpen = (_evt: unknown, ws: HonoSocket): void => {
+  onOpen = (_evt: unknown, ws: S): void => {
     this.#ensure(ws)
   }
 
-  onMessage = (evt: { readonly data: unknown }, ws: HonoSocket): void => {
+  onMessage = (evt: { readonly data: unknown }, ws: S): void => {
     const bridged = this.#ensure(ws)
     if (!bridged) return
     const data = evt.data
@@ -144,7 +144,7 @@ export class HonoSessionEvents {
     this.#bridged?.closed()
   }
 
-  #ensure(ws: HonoSocket): BridgedSession | null {
+  #ensure(ws: S): BridgedSession | null {
     if (this.#bridged || this.#refused) return this.#bridged
     this.#bridged = this.#start(ws)
     if (!this.#bridged) this.#refused = true
