@@ -1,0 +1,117 @@
+/**
+ * The runtime conformance suite: one single broker per runtime (Node, Bun, Deno; launchers.ts), black-box over
+ * WebSocket with the SDK (running in Node as the client) and, for malformed input, raw frames. Every runtime must
+ * give the same answers: topic creation, produce with acks, consumption from earliest and from an offset, an
+ * idempotent resend after a cut connection written once, bad frames and bad topics answered with the same errors and
+ * close codes, and records kept across a restart on the same data directory.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import { ApiKeys, ByteWriter, CloseCodes, decodeResponseFrame } from '@samsa/shared'
+import { createClient, type ConsumerRecord, type SamsaClient } from '@samsa/client-browser'
+import { RawConnection } from '../support/raw-connection.js'
+import { startTcpProxy } from '../support/tcp-proxy.js'
+import { launchBroker, RUNTIMES, type LaunchedBroker } from './launchers.js'
+
+/** The first `count` records of a subscription (closed afterwards), within `timeoutMs`. */
+async function read(client: SamsaClient, topic: string, from: 'earliest' | { offset: number }, count: number, timeoutMs = 10_000): Promise<ConsumerRecord[]> {
+  const sub = client.consumer().subscribe(topic, { from })
+  const out: ConsumerRecord[] = []
+  const timer = setTimeout(() => sub.close(), timeoutMs)
+  try {
+    for await (const r of sub) {
+      out.push(r)
+      if (out.length >= count) break
+    }
+  } finally {
+    clearTimeout(timer)
+    sub.close()
+  }
+  if (out.length < count) throw new Error(`read ${out.length} of ${count} records of ${topic} within ${timeoutMs} ms`)
+  return out
+}
+
+describe.each(RUNTIMES)('conformance on %s', (runtime) => {
+  let dataDir: string
+  let broker: LaunchedBroker
+  const clients: SamsaClient[] = []
+  const client = (url = broker.url) => {
+    const c = createClient({ brokers: [url], clientId: `conformance-${runtime}`, WebSocket: WebSocket as never, reconnectBackoff: { baseMs: 20, capMs: 200 } })
+    clients.push(c)
+    return c
+  }
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), `samsa-${runtime}-`))
+    broker = await launchBroker(runtime, dataDir)
+  })
+
+  afterAll(async () => {
+    for (const c of clients) await Promise.race([c.close().catch(() => {}), new Promise((r) => setTimeout(r, 3_000).unref())])
+    broker?.kill()
+    if (dataDir) await rm(dataDir, { recursive: true, force: true })
+  })
+
+  it('creates a topic, produces with acks and consumes from earliest and from an offset', async () => {
+    const c = client()
+    await c.admin.createTopic('orders', { partitions: 1 })
+    const producer = c.producer({ acks: 'all' })
+    const metas = await producer.send('orders', Array.from({ length: 5 }, (_, i) => ({ value: `v${i}` })))
+    expect(metas.map((m) => m.offset)).toEqual([0, 1, 2, 3, 4])
+    expect((await read(c, 'orders', 'earliest', 5)).map((r) => r.text())).toEqual(['v0', 'v1', 'v2', 'v3', 'v4'])
+    expect((await read(c, 'orders', { offset: 3 }, 2)).map((r) => [r.offset, r.text()])).toEqual([[3, 'v3'], [4, 'v4']])
+  })
+
+  it('writes an idempotent resend after a cut connection once', async () => {
+    const direct = client()
+    await direct.admin.createTopic('once', { partitions: 1 })
+    const proxy = await startTcpProxy(Number(new URL(broker.url).port))
+    try {
+      const producer = client(proxy.url).producer({ acks: 'all' })
+      await producer.send('once', [{ value: 'warm-up' }])
+      proxy.dropReplies(true)
+      const sent = producer.send('once', [{ value: 'exactly-once' }])
+      // The broker has appended it (a direct reader sees it) while the producer never got the answer.
+      await read(direct, 'once', { offset: 1 }, 1)
+      proxy.dropReplies(false)
+      proxy.cut()
+      const [meta] = await sent
+      expect(meta!.offset).toBe(1)
+      await producer.send('once', [{ value: 'after' }])
+      expect((await read(direct, 'once', 'earliest', 3)).map((r) => r.text())).toEqual(['warm-up', 'exactly-once', 'after'])
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('answers a bad frame body with INVALID_REQUEST and closes a frame shorter than its header with 1002', async () => {
+    const conn = await RawConnection.open(broker.url)
+    try {
+      const frame = new ByteWriter().u16(ApiKeys.FETCH).u16(conn.version).u32(conn.nextCorrelationId()).u32(0xffffffff).u8(7).finish()
+      expect(decodeResponseFrame(await conn.sendRaw(frame)).error?.errorName).toBe('INVALID_REQUEST')
+      conn.ws.send(new Uint8Array([1, 2, 3]))
+      expect((await conn.waitClosed()).code).toBe(CloseCodes.PROTOCOL_ERROR)
+    } finally {
+      conn.close()
+    }
+  })
+
+  it('refuses a bad topic name and an unknown topic with their errors', async () => {
+    const c = client()
+    await expect(c.admin.createTopic('bad topic/name', { partitions: 1 })).rejects.toMatchObject({ errorName: 'INVALID_TOPIC_EXCEPTION' })
+    await expect(c.producer({ acks: 'all' }).send('no-such-topic', [{ value: 'x' }])).rejects.toMatchObject({ errorName: 'UNKNOWN_TOPIC_OR_PARTITION' })
+  })
+
+  it('keeps acknowledged records across a restart on the same data directory', async () => {
+    for (const c of clients.splice(0)) await c.close().catch(() => {})
+    await broker.stop()
+    broker = await launchBroker(runtime, dataDir)
+    const c = client()
+    expect((await read(c, 'orders', 'earliest', 5)).map((r) => r.text())).toEqual(['v0', 'v1', 'v2', 'v3', 'v4'])
+    const [meta] = await c.producer({ acks: 'all' }).send('orders', [{ value: 'v5' }])
+    expect(meta!.offset).toBe(5)
+  })
+})
