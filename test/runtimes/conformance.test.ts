@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { ApiKeys, ByteWriter, CloseCodes, decodeResponseFrame } from '@samsa/shared'
+import { ApiKeys, ByteWriter, CloseCodes, MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, decodeResponseFrame, exchanges } from '@samsa/shared'
 import { createClient, type ConsumerRecord, type SamsaClient } from '@samsa/client-browser'
 import { RawConnection } from '../support/raw-connection.js'
 import { startTcpProxy } from '../support/tcp-proxy.js'
-import { launchBroker, RUNTIMES, type LaunchedBroker } from './launchers.js'
+import { launchBroker, MAX_CONNECTIONS_PER_IP, RUNTIMES, type LaunchedBroker } from './launchers.js'
 
 /** The first `count` records of a subscription (closed afterwards), within `timeoutMs`. */
 async function read(client: SamsaClient, topic: string, from: 'earliest' | { offset: number }, count: number, timeoutMs = 10_000): Promise<ConsumerRecord[]> {
@@ -103,6 +103,22 @@ describe.each(RUNTIMES)('conformance on %s', (runtime) => {
     const c = client()
     await expect(c.admin.createTopic('bad topic/name', { partitions: 1 })).rejects.toMatchObject({ errorName: 'INVALID_TOPIC_EXCEPTION' })
     await expect(c.producer({ acks: 'all' }).send('no-such-topic', [{ value: 'x' }])).rejects.toMatchObject({ errorName: 'UNKNOWN_TOPIC_OR_PARTITION' })
+  })
+
+  it('applies the per-address connection quota (the runtime reports the client address)', async () => {
+    const open: RawConnection[] = []
+    let refused: { code: number; reason: string } | null = null
+    try {
+      for (let i = 0; i <= MAX_CONNECTIONS_PER_IP && !refused; i++) {
+        const conn = await RawConnection.open(broker.url, { hello: false })
+        open.push(conn)
+        const r = await conn.request(exchanges.hello, { clientId: 'quota', minVersion: MIN_PROTOCOL_VERSION, maxVersion: MAX_PROTOCOL_VERSION }).catch(() => null)
+        if (!r?.ok) refused = await conn.waitClosed()
+      }
+      expect(refused?.code).toBe(CloseCodes.QUOTA_EXCEEDED)
+    } finally {
+      for (const c of open) c.close()
+    }
   })
 
   it('keeps acknowledged records across a restart on the same data directory', async () => {

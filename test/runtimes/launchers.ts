@@ -16,14 +16,18 @@ export type RuntimeName = (typeof RUNTIMES)[number]
 const bin = (name: string) => fileURLToPath(new URL(`../../node_modules/.bin/${name}`, import.meta.url))
 const entry = (runtime: string) => fileURLToPath(new URL(`../../packages/server/dist/adapters/${runtime}/main.js`, import.meta.url))
 
+/** Connections one client address may hold on every launched broker (the suite checks the quota applies). */
+export const MAX_CONNECTIONS_PER_IP = 12
+const LIMITS = ['--max-connections-per-ip', String(MAX_CONNECTIONS_PER_IP)]
+
 function command(runtime: RuntimeName, dataDir: string): { file: string; args: string[] } {
   switch (runtime) {
     case 'node':
-      return { file: process.execPath, args: [SAMSA_BIN, 'start', '--port', '0', '--data', dataDir, '--log-format', 'json'] }
+      return { file: process.execPath, args: [SAMSA_BIN, 'start', '--port', '0', '--data', dataDir, '--log-format', 'json', ...LIMITS] }
     case 'bun':
-      return { file: bin('bun'), args: [entry('bun'), '--port', '0', '--data-dir', dataDir] }
+      return { file: bin('bun'), args: [entry('bun'), '--port', '0', '--data-dir', dataDir, ...LIMITS] }
     case 'deno':
-      return { file: bin('deno'), args: ['run', '--allow-all', entry('deno'), '--port', '0', '--data-dir', dataDir] }
+      return { file: bin('deno'), args: ['run', '--allow-all', entry('deno'), '--port', '0', '--data-dir', dataDir, ...LIMITS] }
   }
 }
 
