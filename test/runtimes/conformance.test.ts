@@ -105,6 +105,17 @@ describe.each(RUNTIMES)('conformance on %s', (runtime) => {
     await expect(c.producer({ acks: 'all' }).send('no-such-topic', [{ value: 'x' }])).rejects.toMatchObject({ errorName: 'UNKNOWN_TOPIC_OR_PARTITION' })
   })
 
+  it('refuses a WebSocket upgrade from a foreign origin with 403 before the handshake', async () => {
+    const ws = new WebSocket(`${broker.url}/ws`, { origin: 'https://evil.example' })
+    const status = await new Promise<number | string>((resolve) => {
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0))
+      ws.once('open', () => resolve('opened'))
+      ws.once('error', (e) => resolve(e.message))
+    })
+    ws.terminate()
+    expect(status).toBe(403)
+  })
+
   it('applies the per-address connection quota (the runtime reports the client address)', async () => {
     const open: RawConnection[] = []
     let refused: { code: number; reason: string } | null = null
