@@ -132,6 +132,15 @@ describe.each(RUNTIMES)('conformance on %s', (runtime) => {
     }
   })
 
+  it('refuses to serve a non-loopback address with no authentication, in one line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), `samsa-${runtime}-open-`))
+    try {
+      await expect(launchBroker(runtime, dir, ['--host', '0.0.0.0'])).rejects.toThrow(/could not start .*refusing to serve 0\.0\.0\.0 with no authentication/)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
   it('keeps acknowledged records across a restart on the same data directory', async () => {
     for (const c of clients.splice(0)) await c.close().catch(() => {})
     await broker.stop()

@@ -20,14 +20,14 @@ const entry = (runtime: string) => fileURLToPath(new URL(`../../packages/server/
 export const MAX_CONNECTIONS_PER_IP = 12
 const LIMITS = ['--max-connections-per-ip', String(MAX_CONNECTIONS_PER_IP)]
 
-function command(runtime: RuntimeName, dataDir: string): { file: string; args: string[] } {
+function command(runtime: RuntimeName, dataDir: string, extra: readonly string[]): { file: string; args: string[] } {
   switch (runtime) {
     case 'node':
-      return { file: process.execPath, args: [SAMSA_BIN, 'start', '--port', '0', '--data', dataDir, '--log-format', 'json', ...LIMITS] }
+      return { file: process.execPath, args: [SAMSA_BIN, 'start', '--port', '0', '--data', dataDir, '--log-format', 'json', ...LIMITS, ...extra] }
     case 'bun':
-      return { file: bin('bun'), args: [entry('bun'), '--port', '0', '--data-dir', dataDir, ...LIMITS] }
+      return { file: bin('bun'), args: [entry('bun'), '--port', '0', '--data-dir', dataDir, ...LIMITS, ...extra] }
     case 'deno':
-      return { file: bin('deno'), args: ['run', '--allow-all', entry('deno'), '--port', '0', '--data-dir', dataDir, ...LIMITS] }
+      return { file: bin('deno'), args: ['run', '--allow-all', entry('deno'), '--port', '0', '--data-dir', dataDir, ...LIMITS, ...extra] }
   }
 }
 
@@ -41,8 +41,9 @@ export interface LaunchedBroker {
   kill(): void
 }
 
-export async function launchBroker(runtime: RuntimeName, dataDir: string): Promise<LaunchedBroker> {
-  const { file, args } = command(runtime, dataDir)
+/** `extra`: more command-line flags, the same on every runtime (`--host`, limits). */
+export async function launchBroker(runtime: RuntimeName, dataDir: string, extra: readonly string[] = []): Promise<LaunchedBroker> {
+  const { file, args } = command(runtime, dataDir, extra)
   if (!existsSync(file)) throw new Error(`${runtime}: no binary at ${file} (run npm ci)`)
   if (runtime !== 'node' && !existsSync(args[runtime === 'deno' ? 2 : 0]!)) throw new Error(`${runtime}: the server is not built (run npm run build)`)
   const proc: ChildProcess = spawn(file, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' } })

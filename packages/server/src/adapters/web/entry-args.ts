@@ -1,7 +1,8 @@
 /**
  * @module The command line of a runtime entry (bun, deno): `--data-dir DIR [--host H] [--port N]` and the broker's
  * numeric limits as on `samsa start` (`--max-connections-per-ip 100`: each key of broker-config.ts's settings table
- * in kebab case), each value checked by the broker's own schema. A bad line throws with what is wrong.
+ * in kebab case), each value checked by the broker's own schema, and `--allow-anonymous` (serve a non-loopback host
+ * with no authentication, as on `samsa start`). A bad line throws with what is wrong.
  */
 import { brokerSettings, settingProblem, type BrokerSettingKey } from '../../broker/broker-config.js'
 
@@ -9,8 +10,8 @@ export interface EntryArgs {
   readonly dataDir: string
   readonly host: string
   readonly port: number
-  /** The limits given on the command line. */
-  readonly config: Partial<Record<BrokerSettingKey, number>>
+  /** The limits given on the command line, and allowAnonymous when `--allow-anonymous` was given. */
+  readonly config: Partial<Record<BrokerSettingKey, number>> & { allowAnonymous?: true }
 }
 
 const kebab = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
@@ -22,9 +23,13 @@ function isSettingKey(key: string): key is BrokerSettingKey {
 
 export function parseEntryArgs(argv: readonly string[], command: string): EntryArgs {
   const values = new Map<string, string>()
-  const config: Partial<Record<BrokerSettingKey, number>> = {}
+  const config: Partial<Record<BrokerSettingKey, number>> & { allowAnonymous?: true } = {}
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!
+    if (flag === '--allow-anonymous') {
+      config.allowAnonymous = true
+      continue
+    }
     const eq = flag.indexOf('=')
     const name = eq === -1 ? flag : flag.slice(0, eq)
     const setting = SETTING_FLAGS.get(name)

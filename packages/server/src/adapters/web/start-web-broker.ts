@@ -2,6 +2,7 @@
  * @module The composition root shared by the Bun and Deno entries: one single-node broker on a data directory,
  * FileLogStorage through `node:fs` (both runtimes implement it), Hono for HTTP and /ws through the runtime's
  * `upgradeWebSocket` (transport/hono-websocket-route.ts), JSON console logs, no Prometheus registry (/metrics says so).
+ * A non-loopback host needs allowAnonymous (there is no authentication here yet).
  * Runtime specifics come in a `WebRuntime` the runtime's own folder fills; this file imports none. Invariants as on
  * Node: the data-directory lock before the port, the port before recovery (requests wait with 503), a failed start
  * releases what it took, close() releases the lock last.
@@ -10,7 +11,7 @@ import type { Context } from 'hono'
 import type { UpgradeWebSocket, WSContext } from 'hono/ws'
 import { CloseCodes } from '@samsa/shared'
 import { Broker } from '../../broker/broker.js'
-import { brokerConfig, type BrokerConfig } from '../../broker/broker-config.js'
+import { ConfigError, brokerConfig, type BrokerConfig } from '../../broker/broker-config.js'
 import type { Logger } from '../../clock.js'
 import { noopMetrics } from '../../observability/broker-metrics.js'
 import { BrowserPolicy, defaultAllowedHosts } from '../../security/browser-policy.js'
@@ -19,6 +20,7 @@ import { createApp } from '../../transport/app.js'
 import { defaultAdvertisedUrl, urlHost } from '../../transport/advertised-url.js'
 import { withHonoWebSocket } from '../../transport/hono-websocket-route.js'
 import { clientAddress } from '../../transport/session-bridge.js'
+import { isLoopbackHost } from '../node/broker-authentication.js'
 import { acquireDataDirLock } from '../node/data-dir-lock.js'
 import { checkDataDirMode } from '../node/data-dir-mode.js'
 import { FileLogStorage } from '../node/file-log-storage.js'
@@ -63,7 +65,11 @@ export interface RunningWebBroker {
 }
 
 export async function startWebBroker(runtime: WebRuntime, opts: WebBrokerOptions): Promise<RunningWebBroker> {
-  brokerConfig(opts.config ?? {})
+  const checked = brokerConfig(opts.config ?? {})
+  // No authentication here yet: like samsa start without a key, a broker open to anyone serves only loopback.
+  if (!checked.allowAnonymous && !isLoopbackHost(opts.host)) {
+    throw new ConfigError(`refusing to serve ${opts.host} with no authentication (not available on this runtime yet): listen on 127.0.0.1, or pass --allow-anonymous to serve it open`)
+  }
   const logger = opts.logger ?? consoleLogger()
   const storage = new FileLogStorage(opts.dataDir)
   const lock = await acquireDataDirLock(opts.dataDir)
