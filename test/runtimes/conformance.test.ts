@@ -141,6 +141,22 @@ describe.each(RUNTIMES)('conformance on %s', (runtime) => {
     }
   })
 
+  it('closes with the same codes: 1013 over maxConnections, 1001 at shutdown', async () => {
+    const dir = await mkdtemp(join(tmpdir(), `samsa-${runtime}-limits-`))
+    const small = await launchBroker(runtime, dir, ['--max-connections', '1'])
+    try {
+      const first = await RawConnection.open(small.url)
+      const second = await RawConnection.open(small.url, { hello: false })
+      expect((await second.waitClosed()).code).toBe(CloseCodes.TRY_AGAIN_LATER)
+      const closed = first.waitClosed(15_000)
+      await small.stop()
+      expect((await closed).code).toBe(CloseCodes.GOING_AWAY)
+    } finally {
+      small.kill()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
   it('keeps acknowledged records across a restart on the same data directory', async () => {
     for (const c of clients.splice(0)) await c.close().catch(() => {})
     await broker.stop()
