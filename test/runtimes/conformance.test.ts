@@ -99,6 +99,16 @@ describe.each(RUNTIMES)('conformance on %s', (runtime) => {
     }
   })
 
+  it('closes a connection whose frame is over maxFrameBytes (default 2 MiB) with 1009', async () => {
+    const conn = await RawConnection.open(broker.url)
+    try {
+      conn.ws.send(new Uint8Array(2 * 1024 * 1024 + 1))
+      expect((await conn.waitClosed()).code).toBe(CloseCodes.MESSAGE_TOO_BIG)
+    } finally {
+      conn.close()
+    }
+  })
+
   it('refuses a bad topic name and an unknown topic with their errors', async () => {
     const c = client()
     await expect(c.admin.createTopic('bad topic/name', { partitions: 1 })).rejects.toMatchObject({ errorName: 'INVALID_TOPIC_EXCEPTION' })

@@ -43,7 +43,7 @@ export function withHonoWebSocket(deps: HonoWebSocketDeps): HonoWebSocketApp {
       const bridged = openSession(deps.broker, bridgeSocket(ws, deps.bufferedAmount), remoteAddress !== undefined ? { remoteAddress } : {})
       if (!bridged) return null
       open.add(ws)
-      return { session: bridged.session, closed: () => (open.delete(ws), bridged.closed()) }
+      return { ...bridged, closed: () => (open.delete(ws), bridged.closed()) }
     })
   })
   root.get(WEBSOCKET_PATH, async (c, next) => {

@@ -57,6 +57,16 @@ describe('session bridge', () => {
     expect(broker.connectionCount).toBe(0)
   })
 
+  it('closes a connection whose frame is over maxFrameBytes with 1009 and counts it closed', async () => {
+    const broker = await Broker.start(brokerConfig({ maxFrameBytes: 4096, maxBatchBytes: 2048, maxRecordBytes: 1024 }), { storage: new MemoryLogStorage(), clock: new ManualClock(), logger: silentLogger })
+    const a = socket()
+    const events = new HonoSessionEvents(() => openSession(broker, a.s))
+    events.onMessage({ data: new Uint8Array(4097) }, a.s)
+    expect(a.closed()).toEqual({ code: CloseCodes.MESSAGE_TOO_BIG, reason: 'a frame of 4097 bytes is over maxFrameBytes (4096)' })
+    events.onClose()
+    expect(broker.connectionCount).toBe(0)
+  })
+
   it('refuses an upgrade from a foreign origin the same way on every runtime', () => {
     const policy = new BrowserPolicy({ allowedOrigins: [], allowedHosts: ['127.0.0.1:8080'], clusterUrls: () => [] })
     const reported: string[] = []

@@ -4,10 +4,11 @@
  * (`checkUpgrade`); a connection over maxConnections (or opened while the broker shuts down) is closed with 1013 and
  * no Session (`openSession`); every admitted connection is counted closed exactly once, however many close events
  * the runtime fires. Adapters only translate: the Node adapter feeds frames from raw `ws` straight to the Session
- * (no per-frame work here); Hono-based adapters use `HonoSessionEvents`, which normalises binary data to Uint8Array
- * and starts the session on the first event where a runtime never fires onOpen.
+ * (no per-frame work here; `ws` enforces maxFrameBytes); Hono-based adapters use `HonoSessionEvents`, which
+ * normalises binary data to Uint8Array, closes a connection whose frame is over maxFrameBytes with 1009 (as `ws`
+ * does on Node), and starts the session on the first event where a runtime never fires onOpen.
  */
-import { CloseCodes, closeCodeName } from '@samsa/shared'
+import { CloseCodes, ErrorMessages, closeCodeName } from '@samsa/shared'
 import type { Broker } from '../broker/broker.js'
 import type { BrowserPolicy } from '../security/browser-policy.js'
 import type { RefusalReporter } from '../security/browser-refusals.js'
@@ -32,6 +33,8 @@ export interface BridgeOptions {
 /** An admitted connection: feed it frames with `session.onFrame`, and call `closed()` on each close event. */
 export interface BridgedSession {
   readonly session: Session
+  /** The broker's maxFrameBytes: a larger frame closes the connection with 1009. */
+  readonly maxFrameBytes: number
   closed(): void
 }
 
@@ -59,6 +62,7 @@ export function openSession(broker: Broker, socket: BridgeSocket, opts: BridgeOp
   let open = true
   return {
     session,
+    maxFrameBytes: broker.limits.maxFrameBytes,
     closed: () => {
       if (!open) return
       open = false
@@ -133,12 +137,19 @@ export class HonoSessionEvents<S extends HonoSocket = HonoSocket> {
       this.#pending = (this.#pending ?? Promise.resolve())
         .then(() => (data instanceof Blob ? data.arrayBuffer() : data))
         .then((bytes) => {
-          if (bytes instanceof ArrayBuffer || bytes instanceof Uint8Array) bridged.session.onFrame(binaryFrame(bytes))
+          if (bytes instanceof ArrayBuffer || bytes instanceof Uint8Array) this.#deliver(bridged, binaryFrame(bytes))
         })
       return
     }
-    if (data instanceof Uint8Array || data instanceof ArrayBuffer) bridged.session.onFrame(binaryFrame(data))
+    if (data instanceof Uint8Array || data instanceof ArrayBuffer) this.#deliver(bridged, binaryFrame(data))
   }
+
+  #deliver(bridged: BridgedSession, frame: Uint8Array): void {
+    const max = bridged.maxFrameBytes
+    if (frame.byteLength > max) return bridged.session.close(CloseCodes.MESSAGE_TOO_BIG, ErrorMessages.frameTooLarge(frame.byteLength, max))
+    bridged.session.onFrame(frame)
+  }
+
 
   onClose = (): void => {
     this.#bridged?.closed()
