@@ -17,8 +17,8 @@ import { startTcpProxy } from '../support/tcp-proxy.js'
 import { launchBroker, MAX_CONNECTIONS_PER_IP, RUNTIMES, type LaunchedBroker } from './launchers.js'
 
 /** The first `count` records of a subscription (closed afterwards), within `timeoutMs`. */
-async function read(client: SamsaClient, topic: string, from: 'earliest' | { offset: number }, count: number, timeoutMs = 10_000): Promise<ConsumerRecord[]> {
-  const sub = client.consumer().subscribe(topic, { from })
+async function read(client: SamsaClient, topic: string, from: 'earliest' | { offset: number }, count: number, timeoutMs = 10_000, creditWindowBytes?: number): Promise<ConsumerRecord[]> {
+  const sub = client.consumer().subscribe(topic, { from, ...(creditWindowBytes !== undefined ? { creditWindowBytes } : {}) })
   const out: ConsumerRecord[] = []
   const timer = setTimeout(() => sub.close(), timeoutMs)
   try {
@@ -63,6 +63,15 @@ describe.each(RUNTIMES)('conformance on %s', (runtime) => {
     expect(metas.map((m) => m.offset)).toEqual([0, 1, 2, 3, 4])
     expect((await read(c, 'orders', 'earliest', 5)).map((r) => r.text())).toEqual(['v0', 'v1', 'v2', 'v3', 'v4'])
     expect((await read(c, 'orders', { offset: 3 }, 2)).map((r) => [r.offset, r.text()])).toEqual([[3, 'v3'], [4, 'v4']])
+  })
+
+  it('delivers a topic many times the credit window in order, as the consumer grants credit', async () => {
+    const c = client()
+    await c.admin.createTopic('credit', { partitions: 1 })
+    const value = 'x'.repeat(200)
+    for (let i = 0; i < 4; i++) await c.producer({ acks: 'all' }).send('credit', Array.from({ length: 250 }, (_, j) => ({ value: `${i * 250 + j}:${value}` })))
+    const records = await read(c, 'credit', 'earliest', 1000, 15_000, 4096)
+    expect(records.map((r) => r.offset)).toEqual(Array.from({ length: 1000 }, (_, i) => i))
   })
 
   it('writes an idempotent resend after a cut connection once', async () => {
