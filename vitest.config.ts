@@ -21,7 +21,9 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'unit', include: ['packages/*/src/**/*.test.ts'] } },
       // test/fault/ runs real multi-process clusters under faults: its own config (vitest.fault.config.ts, `npm run test:fault`).
-      { extends: true, test: { name: 'integration', include: ['test/**/*.test.ts'], exclude: ['test/fault/**', '**/node_modules/**'] } },
+      { extends: true, test: { name: 'integration', include: ['test/**/*.test.ts'], exclude: ['test/fault/**', 'test/runtimes/**', '**/node_modules/**'] } },
+      // The same broker under Node, Bun and Deno (binaries from the pinned npm packages), against the built server: `npm run test:runtimes`.
+      { extends: true, test: { name: 'runtimes', include: ['test/runtimes/**/*.test.ts'] } },
     ],
   },
 })

@@ -70,6 +70,9 @@ export const writeNeedsJsonMessage = (contentType: string | undefined) => `a wri
 /** SASL_AUTHENTICATION_FAILED: `authentication failed: the token expired`; `reason` is one of the broker's refusal reasons. */
 export const authenticationFailedMessage = (reason: string) => `authentication failed: ${authenticationReasons[reason] ?? reason}`
 
+/** Close reason (1009) where the runtime does not enforce maxFrameBytes itself: `a frame of 3145728 bytes is over maxFrameBytes (2097152)`. */
+export const frameTooLargeMessage = (bytes: number, maxFrameBytes: number) => `a frame of ${bytes} bytes is over maxFrameBytes (${maxFrameBytes})`
+
 /** Every wording by condition name (`ErrorMessages.unknownTopic(topic)`). */
 export const ErrorMessages = {
   unknownTopic: unknownTopicMessage,
@@ -90,6 +93,7 @@ export const ErrorMessages = {
   hostRefused: hostRefusedMessage,
   writeNeedsJson: writeNeedsJsonMessage,
   authenticationFailed: authenticationFailedMessage,
+  frameTooLarge: frameTooLargeMessage,
 } as const
 
 /** The words for each refusal reason of packages/server/src/security/authentication (never the token itself). */

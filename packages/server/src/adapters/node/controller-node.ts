@@ -13,6 +13,9 @@ import type { LogStorage } from '../../log/log-storage.js'
 import type { PeerGate } from '../../sessions/session.js'
 import { nativeCrc32c } from './native-crc32c.js'
 import { nodeClock } from './node-clock.js'
+import { CONTROLLER_RAFT_DIR } from './data-dir-mode.js'
+
+export { CONTROLLER_RAFT_DIR }
 import { PeerConnections } from './peer-connections.js'
 
 export interface ControllerVoter {
@@ -47,7 +50,6 @@ export interface ControllerNode {
   close(): Promise<void>
 }
 
-export const CONTROLLER_RAFT_DIR = 'controller/raft'
 
 export async function startControllerNode(opts: ControllerNodeOptions): Promise<ControllerNode> {
   const ids = opts.voters.map((v) => v.id)

@@ -15,7 +15,9 @@ import { ErrorMessages, topicNameProblem } from '@samsa/shared'
 import { TOPICS_DIR, partitionOfEntry, topicDir } from '../../broker/partition-opener.js'
 import { REPLICA_IDENTITY_FILE } from '../../broker/replica-identity.js'
 import type { LogStorage } from '../../log/log-storage.js'
-import { CONTROLLER_RAFT_DIR } from './controller-node.js'
+
+/** Where a controller voter keeps its Raft log and term (controller-node.ts). */
+export const CONTROLLER_RAFT_DIR = 'controller/raft'
 
 /** How a broker is about to use its data directory: whole topics (no --controllers) or replicas (a cluster node). */
 export type DataDirMode = 'single-node' | 'cluster-node'

@@ -10,7 +10,9 @@ import { serve, type ServerType } from '@hono/node-server'
 import type { Logger } from '../../clock.js'
 import { nodeClock } from './node-clock.js'
 import type { TlsMaterial } from './tls-files.js'
-import { clientAddress } from './ws-session.js'
+import { clientAddress } from '../../transport/session-bridge.js'
+
+export { defaultAdvertisedUrl, urlHost } from '../../transport/advertised-url.js'
 
 export interface HttpServerOptions {
   readonly host: string
@@ -65,15 +67,4 @@ export function requestAddress(env: unknown): string | undefined {
   if (typeof env !== 'object' || env === null || !('incoming' in env) || !(env.incoming instanceof IncomingMessage)) return undefined
   const address = env.incoming.socket.remoteAddress
   return address === undefined ? undefined : clientAddress(address)
-}
-
-/** ws://host:port (wss:// with TLS); a wildcard bind address is no address a client can use, so it is advertised as loopback. */
-export function defaultAdvertisedUrl(host: string, port: number, secure: boolean): string {
-  const wildcard = host === '0.0.0.0' || host === '::' || host === '[::]' || host === ''
-  return `${secure ? 'wss' : 'ws'}://${wildcard ? '127.0.0.1' : urlHost(host)}:${port}`
-}
-
-/** An IPv6 literal needs brackets in a URL. */
-export function urlHost(host: string): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host
 }

@@ -15,6 +15,9 @@ import type { PeerGate } from '../../sessions/session.js'
 import type { BrowserPolicy } from '../../security/browser-policy.js'
 import type { RefusalReporter } from '../../security/browser-refusals.js'
 import { bindWebSocket } from './ws-session.js'
+import { WEBSOCKET_PATH, checkUpgrade } from '../../transport/session-bridge.js'
+
+export { WEBSOCKET_PATH }
 
 /** http: before or instead of a complete request (Node's clientError); upgrade: during the handshake; socket: on an upgraded socket; websocket: an invalid or oversized frame. */
 export const CONNECTION_ERROR_STAGES = ['http', 'upgrade', 'socket', 'websocket'] as const
@@ -31,8 +34,6 @@ export interface WebSocketUpgradeDeps {
   readonly browserPolicy?: BrowserPolicy
   readonly refused?: RefusalReporter
 }
-
-export const WEBSOCKET_PATH = '/ws'
 
 const STATUS_LINES: Record<string, string> = {
   HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
@@ -65,10 +66,9 @@ export function attachWebSocketServer(server: Server, deps: WebSocketUpgradeDeps
       return
     }
     const headers = { origin: req.headers.origin, host: req.headers.host }
-    const verdict = deps.browserPolicy?.checkOrigin(headers)
-    if (verdict && !verdict.ok) {
-      deps.refused?.('ws', verdict.reason, headers, req.socket.remoteAddress)
-      socket.end(`HTTP/1.1 ${REFUSAL_STATUS_LINES[verdict.status]}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${verdict.message}\n`)
+    const refusal = checkUpgrade(deps.browserPolicy, deps.refused, headers, req.socket.remoteAddress)
+    if (refusal) {
+      socket.end(`HTTP/1.1 ${REFUSAL_STATUS_LINES[refusal.status]}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${refusal.message}\n`)
       return
     }
     wss.handleUpgrade(req, socket, head, (ws) => {

@@ -1,0 +1,43 @@
+/**
+ * @module Builds the LogStorage contract against FileLogStorage into one ES module (esbuild; `vitest` mapped to
+ * mini-vitest.ts, `@samsa/shared` to its sources, node: built-ins left to the runtime) and runs it under a runtime's
+ * binary. A binary that is missing or cannot start is a failure with one line, never a skip.
+ */
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url))
+
+export async function buildContractBundle(): Promise<string> {
+  const outfile = join(await mkdtemp(join(tmpdir(), 'samsa-contract-bundle-')), 'file-storage-contract.mjs')
+  await build({
+    entryPoints: [here('./file-storage-contract.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'es2022',
+    outfile,
+    logLevel: 'silent',
+    alias: { vitest: here('./mini-vitest.ts'), '@samsa/shared': here('../../../packages/shared/src/index.ts') },
+  })
+  return outfile
+}
+
+export interface ContractRun {
+  readonly ok: boolean
+  readonly output: string
+}
+
+export function runContract(runtime: 'node' | 'bun' | 'deno', bundle: string): ContractRun {
+  const file = runtime === 'node' ? process.execPath : here(`../../../node_modules/.bin/${runtime}`)
+  if (!existsSync(file)) return { ok: false, output: `${runtime}: no binary at ${file} (run npm ci)` }
+  const args = runtime === 'deno' ? ['run', '--allow-all', bundle, runtime] : [bundle, runtime]
+  const r = spawnSync(file, args, { encoding: 'utf8', timeout: 60_000, env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' } })
+  if (r.error) return { ok: false, output: `${runtime}: the binary ${file} could not start: ${r.error.message}` }
+  return { ok: r.status === 0, output: `${r.stdout}${r.stderr}`.trim() }
+}
