@@ -4,8 +4,9 @@
  * (docs/durable-streams.md).
  *
  * Invariants: every answer carries the browser security headers (nosniff, Cross-Origin-Resource-Policy) and the
- * CORS headers; a request body is never buffered beyond maxRecordBytes (413); when an authorizer is given, each request is authorized (read, write, create or delete on its
- * topic) before it touches the broker; an error the broker raises is answered with its name and message, never a
+ * CORS headers; a request body is never buffered beyond maxRecordBytes (413); when an authorizer is given, each
+ * request is authorized (read, write, create or delete on its topic) before it touches the broker or is told
+ * anything about the stream (401 for a refused token, 403 for a missing right); an error the broker raises is answered with its name and message, never a
  * stack.
  */
 import type { Context, Hono } from 'hono'
@@ -53,6 +54,7 @@ const SECURITY_HEADERS: Record<string, string> = {
 const ALLOW_HEADERS = 'Content-Type, Stream-Seq, Stream-TTL, Stream-Expires-At, Stream-Closed, Producer-Id, Producer-Epoch, Producer-Seq, If-None-Match, Last-Event-ID, Authorization'
 
 const STATUS_OF: Record<string, number> = {
+  SASL_AUTHENTICATION_FAILED: 401,
   TOPIC_AUTHORIZATION_FAILED: 403,
   CLUSTER_AUTHORIZATION_FAILED: 403,
   UNKNOWN_TOPIC_OR_PARTITION: 404,
@@ -64,6 +66,9 @@ const STATUS_OF: Record<string, number> = {
   KAFKA_STORAGE_ERROR: 503,
   REQUEST_TIMED_OUT: 504,
 }
+
+/** The right each method needs on the stream's topic (a fork's PUT also needs read on its source). */
+const OPERATION_OF: Record<string, StreamOperation> = { GET: 'read', HEAD: 'read', PUT: 'create', DELETE: 'delete', POST: 'write' }
 
 /** The Durable Streams routes' state, for metrics (waiting reads). */
 export interface DurableStreamsHandle {
@@ -87,7 +92,10 @@ export function mountDurableStreams(app: Hono, broker: Broker, options: DurableS
   const reply = (a: Answer, bytes?: Uint8Array<ArrayBuffer>) => new Response(bytes ?? a.body ?? null, { status: a.status, headers: { ...a.headers, ...SECURITY_HEADERS } })
   const failed = (e: unknown) => {
     const err = e instanceof SamsaError ? e : toSamsaError(e)
-    return reply({ status: STATUS_OF[err.errorName] ?? 500, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: `${err.errorName}: ${err.message}` })
+    const status = STATUS_OF[err.errorName] ?? 500
+    const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' }
+    if (status === 401) headers['www-authenticate'] = 'Bearer'
+    return reply({ status, headers, body: `${err.errorName}: ${err.message}` })
   }
   const allowed = async (c: Context, operation: StreamOperation, topic: string) => {
     if (!options.authorize) return
@@ -114,6 +122,12 @@ export function mountDurableStreams(app: Hono, broker: Broker, options: DurableS
     } catch (e) {
       return failed(e)
     }
+    try {
+      // Before anything about the stream is told (even that it was deleted).
+      await allowed(c, OPERATION_OF[method] ?? 'write', ref.topic)
+    } catch (e) {
+      return failed(e)
+    }
     if (access.catalog.get(ref.topic)?.softDeleted) {
       // Deleted while forks of it live: its name stays taken until they go.
       const status = method === 'PUT' ? 409 : 410
@@ -121,7 +135,6 @@ export function mountDurableStreams(app: Hono, broker: Broker, options: DurableS
     }
     try {
       if (method === 'GET' || method === 'HEAD') {
-        await allowed(c, 'read', ref.topic)
         if (method === 'HEAD') return reply(await headStream(access, ref))
         const req: ReadRequest = { query: (n) => c.req.queries(n) ?? [], header: (n) => c.req.header(n), signal: c.req.raw.signal }
         if (req.query('live')[0] === 'sse') {
@@ -135,17 +148,14 @@ export function mountDurableStreams(app: Hono, broker: Broker, options: DurableS
       }
       const write: WriteRequest = { header: (n) => c.req.header(n), body: new Uint8Array(await c.req.arrayBuffer()), url: c.req.url, maxReadBytes: options.maxReadBytes }
       if (method === 'PUT') {
-        await allowed(c, 'create', ref.topic)
         const source = write.header('stream-forked-from')
         const sourceRef = source === undefined ? null : refOfPath(source)
         if (sourceRef) await allowed(c, 'read', sourceRef.topic) // a fork copies what it inherits
         return reply(await createStream(access, ref, write))
       }
       if (method === 'DELETE') {
-        await allowed(c, 'delete', ref.topic)
         return reply(await deleteStream(access, ref))
       }
-      await allowed(c, 'write', ref.topic)
       return reply(await appendToStream(access, ref, write))
     } catch (e) {
       return failed(e)
