@@ -16,7 +16,8 @@ import type { Broker } from '../../broker/broker.js'
 import { ANONYMOUS, type Principal } from '../../security/principal.js'
 import { toSamsaError } from '../../sessions/to-samsa-error.js'
 import { streamRef, type StreamAccess } from './stream-access.js'
-import { persistEvent, replayEvents } from './catalog-log.js'
+import { CatalogLog } from './catalog-log.js'
+import { FORWARDED_HEADER, otherLeader, proxied, type PeerCalls } from './stream-cluster.js'
 import { StreamCatalog } from './stream-catalog.js'
 import { headStream, readStream, WaitingReads, type ReadRequest } from './stream-reads.js'
 import { sseStream } from './stream-sse.js'
@@ -35,6 +36,13 @@ export interface DurableStreamsOptions {
   readonly waitingReads?: WaitingReads
   /** Bytes of records one read (or one SSE event) carries at most. */
   readonly maxReadBytes: number
+  /**
+   * The other nodes of a cluster: a request for a partition another node leads is proxied to it, and the stream
+   * catalog is read from and written to its partition's leader. Absent: a single node.
+   */
+  readonly peers?: PeerCalls
+  /** How long a catalog read or write waits for a reachable leader (the broker's requestTimeoutMs). */
+  readonly catalogDeadlineMs?: number
   /** Who a request speaks for; absent: everyone is anonymous. */
   readonly principalOf?: (c: Context) => Promise<Principal>
   /** Rejects (SamsaError, e.g. TOPIC_AUTHORIZATION_FAILED) when `principal` may not do `operation` on `topic`; absent: everything is allowed. */
@@ -78,14 +86,11 @@ export interface DurableStreamsHandle {
 export function mountDurableStreams(app: Hono, broker: Broker, options: DurableStreamsOptions): DurableStreamsHandle {
   const { prefix } = options
   const refOfPath = (path: string) => (path.startsWith(prefix) ? streamRef(path.slice(prefix.length)) : null)
-  const catalog = new StreamCatalog((e) => persistEvent(broker, e), () => broker.clock.nowMs())
-  const access: StreamAccess = { broker, catalog, refOfPath }
-  // The catalog is read back before the first request is served (retried by the next request if it failed).
-  let ready: Promise<unknown> | null = null
-  const loaded = () => (ready ??= replayEvents(broker, options.maxReadBytes, (e) => catalog.apply(e)).catch((e: unknown) => {
-    ready = null
-    throw e
-  }))
+  const deadlineMs = options.catalogDeadlineMs ?? 10_000
+  const peers = options.peers ? { peers: options.peers } : {}
+  const catalog: StreamCatalog = new StreamCatalog((e) => log.persist(e), () => broker.clock.nowMs())
+  const log = new CatalogLog(broker, (e) => catalog.apply(e), { maxReadBytes: options.maxReadBytes, deadlineMs, ...peers })
+  const access: StreamAccess = { broker, catalog, refOfPath, deadlineMs, ...peers }
   const waiting = options.waitingReads ?? new WaitingReads(options.maxWaitingReads)
   const limits = { maxReadBytes: options.maxReadBytes, longPollTimeoutMs: options.longPollTimeoutMs }
 
@@ -117,8 +122,19 @@ export function mountDurableStreams(app: Hono, broker: Broker, options: DurableS
     const ref = refOfPath(c.req.path)
     if (!ref) return reply({ status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'a stream path is a topic name ([a-zA-Z0-9._-]), optionally followed by /<partition>' })
     const method = c.req.method
+    // In a cluster the partition's leader answers (once: a proxied request is served where it lands).
+    const leader = options.peers && c.req.header(FORWARDED_HEADER) === undefined ? otherLeader(broker, ref.topic, ref.partition) : null
+    if (leader) {
+      try {
+        const body = method === 'POST' || method === 'PUT' ? new Uint8Array(await c.req.arrayBuffer()) : null
+        return await proxied(leader, c.req.raw, body, broker.limits.brokerId)
+      } catch (e) {
+        return failed(new SamsaError('NOT_LEADER_OR_FOLLOWER', `broker ${leader.brokerId} leads ${ref.topic}/${ref.partition} and could not be reached: ${e instanceof Error ? e.message : String(e)}`))
+      }
+    }
     try {
-      await loaded()
+      // Every catalog event acknowledged before this request (on any node) is applied before it is served.
+      await log.sync()
     } catch (e) {
       return failed(e)
     }
