@@ -5,6 +5,7 @@
  * lost or duplicated and its content type and closure known to the new leader.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { encodeRecordBatch, exchanges } from '../../packages/shared/src/index.js'
 import { InProcessCluster } from '../support/in-process-cluster.js'
 import { until } from '../support/until.js'
 
@@ -77,5 +78,12 @@ describe('Durable Streams in a cluster', () => {
     // Closed on every node: an append is refused wherever it lands.
     const refused = await fetch(url(alive[0]!, 'notes'), { method: 'POST', headers: TEXT, body: 'late' })
     expect(refused.status).toBe(409)
+    // And over WebSocket, on the new leader: the broker core refuses it too.
+    const newLeader = (await cluster.partitionOn(alive[0]!, 'notes'))!.leader
+    const conn = await cluster.open(newLeader)
+    const batch = encodeRecordBatch({ records: [{ key: null, value: new TextEncoder().encode('late'), headers: [], timestamp: 1_700_000_000_000 }] })
+    const ws = await conn.request(exchanges.produce, { topic: 'notes', partition: 0, acks: -1, timeoutMs: 5_000, batch })
+    expect(ws.ok ? null : ws.error.errorName).toBe('POLICY_VIOLATION')
+    expect((await readAll(alive[0]!)).text).toBe('abcde')
   }, 90_000)
 })

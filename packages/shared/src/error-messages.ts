@@ -17,6 +17,8 @@ export const ErrorMessages = {
     `offset ${offset} is outside the readable range [${logStartOffset}, ${logEndOffset}] of topic ${quote(topic)} partition ${partition}`,
   /** TOPIC_ALREADY_EXISTS. */
   topicExists: (topic: string) => `topic ${quote(topic)} already exists`,
+  /** POLICY_VIOLATION: an append (over any protocol) to a Durable Stream that was closed. */
+  streamClosed: (topic: string) => `stream ${quote(topic)} is closed: nothing more can be appended to it`,
   /** TOPIC_DELETED. */
   topicDeleted: (topic: string) => `topic ${quote(topic)} was deleted`,
   /** INVALID_PARTITIONS: `partitions must be an integer from 1 to 1000, got 5000`. */

@@ -87,6 +87,28 @@ export class CatalogLog {
     }))
   }
 
+  /**
+   * Follows the catalog until the broker shuts down (a cluster node): waits (long poll, `waitMs`) on the catalog's
+   * leader for an event above the last applied, then syncs; so a node that becomes a stream's leader knows its
+   * closure without waiting for an HTTP request. A failed wait is retried after `waitMs / 10`.
+   */
+  async follow(waitMs: number): Promise<void> {
+    const { broker } = this
+    while (!broker.shuttingDown) {
+      try {
+        if (exists(broker)) {
+          const req = { topic: CATALOG_TOPIC, partition: 0, offset: this.#next, maxBytes: 1, maxWaitMs: waitMs, minBytes: 1 }
+          await fetchOnLeader(broker, this.opts.peers, req, this.opts.deadlineMs)
+          await this.sync()
+          continue
+        }
+      } catch {
+        // No reachable leader yet (an election, a start): tried again below.
+      }
+      await new Promise((r) => setTimeout(r, Math.max(10, waitMs / 10)).unref())
+    }
+  }
+
   #start(): Promise<void> {
     const run = this.#catchUp().finally(() => {
       if (this.#running === run) this.#running = null
