@@ -16,8 +16,9 @@ import { e2eLatency } from './scenarios/e2e-latency.mjs'
 import { rawLatency } from './scenarios/raw-latency.mjs'
 import { bundleSize } from './scenarios/bundle-size.mjs'
 import { restartScenario } from './scenarios/restart.mjs'
+import { httpStreams } from './scenarios/http-streams.mjs'
 
-const SCENARIOS = ['bundle', 'raw', 'produce', 'latency', 'raw-latency', 'cluster', 'restart']
+const SCENARIOS = ['bundle', 'raw', 'produce', 'latency', 'raw-latency', 'cluster', 'restart', 'streams']
 /** The `cluster` rows: a local cluster of combined-mode nodes, a replicated topic, acks=all (waits for the ISR). */
 const CLUSTER = { nodes: 3, replicationFactor: 3, minInsyncReplicas: 2 }
 const RECORD_SIZES = [100, 1024]
@@ -60,8 +61,8 @@ const outDir = flags.out ?? fileURLToPath(new URL('./results/', import.meta.url)
 const profileDir = join(outDir, 'profiles')
 
 const settings = quick
-  ? { rawMs: 1_500, rawWarmupMs: 300, produceMs: 2_500, produceMaxBytes: 1e9, latencyMs: 3_000, latencyWarmupMs: 500, restartSegmentBytes: 1 << 20, restartCleanRuns: 2 }
-  : { rawMs: 5_000, rawWarmupMs: 500, produceMs: 10_000, produceMaxBytes: 3e9, latencyMs: 10_000, latencyWarmupMs: 1_000, restartSegmentBytes: 10 << 20, restartCleanRuns: 3 }
+  ? { streamsMs: 1_500, rawMs: 1_500, rawWarmupMs: 300, produceMs: 2_500, produceMaxBytes: 1e9, latencyMs: 3_000, latencyWarmupMs: 500, restartSegmentBytes: 1 << 20, restartCleanRuns: 2 }
+  : { streamsMs: 6_000, rawMs: 5_000, rawWarmupMs: 500, produceMs: 10_000, produceMaxBytes: 3e9, latencyMs: 10_000, latencyWarmupMs: 1_000, restartSegmentBytes: 10 << 20, restartCleanRuns: 3 }
 
 const cpus = flags.pin ? { bench: 0, server: 1 } : {}
 if (flags.pin) {
@@ -95,6 +96,7 @@ function summaryLine(r) {
   if (r.recordsPerSec !== undefined) return `${fmtInt(r.recordsPerSec)} records/s, ${r.mbPerSec} MB/s`
   if (r.p50Ms !== undefined) return `p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms`
   if (r.scenario === 'restart') return `clean restart serving in ${r.cleanServingMs} ms (every batch verified: ${r.fullVerifyServingMs} ms), after kill -9 in ${r.afterKill9ServingMs} ms (${fmtInt(r.logBytes)} B of log; reading it: ${r.baselineReadMs} ms; empty start: ${r.baselineEmptyStartMs} ms)`
+  if (r.scenario === 'streams') return r.rows.map((x) => `${x.target} ${x.scenario}: ${x.recordsPerSec !== undefined ? `${fmtInt(x.recordsPerSec)} records/s` : `${x.received}/${x.sent}`} p50 ${round(x.latency.p50Ms, 2)} ms`).join('; ')
   if (r.scenario === 'bundle') return `served ${fmtInt(r.served.bytes)} B (${fmtInt(r.served.gzipBytes)} B gzip), createClient only ${fmtInt(r.createClientOnly.gzipBytes)} B gzip`
   return 'done'
 }
@@ -228,6 +230,11 @@ try {
       }),
     )
   }
+  if (selected('streams')) {
+    await step('http streams (Durable Streams, beside ws and the reference server)', () =>
+      httpStreams({ durationMs: settings.streamsMs, serverCpu: cpus.server, brokerNodeArgs }),
+    )
+  }
 } finally {
   killAllChildren()
 }
@@ -355,6 +362,18 @@ function humanTables(rep) {
         ['baseline: read the same segment bytes sequentially', null, fmtNum(restart.baselineReadMs, 0), null],
         ...restart.baselineEmptyStart.map((c, i) => [`baseline: start with the topic empty (run ${i + 1})`, fmtNum(c.listeningMs, 0), fmtNum(c.servingMs, 0), fmtNum(c.brokerCpuMs, 0)]),
       ],
+    ))
+  }
+  const streams = rep.results.find((r) => r.scenario === 'streams')
+  if (streams) {
+    out.push('', formatTable(
+      [`HTTP streams, ${streams.recordBytes} B records, fsync ${streams.fsync}`, 'scenario', 'records/s', 'requests/s', 'p50 ms', 'p99 ms'],
+      streams.rows.map((r) => [
+        r.target, r.scenario,
+        r.recordsPerSec !== undefined ? fmtInt(r.recordsPerSec) : `${r.received}/${r.sent} delivered`,
+        fmtInt(r.requestsPerSec),
+        fmtNum(round(r.latency.p50Ms, 2)), fmtNum(round(r.latency.p99Ms, 2)),
+      ]),
     ))
   }
   const noisy = rep.results.filter((r) => r.otherCpuPct > 20)
