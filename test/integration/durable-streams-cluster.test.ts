@@ -21,6 +21,12 @@ async function append(node: number, body: string, headers: Record<string, string
   }, { timeoutMs: 20_000, what: `an append through node ${node}` })
 }
 
+/** The status, or a failure naming the answer's headers and body. */
+async function expectStatus(pending: Promise<Response>, status: number) {
+  const r = await pending
+  if (r.status !== status) throw new Error(`expected ${status}, got ${r.status}: producer-expected-seq=${r.headers.get("producer-expected-seq")} stream-closed=${r.headers.get("stream-closed")} ${await r.text()}`)
+}
+
 async function readAll(node: number) {
   const r = await fetch(url(node, 'notes?offset=-1'))
   expect(r.status).toBe(200)
@@ -41,21 +47,21 @@ describe('Durable Streams in a cluster', () => {
   it('create on A, append through B, read and long-poll through C; the stream survives its leader stopping', async () => {
     const created = await fetch(url(1, 'notes'), { method: 'PUT', headers: TEXT, body: 'a' })
     if (created.status !== 201) throw new Error(`create: ${created.status} ${await created.text()}`)
-    expect((await append(2, 'b')).status).toBe(204)
+    await expectStatus(append(2, 'b'), 204)
     const first = await readAll(3)
     expect(first.text).toBe('ab')
 
     // A long poll through C, woken by an append through A.
     const poll = fetch(url(3, `notes?offset=${first.next}&live=long-poll`))
-    expect((await append(1, 'c')).status).toBe(204)
+    await expectStatus(append(1, 'c'), 204)
     const polled = await poll
     expect(polled.status).toBe(200)
     expect(await polled.text()).toBe('c')
 
     // An idempotent producer through B, then its resend through C: one record.
     const producer = { 'producer-id': 'p1', 'producer-epoch': '0', 'producer-seq': '0' }
-    expect((await append(2, 'd', producer)).status).toBe(200)
-    expect((await append(3, 'd', producer)).status).toBe(204)
+    await expectStatus(append(2, 'd', producer), 200)
+    await expectStatus(append(3, 'd', producer), 204)
 
     const leader = (await cluster.partitionOn(1, 'notes'))!.leader
     await cluster.stopNode(leader)
@@ -67,9 +73,9 @@ describe('Durable Streams in a cluster', () => {
 
     // The producer's next sequence, and its resend, through the survivors: the new leader knows the mapping.
     const next = { ...producer, 'producer-seq': '1' }
-    expect((await append(alive[0]!, 'e', next)).status).toBe(200)
-    expect((await append(alive[1]!, 'e', next)).status).toBe(204)
-    expect((await append(alive[1]!, '', { 'stream-closed': 'true' })).status).toBe(204)
+    await expectStatus(append(alive[0]!, 'e', next), 200)
+    await expectStatus(append(alive[1]!, 'e', next), 204)
+    await expectStatus(append(alive[1]!, '', { 'stream-closed': 'true' }), 204)
     for (const n of alive) {
       const after = await readAll(n)
       expect(after.text).toBe('abcde')

@@ -6,7 +6,9 @@
  * Producer-Id mappings survive a restart and are the same on every node of a cluster (a request sees every event
  * acknowledged before it began).
  *
- * Invariants: an event is acknowledged only once the topic's high watermark covers it; events are applied once
+ * Invariants: an event is acknowledged only once the topic's high watermark covers it; a sync in a cluster reads up
+ * to the catalog leader's log end as of its start (a new leader's high watermark may lag behind what was
+ * acknowledged: the sync waits for it, up to deadlineMs); events are applied once
  * each: an event this node persisted was applied when it was made, and its offset is skipped when `sync` reads it
  * back; syncs run one at a time, and a request waits for one that began after it.
  */
@@ -14,7 +16,10 @@ import { z } from 'zod'
 import { decodeRecords, encodeRecordBatch, scanBatches, SamsaError } from '@samsa/shared'
 import type { Broker } from '../../broker/broker.js'
 import type { CatalogEvent } from './stream-catalog.js'
-import { fetchOnLeader, produceOnLeader, type PeerCalls } from './stream-cluster.js'
+import { fetchOnLeader, logEndOnLeader, produceOnLeader, type PeerCalls } from './stream-cluster.js'
+
+/** How long one read of a catalog that is behind waits for its leader's high watermark to move. */
+const CATCH_UP_WAIT_MS = 200
 
 export const CATALOG_TOPIC = '__durable_streams'
 const encoder = new TextEncoder()
@@ -135,8 +140,15 @@ export class CatalogLog {
 
   async #catchUp(): Promise<void> {
     if (!exists(this.broker)) return
+    const { broker, opts } = this
+    // Everything acknowledged before now is below the leader's log end; a leader just elected may still have an
+    // older high watermark, so the reads below wait for it to pass that end (in a cluster; a single node's log end
+    // is its high watermark once appends are acknowledged).
+    const target = opts.peers ? await logEndOnLeader(broker, opts.peers, CATALOG_TOPIC, 0, opts.deadlineMs) : 0
+    const until = broker.clock.monotonicMs() + opts.deadlineMs
     for (;;) {
-      const r = await fetchOnLeader(this.broker, this.opts.peers, { topic: CATALOG_TOPIC, partition: 0, offset: this.#next, maxBytes: this.opts.maxReadBytes, maxWaitMs: 0, minBytes: 0 }, this.opts.deadlineMs)
+      const behind = this.#next < target
+      const r = await fetchOnLeader(broker, opts.peers, { topic: CATALOG_TOPIC, partition: 0, offset: this.#next, maxBytes: opts.maxReadBytes, maxWaitMs: behind ? CATCH_UP_WAIT_MS : 0, minBytes: behind ? 1 : 0 }, opts.deadlineMs)
       if (this.#next < r.logStartOffset) this.#next = r.logStartOffset
       let read = false
       for (const { at } of scanBatches(r.records)) {
@@ -147,10 +159,11 @@ export class CatalogLog {
           if (this.#own.delete(rec.offset)) continue
           const parsed = rec.value ? parseEvent(rec.value) : null
           if (parsed) this.apply(parsed)
-          else this.broker.logger.warn({ topic: CATALOG_TOPIC, offset: rec.offset }, 'skipped a record of the stream catalog that is not a catalog event')
+          else broker.logger.warn({ topic: CATALOG_TOPIC, offset: rec.offset }, 'skipped a record of the stream catalog that is not a catalog event')
         }
       }
-      if (!read || this.#next >= r.highWatermark) return
+      if (this.#next >= target && (!read || this.#next >= r.highWatermark)) return
+      if (broker.clock.monotonicMs() >= until) throw new SamsaError('REQUEST_TIMED_OUT', `the stream catalog's leader did not commit up to offset ${target} within ${opts.deadlineMs} ms`)
     }
   }
 }

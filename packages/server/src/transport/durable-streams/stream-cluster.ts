@@ -8,7 +8,7 @@
  * locally; a produce or fetch goes to the leader the image names, retried until `deadlineMs` while no leader is
  * known or the image lags (each retry after a pause), and otherwise fails as the broker answered.
  */
-import { exchanges, SamsaError, type Exchange, type FetchRequest, type FetchResponse, type ProduceRequest, type ProduceResponse } from '@samsa/shared'
+import { ErrorMessages, exchanges, SamsaError, type Exchange, type FetchRequest, type FetchResponse, type ProduceRequest, type ProduceResponse } from '@samsa/shared'
 import type { Broker } from '../../broker/broker.js'
 
 /** Set on a request one node proxies to another: the receiver serves it itself. */
@@ -76,7 +76,23 @@ export function produceOnLeader(broker: Broker, peers: PeerCalls | undefined, re
   return onLeader(broker, peers, req.topic, req.partition, deadlineMs, () => broker.produce(req), (to) => peers!.call(to.brokerId, to.url, exchanges.produce, req))
 }
 
-/** Broker.fetch (no wait) on the partition's leader, wherever it is. */
+/**
+ * The log end offset of the partition on its leader, wherever it is: every record acknowledged before the call is
+ * below it (an acknowledged record is on every in-sync replica, and a leader is chosen among them).
+ */
+export function logEndOnLeader(broker: Broker, peers: PeerCalls | undefined, topic: string, partition: number, deadlineMs: number): Promise<number> {
+  const pick = (m: { topics: readonly { partitions: readonly { partition: number; logEndOffset: number }[] }[] }) => {
+    const p = m.topics[0]?.partitions.find((x) => x.partition === partition)
+    if (!p) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownTopic(topic))
+    return p.logEndOffset
+  }
+  return onLeader(broker, peers, topic, partition, deadlineMs, async () => {
+    broker.partition(topic, partition) // NOT_LEADER_OR_FOLLOWER unless this broker leads it
+    return pick(broker.metadata([topic]))
+  }, async (to) => pick(await peers!.call(to.brokerId, to.url, exchanges.metadata, { topics: [topic] })))
+}
+
+/** Broker.fetch on the partition's leader, wherever it is. */
 export function fetchOnLeader(broker: Broker, peers: PeerCalls | undefined, req: FetchRequest, deadlineMs: number): Promise<FetchResponse> {
   return onLeader(broker, peers, req.topic, req.partition, deadlineMs, () => broker.fetch(req), (to) => peers!.call(to.brokerId, to.url, exchanges.fetch, req))
 }
