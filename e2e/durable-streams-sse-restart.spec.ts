@@ -1,8 +1,9 @@
 /**
  * A browser page reads a Durable Stream with the protocol's own client (@durable-streams/client, bundled with
  * esbuild and served from the broker's origin) in SSE live mode; the broker is killed (kill -9) and started again
- * on the same data behind the same origin: the page resumes by itself, over SSE from the offset it had, and ends
- * with every record exactly once, in order.
+ * on the same data behind the same origin: the page resumes over SSE from the offset the client reported (a new
+ * stream() when the client's own stream fails: 0.2.6 reconnects only an SSE response that ended cleanly), and
+ * ends with every record exactly once, in order.
  */
 import { expect, test, type Page } from '@playwright/test'
 import { buildSync } from 'esbuild'
@@ -47,6 +48,9 @@ test('an SSE reader with @durable-streams/client crosses a broker restart withou
     page.on('request', (r) => {
       if (r.url().includes('live=sse')) sse.push(new URL(r.url()).searchParams.get('offset') ?? '')
     })
+    const failed: string[] = []
+    page.on('requestfailed', (r) => failed.push(`${r.url()} ${r.failure()?.errorText}`))
+    page.on('console', (m) => failed.push(`console ${m.type()} ${m.text()}`))
     await page.goto(env.pageUrl('durable-stream-reader', { stream: STREAM }))
     await expect.poll(() => page.evaluate(() => (window as unknown as { __e2e: { ready: boolean; fatal: string | null } }).__e2e.fatal ?? (window as unknown as { __e2e: { ready: boolean } }).__e2e.ready)).toBe(true)
     await expect.poll(() => received(page)).toBe(before.join(''))
@@ -56,7 +60,10 @@ test('an SSE reader with @durable-streams/client crosses a broker restart withou
     await env.kill9()
     await env.restart()
     await append(env, after)
-    await expect.poll(() => received(page), { timeout: 30_000 }).toBe([...before, ...after].join(''))
+    await expect.poll(() => received(page), { timeout: 30_000 }).toBe([...before, ...after].join('')).catch(async (e: unknown) => {
+      console.log('DEBUG', JSON.stringify(await page.evaluate(() => (window as unknown as { __e2e: unknown }).__e2e)), JSON.stringify(sse), JSON.stringify(failed))
+      throw e
+    })
     // The resume was an SSE request from where the page was, not from the start.
     const resumed = sse.slice(firstSse)
     expect(resumed.length).toBeGreaterThan(0)
