@@ -19,8 +19,9 @@ import { restartScenario } from './scenarios/restart.mjs'
 import { sendOne } from './scenarios/send-one.mjs'
 import { fanout } from './scenarios/fanout.mjs'
 import { connectionRate, withAuthCases } from './scenarios/auth-cost.mjs'
+import { httpStreams } from './scenarios/http-streams.mjs'
 
-const SCENARIOS = ['bundle', 'raw', 'produce', 'send-one', 'latency', 'raw-latency', 'cluster', 'restart', 'fanout', 'auth']
+const SCENARIOS = ['bundle', 'raw', 'produce', 'send-one', 'latency', 'raw-latency', 'cluster', 'restart', 'fanout', 'auth', 'streams']
 /** The `fanout` rows: subscriber sockets per run, one producer at FANOUT_RATE records/s, one record per send(). */
 const FANOUT_SUBSCRIBERS = [100, 500]
 const FANOUT_RATE = 100
@@ -68,8 +69,8 @@ const outDir = flags.out ?? fileURLToPath(new URL('./results/', import.meta.url)
 const profileDir = join(outDir, 'profiles')
 
 const settings = quick
-  ? { sendOneMs: 2_500, sendOneWarmupRecords: 50_000, rawMs: 1_500, rawWarmupMs: 300, produceMs: 2_500, produceMaxBytes: 1e9, latencyMs: 3_000, latencyWarmupMs: 500, restartSegmentBytes: 1 << 20, restartCleanRuns: 2, fanoutMs: 2_000, fanoutWarmupMs: 300, authProduceMs: 1_500, authWarmupRecords: 30_000, connectMs: 750 }
-  : { sendOneMs: 10_000, sendOneWarmupRecords: 100_000, rawMs: 5_000, rawWarmupMs: 500, produceMs: 10_000, produceMaxBytes: 3e9, latencyMs: 10_000, latencyWarmupMs: 1_000, restartSegmentBytes: 10 << 20, restartCleanRuns: 3, fanoutMs: 10_000, fanoutWarmupMs: 1_000, authProduceMs: 10_000, authWarmupRecords: 100_000, connectMs: 5_000 }
+  ? { streamsMs: 1_500, sendOneMs: 2_500, sendOneWarmupRecords: 50_000, rawMs: 1_500, rawWarmupMs: 300, produceMs: 2_500, produceMaxBytes: 1e9, latencyMs: 3_000, latencyWarmupMs: 500, restartSegmentBytes: 1 << 20, restartCleanRuns: 2, fanoutMs: 2_000, fanoutWarmupMs: 300, authProduceMs: 1_500, authWarmupRecords: 30_000, connectMs: 750 }
+  : { streamsMs: 6_000, sendOneMs: 10_000, sendOneWarmupRecords: 100_000, rawMs: 5_000, rawWarmupMs: 500, produceMs: 10_000, produceMaxBytes: 3e9, latencyMs: 10_000, latencyWarmupMs: 1_000, restartSegmentBytes: 10 << 20, restartCleanRuns: 3, fanoutMs: 10_000, fanoutWarmupMs: 1_000, authProduceMs: 10_000, authWarmupRecords: 100_000, connectMs: 5_000 }
 
 const cpus = flags.pin ? { bench: 0, server: 1 } : {}
 if (flags.pin) {
@@ -106,6 +107,7 @@ function summaryLine(r) {
   if (r.scenario === 'send-one') return `${fmtInt(r.recordsPerSec)} records/s, client ${r.clientCpuUsPerSend} µs/send, broker ${r.serverCpuUsPerRecord} µs/record, ${r.frames?.meanRecordsPerFrame} records/frame`
   if (r.p50Ms !== undefined) return `p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms${r.serverCpuUsPerDelivered == null ? '' : `, broker ${r.serverCpuUsPerDelivered} µs/delivered record`}`
   if (r.scenario === 'restart') return `clean restart serving in ${r.cleanServingMs} ms (every batch verified: ${r.fullVerifyServingMs} ms), after kill -9 in ${r.afterKill9ServingMs} ms (${fmtInt(r.logBytes)} B of log; reading it: ${r.baselineReadMs} ms; empty start: ${r.baselineEmptyStartMs} ms)`
+  if (r.scenario === 'streams') return r.rows.map((x) => `${x.target} ${x.scenario}: ${x.recordsPerSec !== undefined ? `${fmtInt(x.recordsPerSec)} records/s` : `${x.received}/${x.sent}`} p50 ${round(x.latency.p50Ms, 2)} ms`).join('; ')
   if (r.scenario === 'bundle') return `served ${fmtInt(r.served.bytes)} B (${fmtInt(r.served.gzipBytes)} B gzip); gzip per entry point: ${r.apps.map((a) => `${a.name} ${fmtInt(a.gzipBytes)} B`).join(', ')}`
   return 'done'
 }
@@ -324,6 +326,11 @@ try {
       }
     })
   }
+  if (selected('streams')) {
+    await step('http streams (Durable Streams, beside ws and the reference server)', () =>
+      httpStreams({ durationMs: settings.streamsMs, serverCpu: cpus.server, brokerNodeArgs }),
+    )
+  }
 } finally {
   killAllChildren()
 }
@@ -509,6 +516,18 @@ function humanTables(rep) {
         ['baseline: read the same segment bytes sequentially', null, fmtNum(restart.baselineReadMs, 0), null],
         ...restart.baselineEmptyStart.map((c, i) => [`baseline: start with the topic empty (run ${i + 1})`, fmtNum(c.listeningMs, 0), fmtNum(c.servingMs, 0), fmtNum(c.brokerCpuMs, 0)]),
       ],
+    ))
+  }
+  const streams = rep.results.find((r) => r.scenario === 'streams')
+  if (streams) {
+    out.push('', formatTable(
+      [`HTTP streams, ${streams.recordBytes} B records, fsync ${streams.fsync}`, 'scenario', 'records/s', 'requests/s', 'p50 ms', 'p99 ms'],
+      streams.rows.map((r) => [
+        r.target, r.scenario,
+        r.recordsPerSec !== undefined ? fmtInt(r.recordsPerSec) : `${r.received}/${r.sent} delivered`,
+        fmtInt(r.requestsPerSec),
+        fmtNum(round(r.latency.p50Ms, 2)), fmtNum(round(r.latency.p99Ms, 2)),
+      ]),
     ))
   }
   const noisy = rep.results.filter((r) => r.otherCpuPct > 20)

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { createClient, type ConsumerRecord, type SamsaClient } from '@samsa/client-browser'
 import { startBrokerFixture, type BrokerFixture } from '../support/broker-fixture.js'
+import { encodeRecordBatch, exchanges } from '../../packages/shared/src/index.js'
 import { RawConnection } from '../support/raw-connection.js'
 import { drainPartition } from '../support/raw-log.js'
 import { until } from '../support/until.js'
@@ -147,5 +148,23 @@ describe('Durable Streams beside the WebSocket protocol', () => {
     expect(stale.headers.get('producer-epoch')).toBe('2')
     const resentClose = await fetch(url('durable-json'), { method: 'POST', headers: { ...headers, 'producer-seq': '1', 'stream-closed': 'true' }, body: '{"n":3}' })
     expect(resentClose.status).toBe(204)
+  })
+
+  it('a WebSocket producer cannot append to a closed stream, before or after a restart; nothing is appended', async () => {
+    const raw = async () => RawConnection.open(fx.running.url)
+    const batch = encodeRecordBatch({ records: [{ key: null, value: new TextEncoder().encode('late'), headers: [], timestamp: 1_700_000_000_000 }] })
+    expect((await fetch(url('closed-ws'), { method: 'PUT', headers: { 'content-type': 'text/plain', 'stream-closed': 'true' }, body: 'final' })).status).toBe(201)
+    for (const restart of [false, true]) {
+      if (restart) await fx.restart()
+      const conn = await raw()
+      try {
+        const r = await conn.request(exchanges.produce, { topic: 'closed-ws', partition: 0, acks: -1, timeoutMs: 5_000, batch })
+        expect(r.ok).toBe(false)
+        if (!r.ok) expect(r.error).toMatchObject({ errorName: 'POLICY_VIOLATION', message: expect.stringContaining('closed') })
+      } finally {
+        conn.close()
+      }
+      expect((await drain('closed-ws')).map((x) => x.value)).toEqual(['final'])
+    }
   })
 })

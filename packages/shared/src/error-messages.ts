@@ -21,6 +21,9 @@ export const offsetOutOfRangeMessage = (topic: string, partition: number, offset
 /** TOPIC_ALREADY_EXISTS. */
 export const topicExistsMessage = (topic: string) => `topic ${quote(topic)} already exists`
 
+/** POLICY_VIOLATION: an append (over any protocol) to a Durable Stream that was closed. */
+export const streamClosedMessage = (topic: string) => `stream ${quote(topic)} is closed: nothing more can be appended to it`
+
 /** TOPIC_DELETED. */
 export const topicDeletedMessage = (topic: string) => `topic ${quote(topic)} was deleted`
 
@@ -79,6 +82,7 @@ export const ErrorMessages = {
   unknownPartition: unknownPartitionMessage,
   offsetOutOfRange: offsetOutOfRangeMessage,
   topicExists: topicExistsMessage,
+  streamClosed: streamClosedMessage,
   topicDeleted: topicDeletedMessage,
   invalidPartitions: invalidPartitionsMessage,
   topicCreationsThrottled: topicCreationsThrottledMessage,

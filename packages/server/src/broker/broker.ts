@@ -43,6 +43,10 @@ import {
   createTopic, deleteTopic, listTopics, metadataAnswer, type CreateTopicOptions, type TopicDescription, type TopicScope, type TopicSummary,
 } from './topic-operations.js'
 
+
+/** Whether an append to a partition is refused by a layer above the log (SamsaError), or allowed (null). */
+export type AppendGuard = (topic: string, partition: number) => SamsaError | null
+
 export type { FetchOutput } from './fetch-path.js'
 export type { TopicDescription, TopicSummary } from './topic-operations.js'
 
@@ -122,6 +126,8 @@ export class Broker {
   readonly #outputs = new Set<{ readonly queuedBytes: number }>()
   #retentionTimer: Timer | null = null
   #shuttingDown = false
+  /** Refusals of appends a layer above decides (a closed Durable Stream); each answers an error or null. */
+  readonly #appendGuards = new Set<AppendGuard>()
   /** Set once in clustered mode (useCluster); null on a single node. */
   #cluster: BrokerClusterPort | null = null
 
@@ -359,11 +365,24 @@ export class Broker {
     return servedPartition({ brokerId: this.#config.brokerId, logs: this.#logs, cluster: this.#cluster, leadership: this.#leadership }, topic, partition, currentLeaderEpoch)
   }
 
+  /**
+   * Registers a refusal of appends (the one place every produce, WebSocket, HTTP or a peer's, is checked against
+   * it, after leadership); returns the unregister function.
+   */
+  useAppendGuard(guard: AppendGuard): () => void {
+    this.#appendGuards.add(guard)
+    return () => this.#appendGuards.delete(guard)
+  }
+
   /** Validates and appends one batch; resolves once it satisfies acks (produce-acks.ts) or rejects with a SamsaError. */
   async produce(req: ProduceRequest): Promise<ProduceResponse> {
     if (this.#shuttingDown) throw new SamsaError('BROKER_SHUTTING_DOWN')
     if (req.acks !== -1 && req.acks !== 0 && req.acks !== 1) throw new SamsaError('INVALID_REQUIRED_ACKS', `acks must be -1, 0 or 1, got ${req.acks}`)
     const { log, leader } = this.#leaderOf(req.topic, req.partition)
+    for (const guard of this.#appendGuards) {
+      const refused = guard(req.topic, req.partition)
+      if (refused) throw refused
+    }
     return appendProduced(this.#paths, req, log, leader)
   }
 

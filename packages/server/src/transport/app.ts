@@ -189,7 +189,13 @@ export function createApp(deps: AppDeps): Hono {
     }
   })
 
-  mountDurableStreams(app, broker, { ...defaultDurableStreamsOptions, ...deps.streams })
+  // The same principal (Bearer token) and the same ACLs as the admin API and /ws.
+  mountDurableStreams(app, broker, {
+    ...defaultDurableStreamsOptions,
+    principalOf,
+    authorize: async (principal, operation, topic) => access.authorize(principal, operation, topic, 'http'),
+    ...deps.streams,
+  })
 
   for (const name of SDK_FILES) {
     app.get(`/sdk/${name}`, async (c) => {

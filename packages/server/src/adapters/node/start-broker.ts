@@ -341,7 +341,12 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     metricsText: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     // The build copies the built demo app (apps/demo/dist) into packages/server/demo, so an installed @samsa/server carries it.
     staticAsset: staticFiles(fileURLToPath(new URL('../../../demo/', import.meta.url))),
-    streams: { prefix: config.durableStreamsPrefix, longPollTimeoutMs: config.streamLongPollTimeoutMs, waitingReads: streamWaitingReads(metrics.registry, config.maxWaitingStreamReads), maxReadBytes: config.maxPushBytes },
+    streams: {
+      prefix: config.durableStreamsPrefix, longPollTimeoutMs: config.streamLongPollTimeoutMs, waitingReads: streamWaitingReads(metrics.registry, config.maxWaitingStreamReads), maxReadBytes: config.maxPushBytes,
+      catalogDeadlineMs: config.requestTimeoutMs,
+      // In a cluster: the stream catalog's produce and fetch on its leader, over the replica links' peer connections.
+      ...(replicaPeers && cluster ? { peers: replicaPeers } : {}),
+    },
     sdkFile: (name) => (sdkFiles[name] ??= cachedFile(() => join(dirname(require.resolve('@samsa/client-browser')), name)))(),
     remoteAddressOf: (c) => requestAddress(c.env),
     cluster: () => nodeView({ brokerId: config.brokerId, voters: opts.controllers, controller, cluster, metadataView }),

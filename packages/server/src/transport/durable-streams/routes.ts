@@ -4,18 +4,20 @@
  * (docs/durable-streams.md).
  *
  * Invariants: every answer carries the browser security headers (nosniff, Cross-Origin-Resource-Policy) and the
- * CORS headers; a request body is never buffered beyond maxRecordBytes (413); when an authorizer is given, each request is authorized (read, write, create or delete on its
- * topic) before it touches the broker; an error the broker raises is answered with its name and message, never a
+ * CORS headers; a request body is never buffered beyond maxRecordBytes (413); when an authorizer is given, each
+ * request is authorized (read, write, create or delete on its topic) before it touches the broker or is told
+ * anything about the stream (401 for a refused token, 403 for a missing right); an error the broker raises is answered with its name and message, never a
  * stack.
  */
 import type { Context, Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
-import { SamsaError } from '@samsa/shared'
+import { ErrorMessages, SamsaError } from '@samsa/shared'
 import type { Broker } from '../../broker/broker.js'
 import { ANONYMOUS, type Principal } from '../../security/principal.js'
 import { toSamsaError } from '../../sessions/to-samsa-error.js'
 import { streamRef, type StreamAccess } from './stream-access.js'
-import { persistEvent, replayEvents } from './catalog-log.js'
+import { CatalogLog } from './catalog-log.js'
+import { FORWARDED_HEADER, otherLeader, proxied, type PeerCalls } from './stream-cluster.js'
 import { StreamCatalog } from './stream-catalog.js'
 import { headStream, readStream, WaitingReads, type ReadRequest } from './stream-reads.js'
 import { sseStream } from './stream-sse.js'
@@ -34,6 +36,13 @@ export interface DurableStreamsOptions {
   readonly waitingReads?: WaitingReads
   /** Bytes of records one read (or one SSE event) carries at most. */
   readonly maxReadBytes: number
+  /**
+   * The other nodes of a cluster: a request for a partition another node leads is proxied to it, and the stream
+   * catalog is read from and written to its partition's leader. Absent: a single node.
+   */
+  readonly peers?: PeerCalls
+  /** How long a catalog read or write waits for a reachable leader (the broker's requestTimeoutMs). */
+  readonly catalogDeadlineMs?: number
   /** Who a request speaks for; absent: everyone is anonymous. */
   readonly principalOf?: (c: Context) => Promise<Principal>
   /** Rejects (SamsaError, e.g. TOPIC_AUTHORIZATION_FAILED) when `principal` may not do `operation` on `topic`; absent: everything is allowed. */
@@ -53,6 +62,7 @@ const SECURITY_HEADERS: Record<string, string> = {
 const ALLOW_HEADERS = 'Content-Type, Stream-Seq, Stream-TTL, Stream-Expires-At, Stream-Closed, Producer-Id, Producer-Epoch, Producer-Seq, If-None-Match, Last-Event-ID, Authorization'
 
 const STATUS_OF: Record<string, number> = {
+  SASL_AUTHENTICATION_FAILED: 401,
   TOPIC_AUTHORIZATION_FAILED: 403,
   CLUSTER_AUTHORIZATION_FAILED: 403,
   UNKNOWN_TOPIC_OR_PARTITION: 404,
@@ -65,6 +75,9 @@ const STATUS_OF: Record<string, number> = {
   REQUEST_TIMED_OUT: 504,
 }
 
+/** The right each method needs on the stream's topic (a fork's PUT also needs read on its source). */
+const OPERATION_OF: Record<string, StreamOperation> = { GET: 'read', HEAD: 'read', PUT: 'create', DELETE: 'delete', POST: 'write' }
+
 /** The Durable Streams routes' state, for metrics (waiting reads). */
 export interface DurableStreamsHandle {
   readonly waitingReads: WaitingReads
@@ -73,21 +86,26 @@ export interface DurableStreamsHandle {
 export function mountDurableStreams(app: Hono, broker: Broker, options: DurableStreamsOptions): DurableStreamsHandle {
   const { prefix } = options
   const refOfPath = (path: string) => (path.startsWith(prefix) ? streamRef(path.slice(prefix.length)) : null)
-  const catalog = new StreamCatalog((e) => persistEvent(broker, e), () => broker.clock.nowMs())
-  const access: StreamAccess = { broker, catalog, refOfPath }
-  // The catalog is read back before the first request is served (retried by the next request if it failed).
-  let ready: Promise<unknown> | null = null
-  const loaded = () => (ready ??= replayEvents(broker, options.maxReadBytes, (e) => catalog.apply(e)).catch((e: unknown) => {
-    ready = null
-    throw e
-  }))
+  const deadlineMs = options.catalogDeadlineMs ?? 10_000
+  const peers = options.peers ? { peers: options.peers } : {}
+  const catalog: StreamCatalog = new StreamCatalog((e) => log.persist(e), () => broker.clock.nowMs())
+  const log = new CatalogLog(broker, (e) => catalog.apply(e), { maxReadBytes: options.maxReadBytes, deadlineMs, ...peers })
+  const access: StreamAccess = { broker, catalog, refOfPath, deadlineMs, ...peers }
+  // Closure holds for every produce, WebSocket ones included: the broker asks the catalog (docs/durable-streams.md).
+  broker.useAppendGuard((topic) => (catalog.get(topic)?.closed ? new SamsaError('POLICY_VIOLATION', ErrorMessages.streamClosed(topic)) : null))
+  // Known from the start, not only from the first HTTP request (a WebSocket produce may come first).
+  log.sync().catch((e: unknown) => broker.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'the stream catalog could not be read at start; read again at the next stream request'))
+  if (options.peers) void log.follow(options.longPollTimeoutMs)
   const waiting = options.waitingReads ?? new WaitingReads(options.maxWaitingReads)
   const limits = { maxReadBytes: options.maxReadBytes, longPollTimeoutMs: options.longPollTimeoutMs }
 
   const reply = (a: Answer, bytes?: Uint8Array<ArrayBuffer>) => new Response(bytes ?? a.body ?? null, { status: a.status, headers: { ...a.headers, ...SECURITY_HEADERS } })
   const failed = (e: unknown) => {
     const err = e instanceof SamsaError ? e : toSamsaError(e)
-    return reply({ status: STATUS_OF[err.errorName] ?? 500, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: `${err.errorName}: ${err.message}` })
+    const status = STATUS_OF[err.errorName] ?? 500
+    const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' }
+    if (status === 401) headers['www-authenticate'] = 'Bearer'
+    return reply({ status, headers, body: `${err.errorName}: ${err.message}` })
   }
   const allowed = async (c: Context, operation: StreamOperation, topic: string) => {
     if (!options.authorize) return
@@ -109,8 +127,25 @@ export function mountDurableStreams(app: Hono, broker: Broker, options: DurableS
     const ref = refOfPath(c.req.path)
     if (!ref) return reply({ status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'a stream path is a topic name ([a-zA-Z0-9._-]), optionally followed by /<partition>' })
     const method = c.req.method
+    // In a cluster the partition's leader answers (once: a proxied request is served where it lands).
+    const leader = options.peers && c.req.header(FORWARDED_HEADER) === undefined ? otherLeader(broker, ref.topic, ref.partition) : null
+    if (leader) {
+      try {
+        const body = method === 'POST' || method === 'PUT' ? new Uint8Array(await c.req.arrayBuffer()) : null
+        return await proxied(leader, c.req.raw, body, broker.limits.brokerId)
+      } catch (e) {
+        return failed(new SamsaError('NOT_LEADER_OR_FOLLOWER', `broker ${leader.brokerId} leads ${ref.topic}/${ref.partition} and could not be reached: ${e instanceof Error ? e.message : String(e)}`))
+      }
+    }
     try {
-      await loaded()
+      // Every catalog event acknowledged before this request (on any node) is applied before it is served.
+      await log.sync()
+    } catch (e) {
+      return failed(e)
+    }
+    try {
+      // Before anything about the stream is told (even that it was deleted).
+      await allowed(c, OPERATION_OF[method] ?? 'write', ref.topic)
     } catch (e) {
       return failed(e)
     }
@@ -121,7 +156,6 @@ export function mountDurableStreams(app: Hono, broker: Broker, options: DurableS
     }
     try {
       if (method === 'GET' || method === 'HEAD') {
-        await allowed(c, 'read', ref.topic)
         if (method === 'HEAD') return reply(await headStream(access, ref))
         const req: ReadRequest = { query: (n) => c.req.queries(n) ?? [], header: (n) => c.req.header(n), signal: c.req.raw.signal }
         if (req.query('live')[0] === 'sse') {
@@ -135,17 +169,14 @@ export function mountDurableStreams(app: Hono, broker: Broker, options: DurableS
       }
       const write: WriteRequest = { header: (n) => c.req.header(n), body: new Uint8Array(await c.req.arrayBuffer()), url: c.req.url, maxReadBytes: options.maxReadBytes }
       if (method === 'PUT') {
-        await allowed(c, 'create', ref.topic)
         const source = write.header('stream-forked-from')
         const sourceRef = source === undefined ? null : refOfPath(source)
         if (sourceRef) await allowed(c, 'read', sourceRef.topic) // a fork copies what it inherits
         return reply(await createStream(access, ref, write))
       }
       if (method === 'DELETE') {
-        await allowed(c, 'delete', ref.topic)
         return reply(await deleteStream(access, ref))
       }
-      await allowed(c, 'write', ref.topic)
       return reply(await appendToStream(access, ref, write))
     } catch (e) {
       return failed(e)

@@ -8,6 +8,7 @@ import { decodeRecords, SamsaError, scanBatches, topicNameProblem } from '@samsa
 import type { Broker } from '../../broker/broker.js'
 import { expiresAtMs, type StreamCatalog, type StreamEntry } from './stream-catalog.js'
 import { endStream } from './stream-lifecycle.js'
+import type { PeerCalls } from './stream-cluster.js'
 
 /** A stream path: a topic, and optionally a partition (`notes` is notes/0, `notes/2` partition 2). */
 export interface StreamRef {
@@ -39,6 +40,10 @@ export interface StreamAccess {
   readonly catalog: StreamCatalog
   /** The stream a request path names (a fork's Stream-Forked-From), or null when it is not under the prefix. */
   readonly refOfPath: (path: string) => StreamRef | null
+  /** The other nodes of a cluster (stream-cluster.ts); absent: a single node. */
+  readonly peers?: PeerCalls
+  /** How long a produce waits for a reachable leader of a new partition. */
+  readonly deadlineMs: number
 }
 
 function topicExists(broker: Broker, ref: StreamRef): boolean {

@@ -89,6 +89,8 @@ export class StreamCatalog {
     const e = this.#entries.get(ev.topic)
     switch (ev.op) {
       case 'create': {
+        // The same creation read back (a node reads its own events too): changes nothing.
+        if (e && e.createdAtMs === ev.createdAtMs) return
         if (e) this.apply({ op: 'remove', topic: ev.topic })
         const entry: StreamEntry = {
           topic: ev.topic, config: ev.config, createdAtMs: ev.createdAtMs, lastAccessMs: Math.max(ev.createdAtMs, this.nowMs()), closed: false, closedBy: null,

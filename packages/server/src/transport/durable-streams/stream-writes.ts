@@ -16,6 +16,7 @@ import { isJsonType, mediaType, parseExpiresAt, parseProducerHeaders, parseTtlSe
 import { planFork, type ForkPlan } from './stream-forks.js'
 import { endStream } from './stream-lifecycle.js'
 import { formatOffset } from './stream-offsets.js'
+import { fetchOnLeader, produceOnLeader } from './stream-cluster.js'
 
 export type Headers = Record<string, string>
 
@@ -45,8 +46,8 @@ function tailOffset(broker: Broker, ref: StreamRef): number {
   return broker.partition(ref.topic, ref.partition).highWatermark
 }
 
-function streamHeaders(broker: Broker, view: StreamView): Headers {
-  const h: Headers = { 'content-type': view.contentType, 'stream-next-offset': formatOffset(tailOffset(broker, view.ref)) }
+function streamHeaders(broker: Broker, view: StreamView, tail = tailOffset(broker, view.ref)): Headers {
+  const h: Headers = { 'content-type': view.contentType, 'stream-next-offset': formatOffset(tail) }
   if (view.entry?.closed) h['stream-closed'] = 'true'
   return h
 }
@@ -116,7 +117,9 @@ export async function createStream(s: StreamAccess, ref: StreamRef, req: WriteRe
   s.catalog.creating.set(ref.topic, creation)
   try {
     const created = await creation
-    return created ? answer(201, { ...streamHeaders(s.broker, created), location: req.url }) : existingAnswer(s, (await lookup(s, ref))!, config)
+    // In a cluster a new topic's leader may be another node: its tail is asked of that leader.
+    const tail = async () => (await fetchOnLeader(s.broker, s.peers, { topic: ref.topic, partition: ref.partition, offset: 0, maxBytes: 1, maxWaitMs: 0, minBytes: 0 }, s.deadlineMs)).highWatermark
+    return created ? answer(201, { ...streamHeaders(s.broker, created, await tail()), location: req.url }) : existingAnswer(s, (await lookup(s, ref))!, config)
   } finally {
     s.catalog.creating.delete(ref.topic)
   }
@@ -139,7 +142,7 @@ async function createNew(s: StreamAccess, ref: StreamRef, config: StreamConfig, 
       throw e
     }
   }
-  if (value) await produce(s.broker, ref, value, null)
+  if (value) await produce(s, ref, value, null)
   if (closing) await s.catalog.close(entry, null)
   return { ref, entry, contentType: config.contentType }
 }
@@ -159,12 +162,14 @@ export async function deleteStream(s: StreamAccess, ref: StreamRef): Promise<Ans
   return answer(204)
 }
 
-async function produce(broker: Broker, ref: StreamRef, value: Uint8Array, producer: { samsaId: number; epoch: number; seq: number } | null): Promise<ProduceResponse> {
+/** One record, produced on the partition's leader (in a cluster, a just-created topic's leader may be another node). */
+async function produce(s: StreamAccess, ref: StreamRef, value: Uint8Array, producer: { samsaId: number; epoch: number; seq: number } | null): Promise<ProduceResponse> {
+  const { broker } = s
   const batch = encodeRecordBatch({
     records: [{ key: null, value, headers: [], timestamp: broker.clock.nowMs() }],
     ...(producer ? { producerId: producer.samsaId, producerEpoch: producer.epoch, baseSequence: producer.seq } : {}),
   })
-  return broker.produce({ topic: ref.topic, partition: ref.partition, acks: -1, timeoutMs: 0, batch })
+  return produceOnLeader(broker, s.peers, { topic: ref.topic, partition: ref.partition, acks: -1, timeoutMs: 0, batch }, s.deadlineMs)
 }
 
 const sameProducer = (a: ProducerHeaders | null, b: ProducerHeaders | null) => a !== null && b !== null && a.id === b.id && a.epoch === b.epoch && a.seq === b.seq
@@ -208,7 +213,7 @@ export async function appendToStream(s: StreamAccess, ref: StreamRef, req: Write
   // Stream-Seq is taken before the append, so two appends racing with the same one cannot both pass; given back if refused.
   const previousSeq = entry?.lastStreamSeq ?? null
   if (seq !== undefined && !resend && entry) entry.lastStreamSeq = seq
-  const append = () => (producer ? produceAs(s, view, producer, value) : produce(s.broker, ref, value, null).then((response) => ({ kind: 'appended' as const, response })))
+  const append = () => (producer ? produceAs(s, view, producer, value) : produce(s, ref, value, null).then((response) => ({ kind: 'appended' as const, response })))
   let written: Written
   try {
     written = closing && entry ? await closeAfter(s, entry, producer, append, (w) => w.kind !== 'refused') : await counted(entry, append)
@@ -283,7 +288,7 @@ async function produceAs(s: StreamAccess, view: StreamView, p: ProducerHeaders, 
   // The protocol starts every producer (and every epoch) at Producer-Seq 0; Kafka's rule accepts any first sequence.
   if (state === null && p.seq !== 0) return { kind: 'refused', answer: problem(409, `Producer-Seq ${p.seq} leaves a gap: expected 0`, { 'producer-expected-seq': '0', 'producer-received-seq': String(p.seq) }) }
   try {
-    const response = await produce(s.broker, view.ref, value, { samsaId, epoch: p.epoch, seq: p.seq })
+    const response = await produce(s, view.ref, value, { samsaId, epoch: p.epoch, seq: p.seq })
     if (response.duplicate) return { kind: 'duplicate', response, lastSeq: producerState(s.broker, view, samsaId)?.lastSequence ?? p.seq }
     return { kind: 'appended', response }
   } catch (e) {
