@@ -117,7 +117,7 @@ export class CatalogLog {
       } catch {
         // No reachable leader yet (an election, a start): tried again below.
       }
-      await new Promise((r) => setTimeout(r, Math.max(10, waitMs / 10)).unref())
+      await new Promise<void>((r) => void broker.clock.setTimeout(r, Math.max(10, waitMs / 10)))
     }
   }
 

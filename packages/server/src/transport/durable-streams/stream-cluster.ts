@@ -67,7 +67,7 @@ async function onLeader<T>(broker: Broker, peers: PeerCalls | undefined, topic: 
       const moved = e instanceof SamsaError && (e.errorName === 'NOT_LEADER_OR_FOLLOWER' || e.errorName === 'LEADER_NOT_AVAILABLE' || e.errorName === 'UNKNOWN_TOPIC_OR_PARTITION')
       if (!peers || !moved || broker.clock.monotonicMs() >= until) throw e
     }
-    await new Promise((r) => setTimeout(r, PAUSE_MS))
+    await new Promise<void>((r) => void broker.clock.setTimeout(r, PAUSE_MS))
   }
 }
 
