@@ -2,7 +2,8 @@
  * @module Log: one partition's segments on storage (Kafka's Log): writing placed batches at the end, reads up to a
  * bound the caller gives, cutting the tail, deleting expired segments, and the local durable end (group commit per
  * the fsync policy). It knows nothing of leaders, producers or the high watermark: PartitionLog (the partition) does.
- * Mutations (writeBatch, cutTo, deleteExpiredSegments) run only inside exclusive(), which orders them.
+ * Mutations (writeBatch, cutTo, deleteExpiredSegments, swapSealedSegment) run only inside exclusive(), which orders
+ * them. Only the log cleaner (log-cleaner.ts) ever replaces a sealed segment, with one holding the same offset range.
  */
 import { batchLastOffset, crc32c as jsCrc32c, SamsaError, type BatchHeader, type Crc32cFn } from '@samsa/shared'
 import type { Clock, Logger, Timer } from '../clock.js'
@@ -261,6 +262,27 @@ export class Log {
     }
     logger.info({ dir, segments: n, logStartOffset: newStart }, 'retention deleted segments')
     return n
+  }
+
+  /** The sealed segments (every one but the active), oldest first: the log cleaner reads them outside exclusive(). */
+  sealedSegments(): readonly Segment[] {
+    return this.#segments.slice(0, -1)
+  }
+
+  /**
+   * Inside exclusive(): when the sealed segment based at `baseOffset` is still there with `bytes` bytes (retention or a
+   * cut may have removed it meanwhile), runs `install` (which puts the cleaned file in its place on storage) and serves
+   * the segment it returns instead; returns whether it did. The replaced segment's file is closed.
+   */
+  async swapSealedSegment(baseOffset: number, bytes: number, install: () => Promise<Segment>): Promise<boolean> {
+    if (this.#failure) throw this.#failure
+    const i = this.#segments.findIndex((s) => s.baseOffset === baseOffset)
+    const old = this.#segments[i]
+    if (old === undefined || i === this.#segments.length - 1 || old.sizeBytes !== bytes) return false
+    const cleaned = await install()
+    this.#segments[i] = cleaned
+    await old.file.close().catch(() => {})
+    return true
   }
 
   /**
