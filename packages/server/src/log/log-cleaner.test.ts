@@ -7,12 +7,18 @@ import type { PartitionLog } from './partition-log.js'
 import { keyedBatch, readAll, type KeyedEntry } from './testing/keyed-batches.js'
 import { ManualClock } from './testing/manual-clock.js'
 
-/** Fails the rename of a cleaned temp file over its segment: the crash point between writing and swapping. */
+/** Fails the rename of a cleaned temp file over its segment (the crash point between writing and swapping), or recovery-point writes. */
 class RenameFaultStorage extends MemoryLogStorage {
   failCleanRename = false
   override async rename(from: string, to: string): Promise<void> {
     if (this.failCleanRename && from.endsWith(CLEANING_SUFFIX)) throw new Error('injected: crash before the swap')
     return super.rename(from, to)
+  }
+  /** Fails writes of the recovery point: a crash after a swap and before the next recovery point. */
+  failRecoveryPoint = false
+  override async writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+    if (this.failRecoveryPoint && path.endsWith('recovery-point')) throw new Error('injected: no recovery point')
+    return super.writeFileAtomic(path, bytes)
   }
 }
 
@@ -117,5 +123,24 @@ describe('log cleaner', () => {
     const again = await log.append(first)
     expect(again).toMatchObject({ duplicate: true, baseOffset: r0.baseOffset })
     await log.close()
+  })
+
+  it('a recovery point that marked a segment while it was shorter than its cleaned form is gone before the swap', async () => {
+    const storage = new RenameFaultStorage()
+    const clock = new ManualClock()
+    let log = await makeLogEnv(storage, { segmentBytes: 146, indexIntervalBytes: 64 }, clock).open()
+    const tombstone = () => log.append(keyedBatch([['a', null]], { timestampMs: clock.nowMs() }))
+    await tombstone()
+    storage.simulatePowerLoss() // the open writes a recovery point marking the 73 bytes of segment 0 (then the last one)
+    log = await makeLogEnv(storage, { segmentBytes: 146, indexIntervalBytes: 64 }, clock).open()
+    for (let i = 0; i < 8; i++) await tombstone()
+    storage.failRecoveryPoint = true
+    await clean(log, clock) // segment 0 becomes two empty batches: 122 bytes, longer than the 73 marked
+    storage.failRecoveryPoint = false
+    const cleaned = await readAll(log)
+    storage.simulatePowerLoss()
+    const reopened = await makeLogEnv(storage, { segmentBytes: 146, indexIntervalBytes: 64 }, clock).open()
+    expect(await readAll(reopened)).toEqual(cleaned)
+    await reopened.close()
   })
 })

@@ -20,6 +20,7 @@ import { decodeCleanerPasses, encodeCleanerPasses, keyString, passesFrom, record
 import type { CleanerThrottle } from './cleaner-throttle.js'
 import type { Log } from './log.js'
 import type { LogStorage, StoredFile } from './log-storage.js'
+import type { RecoveryPointKeeper } from './recovery-point-keeper.js'
 import { Segment } from './segment.js'
 import { storageError } from './storage-errors.js'
 
@@ -39,6 +40,11 @@ export interface CleanArgs {
   readonly throttle: CleanerThrottle
   /** Batches copied unchanged whatever their records (see the module comment). */
   readonly keepWhole: (header: BatchHeader) => boolean
+  /**
+   * The partition's recovery point: removed inside the swap before the first rename (it marks byte lengths of the
+   * segment being replaced, which a cleaned segment may pass once it is the last marked one), written again after.
+   */
+  readonly recoveryPoint: Pick<RecoveryPointKeeper, 'remove' | 'write'>
   readonly logger: Logger
   readonly crc32c?: Crc32cFn
 }
@@ -80,6 +86,9 @@ export async function cleanLog(args: CleanArgs): Promise<CleanResult> {
   for (const segment of segments) await cleanSegment(args, segment, rules, stats)
 
   await storage.writeFileAtomic(`${dir}/${CLEANER_CHECKPOINT}`, encodeCleanerPasses(passes))
+  if (stats.segmentsCleaned > 0) {
+    await log.exclusive(() => args.recoveryPoint.write()).catch((e: unknown) => args.logger.warn({ dir, err: String(e) }, 'could not write the recovery point after cleaning; the next open verifies the whole log'))
+  }
   return { ...stats, cleanedTo }
 }
 
@@ -154,6 +163,7 @@ async function cleanSegment(args: CleanArgs, segment: Segment, rules: SurvivalRu
   try {
     swapped = await args.log.exclusive(() =>
     args.log.swapSealedSegment(segment.baseOffset, originalBytes, async () => {
+      await args.recoveryPoint.remove()
       await storage.remove(segment.indexPath) // rebuilt on open if a crash comes before the new one is written
       await written.close()
       await storage.rename(tmpPath, segment.logPath)

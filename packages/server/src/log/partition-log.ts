@@ -347,7 +347,7 @@ export class PartitionLog {
   /** One log-cleaner pass below the high watermark (log-cleaner.ts); a batch producer state still holds stays whole. */
   clean(opts: CleanOptions): Promise<CleanResult> {
     const keepWhole = (h: BatchHeader) => this.#producers.get(h.producerId)?.batches.some((b) => b.baseOffset === h.baseOffset) === true
-    return cleanLog({ ...opts, storage: this.#storage, dir: this.#dir, log: this.#log, upTo: this.#highWatermark.value, nowMs: this.#clock.nowMs(), keepWhole, logger: this.#logger, crc32c: this.#crc32c })
+    return cleanLog({ ...opts, storage: this.#storage, dir: this.#dir, log: this.#log, upTo: this.#highWatermark.value, nowMs: this.#clock.nowMs(), keepWhole, recoveryPoint: this.#recoveryPoints, logger: this.#logger, crc32c: this.#crc32c })
   }
 
   /**
