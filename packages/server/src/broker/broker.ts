@@ -10,7 +10,7 @@
  * of its own beyond the injected clock, or runtime globals: adapters give it storage, a clock, a logger and metrics.
  */
 import {
-  ErrorMessages, SamsaError,
+  ErrorMessages, SamsaError, topicConfigEntries,
   type FetchRequest, type FetchResponse, type ListOffsetsRequest, type ListOffsetsResponse,
   type Crc32cFn, type InitProducerIdResponse, type MetadataResponse, type MetadataWait, type ProduceRequest, type ProduceResponse,
   type OffsetForLeaderEpochRequest, type OffsetForLeaderEpochResponse, type AllocateProducerIdsRequest,
@@ -34,6 +34,7 @@ import type { LocalLogs } from './local-logs.js'
 import { ReplicaRegistry } from './replica-registry.js'
 import { BrokerQuotas } from '../security/quotas/broker-quotas.js'
 import type { ReplicaOwner } from './replica-identity.js'
+import { LogCleaning } from './log-cleaning.js'
 import { TopicRegistry } from './topic-registry.js'
 import { AccessControl } from '../security/authorization/access-control.js'
 import { Authorizer } from '../security/authorization/authorizer.js'
@@ -118,6 +119,7 @@ export class Broker {
   /** Each open connection's output budget, for the queued-bytes gauge. */
   readonly #outputs = new Set<{ readonly queuedBytes: number }>()
   #retentionTimer: Timer | null = null
+  readonly #cleaning: LogCleaning
   #shuttingDown = false
   /** Set once in clustered mode (useCluster); null on a single node. */
   #cluster: BrokerClusterPort | null = null
@@ -138,6 +140,7 @@ export class Broker {
     this.#replicas = logs instanceof ReplicaRegistry ? logs : null
     this.#logs = logs
     this.#producerIds = producerIds
+    this.#cleaning = new LogCleaning({ logs, clock: deps.clock, logger: deps.logger, metrics: this.metrics, intervalMs: config.logCleanerIntervalMs, bytesPerSecond: config.logCleanerBytesPerSecond, indexIntervalBytes: config.log.indexIntervalBytes })
   }
 
   static async start(config: BrokerConfig, deps: BrokerDeps): Promise<Broker> {
@@ -150,6 +153,7 @@ export class Broker {
     const producerIds = await ProducerIdAllocator.open(deps.storage, { tracked: (n) => metrics.producerEpochsTracked(n) })
     const broker = new Broker(config, deps, logs, producerIds)
     broker.#scheduleRetention()
+    broker.#cleaning.start()
     return broker
   }
 
@@ -292,7 +296,7 @@ export class Broker {
   describeTopic(name: string): TopicDescription {
     const meta = this.metadata([name]).topics[0]
     if (!meta || meta.errorCode !== 0) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownTopic(name))
-    return { name: meta.name, partitions: meta.partitions }
+    return { name: meta.name, partitions: meta.partitions, configs: topicConfigEntries(this.#logs.topicConfigs(name)) }
   }
 
   /** Offsets of every partition on this broker. */
@@ -405,6 +409,7 @@ export class Broker {
   async shutdown(): Promise<void> {
     this.#shuttingDown = true
     if (this.#retentionTimer) this.clock.clearTimeout(this.#retentionTimer)
+    await this.#cleaning.stop()
     await this.#logs.close()
   }
 }

@@ -3,6 +3,7 @@
  * node's TopicRegistry (every partition of every topic) or a replicating broker's ReplicaRegistry (the replicas the
  * metadata assigns to it). The Broker reads, retains and closes logs through this port only.
  */
+import type { TopicConfigs } from '@samsa/shared'
 import type { PartitionLog } from '../log/partition-log.js'
 
 export interface LocalPartitionLog {
@@ -24,6 +25,8 @@ export interface LocalLogs {
   logs(): Iterable<LocalPartitionLog>
   /** Deletes expired segments of every local log; returns how many. */
   applyRetention(): Promise<number>
+  /** The topic's configs (cleanup policy, tombstone retention); the defaults for a topic it does not know. */
+  topicConfigs(topic: string): TopicConfigs
   /** Bytes the logs' tail caches hold together now. */
   readonly tailCacheBytes: number
   /** Flushes and closes every local log. */

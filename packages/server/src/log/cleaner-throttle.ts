@@ -33,7 +33,7 @@ export class CleanerThrottle {
     }
     this.#taken += bytes
     const waitMs = this.#startMs + (this.#taken / this.#bytesPerSecond) * 1000 - now
-    if (waitMs <= 0) return
+    if (waitMs < 1) return // under a millisecond behind: the debt stays counted and is waited for once it adds up
     await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, Math.ceil(waitMs)))
   }
 }

@@ -38,6 +38,8 @@ export interface CleanArgs {
   readonly deleteRetentionMs: number
   readonly indexIntervalBytes: number
   readonly throttle: CleanerThrottle
+  /** Do nothing unless the cleanable range now ends past this offset (nothing new was sealed since a pass reached it). */
+  readonly skipUnlessPast?: number
   /** Batches copied unchanged whatever their records (see the module comment). */
   readonly keepWhole: (header: BatchHeader) => boolean
   /**
@@ -50,7 +52,7 @@ export interface CleanArgs {
 }
 
 /** What a partition's owner decides for a pass (the topic's delete.retention.ms, the broker's throttle). */
-export type CleanOptions = Pick<CleanArgs, 'deleteRetentionMs' | 'indexIntervalBytes' | 'throttle'>
+export type CleanOptions = Pick<CleanArgs, 'deleteRetentionMs' | 'indexIntervalBytes' | 'throttle' | 'skipUnlessPast'>
 
 export interface CleanResult {
   readonly segmentsCleaned: number
@@ -73,6 +75,7 @@ export async function cleanLog(args: CleanArgs): Promise<CleanResult> {
   const stats = { segmentsCleaned: 0, bytesRead: 0, bytesWritten: 0, bytesRemoved: 0, recordsRemoved: 0 }
   if (segments.length === 0) return { ...stats, cleanedTo: null }
   const cleanedTo = segments.at(-1)!.nextOffset
+  if (args.skipUnlessPast !== undefined && cleanedTo <= args.skipUnlessPast) return { ...stats, cleanedTo }
 
   const stored = await storage.readFile(`${dir}/${CLEANER_CHECKPOINT}`)
   const before = stored === null ? [] : (decodeCleanerPasses(stored) ?? [])
