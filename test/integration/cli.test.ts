@@ -461,6 +461,17 @@ describe('clean errors for bad flag and env values, before a broker starts', () 
   })
 })
 
+describe('topic configs from the CLI', () => {
+  it('topics create --config makes a compacted topic (its configs in REST describe); a bad config is the broker\'s INVALID_CONFIG', async () => {
+    const ok = await runCli(['topics', 'create', 'compacted', '--config', 'cleanup.policy=compact', '--config', 'delete.retention.ms=1000', '--broker', B])
+    expect(ok.stderr).toBe('')
+    expect(ok.code).toBe(0)
+    const res = await fetch(`${broker.httpUrl}/v1/topics/compacted`)
+    expect(((await res.json()) as { configs: unknown }).configs).toEqual({ 'cleanup.policy': 'compact', 'delete.retention.ms': '1000' })
+    failsWith(await runCli(['topics', 'create', 'bad', '--config', 'cleanup.policy=shred', '--broker', B]), 'samsa: INVALID_CONFIG: topic config "cleanup.policy" = "shred" is not valid: expected delete, compact or compact,delete')
+  })
+})
+
 describe('one wording per error, in the CLI, REST and the SDK', () => {
   const sdk = () => createClient({ brokers: [B], clientId: 'wording', WebSocket: WebSocket as never })
   const rejection = async (p: Promise<unknown>): Promise<{ name: string; message: string }> => {

@@ -1,5 +1,5 @@
 /** @module `samsa topics create|list|describe|delete`. */
-import { Option, type Command } from 'commander'
+import { InvalidArgumentError, Option, type Command } from 'commander'
 import { I16_MAX, I32_MAX, intArg } from './arg-parsers.js'
 import { brokerOption } from './broker-option.js'
 import { CliError } from './cli-error.js'
@@ -14,12 +14,14 @@ export function registerTopics(program: Command): void {
     .addOption(new Option('--partitions <n>', 'number of partitions, up to the broker\'s maximum').argParser(intArg(1, I32_MAX)).default(1))
     .addOption(new Option('--replication-factor <n>', 'replicas per partition, on distinct brokers (default: the cluster\'s, every live broker up to 3; 1 on a single node)').argParser(intArg(1, I16_MAX)))
     .addOption(new Option('--min-insync-replicas <n>', 'ISR members acks=all needs, at most the replication factor (default: 2 for three or more replicas, else 1)').argParser(intArg(1, I16_MAX)))
+    .addOption(new Option('--config <name=value>', 'a per-topic config, repeatable: cleanup.policy=delete|compact|compact,delete, delete.retention.ms=<ms>').argParser(configArg).default({}))
     .addOption(brokerOption())
-    .action(async (topic: string, o: { partitions: number; replicationFactor?: number; minInsyncReplicas?: number; broker: string }) => {
+    .action(async (topic: string, o: { partitions: number; replicationFactor?: number; minInsyncReplicas?: number; config: Record<string, string>; broker: string }) => {
       if (o.minInsyncReplicas !== undefined && o.replicationFactor === undefined) throw new CliError('--min-insync-replicas needs --replication-factor')
       await withClient(o.broker, async (c) => {
         const replication = o.replicationFactor === undefined ? {} : { replicationFactor: o.replicationFactor, ...(o.minInsyncReplicas === undefined ? {} : { minInsyncReplicas: o.minInsyncReplicas }) }
-        await c.admin.createTopic(topic, { partitions: o.partitions, ...replication })
+        const configs = Object.keys(o.config).length === 0 ? {} : { configs: o.config }
+        await c.admin.createTopic(topic, { partitions: o.partitions, ...replication, ...configs })
         const replicas = o.replicationFactor === undefined ? '' : `, replication factor ${o.replicationFactor}`
         process.stdout.write(`created topic ${topic} with ${o.partitions} partition${o.partitions === 1 ? '' : 's'}${replicas}\n`)
       })
@@ -65,4 +67,11 @@ export function registerTopics(program: Command): void {
         process.stdout.write(`deleted topic ${topic}\n`)
       })
     })
+}
+
+/** One `--config name=value`, added to the ones before it. */
+function configArg(value: string, previous: Record<string, string>): Record<string, string> {
+  const at = value.indexOf('=')
+  if (at <= 0) throw new InvalidArgumentError('It must be name=value, e.g. cleanup.policy=compact.')
+  return { ...previous, [value.slice(0, at)]: value.slice(at + 1) }
 }
