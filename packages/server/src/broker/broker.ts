@@ -10,7 +10,7 @@
  * of its own beyond the injected clock, or runtime globals: adapters give it storage, a clock, a logger and metrics.
  */
 import {
-  ErrorMessages, SamsaError, topicConfigEntries,
+  ErrorMessages, SamsaError, deletesOldSegments, topicConfigEntries,
   type FetchRequest, type FetchResponse, type ListOffsetsRequest, type ListOffsetsResponse,
   type Crc32cFn, type InitProducerIdResponse, type MetadataResponse, type MetadataWait, type ProduceRequest, type ProduceResponse,
   type OffsetForLeaderEpochRequest, type OffsetForLeaderEpochResponse, type AllocateProducerIdsRequest,
@@ -40,7 +40,7 @@ import { AccessControl } from '../security/authorization/access-control.js'
 import { Authorizer } from '../security/authorization/authorizer.js'
 import { ANONYMOUS, type Principal } from '../security/principal.js'
 import {
-  createTopic, deleteTopic, listTopics, metadataAnswer, type CreateTopicOptions, type TopicDescription, type TopicScope, type TopicSummary,
+  createTopic, deleteTopic, listTopics, metadataAnswer, topicConfigsOf, type CreateTopicOptions, type TopicDescription, type TopicScope, type TopicSummary,
 } from './topic-operations.js'
 
 export type { FetchOutput } from './fetch-path.js'
@@ -140,7 +140,7 @@ export class Broker {
     this.#replicas = logs instanceof ReplicaRegistry ? logs : null
     this.#logs = logs
     this.#producerIds = producerIds
-    this.#cleaning = new LogCleaning({ logs, clock: deps.clock, logger: deps.logger, metrics: this.metrics, intervalMs: config.logCleanerIntervalMs, bytesPerSecond: config.logCleanerBytesPerSecond, indexIntervalBytes: config.log.indexIntervalBytes })
+    this.#cleaning = new LogCleaning({ logs, topicConfigs: (t) => topicConfigsOf(this.#topicScope(), t), clock: deps.clock, logger: deps.logger, metrics: this.metrics, intervalMs: config.logCleanerIntervalMs, bytesPerSecond: config.logCleanerBytesPerSecond, indexIntervalBytes: config.log.indexIntervalBytes })
   }
 
   static async start(config: BrokerConfig, deps: BrokerDeps): Promise<Broker> {
@@ -296,7 +296,7 @@ export class Broker {
   describeTopic(name: string): TopicDescription {
     const meta = this.metadata([name]).topics[0]
     if (!meta || meta.errorCode !== 0) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownTopic(name))
-    return { name: meta.name, partitions: meta.partitions, configs: topicConfigEntries(this.#logs.topicConfigs(name)) }
+    return { name: meta.name, partitions: meta.partitions, configs: topicConfigEntries(topicConfigsOf(this.#topicScope(), name)) }
   }
 
   /** Offsets of every partition on this broker. */
@@ -398,7 +398,7 @@ export class Broker {
     if (this.#shuttingDown) return
     this.#retentionTimer = this.clock.setTimeout(() => {
       this.#logs
-        .applyRetention()
+        .applyRetention((t) => deletesOldSegments(topicConfigsOf(this.#topicScope(), t)))
         .then((n) => n > 0 && this.logger.info({ segments: n }, 'retention deleted segments'))
         .catch((err: unknown) => this.logger.error({ err }, 'retention failed'))
         .finally(() => this.#scheduleRetention())

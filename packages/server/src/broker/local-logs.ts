@@ -3,7 +3,6 @@
  * node's TopicRegistry (every partition of every topic) or a replicating broker's ReplicaRegistry (the replicas the
  * metadata assigns to it). The Broker reads, retains and closes logs through this port only.
  */
-import type { TopicConfigs } from '@samsa/shared'
 import type { PartitionLog } from '../log/partition-log.js'
 
 export interface LocalPartitionLog {
@@ -23,10 +22,8 @@ export interface LocalLogs {
   find(topic: string, partition: number): PartitionLog | undefined
   /** Every local log, by topic name then partition. */
   logs(): Iterable<LocalPartitionLog>
-  /** Deletes expired segments of every local log; returns how many. */
-  applyRetention(): Promise<number>
-  /** The topic's configs (cleanup policy, tombstone retention); the defaults for a topic it does not know. */
-  topicConfigs(topic: string): TopicConfigs
+  /** Deletes expired segments of every local log of a topic `deletes` names (cleanup.policy with delete); returns how many. */
+  applyRetention(deletes: (topic: string) => boolean): Promise<number>
   /** Bytes the logs' tail caches hold together now. */
   readonly tailCacheBytes: number
   /** Flushes and closes every local log. */

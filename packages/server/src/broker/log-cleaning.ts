@@ -6,7 +6,7 @@
  * watermark since its last pass and no tombstone can have come due (delete.retention.ms since that pass). A failed pass is
  * logged and retried at the next interval; it never fails the partition (the log is unchanged or fully swapped).
  */
-import { compacts } from '@samsa/shared'
+import { compacts, type TopicConfigs } from '@samsa/shared'
 import type { Clock, Logger, Timer } from '../clock.js'
 import { CleanerThrottle } from '../log/cleaner-throttle.js'
 import type { BrokerMetrics } from '../observability/broker-metrics.js'
@@ -14,6 +14,8 @@ import type { LocalLogs } from './local-logs.js'
 
 export interface LogCleaningDeps {
   readonly logs: LocalLogs
+  /** The topic's configs (topic-operations.ts topicConfigsOf: the registry's or the cluster metadata's). */
+  readonly topicConfigs: (topic: string) => TopicConfigs
   readonly clock: Clock
   readonly logger: Logger
   readonly metrics: BrokerMetrics
@@ -68,7 +70,7 @@ export class LogCleaning {
     let lag = 0
     const seen = new Set<string>()
     for (const { topic, partition, log } of [...logs.logs()]) {
-      const configs = logs.topicConfigs(topic)
+      const configs = this.#deps.topicConfigs(topic)
       if (!compacts(configs) || this.#stopped) continue
       const key = `${topic}/${partition}`
       seen.add(key)

@@ -16,7 +16,7 @@
  *    so no record of a deleted topic is ever served or kept under a topic created again with its name.
  * Topic and partition limits are the controller's (it refuses creates cluster-wide); this registry enforces none.
  */
-import { defaultTopicConfigs, SamsaError, topicNameProblem, type TopicConfigs } from '@samsa/shared'
+import { SamsaError, topicNameProblem } from '@samsa/shared'
 import type { Logger } from '../clock.js'
 import type { LogStorage } from '../log/log-storage.js'
 import type { PartitionLog } from '../log/partition-log.js'
@@ -206,15 +206,10 @@ export class ReplicaRegistry implements LocalLogs {
     this.#metrics.topicsChanged(this.#replicas.size, partitions)
   }
 
-  async applyRetention(): Promise<number> {
+  async applyRetention(deletes: (topic: string) => boolean): Promise<number> {
     let deleted = 0
-    for (const { log } of [...this.logs()]) deleted += await log.applyRetention()
+    for (const { topic, log } of [...this.logs()]) if (deletes(topic)) deleted += await log.applyRetention()
     return deleted
-  }
-
-  /** The defaults: the cluster metadata does not carry cleanup configs yet (a createTopic with configs is refused in a cluster). */
-  topicConfigs(): TopicConfigs {
-    return defaultTopicConfigs
   }
 
   get tailCacheBytes(): number {

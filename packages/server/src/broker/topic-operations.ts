@@ -7,7 +7,7 @@
  * replication factor 1 only; a metadata answer's size is computed before any of it is built, so a request costs
  * O(names) and allocates at most maxResponseBytes (else RESPONSE_TOO_LARGE).
  */
-import { defaultTopicConfigs, ErrorCodes, parseTopicConfigs, SamsaError, utf8ByteLength, type MetadataResponse, type PartitionMetadata, type TopicMetadata } from '@samsa/shared'
+import { defaultTopicConfigs, ErrorCodes, parseTopicConfigs, SamsaError, topicConfigEntries, utf8ByteLength, type TopicConfigs, type MetadataResponse, type PartitionMetadata, type TopicMetadata } from '@samsa/shared'
 import type { MetadataImage } from '../controller/metadata/index.js'
 import type { BrokerConfig } from './broker-config.js'
 import type { BrokerClusterPort } from './cluster-port.js'
@@ -56,10 +56,7 @@ export async function createTopic(scope: TopicScope, name: unknown, partitions: 
   const { replicationFactor, minInsyncReplicas } = opts
   const configs = parseTopicConfigs(opts.configs ?? {})
   if (scope.cluster) {
-    if (configs.cleanupPolicy !== defaultTopicConfigs.cleanupPolicy || configs.deleteRetentionMs !== defaultTopicConfigs.deleteRetentionMs) {
-      throw new SamsaError('INVALID_CONFIG', 'cleanup.policy and delete.retention.ms are not carried by the cluster metadata yet: create the topic with the defaults, or on a single node')
-    }
-    const req = { ...args, ...(replicationFactor !== undefined ? { replicationFactor, minInsyncReplicas: minInsyncReplicas ?? -1 } : {}) }
+    const req = { ...args, ...(replicationFactor !== undefined ? { replicationFactor, minInsyncReplicas: minInsyncReplicas ?? -1 } : {}), ...(opts.configs !== undefined ? { configs: topicConfigEntries(configs) } : {}) }
     return scope.cluster.createTopic(req, opts.fromPeer ?? false)
   }
   if (replicationFactor !== undefined && replicationFactor !== 1) {
@@ -70,6 +67,12 @@ export async function createTopic(scope: TopicScope, name: unknown, partitions: 
   }
   const t = await singleNode(scope).create(args.name, args.partitions, configs)
   return { name: t.name, partitions: t.partitions.length }
+}
+
+/** A topic's configs: a single node's from its registry, a cluster's from the metadata image; the defaults when unknown. */
+export function topicConfigsOf(scope: TopicScope, topic: string): TopicConfigs {
+  if (scope.cluster) return scope.cluster.image().topics.get(topic)?.cleanup ?? defaultTopicConfigs
+  return scope.topics?.topicConfigs(topic) ?? defaultTopicConfigs
 }
 
 export function deleteTopic(scope: TopicScope, name: string, opts: { fromPeer?: boolean }): Promise<void> {

@@ -5,7 +5,7 @@
  * create and is removed on start) and topics/<name>/<partition>/ for each partition's segments.
  * Names are validated before they touch storage, so no name can reach outside the data directory.
  */
-import { defaultTopicConfigs, deletesOldSegments, ErrorMessages, parseTopicConfigs, SamsaError, topicConfigEntries, topicNameProblem, type TopicConfigs } from '@samsa/shared'
+import { defaultTopicConfigs, ErrorMessages, parseTopicConfigs, SamsaError, topicConfigEntries, topicNameProblem, type TopicConfigs } from '@samsa/shared'
 import type { LogStorage } from '../log/log-storage.js'
 import type { PartitionLog } from '../log/partition-log.js'
 import { noopMetrics, type BrokerMetrics } from '../observability/broker-metrics.js'
@@ -269,9 +269,9 @@ export class TopicRegistry implements LocalLogs {
     return () => this.#deletedListeners.delete(listener)
   }
 
-  async applyRetention(): Promise<number> {
+  async applyRetention(deletes: (topic: string) => boolean): Promise<number> {
     let deleted = 0
-    for (const t of this.#topics.values()) if (deletesOldSegments(t.configs)) for (const log of t.partitions) deleted += await log.applyRetention()
+    for (const t of this.#topics.values()) if (deletes(t.name)) for (const log of t.partitions) deleted += await log.applyRetention()
     return deleted
   }
 
