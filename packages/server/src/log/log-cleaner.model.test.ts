@@ -7,8 +7,8 @@ import type { PartitionLog } from './partition-log.js'
 import { keyedBatch, readAll, type KeyedEntry, type ReadRecord } from './testing/keyed-batches.js'
 import { ManualClock } from './testing/manual-clock.js'
 
-/** Runs per property: 25 in the unit suite; `SAMSA_COMPACTION_RUNS=200 npx vitest run <this file>` for a long check (scripts/compaction-model.sh). */
-const RUNS = Number(process.env.SAMSA_COMPACTION_RUNS ?? 25)
+/** Runs (seeds) per property: 100 in the unit suite; `npm run test:compaction-model` runs 1000 (or SAMSA_COMPACTION_RUNS). */
+const RUNS = Number(process.env.SAMSA_COMPACTION_RUNS ?? 100)
 const RETENTION_MS = 5000
 
 type Op =

@@ -1,3 +1,4 @@
+import { scanBatches } from '@samsa/shared'
 import { describe, expect, it } from 'vitest'
 import { CleanerThrottle } from './cleaner-throttle.js'
 import { CLEANING_SUFFIX } from './log-cleaner.js'
@@ -142,5 +143,31 @@ describe('log cleaner', () => {
     const reopened = await makeLogEnv(storage, { segmentBytes: 146, indexIntervalBytes: 64 }, clock).open()
     expect(await readAll(reopened)).toEqual(cleaned)
     await reopened.close()
+  })
+
+  it('a follower copies a cleaned leader log (sparse and empty batches) byte for byte, and reopens it', async () => {
+    const { log, clock } = await setUp()
+    await appendAll(log, rounds(12, 3, 'v'))
+    await log.append(keyedBatch([['gone', null]]))
+    await appendAll(log, rounds(6, 3, 'w'))
+    await clean(log, clock, 0)
+    const served = await readAll(log)
+    const leaderBytes: Uint8Array[] = []
+    for (let at = 0; at < log.highWatermark; ) {
+      const bytes = await log.readForReplica(at, 1 << 20)
+      leaderBytes.push(bytes)
+      for (const b of scanBatches(bytes)) at = b.header.baseOffset + b.header.lastOffsetDelta + 1
+    }
+    const storage = new MemoryLogStorage()
+    const followerEnv = makeLogEnv(storage, { segmentBytes: 400, indexIntervalBytes: 100 }, clock)
+    const follower = await followerEnv.open({})
+    for (const bytes of leaderBytes) await follower.appendAsFollower(bytes)
+    expect(follower.logEndOffset).toBe(log.logEndOffset)
+    expect(await readAll(follower)).toEqual(served)
+    storage.simulatePowerLoss()
+    const reopened = await followerEnv.open({})
+    expect(await readAll(reopened)).toEqual(served)
+    await reopened.close()
+    await log.close()
   })
 })
