@@ -107,7 +107,8 @@ describe('samsa topics', () => {
     const text = ok(await runCli(['topics', 'describe', 'orders', '--broker', B])).stdout
     expect(text).toMatch(/^topic orders\n/)
     expect(text).toMatch(/partition\s+leader\s+leaderEpoch\s+logStartOffset\s+highWatermark\s+logEndOffset/)
-    expect(text.trimEnd().split('\n')).toHaveLength(5)
+    expect(text.trimEnd().split('\n')).toHaveLength(6) // title, header, three partitions, the configs
+    expect(text.trimEnd().split('\n').at(-1)).toBe('configs\tcleanup.policy=delete delete.retention.ms=86400000')
 
     failsClearly(await runCli(['topics', 'create', 'orders', '--broker', B]), /TOPIC_ALREADY_EXISTS/)
     failsClearly(await runCli(['topics', 'create', 'replicated', '--replication-factor', '3', '--broker', B]), /^samsa: INVALID_REPLICATION_FACTOR: a single node holds one replica; replication factor 3 needs a cluster/)
@@ -468,6 +469,8 @@ describe('topic configs from the CLI', () => {
     expect(ok.code).toBe(0)
     const res = await fetch(`${broker.httpUrl}/v1/topics/compacted`)
     expect(((await res.json()) as { configs: unknown }).configs).toEqual({ 'cleanup.policy': 'compact', 'delete.retention.ms': '1000' })
+    const described = await runCli(['topics', 'describe', 'compacted', '--broker', B])
+    expect(described.stdout).toContain('configs\tcleanup.policy=compact delete.retention.ms=1000\n')
     failsWith(await runCli(['topics', 'create', 'bad', '--config', 'cleanup.policy=shred', '--broker', B]), 'samsa: INVALID_CONFIG: topic config "cleanup.policy" = "shred" is not valid: expected delete, compact or compact,delete')
   })
 })

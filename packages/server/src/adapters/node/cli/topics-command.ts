@@ -46,7 +46,7 @@ export function registerTopics(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (topic: string, o: { broker: string; json?: boolean }) => {
       await withClient(o.broker, async (c) => {
-        const d = await c.admin.describeTopic(topic)
+        const d = { ...(await c.admin.describeTopic(topic)), configs: await topicConfigs(o.broker, topic) }
         if (o.json) return void process.stdout.write(`${JSON.stringify(d)}\n`)
         // A cluster's answer carries replicas and ISR (offsets are each partition leader's); a single node's does not.
         const replicated = d.partitions.some((p) => p.replicas !== undefined)
@@ -55,6 +55,7 @@ export function registerTopics(program: Command): void {
           const tail = replicated ? `\t${(p.replicas ?? []).join(',')}\t${(p.isr ?? []).join(',')}` : ''
           process.stdout.write(`${p.partition}\t${p.leader}\t${p.leaderEpoch}\t${p.logStartOffset}\t${p.highWatermark}\t${p.logEndOffset}${tail}\n`)
         }
+        process.stdout.write(`configs\t${Object.entries(d.configs).map(([k, v]) => `${k}=${v}`).join(' ')}\n`)
       })
     })
   topics
@@ -74,4 +75,19 @@ function configArg(value: string, previous: Record<string, string>): Record<stri
   const at = value.indexOf('=')
   if (at <= 0) throw new InvalidArgumentError('It must be name=value, e.g. cleanup.policy=compact.')
   return { ...previous, [value.slice(0, at)]: value.slice(at + 1) }
+}
+
+/**
+ * The topic's configs, from the broker's REST describe (`GET /v1/topics/<name>`, the same broker over HTTP, with
+ * SAMSA_TOKEN when set): the WebSocket metadata exchange does not carry them.
+ */
+async function topicConfigs(broker: string, topic: string): Promise<Record<string, string>> {
+  const base = broker.split(',')[0]!.trim().replace(/^ws/, 'http')
+  const token = process.env['SAMSA_TOKEN']
+  const res = await fetch(`${base}/v1/topics/${encodeURIComponent(topic)}`, token ? { headers: { authorization: `Bearer ${token}` } } : {})
+  if (!res.ok) throw new CliError(`could not read the configs of topic ${topic} from ${base}: HTTP ${res.status}`)
+  const body: unknown = await res.json()
+  const configs = typeof body === 'object' && body !== null && 'configs' in body ? body.configs : null
+  if (typeof configs !== 'object' || configs === null) throw new CliError(`the broker at ${base} did not answer the configs of topic ${topic}`)
+  return Object.fromEntries(Object.entries(configs).map(([k, v]) => [k, String(v)]))
 }
