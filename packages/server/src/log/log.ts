@@ -16,6 +16,7 @@ import type { RecoveryPoint, SegmentMark } from './recovery-point.js'
 import type { LogStorage } from './log-storage.js'
 import type { PartitionLogConfig } from './partition-log-config.js'
 import { ReadableBytes } from './readable-bytes.js'
+import { ReadGate } from './read-gate.js'
 import { segmentsToDelete } from './retention.js'
 import { Segment } from './segment.js'
 import { retriableStorageError, storageError } from './storage-errors.js'
@@ -66,6 +67,8 @@ export class Log {
   #queuedWrites = 0
   #syncTimer: Timer | null = null
   readonly #tail: TailCache
+  /** Storage reads of segments; a segment swap closes it (no read sees a file replaced under it). */
+  readonly #reads = new ReadGate()
 
   private constructor(args: LogArgs, recovered: Awaited<ReturnType<typeof recoverLog>>) {
     this.#args = args
@@ -171,11 +174,11 @@ export class Log {
   /** Whole batches from the one holding offset, all below `upTo` (see readBatches). */
   read(offset: number, maxBytes: number, upTo: number): Promise<Uint8Array> {
     const cached = offset < upTo ? this.#tail.read(offset, maxBytes, upTo) : null
-    return cached ? Promise.resolve(cached) : readBatches(this.#segments, offset, maxBytes, upTo)
+    return cached ? Promise.resolve(cached) : this.#reads.run(() => readBatches(this.#segments, offset, maxBytes, upTo))
   }
 
   offsetForTimestamp(timestampMs: number, upTo: number): Promise<{ offset: number; timestamp: number } | null> {
-    return findOffsetForTimestamp(this.#segments, this.#logStartOffset, upTo, timestampMs)
+    return this.#reads.run(() => findOffsetForTimestamp(this.#segments, this.#logStartOffset, upTo, timestampMs))
   }
 
   /** Inside exclusive(): writes one placed batch (its offset = logEndOffset) at the end, rolling first when needed. */
@@ -271,16 +274,18 @@ export class Log {
 
   /**
    * Inside exclusive(): when the sealed segment based at `baseOffset` is still there with `bytes` bytes (retention or a
-   * cut may have removed it meanwhile), runs `install` (which puts the cleaned file in its place on storage) and serves
-   * the segment it returns instead; returns whether it did. The replaced segment's file is closed.
+   * cut may have removed it meanwhile), runs `install` (which puts the cleaned file in its place on storage) with no
+   * storage read in flight (ReadGate), and serves the segment it returns instead; returns whether it did. The replaced
+   * segment's file is closed.
    */
   async swapSealedSegment(baseOffset: number, bytes: number, install: () => Promise<Segment>): Promise<boolean> {
     if (this.#failure) throw this.#failure
     const i = this.#segments.findIndex((s) => s.baseOffset === baseOffset)
     const old = this.#segments[i]
     if (old === undefined || i === this.#segments.length - 1 || old.sizeBytes !== bytes) return false
-    const cleaned = await install()
-    this.#segments[i] = cleaned
+    await this.#reads.closed(async () => {
+      this.#segments[i] = await install()
+    })
     await old.file.close().catch(() => {})
     return true
   }
