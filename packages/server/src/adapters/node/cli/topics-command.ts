@@ -1,5 +1,6 @@
 /** @module `samsa topics create|list|describe|delete`. */
 import { InvalidArgumentError, Option, type Command } from 'commander'
+import { defaultTopicConfigs, topicConfigEntries } from '@samsa/shared'
 import { I16_MAX, I32_MAX, intArg } from './arg-parsers.js'
 import { brokerOption } from './broker-option.js'
 import { CliError } from './cli-error.js'
@@ -55,7 +56,9 @@ export function registerTopics(program: Command): void {
           const tail = replicated ? `\t${(p.replicas ?? []).join(',')}\t${(p.isr ?? []).join(',')}` : ''
           process.stdout.write(`${p.partition}\t${p.leader}\t${p.leaderEpoch}\t${p.logStartOffset}\t${p.highWatermark}\t${p.logEndOffset}${tail}\n`)
         }
-        process.stdout.write(`configs\t${Object.entries(d.configs).map(([k, v]) => `${k}=${v}`).join(' ')}\n`)
+        // A last line only for a topic whose configs are not all the defaults (the table above stays the whole output otherwise).
+        const defaults = topicConfigEntries(defaultTopicConfigs)
+        if (Object.entries(d.configs).some(([k, v]) => defaults[k] !== v)) process.stdout.write(`configs\t${Object.entries(d.configs).map(([k, v]) => `${k}=${v}`).join(' ')}\n`)
       })
     })
   topics
