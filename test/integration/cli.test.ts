@@ -107,7 +107,8 @@ describe('samsa topics', () => {
     const text = ok(await runCli(['topics', 'describe', 'orders', '--broker', B])).stdout
     expect(text).toMatch(/^topic orders\n/)
     expect(text).toMatch(/partition\s+leader\s+leaderEpoch\s+logStartOffset\s+highWatermark\s+logEndOffset/)
-    expect(text.trimEnd().split('\n')).toHaveLength(5)
+    expect(text.trimEnd().split('\n')).toHaveLength(5) // the default configs add no line
+    expect(described).toMatchObject({ configs: { 'cleanup.policy': 'delete', 'delete.retention.ms': '86400000' } })
 
     failsClearly(await runCli(['topics', 'create', 'orders', '--broker', B]), /TOPIC_ALREADY_EXISTS/)
     failsClearly(await runCli(['topics', 'create', 'replicated', '--replication-factor', '3', '--broker', B]), /^samsa: INVALID_REPLICATION_FACTOR: a single node holds one replica; replication factor 3 needs a cluster/)
@@ -458,6 +459,19 @@ describe('clean errors for bad flag and env values, before a broker starts', () 
     expect(res.status).toBe(400)
     expect(await res.json()).toMatchObject({ error: { name: 'INVALID_PARTITIONS', message } })
     failsWith(await runCli(['topics', 'describe', 'huge', '--broker', B]), 'samsa: UNKNOWN_TOPIC_OR_PARTITION: topic "huge" does not exist')
+  })
+})
+
+describe('topic configs from the CLI', () => {
+  it('topics create --config makes a compacted topic (its configs in REST describe); a bad config is the broker\'s INVALID_CONFIG', async () => {
+    const ok = await runCli(['topics', 'create', 'compacted', '--config', 'cleanup.policy=compact', '--config', 'delete.retention.ms=1000', '--broker', B])
+    expect(ok.stderr).toBe('')
+    expect(ok.code).toBe(0)
+    const res = await fetch(`${broker.httpUrl}/v1/topics/compacted`)
+    expect(((await res.json()) as { configs: unknown }).configs).toEqual({ 'cleanup.policy': 'compact', 'delete.retention.ms': '1000' })
+    const described = await runCli(['topics', 'describe', 'compacted', '--broker', B])
+    expect(described.stdout).toContain('configs\tcleanup.policy=compact delete.retention.ms=1000\n')
+    failsWith(await runCli(['topics', 'create', 'bad', '--config', 'cleanup.policy=shred', '--broker', B]), 'samsa: INVALID_CONFIG: topic config "cleanup.policy" = "shred" is not valid: expected delete, compact or compact,delete')
   })
 })
 

@@ -70,6 +70,10 @@ export const hostRefusedMessage = (host: string) => `this broker does not answer
 /** A REST write whose body is not declared JSON (415). */
 export const writeNeedsJsonMessage = (contentType: string | undefined) => `a write needs Content-Type: application/json, got ${contentType === undefined ? 'none' : JSON.stringify(contentType)}`
 
+/** INVALID_CONFIG for a topic config entry: an unknown name or a value out of its range. */
+export const invalidTopicConfigMessage = (name: string, value: string, expected: string) =>
+  `topic config ${JSON.stringify(name)} = ${JSON.stringify(value)} is not valid: expected ${expected}`
+
 /** SASL_AUTHENTICATION_FAILED: `authentication failed: the token expired`; `reason` is one of the broker's refusal reasons. */
 export const authenticationFailedMessage = (reason: string) => `authentication failed: ${authenticationReasons[reason] ?? reason}`
 
@@ -98,6 +102,7 @@ export const ErrorMessages = {
   writeNeedsJson: writeNeedsJsonMessage,
   authenticationFailed: authenticationFailedMessage,
   frameTooLarge: frameTooLargeMessage,
+  invalidTopicConfig: invalidTopicConfigMessage,
 } as const
 
 /** The words for each refusal reason of packages/server/src/security/authentication (never the token itself). */

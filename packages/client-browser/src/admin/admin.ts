@@ -36,9 +36,9 @@ export class Admin {
   async createTopic(name: string, opts: CreateTopicOptions = {}): Promise<{ name: string; partitions: number }> {
     const call = 'createTopic(name, options)'
     checkTopic(call, 'name', name)
-    const { partitions = 1, replicationFactor, minInsyncReplicas } = checkCreateTopicOptions(call, opts)
+    const { partitions = 1, replicationFactor, minInsyncReplicas, configs } = checkCreateTopicOptions(call, opts)
     const replication = replicationFactor === undefined ? {} : { replicationFactor, ...(minInsyncReplicas === undefined ? {} : { minInsyncReplicas }) }
-    const res = await this.#conn.request(createTopic, { name, partitions, ...replication })
+    const res = await this.#conn.request(createTopic, { name, partitions, ...replication, ...(configs === undefined ? {} : { configs }) })
     this.#metadata.forget(name)
     return res
   }

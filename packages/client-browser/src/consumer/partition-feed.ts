@@ -7,7 +7,7 @@
  * ends (offsetForLeaderEpoch, KIP-320; rules in position-validation.ts).
  */
 import {
-  CONSUMER_REPLICA_ID, PUSH_RECORDS_OVERHEAD, SamsaError, credit, decodeRecords, offsetForLeaderEpoch, scanBatches, subscribe, unsubscribe, verifyBatch, type Push, type SubscribeResponse,
+  CONSUMER_REPLICA_ID, PUSH_RECORDS_OVERHEAD, SamsaError, batchLastOffset, credit, decodeRecords, offsetForLeaderEpoch, scanBatches, subscribe, unsubscribe, verifyBatch, type Push, type SubscribeResponse,
 } from '@samsa/shared'
 import { backoffDelayMs } from '../connection/backoff.js'
 import type { Connection } from '../connection/connection.js'
@@ -265,14 +265,18 @@ export class PartitionFeed {
     const pushNo = host.queue.nextPush()
     try {
       for (const { at, header, totalBytes } of scanBatches(push.records)) {
-        verifyBatch(push.records, at, at + totalBytes)
+        // A batch the broker's log cleaner rewrote keeps its offset range with fewer records (offsets missing inside
+        // it, or none at all): those offsets were compacted away, not lost, so they are no gap. A whole batch's range
+        // missing between two batches is a bad push.
+        verifyBatch(push.records, at, at + totalBytes, { compacted: true })
+        if (header.baseOffset > this.#nextEnqueue!) throw new SamsaError('CORRUPT_MESSAGE', `push skipped from offset ${this.#nextEnqueue} to ${header.baseOffset}`)
         for (const r of decodeRecords(push.records, at).records) {
           if (r.offset < this.#nextEnqueue! || beyondEnd(this.pos, r.offset)) continue
-          if (r.offset > this.#nextEnqueue!) throw new SamsaError('CORRUPT_MESSAGE', `push skipped from offset ${this.#nextEnqueue} to ${r.offset}`)
           last = host.record({ topic: host.topic, partition: this.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, rawHeaders: r.headers, leaderEpoch: header.partitionLeaderEpoch })
           host.queue.push({ record: last, creditBytes: 0, push: pushNo })
           this.#nextEnqueue = r.offset + 1
         }
+        this.#nextEnqueue = Math.max(this.#nextEnqueue!, batchLastOffset(header) + 1)
       }
     } catch (error) {
       // Abandon this subscription at once, and subscribe again from the position after a backoff that grows while

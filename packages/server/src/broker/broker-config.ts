@@ -57,6 +57,10 @@ export interface BrokerConfig {
   /** A connection that stays above maxBufferedBytes this long is closed with SLOW_CONSUMER. */
   readonly slowConsumerTimeoutMs: number
   readonly retentionCheckIntervalMs: number
+  /** How often the log cleaner looks at the partitions of compacted topics (cleanup.policy compact). */
+  readonly logCleanerIntervalMs: number
+  /** Bytes per second the log cleaner may read and write together, over every partition (its throttle). */
+  readonly logCleanerBytesPerSecond: number
   /**
    * Origins (scheme://host[:port]) besides the broker's own that browsers may open WebSockets and send REST writes
    * from; `*` for any. Requests without an Origin header (non-browser clients) are never refused for it.
@@ -135,6 +139,9 @@ export const defaultBrokerConfig: BrokerConfig = {
   maxBufferedBytes: 16 * MiB,
   slowConsumerTimeoutMs: 30_000,
   retentionCheckIntervalMs: 60_000,
+  // Kafka's log.cleaner.backoff.ms; the throttle leaves a disk's bandwidth to appends and reads.
+  logCleanerIntervalMs: 15_000,
+  logCleanerBytesPerSecond: 16 * MiB,
   allowedOrigins: [],
   allowedHosts: [],
   // Byte and request rates are off by default (Kafka's quotas are too): the embedded single node stays as fast as
@@ -205,6 +212,8 @@ export const brokerSettings = {
   maxBufferedBytes: { unit: 'bytes', min: 1024, max: Number.MAX_SAFE_INTEGER, help: 'bytes queued for one connection (pushes, fetch replies, responses) above which it is paused' },
   slowConsumerTimeoutMs: { unit: 'ms', min: 1, max: DAY_MS, help: 'a socket above --max-buffered-bytes this long is closed with 4008' },
   retentionCheckIntervalMs: { unit: 'ms', min: 1, max: DAY_MS, help: 'how often retention deletes old segments' },
+  logCleanerIntervalMs: { unit: 'ms', min: 1, max: DAY_MS, help: 'how often the log cleaner compacts the partitions of topics with cleanup.policy compact' },
+  logCleanerBytesPerSecond: { unit: 'bytes', min: 1024, max: Number.MAX_SAFE_INTEGER, help: 'bytes/s the log cleaner may read and write together (its throttle, shared by every partition)' },
   maxConnectionsPerIp: { unit: 'count', min: 1, max: 10_000_000, help: 'open connections from one client address; more are closed with 4029' },
   maxConnectionsPerPrincipal: { unit: 'count', min: 1, max: 10_000_000, help: 'open connections of one principal (an anonymous one is its address); more are closed with 4029' },
   produceBytesPerSecondPerPrincipal: { unit: 'bytes', min: 0, max: Number.MAX_SAFE_INTEGER, help: 'produced bytes/s of one principal, above which its connections are throttled; 0: no limit' },

@@ -11,7 +11,7 @@
  */
 import { PushReadsRegistry } from '../sessions/push-reads.js'
 import {
-  ErrorMessages, SamsaError,
+  ErrorMessages, SamsaError, deletesOldSegments, topicConfigEntries,
   type FetchRequest, type FetchResponse, type ListOffsetsRequest, type ListOffsetsResponse,
   type Crc32cFn, type InitProducerIdResponse, type MetadataResponse, type MetadataWait, type ProduceRequest, type ProduceResponse,
   type OffsetForLeaderEpochRequest, type OffsetForLeaderEpochResponse, type AllocateProducerIdsRequest,
@@ -35,12 +35,13 @@ import type { LocalLogs } from './local-logs.js'
 import { ReplicaRegistry } from './replica-registry.js'
 import { BrokerQuotas } from '../security/quotas/broker-quotas.js'
 import type { ReplicaOwner } from './replica-identity.js'
+import { LogCleaning } from './log-cleaning.js'
 import { TopicRegistry } from './topic-registry.js'
 import { AccessControl } from '../security/authorization/access-control.js'
 import { Authorizer } from '../security/authorization/authorizer.js'
 import { ANONYMOUS, type Principal } from '../security/principal.js'
 import {
-  createTopic, deleteTopic, listTopics, metadataAnswer, type CreateTopicOptions, type TopicDescription, type TopicScope, type TopicSummary,
+  createTopic, deleteTopic, listTopics, metadataAnswer, topicConfigsOf, type CreateTopicOptions, type TopicDescription, type TopicScope, type TopicSummary,
 } from './topic-operations.js'
 
 
@@ -125,6 +126,7 @@ export class Broker {
   /** Each open connection's output budget, for the queued-bytes gauge. */
   readonly #outputs = new Set<{ readonly queuedBytes: number }>()
   #retentionTimer: Timer | null = null
+  readonly #cleaning: LogCleaning
   #shuttingDown = false
   /** Refusals of appends a layer above decides (a closed Durable Stream); each answers an error or null. */
   readonly #appendGuards = new Set<AppendGuard>()
@@ -148,6 +150,7 @@ export class Broker {
     this.#replicas = logs instanceof ReplicaRegistry ? logs : null
     this.#logs = logs
     this.#producerIds = producerIds
+    this.#cleaning = new LogCleaning({ logs, topicConfigs: (t) => topicConfigsOf(this.#topicScope(), t), clock: deps.clock, logger: deps.logger, metrics: this.metrics, intervalMs: config.logCleanerIntervalMs, bytesPerSecond: config.logCleanerBytesPerSecond, indexIntervalBytes: config.log.indexIntervalBytes })
   }
 
   static async start(config: BrokerConfig, deps: BrokerDeps): Promise<Broker> {
@@ -160,6 +163,7 @@ export class Broker {
     const producerIds = await ProducerIdAllocator.open(deps.storage, { tracked: (n) => metrics.producerEpochsTracked(n) })
     const broker = new Broker(config, deps, logs, producerIds)
     broker.#scheduleRetention()
+    broker.#cleaning.start()
     return broker
   }
 
@@ -302,7 +306,7 @@ export class Broker {
   describeTopic(name: string): TopicDescription {
     const meta = this.metadata([name]).topics[0]
     if (!meta || meta.errorCode !== 0) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownTopic(name))
-    return { name: meta.name, partitions: meta.partitions }
+    return { name: meta.name, partitions: meta.partitions, configs: topicConfigEntries(topicConfigsOf(this.#topicScope(), name)) }
   }
 
   /** Offsets of every partition on this broker. */
@@ -417,7 +421,7 @@ export class Broker {
     if (this.#shuttingDown) return
     this.#retentionTimer = this.clock.setTimeout(() => {
       this.#logs
-        .applyRetention()
+        .applyRetention((t) => deletesOldSegments(topicConfigsOf(this.#topicScope(), t)))
         .then((n) => n > 0 && this.logger.info({ segments: n }, 'retention deleted segments'))
         .catch((err: unknown) => this.logger.error({ err }, 'retention failed'))
         .finally(() => this.#scheduleRetention())
@@ -428,6 +432,7 @@ export class Broker {
   async shutdown(): Promise<void> {
     this.#shuttingDown = true
     if (this.#retentionTimer) this.clock.clearTimeout(this.#retentionTimer)
+    await this.#cleaning.stop()
     await this.#logs.close()
   }
 }

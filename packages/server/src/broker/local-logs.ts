@@ -22,8 +22,8 @@ export interface LocalLogs {
   find(topic: string, partition: number): PartitionLog | undefined
   /** Every local log, by topic name then partition. */
   logs(): Iterable<LocalPartitionLog>
-  /** Deletes expired segments of every local log; returns how many. */
-  applyRetention(): Promise<number>
+  /** Deletes expired segments of every local log of a topic `deletes` names (cleanup.policy with delete); returns how many. */
+  applyRetention(deletes: (topic: string) => boolean): Promise<number>
   /** Bytes the logs' tail caches hold together now. */
   readonly tailCacheBytes: number
   /** Flushes and closes every local log. */

@@ -206,9 +206,9 @@ export class ReplicaRegistry implements LocalLogs {
     this.#metrics.topicsChanged(this.#replicas.size, partitions)
   }
 
-  async applyRetention(): Promise<number> {
+  async applyRetention(deletes: (topic: string) => boolean): Promise<number> {
     let deleted = 0
-    for (const { log } of [...this.logs()]) deleted += await log.applyRetention()
+    for (const { topic, log } of [...this.logs()]) if (deletes(topic)) deleted += await log.applyRetention()
     return deleted
   }
 

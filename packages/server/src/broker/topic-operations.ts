@@ -7,7 +7,7 @@
  * replication factor 1 only; a metadata answer's size is computed before any of it is built, so a request costs
  * O(names) and allocates at most maxResponseBytes (else RESPONSE_TOO_LARGE).
  */
-import { ErrorCodes, SamsaError, utf8ByteLength, type MetadataResponse, type PartitionMetadata, type TopicMetadata } from '@samsa/shared'
+import { defaultTopicConfigs, ErrorCodes, parseTopicConfigs, SamsaError, topicConfigEntries, utf8ByteLength, type TopicConfigs, type MetadataResponse, type PartitionMetadata, type TopicMetadata } from '@samsa/shared'
 import type { MetadataImage } from '../controller/metadata/index.js'
 import type { BrokerConfig } from './broker-config.js'
 import type { BrokerClusterPort } from './cluster-port.js'
@@ -23,11 +23,15 @@ export interface TopicSummary {
 export interface TopicDescription {
   readonly name: string
   readonly partitions: readonly PartitionMetadata[]
+  /** Every per-topic config by name, defaults included (topic-configs.ts). */
+  readonly configs: Readonly<Record<string, string>>
 }
 
 export interface CreateTopicOptions {
   replicationFactor?: number
   minInsyncReplicas?: number
+  /** Per-topic configs by Kafka's names (topic-configs.ts), checked before anything is created. */
+  configs?: Readonly<Record<string, string>>
   /** The request was forwarded by another broker, so it is not forwarded again. */
   fromPeer?: boolean
 }
@@ -50,8 +54,9 @@ const METADATA_PARTITION_BYTES = 4 + 4 + 4 + 8 + 8 + 8
 export async function createTopic(scope: TopicScope, name: unknown, partitions: unknown, opts: CreateTopicOptions): Promise<TopicSummary> {
   const args = parseCreateTopic(name, partitions, scope.config.maxPartitionsPerTopic)
   const { replicationFactor, minInsyncReplicas } = opts
+  const configs = parseTopicConfigs(opts.configs ?? {})
   if (scope.cluster) {
-    const req = { ...args, ...(replicationFactor !== undefined ? { replicationFactor, minInsyncReplicas: minInsyncReplicas ?? -1 } : {}) }
+    const req = { ...args, ...(replicationFactor !== undefined ? { replicationFactor, minInsyncReplicas: minInsyncReplicas ?? -1 } : {}), ...(opts.configs !== undefined ? { configs: topicConfigEntries(configs) } : {}) }
     return scope.cluster.createTopic(req, opts.fromPeer ?? false)
   }
   if (replicationFactor !== undefined && replicationFactor !== 1) {
@@ -60,8 +65,14 @@ export async function createTopic(scope: TopicScope, name: unknown, partitions: 
   if (minInsyncReplicas !== undefined && minInsyncReplicas !== -1 && minInsyncReplicas !== 1) {
     throw new SamsaError('INVALID_CONFIG', `min.insync.replicas must be 1 on a single node, got ${minInsyncReplicas}`)
   }
-  const t = await singleNode(scope).create(args.name, args.partitions)
+  const t = await singleNode(scope).create(args.name, args.partitions, configs)
   return { name: t.name, partitions: t.partitions.length }
+}
+
+/** A topic's configs: a single node's from its registry, a cluster's from the metadata image; the defaults when unknown. */
+export function topicConfigsOf(scope: TopicScope, topic: string): TopicConfigs {
+  if (scope.cluster) return scope.cluster.image().topics.get(topic)?.cleanup ?? defaultTopicConfigs
+  return scope.topics?.topicConfigs(topic) ?? defaultTopicConfigs
 }
 
 export function deleteTopic(scope: TopicScope, name: string, opts: { fromPeer?: boolean }): Promise<void> {

@@ -5,7 +5,7 @@
  * create and is removed on start) and topics/<name>/<partition>/ for each partition's segments.
  * Names are validated before they touch storage, so no name can reach outside the data directory.
  */
-import { ErrorMessages, SamsaError, topicNameProblem } from '@samsa/shared'
+import { defaultTopicConfigs, ErrorMessages, parseTopicConfigs, SamsaError, topicConfigEntries, topicNameProblem, type TopicConfigs } from '@samsa/shared'
 import type { LogStorage } from '../log/log-storage.js'
 import type { PartitionLog } from '../log/partition-log.js'
 import { noopMetrics, type BrokerMetrics } from '../observability/broker-metrics.js'
@@ -18,12 +18,15 @@ export interface Topic {
   readonly createdAtMs: number
   /** Index = partition number. */
   readonly partitions: readonly PartitionLog[]
+  readonly configs: TopicConfigs
 }
 
 interface TopicFile {
   readonly name: string
   readonly partitions: number
   readonly createdAtMs: number
+  /** By Kafka's names (topic-configs.ts); absent in topics created before per-topic configs: the defaults. */
+  readonly configs?: Readonly<Record<string, string>>
 }
 
 export interface TopicRegistryDeps extends PartitionOpenerDeps {
@@ -116,7 +119,7 @@ export class TopicRegistry implements LocalLogs {
         for (const log of partitions) await log.close().catch(() => {})
         throw e
       }
-      this.#topics.set(name, { name, createdAtMs: meta.createdAtMs, partitions })
+      this.#topics.set(name, { name, createdAtMs: meta.createdAtMs, partitions, configs: meta.configs ? parseTopicConfigs(meta.configs) : defaultTopicConfigs })
       this.#partitionCount += partitions.length
       deps.logger.info({ topic: name, partitions: meta.partitions }, 'topic loaded')
     }
@@ -155,12 +158,12 @@ export class TopicRegistry implements LocalLogs {
    * TOPIC_ALREADY_EXISTS always means the topic can be used (a client that creates a topic it found missing, racing
    * another creator, may send to it at once).
    */
-  async create(name: string, partitions: number): Promise<Topic> {
+  async create(name: string, partitions: number, configs: TopicConfigs = defaultTopicConfigs): Promise<Topic> {
     parseCreateTopic(name, partitions, this.#deps.maxPartitionsPerTopic)
     const inProgress = this.#creating.get(name)
     if (inProgress) await inProgress.catch(() => {})
     if (this.#topics.has(name) || this.#busy.has(name)) throw new SamsaError('TOPIC_ALREADY_EXISTS', ErrorMessages.topicExists(name))
-    const creating = this.#create(name, partitions)
+    const creating = this.#create(name, partitions, configs)
     this.#creating.set(name, creating)
     try {
       return await creating
@@ -169,7 +172,7 @@ export class TopicRegistry implements LocalLogs {
     }
   }
 
-  async #create(name: string, partitions: number): Promise<Topic> {
+  async #create(name: string, partitions: number, configs: TopicConfigs): Promise<Topic> {
     this.#checkLimits(partitions)
     this.#busy.add(name)
     this.#reservedTopics++
@@ -181,9 +184,9 @@ export class TopicRegistry implements LocalLogs {
       await this.#removeLeftovers(name)
       await storage.ensureDir(`topics/${name}`)
       for (let p = 0; p < partitions; p++) logs.push(await this.#opener.open(name, p))
-      const meta: TopicFile = { name, partitions, createdAtMs: clock.nowMs() }
+      const meta: TopicFile = { name, partitions, createdAtMs: clock.nowMs(), configs: topicConfigEntries(configs) }
       await storage.writeFileAtomic(`topics/${name}/topic.json`, enc.encode(JSON.stringify(meta)))
-      const topic: Topic = { name, createdAtMs: meta.createdAtMs, partitions: logs }
+      const topic: Topic = { name, createdAtMs: meta.createdAtMs, partitions: logs, configs }
       this.#topics.set(name, topic)
       this.#partitionCount += partitions
       this.#metrics.topicsChanged(this.#topics.size, this.#partitionCount)
@@ -266,10 +269,14 @@ export class TopicRegistry implements LocalLogs {
     return () => this.#deletedListeners.delete(listener)
   }
 
-  async applyRetention(): Promise<number> {
+  async applyRetention(deletes: (topic: string) => boolean): Promise<number> {
     let deleted = 0
-    for (const t of this.#topics.values()) for (const log of t.partitions) deleted += await log.applyRetention()
+    for (const t of this.#topics.values()) if (deletes(t.name)) for (const log of t.partitions) deleted += await log.applyRetention()
     return deleted
+  }
+
+  topicConfigs(topic: string): TopicConfigs {
+    return this.#topics.get(topic)?.configs ?? defaultTopicConfigs
   }
 
   get tailCacheBytes(): number {

@@ -127,7 +127,7 @@ export class ClusterNode implements BrokerClusterPort {
     return this.#o.metadata.image
   }
 
-  async createTopic(req: { name: string; partitions: number; replicationFactor?: number; minInsyncReplicas?: number }, fromPeer: boolean): Promise<{ name: string; partitions: number }> {
+  async createTopic(req: { name: string; partitions: number; replicationFactor?: number; minInsyncReplicas?: number; configs?: Readonly<Record<string, string>> }, fromPeer: boolean): Promise<{ name: string; partitions: number }> {
     const r = await this.channel.call('createTopic', req, fromPeer ? 0 : this.#o.requestTimeoutMs / 2)
     await this.#o.metadata.waitFor((img) => img.topics.has(req.name), this.#o.requestTimeoutMs / 2, `topic ${req.name}`)
     await this.#settled()

@@ -10,7 +10,7 @@
  * NOT_CONTROLLER or cannot be reached, it retries until its deadline (only where the caller allows: a request a
  * peer forwarded to us is never forwarded again, so two nodes with stale views cannot bounce it between them).
  */
-import { SamsaError, type RequestOf, type ResponseOf, type exchanges } from '@samsa/shared'
+import { parseTopicConfigs, SamsaError, type RequestOf, type ResponseOf, type exchanges } from '@samsa/shared'
 import type { Clock } from '../clock.js'
 import { unfencedBrokerIds } from '../controller/metadata/index.js'
 import type { MetadataNode } from '../controller/metadata-node.js'
@@ -58,7 +58,8 @@ export function controllerRequests(metadata: ControllerDecisions, clusterId: str
       const live = unfencedBrokerIds(metadata.image).length
       const replicationFactor = q.replicationFactor ?? Math.max(1, Math.min(MAX_DEFAULT_REPLICATION_FACTOR, live))
       const minIsr = q.minInsyncReplicas
-      const r = await metadata.createTopic({ name: q.name, partitions: q.partitions, replicationFactor, ...(minIsr !== undefined && minIsr !== -1 ? { config: { minInsyncReplicas: minIsr } } : {}) })
+      const cleanup = q.configs === undefined ? {} : { cleanup: parseTopicConfigs(q.configs) }
+      const r = await metadata.createTopic({ name: q.name, partitions: q.partitions, replicationFactor, ...(minIsr !== undefined && minIsr !== -1 ? { config: { minInsyncReplicas: minIsr } } : {}), ...cleanup })
       return { name: r.name, partitions: r.partitions }
     },
     deleteTopic: async (q) => {

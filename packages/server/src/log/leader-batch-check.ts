@@ -9,7 +9,7 @@ import { ProtocolError, SamsaError, verifyBatch, type BatchHeader, type Crc32cFn
 export function checkLeaderBatch(batches: Uint8Array, at: number, logEndOffset: number, lastBatchEpoch: number, crc32c: Crc32cFn): BatchHeader {
   let header: BatchHeader
   try {
-    header = verifyBatch(batches, at, batches.length, { crc32c })
+    header = verifyBatch(batches, at, batches.length, { crc32c, compacted: true })
   } catch (e) {
     if (e instanceof ProtocolError) throw new SamsaError('CORRUPT_MESSAGE', `batch at byte ${at} of the leader's bytes: ${e.message}`)
     throw e

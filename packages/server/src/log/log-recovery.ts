@@ -253,7 +253,7 @@ async function intactBatchFollows(segment: Segment, position: number): Promise<b
     if (next <= position + BATCH_HEADER_BYTES || next + BATCH_HEADER_BYTES > size) return false
     const total = readBatchHeader(await segment.file.read(next, BATCH_HEADER_BYTES)).batchLength + BATCH_LOG_OVERHEAD
     if (total < BATCH_HEADER_BYTES || next + total > size) return false
-    verifyBatch(await segment.file.read(next, total))
+    verifyBatch(await segment.file.read(next, total), 0, total, { compacted: true })
     return true
   } catch {
     return false // unreadable header fields: nothing shows an intact batch after the damage
@@ -265,7 +265,7 @@ async function scanSegment(segment: Segment, from: number, indexIntervalBytes: n
   for await (const item of walkBatches(segment.file, from, { wholeBatches: true, chunkBytes: 1024 * 1024 })) {
     if (item.kind === 'damage') return item
     try {
-      verifyBatch(item.buffer, item.at, item.at + item.totalBytes, { crc32c })
+      verifyBatch(item.buffer, item.at, item.at + item.totalBytes, { crc32c, compacted: true })
     } catch (e) {
       return { position: item.position, reason: (e as Error).message }
     }

@@ -2,7 +2,8 @@
  * @module Log: one partition's segments on storage (Kafka's Log): writing placed batches at the end, reads up to a
  * bound the caller gives, cutting the tail, deleting expired segments, and the local durable end (group commit per
  * the fsync policy). It knows nothing of leaders, producers or the high watermark: PartitionLog (the partition) does.
- * Mutations (writeBatch, cutTo, deleteExpiredSegments) run only inside exclusive(), which orders them.
+ * Mutations (writeBatch, cutTo, deleteExpiredSegments, swapSealedSegment) run only inside exclusive(), which orders
+ * them. Only the log cleaner (log-cleaner.ts) ever replaces a sealed segment, with one holding the same offset range.
  */
 import { batchLastOffset, crc32c as jsCrc32c, SamsaError, type BatchHeader, type Crc32cFn } from '@samsa/shared'
 import type { Clock, Logger, Timer } from '../clock.js'
@@ -15,6 +16,7 @@ import type { RecoveryPoint, SegmentMark } from './recovery-point.js'
 import type { LogStorage } from './log-storage.js'
 import type { PartitionLogConfig } from './partition-log-config.js'
 import { ReadableBytes } from './readable-bytes.js'
+import { ReadGate } from './read-gate.js'
 import { segmentsToDelete } from './retention.js'
 import { Segment } from './segment.js'
 import { retriableStorageError, storageError } from './storage-errors.js'
@@ -65,6 +67,8 @@ export class Log {
   #queuedWrites = 0
   #syncTimer: Timer | null = null
   readonly #tail: TailCache
+  /** Storage reads of segments; a segment swap closes it (no read sees a file replaced under it). */
+  readonly #reads = new ReadGate()
 
   private constructor(args: LogArgs, recovered: Awaited<ReturnType<typeof recoverLog>>) {
     this.#args = args
@@ -170,11 +174,11 @@ export class Log {
   /** Whole batches from the one holding offset, all below `upTo` (see readBatches). */
   read(offset: number, maxBytes: number, upTo: number): Promise<Uint8Array> {
     const cached = offset < upTo ? this.#tail.read(offset, maxBytes, upTo) : null
-    return cached ? Promise.resolve(cached) : readBatches(this.#segments, offset, maxBytes, upTo)
+    return cached ? Promise.resolve(cached) : this.#reads.run(() => readBatches(this.#segments, offset, maxBytes, upTo))
   }
 
   offsetForTimestamp(timestampMs: number, upTo: number): Promise<{ offset: number; timestamp: number } | null> {
-    return findOffsetForTimestamp(this.#segments, this.#logStartOffset, upTo, timestampMs)
+    return this.#reads.run(() => findOffsetForTimestamp(this.#segments, this.#logStartOffset, upTo, timestampMs))
   }
 
   /** Inside exclusive(): writes one placed batch (its offset = logEndOffset) at the end, rolling first when needed. */
@@ -261,6 +265,29 @@ export class Log {
     }
     logger.info({ dir, segments: n, logStartOffset: newStart }, 'retention deleted segments')
     return n
+  }
+
+  /** The sealed segments (every one but the active), oldest first: the log cleaner reads them outside exclusive(). */
+  sealedSegments(): readonly Segment[] {
+    return this.#segments.slice(0, -1)
+  }
+
+  /**
+   * Inside exclusive(): when the sealed segment based at `baseOffset` is still there with `bytes` bytes (retention or a
+   * cut may have removed it meanwhile), runs `install` (which puts the cleaned file in its place on storage) with no
+   * storage read in flight (ReadGate), and serves the segment it returns instead; returns whether it did. The replaced
+   * segment's file is closed.
+   */
+  async swapSealedSegment(baseOffset: number, bytes: number, install: () => Promise<Segment>): Promise<boolean> {
+    if (this.#failure) throw this.#failure
+    const i = this.#segments.findIndex((s) => s.baseOffset === baseOffset)
+    const old = this.#segments[i]
+    if (old === undefined || i === this.#segments.length - 1 || old.sizeBytes !== bytes) return false
+    await this.#reads.closed(async () => {
+      this.#segments[i] = await install()
+    })
+    await old.file.close().catch(() => {})
+    return true
   }
 
   /**

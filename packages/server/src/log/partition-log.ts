@@ -7,11 +7,12 @@
  * Recovery point and producer-id expiry: RecoveryPointKeeper (removed before every cut, written after it).
  * Leader epochs: StoredEpochs (the checkpoint current before a batch of a new epoch is written).
  */
-import { batchLastOffset, batchTotalBytes, crc32c, patchBatch, readBatchHeader, SamsaError, type Crc32cFn } from '@samsa/shared'
+import { batchLastOffset, batchTotalBytes, crc32c, patchBatch, readBatchHeader, SamsaError, type BatchHeader, type Crc32cFn } from '@samsa/shared'
 import type { Clock, Logger } from '../clock.js'
 import { checkLeaderBatch } from './leader-batch-check.js'
 import { LeaderEpochCache, type EpochEntry } from './leader-epoch-cache.js'
 import { Log, type LogArgs } from './log.js'
+import { cleanLog, type CleanOptions, type CleanResult } from './log-cleaner.js'
 import type { RecoveryReport } from './log-recovery.js'
 import type { LogStorage } from './log-storage.js'
 import { CheckpointWrites, decodeOffsetCheckpoint, HIGH_WATERMARK_CHECKPOINT, writeOffsetCheckpoint } from './offset-checkpoint.js'
@@ -341,6 +342,12 @@ export class PartitionLog {
       if (n > 0) await this.#epochs.truncateFromStart(this.logStartOffset).catch((e: unknown) => this.#logger.warn({ dir: this.#dir, err: String(e) }, 'could not write the leader-epoch checkpoint after retention; it is written before the next batch'))
       return n
     })
+  }
+
+  /** One log-cleaner pass below the high watermark (log-cleaner.ts); a batch producer state still holds stays whole. */
+  clean(opts: CleanOptions): Promise<CleanResult> {
+    const keepWhole = (h: BatchHeader) => this.#producers.get(h.producerId)?.batches.some((b) => b.baseOffset === h.baseOffset) === true
+    return cleanLog({ ...opts, storage: this.#storage, dir: this.#dir, log: this.#log, upTo: this.#highWatermark.value, nowMs: this.#clock.nowMs(), keepWhole, recoveryPoint: this.#recoveryPoints, logger: this.#logger, crc32c: this.#crc32c })
   }
 
   /**

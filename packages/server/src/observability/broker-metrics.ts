@@ -36,6 +36,10 @@ export interface BrokerMetrics {
   authenticationRefused(kind: 'user' | 'peer', reason: string): void
   /** A request refused by authorization (security/authorization), by operation (read, write, …, producerId). */
   authorizationRefused(operation: string): void
+  /** A log-cleaner pass over one partition (log/log-cleaner.ts): bytes it read, wrote, and freed. */
+  logCleaned(bytesRead: number, bytesWritten: number, bytesRemoved: number): void
+  /** Compaction lag: offsets of compacted partitions written since the cleaner last reached them, summed over the broker. */
+  compactionLagOffsets(offsets: number): void
 }
 
 export const noopMetrics: BrokerMetrics = {
@@ -58,4 +62,6 @@ export const noopMetrics: BrokerMetrics = {
   connectionClosedByBroker() {},
   authenticationRefused() {},
   authorizationRefused() {},
+  logCleaned() {},
+  compactionLagOffsets() {},
 }

@@ -58,7 +58,7 @@ export function requestHandlers(broker: Broker, session: SessionView): RequestHa
       return wait !== undefined && q.topics !== null && names !== null ? broker.metadataWhenChanged(names, wait, (cancel) => session.onClose(cancel)) : broker.metadata(names)
     }),
     createTopic: (q) => {
-      const opts = { fromPeer: session.peerNodeId !== 0, ...(q.replicationFactor !== undefined ? { replicationFactor: q.replicationFactor } : {}), ...(q.minInsyncReplicas !== undefined ? { minInsyncReplicas: q.minInsyncReplicas } : {}) }
+      const opts = { fromPeer: session.peerNodeId !== 0, ...(q.replicationFactor !== undefined ? { replicationFactor: q.replicationFactor } : {}), ...(q.minInsyncReplicas !== undefined ? { minInsyncReplicas: q.minInsyncReplicas } : {}), ...(q.configs !== undefined ? { configs: q.configs } : {}) }
       return createTopicAs(broker, principal(), 'ws', q.name, q.partitions, opts)
     },
     deleteTopic: (q) => deleteTopicAs(broker, principal(), 'ws', q.name, { fromPeer: session.peerNodeId !== 0 }).then(() => ({})),

@@ -160,12 +160,12 @@ export function createApp(deps: AppDeps): Hono {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       return errorResponse(c, new SamsaError('INVALID_REQUEST', 'the body must be a JSON object: {"name": "...", "partitions": 1}'))
     }
-    const { name, partitions = 1 } = body as { name?: unknown; partitions?: unknown }
+    const { name, partitions = 1, configs } = body as { name?: unknown; partitions?: unknown; configs?: unknown }
     try {
       // The same quota as the protocol's createTopic.
       broker.quotas.assertTopicCreation(quotaPrincipal(principal, deps.remoteAddressOf?.(c)))
       // The same check, code and message as the protocol's createTopic (the broker checks the untrusted values).
-      const created = await createTopicAs(broker, principal, 'http', name, partitions)
+      const created = await createTopicAs(broker, principal, 'http', name, partitions, configs === undefined ? {} : { configs: configMap(configs) })
       return c.json(broker.describeTopic(created.name), 201)
     } catch (e) {
       return errorResponse(c, e)
@@ -224,4 +224,12 @@ export function createApp(deps: AppDeps): Hono {
 /** The JSON 404 for every unknown route (also set on any app that mounts this one: Hono does not carry it over). */
 export function notFound(c: Context) {
   return c.json({ error: { name: 'NOT_FOUND', message: `no route for ${c.req.method} ${c.req.path}` } }, 404)
+}
+
+/** A REST createTopic's `configs`: an object of string values (checked by name and value in topic-configs.ts). */
+function configMap(configs: unknown): Record<string, string> {
+  if (typeof configs !== 'object' || configs === null || Array.isArray(configs) || Object.values(configs).some((v) => typeof v !== 'string')) {
+    throw new SamsaError('INVALID_CONFIG', 'configs must be a JSON object of string values, e.g. {"cleanup.policy": "compact"}')
+  }
+  return Object.fromEntries(Object.entries(configs).map(([k, v]) => [k, String(v)]))
 }

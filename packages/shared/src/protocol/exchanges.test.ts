@@ -119,7 +119,12 @@ const arbitraries: Record<Name, { request: fc.Arbitrary<unknown>; response: fc.A
     ),
   },
   createTopic: {
-    request: fc.oneof(fc.record({ name: str, partitions: i32 }), fc.record({ name: str, partitions: i32, replicationFactor: i16, minInsyncReplicas: i16 })),
+    request: fc.oneof(
+      fc.record({ name: str, partitions: i32 }),
+      // replicationFactor −1 is the default: it decodes as absent.
+      fc.record({ name: str, partitions: i32, replicationFactor: i16.filter((n) => n !== -1), minInsyncReplicas: i16 }),
+      fc.record({ name: str, partitions: i32, configs: fc.dictionary(str, str, { minKeys: 1, maxKeys: 3 }) }),
+    ),
     response: fc.record({ name: str, partitions: i32 }),
   },
   deleteTopic: { request: fc.record({ name: str }), response: empty },
@@ -320,6 +325,12 @@ describe('optional cluster tails (old frames stay valid)', () => {
     const frame = fixture('./testdata/create-topic-replicated.request.hex')
     const request = { name: 'orders', partitions: 6, replicationFactor: 3, minInsyncReplicas: 2 }
     expect(hex(encodeRequestFrame(exchanges.createTopic, 1, 3, request))).toBe(hex(frame))
+    expect(decodeRequestFrame(exchange('createTopic'), frame)).toEqual(request)
+  })
+
+  it('a createTopic with configs and no replication factor sends the default (−1) before them', () => {
+    const request = { name: 'offsets', partitions: 1, configs: { 'cleanup.policy': 'compact' } }
+    const frame = encodeRequestFrame(exchanges.createTopic, 1, 3, request)
     expect(decodeRequestFrame(exchange('createTopic'), frame)).toEqual(request)
   })
 

@@ -31,7 +31,8 @@ export const BATCH_HEADER_BYTES = 61
 /** Bytes before batchLength's coverage starts (baseOffset + batchLength). */
 export const BATCH_LOG_OVERHEAD = 12
 export const MAGIC = 2
-const CRC_START = 21
+/** The CRC covers the batch from the attributes field to its end. */
+export const CRC_START = 21
 export const NO_PRODUCER_ID = -1
 export const NO_PRODUCER_EPOCH = -1
 export const NO_SEQUENCE = -1
@@ -232,6 +233,12 @@ export interface BatchLimits {
   readonly maxRecordBytes?: number
   /** Default: the pure-JS crc32c. */
   readonly crc32c?: Crc32cFn
+  /**
+   * Accept a batch the log cleaner rewrote (compacted-batch.ts): 0 ≤ recordCount ≤ lastOffsetDelta + 1 and offset
+   * deltas strictly increasing within [0, lastOffsetDelta]. For stored batches (recovery, followers, consumers);
+   * never for a produce, whose batch must be dense (deltas 0..n−1).
+   */
+  readonly compacted?: boolean
 }
 
 /** Thrown when a structurally valid batch holds a record over the limit. */
@@ -244,7 +251,8 @@ export class RecordTooLargeError extends Error {
 
 /**
  * Fully checks the batch at bytes[at, end): header, length, magic, CRC, and every record's framing
- * (lengths, varints, counts, offset deltas 0..n−1). Allocates nothing per record. Returns the header.
+ * (lengths, varints, counts, offset deltas 0..n−1, or increasing with gaps under `compacted`). Allocates nothing per
+ * record. Returns the header.
  */
 export function verifyBatch(bytes: Uint8Array, at = 0, end = bytes.length, limits: BatchLimits = {}): BatchHeader {
   end = Math.min(end, bytes.length)
@@ -256,7 +264,10 @@ export function verifyBatch(bytes: Uint8Array, at = 0, end = bytes.length, limit
   const batchEnd = at + total
   if ((limits.crc32c ?? crc32c)(bytes, at + CRC_START, batchEnd) !== h.crc) throw new ProtocolError('batch CRC-32C mismatch')
   if ((h.attributes & 0x07) !== 0) throw new ProtocolError(`compression codec ${h.attributes & 0x07} is not supported`)
-  if (h.recordCount < 1 || h.lastOffsetDelta !== h.recordCount - 1) throw new ProtocolError(`recordCount ${h.recordCount} and lastOffsetDelta ${h.lastOffsetDelta} disagree`)
+  const dense = h.recordCount >= 1 && h.lastOffsetDelta === h.recordCount - 1
+  const sparse = limits.compacted === true && h.recordCount >= 0 && h.lastOffsetDelta >= 0 && h.recordCount <= h.lastOffsetDelta + 1
+  if (!dense && !sparse) throw new ProtocolError(`recordCount ${h.recordCount} and lastOffsetDelta ${h.lastOffsetDelta} disagree`)
+  let previousDelta = -1
   let p = at + BATCH_HEADER_BYTES
   for (let i = 0; i < h.recordCount; i++) {
     const start = p
@@ -271,7 +282,8 @@ export function verifyBatch(bytes: Uint8Array, at = 0, end = bytes.length, limit
     if (!Number.isSafeInteger(h.baseTimestamp + v)) throw new ProtocolError(`record ${i} timestamp is beyond 2^53 − 1`)
     v = readVarintValue(bytes, p, recordEnd) // offsetDelta
     p = varintEnd()
-    if (v !== i) throw new ProtocolError(`record ${i} has offsetDelta ${v}`)
+    if (dense ? v !== i : v <= previousDelta || v > h.lastOffsetDelta) throw new ProtocolError(`record ${i} has offsetDelta ${v}`)
+    previousDelta = v
     p = skipBlob(bytes, p, recordEnd, true)
     p = skipBlob(bytes, p, recordEnd, true)
     const headers = readVarintValue(bytes, p, recordEnd)

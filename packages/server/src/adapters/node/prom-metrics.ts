@@ -38,6 +38,9 @@ export function createPromMetrics(): PromMetrics {
   const segmentFilesOpen = new Gauge({ name: 'samsa_segment_files_open', help: 'Segment files holding an OS file handle (at most maxOpenSegmentFiles)', registers: [registry] })
   const segmentFileEvictions = new Counter({ name: 'samsa_segment_file_evictions_total', help: 'Segment file handles closed to make room for another', registers: [registry] })
   const fileHandlesExhausted = new Counter({ name: 'samsa_file_handles_exhausted_total', help: 'Storage operations refused because the OS had no file handle left (answered with a retriable error)', registers: [registry] })
+  const cleanerBytes = new Counter({ name: 'samsa_log_cleaner_bytes_total', help: 'Bytes the log cleaner read and wrote (its rate is the cleaner throughput, held under --log-cleaner-bytes-per-second)', labelNames: ['direction'], registers: [registry] })
+  const cleanerFreed = new Counter({ name: 'samsa_log_cleaner_freed_bytes_total', help: 'Bytes compaction removed from segments', registers: [registry] })
+  const compactionLag = new Gauge({ name: 'samsa_log_cleaner_lag_offsets', help: 'Offsets of compacted partitions written since the cleaner last reached them (the compaction lag), summed', registers: [registry] })
   const topics = new Gauge({ name: 'samsa_topics', help: 'Topics on the broker', registers: [registry] })
   const partitions = new Gauge({ name: 'samsa_partitions', help: 'Partitions over all topics on the broker', registers: [registry] })
   const producerEpochs = new Gauge({ name: 'samsa_producer_epochs_tracked', help: 'Producer ids whose bumped epoch the broker remembers (bounded; past the bound the oldest ids expire)', registers: [registry] })
@@ -91,6 +94,12 @@ export function createPromMetrics(): PromMetrics {
     },
     producerEpochsTracked: (n) => producerEpochs.set(n),
     authorizationRefused: (operation) => authorizationRefusals.inc({ operation }),
+    logCleaned: (read, written, freed) => {
+      cleanerBytes.inc({ direction: 'read' }, read)
+      cleanerBytes.inc({ direction: 'written' }, written)
+      cleanerFreed.inc(freed)
+    },
+    compactionLagOffsets: (n) => compactionLag.set(n),
     connectionReadingPaused: (paused) => {
       if (paused) readingPauses.inc()
       paused ? readingPaused.inc() : readingPaused.dec()

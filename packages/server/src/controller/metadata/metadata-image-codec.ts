@@ -7,17 +7,21 @@
  * topics u32 count, each (ascending name): name string, topicId nullableString, createdAtOffset i64,
  *   replicationFactor i16, config (as in metadata-records.ts), partitions u32 count, each: leader i32,
  *   leaderEpoch i32, replicas u32 count + i32 each, isr u32 count + i32 each, partitionEpoch i32
+ * [cleanup u32 count, each (ascending name): name string, cleanupPolicy u8, deleteRetentionMs i64] (the topics with a
+ *   topicCleanup record, as in metadata-records.ts; the tail is absent when there are none, so older snapshots read)
  * Equal images encode to equal bytes (entries are sorted), so two nodes' snapshots of one offset can be compared.
  */
 import { ByteReader, ByteWriter, ProtocolError } from '@samsa/shared'
 import type { BrokerRegistration, MetadataImage, PartitionRegistration, TopicImage } from './metadata-image.js'
-import { decodeTopicConfig, encodeTopicConfig } from './metadata-records.js'
+import { decodeTopicCleanup, decodeTopicConfig, encodeTopicCleanup, encodeTopicConfig } from './metadata-records.js'
 
 const SNAPSHOT_VERSION = 0
 /** Smallest encodings, bounding counts before allocation: a broker with empty url and null rack; a topic with no partitions; a partition with empty lists. */
 const MIN_BROKER_BYTES = 4 + 8 + 2 + 2 + 1 + 8
 const MIN_TOPIC_BYTES = 2 + 2 + 8 + 2 + 5 + 4
 const MIN_PARTITION_BYTES = 4 + 4 + 4 + 4 + 4
+/** name (u16 length), cleanupPolicy u8, deleteRetentionMs i64. */
+const MIN_CLEANUP_BYTES = 2 + 1 + 8
 
 export function encodeMetadataImage(image: MetadataImage): Uint8Array {
   const w = new ByteWriter(1024)
@@ -41,6 +45,11 @@ export function encodeMetadataImage(image: MetadataImage): Uint8Array {
       for (const r of p.isr) w.i32(r)
       w.i32(p.partitionEpoch)
     }
+  }
+  const cleanups = topics.filter((t) => t.cleanup !== undefined)
+  if (cleanups.length > 0) {
+    w.u32(cleanups.length)
+    for (const { name, cleanup } of cleanups) if (cleanup) encodeTopicCleanup(w, { type: 'topicCleanup', name, ...cleanup })
   }
   return w.finish().slice()
 }
@@ -76,6 +85,14 @@ export function decodeMetadataImage(bytes: Uint8Array): MetadataImage {
     }
     if (topics.has(name)) throw new ProtocolError(`topic ${name} appears twice in the snapshot`)
     topics.set(name, { name, topicId, createdAtOffset, replicationFactor, config, partitions })
+  }
+  if (r.remaining > 0) {
+    for (let n = r.count(MIN_CLEANUP_BYTES); n > 0; n--) {
+      const c = decodeTopicCleanup(r)
+      const t = topics.get(c.name)
+      if (t === undefined) throw new ProtocolError(`cleanup configs of topic ${c.name}, which is not in the snapshot`)
+      topics.set(c.name, { ...t, cleanup: { cleanupPolicy: c.cleanupPolicy, deleteRetentionMs: c.deleteRetentionMs } })
+    }
   }
   r.end()
   return { offset, brokers, topics, nextProducerId, nextBrokerEpoch }

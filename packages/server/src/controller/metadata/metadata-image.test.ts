@@ -100,6 +100,16 @@ describe('MetadataImage: snapshot bytes', () => {
     expect(encodeMetadataImage(reordered)).toEqual(bytes)
   })
 
+  it('a topic\'s cleanup configs (a topicCleanup record) live in the image and in a tail of the snapshot; a snapshot without them reads as before', () => {
+    const plain = cluster()
+    expect(plain.topics.get('t')!.cleanup).toBeUndefined()
+    const img = applyBatch(plain, [{ type: 'topicCleanup', name: 't', cleanupPolicy: 'compact', deleteRetentionMs: 1000 }], 3)
+    expect(img.topics.get('t')!.cleanup).toEqual({ cleanupPolicy: 'compact', deleteRetentionMs: 1000 })
+    expect(decodeMetadataImage(encodeMetadataImage(img))).toEqual(img)
+    expect(encodeMetadataImage(img).subarray(0, encodeMetadataImage({ ...plain, offset: 3 }).length)).toEqual(encodeMetadataImage({ ...plain, offset: 3 }))
+    expect(() => applyRecord(plain, { type: 'topicCleanup', name: 'nope', cleanupPolicy: 'compact', deleteRetentionMs: 0 }, 3)).toThrow(MetadataImageError)
+  })
+
   it('decode truncations, random bytes and mutations to an image or ProtocolError, never another error', () => {
     const bytes = encodeMetadataImage(cluster())
     for (let n = 0; n < bytes.length; n++) expect(() => decodeMetadataImage(bytes.subarray(0, n))).toThrow(ProtocolError)

@@ -9,6 +9,7 @@
  * these checks are the last line of defence, and since every node applies the same log they fail identically.
  */
 import { NO_LEADER, type MetadataRecord, type PartitionChangeRecord, type TopicConfig } from './metadata-records.js'
+import type { TopicConfigs } from '@samsa/shared'
 
 export interface BrokerRegistration {
   readonly brokerId: number
@@ -38,6 +39,8 @@ export interface TopicImage {
   readonly createdAtOffset: number
   readonly replicationFactor: number
   readonly config: TopicConfig
+  /** cleanup.policy and delete.retention.ms (a topicCleanup record); absent: the defaults (defaultTopicConfigs). */
+  readonly cleanup?: TopicConfigs
   /** Index = partition number. */
   readonly partitions: readonly PartitionRegistration[]
 }
@@ -132,6 +135,11 @@ function applyOne(image: MetadataImage, rec: MetadataRecord, offset: number): Me
         partitions: new Array<PartitionRegistration>(rec.partitions).fill(UNASSIGNED),
       }
       return { ...image, topics: withEntry(image.topics, rec.name, topic) }
+    }
+    case 'topicCleanup': {
+      const t = image.topics.get(rec.name)
+      check(t !== undefined, () => `topic ${rec.name} does not exist`)
+      return { ...image, topics: withEntry(image.topics, rec.name, { ...t, cleanup: { cleanupPolicy: rec.cleanupPolicy, deleteRetentionMs: rec.deleteRetentionMs } }) }
     }
     case 'deleteTopic': {
       check(image.topics.has(rec.name), () => `topic ${rec.name} does not exist`)

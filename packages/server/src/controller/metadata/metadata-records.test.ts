@@ -34,6 +34,7 @@ const metadataRecord: fc.Arbitrary<MetadataRecord> = fc.oneof(
   fc.record({ type: fc.constant('deleteTopic' as const), name: str }),
   fc.record({ type: fc.constant('partitionChange' as const), topic: str, partition: i32, leader: i32, leaderEpoch: i32, replicas: ids, isr: ids, partitionEpoch: i32 }),
   fc.record({ type: fc.constant('producerIdsBlock' as const), brokerId: i32, brokerEpoch: i64, firstProducerId: i64, size: i32 }),
+  fc.record({ type: fc.constant('topicCleanup' as const), name: str, cleanupPolicy: fc.constantFrom('delete' as const, 'compact' as const, 'compact,delete' as const), deleteRetentionMs: i64 }),
 )
 
 /** Decoding must either succeed or throw ProtocolError; anything else (RangeError, TypeError, out of memory) fails. */
@@ -66,8 +67,17 @@ describe('metadata records', () => {
     for (let n = 0; n < golden.length; n++) expect(() => decodeMetadataBatch(golden.subarray(0, n)), `prefix of ${n} bytes`).toThrow(ProtocolError)
     expect(() => decodeMetadataBatch(Uint8Array.from([...golden, 0]))).toThrow(/trailing/)
     expect(() => decodeMetadataBatch(Uint8Array.from([1, ...golden.subarray(1)]))).toThrow(/version 1/)
-    expect(() => decodeMetadataBatch(Uint8Array.from([0, 0, 0, 0, 1, 9, 0, 0]))).toThrow(/unknown metadata record type 9/)
+    expect(() => decodeMetadataBatch(Uint8Array.from([0, 0, 0, 0, 1, 10, 0, 0]))).toThrow(/unknown metadata record type 10/)
     expect(() => decodeMetadataBatch(Uint8Array.from([0, 0, 0, 0, 1, 0, 0, 0]))).toThrow(/unknown metadata record type 0/)
+  })
+
+  it('a topicCleanup record: its layout (name, policy code, delete.retention.ms), and an unknown policy code refused', () => {
+    const rec: MetadataRecord = { type: 'topicCleanup', name: 't', cleanupPolicy: 'compact,delete', deleteRetentionMs: 86_400_000 }
+    expect(hex(encodeMetadataBatch([rec]))).toBe('00' + '00000001' + '09' + '000174' + '02' + '0000000005265c00')
+    expect(decodeMetadataBatch(encodeMetadataBatch([rec]))).toEqual([rec])
+    const bad = encodeMetadataBatch([rec])
+    bad[9] = 3
+    expect(() => decodeMetadataBatch(bad)).toThrow(/unknown cleanup policy code 3/)
   })
 
   it('refuse a record count or a replica count larger than the bytes can hold before allocating anything', () => {

@@ -17,10 +17,12 @@
  *   7 partitionChange   topic string, partition i32, leader i32 (-1: none), leaderEpoch i32,
  *                       replicas u32 count + i32 each, isr u32 count + i32 each, partitionEpoch i32
  *   8 producerIdsBlock  brokerId i32, brokerEpoch i64, firstProducerId i64, size i32
+ *   9 topicCleanup      name string, cleanupPolicy u8 (0 delete, 1 compact, 2 compact,delete), deleteRetentionMs i64
+ *                       (right after its createTopic, only when not the defaults; a topic without one has them)
  * opt-i64: u8 presence (0 absent / 1 present), then i64 when present.
  * Strings are u16 length + UTF-8; nullableString is i16 length (-1: null) + UTF-8.
  */
-import { ByteReader, ByteWriter, ProtocolError } from '@samsa/shared'
+import { ByteReader, ByteWriter, ProtocolError, type CleanupPolicy } from '@samsa/shared'
 
 export const METADATA_RECORD_VERSION = 0
 
@@ -94,6 +96,14 @@ export interface ProducerIdsBlockRecord {
   readonly size: number
 }
 
+/** A topic's cleanup configs (topic-configs.ts in @samsa/shared), in the batch of its createTopic. */
+export interface TopicCleanupRecord {
+  readonly type: 'topicCleanup'
+  readonly name: string
+  readonly cleanupPolicy: CleanupPolicy
+  readonly deleteRetentionMs: number
+}
+
 export type MetadataRecord =
   | RegisterBrokerRecord
   | FenceBrokerRecord
@@ -103,6 +113,7 @@ export type MetadataRecord =
   | DeleteTopicRecord
   | PartitionChangeRecord
   | ProducerIdsBlockRecord
+  | TopicCleanupRecord
 
 export type MetadataRecordType = MetadataRecord['type']
 
@@ -115,7 +126,9 @@ const TYPE_CODES: Record<MetadataRecordType, number> = {
   deleteTopic: 6,
   partitionChange: 7,
   producerIdsBlock: 8,
+  topicCleanup: 9,
 }
+const CLEANUP_POLICIES: readonly CleanupPolicy[] = ['delete', 'compact', 'compact,delete']
 const TYPES_BY_CODE = new Map(Object.entries(TYPE_CODES).map(([name, code]) => [code, name as MetadataRecordType]))
 
 /** The smallest encoding of one record (deleteTopic with an empty name: type + u16 length); bounds a batch's count before any allocation. */
@@ -152,6 +165,18 @@ export function decodeTopicConfig(r: ByteReader): TopicConfig {
   return { minInsyncReplicas: r.i16(), retentionMs: readOptI64(r), retentionBytes: readOptI64(r), segmentBytes: readOptI64(r) }
 }
 
+/** A topicCleanup record's fields (also the snapshot's cleanup tail). */
+export function encodeTopicCleanup(w: ByteWriter, rec: TopicCleanupRecord): void {
+  w.string(rec.name).u8(CLEANUP_POLICIES.indexOf(rec.cleanupPolicy)).i64(rec.deleteRetentionMs)
+}
+export function decodeTopicCleanup(r: ByteReader): TopicCleanupRecord {
+  const name = r.string()
+  const code = r.u8()
+  const cleanupPolicy = CLEANUP_POLICIES[code]
+  if (cleanupPolicy === undefined) throw new ProtocolError(`unknown cleanup policy code ${code}`)
+  return { type: 'topicCleanup', name, cleanupPolicy, deleteRetentionMs: r.i64() }
+}
+
 export function encodeRecord(w: ByteWriter, rec: MetadataRecord): void {
   w.u8(TYPE_CODES[rec.type])
   switch (rec.type) {
@@ -179,6 +204,9 @@ export function encodeRecord(w: ByteWriter, rec: MetadataRecord): void {
     case 'producerIdsBlock':
       w.i32(rec.brokerId).i64(rec.brokerEpoch).i64(rec.firstProducerId).i32(rec.size)
       return
+    case 'topicCleanup':
+      encodeTopicCleanup(w, rec)
+      return
   }
 }
 
@@ -200,6 +228,8 @@ export function decodeRecord(r: ByteReader): MetadataRecord {
       return { type, topic: r.string(), partition: r.i32(), leader: r.i32(), leaderEpoch: r.i32(), replicas: readInt32s(r), isr: readInt32s(r), partitionEpoch: r.i32() }
     case 'producerIdsBlock':
       return { type, brokerId: r.i32(), brokerEpoch: r.i64(), firstProducerId: r.i64(), size: r.i32() }
+    case 'topicCleanup':
+      return decodeTopicCleanup(r)
     case undefined:
       throw new ProtocolError(`unknown metadata record type ${code}`)
   }

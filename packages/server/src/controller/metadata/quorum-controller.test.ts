@@ -39,6 +39,19 @@ function errorOf(fn: () => unknown): SamsaError {
   throw new Error('expected a SamsaError')
 }
 
+describe('QuorumController: topic cleanup configs', () => {
+  it('a createTopic with non-default cleanup configs carries a topicCleanup record in its batch; with the defaults, none', () => {
+    const { log, controller, join } = setup()
+    join([1])
+    const compacted = controller.createTopic(log.image, { name: 'c', partitions: 1, replicationFactor: 1, cleanup: { cleanupPolicy: 'compact', deleteRetentionMs: 5 } })
+    expect(compacted.records).toContainEqual({ type: 'topicCleanup', name: 'c', cleanupPolicy: 'compact', deleteRetentionMs: 5 })
+    log.commit(compacted)
+    expect(log.image.topics.get('c')!.cleanup).toEqual({ cleanupPolicy: 'compact', deleteRetentionMs: 5 })
+    const plain = controller.createTopic(log.image, { name: 'p', partitions: 1, replicationFactor: 1, cleanup: { cleanupPolicy: 'delete', deleteRetentionMs: 86_400_000 } })
+    expect(plain.records.some((r) => r.type === 'topicCleanup')).toBe(false)
+  })
+})
+
 describe('QuorumController: brokers', () => {
   it('registers each broker with a new, never reused epoch; it starts fenced at the offset of its registration', () => {
     const { log, controller } = setup()

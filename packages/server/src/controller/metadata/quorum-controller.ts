@@ -9,7 +9,7 @@
  * entry, and calls `activate`. Heartbeat times are soft state (see broker-heartbeats.ts); time arrives as `nowMs`
  * arguments and randomness (replica placement) through `deps.random`.
  */
-import { SamsaError, topicNameProblem } from '@samsa/shared'
+import { defaultTopicConfigs, SamsaError, topicNameProblem, type TopicConfigs } from '@samsa/shared'
 import { BrokerHeartbeats } from './broker-heartbeats.js'
 import { unfencedBrokerIds, type MetadataImage, type PartitionRegistration } from './metadata-image.js'
 import { type MetadataRecord, type PartitionChangeRecord, type TopicConfig } from './metadata-records.js'
@@ -75,6 +75,8 @@ export interface CreateTopicRequest {
   readonly partitions: number
   readonly replicationFactor: number
   readonly config?: Partial<TopicConfig>
+  /** cleanup.policy and delete.retention.ms, already checked (parseTopicConfigs); absent or the defaults: no record. */
+  readonly cleanup?: TopicConfigs
   readonly topicId?: string | null
 }
 
@@ -239,6 +241,10 @@ export class QuorumController {
     const replicas = placeReplicas({ partitions: req.partitions, replicationFactor: rf, brokerIds: live, startIndex: pick(), replicaShift: pick() })
     // Every topic gets an id (Kafka's KIP-516): a topic deleted and created again under its name is another topic.
     const records: MetadataRecord[] = [{ type: 'createTopic', name: req.name, topicId: topicId ?? this.#newTopicId(image), partitions: req.partitions, replicationFactor: rf, config }]
+    const cleanup = req.cleanup
+    if (cleanup && (cleanup.cleanupPolicy !== defaultTopicConfigs.cleanupPolicy || cleanup.deleteRetentionMs !== defaultTopicConfigs.deleteRetentionMs)) {
+      records.push({ type: 'topicCleanup', name: req.name, cleanupPolicy: cleanup.cleanupPolicy, deleteRetentionMs: cleanup.deleteRetentionMs })
+    }
     replicas.forEach((rs, partition) => {
       records.push({ type: 'partitionChange', topic: req.name, partition, leader: rs[0]!, leaderEpoch: 0, replicas: rs, isr: rs, partitionEpoch: 0 })
     })
