@@ -11,11 +11,12 @@
  */
 import type { Context, Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
-import { ErrorMessages, SamsaError } from '@samsa/shared'
+import { SamsaError } from '@samsa/shared'
 import type { Broker } from '../../broker/broker.js'
 import { ANONYMOUS, type Principal } from '../../security/principal.js'
 import { toSamsaError } from '../../sessions/to-samsa-error.js'
 import { streamRef, type StreamAccess } from './stream-access.js'
+import { closureGuard } from './closure-guard.js'
 import { CatalogLog } from './catalog-log.js'
 import { FORWARDED_HEADER, otherLeader, proxied, type LeaderFetch, type PeerCalls } from './stream-cluster.js'
 import { StreamCatalog } from './stream-catalog.js'
@@ -94,7 +95,7 @@ export function mountDurableStreams(app: Hono, broker: Broker, options: DurableS
   const log = new CatalogLog(broker, (e) => catalog.apply(e), { maxReadBytes: options.maxReadBytes, deadlineMs, ...peers })
   const access: StreamAccess = { broker, catalog, refOfPath, deadlineMs, ...peers }
   // Closure holds for every produce, WebSocket ones included: the broker asks the catalog (docs/durable-streams.md).
-  broker.useAppendGuard((topic) => (catalog.get(topic)?.closed ? new SamsaError('POLICY_VIOLATION', ErrorMessages.streamClosed(topic)) : null))
+  broker.useAppendGuard(closureGuard(catalog, options.peers ? () => log.sync() : null))
   // Known from the start, not only from the first HTTP request (a WebSocket produce may come first).
   log.sync().catch((e: unknown) => broker.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'the stream catalog could not be read at start; read again at the next stream request'))
   if (options.peers) void log.follow(options.longPollTimeoutMs)
