@@ -2,7 +2,8 @@
  * Durable Streams on a three-node cluster: whichever node a request reaches, the stream's partition leader answers
  * (proxied) and the stream catalog is the same on every node. Create on one node, append through another, read
  * (catch-up and long-poll) through the third; after the leader stops, the stream still serves, with no record
- * lost or duplicated and its content type and closure known to the new leader.
+ * lost or duplicated and its content type and closure known to the new leader. A fork created through a node that
+ * leads neither it nor its source copies the source's records at the same offsets.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeRecordBatch, exchanges } from '../../packages/shared/src/index.js'
@@ -44,6 +45,41 @@ afterAll(async () => {
 })
 
 describe('Durable Streams in a cluster', () => {
+  it('a fork whose source is led by another node holds the source\'s records at the same offsets', async () => {
+    const created = await fetch(url(1, 'src'), { method: 'PUT', headers: TEXT, body: 'r0' })
+    if (created.status !== 201) throw new Error(`create: ${created.status} ${await created.text()}`)
+    const offsets = [created.headers.get('stream-next-offset')!]
+    for (const body of ['r1', 'r2']) {
+      const r = await fetch(url(2, 'src'), { method: 'POST', headers: TEXT, body })
+      expect(r.status).toBe(204)
+      offsets.push(r.headers.get('stream-next-offset')!)
+    }
+    const sourceLeader = (await cluster.partitionOn(1, 'src'))!.leader
+    const others = [1, 2, 3].filter((n) => n !== sourceLeader)
+    // Forks created through the nodes that do not lead the source, until one is led by another node than the source.
+    const leaders: number[] = []
+    for (let i = 0; i < 6 && !leaders.some((l) => l !== sourceLeader); i++) {
+      const name = `fork-${i}`
+      const forked = await fetch(url(others[i % 2]!, name), { method: 'PUT', headers: { ...TEXT, 'stream-forked-from': '/v1/stream/src', 'stream-fork-offset': offsets[1]! } })
+      if (forked.status !== 201) throw new Error(`fork through node ${others[i % 2]}: ${forked.status} ${await forked.text()}`)
+      expect(forked.headers.get('stream-next-offset')).toBe(offsets[1])
+      leaders.push((await cluster.partitionOn(1, name))!.leader)
+      for (const n of [1, 2, 3]) {
+        const all = await fetch(url(n, `${name}?offset=-1`))
+        expect(await all.text()).toBe('r0r1')
+        // The record at the source's second offset is the fork's at the same offset.
+        const second = await fetch(url(n, `${name}?offset=${offsets[0]}`))
+        expect(await second.text()).toBe('r1')
+        expect(second.headers.get('stream-next-offset')).toBe(offsets[1])
+      }
+      const appended = await fetch(url(sourceLeader, name), { method: 'POST', headers: TEXT, body: 'f2' })
+      expect(appended.status).toBe(204)
+      expect(await (await fetch(url(sourceLeader, `${name}?offset=-1`))).text()).toBe('r0r1f2')
+    }
+    expect(leaders.some((l) => l !== sourceLeader)).toBe(true)
+    expect(await (await fetch(url(1, 'src?offset=-1'))).text()).toBe('r0r1r2')
+  }, 60_000)
+
   it('create on A, append through B, read and long-poll through C; the stream survives its leader stopping', async () => {
     const created = await fetch(url(1, 'notes'), { method: 'PUT', headers: TEXT, body: 'a' })
     if (created.status !== 201) throw new Error(`create: ${created.status} ${await created.text()}`)
@@ -92,4 +128,5 @@ describe('Durable Streams in a cluster', () => {
     expect(ws.ok ? null : ws.error.errorName).toBe('POLICY_VIOLATION')
     expect((await readAll(alive[0]!)).text).toBe('abcde')
   }, 90_000)
+
 })

@@ -4,7 +4,7 @@
  * added to the running cluster later (`addBrokerOnlyNode`: not among the controller voters). Nodes can be stopped
  * and started again on their data directory and port.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { exchanges, type MetadataResponse, type PartitionMetadata } from '@samsa/shared'
@@ -34,6 +34,8 @@ export interface InProcessClusterOptions {
   readonly authorization?: StartBrokerOptions['authorization']
   /** The token a raw connection presents in hello when `open` is given none (with `authentication`: the test's own admin). */
   readonly token?: string
+  /** TLS of every node (StartBrokerOptions.tls): the nodes listen on https/wss and their peer links trust `caFile`. */
+  readonly tls?: StartBrokerOptions['tls']
 }
 
 export class InProcessCluster {
@@ -50,7 +52,7 @@ export class InProcessCluster {
     ports.forEach((port, i) => this.#ports.set(i + 1, port))
     dirs.forEach((dir, i) => this.#dirs.set(i + 1, dir))
     this.#opts = opts
-    this.controllers = ports.map((port, i) => ({ id: i + 1, url: `ws://127.0.0.1:${port}` }))
+    this.controllers = ports.map((port, i) => ({ id: i + 1, url: `${opts.tls ? 'wss' : 'ws'}://127.0.0.1:${port}` }))
   }
 
   /** Starts nodes 1..size one after another (each waits for nothing but its own listening). */
@@ -80,6 +82,7 @@ export class InProcessCluster {
       ...(this.#opts.clusterSecret ? { clusterSecret: this.#opts.clusterSecret } : {}),
       ...(this.#opts.authentication ? { authentication: this.#opts.authentication } : {}),
       ...(this.#opts.authorization ? { authorization: this.#opts.authorization } : {}),
+      ...(this.#opts.tls ? { tls: this.#opts.tls } : {}),
     })
     this.nodes.set(id, running)
     return running
@@ -104,9 +107,10 @@ export class InProcessCluster {
     return this.#dirs.get(id)!
   }
 
-  /** A raw connection to node `id`, closed with the cluster; it says hello with `token` (default: the cluster's `token` option). */
+  /** A raw connection to node `id`, closed with the cluster; it says hello with `token` (default: the cluster's `token` option), trusting the cluster's TLS CA. */
   async open(id: number, token: string | undefined = this.#opts.token): Promise<RawConnection> {
-    const c = await RawConnection.open(this.nodes.get(id)!.url, token !== undefined ? { token } : {})
+    const caFile = this.#opts.tls?.caFile
+    const c = await RawConnection.open(this.nodes.get(id)!.url, { ...(token !== undefined ? { token } : {}), ...(caFile ? { ca: await readFile(caFile, 'utf8') } : {}) })
     this.#conns.add(c)
     return c
   }

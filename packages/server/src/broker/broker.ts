@@ -45,8 +45,13 @@ import {
 } from './topic-operations.js'
 
 
-/** Whether an append to a partition is refused by a layer above the log (SamsaError), or allowed (null). */
-export type AppendGuard = (topic: string, partition: number) => SamsaError | null
+/**
+ * Whether an append to a partition is refused by a layer above the log (SamsaError), or allowed (null); a promise
+ * when the guard must first catch up with state it follows (then the produce waits for it, and produces after it
+ * on the same partition wait too, in order, when the guard returns the same wait to them). `leaderEpoch`: this
+ * broker's leader epoch of the partition (null on a broker without replication).
+ */
+export type AppendGuard = (topic: string, partition: number, leaderEpoch: number | null) => SamsaError | null | Promise<SamsaError | null>
 
 export type { FetchOutput } from './fetch-path.js'
 export type { TopicDescription, TopicSummary } from './topic-operations.js'
@@ -382,12 +387,29 @@ export class Broker {
   async produce(req: ProduceRequest): Promise<ProduceResponse> {
     if (this.#shuttingDown) throw new SamsaError('BROKER_SHUTTING_DOWN')
     if (req.acks !== -1 && req.acks !== 0 && req.acks !== 1) throw new SamsaError('INVALID_REQUIRED_ACKS', `acks must be -1, 0 or 1, got ${req.acks}`)
-    const { log, leader } = this.#leaderOf(req.topic, req.partition)
+    const guarded = this.#guarded(req.topic, req.partition)
+    const { log, leader } = guarded instanceof Promise ? await guarded : guarded
+    return appendProduced(this.#paths, req, log, leader)
+  }
+
+  /**
+   * The partition this broker leads, once every append guard allows an append to it. Synchronous unless a guard
+   * waits: after a wait, leadership is resolved and the guards asked again (leadership may have moved meanwhile).
+   */
+  #guarded(topic: string, partition: number): ServedPartition | Promise<ServedPartition> {
+    const served = this.#leaderOf(topic, partition)
+    const epoch = served.leader?.leaderEpoch ?? null
     for (const guard of this.#appendGuards) {
-      const refused = guard(req.topic, req.partition)
+      const refused = guard(topic, partition, epoch)
+      if (refused instanceof Promise) {
+        return refused.then((r) => {
+          if (r) throw r
+          return this.#guarded(topic, partition)
+        })
+      }
       if (refused) throw refused
     }
-    return appendProduced(this.#paths, req, log, leader)
+    return served
   }
 
   /**

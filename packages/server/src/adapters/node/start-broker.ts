@@ -46,6 +46,7 @@ import { registerClusterMetrics } from './cluster-metrics.js'
 import { BrowserPolicy, defaultAllowedHosts } from '../../security/browser-policy.js'
 import { refusalReporter } from '../../security/browser-refusals.js'
 import { readTlsMaterial, type TlsFiles } from './tls-files.js'
+import { leaderFetchTrusting } from './leader-fetch.js'
 import { authenticationConfigured, type AuthenticationSettings } from './authentication-files.js'
 import { brokerAuthentication, logAuthenticationMode } from './broker-authentication.js'
 import { bearerPrincipalOf } from './bearer-principal.js'
@@ -346,6 +347,8 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
       catalogDeadlineMs: config.requestTimeoutMs,
       // In a cluster: the stream catalog's produce and fetch on its leader, over the replica links' peer connections.
       ...(replicaPeers && cluster ? { peers: replicaPeers } : {}),
+      // Requests proxied to a leader trust the CA the peer links trust.
+      ...(tls?.ca ? { leaderFetch: leaderFetchTrusting(tls.ca) } : {}),
     },
     sdkFile: (name) => (sdkFiles[name] ??= cachedFile(() => join(dirname(require.resolve('@samsa/client-browser')), name)))(),
     remoteAddressOf: (c) => requestAddress(c.env),

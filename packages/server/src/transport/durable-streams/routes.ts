@@ -11,13 +11,14 @@
  */
 import type { Context, Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
-import { ErrorMessages, SamsaError } from '@samsa/shared'
+import { SamsaError } from '@samsa/shared'
 import type { Broker } from '../../broker/broker.js'
 import { ANONYMOUS, type Principal } from '../../security/principal.js'
 import { toSamsaError } from '../../sessions/to-samsa-error.js'
 import { streamRef, type StreamAccess } from './stream-access.js'
+import { closureGuard } from './closure-guard.js'
 import { CatalogLog } from './catalog-log.js'
-import { FORWARDED_HEADER, otherLeader, proxied, type PeerCalls } from './stream-cluster.js'
+import { FORWARDED_HEADER, otherLeader, proxied, type LeaderFetch, type PeerCalls } from './stream-cluster.js'
 import { StreamCatalog } from './stream-catalog.js'
 import { headStream, readStream, WaitingReads, type ReadRequest } from './stream-reads.js'
 import { sseStream } from './stream-sse.js'
@@ -41,6 +42,8 @@ export interface DurableStreamsOptions {
    * catalog is read from and written to its partition's leader. Absent: a single node.
    */
   readonly peers?: PeerCalls
+  /** The HTTP client of proxied requests (stream-cluster.ts); absent: the runtime's `fetch`. */
+  readonly leaderFetch?: LeaderFetch
   /** How long a catalog read or write waits for a reachable leader (the broker's requestTimeoutMs). */
   readonly catalogDeadlineMs?: number
   /** Who a request speaks for; absent: everyone is anonymous. */
@@ -92,7 +95,7 @@ export function mountDurableStreams(app: Hono, broker: Broker, options: DurableS
   const log = new CatalogLog(broker, (e) => catalog.apply(e), { maxReadBytes: options.maxReadBytes, deadlineMs, ...peers })
   const access: StreamAccess = { broker, catalog, refOfPath, deadlineMs, ...peers }
   // Closure holds for every produce, WebSocket ones included: the broker asks the catalog (docs/durable-streams.md).
-  broker.useAppendGuard((topic) => (catalog.get(topic)?.closed ? new SamsaError('POLICY_VIOLATION', ErrorMessages.streamClosed(topic)) : null))
+  broker.useAppendGuard(closureGuard(catalog, options.peers ? () => log.sync() : null))
   // Known from the start, not only from the first HTTP request (a WebSocket produce may come first).
   log.sync().catch((e: unknown) => broker.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'the stream catalog could not be read at start; read again at the next stream request'))
   if (options.peers) void log.follow(options.longPollTimeoutMs)
@@ -132,7 +135,7 @@ export function mountDurableStreams(app: Hono, broker: Broker, options: DurableS
     if (leader) {
       try {
         const body = method === 'POST' || method === 'PUT' ? new Uint8Array(await c.req.arrayBuffer()) : null
-        return await proxied(leader, c.req.raw, body, broker.limits.brokerId)
+        return await proxied(leader, c.req.raw, body, broker.limits.brokerId, options.leaderFetch)
       } catch (e) {
         return failed(new SamsaError('NOT_LEADER_OR_FOLLOWER', `broker ${leader.brokerId} leads ${ref.topic}/${ref.partition} and could not be reached: ${e instanceof Error ? e.message : String(e)}`))
       }

@@ -102,6 +102,11 @@ export async function readChunk(broker: Broker, ref: StreamRef, offset: number, 
     }
     throw e
   }
+  return { ...valuesFrom(records, offset), highWatermark }
+}
+
+/** The values of the records in `records` (fetched batches) from `offset` on, and the offset after the last. */
+export function valuesFrom(records: Uint8Array, offset: number): { values: Uint8Array[]; next: number } {
   const values: Uint8Array[] = []
   let next = offset
   for (const { at } of scanBatches(records)) {
@@ -111,7 +116,7 @@ export async function readChunk(broker: Broker, ref: StreamRef, offset: number, 
       next = r.offset + 1
     }
   }
-  return { values, next, highWatermark }
+  return { values, next }
 }
 
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {

@@ -39,17 +39,23 @@ export function httpBase(url: string): string {
   return url.replace(/^ws/, 'http').replace(/\/+$/, '')
 }
 
+/**
+ * The HTTP client a proxied request goes through (the runtime's `fetch` by default). A TLS cluster whose nodes
+ * trust a private CA (`--tls-ca`) gives one that trusts it, as its peer links do (adapters/node/leader-fetch.ts).
+ */
+export type LeaderFetch = (url: string, init: { readonly method: string; readonly headers: Headers; readonly body: Uint8Array<ArrayBuffer> | null; readonly signal: AbortSignal }) => Promise<Response>
+
 const HOP_HEADERS = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade'])
 
 /** The leader's answer to `req` (its body already read into `body`), streamed back as it comes (SSE, long polls). */
-export async function proxied(leader: NodeRef, req: Request, body: Uint8Array<ArrayBuffer> | null, self: number): Promise<Response> {
+export async function proxied(leader: NodeRef, req: Request, body: Uint8Array<ArrayBuffer> | null, self: number, send: LeaderFetch = (url, init) => fetch(url, { ...init, redirect: 'manual' })): Promise<Response> {
   const u = new URL(req.url)
   const headers = new Headers()
   req.headers.forEach((v, k) => {
     if (!HOP_HEADERS.has(k)) headers.set(k, v)
   })
   headers.set(FORWARDED_HEADER, String(self))
-  const upstream = await fetch(`${httpBase(leader.url)}${u.pathname}${u.search}`, { method: req.method, headers, body, redirect: 'manual', signal: req.signal })
+  const upstream = await send(`${httpBase(leader.url)}${u.pathname}${u.search}`, { method: req.method, headers, body, signal: req.signal })
   const out = new Headers(upstream.headers)
   for (const h of ['content-encoding', 'content-length', 'transfer-encoding', 'connection']) out.delete(h)
   return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: out })

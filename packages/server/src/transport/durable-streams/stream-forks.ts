@@ -2,15 +2,16 @@
  * @module Forks (PUT with Stream-Forked-From): a new stream that starts with its source's records below the fork
  * offset (and, with Stream-Fork-Sub-Offset, the first bytes or JSON values of the record at it), then goes its own
  * way. Samsa copies that prefix into the fork's own one-partition topic at the same offsets, through
- * Broker.produce, so a fork is an ordinary topic to every reader, WebSocket ones included.
+ * Broker.produce, so a fork is an ordinary topic to every reader, WebSocket ones included. In a cluster the source
+ * is read on its leader and the fork written on its own, wherever each is (stream-cluster.ts).
  *
  * Invariants: a fork's record at offset n equals its source's record at n for every n below the fork offset; its
  * copy carries no producer id, so no producer state crosses the fork; a source whose start retention removed
  * cannot be forked (the offsets would no longer line up).
  */
-import { encodeRecordBatch } from '@samsa/shared'
-import type { Broker } from '../../broker/broker.js'
-import { lookup, readChunk, type StreamAccess, type StreamRef } from './stream-access.js'
+import { encodeRecordBatch, SamsaError } from '@samsa/shared'
+import { lookup, valuesFrom, type StreamAccess, type StreamRef } from './stream-access.js'
+import { fetchOnLeader, produceOnLeader } from './stream-cluster.js'
 import type { StreamConfig, StreamEntry } from './stream-catalog.js'
 import { isJsonType, mediaType, parseCanonicalInt } from './stream-headers.js'
 import { parseOffset } from './stream-offsets.js'
@@ -41,12 +42,21 @@ function prefixOf(record: Uint8Array, sub: number, json: boolean): Uint8Array | 
   return sub <= values.length ? encoder.encode(values.slice(0, sub).join(',')) : null
 }
 
-async function produceValues(broker: Broker, target: StreamRef, values: readonly Uint8Array[]): Promise<void> {
+/** Appends `values` to the fork on its leader, wherever it is (in a cluster, maybe not this node). */
+async function produceValues(s: StreamAccess, target: StreamRef, values: readonly Uint8Array[]): Promise<void> {
   if (values.length === 0) return
-  const now = broker.clock.nowMs()
+  const now = s.broker.clock.nowMs()
   const batch = encodeRecordBatch({ records: values.map((value) => ({ key: null, value, headers: [], timestamp: now })) })
-  await broker.produce({ topic: target.topic, partition: target.partition, acks: -1, timeoutMs: 0, batch })
+  await produceOnLeader(s.broker, s.peers, { topic: target.topic, partition: target.partition, acks: -1, timeoutMs: 0, batch }, s.deadlineMs)
 }
+
+/** The source's records from `offset` (up to maxBytes, at least one), read on its leader, wherever it is. */
+async function readSource(s: StreamAccess, ref: StreamRef, offset: number, maxBytes: number) {
+  const r = await fetchOnLeader(s.broker, s.peers, { topic: ref.topic, partition: ref.partition, offset, maxBytes, maxWaitMs: 0, minBytes: 0 }, s.deadlineMs)
+  return { ...valuesFrom(r.records, offset), highWatermark: r.highWatermark, logStartOffset: r.logStartOffset }
+}
+
+const RETENTION_REMOVED: Refusal = { status: 409, message: 'retention removed the start of the source stream: it cannot be forked' }
 
 export interface ForkRequest {
   readonly header: (name: string) => string | undefined
@@ -67,9 +77,15 @@ export async function planFork(s: StreamAccess, req: ForkRequest): Promise<ForkP
   if (!source) return { status: 409, message: 'only a stream created over HTTP can be forked' }
   const contentType = req.contentType ?? source.config.contentType
   if (mediaType(contentType) !== mediaType(source.config.contentType)) return { status: 409, message: `the source's content type is ${source.config.contentType}` }
-  const log = s.broker.partition(fromRef.topic, fromRef.partition)
-  const tail = log.highWatermark
-  if (log.logStartOffset > 0) return { status: 409, message: 'retention removed the start of the source stream: it cannot be forked' }
+  let probe: Awaited<ReturnType<typeof readSource>>
+  try {
+    probe = await readSource(s, fromRef, 0, 1)
+  } catch (e) {
+    if (e instanceof SamsaError && e.errorName === 'OFFSET_OUT_OF_RANGE') return RETENTION_REMOVED
+    throw e
+  }
+  const tail = probe.highWatermark
+  if (probe.logStartOffset > 0) return RETENTION_REMOVED
   const rawOffset = req.header('stream-fork-offset')
   const parsed = rawOffset === undefined ? { kind: 'now' as const } : parseOffset(rawOffset)
   if (!parsed) return { status: 400, message: `Stream-Fork-Offset ${JSON.stringify(rawOffset)} is not an offset of this server` }
@@ -86,7 +102,7 @@ export async function planFork(s: StreamAccess, req: ForkRequest): Promise<ForkP
     if (sub > 0 && rawOffset === undefined) return { status: 400, message: 'Stream-Fork-Sub-Offset needs Stream-Fork-Offset' }
     if (sub > 0) {
       if (offset >= tail) return { status: 400, message: 'there is no record at Stream-Fork-Offset to take a sub-offset of' }
-      const record = (await readChunk(s.broker, fromRef, offset, req.maxReadBytes, 0)).values[0]!
+      const record = (await readSource(s, fromRef, offset, req.maxReadBytes)).values[0]!
       partial = prefixOf(record, sub, isJsonType(contentType))
       if (!partial) return { status: 400, message: `Stream-Fork-Sub-Offset ${sub} is beyond the record at Stream-Fork-Offset` }
     }
@@ -101,24 +117,24 @@ export async function planFork(s: StreamAccess, req: ForkRequest): Promise<ForkP
   const copy = async (target: StreamRef) => {
     let at = 0
     while (at < offset) {
-      const chunk = await readChunk(s.broker, fromRef, at, req.maxReadBytes, 0)
+      const chunk = await readSource(s, fromRef, at, req.maxReadBytes)
       const values = chunk.values.slice(0, offset - at)
       if (values.length === 0) throw new Error(`the source stream ${fromRef.topic} returned no record at ${at} below its fork offset ${offset}`)
       let group: Uint8Array[] = []
       let bytes = 0
       for (const v of values) {
         if (bytes + v.length > COPY_BATCH_BYTES && group.length > 0) {
-          await produceValues(s.broker, target, group)
+          await produceValues(s, target, group)
           group = []
           bytes = 0
         }
         group.push(v)
         bytes += v.length
       }
-      await produceValues(s.broker, target, group)
+      await produceValues(s, target, group)
       at += values.length
     }
-    if (partial) await produceValues(s.broker, target, [partial])
+    if (partial) await produceValues(s, target, [partial])
   }
   return { config, source, copy }
 }
