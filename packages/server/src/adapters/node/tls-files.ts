@@ -28,7 +28,10 @@ export async function readTlsMaterial(files: TlsFiles): Promise<TlsMaterial> {
     readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
       throw new Error(`cannot read the TLS ${what} ${path}: ${e.code ?? e.message}`)
     })
-  const [cert, key, ca] = await Promise.all([read('certificate', files.certFile), read('key', files.keyFile), files.caFile ? read('CA bundle', files.caFile) : undefined])
+  // One after the other, so that when several are missing the message always names the first (certificate, key, CA).
+  const cert = await read('certificate', files.certFile)
+  const key = await read('key', files.keyFile)
+  const ca = files.caFile ? await read('CA bundle', files.caFile) : undefined
   try {
     createSecureContext({ cert, key, ...(ca ? { ca } : {}) })
   } catch (e) {
