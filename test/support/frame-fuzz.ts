@@ -12,18 +12,7 @@ import {
   ApiKeys, MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, decodeResponseFrame, encodeRecordBatch, encodeRequestFrame, exchanges, readFrameHeader,
   type Exchange,
 } from '../../packages/shared/src/index.js'
-
-/** mulberry32: a small seeded PRNG (uniform in [0, 1)). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { seededRandom } from '../../packages/client-browser/src/testing/manual-clock.js'
 
 export interface FuzzTargets {
   /** Topic names worth hitting (allowed, refused, near-misses); random names are added. */
@@ -46,7 +35,7 @@ export class FrameGenerator {
   #correlationId = 1
 
   constructor(seed: number, targets: FuzzTargets) {
-    this.#r = prng(seed)
+    this.#r = seededRandom(seed)
     this.#t = targets
   }
 

@@ -6,25 +6,17 @@
  * address (`anonymous@<address>`), so anonymous clients never share one budget; peers have no quotas.
  */
 import { ErrorMessages, SamsaError } from '@samsa/shared'
+import type { BrokerConfig } from '../../broker/broker-config.js'
 import type { Clock } from '../../clock.js'
 import type { BrokerMetrics } from '../../observability/broker-metrics.js'
 import type { Principal } from '../principal.js'
 import { KeyedCounts, KeyedRate, type RateSpec } from './token-bucket.js'
 
-export interface QuotaConfig {
-  readonly maxConnectionsPerIp: number
-  readonly maxConnectionsPerPrincipal: number
-  /** 0: no limit. */
-  readonly produceBytesPerSecondPerPrincipal: number
-  readonly produceBytesPerSecondPerIp: number
-  readonly fetchBytesPerSecondPerPrincipal: number
-  readonly fetchBytesPerSecondPerIp: number
-  readonly requestsPerSecondPerConnection: number
-  readonly requestsPerSecondPerPrincipal: number
-  readonly topicCreationsPerMinutePerPrincipal: number
-  /** A throttle for what a client sent longer than this closes its connection with QUOTA_EXCEEDED; a reader is held at most this long. */
-  readonly quotaMaxThrottleMs: number
-}
+/** The broker settings quotas read (documented in broker-config.ts; a rate of 0 is no limit). */
+export type QuotaConfig = Pick<BrokerConfig,
+  | 'maxConnectionsPerIp' | 'maxConnectionsPerPrincipal'
+  | 'produceBytesPerSecondPerPrincipal' | 'produceBytesPerSecondPerIp' | 'fetchBytesPerSecondPerPrincipal' | 'fetchBytesPerSecondPerIp'
+  | 'requestsPerSecondPerConnection' | 'requestsPerSecondPerPrincipal' | 'topicCreationsPerMinutePerPrincipal' | 'quotaMaxThrottleMs'>
 
 /** The quota a throttle, a refusal or a close is counted under (the `quota` label of the metrics). */
 export type QuotaName =
