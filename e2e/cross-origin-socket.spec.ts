@@ -52,7 +52,8 @@ test('a page on another origin cannot open a socket to the broker unless its ori
     const before = await refusedUpgrades(broker)
     expect(await tryOpen(foreign, `${broker.url}/ws`)).toBe('closed 1006')
     expect(await refusedUpgrades(broker)).toBe(before + 1)
-    expect(broker.logs.some((l) => (l as Record<string, unknown>).audit === true && (l as Record<string, unknown>).resource === FOREIGN)).toBe(true)
+    // The broker's log lines arrive over its stdout, which may trail the /metrics answer: wait for the audit line.
+    await expect.poll(() => broker.logs.some((l) => (l as Record<string, unknown>).audit === true && (l as Record<string, unknown>).resource === FOREIGN), { timeout: 10_000 }).toBe(true)
 
     const allowed = await context.newPage()
     await allowed.goto(`${ALLOWED}/`)
