@@ -127,7 +127,18 @@ export function requestHandlers(broker: Broker, session: SessionView): RequestHa
       assertPeer(session, 'fetchMetadata')
       return broker.fetchMetadata(q)
     },
+    // Consumer groups: the coordinator is not wired yet; the exchanges are answered with a retriable refusal.
+    findCoordinator: () => noCoordinator(),
+    consumerGroupHeartbeat: () => noCoordinator(),
+    offsetCommit: () => noCoordinator(),
+    offsetFetch: () => noCoordinator(),
+    listGroups: () => noCoordinator(),
+    describeGroups: () => noCoordinator(),
   }
+}
+
+function noCoordinator(): never {
+  throw new SamsaError('COORDINATOR_NOT_AVAILABLE', 'this broker does not coordinate consumer groups yet')
 }
 
 /** The key in `exchanges` of each api key a client may send after hello. */

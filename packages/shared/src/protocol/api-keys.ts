@@ -34,6 +34,18 @@ export const ApiKeys = {
   FETCH_METADATA: 19,
   /** Client → broker: a fresh token on a live connection, before the current one expires (same subject). */
   REAUTHENTICATE: 20,
+  /** Client → any broker: which broker coordinates a consumer group (the leader of its `__consumer_offsets` partition). */
+  FIND_COORDINATOR: 21,
+  /** Group member → its group's coordinator: join, heartbeat, leave; answered with the member's epoch and assignment (KIP-848). */
+  CONSUMER_GROUP_HEARTBEAT: 22,
+  /** Group member or admin → coordinator: store committed offsets in `__consumer_offsets`. */
+  OFFSET_COMMIT: 23,
+  /** Group member or admin → coordinator: read committed offsets. */
+  OFFSET_FETCH: 24,
+  /** Client → a broker: the groups it coordinates. */
+  LIST_GROUPS: 25,
+  /** Client → coordinator: a group's members, assignments, committed offsets and lag. */
+  DESCRIBE_GROUPS: 26,
 } as const
 
 export type ApiKey = (typeof ApiKeys)[keyof typeof ApiKeys]

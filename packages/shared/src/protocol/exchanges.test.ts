@@ -73,6 +73,32 @@ const golden: Record<Name, { request: unknown; response: unknown }> = {
     response: { leaderId: 3, term: 4, latestOffset: 43, snapshot: null, entries: [{ offset: 42, data: Uint8Array.of(1, 2, 3) }, { offset: 43, data: Uint8Array.of(9) }] },
   },
   reauthenticate: { request: { token: 'a.b.c' }, response: { expiresAtMs: 1_800_000_000_000 } },
+  findCoordinator: { request: { groupId: 'billing' }, response: { brokerId: 2, url: 'ws://b2:9092' } },
+  consumerGroupHeartbeat: {
+    request: { groupId: 'billing', memberId: 'm1', memberEpoch: 0, instanceId: 'tab-1', rebalanceTimeoutMs: 30_000, subscribedTopicNames: ['orders'], serverAssignor: 'uniform', ownedPartitions: [] },
+    response: { memberId: 'm1', memberEpoch: 3, heartbeatIntervalMs: 5_000, assignment: [{ topic: 'orders', partitions: [0, 2] }] },
+  },
+  offsetCommit: {
+    request: { groupId: 'billing', memberId: 'm1', memberEpoch: 3, topics: [{ topic: 'orders', partitions: [{ partition: 0, offset: 42, leaderEpoch: 5, metadata: null }] }] },
+    response: { topics: [{ topic: 'orders', partitions: [{ partition: 0, errorCode: 0 }] }] },
+  },
+  offsetFetch: {
+    request: { groupId: 'billing', memberId: '', memberEpoch: -1, topics: null },
+    response: { topics: [{ topic: 'orders', partitions: [{ partition: 0, offset: 42, leaderEpoch: 5, metadata: 'host-a', errorCode: 0 }] }] },
+  },
+  listGroups: { request: {}, response: { groups: [{ groupId: 'billing', state: 'stable', memberCount: 2, groupEpoch: 4 }] } },
+  describeGroups: {
+    request: { groupId: 'billing' },
+    response: {
+      groupId: 'billing',
+      state: 'stable',
+      groupEpoch: 4,
+      assignmentEpoch: 4,
+      assignor: 'uniform',
+      members: [{ memberId: 'm1', instanceId: null, memberEpoch: 4, clientHost: '127.0.0.1', subscribedTopicNames: ['orders'], assignment: [{ topic: 'orders', partitions: [0] }], targetAssignment: [{ topic: 'orders', partitions: [0] }] }],
+      offsets: [{ topic: 'orders', partition: 0, committedOffset: 42, committedLeaderEpoch: 5, highWatermark: 50, lag: 8 }],
+    },
+  },
 }
 
 const str = fc.string({ unit: 'binary', maxLength: 24 })
@@ -84,6 +110,9 @@ const u32 = fc.integer({ min: 0, max: 0xffff_ffff })
 const i64 = fc.maxSafeInteger()
 const bytes = fc.uint8Array({ maxLength: 120 })
 const empty = fc.constant({})
+const nullableStr = fc.option(fc.string({ unit: 'binary', maxLength: 12 }), { nil: null })
+/** Topics unique in a list, partitions unique per topic: the decoder refuses repeats. */
+const topicPartitions = fc.uniqueArray(fc.record({ topic: str, partitions: fc.uniqueArray(i32, { maxLength: 4 }) }), { maxLength: 3, selector: (t) => t.topic })
 
 const arbitraries: Record<Name, { request: fc.Arbitrary<unknown>; response: fc.Arbitrary<unknown> }> = {
   hello: {
@@ -176,6 +205,51 @@ const arbitraries: Record<Name, { request: fc.Arbitrary<unknown>; response: fc.A
     }),
   },
   reauthenticate: { request: fc.record({ token: str }), response: fc.record({ expiresAtMs: fc.oneof(i64, fc.constant(-1)) }) },
+  findCoordinator: { request: fc.record({ groupId: str }), response: fc.record({ brokerId: i32, url: str }) },
+  consumerGroupHeartbeat: {
+    request: fc.record({
+      groupId: str,
+      memberId: str,
+      memberEpoch: i32,
+      instanceId: nullableStr,
+      rebalanceTimeoutMs: i32,
+      subscribedTopicNames: fc.option(fc.array(str, { maxLength: 3 }), { nil: null }),
+      serverAssignor: nullableStr,
+      ownedPartitions: fc.option(topicPartitions, { nil: null }),
+    }),
+    response: fc.record({ memberId: str, memberEpoch: i32, heartbeatIntervalMs: i32, assignment: fc.option(topicPartitions, { nil: null }) }),
+  },
+  offsetCommit: {
+    request: fc.record({
+      groupId: str,
+      memberId: str,
+      memberEpoch: i32,
+      topics: fc.array(fc.record({ topic: str, partitions: fc.array(fc.record({ partition: i32, offset: i64, leaderEpoch: i32, metadata: nullableStr }), { maxLength: 3 }) }), { maxLength: 3 }),
+    }),
+    response: fc.record({ topics: fc.array(fc.record({ topic: str, partitions: fc.array(fc.record({ partition: i32, errorCode: i16 }), { maxLength: 3 }) }), { maxLength: 3 }) }),
+  },
+  offsetFetch: {
+    request: fc.record({ groupId: str, memberId: str, memberEpoch: i32, topics: fc.option(topicPartitions, { nil: null }) }),
+    response: fc.record({
+      topics: fc.array(fc.record({ topic: str, partitions: fc.array(fc.record({ partition: i32, offset: i64, leaderEpoch: i32, metadata: nullableStr, errorCode: i16 }), { maxLength: 3 }) }), { maxLength: 3 }),
+    }),
+  },
+  listGroups: { request: empty, response: fc.record({ groups: fc.array(fc.record({ groupId: str, state: str, memberCount: i32, groupEpoch: i32 }), { maxLength: 3 }) }) },
+  describeGroups: {
+    request: fc.record({ groupId: str }),
+    response: fc.record({
+      groupId: str,
+      state: str,
+      groupEpoch: i32,
+      assignmentEpoch: i32,
+      assignor: str,
+      members: fc.array(
+        fc.record({ memberId: str, instanceId: nullableStr, memberEpoch: i32, clientHost: str, subscribedTopicNames: fc.array(str, { maxLength: 3 }), assignment: topicPartitions, targetAssignment: topicPartitions }),
+        { maxLength: 3 },
+      ),
+      offsets: fc.array(fc.record({ topic: str, partition: i32, committedOffset: i64, committedLeaderEpoch: i32, highWatermark: i64, lag: i64 }), { maxLength: 3 }),
+    }),
+  },
 }
 
 const names = Object.keys(exchanges) as Name[]

@@ -17,10 +17,16 @@ import { offsetForLeaderEpoch } from './messages/offset-for-leader-epoch.js'
 import { ping } from './messages/ping.js'
 import { produce } from './messages/produce.js'
 import { reauthenticate } from './messages/reauthenticate.js'
+import { findCoordinator } from './messages/find-coordinator.js'
+import { consumerGroupHeartbeat } from './messages/consumer-group-heartbeat.js'
+import { offsetCommit } from './messages/offset-commit.js'
+import { offsetFetch } from './messages/offset-fetch.js'
+import { listGroups } from './messages/list-groups.js'
+import { describeGroups } from './messages/describe-groups.js'
 import { subscribe } from './messages/subscribe.js'
 import { unsubscribe } from './messages/unsubscribe.js'
 
-export const exchanges = { hello, metadata, createTopic, deleteTopic, initProducerId, produce, fetch, listOffsets, subscribe, unsubscribe, credit, ping, offsetForLeaderEpoch, brokerRegistration, brokerHeartbeat, allocateProducerIds, alterPartition, fetchMetadata, reauthenticate } as const
+export const exchanges = { hello, metadata, createTopic, deleteTopic, initProducerId, produce, fetch, listOffsets, subscribe, unsubscribe, credit, ping, offsetForLeaderEpoch, brokerRegistration, brokerHeartbeat, allocateProducerIds, alterPartition, fetchMetadata, reauthenticate, findCoordinator, consumerGroupHeartbeat, offsetCommit, offsetFetch, listGroups, describeGroups } as const
 
 export const exchangeByApiKey: ReadonlyMap<number, Exchange<unknown, unknown>> = new Map(
   Object.values(exchanges).map((e) => [e.apiKey, e as Exchange<unknown, unknown>]),
