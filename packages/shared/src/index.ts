@@ -1,5 +1,6 @@
 /** @module @samsa/shared: the record-batch format, the wire protocol, the error and close-code tables. */
 export * from './errors.js'
+export * from './error-codes.js'
 export * from './logger.js'
 export * from './close-codes.js'
 export * from './topic-name.js'
