@@ -22,7 +22,7 @@
  * of the broker it asks, and how it leaves a leader that answers nothing wrong but can no longer commit (cut off from
  * the controller and its followers): its requests would only time out, and its subscriptions would only stay silent.
  */
-import { MAX_METADATA_WAIT_MS, SamsaError, errorKindByCode, metadata, topicMetadataErrorMessage, unknownPartitionMessage, unknownTopicMessage, type MetadataResponse, type PartitionMetadata, type TopicMetadata } from '@samsa/shared'
+import { MAX_METADATA_WAIT_MS, SamsaError, errorKindByCode, metadataClientSide as metadata, topicMetadataErrorMessage, unknownPartitionMessage, unknownTopicMessage, type MetadataResponse, type PartitionMetadata, type TopicMetadata } from '@samsa/shared'
 import { backoffDelayMs } from '../connection/backoff.js'
 import type { BrokerPool } from '../connection/broker-pool.js'
 import type { Connection } from '../connection/connection.js'

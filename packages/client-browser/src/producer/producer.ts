@@ -10,7 +10,7 @@
  * a send waits in the pending store while the slot has no usable identity or this page life has no broker limits
  * yet, and skips it once both exist; once fenced, every send is refused with the fencing error.
  */
-import { Acks, SamsaError, initProducerId, type HelloResponse } from '@samsa/shared'
+import { Acks, SamsaError, initProducerIdClientSide as initProducerId, type HelloResponse } from '@samsa/shared'
 import { AbortError, abortable } from '../client-errors.js'
 import { clientClosedError } from '../connection/connection.js'
 import { acquireIdentitySlot, type IdentitySlot } from '../storage/identity-lock.js'
