@@ -27,7 +27,8 @@ import { admitRecords, deliveredAnywayError, droppedError, type AbortControl, ty
 import type { PendingCount, ProducerDeps, ProducerOptions, ProducerRecord, RecordMetadata } from './producer-options.js'
 import { retrying } from './retrying.js'
 import { RecordSlot, SendGroup } from './send-group.js'
-import { checkFlushOptions, checkListener, checkSendArguments } from '../validation/producer-arguments.js'
+import { checkListener } from '../validation/check.js'
+import { checkFlushOptions, checkSendArguments } from '../validation/producer-arguments.js'
 
 export type { Bytes, FlushOptions, PendingCount, ProducerDeps, ProducerOptions, ProducerRecord, RecordMetadata, SendOptions } from './producer-options.js'
 import type { FlushOptions, SendOptions } from './producer-options.js'
