@@ -3,7 +3,7 @@
  * CoreLink): the duplicate and sequence answers come from the broker's producer-state rules. The link here only
  * injects transport faults (a stalled fsync's timeout, lost requests, a request overtaken on the way).
  */
-import { SamsaError, exchanges, readBatchHeader, type ProduceRequest } from '../../packages/shared/src/index.js'
+import { ErrorCodes, SamsaError, exchanges, readBatchHeader, type ProduceRequest } from '../../packages/shared/src/index.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Connection } from '../../packages/client-browser/src/connection/connection.js'
 import { silentLogger } from '../../packages/client-browser/src/ports.js'
@@ -69,11 +69,11 @@ class FaultyBroker {
       return answer
     }
     this.requests++
-    if (this.lose && this.lose.baseSequence === seq && this.lose.times-- > 0) return Promise.reject(new SamsaError('NETWORK_EXCEPTION'))
+    if (this.lose && this.lose.baseSequence === seq && this.lose.times-- > 0) return Promise.reject(new SamsaError(ErrorCodes.NETWORK_EXCEPTION))
     const stalled = this.stalled
     return this.link.request(ex, req).then((r) => {
       if (!r.duplicate) this.appended.push(req.batch)
-      if (stalled) throw new SamsaError('REQUEST_TIMED_OUT')
+      if (stalled) throw new SamsaError(ErrorCodes.REQUEST_TIMED_OUT)
       return r
     })
   }
@@ -216,7 +216,7 @@ describe('PartitionSender with failed batches', () => {
     const broker = await FaultyBroker.start()
     let first = true
     // The first request is appended, then its answer is lost (a blackhole after the leader replicated it).
-    const lossy = { request: (ex: typeof exchanges.produce, req: ProduceRequest) => broker.request(ex, req).then(() => Promise.reject(new SamsaError('REQUEST_TIMED_OUT'))) }
+    const lossy = { request: (ex: typeof exchanges.produce, req: ProduceRequest) => broker.request(ex, req).then(() => Promise.reject(new SamsaError(ErrorCodes.REQUEST_TIMED_OUT))) }
     const lines: string[] = []
     const logger = { ...silentLogger, info: (_fields: object, msg?: string) => void lines.push(msg ?? ''), child: () => logger }
     const s = sender(null, {
@@ -232,7 +232,7 @@ describe('PartitionSender with failed batches', () => {
 
   it('a batch whose request timed out (no answer: the leader may be gone) asks for fresh metadata and is resent to the leader it names', async () => {
     let silentRequests = 0
-    const silent = { request: () => (silentRequests++, Promise.reject(new SamsaError('REQUEST_TIMED_OUT'))) } // blackholed: nothing arrives
+    const silent = { request: () => (silentRequests++, Promise.reject(new SamsaError(ErrorCodes.REQUEST_TIMED_OUT))) } // blackholed: nothing arrives
     const current = await FaultyBroker.start()
     let routed: unknown = silent
     const s = sender(null, {

@@ -8,20 +8,23 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { build } from 'esbuild'
 import { describe, expect, it } from 'vitest'
+import { ErrorCodes } from '../../packages/shared/src/index.js'
 import { REPO_ROOT } from '../support/child-broker.js'
 
 const dist = join(REPO_ROOT, 'packages/client-browser/dist')
 
-/** The SDK source files (dist-relative) in the minified bundle of `contents`, bundled from apps/demo. */
-async function sdkFiles(contents: string): Promise<string[]> {
+/** The minified bundle of `contents`, bundled from apps/demo: its text and the SDK source files (dist-relative) it holds. */
+async function bundleOf(contents: string): Promise<{ text: string; files: string[] }> {
   if (!existsSync(join(dist, 'entries/consumer.js'))) throw new Error(`${dist}/entries is missing: run \`npm run build\` in the repository root first`)
   const r = await build({
     stdin: { contents, resolveDir: join(REPO_ROOT, 'apps/demo'), loader: 'js' },
     bundle: true, minify: true, format: 'esm', platform: 'browser', write: false, metafile: true, logLevel: 'silent', tsconfigRaw: '{}',
   })
   const inputs = Object.values(r.metafile.outputs)[0]!.inputs
-  return Object.entries(inputs).filter(([, v]) => v.bytesInOutput > 0).map(([f]) => f)
+  return { text: r.outputFiles[0]!.text, files: Object.entries(inputs).filter(([, v]) => v.bytesInOutput > 0).map(([f]) => f) }
 }
+
+const sdkFiles = async (contents: string): Promise<string[]> => (await bundleOf(contents)).files
 
 const has = (files: string[], part: string) => files.some((f) => f.includes(part))
 
@@ -45,5 +48,14 @@ describe('@samsa/client-browser entry points', () => {
     expect(core.filter((f) => f.includes('indexeddb') || f.includes('node_modules/idb'))).toEqual([])
     const withIdb = await sdkFiles(`import { createClient } from '@samsa/client-browser/core'; import { indexedDbStorage } from '@samsa/client-browser/indexeddb'; globalThis.a = [createClient, indexedDbStorage]`)
     expect(has(withIdb, '/dist/storage/indexeddb-storage.js') && has(withIdb, 'node_modules/idb')).toBe(true)
+  })
+
+  it('the whole SDK, and so no entry point, bundles the broker\'s halves of the exchanges, broker-only exchanges or the error wordings', async () => {
+    const { text, files } = await bundleOf(`import { createClient } from '@samsa/client-browser'; globalThis.a = createClient`)
+    expect(has(files, '/dist/producer/producer.js') && has(files, '/dist/consumer/subscription.js')).toBe(true)
+    expect(['decodeRequest', 'encodeResponse'].filter((codec) => text.includes(codec))).toEqual([])
+    const brokerOnly = ['raft-message', 'broker-registration', 'broker-heartbeat', 'alter-partition', 'fetch-metadata', 'allocate-producer-ids', 'error-codes']
+    expect(files.filter((f) => brokerOnly.some((name) => f.endsWith(`/shared/dist/${name}.js`) || f.endsWith(`/messages/${name}.js`)))).toEqual([])
+    expect(text).not.toContain(ErrorCodes.NOT_LEADER_OR_FOLLOWER.message)
   })
 })

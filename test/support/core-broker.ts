@@ -17,6 +17,7 @@ import {
   decodeResponseFrame,
   encodeErrorFrame,
   encodeRequestFrame,
+  ErrorCodes,
   exchangeByApiKey,
   exchanges,
   readFrameHeader,
@@ -131,7 +132,7 @@ export class CoreBroker {
   /** The next `times` requests with this api key get `error` instead of reaching the broker. */
   failNext(apiKey: number, error: ErrorName | SamsaError, times = 1): void {
     const list = this.#injected.get(apiKey) ?? []
-    for (let i = 0; i < times; i++) list.push(typeof error === 'string' ? new SamsaError(error) : error)
+    for (let i = 0; i < times; i++) list.push(typeof error === 'string' ? new SamsaError(ErrorCodes[error]) : error)
     this.#injected.set(apiKey, list)
   }
 

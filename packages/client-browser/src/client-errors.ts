@@ -2,7 +2,7 @@
  * @module Errors the SDK raises on its own, never sent by a broker. Client-side SamsaError codes are 2000 and up (the
  * broker's table stops below 2000), so `code`, `errorName` and `retriable` read the same as for broker errors.
  */
-import { ErrorCodes, SamsaError, type ErrorSpec } from '@samsa/shared'
+import { SamsaError, errorKind, type ErrorSpec } from '@samsa/shared'
 
 const spec = (code: number, name: string, retriable: boolean, message: string): ErrorSpec => ({ code, name, retriable, message })
 
@@ -23,7 +23,7 @@ export function clientError(name: ClientErrorName, message: string, details: Rec
 
 /** The client (or a connection, or a producer) was closed; not retriable, so retry loops stop. */
 export function clientClosedError(message: string): SamsaError {
-  return new SamsaError({ ...ErrorCodes.NETWORK_EXCEPTION, retriable: false }, message)
+  return new SamsaError({ ...errorKind('NETWORK_EXCEPTION'), retriable: false }, message)
 }
 
 /**

@@ -18,6 +18,13 @@ export const unknownPartitionMessage = (topic: string, partitionCount: number, p
 export const offsetOutOfRangeMessage = (topic: string, partition: number, offset: number, logStartOffset: number, logEndOffset: number) =>
   `offset ${offset} is outside the readable range [${logStartOffset}, ${logEndOffset}] of topic ${quote(topic)} partition ${partition}`
 
+/**
+ * Any other error code a metadata answer gives a topic (it carries no message), from its name:
+ * `topic "orders": topic authorization failed (TOPIC_AUTHORIZATION_FAILED)`.
+ */
+export const topicMetadataErrorMessage = (topic: string, errorName: string) =>
+  `topic ${quote(topic)}: ${errorName.toLowerCase().replaceAll('_', ' ')} (${errorName})`
+
 /** TOPIC_ALREADY_EXISTS. */
 export const topicExistsMessage = (topic: string) => `topic ${quote(topic)} already exists`
 
@@ -84,6 +91,7 @@ export const frameTooLargeMessage = (bytes: number, maxFrameBytes: number) => `a
 export const ErrorMessages = {
   unknownTopic: unknownTopicMessage,
   unknownPartition: unknownPartitionMessage,
+  topicMetadataError: topicMetadataErrorMessage,
   offsetOutOfRange: offsetOutOfRangeMessage,
   topicExists: topicExistsMessage,
   streamClosed: streamClosedMessage,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { errorByCode, ErrorCodes, SamsaError } from './errors.js'
+import { ErrorCodes, errorByCode } from './error-codes.js'
+import { SamsaError, errorKind, errorKindByCode } from './errors.js'
 
 const table = Object.entries(ErrorCodes)
 
@@ -37,8 +38,22 @@ describe('the error table', () => {
     expect(errorByCode(4242)).toEqual({ code: 4242, name: 'UNKNOWN_ERROR_4242', retriable: false, message: 'Unknown error code 4242.' })
   })
 
+  it('errorKind and errorKindByCode give each entry\'s code, name and retriable flag, without its wording', () => {
+    for (const [, e] of table) {
+      const { message: _, ...kind } = e
+      expect(errorKindByCode(e.code)).toEqual(kind)
+      expect(errorKind(e.name)).toEqual(kind)
+    }
+    expect(errorKindByCode(4242)).toEqual({ code: 4242, name: 'UNKNOWN_ERROR_4242', retriable: false })
+  })
+
+  it('SamsaError built from a name or a kind carries the message its caller gives', () => {
+    expect(new SamsaError('TOPIC_DELETED', 'topic "t" was deleted')).toMatchObject({ code: 1005, errorName: 'TOPIC_DELETED', retriable: false, message: 'topic "t" was deleted' })
+    expect(new SamsaError(errorKindByCode(6), 'moved')).toMatchObject({ errorName: 'NOT_LEADER_OR_FOLLOWER', retriable: true, message: 'moved' })
+  })
+
   it('SamsaError takes code, name and retriable from the table, and the table message by default', () => {
-    const e = new SamsaError('NOT_LEADER_OR_FOLLOWER')
+    const e = new SamsaError(ErrorCodes.NOT_LEADER_OR_FOLLOWER)
     expect(e).toMatchObject({ name: 'SamsaError', code: 6, errorName: 'NOT_LEADER_OR_FOLLOWER', retriable: true, details: {} })
     expect(e.message).toBe(ErrorCodes.NOT_LEADER_OR_FOLLOWER.message)
     expect(SamsaError.fromCode(2, 'bad crc', { offset: 3 })).toMatchObject({ errorName: 'CORRUPT_MESSAGE', message: 'bad crc', details: { offset: 3 } })

@@ -1,5 +1,5 @@
 /** @module Admin operations over the client's bootstrap connection (listOffsets, and a cluster's offsets in describeTopic: the partition leader's): create, delete, list and describe topics; list offsets. */
-import { OffsetSpec, SamsaError, createTopic, deleteTopic, listOffsets, metadata, type PartitionMetadata } from '@samsa/shared'
+import { OffsetSpec, SamsaError, createTopicClientSide as createTopic, deleteTopicClientSide as deleteTopic, listOffsetsClientSide as listOffsets, metadataClientSide as metadata, type PartitionMetadata } from '@samsa/shared'
 import type { Connection } from '../connection/connection.js'
 import type { MetadataCache } from '../metadata/metadata-cache.js'
 import { check, checkShape, integer, nonEmptyString, optional } from '../validation/check.js'

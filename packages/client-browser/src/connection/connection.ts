@@ -14,8 +14,8 @@
  * is not retriable), while a TOKEN_EXPIRED close is an ordinary reconnect (with a fresh token from the function).
  */
 import {
-  ApiKeys, MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, SamsaError, decodePush, hello, ping, readFrameHeader, reauthenticate,
-  type Exchange, type HelloRequest, type HelloResponse, type Push,
+  ApiKeys, MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, SamsaError, decodePush, helloClientSide as hello, pingClientSide as ping, readFrameHeader,
+  reauthenticateClientSide as reauthenticate, type ClientExchange, type HelloRequest, type HelloResponse, type Push,
 } from '@samsa/shared'
 import { clientClosedError, clientError } from '../client-errors.js'
 import { silentLogger, systemClock, type Clock, type Logger, type Random, type TimerHandle } from '../ports.js'
@@ -150,7 +150,7 @@ export class Connection {
   }
 
   /** Sends a request, waiting for a connection if there is none; rejects with a SamsaError. */
-  request<Req, Res>(exchange: Exchange<Req, Res>, request: Req, options: RequestOptions<Res> = {}): Promise<Res> {
+  request<Req, Res>(exchange: ClientExchange<Req, Res>, request: Req, options: RequestOptions<Res> = {}): Promise<Res> {
     if (this.#state.status === 'closed') return Promise.reject(clientClosedError('the client is closed'))
     return new Promise<Res>((resolve, reject) => {
       const noResponse = options.noResponse ?? false

@@ -9,7 +9,7 @@
  * and timed-out entries belong to the current socket only (`failInFlight` drops both when it goes); queued requests
  * are written in the order they were issued.
  */
-import { SamsaError, decodeResponseFrame, encodeRequestFrame, type ByteReader, type Exchange, type FrameHeader } from '@samsa/shared'
+import { SamsaError, decodeResponseFrame, encodeRequestFrame, type ByteReader, type ClientExchange, type FrameHeader } from '@samsa/shared'
 import type { Clock, Logger, TimerHandle } from '../ports.js'
 
 /** One request, typed away: closures over its exchange decode its response. */
@@ -38,7 +38,7 @@ export interface PendingHandlers<Res> {
   readonly onLate?: ((response: Res) => void) | undefined
 }
 
-export function pendingRequest<Req, Res>(exchange: Exchange<Req, Res>, request: Req, h: PendingHandlers<Res>): PendingRequest {
+export function pendingRequest<Req, Res>(exchange: ClientExchange<Req, Res>, request: Req, h: PendingHandlers<Res>): PendingRequest {
   const onLate = h.onLate
   return {
     exchange,

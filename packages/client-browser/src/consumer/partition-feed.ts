@@ -7,7 +7,8 @@
  * ends (offsetForLeaderEpoch, KIP-320; rules in position-validation.ts).
  */
 import {
-  CONSUMER_REPLICA_ID, PUSH_RECORDS_OVERHEAD, SamsaError, batchLastOffset, credit, decodeRecords, offsetForLeaderEpoch, scanBatches, subscribe, unsubscribe, verifyBatch, type Push, type SubscribeResponse,
+  CONSUMER_REPLICA_ID, PUSH_RECORDS_OVERHEAD, SamsaError, batchLastOffset, creditClientSide as credit, decodeRecords, offsetForLeaderEpochClientSide as offsetForLeaderEpoch, scanBatches, subscribeClientSide as subscribe,
+  unsubscribeClientSide as unsubscribe, verifyBatch, type Push, type SubscribeResponse,
 } from '@samsa/shared'
 import { backoffDelayMs } from '../connection/backoff.js'
 import type { Connection } from '../connection/connection.js'

@@ -18,9 +18,9 @@ function cache(opts: { olderEpochHoldMs?: number } = {}) {
     clock,
     metadata,
     /** The next answer: topic `t` with these (leader, epoch) per partition, or unknown. */
-    answer(leaders: [leader: number, leaderEpoch: number][] | 'unknown') {
-      const partitions: PartitionMetadata[] = leaders === 'unknown' ? [] : leaders.map(([leader, leaderEpoch], partition) => ({ partition, leader, leaderEpoch, logStartOffset: 0, highWatermark: 0, logEndOffset: 0 }))
-      answer = { brokers: [1, 2, 3].map((brokerId) => ({ brokerId, url: `ws://127.0.0.1:${brokerId}` })), topics: [{ name: 't', errorCode: leaders === 'unknown' ? 3 : 0, partitions }] }
+    answer(leaders: [leader: number, leaderEpoch: number][] | 'unknown' | 'refused') {
+      const partitions: PartitionMetadata[] = leaders === 'unknown' || leaders === 'refused' ? [] : leaders.map(([leader, leaderEpoch], partition) => ({ partition, leader, leaderEpoch, logStartOffset: 0, highWatermark: 0, logEndOffset: 0 }))
+      answer = { brokers: [1, 2, 3].map((brokerId) => ({ brokerId, url: `ws://127.0.0.1:${brokerId}` })), topics: [{ name: 't', errorCode: leaders === 'unknown' ? 3 : leaders === 'refused' ? 29 : 0, partitions }] }
     },
     /** (leader, epoch) per partition after a fresh lookup. */
     async leaders(): Promise<[number, number][]> {
@@ -55,6 +55,18 @@ describe('MetadataCache leader epochs', () => {
     await expect(c.metadata.topic('t')).rejects.toMatchObject({ errorName: 'UNKNOWN_TOPIC_OR_PARTITION' })
     c.answer([[1, 0], [2, 0]])
     expect(await c.leaders()).toEqual([[1, 0], [2, 0]])
+  })
+
+  it('a topic error of a metadata answer (which carries no message) is worded from its name', async () => {
+    const c = cache()
+    c.answer('unknown')
+    await expect(c.metadata.topic('t')).rejects.toMatchObject({ errorName: 'UNKNOWN_TOPIC_OR_PARTITION', message: 'topic "t" does not exist' })
+    c.answer('refused')
+    await expect(c.metadata.topic('t')).rejects.toMatchObject({
+      errorName: 'TOPIC_AUTHORIZATION_FAILED',
+      retriable: false,
+      message: 'topic "t": topic authorization failed (TOPIC_AUTHORIZATION_FAILED)',
+    })
   })
 
   it('older epochs answered without a break for olderEpochHoldMs are believed (re-created with the same partition count)', async () => {

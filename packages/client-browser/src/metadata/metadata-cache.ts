@@ -22,7 +22,7 @@
  * of the broker it asks, and how it leaves a leader that answers nothing wrong but can no longer commit (cut off from
  * the controller and its followers): its requests would only time out, and its subscriptions would only stay silent.
  */
-import { MAX_METADATA_WAIT_MS, SamsaError, errorByCode, metadata, unknownPartitionMessage, unknownTopicMessage, type MetadataResponse, type PartitionMetadata, type TopicMetadata } from '@samsa/shared'
+import { MAX_METADATA_WAIT_MS, SamsaError, errorKindByCode, metadataClientSide as metadata, topicMetadataErrorMessage, unknownPartitionMessage, unknownTopicMessage, type MetadataResponse, type PartitionMetadata, type TopicMetadata } from '@samsa/shared'
 import { backoffDelayMs } from '../connection/backoff.js'
 import type { BrokerPool } from '../connection/broker-pool.js'
 import type { Connection } from '../connection/connection.js'
@@ -499,7 +499,7 @@ export class MetadataCache {
 
 /** A metadata answer carries only a code per topic: the message is the one wording of that condition. */
 function topicError(name: string, code: number): SamsaError {
-  const spec = errorByCode(code)
-  if (spec.name === 'UNKNOWN_TOPIC_OR_PARTITION') return new SamsaError(spec, unknownTopicMessage(name))
-  return new SamsaError(spec, `topic ${JSON.stringify(name)}: ${spec.message}`)
+  const kind = errorKindByCode(code)
+  if (kind.name === 'UNKNOWN_TOPIC_OR_PARTITION') return new SamsaError(kind, unknownTopicMessage(name))
+  return new SamsaError(kind, topicMetadataErrorMessage(name, kind.name))
 }

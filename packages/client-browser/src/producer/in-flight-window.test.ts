@@ -1,10 +1,10 @@
-import { SamsaError } from '@samsa/shared'
+import { ErrorCodes, SamsaError, type ErrorName } from '@samsa/shared'
 import { describe, expect, it } from 'vitest'
 import { clientClosedError } from '../connection/connection.js'
 import { planRecovery, sentBehind, type Outcome, type RecoveryRules, type WindowBatch } from './in-flight-window.js'
 
 const ok: Outcome = { ok: { baseOffset: 0, logAppendTimeMs: 0, logStartOffset: 0, duplicate: false } }
-const failed = (name: ConstructorParameters<typeof SamsaError>[0], details: Record<string, number> = {}): Outcome => ({ error: new SamsaError(name, undefined, details) })
+const failed = (name: ErrorName, details: Record<string, number> = {}): Outcome => ({ error: new SamsaError(ErrorCodes[name], undefined, details) })
 const closedClient: Outcome = { error: clientClosedError('the client is closed') }
 
 /** A window of batches of `count` records each, contiguous from sequence 0. */

@@ -6,7 +6,7 @@
  * An OUT_OF_ORDER_SEQUENCE_NUMBER stands only when the leader and leader epoch metadata names after a refresh are the
  * ones the request went to, or when the leader is unknown (nothing says the answer came from a former one).
  */
-import { SamsaError, produce, type ProduceRequest } from '@samsa/shared'
+import { SamsaError, produceClientSide as produce, type ProduceRequest } from '@samsa/shared'
 import type { Connection } from '../connection/connection.js'
 import type { Logger } from '../ports.js'
 import type { Outcome } from './in-flight-window.js'

@@ -10,7 +10,7 @@
  * a send waits in the pending store while the slot has no usable identity or this page life has no broker limits
  * yet, and skips it once both exist; once fenced, every send is refused with the fencing error.
  */
-import { Acks, SamsaError, initProducerId, type HelloResponse } from '@samsa/shared'
+import { Acks, SamsaError, initProducerIdClientSide as initProducerId, type HelloResponse } from '@samsa/shared'
 import { AbortError, abortable } from '../client-errors.js'
 import { clientClosedError } from '../connection/connection.js'
 import { acquireIdentitySlot, type IdentitySlot } from '../storage/identity-lock.js'
@@ -27,7 +27,8 @@ import { admitRecords, deliveredAnywayError, droppedError, type AbortControl, ty
 import type { PendingCount, ProducerDeps, ProducerOptions, ProducerRecord, RecordMetadata } from './producer-options.js'
 import { retrying } from './retrying.js'
 import { RecordSlot, SendGroup } from './send-group.js'
-import { checkFlushOptions, checkListener, checkSendArguments } from '../validation/producer-arguments.js'
+import { checkListener } from '../validation/check.js'
+import { checkFlushOptions, checkSendArguments } from '../validation/producer-arguments.js'
 
 export type { Bytes, FlushOptions, PendingCount, ProducerDeps, ProducerOptions, ProducerRecord, RecordMetadata, SendOptions } from './producer-options.js'
 import type { FlushOptions, SendOptions } from './producer-options.js'

@@ -17,6 +17,7 @@ import {
   SamsaError,
   apiKeyName,
   encodeErrorFrame,
+  ErrorCodes,
   ErrorMessages,
   encodePushEnded,
   encodePushRecords,
@@ -151,7 +152,7 @@ export class FakeBroker {
   /** The next `times` requests with this api key get `error` instead of being handled. */
   failNext(apiKey: number, error: ErrorName | SamsaError, times = 1): void {
     const list = this.#injected.get(apiKey) ?? []
-    for (let i = 0; i < times; i++) list.push(typeof error === 'string' ? new SamsaError(error) : error)
+    for (let i = 0; i < times; i++) list.push(typeof error === 'string' ? new SamsaError(ErrorCodes[error]) : error)
     this.#injected.set(apiKey, list)
   }
 
@@ -202,7 +203,7 @@ export class FakeBroker {
       return session.socket.close(1002, 'bad frame')
     }
     const exchange = exchangeByApiKey.get(header.apiKey)
-    if (exchange === undefined) return this.#fail(session, header, new SamsaError('UNKNOWN_API_KEY'))
+    if (exchange === undefined) return this.#fail(session, header, new SamsaError(ErrorCodes.UNKNOWN_API_KEY))
     let body: unknown
     try {
       body = exchange.decodeRequest(new ByteReader(bytes, FRAME_HEADER_BYTES))
@@ -210,7 +211,7 @@ export class FakeBroker {
       if (error instanceof ProtocolError) return session.socket.close(1002, error.message.slice(0, 100))
       throw error
     }
-    if (session.version === 0 && header.apiKey !== ApiKeys.HELLO) return this.#fail(session, header, new SamsaError('HELLO_REQUIRED'))
+    if (session.version === 0 && header.apiKey !== ApiKeys.HELLO) return this.#fail(session, header, new SamsaError(ErrorCodes.HELLO_REQUIRED))
     if (header.apiKey !== ApiKeys.HELLO) this.requests.push({ apiKey: apiKeyName(header.apiKey), body })
     if (header.apiKey === ApiKeys.PRODUCE) this.onProduce?.(body as { topic: string; partition: number; batch: Uint8Array })
     if (this.unanswered.has(header.apiKey)) return
@@ -252,7 +253,7 @@ export class FakeBroker {
       case ApiKeys.HELLO: {
         const req = body as { minVersion: number; maxVersion: number }
         const version = Math.min(MAX_PROTOCOL_VERSION, req.maxVersion)
-        if (version < Math.max(MIN_PROTOCOL_VERSION, req.minVersion)) throw new SamsaError('UNSUPPORTED_VERSION')
+        if (version < Math.max(MIN_PROTOCOL_VERSION, req.minVersion)) throw new SamsaError(ErrorCodes.UNSUPPORTED_VERSION)
         session.version = version
         const o = this.#opts
         return { value: { version, brokerId: o.brokerId, clusterId: 'fake', maxFrameBytes: o.maxFrameBytes, maxBatchBytes: o.maxBatchBytes, maxRecordBytes: o.maxRecordBytes, maxSubscriptions: o.maxSubscriptions } }
@@ -272,7 +273,7 @@ export class FakeBroker {
         const problem = topicNameProblem(name)
         if (problem !== null) throw new SamsaError('INVALID_TOPIC_EXCEPTION', problem)
         if (this.#topics.has(name)) throw new SamsaError('TOPIC_ALREADY_EXISTS', ErrorMessages.topicExists(name))
-        if (partitions < 1 || partitions > 1000) throw new SamsaError('INVALID_PARTITIONS')
+        if (partitions < 1 || partitions > 1000) throw new SamsaError(ErrorCodes.INVALID_PARTITIONS)
         this.createTopic(name, partitions)
         return { value: { name, partitions } }
       }
@@ -280,7 +281,7 @@ export class FakeBroker {
         const { name } = body as { name: string }
         const logs = this.#topics.get(name)
         if (logs === undefined) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownTopic(name))
-        logs.forEach((_, p) => this.endSubscriptions(name, p, new SamsaError('TOPIC_DELETED')))
+        logs.forEach((_, p) => this.endSubscriptions(name, p, new SamsaError(ErrorCodes.TOPIC_DELETED)))
         this.#topics.delete(name)
         return { value: {} }
       }
@@ -310,8 +311,8 @@ export class FakeBroker {
       case ApiKeys.OFFSET_FOR_LEADER_EPOCH: {
         const { topic, partition, currentLeaderEpoch, leaderEpoch } = body as { topic: string; partition: number; currentLeaderEpoch: number; leaderEpoch: number }
         const log = this.#log(topic, partition)
-        if (currentLeaderEpoch >= 0 && currentLeaderEpoch < log.leaderEpoch) throw new SamsaError('FENCED_LEADER_EPOCH')
-        if (currentLeaderEpoch > log.leaderEpoch) throw new SamsaError('UNKNOWN_LEADER_EPOCH')
+        if (currentLeaderEpoch >= 0 && currentLeaderEpoch < log.leaderEpoch) throw new SamsaError(ErrorCodes.FENCED_LEADER_EPOCH)
+        if (currentLeaderEpoch > log.leaderEpoch) throw new SamsaError(ErrorCodes.UNKNOWN_LEADER_EPOCH)
         return { value: log.endOffsetFor(leaderEpoch) }
       }
       case ApiKeys.SUBSCRIBE: {
@@ -319,7 +320,7 @@ export class FakeBroker {
         const log = this.#log(topic, partition)
         const start = offset === -2 ? log.logStartOffset : offset === -1 ? log.logEndOffset : offset
         if (start < log.logStartOffset || start > log.logEndOffset) throw this.#outOfRange(topic, partition, log, start)
-        if (session.subscriptions.size >= this.#opts.maxSubscriptions) throw new SamsaError('TOO_MANY_SUBSCRIPTIONS')
+        if (session.subscriptions.size >= this.#opts.maxSubscriptions) throw new SamsaError(ErrorCodes.TOO_MANY_SUBSCRIPTIONS)
         const sub: FakeSubscription = { id: this.#nextSubscriptionId++, session, topic, partition, nextOffset: start, credit: creditBytes }
         session.subscriptions.set(sub.id, sub)
         const value = { subscriptionId: sub.id, offset: start, logStartOffset: log.logStartOffset, highWatermark: log.logEndOffset }
@@ -327,20 +328,20 @@ export class FakeBroker {
       }
       case ApiKeys.UNSUBSCRIBE: {
         const { subscriptionId } = body as { subscriptionId: number }
-        if (!session.subscriptions.delete(subscriptionId)) throw new SamsaError('UNKNOWN_SUBSCRIPTION')
+        if (!session.subscriptions.delete(subscriptionId)) throw new SamsaError(ErrorCodes.UNKNOWN_SUBSCRIPTION)
         return { value: {} }
       }
       case ApiKeys.CREDIT: {
         const { subscriptionId, bytes } = body as { subscriptionId: number; bytes: number }
         const sub = session.subscriptions.get(subscriptionId)
-        if (sub === undefined) throw new SamsaError('UNKNOWN_SUBSCRIPTION')
+        if (sub === undefined) throw new SamsaError(ErrorCodes.UNKNOWN_SUBSCRIPTION)
         sub.credit += bytes
         return { value: {}, after: () => this.#pump(sub) }
       }
       case ApiKeys.PING:
         return { value: q }
       default:
-        throw new SamsaError('UNKNOWN_API_KEY')
+        throw new SamsaError(ErrorCodes.UNKNOWN_API_KEY)
     }
   }
 

@@ -133,3 +133,8 @@ export const bytesOrNull: Rule = (v) => {
           : ''
   return `a string, a Uint8Array or null${hint && `; ${hint}`}`
 }
+
+/** An event listener argument (onStatus, onPending, onRecovered): a function. */
+export function checkListener(call: string, listener: unknown): void {
+  check(call, 'listener', listener, (v) => (typeof v === 'function' ? undefined : 'a function'))
+}

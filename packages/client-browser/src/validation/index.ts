@@ -2,5 +2,5 @@
 export * from './check.js'
 export { normalizeBrokerUrl, normalizeBrokers } from './broker-url.js'
 export { checkClientOptions, checkCloseOptions, checkConnectOptions, checkConsumerOptions, backoff } from './client-options.js'
-export { checkProducerOptions, checkSendArguments, checkFlushOptions, checkListener } from './producer-arguments.js'
+export { checkProducerOptions, checkSendArguments, checkFlushOptions } from './producer-arguments.js'
 export { checkCreateTopicOptions, type CreateTopicOptions } from './admin-arguments.js'

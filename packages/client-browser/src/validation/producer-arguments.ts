@@ -60,7 +60,3 @@ const NO_OPTIONS: { signal?: AbortSignal } = Object.freeze({})
 export function checkFlushOptions(options: unknown): { signal?: AbortSignal } {
   return checkShape('flush(options)', 'options', options, signalOnly)
 }
-
-export function checkListener(call: string, listener: unknown): void {
-  check(call, 'listener', listener, (v) => (typeof v === 'function' ? undefined : 'a function'))
-}

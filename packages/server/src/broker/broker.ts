@@ -11,7 +11,7 @@
  */
 import { PushReadsRegistry } from '../sessions/push-reads.js'
 import {
-  ErrorMessages, SamsaError, deletesOldSegments, topicConfigEntries,
+  ErrorCodes, ErrorMessages, SamsaError, deletesOldSegments, topicConfigEntries,
   type FetchRequest, type FetchResponse, type ListOffsetsRequest, type ListOffsetsResponse,
   type Crc32cFn, type InitProducerIdResponse, type MetadataResponse, type MetadataWait, type ProduceRequest, type ProduceResponse,
   type OffsetForLeaderEpochRequest, type OffsetForLeaderEpochResponse, type AllocateProducerIdsRequest,
@@ -385,7 +385,7 @@ export class Broker {
 
   /** Validates and appends one batch; resolves once it satisfies acks (produce-acks.ts) or rejects with a SamsaError. */
   async produce(req: ProduceRequest): Promise<ProduceResponse> {
-    if (this.#shuttingDown) throw new SamsaError('BROKER_SHUTTING_DOWN')
+    if (this.#shuttingDown) throw new SamsaError(ErrorCodes.BROKER_SHUTTING_DOWN)
     if (req.acks !== -1 && req.acks !== 0 && req.acks !== 1) throw new SamsaError('INVALID_REQUIRED_ACKS', `acks must be -1, 0 or 1, got ${req.acks}`)
     const guarded = this.#guarded(req.topic, req.partition)
     const { log, leader } = guarded instanceof Promise ? await guarded : guarded

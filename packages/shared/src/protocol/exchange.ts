@@ -1,16 +1,33 @@
-/** @module The shape every request/response pair implements: one file per exchange under messages/. */
+/**
+ * @module The shape every request/response pair implements: one file per exchange under messages/. An exchange the
+ * SDK sends also exports its client side apart (`<name>ClientSide`: the request's encoder and the response's decoder)
+ * and builds the whole exchange from it with `withBrokerSide`, so the SDK's import graph holds one codec per exchange
+ * without the broker's halves (the request's decoder and the response's encoder).
+ */
 import type { ByteReader } from '../bytes/byte-reader.js'
 import type { ByteWriter } from '../bytes/byte-writer.js'
 
-export interface Exchange<Req, Res> {
+/** The half of an exchange a client uses. */
+export interface ClientExchange<Req, Res> {
   readonly apiKey: number
   readonly name: string
   encodeRequest(w: ByteWriter, req: Req): void
-  /** Throws ProtocolError only; never trusts a length it has not checked. */
-  decodeRequest(r: ByteReader): Req
-  encodeResponse(w: ByteWriter, res: Res): void
   decodeResponse(r: ByteReader): Res
 }
 
-export type RequestOf<E> = E extends Exchange<infer Req, unknown> ? Req : never
-export type ResponseOf<E> = E extends Exchange<unknown, infer Res> ? Res : never
+export interface Exchange<Req, Res> extends ClientExchange<Req, Res> {
+  /** Throws ProtocolError only; never trusts a length it has not checked. */
+  decodeRequest(r: ByteReader): Req
+  encodeResponse(w: ByteWriter, res: Res): void
+}
+
+/** The half of an exchange a broker adds to the client's. */
+export type BrokerSide<Req, Res> = Pick<Exchange<Req, Res>, 'decodeRequest' | 'encodeResponse'>
+
+/** The whole exchange: the client's side and the broker's. Free of side effects (call sites mark it pure). */
+export function withBrokerSide<Req, Res>(client: ClientExchange<Req, Res>, broker: BrokerSide<Req, Res>): Exchange<Req, Res> {
+  return { ...client, ...broker }
+}
+
+export type RequestOf<E> = E extends ClientExchange<infer Req, unknown> ? Req : never
+export type ResponseOf<E> = E extends ClientExchange<unknown, infer Res> ? Res : never

@@ -463,3 +463,17 @@ describe('count fields claiming more elements than the frame holds', () => {
     expect(() => exchanges.metadata.decodeRequest(new ByteReader(fromHex('fffffffe')))).toThrow(ProtocolError)
   })
 })
+
+describe('the client side of an exchange', () => {
+  it('is the same codec as the exchange: the request encoder and response decoder the broker side is built on', async () => {
+    const index: Record<string, unknown> = await import('../index.js')
+    const sides = Object.keys(index).filter((k) => k.endsWith('ClientSide'))
+    expect(sides.length).toBeGreaterThan(0)
+    for (const key of sides) {
+      const name = key.slice(0, -'ClientSide'.length)
+      const exchange: AnyExchange | undefined = Object.entries(exchanges).find(([n]) => n === name)?.[1]
+      expect(exchange, `${key} names no exchange`).toBeDefined()
+      expect(index[key]).toEqual({ apiKey: exchange!.apiKey, name: exchange!.name, encodeRequest: exchange!.encodeRequest, decodeResponse: exchange!.decodeResponse })
+    }
+  })
+})

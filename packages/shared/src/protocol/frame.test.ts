@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { ErrorCodes, ProtocolError, SamsaError } from '../errors.js'
+import { ProtocolError, SamsaError, errorKindByCode } from '../errors.js'
+import { ErrorCodes } from '../error-codes.js'
 import { ApiKeys } from './api-keys.js'
 import { decodeResponseFrame, encodeErrorFrame, readFrameHeader } from './frame.js'
 
@@ -45,7 +46,7 @@ describe('error frames', () => {
       expect(decoded.error!.code).toBe(code)
       expect(decoded.error!.message).toBe(message)
       expect(Object.entries(decoded.error!.details)).toEqual(Object.entries(d))
-      expect(decoded.error!.retriable).toBe(SamsaError.fromCode(code).retriable)
+      expect(decoded.error!.retriable).toBe(errorKindByCode(code).retriable)
     }), { numRuns: 500 })
   })
 
@@ -72,7 +73,7 @@ describe('error frames', () => {
   })
 
   it('cannot carry errorCode 0, which would read as a success', () => {
-    expect(() => encodeErrorFrame(1, 1, 1, new SamsaError('NONE'))).toThrow(RangeError)
+    expect(() => encodeErrorFrame(1, 1, 1, new SamsaError(ErrorCodes.NONE))).toThrow(RangeError)
   })
 
   it('reject trailing bytes and every truncation of the fixture', () => {

@@ -9,7 +9,7 @@
 import { ByteReader } from '../bytes/byte-reader.js'
 import { ByteWriter } from '../bytes/byte-writer.js'
 import { ProtocolError, SamsaError, type ErrorDetails } from '../errors.js'
-import type { Exchange } from './exchange.js'
+import type { ClientExchange, Exchange } from './exchange.js'
 
 export const FRAME_HEADER_BYTES = 8
 
@@ -29,7 +29,7 @@ function header(w: ByteWriter, apiKey: number, apiVersion: number, correlationId
   return w.u16(apiKey).u16(apiVersion).u32(correlationId)
 }
 
-export function encodeRequestFrame<Req>(exchange: Exchange<Req, unknown>, apiVersion: number, correlationId: number, req: Req, sizeHint = 64): Uint8Array {
+export function encodeRequestFrame<Req>(exchange: ClientExchange<Req, unknown>, apiVersion: number, correlationId: number, req: Req, sizeHint = 64): Uint8Array {
   const w = header(new ByteWriter(sizeHint), exchange.apiKey, apiVersion, correlationId)
   exchange.encodeRequest(w, req)
   return w.finish()

@@ -15,7 +15,7 @@
  */
 import { ProtocolError } from '../../errors.js'
 import { ApiKeys } from '../api-keys.js'
-import type { Exchange } from '../exchange.js'
+import { withBrokerSide, type ClientExchange, type Exchange } from '../exchange.js'
 
 export interface CreateTopicRequest {
   readonly name: string
@@ -33,7 +33,8 @@ export interface CreateTopicResponse {
   readonly partitions: number
 }
 
-export const createTopic: Exchange<CreateTopicRequest, CreateTopicResponse> = {
+/** What a client sends and reads: the request's encoder and the response's decoder. */
+export const createTopicClientSide: ClientExchange<CreateTopicRequest, CreateTopicResponse> = {
   apiKey: ApiKeys.CREATE_TOPIC,
   name: 'createTopic',
   encodeRequest: (w, q) => {
@@ -44,6 +45,14 @@ export const createTopic: Exchange<CreateTopicRequest, CreateTopicResponse> = {
     w.u32(configs.length)
     for (const [name, value] of configs) w.string(name).string(value)
   },
+  decodeResponse: (r) => {
+    const s = { name: r.string(), partitions: r.i32() }
+    r.end()
+    return s
+  },
+}
+
+export const createTopic: Exchange<CreateTopicRequest, CreateTopicResponse> = /* @__PURE__ */ withBrokerSide(createTopicClientSide, {
   decodeRequest: (r) => {
     const q: { name: string; partitions: number; replicationFactor?: number; minInsyncReplicas?: number; configs?: Record<string, string> } = { name: r.string(), partitions: r.i32() }
     if (r.remaining > 0) {
@@ -62,9 +71,4 @@ export const createTopic: Exchange<CreateTopicRequest, CreateTopicResponse> = {
     return q
   },
   encodeResponse: (w, s) => void w.string(s.name).i32(s.partitions),
-  decodeResponse: (r) => {
-    const s = { name: r.string(), partitions: r.i32() }
-    r.end()
-    return s
-  },
-}
+})

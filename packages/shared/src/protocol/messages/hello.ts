@@ -9,7 +9,7 @@
  * Response: version u16, brokerId i32, clusterId string, maxFrameBytes u32, maxBatchBytes u32, maxRecordBytes u32, maxSubscriptions u32
  */
 import { ApiKeys } from '../api-keys.js'
-import type { Exchange } from '../exchange.js'
+import { withBrokerSide, type ClientExchange, type Exchange } from '../exchange.js'
 
 export interface HelloRequest {
   readonly clientId: string
@@ -39,7 +39,8 @@ export interface HelloResponse {
   readonly maxSubscriptions: number
 }
 
-export const hello: Exchange<HelloRequest, HelloResponse> = {
+/** What a client sends and reads: the request's encoder and the response's decoder. */
+export const helloClientSide: ClientExchange<HelloRequest, HelloResponse> = {
   apiKey: ApiKeys.HELLO,
   name: 'hello',
   encodeRequest: (w, q) => {
@@ -47,18 +48,6 @@ export const hello: Exchange<HelloRequest, HelloResponse> = {
     if (q.token !== undefined || q.peer) w.string(q.token ?? '')
     if (q.peer) w.u32(q.peer.nodeId).string(q.peer.clusterId)
   },
-  decodeRequest: (r) => {
-    const q: { clientId: string; minVersion: number; maxVersion: number; token?: string; peer?: HelloPeer } = { clientId: r.string(), minVersion: r.u16(), maxVersion: r.u16() }
-    if (r.remaining > 0) {
-      const token = r.string()
-      if (token !== '') q.token = token
-    }
-    if (r.remaining > 0) q.peer = { nodeId: r.u32(), clusterId: r.string() }
-    r.end()
-    return q
-  },
-  encodeResponse: (w, s) =>
-    void w.u16(s.version).i32(s.brokerId).string(s.clusterId).u32(s.maxFrameBytes).u32(s.maxBatchBytes).u32(s.maxRecordBytes).u32(s.maxSubscriptions),
   decodeResponse: (r) => {
     const s = {
       version: r.u16(),
@@ -73,3 +62,18 @@ export const hello: Exchange<HelloRequest, HelloResponse> = {
     return s
   },
 }
+
+export const hello: Exchange<HelloRequest, HelloResponse> = /* @__PURE__ */ withBrokerSide(helloClientSide, {
+  decodeRequest: (r) => {
+    const q: { clientId: string; minVersion: number; maxVersion: number; token?: string; peer?: HelloPeer } = { clientId: r.string(), minVersion: r.u16(), maxVersion: r.u16() }
+    if (r.remaining > 0) {
+      const token = r.string()
+      if (token !== '') q.token = token
+    }
+    if (r.remaining > 0) q.peer = { nodeId: r.u32(), clusterId: r.string() }
+    r.end()
+    return q
+  },
+  encodeResponse: (w, s) =>
+    void w.u16(s.version).i32(s.brokerId).string(s.clusterId).u32(s.maxFrameBytes).u32(s.maxBatchBytes).u32(s.maxRecordBytes).u32(s.maxSubscriptions),
+})

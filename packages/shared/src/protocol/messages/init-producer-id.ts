@@ -8,7 +8,7 @@
  * Response: producerId i64, producerEpoch i16
  */
 import { ApiKeys } from '../api-keys.js'
-import type { Exchange } from '../exchange.js'
+import { withBrokerSide, type ClientExchange, type Exchange } from '../exchange.js'
 
 export interface InitProducerIdRequest {
   readonly producerId: number
@@ -20,19 +20,23 @@ export interface InitProducerIdResponse {
   readonly producerEpoch: number
 }
 
-export const initProducerId: Exchange<InitProducerIdRequest, InitProducerIdResponse> = {
+/** What a client sends and reads: the request's encoder and the response's decoder. */
+export const initProducerIdClientSide: ClientExchange<InitProducerIdRequest, InitProducerIdResponse> = {
   apiKey: ApiKeys.INIT_PRODUCER_ID,
   name: 'initProducerId',
   encodeRequest: (w, q) => void w.i64(q.producerId).i16(q.producerEpoch),
-  decodeRequest: (r) => {
-    const q = { producerId: r.i64(), producerEpoch: r.i16() }
-    r.end()
-    return q
-  },
-  encodeResponse: (w, s) => void w.i64(s.producerId).i16(s.producerEpoch),
   decodeResponse: (r) => {
     const s = { producerId: r.i64(), producerEpoch: r.i16() }
     r.end()
     return s
   },
 }
+
+export const initProducerId: Exchange<InitProducerIdRequest, InitProducerIdResponse> = /* @__PURE__ */ withBrokerSide(initProducerIdClientSide, {
+  decodeRequest: (r) => {
+    const q = { producerId: r.i64(), producerEpoch: r.i16() }
+    r.end()
+    return q
+  },
+  encodeResponse: (w, s) => void w.i64(s.producerId).i16(s.producerEpoch),
+})

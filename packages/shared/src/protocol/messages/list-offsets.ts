@@ -6,7 +6,7 @@
  * By time, when no record is that new, offset is the log end offset and timestamp −1.
  */
 import { ApiKeys } from '../api-keys.js'
-import type { Exchange } from '../exchange.js'
+import { withBrokerSide, type ClientExchange, type Exchange } from '../exchange.js'
 
 export const OffsetSpec = { EARLIEST: -2, LATEST: -1 } as const
 
@@ -22,19 +22,23 @@ export interface ListOffsetsResponse {
   readonly leaderEpoch: number
 }
 
-export const listOffsets: Exchange<ListOffsetsRequest, ListOffsetsResponse> = {
+/** What a client sends and reads: the request's encoder and the response's decoder. */
+export const listOffsetsClientSide: ClientExchange<ListOffsetsRequest, ListOffsetsResponse> = {
   apiKey: ApiKeys.LIST_OFFSETS,
   name: 'listOffsets',
   encodeRequest: (w, q) => void w.string(q.topic).i32(q.partition).i64(q.timestamp),
-  decodeRequest: (r) => {
-    const q = { topic: r.string(), partition: r.i32(), timestamp: r.i64() }
-    r.end()
-    return q
-  },
-  encodeResponse: (w, s) => void w.i64(s.offset).i64(s.timestamp).i32(s.leaderEpoch),
   decodeResponse: (r) => {
     const s = { offset: r.i64(), timestamp: r.i64(), leaderEpoch: r.i32() }
     r.end()
     return s
   },
 }
+
+export const listOffsets: Exchange<ListOffsetsRequest, ListOffsetsResponse> = /* @__PURE__ */ withBrokerSide(listOffsetsClientSide, {
+  decodeRequest: (r) => {
+    const q = { topic: r.string(), partition: r.i32(), timestamp: r.i64() }
+    r.end()
+    return q
+  },
+  encodeResponse: (w, s) => void w.i64(s.offset).i64(s.timestamp).i32(s.leaderEpoch),
+})

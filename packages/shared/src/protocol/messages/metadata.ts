@@ -18,7 +18,7 @@
 import type { ByteReader } from '../../bytes/byte-reader.js'
 import { ProtocolError } from '../../errors.js'
 import { ApiKeys } from '../api-keys.js'
-import type { Exchange } from '../exchange.js'
+import { withBrokerSide, type ClientExchange, type Exchange } from '../exchange.js'
 
 /** Most topic names one metadata request may carry; checked before any name is decoded. */
 export const MAX_METADATA_TOPICS = 1000
@@ -64,7 +64,8 @@ export interface MetadataResponse {
   readonly topics: readonly TopicMetadata[]
 }
 
-export const metadata: Exchange<MetadataRequest, MetadataResponse> = {
+/** What a client sends and reads: the request's encoder and the response's decoder. */
+export const metadataClientSide: ClientExchange<MetadataRequest, MetadataResponse> = {
   apiKey: ApiKeys.METADATA,
   name: 'metadata',
   encodeRequest: (w, q) => {
@@ -81,6 +82,31 @@ export const metadata: Exchange<MetadataRequest, MetadataResponse> = {
       for (const e of epochs) w.i32(e)
     }
   },
+  decodeResponse: (r) => {
+    const brokers = Array.from({ length: r.count(6) }, () => ({ brokerId: r.i32(), url: r.string() }))
+    const topics = Array.from({ length: r.count(8) }, () => ({
+      name: r.string(),
+      errorCode: r.i16(),
+      partitions: Array.from({ length: r.count(36) }, () => ({
+        partition: r.i32(),
+        leader: r.i32(),
+        leaderEpoch: r.i32(),
+        logStartOffset: r.i64(),
+        highWatermark: r.i64(),
+        logEndOffset: r.i64(),
+      })) as PartitionMetadata[],
+    }))
+    if (r.remaining > 0) {
+      for (const t of topics) {
+        t.partitions = t.partitions.map((p) => ({ ...p, replicas: int32s(r), isr: int32s(r) }))
+      }
+    }
+    r.end()
+    return { brokers, topics }
+  },
+}
+
+export const metadata: Exchange<MetadataRequest, MetadataResponse> = /* @__PURE__ */ withBrokerSide(metadataClientSide, {
   decodeRequest: (r) => {
     const n = r.i32()
     if (n < -1) throw new ProtocolError(`topic count ${n}`)
@@ -120,29 +146,7 @@ export const metadata: Exchange<MetadataRequest, MetadataResponse> = {
       }
     }
   },
-  decodeResponse: (r) => {
-    const brokers = Array.from({ length: r.count(6) }, () => ({ brokerId: r.i32(), url: r.string() }))
-    const topics = Array.from({ length: r.count(8) }, () => ({
-      name: r.string(),
-      errorCode: r.i16(),
-      partitions: Array.from({ length: r.count(36) }, () => ({
-        partition: r.i32(),
-        leader: r.i32(),
-        leaderEpoch: r.i32(),
-        logStartOffset: r.i64(),
-        highWatermark: r.i64(),
-        logEndOffset: r.i64(),
-      })) as PartitionMetadata[],
-    }))
-    if (r.remaining > 0) {
-      for (const t of topics) {
-        t.partitions = t.partitions.map((p) => ({ ...p, replicas: int32s(r), isr: int32s(r) }))
-      }
-    }
-    r.end()
-    return { brokers, topics }
-  },
-}
+})
 
 function int32s(r: ByteReader): number[] {
   const out: number[] = []

@@ -14,7 +14,7 @@
  * Response: leaderEpoch i32, endOffset i64
  */
 import { ApiKeys } from '../api-keys.js'
-import type { Exchange } from '../exchange.js'
+import { withBrokerSide, type ClientExchange, type Exchange } from '../exchange.js'
 
 /** The replicaId of a consumer (not a replica) asking offsetForLeaderEpoch, as in Kafka. */
 export const CONSUMER_REPLICA_ID = -1
@@ -37,19 +37,23 @@ export interface OffsetForLeaderEpochResponse {
   readonly endOffset: number
 }
 
-export const offsetForLeaderEpoch: Exchange<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse> = {
+/** What a client sends and reads: the request's encoder and the response's decoder. */
+export const offsetForLeaderEpochClientSide: ClientExchange<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse> = {
   apiKey: ApiKeys.OFFSET_FOR_LEADER_EPOCH,
   name: 'offsetForLeaderEpoch',
   encodeRequest: (w, q) => void w.string(q.topic).i32(q.partition).i32(q.replicaId).i32(q.currentLeaderEpoch).i32(q.leaderEpoch),
-  decodeRequest: (r) => {
-    const q = { topic: r.string(), partition: r.i32(), replicaId: r.i32(), currentLeaderEpoch: r.i32(), leaderEpoch: r.i32() }
-    r.end()
-    return q
-  },
-  encodeResponse: (w, s) => void w.i32(s.leaderEpoch).i64(s.endOffset),
   decodeResponse: (r) => {
     const s = { leaderEpoch: r.i32(), endOffset: r.i64() }
     r.end()
     return s
   },
 }
+
+export const offsetForLeaderEpoch: Exchange<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse> = /* @__PURE__ */ withBrokerSide(offsetForLeaderEpochClientSide, {
+  decodeRequest: (r) => {
+    const q = { topic: r.string(), partition: r.i32(), replicaId: r.i32(), currentLeaderEpoch: r.i32(), leaderEpoch: r.i32() }
+    r.end()
+    return q
+  },
+  encodeResponse: (w, s) => void w.i32(s.leaderEpoch).i64(s.endOffset),
+})

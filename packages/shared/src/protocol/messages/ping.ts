@@ -5,19 +5,23 @@
  * Response: (empty)
  */
 import { ApiKeys } from '../api-keys.js'
-import type { Exchange } from '../exchange.js'
+import { withBrokerSide, type ClientExchange, type Exchange } from '../exchange.js'
 
-export const ping: Exchange<Record<string, never>, Record<string, never>> = {
+/** What a client sends and reads: the request's encoder and the response's decoder. */
+export const pingClientSide: ClientExchange<Record<string, never>, Record<string, never>> = {
   apiKey: ApiKeys.PING,
   name: 'ping',
   encodeRequest: () => {},
-  decodeRequest: (r) => {
-    r.end()
-    return {}
-  },
-  encodeResponse: () => {},
   decodeResponse: (r) => {
     r.end()
     return {}
   },
 }
+
+export const ping: Exchange<Record<string, never>, Record<string, never>> = /* @__PURE__ */ withBrokerSide(pingClientSide, {
+  decodeRequest: (r) => {
+    r.end()
+    return {}
+  },
+  encodeResponse: () => {},
+})

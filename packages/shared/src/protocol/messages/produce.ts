@@ -6,7 +6,7 @@
  * Response: baseOffset i64, logAppendTimeMs i64, logStartOffset i64, duplicate bool (true = a resend of a batch already in the log; baseOffset is the original)
  */
 import { ApiKeys } from '../api-keys.js'
-import type { Exchange } from '../exchange.js'
+import { withBrokerSide, type ClientExchange, type Exchange } from '../exchange.js'
 
 export const Acks = { ALL: -1, LEADER: 1, NONE: 0 } as const
 
@@ -25,15 +25,19 @@ export interface ProduceResponse {
   readonly duplicate: boolean
 }
 
-export const produce: Exchange<ProduceRequest, ProduceResponse> = {
+/** What a client sends and reads: the request's encoder and the response's decoder. */
+export const produceClientSide: ClientExchange<ProduceRequest, ProduceResponse> = {
   apiKey: ApiKeys.PRODUCE,
   name: 'produce',
   encodeRequest: (w, q) => void w.string(q.topic).i32(q.partition).i8(q.acks).u32(q.timeoutMs).raw(q.batch),
-  decodeRequest: (r) => ({ topic: r.string(), partition: r.i32(), acks: r.i8(), timeoutMs: r.u32(), batch: r.rest() }),
-  encodeResponse: (w, s) => void w.i64(s.baseOffset).i64(s.logAppendTimeMs).i64(s.logStartOffset).bool(s.duplicate),
   decodeResponse: (r) => {
     const s = { baseOffset: r.i64(), logAppendTimeMs: r.i64(), logStartOffset: r.i64(), duplicate: r.bool() }
     r.end()
     return s
   },
 }
+
+export const produce: Exchange<ProduceRequest, ProduceResponse> = /* @__PURE__ */ withBrokerSide(produceClientSide, {
+  decodeRequest: (r) => ({ topic: r.string(), partition: r.i32(), acks: r.i8(), timeoutMs: r.u32(), batch: r.rest() }),
+  encodeResponse: (w, s) => void w.i64(s.baseOffset).i64(s.logAppendTimeMs).i64(s.logStartOffset).bool(s.duplicate),
+})

@@ -8,7 +8,7 @@
  * Response: expiresAtMs i64 (wall-clock ms at which the connection's new credential expires; -1 for never)
  */
 import { ApiKeys } from '../api-keys.js'
-import type { Exchange } from '../exchange.js'
+import { withBrokerSide, type ClientExchange, type Exchange } from '../exchange.js'
 
 export interface ReauthenticateRequest {
   readonly token: string
@@ -18,19 +18,23 @@ export interface ReauthenticateResponse {
   readonly expiresAtMs: number
 }
 
-export const reauthenticate: Exchange<ReauthenticateRequest, ReauthenticateResponse> = {
+/** What a client sends and reads: the request's encoder and the response's decoder. */
+export const reauthenticateClientSide: ClientExchange<ReauthenticateRequest, ReauthenticateResponse> = {
   apiKey: ApiKeys.REAUTHENTICATE,
   name: 'reauthenticate',
   encodeRequest: (w, q) => void w.string(q.token),
-  decodeRequest: (r) => {
-    const q = { token: r.string() }
-    r.end()
-    return q
-  },
-  encodeResponse: (w, s) => void w.i64(s.expiresAtMs),
   decodeResponse: (r) => {
     const s = { expiresAtMs: r.i64() }
     r.end()
     return s
   },
 }
+
+export const reauthenticate: Exchange<ReauthenticateRequest, ReauthenticateResponse> = /* @__PURE__ */ withBrokerSide(reauthenticateClientSide, {
+  decodeRequest: (r) => {
+    const q = { token: r.string() }
+    r.end()
+    return q
+  },
+  encodeResponse: (w, s) => void w.i64(s.expiresAtMs),
+})

@@ -6,7 +6,7 @@
  * Response: subscriptionId u32, offset i64 (the resolved start), logStartOffset i64, highWatermark i64
  */
 import { ApiKeys } from '../api-keys.js'
-import type { Exchange } from '../exchange.js'
+import { withBrokerSide, type ClientExchange, type Exchange } from '../exchange.js'
 
 export interface SubscribeRequest {
   readonly topic: string
@@ -22,19 +22,23 @@ export interface SubscribeResponse {
   readonly highWatermark: number
 }
 
-export const subscribe: Exchange<SubscribeRequest, SubscribeResponse> = {
+/** What a client sends and reads: the request's encoder and the response's decoder. */
+export const subscribeClientSide: ClientExchange<SubscribeRequest, SubscribeResponse> = {
   apiKey: ApiKeys.SUBSCRIBE,
   name: 'subscribe',
   encodeRequest: (w, q) => void w.string(q.topic).i32(q.partition).i64(q.offset).u32(q.creditBytes),
-  decodeRequest: (r) => {
-    const q = { topic: r.string(), partition: r.i32(), offset: r.i64(), creditBytes: r.u32() }
-    r.end()
-    return q
-  },
-  encodeResponse: (w, s) => void w.u32(s.subscriptionId).i64(s.offset).i64(s.logStartOffset).i64(s.highWatermark),
   decodeResponse: (r) => {
     const s = { subscriptionId: r.u32(), offset: r.i64(), logStartOffset: r.i64(), highWatermark: r.i64() }
     r.end()
     return s
   },
 }
+
+export const subscribe: Exchange<SubscribeRequest, SubscribeResponse> = /* @__PURE__ */ withBrokerSide(subscribeClientSide, {
+  decodeRequest: (r) => {
+    const q = { topic: r.string(), partition: r.i32(), offset: r.i64(), creditBytes: r.u32() }
+    r.end()
+    return q
+  },
+  encodeResponse: (w, s) => void w.u32(s.subscriptionId).i64(s.offset).i64(s.logStartOffset).i64(s.highWatermark),
+})
