@@ -24,7 +24,7 @@
  *           (null: unchanged)
  */
 import { ApiKeys } from '../api-keys.js'
-import type { Exchange } from '../exchange.js'
+import { withBrokerSide, type ClientExchange, type Exchange } from '../exchange.js'
 import { readNullableTopicPartitions, writeNullableTopicPartitions, type TopicPartitions } from '../group-topic-partitions.js'
 
 /** Special request epochs (KIP-848). */
@@ -52,7 +52,8 @@ export interface ConsumerGroupHeartbeatResponse {
   readonly assignment: readonly TopicPartitions[] | null
 }
 
-export const consumerGroupHeartbeat: Exchange<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse> = {
+/** What a client sends and reads: the request's encoder and the response's decoder. */
+export const consumerGroupHeartbeatClientSide: ClientExchange<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse> = {
   apiKey: ApiKeys.CONSUMER_GROUP_HEARTBEAT,
   name: 'consumerGroupHeartbeat',
   encodeRequest: (w, q) => {
@@ -65,6 +66,14 @@ export const consumerGroupHeartbeat: Exchange<ConsumerGroupHeartbeatRequest, Con
     w.nullableString(q.serverAssignor)
     writeNullableTopicPartitions(w, q.ownedPartitions)
   },
+  decodeResponse: (r) => {
+    const s = { memberId: r.string(), memberEpoch: r.i32(), heartbeatIntervalMs: r.i32(), assignment: readNullableTopicPartitions(r) }
+    r.end()
+    return s
+  },
+}
+
+export const consumerGroupHeartbeat: Exchange<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse> = /* @__PURE__ */ withBrokerSide(consumerGroupHeartbeatClientSide, {
   decodeRequest: (r) => {
     const groupId = r.string()
     const memberId = r.string()
@@ -81,9 +90,4 @@ export const consumerGroupHeartbeat: Exchange<ConsumerGroupHeartbeatRequest, Con
     w.string(s.memberId).i32(s.memberEpoch).i32(s.heartbeatIntervalMs)
     writeNullableTopicPartitions(w, s.assignment)
   },
-  decodeResponse: (r) => {
-    const s = { memberId: r.string(), memberEpoch: r.i32(), heartbeatIntervalMs: r.i32(), assignment: readNullableTopicPartitions(r) }
-    r.end()
-    return s
-  },
-}
+})

@@ -14,7 +14,7 @@
  *             highWatermark i64, lag i64]…
  */
 import { ApiKeys } from '../api-keys.js'
-import type { Exchange } from '../exchange.js'
+import { withBrokerSide, type ClientExchange, type Exchange } from '../exchange.js'
 import { readTopicPartitions, writeTopicPartitions, type TopicPartitions } from '../group-topic-partitions.js'
 
 export interface DescribeGroupsRequest {
@@ -53,26 +53,11 @@ export interface DescribeGroupsResponse {
   readonly offsets: readonly GroupOffsetDescription[]
 }
 
-export const describeGroups: Exchange<DescribeGroupsRequest, DescribeGroupsResponse> = {
+/** What a client sends and reads: the request's encoder and the response's decoder. */
+export const describeGroupsClientSide: ClientExchange<DescribeGroupsRequest, DescribeGroupsResponse> = {
   apiKey: ApiKeys.DESCRIBE_GROUPS,
   name: 'describeGroups',
   encodeRequest: (w, q) => void w.string(q.groupId),
-  decodeRequest: (r) => {
-    const q = { groupId: r.string() }
-    r.end()
-    return q
-  },
-  encodeResponse: (w, s) => {
-    w.string(s.groupId).string(s.state).i32(s.groupEpoch).i32(s.assignmentEpoch).string(s.assignor).u32(s.members.length)
-    for (const m of s.members) {
-      w.string(m.memberId).nullableString(m.instanceId).i32(m.memberEpoch).string(m.clientHost).u32(m.subscribedTopicNames.length)
-      for (const t of m.subscribedTopicNames) w.string(t)
-      writeTopicPartitions(w, m.assignment)
-      writeTopicPartitions(w, m.targetAssignment)
-    }
-    w.u32(s.offsets.length)
-    for (const o of s.offsets) w.string(o.topic).i32(o.partition).i64(o.committedOffset).i32(o.committedLeaderEpoch).i64(o.highWatermark).i64(o.lag)
-  },
   decodeResponse: (r) => {
     const groupId = r.string()
     const state = r.string()
@@ -100,3 +85,22 @@ export const describeGroups: Exchange<DescribeGroupsRequest, DescribeGroupsRespo
     return { groupId, state, groupEpoch, assignmentEpoch, assignor, members, offsets }
   },
 }
+
+export const describeGroups: Exchange<DescribeGroupsRequest, DescribeGroupsResponse> = /* @__PURE__ */ withBrokerSide(describeGroupsClientSide, {
+  decodeRequest: (r) => {
+    const q = { groupId: r.string() }
+    r.end()
+    return q
+  },
+  encodeResponse: (w, s) => {
+    w.string(s.groupId).string(s.state).i32(s.groupEpoch).i32(s.assignmentEpoch).string(s.assignor).u32(s.members.length)
+    for (const m of s.members) {
+      w.string(m.memberId).nullableString(m.instanceId).i32(m.memberEpoch).string(m.clientHost).u32(m.subscribedTopicNames.length)
+      for (const t of m.subscribedTopicNames) w.string(t)
+      writeTopicPartitions(w, m.assignment)
+      writeTopicPartitions(w, m.targetAssignment)
+    }
+    w.u32(s.offsets.length)
+    for (const o of s.offsets) w.string(o.topic).i32(o.partition).i64(o.committedOffset).i32(o.committedLeaderEpoch).i64(o.highWatermark).i64(o.lag)
+  },
+})

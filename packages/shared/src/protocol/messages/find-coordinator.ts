@@ -9,7 +9,7 @@
  * Response: brokerId i32, url string (the broker's advertised WebSocket URL)
  */
 import { ApiKeys } from '../api-keys.js'
-import type { Exchange } from '../exchange.js'
+import { withBrokerSide, type ClientExchange, type Exchange } from '../exchange.js'
 
 export interface FindCoordinatorRequest {
   readonly groupId: string
@@ -20,19 +20,23 @@ export interface FindCoordinatorResponse {
   readonly url: string
 }
 
-export const findCoordinator: Exchange<FindCoordinatorRequest, FindCoordinatorResponse> = {
+/** What a client sends and reads: the request's encoder and the response's decoder. */
+export const findCoordinatorClientSide: ClientExchange<FindCoordinatorRequest, FindCoordinatorResponse> = {
   apiKey: ApiKeys.FIND_COORDINATOR,
   name: 'findCoordinator',
   encodeRequest: (w, q) => void w.string(q.groupId),
-  decodeRequest: (r) => {
-    const q = { groupId: r.string() }
-    r.end()
-    return q
-  },
-  encodeResponse: (w, s) => void w.i32(s.brokerId).string(s.url),
   decodeResponse: (r) => {
     const s = { brokerId: r.i32(), url: r.string() }
     r.end()
     return s
   },
 }
+
+export const findCoordinator: Exchange<FindCoordinatorRequest, FindCoordinatorResponse> = /* @__PURE__ */ withBrokerSide(findCoordinatorClientSide, {
+  decodeRequest: (r) => {
+    const q = { groupId: r.string() }
+    r.end()
+    return q
+  },
+  encodeResponse: (w, s) => void w.i32(s.brokerId).string(s.url),
+})

@@ -6,7 +6,7 @@
  * Response: count u32, [groupId string, state string, memberCount i32, groupEpoch i32]…
  */
 import { ApiKeys } from '../api-keys.js'
-import type { Exchange } from '../exchange.js'
+import { withBrokerSide, type ClientExchange, type Exchange } from '../exchange.js'
 
 /** KIP-848 group states: no members; members converging on a new target assignment; every member at the target. */
 export const GROUP_STATES = ['empty', 'assigning', 'reconciling', 'stable'] as const
@@ -25,10 +25,19 @@ export interface ListGroupsResponse {
   readonly groups: readonly GroupListing[]
 }
 
-export const listGroups: Exchange<ListGroupsRequest, ListGroupsResponse> = {
+/** What a client sends and reads: the request's encoder and the response's decoder. */
+export const listGroupsClientSide: ClientExchange<ListGroupsRequest, ListGroupsResponse> = {
   apiKey: ApiKeys.LIST_GROUPS,
   name: 'listGroups',
   encodeRequest: () => {},
+  decodeResponse: (r) => {
+    const groups = Array.from({ length: r.count(12) }, () => ({ groupId: r.string(), state: r.string(), memberCount: r.i32(), groupEpoch: r.i32() }))
+    r.end()
+    return { groups }
+  },
+}
+
+export const listGroups: Exchange<ListGroupsRequest, ListGroupsResponse> = /* @__PURE__ */ withBrokerSide(listGroupsClientSide, {
   decodeRequest: (r) => {
     r.end()
     return {}
@@ -37,9 +46,4 @@ export const listGroups: Exchange<ListGroupsRequest, ListGroupsResponse> = {
     w.u32(s.groups.length)
     for (const g of s.groups) w.string(g.groupId).string(g.state).i32(g.memberCount).i32(g.groupEpoch)
   },
-  decodeResponse: (r) => {
-    const groups = Array.from({ length: r.count(12) }, () => ({ groupId: r.string(), state: r.string(), memberCount: r.i32(), groupEpoch: r.i32() }))
-    r.end()
-    return { groups }
-  },
-}
+})

@@ -17,7 +17,7 @@
  * Response: topicCount u32, [topic string, partitionCount u32, [partition i32, errorCode i16]…]…
  */
 import { ApiKeys } from '../api-keys.js'
-import type { Exchange } from '../exchange.js'
+import { withBrokerSide, type ClientExchange, type Exchange } from '../exchange.js'
 
 export interface OffsetCommitPartition {
   readonly partition: number
@@ -37,7 +37,8 @@ export interface OffsetCommitResponse {
   readonly topics: readonly { readonly topic: string; readonly partitions: readonly { readonly partition: number; readonly errorCode: number }[] }[]
 }
 
-export const offsetCommit: Exchange<OffsetCommitRequest, OffsetCommitResponse> = {
+/** What a client sends and reads: the request's encoder and the response's decoder. */
+export const offsetCommitClientSide: ClientExchange<OffsetCommitRequest, OffsetCommitResponse> = {
   apiKey: ApiKeys.OFFSET_COMMIT,
   name: 'offsetCommit',
   encodeRequest: (w, q) => {
@@ -47,6 +48,17 @@ export const offsetCommit: Exchange<OffsetCommitRequest, OffsetCommitResponse> =
       for (const p of t.partitions) w.i32(p.partition).i64(p.offset).i32(p.leaderEpoch).nullableString(p.metadata)
     }
   },
+  decodeResponse: (r) => {
+    const topics = Array.from({ length: r.count(6) }, () => ({
+      topic: r.string(),
+      partitions: Array.from({ length: r.count(6) }, () => ({ partition: r.i32(), errorCode: r.i16() })),
+    }))
+    r.end()
+    return { topics }
+  },
+}
+
+export const offsetCommit: Exchange<OffsetCommitRequest, OffsetCommitResponse> = /* @__PURE__ */ withBrokerSide(offsetCommitClientSide, {
   decodeRequest: (r) => {
     const groupId = r.string()
     const memberId = r.string()
@@ -65,12 +77,4 @@ export const offsetCommit: Exchange<OffsetCommitRequest, OffsetCommitResponse> =
       for (const p of t.partitions) w.i32(p.partition).i16(p.errorCode)
     }
   },
-  decodeResponse: (r) => {
-    const topics = Array.from({ length: r.count(6) }, () => ({
-      topic: r.string(),
-      partitions: Array.from({ length: r.count(6) }, () => ({ partition: r.i32(), errorCode: r.i16() })),
-    }))
-    r.end()
-    return { topics }
-  },
-}
+})

@@ -10,7 +10,7 @@
  *           metadata nullable string, errorCode i16]…]…
  */
 import { ApiKeys } from '../api-keys.js'
-import type { Exchange } from '../exchange.js'
+import { withBrokerSide, type ClientExchange, type Exchange } from '../exchange.js'
 import { readNullableTopicPartitions, writeNullableTopicPartitions, type TopicPartitions } from '../group-topic-partitions.js'
 
 export interface OffsetFetchRequest {
@@ -33,13 +33,25 @@ export interface OffsetFetchResponse {
   readonly topics: readonly { readonly topic: string; readonly partitions: readonly CommittedOffset[] }[]
 }
 
-export const offsetFetch: Exchange<OffsetFetchRequest, OffsetFetchResponse> = {
+/** What a client sends and reads: the request's encoder and the response's decoder. */
+export const offsetFetchClientSide: ClientExchange<OffsetFetchRequest, OffsetFetchResponse> = {
   apiKey: ApiKeys.OFFSET_FETCH,
   name: 'offsetFetch',
   encodeRequest: (w, q) => {
     w.string(q.groupId).string(q.memberId).i32(q.memberEpoch)
     writeNullableTopicPartitions(w, q.topics)
   },
+  decodeResponse: (r) => {
+    const topics = Array.from({ length: r.count(6) }, () => ({
+      topic: r.string(),
+      partitions: Array.from({ length: r.count(20) }, () => ({ partition: r.i32(), offset: r.i64(), leaderEpoch: r.i32(), metadata: r.nullableString(), errorCode: r.i16() })),
+    }))
+    r.end()
+    return { topics }
+  },
+}
+
+export const offsetFetch: Exchange<OffsetFetchRequest, OffsetFetchResponse> = /* @__PURE__ */ withBrokerSide(offsetFetchClientSide, {
   decodeRequest: (r) => {
     const q = { groupId: r.string(), memberId: r.string(), memberEpoch: r.i32(), topics: readNullableTopicPartitions(r) }
     r.end()
@@ -52,12 +64,4 @@ export const offsetFetch: Exchange<OffsetFetchRequest, OffsetFetchResponse> = {
       for (const p of t.partitions) w.i32(p.partition).i64(p.offset).i32(p.leaderEpoch).nullableString(p.metadata).i16(p.errorCode)
     }
   },
-  decodeResponse: (r) => {
-    const topics = Array.from({ length: r.count(6) }, () => ({
-      topic: r.string(),
-      partitions: Array.from({ length: r.count(20) }, () => ({ partition: r.i32(), offset: r.i64(), leaderEpoch: r.i32(), metadata: r.nullableString(), errorCode: r.i16() })),
-    }))
-    r.end()
-    return { topics }
-  },
-}
+})
