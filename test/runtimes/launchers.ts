@@ -34,8 +34,10 @@ function command(runtime: RuntimeName, dataDir: string, extra: readonly string[]
 
 export interface LaunchedBroker {
   readonly runtime: RuntimeName
-  /** ws://127.0.0.1:PORT */
+  /** ws://127.0.0.1:PORT (wss:// when started with --tls-cert) */
   readonly url: string
+  /** http://127.0.0.1:PORT (https://) */
+  readonly httpUrl: string
   /** SIGTERM, then waits for exit 0 (every log flushed and fsynced). */
   stop(): Promise<void>
   /** SIGKILL (no flush). */
@@ -56,7 +58,7 @@ export async function launchBroker(runtime: RuntimeName, dataDir: string, extra:
   proc.stderr!.on('data', (c: Buffer) => (output += c.toString('utf8')))
   proc.once('exit', (code, signal) => (exit = { code, signal }))
   proc.once('error', (e) => (spawnError = e))
-  const listening = await until(() => (/\burl"?[=:]"?(http:\/\/[^\s",]+)/.exec(output)?.[1] ?? (exit || spawnError ? 'failed' : null)), {
+  const listening = await until(() => (/\burl"?[=:]"?(https?:\/\/[^\s",]+)/.exec(output)?.[1] ?? (exit || spawnError ? 'failed' : null)), {
     timeoutMs: 20_000,
     what: `the ${runtime} broker to log "broker listening"`,
   }).catch((e: Error) => {
@@ -67,10 +69,12 @@ export async function launchBroker(runtime: RuntimeName, dataDir: string, extra:
     const why = spawnError ? (spawnError as Error).message : `exited with ${JSON.stringify(exit)}`
     throw new Error(`${runtime}: the broker could not start (${why}): ${output.trim().split('\n').slice(-3).join(' | ')}`)
   }
-  const url = `ws://127.0.0.1:${new URL(listening).port}`
+  const http = new URL(listening)
+  const url = `${http.protocol === 'https:' ? 'wss' : 'ws'}://127.0.0.1:${http.port}`
   return {
     runtime,
     url,
+    httpUrl: `${http.protocol}//127.0.0.1:${http.port}`,
     stop: async () => {
       if (exit) return
       proc.kill('SIGTERM')
