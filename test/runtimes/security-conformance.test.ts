@@ -3,7 +3,8 @@
  * `--tls-cert/--tls-key` and `--auth-hs256-secret-file` (authorization on with it), driven over wss:// with the SDK
  * (a token granting admin) and raw frames (a token signed with another secret refused with
  * SASL_AUTHENTICATION_FAILED and close 4401), and its /metrics read over https:// as Prometheus text that counts
- * what was produced and the refused credential.
+ * what was produced and the refused credential. And a certificate given with another certificate's key stops the
+ * start in one line naming both files (Deno finds the mismatch only when it listens).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { get } from 'node:https'
@@ -91,5 +92,20 @@ describe.each(RUNTIMES)('TLS, authentication and metrics on %s', (runtime) => {
     expect(r.body).toMatch(/^samsa_log_end_offset\{topic="secure",partition="0"\} 3$/m)
     expect(r.body).toMatch(/^samsa_authentication_refused_total\{kind="user",reason="[a-z-]+"\} 1$/m)
     expect(r.body).toMatch(/^samsa_produce_latency_seconds_count 1$/m)
+  })
+})
+
+describe.each(RUNTIMES)('TLS files that cannot be used on %s', (runtime) => {
+  it('a certificate with the key of another: the start fails in one line naming both files', async () => {
+    const dir = await mkdtemp(join(tmpdir(), `samsa-${runtime}-tls-mismatch-`))
+    try {
+      const a = selfSignedCert(dir, 'a')
+      const b = selfSignedCert(dir, 'b')
+      await expect(launchBroker(runtime, join(dir, 'data'), ['--tls-cert', a.certFile, '--tls-key', b.keyFile])).rejects.toThrow(
+        /could not start .*TLS certificate \S+a\.crt and key \S+b\.key/,
+      )
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })

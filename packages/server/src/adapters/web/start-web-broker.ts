@@ -93,7 +93,11 @@ export async function startWebBroker(runtime: WebRuntime, opts: WebBrokerOptions
   let stopAuthorization = () => {}
   try {
     await checkDataDirMode(storage, opts.dataDir, 'single-node')
-    server = await runtime.listen((req, env) => handler(req, env), opts.host, opts.port, tls)
+    server = await runtime.listen((req, env) => handler(req, env), opts.host, opts.port, tls).catch((e: unknown) => {
+      // Some runtimes check the certificate against the key only here (Deno): name the files, as a failed read does.
+      const message = e instanceof Error ? e.message : String(e)
+      throw new Error(opts.tls ? `cannot serve with the TLS certificate ${opts.tls.certFile} and key ${opts.tls.keyFile} on ${opts.host}:${opts.port}: ${message}` : message)
+    })
     config = brokerConfig({ ...opts.config, authEnabled, advertisedUrl: defaultAdvertisedUrl(opts.host, server.port, tls !== undefined) })
     const { authorizer, stop } = await openAuthorization({ ...(authEnabled ? { enabled: true } : {}), ...opts.authorization }, config.aclPollIntervalMs, logger)
     stopAuthorization = stop
