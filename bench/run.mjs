@@ -20,8 +20,10 @@ import { sendOne } from './scenarios/send-one.mjs'
 import { fanout } from './scenarios/fanout.mjs'
 import { connectionRate, withAuthCases } from './scenarios/auth-cost.mjs'
 import { httpStreams } from './scenarios/http-streams.mjs'
+import { BENCH_RUNTIMES, runtimeVersion } from './lib/runtimes.mjs'
+import { runtimesTable } from './lib/runtimes-table.mjs'
 
-const SCENARIOS = ['bundle', 'raw', 'produce', 'send-one', 'latency', 'raw-latency', 'cluster', 'restart', 'fanout', 'auth', 'streams']
+const SCENARIOS = ['bundle', 'raw', 'produce', 'send-one', 'latency', 'raw-latency', 'cluster', 'restart', 'fanout', 'auth', 'streams', 'runtimes']
 /** The `fanout` rows: subscriber sockets per run, one producer at FANOUT_RATE records/s, one record per send(). */
 const FANOUT_SUBSCRIBERS = [100, 500]
 const FANOUT_RATE = 100
@@ -48,7 +50,7 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   process.stdout.write(`usage: node bench/run.mjs [--quick] [--only ${SCENARIOS.join('|')}]… [--out DIR] [--pin] [--cpu-prof]
   --quick     short runs (whole run < 2 min on 2 cores)
-  --only X    run only scenario X (repeatable, or comma-separated)
+  --only X    run only scenario X (repeatable, or comma-separated; runtimes: the broker on Node 20/22/24, Bun, Deno)
   --out DIR   where the JSON goes (default bench/results)
   --pin       taskset: bench process on CPU 0, broker / raw server on CPU 1
   --cpu-prof  run brokers with --cpu-prof; profiles go to <out>/profiles/
@@ -69,8 +71,8 @@ const outDir = flags.out ?? fileURLToPath(new URL('./results/', import.meta.url)
 const profileDir = join(outDir, 'profiles')
 
 const settings = quick
-  ? { streamsMs: 1_500, sendOneMs: 2_500, sendOneWarmupRecords: 50_000, rawMs: 1_500, rawWarmupMs: 300, produceMs: 2_500, produceMaxBytes: 1e9, latencyMs: 3_000, latencyWarmupMs: 500, restartSegmentBytes: 1 << 20, restartCleanRuns: 2, fanoutMs: 2_000, fanoutWarmupMs: 300, authProduceMs: 1_500, authWarmupRecords: 30_000, connectMs: 750 }
-  : { streamsMs: 6_000, sendOneMs: 10_000, sendOneWarmupRecords: 100_000, rawMs: 5_000, rawWarmupMs: 500, produceMs: 10_000, produceMaxBytes: 3e9, latencyMs: 10_000, latencyWarmupMs: 1_000, restartSegmentBytes: 10 << 20, restartCleanRuns: 3, fanoutMs: 10_000, fanoutWarmupMs: 1_000, authProduceMs: 10_000, authWarmupRecords: 100_000, connectMs: 5_000 }
+  ? { runtimesProduceMs: 1_500, runtimesWarmupRecords: 20_000, runtimesLatencyMs: 2_000, runtimesLatencyWarmupMs: 300, streamsMs: 1_500, sendOneMs: 2_500, sendOneWarmupRecords: 50_000, rawMs: 1_500, rawWarmupMs: 300, produceMs: 2_500, produceMaxBytes: 1e9, latencyMs: 3_000, latencyWarmupMs: 500, restartSegmentBytes: 1 << 20, restartCleanRuns: 2, fanoutMs: 2_000, fanoutWarmupMs: 300, authProduceMs: 1_500, authWarmupRecords: 30_000, connectMs: 750 }
+  : { runtimesProduceMs: 10_000, runtimesWarmupRecords: 100_000, runtimesLatencyMs: 10_000, runtimesLatencyWarmupMs: 1_000, streamsMs: 6_000, sendOneMs: 10_000, sendOneWarmupRecords: 100_000, rawMs: 5_000, rawWarmupMs: 500, produceMs: 10_000, produceMaxBytes: 3e9, latencyMs: 10_000, latencyWarmupMs: 1_000, restartSegmentBytes: 10 << 20, restartCleanRuns: 3, fanoutMs: 10_000, fanoutWarmupMs: 1_000, authProduceMs: 10_000, authWarmupRecords: 100_000, connectMs: 5_000 }
 
 const cpus = flags.pin ? { bench: 0, server: 1 } : {}
 if (flags.pin) {
@@ -331,6 +333,35 @@ try {
       httpStreams({ durationMs: settings.streamsMs, serverCpu: cpus.server, brokerNodeArgs }),
     )
   }
+  if (selected('runtimes')) {
+    // One broker per runtime (bench/lib/runtimes.mjs), each --fsync always (the Bun and Deno entries always fsync):
+    // SDK produce 100 B acks=all (as the produce rows), then end-to-end latency 100 B @ 5000/s (as the first latency
+    // row); the client is always the node running the bench. Node 20 is the baseline the other rows are set beside.
+    for (const runtime of BENCH_RUNTIMES) {
+      let version
+      try {
+        version = runtimeVersion(runtime)
+      } catch (err) {
+        errors.push({ step: `runtimes ${runtime}`, error: String(err?.message ?? err) })
+        log(`runtimes ${runtime} FAILED: ${err?.message ?? err}`)
+        continue
+      }
+      const nodeArgs = runtime === 'node' || runtime === 'node22' || runtime === 'node24' ? brokerNodeArgs : []
+      const tag = (r, scenario) => r && Object.assign(r, { scenario, runtime, runtimeVersion: version })
+      tag(await step(`runtimes ${runtime} (${version}): produce 100 B fsync=always`, () =>
+        produceThroughput({
+          runtime, recordBytes: 100, fsync: 'always', chunkRecords: 1_000, maxUnsettled: 16, durationMs: settings.runtimesProduceMs,
+          maxRecords: Math.floor(settings.produceMaxBytes / 100), warmupRecords: settings.runtimesWarmupRecords, brokerNodeArgs: nodeArgs, brokerCpu: cpus.server,
+        }),
+      ), 'runtimes-produce')
+      tag(await step(`runtimes ${runtime} (${version}): latency 100 B @ 5000/s fsync=always`, () =>
+        e2eLatency({
+          runtime, ratePerSec: 5_000, recordBytes: 100, durationMs: settings.runtimesLatencyMs, warmupMs: settings.runtimesLatencyWarmupMs, tickMs: 2,
+          fsync: 'always', drainTimeoutMs: 10_000, producerOptions: {}, brokerNodeArgs: nodeArgs, brokerCpu: cpus.server,
+        }),
+      ), 'runtimes-latency')
+    }
+  }
 } finally {
   killAllChildren()
 }
@@ -530,6 +561,8 @@ function humanTables(rep) {
       ]),
     ))
   }
+  const runtimes = runtimesTable(rep.results)
+  if (runtimes) out.push('', runtimes)
   const noisy = rep.results.filter((r) => r.otherCpuPct > 20)
   if (noisy.length) out.push('', `warning: other processes used > 20% of a core during ${noisy.length} run(s) (column "other cpu"); numbers are noisy`)
   if (rep.errors.length) out.push('', `FAILED: ${rep.errors.map((e) => e.step).join(', ')}`)

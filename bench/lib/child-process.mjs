@@ -26,16 +26,16 @@ function hookExit() {
 }
 
 /**
- * Spawns `node args…` and resolves once `isReady(line)` returns a value for a line on stdout or stderr.
- * Returns { child, ready, lines } where `lines` keeps the last 200 output lines for error messages.
+ * Spawns `node args…` (or `executable args…`) and resolves once `isReady(line)` returns a value for a line on stdout
+ * or stderr. Returns { child, ready, lines } where `lines` keeps the last 200 output lines for error messages.
  */
-export async function spawnNode(args, { isReady, timeoutMs = 20_000, env = process.env, ipc = false, cwd, pinCpu } = {}) {
+export async function spawnNode(args, { isReady, timeoutMs = 20_000, env = process.env, ipc = false, cwd, pinCpu, executable = process.execPath } = {}) {
   hookExit()
-  let command = process.execPath
+  let command = executable
   let argv = args
   if (pinCpu !== undefined) {
     command = 'taskset'
-    argv = ['-c', String(pinCpu), process.execPath, ...args]
+    argv = ['-c', String(pinCpu), executable, ...args]
   }
   const child = spawn(command, argv, {
     cwd,

@@ -13,11 +13,12 @@ import { withTimeout } from './stats.mjs'
  *     the full ISR) and returns { metricsUrl: the partition leader's HTTP URL, topology: null | { nodes, leader,
  *     replicationFactor, minInsyncReplicas, replicas, isr } },
  * }
- * opts: { fsync, nodeArgs, pinCpu, cluster?, brokerArgs?: more `samsa start` flags for a single broker }
+ * opts: { fsync, nodeArgs, pinCpu, cluster?, brokerArgs?: more `samsa start` flags for a single broker,
+ *         runtime?: what a single broker runs on (broker-process.mjs; default the node running the bench) }
  */
 export async function withTarget(opts, fn) {
   if (!opts.cluster) {
-    return withBroker({ fsync: opts.fsync, nodeArgs: opts.nodeArgs, pinCpu: opts.pinCpu, extraArgs: opts.brokerArgs }, ({ wsUrl, httpUrl, child, lines }) => fn({
+    return withBroker({ fsync: opts.fsync, nodeArgs: opts.nodeArgs, pinCpu: opts.pinCpu, extraArgs: opts.brokerArgs, runtime: opts.runtime }, ({ wsUrl, httpUrl, child, lines }) => fn({
       brokerUrls: [wsUrl],
       serverPids: child.pid,
       lastLines: () => lines.slice(-10).join('\n'),
@@ -28,6 +29,7 @@ export async function withTarget(opts, fn) {
     }))
   }
   if (opts.brokerArgs?.length) throw new Error('brokerArgs are for a single broker, not a cluster')
+  if (opts.runtime && opts.runtime !== 'node') throw new Error('a cluster runs on the node running the bench only')
   const { nodes, replicationFactor, minInsyncReplicas } = opts.cluster
   return withCluster({ nodes, fsync: opts.fsync, nodeArgs: opts.nodeArgs, pinCpu: opts.pinCpu }, (cluster) => fn({
     brokerUrls: cluster.nodes.map((n) => n.wsUrl),

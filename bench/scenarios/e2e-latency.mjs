@@ -15,7 +15,7 @@ import { round, sleep, summarize, waitFor, withTimeout } from '../lib/stats.mjs'
  */
 export async function e2eLatency(opts) {
   const sdk = await loadSdk()
-  return withTarget({ fsync: opts.fsync, nodeArgs: opts.brokerNodeArgs, pinCpu: opts.brokerCpu, cluster: opts.cluster }, async (target) => {
+  return withTarget({ fsync: opts.fsync, nodeArgs: opts.brokerNodeArgs, pinCpu: opts.brokerCpu, cluster: opts.cluster , runtime: opts.runtime }, async (target) => {
     let producerClient
     let consumerClient
     let sub

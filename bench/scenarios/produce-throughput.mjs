@@ -14,7 +14,7 @@ import { rates, round, withTimeout } from '../lib/stats.mjs'
  */
 export async function produceThroughput(opts) {
   const sdk = await loadSdk()
-  return withTarget({ fsync: opts.fsync, nodeArgs: opts.brokerNodeArgs, pinCpu: opts.brokerCpu, cluster: opts.cluster, brokerArgs: opts.auth?.brokerArgs }, async (target) => {
+  return withTarget({ fsync: opts.fsync, nodeArgs: opts.brokerNodeArgs, pinCpu: opts.brokerCpu, cluster: opts.cluster, brokerArgs: opts.auth?.brokerArgs , runtime: opts.runtime }, async (target) => {
     const frames = newFrameStats()
     const client = makeClient(sdk, { url: target.brokerUrls, clientId: 'bench-producer', WebSocketClass: countingWebSocket(frames), token: opts.auth?.token })
     try {

@@ -4,12 +4,12 @@
  * binary. A binary that is missing or cannot start is a failure with one line, never a skip.
  */
 import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { missingBinary, runtimeBinary, runtimeEnv, type RuntimeName } from '../runtime-binaries.js'
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url))
 
@@ -33,11 +33,11 @@ export interface ContractRun {
   readonly output: string
 }
 
-export function runContract(runtime: 'node' | 'bun' | 'deno', bundle: string): ContractRun {
-  const file = runtime === 'node' ? process.execPath : here(`../../../node_modules/.bin/${runtime}`)
-  if (!existsSync(file)) return { ok: false, output: `${runtime}: no binary at ${file} (run npm ci)` }
-  const args = runtime === 'deno' ? ['run', '--allow-all', bundle, runtime] : [bundle, runtime]
-  const r = spawnSync(file, args, { encoding: 'utf8', timeout: 60_000, env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' } })
+export function runContract(runtime: RuntimeName, bundle: string): ContractRun {
+  const missing = missingBinary(runtime)
+  if (missing) return { ok: false, output: missing }
+  const { file, prefix } = runtimeBinary(runtime)
+  const r = spawnSync(file, [...prefix, bundle, runtime], { encoding: 'utf8', timeout: 60_000, env: runtimeEnv() })
   if (r.error) return { ok: false, output: `${runtime}: the binary ${file} could not start: ${r.error.message}` }
   return { ok: r.status === 0, output: `${r.stdout}${r.stderr}`.trim() }
 }

@@ -1,6 +1,7 @@
 /**
  * @module Bun's part of the web composition (start-web-broker.ts): `Bun.serve` with hono/bun's `upgradeWebSocket`
- * and `websocket` handler, client addresses from `server.requestIP`, buffered bytes from `getBufferedAmount()`.
+ * and `websocket` handler (TLS through its `tls` option), client addresses from `server.requestIP`, buffered bytes
+ * from `getBufferedAmount()`.
  * Bun cannot pause reading a socket: frames that arrive while output is over budget are held within maxBufferedBytes.
  * Only the Bun entry (main.ts) loads this file.
  */
@@ -14,7 +15,13 @@ interface BunServer {
 }
 
 declare const Bun: {
-  serve(options: { hostname: string; port: number; fetch: (req: Request, server: unknown) => Response | Promise<Response>; websocket: unknown }): BunServer
+  serve(options: {
+    hostname: string
+    port: number
+    fetch: (req: Request, server: unknown) => Response | Promise<Response>
+    websocket: unknown
+    tls?: { cert: string; key: string }
+  }): BunServer
 }
 
 export const bunRuntime: WebRuntime = {
@@ -22,8 +29,8 @@ export const bunRuntime: WebRuntime = {
   upgradeWebSocket,
   remoteAddressOf: (c) => getConnInfo(c).remote.address,
   bufferedAmount: (ws) => rawNumber(ws.raw, 'getBufferedAmount') ?? 0,
-  listen: async (fetch, hostname, port) => {
-    const server = Bun.serve({ hostname, port, fetch: (req, env) => fetch(req, env), websocket })
+  listen: async (fetch, hostname, port, tls) => {
+    const server = Bun.serve({ hostname, port, fetch: (req, env) => fetch(req, env), websocket, ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}) })
     return { port: server.port, stop: async () => void (await server.stop(true)) }
   },
 }

@@ -4,7 +4,6 @@
  * header the request is ANONYMOUS only when the broker allows anonymous clients; a refusal throws the
  * AuthenticationFailure (the app answers 401), counted and audited like a refused hello.
  */
-import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context } from 'hono'
 import type { Broker } from '../../broker/broker.js'
 import { audit } from '../../security/audit-log.js'
@@ -12,7 +11,8 @@ import { AuthenticationFailure } from '../../security/authentication/authenticat
 import type { Authenticator } from '../../security/authentication/authenticator.js'
 import { ANONYMOUS, type Principal } from '../../security/principal.js'
 
-export function bearerPrincipalOf(broker: Broker, authenticator: Authenticator, allowAnonymous: boolean): (c: Context) => Promise<Principal> {
+/** `remoteAddressOf`: the runtime's client address of a request (for the audit line), undefined when unknown. */
+export function bearerPrincipalOf(broker: Broker, authenticator: Authenticator, allowAnonymous: boolean, remoteAddressOf: (c: Context) => string | undefined = () => undefined): (c: Context) => Promise<Principal> {
   return async (c) => {
     const header = c.req.header('authorization')
     if (header === undefined && allowAnonymous) return ANONYMOUS
@@ -27,13 +27,5 @@ export function bearerPrincipalOf(broker: Broker, authenticator: Authenticator, 
       }
       throw e
     }
-  }
-}
-
-function remoteAddressOf(c: Context): string | undefined {
-  try {
-    return getConnInfo(c).remote.address
-  } catch {
-    return undefined
   }
 }

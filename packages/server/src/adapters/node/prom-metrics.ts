@@ -1,8 +1,11 @@
-/** @module BrokerMetrics on prom-client, plus log-offset gauges read from the broker at scrape time. */
+/**
+ * @module BrokerMetrics on prom-client, plus log-offset gauges read from the broker at scrape time. Loaded by the Node,
+ * Bun and Deno adapters (prom-client, its default process metrics included, runs on all three).
+ */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Broker } from '../../broker/broker.js'
 import type { BrokerMetrics } from '../../observability/broker-metrics.js'
-import { CONNECTION_ERROR_STAGES, type ConnectionErrorStage } from './ws-upgrade.js'
+import { CONNECTION_ERROR_STAGES, type ConnectionErrorStage } from './connection-error-stage.js'
 
 export interface PromMetrics extends BrokerMetrics {
   readonly registry: Registry

@@ -338,7 +338,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     browserPolicy,
     refused,
     secure: tls !== null,
-    ...(auth.authenticator ? { principalOf: bearerPrincipalOf(broker, auth.authenticator, config.allowAnonymous) } : {}),
+    ...(auth.authenticator ? { principalOf: bearerPrincipalOf(broker, auth.authenticator, config.allowAnonymous, (c) => requestAddress(c.env)) } : {}),
     metricsText: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     // The build copies the built demo app (apps/demo/dist) into packages/server/demo, so an installed @samsa/server carries it.
     staticAsset: staticFiles(fileURLToPath(new URL('../../../demo/', import.meta.url))),

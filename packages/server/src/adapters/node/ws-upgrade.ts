@@ -15,13 +15,10 @@ import type { PeerGate } from '../../sessions/session.js'
 import type { BrowserPolicy } from '../../security/browser-policy.js'
 import type { RefusalReporter } from '../../security/browser-refusals.js'
 import { bindWebSocket } from './ws-session.js'
+import type { ConnectionErrorStage } from './connection-error-stage.js'
 import { WEBSOCKET_PATH, checkUpgrade } from '../../transport/session-bridge.js'
 
 export { WEBSOCKET_PATH }
-
-/** http: before or instead of a complete request (Node's clientError); upgrade: during the handshake; socket: on an upgraded socket; websocket: an invalid or oversized frame. */
-export const CONNECTION_ERROR_STAGES = ['http', 'upgrade', 'socket', 'websocket'] as const
-export type ConnectionErrorStage = (typeof CONNECTION_ERROR_STAGES)[number]
 
 export interface WebSocketUpgradeDeps {
   readonly broker: Broker

@@ -12,3 +12,25 @@ describe('runtime entry arguments', () => {
     expect(() => parseEntryArgs(['--data-dir', 'd', '--max-connections-per-ip', '0'], 'samsa-deno')).toThrow(/--max-connections-per-ip: /)
   })
 })
+
+describe('runtime entry arguments: TLS, authentication, authorization (as on samsa start)', () => {
+  it('takes the TLS files together, the --auth-* files (public keys repeatable) and the ACL options', () => {
+    const args = parseEntryArgs(
+      ['--data-dir', 'd', '--tls-cert', 'c.pem', '--tls-key=k.pem', '--auth-hs256-secret-file', 's', '--auth-public-key', 'ES256:a.pem', '--auth-public-key', 'EdDSA:b.jwk', '--auth-issuer', 'iss', '--acl-file', 'acl.json', '--protect-metrics'],
+      'samsa-bun',
+    )
+    expect(args).toEqual({
+      dataDir: 'd',
+      host: '127.0.0.1',
+      port: 8080,
+      config: {},
+      tls: { certFile: 'c.pem', keyFile: 'k.pem' },
+      authentication: { hs256SecretFile: 's', publicKeys: ['ES256:a.pem', 'EdDSA:b.jwk'], issuer: 'iss' },
+      authorization: { aclFile: 'acl.json', protectMetrics: true },
+    })
+  })
+
+  it('refuses a certificate without its key', () => {
+    expect(() => parseEntryArgs(['--data-dir', 'd', '--tls-cert', 'c.pem'], 'samsa-deno')).toThrow('samsa-deno: --tls-cert and --tls-key go together')
+  })
+})

@@ -1,0 +1,66 @@
+/**
+ * The SDK as a client inside other runtimes: `@samsa/client-browser`, built (`npm run build` first), imported by
+ * package name from a script the runtime runs itself (sdk-client/round-trip.ts) with the runtime's global WebSocket,
+ * against a broker (this machine's Node): Bun, Deno, Node 22 and 24 (which have a global WebSocket; Node 20 needs
+ * `ws`, covered by every other suite). And every entry point of the package's `exports` carries a condition per
+ * runtime, each naming the file `default` names.
+ */
+import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { REPO_ROOT } from '../support/child-broker.js'
+import { launchBroker, type LaunchedBroker } from './launchers.js'
+import { missingBinary, runtimeBinary, runtimeEnv, type RuntimeName } from './runtime-binaries.js'
+
+const SCRIPT = fileURLToPath(new URL('./sdk-client/round-trip.ts', import.meta.url))
+const CLIENT_RUNTIMES: readonly RuntimeName[] = ['bun', 'deno', 'node22', 'node24']
+const CONDITIONS = ['browser', 'workerd', 'bun', 'deno', 'node', 'default'] as const
+
+describe('the SDK as a client inside other runtimes', () => {
+  let dir: string
+  let broker: LaunchedBroker
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'samsa-sdk-client-'))
+    broker = await launchBroker('node', dir)
+  })
+
+  afterAll(async () => {
+    broker?.kill()
+    if (dir) await rm(dir, { recursive: true, force: true })
+  })
+
+  it.each(CLIENT_RUNTIMES)('%s: produces with acks and consumes from earliest through its global WebSocket', (runtime) => {
+    expect(missingBinary(runtime)).toBeNull()
+    const { file, prefix } = runtimeBinary(runtime)
+    const r = spawnSync(file, [...prefix, SCRIPT, broker.url, `sdk-${runtime}`], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 30_000, env: runtimeEnv() })
+    const output = `${r.stdout}${r.stderr}`.trim()
+    expect(r.status, `${runtime}: ${r.error?.message ?? output}`).toBe(0)
+    const line = r.stdout.trim().split('\n').at(-1)!
+    expect(JSON.parse(line)).toEqual({
+      resolved: expect.stringMatching(/\/packages\/client-browser\/dist\/index\.js$/),
+      webSocket: 'function',
+      offsets: [0, 1, 2],
+      values: ['one', 'two', 'three'],
+    })
+  })
+})
+
+describe('@samsa/client-browser exports', () => {
+  const pkg: { exports: Record<string, Record<string, string>> } = JSON.parse(readFileSync(join(REPO_ROOT, 'packages/client-browser/package.json'), 'utf8'))
+
+  it('every entry point: types first, a condition per runtime naming the default file, default last', () => {
+    const wrong = Object.entries(pkg.exports).flatMap(([entry, conditions]) => {
+      const keys = Object.keys(conditions)
+      const expected = ['types', ...CONDITIONS]
+      const files = new Set(CONDITIONS.map((c) => conditions[c]))
+      return keys.join() === expected.join() && files.size === 1 ? [] : [`${entry}: ${keys.join(', ')} -> ${[...files].join(', ')}`]
+    })
+    expect(wrong).toEqual([])
+    expect(Object.keys(pkg.exports).length).toBeGreaterThan(5)
+  })
+})
