@@ -11,7 +11,7 @@ export const samsaBin = join(repoRoot, 'packages/server/bin/samsa.js')
 /**
  * Runs `fn({ wsUrl, httpUrl, dataDir, child, lines })` against a fresh broker; the broker is
  * stopped and its data dir removed afterwards, whatever happens.
- * opts: { fsync: 'always'|'interval'|'never', nodeArgs: [] (e.g. ['--cpu-prof']), extraArgs: [], pinCpu }
+ * opts: { fsync: 'always'|'interval'|'never', nodeArgs: [] (e.g. ['--cpu-prof']), extraArgs: [], pinCpu, ipc: an IPC channel to the broker (for a preloaded probe) }
  */
 export async function withBroker(opts, fn) {
   const dataDir = await mkdtemp(join(tmpdir(), 'samsa-bench-'))
@@ -30,6 +30,7 @@ export async function withBroker(opts, fn) {
     broker = await spawnNode(args, {
       cwd: opts.cwd ?? repoRoot,
       pinCpu: opts.pinCpu,
+      ipc: opts.ipc ?? false,
       timeoutMs: 20_000,
       isReady: (line) => {
         if (!line.startsWith('{')) return undefined
