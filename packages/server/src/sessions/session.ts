@@ -78,15 +78,12 @@ export class Session {
     this.#peers = peers
     this.#socket = socket
     this.subscriptions = new SubscriptionTable(broker, this)
-    this.#handlers = requestHandlers(broker, this)
+    this.#handlers = requestHandlers(broker)
     this.#log = new RateLimitedLog(broker.logger, broker.clock)
     const readPause = new ReadPause(socket)
-    const session = this
     this.#quotas = new ConnectionQuotas(broker, {
       remoteAddress: socket.remoteAddress,
-      get isPeer() {
-        return session.#handshake.peerNodeId !== 0
-      },
+      isPeer: () => this.#handshake.peerNodeId !== 0,
       pauseReading: (paused) => readPause.set('throttle', paused),
       throttleEnded: () => this.#throttleEnded(),
       exceeded: (reason) => this.close(CloseCodes.QUOTA_EXCEEDED, reason),
@@ -103,22 +100,9 @@ export class Session {
     this.#untrackOutput = broker.trackOutput(this.#output)
     this.#lastActivityMs = broker.clock.monotonicMs()
     this.#armIdleTimer(broker.limits.idleTimeoutMs)
+    // Hosts are plain objects of methods: an object literal with accessors is a dictionary-mode object (≈ 450 B each).
     this.#handshake = new SessionHandshake(broker, peers, socket.remoteAddress, {
-      get principal() {
-        return session.principal
-      },
-      set principal(p: Principal) {
-        session.principal = p
-      },
-      get clientId() {
-        return session.clientId
-      },
-      set clientId(id: string) {
-        session.clientId = id
-      },
-      get closed() {
-        return session.#closed
-      },
+      connection: this,
       reply: (header, exchange, res) => this.#reply(header, exchange, res),
       replyError: (header, error, cause) => this.#replyError(header, error, cause),
       close: (code, reason) => this.close(code, reason),
@@ -244,7 +228,7 @@ export class Session {
       this.#quotas.beforeRequest(header.apiKey, request)
       // Closed by a quota (a throttle past quotaMaxThrottleMs): the request is not handled.
       if (this.#closed) return
-      result = handleRequest(this.#handlers, header.apiKey, request)
+      result = handleRequest(this.#handlers, this, header.apiKey, request)
     } catch (e) {
       return this.#replyError(header, toSamsaError(e), e)
     }

@@ -8,7 +8,7 @@ import type { Broker } from '../broker/broker.js'
 import { assertOffsetInRange } from '../broker/offset-range.js'
 import { ErrorMessages } from '@samsa/shared'
 import type { Principal } from '../security/principal.js'
-import { Subscription, notLeaderError, topicDeletedError } from './subscription.js'
+import { Subscription, notLeaderError, topicDeletedError, type SubscriptionHost } from './subscription.js'
 
 interface Host {
   readonly version: number
@@ -26,6 +26,8 @@ export class SubscriptionTable {
   readonly #byId = new Map<number, Subscription>()
   /** Ids are never reused on a connection, so a late push can never be mistaken for a newer subscription. */
   #nextId = 1
+  /** What every subscription of this connection is pushed through: one object per connection, made at the first subscribe. */
+  #subscriptionHost: TableSubscriptionHost | null = null
   readonly #offDeleted: () => void
   readonly #offResigned: () => void
   readonly #offGrants: () => void
@@ -66,20 +68,8 @@ export class SubscriptionTable {
     const offset = req.offset === -2 ? log.logStartOffset : req.offset === -1 ? log.highWatermark : req.offset
     assertOffsetInRange(log, offset, req.topic, req.partition)
     const id = this.#nextId++
-    const broker = this.#broker
-    const host = this.#host
-    const sub = new Subscription(id, req.topic, req.partition, log, broker.pushReads.for(log), offset, req.creditBytes, {
-      get apiVersion() {
-        return host.version
-      },
-      maxPushBytes: broker.limits.maxPushBytes,
-      maxCreditBytes: broker.limits.maxCreditBytes,
-      send: (frame) => host.send(frame),
-      tryReserve: (bytes) => host.tryReserveOutput(bytes),
-      release: (bytes) => host.releaseOutput(bytes),
-      recordsOut: (topic, records, bytes) => broker.metrics.recordsOut(topic, records, bytes),
-      ended: (endedId) => this.#byId.delete(endedId),
-    })
+    this.#subscriptionHost ??= new TableSubscriptionHost(this.#broker, this.#host, this.#byId)
+    const sub = new Subscription(id, req.topic, req.partition, log, this.#broker.pushReads.for(log), offset, req.creditBytes, this.#subscriptionHost)
     this.#byId.set(id, sub)
     // The response goes out before the first push: pump on the next turn.
     void Promise.resolve().then(() => sub.pump())
@@ -112,5 +102,50 @@ export class SubscriptionTable {
     const sub = this.#byId.get(id)
     if (!sub) throw new SamsaError('UNKNOWN_SUBSCRIPTION', `no subscription ${id} on this connection`)
     return sub
+  }
+}
+
+/** The connection as its subscriptions see it; its methods live on the prototype, so a subscription adds no closures. */
+class TableSubscriptionHost implements SubscriptionHost {
+  readonly #broker: Broker
+  readonly #host: Host
+  readonly #byId: Map<number, Subscription>
+
+  constructor(broker: Broker, host: Host, byId: Map<number, Subscription>) {
+    this.#broker = broker
+    this.#host = host
+    this.#byId = byId
+  }
+
+  get apiVersion(): number {
+    return this.#host.version
+  }
+
+  get maxPushBytes(): number {
+    return this.#broker.limits.maxPushBytes
+  }
+
+  get maxCreditBytes(): number {
+    return this.#broker.limits.maxCreditBytes
+  }
+
+  send(frame: Uint8Array): void {
+    this.#host.send(frame)
+  }
+
+  tryReserve(bytes: number): boolean {
+    return this.#host.tryReserveOutput(bytes)
+  }
+
+  release(bytes: number): void {
+    this.#host.releaseOutput(bytes)
+  }
+
+  recordsOut(topic: string, records: number, bytes: number): void {
+    this.#broker.metrics.recordsOut(topic, records, bytes)
+  }
+
+  ended(id: number): void {
+    this.#byId.delete(id)
   }
 }
