@@ -2,12 +2,15 @@
  * @module SubscriptionTable: a connection's subscriptions by id, bounded by maxSubscriptionsPerConnection. A
  * subscription lives only while its connection may read its topic: when grants change (a reloaded ACL file, or a
  * new principal on reauthentication: recheckAuthorization) those no longer allowed end with TOPIC_AUTHORIZATION_FAILED.
+ * A table with subscriptions is in its broker's set (brokerTables) from its first subscribe until closeAll: one listener
+ * per broker event serves every connection, so an idle connection holds no listener of its own.
  */
 import { SamsaError, type SubscribeRequest, type SubscribeResponse } from '@samsa/shared'
 import type { Broker } from '../broker/broker.js'
 import { assertOffsetInRange } from '../broker/offset-range.js'
 import { ErrorMessages } from '@samsa/shared'
 import type { Principal } from '../security/principal.js'
+import type { Resignation } from '../broker/partition-leadership.js'
 import { Subscription, notLeaderError, topicDeletedError, type SubscriptionHost } from './subscription.js'
 
 interface Host {
@@ -28,21 +31,22 @@ export class SubscriptionTable {
   #nextId = 1
   /** What every subscription of this connection is pushed through: one object per connection, made at the first subscribe. */
   #subscriptionHost: TableSubscriptionHost | null = null
-  readonly #offDeleted: () => void
-  readonly #offResigned: () => void
-  readonly #offGrants: () => void
+  /** In the broker's set of tables with subscriptions (brokerTables) since its first subscribe, until closeAll. */
+  #listed = false
 
   constructor(broker: Broker, host: Host) {
     this.#broker = broker
     this.#host = host
-    this.#offDeleted = broker.onTopicDeleted((topic) => {
-      for (const s of [...this.#byId.values()]) if (s.topic === topic) s.end(topicDeletedError(topic))
-    })
-    // Only the leader serves subscriptions: when it stops leading, the client re-subscribes at the new leader.
-    this.#offResigned = broker.onResigned((r) => {
-      for (const s of [...this.#byId.values()]) if (s.topic === r.topic && s.partition === r.partition) s.end(notLeaderError(broker.limits.brokerId, r))
-    })
-    this.#offGrants = broker.access.onGrantsChanged(() => this.recheckAuthorization())
+  }
+
+  /** The topic was deleted: its subscriptions end. */
+  topicDeleted(topic: string): void {
+    for (const s of [...this.#byId.values()]) if (s.topic === topic) s.end(topicDeletedError(topic))
+  }
+
+  /** Only the leader serves subscriptions: when it stops leading, the client re-subscribes at the new leader. */
+  resigned(r: Resignation): void {
+    for (const s of [...this.#byId.values()]) if (s.topic === r.topic && s.partition === r.partition) s.end(notLeaderError(this.#broker.limits.brokerId, r))
   }
 
   /** Ends every subscription whose topic the connection may no longer read. */
@@ -67,6 +71,10 @@ export class SubscriptionTable {
     const log = this.#broker.partition(req.topic, req.partition)
     const offset = req.offset === -2 ? log.logStartOffset : req.offset === -1 ? log.highWatermark : req.offset
     assertOffsetInRange(log, offset, req.topic, req.partition)
+    if (!this.#listed) {
+      brokerTables(this.#broker).add(this)
+      this.#listed = true
+    }
     const id = this.#nextId++
     this.#subscriptionHost ??= new TableSubscriptionHost(this.#broker, this.#host, this.#byId)
     const sub = new Subscription(id, req.topic, req.partition, log, this.#broker.pushReads.for(log), offset, req.creditBytes, this.#subscriptionHost)
@@ -93,9 +101,8 @@ export class SubscriptionTable {
   closeAll(): void {
     for (const s of this.#byId.values()) s.close()
     this.#byId.clear()
-    this.#offDeleted()
-    this.#offResigned()
-    this.#offGrants()
+    if (this.#listed) brokerTables(this.#broker).delete(this)
+    this.#listed = false
   }
 
   #get(id: number): Subscription {
@@ -103,6 +110,30 @@ export class SubscriptionTable {
     if (!sub) throw new SamsaError('UNKNOWN_SUBSCRIPTION', `no subscription ${id} on this connection`)
     return sub
   }
+}
+
+/**
+ * The tables with subscriptions of each broker, behind one listener per broker event (a topic deleted, a partition
+ * resigned, grants changed) instead of three listeners and their closures per connection.
+ */
+const tablesByBroker = new WeakMap<Broker, Set<SubscriptionTable>>()
+
+function brokerTables(broker: Broker): Set<SubscriptionTable> {
+  let tables = tablesByBroker.get(broker)
+  if (tables) return tables
+  const all = new Set<SubscriptionTable>()
+  broker.onTopicDeleted((topic) => {
+    for (const t of [...all]) t.topicDeleted(topic)
+  })
+  broker.onResigned((r) => {
+    for (const t of [...all]) t.resigned(r)
+  })
+  broker.access.onGrantsChanged(() => {
+    for (const t of [...all]) t.recheckAuthorization()
+  })
+  tables = all
+  tablesByBroker.set(broker, tables)
+  return tables
 }
 
 /** The connection as its subscriptions see it; its methods live on the prototype, so a subscription adds no closures. */
