@@ -66,7 +66,7 @@ export class Session {
   #inFlight = 0
   /** Monotonic ms of the last frame received or response settled: the idle timeout counts from here. */
   #lastActivityMs: number
-  /** One timer per connection, re-armed only when it fires (not per frame). */
+  /** At most one timer per connection, re-armed only when it fires (not per frame), and none while it has a subscription. */
   #idleTimer: Timer | null = null
   /** Work parked on this connection (fetch long-polls) to cancel when it closes. */
   readonly #closeListeners = new Set<() => void>()
@@ -287,16 +287,26 @@ export class Session {
     this.#idleTimer = this.#broker.clock.setTimeout(() => this.#checkIdle(), delayMs)
   }
 
-  /** Idle = no subscription, no request in flight and no frame for idleTimeoutMs. */
+  /**
+   * Idle = no subscription, no request in flight and no frame for idleTimeoutMs. A connection with a subscription is
+   * never idle, so it holds no timer: the timer is armed again when its last subscription ends.
+   */
   #checkIdle(): void {
     this.#idleTimer = null
     if (this.#closed) return
     const timeoutMs = this.#broker.limits.idleTimeoutMs
     const now = this.#broker.clock.monotonicMs()
-    if (this.subscriptions.size > 0 || this.#inFlight > 0) this.#lastActivityMs = now
+    if (this.subscriptions.size > 0) return
+    if (this.#inFlight > 0) this.#lastActivityMs = now
     const idleMs = now - this.#lastActivityMs
     if (idleMs >= timeoutMs) return this.close(CloseCodes.IDLE_TIMEOUT, `idle: no frame for ${timeoutMs} ms and no subscription or request in flight`)
     this.#armIdleTimer(timeoutMs - idleMs)
+  }
+
+  /** The connection's last subscription ended (SubscriptionTable): the idle time counts from now. */
+  lastSubscriptionEnded(): void {
+    this.#lastActivityMs = this.#broker.clock.monotonicMs()
+    if (this.#idleTimer === null) this.#armIdleTimer(this.#broker.limits.idleTimeoutMs)
   }
 
   /** Reserves room in the connection's output budget for a push about to be read; false while over budget. */

@@ -21,6 +21,8 @@ interface Host {
   send(frame: Uint8Array): void
   tryReserveOutput(bytes: number): boolean
   releaseOutput(bytes: number): void
+  /** The table has no subscription any more (an unsubscribe, or the last one ended by itself): the idle time starts. */
+  lastSubscriptionEnded?(): void
 }
 
 export class SubscriptionTable {
@@ -76,7 +78,7 @@ export class SubscriptionTable {
       this.#listed = true
     }
     const id = this.#nextId++
-    this.#subscriptionHost ??= new TableSubscriptionHost(this.#broker, this.#host, this.#byId)
+    this.#subscriptionHost ??= new TableSubscriptionHost(this.#broker, this.#host, (endedId) => this.#forget(endedId))
     const sub = new Subscription(id, req.topic, req.partition, log, this.#broker.pushReads.for(log), offset, req.creditBytes, this.#subscriptionHost)
     this.#byId.set(id, sub)
     // The response goes out before the first push: pump on the next turn.
@@ -87,7 +89,11 @@ export class SubscriptionTable {
   unsubscribe(id: number): void {
     const sub = this.#get(id)
     sub.close()
-    this.#byId.delete(id)
+    this.#forget(id)
+  }
+
+  #forget(id: number): void {
+    if (this.#byId.delete(id) && this.#byId.size === 0) this.#host.lastSubscriptionEnded?.()
   }
 
   credit(id: number, bytes: number): void {
@@ -140,12 +146,12 @@ function brokerTables(broker: Broker): Set<SubscriptionTable> {
 class TableSubscriptionHost implements SubscriptionHost {
   readonly #broker: Broker
   readonly #host: Host
-  readonly #byId: Map<number, Subscription>
+  readonly #forget: (id: number) => void
 
-  constructor(broker: Broker, host: Host, byId: Map<number, Subscription>) {
+  constructor(broker: Broker, host: Host, forget: (id: number) => void) {
     this.#broker = broker
     this.#host = host
-    this.#byId = byId
+    this.#forget = forget
   }
 
   get apiVersion(): number {
@@ -177,6 +183,6 @@ class TableSubscriptionHost implements SubscriptionHost {
   }
 
   ended(id: number): void {
-    this.#byId.delete(id)
+    this.#forget(id)
   }
 }
