@@ -70,8 +70,8 @@ export class Session {
   #idleTimer: Timer | null = null
   /** Work parked on this connection (fetch long-polls) to cancel when it closes. */
   readonly #closeListeners = new Set<() => void>()
-  /** Lines about this connection's failed requests: no stacks for client-caused ones, rate-limited. */
-  readonly #log: RateLimitedLog
+  /** Lines about this connection's failed requests: no stacks for client-caused ones, rate-limited; made at the first. */
+  #failureLog: RateLimitedLog | null = null
 
   constructor(broker: Broker, socket: SessionSocket, peers?: PeerGate) {
     this.#broker = broker
@@ -79,7 +79,6 @@ export class Session {
     this.#socket = socket
     this.subscriptions = new SubscriptionTable(broker, this)
     this.#handlers = requestHandlers(broker)
-    this.#log = new RateLimitedLog(broker.logger, broker.clock)
     const readPause = new ReadPause(socket)
     this.#quotas = new ConnectionQuotas(broker, {
       remoteAddress: socket.remoteAddress,
@@ -248,8 +247,8 @@ export class Session {
         // Nobody hears about a failed acks=0 produce: count it, and log a few per connection (no stack unless it is the broker's bug).
         if (this.#closed) return
         this.#broker.metrics.requestError(apiKeyName(header.apiKey), error.errorName)
-        if (error.code === -1) this.#log.error({ err: e, clientId: this.clientId }, 'acks=0 produce failed unexpectedly')
-        else this.#log.warn({ ...describeError(error), clientId: this.clientId }, 'acks=0 produce failed')
+        if (error.code === -1) this.#log().error({ err: e, clientId: this.clientId }, 'acks=0 produce failed unexpectedly')
+        else this.#log().warn({ ...describeError(error), clientId: this.clientId }, 'acks=0 produce failed')
       },
     )
   }
@@ -278,8 +277,12 @@ export class Session {
   #replyError(header: FrameHeader, error: SamsaError, cause: unknown = error): void {
     if (this.#closed) return
     this.#broker.metrics.requestError(apiKeyName(header.apiKey), error.errorName)
-    if (error.code === -1) this.#log.error({ err: cause, apiKey: apiKeyName(header.apiKey), clientId: this.clientId }, 'request failed unexpectedly')
+    if (error.code === -1) this.#log().error({ err: cause, apiKey: apiKeyName(header.apiKey), clientId: this.clientId }, 'request failed unexpectedly')
     this.#sendResponse(encodeErrorFrame(header.apiKey, header.apiVersion, header.correlationId, error))
+  }
+
+  #log(): RateLimitedLog {
+    return (this.#failureLog ??= new RateLimitedLog(this.#broker.logger, this.#broker.clock))
   }
 
   #armIdleTimer(delayMs: number): void {
@@ -289,7 +292,7 @@ export class Session {
 
   /**
    * Idle = no subscription, no request in flight and no frame for idleTimeoutMs. A connection with a subscription is
-   * never idle, so it holds no timer: the timer is armed again when its last subscription ends.
+   * never idle, so it holds no timer (hasSubscriptions): the timer is armed again when its last subscription ends.
    */
   #checkIdle(): void {
     this.#idleTimer = null
@@ -303,8 +306,16 @@ export class Session {
     this.#armIdleTimer(timeoutMs - idleMs)
   }
 
-  /** The connection's last subscription ended (SubscriptionTable): the idle time counts from now. */
-  lastSubscriptionEnded(): void {
+  /**
+   * The connection got its first subscription (its idle timer is cleared: it is not idle while it has one), or its
+   * last subscription ended (SubscriptionTable): the idle time counts from now.
+   */
+  hasSubscriptions(has: boolean): void {
+    if (has) {
+      if (this.#idleTimer) this.#broker.clock.clearTimeout(this.#idleTimer)
+      this.#idleTimer = null
+      return
+    }
     this.#lastActivityMs = this.#broker.clock.monotonicMs()
     if (this.#idleTimer === null) this.#armIdleTimer(this.#broker.limits.idleTimeoutMs)
   }

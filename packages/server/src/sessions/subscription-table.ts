@@ -21,8 +21,11 @@ interface Host {
   send(frame: Uint8Array): void
   tryReserveOutput(bytes: number): boolean
   releaseOutput(bytes: number): void
-  /** The table has no subscription any more (an unsubscribe, or the last one ended by itself): the idle time starts. */
-  lastSubscriptionEnded?(): void
+  /**
+   * The table got its first subscription (true), or has none any more (false: an unsubscribe, or the last one ended
+   * by itself), while the connection is open: a connection with a subscription is never idle.
+   */
+  hasSubscriptions?(has: boolean): void
 }
 
 export class SubscriptionTable {
@@ -81,6 +84,7 @@ export class SubscriptionTable {
     this.#subscriptionHost ??= new TableSubscriptionHost(this.#broker, this.#host, (endedId) => this.#forget(endedId))
     const sub = new Subscription(id, req.topic, req.partition, log, this.#broker.pushReads.for(log), offset, req.creditBytes, this.#subscriptionHost)
     this.#byId.set(id, sub)
+    if (this.#byId.size === 1) this.#host.hasSubscriptions?.(true)
     // The response goes out before the first push: pump on the next turn.
     void Promise.resolve().then(() => sub.pump())
     return { subscriptionId: id, offset, logStartOffset: log.logStartOffset, highWatermark: log.highWatermark }
@@ -93,7 +97,7 @@ export class SubscriptionTable {
   }
 
   #forget(id: number): void {
-    if (this.#byId.delete(id) && this.#byId.size === 0) this.#host.lastSubscriptionEnded?.()
+    if (this.#byId.delete(id) && this.#byId.size === 0) this.#host.hasSubscriptions?.(false)
   }
 
   credit(id: number, bytes: number): void {
