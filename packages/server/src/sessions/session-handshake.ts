@@ -25,7 +25,8 @@ export interface HandshakeHost {
   readonly connection: { principal: Principal; clientId: string; readonly closed: boolean }
   reply(header: FrameHeader, exchange: Exchange<unknown, unknown>, res: unknown): void
   replyError(header: FrameHeader, error: SamsaError, cause?: unknown): void
-  close(code: number, reason: string): void
+  /** A function value (the session authentication keeps it to close the connection at expiry). */
+  readonly close: (code: number, reason: string) => void
   /** A pending hello was accepted: the frames held meanwhile may be handled now. */
   helloSettled(): void
   /** The principal changed on reauthentication: subscriptions it no longer allows end. */
@@ -46,7 +47,7 @@ export class SessionHandshake {
     this.#broker = broker
     this.#peers = peers
     this.#host = host
-    this.#auth = new SessionAuthentication(broker, remoteAddress, (code, reason) => host.close(code, reason))
+    this.#auth = new SessionAuthentication(broker, remoteAddress, host.close)
     this.#helloTimer = broker.clock.setTimeout(() => {
       this.#helloTimer = null
       if (this.#version !== 0) return

@@ -81,7 +81,7 @@ export class SubscriptionTable {
       this.#listed = true
     }
     const id = this.#nextId++
-    this.#subscriptionHost ??= new TableSubscriptionHost(this.#broker, this.#host, (endedId) => this.#forget(endedId))
+    this.#subscriptionHost ??= new TableSubscriptionHost(this.#broker, this.#host, this.#byId)
     const sub = new Subscription(id, req.topic, req.partition, log, this.#broker.pushReads.for(log), offset, req.creditBytes, this.#subscriptionHost)
     this.#byId.set(id, sub)
     if (this.#byId.size === 1) this.#host.hasSubscriptions?.(true)
@@ -93,11 +93,7 @@ export class SubscriptionTable {
   unsubscribe(id: number): void {
     const sub = this.#get(id)
     sub.close()
-    this.#forget(id)
-  }
-
-  #forget(id: number): void {
-    if (this.#byId.delete(id) && this.#byId.size === 0) this.#host.hasSubscriptions?.(false)
+    forget(this.#byId, this.#host, id)
   }
 
   credit(id: number, bytes: number): void {
@@ -120,6 +116,11 @@ export class SubscriptionTable {
     if (!sub) throw new SamsaError('UNKNOWN_SUBSCRIPTION', `no subscription ${id} on this connection`)
     return sub
   }
+}
+
+/** A subscription is gone from the table (unsubscribed, or ended by itself); the host hears when none is left. */
+function forget(byId: Map<number, Subscription>, host: Host, id: number): void {
+  if (byId.delete(id) && byId.size === 0) host.hasSubscriptions?.(false)
 }
 
 /**
@@ -150,12 +151,12 @@ function brokerTables(broker: Broker): Set<SubscriptionTable> {
 class TableSubscriptionHost implements SubscriptionHost {
   readonly #broker: Broker
   readonly #host: Host
-  readonly #forget: (id: number) => void
+  readonly #byId: Map<number, Subscription>
 
-  constructor(broker: Broker, host: Host, forget: (id: number) => void) {
+  constructor(broker: Broker, host: Host, byId: Map<number, Subscription>) {
     this.#broker = broker
     this.#host = host
-    this.#forget = forget
+    this.#byId = byId
   }
 
   get apiVersion(): number {
@@ -187,6 +188,6 @@ class TableSubscriptionHost implements SubscriptionHost {
   }
 
   ended(id: number): void {
-    this.#forget(id)
+    forget(this.#byId, this.#host, id)
   }
 }
