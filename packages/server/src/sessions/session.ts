@@ -49,7 +49,7 @@ export class Session {
   #principal: Principal = ANONYMOUS
   /** This connection's quota slots, counters and throttle. */
   readonly #quotas: ConnectionQuotas
-  /** Responses built while throttled, sent in order when the throttle ends. */
+  /** Responses built while throttled, sent in order when the throttle ends; counted in #output meanwhile. */
   readonly #held: Uint8Array[] = []
   #closed = false
   /** Everything queued for this connection, within maxBufferedBytes; pauses reading while over. */
@@ -263,13 +263,22 @@ export class Session {
 
   #sendResponse(frame: Uint8Array): void {
     if (this.#closed) return
-    if (this.#quotas.throttled) return void this.#held.push(frame)
+    if (this.#quotas.throttled) {
+      // Counted in the output budget while held, so replies are not read and built past it meanwhile.
+      this.#held.push(frame)
+      this.#output.hold(frame.length)
+      return
+    }
     this.#socket.send(frame)
     this.#output.sent()
   }
 
   #throttleEnded(): void {
-    while (this.#held.length > 0 && !this.#quotas.throttled && !this.#closed) this.#sendResponse(this.#held.shift()!)
+    while (this.#held.length > 0 && !this.#quotas.throttled && !this.#closed) {
+      const frame = this.#held.shift()!
+      this.#output.release(frame.length)
+      this.#sendResponse(frame)
+    }
     if (!this.#quotas.throttled) this.#roomAgain()
   }
 
