@@ -22,8 +22,9 @@ import { connectionRate, withAuthCases } from './scenarios/auth-cost.mjs'
 import { httpStreams } from './scenarios/http-streams.mjs'
 import { BENCH_RUNTIMES, runtimeVersion } from './lib/runtimes.mjs'
 import { runtimesTable } from './lib/runtimes-table.mjs'
+import { idle } from './scenarios/idle.mjs'
 
-const SCENARIOS = ['bundle', 'raw', 'produce', 'send-one', 'latency', 'raw-latency', 'cluster', 'restart', 'fanout', 'auth', 'streams', 'runtimes']
+const SCENARIOS = ['bundle', 'raw', 'produce', 'send-one', 'latency', 'raw-latency', 'cluster', 'restart', 'fanout', 'auth', 'streams', 'runtimes', 'idle']
 /** The `fanout` rows: subscriber sockets per run, one producer at FANOUT_RATE records/s, one record per send(). */
 const FANOUT_SUBSCRIBERS = [100, 500]
 const FANOUT_RATE = 100
@@ -71,8 +72,8 @@ const outDir = flags.out ?? fileURLToPath(new URL('./results/', import.meta.url)
 const profileDir = join(outDir, 'profiles')
 
 const settings = quick
-  ? { runtimesProduceMs: 1_500, runtimesWarmupRecords: 20_000, runtimesLatencyMs: 2_000, runtimesLatencyWarmupMs: 300, streamsMs: 1_500, sendOneMs: 2_500, sendOneWarmupRecords: 50_000, rawMs: 1_500, rawWarmupMs: 300, produceMs: 2_500, produceMaxBytes: 1e9, latencyMs: 3_000, latencyWarmupMs: 500, restartSegmentBytes: 1 << 20, restartCleanRuns: 2, fanoutMs: 2_000, fanoutWarmupMs: 300, authProduceMs: 1_500, authWarmupRecords: 30_000, connectMs: 750 }
-  : { runtimesProduceMs: 10_000, runtimesWarmupRecords: 100_000, runtimesLatencyMs: 10_000, runtimesLatencyWarmupMs: 1_000, streamsMs: 6_000, sendOneMs: 10_000, sendOneWarmupRecords: 100_000, rawMs: 5_000, rawWarmupMs: 500, produceMs: 10_000, produceMaxBytes: 3e9, latencyMs: 10_000, latencyWarmupMs: 1_000, restartSegmentBytes: 10 << 20, restartCleanRuns: 3, fanoutMs: 10_000, fanoutWarmupMs: 1_000, authProduceMs: 10_000, authWarmupRecords: 100_000, connectMs: 5_000 }
+  ? { runtimesProduceMs: 1_500, runtimesWarmupRecords: 20_000, runtimesLatencyMs: 2_000, runtimesLatencyWarmupMs: 300, streamsMs: 1_500, sendOneMs: 2_500, sendOneWarmupRecords: 50_000, rawMs: 1_500, rawWarmupMs: 300, produceMs: 2_500, produceMaxBytes: 1e9, latencyMs: 3_000, latencyWarmupMs: 500, restartSegmentBytes: 1 << 20, restartCleanRuns: 2, fanoutMs: 2_000, fanoutWarmupMs: 300, authProduceMs: 1_500, authWarmupRecords: 30_000, connectMs: 750, idleConnections: 2_000, idleProcesses: 2, idleSettleMs: 500 }
+  : { runtimesProduceMs: 10_000, runtimesWarmupRecords: 100_000, runtimesLatencyMs: 10_000, runtimesLatencyWarmupMs: 1_000, streamsMs: 6_000, sendOneMs: 10_000, sendOneWarmupRecords: 100_000, rawMs: 5_000, rawWarmupMs: 500, produceMs: 10_000, produceMaxBytes: 3e9, latencyMs: 10_000, latencyWarmupMs: 1_000, restartSegmentBytes: 10 << 20, restartCleanRuns: 3, fanoutMs: 10_000, fanoutWarmupMs: 1_000, authProduceMs: 10_000, authWarmupRecords: 100_000, connectMs: 5_000, idleConnections: 10_000, idleProcesses: 4, idleSettleMs: 2_000 }
 
 const cpus = flags.pin ? { bench: 0, server: 1 } : {}
 if (flags.pin) {
@@ -103,6 +104,7 @@ async function step(label, fn) {
 }
 
 function summaryLine(r) {
+  if (r.scenario === 'idle') return `${r.target}${r.auth ? ` auth ${r.auth}` : ''}: ${fmtInt(r.connections)} connections, ${fmtNum(r.perConnection.rssBytes / 1024, 1)} KB RSS and ${fmtNum(r.perConnection.heapUsedBytes / 1024, 1)} KB heap per connection, ${fmtNum(r.after.rss / 2 ** 20, 0)} MB RSS in all`
   if (r.scenario === 'fanout') return `${r.target} → ${r.subscribers} sockets: p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.serverCpuUsPerDelivery} µs server CPU per delivery, lost ${r.lost}`
   if (r.connectionsPerSec !== undefined) return `${fmtInt(r.connectionsPerSec)} connections/s (connect, hello, close; ${r.concurrency} at a time)`
   if (r.recordsPerSec !== undefined) return `${fmtInt(r.recordsPerSec)} records/s, ${r.mbPerSec} MB/s`
@@ -328,6 +330,16 @@ try {
       }
     })
   }
+  if (selected('idle')) {
+    // Idle subscribed connections: the raw `ws` baseline, then the broker without and with authentication, in this run.
+    const idleOpts = { connections: settings.idleConnections, processes: settings.idleProcesses, settleMs: settings.idleSettleMs, brokerNodeArgs, brokerCpu: cpus.server }
+    await step(`idle raw ws: ${settings.idleConnections} subscribed sockets`, () => idle({ ...idleOpts, target: 'raw' }))
+    await withAuthCases(async (cases) => {
+      for (const auth of cases) {
+        await step(`idle samsa auth ${auth.label}: ${settings.idleConnections} subscribed SDK clients`, () => idle({ ...idleOpts, target: 'samsa', auth }))
+      }
+    })
+  }
   if (selected('streams')) {
     await step('http streams (Durable Streams, beside ws and the reference server)', () =>
       httpStreams({ durationMs: settings.streamsMs, serverCpu: cpus.server, brokerNodeArgs }),
@@ -511,7 +523,20 @@ function humanTables(rep) {
       ]),
     ))
   }
-  const authRows = rep.results.filter((r) => r.auth)
+  const idleRows = rep.results.filter((r) => r.scenario === 'idle')
+  if (idleRows.length) {
+    const kb = (b) => fmtNum(b / 1024, 1)
+    const mb = (b) => fmtNum(b / 2 ** 20, 0)
+    out.push('', formatTable(
+      ['idle subscribed connections (server memory after full GCs)', 'connections', 'RSS before MB', 'RSS after MB', 'RSS/conn KB', 'heap/conn KB', 'connect s', 'server µs/connect', 'closed early'],
+      idleRows.map((r) => [
+        r.target === 'raw' ? 'raw ws server, sockets in a Set (baseline)' : `Samsa broker, SDK clients, 1 subscription each, auth ${r.auth}`,
+        fmtInt(r.connections), mb(r.before.rss), mb(r.after.rss), kb(r.perConnection.rssBytes), kb(r.perConnection.heapUsedBytes),
+        fmtNum(r.connectMs / 1000, 1), fmtNum(r.serverCpuUsPerConnect, 0), r.closedEarly,
+      ]),
+    ))
+  }
+  const authRows = rep.results.filter((r) => r.auth && r.scenario !== 'idle')
   if (authRows.length) {
     // Side by side: the same measurements against a broker without and with authentication + authorization (the
     // mean of the rounds of each).

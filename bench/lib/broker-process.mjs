@@ -14,7 +14,8 @@ export const samsaBin = join(repoRoot, 'packages/server/bin/samsa.js')
  * stopped and its data dir removed afterwards, whatever happens.
  * opts: { fsync: 'always'|'interval'|'never', nodeArgs: [] (e.g. ['--cpu-prof']), extraArgs: [], pinCpu,
  *         runtime: 'node' (default: the node running the bench) | 'node22' | 'node24' | 'bun' | 'deno' (runtimes.mjs;
- *         Bun and Deno run their entry, which fsyncs always and takes no node flags) }
+ *         Bun and Deno run their entry, which fsyncs always and takes no node flags),
+ *         ipc: an IPC channel to the broker (for a preloaded probe) }
  */
 export async function withBroker(opts, fn) {
   const dataDir = await mkdtemp(join(tmpdir(), 'samsa-bench-'))
@@ -40,6 +41,7 @@ export async function withBroker(opts, fn) {
       env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
       cwd: opts.cwd ?? repoRoot,
       pinCpu: opts.pinCpu,
+      ipc: opts.ipc ?? false,
       timeoutMs: 20_000,
       isReady: (line) => {
         if (!line.startsWith('{')) return undefined

@@ -4,8 +4,9 @@ import { spawnNode, stopChild } from './child-process.mjs'
 
 const script = fileURLToPath(new URL('./raw-ws-server.mjs', import.meta.url))
 
-export async function withRawServer({ mode, pinCpu }, fn) {
-  const server = await spawnNode([script, mode], {
+/** nodeArgs: node options before the script (the `idle` scenario's memory probe). fn also gets the child process. */
+export async function withRawServer({ mode, pinCpu, nodeArgs = [] }, fn) {
+  const server = await spawnNode([...nodeArgs, script, mode], {
     ipc: true,
     pinCpu,
     timeoutMs: 10_000,
@@ -16,7 +17,7 @@ export async function withRawServer({ mode, pinCpu }, fn) {
     },
   })
   try {
-    return await fn({ url: `ws://127.0.0.1:${server.ready}`, pid: server.child.pid })
+    return await fn({ url: `ws://127.0.0.1:${server.ready}`, pid: server.child.pid, child: server.child })
   } finally {
     await stopChild(server.child)
   }

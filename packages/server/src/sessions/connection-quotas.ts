@@ -17,7 +17,7 @@ import type { Principal } from '../security/principal.js'
 export interface ConnectionQuotasHost {
   readonly remoteAddress: string | undefined
   /** A cluster peer (named in hello) has no quotas. */
-  readonly isPeer: boolean
+  isPeer(): boolean
   /** Reading paused (true) while throttled, resumed (false) after. */
   pauseReading(paused: boolean): void
   /** The throttle is over: held responses go out, deferred frames are handled, subscriptions pump again. */
@@ -75,7 +75,7 @@ export class ConnectionQuotas {
 
   /** The principal's key while quotas apply to this connection; null for a peer (and a connection that has none). */
   #key(): string | null {
-    return this.#host.isPeer ? null : this.#principalSlot
+    return this.#host.isPeer() ? null : this.#principalSlot
   }
 
   /**

@@ -7,6 +7,7 @@
  *   larger than the reservation is still sent whole);
  * - while over budget the connection is congested: reading from its socket is paused (backpressure: the client
  *   cannot queue more requests), fetch reads wait in FIFO order and subscriptions stop pumping;
+ * - output built but held back (responses waiting out a quota throttle) counts as queued until it is sent;
  * - congestion ends when queuedBytes falls to half the budget (hysteresis); a connection congested for
  *   slowConsumerTimeoutMs is closed as a slow consumer.
  */
@@ -68,7 +69,17 @@ export class OutputBudget {
     return false
   }
 
-  /** Gives back a reservation once its output was sent (or not built after all). */
+  /**
+   * Output built but held back (a response waiting out a quota throttle): counted as queued until released, whatever
+   * the budget, so what is read and built after it waits for room.
+   */
+  hold(bytes: number): void {
+    if (this.#closed) return
+    this.#reservedBytes += bytes
+    if (this.queuedBytes > this.#host.maxBytes) this.#congest()
+  }
+
+  /** Gives back a reservation (or a hold) once its output was sent (or not built after all). */
   release(bytes: number): void {
     this.#reservedBytes -= bytes
   }

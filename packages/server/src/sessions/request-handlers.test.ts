@@ -17,13 +17,13 @@ describe('request handlers', () => {
 
   it('answer every exchange but hello, and refuse hello, push and unknown api keys with UNKNOWN_API_KEY', async () => {
     const h = await sessionHarness()
-    const { request } = h.open()
+    const { request, session } = h.open()
     expect(await request(exchanges.ping, {})).toEqual({})
     const handlers = { ping: () => ({}) } as unknown as RequestHandlers
     for (const apiKey of [ApiKeys.HELLO, ApiKeys.PUSH, 999]) {
       const thrown = (() => {
         try {
-          return handleRequest(handlers, apiKey, {})
+          return handleRequest(handlers, session, apiKey, {})
         } catch (e) {
           return e
         }
@@ -31,7 +31,7 @@ describe('request handlers', () => {
       expect(thrown).toBeInstanceOf(SamsaError)
       expect((thrown as SamsaError).errorName).toBe('UNKNOWN_API_KEY')
     }
-    expect(handleRequest(handlers, ApiKeys.PING, {})).toEqual({})
+    expect(handleRequest(handlers, session, ApiKeys.PING, {})).toEqual({})
   })
 
   it('refuse broker-to-broker exchanges from an ordinary client (CLUSTER_AUTHORIZATION_FAILED), and replication factors above 1 on a single node', async () => {

@@ -15,7 +15,7 @@ import { PEER_CONNECTION, type Principal } from '../security/principal.js'
 import { authorizedMetadata } from '../security/authorization/metadata-filter.js'
 import { createTopicAs, deleteTopicAs } from '../security/authorization/topic-changes.js'
 
-interface SessionView {
+export interface SessionView {
   readonly subscriptions: SubscriptionTable
   /** The node id this connection's hello named as a cluster peer; 0 for an ordinary client. */
   readonly peerNodeId: number
@@ -43,35 +43,50 @@ type Exchanges = typeof exchanges
 export type HandledExchange = Exclude<keyof Exchanges, 'hello' | 'reauthenticate'>
 
 export type RequestHandlers = {
-  readonly [K in HandledExchange]: (req: RequestOf<Exchanges[K]>) => ResponseOf<Exchanges[K]> | Promise<ResponseOf<Exchanges[K]>>
+  readonly [K in HandledExchange]: (req: RequestOf<Exchanges[K]>, session: SessionView) => ResponseOf<Exchanges[K]> | Promise<ResponseOf<Exchanges[K]>>
 }
 
-/** The handlers of one connection. */
-export function requestHandlers(broker: Broker, session: SessionView): RequestHandlers {
+/** Who the connection speaks for: a cluster peer's (named in its hello) may do everything broker-to-broker. */
+function principalOf(session: SessionView): Principal {
+  return session.peerNodeId !== 0 ? PEER_CONNECTION : session.principal
+}
+
+/** One broker's handlers, built once and shared by all its connections (none holds per-connection state). */
+const handlersByBroker = new WeakMap<Broker, RequestHandlers>()
+
+/** The broker's handlers; each takes the connection it answers as its second argument. */
+export function requestHandlers(broker: Broker): RequestHandlers {
+  let handlers = handlersByBroker.get(broker)
+  if (!handlers) {
+    handlers = buildHandlers(broker)
+    handlersByBroker.set(broker, handlers)
+  }
+  return handlers
+}
+
+function buildHandlers(broker: Broker): RequestHandlers {
   const access = broker.access
-  /** Who the connection speaks for: a cluster peer's (named in its hello) may do everything broker-to-broker. */
-  const principal = (): Principal => (session.peerNodeId !== 0 ? PEER_CONNECTION : session.principal)
-  const authorizeOn = (op: 'read' | 'write', topic: string) => access.authorize(principal(), op, topic, 'ws')
+  const authorizeOn = (session: SessionView, op: 'read' | 'write', topic: string) => access.authorize(principalOf(session), op, topic, 'ws')
   return {
-    metadata: (q) => authorizedMetadata(broker, principal(), q.topics, (names, kept) => {
+    metadata: (q, session) => authorizedMetadata(broker, principalOf(session), q.topics, (names, kept) => {
       const wait = q.wait && kept ? { ...q.wait, leaderEpochs: q.wait.leaderEpochs.filter((_, i) => kept[i]) } : q.wait
       return wait !== undefined && q.topics !== null && names !== null ? broker.metadataWhenChanged(names, wait, (cancel) => session.onClose(cancel)) : broker.metadata(names)
     }),
-    createTopic: (q) => {
+    createTopic: (q, session) => {
       const opts = { fromPeer: session.peerNodeId !== 0, ...(q.replicationFactor !== undefined ? { replicationFactor: q.replicationFactor } : {}), ...(q.minInsyncReplicas !== undefined ? { minInsyncReplicas: q.minInsyncReplicas } : {}), ...(q.configs !== undefined ? { configs: q.configs } : {}) }
-      return createTopicAs(broker, principal(), 'ws', q.name, q.partitions, opts)
+      return createTopicAs(broker, principalOf(session), 'ws', q.name, q.partitions, opts)
     },
-    deleteTopic: (q) => deleteTopicAs(broker, principal(), 'ws', q.name, { fromPeer: session.peerNodeId !== 0 }).then(() => ({})),
-    initProducerId: (q) => broker.initProducerId(q.producerId, q.producerEpoch, principal()),
+    deleteTopic: (q, session) => deleteTopicAs(broker, principalOf(session), 'ws', q.name, { fromPeer: session.peerNodeId !== 0 }).then(() => ({})),
+    initProducerId: (q, session) => broker.initProducerId(q.producerId, q.producerEpoch, principalOf(session)),
     // Async, so a refused acks=0 produce is handled as any failed acks=0 produce: no reply, counted, logged rate-limited.
-    produce: async (q) => {
-      authorizeOn('write', q.topic)
-      access.requireBatchProducerId(principal(), q.batch, q.topic, 'ws')
+    produce: async (q, session) => {
+      authorizeOn(session, 'write', q.topic)
+      access.requireBatchProducerId(principalOf(session), q.batch, q.topic, 'ws')
       return broker.produce(q)
     },
-    fetch: (q) => {
+    fetch: (q, session) => {
       if (q.replicaId !== undefined) assertPeer(session, 'a replica fetch', q.replicaId)
-      else authorizeOn('read', q.topic)
+      else authorizeOn(session, 'read', q.topic)
       // Released a few microtasks before the session sends the reply (no timer or I/O runs in between): the budget can be passed by at most this reply.
       let held: (() => void) | undefined
       const output = {
@@ -83,47 +98,47 @@ export function requestHandlers(broker: Broker, session: SessionView): RequestHa
       }
       return broker.fetch(q, (cancel) => session.onClose(cancel), output).finally(output.release)
     },
-    listOffsets: (q) => {
-      authorizeOn('read', q.topic)
+    listOffsets: (q, session) => {
+      authorizeOn(session, 'read', q.topic)
       return broker.listOffsets(q)
     },
-    subscribe: (q) => {
-      authorizeOn('read', q.topic)
+    subscribe: (q, session) => {
+      authorizeOn(session, 'read', q.topic)
       return session.subscriptions.subscribe(q)
     },
-    unsubscribe: (q) => {
+    unsubscribe: (q, session) => {
       session.subscriptions.unsubscribe(q.subscriptionId)
       return {}
     },
-    credit: (q) => {
+    credit: (q, session) => {
       session.subscriptions.credit(q.subscriptionId, q.bytes)
       return {}
     },
     ping: () => ({}),
-    offsetForLeaderEpoch: (q) => {
+    offsetForLeaderEpoch: (q, session) => {
       // A consumer (replicaId −1) validating its position may ask on any connection (KIP-320): read-only, like
       // listOffsets. Asking for a replica is broker-to-broker.
       if (q.replicaId !== CONSUMER_REPLICA_ID) assertPeer(session, 'offsetForLeaderEpoch for a replica', q.replicaId)
-      else authorizeOn('read', q.topic)
+      else authorizeOn(session, 'read', q.topic)
       return broker.offsetForLeaderEpoch(q)
     },
-    brokerRegistration: (q) => {
+    brokerRegistration: (q, session) => {
       assertPeer(session, 'brokerRegistration')
       return broker.brokerRegistration(q)
     },
-    brokerHeartbeat: (q) => {
+    brokerHeartbeat: (q, session) => {
       assertPeer(session, 'brokerHeartbeat')
       return broker.brokerHeartbeat(q)
     },
-    allocateProducerIds: (q) => {
+    allocateProducerIds: (q, session) => {
       assertPeer(session, 'allocateProducerIds')
       return broker.allocateProducerIds(q)
     },
-    alterPartition: (q) => {
+    alterPartition: (q, session) => {
       assertPeer(session, 'alterPartition', q.brokerId)
       return broker.alterPartition(q)
     },
-    fetchMetadata: (q) => {
+    fetchMetadata: (q, session) => {
       assertPeer(session, 'fetchMetadata')
       return broker.fetchMetadata(q)
     },
@@ -150,9 +165,9 @@ const handledByApiKey: ReadonlyMap<number, HandledExchange> = new Map(
  * Runs the handler of `apiKey` on a request decoded by that same exchange. Returns the response or a promise of it;
  * throws SamsaError for a bad request or an api key that is not a request.
  */
-export function handleRequest(handlers: RequestHandlers, apiKey: number, req: unknown): unknown {
+export function handleRequest(handlers: RequestHandlers, session: SessionView, apiKey: number, req: unknown): unknown {
   const key = handledByApiKey.get(apiKey)
   if (key === undefined) throw new SamsaError('UNKNOWN_API_KEY', `api key ${apiKey} is not a request`)
   // The one unchecked step: `req` came from exchanges[key].decodeRequest, so it has that exchange's request type.
-  return (handlers[key] as (req: unknown) => unknown)(req)
+  return (handlers[key] as (req: unknown, session: SessionView) => unknown)(req, session)
 }

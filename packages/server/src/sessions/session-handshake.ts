@@ -21,13 +21,12 @@ import { toSamsaError } from './to-samsa-error.js'
 
 /** What the handshake needs of its session. */
 export interface HandshakeHost {
-  principal: Principal
-  /** Kept for log lines about the connection. */
-  clientId: string
-  readonly closed: boolean
+  /** The connection (the Session itself): who it speaks for, its client id (kept for log lines), whether it closed. */
+  readonly connection: { principal: Principal; clientId: string; readonly closed: boolean }
   reply(header: FrameHeader, exchange: Exchange<unknown, unknown>, res: unknown): void
   replyError(header: FrameHeader, error: SamsaError, cause?: unknown): void
-  close(code: number, reason: string): void
+  /** A function value (the session authentication keeps it to close the connection at expiry). */
+  readonly close: (code: number, reason: string) => void
   /** A pending hello was accepted: the frames held meanwhile may be handled now. */
   helloSettled(): void
   /** The principal changed on reauthentication: subscriptions it no longer allows end. */
@@ -48,7 +47,7 @@ export class SessionHandshake {
     this.#broker = broker
     this.#peers = peers
     this.#host = host
-    this.#auth = new SessionAuthentication(broker, remoteAddress, (code, reason) => host.close(code, reason))
+    this.#auth = new SessionAuthentication(broker, remoteAddress, host.close)
     this.#helloTimer = broker.clock.setTimeout(() => {
       this.#helloTimer = null
       if (this.#version !== 0) return
@@ -93,7 +92,7 @@ export class SessionHandshake {
         return host.replyError(header, new SamsaError('CLUSTER_AUTHORIZATION_FAILED', `node ${nodeId} is not a cluster peer of this broker (a single node has none, and no node is its own peer)`))
       }
     }
-    if (this.#version !== 0 && !req.peer) return this.#accept(header, req, version, host.principal)
+    if (this.#version !== 0 && !req.peer) return this.#accept(header, req, version, host.connection.principal)
     let principal: Principal | Promise<Principal>
     try {
       principal = this.#auth.helloPrincipal(req)
@@ -128,13 +127,13 @@ export class SessionHandshake {
 
   #accept(header: FrameHeader, req: HelloRequest, version: number, principal: Principal): void {
     const host = this.#host
-    if (host.closed) return
+    if (host.connection.closed) return
     if (req.peer) this.#peerNodeId = req.peer.nodeId
-    host.principal = principal
+    host.connection.principal = principal
     this.#auth.enforceExpiry(principal)
     this.#version = version
     // Kept for log lines about this connection: bounded, whatever the client sent.
-    host.clientId = req.clientId.slice(0, 256)
+    host.connection.clientId = req.clientId.slice(0, 256)
     if (this.#helloTimer) this.#broker.clock.clearTimeout(this.#helloTimer)
     this.#helloTimer = null
     const c = this.#broker.limits
@@ -152,10 +151,10 @@ export class SessionHandshake {
   /** A fresh token on a live connection: same subject, a later expiry; refused, the connection keeps its credential. */
   reauthenticate(header: FrameHeader, req: ReauthenticateRequest): void {
     const host = this.#host
-    this.#auth.reauthenticate(host.principal, req.token).then(
+    this.#auth.reauthenticate(host.connection.principal, req.token).then(
       (p) => {
-        if (host.closed) return
-        host.principal = p
+        if (host.connection.closed) return
+        host.connection.principal = p
         this.#auth.enforceExpiry(p)
         // The new token's grants may be narrower: subscriptions it no longer allows end now.
         host.recheckSubscriptions()

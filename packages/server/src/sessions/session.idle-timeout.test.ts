@@ -40,6 +40,25 @@ describe('Session idle timeout', () => {
     expect(socket.closed?.code).toBe(CloseCodes.IDLE_TIMEOUT)
   })
 
+  it('holds no timer while it has a subscription; when its last subscription ends by itself (topic deleted) the idle time starts', async () => {
+    const h = await sessionHarness({ idleTimeoutMs: IDLE_MS })
+    await h.broker.createTopic('t', 1)
+    const [first, second, ...rest] = Array.from({ length: 5 }, () => h.open())
+    for (const c of [first!, second!, ...rest]) await c.request(exchanges.subscribe, { topic: 't', partition: 0, offset: -1, creditBytes: 1 << 20 })
+    // Closing a connection clears its idle timer, if it has one: a subscribed one has none.
+    let timers = h.clock.pendingTimers
+    first!.session.onClosed()
+    expect(h.clock.pendingTimers).toBe(timers)
+    await h.broker.deleteTopic('t')
+    timers = h.clock.pendingTimers
+    second!.session.onClosed()
+    expect(h.clock.pendingTimers).toBe(timers - 1)
+    h.clock.advance(IDLE_MS - 1)
+    for (const c of rest) expect(c.socket.closed).toBeNull()
+    h.clock.advance(1)
+    for (const c of rest) expect(c.socket.closed?.code).toBe(CloseCodes.IDLE_TIMEOUT)
+  })
+
   it('never closes a connection while a request is in flight (a long-poll fetch)', async () => {
     const h = await sessionHarness({ idleTimeoutMs: IDLE_MS, requestTimeoutMs: IDLE_MS * 3 })
     const { socket, session, request } = h.open()

@@ -214,6 +214,33 @@ describe('fetch and subscription delivery bytes per second', () => {
     expect(rec.exceeded.get('fetch_bytes')).toBeUndefined()
   })
 
+  it('counts replies held by a throttle in the connection output budget: pipelined fetches are not read past it', async () => {
+    const budget = 50_000
+    const h = await sessionHarness({ fetchBytesPerSecondPerPrincipal: 1_000, maxBufferedBytes: budget, quotaMaxThrottleMs: 60_000 })
+    const c = client(h, '10.0.0.1')
+    await c.request(exchanges.createTopic, { name: 't', partitions: 1 })
+    await c.request(exchanges.produce, produce('t', testBatch({ valueBytes: 20_000 })))
+    const fetch = { topic: 't', partition: 0, offset: 0, maxBytes: 30_000, maxWaitMs: 0, minBytes: 0 }
+    const ids = Array.from({ length: 20 }, () => c.send(exchanges.fetch, fetch))
+    await settle()
+    // The first reply throttles the reader: it and the replies read after it are held, and count as queued, so the
+    // rest wait for room instead of being read: what the connection holds stays within the budget plus one frame.
+    expect(c.answered(ids[0]!)).toBe(false)
+    expect(h.broker.queuedOutputBytes).toBeGreaterThan(20_000)
+    expect(h.broker.queuedOutputBytes).toBeLessThanOrEqual(budget + 30_000)
+    // The client reads what it is sent (the recording socket's buffer drains), as manual time passes.
+    for (let step = 0; step < 2_000 && !ids.every((id) => c.answered(id)); step++) {
+      await settle()
+      c.socket.buffered = 0
+      expect(h.broker.queuedOutputBytes).toBeLessThanOrEqual(budget + 30_000)
+      h.clock.advance(1_000)
+    }
+    expect(ids.every((id) => c.answered(id))).toBe(true)
+    expect(c.socket.closed).toBeNull()
+    c.socket.buffered = 0
+    expect(h.broker.queuedOutputBytes).toBe(0)
+  })
+
   it('holds a fetch reply for the throttle it causes', async () => {
     const h = await sessionHarness({ fetchBytesPerSecondPerPrincipal: 1_000 })
     const c = client(h, '10.0.0.1')

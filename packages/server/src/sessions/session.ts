@@ -49,7 +49,7 @@ export class Session {
   #principal: Principal = ANONYMOUS
   /** This connection's quota slots, counters and throttle. */
   readonly #quotas: ConnectionQuotas
-  /** Responses built while throttled, sent in order when the throttle ends. */
+  /** Responses built while throttled, sent in order when the throttle ends; counted in #output meanwhile. */
   readonly #held: Uint8Array[] = []
   #closed = false
   /** Everything queued for this connection, within maxBufferedBytes; pauses reading while over. */
@@ -66,27 +66,23 @@ export class Session {
   #inFlight = 0
   /** Monotonic ms of the last frame received or response settled: the idle timeout counts from here. */
   #lastActivityMs: number
-  /** One timer per connection, re-armed only when it fires (not per frame). */
+  /** At most one timer per connection, re-armed only when it fires (not per frame), and none while it has a subscription. */
   #idleTimer: Timer | null = null
   /** Work parked on this connection (fetch long-polls) to cancel when it closes. */
   readonly #closeListeners = new Set<() => void>()
-  /** Lines about this connection's failed requests: no stacks for client-caused ones, rate-limited. */
-  readonly #log: RateLimitedLog
+  /** Lines about this connection's failed requests: no stacks for client-caused ones, rate-limited; made at the first. */
+  #failureLog: RateLimitedLog | null = null
 
   constructor(broker: Broker, socket: SessionSocket, peers?: PeerGate) {
     this.#broker = broker
     this.#peers = peers
     this.#socket = socket
     this.subscriptions = new SubscriptionTable(broker, this)
-    this.#handlers = requestHandlers(broker, this)
-    this.#log = new RateLimitedLog(broker.logger, broker.clock)
+    this.#handlers = requestHandlers(broker)
     const readPause = new ReadPause(socket)
-    const session = this
     this.#quotas = new ConnectionQuotas(broker, {
       remoteAddress: socket.remoteAddress,
-      get isPeer() {
-        return session.#handshake.peerNodeId !== 0
-      },
+      isPeer: () => this.#handshake.peerNodeId !== 0,
       pauseReading: (paused) => readPause.set('throttle', paused),
       throttleEnded: () => this.#throttleEnded(),
       exceeded: (reason) => this.close(CloseCodes.QUOTA_EXCEEDED, reason),
@@ -103,22 +99,9 @@ export class Session {
     this.#untrackOutput = broker.trackOutput(this.#output)
     this.#lastActivityMs = broker.clock.monotonicMs()
     this.#armIdleTimer(broker.limits.idleTimeoutMs)
+    // Hosts are plain objects of methods: an object literal with accessors is a dictionary-mode object (≈ 450 B each).
     this.#handshake = new SessionHandshake(broker, peers, socket.remoteAddress, {
-      get principal() {
-        return session.principal
-      },
-      set principal(p: Principal) {
-        session.principal = p
-      },
-      get clientId() {
-        return session.clientId
-      },
-      set clientId(id: string) {
-        session.clientId = id
-      },
-      get closed() {
-        return session.#closed
-      },
+      connection: this,
       reply: (header, exchange, res) => this.#reply(header, exchange, res),
       replyError: (header, error, cause) => this.#replyError(header, error, cause),
       close: (code, reason) => this.close(code, reason),
@@ -244,7 +227,7 @@ export class Session {
       this.#quotas.beforeRequest(header.apiKey, request)
       // Closed by a quota (a throttle past quotaMaxThrottleMs): the request is not handled.
       if (this.#closed) return
-      result = handleRequest(this.#handlers, header.apiKey, request)
+      result = handleRequest(this.#handlers, this, header.apiKey, request)
     } catch (e) {
       return this.#replyError(header, toSamsaError(e), e)
     }
@@ -264,8 +247,8 @@ export class Session {
         // Nobody hears about a failed acks=0 produce: count it, and log a few per connection (no stack unless it is the broker's bug).
         if (this.#closed) return
         this.#broker.metrics.requestError(apiKeyName(header.apiKey), error.errorName)
-        if (error.code === -1) this.#log.error({ err: e, clientId: this.clientId }, 'acks=0 produce failed unexpectedly')
-        else this.#log.warn({ ...describeError(error), clientId: this.clientId }, 'acks=0 produce failed')
+        if (error.code === -1) this.#log().error({ err: e, clientId: this.clientId }, 'acks=0 produce failed unexpectedly')
+        else this.#log().warn({ ...describeError(error), clientId: this.clientId }, 'acks=0 produce failed')
       },
     )
   }
@@ -280,13 +263,22 @@ export class Session {
 
   #sendResponse(frame: Uint8Array): void {
     if (this.#closed) return
-    if (this.#quotas.throttled) return void this.#held.push(frame)
+    if (this.#quotas.throttled) {
+      // Counted in the output budget while held, so replies are not read and built past it meanwhile.
+      this.#held.push(frame)
+      this.#output.hold(frame.length)
+      return
+    }
     this.#socket.send(frame)
     this.#output.sent()
   }
 
   #throttleEnded(): void {
-    while (this.#held.length > 0 && !this.#quotas.throttled && !this.#closed) this.#sendResponse(this.#held.shift()!)
+    while (this.#held.length > 0 && !this.#quotas.throttled && !this.#closed) {
+      const frame = this.#held.shift()!
+      this.#output.release(frame.length)
+      this.#sendResponse(frame)
+    }
     if (!this.#quotas.throttled) this.#roomAgain()
   }
 
@@ -294,8 +286,12 @@ export class Session {
   #replyError(header: FrameHeader, error: SamsaError, cause: unknown = error): void {
     if (this.#closed) return
     this.#broker.metrics.requestError(apiKeyName(header.apiKey), error.errorName)
-    if (error.code === -1) this.#log.error({ err: cause, apiKey: apiKeyName(header.apiKey), clientId: this.clientId }, 'request failed unexpectedly')
+    if (error.code === -1) this.#log().error({ err: cause, apiKey: apiKeyName(header.apiKey), clientId: this.clientId }, 'request failed unexpectedly')
     this.#sendResponse(encodeErrorFrame(header.apiKey, header.apiVersion, header.correlationId, error))
+  }
+
+  #log(): RateLimitedLog {
+    return (this.#failureLog ??= new RateLimitedLog(this.#broker.logger, this.#broker.clock))
   }
 
   #armIdleTimer(delayMs: number): void {
@@ -303,16 +299,34 @@ export class Session {
     this.#idleTimer = this.#broker.clock.setTimeout(() => this.#checkIdle(), delayMs)
   }
 
-  /** Idle = no subscription, no request in flight and no frame for idleTimeoutMs. */
+  /**
+   * Idle = no subscription, no request in flight and no frame for idleTimeoutMs. A connection with a subscription is
+   * never idle, so it holds no timer (hasSubscriptions): the timer is armed again when its last subscription ends.
+   */
   #checkIdle(): void {
     this.#idleTimer = null
     if (this.#closed) return
     const timeoutMs = this.#broker.limits.idleTimeoutMs
     const now = this.#broker.clock.monotonicMs()
-    if (this.subscriptions.size > 0 || this.#inFlight > 0) this.#lastActivityMs = now
+    if (this.subscriptions.size > 0) return
+    if (this.#inFlight > 0) this.#lastActivityMs = now
     const idleMs = now - this.#lastActivityMs
     if (idleMs >= timeoutMs) return this.close(CloseCodes.IDLE_TIMEOUT, `idle: no frame for ${timeoutMs} ms and no subscription or request in flight`)
     this.#armIdleTimer(timeoutMs - idleMs)
+  }
+
+  /**
+   * The connection got its first subscription (its idle timer is cleared: it is not idle while it has one), or its
+   * last subscription ended (SubscriptionTable): the idle time counts from now.
+   */
+  hasSubscriptions(has: boolean): void {
+    if (has) {
+      if (this.#idleTimer) this.#broker.clock.clearTimeout(this.#idleTimer)
+      this.#idleTimer = null
+      return
+    }
+    this.#lastActivityMs = this.#broker.clock.monotonicMs()
+    if (this.#idleTimer === null) this.#armIdleTimer(this.#broker.limits.idleTimeoutMs)
   }
 
   /** Reserves room in the connection's output budget for a push about to be read; false while over budget. */

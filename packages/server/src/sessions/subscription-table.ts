@@ -2,13 +2,16 @@
  * @module SubscriptionTable: a connection's subscriptions by id, bounded by maxSubscriptionsPerConnection. A
  * subscription lives only while its connection may read its topic: when grants change (a reloaded ACL file, or a
  * new principal on reauthentication: recheckAuthorization) those no longer allowed end with TOPIC_AUTHORIZATION_FAILED.
+ * A table with subscriptions is in its broker's set (brokerTables) from its first subscribe until closeAll: one listener
+ * per broker event serves every connection, so an idle connection holds no listener of its own.
  */
 import { SamsaError, type SubscribeRequest, type SubscribeResponse } from '@samsa/shared'
 import type { Broker } from '../broker/broker.js'
 import { assertOffsetInRange } from '../broker/offset-range.js'
 import { ErrorMessages } from '@samsa/shared'
 import type { Principal } from '../security/principal.js'
-import { Subscription, notLeaderError, topicDeletedError } from './subscription.js'
+import type { Resignation } from '../broker/partition-leadership.js'
+import { Subscription, notLeaderError, topicDeletedError, type SubscriptionHost } from './subscription.js'
 
 interface Host {
   readonly version: number
@@ -18,6 +21,11 @@ interface Host {
   send(frame: Uint8Array): void
   tryReserveOutput(bytes: number): boolean
   releaseOutput(bytes: number): void
+  /**
+   * The table got its first subscription (true), or has none any more (false: an unsubscribe, or the last one ended
+   * by itself), while the connection is open: a connection with a subscription is never idle.
+   */
+  hasSubscriptions?(has: boolean): void
 }
 
 export class SubscriptionTable {
@@ -26,21 +34,24 @@ export class SubscriptionTable {
   readonly #byId = new Map<number, Subscription>()
   /** Ids are never reused on a connection, so a late push can never be mistaken for a newer subscription. */
   #nextId = 1
-  readonly #offDeleted: () => void
-  readonly #offResigned: () => void
-  readonly #offGrants: () => void
+  /** What every subscription of this connection is pushed through: one object per connection, made at the first subscribe. */
+  #subscriptionHost: TableSubscriptionHost | null = null
+  /** In the broker's set of tables with subscriptions (brokerTables) since its first subscribe, until closeAll. */
+  #listed = false
 
   constructor(broker: Broker, host: Host) {
     this.#broker = broker
     this.#host = host
-    this.#offDeleted = broker.onTopicDeleted((topic) => {
-      for (const s of [...this.#byId.values()]) if (s.topic === topic) s.end(topicDeletedError(topic))
-    })
-    // Only the leader serves subscriptions: when it stops leading, the client re-subscribes at the new leader.
-    this.#offResigned = broker.onResigned((r) => {
-      for (const s of [...this.#byId.values()]) if (s.topic === r.topic && s.partition === r.partition) s.end(notLeaderError(broker.limits.brokerId, r))
-    })
-    this.#offGrants = broker.access.onGrantsChanged(() => this.recheckAuthorization())
+  }
+
+  /** The topic was deleted: its subscriptions end. */
+  topicDeleted(topic: string): void {
+    for (const s of [...this.#byId.values()]) if (s.topic === topic) s.end(topicDeletedError(topic))
+  }
+
+  /** Only the leader serves subscriptions: when it stops leading, the client re-subscribes at the new leader. */
+  resigned(r: Resignation): void {
+    for (const s of [...this.#byId.values()]) if (s.topic === r.topic && s.partition === r.partition) s.end(notLeaderError(this.#broker.limits.brokerId, r))
   }
 
   /** Ends every subscription whose topic the connection may no longer read. */
@@ -65,22 +76,15 @@ export class SubscriptionTable {
     const log = this.#broker.partition(req.topic, req.partition)
     const offset = req.offset === -2 ? log.logStartOffset : req.offset === -1 ? log.highWatermark : req.offset
     assertOffsetInRange(log, offset, req.topic, req.partition)
+    if (!this.#listed) {
+      brokerTables(this.#broker).add(this)
+      this.#listed = true
+    }
     const id = this.#nextId++
-    const broker = this.#broker
-    const host = this.#host
-    const sub = new Subscription(id, req.topic, req.partition, log, broker.pushReads.for(log), offset, req.creditBytes, {
-      get apiVersion() {
-        return host.version
-      },
-      maxPushBytes: broker.limits.maxPushBytes,
-      maxCreditBytes: broker.limits.maxCreditBytes,
-      send: (frame) => host.send(frame),
-      tryReserve: (bytes) => host.tryReserveOutput(bytes),
-      release: (bytes) => host.releaseOutput(bytes),
-      recordsOut: (topic, records, bytes) => broker.metrics.recordsOut(topic, records, bytes),
-      ended: (endedId) => this.#byId.delete(endedId),
-    })
+    this.#subscriptionHost ??= new TableSubscriptionHost(this.#broker, this.#host, this.#byId)
+    const sub = new Subscription(id, req.topic, req.partition, log, this.#broker.pushReads.for(log), offset, req.creditBytes, this.#subscriptionHost)
     this.#byId.set(id, sub)
+    if (this.#byId.size === 1) this.#host.hasSubscriptions?.(true)
     // The response goes out before the first push: pump on the next turn.
     void Promise.resolve().then(() => sub.pump())
     return { subscriptionId: id, offset, logStartOffset: log.logStartOffset, highWatermark: log.highWatermark }
@@ -89,7 +93,7 @@ export class SubscriptionTable {
   unsubscribe(id: number): void {
     const sub = this.#get(id)
     sub.close()
-    this.#byId.delete(id)
+    forget(this.#byId, this.#host, id)
   }
 
   credit(id: number, bytes: number): void {
@@ -103,14 +107,87 @@ export class SubscriptionTable {
   closeAll(): void {
     for (const s of this.#byId.values()) s.close()
     this.#byId.clear()
-    this.#offDeleted()
-    this.#offResigned()
-    this.#offGrants()
+    if (this.#listed) brokerTables(this.#broker).delete(this)
+    this.#listed = false
   }
 
   #get(id: number): Subscription {
     const sub = this.#byId.get(id)
     if (!sub) throw new SamsaError('UNKNOWN_SUBSCRIPTION', `no subscription ${id} on this connection`)
     return sub
+  }
+}
+
+/** A subscription is gone from the table (unsubscribed, or ended by itself); the host hears when none is left. */
+function forget(byId: Map<number, Subscription>, host: Host, id: number): void {
+  if (byId.delete(id) && byId.size === 0) host.hasSubscriptions?.(false)
+}
+
+/**
+ * The tables with subscriptions of each broker, behind one listener per broker event (a topic deleted, a partition
+ * resigned, grants changed) instead of three listeners and their closures per connection.
+ */
+const tablesByBroker = new WeakMap<Broker, Set<SubscriptionTable>>()
+
+function brokerTables(broker: Broker): Set<SubscriptionTable> {
+  let tables = tablesByBroker.get(broker)
+  if (tables) return tables
+  const all = new Set<SubscriptionTable>()
+  broker.onTopicDeleted((topic) => {
+    for (const t of [...all]) t.topicDeleted(topic)
+  })
+  broker.onResigned((r) => {
+    for (const t of [...all]) t.resigned(r)
+  })
+  broker.access.onGrantsChanged(() => {
+    for (const t of [...all]) t.recheckAuthorization()
+  })
+  tables = all
+  tablesByBroker.set(broker, tables)
+  return tables
+}
+
+/** The connection as its subscriptions see it; its methods live on the prototype, so a subscription adds no closures. */
+class TableSubscriptionHost implements SubscriptionHost {
+  readonly #broker: Broker
+  readonly #host: Host
+  readonly #byId: Map<number, Subscription>
+
+  constructor(broker: Broker, host: Host, byId: Map<number, Subscription>) {
+    this.#broker = broker
+    this.#host = host
+    this.#byId = byId
+  }
+
+  get apiVersion(): number {
+    return this.#host.version
+  }
+
+  get maxPushBytes(): number {
+    return this.#broker.limits.maxPushBytes
+  }
+
+  get maxCreditBytes(): number {
+    return this.#broker.limits.maxCreditBytes
+  }
+
+  send(frame: Uint8Array): void {
+    this.#host.send(frame)
+  }
+
+  tryReserve(bytes: number): boolean {
+    return this.#host.tryReserveOutput(bytes)
+  }
+
+  release(bytes: number): void {
+    this.#host.releaseOutput(bytes)
+  }
+
+  recordsOut(topic: string, records: number, bytes: number): void {
+    this.#broker.metrics.recordsOut(topic, records, bytes)
+  }
+
+  ended(id: number): void {
+    forget(this.#byId, this.#host, id)
   }
 }

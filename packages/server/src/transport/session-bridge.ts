@@ -40,8 +40,37 @@ export interface BridgedSession {
 
 export const WEBSOCKET_PATH = '/ws'
 
-const NO_BUFFER = () => 0
-const NOTHING = () => {}
+/** The adapter's socket as a Session sees it (methods on the prototype: no closures per connection). */
+class BridgedSocket implements SessionSocket {
+  readonly #socket: BridgeSocket
+  readonly remoteAddress: string | undefined
+
+  constructor(socket: BridgeSocket, remoteAddress: string | undefined) {
+    this.#socket = socket
+    this.remoteAddress = remoteAddress
+  }
+
+  send(frame: Uint8Array): void {
+    this.#socket.send(frame)
+  }
+
+  close(code: number, reason: string): void {
+    this.#socket.close(code, reason)
+  }
+
+  /** 0 where the runtime cannot tell: slow-consumer protection is credit alone there. */
+  bufferedAmount(): number {
+    return this.#socket.bufferedAmount?.() ?? 0
+  }
+
+  pauseReading(): void {
+    this.#socket.pauseReading?.()
+  }
+
+  resumeReading(): void {
+    this.#socket.resumeReading?.()
+  }
+}
 
 /** Admission, Session wiring and close accounting; null (the socket closed with 1013) when not admitted. */
 export function openSession(broker: Broker, socket: BridgeSocket, opts: BridgeOptions = {}): BridgedSession | null {
@@ -50,15 +79,7 @@ export function openSession(broker: Broker, socket: BridgeSocket, opts: BridgeOp
     socket.close(CloseCodes.TRY_AGAIN_LATER, broker.shuttingDown ? 'broker is shutting down' : `broker is at maxConnections (${broker.limits.maxConnections})`)
     return null
   }
-  const sessionSocket: SessionSocket = {
-    send: (frame) => socket.send(frame),
-    close: (code, reason) => socket.close(code, reason),
-    bufferedAmount: socket.bufferedAmount ? () => socket.bufferedAmount!() : NO_BUFFER,
-    pauseReading: socket.pauseReading ? () => socket.pauseReading!() : NOTHING,
-    resumeReading: socket.resumeReading ? () => socket.resumeReading!() : NOTHING,
-    ...(opts.remoteAddress !== undefined ? { remoteAddress: clientAddress(opts.remoteAddress) } : {}),
-  }
-  const session = new Session(broker, sessionSocket, opts.peers)
+  const session = new Session(broker, new BridgedSocket(socket, opts.remoteAddress === undefined ? undefined : clientAddress(opts.remoteAddress)), opts.peers)
   let open = true
   return {
     session,

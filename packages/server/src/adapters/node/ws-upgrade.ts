@@ -55,9 +55,12 @@ export function attachWebSocketServer(server: Server, deps: WebSocketUpgradeDeps
     socket.destroy()
   })
 
+  const websocketError = (err: Error) => report('websocket', err)
+
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    let upgraded = false
-    socket.on('error', (err) => report(upgraded ? 'socket' : 'upgrade', err))
+    // The listener lives as long as the socket: made apart (watchErrors), so its closure holds no reference to the
+    // upgrade request (headers and all) for the connection's life.
+    const stage = watchErrors(socket, report)
     if (pathOf(req) !== WEBSOCKET_PATH) {
       socket.end(`HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nWebSocket connections go to ${WEBSOCKET_PATH}\n`)
       return
@@ -68,13 +71,21 @@ export function attachWebSocketServer(server: Server, deps: WebSocketUpgradeDeps
       socket.end(`HTTP/1.1 ${REFUSAL_STATUS_LINES[refusal.status]}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${refusal.message}\n`)
       return
     }
+    const remoteAddress = req.socket.remoteAddress
     wss.handleUpgrade(req, socket, head, (ws) => {
-      upgraded = true
-      ws.on('error', (err) => report('websocket', err))
-      bindWebSocket(deps.broker, ws, deps.peers, req.socket.remoteAddress)
+      stage.upgraded = true
+      ws.on('error', websocketError)
+      bindWebSocket(deps.broker, ws, deps.peers, remoteAddress)
     })
   })
   return wss
+}
+
+/** Counts and logs every error of a socket, as 'upgrade' until `upgraded` is set, then as 'socket'. */
+function watchErrors(socket: Duplex, report: (stage: ConnectionErrorStage, err: Error) => void): { upgraded: boolean } {
+  const stage = { upgraded: false }
+  socket.on('error', (err) => report(stage.upgraded ? 'socket' : 'upgrade', err))
+  return stage
 }
 
 function pathOf(req: IncomingMessage): string {

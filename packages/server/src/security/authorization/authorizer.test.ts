@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ANONYMOUS, type Principal } from '../principal.js'
 import { parseAclFile } from './acl-file.js'
-import { Authorizer } from './authorizer.js'
+import { Authorizer, CLAIM_GRANTS_CACHED, CLAIM_TEXT_CACHED_CHARS } from './authorizer.js'
 import { OPERATIONS } from './grants.js'
 
 const user = (name: string, samsa?: unknown): Principal => ({ kind: 'user', name, claims: samsa === undefined ? {} : { samsa } })
@@ -69,5 +69,28 @@ describe('Authorizer', () => {
     expect(a.allows(alice, 'write', 'logs.app')).toBe(false)
     expect(a.allows(ANONYMOUS, 'read', 'public')).toBe(false)
     expect(a.allows(alice, 'read', 'chat.x')).toBe(true)
+  })
+
+  it('principals whose tokens grant the same share one frozen Grants; at most CLAIM_GRANTS_CACHED claim texts are kept, none longer than CLAIM_TEXT_CACHED_CHARS', () => {
+    const a = new Authorizer({ enabled: true })
+    const claim = { read: ['chat.*'], write: ['chat.alice'] }
+    const tab1 = user('alice', claim)
+    const tab2 = user('alice', { read: ['chat.*'], write: ['chat.alice'] })
+    expect(a.grantsOf(tab1)).toBe(a.grantsOf(tab2))
+    expect(Object.isFrozen(a.grantsOf(tab1).topics.read)).toBe(true)
+    expect(a.allows(tab2, 'write', 'chat.alice')).toBe(true)
+    expect(a.allows(tab2, 'write', 'chat.bob')).toBe(false)
+    // A claim that cannot be read still grants nothing when it is found again.
+    expect(a.allows(user('m', { read: 'x' }), 'read', 'x')).toBe(false)
+    expect(a.allows(user('n', { read: 'x' }), 'read', 'x')).toBe(false)
+
+    for (let i = 0; i < CLAIM_GRANTS_CACHED + 10; i++) expect(a.allows(user(`u${i}`, { read: [`t${i}`] }), 'read', `t${i}`)).toBe(true)
+    expect(a.claimTextsCached).toBe(CLAIM_GRANTS_CACHED)
+    const long = { read: ['x', ...Array.from({ length: CLAIM_TEXT_CACHED_CHARS / 4 }, (_, i) => `p${i}`)] }
+    expect(a.allows(user('big', long), 'read', 'x')).toBe(true)
+    expect(a.allows(user('big', long), 'read', 'y')).toBe(false)
+    expect(a.claimTextsCached).toBe(CLAIM_GRANTS_CACHED)
+    // The oldest were forgotten, not their meaning: a principal with a forgotten claim is read again.
+    expect(a.allows(user('alice2', claim), 'write', 'chat.alice')).toBe(true)
   })
 })

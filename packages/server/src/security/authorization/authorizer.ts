@@ -22,6 +22,13 @@ export class Authorizer {
   readonly #acls: () => AclTable
   /** Each principal's claim grants, read once (a Principal is immutable). */
   readonly #claimGrants = new WeakMap<Principal, Grants>()
+  /**
+   * Claim grants by the claim's JSON text, so the principals of tokens that grant the same (the connections of one
+   * user, every tab) share one frozen Grants instead of each holding its own copy. At most CLAIM_GRANTS_CACHED texts
+   * of at most CLAIM_TEXT_CACHED_CHARS each (a longer claim is read for its principal alone); the oldest is
+   * forgotten first.
+   */
+  readonly #grantsByClaimText = new Map<string, Grants>()
   readonly #changeListeners = new Set<() => void>()
 
   constructor(opts: AuthorizerOptions) {
@@ -55,16 +62,50 @@ export class Authorizer {
     return mergeGrants(this.#fromClaim(principal), this.#acls().get(principal.name) ?? NO_GRANTS)
   }
 
+  /** Distinct claim texts whose grants are held for sharing (≤ CLAIM_GRANTS_CACHED). */
+  get claimTextsCached(): number {
+    return this.#grantsByClaimText.size
+  }
+
   #fromClaim(principal: Principal): Grants {
     let grants = this.#claimGrants.get(principal)
     if (grants === undefined) {
-      try {
-        grants = principal.kind === 'user' ? grantsFromClaim(principal.claims.samsa) : NO_GRANTS
-      } catch {
-        grants = NO_GRANTS
-      }
+      grants = principal.kind === 'user' ? this.#grantsOfClaim(principal.claims.samsa) : NO_GRANTS
       this.#claimGrants.set(principal, grants)
     }
     return grants
   }
+
+  #grantsOfClaim(claim: unknown): Grants {
+    const text = claim === undefined ? undefined : JSON.stringify(claim)
+    const cacheable = text !== undefined && text.length <= CLAIM_TEXT_CACHED_CHARS
+    const known = cacheable ? this.#grantsByClaimText.get(text) : undefined
+    if (known) return known
+    let grants: Grants
+    try {
+      grants = frozenGrants(grantsFromClaim(claim))
+    } catch {
+      grants = NO_GRANTS
+    }
+    if (cacheable) {
+      if (this.#grantsByClaimText.size >= CLAIM_GRANTS_CACHED) this.#grantsByClaimText.delete(this.#grantsByClaimText.keys().next().value!)
+      this.#grantsByClaimText.set(text, grants)
+    }
+    return grants
+  }
+}
+
+/** Distinct claim texts whose grants the authorizer keeps for sharing between principals. */
+export const CLAIM_GRANTS_CACHED = 1_000
+/** A claim longer than this (as JSON) is read for its principal alone, not kept for sharing. */
+export const CLAIM_TEXT_CACHED_CHARS = 4_096
+
+/** Shared between principals: nothing may change it. */
+function frozenGrants(g: Grants): Grants {
+  if (g === NO_GRANTS) return g
+  const topics = Object.freeze({
+    read: Object.freeze([...g.topics.read]), write: Object.freeze([...g.topics.write]), create: Object.freeze([...g.topics.create]),
+    delete: Object.freeze([...g.topics.delete]), describe: Object.freeze([...g.topics.describe]),
+  })
+  return Object.freeze({ topics, admin: g.admin })
 }
