@@ -53,14 +53,12 @@ export function encodeBatchInFrame(topic: string, input: BatchInput, crc: Crc32c
 
 const writeFields = (w: ByteWriter, q: ProduceRequest): ByteWriter => w.string(q.topic).i32(q.partition).i8(q.acks).u32(q.timeoutMs)
 
-/** True when `frame` ends with `batch` (same memory) after exactly a head's room for `topic`. */
-function holdsBatch(frame: Uint8Array, q: ProduceRequest): boolean {
-  const { batch } = q
-  return (
-    frame.buffer === batch.buffer &&
-    frame.byteOffset + frame.length === batch.byteOffset + batch.length &&
-    batch.byteOffset - frame.byteOffset === produceFrameHeadBytes(q.topic)
-  )
+/** `q.frame` when it ends with `q.batch` (same memory) after exactly a head's room for `q.topic`; else null. */
+function inPlaceFrame(q: ProduceRequest): Uint8Array | null {
+  const { frame, batch } = q
+  if (frame === undefined || frame.buffer !== batch.buffer || frame.byteOffset + frame.length !== batch.byteOffset + batch.length) return null
+  const head = batch.byteOffset - frame.byteOffset
+  return head === produceFrameHeadBytes(q.topic) ? frame : null
 }
 
 export const produce: Exchange<ProduceRequest, ProduceResponse> = {
@@ -68,10 +66,8 @@ export const produce: Exchange<ProduceRequest, ProduceResponse> = {
   name: 'produce',
   encodeRequest: (w, q) => void writeFields(w, q).raw(q.batch),
   frameInPlace: (head, q) => {
-    const frame = q.frame
-    if (frame === undefined || !holdsBatch(frame, q)) return null
-    const bytes = writeFields(head, q).finish()
-    frame.set(bytes, 0)
+    const frame = inPlaceFrame(q)
+    frame?.set(writeFields(head, q).finish())
     return frame
   },
   decodeRequest: (r) => ({ topic: r.string(), partition: r.i32(), acks: r.i8(), timeoutMs: r.u32(), batch: r.rest() }),
