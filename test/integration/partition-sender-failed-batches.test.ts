@@ -111,6 +111,29 @@ function batch(values: string[]) {
 }
 
 describe('PartitionSender with failed batches', () => {
+  it('sends a batch in the frame it was encoded in: a resend reuses that frame with a new head, and the outbox holds a view of the very bytes sent', async () => {
+    const broker = await FaultyBroker.start()
+    const sent: ProduceRequest[] = []
+    const recording = { request: (ex: typeof exchanges.produce, req: ProduceRequest) => (sent.push(req), broker.request(ex, req)) }
+    const persisted: Uint8Array[] = []
+    const s = sender(recording, { persist: async (b) => void persisted.push(b.bytes), unpersist: () => {} })
+    broker.lose = { baseSequence: 0, times: 2 } // two lost requests (the connection dropped): resent, same sequence
+    const a = batch(['a0', 'a1'])
+    s.enqueue(a.closed)
+    expect(await Promise.all(a.results)).toEqual([0, 1])
+    expect(sent).toHaveLength(3)
+    const frame = sent[0]!.frame!
+    for (const req of sent) {
+      expect(req.frame).toBe(frame)
+      expect(req.batch).toBe(sent[0]!.batch)
+    }
+    expect(frame.subarray(frame.length - sent[0]!.batch.length)).toEqual(sent[0]!.batch)
+    expect(persisted).toHaveLength(1) // written once, before the first request
+    expect(persisted[0]).toBe(sent[0]!.batch)
+    expect(broker.appended).toEqual([sent[0]!.batch])
+    expect(await broker.log()).toEqual(['a0', 'a1'])
+  })
+
   it('an acknowledged record is in the log even after an earlier batch failed ambiguously (appended, then timed out)', async () => {
     const broker = await FaultyBroker.start()
     const time = new ManualClock()

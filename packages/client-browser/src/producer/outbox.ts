@@ -11,7 +11,10 @@
  *   re-sequenced the partition (`unpersist` with a reset);
  * - a fenced identity is forgotten (producer id −1), so the next page life asks for a new producer id;
  * - a new page life resends the outbox per partition in baseSequence order, with the same bytes, before any new
- *   batch; nobody awaits those records: `recoveredWaiters` reports their offsets once all are acknowledged.
+ *   batch; nobody awaits those records: `recoveredWaiters` reports their offsets once all are acknowledged;
+ * - a batch is stored as the view the producer sends (the end of its produce frame, `encodeBatchInFrame`), never
+ *   copied here: its bytes never change once encoded (a request writes only the frame's head). A store that clones
+ *   (IndexedDB) keeps the frame's head room with it, a few dozen bytes.
  */
 import type { Clock, Logger } from '../ports.js'
 import type { ClientStorage, OutboxEntry, ProducerIdentity as StoredIdentity } from '../storage/stores.js'

@@ -14,7 +14,7 @@
  * recovered from a previous page life (`restore`) are sent first, with their stored bytes and sequences. When the
  * client closes, unacknowledged batches are rejected but stay in the outbox for the next page life.
  */
-import { SamsaError, crc32c, decodeRecords, encodeRecordBatch, type Crc32cFn } from '@samsa/shared'
+import { SamsaError, crc32c, decodeRecords, encodeBatchInFrame, type Crc32cFn } from '@samsa/shared'
 import { backoffDelayMs, type BackoffPolicy } from '../connection/backoff.js'
 import type { Clock, Random } from '../ports.js'
 import type { OutboxEntry } from '../storage/stores.js'
@@ -64,6 +64,8 @@ interface SentBatch extends ClosedBatch, WindowBatch {
   baseSequence: number
   /** The encoded batch; kept across resends so a resend is byte-identical. Null after re-sequencing. */
   bytes: Uint8Array | null
+  /** The produce frame `bytes` was encoded in (its end): each request writes only the head. Undefined for a batch restored from the outbox. */
+  frame: Uint8Array | undefined
   outcome: Outcome | null
   attempts: number
   /** True once the outbox holds this batch with its current bytes. */
@@ -131,6 +133,7 @@ export class PartitionSender {
         sizeBytes: e.batch.length,
         baseSequence: e.baseSequence,
         bytes: e.batch,
+        frame: undefined,
         outcome: null,
         attempts: 0,
         persisted: true,
@@ -159,7 +162,7 @@ export class PartitionSender {
       if (this.#restored.length > 0) batch = this.#restored.shift()!
       else {
         const closed = this.#queued.shift()!
-        batch = { ...closed, recordCount: closed.records.length, baseSequence: this.#nextSequence, bytes: null, outcome: null, attempts: 0, persisted: this.#deps.persist === undefined, staleSequences: [], pendingSeqs: pendingSeqsOf(closed.waiters) }
+        batch = { ...closed, recordCount: closed.records.length, baseSequence: this.#nextSequence, bytes: null, frame: undefined, outcome: null, attempts: 0, persisted: this.#deps.persist === undefined, staleSequences: [], pendingSeqs: pendingSeqsOf(closed.waiters) }
         this.#nextSequence += closed.records.length
       }
       this.#inFlight.push(batch)
@@ -170,12 +173,14 @@ export class PartitionSender {
 
   #dispatch(batch: SentBatch): void {
     const { identity, acks, timeoutMs, persist } = this.#deps
-    const bytes = (batch.bytes ??= encodeRecordBatch({
+    // Straight into the produce frame: the outbox keeps a view of the batch, each request writes the frame's head.
+    if (batch.bytes === null) ({ batch: batch.bytes, frame: batch.frame } = encodeBatchInFrame(this.topic, {
       producerId: identity.producerId,
       producerEpoch: identity.producerEpoch,
       baseSequence: identity.producerId >= 0 ? batch.baseSequence : -1,
       records: batch.records,
     }, this.#deps.crc32c ?? crc32c))
+    const { bytes, frame } = batch
     batch.outcome = null
     batch.attempts++
     batch.sentBehind = sentBehind(this.#inFlight, batch)
@@ -193,7 +198,7 @@ export class PartitionSender {
               throw new SamsaError('UNKNOWN_SERVER_ERROR', `could not write the batch to the outbox: ${String(error)}`)
             },
           )
-    void produceToLeader(this.#deps, { topic: this.topic, partition: this.partition, acks, timeoutMs, batch: bytes }, written).then((outcome) => this.#settled(batch, outcome))
+    void produceToLeader(this.#deps, { topic: this.topic, partition: this.partition, acks, timeoutMs, batch: bytes, frame }, written).then((outcome) => this.#settled(batch, outcome))
   }
 
   #settled(batch: SentBatch, outcome: Outcome): void {
@@ -257,6 +262,7 @@ export class PartitionSender {
         b.persisted = persist === undefined
         b.baseSequence = verdict.baseSequence
         b.bytes = null
+        b.frame = undefined
       }
       if (verdict.action === 'fail') {
         logger.warn({ topic: this.topic, partition: this.partition, error: verdict.error.errorName, baseSequence: b.baseSequence }, 'batch failed')

@@ -1,6 +1,7 @@
 /** @module ClientStorage in memory: for Node, tests, and browsers without IndexedDB. Nothing survives the process; no `atomic`. */
 import type { ClientStorage, OffsetStore, OutboxEntry, OutboxStore, PendingRecord, PendingRecordStore, ProducerIdentity, ProducerIdentityStore, StoredPosition } from './stores.js'
 
+/** Batches are kept as added (no one changes them: OutboxEntry.batch) and copied on the way out. */
 const copyEntry = (e: OutboxEntry): OutboxEntry => ({ ...e, batch: e.batch.slice() })
 const copyPending = (r: PendingRecord): PendingRecord => ({
   ...r,
@@ -46,7 +47,7 @@ export function memoryStorage(): ClientStorage {
 
   const outboxStore: OutboxStore = {
     async add(entry, identity, removePending = []) {
-      outbox.set(boxKey(entry.producer, entry.topic, entry.partition, entry.baseSequence), copyEntry(entry))
+      outbox.set(boxKey(entry.producer, entry.topic, entry.partition, entry.baseSequence), { ...entry })
       identities.set(identity.name, copyIdentity(identity))
       for (const seq of removePending) pendingRecords.delete(pendingKey(entry.producer, seq))
     },

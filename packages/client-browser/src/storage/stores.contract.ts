@@ -111,11 +111,24 @@ export function storesContract(name: string, makeStorage: () => ClientStorage): 
         expect((await storage.producers.get('p'))?.nextSequences).toEqual({ 't/0': 3, 't/1': 2 })
       })
 
-      it('copies on the way in: mutating the entry afterwards does not change the store', async () => {
-        const e = entry('p', 't', 0, 0)
+      it('keeps the entry’s fields as added (a later change to the entry object does not reach the store)', async () => {
+        const e = { ...entry('p', 't', 0, 0) }
         await storage.outbox.add(e, identity('p'))
-        e.batch[0] = 99
+        Object.assign(e, { baseSequence: 9, recordCount: 1 })
+        expect((await storage.outbox.list('p'))[0]).toEqual(entry('p', 't', 0, 0))
+      })
+
+      it('copies on the way out: mutating a listed batch does not change the store', async () => {
+        await storage.outbox.add(entry('p', 't', 0, 0), identity('p'))
+        ;(await storage.outbox.list('p'))[0]!.batch[0] = 99
         expect((await storage.outbox.list('p'))[0]!.batch[0]).toBe(0)
+      })
+
+      it('stores a batch given as a view (the end of a produce frame) as exactly that view’s bytes', async () => {
+        const frame = new Uint8Array([1, 2, 3, 0, 0, 2, 7])
+        await storage.outbox.add({ ...entry('p', 't', 0, 0), batch: frame.subarray(3) }, identity('p'))
+        const [listed] = await storage.outbox.list('p')
+        expect([...listed!.batch]).toEqual([0, 0, 2, 7])
       })
     })
 

@@ -29,7 +29,10 @@ export interface OutboxEntry {
   readonly partition: number
   readonly baseSequence: number
   readonly recordCount: number
-  /** The encoded RecordBatch v2. */
+  /**
+   * The encoded RecordBatch v2 (a view: the end of its produce frame). Nobody changes these bytes once the entry is
+   * added, so a store may keep them as given (memory) or clone them (IndexedDB); `list` hands out copies.
+   */
   readonly batch: Uint8Array
   /** Clock ms when the batch was first written to the outbox. */
   readonly createdAtMs: number

@@ -166,6 +166,23 @@ export function partitionLogSuite(name: string, makeStorage: () => Promise<LogSt
       expect(recordsOf((await log.read(42, 1)).records)[0]!.value).toBe('c42-0')
     })
 
+    it('group commit adds no wait at a low rate: a lone append starts its fsync at once; one arriving during it gets the next', async () => {
+      const e = await env()
+      const log = await e.open()
+      const before = e.storage.syncs
+      const release = e.storage.holdSyncs()
+      const first = log.append(testBatch({ tag: 'a' }))
+      await until(() => e.storage.syncs === before + 1) // started with no other append, timer or waiter
+      const second = log.append(testBatch({ tag: 'b' }))
+      await until(() => log.logEndOffset === 2)
+      expect(e.storage.syncs).toBe(before + 1) // written, waiting for the fsync after the running one
+      release()
+      expect((await first).baseOffset).toBe(0)
+      expect((await second).baseOffset).toBe(1)
+      expect(e.storage.syncs).toBe(before + 2)
+      expect(log.highWatermark).toBe(2)
+    })
+
     it("under 'always' the high watermark moves only after the fsync, then listeners fire", async () => {
       const e = await env()
       const log = await e.open()

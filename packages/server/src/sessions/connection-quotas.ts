@@ -102,6 +102,7 @@ export class ConnectionQuotas {
     const key = this.#key()
     if (key === null) return
     const t = this.#broker.quotas.delivered(key, this.#host.remoteAddress, bytes)
+    if (t.ms <= 0) return
     this.#apply({ ms: Math.min(t.ms, this.#broker.quotas.config.quotaMaxThrottleMs), quota: t.quota })
   }
 

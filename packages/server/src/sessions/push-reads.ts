@@ -26,6 +26,9 @@ export class PreparedPush {
   /** Records pushed the client keeps (those of the first batch below `offset` are skipped by it). */
   readonly records: number
   readonly #frames = new Map<number, Uint8Array>()
+  /** The frame last handed out and its key: a fan-out asks for the same (version, id) again and again. */
+  #lastKey = -1
+  #lastFrame: Uint8Array | null = null
   /** Deliveries of this push not yet reported (count()). */
   #delivered = 0
 
@@ -48,11 +51,14 @@ export class PreparedPush {
   /** The push frame for a subscription; the same bytes for every caller with the same version and id. */
   frame(apiVersion: number, subscriptionId: number): Uint8Array {
     const key = apiVersion * 2 ** 32 + subscriptionId
+    if (key === this.#lastKey && this.#lastFrame !== null) return this.#lastFrame
     let frame = this.#frames.get(key)
     if (frame === undefined) {
       frame = encodePushRecords(apiVersion, subscriptionId, this.highWatermark, this.logStartOffset, this.bytes)
       this.#frames.set(key, frame)
     }
+    this.#lastKey = key
+    this.#lastFrame = frame
     return frame
   }
 

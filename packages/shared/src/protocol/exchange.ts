@@ -12,6 +12,12 @@ export interface ClientExchange<Req, Res> {
   readonly apiKey: number
   readonly name: string
   encodeRequest(w: ByteWriter, req: Req): void
+  /**
+   * Optional: the request frame when the request's trailing payload was encoded after room for the frame's head
+   * (produce: `encodeBatchInFrame`), so the payload is not copied: `head` holds the frame header; the exchange writes
+   * its fields there and then into that room. Checks the room before writing anything; null: encode as usual.
+   */
+  frameInPlace?(head: ByteWriter, req: Req): Uint8Array | null
   decodeResponse(r: ByteReader): Res
 }
 

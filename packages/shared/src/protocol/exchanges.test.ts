@@ -473,7 +473,8 @@ describe('the client side of an exchange', () => {
       const name = key.slice(0, -'ClientSide'.length)
       const exchange: AnyExchange | undefined = Object.entries(exchanges).find(([n]) => n === name)?.[1]
       expect(exchange, `${key} names no exchange`).toBeDefined()
-      expect(index[key]).toEqual({ apiKey: exchange!.apiKey, name: exchange!.name, encodeRequest: exchange!.encodeRequest, decodeResponse: exchange!.decodeResponse })
+      const inPlace = exchange!.frameInPlace ? { frameInPlace: exchange!.frameInPlace } : {}
+      expect(index[key]).toEqual({ apiKey: exchange!.apiKey, name: exchange!.name, encodeRequest: exchange!.encodeRequest, decodeResponse: exchange!.decodeResponse, ...inPlace })
     }
   })
 })

@@ -31,6 +31,8 @@ function header(w: ByteWriter, apiKey: number, apiVersion: number, correlationId
 
 export function encodeRequestFrame<Req>(exchange: ClientExchange<Req, unknown>, apiVersion: number, correlationId: number, req: Req, sizeHint = 64): Uint8Array {
   const w = header(new ByteWriter(sizeHint), exchange.apiKey, apiVersion, correlationId)
+  const inPlace = exchange.frameInPlace?.(w, req) ?? null
+  if (inPlace !== null) return inPlace
   exchange.encodeRequest(w, req)
   return w.finish()
 }

@@ -125,6 +125,15 @@ export function recordEncodedSize(r: RecordInput, offsetDelta: number, baseTimes
 
 /** `crc32c`: a native CRC-32C (same result) where the runtime has one; default the pure-JS one. */
 export function encodeRecordBatch(input: BatchInput, crc: Crc32cFn = crc32c): Uint8Array {
+  return encodeRecordBatchAfter(0, input, crc)
+}
+
+/**
+ * Encodes the batch after `headroom` free bytes, in one new buffer that it returns whole: the batch is its subarray
+ * from `headroom`. A produce frame's head goes in that room (produce.ts, `encodeBatchInFrame`), so the batch is never
+ * copied into its frame. The room is zeroed.
+ */
+export function encodeRecordBatchAfter(headroom: number, input: BatchInput, crc: Crc32cFn = crc32c): Uint8Array {
   const records = input.records
   const n = records.length
   if (n === 0) throw new RangeError('a batch needs at least one record')
@@ -140,8 +149,9 @@ export function encodeRecordBatch(input: BatchInput, crc: Crc32cFn = crc32c): Ui
     const size = recordBodySize(records[i]!, i, baseTimestamp)
     total += varintSize(size) + size
   }
-  const bytes = new Uint8Array(total)
-  const view = new DataView(bytes.buffer)
+  const out = new Uint8Array(headroom + total)
+  const bytes = headroom === 0 ? out : out.subarray(headroom)
+  const view = new DataView(out.buffer, headroom, total)
   writeInt64(view, 0, input.baseOffset ?? 0)
   view.setInt32(8, total - BATCH_LOG_OVERHEAD)
   view.setInt32(12, int32(input.partitionLeaderEpoch ?? -1, 'partitionLeaderEpoch'))
@@ -175,7 +185,7 @@ export function encodeRecordBatch(input: BatchInput, crc: Crc32cFn = crc32c): Ui
     }
   }
   view.setUint32(17, crc(bytes, CRC_START, total))
-  return bytes
+  return out
 }
 
 /** DataView setters wrap silently; a field out of range is the caller's bug and must not reach the log as another number. */

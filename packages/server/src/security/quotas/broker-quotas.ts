@@ -53,6 +53,7 @@ export function longer(a: Throttle, b: Throttle): Throttle {
 }
 
 const NONE_PRODUCE: Throttle = { ms: 0, quota: 'produce_bytes' }
+const NONE_FETCH: Throttle = { ms: 0, quota: 'fetch_bytes' }
 
 export class BrokerQuotas {
   readonly config: QuotaConfig
@@ -133,7 +134,7 @@ export class BrokerQuotas {
   }
 
   #bytes(quota: QuotaName, byPrincipal: KeyedRate | null, byIp: KeyedRate | null, principal: string, ip: string | undefined, bytes: number): Throttle {
-    if (!byPrincipal && !byIp) return quota === 'produce_bytes' ? NONE_PRODUCE : { ms: 0, quota }
+    if (!byPrincipal && !byIp) return quota === 'produce_bytes' ? NONE_PRODUCE : NONE_FETCH
     const now = this.#clock.monotonicMs()
     const a = byPrincipal?.record(principal, bytes, now) ?? 0
     const b = ip !== undefined ? byIp?.record(ip, bytes, now) ?? 0 : 0
