@@ -1,0 +1,75 @@
+/**
+ * @module Runs the Cloudflare Worker (one SamsaBrokerObject per namespace) in workerd through Miniflare, its Durable
+ * Object storage persisted under a directory, as the conformance suite and the bench start a broker process:
+ * `node test/support/workerd-host.mjs --data-dir DIR [--port 0] [--host 127.0.0.1] [--<setting> VALUE]…` (settings in
+ * kebab case, as `samsa start`'s, passed to the object in SAMSA_SETTINGS). Once the object has started (a first
+ * /healthz) it prints one JSON line with `"msg":"broker listening"` and its `url`; a failure to start prints one line
+ * (`samsa-workerd: …`) and exits 1. SIGTERM or SIGINT disposes of workerd and exits 0. No telemetry is sent.
+ */
+import { readFile } from 'node:fs/promises'
+import { Miniflare } from 'miniflare'
+import { COMPATIBILITY_DATE, buildWorker } from '../../packages/server/scripts/build-worker.mjs'
+
+process.env.WRANGLER_SEND_METRICS = 'false'
+process.env.WRANGLER_SEND_ERROR_REPORTS = 'false'
+
+function fail(message) {
+  console.error(`samsa-workerd: ${message}`)
+  process.exit(1)
+}
+
+function parse(argv) {
+  const opts = { dataDir: null, host: '127.0.0.1', port: 0, settings: {} }
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]
+    const value = argv[i + 1]
+    if (!flag.startsWith('--')) fail(`unexpected argument ${flag}`)
+    const name = flag.slice(2)
+    if (name === 'allow-anonymous') {
+      opts.settings.allowAnonymous = true
+      continue
+    }
+    if (value === undefined) fail(`${flag} needs a value`)
+    i++
+    if (name === 'data-dir') opts.dataDir = value
+    else if (name === 'host') opts.host = value
+    else if (name === 'port') opts.port = Number(value)
+    else opts.settings[name.replace(/-([a-z])/g, (_, c) => c.toUpperCase())] = /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value
+  }
+  if (opts.dataDir === null) fail('--data-dir DIR is required (the Durable Object storage is persisted there)')
+  return opts
+}
+
+const opts = parse(process.argv.slice(2))
+let mf = null
+let stopping = false
+const stop = async () => {
+  if (stopping) return
+  stopping = true
+  await mf?.dispose().catch(() => {})
+  process.exit(0)
+}
+process.on('SIGTERM', stop)
+process.on('SIGINT', stop)
+
+try {
+  const { outfile } = await buildWorker()
+  mf = new Miniflare({
+    modules: true,
+    script: await readFile(outfile, 'utf8'),
+    compatibilityDate: COMPATIBILITY_DATE,
+    durableObjects: { SAMSA_BROKER: { className: 'SamsaBrokerObject', useSQLite: true } },
+    durableObjectsPersist: opts.dataDir,
+    bindings: { SAMSA_SETTINGS: JSON.stringify(opts.settings), SAMSA_LOG_LEVEL: 'warn' },
+    host: opts.host,
+    port: opts.port,
+  })
+  const base = await mf.ready
+  const url = `http://${opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host}:${base.port}`
+  const started = await fetch(`${url}/healthz`, { headers: { host: `${opts.host}:${base.port}` } })
+  if (started.status !== 200) fail(`the broker object could not start: ${(await started.text()).trim().split('\n')[0]}`)
+  console.log(JSON.stringify({ level: 'info', runtime: 'workerd', msg: 'broker listening', url }))
+} catch (e) {
+  await mf?.dispose().catch(() => {})
+  fail(e instanceof Error ? e.message.split('\n')[0] : String(e))
+}
