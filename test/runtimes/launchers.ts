@@ -1,7 +1,8 @@
 /**
  * @module How the conformance suite starts a single broker on a data directory under each runtime: Node (the
  * `samsa start` command), Bun and Deno (their entries under packages/server/dist/adapters/, binaries from the
- * pinned npm packages in node_modules/.bin). A runtime whose binary is missing or cannot start fails with one line
+ * pinned npm packages in node_modules/.bin), workerd (the Cloudflare Worker and its Durable Object in Miniflare's
+ * workerd, storage persisted in the data directory: test/support/workerd-host.mjs; telemetry off). A runtime whose binary is missing or cannot start fails with one line
  * naming it; it is never skipped. Runs the built server: `npm run build` first (npm test does).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -10,10 +11,11 @@ import { fileURLToPath } from 'node:url'
 import { REPO_ROOT, SAMSA_BIN } from '../support/child-broker.js'
 import { until } from '../support/until.js'
 
-export const RUNTIMES = ['node', 'bun', 'deno'] as const
+export const RUNTIMES = ['node', 'bun', 'deno', 'workerd'] as const
 export type RuntimeName = (typeof RUNTIMES)[number]
 
 const bin = (name: string) => fileURLToPath(new URL(`../../node_modules/.bin/${name}`, import.meta.url))
+const WORKERD_HOST = fileURLToPath(new URL('../support/workerd-host.mjs', import.meta.url))
 const entry = (runtime: string) => fileURLToPath(new URL(`../../packages/server/dist/adapters/${runtime}/main.js`, import.meta.url))
 
 /** Connections one client address may hold on every launched broker (the suite checks the quota applies). */
@@ -28,6 +30,8 @@ function command(runtime: RuntimeName, dataDir: string, extra: readonly string[]
       return { file: bin('bun'), args: [entry('bun'), '--port', '0', '--data-dir', dataDir, ...LIMITS, ...extra] }
     case 'deno':
       return { file: bin('deno'), args: ['run', '--allow-all', entry('deno'), '--port', '0', '--data-dir', dataDir, ...LIMITS, ...extra] }
+    case 'workerd':
+      return { file: process.execPath, args: [WORKERD_HOST, '--port', '0', '--data-dir', dataDir, ...LIMITS, ...extra] }
   }
 }
 
@@ -45,8 +49,9 @@ export interface LaunchedBroker {
 export async function launchBroker(runtime: RuntimeName, dataDir: string, extra: readonly string[] = []): Promise<LaunchedBroker> {
   const { file, args } = command(runtime, dataDir, extra)
   if (!existsSync(file)) throw new Error(`${runtime}: no binary at ${file} (run npm ci)`)
-  if (runtime !== 'node' && !existsSync(args[runtime === 'deno' ? 2 : 0]!)) throw new Error(`${runtime}: the server is not built (run npm run build)`)
-  const proc: ChildProcess = spawn(file, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' } })
+  if (runtime === 'workerd' && !existsSync(entry('cloudflare').replace(/main\.js$/, 'worker.js'))) throw new Error('workerd: the Worker is not built (run npm run build)')
+  if (runtime !== 'node' && runtime !== 'workerd' && !existsSync(args[runtime === 'deno' ? 2 : 0]!)) throw new Error(`${runtime}: the server is not built (run npm run build)`)
+  const proc: ChildProcess = spawn(file, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1', WRANGLER_SEND_METRICS: 'false', WRANGLER_SEND_ERROR_REPORTS: 'false' } })
   let output = ''
   let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null
   let spawnError: Error | null = null

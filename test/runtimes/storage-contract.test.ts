@@ -9,7 +9,7 @@ beforeAll(async () => {
 })
 
 describe('the LogStorage contract on FileLogStorage', () => {
-  it.each(RUNTIMES)('passes under %s', (runtime) => {
+  it.each(RUNTIMES.filter((r) => r !== 'workerd'))('passes under %s', (runtime) => {
     const r = runContract(runtime, bundle)
     expect(r.ok, r.output).toBe(true)
     expect(r.output).toMatch(new RegExp(`^${runtime}: \\d+ passed, 0 failed$`, 'm'))

@@ -49,8 +49,14 @@ const stop = async () => {
   await mf?.dispose().catch(() => {})
   process.exit(0)
 }
-process.on('SIGTERM', stop)
-process.on('SIGINT', stop)
+/** Miniflare's own exit hook exits with 128+signal before dispose() finishes: this handler replaces it. */
+function onSignals() {
+  for (const signal of ['SIGTERM', 'SIGINT']) {
+    process.removeAllListeners(signal)
+    process.on(signal, stop)
+  }
+}
+onSignals()
 
 try {
   const { outfile } = await buildWorker()
@@ -65,8 +71,10 @@ try {
     port: opts.port,
   })
   const base = await mf.ready
+  onSignals()
   const url = `http://${opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host}:${base.port}`
-  const started = await fetch(`${url}/healthz`, { headers: { host: `${opts.host}:${base.port}` } })
+  // The object starts on its first request and takes the address it advertises from it: the host it serves.
+  const started = await mf.dispatchFetch(`http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${base.port}/healthz`)
   if (started.status !== 200) fail(`the broker object could not start: ${(await started.text()).trim().split('\n')[0]}`)
   console.log(JSON.stringify({ level: 'info', runtime: 'workerd', msg: 'broker listening', url }))
 } catch (e) {

@@ -145,10 +145,18 @@ export class SamsaBrokerObject {
     const refusal = checkUpgrade(running.policy, running.refused, { origin: req.headers.get('origin') ?? undefined, host: req.headers.get('host') ?? undefined }, remote ?? undefined)
     if (refusal) return new Response(`${refusal.message}\n`, { status: refusal.status })
     const { client, server } = webSocketPair()
-    this.#ctx.acceptWebSocket(server)
     const attachment = emptyAttachment(remote === null ? null : clientAddress(remote))
+    const opened = this.#open(server, attachment)
+    if (opened.refused) {
+      // Refused while opening (1013 over maxConnections, 4029 over a quota): a close before the 101 response is out
+      // never reaches a hibernatable socket's client (workerd), so this one is accepted plainly and closed.
+      server.accept()
+      closeQuietly(server, opened.refused.code, opened.refused.reason)
+      return upgradeResponse(client)
+    }
+    this.#ctx.acceptWebSocket(server)
     server.serializeAttachment(attachment)
-    this.#open(server, attachment)
+    opened.handOver()
     return upgradeResponse(client)
   }
 
@@ -160,14 +168,25 @@ export class SamsaBrokerObject {
       return null
     }
     const hello = new Uint8Array(attachment.hello)
-    const live = this.#open(ws, attachment, correlationIdOf(hello))
-    live?.bridged.session.onFrame(hello)
-    return live
+    const opened = this.#open(ws, attachment, correlationIdOf(hello))
+    if (opened.refused) {
+      closeQuietly(ws, opened.refused.code, opened.refused.reason)
+      return null
+    }
+    opened.handOver()
+    opened.live.bridged.session.onFrame(hello)
+    return opened.live
   }
 
-  /** Admits a socket (the bridge); `replayedHello`: the correlation id whose answer the client already has. */
-  #open(ws: ObjectWebSocket, attachment: SessionAttachment, replayedHello = -1): Live | null {
+  /**
+   * Admits a socket through the bridge. A close the session asks for while opening is returned as `refused` (the
+   * connection already counted closed); otherwise `handOver()` registers it, after which closes go to the socket.
+   * `replayedHello`: the correlation id whose answer the client already has (a wake), never sent again.
+   */
+  #open(ws: ObjectWebSocket, attachment: SessionAttachment, replayedHello = -1): { refused: { code: number; reason: string }; live?: never } | { refused: null; live: Live; handOver(): void } {
     let swallow = replayedHello
+    let handedOver = false
+    let refused: { code: number; reason: string } | null = null
     const bridged = openSession(
       this.#runningBroker(),
       {
@@ -179,16 +198,29 @@ export class SamsaBrokerObject {
           ws.send(frame)
         },
         close: (code, reason) => {
+          if (!handedOver) {
+            refused ??= { code, reason }
+            return
+          }
           this.#closed(ws)
           closeQuietly(ws, code, reason)
         },
       },
       attachment.remoteAddress !== null ? { remoteAddress: attachment.remoteAddress } : {},
     )
-    if (bridged === null) return null
-    const live = { bridged, attachment }
-    this.#sessions.set(ws, live)
-    return live
+    if (bridged === null || refused !== null) {
+      bridged?.closed()
+      return { refused: refused ?? { code: CloseCodes.TRY_AGAIN_LATER, reason: 'not admitted' } }
+    }
+    const live: Live = { bridged, attachment }
+    return {
+      refused: null,
+      live,
+      handOver: () => {
+        handedOver = true
+        this.#sessions.set(ws, live)
+      },
+    }
   }
 
   #closed(ws: ObjectWebSocket): void {

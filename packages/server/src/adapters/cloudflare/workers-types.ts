@@ -10,6 +10,8 @@ import type { AlarmStorage } from './alarm-clock.js'
 export interface ObjectWebSocket {
   send(data: ArrayBuffer | ArrayBufferView | string): void
   close(code?: number, reason?: string): void
+  /** Accepts the socket outside the hibernation API (the object stays awake while it is open). */
+  accept(): void
   /** Survives hibernation; at most 2,048 bytes once serialized. */
   serializeAttachment(value: unknown): void
   deserializeAttachment(): unknown
