@@ -51,7 +51,17 @@ export async function launchBroker(runtime: RuntimeName, dataDir: string, extra:
   if (!existsSync(file)) throw new Error(`${runtime}: no binary at ${file} (run npm ci)`)
   if (runtime === 'workerd' && !existsSync(entry('cloudflare').replace(/main\.js$/, 'worker.js'))) throw new Error('workerd: the Worker is not built (run npm run build)')
   if (runtime !== 'node' && runtime !== 'workerd' && !existsSync(args[runtime === 'deno' ? 2 : 0]!)) throw new Error(`${runtime}: the server is not built (run npm run build)`)
-  const proc: ChildProcess = spawn(file, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1', WRANGLER_SEND_METRICS: 'false', WRANGLER_SEND_ERROR_REPORTS: 'false' } })
+  // workerd runs as a child of the Miniflare host: the host leads its own process group so a kill reaches both.
+  const proc: ChildProcess = spawn(file, args, { cwd: REPO_ROOT, detached: runtime === 'workerd', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1', WRANGLER_SEND_METRICS: 'false', WRANGLER_SEND_ERROR_REPORTS: 'false' } })
+  const killAll = () => {
+    if (runtime === 'workerd' && proc.pid !== undefined) {
+      try {
+        process.kill(-proc.pid, 'SIGKILL')
+      } catch {
+        // the group is gone already
+      }
+    } else proc.kill('SIGKILL')
+  }
   let output = ''
   let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null
   let spawnError: Error | null = null
@@ -63,7 +73,7 @@ export async function launchBroker(runtime: RuntimeName, dataDir: string, extra:
     timeoutMs: 20_000,
     what: `the ${runtime} broker to log "broker listening"`,
   }).catch((e: Error) => {
-    proc.kill('SIGKILL')
+    killAll()
     throw new Error(`${runtime}: ${e.message}; output: ${output.trim().slice(-500)}`)
   })
   if (listening === 'failed') {
@@ -80,6 +90,6 @@ export async function launchBroker(runtime: RuntimeName, dataDir: string, extra:
       const exited = await until(() => exit, { timeoutMs: 15_000, what: `the ${runtime} broker to exit after SIGTERM` })
       if (exited.code !== 0) throw new Error(`${runtime}: the broker exited with ${JSON.stringify(exited)} after SIGTERM: ${output.trim().slice(-500)}`)
     },
-    kill: () => void proc.kill('SIGKILL'),
+    kill: killAll,
   }
 }

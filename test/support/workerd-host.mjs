@@ -75,7 +75,7 @@ try {
   const url = `http://${opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host}:${base.port}`
   // The object starts on its first request and takes the address it advertises from it: the host it serves.
   const started = await mf.dispatchFetch(`http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${base.port}/healthz`)
-  if (started.status !== 200) fail(`the broker object could not start: ${(await started.text()).trim().split('\n')[0]}`)
+  if (started.status !== 200) throw new Error(`the broker object could not start: ${(await started.text()).trim().split('\n')[0]}`)
   console.log(JSON.stringify({ level: 'info', runtime: 'workerd', msg: 'broker listening', url }))
 } catch (e) {
   await mf?.dispose().catch(() => {})
