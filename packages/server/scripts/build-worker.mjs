@@ -14,11 +14,15 @@ export const WORKER_ENTRY = fileURLToPath(new URL('../dist/adapters/cloudflare/w
 /** The compatibility date the Worker is tested with (the local workerd accepts dates up to 2026-05-03). */
 export const COMPATIBILITY_DATE = '2026-04-07'
 
-/** Returns the bundle's path and the bare imports esbuild left external (the runtime must provide them). */
-export async function buildWorker(outDir) {
+/**
+ * Returns the bundle's path, the imports esbuild left external (the runtime must provide them) and the files it
+ * bundled. `entry` (default the built worker.js) and `alias` let a test bundle the TypeScript sources instead.
+ */
+export async function buildWorker({ outDir, entry = WORKER_ENTRY, alias = {} } = {}) {
   const outfile = join(outDir ?? (await mkdtemp(join(tmpdir(), 'samsa-worker-'))), 'worker.mjs')
   const result = await build({
-    entryPoints: [WORKER_ENTRY],
+    entryPoints: [entry],
+    alias,
     bundle: true,
     format: 'esm',
     platform: 'neutral',
@@ -32,5 +36,5 @@ export async function buildWorker(outDir) {
   })
   const external = new Set()
   for (const input of Object.values(result.metafile.inputs)) for (const i of input.imports) if (i.external) external.add(i.path)
-  return { outfile, external: [...external].sort() }
+  return { outfile, external: [...external].sort(), inputs: Object.keys(result.metafile.inputs) }
 }
