@@ -3,8 +3,9 @@
  * commit, request timeouts) are the runtime's setTimeout; longer ones (retention, the recovery point, hello and idle
  * timeouts, the log cleaner) wait on the object's single alarm (`ctx.storage.setAlarm`), which is set to the earliest
  * of them. A pending setTimeout keeps an object awake, an alarm does not: with only long timers pending the object
- * may hibernate, and the alarm wakes it. Invariants: the alarm is never later than the earliest long timer; `fire()`
- * (the object's alarm() handler) runs every due timer once, in due order, and sets the alarm for the rest. Timers
+ * may hibernate, and the alarm wakes it. Invariants: while armed, the alarm is never later than the earliest long
+ * timer; `fire()` (the object's alarm() handler) runs every due timer once, in due order, and sets the alarm for the
+ * rest; disarmed (an object with no socket, woken only by its alarm), no alarm is set until arm(). Timers
  * are memory: after an eviction the object's constructor starts the broker again, which sets its periodic timers anew.
  */
 import type { Clock, Timer } from '../../clock.js'
@@ -28,6 +29,8 @@ export class AlarmClock implements Clock {
   readonly #long = new Map<object, LongTimer>()
   readonly #short = new Map<object, ReturnType<typeof setTimeout>>()
   #alarmMs: number | null = null
+  /** Whether long timers set the alarm (disarm(): an idle object sleeps until its next request). */
+  #armed = true
   readonly #onError: (e: unknown) => void
 
   constructor(storage: AlarmStorage, onError: (e: unknown) => void) {
@@ -83,12 +86,27 @@ export class AlarmClock implements Clock {
     this.#schedule()
   }
 
+  /** Long timers set the alarm again (a request or message arrived), the earliest now. */
+  arm(): void {
+    if (this.#armed) return
+    this.#armed = true
+    this.#schedule()
+  }
+
+  /** Long timers stop setting the alarm and the one set is removed: the object sleeps until a request wakes it. */
+  disarm(): void {
+    this.#armed = false
+    this.#alarmMs = null
+    this.#storage.deleteAlarm().catch(this.#onError)
+  }
+
   /** Long timers pending (hibernation is possible when no short one is). */
   get pendingAlarms(): number {
     return this.#long.size
   }
 
   #schedule(): void {
+    if (!this.#armed) return
     let earliest = Infinity
     for (const t of this.#long.values()) earliest = Math.min(earliest, t.dueMs)
     if (earliest === Infinity || earliest === this.#alarmMs) return

@@ -14,6 +14,7 @@ import { CloseCodes, ErrorMessages } from '@samsa/shared'
 import { Broker } from '../../broker/broker.js'
 import { ConfigError, brokerConfig, type BrokerConfigOverrides } from '../../broker/broker-config.js'
 import type { Logger } from '../../clock.js'
+import { defaultPartitionLogConfig } from '../../log/partition-log-config.js'
 import { noopMetrics } from '../../observability/broker-metrics.js'
 import { BrowserPolicy, defaultAllowedHosts } from '../../security/browser-policy.js'
 import { isLoopbackHost } from '../../security/loopback-host.js'
@@ -35,6 +36,17 @@ export interface BrokerObjectEnv {
 
 /** The header the Worker sets on each request it forwards: the ws:// or wss:// base URL clients reach this object at. */
 export const ADVERTISED_URL_HEADER = 'samsa-advertised-url'
+
+/**
+ * Defaults that differ from `samsa start`'s (SAMSA_SETTINGS overrides them): an isolate has 128 MB, so the tail cache
+ * is smaller; an object ends without a shutdown, so the recovery point (what a wake starts from) is written more
+ * often; retention wakes the object less often.
+ */
+export const EDGE_DEFAULTS = {
+  tailCacheBytes: 8 * 1024 * 1024,
+  retentionCheckIntervalMs: 5 * 60_000,
+  log: { recoveryPointIntervalMs: 10_000 },
+} satisfies BrokerConfigOverrides
 
 interface Running {
   readonly broker: Broker
@@ -68,6 +80,7 @@ export class SamsaBrokerObject {
   async fetch(req: Request): Promise<Response> {
     const advertised = req.headers.get(ADVERTISED_URL_HEADER)
     const running = await this.#start(advertised)
+    this.#clock.arm()
     const url = new URL(req.url)
     if (url.pathname === WEBSOCKET_PATH && req.headers.get('upgrade')?.toLowerCase() === 'websocket') return this.#accept(req, running)
     return running.app.fetch(req)
@@ -75,6 +88,7 @@ export class SamsaBrokerObject {
 
   async webSocketMessage(ws: ObjectWebSocket, message: ArrayBuffer | string): Promise<void> {
     await this.#start(null)
+    this.#clock.arm()
     const live = this.#sessions.get(ws) ?? this.#restore(ws)
     if (live === null) return
     const { session, maxFrameBytes } = live.bridged
@@ -102,9 +116,16 @@ export class SamsaBrokerObject {
     this.#closed(ws)
   }
 
+  /**
+   * Runs the broker's due timers. An object the alarm woke from eviction with no socket left has no one to serve:
+   * it stops setting alarms and sleeps until its next request (which starts the broker, whose timers set it again),
+   * instead of waking every retention interval forever.
+   */
   async alarm(): Promise<void> {
+    const cold = this.#running === null
     await this.#start(null)
     this.#clock.fire()
+    if (cold && this.#ctx.getWebSockets().length === 0) this.#clock.disarm()
   }
 
   /** Starts the broker once per instance: on the first request (its advertised URL persisted) or a wake. */
@@ -244,11 +265,18 @@ function closeQuietly(ws: ObjectWebSocket, code: number, reason: string): void {
   }
 }
 
+/** SAMSA_SETTINGS over EDGE_DEFAULTS: the log's settings (segmentBytes, fsync…) may be given flat, as `samsa start` takes them. */
 function settings(json: string | undefined): BrokerConfigOverrides {
-  if (json === undefined || json.trim() === '') return {}
-  const parsed: unknown = JSON.parse(json)
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('SAMSA_SETTINGS must be a JSON object of broker settings')
-  return Object.fromEntries(Object.entries(parsed))
+  const parsed: unknown = json === undefined || json.trim() === '' ? {} : JSON.parse(json)
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError('SAMSA_SETTINGS must be a JSON object of broker settings')
+  const top: Record<string, unknown> = {}
+  const log: Record<string, unknown> = { ...EDGE_DEFAULTS.log }
+  for (const [key, value] of Object.entries(parsed)) {
+    if (key === 'log' && typeof value === 'object' && value !== null) Object.assign(log, value)
+    else if (key in defaultPartitionLogConfig) log[key] = value
+    else top[key] = value
+  }
+  return { ...EDGE_DEFAULTS, ...top, log }
 }
 
 function logLevel(level: string | undefined): LogLevel {
