@@ -66,7 +66,7 @@ try {
     compatibilityDate: COMPATIBILITY_DATE,
     durableObjects: { SAMSA_BROKER: { className: 'SamsaBrokerObject', useSQLite: true } },
     durableObjectsPersist: opts.dataDir,
-    bindings: { SAMSA_SETTINGS: JSON.stringify(opts.settings), SAMSA_LOG_LEVEL: 'warn' },
+    bindings: { SAMSA_SETTINGS: JSON.stringify(opts.settings), SAMSA_LOG_LEVEL: process.env.SAMSA_LOG_LEVEL ?? 'warn' },
     host: opts.host,
     port: opts.port,
   })
