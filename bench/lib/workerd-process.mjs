@@ -7,11 +7,15 @@ import { spawnNode } from './child-process.mjs'
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
 const host = fileURLToPath(new URL('../../test/support/workerd-host.mjs', import.meta.url))
 
-/** Returns { child, httpUrl, wsUrl, lines, startedAtMs (performance.now() at spawn) }. `flags`: broker settings as `--kebab-name value`. */
-export async function startWorkerd({ dataDir, flags = [], logLevel = 'info', pinCpu }) {
+/**
+ * Returns { child, httpUrl, wsUrl, lines, startedAtMs (performance.now() at spawn), workerdReadyMs (the host's ms to workerd
+ * serving), objectStartMs (workerd serving → the object's first answer) }. `flags`: broker settings as `--kebab-name value`;
+ * `bundle`: a Worker bundle built beforehand (scripts/build-worker.mjs), so no start includes esbuild.
+ */
+export async function startWorkerd({ dataDir, flags = [], logLevel = 'info', pinCpu, bundle }) {
   const startedAtMs = performance.now()
   const env = { ...process.env, SAMSA_LOG_LEVEL: logLevel, WRANGLER_SEND_METRICS: 'false', WRANGLER_SEND_ERROR_REPORTS: 'false' }
-  const r = await spawnNode([host, '--data-dir', dataDir, '--port', '0', ...flags], {
+  const r = await spawnNode([host, '--data-dir', dataDir, '--port', '0', ...(bundle ? ['--worker-bundle', bundle] : []), ...flags], {
     cwd: repoRoot,
     env,
     pinCpu,
@@ -19,8 +23,9 @@ export async function startWorkerd({ dataDir, flags = [], logLevel = 'info', pin
     isReady: (line) => {
       if (!line.startsWith('{')) return undefined
       const entry = JSON.parse(line)
-      return entry.msg === 'broker listening' && typeof entry.url === 'string' ? entry.url : undefined
+      return entry.msg === 'broker listening' && typeof entry.url === 'string' ? entry : undefined
     },
   })
-  return { child: r.child, lines: r.lines, httpUrl: r.ready, wsUrl: r.ready.replace(/^http/, 'ws'), startedAtMs }
+  const { url, workerdReadyMs, objectStartMs } = r.ready
+  return { child: r.child, lines: r.lines, httpUrl: url, wsUrl: url.replace(/^http/, 'ws'), startedAtMs, workerdReadyMs, objectStartMs }
 }

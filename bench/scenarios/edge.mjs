@@ -2,14 +2,15 @@
 // Cold start: one partition filled to `partitionBytes` through the object (1 KiB records, acks=all), the object's
 // recovery point left to be written (every recoveryPointMs), workerd stopped; then each measured run starts a fresh
 // workerd on the persisted storage and times spawn → the object serving its first request (the host's /healthz,
-// which starts the broker) → the first fetch at the tail answered. Baseline in the same run: the same start on a
+// which starts the broker) → the first fetch at the tail answered; the object's own part (workerd serving → its first
+// answer) is reported apart. The Worker is bundled once, before any start. Baseline in the same run: the same start on a
 // storage holding one empty topic (workerd and the object with no log). The object's "partition log recovered" line
 // gives the bytes it verified on open (the log after the recovery point, not the whole partition).
 // With `throughput`, SDK produce (100 B records, acks=all) for durationMs and produce→subscribe latency at a fixed
 // rate, on workerd and on a Node broker (`samsa start`, fsync always), one after the other.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { exchanges } from '@samsa/shared'
 import { withBroker } from '../lib/broker-process.mjs'
 import { stopChild } from '../lib/child-process.mjs'
@@ -17,6 +18,7 @@ import { rawRequest } from '../lib/raw-request.mjs'
 import { closeClient, loadSdk, makeClient } from '../lib/sdk.mjs'
 import { rates, round, sleep, summarize, withTimeout } from '../lib/stats.mjs'
 import { startWorkerd } from '../lib/workerd-process.mjs'
+import { buildWorker } from '../../packages/server/scripts/build-worker.mjs'
 
 const TOPIC = 'edge-cold'
 const RECORD_BYTES = 1024
@@ -28,9 +30,10 @@ export async function edgeScenario(opts) {
   const dataDir = await mkdtemp(join(tmpdir(), 'samsa-bench-edge-'))
   const emptyDir = await mkdtemp(join(tmpdir(), 'samsa-bench-edge-empty-'))
   const flags = ['--recovery-point-interval-ms', String(opts.recoveryPointMs)]
+  const { outfile: bundle } = await buildWorker()
   try {
     // Fill the partition through the object, then let it write its recovery point.
-    const fill = await withWorkerd({ dataDir, flags, pinCpu: opts.brokerCpu }, async (w) => {
+    const fill = await withWorkerd({ dataDir, flags, bundle, pinCpu: opts.brokerCpu }, async (w) => {
       const client = makeClient(sdk, { url: [w.wsUrl], clientId: 'bench-edge-fill' })
       try {
         await withTimeout(client.admin.createTopic(TOPIC, { partitions: 1 }), 10_000, 'createTopic')
@@ -53,12 +56,12 @@ export async function edgeScenario(opts) {
         await closeClient(client)
       }
     })
-    await withWorkerd({ dataDir: emptyDir, flags, pinCpu: opts.brokerCpu }, (w) => rawRequest(w.wsUrl, exchanges.createTopic, { name: TOPIC, partitions: 1 }))
+    await withWorkerd({ dataDir: emptyDir, flags, bundle, pinCpu: opts.brokerCpu }, (w) => rawRequest(w.wsUrl, exchanges.createTopic, { name: TOPIC, partitions: 1 }))
 
     const cold = []
-    for (let i = 0; i < opts.coldRuns; i++) cold.push(await coldStart({ dataDir, flags, pinCpu: opts.brokerCpu }, fill.records - 1))
+    for (let i = 0; i < opts.coldRuns; i++) cold.push(await coldStart({ dataDir, flags, bundle, pinCpu: opts.brokerCpu }, fill.records - 1))
     const empty = []
-    for (let i = 0; i < opts.coldRuns; i++) empty.push(await coldStart({ dataDir: emptyDir, flags, pinCpu: opts.brokerCpu }, null))
+    for (let i = 0; i < opts.coldRuns; i++) empty.push(await coldStart({ dataDir: emptyDir, flags, bundle, pinCpu: opts.brokerCpu }, null))
     const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]
     const result = {
       scenario: 'edge',
@@ -69,17 +72,21 @@ export async function edgeScenario(opts) {
       coldStartMs: median(cold.map((c) => c.tailFetchMs)),
       /** Median ms from spawning workerd to the object serving (its broker started, the partition opened). */
       coldServingMs: median(cold.map((c) => c.servingMs)),
+      /** Median ms from workerd serving to the object's first answer: the Durable Object's own cold start. */
+      objectStartMs: median(cold.map((c) => c.objectStartMs)),
+      baselineEmptyObjectStartMs: median(empty.map((c) => c.objectStartMs)),
       verifiedBytes: cold.map((c) => c.verifiedBytes),
       resumedFrom: cold.map((c) => c.resumedFrom),
       baselineEmptyMs: median(empty.map((c) => c.servingMs)),
       runs: { cold, empty },
       throughput: null,
     }
-    if (opts.throughput) result.throughput = await throughputRows(sdk, opts)
+    if (opts.throughput) result.throughput = await throughputRows(sdk, opts, bundle)
     return result
   } finally {
     await rm(dataDir, { recursive: true, force: true })
     await rm(emptyDir, { recursive: true, force: true })
+    await rm(dirname(bundle), { recursive: true, force: true })
   }
 }
 
@@ -103,14 +110,14 @@ async function coldStart(o, tailOffset) {
       tailFetchMs = performance.now() - w.startedAtMs
     }
     const recovered = w.lines.map((l) => (l.startsWith('{') ? JSON.parse(l) : null)).find((e) => e?.msg === 'partition log recovered')
-    return { servingMs: round(servingMs, 0), tailFetchMs: tailFetchMs === null ? null : round(tailFetchMs, 0), verifiedBytes: recovered?.verifiedBytes ?? null, resumedFrom: recovered?.resumedFrom ?? null }
+    return { servingMs: round(servingMs, 0), workerdReadyMs: w.workerdReadyMs, objectStartMs: w.objectStartMs, tailFetchMs: tailFetchMs === null ? null : round(tailFetchMs, 0), verifiedBytes: recovered?.verifiedBytes ?? null, resumedFrom: recovered?.resumedFrom ?? null }
   } finally {
     await stopChild(w.child, 10_000)
   }
 }
 
 /** SDK produce throughput and produce→subscribe latency, workerd then Node. */
-async function throughputRows(sdk, opts) {
+async function throughputRows(sdk, opts, bundle) {
   const rows = []
   for (const runtime of ['workerd', 'node']) {
     const run = async (wsUrl) => ({ runtime, ...(await produceFor(sdk, wsUrl, opts.throughput.durationMs)), latency: await latencyFor(sdk, wsUrl, opts.throughput) })
@@ -118,7 +125,7 @@ async function throughputRows(sdk, opts) {
     else {
       const dir = await mkdtemp(join(tmpdir(), 'samsa-bench-edge-thr-'))
       try {
-        rows.push(await withWorkerd({ dataDir: dir, pinCpu: opts.brokerCpu, logLevel: 'warn' }, (w) => run(w.wsUrl)))
+        rows.push(await withWorkerd({ dataDir: dir, bundle, pinCpu: opts.brokerCpu, logLevel: 'warn' }, (w) => run(w.wsUrl)))
       } finally {
         await rm(dir, { recursive: true, force: true })
       }

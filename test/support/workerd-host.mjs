@@ -1,8 +1,9 @@
 /**
  * @module Runs the Cloudflare Worker (one SamsaBrokerObject per namespace) in workerd through Miniflare, its Durable
  * Object storage persisted under a directory, as the conformance suite and the bench start a broker process:
- * `node test/support/workerd-host.mjs --data-dir DIR [--port 0] [--host 127.0.0.1] [--<setting> VALUE]…` (settings in
- * kebab case, as `samsa start`'s, passed to the object in SAMSA_SETTINGS). Once the object has started (a first
+ * `node test/support/workerd-host.mjs --data-dir DIR [--port 0] [--host 127.0.0.1] [--worker-bundle FILE] [--<setting> VALUE]…`
+ * (settings in kebab case, as `samsa start`'s, passed to the object in SAMSA_SETTINGS; without --worker-bundle the
+ * Worker is bundled first, scripts/build-worker.mjs). Once the object has started (a first
  * /healthz) it prints one JSON line with `"msg":"broker listening"` and its `url`; a failure to start prints one line
  * (`samsa-workerd: …`) and exits 1. SIGTERM or SIGINT disposes of workerd and exits 0. No telemetry is sent.
  */
@@ -19,7 +20,7 @@ function fail(message) {
 }
 
 function parse(argv) {
-  const opts = { dataDir: null, host: '127.0.0.1', port: 0, settings: {} }
+  const opts = { dataDir: null, host: '127.0.0.1', port: 0, bundle: null, settings: {} }
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]
     const value = argv[i + 1]
@@ -34,6 +35,7 @@ function parse(argv) {
     if (name === 'data-dir') opts.dataDir = value
     else if (name === 'host') opts.host = value
     else if (name === 'port') opts.port = Number(value)
+    else if (name === 'worker-bundle') opts.bundle = value
     else opts.settings[name.replace(/-([a-z])/g, (_, c) => c.toUpperCase())] = /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value
   }
   if (opts.dataDir === null) fail('--data-dir DIR is required (the Durable Object storage is persisted there)')
@@ -59,7 +61,7 @@ function onSignals() {
 onSignals()
 
 try {
-  const { outfile } = await buildWorker()
+  const outfile = opts.bundle ?? (await buildWorker()).outfile
   mf = new Miniflare({
     modules: true,
     script: await readFile(outfile, 'utf8'),
@@ -71,12 +73,15 @@ try {
     port: opts.port,
   })
   const base = await mf.ready
+  const workerdReadyMs = performance.now()
   onSignals()
   const url = `http://${opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host}:${base.port}`
   // The object starts on its first request and takes the address it advertises from it: the host it serves.
   const started = await mf.dispatchFetch(`http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${base.port}/healthz`)
   if (started.status !== 200) throw new Error(`the broker object could not start: ${(await started.text()).trim().split('\n')[0]}`)
-  console.log(JSON.stringify({ level: 'info', runtime: 'workerd', msg: 'broker listening', url }))
+  // Timings from this process's start: workerd serving, and the object's first request answered (its broker started).
+  const servingMs = performance.now()
+  console.log(JSON.stringify({ level: 'info', runtime: 'workerd', msg: 'broker listening', url, workerdReadyMs: Math.round(workerdReadyMs), objectStartMs: Math.round(servingMs - workerdReadyMs) }))
 } catch (e) {
   await mf?.dispose().catch(() => {})
   fail(e instanceof Error ? e.message.split('\n')[0] : String(e))
