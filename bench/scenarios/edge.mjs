@@ -121,7 +121,7 @@ async function throughputRows(sdk, opts, bundle) {
   const rows = []
   for (const runtime of ['workerd', 'node']) {
     const run = async (wsUrl) => ({ runtime, ...(await produceFor(sdk, wsUrl, opts.throughput.durationMs)), latency: await latencyFor(sdk, wsUrl, opts.throughput) })
-    if (runtime === 'node') rows.push(await withBroker({ fsync: 'always', pinCpu: opts.brokerCpu, logLevel: 'warn' }, ({ wsUrl }) => run(wsUrl)))
+    if (runtime === 'node') rows.push(await withBroker({ fsync: 'always', pinCpu: opts.brokerCpu }, ({ wsUrl }) => run(wsUrl)))
     else {
       const dir = await mkdtemp(join(tmpdir(), 'samsa-bench-edge-thr-'))
       try {

@@ -43,6 +43,8 @@ export interface LaunchedBroker {
   stop(): Promise<void>
   /** SIGKILL (no flush). */
   kill(): void
+  /** Everything the process printed so far (workerd: the object's log lines at info). */
+  output(): string
 }
 
 /** `extra`: more command-line flags, the same on every runtime (`--host`, limits). */
@@ -52,7 +54,7 @@ export async function launchBroker(runtime: RuntimeName, dataDir: string, extra:
   if (runtime === 'workerd' && !existsSync(entry('cloudflare').replace(/main\.js$/, 'worker.js'))) throw new Error('workerd: the Worker is not built (run npm run build)')
   if (runtime !== 'node' && runtime !== 'workerd' && !existsSync(args[runtime === 'deno' ? 2 : 0]!)) throw new Error(`${runtime}: the server is not built (run npm run build)`)
   // workerd runs as a child of the Miniflare host: the host leads its own process group so a kill reaches both.
-  const proc: ChildProcess = spawn(file, args, { cwd: REPO_ROOT, detached: runtime === 'workerd', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1', WRANGLER_SEND_METRICS: 'false', WRANGLER_SEND_ERROR_REPORTS: 'false' } })
+  const proc: ChildProcess = spawn(file, args, { cwd: REPO_ROOT, detached: runtime === 'workerd', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1', WRANGLER_SEND_METRICS: 'false', WRANGLER_SEND_ERROR_REPORTS: 'false', ...(runtime === 'workerd' ? { SAMSA_LOG_LEVEL: 'info' } : {}) } })
   const killAll = () => {
     if (runtime === 'workerd' && proc.pid !== undefined) {
       try {
@@ -91,5 +93,6 @@ export async function launchBroker(runtime: RuntimeName, dataDir: string, extra:
       if (exited.code !== 0) throw new Error(`${runtime}: the broker exited with ${JSON.stringify(exited)} after SIGTERM: ${output.trim().slice(-500)}`)
     },
     kill: killAll,
+    output: () => output,
   }
 }

@@ -1,7 +1,7 @@
 /**
  * @module Runs the Cloudflare Worker (one SamsaBrokerObject per namespace) in workerd through Miniflare, its Durable
  * Object storage persisted under a directory, as the conformance suite and the bench start a broker process:
- * `node test/support/workerd-host.mjs --data-dir DIR [--port 0] [--host 127.0.0.1] [--worker-bundle FILE] [--<setting> VALUE]…`
+ * `node test/support/workerd-host.mjs --data-dir DIR [--port 0] [--host 127.0.0.1] [--worker-bundle FILE] [--min-alarm-interval-ms MS] [--<setting> VALUE]…`
  * (settings in kebab case, as `samsa start`'s, passed to the object in SAMSA_SETTINGS; without --worker-bundle the
  * Worker is bundled first, scripts/build-worker.mjs). Once the object has started (a first
  * /healthz) it prints one JSON line with `"msg":"broker listening"` and its `url`; a failure to start prints one line
@@ -36,6 +36,7 @@ function parse(argv) {
     else if (name === 'host') opts.host = value
     else if (name === 'port') opts.port = Number(value)
     else if (name === 'worker-bundle') opts.bundle = value
+    else if (name === 'min-alarm-interval-ms') opts.minAlarmIntervalMs = value
     else opts.settings[name.replace(/-([a-z])/g, (_, c) => c.toUpperCase())] = /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value
   }
   if (opts.dataDir === null) fail('--data-dir DIR is required (the Durable Object storage is persisted there)')
@@ -68,7 +69,7 @@ try {
     compatibilityDate: COMPATIBILITY_DATE,
     durableObjects: { SAMSA_BROKER: { className: 'SamsaBrokerObject', useSQLite: true } },
     durableObjectsPersist: opts.dataDir,
-    bindings: { SAMSA_SETTINGS: JSON.stringify(opts.settings), SAMSA_LOG_LEVEL: process.env.SAMSA_LOG_LEVEL ?? 'warn' },
+    bindings: { SAMSA_SETTINGS: JSON.stringify(opts.settings), SAMSA_LOG_LEVEL: process.env.SAMSA_LOG_LEVEL ?? 'warn', ...(opts.minAlarmIntervalMs ? { SAMSA_MIN_ALARM_INTERVAL_MS: opts.minAlarmIntervalMs } : {}) },
     host: opts.host,
     port: opts.port,
   })

@@ -19,7 +19,7 @@ describe('AlarmClock', () => {
 
   it('sets the alarm to the earliest long timer and runs the due ones in order when it fires', () => {
     const s = storage()
-    const clock = new AlarmClock(s, (e) => { throw e })
+    const clock = new AlarmClock(s, (e) => { throw e }, 0)
     const ran: string[] = []
     clock.setTimeout(() => ran.push('late'), 60_000)
     clock.setTimeout(() => ran.push('early'), 5_000)
@@ -45,12 +45,25 @@ describe('AlarmClock', () => {
 
   it('disarmed, sets no alarm until armed again, then the earliest', () => {
     const s = storage()
-    const clock = new AlarmClock(s, (e) => { throw e })
+    const clock = new AlarmClock(s, (e) => { throw e }, 0)
     clock.setTimeout(() => {}, 10_000)
     clock.disarm()
     clock.setTimeout(() => {}, 2_000)
     expect(s.calls).toEqual([1_010_000, 'deleted'])
     clock.arm()
     expect(s.calls.at(-1)).toBe(1_002_000)
+  })
+
+  it('sets the alarm no sooner than minAlarmIntervalMs ahead; a busy object runs due timers itself', () => {
+    const s = storage()
+    const clock = new AlarmClock(s, (e) => { throw e }, 30_000)
+    const ran: string[] = []
+    clock.setTimeout(() => ran.push('tick'), 10_000)
+    expect(s.calls).toEqual([1_030_000])
+    vi.setSystemTime(1_010_000)
+    clock.runDue()
+    expect(ran).toEqual(['tick'])
+    clock.setTimeout(() => ran.push('later'), 50_000)
+    expect(s.calls).toEqual([1_030_000])
   })
 })

@@ -3,8 +3,8 @@
  * commit, request timeouts) are the runtime's setTimeout; longer ones (retention, the recovery point, hello and idle
  * timeouts, the log cleaner) wait on the object's single alarm (`ctx.storage.setAlarm`), which is set to the earliest
  * of them. A pending setTimeout keeps an object awake, an alarm does not: with only long timers pending the object
- * may hibernate, and the alarm wakes it. Invariants: while armed, the alarm is never later than the earliest long
- * timer; `fire()` (the object's alarm() handler) runs every due timer once, in due order, and sets the alarm for the
+ * may hibernate, and the alarm wakes it. Invariants: while armed, the alarm is set whenever a long timer is pending,
+ * never later than the earliest one or minAlarmIntervalMs from when it was set, whichever is later; `fire()` (the object's alarm() handler) runs every due timer once, in due order, and sets the alarm for the
  * rest; disarmed (an object with no socket, woken only by its alarm), no alarm is set until arm(). Timers
  * are memory: after an eviction the object's constructor starts the broker again, which sets its periodic timers anew.
  */
@@ -12,6 +12,12 @@ import type { Clock, Timer } from '../../clock.js'
 
 /** Timers at least this long go through the alarm. */
 export const ALARM_MIN_MS = 1_000
+/**
+ * The alarm is set at least this far ahead (default): periodic timers (the recovery point every 10 s, the log cleaner
+ * every 15 s) would otherwise wake an idle object before the runtime ever evicts it. While the object is busy its due
+ * timers run after each event (runDue), so only an idle object sees them late, by up to this much.
+ */
+export const DEFAULT_MIN_ALARM_INTERVAL_MS = 60_000
 
 /** The part of a Durable Object's storage the clock uses. */
 export interface AlarmStorage {
@@ -33,9 +39,12 @@ export class AlarmClock implements Clock {
   #armed = true
   readonly #onError: (e: unknown) => void
 
-  constructor(storage: AlarmStorage, onError: (e: unknown) => void) {
+  readonly #minAlarmIntervalMs: number
+
+  constructor(storage: AlarmStorage, onError: (e: unknown) => void, minAlarmIntervalMs = DEFAULT_MIN_ALARM_INTERVAL_MS) {
     this.#storage = storage
     this.#onError = onError
+    this.#minAlarmIntervalMs = minAlarmIntervalMs
   }
 
   nowMs(): number {
@@ -73,6 +82,12 @@ export class AlarmClock implements Clock {
   /** The object's alarm(): runs every due long timer, then sets the alarm for the earliest left. */
   fire(): void {
     this.#alarmMs = null
+    this.runDue()
+    this.#schedule()
+  }
+
+  /** Runs every due long timer (after any event of a busy object: no alarm needed for those). */
+  runDue(): void {
     const now = Date.now()
     const due = [...this.#long].filter(([, t]) => t.dueMs <= now).sort((a, b) => a[1].dueMs - b[1].dueMs)
     for (const [key, t] of due) {
@@ -83,7 +98,6 @@ export class AlarmClock implements Clock {
         this.#onError(e)
       }
     }
-    this.#schedule()
   }
 
   /** Long timers set the alarm again (a request or message arrived), the earliest now. */
@@ -109,10 +123,11 @@ export class AlarmClock implements Clock {
     if (!this.#armed) return
     let earliest = Infinity
     for (const t of this.#long.values()) earliest = Math.min(earliest, t.dueMs)
-    if (earliest === Infinity || earliest === this.#alarmMs) return
-    if (this.#alarmMs !== null && this.#alarmMs <= earliest) return // an earlier alarm fires first and reschedules
-    this.#alarmMs = earliest
-    this.#storage.setAlarm(earliest).catch(this.#onError)
+    if (earliest === Infinity) return
+    const at = Math.max(earliest, Date.now() + this.#minAlarmIntervalMs)
+    if (this.#alarmMs !== null && this.#alarmMs <= at) return // an earlier alarm fires first and reschedules
+    this.#alarmMs = at
+    this.#storage.setAlarm(at).catch(this.#onError)
   }
 }
 

@@ -6,7 +6,7 @@
  * attachment (session-attachment.ts). Timers of a second or more wait on the object's alarm (AlarmClock), so retention,
  * recovery points and idle timeouts run through `alarm()` and never keep the object awake.
  * Invariants: the broker starts once per object instance, before any request, message or alarm is handled
- * (blockConcurrencyWhile); it opens each partition from its recovery point, so a wake verifies only what was written
+ * (blockConcurrencyWhile), and every socket the runtime held meanwhile is restored or closed as it starts; it opens each partition from its recovery point, so a wake verifies only what was written
  * after the last one; the advertised URL is the one of the request that started this instance (persisted, so a wake
  * by a message or an alarm reuses it); every admitted socket is counted closed once (the socket bridge).
  */
@@ -22,7 +22,7 @@ import { refusalReporter } from '../../security/browser-refusals.js'
 import { createApp } from '../../transport/app.js'
 import { checkUpgrade, clientAddress, openSession, WEBSOCKET_PATH, type BridgedSession } from '../../transport/session-bridge.js'
 import { consoleLogger, type LogLevel } from '../web/console-logger.js'
-import { AlarmClock } from './alarm-clock.js'
+import { AlarmClock, DEFAULT_MIN_ALARM_INTERVAL_MS } from './alarm-clock.js'
 import { attachmentAfter, correlationIdOf, emptyAttachment, parseAttachment, type SessionAttachment } from './session-attachment.js'
 import { SqlLogStorage } from './sql-log-storage.js'
 import { upgradeResponse, webSocketPair, type DurableObjectContext, type ObjectWebSocket } from './workers-types.js'
@@ -32,6 +32,8 @@ export interface BrokerObjectEnv {
   /** JSON object of broker settings (the keys of `samsa start`'s settings table, camelCase), e.g. {"maxConnections":100}. */
   readonly SAMSA_SETTINGS?: string
   readonly SAMSA_LOG_LEVEL?: string
+  /** How far ahead the object's alarm is set at least (AlarmClock; default 60 s): an idle object wakes at most this often. */
+  readonly SAMSA_MIN_ALARM_INTERVAL_MS?: string
 }
 
 /** The header the Worker sets on each request it forwards: the ws:// or wss:// base URL clients reach this object at. */
@@ -73,7 +75,12 @@ export class SamsaBrokerObject {
     this.#ctx = ctx
     this.#env = env
     this.#logger = consoleLogger(logLevel(env.SAMSA_LOG_LEVEL))
-    this.#clock = new AlarmClock(ctx.storage, (e) => this.#logger.error({ err: String(e) }, 'a timer of the broker object failed'))
+    const minAlarmMs = Number(env.SAMSA_MIN_ALARM_INTERVAL_MS ?? DEFAULT_MIN_ALARM_INTERVAL_MS)
+    this.#clock = new AlarmClock(
+      ctx.storage,
+      (e) => this.#logger.error({ err: String(e) }, 'a timer of the broker object failed'),
+      Number.isFinite(minAlarmMs) && minAlarmMs >= 0 ? minAlarmMs : DEFAULT_MIN_ALARM_INTERVAL_MS,
+    )
     ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS samsa_object (key TEXT PRIMARY KEY, value TEXT NOT NULL)')
   }
 
@@ -82,8 +89,12 @@ export class SamsaBrokerObject {
     const running = await this.#start(advertised)
     this.#clock.arm()
     const url = new URL(req.url)
-    if (url.pathname === WEBSOCKET_PATH && req.headers.get('upgrade')?.toLowerCase() === 'websocket') return this.#accept(req, running)
-    return running.app.fetch(req)
+    try {
+      if (url.pathname === WEBSOCKET_PATH && req.headers.get('upgrade')?.toLowerCase() === 'websocket') return this.#accept(req, running)
+      return await running.app.fetch(req)
+    } finally {
+      this.#clock.runDue()
+    }
   }
 
   async webSocketMessage(ws: ObjectWebSocket, message: ArrayBuffer | string): Promise<void> {
@@ -101,6 +112,7 @@ export class SamsaBrokerObject {
       ws.serializeAttachment(next)
     }
     session.onFrame(frame)
+    this.#clock.runDue()
   }
 
   async webSocketClose(ws: ObjectWebSocket, code: number, reason: string): Promise<void> {
@@ -156,6 +168,9 @@ export class SamsaBrokerObject {
       })
       this.#logger.info({ runtime: 'workerd', advertisedUrl, topics: broker.listTopics().length }, 'broker object started')
       this.#started = { broker, app, policy, refused }
+      // Sockets held while the object slept get their sessions back now (or are closed), not at their next frame:
+      // a subscriber sends nothing while it waits for records, and must learn at once that it has to subscribe again.
+      for (const ws of this.#ctx.getWebSockets()) if (!this.#sessions.has(ws)) this.#restore(ws)
       return this.#started
     })
     return this.#running

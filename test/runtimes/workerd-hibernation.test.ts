@@ -1,0 +1,55 @@
+/**
+ * Session state survives the Durable Object's hibernation (workerd only: the other runtimes have no such thing). Two
+ * connections stay open and idle until workerd evicts the object and starts it again (its log says "broker object
+ * started" once more: its alarm woke it); then the connection that only said hello carries on — its next
+ * request is answered on the session rebuilt from its attachment, the replayed hello's answer not sent again — and the
+ * one that had subscribed is closed with 1013, so its SDK subscribes again from its positions. Records written before
+ * are read back. Takes about half a minute: eviction is workerd's, after the object is idle for a while.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import { CloseCodes, exchanges } from '@samsa/shared'
+import { createClient } from '@samsa/client-browser'
+import { RawConnection } from '../support/raw-connection.js'
+import { until } from '../support/until.js'
+import { launchBroker, type LaunchedBroker } from './launchers.js'
+
+const STARTED = /"msg":"broker object started"/g
+
+describe('workerd: hibernation and wake', () => {
+  let dataDir: string
+  let broker: LaunchedBroker
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'samsa-workerd-hibernation-'))
+    // The object's alarm no sooner than 20 s ahead: the object idles long enough for workerd to evict it, then wakes.
+    broker = await launchBroker('workerd', dataDir, ['--min-alarm-interval-ms', '20000'])
+  })
+
+  afterAll(async () => {
+    broker?.kill()
+    if (dataDir) await rm(dataDir, { recursive: true, force: true })
+  })
+
+  it('keeps an idle connection\'s session across an eviction and closes a subscriber\'s with 1013', { timeout: 150_000 }, async () => {
+    const client = createClient({ brokers: [broker.url], clientId: 'hibernation', WebSocket: WebSocket as never })
+    await client.admin.createTopic('sleepy', { partitions: 1 })
+    await client.producer({ acks: 'all' }).send('sleepy', [{ value: 'before' }])
+    await client.close()
+
+    const idle = await RawConnection.open(broker.url)
+    const subscriber = await RawConnection.open(broker.url)
+    const sub = await subscriber.request(exchanges.subscribe, { topic: 'sleepy', partition: 0, offset: 1, creditBytes: 1 << 20 })
+    expect(sub.ok).toBe(true)
+    const startsBefore = broker.output().match(STARTED)?.length ?? 0
+    await until(() => (broker.output().match(STARTED)?.length ?? 0) > startsBefore, { timeoutMs: 120_000, what: 'workerd to evict the idle object and start it again' })
+
+    expect((await subscriber.waitClosed(10_000)).code).toBe(CloseCodes.TRY_AGAIN_LATER)
+    const metadata = await idle.request(exchanges.metadata, { topics: ['sleepy'] })
+    expect(metadata.ok && metadata.value.topics.map((t) => [t.name, t.partitions[0]?.logEndOffset])).toEqual([['sleepy', 1]])
+    idle.close()
+  })
+})
