@@ -1,10 +1,12 @@
 /**
- * Session state survives the Durable Object's hibernation (workerd only: the other runtimes have no such thing). Two
+ * What only the Durable Object has (workerd): hibernation and the alarm.
+ * Session state survives the object's hibernation. Two
  * connections stay open and idle until workerd evicts the object and starts it again (its log says "broker object
  * started" once more: its alarm woke it); then the connection that only said hello carries on — its next
  * request is answered on the session rebuilt from its attachment, the replayed hello's answer not sent again — and the
  * one that had subscribed is closed with 1013, so its SDK subscribes again from its positions. Records written before
  * are read back. Takes about half a minute: eviction is workerd's, after the object is idle for a while.
+ * Retention runs on the object's alarm: with no request arriving, the oldest segments past retention.bytes go.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -51,5 +53,29 @@ describe('workerd: hibernation and wake', () => {
     const metadata = await idle.request(exchanges.metadata, { topics: ['sleepy'] })
     expect(metadata.ok && metadata.value.topics.map((t) => [t.name, t.partitions[0]?.logEndOffset])).toEqual([['sleepy', 1]])
     idle.close()
+  })
+})
+
+describe('workerd: retention on the alarm', () => {
+  it('deletes the oldest segments past retention.bytes with no request arriving', { timeout: 60_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'samsa-workerd-retention-'))
+    const broker = await launchBroker('workerd', dir, ['--segment-bytes', '1024', '--retention-bytes', '2048', '--retention-check-interval-ms', '1000', '--min-alarm-interval-ms', '1000'])
+    try {
+      const conn = await RawConnection.open(broker.url)
+      expect((await conn.request(exchanges.createTopic, { name: 'old', partitions: 1 })).ok).toBe(true)
+      const client = createClient({ brokers: [broker.url], clientId: 'retention', WebSocket: WebSocket as never })
+      const producer = client.producer({ acks: 'all' })
+      for (let i = 0; i < 8; i++) await producer.send('old', [{ value: `${i}:${'x'.repeat(600)}` }]) // one segment each
+      await client.close()
+      await until(() => /"msg":"retention deleted segments"/.test(broker.output()), { timeoutMs: 30_000, what: 'retention to run on the alarm' })
+      const metadata = await conn.request(exchanges.metadata, { topics: ['old'] })
+      const partition = metadata.ok ? metadata.value.topics[0]?.partitions[0] : undefined
+      expect(partition?.logEndOffset).toBe(8)
+      expect(partition?.logStartOffset).toBeGreaterThan(0)
+      conn.close()
+    } finally {
+      broker.kill()
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
