@@ -3,7 +3,8 @@
 // recovery point left to be written (every recoveryPointMs), workerd stopped; then each measured run starts a fresh
 // workerd on the persisted storage and times spawn → the object serving its first request (the host's /healthz,
 // which starts the broker) → the first fetch at the tail answered; the object's own part (workerd serving → its first
-// answer) is reported apart. The Worker is bundled once, before any start. Baseline in the same run: the same start on a
+// answer) is reported apart. The Worker is bundled once, before any start. --quick skips the baseline (each workerd
+// start takes seconds). Baseline in the same run: the same start on a
 // storage holding one empty topic (workerd and the object with no log). The object's "partition log recovered" line
 // gives the bytes it verified on open (the log after the recovery point, not the whole partition).
 // With `throughput`, SDK produce (100 B records, acks=all) for durationMs and produce→subscribe latency at a fixed
@@ -24,12 +25,13 @@ const TOPIC = 'edge-cold'
 const RECORD_BYTES = 1024
 const RECORDS_PER_SEND = 256
 
-/** opts: { partitionBytes, coldRuns, recoveryPointMs, throughput?: { durationMs, latencyMs, ratePerSec }, brokerCpu } */
+/** opts: { partitionBytes, coldRuns, recoveryPointMs, baseline (the empty-storage starts), throughput?: { durationMs, latencyMs, ratePerSec }, brokerCpu } */
 export async function edgeScenario(opts) {
   const sdk = await loadSdk()
   const dataDir = await mkdtemp(join(tmpdir(), 'samsa-bench-edge-'))
   const emptyDir = await mkdtemp(join(tmpdir(), 'samsa-bench-edge-empty-'))
-  const flags = ['--recovery-point-interval-ms', String(opts.recoveryPointMs)]
+  // The recovery point is written on the object's alarm once the fill is over: let the alarm come that soon.
+  const flags = ['--recovery-point-interval-ms', String(opts.recoveryPointMs), '--min-alarm-interval-ms', String(opts.recoveryPointMs)]
   const { outfile: bundle } = await buildWorker()
   try {
     // Fill the partition through the object, then let it write its recovery point.
@@ -56,12 +58,12 @@ export async function edgeScenario(opts) {
         await closeClient(client)
       }
     })
-    await withWorkerd({ dataDir: emptyDir, flags, bundle, pinCpu: opts.brokerCpu }, (w) => rawRequest(w.wsUrl, exchanges.createTopic, { name: TOPIC, partitions: 1 }))
+    if (opts.baseline) await withWorkerd({ dataDir: emptyDir, flags, bundle, pinCpu: opts.brokerCpu }, (w) => rawRequest(w.wsUrl, exchanges.createTopic, { name: TOPIC, partitions: 1 }))
 
     const cold = []
     for (let i = 0; i < opts.coldRuns; i++) cold.push(await coldStart({ dataDir, flags, bundle, pinCpu: opts.brokerCpu }, fill.records - 1))
     const empty = []
-    for (let i = 0; i < opts.coldRuns; i++) empty.push(await coldStart({ dataDir: emptyDir, flags, bundle, pinCpu: opts.brokerCpu }, null))
+    for (let i = 0; i < (opts.baseline ? opts.coldRuns : 0); i++) empty.push(await coldStart({ dataDir: emptyDir, flags, bundle, pinCpu: opts.brokerCpu }, null))
     const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]
     const result = {
       scenario: 'edge',
@@ -74,10 +76,10 @@ export async function edgeScenario(opts) {
       coldServingMs: median(cold.map((c) => c.servingMs)),
       /** Median ms from workerd serving to the object's first answer: the Durable Object's own cold start. */
       objectStartMs: median(cold.map((c) => c.objectStartMs)),
-      baselineEmptyObjectStartMs: median(empty.map((c) => c.objectStartMs)),
+      baselineEmptyObjectStartMs: empty.length ? median(empty.map((c) => c.objectStartMs)) : null,
       verifiedBytes: cold.map((c) => c.verifiedBytes),
       resumedFrom: cold.map((c) => c.resumedFrom),
-      baselineEmptyMs: median(empty.map((c) => c.servingMs)),
+      baselineEmptyMs: empty.length ? median(empty.map((c) => c.servingMs)) : null,
       runs: { cold, empty },
       throughput: null,
     }
