@@ -142,7 +142,16 @@ export class SamsaBrokerObject {
 
   /** Starts the broker once per instance: on the first request (its advertised URL persisted) or a wake. */
   #start(advertised: string | null): Promise<Running> {
-    this.#running ??= this.#ctx.blockConcurrencyWhile(async () => {
+    // A start that failed is tried again by the next request (a transient storage error must not stick).
+    this.#running ??= this.#startOnce(advertised).catch((e: unknown) => {
+      this.#running = null
+      throw e
+    })
+    return this.#running
+  }
+
+  #startOnce(advertised: string | null): Promise<Running> {
+    return this.#ctx.blockConcurrencyWhile(async () => {
       const sql = this.#ctx.storage.sql
       if (advertised !== null) sql.exec('INSERT OR REPLACE INTO samsa_object (key, value) VALUES (?, ?)', 'advertisedUrl', advertised)
       const stored = sql.exec('SELECT value FROM samsa_object WHERE key = ?', 'advertisedUrl').toArray()[0]
@@ -173,7 +182,6 @@ export class SamsaBrokerObject {
       for (const ws of this.#ctx.getWebSockets()) if (!this.#sessions.has(ws)) this.#restore(ws)
       return this.#started
     })
-    return this.#running
   }
 
   #accept(req: Request, running: Running): Response {

@@ -25,9 +25,8 @@ export function emptyAttachment(remoteAddress: string | null): SessionAttachment
 export function attachmentAfter(current: SessionAttachment, frame: Uint8Array): SessionAttachment | null {
   if (frame.byteLength < FRAME_HEADER_BYTES) return null
   const { apiKey } = readFrameHeader(frame)
-  if (apiKey === ApiKeys.HELLO && current.hello === null) {
-    return { ...current, hello: frame.byteLength <= MAX_KEPT_HELLO_BYTES ? copy(frame) : null }
-  }
+  // The latest hello: a refused one (a version the broker does not speak) is followed by another the client sends.
+  if (apiKey === ApiKeys.HELLO) return { ...current, hello: frame.byteLength <= MAX_KEPT_HELLO_BYTES ? copy(frame) : null }
   if (apiKey === ApiKeys.SUBSCRIBE && !current.subscribed) return { ...current, subscribed: true }
   return null
 }

@@ -93,10 +93,12 @@ export class SqlLogStorage implements LogStorage {
 
   async removeDir(path: string): Promise<void> {
     const p = normalizeStoragePath(path)
-    const under = `${escapeLike(p)}/%`
+    // Paths under p/ are those in [p/, p0) ('0' follows '/'): compared bytewise, unlike LIKE, which ignores ASCII case.
+    const from = `${p}/`
+    const to = `${p}0`
     this.#db.transactionSync(() => {
-      this.#db.exec("DELETE FROM samsa_chunks WHERE path LIKE ? ESCAPE '\\'", under)
-      this.#db.exec("DELETE FROM samsa_entries WHERE path = ? OR path LIKE ? ESCAPE '\\'", p, under)
+      this.#db.exec('DELETE FROM samsa_chunks WHERE path >= ? AND path < ?', from, to)
+      this.#db.exec('DELETE FROM samsa_entries WHERE path = ? OR (path >= ? AND path < ?)', p, from, to)
     })
   }
 
@@ -229,8 +231,4 @@ function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
   const copy = new Uint8Array(bytes.length)
   copy.set(bytes)
   return copy.buffer
-}
-
-function escapeLike(s: string): string {
-  return s.replace(/[\\%_]/g, (c) => `\\${c}`)
 }
