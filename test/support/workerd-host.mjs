@@ -8,7 +8,6 @@
  * (`samsa-workerd: …`) and exits 1. SIGTERM or SIGINT disposes of workerd and exits 0. No telemetry is sent.
  */
 import { readFile } from 'node:fs/promises'
-import { Miniflare } from 'miniflare'
 import { COMPATIBILITY_DATE, buildWorker } from '../../packages/server/scripts/build-worker.mjs'
 
 process.env.WRANGLER_SEND_METRICS = 'false'
@@ -44,6 +43,7 @@ function parse(argv) {
 }
 
 const opts = parse(process.argv.slice(2))
+const { Miniflare } = await import('miniflare').catch((e) => fail(`miniflare is not installed (run npm ci): ${e instanceof Error ? e.message.split('\n')[0] : e}`))
 let mf = null
 let stopping = false
 const stop = async () => {
