@@ -23,8 +23,9 @@ import { httpStreams } from './scenarios/http-streams.mjs'
 import { BENCH_RUNTIMES, runtimeVersion } from './lib/runtimes.mjs'
 import { runtimesTable } from './lib/runtimes-table.mjs'
 import { idle } from './scenarios/idle.mjs'
+import { edgeScenario } from './scenarios/edge.mjs'
 
-const SCENARIOS = ['bundle', 'raw', 'produce', 'send-one', 'latency', 'raw-latency', 'cluster', 'restart', 'fanout', 'auth', 'streams', 'runtimes', 'idle']
+const SCENARIOS = ['bundle', 'raw', 'produce', 'send-one', 'latency', 'raw-latency', 'cluster', 'restart', 'fanout', 'auth', 'streams', 'runtimes', 'idle', 'edge']
 /** The `fanout` rows: subscriber sockets per run, one producer at FANOUT_RATE records/s, one record per send(). */
 const FANOUT_SUBSCRIBERS = [100, 500]
 const FANOUT_RATE = 100
@@ -72,8 +73,8 @@ const outDir = flags.out ?? fileURLToPath(new URL('./results/', import.meta.url)
 const profileDir = join(outDir, 'profiles')
 
 const settings = quick
-  ? { runtimesProduceMs: 1_500, runtimesWarmupRecords: 20_000, runtimesLatencyMs: 2_000, runtimesLatencyWarmupMs: 300, streamsMs: 1_500, sendOneMs: 2_500, sendOneWarmupRecords: 50_000, rawMs: 1_500, rawWarmupMs: 300, produceMs: 2_500, produceMaxBytes: 1e9, latencyMs: 3_000, latencyWarmupMs: 500, restartSegmentBytes: 1 << 20, restartCleanRuns: 2, fanoutMs: 2_000, fanoutWarmupMs: 300, authProduceMs: 1_500, authWarmupRecords: 30_000, connectMs: 750, idleConnections: 2_000, idleProcesses: 2, idleSettleMs: 500 }
-  : { runtimesProduceMs: 10_000, runtimesWarmupRecords: 100_000, runtimesLatencyMs: 10_000, runtimesLatencyWarmupMs: 1_000, streamsMs: 6_000, sendOneMs: 10_000, sendOneWarmupRecords: 100_000, rawMs: 5_000, rawWarmupMs: 500, produceMs: 10_000, produceMaxBytes: 3e9, latencyMs: 10_000, latencyWarmupMs: 1_000, restartSegmentBytes: 10 << 20, restartCleanRuns: 3, fanoutMs: 10_000, fanoutWarmupMs: 1_000, authProduceMs: 10_000, authWarmupRecords: 100_000, connectMs: 5_000, idleConnections: 10_000, idleProcesses: 4, idleSettleMs: 2_000 }
+  ? { runtimesProduceMs: 1_500, runtimesWarmupRecords: 20_000, runtimesLatencyMs: 2_000, runtimesLatencyWarmupMs: 300, streamsMs: 1_500, sendOneMs: 2_500, sendOneWarmupRecords: 50_000, rawMs: 1_500, rawWarmupMs: 300, produceMs: 2_500, produceMaxBytes: 1e9, latencyMs: 3_000, latencyWarmupMs: 500, restartSegmentBytes: 1 << 20, restartCleanRuns: 2, fanoutMs: 2_000, fanoutWarmupMs: 300, authProduceMs: 1_500, authWarmupRecords: 30_000, connectMs: 750, idleConnections: 2_000, idleProcesses: 2, idleSettleMs: 500, edgePartitionBytes: 4e6, edgeColdRuns: 1, edgeThroughput: null }
+  : { runtimesProduceMs: 10_000, runtimesWarmupRecords: 100_000, runtimesLatencyMs: 10_000, runtimesLatencyWarmupMs: 1_000, streamsMs: 6_000, sendOneMs: 10_000, sendOneWarmupRecords: 100_000, rawMs: 5_000, rawWarmupMs: 500, produceMs: 10_000, produceMaxBytes: 3e9, latencyMs: 10_000, latencyWarmupMs: 1_000, restartSegmentBytes: 10 << 20, restartCleanRuns: 3, fanoutMs: 10_000, fanoutWarmupMs: 1_000, authProduceMs: 10_000, authWarmupRecords: 100_000, connectMs: 5_000, idleConnections: 10_000, idleProcesses: 4, idleSettleMs: 2_000, edgePartitionBytes: 100e6, edgeColdRuns: 3, edgeThroughput: { durationMs: 5_000, latencyMs: 5_000, ratePerSec: 200 } }
 
 const cpus = flags.pin ? { bench: 0, server: 1 } : {}
 if (flags.pin) {
@@ -110,6 +111,7 @@ function summaryLine(r) {
   if (r.recordsPerSec !== undefined) return `${fmtInt(r.recordsPerSec)} records/s, ${r.mbPerSec} MB/s`
   if (r.scenario === 'send-one') return `${fmtInt(r.recordsPerSec)} records/s, client ${r.clientCpuUsPerSend} µs/send, broker ${r.serverCpuUsPerRecord} µs/record, ${r.frames?.meanRecordsPerFrame} records/frame`
   if (r.p50Ms !== undefined) return `p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms${r.serverCpuUsPerDelivered == null ? '' : `, broker ${r.serverCpuUsPerDelivered} µs/delivered record`}`
+  if (r.scenario === 'edge') return `Durable Object cold start with ${fmtInt(r.partitionBytes)} B in its partition: first fetch at the tail ${r.coldStartMs} ms after spawning workerd (the object's own start ${r.objectStartMs} ms${r.baselineEmptyObjectStartMs === null ? '' : `, on empty storage ${r.baselineEmptyObjectStartMs} ms`}; verified on open: ${r.verifiedBytes.map(fmtInt).join(', ')} B)${r.throughput ? `; ${r.throughput.map((t) => `${t.runtime} ${fmtInt(t.recordsPerSec)} records/s, e2e p99 ${t.latency.p99Ms} ms`).join('; ')}` : ''}`
   if (r.scenario === 'restart') return `clean restart serving in ${r.cleanServingMs} ms (every batch verified: ${r.fullVerifyServingMs} ms), after kill -9 in ${r.afterKill9ServingMs} ms (${fmtInt(r.logBytes)} B of log; reading it: ${r.baselineReadMs} ms; empty start: ${r.baselineEmptyStartMs} ms)`
   if (r.scenario === 'streams') return r.rows.map((x) => `${x.target} ${x.scenario}: ${x.recordsPerSec !== undefined ? `${fmtInt(x.recordsPerSec)} records/s` : `${x.received}/${x.sent}`} p50 ${round(x.latency.p50Ms, 2)} ms`).join('; ')
   if (r.scenario === 'bundle') return `served ${fmtInt(r.served.bytes)} B (${fmtInt(r.served.gzipBytes)} B gzip); gzip per entry point: ${r.apps.map((a) => `${a.name} ${fmtInt(a.gzipBytes)} B`).join(', ')}`
@@ -277,6 +279,12 @@ try {
         brokerNodeArgs,
         brokerCpu: cpus.server,
       }),
+    )
+  }
+  if (selected('edge')) {
+    // The broker as a Durable Object in workerd (Miniflare): cold start on a persisted partition, and (full runs) produce and e2e beside Node.
+    await step(`edge: Durable Object cold start with ${settings.edgePartitionBytes / 1e6} MB`, () =>
+      edgeScenario({ partitionBytes: settings.edgePartitionBytes, coldRuns: settings.edgeColdRuns, recoveryPointMs: 1_000, baseline: !quick, throughput: settings.edgeThroughput, brokerCpu: cpus.server }),
     )
   }
   if (selected('fanout')) {
@@ -573,6 +581,22 @@ function humanTables(rep) {
         ...restart.baselineEmptyStart.map((c, i) => [`baseline: start with the topic empty (run ${i + 1})`, fmtNum(c.listeningMs, 0), fmtNum(c.servingMs, 0), fmtNum(c.brokerCpuMs, 0)]),
       ],
     ))
+  }
+  const edge = rep.results.find((r) => r.scenario === 'edge')
+  if (edge) {
+    out.push('', formatTable(
+      [`Durable Object (workerd, Miniflare) cold start, ${fmtInt(edge.partitionBytes)} B in its partition`, 'workerd ready ms', 'object start ms', 'tail fetch ms', 'verified B'],
+      [
+        ...edge.runs.cold.map((c, i) => [`fresh workerd on the persisted storage (run ${i + 1})`, fmtNum(c.workerdReadyMs, 0), fmtNum(c.objectStartMs, 0), fmtNum(c.tailFetchMs, 0), fmtInt(c.verifiedBytes)]),
+        ...edge.runs.empty.map((c, i) => [`baseline: storage with one empty topic (run ${i + 1})`, fmtNum(c.workerdReadyMs, 0), fmtNum(c.objectStartMs, 0), null, null]),
+      ],
+    ))
+    if (edge.throughput) {
+      out.push('', formatTable(
+        ['workerd beside Node (SDK, 100 B records, acks=all)', 'records/s', 'MB/s', 'e2e p50 ms', 'e2e p99 ms', 'received'],
+        edge.throughput.map((t) => [t.runtime === 'node' ? 'Node (samsa start, fsync always)' : 'workerd (Durable Object, SQLite)', fmtInt(t.recordsPerSec), fmtNum(t.mbPerSec, 1), fmtNum(t.latency.p50Ms, 2), fmtNum(t.latency.p99Ms, 2), `${t.latency.received}/${t.latency.sent}`]),
+      ))
+    }
   }
   const streams = rep.results.find((r) => r.scenario === 'streams')
   if (streams) {

@@ -1,17 +1,26 @@
 /**
  * @module How the conformance suite starts a single broker on a data directory under each runtime: Node 20 (this
- * machine's), 22 and 24 (the `samsa start` command), Bun and Deno (their entries under packages/server/dist/adapters/);
- * binaries in runtime-binaries.ts. A runtime whose binary is missing or cannot start fails with one line naming it;
- * it is never skipped. Runs the built server: `npm run build` first (npm test does).
+ * machine's), 22 and 24 (the `samsa start` command), Bun and Deno (their entries under packages/server/dist/adapters/;
+ * binaries in runtime-binaries.ts), workerd (the Cloudflare Worker and its Durable Object in Miniflare's workerd,
+ * storage persisted in the data directory: test/support/workerd-host.mjs; telemetry off). A runtime whose binary is
+ * missing or cannot start fails with one line naming it; it is never skipped. Runs the built server: `npm run build`
+ * first (npm test does).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { REPO_ROOT, SAMSA_BIN } from '../support/child-broker.js'
 import { until } from '../support/until.js'
-import { isNodeRuntime, missingBinary, runtimeBinary, runtimeEnv, type RuntimeName } from './runtime-binaries.js'
+import { isNodeRuntime, missingBinary, runtimeBinary, runtimeEnv, RUNTIMES, type RuntimeName } from './runtime-binaries.js'
 
-export { RUNTIMES, type RuntimeName } from './runtime-binaries.js'
+export { RUNTIMES } from './runtime-binaries.js'
+
+/** Every runtime a broker is launched on: the binaries' runtimes and workerd (run by a Node host, Miniflare). */
+export const BROKER_RUNTIMES = [...RUNTIMES, 'workerd'] as const
+export type BrokerRuntimeName = RuntimeName | 'workerd'
+
+const WORKERD_HOST = fileURLToPath(new URL('../support/workerd-host.mjs', import.meta.url))
+const WORKER = fileURLToPath(new URL('../../packages/server/dist/adapters/cloudflare/worker.js', import.meta.url))
 
 export const entry = (runtime: 'bun' | 'deno') => fileURLToPath(new URL(`../../packages/server/dist/adapters/${runtime}/main.js`, import.meta.url))
 
@@ -19,12 +28,14 @@ export const entry = (runtime: 'bun' | 'deno') => fileURLToPath(new URL(`../../p
 export const MAX_CONNECTIONS_PER_IP = 12
 const LIMITS = ['--max-connections-per-ip', String(MAX_CONNECTIONS_PER_IP)]
 
-/** The script each runtime runs: `samsa start` on every Node, the runtime's entry on Bun and Deno. */
-function script(runtime: RuntimeName): string {
+/** The script each runtime runs: `samsa start` on every Node, the runtime's entry on Bun and Deno, the Worker on workerd. */
+function script(runtime: BrokerRuntimeName): string {
+  if (runtime === 'workerd') return WORKER
   return isNodeRuntime(runtime) ? SAMSA_BIN : entry(runtime)
 }
 
-function command(runtime: RuntimeName, dataDir: string, extra: readonly string[]): { file: string; args: string[] } {
+function command(runtime: BrokerRuntimeName, dataDir: string, extra: readonly string[]): { file: string; args: string[] } {
+  if (runtime === 'workerd') return { file: process.execPath, args: [WORKERD_HOST, '--port', '0', '--data-dir', dataDir, ...LIMITS, ...extra] }
   const { file, prefix } = runtimeBinary(runtime)
   const args = isNodeRuntime(runtime)
     ? [SAMSA_BIN, 'start', '--port', '0', '--data', dataDir, '--log-format', 'json', ...LIMITS, ...extra]
@@ -33,7 +44,7 @@ function command(runtime: RuntimeName, dataDir: string, extra: readonly string[]
 }
 
 export interface LaunchedBroker {
-  readonly runtime: RuntimeName
+  readonly runtime: BrokerRuntimeName
   /** ws://127.0.0.1:PORT (wss:// when started with --tls-cert) */
   readonly url: string
   /** http://127.0.0.1:PORT (https://) */
@@ -42,15 +53,29 @@ export interface LaunchedBroker {
   stop(): Promise<void>
   /** SIGKILL (no flush). */
   kill(): void
+  /** Everything the process printed so far (workerd: the object's log lines at info). */
+  output(): string
 }
 
 /** `extra`: more command-line flags, the same on every runtime (`--host`, limits). */
-export async function launchBroker(runtime: RuntimeName, dataDir: string, extra: readonly string[] = []): Promise<LaunchedBroker> {
+export async function launchBroker(runtime: BrokerRuntimeName, dataDir: string, extra: readonly string[] = []): Promise<LaunchedBroker> {
   const { file, args } = command(runtime, dataDir, extra)
-  const missing = missingBinary(runtime)
+  const missing = runtime === 'workerd' ? null : missingBinary(runtime)
   if (missing) throw new Error(missing)
   if (!existsSync(script(runtime))) throw new Error(`${runtime}: the server is not built (${script(runtime)} is missing: run npm run build)`)
-  const proc: ChildProcess = spawn(file, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: runtimeEnv() })
+  // workerd runs as a child of the Miniflare host: the host leads its own process group so a kill reaches both.
+  const workerd = runtime === 'workerd'
+  const env = { ...runtimeEnv(), WRANGLER_SEND_METRICS: 'false', WRANGLER_SEND_ERROR_REPORTS: 'false', ...(workerd ? { SAMSA_LOG_LEVEL: 'info' } : {}) }
+  const proc: ChildProcess = spawn(file, args, { cwd: REPO_ROOT, detached: workerd, stdio: ['ignore', 'pipe', 'pipe'], env })
+  const killAll = () => {
+    if (workerd && proc.pid !== undefined) {
+      try {
+        process.kill(-proc.pid, 'SIGKILL')
+      } catch {
+        // the group is gone already
+      }
+    } else proc.kill('SIGKILL')
+  }
   let output = ''
   let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null
   let spawnError: Error | null = null
@@ -62,7 +87,7 @@ export async function launchBroker(runtime: RuntimeName, dataDir: string, extra:
     timeoutMs: 20_000,
     what: `the ${runtime} broker to log "broker listening"`,
   }).catch((e: Error) => {
-    proc.kill('SIGKILL')
+    killAll()
     throw new Error(`${runtime}: ${e.message}; output: ${output.trim().slice(-500)}`)
   })
   if (listening === 'failed') {
@@ -81,6 +106,7 @@ export async function launchBroker(runtime: RuntimeName, dataDir: string, extra:
       const exited = await until(() => exit, { timeoutMs: 15_000, what: `the ${runtime} broker to exit after SIGTERM` })
       if (exited.code !== 0) throw new Error(`${runtime}: the broker exited with ${JSON.stringify(exited)} after SIGTERM: ${output.trim().slice(-500)}`)
     },
-    kill: () => void proc.kill('SIGKILL'),
+    kill: killAll,
+    output: () => output,
   }
 }

@@ -1,7 +1,10 @@
-/** FileLogStorage through `node:fs` passes the LogStorage contract under each runtime (the contract's cases, run without vitest: storage-contract/). */
+/**
+ * The LogStorage contract under each runtime (its cases run without vitest: storage-contract/): FileLogStorage through
+ * `node:fs` on Node, Bun and Deno; SqlLogStorage on a Durable Object's SQLite database on workerd.
+ */
 import { beforeAll, describe, expect, it } from 'vitest'
 import { RUNTIMES } from './launchers.js'
-import { buildContractBundle, runContract } from './storage-contract/run-contract.js'
+import { buildContractBundle, runContract, runWorkerdContract } from './storage-contract/run-contract.js'
 
 let bundle: string
 beforeAll(async () => {
@@ -13,5 +16,13 @@ describe('the LogStorage contract on FileLogStorage', () => {
     const r = runContract(runtime, bundle)
     expect(r.ok, r.output).toBe(true)
     expect(r.output).toMatch(new RegExp(`^${runtime}: \\d+ passed, 0 failed$`, 'm'))
+  })
+})
+
+describe('the LogStorage contract on SqlLogStorage', () => {
+  it('passes under workerd (a Durable Object\'s SQLite database)', async () => {
+    const r = await runWorkerdContract()
+    expect(r.ok, r.output).toBe(true)
+    expect(r.output).toMatch(/^workerd: \d+ passed, 0 failed$/m)
   })
 })

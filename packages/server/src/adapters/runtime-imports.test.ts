@@ -1,9 +1,10 @@
 /**
- * Runtime-only imports live only in files that runtime's entry loads: the module graph of the Bun and Deno entries
- * (followed through relative imports) loads no other runtime's Hono adapter and none of the Node server stack
- * (ws, @hono/node-server and its subpaths, @hono/node-ws, pino), and no file outside a runtime's folder imports that
- * runtime's adapter or touches its global. prom-client is shared: it runs on Bun and Deno (their /metrics is checked
- * by test/runtimes/security-conformance.test.ts).
+ * Runtime-only imports live only in files that runtime's entry loads: the module graph of the Bun, Deno and
+ * Cloudflare entries (followed through relative imports) loads no other runtime's Hono adapter and none of the Node
+ * server stack (ws, @hono/node-server and its subpaths, @hono/node-ws, pino), and no file outside a runtime's folder
+ * imports that runtime's adapter or touches its global. prom-client is shared by Bun and Deno (their /metrics is
+ * checked by test/runtimes/security-conformance.test.ts), not loaded by the Cloudflare entry. (The Worker's esbuild
+ * bundle is checked by cloudflare/worker-bundle.test.ts.)
  */
 import { readdir, readFile } from 'node:fs/promises'
 import { dirname, join, relative, resolve } from 'node:path'
@@ -62,6 +63,13 @@ describe('runtime-only imports', () => {
     expect(bare).toContain('prom-client')
   })
 
+  it('the cloudflare entry loads no Hono runtime adapter and none of the Node server stack', async () => {
+    const { bare, files } = await graph(join(src, 'adapters/cloudflare/worker.ts'))
+    expect(files.size).toBeGreaterThan(20)
+    expect([...bare].filter((s) => ['hono/bun', 'hono/deno', 'hono/cloudflare-workers', '@hono/node-server', '@hono/node-ws', 'prom-client'].includes(s) || isNodeStack(s) || s.startsWith('node:'))).toEqual([])
+    expect([...files].filter((f) => /adapters\/(node|bun|deno)\//.test(relative(src, f)))).toEqual([])
+  })
+
   it('no file outside a runtime folder imports its Hono adapter or touches its global', async () => {
     const found: string[] = []
     for (const file of await allSources(src)) {
@@ -72,6 +80,17 @@ describe('runtime-only imports', () => {
         if ((await specifiers(file)).includes(`hono/${runtime}`)) found.push(`${rel} imports hono/${runtime}`)
         if (new RegExp(`(?<![.\\w])${runtime === 'bun' ? 'Bun' : 'Deno'}\\.`).test(text)) found.push(`${rel} touches ${runtime === 'bun' ? 'Bun' : 'Deno'}`)
       }
+    }
+    expect(found).toEqual([])
+  })
+
+  it('only adapters/cloudflare touches the Workers runtime (WebSocketPair, acceptWebSocket)', async () => {
+    const found: string[] = []
+    for (const file of await allSources(src)) {
+      const rel = relative(src, file)
+      if (rel.startsWith('adapters/cloudflare/')) continue
+      const text = (await readFile(file, 'utf8')).replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')
+      if (/\bWebSocketPair\b|\.acceptWebSocket\(|cloudflare:/.test(text)) found.push(rel)
     }
     expect(found).toEqual([])
   })

@@ -11,17 +11,14 @@ import { ClusterSecretAuthenticator } from '../../security/authentication/peer-t
 import { TokenVerifier } from '../../security/authentication/token-verifier.js'
 import type { AuthenticationSettings } from './authentication-files.js'
 import { nodeClock } from './node-clock.js'
+import { isLoopbackHost } from '../../security/loopback-host.js'
 
 export interface BrokerAuthentication {
   readonly authenticator?: Authenticator
   readonly peerAuthenticator?: PeerAuthenticator
 }
 
-/** A host only this machine can reach: 127.0.0.0/8, ::1, localhost. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase()
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
-}
+export { isLoopbackHost } from '../../security/loopback-host.js'
 
 /** Checks the combination and builds the verifiers; throws a one-line ConfigError or a key's own error. */
 export async function brokerAuthentication(
