@@ -184,5 +184,11 @@ describe('consumer groups, single node', () => {
     expect(metrics).toContain('samsa_group_members{group="billing"} 1')
     expect(metrics).toMatch(/samsa_group_rebalances_total [1-9]/)
     expect(metrics).toContain('samsa_group_lag{group="billing",topic="orders",partition="0"} 0')
+    // REST: the groups this broker coordinates, and one group's members, assignment and lag.
+    expect(await (await fetch(`${broker.httpUrl}/v1/groups`)).json()).toEqual({ groups: [{ groupId: 'billing', state: 'stable', memberCount: 1, groupEpoch: 1 }] })
+    const rest = await fetch(`${broker.httpUrl}/v1/groups/billing`)
+    expect(rest.status).toBe(200)
+    expect(await rest.json()).toMatchObject({ groupId: 'billing', members: [{ memberId: 'a', assignment: [{ topic: 'orders', partitions: [0, 1] }] }], offsets: [{ topic: 'orders', partition: 0, committedOffset: 0, lag: 0 }, { topic: 'orders', partition: 1, committedOffset: -1 }] })
+    expect((await fetch(`${broker.httpUrl}/v1/groups/nope`)).status).toBe(404)
   }, 60_000)
 })
