@@ -76,6 +76,20 @@ describe('GroupCoordinator', () => {
     coordinator.stop()
   })
 
+  it('answers COORDINATOR_LOAD_IN_PROGRESS while its partition loads longer than the load wait, and serves once loaded', async () => {
+    const { clock, logs, coordinator } = setup()
+    const first = await coordinator.heartbeat(join('a'), 'h')
+    coordinator.stop()
+    let release = () => {}
+    logs.readsHeld = new Promise<void>((r) => (release = r))
+    const next = new GroupCoordinator(logs.ports(clock))
+    const waiting = next.heartbeat(beat('a', 1, first.assignment), 'h')
+    await advance(clock, 2_000)
+    await expect(waiting).rejects.toMatchObject({ errorName: 'COORDINATOR_LOAD_IN_PROGRESS' })
+    release()
+    expect(await next.heartbeat(beat('a', 1, first.assignment), 'h')).toMatchObject({ memberEpoch: 1 })
+  })
+
   it('refuses an invalid group id', async () => {
     const { coordinator } = setup()
     await expect(coordinator.heartbeat({ ...join('a'), groupId: '' }, 'h')).rejects.toMatchObject({ errorName: 'INVALID_GROUP_ID' })

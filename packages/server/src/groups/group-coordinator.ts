@@ -1,8 +1,9 @@
 /**
  * @module GroupCoordinator: the broker's side of consumer groups. Group G lives in partition groupPartition(G, n) of
  * `__consumer_offsets`; the broker leading that partition coordinates G: it loads the partition's groups (GroupShard)
- * at its current leader epoch on the first request or sweep after it became leader, and drops them when it stops
- * leading (NOT_COORDINATOR to later requests, so clients find the new coordinator).
+ * at its current leader epoch on the first request or sweep after it became leader (a request waits up to 2 s for the
+ * load, then gets COORDINATOR_LOAD_IN_PROGRESS), and drops them when it stops leading (NOT_COORDINATOR to later
+ * requests, so clients find the new coordinator).
  *
  * Invariants: a request is served only by a shard loaded at the leader epoch this broker holds now; every answer
  * waits until the state it reveals is durable in the partition (GroupShard.barrier); group state changes are
@@ -32,6 +33,8 @@ export interface CoordinatorStats {
 }
 
 const PRINTABLE = /^[\x20-\x7e]{1,249}$/
+/** How long a request waits for its group's partition to load before COORDINATOR_LOAD_IN_PROGRESS. */
+const LOAD_WAIT_MS = 2_000
 
 export function checkGroupId(groupId: string): void {
   if (!PRINTABLE.test(groupId)) throw new SamsaError('INVALID_GROUP_ID', ErrorMessages.invalidGroupId(groupId))
@@ -265,13 +268,26 @@ export class GroupCoordinator {
     }
     const current = entry
     try {
-      await current.loaded
+      await this.#withinLoadWait(current.loaded, p)
     } catch (e) {
+      if (e instanceof SamsaError && e.code === 14) throw e
       this.#drop(p, current.shard)
       throw new SamsaError('COORDINATOR_LOAD_IN_PROGRESS', `partition ${p} of ${OFFSETS_TOPIC} could not be loaded yet: ${e instanceof Error ? e.message : String(e)}`)
     }
     if (this.#shards.get(p) !== current) return this.#loadedShard(p)
     return current.shard
+  }
+
+  /** The load, or COORDINATOR_LOAD_IN_PROGRESS (retriable) when it takes longer than LOAD_WAIT_MS (it goes on). */
+  #withinLoadWait(loaded: Promise<void>, p: number): Promise<void> {
+    let timer: Timer | null = null
+    const slow = new Promise<never>((_, reject) => {
+      timer = this.#ports.clock.setTimeout(() => reject(new SamsaError('COORDINATOR_LOAD_IN_PROGRESS', `partition ${p} of ${OFFSETS_TOPIC} is still loading`)), LOAD_WAIT_MS)
+    })
+    slow.catch(() => {})
+    return Promise.race([loaded, slow]).finally(() => {
+      if (timer) this.#ports.clock.clearTimeout(timer)
+    })
   }
 
   async #ledShards(): Promise<GroupShard[]> {
