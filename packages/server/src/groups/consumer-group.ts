@@ -186,7 +186,13 @@ export class ConsumerGroup {
         this.offsets.replay(record)
         return
       case 'metadata':
-        if (record.value === null) return
+        if (record.value === null) {
+          // The group was deleted: whatever follows starts a new one.
+          this.#groupEpoch = 0
+          this.#assignmentEpoch = 0
+          this.#partitionCounts = new Map()
+          return
+        }
         this.#groupEpoch = record.value.groupEpoch
         this.#assignmentEpoch = record.value.assignmentEpoch
         this.#assignor = record.value.assignor

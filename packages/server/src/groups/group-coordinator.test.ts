@@ -90,6 +90,21 @@ describe('GroupCoordinator', () => {
     expect(await next.heartbeat(beat('a', 1, first.assignment), 'h')).toMatchObject({ memberEpoch: 1 })
   })
 
+  it('deletes a group once its last member left and it has no commits (a tombstone), so it counts no more against maxGroups', async () => {
+    const { clock, logs, coordinator, p } = setup()
+    const a = await coordinator.heartbeat(join('a'), 'h')
+    expect(coordinator.stats.groups).toBe(1)
+    await coordinator.heartbeat(beat('a', -1), 'h')
+    expect(coordinator.stats.groups).toBe(0)
+    await expect(coordinator.describeGroup('g')).rejects.toMatchObject({ errorName: 'GROUP_ID_NOT_FOUND' })
+    expect(a.memberEpoch).toBe(1)
+    coordinator.stop()
+    // A coordinator loading the log finds no group either.
+    logs.resign(p, 1)
+    const next = new GroupCoordinator(logs.ports(clock))
+    expect(await next.listGroups()).toEqual([])
+  })
+
   it('refuses an invalid group id', async () => {
     const { coordinator } = setup()
     await expect(coordinator.heartbeat({ ...join('a'), groupId: '' }, 'h')).rejects.toMatchObject({ errorName: 'INVALID_GROUP_ID' })

@@ -110,7 +110,7 @@ export class GroupCoordinator {
       throw e
     }
     this.#counted(group.rebalances - before)
-    await this.#write(shard, group.drainChanges())
+    await this.#write(shard, this.#changes(shard, group))
     return res
   }
 
@@ -206,6 +206,14 @@ export class GroupCoordinator {
   #counted(rebalances: number): void {
     this.#rebalances += rebalances
     for (let i = 0; i < rebalances; i++) this.#ports.metrics.groupRebalanced()
+  }
+
+  /** What changed in the group, plus its deletion (a metadata tombstone) once it has no members and no commits left. */
+  #changes(shard: GroupShard, group: ConsumerGroup) {
+    const records = group.drainChanges()
+    if (group.members.size > 0 || group.offsets.size > 0) return records
+    shard.groups.delete(group.groupId)
+    return [...records, { type: 'metadata' as const, groupId: group.groupId, value: null }]
   }
 
   #newGroup(shard: GroupShard, groupId: string): ConsumerGroup {
@@ -330,7 +338,7 @@ export class GroupCoordinator {
         const before = group.rebalances
         const gone = group.expire(now, { partitionCount: (t) => this.#ports.partitionCount(t) })
         this.#counted(group.rebalances - before)
-        const records = group.drainChanges()
+        const records = this.#changes(shard, group)
         if (gone.length > 0) this.#ports.logger.info({ groupId: group.groupId, members: gone }, 'removed consumer group members (session or rebalance timeout)')
         if (records.length > 0) await this.#write(shard, records).catch(() => {})
       }
