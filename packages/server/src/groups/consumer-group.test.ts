@@ -84,6 +84,22 @@ describe('ConsumerGroup (KIP-848)', () => {
     expect(() => hb('zz', 5, [])).toThrow(expect.objectContaining({ code: 25 }))
   })
 
+  it('reads a null ownedPartitions as "unchanged since the last request": a revoked partition the member never reported owning needs no acknowledgement', () => {
+    const { hb, group } = setup()
+    const a = hb('a', 0, []) // owns nothing yet; told it may own all 6
+    expect(count(a.assignment)).toBe(6)
+    join(hb, 'b') // half of them move to b before a reported owning any
+    // The answer to a request in flight may still be on its way: the revocation is acknowledged by the next request,
+    // whose null ownedPartitions says a still owns what it said last (nothing), not by this one.
+    const a1 = hb('a', 1, null)
+    expect(a1.memberEpoch).toBe(1)
+    expect(count(a1.assignment)).toBe(3)
+    const a2 = hb('a', 1, null)
+    expect(a2.memberEpoch).toBe(2)
+    expect(count(hb('b', 2, null).assignment)).toBe(3)
+    expect(group.state).toBe('stable')
+  })
+
   it('accepts the previous epoch once when the answer that moved the member was lost', () => {
     const { hb } = setup()
     const a = join(hb, 'a')
