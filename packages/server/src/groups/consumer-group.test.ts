@@ -255,4 +255,49 @@ describe('ConsumerGroup (KIP-848)', () => {
       { numRuns: 300 },
     )
   })
+
+  it('property: members that follow the protocol (sending ownedPartitions only when it changed, as the SDK does) always converge to a stable group owning every partition', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom('join' as const, 'leave' as const, 'beat' as const, 'beat-slow' as const), fc.integer({ min: 0, max: 2 })), { maxLength: 30 }), (ops) => {
+        const { hb, group } = setup()
+        interface Client { epoch: number; owned: Set<string>; target: Set<string>; reported: Set<string> | null }
+        const clients = new Map<string, Client>()
+        const keysOf = (a: readonly TopicPartitions[]) => new Set(a.flatMap((t) => t.partitions.map((p) => `${t.topic}:${p}`)))
+        const listOf = (set: Set<string>): TopicPartitions[] => (set.size === 0 ? [] : [{ topic: 'orders', partitions: [...set].map((k) => Number(k.split(':')[1])).sort((x, y) => x - y) }])
+        // Reconcile first: give up what left the target, then take what is new (a slow member one partition per beat).
+        const beat = (id: string, c: Client, slow = false) => {
+          for (const k of c.owned) if (!c.target.has(k)) c.owned.delete(k)
+          for (const k of [...c.target].sort()) {
+            if (c.owned.has(k)) continue
+            c.owned.add(k)
+            if (slow) break
+          }
+          const changed = c.reported === null || c.reported.size !== c.owned.size || [...c.owned].some((k) => !c.reported!.has(k))
+          const r = hb(id, c.epoch, changed ? listOf(c.owned) : null)
+          if (changed) c.reported = new Set(c.owned)
+          c.epoch = r.memberEpoch
+          if (r.assignment) c.target = keysOf(r.assignment)
+        }
+        for (const [op, i] of ops) {
+          const id = `m${i}`
+          const c = clients.get(id)
+          if (op === 'join' && !c) {
+            const r = hb(id, 0, [])
+            clients.set(id, { epoch: r.memberEpoch, owned: new Set(), target: keysOf(r.assignment ?? []), reported: new Set() })
+          } else if (op === 'leave' && c) {
+            hb(id, -1, null)
+            clients.delete(id)
+          } else if (op === 'beat' && c) beat(id, c)
+          else if (op === 'beat-slow' && c) beat(id, c, true)
+        }
+        for (let round = 0; round < 6; round++) for (const [id, c] of clients) beat(id, c)
+        if (clients.size === 0) return
+        expect(group.state).toBe('stable')
+        const owners = [...clients.values()].flatMap((c) => [...c.owned])
+        expect(owners.length).toBe(6)
+        expect(new Set(owners).size).toBe(6)
+      }),
+      { numRuns: 300 },
+    )
+  })
 })
