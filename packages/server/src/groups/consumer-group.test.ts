@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import type { ConsumerGroupHeartbeatRequest, TopicPartitions } from '@samsa/shared'
+import { SamsaError, type ConsumerGroupHeartbeatRequest, type TopicPartitions } from '@samsa/shared'
 import { ManualClock } from '../log/testing/manual-clock.js'
 import { ConsumerGroup } from './consumer-group.js'
 import { decodeGroupRecord, encodeGroupKey, encodeGroupValue } from './group-records.js'
@@ -237,7 +237,8 @@ describe('ConsumerGroup (KIP-848)', () => {
             }
           } catch (e) {
             clients.delete(id) // fenced or unknown: the client drops everything
-            expect([25, 81, 110]).toContain((e as { code: number }).code)
+            expect(e).toBeInstanceOf(SamsaError)
+            expect([25, 81, 110]).toContain(e instanceof SamsaError ? e.code : null)
           }
           const seen = new Map<string, string>()
           for (const [mid, m] of group.members) {
