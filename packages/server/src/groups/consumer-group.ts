@@ -14,14 +14,14 @@
  *   with its instance id takes its place without a new group epoch.
  */
 import {
-  ErrorMessages, GROUP_ASSIGNORS, MemberEpochs, SamsaError,
+  ErrorMessages, MemberEpochs, SamsaError,
   type ConsumerGroupHeartbeatRequest, type ConsumerGroupHeartbeatResponse, type GroupAssignorName, type GroupState,
 } from '@samsa/shared'
-import { assign } from './assignors.js'
+import { assign, chooseAssignor, isAssignor } from './assignors.js'
 import { newMember, type GroupMember } from './group-member.js'
 import type { GroupRecord } from './group-records.js'
 import { GroupOffsets } from './group-offsets.js'
-import { difference, intersects, sameSet, toPartitionSet, toTopicPartitions, type PartitionKey } from './partition-set.js'
+import { difference, intersects, partitionKey, sameSet, toPartitionSet, toTopicPartitions, type PartitionKey } from './partition-set.js'
 
 export interface GroupSettings {
   readonly sessionTimeoutMs: number
@@ -42,8 +42,6 @@ export interface GroupMetadata {
   readonly assignor: GroupAssignorName
   readonly partitionCounts: ReadonlyMap<string, number>
 }
-
-const isAssignor = (s: string): s is GroupAssignorName => (GROUP_ASSIGNORS as readonly string[]).includes(s)
 
 export class ConsumerGroup {
   readonly groupId: string
@@ -124,7 +122,7 @@ export class ConsumerGroup {
     if (req.serverAssignor !== null && req.serverAssignor !== member.serverAssignor) {
       member.serverAssignor = req.serverAssignor
       this.#dirtyMembers.add(member.memberId)
-      if (this.#chooseAssignor() !== this.#assignor) this.#bumpGroupEpoch()
+      if (chooseAssignor(this.members.values()) !== this.#assignor) this.#bumpGroupEpoch()
     }
     this.#refreshPartitionCounts(ctx)
     if (this.#assignmentEpoch < this.#groupEpoch) this.#computeTarget()
@@ -157,6 +155,11 @@ export class ConsumerGroup {
     if (!m) throw new SamsaError('UNKNOWN_MEMBER_ID', ErrorMessages.unknownMember(this.groupId, memberId))
     if (memberEpoch > m.memberEpoch) throw new SamsaError('FENCED_MEMBER_EPOCH', ErrorMessages.fencedMemberEpoch(this.groupId, memberId, memberEpoch, m.memberEpoch))
     if (memberEpoch < m.memberEpoch) throw new SamsaError('STALE_MEMBER_EPOCH', ErrorMessages.staleMemberEpoch(this.groupId, memberId, memberEpoch, m.memberEpoch))
+  }
+
+  /** Whether the member owns the partition now (assigned, or pending revocation: it may still commit it). */
+  owns(memberId: string, topic: string, partition: number): boolean {
+    return this.#owners.get(partitionKey(topic, partition)) === memberId
   }
 
   /** Records describing what changed since the last drain (group metadata, members, targets; tombstones for removed members). */
@@ -356,15 +359,6 @@ export class ConsumerGroup {
     this.#metadataDirty = true
   }
 
-  /** The assignor most members ask for (ties: the first in GROUP_ASSIGNORS); uniform when none asks. */
-  #chooseAssignor(): GroupAssignorName {
-    const votes = new Map<GroupAssignorName, number>()
-    for (const m of this.members.values()) if (m.serverAssignor !== null && isAssignor(m.serverAssignor)) votes.set(m.serverAssignor, (votes.get(m.serverAssignor) ?? 0) + 1)
-    let best: GroupAssignorName = 'uniform'
-    for (const a of GROUP_ASSIGNORS) if ((votes.get(a) ?? 0) > (votes.get(best) ?? 0)) best = a
-    return best
-  }
-
   #refreshPartitionCounts(ctx: Pick<HeartbeatContext, 'partitionCount'>): void {
     const counts = new Map<string, number>()
     for (const topic of new Set([...this.members.values()].flatMap((m) => m.subscribedTopics))) {
@@ -378,7 +372,7 @@ export class ConsumerGroup {
   }
 
   #computeTarget(): void {
-    this.#assignor = this.#chooseAssignor()
+    this.#assignor = chooseAssignor(this.members.values())
     const members = [...this.members.values()].map((m) => ({ memberId: m.memberId, subscribedTopics: m.subscribedTopics }))
     const next = assign(this.#assignor, { members, partitionCounts: this.#partitionCounts, current: this.#target })
     this.#target.clear()

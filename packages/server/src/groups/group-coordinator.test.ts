@@ -105,6 +105,25 @@ describe('GroupCoordinator', () => {
     expect(await next.listGroups()).toEqual([])
   })
 
+  it('refuses a member\'s commit of a partition it does not own (STALE_MEMBER_EPOCH for that partition), so a late commit cannot move the new owner\'s offset back', async () => {
+    const { coordinator } = setup()
+    const a = await coordinator.heartbeat(join('a'), 'h')
+    const b = await coordinator.heartbeat(join('b'), 'h')
+    const a1 = await coordinator.heartbeat(beat('a', a.memberEpoch, a.assignment), 'h') // told to give up half
+    const a2 = await coordinator.heartbeat(beat('a', 1, a1.assignment), 'h') // gave them up
+    const b1 = await coordinator.heartbeat(beat('b', b.memberEpoch, []), 'h')
+    const mine = a2.assignment![0]!.partitions[0]!
+    const theirs = b1.assignment![0]!.partitions[0]!
+    const commit = (memberId: string, memberEpoch: number, partition: number, offset: number) =>
+      coordinator.commit({ groupId: 'g', memberId, memberEpoch, topics: [{ topic: 'orders', partitions: [{ partition, offset, leaderEpoch: 0, metadata: null }] }] })
+    expect(await commit('b', b1.memberEpoch, theirs, 50)).toEqual({ topics: [{ topic: 'orders', partitions: [{ partition: theirs, errorCode: 0 }] }] })
+    expect(await commit('a', a2.memberEpoch, theirs, 10)).toEqual({ topics: [{ topic: 'orders', partitions: [{ partition: theirs, errorCode: 113 }] }] })
+    expect(await commit('a', a2.memberEpoch, mine, 7)).toEqual({ topics: [{ topic: 'orders', partitions: [{ partition: mine, errorCode: 0 }] }] })
+    const fetched = await coordinator.fetchOffsets({ groupId: 'g', memberId: '', memberEpoch: -1, topics: [{ topic: 'orders', partitions: [theirs] }] })
+    expect(fetched.topics[0]!.partitions[0]!.offset).toBe(50)
+    coordinator.stop()
+  })
+
   it('refuses an invalid group id', async () => {
     const { coordinator } = setup()
     await expect(coordinator.heartbeat({ ...join('a'), groupId: '' }, 'h')).rejects.toMatchObject({ errorName: 'INVALID_GROUP_ID' })

@@ -124,6 +124,7 @@ export class GroupCoordinator {
       group = this.#newGroup(shard, req.groupId)
     }
     group.validateMemberEpoch(req.memberId, req.memberEpoch, true)
+    const owns = (topic: string, partition: number) => admin || group.owns(req.memberId, topic, partition)
     const now = this.#ports.clock.nowMs()
     const records: OffsetRecord[] = []
     const topics = req.topics.map((t) => {
@@ -133,6 +134,8 @@ export class GroupCoordinator {
         partitions: t.partitions.map((p) => {
           if (count === null || p.partition < 0 || p.partition >= count) return { partition: p.partition, errorCode: 3 }
           if (p.offset < 0) return { partition: p.partition, errorCode: 42 }
+          // Not (or no longer) the member's: STALE_MEMBER_EPOCH, so a late commit cannot move the owner's offset.
+          if (!owns(t.topic, p.partition)) return { partition: p.partition, errorCode: 113 }
           records.push(group.offsets.commitRecord(t.topic, p.partition, { offset: p.offset, leaderEpoch: p.leaderEpoch, metadata: p.metadata, commitTimestampMs: now }))
           return { partition: p.partition, errorCode: 0 }
         }),
