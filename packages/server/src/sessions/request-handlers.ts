@@ -6,7 +6,7 @@
  * Authorization (security/authorization, through broker.access): every exchange on a topic checks the connection's
  * principal before anything else: produce needs write (and a producer id of its own), fetch, subscribe, listOffsets
  * and a consumer's offsetForLeaderEpoch read, createTopic create, deleteTopic delete; metadata answers only the
- * topics the principal may describe. A cluster peer's connection may do everything.
+ * topics the principal may describe. No client writes, creates or deletes `__consumer_offsets` (groups/internal-topic.ts). A cluster peer's connection may do everything.
  */
 import { CONSUMER_REPLICA_ID, SamsaError, exchanges, type RequestOf, type ResponseOf } from '@samsa/shared'
 import type { Broker } from '../broker/broker.js'
@@ -14,6 +14,8 @@ import type { SubscriptionTable } from './subscription-table.js'
 import { PEER_CONNECTION, type Principal } from '../security/principal.js'
 import { authorizedMetadata } from '../security/authorization/metadata-filter.js'
 import { createTopicAs, deleteTopicAs } from '../security/authorization/topic-changes.js'
+import { groupHandlers } from './group-handlers.js'
+import { refuseInternalTopic } from '../groups/internal-topic.js'
 
 export interface SessionView {
   readonly subscriptions: SubscriptionTable
@@ -21,6 +23,8 @@ export interface SessionView {
   readonly peerNodeId: number
   /** Who the connection speaks for (see security/principal.ts). */
   readonly principal: Principal
+  /** The address the connection came from. */
+  readonly remoteAddress: string
   /** Waits for room in the connection's output budget; resolves with the release function. */
   reserveOutput(bytes: number): Promise<() => void>
   /** Runs `fn` when the connection closes (at once if it already has); returns the unregister function. */
@@ -81,6 +85,7 @@ function buildHandlers(broker: Broker): RequestHandlers {
     // Async, so a refused acks=0 produce is handled as any failed acks=0 produce: no reply, counted, logged rate-limited.
     produce: async (q, session) => {
       authorizeOn(session, 'write', q.topic)
+      if (session.peerNodeId === 0) refuseInternalTopic(q.topic, 'written')
       access.requireBatchProducerId(principalOf(session), q.batch, q.topic, 'ws')
       return broker.produce(q)
     },
@@ -142,18 +147,8 @@ function buildHandlers(broker: Broker): RequestHandlers {
       assertPeer(session, 'fetchMetadata')
       return broker.fetchMetadata(q)
     },
-    // Consumer groups: the coordinator is not wired yet; the exchanges are answered with a retriable refusal.
-    findCoordinator: () => noCoordinator(),
-    consumerGroupHeartbeat: () => noCoordinator(),
-    offsetCommit: () => noCoordinator(),
-    offsetFetch: () => noCoordinator(),
-    listGroups: () => noCoordinator(),
-    describeGroups: () => noCoordinator(),
+    ...groupHandlers(broker, principalOf),
   }
-}
-
-function noCoordinator(): never {
-  throw new SamsaError('COORDINATOR_NOT_AVAILABLE', 'this broker does not coordinate consumer groups yet')
 }
 
 /** The key in `exchanges` of each api key a client may send after hello. */
