@@ -49,6 +49,8 @@ describe('group consumer in a page: lifecycle, per-tab instance id, IndexedDB po
     for (const c of clients) await c.close().catch(() => {})
     await broker.close()
   })
+  /** Waits until the member handled every heartbeat answer (so its timer for the next one is set). */
+  const answered = (sub: { readonly heartbeatsAnswered: number }) => until(() => sub.heartbeatsAnswered === coord.heartbeats.length, { what: 'every heartbeat answer handled' })
   const client = (extra: Partial<ClientOptions> = {}) => {
     const c = createClient({ brokers: broker.url, WebSocket, clock, random: seededRandom(11), storage: memoryStorage(), heartbeatIntervalMs: 0, reconnectBackoff: { baseMs: 5, capMs: 20 }, ...extra })
     clients.push(c)
@@ -61,34 +63,57 @@ describe('group consumer in a page: lifecycle, per-tab instance id, IndexedDB po
     for (let i = 0; i < n; i++) await p.send('t', [{ value: `p${partition}-${from + i}`, partition }]) // one batch each
   }
 
-  it('hidden: delivery and heartbeats pause, partitions are kept; pagehide commits; visible: a heartbeat at once, delivery resumes', async () => {
+  it('hidden: delivery and heartbeats pause, partitions are kept; visible: a heartbeat at once, delivery resumes', async () => {
     coord.answer(1, [{ topic: 't', partitions: [0] }])
-    await produce(0, 2)
+    await produce(0, 1)
     const page = fakePage()
     const sub = client().consumer({ groupId: 'g', lifecycle: page }).subscribe('t', { fromBeginning: true })
+    const it = sub[Symbol.asyncIterator]()
+    expect((await it.next()).value.offset).toBe(0)
+    await until(() => coord.heartbeats.length === 2, { what: 'owned heartbeat' })
+    page.hide()
+    const beats = coord.heartbeats.length
+    const pushes = broker.pushes.length
+    await produce(0, 1, 1)
+    let second: number | null = null
+    void it.next().then((r) => (second = r.done === true ? -1 : r.value.offset))
+    await until(() => broker.pushes.length > pushes, { what: 'the push of offset 1 while hidden' })
+    await answered(sub) // the client handled every heartbeat answer: its next heartbeat timer is set
+    clock.advance(coord.intervalMs * 5)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(coord.heartbeats.length).toBe(beats)
+    expect(second).toBeNull()
+    expect(sub.assignment).toEqual([{ topic: 't', partition: 0 }])
+    page.show()
+    await until(() => coord.heartbeats.length === beats + 1, { what: 'the heartbeat on return' })
+    await until(() => second !== null, { what: 'delivery resumed' })
+    expect(second).toBe(1)
+    expect(coord.last!.memberEpoch).toBe(1)
+  })
+
+  it('pagehide: positions committed, then the member leaves (−2 for a static member); back from the back/forward cache it rejoins and resumes from the commit', async () => {
+    coord.answer(1, [{ topic: 't', partitions: [0] }])
+    await produce(0, 3)
+    const page = fakePage()
+    const sub = client().consumer({ groupId: 'g', instanceId: 'kiosk-1', lifecycle: page }).subscribe('t', { fromBeginning: true })
+    const lost: unknown[] = []
+    sub.on('lost', (tps) => lost.push(tps))
     const it = sub[Symbol.asyncIterator]()
     expect((await it.next()).value.offset).toBe(0)
     expect((await it.next()).value.offset).toBe(1) // done with 0
     await until(() => coord.heartbeats.length === 2, { what: 'owned heartbeat' })
     page.hide()
-    const beats = coord.heartbeats.length
-    const pushes = broker.pushes.length
-    await produce(0, 1, 2)
-    let third: number | null = null
-    void it.next().then((r) => (third = r.done === true ? -1 : r.value.offset))
-    await until(() => broker.pushes.length > pushes, { what: 'the push of offset 2 while hidden' })
-    clock.advance(coord.intervalMs * 5)
-    await new Promise((resolve) => setImmediate(resolve))
-    expect(coord.heartbeats.length).toBe(beats)
-    expect(third).toBeNull()
-    expect(sub.assignment).toEqual([{ topic: 't', partition: 0 }])
     page.pagehide()
-    await until(() => coord.commits.length === 1, { what: 'the pagehide commit' })
-    expect(coord.events).toContain('commit t/0@2') // asking for the next record: done with offset 1
+    await until(() => coord.last?.memberEpoch === -2, { what: 'the leave' })
+    expect(coord.events.slice(-2)).toEqual(['commit t/0@1', 'heartbeat -2'])
+    expect(coord.last!.instanceId).toBe('kiosk-1')
+    // The page comes back: it drops what it held (without committing) and rejoins with its instance id.
+    coord.answer(2, [{ topic: 't', partitions: [0] }])
     page.show()
-    await until(() => coord.heartbeats.length === beats + 1, { what: 'the heartbeat on return' })
-    await until(() => third !== null, { what: 'delivery resumed' })
-    expect(third).toBe(2)
+    await until(() => coord.events.includes('heartbeat 2 [t/0]'), { what: 'the rejoin' })
+    expect(lost).toEqual([[{ topic: 't', partition: 0 }]])
+    expect(coord.heartbeats.at(-2)).toMatchObject({ memberEpoch: 0, instanceId: 'kiosk-1', ownedPartitions: [] })
+    expect((await it.next()).value.offset).toBe(1) // from the committed offset: record 1 was in hand, not done
   })
 
   it("instanceId 'tab' is kept across a reload (sessionStorage); a duplicated tab takes another one; a static member leaves with −2", async () => {
@@ -170,6 +195,7 @@ describe('group consumer in a page: lifecycle, per-tab instance id, IndexedDB po
       // Partition 0 is revoked and its group commit refused; then it comes back.
       coord.commitErrors.push(new SamsaError('GROUP_AUTHORIZATION_FAILED', 'not now'))
       coord.answer(2, [{ topic: 't', partitions: [1] }])
+      await answered(sub) // the client handled every heartbeat answer: its next heartbeat timer is set
       clock.advance(coord.intervalMs)
       await until(() => coord.events.includes('heartbeat 2 [t/1]'), { what: 'the revocation' })
       expect(coord.events.slice(-2)).toEqual(['commit t/0@3', 'heartbeat 2 [t/1]'])
@@ -177,6 +203,7 @@ describe('group consumer in a page: lifecycle, per-tab instance id, IndexedDB po
       expect(coord.offsets.has('t/0')).toBe(false)
       expect(errors.map((e) => e.message)).toEqual(['not now'])
       coord.answer(3, [{ topic: 't', partitions: [0, 1] }])
+      await answered(sub) // the client handled every heartbeat answer: its next heartbeat timer is set
       clock.advance(coord.intervalMs)
       await until(() => sub.assignment.length === 2, { what: 'partition 0 back' })
       await produce(0, 1, 3)

@@ -110,6 +110,11 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
     return this.#member?.state.epoch ?? 0
   }
 
+  /** Heartbeat answers this member has handled (errors included): for tests and tools to know the member is idle. */
+  get heartbeatsAnswered(): number {
+    return this.#member?.answered ?? 0
+  }
+
   /** The partitions delivered now. */
   get assignment(): readonly TopicPartition[] {
     return this.#member?.state.owned ?? []
@@ -190,7 +195,7 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
         this.#owned.resume()
         this.#member?.resume()
       },
-      pagehide: () => void this.#autoCommit(),
+      pagehide: () => void this.#pagehide(),
     })
     this.#scheduleAutoCommit()
     this.#member.start()
@@ -227,6 +232,16 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
   #lose(tps: readonly TopicPartition[]): void {
     for (const tp of tps) this.#owned.drop(tp)
     this.#emit('lost', tps)
+  }
+
+  /** The page is going away: delivery stops, positions are committed (auto commit), then the member leaves (see GroupMember.depart). */
+  async #pagehide(): Promise<void> {
+    const member = this.#member
+    if (member === null || this.#ended) return
+    this.#owned.pause()
+    member.pause()
+    await this.#autoCommit()
+    await member.depart()
   }
 
   #scheduleAutoCommit(): void {
