@@ -108,8 +108,8 @@ export class GroupMember {
     if (this.#stopped || this.#departed) return
     this.pause()
     this.#departed = true
-    await this.#running?.catch(() => {})
-    if (this.#state.epoch <= 0 || !this.#departed) return
+    // At once, without waiting for a heartbeat in flight (whose answer is ignored now): the page may be gone soon.
+    if (this.#state.epoch <= 0) return
     await this.#link.heartbeat(heartbeatRequest(this.config, this.#state, true)).catch((error: unknown) => this.#deps.logger.warn({ groupId: this.config.groupId, error }, 'leaving the group on pagehide failed'))
   }
 
@@ -166,11 +166,11 @@ export class GroupMember {
     const sent = heartbeatRequest(this.config, this.#state)
     try {
       const answer = await this.#link.heartbeat(sent).finally(() => this.answered++)
-      if (this.#stopped) return
+      if (this.#stopped || this.#departed) return
       this.#failures = 0
       this.#state = onHeartbeat(this.#state, sent, answer)
     } catch (error) {
-      if (this.#stopped) return
+      if (this.#stopped || this.#departed) return
       return this.#failed(error)
     }
     for (const w of this.#beatWaiters.splice(0)) w()

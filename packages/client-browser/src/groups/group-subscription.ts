@@ -234,13 +234,19 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
     this.#emit('lost', tps)
   }
 
-  /** The page is going away: delivery stops, positions are committed (auto commit), then the member leaves (see GroupMember.depart). */
+  /**
+   * The page is going away: delivery stops, positions are committed (auto commit) and the member leaves (see
+   * GroupMember.depart). Nothing waits for an answer (the page may be gone before one comes): the leave is sent right
+   * after the commit, on the same connection, so the coordinator sees the commit first.
+   */
   async #pagehide(): Promise<void> {
     const member = this.#member
     if (member === null || this.#ended) return
     this.#owned.pause()
     member.pause()
-    await this.#autoCommit()
+    if (this.#config.autoCommitIntervalMs !== null) {
+      await new Promise<void>((sent) => void this.#commits.commit(undefined, sent).catch((e: unknown) => this.#commitFailed(e)))
+    }
     await member.depart()
   }
 
