@@ -199,4 +199,34 @@ describe('group consumer: the member loop against scripted coordinator answers',
     expect(coord.events.slice(-3)).toEqual(['commit t/0@1', 'revoked t/0', 'heartbeat -2'])
     expect(coord.last).toMatchObject({ memberEpoch: -2, instanceId: 'billing-1' })
   })
+
+  it('UNRELEASED_INSTANCE_ID is retried with backoff until the coordinator lets the instance id go', async () => {
+    coord.fail(new SamsaError('UNRELEASED_INSTANCE_ID', 'held')).fail(new SamsaError('UNRELEASED_INSTANCE_ID', 'held')).answer(5, [])
+    const { sub } = member({ instanceId: 'svc-1' })
+    await until(() => (clock.advance(50), sub.memberEpoch === 5), { what: 'the join after the retries' })
+    expect(coord.heartbeats.map((h) => [h.memberEpoch, h.instanceId])).toEqual([[0, 'svc-1'], [0, 'svc-1'], [0, 'svc-1']])
+  })
+
+  it('a refusal (GROUP_AUTHORIZATION_FAILED) ends the subscription with the error: `error` is emitted, the loop ends, nothing is left', async () => {
+    coord.fail(new SamsaError('GROUP_AUTHORIZATION_FAILED', 'not a member of g'))
+    const { sub, it } = member()
+    const errors: Error[] = []
+    sub.on('error', (e) => errors.push(e))
+    expect(await it.next()).toEqual({ done: true, value: undefined })
+    const error = await sub.closed
+    expect(error).toMatchObject({ errorName: 'GROUP_AUTHORIZATION_FAILED' })
+    expect(errors).toEqual([error])
+    expect(coord.heartbeats.map((h) => h.memberEpoch)).toEqual([0])
+  })
+
+  it('an aborted signal closes the subscription and leaves the group', async () => {
+    coord.answer(1, [{ topic: 't', partitions: [0] }])
+    const abort = new AbortController()
+    const sub = client().consumer({ groupId: 'g', lifecycle: null }).subscribe(['t'], { signal: abort.signal })
+    await until(() => sub.heartbeatsAnswered === 2, { what: 'joined and owning' })
+    abort.abort()
+    expect(await sub.closed).toBeUndefined()
+    expect(coord.last).toMatchObject({ memberEpoch: -1 })
+    expect(() => client().consumer({ groupId: 'g', lifecycle: null }).subscribe([])).toThrow(/topics must be a topic name or a non-empty list of them/)
+  })
 })
