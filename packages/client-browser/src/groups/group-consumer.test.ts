@@ -44,7 +44,7 @@ describe('group consumer: the member loop against scripted coordinator answers',
     await c.producer({ lingerMs: 0 }).send('t', Array.from({ length: n }, (_, i) => ({ value: `p${partition}-${from + i}`, partition })))
   }
   /** A member subscribed to 't' that logs its events into coord.events. */
-  function member(options: { autoCommit?: boolean | { intervalMs: number }; instanceId?: string } = {}): { sub: GroupSubscription; it: AsyncIterator<ConsumerRecord> } {
+  function member(options: { autoCommit?: boolean | { intervalMs: number }; instanceId?: string; sessionTimeoutMs?: number } = {}): { sub: GroupSubscription; it: AsyncIterator<ConsumerRecord> } {
     const sub = client().consumer({ groupId: 'g', lifecycle: null, ...options }).subscribe('t', { fromBeginning: true })
     for (const event of ['assigned', 'revoked', 'lost'] as const) sub.on(event, (tps) => coord.events.push(`${event} ${names(tps)}`))
     return { sub, it: sub[Symbol.asyncIterator]() }
@@ -228,5 +228,29 @@ describe('group consumer: the member loop against scripted coordinator answers',
     expect(await sub.closed).toBeUndefined()
     expect(coord.last).toMatchObject({ memberEpoch: -1 })
     expect(() => client().consumer({ groupId: 'g', lifecycle: null }).subscribe([])).toThrow(/topics must be a topic name or a non-empty list of them/)
+  })
+
+  it('no heartbeat answered for the session timeout: delivery pauses, partitions kept; an answer resumes it', async () => {
+    coord.answer(1, [{ topic: 't', partitions: [0] }])
+    await produce(0, 1)
+    const { sub, it } = member({ sessionTimeoutMs: 3_000 })
+    expect((await next(it)).offset).toBe(0)
+    await answered(sub)
+    const start = clock.now()
+    coord.refusing = new SamsaError('COORDINATOR_LOAD_IN_PROGRESS', 'loading')
+    // Heartbeats fail (with backoff) while time passes the session timeout.
+    await until(() => (clock.advance(100), clock.now() - start > 3_000), { what: 'the session timeout' })
+    const pushes = broker.pushes.length
+    await produce(0, 1, 1)
+    let second: number | null = null
+    void it.next().then((r) => (second = r.done === true ? -1 : r.value.offset))
+    await until(() => broker.pushes.length > pushes, { what: 'the push of offset 1' })
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(second).toBeNull()
+    expect(sub.assignment).toEqual([tp(0)])
+    coord.refusing = null
+    await until(() => (clock.advance(100), second !== null), { what: 'delivery resumed after an answered heartbeat' })
+    expect(second).toBe(1)
+    expect(coord.heartbeats.length).toBeGreaterThan(3)
   })
 })

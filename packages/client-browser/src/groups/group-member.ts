@@ -25,6 +25,11 @@ export interface MemberHost {
   assign(partitions: readonly TopicPartition[], current: () => boolean): Promise<void>
   /** Fenced or removed: stop every partition without committing (emits `lost`). */
   lose(partitions: readonly TopicPartition[]): void
+  /**
+   * No heartbeat was answered for the session timeout (true): the coordinator may have given the partitions to
+   * others, so delivery pauses, the partitions kept; a heartbeat answered again (false) resumes it.
+   */
+  stale(stale: boolean): void
   /** A fatal error: the subscription ends with it. */
   fail(error: Error): void
 }
@@ -43,6 +48,10 @@ export class GroupMember {
   readonly #deps: MemberDeps
   #state: MemberState
   #timer: TimerHandle | null = null
+  readonly #sessionTimeoutMs: number
+  /** Fires when no heartbeat was answered for the session timeout (armed by each answer). */
+  #staleTimer: TimerHandle | null = null
+  #stale = false
   #running: Promise<void> | null = null
   #again = false
   #paused = false
@@ -57,12 +66,13 @@ export class GroupMember {
   #reconciling: Promise<void> | null = null
   readonly #beatWaiters: (() => void)[] = []
 
-  constructor(config: MemberConfig, link: CoordinatorLink, host: MemberHost, deps: MemberDeps, heartbeatIntervalMs: number) {
+  constructor(config: MemberConfig, link: CoordinatorLink, host: MemberHost, deps: MemberDeps, timing: { readonly heartbeatIntervalMs: number; readonly sessionTimeoutMs: number }) {
     this.config = config
     this.#link = link
     this.#host = host
     this.#deps = deps
-    this.#state = initialMemberState(heartbeatIntervalMs)
+    this.#sessionTimeoutMs = timing.sessionTimeoutMs
+    this.#state = initialMemberState(timing.heartbeatIntervalMs)
   }
 
   get state(): MemberState {
@@ -116,8 +126,7 @@ export class GroupMember {
   /** Stops the loop and sends the leave heartbeat (epoch −1, or −2 for a static member); resolves once answered or failed. */
   async leave(): Promise<void> {
     if (this.#stopped) return
-    this.#stopped = true
-    this.#clearTimer()
+    this.stop()
     await this.#running?.catch(() => {})
     for (const w of this.#beatWaiters.splice(0)) w()
     if (this.#state.epoch <= 0) return
@@ -128,6 +137,7 @@ export class GroupMember {
   stop(): void {
     this.#stopped = true
     this.#clearTimer()
+    if (this.#staleTimer !== null) this.#deps.clock.clearTimeout(this.#staleTimer)
     for (const w of this.#beatWaiters.splice(0)) w()
   }
 
@@ -156,6 +166,22 @@ export class GroupMember {
     }, ms)
   }
 
+  /** A heartbeat was answered: not stale (any more), and the session timeout counts from now. */
+  #answeredNow(): void {
+    if (this.#staleTimer !== null) this.#deps.clock.clearTimeout(this.#staleTimer)
+    this.#staleTimer = this.#deps.clock.setTimeout(() => {
+      this.#staleTimer = null
+      if (this.#stopped || this.#stale) return
+      this.#stale = true
+      this.#deps.logger.warn({ groupId: this.config.groupId, memberId: this.config.memberId, sessionTimeoutMs: this.#sessionTimeoutMs }, 'no heartbeat answered for the session timeout: delivery pauses')
+      this.#host.stale(true)
+    }, this.#sessionTimeoutMs)
+    if (this.#stale) {
+      this.#stale = false
+      this.#host.stale(false)
+    }
+  }
+
   #clearTimer(): void {
     if (this.#timer !== null) this.#deps.clock.clearTimeout(this.#timer)
     this.#timer = null
@@ -169,6 +195,7 @@ export class GroupMember {
       if (this.#stopped || this.#departed) return
       this.#failures = 0
       this.#state = onHeartbeat(this.#state, sent, answer)
+      this.#answeredNow()
     } catch (error) {
       if (this.#stopped || this.#departed) return
       return this.#failed(error)

@@ -47,6 +47,8 @@ export interface GroupSubscriptionConfig {
   readonly autoCommitIntervalMs: number | null
   readonly reset: 'earliest' | 'latest'
   readonly heartbeatIntervalMs: number
+  /** No heartbeat answered this long: delivery pauses (the coordinator may have given the partitions away). */
+  readonly sessionTimeoutMs: number
   readonly creditWindowBytes?: number
 }
 
@@ -156,6 +158,7 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
     const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)))
     promise.catch(() => {})
     this.#processing = { promise, resolve, reject }
+    if (this.#ended) void this.closed.then((error) => (error === undefined ? resolve() : reject(error)))
     return promise
   }
 
@@ -177,22 +180,29 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
     }
     this.#release = instance?.release ?? null
     if (this.#ended) return this.#release?.()
-    const { groupId, memberId, topics, rebalanceTimeoutMs, assignor, heartbeatIntervalMs } = this.#config
+    const { groupId, memberId, topics, rebalanceTimeoutMs, assignor, heartbeatIntervalMs, sessionTimeoutMs } = this.#config
     const config = { groupId, memberId, instanceId: instance?.id ?? null, topics, rebalanceTimeoutMs, assignor }
     this.#member = new GroupMember(
       config,
       this.#link,
-      { revoke: (tps, current) => this.#revoke(tps, current), assign: (tps, current) => this.#assign(tps, current), lose: (tps) => this.#lose(tps), fail: (e) => this.#fail(e) },
+      {
+        revoke: (tps, current) => this.#revoke(tps, current),
+        assign: (tps, current) => this.#assign(tps, current),
+        lose: (tps) => this.#lose(tps),
+        stale: (stale) => (stale ? this.#owned.pause('stale') : this.#owned.resume('stale')),
+        fail: (e) => this.#fail(e),
+      },
       { clock: this.#deps.clock, random: this.#deps.random, logger: this.#deps.logger, backoff: this.#deps.retryBackoff },
-      heartbeatIntervalMs,
+      { heartbeatIntervalMs, sessionTimeoutMs },
     )
     this.#unwatch = this.#deps.lifecycle.watch({
       hidden: () => {
         this.#member?.pause()
-        this.#owned.pause()
+        this.#owned.pause('hidden')
       },
       visible: () => {
-        this.#owned.resume()
+        this.#owned.resume('hidden')
+        this.#owned.resume('leaving')
         this.#member?.resume()
       },
       pagehide: () => void this.#pagehide(),
@@ -242,7 +252,7 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
   async #pagehide(): Promise<void> {
     const member = this.#member
     if (member === null || this.#ended) return
-    this.#owned.pause()
+    this.#owned.pause('leaving')
     member.pause()
     if (this.#config.autoCommitIntervalMs !== null) {
       await new Promise<void>((sent) => void this.#commits.commit(undefined, sent).catch((e: unknown) => this.#commitFailed(e)))

@@ -14,6 +14,8 @@ import { Subscription, type SubscriptionDeps } from '../consumer/subscription.js
 import type { StoredPosition } from '../storage/stores.js'
 import { tpKey, type TopicPartition } from './member-state.js'
 
+export type PauseReason = 'hidden' | 'stale' | 'leaving'
+
 /** The reason a queued record is taken back from a partition's subscription (it was never handed out). */
 class Withdrawn extends Error {}
 
@@ -51,7 +53,8 @@ export class OwnedPartitions {
   readonly #released: (() => void)[] = []
   #mode: 'none' | 'iterator' | 'process' = 'none'
   #process: { handler: BatchHandler; opts: ProcessOptions } | null = null
-  #paused = false
+  /** Why delivery is paused ('hidden' page, 'stale' member, 'leaving' page); it flows while this is empty. */
+  readonly #pausedFor = new Set<PauseReason>()
   #closed = false
   #wake: (() => void) | null = null
 
@@ -82,7 +85,7 @@ export class OwnedPartitions {
     void sub.closed.then((error) => {
       if (error !== undefined && this.#owned.get(key)?.sub === sub) this.#host.failed(tp, error)
     })
-    if (this.#paused) sub.pause()
+    if (this.#pausedFor.size > 0) sub.pause()
     this.#attach(key, sub)
   }
 
@@ -126,13 +129,16 @@ export class OwnedPartitions {
     this.#withdraw(key)
   }
 
-  pause(): void {
-    this.#paused = true
+  /** Pauses delivery for `reason` (records stay buffered, positions kept). */
+  pause(reason: PauseReason): void {
+    this.#pausedFor.add(reason)
     for (const o of this.#owned.values()) o.sub.pause()
   }
 
-  resume(): void {
-    this.#paused = false
+  /** Lifts `reason`; delivery flows again once no reason is left. */
+  resume(reason: PauseReason): void {
+    this.#pausedFor.delete(reason)
+    if (this.#pausedFor.size > 0) return
     for (const o of this.#owned.values()) o.sub.resume()
     this.#wakeUp()
   }
@@ -190,7 +196,7 @@ export class OwnedPartitions {
     this.#release(true)
     for (;;) {
       if (this.#closed) return { done: true, value: undefined }
-      const next = this.#paused ? undefined : this.#queue.shift()
+      const next = this.#pausedFor.size > 0 ? undefined : this.#queue.shift()
       if (next !== undefined) {
         this.#inHand = next
         return { done: false, value: next.record }
