@@ -108,6 +108,8 @@ describe('group consumer: the member loop against scripted coordinator answers',
     coord.answer(3, [{ topic: 't', partitions: [0] }])
     await produce(0, 3)
     const { sub, it } = member()
+    const lostIn: number[] = []
+    sub.on('lost', () => lostIn.push(sub.memberEpoch))
     await next(it)
     await next(it) // offset 0 done
     await until(() => coord.heartbeats.length === 2, { what: 'owned heartbeat' })
@@ -117,6 +119,7 @@ describe('group consumer: the member loop against scripted coordinator answers',
     await until(() => coord.events.includes('assigned t/1'), { what: 'the rejoin' })
     expect(coord.commits).toEqual([])
     expect(coord.events).toContain('lost t/0')
+    expect(lostIn).toEqual([3]) // the epoch the member owned t/0 in
     expect(coord.heartbeats[3]).toMatchObject({ memberId: sub.memberId, memberEpoch: 0, subscribedTopicNames: ['t'], ownedPartitions: [] })
     expect(sub.memberEpoch).toBe(4)
   })

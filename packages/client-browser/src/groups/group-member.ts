@@ -234,8 +234,9 @@ export class GroupMember {
   #rejoin(): void {
     const lost = this.#state.owned
     this.#generation++
-    this.#state = afterError(this.#state, 'rejoin')
+    // `lost` is emitted while the member still reports the epoch it owned those partitions in.
     if (lost.length > 0) this.#host.lose(lost)
+    this.#state = afterError(this.#state, 'rejoin')
   }
 
   #failed(error: unknown): void {
