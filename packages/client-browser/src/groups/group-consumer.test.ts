@@ -81,6 +81,8 @@ describe('group consumer: the member loop against scripted coordinator answers',
     coord.answer(1, [{ topic: 't', partitions: [0, 1] }])
     await produce(0, 5)
     const { sub, it } = member()
+    const seen: string[] = [] // sub.assignment as listeners see it
+    for (const event of ['assigned', 'revoked'] as const) sub.on(event, () => seen.push(`${event}: ${names(sub.assignment)}`))
     const held = await next(it) // a record of partition 0 in the application's hand
     expect(held.partition).toBe(0)
     await until(() => coord.heartbeats.length === 2, { what: 'owned heartbeat' })
@@ -99,6 +101,7 @@ describe('group consumer: the member loop against scripted coordinator answers',
     await until(() => coord.events.includes('heartbeat 2 [t/1 t/2]'), { what: 'the heartbeat owning t/1 t/2' })
     expect(sub.assignment).toEqual([tp(1), tp(2)])
     expect(coord.events.slice(2)).toEqual([`commit t/0@${held.offset + 1}`, 'revoked t/0', 'heartbeat 2 [t/1]', 'fetch t/2', 'assigned t/2', 'heartbeat 2 [t/1 t/2]'])
+    expect(seen).toEqual(['assigned: t/0 t/1', 'revoked: t/1', 'assigned: t/1 t/2'])
     // Records of partition 0 buffered behind `held` are not delivered any more.
     await produce(2, 1)
     expect((await after).partition).toBe(2)

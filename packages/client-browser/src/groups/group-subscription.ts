@@ -117,9 +117,9 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
     return this.#member?.answered ?? 0
   }
 
-  /** The partitions delivered now. */
+  /** The partitions delivered now (in an `assigned` listener: with the new ones; in a `revoked` one: without the old). */
   get assignment(): readonly TopicPartition[] {
-    return this.#member?.state.owned ?? []
+    return this.#owned.delivering
   }
 
   /** The static instance id once resolved (null for a dynamic member or before). */

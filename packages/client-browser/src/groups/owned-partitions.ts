@@ -12,7 +12,7 @@ import type { ConsumerRecord } from '../consumer/consumer-record.js'
 import type { BatchHandler, ProcessOptions } from '../consumer/subscribe-options.js'
 import { Subscription, type SubscriptionDeps } from '../consumer/subscription.js'
 import type { StoredPosition } from '../storage/stores.js'
-import { tpKey, type TopicPartition } from './member-state.js'
+import { sortPartitions, tpKey, type TopicPartition } from './member-state.js'
 
 export type PauseReason = 'hidden' | 'stale' | 'leaving'
 
@@ -62,8 +62,14 @@ export class OwnedPartitions {
     this.#host = host
   }
 
+  /** Every partition with a subscription (stopped ones too, until removed). */
   get partitions(): TopicPartition[] {
     return [...this.#owned.values()].map((o) => o.tp)
+  }
+
+  /** The partitions delivering now (started, not stopped), sorted. */
+  get delivering(): TopicPartition[] {
+    return sortPartitions([...this.#owned.values()].filter((o) => !o.stopped).map((o) => o.tp))
   }
 
   /** The position after the last record the application is done with (null before the start is known). */
