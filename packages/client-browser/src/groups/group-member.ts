@@ -79,6 +79,11 @@ export class GroupMember {
     return this.#state
   }
 
+  /** depart() sent the leave and the page has not come back (resume()). */
+  get departed(): boolean {
+    return this.#departed
+  }
+
   /** Joins (the first heartbeat, now). */
   start(): void {
     this.#kick()
@@ -129,7 +134,8 @@ export class GroupMember {
     this.stop()
     await this.#running?.catch(() => {})
     for (const w of this.#beatWaiters.splice(0)) w()
-    if (this.#state.epoch <= 0) return
+    // After depart() the member has left already (and a reloaded page may have taken its place).
+    if (this.#state.epoch <= 0 || this.#departed) return
     await this.#link.heartbeat(heartbeatRequest(this.config, this.#state, true)).catch((error: unknown) => this.#deps.logger.warn({ groupId: this.config.groupId, error }, 'leaving the group failed; the coordinator removes the member after its session timeout'))
   }
 

@@ -125,6 +125,22 @@ describe('group consumer in a page: lifecycle, per-tab instance id, IndexedDB po
     expect((await it.next()).value.offset).toBe(1) // from the committed offset: record 1 was in hand, not done
   })
 
+  it('close() after pagehide (the page goes away) sends no second commit or leave', async () => {
+    coord.answer(1, [{ topic: 't', partitions: [0] }])
+    await produce(0, 2)
+    const page = fakePage()
+    const sub = client().consumer({ groupId: 'g', instanceId: 'kiosk-2', lifecycle: page }).subscribe('t', { fromBeginning: true })
+    const it = sub[Symbol.asyncIterator]()
+    await it.next()
+    await it.next()
+    await until(() => coord.heartbeats.length === 2, { what: 'owned heartbeat' })
+    page.pagehide()
+    await until(() => coord.last?.memberEpoch === -2, { what: 'the leave' })
+    const requests = broker.requests.length
+    await sub.close()
+    expect(broker.requests.slice(requests).map((r) => r.apiKey).filter((k) => k === 'OFFSET_COMMIT' || k === 'CONSUMER_GROUP_HEARTBEAT')).toEqual([])
+  })
+
   it("instanceId 'tab' is kept across a reload (sessionStorage); a duplicated tab takes another one; a static member leaves with −2", async () => {
     const tab = session()
     const locks = inProcessLockManager()

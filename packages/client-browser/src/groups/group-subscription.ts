@@ -303,7 +303,8 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
     if (member !== null) {
       const owned = this.#owned.partitions
       await Promise.all(owned.map((tp) => this.#owned.stop(tp, false)))
-      if (error === undefined && this.#config.autoCommitIntervalMs !== null) await this.#commits.commit(owned).catch((e: unknown) => this.#commitFailed(e))
+      // A departed member (pagehide) committed and left already.
+      if (error === undefined && this.#config.autoCommitIntervalMs !== null && !member.departed) await this.#commits.commit(owned).catch((e: unknown) => this.#commitFailed(e))
       if (owned.length > 0) this.#emit('revoked', owned)
       if (leave) await member.leave()
       else member.stop()
