@@ -7,7 +7,9 @@
  * Invariants: heartbeats go on while a reconciliation step waits for the application (so a slow record does not
  * cost the session; the coordinator's rebalance timeout bounds it); a step started before a rejoin never changes
  * the state after it (generations); while paused (a hidden page) no heartbeat is sent and the partitions are kept;
- * after leave() no heartbeat but the leave is sent.
+ * with no heartbeat answered for the session timeout the host is told the member is stale (delivery pauses) until
+ * one is; after depart() (pagehide) answers are ignored and resume() rejoins; after leave() no heartbeat but the
+ * leave is sent, and none at all after depart().
  */
 import { SamsaError } from '@samsa/shared'
 import { backoffDelayMs, type BackoffPolicy } from '../connection/backoff.js'
@@ -59,8 +61,7 @@ export class GroupMember {
   #departed = false
   #stopped = false
   #failures = 0
-  /** Heartbeat answers handled (errors included), for tests and tools. */
-  answered = 0
+  #answered = 0
   /** Bumped by a rejoin: a reconciliation step of an older generation changes nothing. */
   #generation = 0
   #reconciling: Promise<void> | null = null
@@ -77,6 +78,11 @@ export class GroupMember {
 
   get state(): MemberState {
     return this.#state
+  }
+
+  /** Heartbeat answers handled (errors included), for tests and tools. */
+  get answered(): number {
+    return this.#answered
   }
 
   /** depart() sent the leave and the page has not come back (resume()). */
@@ -197,7 +203,7 @@ export class GroupMember {
   async #beat(): Promise<void> {
     const sent = heartbeatRequest(this.config, this.#state)
     try {
-      const answer = await this.#link.heartbeat(sent).finally(() => this.answered++)
+      const answer = await this.#link.heartbeat(sent).finally(() => this.#answered++)
       if (this.#stopped || this.#departed) return
       this.#failures = 0
       this.#state = onHeartbeat(this.#state, sent, answer)

@@ -3,12 +3,13 @@
  * delivered as one subscription (owned-partitions.ts), with `assigned` / `revoked` / `lost` events, commits to the
  * coordinator (group-commits.ts: auto every interval, on revoke, on pagehide and on close; or manual) and the page
  * lifecycle (hidden: delivery and heartbeats paused, partitions kept until the session timeout; visible: heartbeat at
- * once; pagehide: commit).
+ * once; pagehide: commit, then leave — back from the back/forward cache it rejoins).
  *
  * Invariants: a partition starts only after the revocations before it were acknowledged by a heartbeat (member
  * loop); `revoked` is emitted after the application is done with the partition's last delivered record and (auto
- * commit) after its position was committed; `lost` partitions (fenced) are dropped without committing; it ends once,
- * and after close() resolves the member has left the group (epoch −1, or −2 for a static member).
+ * commit) after its position was committed; `lost` partitions (fenced) are dropped without committing; each starts
+ * at the newer of the group's commit and the page's stored position (start-reconcile.ts); it ends once, and after
+ * close() resolves the member has left the group (epoch −1, or −2 for a static member).
  */
 import type { ConsumerRecord } from '../consumer/consumer-record.js'
 import type { BatchHandler, ProcessOptions } from '../consumer/subscribe-options.js'
