@@ -20,4 +20,6 @@ export const BUNDLE_APPS = [
   app('producer + indexeddb', { '@samsa/client-browser/producer': ['createProducerClient'], ...IDB }),
   app('consumer', { '@samsa/client-browser/consumer': ['createConsumerClient'] }),
   app('consumer + indexeddb', { '@samsa/client-browser/consumer': ['createConsumerClient'], ...IDB }),
+  app('groups', { '@samsa/client-browser/groups': ['createClient'] }),
+  app('groups consumer', { '@samsa/client-browser/groups': ['createGroupConsumerClient'] }),
 ]

@@ -21,7 +21,7 @@ import type { RefusalReporter } from '../security/browser-refusals.js'
 import { defaultDurableStreamsOptions, mountDurableStreams, type DurableStreamsOptions } from './durable-streams/routes.js'
 import { mountGroupRoutes } from './group-routes.js'
 
-export const SDK_FILES = ['samsa.js', 'samsa.js.map', 'samsa.iife.js', 'samsa.iife.js.map'] as const
+export const SDK_FILES = ['samsa.js', 'samsa.js.map', 'samsa.iife.js', 'samsa.iife.js.map', 'samsa-groups.js', 'samsa-groups.js.map'] as const
 export type SdkFile = (typeof SDK_FILES)[number]
 
 export interface AppDeps {
