@@ -2,8 +2,9 @@
  * The SDK as a client inside other runtimes: `@samsa/client-browser`, built (`npm run build` first), imported by
  * package name from a script the runtime runs itself (sdk-client/round-trip.ts) with the runtime's global WebSocket,
  * against a broker (this machine's Node): Bun, Deno, Node 22 and 24 (which have a global WebSocket; Node 20 needs
- * `ws`, covered by every other suite). And every entry point of the package's `exports` carries a condition per
- * runtime, each naming the file `default` names.
+ * `ws`, covered by every other suite); and inside a Cloudflare Worker on workerd (sdk-client/worker.ts, bundled with
+ * the `workerd` condition, run by Miniflare: sdk-client/run-in-workerd.ts), whose bundle holds no `node:` import. And
+ * every entry point of the package's `exports` carries a condition per runtime, each naming the file `default` names.
  */
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -12,13 +13,20 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { COMPATIBILITY_DATE } from '../../packages/server/scripts/build-worker.mjs'
 import { REPO_ROOT } from '../support/child-broker.js'
 import { launchBroker, type LaunchedBroker } from './launchers.js'
 import { missingBinary, runtimeBinary, runtimeEnv, type RuntimeName } from './runtime-binaries.js'
+import { bundleWorkerClient, runWorkerClient, type WorkerClientBundle } from './sdk-client/run-in-workerd.js'
 
 const SCRIPT = fileURLToPath(new URL('./sdk-client/round-trip.ts', import.meta.url))
 const CLIENT_RUNTIMES: readonly RuntimeName[] = ['bun', 'deno', 'node22', 'node24']
 const CONDITIONS = ['browser', 'workerd', 'bun', 'deno', 'node', 'default'] as const
+/**
+ * The broker Worker's date, and one before 2026-03-17, when workerd's WebSockets started to default to Blob binary
+ * messages (`websocket_standard_binary_type`): the SDK's client socket works on both sides of it with no flag.
+ */
+const WORKERD_DATES = ['2025-01-01', COMPATIBILITY_DATE] as const
 
 describe('the SDK as a client inside other runtimes', () => {
   let dir: string
@@ -46,6 +54,27 @@ describe('the SDK as a client inside other runtimes', () => {
       webSocket: 'function',
       offsets: [0, 1, 2],
       values: ['one', 'two', 'three'],
+    })
+  })
+
+  describe('inside a Cloudflare Worker (workerd)', () => {
+    let bundle: Promise<WorkerClientBundle>
+    beforeAll(() => {
+      bundle = bundleWorkerClient()
+    })
+
+    it('the workerd condition resolves to the runtime-neutral build, and the bundle imports no node: module', async () => {
+      const { external, sdkFiles } = await bundle
+      expect(sdkFiles).toContain('packages/client-browser/dist/index.js')
+      expect(sdkFiles.filter((f) => !f.startsWith('packages/client-browser/dist/'))).toEqual([])
+      expect(external).toEqual([])
+    })
+
+    it.each(WORKERD_DATES)('compatibility date %s: produces with acks and consumes from earliest through its global WebSocket', async (date) => {
+      const { code } = await bundle
+      const answer = await runWorkerClient(code, date, broker.url, `sdk-workerd-${date}`)
+      expect(answer.status, answer.body).toBe(200)
+      expect(JSON.parse(answer.body)).toEqual({ webSocket: 'function', offsets: [0, 1, 2], values: ['one', 'two', 'three'] })
     })
   })
 })

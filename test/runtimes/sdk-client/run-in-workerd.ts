@@ -1,0 +1,49 @@
+/**
+ * @module Runs sdk-client/worker.ts inside a Cloudflare Worker on workerd (Miniflare, pinned; no telemetry): bundled
+ * as the broker's Worker is (scripts/build-worker.mjs: esbuild, the `workerd`/`worker`/`browser` conditions, `node:`
+ * imports left external so that any shows), with no nodejs_compat flag, so the SDK file the `workerd` condition picks
+ * must run on Web APIs alone. workerd failing to start is a failure with one line naming it, never a skip.
+ */
+import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { Miniflare } from 'miniflare'
+import { buildWorker } from '../../../packages/server/scripts/build-worker.mjs'
+
+const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url))
+
+export interface WorkerClientBundle {
+  readonly code: string
+  /** Imports left to the runtime (a Worker without nodejs_compat has no `node:` module). */
+  readonly external: readonly string[]
+  /** The SDK files bundled, relative to the repository (the files the `workerd` condition resolved to). */
+  readonly sdkFiles: readonly string[]
+}
+
+export async function bundleWorkerClient(): Promise<WorkerClientBundle> {
+  const { outfile, external, inputs } = await buildWorker({ entry: WORKER })
+  return { code: await readFile(outfile, 'utf8'), external, sdkFiles: inputs.filter((f) => f.includes('packages/client-browser/')) }
+}
+
+export interface WorkerAnswer {
+  readonly status: number
+  readonly body: string
+}
+
+/** Starts workerd with the bundle at `compatibilityDate` and asks the Worker for one round trip to `broker`. */
+export async function runWorkerClient(code: string, compatibilityDate: string, broker: string, topic: string): Promise<WorkerAnswer> {
+  process.env.WRANGLER_SEND_METRICS = 'false'
+  process.env.WRANGLER_SEND_ERROR_REPORTS = 'false'
+  let mf: Miniflare | null = null
+  try {
+    try {
+      mf = new Miniflare({ modules: true, script: code, compatibilityDate })
+      await mf.ready
+    } catch (e) {
+      throw new Error(`workerd: could not start through Miniflare: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`)
+    }
+    const res = await mf.dispatchFetch(`http://worker/?${new URLSearchParams({ broker, topic })}`)
+    return { status: res.status, body: (await res.text()).trim() }
+  } finally {
+    await mf?.dispose()
+  }
+}
