@@ -70,11 +70,17 @@ describe('the SDK as a client inside other runtimes', () => {
       expect(external).toEqual([])
     })
 
-    it.each(WORKERD_DATES)('compatibility date %s: produces with acks and consumes from earliest through its global WebSocket', async (date) => {
+    it.each(WORKERD_DATES)('compatibility date %s: a request produces with acks and consumes from earliest through the global WebSocket; a Durable Object keeps its client across requests', async (date) => {
       const { code } = await bundle
-      const answer = await runWorkerClient(code, date, broker.url, `sdk-workerd-${date}`)
-      expect(answer.status, answer.body).toBe(200)
-      expect(JSON.parse(answer.body)).toEqual({ webSocket: 'function', offsets: [0, 1, 2], values: ['one', 'two', 'three'] })
+      const [perRequest, kept] = [`sdk-workerd-${date}`, `sdk-workerd-object-${date}`]
+      const requests = [{ path: '/', topic: perRequest }, { path: '/object', topic: kept }, { path: '/object', topic: kept }]
+      const answers = await runWorkerClient(code, date, broker.url, requests)
+      const bodies = answers.map((a) => (a.status === 200 ? JSON.parse(a.body) : `${a.status}: ${a.body}`))
+      expect(bodies).toEqual([
+        { webSocket: 'function', offsets: [0, 1, 2], values: ['one', 'two', 'three'] },
+        { offset: 0, served: 1 },
+        { offset: 1, served: 2 },
+      ])
     })
   })
 })

@@ -29,20 +29,30 @@ export interface WorkerAnswer {
   readonly body: string
 }
 
-/** Starts workerd with the bundle at `compatibilityDate` and asks the Worker for one round trip to `broker`. */
-export async function runWorkerClient(code: string, compatibilityDate: string, broker: string, topic: string): Promise<WorkerAnswer> {
+/**
+ * Starts workerd with the bundle at `compatibilityDate` (the Durable Object `ClientObject` bound as CLIENTS), asks
+ * the Worker each request in turn (path `/` or `/object`, with `broker` and the request's `topic`), then stops it.
+ */
+export async function runWorkerClient(code: string, compatibilityDate: string, broker: string, requests: readonly { path: string; topic: string }[]): Promise<WorkerAnswer[]> {
   process.env.WRANGLER_SEND_METRICS = 'false'
   process.env.WRANGLER_SEND_ERROR_REPORTS = 'false'
   let mf: Miniflare | null = null
   try {
     try {
-      mf = new Miniflare({ modules: true, script: code, compatibilityDate })
+      mf = new Miniflare({ modules: true, script: code, compatibilityDate, durableObjects: { CLIENTS: 'ClientObject' } })
       await mf.ready
     } catch (e) {
+      // dispose() rethrows the start failure: this line, naming workerd, is the one reported.
+      await mf?.dispose().catch(() => {})
+      mf = null
       throw new Error(`workerd: could not start through Miniflare: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`)
     }
-    const res = await mf.dispatchFetch(`http://worker/?${new URLSearchParams({ broker, topic })}`)
-    return { status: res.status, body: (await res.text()).trim() }
+    const answers: WorkerAnswer[] = []
+    for (const { path, topic } of requests) {
+      const res = await mf.dispatchFetch(`http://worker${path}?${new URLSearchParams({ broker, topic })}`)
+      answers.push({ status: res.status, body: (await res.text()).trim() })
+    }
+    return answers
   } finally {
     await mf?.dispose()
   }
