@@ -3,7 +3,8 @@
  * package name from a script the runtime runs itself (sdk-client/round-trip.ts) with the runtime's global WebSocket,
  * against a broker (this machine's Node): Bun, Deno, Node 22 and 24 (which have a global WebSocket; Node 20 needs
  * `ws`, covered by every other suite); and inside a Cloudflare Worker on workerd (sdk-client/worker.ts, bundled with
- * the `workerd` condition, run by Miniflare: sdk-client/run-in-workerd.ts), whose bundle holds no `node:` import. And
+ * the `workerd` condition, run by Miniflare: sdk-client/run-in-workerd.ts), whose bundle holds no `node:` import, nor does one of every entry
+ point a Worker may import (sdk-client/every-entry.ts). And
  * every entry point of the package's `exports` carries a condition per runtime, each naming the file `default` names.
  */
 import { spawnSync } from 'node:child_process'
@@ -27,6 +28,9 @@ const CONDITIONS = ['browser', 'workerd', 'bun', 'deno', 'node', 'default'] as c
  * messages (`websocket_standard_binary_type`): the SDK's client socket works on both sides of it with no flag.
  */
 const WORKERD_DATES = ['2025-01-01', COMPATIBILITY_DATE] as const
+/** Entry points a Worker does not import: `./testing` is Node only (`ws`), `./samsa.iife.js` a classic script. */
+const NOT_FOR_WORKERS = ['./testing', './samsa.iife.js']
+const pkg: { exports: Record<string, Record<string, string>> } = JSON.parse(readFileSync(join(REPO_ROOT, 'packages/client-browser/package.json'), 'utf8'))
 
 describe('the SDK as a client inside other runtimes', () => {
   let dir: string
@@ -64,10 +68,19 @@ describe('the SDK as a client inside other runtimes', () => {
     })
 
     it('the workerd condition resolves to the runtime-neutral build, and the bundle imports no node: module', async () => {
-      const { external, sdkFiles } = await bundle
+      const { external, inputs } = await bundle
+      const sdkFiles = inputs.filter((f) => f.includes('packages/client-browser/'))
       expect(sdkFiles).toContain('packages/client-browser/dist/index.js')
       expect(sdkFiles.filter((f) => !f.startsWith('packages/client-browser/dist/'))).toEqual([])
       expect(external).toEqual([])
+    })
+
+    it('every entry point a Worker may import bundles with the workerd condition to no node: module and no ws', async () => {
+      const imported = [...readFileSync(join(REPO_ROOT, 'test/runtimes/sdk-client/every-entry.ts'), 'utf8').matchAll(/from '@samsa\/client-browser(\/[^']+)?'/g)].map((m) => `.${m[1] ?? ''}`)
+      expect(imported.sort()).toEqual(Object.keys(pkg.exports).filter((e) => !NOT_FOR_WORKERS.includes(e)).sort())
+      const { external, inputs } = await bundleWorkerClient('every-entry')
+      expect(external).toEqual([])
+      expect(inputs.filter((f) => /(^|\/)node_modules\/ws\//.test(f))).toEqual([])
     })
 
     it.each(WORKERD_DATES)('compatibility date %s: a request produces with acks and consumes from earliest through the global WebSocket; a Durable Object keeps its client across requests', async (date) => {
@@ -86,7 +99,6 @@ describe('the SDK as a client inside other runtimes', () => {
 })
 
 describe('@samsa/client-browser exports', () => {
-  const pkg: { exports: Record<string, Record<string, string>> } = JSON.parse(readFileSync(join(REPO_ROOT, 'packages/client-browser/package.json'), 'utf8'))
 
   it('every entry point: types first, a condition per runtime naming the default file, default last', () => {
     const wrong = Object.entries(pkg.exports).flatMap(([entry, conditions]) => {

@@ -10,18 +10,20 @@ import { Miniflare } from 'miniflare'
 import { buildWorker } from '../../../packages/server/scripts/build-worker.mjs'
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url))
+const EVERY_ENTRY = fileURLToPath(new URL('./every-entry.ts', import.meta.url))
 
 export interface WorkerClientBundle {
   readonly code: string
   /** Imports left to the runtime (a Worker without nodejs_compat has no `node:` module). */
   readonly external: readonly string[]
-  /** The SDK files bundled, relative to the repository (the files the `workerd` condition resolved to). */
-  readonly sdkFiles: readonly string[]
+  /** The files bundled, relative to the repository (the SDK's: the files its `workerd` condition resolved to). */
+  readonly inputs: readonly string[]
 }
 
-export async function bundleWorkerClient(): Promise<WorkerClientBundle> {
-  const { outfile, external, inputs } = await buildWorker({ entry: WORKER })
-  return { code: await readFile(outfile, 'utf8'), external, sdkFiles: inputs.filter((f) => f.includes('packages/client-browser/')) }
+/** Bundles worker.ts (default), or with `'every-entry'` every entry point a Worker may import (every-entry.ts). */
+export async function bundleWorkerClient(which: 'worker' | 'every-entry' = 'worker'): Promise<WorkerClientBundle> {
+  const { outfile, external, inputs } = await buildWorker({ entry: which === 'worker' ? WORKER : EVERY_ENTRY })
+  return { code: await readFile(outfile, 'utf8'), external, inputs }
 }
 
 export interface WorkerAnswer {
