@@ -2,10 +2,11 @@
  * The SDK as a client inside other runtimes: `@samsa/client-browser`, built (`npm run build` first), imported by
  * package name from a script the runtime runs itself (sdk-client/round-trip.ts) with the runtime's global WebSocket,
  * against a broker (this machine's Node): Bun, Deno, Node 22 and 24 (which have a global WebSocket; Node 20 needs
- * `ws`, covered by every other suite); and inside a Cloudflare Worker on workerd (sdk-client/worker.ts, bundled with
- * the `workerd` condition, run by Miniflare: sdk-client/run-in-workerd.ts), whose bundle holds no `node:` import, nor does one of every entry
- point a Worker may import (sdk-client/every-entry.ts). And
- * every entry point of the package's `exports` carries a condition per runtime, each naming the file `default` names.
+ * `ws`, covered by every other suite); and inside a Cloudflare Worker and a Durable Object on workerd
+ * (sdk-client/worker.ts, bundled with the `workerd` condition and run by Miniflare: sdk-client/run-in-workerd.ts).
+ * Bundled with that condition, the Worker leaves no import to the runtime (no `node:` module), and no entry point a
+ * Worker may import (sdk-client/every-entry.ts) leaves one or reaches `ws`. And every entry point of the package's
+ * `exports` carries a condition per runtime, each naming the file `default` names.
  */
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
