@@ -33,7 +33,8 @@ export interface WorkerAnswer {
 
 /**
  * Starts workerd with the bundle at `compatibilityDate` (the Durable Object `ClientObject` bound as CLIENTS), asks
- * the Worker each request in turn (path `/` or `/object`, with `broker` and the request's `topic`), then stops it.
+ * the Worker each request in turn (path `/` or `/object`, with `broker` and the request's `topic`) until one fails
+ * (each answers within the Worker's 15 s deadline, so a failing run ends within the test's timeout), then stops it.
  */
 export async function runWorkerClient(code: string, compatibilityDate: string, broker: string, requests: readonly { path: string; topic: string }[]): Promise<WorkerAnswer[]> {
   process.env.WRANGLER_SEND_METRICS = 'false'
@@ -53,6 +54,7 @@ export async function runWorkerClient(code: string, compatibilityDate: string, b
     for (const { path, topic } of requests) {
       const res = await mf.dispatchFetch(`http://worker${path}?${new URLSearchParams({ broker, topic })}`)
       answers.push({ status: res.status, body: (await res.text()).trim() })
+      if (res.status !== 200) break
     }
     return answers
   } finally {
