@@ -80,6 +80,25 @@ export const authenticationFailedMessage = (reason: string) => `authentication f
 /** Close reason (1009) where the runtime does not enforce maxFrameBytes itself: `a frame of 3145728 bytes is over maxFrameBytes (2097152)`. */
 export const frameTooLargeMessage = (bytes: number, maxFrameBytes: number) => `a frame of ${bytes} bytes is over maxFrameBytes (${maxFrameBytes})`
 
+/** Consumer groups (the coordinator's refusals; the SDK and CLI report the same words). */
+export const unknownMemberMessage = (groupId: string, memberId: string) => `group ${quote(groupId)} has no member ${quote(memberId)} (it left or its session timed out)`
+export const fencedMemberEpochMessage = (groupId: string, memberId: string, sent: number, current: number) =>
+  `member ${quote(memberId)} of group ${quote(groupId)} sent epoch ${sent}, but its epoch is ${current}: drop its partitions and rejoin`
+export const staleMemberEpochMessage = (groupId: string, memberId: string, sent: number, current: number) =>
+  `member ${quote(memberId)} of group ${quote(groupId)} sent epoch ${sent}, older than its epoch ${current}: retry after the next heartbeat`
+export const unreleasedInstanceMessage = (groupId: string, instanceId: string) => `instance id ${quote(instanceId)} of group ${quote(groupId)} is held by a live member`
+export const fencedInstanceMessage = (groupId: string, instanceId: string, memberId: string) =>
+  `instance id ${quote(instanceId)} of group ${quote(groupId)} belongs to another member than ${quote(memberId)}`
+export const groupFullMessage = (groupId: string, maxMembers: number) => `group ${quote(groupId)} has its maximum of ${maxMembers} members`
+export const tooManyGroupsMessage = (maxGroups: number) => `this coordinator holds its maximum of ${maxGroups} groups`
+export const nonEmptyGroupMessage = (groupId: string, members: number) =>
+  `group ${quote(groupId)} has ${members} member${members === 1 ? '' : 's'}: stop them (or wait for their session timeout) before changing its offsets`
+export const unsupportedAssignorMessage = (name: string) => `no assignor ${quote(name)}: the coordinator has "uniform" and "range"`
+export const invalidGroupIdMessage = (groupId: string) => `group id ${quote(groupId)} is not 1-249 printable characters`
+export const notCoordinatorMessage = (groupId: string) => `this broker is not the coordinator of group ${quote(groupId)}; find the coordinator again`
+export const groupNotFoundMessage = (groupId: string) => `group ${quote(groupId)} has no members and no committed offsets`
+export const groupNotAuthorizedMessage = (groupId: string) => `not authorized to access group ${quote(groupId)}`
+
 /** Every wording by condition name (`ErrorMessages.unknownTopic(topic)`). */
 export const ErrorMessages = {
   unknownTopic: unknownTopicMessage,
@@ -103,6 +122,19 @@ export const ErrorMessages = {
   authenticationFailed: authenticationFailedMessage,
   frameTooLarge: frameTooLargeMessage,
   invalidTopicConfig: invalidTopicConfigMessage,
+  unknownMember: unknownMemberMessage,
+  fencedMemberEpoch: fencedMemberEpochMessage,
+  staleMemberEpoch: staleMemberEpochMessage,
+  unreleasedInstance: unreleasedInstanceMessage,
+  fencedInstance: fencedInstanceMessage,
+  groupFull: groupFullMessage,
+  tooManyGroups: tooManyGroupsMessage,
+  nonEmptyGroup: nonEmptyGroupMessage,
+  unsupportedAssignor: unsupportedAssignorMessage,
+  invalidGroupId: invalidGroupIdMessage,
+  notCoordinator: notCoordinatorMessage,
+  groupNotFound: groupNotFoundMessage,
+  groupNotAuthorized: groupNotAuthorizedMessage,
 } as const
 
 /** The words for each refusal reason of packages/server/src/security/authentication (never the token itself). */

@@ -108,6 +108,18 @@ export interface BrokerConfig {
   readonly authClockSkewMs: number
   /** How often the ACL file (--acl-file) is checked for changes. */
   readonly aclPollIntervalMs: number
+  /** Partitions of the internal `__consumer_offsets` topic, fixed when it is created (a group's partition depends on it). */
+  readonly offsetsTopicPartitions: number
+  /** Replication factor of `__consumer_offsets` when it is created, capped at the live brokers. */
+  readonly offsetsTopicReplicationFactor: number
+  /** A group member that does not heartbeat for this long is removed and its partitions reassigned. */
+  readonly groupSessionTimeoutMs: number
+  /** How often group members are told to heartbeat. */
+  readonly groupHeartbeatIntervalMs: number
+  /** Members of one consumer group; more get GROUP_MAX_SIZE_REACHED. */
+  readonly maxMembersPerGroup: number
+  /** Consumer groups one coordinator holds; a new group beyond it gets POLICY_VIOLATION. */
+  readonly maxGroups: number
   readonly log: PartitionLogConfig
 }
 
@@ -164,6 +176,14 @@ export const defaultBrokerConfig: BrokerConfig = {
   allowAnonymous: false,
   authClockSkewMs: 30_000,
   aclPollIntervalMs: 5_000,
+  // Kafka's offsets.topic.num.partitions, offsets.topic.replication.factor, group.consumer.session.timeout.ms and
+  // group.consumer.heartbeat.interval.ms.
+  offsetsTopicPartitions: 50,
+  offsetsTopicReplicationFactor: 3,
+  groupSessionTimeoutMs: 45_000,
+  groupHeartbeatIntervalMs: 5_000,
+  maxMembersPerGroup: 1_000,
+  maxGroups: 10_000,
   log: defaultPartitionLogConfig,
 }
 
@@ -228,6 +248,12 @@ export const brokerSettings = {
   maxWaitingStreamReads: { unit: 'count', min: 1, max: 10_000_000, help: 'HTTP stream long polls and SSE connections waiting at once (503 above)' },
   authClockSkewMs: { unit: 'ms', min: 0, max: 60_000, help: "tolerance on a token's exp and nbf (clock skew between the broker and the token issuer)" },
   aclPollIntervalMs: { unit: 'ms', min: 10, max: HOUR_MS, help: 'how often the --acl-file is checked for changes (a changed file is reloaded; a bad one keeps the previous ACLs)' },
+  offsetsTopicPartitions: { unit: 'count', min: 1, max: 1_000, help: 'partitions of __consumer_offsets, set when it is created (a group\'s coordinator is the leader of one of them)' },
+  offsetsTopicReplicationFactor: { unit: 'count', min: 1, max: 16, help: 'replication factor of __consumer_offsets when it is created, capped at the live brokers' },
+  groupSessionTimeoutMs: { unit: 'ms', min: 100, max: HOUR_MS, help: 'a consumer group member silent this long is removed and its partitions reassigned' },
+  groupHeartbeatIntervalMs: { unit: 'ms', min: 10, max: HOUR_MS, help: 'how often consumer group members heartbeat (keep it well below --group-session-timeout-ms)' },
+  maxMembersPerGroup: { unit: 'count', min: 1, max: 1_000_000, help: 'members of one consumer group (GROUP_MAX_SIZE_REACHED above)' },
+  maxGroups: { unit: 'count', min: 1, max: 10_000_000, help: 'consumer groups one coordinator holds (POLICY_VIOLATION for a new one above)' },
 } as const satisfies Partial<Record<keyof BrokerConfig, SettingSpec>>
 
 /** The same for the partition logs (BrokerConfig.log); retentionMs has its flag in hours (--retention-hours). */

@@ -36,6 +36,8 @@ import { ReplicaRegistry } from './replica-registry.js'
 import { BrokerQuotas } from '../security/quotas/broker-quotas.js'
 import type { ReplicaOwner } from './replica-identity.js'
 import { LogCleaning } from './log-cleaning.js'
+import { GroupCoordinator } from '../groups/group-coordinator.js'
+import { brokerGroupPorts } from './group-ports.js'
 import { TopicRegistry } from './topic-registry.js'
 import { AccessControl } from '../security/authorization/access-control.js'
 import { Authorizer } from '../security/authorization/authorizer.js'
@@ -123,6 +125,8 @@ export class Broker {
   readonly access: AccessControl
   /** Subscriptions' reads and push frames, shared between those at the same position of a partition (fan-out). */
   readonly pushReads: PushReadsRegistry
+  /** Consumer groups this broker coordinates (groups/), working through the broker's own operations. */
+  readonly groups: GroupCoordinator
   /** What the produce and fetch paths need of the broker. */
   readonly #paths: ProduceContext & FetchContext
   readonly #leadership: PartitionLeadership | undefined
@@ -155,6 +159,7 @@ export class Broker {
     this.#replicas = logs instanceof ReplicaRegistry ? logs : null
     this.#logs = logs
     this.#producerIds = producerIds
+    this.groups = new GroupCoordinator(brokerGroupPorts(this, config))
     this.#cleaning = new LogCleaning({ logs, topicConfigs: (t) => topicConfigsOf(this.#topicScope(), t), clock: deps.clock, logger: deps.logger, metrics: this.metrics, intervalMs: config.logCleanerIntervalMs, bytesPerSecond: config.logCleanerBytesPerSecond, indexIntervalBytes: config.log.indexIntervalBytes })
   }
 
@@ -169,6 +174,7 @@ export class Broker {
     const broker = new Broker(config, deps, logs, producerIds)
     broker.#scheduleRetention()
     broker.#cleaning.start()
+    broker.groups.start()
     return broker
   }
 
@@ -453,6 +459,7 @@ export class Broker {
   /** Stops accepting work, then flushes and closes every log. */
   async shutdown(): Promise<void> {
     this.#shuttingDown = true
+    this.groups.stop()
     if (this.#retentionTimer) this.clock.clearTimeout(this.#retentionTimer)
     await this.#cleaning.stop()
     await this.#logs.close()

@@ -14,6 +14,7 @@ import type { SubscriptionTable } from './subscription-table.js'
 import { PEER_CONNECTION, type Principal } from '../security/principal.js'
 import { authorizedMetadata } from '../security/authorization/metadata-filter.js'
 import { createTopicAs, deleteTopicAs } from '../security/authorization/topic-changes.js'
+import { groupHandlers } from './group-handlers.js'
 
 interface SessionView {
   readonly subscriptions: SubscriptionTable
@@ -21,6 +22,8 @@ interface SessionView {
   readonly peerNodeId: number
   /** Who the connection speaks for (see security/principal.ts). */
   readonly principal: Principal
+  /** The address the connection came from. */
+  readonly remoteAddress: string
   /** Waits for room in the connection's output budget; resolves with the release function. */
   reserveOutput(bytes: number): Promise<() => void>
   /** Runs `fn` when the connection closes (at once if it already has); returns the unregister function. */
@@ -127,18 +130,8 @@ export function requestHandlers(broker: Broker, session: SessionView): RequestHa
       assertPeer(session, 'fetchMetadata')
       return broker.fetchMetadata(q)
     },
-    // Consumer groups: the coordinator is not wired yet; the exchanges are answered with a retriable refusal.
-    findCoordinator: () => noCoordinator(),
-    consumerGroupHeartbeat: () => noCoordinator(),
-    offsetCommit: () => noCoordinator(),
-    offsetFetch: () => noCoordinator(),
-    listGroups: () => noCoordinator(),
-    describeGroups: () => noCoordinator(),
+    ...groupHandlers(broker, { principal, remoteAddress: () => session.remoteAddress }),
   }
-}
-
-function noCoordinator(): never {
-  throw new SamsaError('COORDINATOR_NOT_AVAILABLE', 'this broker does not coordinate consumer groups yet')
 }
 
 /** The key in `exchanges` of each api key a client may send after hello. */

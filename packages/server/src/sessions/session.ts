@@ -141,6 +141,11 @@ export class Session {
   }
 
   /** The node id this connection named as a cluster peer in hello; 0 for an ordinary client. */
+  /** The address the connection came from (a group member's clientHost). */
+  get remoteAddress(): string {
+    return this.#socket.remoteAddress ?? ''
+  }
+
   get peerNodeId(): number {
     return this.#handshake.peerNodeId
   }
