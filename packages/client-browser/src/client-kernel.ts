@@ -31,8 +31,8 @@ export interface ClientKernel {
   readonly options: ClientOptions
   /** Producers of this client: flushed by close() (for at most its timeoutMs), then released. */
   readonly producers: Set<Producer>
-  /** Consumers of this client: closed by close() first. */
-  readonly consumers: Set<Consumer>
+  /** Consumers of this client (plain and group ones): closed by close() first. */
+  readonly consumers: Set<Pick<Consumer, 'close'>>
   /** What a producer of this client is built from; the producer part brings the lock manager. */
   producerDeps(locks: LockManagerLike): ProducerDeps
   /** What a consumer of this client is built from. */
@@ -67,7 +67,7 @@ export function createClientKernel(opts: ClientOptions, defaultStorage: () => Cl
   const conn = pool.bootstrap
   const metadata = new MetadataCache(pool, { clock, random })
   const producers = new Set<Producer>()
-  const consumers = new Set<Consumer>()
+  const consumers = new Set<Pick<Consumer, 'close'>>()
   const admin = new Admin(conn, metadata)
   const storage = opts.storage ?? defaultStorage()
   let shutdown: Promise<CloseResult> | null = null

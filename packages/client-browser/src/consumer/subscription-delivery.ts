@@ -51,6 +51,8 @@ export class SubscriptionDelivery {
   #resolveProcessing: (() => void) | null = null
   #rejectProcessing: ((e: Error) => void) | null = null
   #draining = false
+  /** Waiting for the callback or `process` loop to end (whenIdle). */
+  readonly #idleWaiters: (() => void)[] = []
   #wake: (() => void) | null = null
 
   constructor(host: DeliveryHost) {
@@ -69,6 +71,17 @@ export class SubscriptionDelivery {
   /** The promise returned by `process()` (null before it is called). */
   get processing(): Promise<void> | null {
     return this.#processing
+  }
+
+  /** Resolves once no callback or `process` transaction runs (at once for an iterator: its record in hand is the caller's to track). */
+  whenIdle(): Promise<void> {
+    if (!this.#draining) return Promise.resolve()
+    return new Promise((resolve) => this.#idleWaiters.push(resolve))
+  }
+
+  #drained(): void {
+    this.#draining = false
+    for (const w of this.#idleWaiters.splice(0)) w()
   }
 
   /** See `Subscription.process`. */
@@ -166,7 +179,7 @@ export class SubscriptionDelivery {
         host.checkEnd()
       }
     } finally {
-      this.#draining = false
+      this.#drained()
     }
   }
 
@@ -189,7 +202,7 @@ export class SubscriptionDelivery {
         host.checkEnd()
       }
     } finally {
-      this.#draining = false
+      this.#drained()
     }
   }
 

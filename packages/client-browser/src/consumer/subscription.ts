@@ -209,6 +209,14 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
     return this.#delivery.processing
   }
 
+  /**
+   * Resolves once no `onRecord` callback and no `process` transaction runs; after close(), once the last one has
+   * finished (its position staged or written). At once for an iterator (the record in hand is the caller's to track).
+   */
+  idle(): Promise<void> {
+    return this.#delivery.whenIdle()
+  }
+
   /** Flushes pending commits (auto and manual) and resolves once they are stored. */
   async flush(): Promise<void> {
     await this.#commits?.committer.flush()

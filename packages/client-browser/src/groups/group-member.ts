@@ -1,0 +1,183 @@
+/**
+ * @module The member loop (I/O driver of member-state.ts): heartbeats on the client's clock, one at a time; after each
+ * answer the reconciliation steps (revoke, heartbeat, assign, heartbeat) performed by the host; errors handled as
+ * member-state.ts decides (find the coordinator again, drop everything and rejoin at epoch 0, back off, or fail).
+ *
+ * Invariants: at most one heartbeat or reconciliation step runs at a time; while paused (a hidden page) no heartbeat
+ * is sent and the partitions are kept; after leave() no heartbeat but the leave is sent.
+ */
+import { SamsaError } from '@samsa/shared'
+import { backoffDelayMs, type BackoffPolicy } from '../connection/backoff.js'
+import type { Clock, Logger, Random, TimerHandle } from '../ports.js'
+import type { CoordinatorLink } from './coordinator-link.js'
+import { afterError, assigned, errorAction, heartbeatRequest, initialMemberState, nextStep, onHeartbeat, revoked, type MemberConfig, type MemberState, type TopicPartition } from './member-state.js'
+
+export interface MemberHost {
+  /** Stops delivering `partitions`, waits for the application to be done with their records, commits, emits `revoked`. */
+  revoke(partitions: readonly TopicPartition[]): Promise<void>
+  /** Starts delivering `partitions` from their committed (or stored) positions; emits `assigned`. */
+  assign(partitions: readonly TopicPartition[]): Promise<void>
+  /** Fenced or removed: stop every partition without committing (emits `lost`). */
+  lose(partitions: readonly TopicPartition[]): void
+  /** A fatal error: the subscription ends with it. */
+  fail(error: Error): void
+}
+
+export interface MemberDeps {
+  readonly clock: Clock
+  readonly random: Random
+  readonly logger: Logger
+  readonly backoff: BackoffPolicy
+}
+
+export class GroupMember {
+  readonly config: MemberConfig
+  readonly #link: CoordinatorLink
+  readonly #host: MemberHost
+  readonly #deps: MemberDeps
+  #state: MemberState
+  #timer: TimerHandle | null = null
+  #running: Promise<void> | null = null
+  #again = false
+  #paused = false
+  #stopped = false
+  #failures = 0
+  readonly #beatWaiters: (() => void)[] = []
+
+  constructor(config: MemberConfig, link: CoordinatorLink, host: MemberHost, deps: MemberDeps, heartbeatIntervalMs: number) {
+    this.config = config
+    this.#link = link
+    this.#host = host
+    this.#deps = deps
+    this.#state = initialMemberState(heartbeatIntervalMs)
+  }
+
+  get state(): MemberState {
+    return this.#state
+  }
+
+  /** Joins (the first heartbeat, now). */
+  start(): void {
+    this.#kick()
+  }
+
+  /** Resolves after the next successful heartbeat answer. */
+  nextHeartbeat(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#beatWaiters.push(resolve)
+      this.#kick()
+    })
+  }
+
+  /** No heartbeats (a hidden page): the coordinator keeps the partitions until the session timeout. */
+  pause(): void {
+    this.#paused = true
+    this.#clearTimer()
+  }
+
+  /** Heartbeats again, the first one now. */
+  resume(): void {
+    if (!this.#paused) return
+    this.#paused = false
+    this.#kick()
+  }
+
+  /** Stops the loop and sends the leave heartbeat (epoch −1, or −2 for a static member); resolves once answered or failed. */
+  async leave(): Promise<void> {
+    if (this.#stopped) return
+    this.#stopped = true
+    this.#clearTimer()
+    await this.#running?.catch(() => {})
+    for (const w of this.#beatWaiters.splice(0)) w()
+    if (this.#state.epoch <= 0) return
+    await this.#link.heartbeat(heartbeatRequest(this.config, this.#state, true)).catch((error: unknown) => this.#deps.logger.warn({ groupId: this.config.groupId, error }, 'leaving the group failed; the coordinator removes the member after its session timeout'))
+  }
+
+  /** Stops the loop without leaving (the subscription failed). */
+  stop(): void {
+    this.#stopped = true
+    this.#clearTimer()
+    for (const w of this.#beatWaiters.splice(0)) w()
+  }
+
+  #kick(): void {
+    if (this.#stopped || this.#paused) return
+    this.#clearTimer()
+    if (this.#running !== null) {
+      this.#again = true
+      return
+    }
+    this.#running = this.#beat().finally(() => {
+      this.#running = null
+      if (this.#again) {
+        this.#again = false
+        this.#kick()
+      }
+    })
+  }
+
+  #schedule(ms: number): void {
+    this.#clearTimer()
+    if (this.#stopped || this.#paused) return
+    this.#timer = this.#deps.clock.setTimeout(() => {
+      this.#timer = null
+      this.#kick()
+    }, ms)
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== null) this.#deps.clock.clearTimeout(this.#timer)
+    this.#timer = null
+  }
+
+  /** One heartbeat, then at most one reconciliation step; schedules what comes next. */
+  async #beat(): Promise<void> {
+    const sent = heartbeatRequest(this.config, this.#state)
+    try {
+      const answer = await this.#link.heartbeat(sent)
+      if (this.#stopped) return
+      this.#failures = 0
+      this.#state = onHeartbeat(this.#state, sent, answer)
+      for (const w of this.#beatWaiters.splice(0)) w()
+    } catch (error) {
+      if (this.#stopped) return
+      return this.#failed(error)
+    }
+    const step = nextStep(this.#state)
+    if (step === null) return this.#schedule(this.#state.heartbeatIntervalMs)
+    try {
+      if ('revoke' in step) {
+        await this.#host.revoke(step.revoke)
+        this.#state = revoked(this.#state, step.revoke)
+      } else {
+        await this.#host.assign(step.assign)
+        this.#state = assigned(this.#state, step.assign)
+      }
+    } catch (error) {
+      this.#deps.logger.warn({ groupId: this.config.groupId, error }, 'reconciling the assignment failed; retrying after the next heartbeat')
+    }
+    // Tell the coordinator at once what the member owns now.
+    this.#again = true
+  }
+
+  #failed(error: unknown): void {
+    const e = error instanceof Error ? error : new Error(String(error))
+    const action = e instanceof SamsaError ? errorAction(e) : 'refind'
+    const log = { groupId: this.config.groupId, memberId: this.config.memberId, error: e }
+    if (action === 'fatal') {
+      this.#deps.logger.warn(log, 'the group refused the member')
+      this.stop()
+      return this.#host.fail(e)
+    }
+    if (action === 'rejoin') {
+      this.#deps.logger.warn(log, 'the member was fenced: its partitions are dropped and it rejoins')
+      const lost = this.#state.owned
+      this.#state = afterError(this.#state, 'rejoin')
+      if (lost.length > 0) this.#host.lose(lost)
+      return this.#schedule(0)
+    }
+    this.#state = afterError(this.#state, action)
+    this.#failures++
+    this.#schedule(backoffDelayMs(this.#failures, this.#deps.backoff, this.#deps.random))
+  }
+}

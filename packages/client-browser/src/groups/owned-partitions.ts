@@ -1,0 +1,189 @@
+/**
+ * @module The partitions a member owns, as one delivery: one `Subscription` per owned partition (its feed, credit,
+ * gaps, leader-epoch checks and local positions under the group's consumer id), merged for the application into one
+ * iterator, or run as `process()` transactions per partition.
+ *
+ * Invariants: a record is handed to the application only while its partition is owned and delivery is not paused; a
+ * partition's position (what a commit sends) is the position after the last record the application is done with
+ * (the iterator asked for the next one, or its `process()` transaction committed); `stop()` resolves only once no
+ * record of the partition is in the application's hand, so `revoked` follows the last delivered record.
+ */
+import type { ConsumerRecord } from '../consumer/consumer-record.js'
+import type { BatchHandler, ProcessOptions } from '../consumer/subscribe-options.js'
+import { Subscription, type SubscriptionDeps } from '../consumer/subscription.js'
+import type { StoredPosition } from '../storage/stores.js'
+import { tpKey, type TopicPartition } from './member-state.js'
+
+/** The reason a queued record is taken back from a partition's subscription (it was never handed out). */
+class Withdrawn extends Error {}
+
+interface Pending {
+  readonly key: string
+  readonly record: ConsumerRecord
+  readonly done: () => void
+  readonly withdraw: () => void
+}
+
+interface Owned {
+  readonly tp: TopicPartition
+  readonly sub: Subscription
+}
+
+export interface OwnedHost {
+  readonly deps: SubscriptionDeps
+  readonly autoCommitIntervalMs: number
+  readonly creditWindowBytes?: number
+  /** A partition's subscription failed (not a withdrawn record). */
+  failed(tp: TopicPartition, error: Error): void
+}
+
+export class OwnedPartitions {
+  readonly #host: OwnedHost
+  readonly #owned = new Map<string, Owned>()
+  /** Records received from the partitions' subscriptions, in arrival order, not yet handed out. */
+  #queue: Pending[] = []
+  /** The iterator's record in the application's hand. */
+  #inHand: Pending | null = null
+  readonly #released: (() => void)[] = []
+  #mode: 'none' | 'iterator' | 'process' = 'none'
+  #process: { handler: BatchHandler; opts: ProcessOptions } | null = null
+  #paused = false
+  #closed = false
+  #wake: (() => void) | null = null
+
+  constructor(host: OwnedHost) {
+    this.#host = host
+  }
+
+  get partitions(): TopicPartition[] {
+    return [...this.#owned.values()].map((o) => o.tp)
+  }
+
+  /** The position after the last record the application is done with (null before the start is known). */
+  position(tp: TopicPartition): StoredPosition | null {
+    const owned = this.#owned.get(tpKey(tp))
+    return owned?.sub.committed(tp.partition) ?? null
+  }
+
+  /** Starts delivering `tp` from its stored position (else `reset`). */
+  start(tp: TopicPartition, reset: 'earliest' | 'latest'): void {
+    const key = tpKey(tp)
+    const { deps, autoCommitIntervalMs, creditWindowBytes } = this.#host
+    const opts = { partitions: [tp.partition], from: 'stored', reset, commit: 'auto', autoCommitIntervalMs, ...(creditWindowBytes !== undefined && { creditWindowBytes }) } as const
+    const sub = new Subscription(tp.topic, opts, deps)
+    this.#owned.set(key, { tp, sub })
+    sub.onError((error) => {
+      if (!(error instanceof Withdrawn)) this.#host.failed(tp, error)
+    })
+    void sub.closed.then((error) => {
+      if (error !== undefined && this.#owned.get(key)?.sub === sub) this.#host.failed(tp, error)
+    })
+    if (this.#mode === 'process') void sub.process(this.#process!.handler, this.#process!.opts).catch(() => {})
+    else sub.onRecord((record) => this.#arrived(key, record))
+    if (this.#paused) sub.pause()
+  }
+
+  /**
+   * Stops delivering `tp`: queued records are withdrawn, then waits for the record (or transaction) in the
+   * application's hand; its position stays readable until remove().
+   */
+  async stop(tp: TopicPartition): Promise<void> {
+    const key = tpKey(tp)
+    const owned = this.#owned.get(key)
+    if (owned === undefined) return
+    owned.sub.close()
+    this.#withdraw(key)
+    while (this.#inHand?.key === key) await new Promise<void>((resolve) => this.#released.push(resolve))
+    await owned.sub.idle()
+    await owned.sub.flush().catch(() => {})
+  }
+
+  /** Forgets a stopped partition (after its position was committed). */
+  remove(tp: TopicPartition): void {
+    this.#owned.delete(tpKey(tp))
+  }
+
+  /** Drops `tp` at once (fenced): nothing waits for the application. */
+  drop(tp: TopicPartition): void {
+    const key = tpKey(tp)
+    const owned = this.#owned.get(key)
+    if (owned === undefined) return
+    this.#owned.delete(key)
+    owned.sub.close()
+    this.#withdraw(key)
+  }
+
+  pause(): void {
+    this.#paused = true
+    for (const o of this.#owned.values()) o.sub.pause()
+  }
+
+  resume(): void {
+    this.#paused = false
+    for (const o of this.#owned.values()) o.sub.resume()
+    this.#wakeUp()
+  }
+
+  /** Runs `handler` per batch of each owned partition in a storage transaction with its position (see Subscription.process). */
+  process(handler: BatchHandler, opts: ProcessOptions): void {
+    if (this.#mode !== 'none') throw new TypeError(`this group subscription already delivers by ${this.#mode}; process() must be its only consumer`)
+    if (this.#host.deps.storage?.atomic === undefined) {
+      throw new TypeError('sub.process() needs IndexedDB storage: memory storage cannot commit the app’s writes and the positions in one transaction (createClient({ storage: indexedDbStorage(...) }))')
+    }
+    this.#mode = 'process'
+    this.#process = { handler, opts }
+  }
+
+  iterator(close: () => void): AsyncIterator<ConsumerRecord> {
+    if (this.#mode === 'process') throw new TypeError('this group subscription is processed in batches; it cannot also be iterated')
+    this.#mode = 'iterator'
+    // Leaving the loop means the application is done with the record in hand: its position is committed.
+    return { next: () => this.#next(), return: async () => (this.#release(), close(), { done: true, value: undefined }) }
+  }
+
+  /** Ends delivery: the iterator finishes after the record in hand. */
+  close(): void {
+    this.#closed = true
+    this.#wakeUp()
+  }
+
+  #arrived(key: string, record: ConsumerRecord): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ key, record, done: resolve, withdraw: () => reject(new Withdrawn('withdrawn')) })
+      this.#wakeUp()
+    })
+  }
+
+  #withdraw(key: string): void {
+    const keep: Pending[] = []
+    for (const p of this.#queue) if (p.key === key) p.withdraw()
+    else keep.push(p)
+    this.#queue = keep
+  }
+
+  #release(): void {
+    const held = this.#inHand
+    this.#inHand = null
+    held?.done()
+    for (const r of this.#released.splice(0)) r()
+  }
+
+  async #next(): Promise<IteratorResult<ConsumerRecord>> {
+    this.#release()
+    for (;;) {
+      if (this.#closed) return { done: true, value: undefined }
+      const next = this.#paused ? undefined : this.#queue.shift()
+      if (next !== undefined) {
+        this.#inHand = next
+        return { done: false, value: next.record }
+      }
+      await new Promise<void>((resolve) => (this.#wake = resolve))
+    }
+  }
+
+  #wakeUp(): void {
+    const wake = this.#wake
+    this.#wake = null
+    wake?.()
+  }
+}
