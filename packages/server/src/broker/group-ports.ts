@@ -29,6 +29,7 @@ export function brokerGroupPorts(broker: Broker, config: BrokerConfig): Coordina
   return {
     clock: broker.clock,
     logger: broker.logger,
+    metrics: broker.metrics,
     settings: coordinatorSettings(config),
     offsetsTopicPartitions: () => topicMeta(OFFSETS_TOPIC)?.partitions.length ?? null,
     createOffsetsTopic: async (partitions, replicationFactor) => {

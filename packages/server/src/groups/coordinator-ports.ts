@@ -4,6 +4,7 @@
  * and high watermarks for assignments and lag. The coordinator holds no registry and opens no log itself.
  */
 import type { Clock, Logger } from '../clock.js'
+import type { BrokerMetrics } from '../observability/broker-metrics.js'
 
 export interface OffsetsPartitionLeader {
   readonly brokerId: number
@@ -23,6 +24,7 @@ export interface CoordinatorSettings {
 export interface CoordinatorPorts {
   readonly clock: Clock
   readonly logger: Logger
+  readonly metrics: Pick<BrokerMetrics, 'groupRebalanced' | 'groupRefused'>
   readonly settings: CoordinatorSettings
   /** The offsets topic's partition count, or null when it does not exist. */
   offsetsTopicPartitions(): number | null

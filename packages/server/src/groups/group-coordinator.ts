@@ -100,10 +100,13 @@ export class GroupCoordinator {
     try {
       res = group.heartbeat(req, { nowMs: this.#ports.clock.monotonicMs(), clientHost, partitionCount: (t) => this.#ports.partitionCount(t) })
     } catch (e) {
-      if (e instanceof SamsaError && e.code === 81) this.#refusedMembers++
+      if (e instanceof SamsaError && e.code === 81) {
+        this.#refusedMembers++
+        this.#ports.metrics.groupRefused('members')
+      }
       throw e
     }
-    this.#rebalances += group.rebalances - before
+    this.#counted(group.rebalances - before)
     await this.#write(shard, group.drainChanges())
     return res
   }
@@ -192,9 +195,20 @@ export class GroupCoordinator {
     for (const { shard } of this.#shards.values()) yield* shard.groups.values()
   }
 
+  /** A loaded group's description (metrics at scrape time), without waiting for pending writes. */
+  describeLoaded(group: ConsumerGroup): DescribeGroupsResponse {
+    return describeGroup(group, this.#ports)
+  }
+
+  #counted(rebalances: number): void {
+    this.#rebalances += rebalances
+    for (let i = 0; i < rebalances; i++) this.#ports.metrics.groupRebalanced()
+  }
+
   #newGroup(shard: GroupShard, groupId: string): ConsumerGroup {
     if (this.stats.groups >= this.#ports.settings.maxGroups) {
       this.#refusedGroups++
+      this.#ports.metrics.groupRefused('groups')
       throw new SamsaError('POLICY_VIOLATION', ErrorMessages.tooManyGroups(this.#ports.settings.maxGroups))
     }
     return shard.groupOrNew(groupId)
@@ -299,7 +313,7 @@ export class GroupCoordinator {
       for (const group of shard.groups.values()) {
         const before = group.rebalances
         const gone = group.expire(now, { partitionCount: (t) => this.#ports.partitionCount(t) })
-        this.#rebalances += group.rebalances - before
+        this.#counted(group.rebalances - before)
         const records = group.drainChanges()
         if (gone.length > 0) this.#ports.logger.info({ groupId: group.groupId, members: gone }, 'removed consumer group members (session or rebalance timeout)')
         if (records.length > 0) await this.#write(shard, records).catch(() => {})

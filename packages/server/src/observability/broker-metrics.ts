@@ -40,6 +40,10 @@ export interface BrokerMetrics {
   logCleaned(bytesRead: number, bytesWritten: number, bytesRemoved: number): void
   /** Compaction lag: offsets of compacted partitions written since the cleaner last reached them, summed over the broker. */
   compactionLagOffsets(offsets: number): void
+  /** A consumer group's target assignment was recomputed (a member joined, left or timed out, subscriptions changed). */
+  groupRebalanced(): void
+  /** A consumer group bound refused a request: a member over maxMembersPerGroup, a group over maxGroups. */
+  groupRefused(bound: 'members' | 'groups'): void
 }
 
 export const noopMetrics: BrokerMetrics = {
@@ -64,4 +68,6 @@ export const noopMetrics: BrokerMetrics = {
   authorizationRefused() {},
   logCleaned() {},
   compactionLagOffsets() {},
+  groupRebalanced() {},
+  groupRefused() {},
 }

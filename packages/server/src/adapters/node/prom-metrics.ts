@@ -41,6 +41,8 @@ export function createPromMetrics(): PromMetrics {
   const cleanerBytes = new Counter({ name: 'samsa_log_cleaner_bytes_total', help: 'Bytes the log cleaner read and wrote (its rate is the cleaner throughput, held under --log-cleaner-bytes-per-second)', labelNames: ['direction'], registers: [registry] })
   const cleanerFreed = new Counter({ name: 'samsa_log_cleaner_freed_bytes_total', help: 'Bytes compaction removed from segments', registers: [registry] })
   const compactionLag = new Gauge({ name: 'samsa_log_cleaner_lag_offsets', help: 'Offsets of compacted partitions written since the cleaner last reached them (the compaction lag), summed', registers: [registry] })
+  const groupRebalances = new Counter({ name: 'samsa_group_rebalances_total', help: 'Target assignments computed by the group coordinators of this broker (joins, leaves, session timeouts, subscription changes)', registers: [registry] })
+  const groupRefusals = new Counter({ name: 'samsa_group_refusals_total', help: 'Group requests refused by a bound: members (over --max-members-per-group) or groups (over --max-groups)', labelNames: ['bound'], registers: [registry] })
   const topics = new Gauge({ name: 'samsa_topics', help: 'Topics on the broker', registers: [registry] })
   const partitions = new Gauge({ name: 'samsa_partitions', help: 'Partitions over all topics on the broker', registers: [registry] })
   const producerEpochs = new Gauge({ name: 'samsa_producer_epochs_tracked', help: 'Producer ids whose bumped epoch the broker remembers (bounded; past the bound the oldest ids expire)', registers: [registry] })
@@ -100,6 +102,8 @@ export function createPromMetrics(): PromMetrics {
       cleanerFreed.inc(freed)
     },
     compactionLagOffsets: (n) => compactionLag.set(n),
+    groupRebalanced: () => groupRebalances.inc(),
+    groupRefused: (bound) => groupRefusals.inc({ bound }),
     connectionReadingPaused: (paused) => {
       if (paused) readingPauses.inc()
       paused ? readingPaused.inc() : readingPaused.dec()
@@ -130,6 +134,28 @@ export function createPromMetrics(): PromMetrics {
         registers: [registry],
         collect() {
           this.set(broker.queuedOutputBytes)
+        },
+      })
+      new Gauge({
+        name: 'samsa_group_members',
+        help: 'Members of each consumer group this broker coordinates',
+        labelNames: ['group'],
+        registers: [registry],
+        collect() {
+          this.reset()
+          for (const g of broker.groups.loadedGroups()) this.set({ group: g.groupId }, g.members.size)
+        },
+      })
+      new Gauge({
+        name: 'samsa_group_lag',
+        help: 'Records a consumer group has not committed yet per partition: high watermark − committed offset (the readable log where it has no commit)',
+        labelNames: ['group', 'topic', 'partition'],
+        registers: [registry],
+        collect() {
+          this.reset()
+          for (const g of broker.groups.loadedGroups()) {
+            for (const o of broker.groups.describeLoaded(g).offsets) if (o.lag >= 0) this.set({ group: g.groupId, topic: o.topic, partition: String(o.partition) }, o.lag)
+          }
         },
       })
       offsets('samsa_log_end_offset', 'Log end offset per partition', (l) => l.logEndOffset)
