@@ -75,11 +75,13 @@ export function createClientKernel(opts: ClientOptions, defaultStorage: () => Cl
    * Flushes every producer, but for at most timeoutMs on the client's clock; resolves when done or given up. Returns
    * at once with timeoutMs 0.
    */
-  const flushProducers = async (timeoutMs: number): Promise<void> => {
-    if (timeoutMs === 0 || producers.size === 0) return
+  const flushProducers = (timeoutMs: number): Promise<void> => (producers.size === 0 ? Promise.resolve() : within(Promise.allSettled([...producers].map((p) => p.close())), timeoutMs))
+  /** Waits for `work`, but for at most timeoutMs on the client's clock (not at all with 0). */
+  const within = async (work: Promise<unknown>, timeoutMs: number): Promise<void> => {
+    if (timeoutMs === 0) return
     let timer: TimerHandle | undefined
     const deadline = new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, timeoutMs)))
-    await Promise.race([Promise.allSettled([...producers].map((p) => p.close())), deadline])
+    await Promise.race([work, deadline])
     clock.clearTimeout(timer)
   }
   /** Runs once (close() or a fatal close of the connection): releases consumers, producers, the connection and the default storage. */
@@ -87,8 +89,9 @@ export function createClientKernel(opts: ClientOptions, defaultStorage: () => Cl
     (shutdown ??= (async () => {
       // Subscriptions stop at once; their pending position commits are written before the storage closes.
       const consumersClosed = Promise.allSettled([...consumers].map((c) => c.close()))
-      // Flush only over a live connection: while disconnected, unacknowledged sends would wait for a reconnect that close() forbids.
-      if (conn.state.status === 'connected') await flushProducers(timeoutMs)
+      // Flush only over a live connection: while disconnected, unacknowledged sends would wait for a reconnect that close()
+      // forbids. Group members commit and leave over it too, so the connections close after them (within the same bound).
+      if (conn.state.status === 'connected') await Promise.all([flushProducers(timeoutMs), within(consumersClosed, timeoutMs)])
       const unacknowledged = { batches: 0, records: 0 }
       for (const p of producers) {
         const left = p.pending()

@@ -16,6 +16,8 @@ interface PartitionCommits {
   rewound: boolean
   /** The running write loop, or null when idle. */
   writing: Promise<void> | null
+  /** The position being written now (no longer staged, not yet known written). */
+  inFlight: StoredPosition | null
 }
 
 export class PositionCommitter {
@@ -34,14 +36,14 @@ export class PositionCommitter {
 
   #state(partition: number): PartitionCommits {
     let s = this.#partitions.get(partition)
-    if (s === undefined) this.#partitions.set(partition, (s = { staged: null, written: null, force: false, rewound: false, writing: null }))
+    if (s === undefined) this.#partitions.set(partition, (s = { staged: null, written: null, force: false, rewound: false, writing: null, inFlight: null }))
     return s
   }
 
-  /** The highest position staged or written for the partition. */
+  /** The highest position staged, being written or written for the partition. */
   committed(partition: number): StoredPosition | null {
     const s = this.#partitions.get(partition)
-    return s?.staged ?? s?.written ?? null
+    return s?.staged ?? s?.inFlight ?? s?.written ?? null
   }
 
   /** Records a position that is already stored (read at start, or committed by an atomic transaction). */
@@ -109,16 +111,19 @@ export class PositionCommitter {
         const force = s.force
         s.staged = null
         s.force = false
+        s.inFlight = position
         this.writes++
         try {
           await this.#store.put(this.#consumerId, this.#topic, partition, position, force ? { force: true } : undefined)
         } catch (error) {
+          s.inFlight = null
           // Keep it staged so a later flush retries; a newer stage supersedes it.
           const staged = s.staged as StoredPosition | null
           if (staged === null || staged.offset < position.offset) s.staged = position
           s.force ||= force
           throw error
         }
+        s.inFlight = null
         const written = s.written as StoredPosition | null
         if (force || written === null || position.offset > written.offset) s.written = position
       }

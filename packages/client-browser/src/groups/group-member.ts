@@ -1,10 +1,13 @@
 /**
- * @module The member loop (I/O driver of member-state.ts): heartbeats on the client's clock, one at a time; after each
- * answer the reconciliation steps (revoke, heartbeat, assign, heartbeat) performed by the host; errors handled as
- * member-state.ts decides (find the coordinator again, drop everything and rejoin at epoch 0, back off, or fail).
+ * @module The member loop (I/O driver of member-state.ts): heartbeats on the client's clock, one at a time, and
+ * beside them the reconciliation of the target assignment, performed by the host step by step: revoke, a heartbeat
+ * that says so, then assign and a heartbeat at once. Errors are handled as member-state.ts decides (find the
+ * coordinator again, drop everything and rejoin at epoch 0, back off, or fail).
  *
- * Invariants: at most one heartbeat or reconciliation step runs at a time; while paused (a hidden page) no heartbeat
- * is sent and the partitions are kept; after leave() no heartbeat but the leave is sent.
+ * Invariants: heartbeats go on while a reconciliation step waits for the application (so a slow record does not
+ * cost the session; the coordinator's rebalance timeout bounds it); a step started before a rejoin never changes
+ * the state after it (generations); while paused (a hidden page) no heartbeat is sent and the partitions are kept;
+ * after leave() no heartbeat but the leave is sent.
  */
 import { SamsaError } from '@samsa/shared'
 import { backoffDelayMs, type BackoffPolicy } from '../connection/backoff.js'
@@ -13,10 +16,13 @@ import type { CoordinatorLink } from './coordinator-link.js'
 import { afterError, assigned, errorAction, heartbeatRequest, initialMemberState, nextStep, onHeartbeat, revoked, type MemberConfig, type MemberState, type TopicPartition } from './member-state.js'
 
 export interface MemberHost {
-  /** Stops delivering `partitions`, waits for the application to be done with their records, commits, emits `revoked`. */
-  revoke(partitions: readonly TopicPartition[]): Promise<void>
-  /** Starts delivering `partitions` from their committed (or stored) positions; emits `assigned`. */
-  assign(partitions: readonly TopicPartition[]): Promise<void>
+  /**
+   * Stops delivering `partitions`, waits for the application to be done with their records, commits, emits
+   * `revoked`; does nothing more once `current()` is false (the member rejoined meanwhile).
+   */
+  revoke(partitions: readonly TopicPartition[], current: () => boolean): Promise<void>
+  /** Starts delivering `partitions` from their committed (or stored) positions, emits `assigned`; not once `current()` is false. */
+  assign(partitions: readonly TopicPartition[], current: () => boolean): Promise<void>
   /** Fenced or removed: stop every partition without committing (emits `lost`). */
   lose(partitions: readonly TopicPartition[]): void
   /** A fatal error: the subscription ends with it. */
@@ -42,6 +48,9 @@ export class GroupMember {
   #paused = false
   #stopped = false
   #failures = 0
+  /** Bumped by a rejoin: a reconciliation step of an older generation changes nothing. */
+  #generation = 0
+  #reconciling: Promise<void> | null = null
   readonly #beatWaiters: (() => void)[] = []
 
   constructor(config: MemberConfig, link: CoordinatorLink, host: MemberHost, deps: MemberDeps, heartbeatIntervalMs: number) {
@@ -130,7 +139,7 @@ export class GroupMember {
     this.#timer = null
   }
 
-  /** One heartbeat, then at most one reconciliation step; schedules what comes next. */
+  /** One heartbeat; its answer may start a reconciliation; schedules the next one. */
   async #beat(): Promise<void> {
     const sent = heartbeatRequest(this.config, this.#state)
     try {
@@ -138,26 +147,38 @@ export class GroupMember {
       if (this.#stopped) return
       this.#failures = 0
       this.#state = onHeartbeat(this.#state, sent, answer)
-      for (const w of this.#beatWaiters.splice(0)) w()
     } catch (error) {
       if (this.#stopped) return
       return this.#failed(error)
     }
-    const step = nextStep(this.#state)
-    if (step === null) return this.#schedule(this.#state.heartbeatIntervalMs)
-    try {
-      if ('revoke' in step) {
-        await this.#host.revoke(step.revoke)
-        this.#state = revoked(this.#state, step.revoke)
-      } else {
-        await this.#host.assign(step.assign)
-        this.#state = assigned(this.#state, step.assign)
+    for (const w of this.#beatWaiters.splice(0)) w()
+    this.#reconcile()
+    this.#schedule(this.#state.heartbeatIntervalMs)
+  }
+
+  /** Runs the reconciliation steps until the member owns its target, unless one runs already. */
+  #reconcile(): void {
+    if (this.#reconciling !== null || this.#stopped) return
+    const generation = this.#generation
+    const current = () => generation === this.#generation && !this.#stopped
+    this.#reconciling = (async () => {
+      for (let step = nextStep(this.#state); step !== null && current(); step = nextStep(this.#state)) {
+        if ('revoke' in step) {
+          await this.#host.revoke(step.revoke, current)
+          if (!current()) return
+          this.#state = revoked(this.#state, step.revoke)
+          // The coordinator hears that the partitions are gone before anything new starts.
+          await this.nextHeartbeat()
+        } else {
+          await this.#host.assign(step.assign, current)
+          if (!current()) return
+          this.#state = assigned(this.#state, step.assign)
+          this.#kick()
+        }
       }
-    } catch (error) {
-      this.#deps.logger.warn({ groupId: this.config.groupId, error }, 'reconciling the assignment failed; retrying after the next heartbeat')
-    }
-    // Tell the coordinator at once what the member owns now.
-    this.#again = true
+    })()
+      .catch((error: unknown) => this.#deps.logger.warn({ groupId: this.config.groupId, error }, 'reconciling the assignment failed; retrying after the next heartbeat'))
+      .finally(() => (this.#reconciling = null))
   }
 
   #failed(error: unknown): void {
@@ -172,9 +193,12 @@ export class GroupMember {
     if (action === 'rejoin') {
       this.#deps.logger.warn(log, 'the member was fenced: its partitions are dropped and it rejoins')
       const lost = this.#state.owned
+      this.#generation++
       this.#state = afterError(this.#state, 'rejoin')
       if (lost.length > 0) this.#host.lose(lost)
-      return this.#schedule(0)
+      // Rejoin at once (the loop runs again as this heartbeat ends).
+      this.#again = true
+      return
     }
     this.#state = afterError(this.#state, action)
     this.#failures++

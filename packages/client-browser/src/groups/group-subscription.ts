@@ -175,7 +175,7 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
     this.#member = new GroupMember(
       config,
       this.#link,
-      { revoke: (tps) => this.#revoke(tps), assign: (tps) => this.#assign(tps), lose: (tps) => this.#lose(tps), fail: (e) => this.#fail(e) },
+      { revoke: (tps, current) => this.#revoke(tps, current), assign: (tps, current) => this.#assign(tps, current), lose: (tps) => this.#lose(tps), fail: (e) => this.#fail(e) },
       { clock: this.#deps.clock, random: this.#deps.random, logger: this.#deps.logger, backoff: this.#deps.retryBackoff },
       heartbeatIntervalMs,
     )
@@ -194,14 +194,16 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
     this.#member.start()
   }
 
-  async #revoke(tps: readonly TopicPartition[]): Promise<void> {
-    await Promise.all(tps.map((tp) => this.#owned.stop(tp)))
+  async #revoke(tps: readonly TopicPartition[], current: () => boolean): Promise<void> {
+    await Promise.all(tps.map((tp) => this.#owned.stop(tp, true)))
+    if (!current()) return
     if (this.#config.autoCommitIntervalMs !== null) await this.#commits.commit(tps).catch((e: unknown) => this.#commitFailed(e))
+    if (!current()) return
     for (const tp of tps) this.#owned.remove(tp)
     this.#emit('revoked', tps)
   }
 
-  async #assign(tps: readonly TopicPartition[]): Promise<void> {
+  async #assign(tps: readonly TopicPartition[], current: () => boolean): Promise<void> {
     const member = this.#member!
     const answer = await this.#link.fetchOffsets({ groupId: this.#config.groupId, memberId: this.memberId, memberEpoch: member.state.epoch, topics: grouped(tps) })
     const store = this.#deps.storage?.offsets
@@ -215,7 +217,7 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
       if (choice.from === 'committed') await store?.put(consumerId, tp.topic, tp.partition, choice.position, { force: true })
       this.#commits.started(tp, committed)
     }
-    if (this.#ended) return
+    if (this.#ended || !current()) return
     for (const tp of tps) this.#owned.start(tp, this.#config.reset)
     this.#emit('assigned', tps)
   }
@@ -228,9 +230,11 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
   #scheduleAutoCommit(): void {
     const ms = this.#config.autoCommitIntervalMs
     if (ms === null || this.#ended) return
+    // Fixed rate: commits queue behind each other (group-commits.ts), so a slow one does not shift the next.
     this.#autoTimer = this.#deps.clock.setTimeout(() => {
       this.#autoTimer = null
-      void this.#autoCommit().finally(() => this.#scheduleAutoCommit())
+      this.#scheduleAutoCommit()
+      void this.#autoCommit()
     }, ms)
   }
 
@@ -256,9 +260,10 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
     this.#owned.close()
     const member = this.#member
     if (member !== null) {
-      const owned = member.state.owned
-      await Promise.all(owned.map((tp) => this.#owned.stop(tp)))
+      const owned = this.#owned.partitions
+      await Promise.all(owned.map((tp) => this.#owned.stop(tp, false)))
       if (error === undefined && this.#config.autoCommitIntervalMs !== null) await this.#commits.commit(owned).catch((e: unknown) => this.#commitFailed(e))
+      if (owned.length > 0) this.#emit('revoked', owned)
       if (error === undefined) await member.leave()
       else member.stop()
       for (const tp of owned) this.#owned.remove(tp)

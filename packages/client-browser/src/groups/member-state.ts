@@ -128,7 +128,8 @@ const REJOIN = new Set(['FENCED_MEMBER_EPOCH', 'UNKNOWN_MEMBER_ID'])
 
 export function errorAction(error: { readonly errorName?: string; readonly retriable?: boolean }): ErrorAction {
   const name = error.errorName ?? ''
-  if (REFIND.has(name)) return 'refind'
+  // A non-retriable NETWORK_EXCEPTION is the client's own close: nothing to find again.
+  if (REFIND.has(name)) return error.retriable === false ? 'fatal' : 'refind'
   if (REJOIN.has(name)) return 'rejoin'
   if (name === 'UNRELEASED_INSTANCE_ID' || name === 'STALE_MEMBER_EPOCH' || error.retriable === true) return 'retry'
   return 'fatal'

@@ -27,6 +27,8 @@ interface Pending {
 interface Owned {
   readonly tp: TopicPartition
   readonly sub: Subscription
+  /** stop() was called: remove() may forget it. */
+  stopped: boolean
 }
 
 export interface OwnedHost {
@@ -71,7 +73,7 @@ export class OwnedPartitions {
     const { deps, autoCommitIntervalMs, creditWindowBytes } = this.#host
     const opts = { partitions: [tp.partition], from: 'stored', reset, commit: 'auto', autoCommitIntervalMs, ...(creditWindowBytes !== undefined && { creditWindowBytes }) } as const
     const sub = new Subscription(tp.topic, opts, deps)
-    this.#owned.set(key, { tp, sub })
+    this.#owned.set(key, { tp, sub, stopped: false })
     sub.onError((error) => {
       if (!(error instanceof Withdrawn)) this.#host.failed(tp, error)
     })
@@ -84,23 +86,27 @@ export class OwnedPartitions {
   }
 
   /**
-   * Stops delivering `tp`: queued records are withdrawn, then waits for the record (or transaction) in the
-   * application's hand; its position stays readable until remove().
+   * Stops delivering `tp`: queued records are withdrawn; with `waitInHand` (a revocation) it then waits for the
+   * application to be done with the record in its hand, else (close) that record is withdrawn too (not committed, as
+   * when a plain subscription's loop is left). Waits for a running `process()` transaction in both cases. The
+   * partition's position stays readable until remove().
    */
-  async stop(tp: TopicPartition): Promise<void> {
+  async stop(tp: TopicPartition, waitInHand: boolean): Promise<void> {
     const key = tpKey(tp)
     const owned = this.#owned.get(key)
     if (owned === undefined) return
+    owned.stopped = true
     owned.sub.close()
     this.#withdraw(key)
+    if (!waitInHand && this.#inHand?.key === key) this.#release(false)
     while (this.#inHand?.key === key) await new Promise<void>((resolve) => this.#released.push(resolve))
     await owned.sub.idle()
     await owned.sub.flush().catch(() => {})
   }
 
-  /** Forgets a stopped partition (after its position was committed). */
+  /** Forgets a stopped partition (after its position was committed); a newer start of it is kept. */
   remove(tp: TopicPartition): void {
-    this.#owned.delete(tpKey(tp))
+    if (this.#owned.get(tpKey(tp))?.stopped === true) this.#owned.delete(tpKey(tp))
   }
 
   /** Drops `tp` at once (fenced): nothing waits for the application. */
@@ -137,8 +143,8 @@ export class OwnedPartitions {
   iterator(close: () => void): AsyncIterator<ConsumerRecord> {
     if (this.#mode === 'process') throw new TypeError('this group subscription is processed in batches; it cannot also be iterated')
     this.#mode = 'iterator'
-    // Leaving the loop means the application is done with the record in hand: its position is committed.
-    return { next: () => this.#next(), return: async () => (this.#release(), close(), { done: true, value: undefined }) }
+    // Leaving the loop leaves the record in hand uncommitted (it may not be processed), as a plain subscription does.
+    return { next: () => this.#next(), return: async () => (this.#release(false), close(), { done: true, value: undefined }) }
   }
 
   /** Ends delivery: the iterator finishes after the record in hand. */
@@ -161,15 +167,17 @@ export class OwnedPartitions {
     this.#queue = keep
   }
 
-  #release(): void {
+  /** The record in hand leaves it: processed (the iterator was asked for the next one) or withdrawn. */
+  #release(processed: boolean): void {
     const held = this.#inHand
     this.#inHand = null
-    held?.done()
+    if (processed) held?.done()
+    else held?.withdraw()
     for (const r of this.#released.splice(0)) r()
   }
 
   async #next(): Promise<IteratorResult<ConsumerRecord>> {
-    this.#release()
+    this.#release(true)
     for (;;) {
       if (this.#closed) return { done: true, value: undefined }
       const next = this.#paused ? undefined : this.#queue.shift()

@@ -84,6 +84,11 @@ export class FakeBroker {
   readonly unanswered = new Set<number>()
   /** While true, every new connection is terminated on arrival (the broker looks unreachable). */
   unreachable = false
+  /**
+   * Scripted answers by api key, for exchanges the fake broker has no logic of (the consumer-group ones): the
+   * function returns the response body or throws a SamsaError. The test owns what it answers.
+   */
+  readonly scripted = new Map<number, (body: unknown) => unknown>()
   /** Called synchronously when a produce request arrives, before it is handled (e.g. to check the client's outbox). */
   onProduce: ((request: { topic: string; partition: number; batch: Uint8Array }) => void) | null = null
 
@@ -248,6 +253,8 @@ export class FakeBroker {
   /** Returns the response body (undefined = no response), and work to do after it is sent. */
   #respond(session: FakeSession, header: FrameHeader, body: unknown): { value: unknown; after?: () => void } | undefined {
     const q = body as Record<string, never>
+    const script = this.scripted.get(header.apiKey)
+    if (script !== undefined) return { value: script(body) }
     switch (header.apiKey) {
       case ApiKeys.HELLO: {
         const req = body as { minVersion: number; maxVersion: number }

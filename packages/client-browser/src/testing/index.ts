@@ -3,3 +3,4 @@ export { FakeBroker, type FakeBrokerOptions, type PushRecord } from './fake-brok
 export { FakePartitionLog, type StoredBatch, type AppendResult } from './fake-partition-log.js'
 export { ManualClock, seededRandom } from './manual-clock.js'
 export { until } from './until.js'
+export { ScriptedCoordinator } from './scripted-coordinator.js'

@@ -1,0 +1,195 @@
+import { SamsaError } from '@samsa/shared'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import type { ClientOptions } from '../client.js'
+import type { ConsumerRecord } from '../consumer/consumer-record.js'
+import { createClient, type GroupClient } from '../entries/groups.js'
+import { memoryStorage } from '../storage/memory-storage.js'
+import { FakeBroker } from '../testing/fake-broker.js'
+import { ManualClock, seededRandom } from '../testing/manual-clock.js'
+import { ScriptedCoordinator } from '../testing/scripted-coordinator.js'
+import { until } from '../testing/until.js'
+import type { GroupSubscription } from './group-subscription.js'
+
+const tp = (partition: number, topic = 't') => ({ topic, partition })
+const names = (tps: readonly { topic: string; partition: number }[]) => tps.map((x) => `${x.topic}/${x.partition}`).join(' ')
+
+describe('group consumer: the member loop against scripted coordinator answers', () => {
+  let broker: FakeBroker
+  let coord: ScriptedCoordinator
+  let clock: ManualClock
+  let clients: GroupClient[]
+  beforeEach(async () => {
+    broker = await FakeBroker.start()
+    coord = new ScriptedCoordinator(broker)
+    clock = new ManualClock()
+    clients = []
+    broker.createTopic('t', 3)
+  })
+  afterEach(async () => {
+    for (const c of clients) await c.close().catch(() => {})
+    await broker.close()
+  })
+  const client = (extra: Partial<ClientOptions> = {}) => {
+    const c = createClient({ brokers: broker.url, WebSocket, clock, random: seededRandom(7), storage: memoryStorage(), heartbeatIntervalMs: 0, reconnectBackoff: { baseMs: 5, capMs: 20 }, ...extra })
+    clients.push(c)
+    return c
+  }
+  /** Produces `n` records to a partition through a client on the real clock. */
+  async function produce(partition: number, n: number, from = 0): Promise<void> {
+    const c = createClient({ brokers: broker.url, WebSocket, storage: memoryStorage(), heartbeatIntervalMs: 0 })
+    clients.push(c)
+    await c.producer({ lingerMs: 0 }).send('t', Array.from({ length: n }, (_, i) => ({ value: `p${partition}-${from + i}`, partition })))
+  }
+  /** A member subscribed to 't' that logs its events into coord.events. */
+  function member(options: { autoCommit?: boolean | { intervalMs: number }; instanceId?: string } = {}): { sub: GroupSubscription; it: AsyncIterator<ConsumerRecord> } {
+    const sub = client().consumer({ groupId: 'g', lifecycle: null, ...options }).subscribe('t', { fromBeginning: true })
+    for (const event of ['assigned', 'revoked', 'lost'] as const) sub.on(event, (tps) => coord.events.push(`${event} ${names(tps)}`))
+    return { sub, it: sub[Symbol.asyncIterator]() }
+  }
+  const next = async (it: AsyncIterator<ConsumerRecord>) => {
+    const r = await it.next()
+    if (r.done === true) throw new Error('the subscription ended')
+    return r.value
+  }
+
+  it('joins at epoch 0, starts its assignment from the committed offset, then heartbeats owning it', async () => {
+    coord.offsets.set('t/0', { offset: 3, leaderEpoch: 0 })
+    coord.answer(1, [{ topic: 't', partitions: [0] }])
+    await produce(0, 6)
+    const { sub, it } = member()
+    const first = await next(it)
+    expect([first.partition, first.offset, first.text()]).toEqual([0, 3, 'p0-3'])
+    expect(coord.heartbeats[0]).toMatchObject({ groupId: 'g', memberId: sub.memberId, memberEpoch: 0, instanceId: null, subscribedTopicNames: ['t'], ownedPartitions: [] })
+    await until(() => coord.heartbeats.length === 2, { what: 'the heartbeat after the assignment' })
+    expect(coord.events).toEqual(['heartbeat 0 []', 'fetch t/0', 'assigned t/0', 'heartbeat 1 [t/0]'])
+    expect(coord.heartbeats[1]!.subscribedTopicNames).toBeNull()
+    expect(sub.memberEpoch).toBe(1)
+    expect(sub.assignment).toEqual([tp(0)])
+    // The next heartbeat comes after the interval the coordinator named.
+    clock.advance(coord.intervalMs - 1)
+    expect(coord.heartbeats.length).toBe(2)
+    clock.advance(1)
+    await until(() => coord.heartbeats.length === 3, { what: 'the periodic heartbeat' })
+    expect(coord.last!.ownedPartitions).toBeNull()
+  })
+
+  it('a reassignment revokes first: the record in hand is finished, its position committed, `revoked` emitted and a heartbeat sent before the new partition starts', async () => {
+    coord.answer(1, [{ topic: 't', partitions: [0, 1] }])
+    await produce(0, 5)
+    const { sub, it } = member()
+    const held = await next(it) // a record of partition 0 in the application's hand
+    expect(held.partition).toBe(0)
+    await until(() => coord.heartbeats.length === 2, { what: 'owned heartbeat' })
+    coord.events.length = 0
+    coord.answer(2, [{ topic: 't', partitions: [1, 2] }])
+    clock.advance(coord.intervalMs)
+    await until(() => coord.events.length >= 1, { what: 'the heartbeat with the new assignment' })
+    // The revocation waits for the application; heartbeats go on meanwhile, nothing new starts.
+    clock.advance(coord.intervalMs)
+    await until(() => coord.heartbeats.length === 4, { what: 'a heartbeat during the revocation' })
+    expect(coord.events).toEqual(['heartbeat 1', 'heartbeat 2'])
+    const after = next(it) // done with `held`
+    await until(() => coord.events.includes('assigned t/2'), { what: 'the new partition' })
+    await until(() => coord.events.includes('heartbeat 2 [t/1 t/2]'), { what: 'the heartbeat owning t/1 t/2' })
+    expect(sub.assignment).toEqual([tp(1), tp(2)])
+    expect(coord.events.slice(2)).toEqual([`commit t/0@${held.offset + 1}`, 'revoked t/0', 'heartbeat 2 [t/1]', 'fetch t/2', 'assigned t/2', 'heartbeat 2 [t/1 t/2]'])
+    // Records of partition 0 buffered behind `held` are not delivered any more.
+    await produce(2, 1)
+    expect((await after).partition).toBe(2)
+  })
+
+  it('FENCED_MEMBER_EPOCH drops every partition without committing (`lost`) and rejoins at epoch 0 with the same member id', async () => {
+    coord.answer(3, [{ topic: 't', partitions: [0] }])
+    await produce(0, 3)
+    const { sub, it } = member()
+    await next(it)
+    await next(it) // offset 0 done
+    await until(() => coord.heartbeats.length === 2, { what: 'owned heartbeat' })
+    coord.fail(new SamsaError('FENCED_MEMBER_EPOCH', 'fenced')).answer(4, [{ topic: 't', partitions: [1] }])
+    clock.advance(coord.intervalMs)
+    await until(() => coord.events.includes('assigned t/1'), { what: 'the rejoin' })
+    expect(coord.commits).toEqual([])
+    expect(coord.events).toContain('lost t/0')
+    expect(coord.heartbeats[3]).toMatchObject({ memberId: sub.memberId, memberEpoch: 0, subscribedTopicNames: ['t'], ownedPartitions: [] })
+    expect(sub.memberEpoch).toBe(4)
+  })
+
+  it('NOT_COORDINATOR: the coordinator is found again and the next heartbeat sends the full subscription', async () => {
+    coord.answer(1, [])
+    member()
+    await until(() => coord.heartbeats.length === 1, { what: 'join' })
+    expect(coord.findRequests).toBe(1)
+    coord.fail(new SamsaError('NOT_COORDINATOR', 'moved'))
+    clock.advance(coord.intervalMs)
+    await until(() => coord.heartbeats.length === 2, { what: 'the refused heartbeat' })
+    coord.findErrors.push(new SamsaError('COORDINATOR_NOT_AVAILABLE', 'electing'))
+    // Backoff timers (base 100 ms): time moves until the coordinator is found again and answers.
+    await until(() => (clock.advance(50), coord.heartbeats.length === 3), { what: 'heartbeat to the coordinator found again' })
+    expect(coord.findRequests).toBe(3)
+    expect(coord.heartbeats[2]).toMatchObject({ memberEpoch: 1, subscribedTopicNames: ['t'], ownedPartitions: [] })
+  })
+
+  it('STALE_MEMBER_EPOCH on a commit: retried with the epoch of the next heartbeat', async () => {
+    coord.answer(1, [{ topic: 't', partitions: [0] }])
+    await produce(0, 3)
+    const { sub, it } = member({ autoCommit: false })
+    await next(it)
+    await next(it)
+    await until(() => coord.heartbeats.length === 2, { what: 'owned heartbeat' })
+    coord.commitErrors.push(new SamsaError('STALE_MEMBER_EPOCH', 'stale'))
+    coord.answer(2, null)
+    await sub.commit()
+    expect(coord.commits.map((c) => [c.memberEpoch, c.topics[0]!.partitions[0]!.offset])).toEqual([[1, 1], [2, 1]])
+    expect(sub.committed(tp(0))).toEqual({ offset: 1, leaderEpoch: 0 })
+  })
+
+  it('auto commit: the positions the application is done with, once per interval', async () => {
+    coord.answer(1, [{ topic: 't', partitions: [0] }])
+    await produce(0, 5)
+    const { it } = member({ autoCommit: { intervalMs: 2_000 } })
+    for (let i = 0; i < 4; i++) await next(it) // done with 0..2
+    await until(() => coord.heartbeats.length === 2, { what: 'owned heartbeat' })
+    coord.intervalMs = 10_000
+    clock.advance(1_999)
+    expect(coord.commits).toEqual([])
+    clock.advance(1)
+    await until(() => coord.commits.length === 1, { what: 'the interval commit' })
+    expect(coord.events).toContain('commit t/0@3')
+    clock.advance(2_000) // nothing moved: nothing sent
+    await next(it)
+    clock.advance(2_000)
+    await until(() => coord.commits.length === 2, { what: 'the next interval commit' })
+    expect(coord.events).toContain('commit t/0@4')
+  })
+
+  it('manual commit: nothing is committed but by sub.commit(); close() then leaves with −1 without committing', async () => {
+    coord.answer(1, [{ topic: 't', partitions: [0] }])
+    await produce(0, 4)
+    const { sub, it } = member({ autoCommit: false })
+    for (let i = 0; i < 3; i++) await next(it)
+    clock.advance(10_000)
+    await until(() => coord.heartbeats.length >= 3, { what: 'heartbeats' })
+    expect(coord.commits).toEqual([])
+    await sub.commit()
+    expect(coord.events).toContain('commit t/0@2')
+    await next(it)
+    await sub.close()
+    expect(coord.commits.length).toBe(1)
+    expect(coord.last).toMatchObject({ memberId: sub.memberId, memberEpoch: -1 })
+    expect(await sub.closed).toBeUndefined()
+  })
+
+  it('close() commits what was delivered (auto) and leaves: −1, or −2 for a static member', async () => {
+    coord.answer(1, [{ topic: 't', partitions: [0] }])
+    await produce(0, 4)
+    const { sub, it } = member({ instanceId: 'billing-1' })
+    await next(it)
+    await next(it)
+    await until(() => coord.heartbeats.length === 2, { what: 'owned heartbeat' })
+    expect(coord.heartbeats[0]!.instanceId).toBe('billing-1')
+    await sub.close()
+    expect(coord.events.slice(-3)).toEqual(['commit t/0@1', 'revoked t/0', 'heartbeat -2'])
+    expect(coord.last).toMatchObject({ memberEpoch: -2, instanceId: 'billing-1' })
+  })
+})
