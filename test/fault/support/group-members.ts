@@ -122,6 +122,13 @@ export class GroupMembers {
     appendFileSync(this.#driverFile, `${JSON.stringify(e)}\n`)
   }
 
+  /** Events another kind of member wrote (a browser tab's, taken from the page), kept in `<source>.jsonl` too. */
+  ingest(source: string, lines: readonly HistoryLine[]): void {
+    if (lines.length === 0) return
+    this.lines.push(...lines)
+    appendFileSync(join(this.dir, `${source}.jsonl`), lines.map((l) => `${JSON.stringify(l)}\n`).join(''))
+  }
+
   /** Reads what the members wrote since the last call. */
   refresh(): void {
     for (const m of this.#members.values()) {
