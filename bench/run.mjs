@@ -20,8 +20,10 @@ import { sendOne } from './scenarios/send-one.mjs'
 import { fanout } from './scenarios/fanout.mjs'
 import { connectionRate, withAuthCases } from './scenarios/auth-cost.mjs'
 import { httpStreams } from './scenarios/http-streams.mjs'
+import { compactionTable, compactionThroughput } from './scenarios/compaction.mjs'
+import { groupRebalance, groupsTable } from './scenarios/group-rebalance.mjs'
 
-const SCENARIOS = ['bundle', 'raw', 'produce', 'send-one', 'latency', 'raw-latency', 'cluster', 'restart', 'fanout', 'auth', 'streams']
+const SCENARIOS = ['bundle', 'raw', 'produce', 'send-one', 'latency', 'raw-latency', 'cluster', 'restart', 'fanout', 'auth', 'streams', 'compaction', 'groups']
 /** The `fanout` rows: subscriber sockets per run, one producer at FANOUT_RATE records/s, one record per send(). */
 const FANOUT_SUBSCRIBERS = [100, 500]
 const FANOUT_RATE = 100
@@ -69,8 +71,8 @@ const outDir = flags.out ?? fileURLToPath(new URL('./results/', import.meta.url)
 const profileDir = join(outDir, 'profiles')
 
 const settings = quick
-  ? { streamsMs: 1_500, sendOneMs: 2_500, sendOneWarmupRecords: 50_000, rawMs: 1_500, rawWarmupMs: 300, produceMs: 2_500, produceMaxBytes: 1e9, latencyMs: 3_000, latencyWarmupMs: 500, restartSegmentBytes: 1 << 20, restartCleanRuns: 2, fanoutMs: 2_000, fanoutWarmupMs: 300, authProduceMs: 1_500, authWarmupRecords: 30_000, connectMs: 750 }
-  : { streamsMs: 6_000, sendOneMs: 10_000, sendOneWarmupRecords: 100_000, rawMs: 5_000, rawWarmupMs: 500, produceMs: 10_000, produceMaxBytes: 3e9, latencyMs: 10_000, latencyWarmupMs: 1_000, restartSegmentBytes: 10 << 20, restartCleanRuns: 3, fanoutMs: 10_000, fanoutWarmupMs: 1_000, authProduceMs: 10_000, authWarmupRecords: 100_000, connectMs: 5_000 }
+  ? { streamsMs: 1_500, sendOneMs: 2_500, sendOneWarmupRecords: 50_000, rawMs: 1_500, rawWarmupMs: 300, produceMs: 2_500, produceMaxBytes: 1e9, latencyMs: 3_000, latencyWarmupMs: 500, restartSegmentBytes: 1 << 20, restartCleanRuns: 2, fanoutMs: 2_000, fanoutWarmupMs: 300, authProduceMs: 1_500, authWarmupRecords: 30_000, connectMs: 750, compactionMB: 20, compactionSegmentMB: 4, groupRounds: 1 }
+  : { streamsMs: 6_000, sendOneMs: 10_000, sendOneWarmupRecords: 100_000, rawMs: 5_000, rawWarmupMs: 500, produceMs: 10_000, produceMaxBytes: 3e9, latencyMs: 10_000, latencyWarmupMs: 1_000, restartSegmentBytes: 10 << 20, restartCleanRuns: 3, fanoutMs: 10_000, fanoutWarmupMs: 1_000, authProduceMs: 10_000, authWarmupRecords: 100_000, connectMs: 5_000, compactionMB: 100, compactionSegmentMB: 16, groupRounds: 3 }
 
 const cpus = flags.pin ? { bench: 0, server: 1 } : {}
 if (flags.pin) {
@@ -108,6 +110,8 @@ function summaryLine(r) {
   if (r.p50Ms !== undefined) return `p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms${r.serverCpuUsPerDelivered == null ? '' : `, broker ${r.serverCpuUsPerDelivered} µs/delivered record`}`
   if (r.scenario === 'restart') return `clean restart serving in ${r.cleanServingMs} ms (every batch verified: ${r.fullVerifyServingMs} ms), after kill -9 in ${r.afterKill9ServingMs} ms (${fmtInt(r.logBytes)} B of log; reading it: ${r.baselineReadMs} ms; empty start: ${r.baselineEmptyStartMs} ms)`
   if (r.scenario === 'streams') return r.rows.map((x) => `${x.target} ${x.scenario}: ${x.recordsPerSec !== undefined ? `${fmtInt(x.recordsPerSec)} records/s` : `${x.received}/${x.sent}`} p50 ${round(x.latency.p50Ms, 2)} ms`).join('; ')
+  if (r.scenario === 'compaction') return `${r.cleanedMBps} MB/s cleaned (${r.logMB} MB, ${r.segmentsCleaned} segments, ${r.seconds} s)`
+  if (r.scenario === 'groups') return r.rows.map((x) => `${x.event} → ${x.members}: ${x.ms} ms`).join('; ')
   if (r.scenario === 'bundle') return `served ${fmtInt(r.served.bytes)} B (${fmtInt(r.served.gzipBytes)} B gzip); gzip per entry point: ${r.apps.map((a) => `${a.name} ${fmtInt(a.gzipBytes)} B`).join(', ')}`
   return 'done'
 }
@@ -331,6 +335,12 @@ try {
       httpStreams({ durationMs: settings.streamsMs, serverCpu: cpus.server, brokerNodeArgs }),
     )
   }
+  if (selected('compaction')) {
+    await step(`compaction: one cleaner pass over ${settings.compactionMB} MB`, () => compactionThroughput({ totalMB: settings.compactionMB, segmentMB: settings.compactionSegmentMB }))
+  }
+  if (selected('groups')) {
+    await step('groups: rebalance times (join, leave, crash)', () => groupRebalance({ partitions: 6, rounds: settings.groupRounds, brokerNodeArgs, brokerCpu: cpus.server }))
+  }
 } finally {
   killAllChildren()
 }
@@ -530,6 +540,10 @@ function humanTables(rep) {
       ]),
     ))
   }
+  const compaction = rep.results.filter((r) => r.scenario === 'compaction')
+  if (compaction.length) out.push('', compactionTable(compaction, { formatTable, fmtInt, fmtNum }))
+  const groups = rep.results.find((r) => r.scenario === 'groups')
+  if (groups) out.push('', groupsTable(groups, { formatTable, fmtInt }))
   const noisy = rep.results.filter((r) => r.otherCpuPct > 20)
   if (noisy.length) out.push('', `warning: other processes used > 20% of a core during ${noisy.length} run(s) (column "other cpu"); numbers are noisy`)
   if (rep.errors.length) out.push('', `FAILED: ${rep.errors.map((e) => e.step).join(', ')}`)
