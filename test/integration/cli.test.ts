@@ -70,13 +70,15 @@ interface JsonRecord {
 
 describe('samsa --help', () => {
   const commands: [string[], string[]][] = [
-    [[], ['start', 'topics', 'produce', 'consume']],
+    [[], ['start', 'topics', 'groups', 'produce', 'consume']],
     [['start'], ['--port', '--host', '--data', '--fsync', '--fsync-interval-ms', '--retention-hours', '--retention-bytes', '--segment-bytes', '--log-format', '--log-level', '--advertised-url', '--max-connections', '--max-partitions-per-topic', 'SAMSA_PORT', 'SAMSA_DATA', 'SAMSA_MAX_CONNECTIONS']],
     [['topics'], ['create', 'list', 'describe', 'delete']],
     [['topics', 'create'], ['--partitions', '--replication-factor', '--min-insync-replicas', '--broker']],
     [['topics', 'list'], ['--broker', '--json']],
     [['topics', 'describe'], ['--broker', '--json']],
     [['topics', 'delete'], ['--broker']],
+    [['groups'], ['list', 'describe', 'reset-offsets']],
+    [['groups', 'reset-offsets'], ['--topic', '--to-earliest', '--to-latest', '--to-offset', '--to-datetime', '--partitions', '--execute', '--broker']],
     [['produce'], ['--key', '--partition', '--acks', '--json', '--broker', '--key-separator', '--headers', '--header-separator', 'SAMSA_BROKER']],
     [['cluster'], ['up', 'status']],
     [['cluster', 'up'], ['--nodes', '--base-port', '--data', '--fsync', '--log-level']],

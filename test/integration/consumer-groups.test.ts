@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { exchanges, type TopicPartitions } from '@samsa/shared'
+import { encodeRecordBatch, exchanges, type TopicPartitions } from '@samsa/shared'
 import { startBroker, type RunningBroker } from '../../packages/server/src/adapters/node/index.js'
 import { freePorts } from '../support/free-ports.js'
 import { silentLogger } from '../support/in-process-cluster.js'
@@ -184,5 +184,15 @@ describe('consumer groups, single node', () => {
     expect(metrics).toContain('samsa_group_members{group="billing"} 1')
     expect(metrics).toMatch(/samsa_group_rebalances_total [1-9]/)
     expect(metrics).toContain('samsa_group_lag{group="billing",topic="orders",partition="0"} 0')
+    // REST: the groups this broker coordinates, and one group's members, assignment and lag.
+    expect(await (await fetch(`${broker.httpUrl}/v1/groups`)).json()).toEqual({ groups: [{ groupId: 'billing', state: 'stable', memberCount: 1, groupEpoch: 1 }] })
+    const rest = await fetch(`${broker.httpUrl}/v1/groups/billing`)
+    expect(rest.status).toBe(200)
+    expect(await rest.json()).toMatchObject({ groupId: 'billing', members: [{ memberId: 'a', assignment: [{ topic: 'orders', partitions: [0, 1] }] }], offsets: [{ topic: 'orders', partition: 0, committedOffset: 0, lag: 0 }, { topic: 'orders', partition: 1, committedOffset: -1 }] })
+    expect((await fetch(`${broker.httpUrl}/v1/groups/nope`)).status).toBe(404)
+    // The internal topic is the coordinators' alone.
+    expect(await admin.request(exchanges.produce, { topic: '__consumer_offsets', partition: 0, acks: -1, timeoutMs: 5_000, batch: encodeRecordBatch({ records: [{ key: null, value: new Uint8Array(1), headers: [], timestamp: 0 }] }) }))
+      .toMatchObject({ ok: false, error: { errorName: 'POLICY_VIOLATION' } })
+    expect(await admin.request(exchanges.deleteTopic, { name: '__consumer_offsets' })).toMatchObject({ ok: false, error: { errorName: 'POLICY_VIOLATION' } })
   }, 60_000)
 })

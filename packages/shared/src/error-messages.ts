@@ -97,7 +97,7 @@ export const unsupportedAssignorMessage = (name: string) => `no assignor ${quote
 export const invalidGroupIdMessage = (groupId: string) => `group id ${quote(groupId)} is not 1-249 printable characters`
 export const notCoordinatorMessage = (groupId: string) => `this broker is not the coordinator of group ${quote(groupId)}; find the coordinator again`
 export const groupNotFoundMessage = (groupId: string) => `group ${quote(groupId)} has no members and no committed offsets`
-export const groupNotAuthorizedMessage = (groupId: string) => `not authorized to access group ${quote(groupId)}`
+export const groupNotAuthorizedMessage = (principal: string, operation: string, groupId: string) => `principal ${quote(principal)} may not ${operation} group ${quote(groupId)}`
 
 /** Every wording by condition name (`ErrorMessages.unknownTopic(topic)`). */
 export const ErrorMessages = {

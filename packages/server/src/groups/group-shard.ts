@@ -16,6 +16,8 @@ import { ConsumerGroup, type GroupSettings } from './consumer-group.js'
 import { decodeGroupRecord, encodeGroupKey, encodeGroupValue, type GroupRecord } from './group-records.js'
 
 const LOAD_READ_BYTES = 1024 * 1024
+/** Records of one appended batch stop here (well below the default maxBatchBytes of 1 MiB); a single larger record still goes alone. */
+const BATCH_BYTES = 256 * 1024
 
 export interface ShardLog {
   readLocal(offset: number, maxBytes: number): Promise<Uint8Array>
@@ -31,7 +33,7 @@ export class GroupShard {
   readonly #clock: Clock
   readonly #logger: Logger
   readonly #settings: GroupSettings
-  #queued: { record: GroupRecord; done: { resolve: () => void; reject: (e: unknown) => void } }[] = []
+  #queued: { record: GroupRecord; done: { resolve: () => unknown; reject: (e: unknown) => void } }[] = []
   #writing = false
   #last: Promise<void> = Promise.resolve()
   #failed: unknown = null
@@ -95,7 +97,10 @@ export class GroupShard {
     if (this.#failed !== null) return Promise.reject(this.#failed)
     if (records.length === 0) return this.barrier()
     const p = new Promise<void>((resolve, reject) => {
-      for (const record of records) this.#queued.push({ record, done: { resolve, reject } })
+      // Resolved once the last of its records is acknowledged (they may span batches).
+      let left = records.length
+      const done = { resolve: () => --left === 0 && resolve(), reject }
+      for (const record of records) this.#queued.push({ record, done })
     })
     this.#last = p.catch(() => {})
     if (!this.#writing) void this.#drain()
@@ -110,10 +115,21 @@ export class GroupShard {
   async #drain(): Promise<void> {
     this.#writing = true
     while (this.#queued.length > 0) {
-      const batch = this.#queued
-      this.#queued = []
       const now = this.#clock.nowMs()
-      const records = batch.map(({ record }) => ({ key: encodeGroupKey(record), value: encodeGroupValue(record), headers: [], timestamp: now }))
+      const records = []
+      let bytes = 0
+      let taken = 0
+      for (const { record } of this.#queued) {
+        const key = encodeGroupKey(record)
+        const value = encodeGroupValue(record)
+        const size = key.length + (value?.length ?? 0) + 32
+        if (taken > 0 && bytes + size > BATCH_BYTES) break
+        records.push({ key, value, headers: [], timestamp: now })
+        bytes += size
+        taken++
+      }
+      const batch = this.#queued.slice(0, taken)
+      this.#queued = this.#queued.slice(taken)
       try {
         await this.#log.append(encodeRecordBatch({ records }))
         for (const { done } of batch) done.resolve()

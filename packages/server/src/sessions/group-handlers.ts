@@ -1,8 +1,10 @@
 /**
  * @module The consumer-group exchanges of one connection, onto the broker's GroupCoordinator (groups/).
- * Authorization: joining (a heartbeat naming its subscriptions) needs read of every subscribed topic, a commit read of
- * every topic it commits, an offset fetch describe of every topic it names; listGroups leaves out groups whose
- * committed topics the principal may not describe. A cluster peer may do everything.
+ * Authorization (security/authorization, a `group` resource as Kafka's): findCoordinator and describeGroups need
+ * describe of the group; a heartbeat, a commit and a member's offset fetch read of the group; an admin offset fetch
+ * (member "") describe. A heartbeat naming its subscriptions also needs read of every subscribed topic, a commit read
+ * of every topic it commits, an offset fetch describe of every topic it names. listGroups leaves out the groups the
+ * principal may not describe. A cluster peer may do everything.
  */
 import type { Broker } from '../broker/broker.js'
 import type { Principal } from '../security/principal.js'
@@ -16,23 +18,33 @@ export interface GroupConnection {
 }
 
 export function groupHandlers(broker: Broker, conn: GroupConnection): Pick<RequestHandlers, GroupExchange> {
-  const groups = broker.groups
-  const authorize = (op: 'read' | 'describe', topic: string) => broker.access.authorize(conn.principal(), op, topic, 'ws')
+  const { groups, access } = broker
+  const topic = (op: 'read' | 'describe', t: string) => access.authorize(conn.principal(), op, t, 'ws')
+  const group = (op: 'read' | 'describe', g: string) => access.authorizeGroup(conn.principal(), op, g, 'ws')
   return {
-    findCoordinator: (q) => groups.findCoordinator(q.groupId),
+    findCoordinator: (q) => {
+      group('describe', q.groupId)
+      return groups.findCoordinator(q.groupId)
+    },
     consumerGroupHeartbeat: (q) => {
-      for (const t of q.subscribedTopicNames ?? []) authorize('read', t)
+      group('read', q.groupId)
+      for (const t of q.subscribedTopicNames ?? []) topic('read', t)
       return groups.heartbeat(q, conn.remoteAddress())
     },
     offsetCommit: (q) => {
-      for (const t of q.topics) authorize('read', t.topic)
+      group('read', q.groupId)
+      for (const t of q.topics) topic('read', t.topic)
       return groups.commit(q)
     },
     offsetFetch: (q) => {
-      for (const t of q.topics ?? []) authorize('describe', t.topic)
+      group(q.memberId === '' ? 'describe' : 'read', q.groupId)
+      for (const t of q.topics ?? []) topic('describe', t.topic)
       return groups.fetchOffsets(q)
     },
-    listGroups: async () => ({ groups: await groups.listGroups() }),
-    describeGroups: (q) => groups.describeGroup(q.groupId),
+    listGroups: async () => ({ groups: (await groups.listGroups()).filter((g) => access.mayGroup(conn.principal(), 'describe', g.groupId)) }),
+    describeGroups: (q) => {
+      group('describe', q.groupId)
+      return groups.describeGroup(q.groupId)
+    },
   }
 }

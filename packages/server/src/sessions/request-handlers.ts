@@ -6,7 +6,7 @@
  * Authorization (security/authorization, through broker.access): every exchange on a topic checks the connection's
  * principal before anything else: produce needs write (and a producer id of its own), fetch, subscribe, listOffsets
  * and a consumer's offsetForLeaderEpoch read, createTopic create, deleteTopic delete; metadata answers only the
- * topics the principal may describe. A cluster peer's connection may do everything.
+ * topics the principal may describe. No client writes, creates or deletes `__consumer_offsets` (groups/internal-topic.ts). A cluster peer's connection may do everything.
  */
 import { CONSUMER_REPLICA_ID, SamsaError, exchanges, type RequestOf, type ResponseOf } from '@samsa/shared'
 import type { Broker } from '../broker/broker.js'
@@ -15,6 +15,7 @@ import { PEER_CONNECTION, type Principal } from '../security/principal.js'
 import { authorizedMetadata } from '../security/authorization/metadata-filter.js'
 import { createTopicAs, deleteTopicAs } from '../security/authorization/topic-changes.js'
 import { groupHandlers } from './group-handlers.js'
+import { refuseInternalTopic } from '../groups/internal-topic.js'
 
 interface SessionView {
   readonly subscriptions: SubscriptionTable
@@ -69,6 +70,7 @@ export function requestHandlers(broker: Broker, session: SessionView): RequestHa
     // Async, so a refused acks=0 produce is handled as any failed acks=0 produce: no reply, counted, logged rate-limited.
     produce: async (q) => {
       authorizeOn('write', q.topic)
+      if (session.peerNodeId === 0) refuseInternalTopic(q.topic, 'written')
       access.requireBatchProducerId(principal(), q.batch, q.topic, 'ws')
       return broker.produce(q)
     },

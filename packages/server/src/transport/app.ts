@@ -1,5 +1,5 @@
 /**
- * @module The HTTP surface (Hono): /ws, /healthz, /metrics, the admin REST API under /v1/topics, the Durable Streams protocol under /v1/stream/ (durable-streams/), the demo app
+ * @module The HTTP surface (Hono): /ws, /healthz, /metrics, the admin REST API under /v1/topics and /v1/groups (group-routes.ts), the Durable Streams protocol under /v1/stream/ (durable-streams/), the demo app
  * (its index.html at / and its files under /app/, through the static-assets port), and the SDK bundles at /sdk/samsa.js (ES module) and /sdk/samsa.iife.js (a script setting the global `Samsa`),
  * each with its source map.
  * Translation only: every rule lives in the broker, and the browser rules (Host, Origin, JSON writes, page headers) in
@@ -19,6 +19,7 @@ import { assetPath, type StaticAssets } from './static-assets.js'
 import { PAGE_SECURITY_HEADERS, demoContentSecurityPolicy, type BrowserPolicy, type RefusalReason } from '../security/browser-policy.js'
 import type { RefusalReporter } from '../security/browser-refusals.js'
 import { defaultDurableStreamsOptions, mountDurableStreams, type DurableStreamsOptions } from './durable-streams/routes.js'
+import { mountGroupRoutes } from './group-routes.js'
 
 export const SDK_FILES = ['samsa.js', 'samsa.js.map', 'samsa.iife.js', 'samsa.iife.js.map'] as const
 export type SdkFile = (typeof SDK_FILES)[number]
@@ -59,9 +60,10 @@ export interface AppDeps {
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const REFUSAL_NAMES: Record<RefusalReason, string> = { origin: 'FORBIDDEN_ORIGIN', host: 'MISDIRECTED_HOST', 'content-type': 'UNSUPPORTED_MEDIA_TYPE' }
 
-const HTTP_STATUS: Record<string, 400 | 401 | 403 | 404 | 409 | 422 | 429 | 500 | 503> = {
+const HTTP_STATUS: Record<string, 400 | 401 | 403 | 404 | 409 | 421 | 422 | 429 | 500 | 503> = {
   SASL_AUTHENTICATION_FAILED: 401,
   TOPIC_AUTHORIZATION_FAILED: 403,
+  GROUP_AUTHORIZATION_FAILED: 403,
   CLUSTER_AUTHORIZATION_FAILED: 403,
   INVALID_TOPIC_EXCEPTION: 400,
   INVALID_PARTITIONS: 400,
@@ -72,6 +74,11 @@ const HTTP_STATUS: Record<string, 400 | 401 | 403 | 404 | 409 | 422 | 429 | 500 
   THROTTLING_QUOTA_EXCEEDED: 429,
   BROKER_SHUTTING_DOWN: 503,
   KAFKA_STORAGE_ERROR: 503,
+  INVALID_GROUP_ID: 400,
+  GROUP_ID_NOT_FOUND: 404,
+  NOT_COORDINATOR: 421,
+  COORDINATOR_NOT_AVAILABLE: 503,
+  COORDINATOR_LOAD_IN_PROGRESS: 503,
 }
 
 /** The JSON error body and HTTP status of anything a handler threw (SASL_AUTHENTICATION_FAILED → 401, …). */
@@ -188,6 +195,8 @@ export function createApp(deps: AppDeps): Hono {
       return errorResponse(c, e)
     }
   })
+
+  mountGroupRoutes(app, broker, principalOf, errorResponse)
 
   // The same principal (Bearer token) and the same ACLs as the admin API and /ws.
   mountDurableStreams(app, broker, {

@@ -15,7 +15,7 @@ import type { BrokerMetrics } from '../../observability/broker-metrics.js'
 import { audit, type AuditAction } from '../audit-log.js'
 import type { Principal } from '../principal.js'
 import type { Authorizer } from './authorizer.js'
-import type { Operation } from './grants.js'
+import type { GroupOperation, Operation } from './grants.js'
 import { bindProducerId, isProducerIdOf } from './producer-id-binding.js'
 
 export type Via = 'ws' | 'http'
@@ -67,6 +67,19 @@ export class AccessControl {
       ? new SamsaError('CLUSTER_AUTHORIZATION_FAILED', ErrorMessages.clusterNotAuthorized(principal.name, what))
       : new SamsaError('TOPIC_AUTHORIZATION_FAILED', ErrorMessages.topicNotAuthorized(principal.name, op, topic))
     this.refused(principal, action, op, resource, error.message, via)
+    throw error
+  }
+
+  /** Whether the principal may perform `op` on a consumer group, without counting or logging anything (lists). */
+  mayGroup(principal: Principal, op: GroupOperation, groupId: string): boolean {
+    return this.#authorizer.allowsGroup(principal, op, groupId)
+  }
+
+  /** Throws GROUP_AUTHORIZATION_FAILED (counted as `group.<op>`, audited) unless the principal may perform `op` on the group. */
+  authorizeGroup(principal: Principal, op: GroupOperation, groupId: string, via: Via): void {
+    if (this.#authorizer.allowsGroup(principal, op, groupId)) return
+    const error = new SamsaError('GROUP_AUTHORIZATION_FAILED', ErrorMessages.groupNotAuthorized(principal.name, op, groupId))
+    this.refused(principal, 'authorize', `group.${op}`, `group:${groupId}`, error.message, via)
     throw error
   }
 

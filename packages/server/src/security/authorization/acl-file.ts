@@ -8,10 +8,11 @@
  *
  * A principal name is a token's `sub` (`anonymous` for connections without a token, when anonymous access is
  * allowed). `operation` is read, write, create, delete, describe or admin; `pattern` (required but for admin) is a
- * topic pattern (topic-pattern.ts). Invariant: parseAclFile accepts a file whole or throws a RangeError naming the
+ * topic pattern (topic-pattern.ts). An entry naming `group` instead of `pattern` grants read or describe on the
+ * consumer groups whose ids match it (`{ "operation": "read", "group": "billing*" }`). Invariant: parseAclFile accepts a file whole or throws a RangeError naming the
  * first bad entry; there are no deny entries and no partial tables.
  */
-import { grantsOf, isOperation, OPERATIONS, type Grants, type Operation } from './grants.js'
+import { grantsOf, isGroupOperation, isOperation, OPERATIONS, type GrantEntry, type Grants } from './grants.js'
 import { parseTopicPattern, type TopicPattern } from './topic-pattern.js'
 
 /** Grants by principal name. */
@@ -33,10 +34,18 @@ export function parseAclFile(text: string): AclTable {
   for (const [name, entry] of Object.entries(doc.principals)) {
     const at = `principals[${JSON.stringify(name)}]`
     if (!isObject(entry) || !Array.isArray(entry.allow)) throw new RangeError(`${at} must be an object with an "allow" array`)
-    const entries: { operation: Operation; pattern?: TopicPattern }[] = []
+    const entries: GrantEntry[] = []
     entry.allow.forEach((allow: unknown, i: number) => {
       const where = `${at}.allow[${i}]`
       if (!isObject(allow)) throw new RangeError(`${where} must be an object {"operation": ..., "pattern": ...}`)
+      if (allow.group !== undefined) {
+        if (!isGroupOperation(allow.operation)) throw new RangeError(`${where}.operation on a group must be read or describe, got ${JSON.stringify(allow.operation) ?? 'nothing'}`)
+        try {
+          return void entries.push({ operation: allow.operation, group: parseTopicPattern(allow.group) })
+        } catch (e) {
+          throw new RangeError(`${where}.group: ${e instanceof Error ? e.message : String(e)}`)
+        }
+      }
       if (!isOperation(allow.operation)) throw new RangeError(`${where}.operation must be one of ${OPERATIONS.join(', ')}, got ${JSON.stringify(allow.operation) ?? 'nothing'}`)
       if (allow.operation === 'admin') return void entries.push({ operation: 'admin' })
       try {

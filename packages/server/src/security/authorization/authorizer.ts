@@ -8,7 +8,7 @@
  */
 import type { Principal } from '../principal.js'
 import { EMPTY_ACLS, type AclTable } from './acl-file.js'
-import { grantsAllow, grantsFromClaim, mergeGrants, NO_GRANTS, type Grants, type Operation } from './grants.js'
+import { grantsAllow, grantsAllowGroup, grantsFromClaim, mergeGrants, NO_GRANTS, type GroupOperation, type Grants, type Operation } from './grants.js'
 
 export interface AuthorizerOptions {
   /** On once authentication is configured (or an ACL file is given); off: everything is allowed. */
@@ -37,6 +37,12 @@ export class Authorizer {
   allows(principal: Principal, op: Operation, topic: string): boolean {
     if (!this.enabled || principal.kind === 'peer') return true
     return grantsAllow(this.grantsOf(principal), op, topic)
+  }
+
+  /** Whether `principal` may perform `op` on consumer group `groupId`. */
+  allowsGroup(principal: Principal, op: GroupOperation, groupId: string): boolean {
+    if (!this.enabled || principal.kind === 'peer') return true
+    return grantsAllowGroup(this.grantsOf(principal), op, groupId)
   }
 
   /** Runs `listener` whenever the ACL table changed (a reloaded file); returns the unregister function. */

@@ -1,9 +1,12 @@
 /**
- * @module Grants: what one principal may do, as topic patterns per operation plus the cluster `admin` right, read
- * from a token's `samsa` claim or an ACL file entry. Only allow entries exist: whatever no grant names is denied.
+ * @module Grants: what one principal may do, as topic patterns per operation, group-id patterns per group operation
+ * (`read`: join, commit, fetch offsets; `describe`: find the coordinator, describe, list), plus the cluster `admin`
+ * right, read from a token's `samsa` claim or an ACL file entry. Only allow entries exist: whatever no grant names is
+ * denied.
  *
  * Implications (as Kafka's): `read`, `write` and `delete` of a topic imply `describe` of it (a client must find a
- * topic's partitions to use it); `admin` is every operation on every topic and the cluster itself.
+ * topic's partitions to use it), `read` of a group implies `describe` of it; `admin` is every operation on every
+ * topic, every group and the cluster itself.
  */
 import { parseTopicPattern, patternMatches, type TopicPattern } from './topic-pattern.js'
 
@@ -13,12 +16,28 @@ export type TopicOperation = (typeof TOPIC_OPERATIONS)[number]
 export type Operation = TopicOperation | 'admin'
 export const OPERATIONS: readonly Operation[] = [...TOPIC_OPERATIONS, 'admin']
 
+/** What a grant may allow on a consumer group (patterns of group ids, same syntax as topic patterns). */
+export const GROUP_OPERATIONS = ['read', 'describe'] as const
+export type GroupOperation = (typeof GROUP_OPERATIONS)[number]
+
 export interface Grants {
   readonly topics: Readonly<Record<TopicOperation, readonly TopicPattern[]>>
+  readonly groups: Readonly<Record<GroupOperation, readonly TopicPattern[]>>
   readonly admin: boolean
 }
 
-export const NO_GRANTS: Grants = Object.freeze({ topics: Object.freeze({ read: [], write: [], create: [], delete: [], describe: [] }), admin: false })
+export const NO_GRANTS: Grants = Object.freeze({ topics: Object.freeze({ read: [], write: [], create: [], delete: [], describe: [] }), groups: Object.freeze({ read: [], describe: [] }), admin: false })
+
+/** Whether `grants` allow `op` on consumer group `groupId`. */
+export function grantsAllowGroup(grants: Grants, op: GroupOperation, groupId: string): boolean {
+  if (grants.admin) return true
+  const ops: readonly GroupOperation[] = op === 'describe' ? GROUP_OPERATIONS : [op]
+  return ops.some((o) => grants.groups[o].some((p) => patternMatches(p, groupId)))
+}
+
+export function isGroupOperation(text: unknown): text is GroupOperation {
+  return typeof text === 'string' && (GROUP_OPERATIONS as readonly string[]).includes(text)
+}
 
 /** The operations whose grant implies `describe` of the same topics. */
 const IMPLY_DESCRIBE: readonly TopicOperation[] = ['describe', 'read', 'write', 'delete']
@@ -35,15 +54,22 @@ export function isOperation(text: unknown): text is Operation {
   return typeof text === 'string' && (OPERATIONS as readonly string[]).includes(text)
 }
 
-/** Grants built from (operation, pattern) entries; `admin` needs no pattern. */
-export function grantsOf(entries: Iterable<{ readonly operation: Operation; readonly pattern?: TopicPattern }>): Grants {
+/** One allow entry: an operation on topics (`pattern`) or on groups (`group`); `admin` needs neither. */
+export type GrantEntry =
+  | { readonly operation: Operation; readonly pattern?: TopicPattern }
+  | { readonly operation: GroupOperation; readonly group: TopicPattern }
+
+/** Grants built from entries. */
+export function grantsOf(entries: Iterable<GrantEntry>): Grants {
   const topics: Record<TopicOperation, TopicPattern[]> = { read: [], write: [], create: [], delete: [], describe: [] }
+  const groups: Record<GroupOperation, TopicPattern[]> = { read: [], describe: [] }
   let admin = false
   for (const e of entries) {
-    if (e.operation === 'admin') admin = true
+    if ('group' in e) groups[e.operation].push(e.group)
+    else if (e.operation === 'admin') admin = true
     else if (e.pattern) topics[e.operation].push(e.pattern)
   }
-  return { topics, admin }
+  return { topics, groups, admin }
 }
 
 /** Both principals' grants: a token's claim and the ACL file add up. */
@@ -51,19 +77,33 @@ export function mergeGrants(a: Grants, b: Grants): Grants {
   if (a === NO_GRANTS) return b
   if (b === NO_GRANTS) return a
   const join = (op: TopicOperation) => [...a.topics[op], ...b.topics[op]]
-  return { topics: { read: join('read'), write: join('write'), create: join('create'), delete: join('delete'), describe: join('describe') }, admin: a.admin || b.admin }
+  const joinGroups = (op: GroupOperation) => [...a.groups[op], ...b.groups[op]]
+  return {
+    topics: { read: join('read'), write: join('write'), create: join('create'), delete: join('delete'), describe: join('describe') },
+    groups: { read: joinGroups('read'), describe: joinGroups('describe') },
+    admin: a.admin || b.admin,
+  }
 }
 
 /**
  * The grants of a token's `samsa` claim: `{ "read": ["chat.*"], "write": [...], "create": [...], "delete": [...],
- * "describe": [...], "admin": true }`, every key optional. Throws a RangeError naming the first bad entry (the
+ * "describe": [...], "groups": { "read": ["billing*"], "describe": [...] }, "admin": true }`, every key optional. Throws a RangeError naming the first bad entry (the
  * authorizer then grants the token nothing: a token that says more than it can mean is not half-trusted).
  */
 export function grantsFromClaim(claim: unknown): Grants {
   if (claim === undefined) return NO_GRANTS
   if (typeof claim !== 'object' || claim === null || Array.isArray(claim)) throw new RangeError('the samsa claim must be an object')
-  const entries: { operation: Operation; pattern?: TopicPattern }[] = []
+  const entries: GrantEntry[] = []
   for (const [key, value] of Object.entries(claim)) {
+    if (key === 'groups') {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RangeError('samsa.groups must be an object {"read": [...], "describe": [...]}')
+      for (const [op, list] of Object.entries(value)) {
+        if (!isGroupOperation(op)) throw new RangeError(`samsa.groups.${op}: a group operation is read or describe`)
+        if (!Array.isArray(list)) throw new RangeError(`samsa.groups.${op} must be an array of group id patterns`)
+        for (const text of list) entries.push({ operation: op, group: parseTopicPattern(text) })
+      }
+      continue
+    }
     if (key === 'admin') {
       if (typeof value !== 'boolean') throw new RangeError('samsa.admin must be true or false')
       if (value) entries.push({ operation: 'admin' })

@@ -2,6 +2,7 @@
 import { Command } from 'commander'
 import { registerStart } from './start-command.js'
 import { registerTopics } from './topics-command.js'
+import { registerGroups } from './groups-command.js'
 import { registerProduce } from './produce-command.js'
 import { registerConsume } from './consume-command.js'
 import { registerCluster } from './cluster-command.js'
@@ -17,6 +18,7 @@ const program = new Command()
 
 registerStart(program)
 registerTopics(program)
+registerGroups(program)
 registerProduce(program)
 registerConsume(program)
 registerCluster(program)
