@@ -287,7 +287,7 @@ describe('argument checks', () => {
   it('client.consumer throws a TypeError naming a bad option', () => {
     const c = client()
     expect(() => c.consumer({ id: '' })).toThrow(/options.id must be a non-empty string/)
-    expect(() => c.consumer({ groupId: 'g' } as never)).toThrow(/options.groupId makes a consumer-group member, and this client has no consumer groups; create it with createClient from '@samsa\/client-browser\/groups'/)
+    expect(() => c.consumer({ groupId: 'g' } as never)).toThrow(/options.groupId needs a client from '@samsa\/client-browser\/groups'/)
     expect(() => c.consumer({ retryBackoff: { baseMs: -1, capMs: 5 } })).toThrow(/options.retryBackoff/)
     expect(c.consumer({ id: 'ok', creditWindowBytes: 1024 }).id).toBe('ok')
   })

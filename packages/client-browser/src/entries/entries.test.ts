@@ -5,6 +5,8 @@ import { createConsumerClient } from './consumer.js'
 import { createClient as createCoreClient } from './core.js'
 import { indexedDbStorage } from './indexeddb.js'
 import { createProducerClient } from './producer.js'
+import { GroupConsumer, createGroupConsumerClient, createClient as createGroupClient } from './groups.js'
+import { Consumer } from '../consumer/consumer.js'
 import { memoryStorage } from '../storage/memory-storage.js'
 
 describe('entry points: producer-only, consumer-only and core clients', () => {
@@ -58,6 +60,21 @@ describe('entry points: producer-only, consumer-only and core clients', () => {
       break
     }
     expect(await storage.offsets.get('c', 't', 0)).toEqual(expect.objectContaining({ offset: 1 }))
+  })
+
+  it('the groups entry: consumer({ groupId }) is a group member, consumer() a plain one; the other entries have no groups', async () => {
+    const b = await broker()
+    const full = createGroupClient({ brokers: b.url, WebSocket, storage: memoryStorage() })
+    const consuming = createGroupConsumerClient({ brokers: b.url, WebSocket })
+    closers.push(() => full.close(), () => consuming.close())
+    expect(full.consumer({ groupId: 'g', lifecycle: null })).toBeInstanceOf(GroupConsumer)
+    expect(full.consumer()).toBeInstanceOf(Consumer)
+    expect(consuming.consumer({ groupId: 'g', lifecycle: null }).groupId).toBe('g')
+    expect('producer' in consuming).toBe(false)
+    expect(() => full.consumer({ groupId: '', lifecycle: null })).toThrow(/options.groupId must be a string of 1..249 characters/)
+    const core = createCoreClient({ brokers: b.url, WebSocket })
+    closers.push(() => core.close())
+    expect(() => core.consumer({ groupId: 'g' } as never)).toThrow(/@samsa\/client-browser\/groups/)
   })
 
   it('the indexeddb entry point exports the IndexedDB storage', () => {

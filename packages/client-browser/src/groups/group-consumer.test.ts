@@ -30,6 +30,8 @@ describe('group consumer: the member loop against scripted coordinator answers',
     for (const c of clients) await c.close().catch(() => {})
     await broker.close()
   })
+  /** Waits until the member handled every heartbeat answer (so its timer for the next one is set). */
+  const answered = (sub: { readonly heartbeatsAnswered: number }) => until(() => sub.heartbeatsAnswered === coord.heartbeats.length, { what: 'every heartbeat answer handled' })
   const client = (extra: Partial<ClientOptions> = {}) => {
     const c = createClient({ brokers: broker.url, WebSocket, clock, random: seededRandom(7), storage: memoryStorage(), heartbeatIntervalMs: 0, reconnectBackoff: { baseMs: 5, capMs: 20 }, ...extra })
     clients.push(c)
@@ -67,6 +69,7 @@ describe('group consumer: the member loop against scripted coordinator answers',
     expect(sub.memberEpoch).toBe(1)
     expect(sub.assignment).toEqual([tp(0)])
     // The next heartbeat comes after the interval the coordinator named.
+    await answered(sub) // the client handled every heartbeat answer: its next heartbeat timer is set
     clock.advance(coord.intervalMs - 1)
     expect(coord.heartbeats.length).toBe(2)
     clock.advance(1)
@@ -83,9 +86,11 @@ describe('group consumer: the member loop against scripted coordinator answers',
     await until(() => coord.heartbeats.length === 2, { what: 'owned heartbeat' })
     coord.events.length = 0
     coord.answer(2, [{ topic: 't', partitions: [1, 2] }])
+    await answered(sub) // the client handled every heartbeat answer: its next heartbeat timer is set
     clock.advance(coord.intervalMs)
     await until(() => coord.events.length >= 1, { what: 'the heartbeat with the new assignment' })
     // The revocation waits for the application; heartbeats go on meanwhile, nothing new starts.
+    await answered(sub) // the client handled every heartbeat answer: its next heartbeat timer is set
     clock.advance(coord.intervalMs)
     await until(() => coord.heartbeats.length === 4, { what: 'a heartbeat during the revocation' })
     expect(coord.events).toEqual(['heartbeat 1', 'heartbeat 2'])
@@ -107,6 +112,7 @@ describe('group consumer: the member loop against scripted coordinator answers',
     await next(it) // offset 0 done
     await until(() => coord.heartbeats.length === 2, { what: 'owned heartbeat' })
     coord.fail(new SamsaError('FENCED_MEMBER_EPOCH', 'fenced')).answer(4, [{ topic: 't', partitions: [1] }])
+    await answered(sub) // the client handled every heartbeat answer: its next heartbeat timer is set
     clock.advance(coord.intervalMs)
     await until(() => coord.events.includes('assigned t/1'), { what: 'the rejoin' })
     expect(coord.commits).toEqual([])
@@ -117,10 +123,11 @@ describe('group consumer: the member loop against scripted coordinator answers',
 
   it('NOT_COORDINATOR: the coordinator is found again and the next heartbeat sends the full subscription', async () => {
     coord.answer(1, [])
-    member()
+    const { sub } = member()
     await until(() => coord.heartbeats.length === 1, { what: 'join' })
     expect(coord.findRequests).toBe(1)
     coord.fail(new SamsaError('NOT_COORDINATOR', 'moved'))
+    await answered(sub) // the client handled every heartbeat answer: its next heartbeat timer is set
     clock.advance(coord.intervalMs)
     await until(() => coord.heartbeats.length === 2, { what: 'the refused heartbeat' })
     coord.findErrors.push(new SamsaError('COORDINATOR_NOT_AVAILABLE', 'electing'))

@@ -46,8 +46,12 @@ export class GroupMember {
   #running: Promise<void> | null = null
   #again = false
   #paused = false
+  /** depart() sent (or is sending) the leave: the member is out of the group until resume() rejoins. */
+  #departed = false
   #stopped = false
   #failures = 0
+  /** Heartbeat answers handled (errors included), for tests and tools. */
+  answered = 0
   /** Bumped by a rejoin: a reconciliation step of an older generation changes nothing. */
   #generation = 0
   #reconciling: Promise<void> | null = null
@@ -84,11 +88,29 @@ export class GroupMember {
     this.#clearTimer()
   }
 
-  /** Heartbeats again, the first one now. */
+  /** Heartbeats again, the first one now; after depart(), drops every partition (`lose`) and rejoins at epoch 0. */
   resume(): void {
     if (!this.#paused) return
     this.#paused = false
+    if (this.#departed) {
+      this.#departed = false
+      this.#rejoin()
+    }
     this.#kick()
+  }
+
+  /**
+   * The page is going away (pagehide): pauses, then sends the leave heartbeat (−2 keeps a static member's partitions
+   * for its session timeout, so a reload gets them back; −1 moves a dynamic member's at once). If the page comes back
+   * (the back/forward cache), resume() rejoins.
+   */
+  async depart(): Promise<void> {
+    if (this.#stopped || this.#departed) return
+    this.pause()
+    this.#departed = true
+    await this.#running?.catch(() => {})
+    if (this.#state.epoch <= 0 || !this.#departed) return
+    await this.#link.heartbeat(heartbeatRequest(this.config, this.#state, true)).catch((error: unknown) => this.#deps.logger.warn({ groupId: this.config.groupId, error }, 'leaving the group on pagehide failed'))
   }
 
   /** Stops the loop and sends the leave heartbeat (epoch −1, or −2 for a static member); resolves once answered or failed. */
@@ -143,7 +165,7 @@ export class GroupMember {
   async #beat(): Promise<void> {
     const sent = heartbeatRequest(this.config, this.#state)
     try {
-      const answer = await this.#link.heartbeat(sent)
+      const answer = await this.#link.heartbeat(sent).finally(() => this.answered++)
       if (this.#stopped) return
       this.#failures = 0
       this.#state = onHeartbeat(this.#state, sent, answer)
@@ -181,6 +203,14 @@ export class GroupMember {
       .finally(() => (this.#reconciling = null))
   }
 
+  /** Drops every partition without committing (`lose`) and makes the next heartbeat a join. */
+  #rejoin(): void {
+    const lost = this.#state.owned
+    this.#generation++
+    this.#state = afterError(this.#state, 'rejoin')
+    if (lost.length > 0) this.#host.lose(lost)
+  }
+
   #failed(error: unknown): void {
     const e = error instanceof Error ? error : new Error(String(error))
     const action = e instanceof SamsaError ? errorAction(e) : 'refind'
@@ -192,10 +222,7 @@ export class GroupMember {
     }
     if (action === 'rejoin') {
       this.#deps.logger.warn(log, 'the member was fenced: its partitions are dropped and it rejoins')
-      const lost = this.#state.owned
-      this.#generation++
-      this.#state = afterError(this.#state, 'rejoin')
-      if (lost.length > 0) this.#host.lose(lost)
+      this.#rejoin()
       // Rejoin at once (the loop runs again as this heartbeat ends).
       this.#again = true
       return

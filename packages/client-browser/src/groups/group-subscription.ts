@@ -82,7 +82,9 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
       deps: this.#deps,
       autoCommitIntervalMs: config.autoCommitIntervalMs ?? 1_000,
       ...(config.creditWindowBytes !== undefined && { creditWindowBytes: config.creditWindowBytes }),
-      failed: (tp, error) => this.#emitError(Object.assign(error, { topic: tp.topic, partition: tp.partition })),
+      error: (tp, error) => this.#partitionError(tp, error),
+      // The partition cannot go on: neither can the member (it leaves, so the partition moves to another member).
+      failed: (tp, error) => this.#fail(error, tp),
     })
     this.#commits = new GroupCommits(
       {
@@ -106,6 +108,11 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
   /** The member epoch of the last heartbeat answer (0 before joining, or after being fenced). */
   get memberEpoch(): number {
     return this.#member?.state.epoch ?? 0
+  }
+
+  /** Heartbeat answers this member has handled (errors included): for tests and tools to know the member is idle. */
+  get heartbeatsAnswered(): number {
+    return this.#member?.answered ?? 0
   }
 
   /** The partitions delivered now. */
@@ -158,7 +165,7 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
 
   /** Stops delivery, commits (auto commit), leaves the group (−1; −2 for a static member); resolves once done. */
   close(): Promise<void> {
-    return (this.#closing ??= this.#end(undefined))
+    return (this.#closing ??= this.#end(undefined, true))
   }
 
   async #start(): Promise<void> {
@@ -188,7 +195,7 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
         this.#owned.resume()
         this.#member?.resume()
       },
-      pagehide: () => void this.#autoCommit(),
+      pagehide: () => void this.#pagehide(),
     })
     this.#scheduleAutoCommit()
     this.#member.start()
@@ -227,6 +234,16 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
     this.#emit('lost', tps)
   }
 
+  /** The page is going away: delivery stops, positions are committed (auto commit), then the member leaves (see GroupMember.depart). */
+  async #pagehide(): Promise<void> {
+    const member = this.#member
+    if (member === null || this.#ended) return
+    this.#owned.pause()
+    member.pause()
+    await this.#autoCommit()
+    await member.depart()
+  }
+
   #scheduleAutoCommit(): void {
     const ms = this.#config.autoCommitIntervalMs
     if (ms === null || this.#ended) return
@@ -248,12 +265,20 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
     this.#emitError(error instanceof Error ? error : new Error(String(error)))
   }
 
-  #fail(error: Error): void {
+  #partitionError(tp: TopicPartition, error: Error): void {
+    this.#deps.logger.warn({ groupId: this.#config.groupId, topic: tp.topic, partition: tp.partition, error }, 'a partition of the group subscription reported an error')
     this.#emitError(error)
-    this.#closing ??= this.#end(error)
   }
 
-  async #end(error: Error | undefined): Promise<void> {
+  #fail(error: Error, tp?: TopicPartition): void {
+    if (this.#ended) return
+    if (tp === undefined) this.#emitError(error)
+    else this.#partitionError(tp, error)
+    // A member the group refused (no tp) has nothing to leave; one whose partition failed leaves, so its partitions move at once.
+    this.#closing ??= this.#end(error, tp !== undefined)
+  }
+
+  async #end(error: Error | undefined, leave: boolean): Promise<void> {
     this.#ended = true
     this.#unwatch?.()
     if (this.#autoTimer !== null) this.#deps.clock.clearTimeout(this.#autoTimer)
@@ -264,7 +289,7 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
       await Promise.all(owned.map((tp) => this.#owned.stop(tp, false)))
       if (error === undefined && this.#config.autoCommitIntervalMs !== null) await this.#commits.commit(owned).catch((e: unknown) => this.#commitFailed(e))
       if (owned.length > 0) this.#emit('revoked', owned)
-      if (error === undefined) await member.leave()
+      if (leave) await member.leave()
       else member.stop()
       for (const tp of owned) this.#owned.remove(tp)
     }

@@ -35,7 +35,9 @@ export interface OwnedHost {
   readonly deps: SubscriptionDeps
   readonly autoCommitIntervalMs: number
   readonly creditWindowBytes?: number
-  /** A partition's subscription failed (not a withdrawn record). */
+  /** A partition's subscription reported an error it goes on after (a local position write failed). */
+  error(tp: TopicPartition, error: Error): void
+  /** A partition's subscription ended with an error (a `process()` handler threw, an unrecoverable position). */
   failed(tp: TopicPartition, error: Error): void
 }
 
@@ -75,14 +77,19 @@ export class OwnedPartitions {
     const sub = new Subscription(tp.topic, opts, deps)
     this.#owned.set(key, { tp, sub, stopped: false })
     sub.onError((error) => {
-      if (!(error instanceof Withdrawn)) this.#host.failed(tp, error)
+      if (!(error instanceof Withdrawn)) this.#host.error(tp, error)
     })
     void sub.closed.then((error) => {
       if (error !== undefined && this.#owned.get(key)?.sub === sub) this.#host.failed(tp, error)
     })
-    if (this.#mode === 'process') void sub.process(this.#process!.handler, this.#process!.opts).catch(() => {})
-    else sub.onRecord((record) => this.#arrived(key, record))
     if (this.#paused) sub.pause()
+    this.#attach(key, sub)
+  }
+
+  /** Hands the partition's records to the delivery mode chosen (none yet: they wait in its subscription). */
+  #attach(key: string, sub: Subscription): void {
+    if (this.#mode === 'process') void sub.process(this.#process!.handler, this.#process!.opts).catch(() => {})
+    else if (this.#mode === 'iterator') sub.onRecord((record) => this.#arrived(key, record))
   }
 
   /**
@@ -138,11 +145,14 @@ export class OwnedPartitions {
     }
     this.#mode = 'process'
     this.#process = { handler, opts }
+    for (const [key, o] of this.#owned) if (!o.stopped) this.#attach(key, o.sub)
   }
 
   iterator(close: () => void): AsyncIterator<ConsumerRecord> {
     if (this.#mode === 'process') throw new TypeError('this group subscription is processed in batches; it cannot also be iterated')
+    if (this.#mode === 'iterator') throw new TypeError('this group subscription is iterated already; one iterator at a time')
     this.#mode = 'iterator'
+    for (const [key, o] of this.#owned) if (!o.stopped) this.#attach(key, o.sub)
     // Leaving the loop leaves the record in hand uncommitted (it may not be processed), as a plain subscription does.
     return { next: () => this.#next(), return: async () => (this.#release(false), close(), { done: true, value: undefined }) }
   }

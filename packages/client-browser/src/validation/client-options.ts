@@ -42,7 +42,7 @@ export function checkCloseOptions(options: unknown): { timeoutMs?: number } {
 
 export function checkConsumerOptions(options: unknown): void {
   if (isPlainObject(options) && 'groupId' in options) {
-    throw new TypeError("consumer(options): options.groupId makes a consumer-group member, and this client has no consumer groups; create it with createClient from '@samsa/client-browser/groups'")
+    throw new TypeError("consumer(options): options.groupId needs a client from '@samsa/client-browser/groups'")
   }
   checkShape('consumer(options)', 'options', options, { id: optional(nonEmptyString), creditWindowBytes: optional(integer(1)), retryBackoff: optional(backoff) })
 }
