@@ -11,9 +11,11 @@ const T = 'orders'
 const produced = (partition: number, offset: number, value = `v${partition}-${offset}`): GroupEvent => ({ type: 'produced', topic: T, partition, offset, value })
 const assigned = (member: string, memberEpoch: number, partition: number, at: number): GroupEvent => ({ type: 'assigned', member, memberEpoch, topic: T, partition, at })
 const revoked = (member: string, memberEpoch: number, partition: number, at: number): GroupEvent => ({ type: 'revoked', member, memberEpoch, topic: T, partition, at })
-const processed = (member: string, memberEpoch: number, partition: number, offset: number, at: number, mode: 'iterate' | 'process' = 'iterate', value = `v${partition}-${offset}`): GroupEvent => ({
-  type: 'processed', member, memberEpoch, topic: T, partition, offset, value, at, mode,
+const processed = (member: string, memberEpoch: number, partition: number, offset: number, at: number, mode: 'iterate' | 'process' = 'iterate', value = `v${partition}-${offset}`, instance?: string): GroupEvent => ({
+  type: 'processed', member, memberEpoch, topic: T, partition, offset, value, at, mode, ...(instance !== undefined && { instance }),
 })
+const crashed = (member: string, at: number): GroupEvent => ({ type: 'crashed', member, at })
+const stopped = (member: string, at: number): GroupEvent => ({ type: 'stopped', member, at })
 const committed = (member: string, memberEpoch: number, partition: number, offset: number, at: number): GroupEvent => ({ type: 'committed', member, memberEpoch, topic: T, partition, offset, at })
 const final = (partition: number, offset: number): GroupEvent => ({ type: 'final-committed', topic: T, partition, offset })
 const check = (events: GroupEvent[], reownWithinMs = 1_000) => checkGroupHistory({ events, reownWithinMs })
@@ -30,10 +32,10 @@ function clean(): GroupEvent[] {
     processed('a', 1, 0, 0, 110), processed('a', 1, 1, 0, 111),
     committed('a', 1, 1, 1, 200), revoked('a', 1, 1, 201), assigned('a', 2, 0, 205),
     assigned('b', 2, 1, 210), processed('b', 2, 1, 1, 220), committed('b', 2, 1, 2, 230), processed('b', 2, 1, 2, 240),
-    { type: 'crashed', member: 'b', at: 300 },
+    crashed('b', 300),
     assigned('a', 3, 1, 900), processed('a', 3, 1, 2, 910), processed('a', 3, 0, 1, 911),
     committed('a', 3, 1, 3, 920), committed('a', 3, 0, 2, 920),
-    { type: 'stopped', member: 'a', at: 1_000 },
+    stopped('a', 1_000),
     final(0, 2), final(1, 3),
   ]
 }
@@ -78,6 +80,16 @@ describe('group history checker', () => {
     expect(check(events).anomalies).toEqual([{ kind: 'two-members-one-epoch', topic: T, partition: 0, memberEpoch: 4, members: ['a', 'b'], offsets: [[0], [1]] }])
   })
 
+  it('the loads of one static instance (a tab and its reload) processing in one epoch are one group member; two instances are not', async () => {
+    const load = (member: string, instance: string, offset: number, at: number) => processed(member, 2, 0, offset, at, 'process', `v0-${offset}`, instance)
+    const reload = (second: string) => [
+      produced(0, 0), produced(0, 1), assigned('tab#1', 2, 0, 100), load('tab#1', 'tab-a', 0, 110), stopped('tab#1', 120),
+      assigned('tab#2', 2, 0, 130), load('tab#2', second, 1, 140),
+    ]
+    expect(check(reload('tab-a')).anomalies).toEqual([])
+    expect(check(reload('tab-b')).anomalies).toEqual([{ kind: 'two-members-one-epoch', topic: T, partition: 0, memberEpoch: 2, members: ['tab#1', 'tab#2'], offsets: [[0], [1]] }])
+  })
+
   it('an acknowledged commit below an earlier one regresses; one millisecond is a tie; a reset starts a new baseline', () => {
     const base = [assigned('a', 1, 0, 100), assigned('b', 1, 1, 100)]
     expect(check([...base, committed('a', 1, 0, 10, 200), committed('b', 1, 0, 7, 250)]).anomalies).toEqual([
@@ -98,7 +110,7 @@ describe('group history checker', () => {
   })
 
   it('a produced record no member processed is reported with the partition\'s owners', () => {
-    const events = [produced(0, 0), produced(0, 1), assigned('a', 1, 0, 100), processed('a', 1, 0, 0, 110), { type: 'crashed', member: 'a', at: 120 } as const, assigned('b', 2, 0, 500)]
+    const events = [produced(0, 0), produced(0, 1), assigned('a', 1, 0, 100), processed('a', 1, 0, 0, 110), crashed('a', 120), assigned('b', 2, 0, 500)]
     expect(check(events).anomalies).toEqual([{ kind: 'unprocessed', topic: T, partition: 0, offset: 1, value: 'v0-1', owners: [{ member: 'a', epochs: [1] }, { member: 'b', epochs: [2] }] }])
   })
 
@@ -117,7 +129,7 @@ describe('group history checker', () => {
   })
 
   it('a crashed member\'s partition not assigned again within the limit, or never, is reported', () => {
-    const events = [assigned('a', 1, 0, 100), assigned('a', 1, 1, 100), { type: 'crashed', member: 'a', at: 200 } as const, assigned('b', 2, 0, 1_500)]
+    const events = [assigned('a', 1, 0, 100), assigned('a', 1, 1, 100), crashed('a', 200), assigned('b', 2, 0, 1_500)]
     expect(check(events, 1_000).anomalies).toEqual([
       { kind: 'unowned-after-crash', topic: T, partition: 0, member: 'a', memberEpoch: 1, crashedAt: 200, reownedAt: 1_500, limitMs: 1_000 },
       { kind: 'unowned-after-crash', topic: T, partition: 1, member: 'a', memberEpoch: 1, crashedAt: 200, reownedAt: null, limitMs: 1_000 },
@@ -126,7 +138,7 @@ describe('group history checker', () => {
   })
 
   it('a restarted process under the crashed member\'s name (a static member) starts with no ownership', () => {
-    const events = [produced(0, 0), assigned('tab', 1, 0, 100), { type: 'crashed', member: 'tab', at: 200 } as const, processed('tab', 1, 0, 0, 300), assigned('tab', 1, 0, 400), processed('tab', 1, 0, 0, 410)]
+    const events = [produced(0, 0), assigned('tab', 1, 0, 100), crashed('tab', 200), processed('tab', 1, 0, 0, 300), assigned('tab', 1, 0, 400), processed('tab', 1, 0, 0, 410)]
     expect(check(events).anomalies).toEqual([{ kind: 'processed-unowned', topic: T, partition: 0, member: 'tab', memberEpoch: 1, offset: 0, at: 300 }])
   })
 

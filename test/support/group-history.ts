@@ -8,7 +8,8 @@
  * - ownership: a member owns a partition from its `assigned` event until its `revoked`, its `stopped` or its
  *   `crashed` event (the end of the history otherwise). Ownership intervals of different members on one partition
  *   never overlap in time (`overlapping-ownership`); a member processes only what it owns (`processed-unowned`); no
- *   two members process one partition in one member epoch (`two-members-one-epoch`).
+ *   two group members process one partition in one member epoch (`two-members-one-epoch`; the processes of one static
+ *   instance, a tab and its reloads, are one group member: it comes back at its epoch).
  * - commits: acknowledged commits of a partition never regress in acknowledgement order (`commit-regressed`); an
  *   admin `reset` starts a new baseline; the committed offset read back after the run (`final-committed`, −1 when
  *   none) is ≥ the greatest acknowledged commit since the last reset (`commit-lost`).
@@ -37,6 +38,8 @@ export type GroupEvent =
       readonly value: string
       readonly at: number
       readonly mode: 'iterate' | 'process'
+      /** A static member's instance id: the loads of one instance (a tab and its reloads) are one group member. */
+      readonly instance?: string
       readonly seq?: number
     })
   | (TopicPartition & { readonly type: 'committed'; readonly member: string; readonly memberEpoch: number; readonly offset: number; readonly at: number; readonly seq?: number })
@@ -194,16 +197,20 @@ export function checkGroupHistory(h: GroupHistoryInput): GroupHistoryReport {
   }
   for (const p of unowned) anomalies.push({ kind: 'processed-unowned', topic: p.topic, partition: p.partition, member: p.member, memberEpoch: p.memberEpoch, offset: p.offset, at: p.at })
 
-  // One member per (partition, member epoch) among the processed records.
+  // One group member (a static instance, else a member) per (partition, member epoch) among the processed records.
   const perEpoch = new Map<string, Map<string, number[]>>()
+  const identities = new Map<string, Set<string>>()
   for (const p of processed) {
     const k = `${tpKey(p)}@${p.memberEpoch}`
     let members = perEpoch.get(k)
     if (!members) perEpoch.set(k, (members = new Map()))
     push(members, p.member, p.offset)
+    let ids = identities.get(k)
+    if (!ids) identities.set(k, (ids = new Set()))
+    ids.add(p.instance === undefined ? `member:${p.member}` : `instance:${p.instance}`)
   }
   for (const [k, members] of perEpoch) {
-    if (members.size < 2) continue
+    if (identities.get(k)!.size < 2) continue
     const first = processed.find((p) => `${tpKey(p)}@${p.memberEpoch}` === k)!
     anomalies.push({ kind: 'two-members-one-epoch', topic: first.topic, partition: first.partition, memberEpoch: first.memberEpoch, members: [...members.keys()], offsets: [...members.values()].map((o) => o.slice(0, CAP)) })
   }
