@@ -135,6 +135,7 @@ test('three Node members and two tabs share 12 partitions on a 3-node cluster th
     const leader = await cluster.waitLeader(topic, 0)
     t0 = Date.now()
     await cluster.kill(leader.leader)
+    g.fault(`kill -9 of node ${leader.leader}, leader of ${topic}/0`)
     await cluster.waitLeader(topic, 0, (p) => p.leader !== leader.leader)
     const brokerKill = { node: leader.leader, newLeaderMs: Date.now() - t0 }
     await cluster.restart(leader.leader)

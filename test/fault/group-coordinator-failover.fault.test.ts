@@ -33,6 +33,7 @@ it('kill -9 of the group coordinator during commits: acknowledged commits surviv
     await until(() => group.events().filter((e) => e.type === 'committed').length > commitsBefore + 6, { timeoutMs: 15_000, what: 'commits going on before the kill' })
     const killedAt = Date.now()
     await cluster.kill(before.coordinator)
+    group.fault(`kill -9 of node ${before.coordinator}, the coordinator (group epoch ${before.groupEpoch})`)
     const after = await describeGroup(cluster.brokerUrls.filter((_, i) => i + 1 !== before.coordinator), GROUP, 30_000)
     const coordinatorMs = Date.now() - killedAt
     const next = await until(() => group.events().find((e) => e.type === 'committed' && e.at > killedAt && e.at > killedAt + coordinatorMs), { timeoutMs: 30_000, what: 'a commit acknowledged by the new coordinator' })
@@ -41,6 +42,7 @@ it('kill -9 of the group coordinator during commits: acknowledged commits surviv
     expect(after.members.length).toBe(3)
     await cluster.restart(before.coordinator)
     await cluster.waitHealthy()
+    group.fault(`node ${before.coordinator} restarted and registered`)
   }
 
   await stopProducing()

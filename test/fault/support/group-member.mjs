@@ -12,6 +12,7 @@
  * (`sub.committed(tp)` moved), looked at every 50 ms, before a `revoked` event and after close, so its `at` is at or
  * after the acknowledgement and before the member gave the partition up. `lost` partitions (the member was fenced)
  * are written as `revoked` with `lost: true`. SIGTERM closes the subscription (commit, leave) and writes `stopped`.
+ * The SDK's warnings and errors are written as `sdk-log` lines (for reading a failed history; the checker skips them).
  *
  * Usage: node group-member.mjs '<json config>'
  *   { brokers: string[], groupId, topics: string[], member, historyFile, instanceId?,
@@ -28,7 +29,10 @@ const fd = openSync(cfg.historyFile, 'a')
 let seq = 0
 const emit = (e) => writeSync(fd, `${JSON.stringify({ ...e, at: Date.now(), seq: seq++ })}\n`)
 
+const sdkLog = (level) => (fields, msg) => emit({ type: 'sdk-log', member, level, msg: String(msg ?? ''), fields: JSON.stringify(fields ?? {}, (_, v) => (v instanceof Error ? `${v.name}: ${v.message}` : v)).slice(0, 500) })
+const logger = { debug() {}, info() {}, warn: sdkLog('warn'), error: sdkLog('error'), child: () => logger }
 const client = createClient({
+  logger,
   brokers: cfg.brokers,
   clientId: member,
   WebSocket,

@@ -21,7 +21,7 @@ import { until } from '../../support/until.js'
 import { nodeClient } from './observe.js'
 
 const MEMBER = fileURLToPath(new URL('./group-member.mjs', import.meta.url))
-const NOTES = new Set<string>(['started', 'sdk-error', 'failed'])
+const NOTES = new Set<string>(['started', 'sdk-error', 'sdk-log', 'failed', 'fault'])
 
 export interface MemberOptions {
   readonly instanceId?: string
@@ -43,13 +43,11 @@ interface Member {
   rest: string
 }
 
-/** Lines the checker does not read, written for reports. */
-interface NoteLine {
-  readonly type: 'started' | 'sdk-error' | 'failed'
-  readonly member: string
-  readonly at: number
-  readonly error?: string
-}
+/** Lines the checker does not read, written for reports (a fault is the driver's: what it did to the cluster). */
+type NoteLine =
+  | { readonly type: 'started' | 'sdk-error' | 'failed'; readonly member: string; readonly at: number; readonly error?: string }
+  | { readonly type: 'sdk-log'; readonly member: string; readonly at: number; readonly level: string; readonly msg: string; readonly fields: string }
+  | { readonly type: 'fault'; readonly what: string; readonly at: number }
 /** Any line a process wrote. */
 export type HistoryLine = GroupEvent | NoteLine
 
@@ -116,8 +114,13 @@ export class GroupMembers {
     return m.proc.exitCode === null && m.proc.signalCode === null
   }
 
+  /** Notes a fault the test caused (a broker killed, restarted) in driver.jsonl, for reading a failed history. */
+  fault(what: string): void {
+    this.record({ type: 'fault', what, at: Date.now() })
+  }
+
   /** A driver event (written to driver.jsonl at once). */
-  record(e: GroupEvent): void {
+  record(e: HistoryLine): void {
     this.lines.push(e)
     appendFileSync(this.#driverFile, `${JSON.stringify(e)}\n`)
   }
@@ -214,7 +217,7 @@ export class GroupMembers {
   /** Checks the whole history; with the report, a text for failure messages (plus each member's last stderr lines). */
   check(reownWithinMs: number): { report: GroupHistoryReport; text: string } {
     const report = checkGroupHistory({ events: this.events(), reownWithinMs })
-    const notes = this.lines.filter((l) => l.type === 'failed' || l.type === 'sdk-error').slice(0, 10).map((l) => JSON.stringify(l))
+    const notes = this.lines.filter((l) => l.type === 'failed' || l.type === 'sdk-error' || l.type === 'fault').slice(0, 20).map((l) => JSON.stringify(l))
     const stderr = [...this.#members.values()].filter((m) => m.stderr.length).map((m) => `${m.name} stderr: ${m.stderr.slice(-5).join(' | ')}`)
     return { report, text: [describeGroupReport(report), `history files: ${this.dir}`, ...notes, ...stderr].join('\n') }
   }
