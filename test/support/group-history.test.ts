@@ -44,7 +44,7 @@ describe('group history checker', () => {
   it('passes a clean history with a rebalance, a crash and re-processing after it', () => {
     const r = check(clean())
     expect(r.anomalies).toEqual([])
-    expect(r.counts).toEqual({ produced: 5, processed: 6, processedOnce: 0, assignments: 4, commits: 4, crashes: 1, finalCommitted: 2 })
+    expect(r.counts).toEqual({ produced: 5, processed: 6, processedOnce: 0, assignments: 4, commits: 4, crashes: 1, finalCommitted: 2, zombieOverlaps: 0, longestZombieMs: 0 })
   })
 
   it('ownership intervals: from assigned to revoked, stopped or crashed; a repeated assignment keeps the interval', () => {
@@ -63,6 +63,17 @@ describe('group history checker', () => {
     expect(check(events).anomalies).toEqual([
       { kind: 'overlapping-ownership', topic: T, partition: 0, members: ['a', 'b'], epochs: [[1], [2]], from: 160, to: 180, offsets: [[], [1]] },
     ])
+  })
+
+  it('a fenced member processing until its next heartbeat tells it is a zombie window, allowed up to maxZombieMs at another epoch', () => {
+    const lost = (member: string, memberEpoch: number, partition: number, at: number): GroupEvent => ({ type: 'revoked', member, memberEpoch, topic: T, partition, at, lost: true })
+    const events = (bEpoch: number) => [produced(0, 0), produced(0, 1), assigned('a', 3, 0, 100), processed('a', 3, 0, 0, 150), assigned('b', bEpoch, 0, 160), processed('b', bEpoch, 0, 1, 170), processed('a', 3, 0, 1, 200), lost('a', 0, 0, 260)]
+    const zombie = (bEpoch: number, maxZombieMs?: number) => checkGroupHistory({ events: events(bEpoch), reownWithinMs: 1_000, ...(maxZombieMs !== undefined && { maxZombieMs }) })
+    expect(zombie(5, 100).anomalies).toEqual([])
+    expect(zombie(5, 100).counts).toMatchObject({ zombieOverlaps: 1, longestZombieMs: 100 })
+    expect(zombie(5, 99).anomalies).toEqual([{ kind: 'overlapping-ownership', topic: T, partition: 0, members: ['a', 'b'], epochs: [[3], [5]], from: 160, to: 260, offsets: [[1], [1]] }])
+    expect(zombie(5).anomalies.map((a) => a.kind)).toEqual(['overlapping-ownership'])
+    expect(zombie(3, 1_000).anomalies.map((a) => a.kind).sort()).toEqual(['overlapping-ownership', 'two-members-one-epoch'])
   })
 
   it('a revoke and the next assignment in one millisecond do not overlap', () => {

@@ -7,7 +7,10 @@
  * Rules:
  * - ownership: a member owns a partition from its `assigned` event until its `revoked`, its `stopped` or its
  *   `crashed` event (the end of the history otherwise). Ownership intervals of different members on one partition
- *   never overlap in time (`overlapping-ownership`); a member processes only what it owns (`processed-unowned`); no
+ *   never overlap in time (`overlapping-ownership`), except a fenced member's tail: a member removed by the coordinator
+ *   (its session expired) processes until its next heartbeat tells it (`revoked` with `lost: true`), while its
+ *   partitions may already be someone else's at a newer epoch; such a zombie window is allowed up to `maxZombieMs`
+ *   (default 0) and counted. A member processes only what it owns (`processed-unowned`); no
  *   two group members process one partition in one member epoch (`two-members-one-epoch`; the processes of one static
  *   instance, a tab and its reloads, are one group member: it comes back at its epoch).
  * - commits: acknowledged commits of a partition never regress in acknowledgement order (`commit-regressed`); an
@@ -29,7 +32,8 @@ interface TopicPartition {
 export type GroupEvent =
   | (TopicPartition & { readonly type: 'produced'; readonly offset: number; readonly value: string; readonly at?: number; readonly seq?: number })
   | (TopicPartition & { readonly type: 'assigned'; readonly member: string; readonly memberEpoch: number; readonly at: number; readonly seq?: number })
-  | (TopicPartition & { readonly type: 'revoked'; readonly member: string; readonly memberEpoch: number; readonly at: number; readonly seq?: number })
+  /** `lost`: dropped without a commit because the member learnt it was fenced or removed. */
+  | (TopicPartition & { readonly type: 'revoked'; readonly member: string; readonly memberEpoch: number; readonly at: number; readonly lost?: boolean; readonly seq?: number })
   | (TopicPartition & {
       readonly type: 'processed'
       readonly member: string
@@ -67,6 +71,8 @@ export interface GroupHistoryInput {
   readonly events: readonly GroupEvent[]
   /** A crashed member's partitions must be assigned again this soon (session timeout + a heartbeat or so). */
   readonly reownWithinMs: number
+  /** How long a fenced member may go on processing a partition already given to another (a heartbeat or so). Default 0. */
+  readonly maxZombieMs?: number
 }
 
 export interface GroupHistoryReport {
@@ -80,6 +86,9 @@ export interface GroupHistoryReport {
     readonly commits: number
     readonly crashes: number
     readonly finalCommitted: number
+    /** Overlaps allowed as a fenced member's tail, and the longest (ms). */
+    readonly zombieOverlaps: number
+    readonly longestZombieMs: number
   }
 }
 
@@ -89,7 +98,7 @@ export interface Ownership extends TopicPartition {
   readonly start: number
   end: number
   readonly epochs: number[]
-  readonly closedBy: 'revoked' | 'stopped' | 'crashed' | null
+  readonly closedBy: 'revoked' | 'lost' | 'stopped' | 'crashed' | null
 }
 
 const tpKey = (t: TopicPartition) => `${t.topic}/${t.partition}`
@@ -141,7 +150,7 @@ export function ownershipIntervals(events: readonly GroupEvent[]): { intervals: 
         const o = mine.get(tpKey(e))
         if (o) {
           mine.delete(tpKey(e))
-          close(o, e.at, 'revoked')
+          close(o, e.at, e.lost === true ? 'lost' : 'revoked')
         }
         break
       }
@@ -177,7 +186,9 @@ export function checkGroupHistory(h: GroupHistoryInput): GroupHistoryReport {
   const processedBy = new Map<string, EventOf<'processed'>[]>() // partition → processed events
   for (const p of processed) push(processedBy, tpKey(p), p)
 
-  // Ownership: intervals of different members on one partition are disjoint.
+  // Ownership: intervals of different members on one partition are disjoint, but for a fenced member's short tail.
+  let zombieOverlaps = 0
+  let longestZombieMs = 0
   const byPartition = new Map<string, Ownership[]>()
   for (const o of intervals) push(byPartition, tpKey(o), o)
   for (const [key, list] of byPartition) {
@@ -190,6 +201,12 @@ export function checkGroupHistory(h: GroupHistoryInput): GroupHistoryReport {
         if (a.member === b.member || !(a.start < b.end && b.start < a.end)) continue
         const from = Math.max(a.start, b.start)
         const to = Math.min(a.end, b.end)
+        const zombie = a.closedBy === 'lost' && a.end <= b.end && !a.epochs.some((e) => b.epochs.includes(e))
+        if (zombie && to - from <= (h.maxZombieMs ?? 0)) {
+          zombieOverlaps++
+          longestZombieMs = Math.max(longestZombieMs, to - from)
+          continue
+        }
         const within = (o: Ownership) => (processedBy.get(key) ?? []).filter((p) => p.member === o.member && p.at >= from && p.at <= to).slice(0, CAP).map((p) => p.offset)
         anomalies.push({ kind: 'overlapping-ownership', topic: a.topic, partition: a.partition, members: [a.member, b.member], epochs: [a.epochs, b.epochs], from, to, offsets: [within(a), within(b)] })
       }
@@ -288,6 +305,8 @@ export function checkGroupHistory(h: GroupHistoryInput): GroupHistoryReport {
       commits: committed.length,
       crashes: crashed.length,
       finalCommitted: finals.length,
+      zombieOverlaps,
+      longestZombieMs,
     },
   }
 }

@@ -215,8 +215,8 @@ export class GroupMembers {
   }
 
   /** Checks the whole history; with the report, a text for failure messages (plus each member's last stderr lines). */
-  check(reownWithinMs: number): { report: GroupHistoryReport; text: string } {
-    const report = checkGroupHistory({ events: this.events(), reownWithinMs })
+  check(reownWithinMs: number, maxZombieMs = 0): { report: GroupHistoryReport; text: string } {
+    const report = checkGroupHistory({ events: this.events(), reownWithinMs, maxZombieMs })
     const notes = this.lines.filter((l) => l.type === 'failed' || l.type === 'sdk-error' || l.type === 'fault').slice(0, 20).map((l) => JSON.stringify(l))
     const stderr = [...this.#members.values()].filter((m) => m.stderr.length).map((m) => `${m.name} stderr: ${m.stderr.slice(-5).join(' | ')}`)
     return { report, text: [describeGroupReport(report), `history files: ${this.dir}`, ...notes, ...stderr].join('\n') }
