@@ -7,7 +7,8 @@
  *
  * Invariants: each event is one line written with a synchronous write to a file opened for appending, before the
  * member takes its next record, so a SIGKILL loses no event the member acted on (a line is whole or absent). A
- * `processed` event is written when the record is handed to the member. Commits are the SDK's own (auto commit every
+ * `processed` event is written when the member is done with the record (after its recordDelayMs of work), before it
+ * asks for the next, so a revocation that overtook the work shows as a record processed after its `revoked`. Commits are the SDK's own (auto commit every
  * commitIntervalMs, on revoke and on close); a `committed` event records an offset the coordinator acknowledged
  * (`sub.committed(tp)` moved), looked at every 50 ms, before a `revoked` event and after close, so its `at` is at or
  * after the acknowledgement and before the member gave the partition up. `lost` partitions (the member was fenced)
@@ -100,8 +101,9 @@ process.on('SIGTERM', () => {
 emit({ type: 'started', member, pid: process.pid })
 try {
   for await (const r of sub) {
-    emit({ type: 'processed', member, memberEpoch: sub.memberEpoch, topic: r.topic, partition: r.partition, offset: r.offset, value: r.text(), mode: 'iterate' })
+    // The work (recordDelayMs), then the record is done: a revocation must not overtake it.
     if (cfg.recordDelayMs) await new Promise((resolve) => setTimeout(resolve, cfg.recordDelayMs))
+    emit({ type: 'processed', member, memberEpoch: sub.memberEpoch, topic: r.topic, partition: r.partition, offset: r.offset, value: r.text(), mode: 'iterate' })
   }
 } catch (e) {
   if (!stopping) {

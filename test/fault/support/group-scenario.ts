@@ -67,7 +67,7 @@ export async function startGroupScenario(opts: { topic: string; partitions: numb
       }
     },
     async finish(running) {
-      await g.waitProcessed()
+      await g.waitProcessed(60_000)
       for (const name of running) await g.stop(name)
       await g.readBack()
       const { report, text } = g.check(sessionTimeoutMs + REOWN_GRACE_MS, MAX_ZOMBIE_MS)
