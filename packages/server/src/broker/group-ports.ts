@@ -59,9 +59,14 @@ export function brokerGroupPorts(broker: Broker, config: BrokerConfig): Coordina
     },
     onResigned: (listener) => broker.onResigned((r) => r.topic === OFFSETS_TOPIC && listener(r.partition)),
     partitionCount: (topic) => topicMeta(topic)?.partitions.length ?? null,
+    // This broker's replica, when it holds one (a follower's high watermark trails its leader's by a fetch at most).
     partitionOffsets: (topic, partition) => {
-      const p = topicMeta(topic)?.partitions.find((x) => x.partition === partition)
-      return p && p.highWatermark >= 0 ? { logStartOffset: p.logStartOffset, highWatermark: p.highWatermark } : null
+      try {
+        const log = broker.localReplica(topic, partition)
+        return { logStartOffset: log.logStartOffset, highWatermark: log.highWatermark }
+      } catch {
+        return null
+      }
     },
   }
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { assign, type AssignorMember } from './assignors.js'
+import { assign, chooseAssignor, type AssignorMember } from './assignors.js'
 import { partitionKey, type PartitionKey } from './partition-set.js'
 
 const counts = (entries: [string, number][]) => new Map(entries)
@@ -74,5 +74,14 @@ describe('range assignor', () => {
     expect([...r.get('m00')!].sort()).toEqual(['a:0', 'a:1', 'a:2', 'b:0', 'b:1', 'b:2'])
     expect([...r.get('m01')!].sort()).toEqual(['a:3', 'a:4', 'b:3', 'b:4'])
     expect([...r.get('m02')!].sort()).toEqual(['a:5', 'a:6', 'b:5', 'b:6'])
+  })
+})
+
+describe('chooseAssignor', () => {
+  it('takes the assignor most members ask for, uniform when none asks or on a tie', () => {
+    expect(chooseAssignor([])).toBe('uniform')
+    expect(chooseAssignor([{ serverAssignor: null }, { serverAssignor: 'range' }])).toBe('range')
+    expect(chooseAssignor([{ serverAssignor: 'uniform' }, { serverAssignor: 'range' }])).toBe('uniform')
+    expect(chooseAssignor([{ serverAssignor: 'range' }, { serverAssignor: 'range' }, { serverAssignor: 'uniform' }])).toBe('range')
   })
 })

@@ -10,7 +10,7 @@
  * - range: per topic, each subscribed member holds ⌊n/k⌋ or ⌈n/k⌉ of its n partitions; a fresh assignment is
  *   contiguous ranges in memberId order (co-partitioned topics line up), kept partitions stay within those counts.
  */
-import type { GroupAssignorName } from '@samsa/shared'
+import { GROUP_ASSIGNORS, type GroupAssignorName } from '@samsa/shared'
 import { partitionKey, type PartitionKey } from './partition-set.js'
 
 export interface AssignorMember {
@@ -27,6 +27,17 @@ export interface AssignorInput {
 }
 
 export type Assignment = Map<string, Set<PartitionKey>>
+
+export const isAssignor = (s: string): s is GroupAssignorName => (GROUP_ASSIGNORS as readonly string[]).includes(s)
+
+/** The assignor most members ask for (ties: the first in GROUP_ASSIGNORS); uniform when none asks. */
+export function chooseAssignor(members: Iterable<{ readonly serverAssignor: string | null }>): GroupAssignorName {
+  const votes = new Map<GroupAssignorName, number>()
+  for (const m of members) if (m.serverAssignor !== null && isAssignor(m.serverAssignor)) votes.set(m.serverAssignor, (votes.get(m.serverAssignor) ?? 0) + 1)
+  let best: GroupAssignorName = 'uniform'
+  for (const a of GROUP_ASSIGNORS) if ((votes.get(a) ?? 0) > (votes.get(best) ?? 0)) best = a
+  return best
+}
 
 export function assign(name: GroupAssignorName, input: AssignorInput): Assignment {
   return name === 'range' ? rangeAssign(input) : uniformAssign(input)

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import type { ConsumerGroupHeartbeatRequest, TopicPartitions } from '@samsa/shared'
+import { SamsaError, type ConsumerGroupHeartbeatRequest, type TopicPartitions } from '@samsa/shared'
 import { ManualClock } from '../log/testing/manual-clock.js'
 import { ConsumerGroup } from './consumer-group.js'
 import { decodeGroupRecord, encodeGroupKey, encodeGroupValue } from './group-records.js'
@@ -82,6 +82,22 @@ describe('ConsumerGroup (KIP-848)', () => {
     expect(() => group.validateMemberEpoch('a', 2, true)).not.toThrow()
     expect(() => hb('a', 1, a.owned)).toThrow(expect.objectContaining({ code: 110 })) // owns more than it has now
     expect(() => hb('zz', 5, [])).toThrow(expect.objectContaining({ code: 25 }))
+  })
+
+  it('reads a null ownedPartitions as "unchanged since the last request": a revoked partition the member never reported owning needs no acknowledgement', () => {
+    const { hb, group } = setup()
+    const a = hb('a', 0, []) // owns nothing yet; told it may own all 6
+    expect(count(a.assignment)).toBe(6)
+    join(hb, 'b') // half of them move to b before a reported owning any
+    // The answer to a request in flight may still be on its way: the revocation is acknowledged by the next request,
+    // whose null ownedPartitions says a still owns what it said last (nothing), not by this one.
+    const a1 = hb('a', 1, null)
+    expect(a1.memberEpoch).toBe(1)
+    expect(count(a1.assignment)).toBe(3)
+    const a2 = hb('a', 1, null)
+    expect(a2.memberEpoch).toBe(2)
+    expect(count(hb('b', 2, null).assignment)).toBe(3)
+    expect(group.state).toBe('stable')
   })
 
   it('accepts the previous epoch once when the answer that moved the member was lost', () => {
@@ -221,7 +237,8 @@ describe('ConsumerGroup (KIP-848)', () => {
             }
           } catch (e) {
             clients.delete(id) // fenced or unknown: the client drops everything
-            expect([25, 81, 110]).toContain((e as { code: number }).code)
+            expect(e).toBeInstanceOf(SamsaError)
+            expect([25, 81, 110]).toContain(e instanceof SamsaError ? e.code : null)
           }
           const seen = new Map<string, string>()
           for (const [mid, m] of group.members) {
@@ -235,6 +252,51 @@ describe('ConsumerGroup (KIP-848)', () => {
             }
           }
         }
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('property: members that follow the protocol (sending ownedPartitions only when it changed, as the SDK does) always converge to a stable group owning every partition', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom('join' as const, 'leave' as const, 'beat' as const, 'beat-slow' as const), fc.integer({ min: 0, max: 2 })), { maxLength: 30 }), (ops) => {
+        const { hb, group } = setup()
+        interface Client { epoch: number; owned: Set<string>; target: Set<string>; reported: Set<string> | null }
+        const clients = new Map<string, Client>()
+        const keysOf = (a: readonly TopicPartitions[]) => new Set(a.flatMap((t) => t.partitions.map((p) => `${t.topic}:${p}`)))
+        const listOf = (set: Set<string>): TopicPartitions[] => (set.size === 0 ? [] : [{ topic: 'orders', partitions: [...set].map((k) => Number(k.split(':')[1])).sort((x, y) => x - y) }])
+        // Reconcile first: give up what left the target, then take what is new (a slow member one partition per beat).
+        const beat = (id: string, c: Client, slow = false) => {
+          for (const k of c.owned) if (!c.target.has(k)) c.owned.delete(k)
+          for (const k of [...c.target].sort()) {
+            if (c.owned.has(k)) continue
+            c.owned.add(k)
+            if (slow) break
+          }
+          const changed = c.reported === null || c.reported.size !== c.owned.size || [...c.owned].some((k) => !c.reported!.has(k))
+          const r = hb(id, c.epoch, changed ? listOf(c.owned) : null)
+          if (changed) c.reported = new Set(c.owned)
+          c.epoch = r.memberEpoch
+          if (r.assignment) c.target = keysOf(r.assignment)
+        }
+        for (const [op, i] of ops) {
+          const id = `m${i}`
+          const c = clients.get(id)
+          if (op === 'join' && !c) {
+            const r = hb(id, 0, [])
+            clients.set(id, { epoch: r.memberEpoch, owned: new Set(), target: keysOf(r.assignment ?? []), reported: new Set() })
+          } else if (op === 'leave' && c) {
+            hb(id, -1, null)
+            clients.delete(id)
+          } else if (op === 'beat' && c) beat(id, c)
+          else if (op === 'beat-slow' && c) beat(id, c, true)
+        }
+        for (let round = 0; round < 6; round++) for (const [id, c] of clients) beat(id, c)
+        if (clients.size === 0) return
+        expect(group.state).toBe('stable')
+        const owners = [...clients.values()].flatMap((c) => [...c.owned])
+        expect(owners.length).toBe(6)
+        expect(new Set(owners).size).toBe(6)
       }),
       { numRuns: 300 },
     )

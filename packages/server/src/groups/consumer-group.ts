@@ -14,14 +14,14 @@
  *   with its instance id takes its place without a new group epoch.
  */
 import {
-  ErrorMessages, GROUP_ASSIGNORS, MemberEpochs, SamsaError,
+  ErrorMessages, MemberEpochs, SamsaError,
   type ConsumerGroupHeartbeatRequest, type ConsumerGroupHeartbeatResponse, type GroupAssignorName, type GroupState,
 } from '@samsa/shared'
-import { assign } from './assignors.js'
+import { assign, chooseAssignor, isAssignor } from './assignors.js'
 import { newMember, type GroupMember } from './group-member.js'
 import type { GroupRecord } from './group-records.js'
 import { GroupOffsets } from './group-offsets.js'
-import { difference, intersects, toPartitionSet, toTopicPartitions, type PartitionKey } from './partition-set.js'
+import { difference, intersects, partitionKey, sameSet, toPartitionSet, toTopicPartitions, type PartitionKey } from './partition-set.js'
 
 export interface GroupSettings {
   readonly sessionTimeoutMs: number
@@ -42,8 +42,6 @@ export interface GroupMetadata {
   readonly assignor: GroupAssignorName
   readonly partitionCounts: ReadonlyMap<string, number>
 }
-
-const isAssignor = (s: string): s is GroupAssignorName => (GROUP_ASSIGNORS as readonly string[]).includes(s)
 
 export class ConsumerGroup {
   readonly groupId: string
@@ -103,8 +101,13 @@ export class ConsumerGroup {
     if (req.serverAssignor !== null && !isAssignor(req.serverAssignor)) throw new SamsaError('UNSUPPORTED_ASSIGNOR', ErrorMessages.unsupportedAssignor(req.serverAssignor))
     if (req.memberEpoch === MemberEpochs.LEAVE || req.memberEpoch === MemberEpochs.STATIC_LEAVE) return this.#leave(req, ctx.nowMs)
     if (req.memberEpoch < 0) throw new SamsaError('INVALID_REQUEST', `memberEpoch ${req.memberEpoch} is not a member epoch (0 joins, −1 leaves, −2 leaves as a static member)`)
-    const owned = req.ownedPartitions === null ? null : toPartitionSet(req.ownedPartitions)
-    const member = req.memberEpoch === MemberEpochs.JOIN ? this.#join(req, ctx) : this.#existing(req, owned)
+    const sent = req.ownedPartitions === null ? null : toPartitionSet(req.ownedPartitions)
+    const member = req.memberEpoch === MemberEpochs.JOIN ? this.#join(req, ctx) : this.#existing(req, sent)
+    if (sent !== null && (member.reportedOwned === null || !sameSet(sent, member.reportedOwned))) {
+      member.reportedOwned = sent
+      this.#dirtyMembers.add(member.memberId)
+    }
+    const owned = member.reportedOwned
     member.clientHost = ctx.clientHost
     member.sessionDeadlineMs = ctx.nowMs + this.#settings.sessionTimeoutMs
     if (req.rebalanceTimeoutMs > 0 && req.rebalanceTimeoutMs !== member.rebalanceTimeoutMs) {
@@ -119,7 +122,7 @@ export class ConsumerGroup {
     if (req.serverAssignor !== null && req.serverAssignor !== member.serverAssignor) {
       member.serverAssignor = req.serverAssignor
       this.#dirtyMembers.add(member.memberId)
-      if (this.#chooseAssignor() !== this.#assignor) this.#bumpGroupEpoch()
+      if (chooseAssignor(this.members.values()) !== this.#assignor) this.#bumpGroupEpoch()
     }
     this.#refreshPartitionCounts(ctx)
     if (this.#assignmentEpoch < this.#groupEpoch) this.#computeTarget()
@@ -154,6 +157,11 @@ export class ConsumerGroup {
     if (memberEpoch < m.memberEpoch) throw new SamsaError('STALE_MEMBER_EPOCH', ErrorMessages.staleMemberEpoch(this.groupId, memberId, memberEpoch, m.memberEpoch))
   }
 
+  /** Whether the member owns the partition now (assigned, or pending revocation: it may still commit it). */
+  owns(memberId: string, topic: string, partition: number): boolean {
+    return this.#owners.get(partitionKey(topic, partition)) === memberId
+  }
+
   /** Records describing what changed since the last drain (group metadata, members, targets; tombstones for removed members). */
   drainChanges(): GroupRecord[] {
     const out: GroupRecord[] = []
@@ -166,7 +174,7 @@ export class ConsumerGroup {
       const m = this.members.get(id)
       if (!m) continue
       const { sessionDeadlineMs: _s, revocationDeadlineMs: _r, ...persisted } = m
-      out.push({ type: 'member', groupId: this.groupId, memberId: id, value: { ...persisted, assigned: new Set(m.assigned), pendingRevocation: new Set(m.pendingRevocation), subscribedTopics: [...m.subscribedTopics] } })
+      out.push({ type: 'member', groupId: this.groupId, memberId: id, value: { ...persisted, assigned: new Set(m.assigned), pendingRevocation: new Set(m.pendingRevocation), subscribedTopics: [...m.subscribedTopics], reportedOwned: m.reportedOwned && new Set(m.reportedOwned) } })
       out.push({ type: 'target', groupId: this.groupId, memberId: id, value: new Set(this.targetOf(id)) })
     }
     this.#metadataDirty = false
@@ -186,7 +194,13 @@ export class ConsumerGroup {
         this.offsets.replay(record)
         return
       case 'metadata':
-        if (record.value === null) return
+        if (record.value === null) {
+          // The group was deleted: whatever follows starts a new one.
+          this.#groupEpoch = 0
+          this.#assignmentEpoch = 0
+          this.#partitionCounts = new Map()
+          return
+        }
         this.#groupEpoch = record.value.groupEpoch
         this.#assignmentEpoch = record.value.assignmentEpoch
         this.#assignor = record.value.assignor
@@ -203,7 +217,7 @@ export class ConsumerGroup {
           this.members.delete(record.memberId)
           return
         }
-        const m: GroupMember = { ...record.value, assigned: new Set(record.value.assigned), pendingRevocation: new Set(record.value.pendingRevocation), sessionDeadlineMs: nowMs + this.#settings.sessionTimeoutMs, revocationDeadlineMs: null }
+        const m: GroupMember = { ...record.value, assigned: new Set(record.value.assigned), pendingRevocation: new Set(record.value.pendingRevocation), reportedOwned: record.value.reportedOwned && new Set(record.value.reportedOwned), sessionDeadlineMs: nowMs + this.#settings.sessionTimeoutMs, revocationDeadlineMs: null }
         if (m.state === 'unrevoked') m.revocationDeadlineMs = nowMs + m.rebalanceTimeoutMs
         this.members.set(m.memberId, m)
         for (const k of [...m.assigned, ...m.pendingRevocation]) this.#owners.set(k, m.memberId)
@@ -244,7 +258,7 @@ export class ConsumerGroup {
       // A rejoin of a known member (after a fence): it dropped its partitions, so it starts over owning none.
       this.#release(existing.assigned)
       this.#release(existing.pendingRevocation)
-      Object.assign(existing, { assigned: new Set(), pendingRevocation: new Set(), memberEpoch: 0, state: 'stable', left: false, revocationDeadlineMs: null, instanceId: req.instanceId })
+      Object.assign(existing, { assigned: new Set(), pendingRevocation: new Set(), memberEpoch: 0, state: 'stable', left: false, reportedOwned: null, revocationDeadlineMs: null, instanceId: req.instanceId })
       this.#dirtyMembers.add(existing.memberId)
       return existing
     }
@@ -258,7 +272,7 @@ export class ConsumerGroup {
 
   /** A static member's return under a new member id: it takes the old member's place, partitions and epoch. */
   #replaceStatic(old: GroupMember, memberId: string, fields: Pick<GroupMember, 'instanceId' | 'clientHost' | 'subscribedTopics' | 'serverAssignor' | 'rebalanceTimeoutMs'>, nowMs: number): GroupMember {
-    const m: GroupMember = { ...old, memberId, clientHost: fields.clientHost, rebalanceTimeoutMs: fields.rebalanceTimeoutMs, left: false, sessionDeadlineMs: nowMs + this.#settings.sessionTimeoutMs }
+    const m: GroupMember = { ...old, memberId, clientHost: fields.clientHost, rebalanceTimeoutMs: fields.rebalanceTimeoutMs, left: false, reportedOwned: null, sessionDeadlineMs: nowMs + this.#settings.sessionTimeoutMs }
     this.members.delete(old.memberId)
     this.members.set(memberId, m)
     for (const k of [...m.assigned, ...m.pendingRevocation]) this.#owners.set(k, memberId)
@@ -270,9 +284,10 @@ export class ConsumerGroup {
     return m
   }
 
-  #existing(req: ConsumerGroupHeartbeatRequest, owned: ReadonlySet<PartitionKey> | null): GroupMember {
+  #existing(req: ConsumerGroupHeartbeatRequest, sent: ReadonlySet<PartitionKey> | null): GroupMember {
     const m = this.members.get(req.memberId)
     if (!m) throw new SamsaError('UNKNOWN_MEMBER_ID', ErrorMessages.unknownMember(this.groupId, req.memberId))
+    const owned = sent ?? m.reportedOwned
     if (req.instanceId !== null && m.instanceId !== req.instanceId) throw new SamsaError('FENCED_INSTANCE_ID', ErrorMessages.fencedInstance(this.groupId, req.instanceId, req.memberId))
     if (req.memberEpoch > m.memberEpoch) throw new SamsaError('FENCED_MEMBER_EPOCH', ErrorMessages.fencedMemberEpoch(this.groupId, m.memberId, req.memberEpoch, m.memberEpoch))
     if (req.memberEpoch < m.memberEpoch) {
@@ -344,15 +359,6 @@ export class ConsumerGroup {
     this.#metadataDirty = true
   }
 
-  /** The assignor most members ask for (ties: the first in GROUP_ASSIGNORS); uniform when none asks. */
-  #chooseAssignor(): GroupAssignorName {
-    const votes = new Map<GroupAssignorName, number>()
-    for (const m of this.members.values()) if (m.serverAssignor !== null && isAssignor(m.serverAssignor)) votes.set(m.serverAssignor, (votes.get(m.serverAssignor) ?? 0) + 1)
-    let best: GroupAssignorName = 'uniform'
-    for (const a of GROUP_ASSIGNORS) if ((votes.get(a) ?? 0) > (votes.get(best) ?? 0)) best = a
-    return best
-  }
-
   #refreshPartitionCounts(ctx: Pick<HeartbeatContext, 'partitionCount'>): void {
     const counts = new Map<string, number>()
     for (const topic of new Set([...this.members.values()].flatMap((m) => m.subscribedTopics))) {
@@ -366,7 +372,7 @@ export class ConsumerGroup {
   }
 
   #computeTarget(): void {
-    this.#assignor = this.#chooseAssignor()
+    this.#assignor = chooseAssignor(this.members.values())
     const members = [...this.members.values()].map((m) => ({ memberId: m.memberId, subscribedTopics: m.subscribedTopics }))
     const next = assign(this.#assignor, { members, partitionCounts: this.#partitionCounts, current: this.#target })
     this.#target.clear()

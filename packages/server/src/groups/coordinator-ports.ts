@@ -43,6 +43,6 @@ export interface CoordinatorPorts {
   onResigned(listener: (partition: number) => void): () => void
   /** A topic's partition count, null when it does not exist. */
   partitionCount(topic: string): number | null
-  /** A partition's log start and high watermark as this broker's metadata knows them, null when unknown. */
+  /** A partition's log start and high watermark as this broker's replica has them, null when it holds none. */
   partitionOffsets(topic: string, partition: number): { readonly logStartOffset: number; readonly highWatermark: number } | null
 }

@@ -76,6 +76,54 @@ describe('GroupCoordinator', () => {
     coordinator.stop()
   })
 
+  it('answers COORDINATOR_LOAD_IN_PROGRESS while its partition loads longer than the load wait, and serves once loaded', async () => {
+    const { clock, logs, coordinator } = setup()
+    const first = await coordinator.heartbeat(join('a'), 'h')
+    coordinator.stop()
+    let release = () => {}
+    logs.readsHeld = new Promise<void>((r) => (release = r))
+    const next = new GroupCoordinator(logs.ports(clock))
+    const waiting = next.heartbeat(beat('a', 1, first.assignment), 'h')
+    await advance(clock, 2_000)
+    await expect(waiting).rejects.toMatchObject({ errorName: 'COORDINATOR_LOAD_IN_PROGRESS' })
+    release()
+    expect(await next.heartbeat(beat('a', 1, first.assignment), 'h')).toMatchObject({ memberEpoch: 1 })
+  })
+
+  it('deletes a group once its last member left and it has no commits (a tombstone), so it counts no more against maxGroups', async () => {
+    const { clock, logs, coordinator, p } = setup()
+    const a = await coordinator.heartbeat(join('a'), 'h')
+    expect(coordinator.stats.groups).toBe(1)
+    await coordinator.heartbeat(beat('a', -1), 'h')
+    expect(coordinator.stats.groups).toBe(0)
+    await expect(coordinator.describeGroup('g')).rejects.toMatchObject({ errorName: 'GROUP_ID_NOT_FOUND' })
+    expect(a.memberEpoch).toBe(1)
+    coordinator.stop()
+    // A coordinator loading the log finds no group either.
+    logs.resign(p, 1)
+    const next = new GroupCoordinator(logs.ports(clock))
+    expect(await next.listGroups()).toEqual([])
+  })
+
+  it('refuses a member\'s commit of a partition it does not own (STALE_MEMBER_EPOCH for that partition), so a late commit cannot move the new owner\'s offset back', async () => {
+    const { coordinator } = setup()
+    const a = await coordinator.heartbeat(join('a'), 'h')
+    const b = await coordinator.heartbeat(join('b'), 'h')
+    const a1 = await coordinator.heartbeat(beat('a', a.memberEpoch, a.assignment), 'h') // told to give up half
+    const a2 = await coordinator.heartbeat(beat('a', 1, a1.assignment), 'h') // gave them up
+    const b1 = await coordinator.heartbeat(beat('b', b.memberEpoch, []), 'h')
+    const mine = a2.assignment![0]!.partitions[0]!
+    const theirs = b1.assignment![0]!.partitions[0]!
+    const commit = (memberId: string, memberEpoch: number, partition: number, offset: number) =>
+      coordinator.commit({ groupId: 'g', memberId, memberEpoch, topics: [{ topic: 'orders', partitions: [{ partition, offset, leaderEpoch: 0, metadata: null }] }] })
+    expect(await commit('b', b1.memberEpoch, theirs, 50)).toEqual({ topics: [{ topic: 'orders', partitions: [{ partition: theirs, errorCode: 0 }] }] })
+    expect(await commit('a', a2.memberEpoch, theirs, 10)).toEqual({ topics: [{ topic: 'orders', partitions: [{ partition: theirs, errorCode: 113 }] }] })
+    expect(await commit('a', a2.memberEpoch, mine, 7)).toEqual({ topics: [{ topic: 'orders', partitions: [{ partition: mine, errorCode: 0 }] }] })
+    const fetched = await coordinator.fetchOffsets({ groupId: 'g', memberId: '', memberEpoch: -1, topics: [{ topic: 'orders', partitions: [theirs] }] })
+    expect(fetched.topics[0]!.partitions[0]!.offset).toBe(50)
+    coordinator.stop()
+  })
+
   it('refuses an invalid group id', async () => {
     const { coordinator } = setup()
     await expect(coordinator.heartbeat({ ...join('a'), groupId: '' }, 'h')).rejects.toMatchObject({ errorName: 'INVALID_GROUP_ID' })

@@ -1,8 +1,9 @@
 /**
  * @module GroupCoordinator: the broker's side of consumer groups. Group G lives in partition groupPartition(G, n) of
  * `__consumer_offsets`; the broker leading that partition coordinates G: it loads the partition's groups (GroupShard)
- * at its current leader epoch on the first request or sweep after it became leader, and drops them when it stops
- * leading (NOT_COORDINATOR to later requests, so clients find the new coordinator).
+ * at its current leader epoch on the first request or sweep after it became leader (a request waits up to 2 s for the
+ * load, then gets COORDINATOR_LOAD_IN_PROGRESS), and drops them when it stops leading (NOT_COORDINATOR to later
+ * requests, so clients find the new coordinator).
  *
  * Invariants: a request is served only by a shard loaded at the leader epoch this broker holds now; every answer
  * waits until the state it reveals is durable in the partition (GroupShard.barrier); group state changes are
@@ -32,6 +33,8 @@ export interface CoordinatorStats {
 }
 
 const PRINTABLE = /^[\x20-\x7e]{1,249}$/
+/** How long a request waits for its group's partition to load before COORDINATOR_LOAD_IN_PROGRESS. */
+const LOAD_WAIT_MS = 2_000
 
 export function checkGroupId(groupId: string): void {
   if (!PRINTABLE.test(groupId)) throw new SamsaError('INVALID_GROUP_ID', ErrorMessages.invalidGroupId(groupId))
@@ -107,7 +110,7 @@ export class GroupCoordinator {
       throw e
     }
     this.#counted(group.rebalances - before)
-    await this.#write(shard, group.drainChanges())
+    await this.#write(shard, this.#changes(shard, group))
     return res
   }
 
@@ -121,6 +124,7 @@ export class GroupCoordinator {
       group = this.#newGroup(shard, req.groupId)
     }
     group.validateMemberEpoch(req.memberId, req.memberEpoch, true)
+    const owns = (topic: string, partition: number) => admin || group.owns(req.memberId, topic, partition)
     const now = this.#ports.clock.nowMs()
     const records: OffsetRecord[] = []
     const topics = req.topics.map((t) => {
@@ -130,6 +134,8 @@ export class GroupCoordinator {
         partitions: t.partitions.map((p) => {
           if (count === null || p.partition < 0 || p.partition >= count) return { partition: p.partition, errorCode: 3 }
           if (p.offset < 0) return { partition: p.partition, errorCode: 42 }
+          // Not (or no longer) the member's: STALE_MEMBER_EPOCH, so a late commit cannot move the owner's offset.
+          if (!owns(t.topic, p.partition)) return { partition: p.partition, errorCode: 113 }
           records.push(group.offsets.commitRecord(t.topic, p.partition, { offset: p.offset, leaderEpoch: p.leaderEpoch, metadata: p.metadata, commitTimestampMs: now }))
           return { partition: p.partition, errorCode: 0 }
         }),
@@ -205,6 +211,14 @@ export class GroupCoordinator {
     for (let i = 0; i < rebalances; i++) this.#ports.metrics.groupRebalanced()
   }
 
+  /** What changed in the group, plus its deletion (a metadata tombstone) once it has no members and no commits left. */
+  #changes(shard: GroupShard, group: ConsumerGroup) {
+    const records = group.drainChanges()
+    if (group.members.size > 0 || group.offsets.size > 0) return records
+    shard.groups.delete(group.groupId)
+    return [...records, { type: 'metadata' as const, groupId: group.groupId, value: null }]
+  }
+
   #newGroup(shard: GroupShard, groupId: string): ConsumerGroup {
     if (this.stats.groups >= this.#ports.settings.maxGroups) {
       this.#refusedGroups++
@@ -265,13 +279,26 @@ export class GroupCoordinator {
     }
     const current = entry
     try {
-      await current.loaded
+      await this.#withinLoadWait(current.loaded, p)
     } catch (e) {
+      if (e instanceof SamsaError && e.code === 14) throw e
       this.#drop(p, current.shard)
       throw new SamsaError('COORDINATOR_LOAD_IN_PROGRESS', `partition ${p} of ${OFFSETS_TOPIC} could not be loaded yet: ${e instanceof Error ? e.message : String(e)}`)
     }
     if (this.#shards.get(p) !== current) return this.#loadedShard(p)
     return current.shard
+  }
+
+  /** The load, or COORDINATOR_LOAD_IN_PROGRESS (retriable) when it takes longer than LOAD_WAIT_MS (it goes on). */
+  #withinLoadWait(loaded: Promise<void>, p: number): Promise<void> {
+    let timer: Timer | null = null
+    const slow = new Promise<never>((_, reject) => {
+      timer = this.#ports.clock.setTimeout(() => reject(new SamsaError('COORDINATOR_LOAD_IN_PROGRESS', `partition ${p} of ${OFFSETS_TOPIC} is still loading`)), LOAD_WAIT_MS)
+    })
+    slow.catch(() => {})
+    return Promise.race([loaded, slow]).finally(() => {
+      if (timer) this.#ports.clock.clearTimeout(timer)
+    })
   }
 
   async #ledShards(): Promise<GroupShard[]> {
@@ -314,7 +341,7 @@ export class GroupCoordinator {
         const before = group.rebalances
         const gone = group.expire(now, { partitionCount: (t) => this.#ports.partitionCount(t) })
         this.#counted(group.rebalances - before)
-        const records = group.drainChanges()
+        const records = this.#changes(shard, group)
         if (gone.length > 0) this.#ports.logger.info({ groupId: group.groupId, members: gone }, 'removed consumer group members (session or rebalance timeout)')
         if (records.length > 0) await this.#write(shard, records).catch(() => {})
       }

@@ -6,12 +6,13 @@
  *   1 metadata  (group) → groupEpoch i32, assignmentEpoch i32, assignor string, count u32, [topic string, partitions i32]…
  *   2 member    (group, memberId) → instanceId nullable string, clientHost string, topics (count u32, [string]…),
  *               serverAssignor nullable string, rebalanceTimeoutMs i32, memberEpoch i32, previousMemberEpoch i32,
- *               state u8 (0 stable, 1 unrevoked, 2 unreleased), left bool, assigned list, pendingRevocation list
+ *               state u8 (0 stable, 1 unrevoked, 2 unreleased), left bool, assigned list, pendingRevocation list,
+ *               reportedOwned nullable list (what the member last said it owns)
  *   3 target    (group, memberId) → target list
  * Each key starts with a version byte 0 after the type; lists are the wire's topic-partition lists. A null value is
  * a tombstone (the member left, the commit was deleted).
  */
-import { ByteReader, ByteWriter, GROUP_ASSIGNORS, ProtocolError, readTopicPartitions, writeTopicPartitions } from '@samsa/shared'
+import { ByteReader, ByteWriter, GROUP_ASSIGNORS, ProtocolError, readNullableTopicPartitions, readTopicPartitions, writeNullableTopicPartitions, writeTopicPartitions } from '@samsa/shared'
 import type { GroupMetadata } from './consumer-group.js'
 import type { MemberState, PersistedMember } from './group-member.js'
 import type { CommittedOffsetValue } from './group-offsets.js'
@@ -52,6 +53,7 @@ export function encodeGroupValue(r: GroupRecord): Uint8Array | null {
       w.nullableString(m.serverAssignor).i32(m.rebalanceTimeoutMs).i32(m.memberEpoch).i32(m.previousMemberEpoch).u8(STATES.indexOf(m.state)).bool(m.left)
       writeTopicPartitions(w, toTopicPartitions(m.assigned))
       writeTopicPartitions(w, toTopicPartitions(m.pendingRevocation))
+      writeNullableTopicPartitions(w, m.reportedOwned && toTopicPartitions(m.reportedOwned))
       break
     }
     case 'target':
@@ -112,6 +114,8 @@ export function decodeGroupRecord(key: Uint8Array, value: Uint8Array | null): Gr
   const left = v.bool()
   const assigned = toPartitionSet(readTopicPartitions(v))
   const pendingRevocation = toPartitionSet(readTopicPartitions(v))
+  const reported = readNullableTopicPartitions(v)
   v.end()
-  return { type, groupId, memberId, value: { memberId, instanceId, clientHost, subscribedTopics, serverAssignor, rebalanceTimeoutMs, memberEpoch, previousMemberEpoch, state, left, assigned, pendingRevocation } }
+  const reportedOwned = reported && toPartitionSet(reported)
+  return { type, groupId, memberId, value: { memberId, instanceId, clientHost, subscribedTopics, serverAssignor, rebalanceTimeoutMs, memberEpoch, previousMemberEpoch, state, left, assigned, pendingRevocation, reportedOwned } }
 }

@@ -13,6 +13,8 @@ export class MemoryOffsetsLogs {
   readonly leaderEpochs = new Map<number, number | null>()
   readonly topics = new Map<string, number>()
   failAppends = false
+  /** While set, reads (loads) wait for it. */
+  readsHeld: Promise<void> | null = null
   #resignListeners = new Set<(p: number) => void>()
 
   constructor(readonly partitions: number) {
@@ -44,6 +46,7 @@ export class MemoryOffsetsLogs {
       leaderEpoch: (p) => this.leaderEpochs.get(p) ?? null,
       localRange: (p) => ({ logStartOffset: 0, logEndOffset: this.endOffset(p) }),
       readLocal: async (p, offset) => {
+        if (this.readsHeld) await this.readsHeld
         const out = this.batches.get(p)!.filter((b) => batchLastOffset(readBatchHeader(b)) >= offset)
         const bytes = new Uint8Array(out.reduce((n, b) => n + b.length, 0))
         let at = 0

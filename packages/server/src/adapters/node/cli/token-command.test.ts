@@ -24,6 +24,7 @@ describe('samsa token create', () => {
   it('grants only what is given; durations in s, m, h, d', () => {
     expect(grantsClaim({ sub: 'a', ttlSeconds: 1 })).toBeUndefined()
     expect(grantsClaim({ sub: 'a', ttlSeconds: 1, describe: ['x'], delete: [] })).toEqual({ describe: ['x'] })
+    expect(grantsClaim({ sub: 'a', ttlSeconds: 1, read: ['orders'], groupRead: ['billing*'], groupDescribe: [] })).toEqual({ read: ['orders'], groups: { read: ['billing*'] } })
     expect([ttlArg('90'), ttlArg('90s'), ttlArg('15m'), ttlArg('1h'), ttlArg('7d')]).toEqual([90, 90, 900, 3_600, 604_800])
     for (const bad of ['0', '1w', '-1h', 'h', '367d']) expect(() => ttlArg(bad)).toThrow(/duration/)
   })

@@ -1,8 +1,8 @@
 /**
  * @module `samsa token create`: a development JWT for a broker with authentication, signed with the broker's HS256
  * secret file or a private key (RS256/ES256/EdDSA, PEM PKCS#8 or JWK). Claims: `sub`, `iat`, `exp` (now + --ttl),
- * optional `iss`/`aud`, and the grants as the `samsa` claim (`{ read, write, create, delete, describe, admin }`, each
- * present only when given). The token goes to stdout alone, so `$(samsa token create …)` captures it.
+ * optional `iss`/`aud`, and the grants as the `samsa` claim (`{ read, write, create, delete, describe, groups: { read,
+ * describe }, admin }`, each present only when given). The token goes to stdout alone, so `$(samsa token create …)` captures it.
  */
 import { readFile } from 'node:fs/promises'
 import { InvalidArgumentError, Option, type Command } from 'commander'
@@ -31,6 +31,10 @@ export interface TokenCreateOptions {
   readonly create?: readonly string[]
   readonly delete?: readonly string[]
   readonly describe?: readonly string[]
+  /** Consumer groups it may be a member of (group read). */
+  readonly groupRead?: readonly string[]
+  /** Consumer groups it may find and describe (group describe). */
+  readonly groupDescribe?: readonly string[]
   readonly admin?: boolean
   readonly issuer?: string
   readonly audience?: string
@@ -41,6 +45,10 @@ export interface TokenCreateOptions {
 export function grantsClaim(o: TokenCreateOptions): Record<string, unknown> | undefined {
   const grants: Record<string, unknown> = {}
   for (const op of ['read', 'write', 'create', 'delete', 'describe'] as const) if (o[op] && o[op].length > 0) grants[op] = [...o[op]]
+  const groups: Record<string, string[]> = {}
+  if (o.groupRead && o.groupRead.length > 0) groups['read'] = [...o.groupRead]
+  if (o.groupDescribe && o.groupDescribe.length > 0) groups['describe'] = [...o.groupDescribe]
+  if (Object.keys(groups).length > 0) grants['groups'] = groups
   if (o.admin) grants['admin'] = true
   return Object.keys(grants).length > 0 ? grants : undefined
 }
@@ -97,6 +105,8 @@ export function registerToken(program: Command): void {
     .addOption(new Option('--create <patterns>', 'topics it may create').argParser(collect))
     .addOption(new Option('--delete <patterns>', 'topics it may delete').argParser(collect))
     .addOption(new Option('--describe <patterns>', 'topics it may see in metadata (read implies describe)').argParser(collect))
+    .addOption(new Option('--group-read <patterns>', 'consumer groups it may be a member of (join, commit); implies --group-describe').argParser(collect))
+    .addOption(new Option('--group-describe <patterns>', 'consumer groups it may find, describe and list').argParser(collect))
     .option('--admin', 'cluster administration rights')
     .addOption(new Option('--ttl <duration>', 'lifetime: 90s, 15m, 1h, 7d').argParser(ttlArg).default(3_600, '1h'))
     .addOption(new Option('--secret-file <path>', "sign HS256 with the broker's secret file").env('SAMSA_AUTH_HS256_SECRET_FILE'))
