@@ -1,7 +1,8 @@
 /**
  * @module Builds the browser bundles of the SDK, @samsa/shared bundled in, and prints their sizes:
  * dist/samsa.js (ES module, for `import('/sdk/samsa.js')`) and dist/samsa.iife.js (a plain `<script>` that sets the
- * global `Samsa`), each with a source map, plus dist/samsa.iife.d.ts declaring that global for TypeScript users.
+ * global `Samsa`), each with a source map, plus dist/samsa.iife.d.ts declaring that global for TypeScript users; and
+ * dist/samsa-groups.js, the ES module of the `/groups` entry (the client with consumer groups).
  */
 import { build } from 'esbuild'
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
@@ -27,6 +28,7 @@ const common = {
 const bundles = [
   { outfile: resolve(pkg, 'dist/samsa.js'), format: 'esm' },
   { outfile: resolve(pkg, 'dist/samsa.iife.js'), format: 'iife', globalName: 'Samsa' },
+  { outfile: resolve(pkg, 'dist/samsa-groups.js'), format: 'esm', entryPoints: [resolve(pkg, 'src/entries/groups.ts')] },
 ]
 for (const b of bundles) await build({ ...common, ...b })
 

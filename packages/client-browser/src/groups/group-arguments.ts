@@ -14,6 +14,7 @@ export function checkGroupConsumerOptions(options: unknown): void {
   checkShape(CONSUMER, 'options', options, {
     groupId,
     instanceId: optional(nonEmptyString),
+    sessionTimeoutMs: optional(durationMs(1)),
     rebalanceTimeoutMs: optional(durationMs(1)),
     assignor: optional(oneOf(...GROUP_ASSIGNORS)),
     autoCommit: optional(autoCommit),

@@ -52,14 +52,18 @@ export class GroupCommits {
     else this.#acked.set(tpKey(tp), committed)
   }
 
-  /** Commits the positions of `partitions` (default: every owned one) that moved; resolves once acknowledged. */
-  commit(partitions?: readonly TopicPartition[]): Promise<void> {
-    const run = this.#chain.then(() => this.#commitNow(partitions))
+  /**
+   * Commits the positions of `partitions` (default: every owned one) that moved; resolves once acknowledged. `sent`
+   * is called once the request is handed to the connection (or there is nothing to send): a request made after that
+   * is written after it.
+   */
+  commit(partitions?: readonly TopicPartition[], sent?: () => void): Promise<void> {
+    const run = this.#chain.then(() => this.#commitNow(partitions, sent)).finally(() => sent?.())
     this.#chain = run.catch(() => {})
     return run
   }
 
-  async #commitNow(partitions: readonly TopicPartition[] | undefined): Promise<void> {
+  async #commitNow(partitions: readonly TopicPartition[] | undefined, sent: (() => void) | undefined): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const owned = new Set(this.#host.owned().map(tpKey))
       const wanted = (partitions ?? this.#host.owned()).filter((tp) => owned.has(tpKey(tp)))
@@ -69,9 +73,9 @@ export class GroupCommits {
         return position !== null && (acked === undefined || position.offset > acked.offset) ? [{ tp, position }] : []
       })
       const epoch = this.#host.epoch()
-      if (moves.length === 0 || epoch <= 0) return
+      if (moves.length === 0 || epoch <= 0) return sent?.()
       try {
-        const answer = await this.#link.commit({
+        const answering = this.#link.commit({
           groupId: this.#host.groupId,
           memberId: this.#host.memberId,
           memberEpoch: epoch,
@@ -83,6 +87,8 @@ export class GroupCommits {
             }),
           })),
         })
+        sent?.()
+        const answer = await answering
         this.commits++
         const failed: SamsaError[] = []
         for (const t of answer.topics) {

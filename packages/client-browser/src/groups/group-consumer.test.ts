@@ -44,7 +44,7 @@ describe('group consumer: the member loop against scripted coordinator answers',
     await c.producer({ lingerMs: 0 }).send('t', Array.from({ length: n }, (_, i) => ({ value: `p${partition}-${from + i}`, partition })))
   }
   /** A member subscribed to 't' that logs its events into coord.events. */
-  function member(options: { autoCommit?: boolean | { intervalMs: number }; instanceId?: string } = {}): { sub: GroupSubscription; it: AsyncIterator<ConsumerRecord> } {
+  function member(options: { autoCommit?: boolean | { intervalMs: number }; instanceId?: string; sessionTimeoutMs?: number } = {}): { sub: GroupSubscription; it: AsyncIterator<ConsumerRecord> } {
     const sub = client().consumer({ groupId: 'g', lifecycle: null, ...options }).subscribe('t', { fromBeginning: true })
     for (const event of ['assigned', 'revoked', 'lost'] as const) sub.on(event, (tps) => coord.events.push(`${event} ${names(tps)}`))
     return { sub, it: sub[Symbol.asyncIterator]() }
@@ -81,6 +81,8 @@ describe('group consumer: the member loop against scripted coordinator answers',
     coord.answer(1, [{ topic: 't', partitions: [0, 1] }])
     await produce(0, 5)
     const { sub, it } = member()
+    const seen: string[] = [] // sub.assignment as listeners see it
+    for (const event of ['assigned', 'revoked'] as const) sub.on(event, () => seen.push(`${event}: ${names(sub.assignment)}`))
     const held = await next(it) // a record of partition 0 in the application's hand
     expect(held.partition).toBe(0)
     await until(() => coord.heartbeats.length === 2, { what: 'owned heartbeat' })
@@ -99,6 +101,7 @@ describe('group consumer: the member loop against scripted coordinator answers',
     await until(() => coord.events.includes('heartbeat 2 [t/1 t/2]'), { what: 'the heartbeat owning t/1 t/2' })
     expect(sub.assignment).toEqual([tp(1), tp(2)])
     expect(coord.events.slice(2)).toEqual([`commit t/0@${held.offset + 1}`, 'revoked t/0', 'heartbeat 2 [t/1]', 'fetch t/2', 'assigned t/2', 'heartbeat 2 [t/1 t/2]'])
+    expect(seen).toEqual(['assigned: t/0 t/1', 'revoked: t/1', 'assigned: t/1 t/2'])
     // Records of partition 0 buffered behind `held` are not delivered any more.
     await produce(2, 1)
     expect((await after).partition).toBe(2)
@@ -108,6 +111,8 @@ describe('group consumer: the member loop against scripted coordinator answers',
     coord.answer(3, [{ topic: 't', partitions: [0] }])
     await produce(0, 3)
     const { sub, it } = member()
+    const lostIn: number[] = []
+    sub.on('lost', () => lostIn.push(sub.memberEpoch))
     await next(it)
     await next(it) // offset 0 done
     await until(() => coord.heartbeats.length === 2, { what: 'owned heartbeat' })
@@ -117,6 +122,7 @@ describe('group consumer: the member loop against scripted coordinator answers',
     await until(() => coord.events.includes('assigned t/1'), { what: 'the rejoin' })
     expect(coord.commits).toEqual([])
     expect(coord.events).toContain('lost t/0')
+    expect(lostIn).toEqual([3]) // the epoch the member owned t/0 in
     expect(coord.heartbeats[3]).toMatchObject({ memberId: sub.memberId, memberEpoch: 0, subscribedTopicNames: ['t'], ownedPartitions: [] })
     expect(sub.memberEpoch).toBe(4)
   })
@@ -198,5 +204,59 @@ describe('group consumer: the member loop against scripted coordinator answers',
     await sub.close()
     expect(coord.events.slice(-3)).toEqual(['commit t/0@1', 'revoked t/0', 'heartbeat -2'])
     expect(coord.last).toMatchObject({ memberEpoch: -2, instanceId: 'billing-1' })
+  })
+
+  it('UNRELEASED_INSTANCE_ID is retried with backoff until the coordinator lets the instance id go', async () => {
+    coord.fail(new SamsaError('UNRELEASED_INSTANCE_ID', 'held')).fail(new SamsaError('UNRELEASED_INSTANCE_ID', 'held')).answer(5, [])
+    const { sub } = member({ instanceId: 'svc-1' })
+    await until(() => (clock.advance(50), sub.memberEpoch === 5), { what: 'the join after the retries' })
+    expect(coord.heartbeats.map((h) => [h.memberEpoch, h.instanceId])).toEqual([[0, 'svc-1'], [0, 'svc-1'], [0, 'svc-1']])
+  })
+
+  it('a refusal (GROUP_AUTHORIZATION_FAILED) ends the subscription with the error: `error` is emitted, the loop ends, nothing is left', async () => {
+    coord.fail(new SamsaError('GROUP_AUTHORIZATION_FAILED', 'not a member of g'))
+    const { sub, it } = member()
+    const errors: Error[] = []
+    sub.on('error', (e) => errors.push(e))
+    expect(await it.next()).toEqual({ done: true, value: undefined })
+    const error = await sub.closed
+    expect(error).toMatchObject({ errorName: 'GROUP_AUTHORIZATION_FAILED' })
+    expect(errors).toEqual([error])
+    expect(coord.heartbeats.map((h) => h.memberEpoch)).toEqual([0])
+  })
+
+  it('an aborted signal closes the subscription and leaves the group', async () => {
+    coord.answer(1, [{ topic: 't', partitions: [0] }])
+    const abort = new AbortController()
+    const sub = client().consumer({ groupId: 'g', lifecycle: null }).subscribe(['t'], { signal: abort.signal })
+    await until(() => sub.heartbeatsAnswered === 2, { what: 'joined and owning' })
+    abort.abort()
+    expect(await sub.closed).toBeUndefined()
+    expect(coord.last).toMatchObject({ memberEpoch: -1 })
+    expect(() => client().consumer({ groupId: 'g', lifecycle: null }).subscribe([])).toThrow(/topics must be a topic name or a non-empty list of them/)
+  })
+
+  it('no heartbeat answered for the session timeout: delivery pauses, partitions kept; an answer resumes it', async () => {
+    coord.answer(1, [{ topic: 't', partitions: [0] }])
+    await produce(0, 1)
+    const { sub, it } = member({ sessionTimeoutMs: 3_000 })
+    expect((await next(it)).offset).toBe(0)
+    await answered(sub)
+    const start = clock.now()
+    coord.refusing = new SamsaError('COORDINATOR_LOAD_IN_PROGRESS', 'loading')
+    // Heartbeats fail (with backoff) while time passes the session timeout.
+    await until(() => (clock.advance(100), clock.now() - start > 3_000), { what: 'the session timeout' })
+    const pushes = broker.pushes.length
+    await produce(0, 1, 1)
+    let second: number | null = null
+    void it.next().then((r) => (second = r.done === true ? -1 : r.value.offset))
+    await until(() => broker.pushes.length > pushes, { what: 'the push of offset 1' })
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(second).toBeNull()
+    expect(sub.assignment).toEqual([tp(0)])
+    coord.refusing = null
+    await until(() => (clock.advance(100), second !== null), { what: 'delivery resumed after an answered heartbeat' })
+    expect(second).toBe(1)
+    expect(coord.heartbeats.length).toBeGreaterThan(3)
   })
 })

@@ -20,6 +20,12 @@ export interface GroupConsumerOptions {
    * sessionStorage. Default: a dynamic member.
    */
   readonly instanceId?: string
+  /**
+   * The group's session timeout as this member assumes it (the brokers' `groupSessionTimeoutMs`), ms. Default 45 000.
+   * When no heartbeat has been answered for this long the coordinator may have given the member's partitions to
+   * others, so delivery pauses (partitions kept) until a heartbeat is answered again or the member learns it was fenced.
+   */
+  readonly sessionTimeoutMs?: number
   /** How long the coordinator waits for this member to revoke partitions before it removes it, ms. Default 60 000. */
   readonly rebalanceTimeoutMs?: number
   /** The coordinator's assignor for the group. Default: the coordinator's ('uniform'). */
@@ -43,6 +49,8 @@ export interface GroupSubscribeOptions {
 
 export const DEFAULT_AUTO_COMMIT_INTERVAL_MS = 5_000
 export const DEFAULT_REBALANCE_TIMEOUT_MS = 60_000
+/** The brokers' default `groupSessionTimeoutMs`. */
+export const DEFAULT_SESSION_TIMEOUT_MS = 45_000
 /** Until the coordinator's first answer names its own. */
 const INITIAL_HEARTBEAT_INTERVAL_MS = 5_000
 
@@ -85,6 +93,7 @@ export class GroupConsumer {
         autoCommitIntervalMs: auto === false ? null : auto === true ? DEFAULT_AUTO_COMMIT_INTERVAL_MS : auto.intervalMs,
         reset: opts.fromBeginning === true ? 'earliest' : 'latest',
         heartbeatIntervalMs: INITIAL_HEARTBEAT_INTERVAL_MS,
+        sessionTimeoutMs: o.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
         ...(o.creditWindowBytes !== undefined && { creditWindowBytes: o.creditWindowBytes }),
       },
       { ...deps, lifecycle: o.lifecycle === null ? noLifecycle : (o.lifecycle ?? defaultLifecycle()) },

@@ -7,7 +7,9 @@
  * Invariants: heartbeats go on while a reconciliation step waits for the application (so a slow record does not
  * cost the session; the coordinator's rebalance timeout bounds it); a step started before a rejoin never changes
  * the state after it (generations); while paused (a hidden page) no heartbeat is sent and the partitions are kept;
- * after leave() no heartbeat but the leave is sent.
+ * with no heartbeat answered for the session timeout the host is told the member is stale (delivery pauses) until
+ * one is; after depart() (pagehide) answers are ignored and resume() rejoins; after leave() no heartbeat but the
+ * leave is sent, and none at all after depart().
  */
 import { SamsaError } from '@samsa/shared'
 import { backoffDelayMs, type BackoffPolicy } from '../connection/backoff.js'
@@ -25,6 +27,11 @@ export interface MemberHost {
   assign(partitions: readonly TopicPartition[], current: () => boolean): Promise<void>
   /** Fenced or removed: stop every partition without committing (emits `lost`). */
   lose(partitions: readonly TopicPartition[]): void
+  /**
+   * No heartbeat was answered for the session timeout (true): the coordinator may have given the partitions to
+   * others, so delivery pauses, the partitions kept; a heartbeat answered again (false) resumes it.
+   */
+  stale(stale: boolean): void
   /** A fatal error: the subscription ends with it. */
   fail(error: Error): void
 }
@@ -43,6 +50,10 @@ export class GroupMember {
   readonly #deps: MemberDeps
   #state: MemberState
   #timer: TimerHandle | null = null
+  readonly #sessionTimeoutMs: number
+  /** Fires when no heartbeat was answered for the session timeout (armed by each answer). */
+  #staleTimer: TimerHandle | null = null
+  #stale = false
   #running: Promise<void> | null = null
   #again = false
   #paused = false
@@ -50,23 +61,33 @@ export class GroupMember {
   #departed = false
   #stopped = false
   #failures = 0
-  /** Heartbeat answers handled (errors included), for tests and tools. */
-  answered = 0
+  #answered = 0
   /** Bumped by a rejoin: a reconciliation step of an older generation changes nothing. */
   #generation = 0
   #reconciling: Promise<void> | null = null
   readonly #beatWaiters: (() => void)[] = []
 
-  constructor(config: MemberConfig, link: CoordinatorLink, host: MemberHost, deps: MemberDeps, heartbeatIntervalMs: number) {
+  constructor(config: MemberConfig, link: CoordinatorLink, host: MemberHost, deps: MemberDeps, timing: { readonly heartbeatIntervalMs: number; readonly sessionTimeoutMs: number }) {
     this.config = config
     this.#link = link
     this.#host = host
     this.#deps = deps
-    this.#state = initialMemberState(heartbeatIntervalMs)
+    this.#sessionTimeoutMs = timing.sessionTimeoutMs
+    this.#state = initialMemberState(timing.heartbeatIntervalMs)
   }
 
   get state(): MemberState {
     return this.#state
+  }
+
+  /** Heartbeat answers handled (errors included), for tests and tools. */
+  get answered(): number {
+    return this.#answered
+  }
+
+  /** depart() sent the leave and the page has not come back (resume()). */
+  get departed(): boolean {
+    return this.#departed
   }
 
   /** Joins (the first heartbeat, now). */
@@ -108,19 +129,19 @@ export class GroupMember {
     if (this.#stopped || this.#departed) return
     this.pause()
     this.#departed = true
-    await this.#running?.catch(() => {})
-    if (this.#state.epoch <= 0 || !this.#departed) return
+    // At once, without waiting for a heartbeat in flight (whose answer is ignored now): the page may be gone soon.
+    if (this.#state.epoch <= 0) return
     await this.#link.heartbeat(heartbeatRequest(this.config, this.#state, true)).catch((error: unknown) => this.#deps.logger.warn({ groupId: this.config.groupId, error }, 'leaving the group on pagehide failed'))
   }
 
   /** Stops the loop and sends the leave heartbeat (epoch −1, or −2 for a static member); resolves once answered or failed. */
   async leave(): Promise<void> {
     if (this.#stopped) return
-    this.#stopped = true
-    this.#clearTimer()
+    this.stop()
     await this.#running?.catch(() => {})
     for (const w of this.#beatWaiters.splice(0)) w()
-    if (this.#state.epoch <= 0) return
+    // After depart() the member has left already (and a reloaded page may have taken its place).
+    if (this.#state.epoch <= 0 || this.#departed) return
     await this.#link.heartbeat(heartbeatRequest(this.config, this.#state, true)).catch((error: unknown) => this.#deps.logger.warn({ groupId: this.config.groupId, error }, 'leaving the group failed; the coordinator removes the member after its session timeout'))
   }
 
@@ -128,6 +149,7 @@ export class GroupMember {
   stop(): void {
     this.#stopped = true
     this.#clearTimer()
+    if (this.#staleTimer !== null) this.#deps.clock.clearTimeout(this.#staleTimer)
     for (const w of this.#beatWaiters.splice(0)) w()
   }
 
@@ -156,6 +178,22 @@ export class GroupMember {
     }, ms)
   }
 
+  /** A heartbeat was answered: not stale (any more), and the session timeout counts from now. */
+  #answeredNow(): void {
+    if (this.#staleTimer !== null) this.#deps.clock.clearTimeout(this.#staleTimer)
+    this.#staleTimer = this.#deps.clock.setTimeout(() => {
+      this.#staleTimer = null
+      if (this.#stopped || this.#stale) return
+      this.#stale = true
+      this.#deps.logger.warn({ groupId: this.config.groupId, memberId: this.config.memberId, sessionTimeoutMs: this.#sessionTimeoutMs }, 'no heartbeat answered for the session timeout: delivery pauses')
+      this.#host.stale(true)
+    }, this.#sessionTimeoutMs)
+    if (this.#stale) {
+      this.#stale = false
+      this.#host.stale(false)
+    }
+  }
+
   #clearTimer(): void {
     if (this.#timer !== null) this.#deps.clock.clearTimeout(this.#timer)
     this.#timer = null
@@ -165,12 +203,13 @@ export class GroupMember {
   async #beat(): Promise<void> {
     const sent = heartbeatRequest(this.config, this.#state)
     try {
-      const answer = await this.#link.heartbeat(sent).finally(() => this.answered++)
-      if (this.#stopped) return
+      const answer = await this.#link.heartbeat(sent).finally(() => this.#answered++)
+      if (this.#stopped || this.#departed) return
       this.#failures = 0
       this.#state = onHeartbeat(this.#state, sent, answer)
+      this.#answeredNow()
     } catch (error) {
-      if (this.#stopped) return
+      if (this.#stopped || this.#departed) return
       return this.#failed(error)
     }
     for (const w of this.#beatWaiters.splice(0)) w()
@@ -207,8 +246,9 @@ export class GroupMember {
   #rejoin(): void {
     const lost = this.#state.owned
     this.#generation++
-    this.#state = afterError(this.#state, 'rejoin')
+    // `lost` is emitted while the member still reports the epoch it owned those partitions in.
     if (lost.length > 0) this.#host.lose(lost)
+    this.#state = afterError(this.#state, 'rejoin')
   }
 
   #failed(error: unknown): void {

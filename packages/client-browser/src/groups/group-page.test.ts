@@ -1,5 +1,5 @@
 import 'fake-indexeddb/auto'
-import { SamsaError } from '@samsa/shared'
+import { ApiKeys, SamsaError } from '@samsa/shared'
 import { IDBFactory } from 'fake-indexeddb'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
@@ -103,17 +103,42 @@ describe('group consumer in a page: lifecycle, per-tab instance id, IndexedDB po
     expect((await it.next()).value.offset).toBe(1) // done with 0
     await until(() => coord.heartbeats.length === 2, { what: 'owned heartbeat' })
     page.hide()
+    // Nothing on pagehide waits for an answer: the commit stays unanswered, the leave goes out right after it.
+    broker.unanswered.add(ApiKeys.OFFSET_COMMIT)
     page.pagehide()
     await until(() => coord.last?.memberEpoch === -2, { what: 'the leave' })
-    expect(coord.events.slice(-2)).toEqual(['commit t/0@1', 'heartbeat -2'])
+    const sent = broker.requests.map((r) => r.apiKey)
+    expect(sent.slice(-2)).toEqual(['OFFSET_COMMIT', 'CONSUMER_GROUP_HEARTBEAT'])
+    expect(broker.requests.at(-2)!.body).toMatchObject({ memberEpoch: 1, topics: [{ topic: 't', partitions: [{ partition: 0, offset: 1 }] }] })
     expect(coord.last!.instanceId).toBe('kiosk-1')
+    // (The page stayed: the unanswered commit is given up with the connection.)
+    broker.unanswered.delete(ApiKeys.OFFSET_COMMIT)
+    coord.offsets.set('t/0', { offset: 1, leaderEpoch: 0 })
+    broker.dropConnections()
     // The page comes back: it drops what it held (without committing) and rejoins with its instance id.
     coord.answer(2, [{ topic: 't', partitions: [0] }])
     page.show()
-    await until(() => coord.events.includes('heartbeat 2 [t/0]'), { what: 'the rejoin' })
+    // (Time moves for the reconnect's backoff.)
+    await until(() => (clock.advance(20), coord.events.includes('heartbeat 2 [t/0]')), { what: 'the rejoin' })
     expect(lost).toEqual([[{ topic: 't', partition: 0 }]])
     expect(coord.heartbeats.at(-2)).toMatchObject({ memberEpoch: 0, instanceId: 'kiosk-1', ownedPartitions: [] })
     expect((await it.next()).value.offset).toBe(1) // from the committed offset: record 1 was in hand, not done
+  })
+
+  it('close() after pagehide (the page goes away) sends no second commit or leave', async () => {
+    coord.answer(1, [{ topic: 't', partitions: [0] }])
+    await produce(0, 2)
+    const page = fakePage()
+    const sub = client().consumer({ groupId: 'g', instanceId: 'kiosk-2', lifecycle: page }).subscribe('t', { fromBeginning: true })
+    const it = sub[Symbol.asyncIterator]()
+    await it.next()
+    await it.next()
+    await until(() => coord.heartbeats.length === 2, { what: 'owned heartbeat' })
+    page.pagehide()
+    await until(() => coord.last?.memberEpoch === -2, { what: 'the leave' })
+    const requests = broker.requests.length
+    await sub.close()
+    expect(broker.requests.slice(requests).map((r) => r.apiKey).filter((k) => k === 'OFFSET_COMMIT' || k === 'CONSUMER_GROUP_HEARTBEAT')).toEqual([])
   })
 
   it("instanceId 'tab' is kept across a reload (sessionStorage); a duplicated tab takes another one; a static member leaves with −2", async () => {

@@ -3,12 +3,13 @@
  * delivered as one subscription (owned-partitions.ts), with `assigned` / `revoked` / `lost` events, commits to the
  * coordinator (group-commits.ts: auto every interval, on revoke, on pagehide and on close; or manual) and the page
  * lifecycle (hidden: delivery and heartbeats paused, partitions kept until the session timeout; visible: heartbeat at
- * once; pagehide: commit).
+ * once; pagehide: commit, then leave — back from the back/forward cache it rejoins).
  *
  * Invariants: a partition starts only after the revocations before it were acknowledged by a heartbeat (member
  * loop); `revoked` is emitted after the application is done with the partition's last delivered record and (auto
- * commit) after its position was committed; `lost` partitions (fenced) are dropped without committing; it ends once,
- * and after close() resolves the member has left the group (epoch −1, or −2 for a static member).
+ * commit) after its position was committed; `lost` partitions (fenced) are dropped without committing; each starts
+ * at the newer of the group's commit and the page's stored position (start-reconcile.ts); it ends once, and after
+ * close() resolves the member has left the group (epoch −1, or −2 for a static member).
  */
 import type { ConsumerRecord } from '../consumer/consumer-record.js'
 import type { BatchHandler, ProcessOptions } from '../consumer/subscribe-options.js'
@@ -47,6 +48,8 @@ export interface GroupSubscriptionConfig {
   readonly autoCommitIntervalMs: number | null
   readonly reset: 'earliest' | 'latest'
   readonly heartbeatIntervalMs: number
+  /** No heartbeat answered this long: delivery pauses (the coordinator may have given the partitions away). */
+  readonly sessionTimeoutMs: number
   readonly creditWindowBytes?: number
 }
 
@@ -115,9 +118,9 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
     return this.#member?.answered ?? 0
   }
 
-  /** The partitions delivered now. */
+  /** The partitions delivered now (in an `assigned` listener: with the new ones; in a `revoked` one: without the old). */
   get assignment(): readonly TopicPartition[] {
-    return this.#member?.state.owned ?? []
+    return this.#owned.delivering
   }
 
   /** The static instance id once resolved (null for a dynamic member or before). */
@@ -156,6 +159,7 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
     const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)))
     promise.catch(() => {})
     this.#processing = { promise, resolve, reject }
+    if (this.#ended) void this.closed.then((error) => (error === undefined ? resolve() : reject(error)))
     return promise
   }
 
@@ -177,22 +181,29 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
     }
     this.#release = instance?.release ?? null
     if (this.#ended) return this.#release?.()
-    const { groupId, memberId, topics, rebalanceTimeoutMs, assignor, heartbeatIntervalMs } = this.#config
+    const { groupId, memberId, topics, rebalanceTimeoutMs, assignor, heartbeatIntervalMs, sessionTimeoutMs } = this.#config
     const config = { groupId, memberId, instanceId: instance?.id ?? null, topics, rebalanceTimeoutMs, assignor }
     this.#member = new GroupMember(
       config,
       this.#link,
-      { revoke: (tps, current) => this.#revoke(tps, current), assign: (tps, current) => this.#assign(tps, current), lose: (tps) => this.#lose(tps), fail: (e) => this.#fail(e) },
+      {
+        revoke: (tps, current) => this.#revoke(tps, current),
+        assign: (tps, current) => this.#assign(tps, current),
+        lose: (tps) => this.#lose(tps),
+        stale: (stale) => (stale ? this.#owned.pause('stale') : this.#owned.resume('stale')),
+        fail: (e) => this.#fail(e),
+      },
       { clock: this.#deps.clock, random: this.#deps.random, logger: this.#deps.logger, backoff: this.#deps.retryBackoff },
-      heartbeatIntervalMs,
+      { heartbeatIntervalMs, sessionTimeoutMs },
     )
     this.#unwatch = this.#deps.lifecycle.watch({
       hidden: () => {
         this.#member?.pause()
-        this.#owned.pause()
+        this.#owned.pause('hidden')
       },
       visible: () => {
-        this.#owned.resume()
+        this.#owned.resume('hidden')
+        this.#owned.resume('leaving')
         this.#member?.resume()
       },
       pagehide: () => void this.#pagehide(),
@@ -234,13 +245,19 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
     this.#emit('lost', tps)
   }
 
-  /** The page is going away: delivery stops, positions are committed (auto commit), then the member leaves (see GroupMember.depart). */
+  /**
+   * The page is going away: delivery stops, positions are committed (auto commit) and the member leaves (see
+   * GroupMember.depart). Nothing waits for an answer (the page may be gone before one comes): the leave is sent right
+   * after the commit, on the same connection, so the coordinator sees the commit first.
+   */
   async #pagehide(): Promise<void> {
     const member = this.#member
     if (member === null || this.#ended) return
-    this.#owned.pause()
+    this.#owned.pause('leaving')
     member.pause()
-    await this.#autoCommit()
+    if (this.#config.autoCommitIntervalMs !== null) {
+      await new Promise<void>((sent) => void this.#commits.commit(undefined, sent).catch((e: unknown) => this.#commitFailed(e)))
+    }
     await member.depart()
   }
 
@@ -287,7 +304,8 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
     if (member !== null) {
       const owned = this.#owned.partitions
       await Promise.all(owned.map((tp) => this.#owned.stop(tp, false)))
-      if (error === undefined && this.#config.autoCommitIntervalMs !== null) await this.#commits.commit(owned).catch((e: unknown) => this.#commitFailed(e))
+      // A departed member (pagehide) committed and left already.
+      if (error === undefined && this.#config.autoCommitIntervalMs !== null && !member.departed) await this.#commits.commit(owned).catch((e: unknown) => this.#commitFailed(e))
       if (owned.length > 0) this.#emit('revoked', owned)
       if (leave) await member.leave()
       else member.stop()

@@ -12,7 +12,9 @@ import type { ConsumerRecord } from '../consumer/consumer-record.js'
 import type { BatchHandler, ProcessOptions } from '../consumer/subscribe-options.js'
 import { Subscription, type SubscriptionDeps } from '../consumer/subscription.js'
 import type { StoredPosition } from '../storage/stores.js'
-import { tpKey, type TopicPartition } from './member-state.js'
+import { sortPartitions, tpKey, type TopicPartition } from './member-state.js'
+
+export type PauseReason = 'hidden' | 'stale' | 'leaving'
 
 /** The reason a queued record is taken back from a partition's subscription (it was never handed out). */
 class Withdrawn extends Error {}
@@ -51,7 +53,8 @@ export class OwnedPartitions {
   readonly #released: (() => void)[] = []
   #mode: 'none' | 'iterator' | 'process' = 'none'
   #process: { handler: BatchHandler; opts: ProcessOptions } | null = null
-  #paused = false
+  /** Why delivery is paused ('hidden' page, 'stale' member, 'leaving' page); it flows while this is empty. */
+  readonly #pausedFor = new Set<PauseReason>()
   #closed = false
   #wake: (() => void) | null = null
 
@@ -59,8 +62,14 @@ export class OwnedPartitions {
     this.#host = host
   }
 
+  /** Every partition with a subscription (stopped ones too, until removed). */
   get partitions(): TopicPartition[] {
     return [...this.#owned.values()].map((o) => o.tp)
+  }
+
+  /** The partitions delivering now (started, not stopped), sorted. */
+  get delivering(): TopicPartition[] {
+    return sortPartitions([...this.#owned.values()].filter((o) => !o.stopped).map((o) => o.tp))
   }
 
   /** The position after the last record the application is done with (null before the start is known). */
@@ -82,7 +91,7 @@ export class OwnedPartitions {
     void sub.closed.then((error) => {
       if (error !== undefined && this.#owned.get(key)?.sub === sub) this.#host.failed(tp, error)
     })
-    if (this.#paused) sub.pause()
+    if (this.#pausedFor.size > 0) sub.pause()
     this.#attach(key, sub)
   }
 
@@ -126,13 +135,16 @@ export class OwnedPartitions {
     this.#withdraw(key)
   }
 
-  pause(): void {
-    this.#paused = true
+  /** Pauses delivery for `reason` (records stay buffered, positions kept). */
+  pause(reason: PauseReason): void {
+    this.#pausedFor.add(reason)
     for (const o of this.#owned.values()) o.sub.pause()
   }
 
-  resume(): void {
-    this.#paused = false
+  /** Lifts `reason`; delivery flows again once no reason is left. */
+  resume(reason: PauseReason): void {
+    this.#pausedFor.delete(reason)
+    if (this.#pausedFor.size > 0) return
     for (const o of this.#owned.values()) o.sub.resume()
     this.#wakeUp()
   }
@@ -190,7 +202,7 @@ export class OwnedPartitions {
     this.#release(true)
     for (;;) {
       if (this.#closed) return { done: true, value: undefined }
-      const next = this.#paused ? undefined : this.#queue.shift()
+      const next = this.#pausedFor.size > 0 ? undefined : this.#queue.shift()
       if (next !== undefined) {
         this.#inHand = next
         return { done: false, value: next.record }

@@ -22,6 +22,8 @@ export class ScriptedCoordinator {
   findRequests = 0
   /** What happened, in order: `heartbeat <epoch> [owned]`, `commit t/p@offset…`, `fetch t/p…`; tests add their own lines. */
   readonly events: string[] = []
+  /** While set, every heartbeat is answered with this error (scripted answers wait). */
+  refusing: SamsaError | null = null
   /** The heartbeat interval every answer names, ms. */
   intervalMs = 1_000
   readonly #answers: Answer[] = []
@@ -60,6 +62,7 @@ export class ScriptedCoordinator {
   #heartbeat(q: ConsumerGroupHeartbeatRequest): ConsumerGroupHeartbeatResponse {
     this.heartbeats.push(q)
     this.events.push(`heartbeat ${q.memberEpoch}${q.ownedPartitions === null ? '' : ` [${q.ownedPartitions.flatMap((t) => t.partitions.map((p) => `${t.topic}/${p}`)).join(' ')}]`}`)
+    if (this.refusing !== null) throw this.refusing
     const next = this.#answers.shift()
     if (next instanceof SamsaError) throw next
     if (next !== undefined) this.#epoch = next.epoch
