@@ -1,33 +1,25 @@
 /**
- * @module Browser tabs as consumer-group members (e2e/pages/group-member.html) for the group specs: the SDK's groups
- * entry bundled for the page (esbuild over packages/client-browser/src/entries/groups.ts, served at
- * /sdk/samsa-groups.js), and the test's side of a tab: its assigned/revoked events taken from the page every 100 ms
+ * @module Browser tabs as consumer-group members (e2e/pages/group-member.html) for the group specs: the SDK's built
+ * groups module (packages/client-browser/dist/samsa-groups.js, `npm run build`) served at /sdk/samsa-groups.js on the
+ * pages' origin, and the test's side of a tab: its assigned/revoked events taken from the page every 100 ms
  * into a GroupMembers history, its processed records read from the `deliveries` store at the end (each written in the
  * same transaction as its position, so exactly what the pages processed; the tabs of one origin share it), a reload that ends the old load's ownership
  * in the history (`stopped`) after taking its last events.
  */
 import type { BrowserContext, Page } from '@playwright/test'
-import { build } from 'esbuild'
+import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { GroupMembers, HistoryLine } from '../../test/fault/support/group-members.js'
 import type { GroupEvent } from '../../test/support/group-history.js'
 import { readStore, servePages, waitReady } from './harness.js'
 
-const ENTRY = fileURLToPath(new URL('../../packages/client-browser/src/entries/groups.ts', import.meta.url))
-const SHARED = fileURLToPath(new URL('../../packages/shared/src/index.ts', import.meta.url))
-let bundle: Promise<string> | null = null
+const GROUPS_BUNDLE = fileURLToPath(new URL('../../packages/client-browser/dist/samsa-groups.js', import.meta.url))
 
-/** The groups entry as one ES module for the browser (built once per run). */
-export function groupsBundle(): Promise<string> {
-  bundle ??= build({ entryPoints: [ENTRY], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, alias: { '@samsa/shared': SHARED }, logLevel: 'warning' })
-    .then((r) => r.outputFiles[0]!.text)
-  return bundle
-}
-
-/** servePages, plus the groups bundle at /sdk/samsa-groups.js on the same origin. */
+/** servePages, plus the SDK's groups module at /sdk/samsa-groups.js on the same origin. */
 export async function serveGroupPages(context: BrowserContext, origin: { readonly host: string; readonly httpUrl: string }): Promise<void> {
+  if (!existsSync(GROUPS_BUNDLE)) throw new Error(`${GROUPS_BUNDLE} is missing: run \`npm run build\` in the repository root first`)
   await servePages(context, origin)
-  const js = await groupsBundle()
+  const js = readFileSync(GROUPS_BUNDLE, 'utf8')
   await context.route((url) => url.host === origin.host && url.pathname === '/sdk/samsa-groups.js', (route) => route.fulfill({ contentType: 'text/javascript; charset=utf-8', body: js }))
 }
 
