@@ -8,9 +8,10 @@
  *    load gets the same partitions back with no rebalance: the group epoch (describeGroups) is unchanged and the Node
  *    member neither loses nor gains a partition.
  * 2. The issue's "done when": a 3-node cluster, a 12-partition topic (RF 3), three Node members and two tabs in one
- *    group while a producer writes; a Node member is killed with SIGKILL, then the broker leading partition 0 is
- *    killed with SIGKILL and restarted; every partition is owned again within the session timeout and nothing is
- *    processed twice in one epoch; `samsa groups describe` shows the members' assignment and the lag.
+ *    group while a producer writes; a Node member is killed with SIGKILL, then the broker that is the group's
+ *    coordinator is killed with SIGKILL and restarted (the members keep their membership: the session, 10 s, is above a
+ *    failover); every partition is owned again within the session timeout and nothing is processed twice in one epoch;
+ *    `samsa groups describe` shows the members' assignment and the lag.
  */
 import { expect, test, type BrowserContext } from '@playwright/test'
 import { runCli } from '../test/support/child-broker.js'
@@ -22,8 +23,10 @@ import { createReplicatedTopic } from '../test/fault/support/observe.js'
 import { DeliveriesSync, GroupTab, serveGroupPages } from './support/group-tabs.js'
 import { assertBuilt, startEnv, watchPage } from './support/harness.js'
 
+/** Group session of the reload case (a reload must come back well within it) and of the cluster case (above a coordinator failover). */
 const SESSION_TIMEOUT_MS = 4_000
-const GROUP_ARGS = ['--group-session-timeout-ms', String(SESSION_TIMEOUT_MS), '--group-heartbeat-interval-ms', '200', '--offsets-topic-partitions', '3']
+const CLUSTER_SESSION_TIMEOUT_MS = 10_000
+const groupArgs = (sessionTimeoutMs: number) => ['--group-session-timeout-ms', String(sessionTimeoutMs), '--group-heartbeat-interval-ms', '200', '--offsets-topic-partitions', '3']
 const DB = 'group-app'
 /** A member removed by the coordinator learns it at its next heartbeat (200 ms): its zombie tail may last about that long. */
 const MAX_ZOMBIE_MS = 1_400
@@ -48,7 +51,7 @@ async function finish(group: GroupMembers, tabs: GroupTab[], deliveries: Deliver
 
 test('a tab reloaded within the session timeout gets its partitions back without a rebalance (static membership)', async ({ browser }) => {
   assertBuilt()
-  const env = await startEnv(GROUP_ARGS)
+  const env = await startEnv(groupArgs(SESSION_TIMEOUT_MS))
   let context: BrowserContext | null = null
   let group: GroupMembers | null = null
   const tabs: GroupTab[] = []
@@ -100,7 +103,7 @@ test('a tab reloaded within the session timeout gets its partitions back without
 test('three Node members and two tabs share 12 partitions on a 3-node cluster through a member kill and a broker kill', async ({ browser }) => {
   test.setTimeout(180_000)
   assertBuilt()
-  const cluster = await FaultCluster.start({ sessionTimeoutMs: 2_000, extraArgs: GROUP_ARGS })
+  const cluster = await FaultCluster.start({ sessionTimeoutMs: 2_000, extraArgs: groupArgs(CLUSTER_SESSION_TIMEOUT_MS) })
   let context: BrowserContext | null = null
   let group: GroupMembers | null = null
   const tabs: GroupTab[] = []
@@ -132,15 +135,20 @@ test('three Node members and two tabs share 12 partitions on a 3-node cluster th
     await until(async () => (await deliveries.sync(tabs[0]!.page)) > 0, { timeoutMs: 15_000, what: 'the tabs processing records' })
 
     t0 = await g.kill('c2')
-    const memberKillMs = (await g.waitSettled(everyone().filter((m) => m !== 'c2'), 'four members after c2 was killed', 30_000)) - t0
+    const memberKillMs = (await g.waitSettled(everyone().filter((m) => m !== 'c2'), 'four members after c2 was killed', CLUSTER_SESSION_TIMEOUT_MS + 10_000)) - t0
 
-    const leader = await cluster.waitLeader(topic, 0)
+    // The broker killed is the group's coordinator (it also leads some of the topic's partitions).
+    const { coordinator } = await describeGroup(g.brokers, 'fleet')
     t0 = Date.now()
-    await cluster.kill(leader.leader)
-    g.fault(`kill -9 of node ${leader.leader}, leader of ${topic}/0`)
-    await cluster.waitLeader(topic, 0, (p) => p.leader !== leader.leader)
-    const brokerKill = { node: leader.leader, newLeaderMs: Date.now() - t0 }
-    await cluster.restart(leader.leader)
+    await cluster.kill(coordinator)
+    g.fault(`kill -9 of node ${coordinator}, the group's coordinator`)
+    const moved = await describeGroup(cluster.brokerUrls.filter((_, i) => i + 1 !== coordinator), 'fleet', 30_000)
+    const newCoordinatorMs = Date.now() - t0
+    const survivors = everyone().filter((m) => m !== 'c2')
+    const brokerKill = { node: coordinator, newCoordinator: moved.coordinator, newCoordinatorMs, ownedMs: (await g.waitSettled(survivors, 'the four members owning every partition after the broker kill', CLUSTER_SESSION_TIMEOUT_MS + 2_000)) - t0 }
+    const lostAfterKill = g.events().filter((e) => e.type === 'revoked' && e.lost === true && e.at > t0)
+    expect(lostAfterKill, 'members keep their membership across the coordinator failover').toEqual([])
+    await cluster.restart(coordinator)
     await cluster.waitHealthy()
 
     // `samsa groups describe` shows the members, their assignment and the lag.
@@ -152,7 +160,7 @@ test('three Node members and two tabs share 12 partitions on a 3-node cluster th
 
     stopped = true
     await producing
-    await finish(g, tabs, deliveries, ['c1', 'c3'], SESSION_TIMEOUT_MS + 2_000)
+    await finish(g, tabs, deliveries, ['c1', 'c3'], CLUSTER_SESSION_TIMEOUT_MS + 2_000)
     console.log(`done-when: five members settled ${joinMs} ms after start; member kill → 12 partitions owned by the four others ${memberKillMs} ms; broker kill ${JSON.stringify(brokerKill)}`)
     failed = false
   } finally {
