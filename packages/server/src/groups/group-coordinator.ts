@@ -343,7 +343,8 @@ export class GroupCoordinator {
         this.#counted(group.rebalances - before)
         const records = this.#changes(shard, group)
         if (gone.length > 0) this.#ports.logger.info({ groupId: group.groupId, members: gone }, 'removed consumer group members (session or rebalance timeout)')
-        if (records.length > 0) await this.#write(shard, records).catch(() => {})
+        // Not awaited: a slow append (acks all waiting for its ISR) must not hold the other groups' expiry; the shard keeps the order.
+        if (records.length > 0) this.#write(shard, records).catch(() => {})
       }
     }
   }
