@@ -19,8 +19,8 @@ export interface CommitsHost {
   epoch(): number
   /** The partitions the member delivers now. */
   owned(): readonly TopicPartition[]
-  /** The position to commit for an owned partition (null: nothing delivered yet). */
-  position(tp: TopicPartition): StoredPosition | null
+  /** The position to commit for an owned partition (null: nothing delivered yet); `handed`: the record in hand counts. */
+  position(tp: TopicPartition, handed: boolean): StoredPosition | null
   /** Resolves after the next successful heartbeat (the epoch may have moved). */
   nextHeartbeat(): Promise<void>
 }
@@ -55,20 +55,20 @@ export class GroupCommits {
   /**
    * Commits the positions of `partitions` (default: every owned one) that moved; resolves once acknowledged. `sent`
    * is called once the request is handed to the connection (or there is nothing to send): a request made after that
-   * is written after it.
+   * is written after it. `handed`: the record in the application's hand counts as done (a manual commit).
    */
-  commit(partitions?: readonly TopicPartition[], sent?: () => void): Promise<void> {
-    const run = this.#chain.then(() => this.#commitNow(partitions, sent)).finally(() => sent?.())
+  commit(partitions?: readonly TopicPartition[], sent?: () => void, handed = false): Promise<void> {
+    const run = this.#chain.then(() => this.#commitNow(partitions, sent, handed)).finally(() => sent?.())
     this.#chain = run.catch(() => {})
     return run
   }
 
-  async #commitNow(partitions: readonly TopicPartition[] | undefined, sent: (() => void) | undefined): Promise<void> {
+  async #commitNow(partitions: readonly TopicPartition[] | undefined, sent: (() => void) | undefined, handed: boolean): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const owned = new Set(this.#host.owned().map(tpKey))
       const wanted = (partitions ?? this.#host.owned()).filter((tp) => owned.has(tpKey(tp)))
       const moves = wanted.flatMap((tp) => {
-        const position = this.#host.position(tp)
+        const position = this.#host.position(tp, handed)
         const acked = this.#acked.get(tpKey(tp))
         return position !== null && (acked === undefined || position.offset > acked.offset) ? [{ tp, position }] : []
       })

@@ -152,9 +152,9 @@ describe('group consumer: the member loop against scripted coordinator answers',
     await until(() => coord.heartbeats.length === 2, { what: 'owned heartbeat' })
     coord.commitErrors.push(new SamsaError('STALE_MEMBER_EPOCH', 'stale'))
     coord.answer(2, null)
-    await sub.commit()
-    expect(coord.commits.map((c) => [c.memberEpoch, c.topics[0]!.partitions[0]!.offset])).toEqual([[1, 1], [2, 1]])
-    expect(sub.committed(tp(0))).toEqual({ offset: 1, leaderEpoch: 0 })
+    await sub.commit() // offset 1 is in hand: committed up to it
+    expect(coord.commits.map((c) => [c.memberEpoch, c.topics[0]!.partitions[0]!.offset])).toEqual([[1, 2], [2, 2]])
+    expect(sub.committed(tp(0))).toEqual({ offset: 2, leaderEpoch: 0 })
   })
 
   it('auto commit: the positions the application is done with, once per interval', async () => {
@@ -184,8 +184,8 @@ describe('group consumer: the member loop against scripted coordinator answers',
     clock.advance(10_000)
     await until(() => coord.heartbeats.length >= 3, { what: 'heartbeats' })
     expect(coord.commits).toEqual([])
-    await sub.commit()
-    expect(coord.events).toContain('commit t/0@2')
+    await sub.commit() // from inside the loop: the record in hand (offset 2) counts
+    expect(coord.events).toContain('commit t/0@3')
     await next(it)
     await sub.close()
     expect(coord.commits.length).toBe(1)

@@ -95,7 +95,7 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
         memberId: config.memberId,
         epoch: () => this.#member?.state.epoch ?? 0,
         owned: () => this.#member?.state.owned ?? [],
-        position: (tp) => this.#owned.position(tp),
+        position: (tp, handed) => this.#owned.position(tp, handed),
         nextHeartbeat: () => this.#member?.nextHeartbeat() ?? Promise.resolve(),
       },
       this.#link,
@@ -138,9 +138,12 @@ export class GroupSubscription implements AsyncIterable<ConsumerRecord> {
     return this.#events.on(event, listener)
   }
 
-  /** Commits the position after the last record the application is done with, for every owned partition; resolves once acknowledged. */
+  /**
+   * Commits, for every owned partition, the position after the last record handed to the application (the one in
+   * its hand included, as a plain subscription's commit() does); resolves once acknowledged.
+   */
   commit(): Promise<void> {
-    return this.#commits.commit()
+    return this.#commits.commit(undefined, undefined, true)
   }
 
   /**

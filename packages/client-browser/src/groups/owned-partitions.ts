@@ -72,10 +72,16 @@ export class OwnedPartitions {
     return sortPartitions([...this.#owned.values()].filter((o) => !o.stopped).map((o) => o.tp))
   }
 
-  /** The position after the last record the application is done with (null before the start is known). */
-  position(tp: TopicPartition): StoredPosition | null {
-    const owned = this.#owned.get(tpKey(tp))
-    return owned?.sub.committed(tp.partition) ?? null
+  /**
+   * The position after the last record the application is done with (null before the start is known); with
+   * `handed`, after the record in its hand too (a manual commit from inside the loop commits the record it is on).
+   */
+  position(tp: TopicPartition, handed = false): StoredPosition | null {
+    const key = tpKey(tp)
+    const done = this.#owned.get(key)?.sub.committed(tp.partition) ?? null
+    const held = handed && this.#inHand?.key === key ? this.#inHand.record : null
+    if (held === null || (done !== null && done.offset > held.offset)) return done
+    return { offset: held.offset + 1, leaderEpoch: held.leaderEpoch }
   }
 
   /** Starts delivering `tp` from its stored position (else `reset`). */
