@@ -24,8 +24,10 @@ import { BENCH_RUNTIMES, runtimeVersion } from './lib/runtimes.mjs'
 import { runtimesTable } from './lib/runtimes-table.mjs'
 import { idle } from './scenarios/idle.mjs'
 import { edgeScenario } from './scenarios/edge.mjs'
+import { compactionTable, compactionThroughput } from './scenarios/compaction.mjs'
+import { groupRebalance, groupsTable } from './scenarios/group-rebalance.mjs'
 
-const SCENARIOS = ['bundle', 'raw', 'produce', 'send-one', 'latency', 'raw-latency', 'cluster', 'restart', 'fanout', 'auth', 'streams', 'runtimes', 'idle', 'edge']
+const SCENARIOS = ['bundle', 'raw', 'produce', 'send-one', 'latency', 'raw-latency', 'cluster', 'restart', 'fanout', 'auth', 'streams', 'runtimes', 'idle', 'edge', 'compaction', 'groups']
 /** The `fanout` rows: subscriber sockets per run, one producer at FANOUT_RATE records/s, one record per send(). */
 const FANOUT_SUBSCRIBERS = [100, 500]
 const FANOUT_RATE = 100
@@ -73,8 +75,8 @@ const outDir = flags.out ?? fileURLToPath(new URL('./results/', import.meta.url)
 const profileDir = join(outDir, 'profiles')
 
 const settings = quick
-  ? { runtimesProduceMs: 1_500, runtimesWarmupRecords: 20_000, runtimesLatencyMs: 2_000, runtimesLatencyWarmupMs: 300, streamsMs: 1_500, sendOneMs: 2_500, sendOneWarmupRecords: 50_000, rawMs: 1_500, rawWarmupMs: 300, produceMs: 2_500, produceMaxBytes: 1e9, latencyMs: 3_000, latencyWarmupMs: 500, restartSegmentBytes: 1 << 20, restartCleanRuns: 2, fanoutMs: 2_000, fanoutWarmupMs: 300, authProduceMs: 1_500, authWarmupRecords: 30_000, connectMs: 750, idleConnections: 2_000, idleProcesses: 2, idleSettleMs: 500, edgePartitionBytes: 4e6, edgeColdRuns: 1, edgeThroughput: null }
-  : { runtimesProduceMs: 10_000, runtimesWarmupRecords: 100_000, runtimesLatencyMs: 10_000, runtimesLatencyWarmupMs: 1_000, streamsMs: 6_000, sendOneMs: 10_000, sendOneWarmupRecords: 100_000, rawMs: 5_000, rawWarmupMs: 500, produceMs: 10_000, produceMaxBytes: 3e9, latencyMs: 10_000, latencyWarmupMs: 1_000, restartSegmentBytes: 10 << 20, restartCleanRuns: 3, fanoutMs: 10_000, fanoutWarmupMs: 1_000, authProduceMs: 10_000, authWarmupRecords: 100_000, connectMs: 5_000, idleConnections: 10_000, idleProcesses: 4, idleSettleMs: 2_000, edgePartitionBytes: 100e6, edgeColdRuns: 3, edgeThroughput: { durationMs: 5_000, latencyMs: 5_000, ratePerSec: 200 } }
+  ? { runtimesProduceMs: 1_500, runtimesWarmupRecords: 20_000, runtimesLatencyMs: 2_000, runtimesLatencyWarmupMs: 300, streamsMs: 1_500, sendOneMs: 2_500, sendOneWarmupRecords: 50_000, rawMs: 1_500, rawWarmupMs: 300, produceMs: 2_500, produceMaxBytes: 1e9, latencyMs: 3_000, latencyWarmupMs: 500, restartSegmentBytes: 1 << 20, restartCleanRuns: 2, fanoutMs: 2_000, fanoutWarmupMs: 300, authProduceMs: 1_500, authWarmupRecords: 30_000, connectMs: 750, idleConnections: 2_000, idleProcesses: 2, idleSettleMs: 500, edgePartitionBytes: 4e6, edgeColdRuns: 1, edgeThroughput: null, compactionMB: 20, compactionSegmentMB: 4, groupRounds: 1 }
+  : { runtimesProduceMs: 10_000, runtimesWarmupRecords: 100_000, runtimesLatencyMs: 10_000, runtimesLatencyWarmupMs: 1_000, streamsMs: 6_000, sendOneMs: 10_000, sendOneWarmupRecords: 100_000, rawMs: 5_000, rawWarmupMs: 500, produceMs: 10_000, produceMaxBytes: 3e9, latencyMs: 10_000, latencyWarmupMs: 1_000, restartSegmentBytes: 10 << 20, restartCleanRuns: 3, fanoutMs: 10_000, fanoutWarmupMs: 1_000, authProduceMs: 10_000, authWarmupRecords: 100_000, connectMs: 5_000, idleConnections: 10_000, idleProcesses: 4, idleSettleMs: 2_000, edgePartitionBytes: 100e6, edgeColdRuns: 3, edgeThroughput: { durationMs: 5_000, latencyMs: 5_000, ratePerSec: 200 }, compactionMB: 100, compactionSegmentMB: 16, groupRounds: 3 }
 
 const cpus = flags.pin ? { bench: 0, server: 1 } : {}
 if (flags.pin) {
@@ -114,6 +116,8 @@ function summaryLine(r) {
   if (r.scenario === 'edge') return `Durable Object cold start with ${fmtInt(r.partitionBytes)} B in its partition: first fetch at the tail ${r.coldStartMs} ms after spawning workerd (the object's own start ${r.objectStartMs} ms${r.baselineEmptyObjectStartMs === null ? '' : `, on empty storage ${r.baselineEmptyObjectStartMs} ms`}; verified on open: ${r.verifiedBytes.map(fmtInt).join(', ')} B)${r.throughput ? `; ${r.throughput.map((t) => `${t.runtime} ${fmtInt(t.recordsPerSec)} records/s, e2e p99 ${t.latency.p99Ms} ms`).join('; ')}` : ''}`
   if (r.scenario === 'restart') return `clean restart serving in ${r.cleanServingMs} ms (every batch verified: ${r.fullVerifyServingMs} ms), after kill -9 in ${r.afterKill9ServingMs} ms (${fmtInt(r.logBytes)} B of log; reading it: ${r.baselineReadMs} ms; empty start: ${r.baselineEmptyStartMs} ms)`
   if (r.scenario === 'streams') return r.rows.map((x) => `${x.target} ${x.scenario}: ${x.recordsPerSec !== undefined ? `${fmtInt(x.recordsPerSec)} records/s` : `${x.received}/${x.sent}`} p50 ${round(x.latency.p50Ms, 2)} ms`).join('; ')
+  if (r.scenario === 'compaction') return `${r.cleanedMBps} MB/s cleaned (${r.logMB} MB, ${r.segmentsCleaned} segments, ${r.seconds} s)`
+  if (r.scenario === 'groups') return r.rows.map((x) => `${x.event} → ${x.members}: ${x.ms} ms`).join('; ')
   if (r.scenario === 'bundle') return `served ${fmtInt(r.served.bytes)} B (${fmtInt(r.served.gzipBytes)} B gzip); gzip per entry point: ${r.apps.map((a) => `${a.name} ${fmtInt(a.gzipBytes)} B`).join(', ')}`
   return 'done'
 }
@@ -382,6 +386,12 @@ try {
       ), 'runtimes-latency')
     }
   }
+  if (selected('compaction')) {
+    await step(`compaction: one cleaner pass over ${settings.compactionMB} MB`, () => compactionThroughput({ totalMB: settings.compactionMB, segmentMB: settings.compactionSegmentMB }))
+  }
+  if (selected('groups')) {
+    await step('groups: rebalance times (join, leave, crash)', () => groupRebalance({ partitions: 6, rounds: settings.groupRounds, brokerNodeArgs, brokerCpu: cpus.server }))
+  }
 } finally {
   killAllChildren()
 }
@@ -612,6 +622,10 @@ function humanTables(rep) {
   }
   const runtimes = runtimesTable(rep.results)
   if (runtimes) out.push('', runtimes)
+  const compaction = rep.results.filter((r) => r.scenario === 'compaction')
+  if (compaction.length) out.push('', compactionTable(compaction, { formatTable, fmtInt, fmtNum }))
+  const groups = rep.results.find((r) => r.scenario === 'groups')
+  if (groups) out.push('', groupsTable(groups, { formatTable, fmtInt }))
   const noisy = rep.results.filter((r) => r.otherCpuPct > 20)
   if (noisy.length) out.push('', `warning: other processes used > 20% of a core during ${noisy.length} run(s) (column "other cpu"); numbers are noisy`)
   if (rep.errors.length) out.push('', `FAILED: ${rep.errors.map((e) => e.step).join(', ')}`)
