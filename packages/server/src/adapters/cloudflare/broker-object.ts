@@ -10,7 +10,7 @@
  * after the last one; the advertised URL is the one of the request that started this instance (persisted, so a wake
  * by a message or an alarm reuses it); every admitted socket is counted closed once (the socket bridge).
  */
-import { CloseCodes, ErrorMessages } from '@samsa/shared'
+import { CloseCodes, ErrorMessages, SamsaError } from '@samsa/shared'
 import { Broker } from '../../broker/broker.js'
 import { ConfigError, brokerConfig, type BrokerConfigOverrides } from '../../broker/broker-config.js'
 import type { Logger } from '../../clock.js'
@@ -25,7 +25,10 @@ import { consoleLogger, type LogLevel } from '../web/console-logger.js'
 import { AlarmClock, DEFAULT_MIN_ALARM_INTERVAL_MS } from './alarm-clock.js'
 import { attachmentAfter, correlationIdOf, emptyAttachment, parseAttachment, type SessionAttachment } from './session-attachment.js'
 import { SqlLogStorage } from './sql-log-storage.js'
-import { upgradeResponse, webSocketPair, type DurableObjectContext, type ObjectWebSocket } from './workers-types.js'
+import { CATALOG_BROKER_ID, CatalogStore, EdgeCatalogPort, topicObjectUrl, type CatalogSource, type CatalogTopic } from './edge-catalog.js'
+import { INTERNAL_HEADER, LocalCatalog, RemoteCatalog, catalogTopic, internalAnswer, internalRequest, internalResult } from './catalog-sources.js'
+import { NAMESPACE_HEADER, ROLE_HEADER, TOPIC_HEADER, catalogObjectName, topicObjectName } from './object-names.js'
+import { upgradeResponse, webSocketPair, type DurableObjectContext, type DurableObjectNamespaceBinding, type ObjectWebSocket } from './workers-types.js'
 
 /** Bindings the Worker's configuration gives the object (wrangler.toml [vars]). */
 export interface BrokerObjectEnv {
@@ -34,7 +37,12 @@ export interface BrokerObjectEnv {
   readonly SAMSA_LOG_LEVEL?: string
   /** How far ahead the object's alarm is set at least (AlarmClock; default 60 s): an idle object wakes at most this often. */
   readonly SAMSA_MIN_ALARM_INTERVAL_MS?: string
+  /** The binding of this class: how a namespace's objects reach each other (the catalog and its topic objects). */
+  readonly SAMSA_BROKER?: DurableObjectNamespaceBinding
 }
+
+/** A broker id no topic is given: a topic object's before the catalog has placed its topic on it. */
+const UNPLACED_BROKER_ID = 2 ** 31 - 1
 
 /** The header the Worker sets on each request it forwards: the ws:// or wss:// base URL clients reach this object at. */
 export const ADVERTISED_URL_HEADER = 'samsa-advertised-url'
@@ -55,6 +63,8 @@ interface Running {
   readonly app: { fetch(req: Request): Response | Promise<Response> }
   readonly policy: BrowserPolicy
   readonly refused: ReturnType<typeof refusalReporter>
+  /** The catalog's tables, on the catalog object only. */
+  readonly catalog: { readonly store: CatalogStore; readonly source: CatalogSource } | null
 }
 
 interface Live {
@@ -86,10 +96,13 @@ export class SamsaBrokerObject {
 
   async fetch(req: Request): Promise<Response> {
     const advertised = req.headers.get(ADVERTISED_URL_HEADER)
+    this.#remember(req)
+    const url = new URL(req.url)
+    if (req.headers.get(INTERNAL_HEADER) === '1' && url.pathname === '/internal/topic' && req.method === 'PUT') return internalAnswer(async () => this.#place(catalogTopic(await req.json()), advertised))
     const running = await this.#start(advertised)
     this.#clock.arm()
-    const url = new URL(req.url)
     try {
+      if (req.headers.get(INTERNAL_HEADER) === '1' && url.pathname.startsWith('/internal/')) return await this.#internal(req, url.pathname, running)
       if (url.pathname === WEBSOCKET_PATH && req.headers.get('upgrade')?.toLowerCase() === 'websocket') return this.#accept(req, running)
       return await running.app.fetch(req)
     } finally {
@@ -156,7 +169,10 @@ export class SamsaBrokerObject {
       if (advertised !== null) sql.exec('INSERT OR REPLACE INTO samsa_object (key, value) VALUES (?, ?)', 'advertisedUrl', advertised)
       const stored = sql.exec('SELECT value FROM samsa_object WHERE key = ?', 'advertisedUrl').toArray()[0]
       const advertisedUrl = advertised ?? (stored ? String(stored.value) : 'ws://localhost')
-      const config = brokerConfig({ ...settings(this.#env.SAMSA_SETTINGS), advertisedUrl })
+      const topic = this.#placedTopic()
+      const catalogRole = this.#value('role') !== 'topic'
+      const brokerId = catalogRole ? CATALOG_BROKER_ID : (topic?.brokerId ?? UNPLACED_BROKER_ID)
+      const config = brokerConfig({ ...settings(this.#env.SAMSA_SETTINGS), advertisedUrl, brokerId })
       const host = new URL(advertisedUrl).hostname
       // No authentication here yet: as samsa start without a key, an object open to anyone serves only loopback.
       if (!config.allowAnonymous && !isLoopbackHost(host)) {
@@ -164,6 +180,14 @@ export class SamsaBrokerObject {
       }
       const storage = new SqlLogStorage({ exec: (q, ...b) => sql.exec(q, ...b), transactionSync: (fn) => this.#ctx.storage.transactionSync(fn) })
       const broker = await Broker.start(config, { storage, clock: this.#clock, logger: this.#logger })
+      const catalog = catalogRole ? this.#catalogSource(advertisedUrl) : null
+      const source = catalog?.source ?? new RemoteCatalog(
+        { catalogUrl: advertisedUrl.replace(/\/t\/[^/]*$/, ''), topics: topic ? [topic] : [] },
+        (path, init) => this.#objectFetch(catalogObjectName(this.#value('namespace') ?? 'default'), 'catalog', null, path, init),
+        () => Date.now(),
+        (e) => this.#logger.warn({ err: String(e) }, 'the catalog could not be read'),
+      )
+      broker.useCluster(new EdgeCatalogPort(source, this.#clock))
       const policy = new BrowserPolicy({ allowedOrigins: config.allowedOrigins, allowedHosts: [...defaultAllowedHosts(new URL(advertisedUrl).host, advertisedUrl), ...config.allowedHosts] })
       const refused = refusalReporter(this.#logger, noopMetrics)
       const app = createApp({
@@ -175,12 +199,101 @@ export class SamsaBrokerObject {
         sdkFile: async () => null,
         remoteAddressOf: (c) => c.req.header('cf-connecting-ip'),
       })
-      this.#logger.info({ runtime: 'workerd', advertisedUrl, topics: broker.listTopics().length }, 'broker object started')
-      this.#started = { broker, app, policy, refused }
+      this.#logger.info({ runtime: 'workerd', advertisedUrl, role: catalogRole ? 'catalog' : 'topic', brokerId, ...(topic ? { topic: topic.name } : {}), topics: broker.listTopics().length }, 'broker object started')
+      this.#started = { broker, app, policy, refused, catalog }
       // Sockets held while the object slept get their sessions back now (or are closed), not at their next frame:
       // a subscriber sends nothing while it waits for records, and must learn at once that it has to subscribe again.
       for (const ws of this.#ctx.getWebSockets()) if (!this.#sessions.has(ws)) this.#restore(ws)
       return this.#started
+    })
+  }
+
+  /** What the Worker says this object is (its role, namespace and topic), persisted so a wake knows it too. */
+  #remember(req: Request): void {
+    for (const [key, header] of [['role', ROLE_HEADER], ['namespace', NAMESPACE_HEADER], ['topicName', TOPIC_HEADER]] as const) {
+      const value = req.headers.get(header)
+      if (value !== null && this.#value(key) !== value) this.#ctx.storage.sql.exec('INSERT OR REPLACE INTO samsa_object (key, value) VALUES (?, ?)', key, value)
+    }
+  }
+
+  #value(key: string): string | null {
+    const row = this.#ctx.storage.sql.exec('SELECT value FROM samsa_object WHERE key = ?', key).toArray()[0]
+    return row ? String(row.value) : null
+  }
+
+  /** The topic the catalog placed on this object (a topic object's), or null. */
+  #placedTopic(): CatalogTopic | null {
+    const json = this.#value('placedTopic')
+    return json === null ? null : catalogTopic(JSON.parse(json))
+  }
+
+  #catalogSource(catalogUrl: string): { store: CatalogStore; source: CatalogSource } {
+    const store = new CatalogStore({ exec: (q, ...b) => this.#ctx.storage.sql.exec(q, ...b) }, (fn) => this.#ctx.storage.transactionSync(fn))
+    const namespace = this.#value('namespace') ?? 'default'
+    const toTopic = (name: string, method: string, body?: unknown) =>
+      this.#objectFetch(topicObjectName(namespace, name), 'topic', topicObjectUrl(catalogUrl, name), '/internal/topic', { method, ...(body !== undefined ? { body } : {}) }, name).then(internalResult)
+    const source = new LocalCatalog(store, catalogUrl, async (topic) => void (await toTopic(topic.name, 'PUT', topic)), async (name) => void (await toTopic(name, 'DELETE')))
+    return { store, source }
+  }
+
+  /** A request to another object of this namespace, with what the Worker would tell it (its role, namespace, topic). */
+  #objectFetch(objectName: string, role: 'catalog' | 'topic', advertisedUrl: string | null, path: string, init: { method?: string; body?: unknown } = {}, topic?: string): Promise<Response> {
+    const binding = this.#env.SAMSA_BROKER
+    if (!binding) throw new Error('the SAMSA_BROKER binding is missing: a namespace\'s objects reach each other through it')
+    const req = internalRequest(path, init)
+    req.headers.set(ROLE_HEADER, role)
+    req.headers.set(NAMESPACE_HEADER, this.#value('namespace') ?? 'default')
+    if (topic !== undefined) req.headers.set(TOPIC_HEADER, topic)
+    if (advertisedUrl !== null) req.headers.set(ADVERTISED_URL_HEADER, advertisedUrl)
+    return binding.get(binding.idFromName(objectName)).fetch(req)
+  }
+
+  /**
+   * The catalog places a topic on this object: recorded, then its partitions created. A broker started before under
+   * another id (a client came first) is started again under the topic's.
+   */
+  async #place(topic: CatalogTopic, advertised: string | null): Promise<void> {
+    this.#ctx.storage.sql.exec('INSERT OR REPLACE INTO samsa_object (key, value) VALUES (?, ?)', 'placedTopic', JSON.stringify(topic))
+    const running = this.#running && (await this.#running)
+    if (running && running.broker.limits.brokerId !== topic.brokerId) {
+      for (const ws of this.#ctx.getWebSockets()) {
+        this.#closed(ws)
+        closeQuietly(ws, CloseCodes.TRY_AGAIN_LATER, 'the broker object restarted; connect again')
+      }
+      await running.broker.shutdown()
+      this.#running = null
+      this.#started = null
+    }
+    const { broker } = await this.#start(advertised)
+    await broker.createLocalTopic(topic.name, topic.partitions, topic.configs).catch((e: unknown) => {
+      // Placed again (the catalog retried after losing an answer): the partitions are there.
+      if (!(e instanceof SamsaError && e.errorName === 'TOPIC_ALREADY_EXISTS')) throw e
+    })
+  }
+
+  /** The internal API (catalog-sources.ts): the catalog's routes on the catalog, a topic's removal on its object. */
+  #internal(req: Request, path: string, running: Running): Promise<Response> {
+    const { broker, catalog } = running
+    return internalAnswer(async () => {
+      if (path === '/internal/topic' && req.method === 'DELETE') {
+        const topic = this.#placedTopic()
+        if (topic) await broker.deleteLocalTopic(topic.name).catch((e: unknown) => { if (!(e instanceof SamsaError && e.errorName === 'UNKNOWN_TOPIC_OR_PARTITION')) throw e })
+        return {}
+      }
+      if (catalog === null) throw new SamsaError('NOT_CONTROLLER', 'only the catalog object answers the catalog\'s internal API')
+      if (path === '/internal/catalog' && req.method === 'GET') return catalog.source.view()
+      if (path === '/internal/catalog/producer-ids' && req.method === 'POST') return catalog.store.allocateProducerIds()
+      if (path === '/internal/catalog/topics' && req.method === 'POST') {
+        const body = Object(await req.json())
+        const configs = catalogTopic({ configs: Reflect.get(body, 'configs') }).configs
+        await broker.createTopic(Reflect.get(body, 'name'), Reflect.get(body, 'partitions'), { configs })
+        return catalog.source.view()
+      }
+      if (path.startsWith('/internal/catalog/topics/') && req.method === 'DELETE') {
+        await broker.deleteTopic(decodeURIComponent(path.slice('/internal/catalog/topics/'.length)))
+        return catalog.source.view()
+      }
+      throw new SamsaError('INVALID_REQUEST', `no internal route ${req.method} ${path}`)
     })
   }
 
