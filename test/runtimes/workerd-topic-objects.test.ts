@@ -1,0 +1,109 @@
+/**
+ * One Durable Object per topic (docs/edge.md, "Cloudflare"): the catalog object answers metadata naming, for each
+ * topic, a leader of its own whose advertised URL the Worker routes to that topic's object. One SDK client produces to
+ * and consumes two topics, each over its own socket to its object (the objects log their start with their topic and
+ * broker id); a request for a topic at another object answers NOT_LEADER_OR_FOLLOWER; a new workerd on the persisted
+ * storage serves both topics' records again.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import { exchanges } from '@samsa/shared'
+import { createClient, type SamsaClient } from '@samsa/client-browser'
+import { RawConnection } from '../support/raw-connection.js'
+import { launchBroker, type LaunchedBroker } from './launchers.js'
+
+interface ObjectStart {
+  readonly role: string
+  readonly brokerId: number
+  readonly topic?: string
+}
+
+function objectStarts(output: string): ObjectStart[] {
+  return output.split('\n').filter((l) => l.includes('"msg":"broker object started"')).map((l) => JSON.parse(l) as ObjectStart)
+}
+
+async function readTexts(client: SamsaClient, topic: string, count: number): Promise<string[]> {
+  const sub = client.consumer().subscribe(topic, { from: 'earliest' })
+  const out: string[] = []
+  const timer = setTimeout(() => sub.close(), 10_000)
+  try {
+    for await (const r of sub) {
+      out.push(r.text())
+      if (out.length >= count) break
+    }
+  } finally {
+    clearTimeout(timer)
+    sub.close()
+  }
+  return out
+}
+
+describe('workerd: one Durable Object per topic', () => {
+  let dataDir: string
+  let broker: LaunchedBroker
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'samsa-workerd-topics-'))
+    broker = await launchBroker('workerd', dataDir)
+  })
+
+  afterAll(async () => {
+    broker?.kill()
+    if (dataDir) await rm(dataDir, { recursive: true, force: true })
+  })
+
+  it('routes two topics to two objects over one SDK client, and keeps both across a restart', { timeout: 90_000 }, async () => {
+    const client = createClient({ brokers: [broker.url], clientId: 'topic-objects', WebSocket: WebSocket as never })
+    await client.admin.createTopic('alpha', { partitions: 2 })
+    await client.admin.createTopic('beta', { partitions: 1 })
+    const producer = client.producer({ acks: 'all' })
+    await producer.send('alpha', [{ value: 'a0', partition: 0 }, { value: 'a1', partition: 1 }])
+    await producer.send('beta', [{ value: 'b0' }, { value: 'b1' }])
+    expect((await readTexts(client, 'alpha', 2)).sort()).toEqual(['a0', 'a1'])
+    expect(await readTexts(client, 'beta', 2)).toEqual(['b0', 'b1'])
+    await client.close()
+
+    // Each topic's object started under its own broker id; the catalog (broker 0) holds no partition.
+    const starts = objectStarts(broker.output())
+    const alpha = starts.find((s) => s.topic === 'alpha')
+    const beta = starts.find((s) => s.topic === 'beta')
+    expect(alpha?.role).toBe('topic')
+    expect(beta?.role).toBe('topic')
+    expect(new Set([0, alpha?.brokerId, beta?.brokerId]).size).toBe(3)
+
+    // The catalog's metadata names each topic's leader at its object's URL.
+    const catalog = await RawConnection.open(broker.url)
+    const metadata = await catalog.request(exchanges.metadata, { topics: ['alpha', 'beta'] })
+    if (!metadata.ok) throw metadata.error
+    const urlOf = (id: number | undefined) => metadata.value.brokers.find((b) => b.brokerId === id)?.url
+    expect(metadata.value.topics.map((t) => [t.name, t.partitions.map((p) => p.leader)])).toEqual([['alpha', [alpha!.brokerId, alpha!.brokerId]], ['beta', [beta!.brokerId]]])
+    expect(urlOf(alpha?.brokerId)).toBe(`${broker.url}/t/alpha`)
+    expect(urlOf(beta?.brokerId)).toBe(`${broker.url}/t/beta`)
+
+    // A partition asked of another object: NOT_LEADER_OR_FOLLOWER, naming its leader.
+    const atCatalog = await catalog.request(exchanges.listOffsets, { topic: 'alpha', partition: 0, timestamp: -1 })
+    expect(atCatalog.ok ? 'answered' : atCatalog.error.errorName).toBe('NOT_LEADER_OR_FOLLOWER')
+    const alphaObject = await RawConnection.open(`${broker.url}/t/alpha`)
+    const wrong = await alphaObject.request(exchanges.listOffsets, { topic: 'beta', partition: 0, timestamp: -1 })
+    expect(wrong.ok ? 'answered' : [wrong.error.errorName, wrong.error.details.leaderId]).toEqual(['NOT_LEADER_OR_FOLLOWER', beta!.brokerId])
+    const right = await alphaObject.request(exchanges.listOffsets, { topic: 'alpha', partition: 1, timestamp: -1 })
+    expect(right.ok && right.value.offset).toBe(1)
+    catalog.close()
+    alphaObject.close()
+
+    await broker.stop()
+    broker = await launchBroker('workerd', dataDir)
+    const again = createClient({ brokers: [broker.url], clientId: 'topic-objects-again', WebSocket: WebSocket as never })
+    try {
+      expect((await readTexts(again, 'alpha', 2)).sort()).toEqual(['a0', 'a1'])
+      expect(await readTexts(again, 'beta', 2)).toEqual(['b0', 'b1'])
+      const [meta] = await again.producer({ acks: 'all' }).send('beta', [{ value: 'b2' }])
+      expect(meta!.offset).toBe(2)
+    } finally {
+      await again.close()
+    }
+  })
+})
