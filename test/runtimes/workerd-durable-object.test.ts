@@ -103,6 +103,8 @@ describe('workerd: the recovery point', () => {
       const opened = await until(async () => {
         await broker.stop()
         broker = await launchBroker('workerd', dir, flags)
+        // The host starts the catalog object; the topic's object starts on its first request.
+        expect((await fetch(`${broker.httpUrl}/t/kept/healthz`)).status).toBe(200)
         const line = broker.output().split('\n').find((l) => l.includes('"msg":"partition log recovered"') && l.includes('topics/kept/0'))
         const recovered = line === undefined ? null : (JSON.parse(line) as { resumedFrom: number | null; verifiedBytes: number })
         return recovered?.resumedFrom === 20 ? recovered : null

@@ -26,8 +26,8 @@ import { AlarmClock, DEFAULT_MIN_ALARM_INTERVAL_MS } from './alarm-clock.js'
 import { attachmentAfter, correlationIdOf, emptyAttachment, parseAttachment, type SessionAttachment } from './session-attachment.js'
 import { SqlLogStorage } from './sql-log-storage.js'
 import { CATALOG_BROKER_ID, CatalogStore, EdgeCatalogPort, topicObjectUrl, type CatalogSource, type CatalogTopic } from './edge-catalog.js'
-import { INTERNAL_HEADER, LocalCatalog, RemoteCatalog, catalogTopic, internalAnswer, internalRequest, internalResult } from './catalog-sources.js'
-import { NAMESPACE_HEADER, ROLE_HEADER, TOPIC_HEADER, catalogObjectName, topicObjectName } from './object-names.js'
+import { LocalCatalog, RemoteCatalog, catalogTopic, internalAnswer, internalRequest, internalResult } from './catalog-sources.js'
+import { ADVERTISED_URL_HEADER, INTERNAL_HEADER, NAMESPACE_HEADER, ROLE_HEADER, TOPIC_HEADER, catalogObjectName, topicObjectName } from './object-names.js'
 import { upgradeResponse, webSocketPair, type DurableObjectContext, type DurableObjectNamespaceBinding, type ObjectWebSocket } from './workers-types.js'
 
 /** Bindings the Worker's configuration gives the object (wrangler.toml [vars]). */
@@ -44,8 +44,6 @@ export interface BrokerObjectEnv {
 /** A broker id no topic is given: a topic object's before the catalog has placed its topic on it. */
 const UNPLACED_BROKER_ID = 2 ** 31 - 1
 
-/** The header the Worker sets on each request it forwards: the ws:// or wss:// base URL clients reach this object at. */
-export const ADVERTISED_URL_HEADER = 'samsa-advertised-url'
 
 /**
  * Defaults that differ from `samsa start`'s (SAMSA_SETTINGS overrides them): an isolate has 128 MB, so the tail cache

@@ -9,8 +9,8 @@
  */
 import { ErrorMessages, SamsaError, errorKindByCode } from '@samsa/shared'
 import type { CatalogSource, CatalogStore, CatalogTopic, CatalogView } from './edge-catalog.js'
+import { INTERNAL_HEADER } from './object-names.js'
 
-export const INTERNAL_HEADER = 'samsa-internal'
 const REFRESH_MS = 1_000
 
 /** A fetch to another object of the namespace (the Worker's binding, from inside an object). */
