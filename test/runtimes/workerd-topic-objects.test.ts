@@ -106,4 +106,17 @@ describe('workerd: one Durable Object per topic', () => {
       await again.close()
     }
   })
+
+  it('serves a Durable Stream at the catalog\'s URL from the stream topic\'s object, closure included', { timeout: 60_000 }, async () => {
+    const stream = `${broker.httpUrl}/v1/stream/notes`
+    const text = { 'content-type': 'text/plain' }
+    expect((await fetch(stream, { method: 'PUT', headers: text })).status).toBe(201)
+    expect((await fetch(stream, { method: 'POST', headers: text, body: 'one' })).status).toBe(204)
+    expect((await fetch(stream, { method: 'POST', headers: { ...text, 'stream-closed': 'true' }, body: 'two' })).status).toBeLessThan(300)
+    const read = await fetch(`${stream}?offset=-1`)
+    expect([read.status, await read.text(), read.headers.get('stream-closed')]).toEqual([200, 'onetwo', 'true'])
+    expect((await fetch(stream, { method: 'POST', headers: text, body: 'late' })).status).toBe(409)
+    // The stream's topic has an object of its own, as any topic.
+    expect(objectStarts(broker.output()).some((s) => s.topic === 'notes')).toBe(true)
+  })
 })

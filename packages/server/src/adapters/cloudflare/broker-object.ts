@@ -25,6 +25,7 @@ import { consoleLogger, type LogLevel } from '../web/console-logger.js'
 import { AlarmClock, DEFAULT_MIN_ALARM_INTERVAL_MS } from './alarm-clock.js'
 import { attachmentAfter, correlationIdOf, emptyAttachment, parseAttachment, type SessionAttachment } from './session-attachment.js'
 import { SqlLogStorage } from './sql-log-storage.js'
+import { PEER_CALL_PATH, answerPeerCall, edgePeers } from './edge-peers.js'
 import { CATALOG_BROKER_ID, CatalogStore, EdgeCatalogPort, topicObjectUrl, type CatalogSource, type CatalogTopic } from './edge-catalog.js'
 import { LocalCatalog, RemoteCatalog, catalogTopic, internalAnswer, internalRequest, internalResult } from './catalog-sources.js'
 import { ADVERTISED_URL_HEADER, INTERNAL_HEADER, NAMESPACE_HEADER, ROLE_HEADER, TOPIC_HEADER, catalogObjectName, topicObjectName } from './object-names.js'
@@ -196,6 +197,8 @@ export class SamsaBrokerObject {
         staticAsset: async () => null,
         sdkFile: async () => null,
         remoteAddressOf: (c) => c.req.header('cf-connecting-ip'),
+        // Durable Streams across objects: proxied to the stream's object, the stream catalog read from its own.
+        ...(this.#env.SAMSA_BROKER ? { streams: { ...edgePeers(this.#env.SAMSA_BROKER), followCatalog: false } } : {}),
       })
       this.#logger.info({ runtime: 'workerd', advertisedUrl, role: catalogRole ? 'catalog' : 'topic', brokerId, ...(topic ? { topic: topic.name } : {}), topics: broker.listTopics().length }, 'broker object started')
       this.#started = { broker, app, policy, refused, catalog }
@@ -272,6 +275,7 @@ export class SamsaBrokerObject {
   /** The internal API (catalog-sources.ts): the catalog's routes on the catalog, a topic's removal on its object. */
   #internal(req: Request, path: string, running: Running): Promise<Response> {
     const { broker, catalog } = running
+    if (path === PEER_CALL_PATH && req.method === 'POST') return answerPeerCall(broker, req)
     return internalAnswer(async () => {
       if (path === '/internal/topic' && req.method === 'DELETE') {
         const topic = this.#placedTopic()
