@@ -1,16 +1,18 @@
 /**
- * @module SamsaBrokerObject: one Samsa broker namespace as a Durable Object (docs/edge.md, "Cloudflare"). The object
- * is the single writer of its topics' partition logs, kept in its SQLite database (SqlLogStorage); the platform
- * replicates that database, so nothing of Samsa's replication runs here. Client WebSockets use the Hibernation API
+ * @module SamsaBrokerObject: a broker as a Durable Object (docs/edge.md, "Cloudflare") — a namespace's catalog object
+ * or a topic's object (object-role.ts), each running the Broker with the namespace's catalog as its cluster port
+ * (EdgeCatalogPort). A topic's object is the single writer of its partition logs, kept in its SQLite database
+ * (SqlLogStorage); the platform replicates that database, so nothing of Samsa's replication runs here. Client WebSockets use the Hibernation API
  * (`ctx.acceptWebSocket`, `webSocketMessage`, `webSocketClose`); what a connection needs after a wake is in its
  * attachment (session-attachment.ts). Timers of a second or more wait on the object's alarm (AlarmClock), so retention,
  * recovery points and idle timeouts run through `alarm()` and never keep the object awake.
  * Invariants: the broker starts once per object instance, before any request, message or alarm is handled
  * (blockConcurrencyWhile), and every socket the runtime held meanwhile is restored or closed as it starts; it opens each partition from its recovery point, so a wake verifies only what was written
  * after the last one; the advertised URL is the one of the request that started this instance (persisted, so a wake
- * by a message or an alarm reuses it); every admitted socket is counted closed once (the socket bridge).
+ * by a message or an alarm reuses it); every admitted socket is counted closed once (the socket bridge); a topic object
+ * runs under the broker id the catalog gave its topic (a broker started before its placement is started again).
  */
-import { CloseCodes, ErrorMessages, SamsaError } from '@samsa/shared'
+import { CloseCodes, ErrorMessages } from '@samsa/shared'
 import { Broker } from '../../broker/broker.js'
 import { ConfigError, brokerConfig, type BrokerConfigOverrides } from '../../broker/broker-config.js'
 import type { Logger } from '../../clock.js'
@@ -25,10 +27,11 @@ import { consoleLogger, type LogLevel } from '../web/console-logger.js'
 import { AlarmClock, DEFAULT_MIN_ALARM_INTERVAL_MS } from './alarm-clock.js'
 import { attachmentAfter, correlationIdOf, emptyAttachment, parseAttachment, type SessionAttachment } from './session-attachment.js'
 import { SqlLogStorage } from './sql-log-storage.js'
-import { PEER_CALL_PATH, answerPeerCall, edgePeers } from './edge-peers.js'
-import { CATALOG_BROKER_ID, CatalogStore, EdgeCatalogPort, topicObjectUrl, type CatalogSource, type CatalogTopic } from './edge-catalog.js'
-import { LocalCatalog, RemoteCatalog, catalogTopic, internalAnswer, internalRequest, internalResult } from './catalog-sources.js'
-import { ADVERTISED_URL_HEADER, INTERNAL_HEADER, NAMESPACE_HEADER, ROLE_HEADER, TOPIC_HEADER, catalogObjectName, topicObjectName } from './object-names.js'
+import { edgePeers } from './edge-peers.js'
+import { CATALOG_BROKER_ID, EdgeCatalogPort, type CatalogTopic } from './edge-catalog.js'
+import { catalogTopic, internalAnswer } from './catalog-sources.js'
+import { ADVERTISED_URL_HEADER, INTERNAL_HEADER } from './object-names.js'
+import { ObjectRole, ignore, type OwnCatalog } from './object-role.js'
 import { upgradeResponse, webSocketPair, type DurableObjectContext, type DurableObjectNamespaceBinding, type ObjectWebSocket } from './workers-types.js'
 
 /** Bindings the Worker's configuration gives the object (wrangler.toml [vars]). */
@@ -63,7 +66,7 @@ interface Running {
   readonly policy: BrowserPolicy
   readonly refused: ReturnType<typeof refusalReporter>
   /** The catalog's tables, on the catalog object only. */
-  readonly catalog: { readonly store: CatalogStore; readonly source: CatalogSource } | null
+  readonly catalog: OwnCatalog | null
 }
 
 interface Live {
@@ -76,6 +79,7 @@ export class SamsaBrokerObject {
   readonly #env: BrokerObjectEnv
   readonly #logger: Logger
   readonly #clock: AlarmClock
+  readonly #role: ObjectRole
   readonly #sessions = new Map<ObjectWebSocket, Live>()
   #running: Promise<Running> | null = null
   #started: Running | null = null
@@ -90,18 +94,18 @@ export class SamsaBrokerObject {
       (e) => this.#logger.error({ err: String(e) }, 'a timer of the broker object failed'),
       Number.isFinite(minAlarmMs) && minAlarmMs >= 0 ? minAlarmMs : DEFAULT_MIN_ALARM_INTERVAL_MS,
     )
-    ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS samsa_object (key TEXT PRIMARY KEY, value TEXT NOT NULL)')
+    this.#role = new ObjectRole({ exec: (q, ...b) => ctx.storage.sql.exec(q, ...b) }, (fn) => ctx.storage.transactionSync(fn), env.SAMSA_BROKER)
   }
 
   async fetch(req: Request): Promise<Response> {
     const advertised = req.headers.get(ADVERTISED_URL_HEADER)
-    this.#remember(req)
+    this.#role.remember(req)
     const url = new URL(req.url)
     if (req.headers.get(INTERNAL_HEADER) === '1' && url.pathname === '/internal/topic' && req.method === 'PUT') return internalAnswer(async () => this.#place(catalogTopic(await req.json()), advertised))
     const running = await this.#start(advertised)
     this.#clock.arm()
     try {
-      if (req.headers.get(INTERNAL_HEADER) === '1' && url.pathname.startsWith('/internal/')) return await this.#internal(req, url.pathname, running)
+      if (req.headers.get(INTERNAL_HEADER) === '1' && url.pathname.startsWith('/internal/')) return await this.#role.answer(req, url.pathname, running.broker, running.catalog)
       if (url.pathname === WEBSOCKET_PATH && req.headers.get('upgrade')?.toLowerCase() === 'websocket') return this.#accept(req, running)
       return await running.app.fetch(req)
     } finally {
@@ -165,11 +169,10 @@ export class SamsaBrokerObject {
   #startOnce(advertised: string | null): Promise<Running> {
     return this.#ctx.blockConcurrencyWhile(async () => {
       const sql = this.#ctx.storage.sql
-      if (advertised !== null) sql.exec('INSERT OR REPLACE INTO samsa_object (key, value) VALUES (?, ?)', 'advertisedUrl', advertised)
-      const stored = sql.exec('SELECT value FROM samsa_object WHERE key = ?', 'advertisedUrl').toArray()[0]
-      const advertisedUrl = advertised ?? (stored ? String(stored.value) : 'ws://localhost')
-      const topic = this.#placedTopic()
-      const catalogRole = this.#value('role') !== 'topic'
+      if (advertised !== null) this.#role.set('advertisedUrl', advertised)
+      const advertisedUrl = advertised ?? this.#role.value('advertisedUrl') ?? 'ws://localhost'
+      const topic = this.#role.placedTopic()
+      const catalogRole = this.#role.isCatalog
       const brokerId = catalogRole ? CATALOG_BROKER_ID : (topic?.brokerId ?? UNPLACED_BROKER_ID)
       const config = brokerConfig({ ...settings(this.#env.SAMSA_SETTINGS), advertisedUrl, brokerId })
       const host = new URL(advertisedUrl).hostname
@@ -179,13 +182,7 @@ export class SamsaBrokerObject {
       }
       const storage = new SqlLogStorage({ exec: (q, ...b) => sql.exec(q, ...b), transactionSync: (fn) => this.#ctx.storage.transactionSync(fn) })
       const broker = await Broker.start(config, { storage, clock: this.#clock, logger: this.#logger })
-      const catalog = catalogRole ? this.#catalogSource(advertisedUrl) : null
-      const source = catalog?.source ?? new RemoteCatalog(
-        { catalogUrl: advertisedUrl.replace(/\/t\/[^/]*$/, ''), topics: topic ? [topic] : [] },
-        (path, init) => this.#objectFetch(catalogObjectName(this.#value('namespace') ?? 'default'), 'catalog', null, path, init),
-        () => Date.now(),
-        (e) => this.#logger.warn({ err: String(e) }, 'the catalog could not be read'),
-      )
+      const { own: catalog, source } = this.#role.catalog(advertisedUrl, this.#logger)
       broker.useCluster(new EdgeCatalogPort(source, this.#clock))
       const policy = new BrowserPolicy({ allowedOrigins: config.allowedOrigins, allowedHosts: [...defaultAllowedHosts(new URL(advertisedUrl).host, advertisedUrl), ...config.allowedHosts] })
       const refused = refusalReporter(this.#logger, noopMetrics)
@@ -209,52 +206,12 @@ export class SamsaBrokerObject {
     })
   }
 
-  /** What the Worker says this object is (its role, namespace and topic), persisted so a wake knows it too. */
-  #remember(req: Request): void {
-    for (const [key, header] of [['role', ROLE_HEADER], ['namespace', NAMESPACE_HEADER], ['topicName', TOPIC_HEADER]] as const) {
-      const value = req.headers.get(header)
-      if (value !== null && this.#value(key) !== value) this.#ctx.storage.sql.exec('INSERT OR REPLACE INTO samsa_object (key, value) VALUES (?, ?)', key, value)
-    }
-  }
-
-  #value(key: string): string | null {
-    const row = this.#ctx.storage.sql.exec('SELECT value FROM samsa_object WHERE key = ?', key).toArray()[0]
-    return row ? String(row.value) : null
-  }
-
-  /** The topic the catalog placed on this object (a topic object's), or null. */
-  #placedTopic(): CatalogTopic | null {
-    const json = this.#value('placedTopic')
-    return json === null ? null : catalogTopic(JSON.parse(json))
-  }
-
-  #catalogSource(catalogUrl: string): { store: CatalogStore; source: CatalogSource } {
-    const store = new CatalogStore({ exec: (q, ...b) => this.#ctx.storage.sql.exec(q, ...b) }, (fn) => this.#ctx.storage.transactionSync(fn))
-    const namespace = this.#value('namespace') ?? 'default'
-    const toTopic = (name: string, method: string, body?: unknown) =>
-      this.#objectFetch(topicObjectName(namespace, name), 'topic', topicObjectUrl(catalogUrl, name), '/internal/topic', { method, ...(body !== undefined ? { body } : {}) }, name).then(internalResult)
-    const source = new LocalCatalog(store, catalogUrl, async (topic) => void (await toTopic(topic.name, 'PUT', topic)), async (name) => void (await toTopic(name, 'DELETE')))
-    return { store, source }
-  }
-
-  /** A request to another object of this namespace, with what the Worker would tell it (its role, namespace, topic). */
-  #objectFetch(objectName: string, role: 'catalog' | 'topic', advertisedUrl: string | null, path: string, init: { method?: string; body?: unknown } = {}, topic?: string): Promise<Response> {
-    const binding = this.#env.SAMSA_BROKER
-    if (!binding) throw new Error('the SAMSA_BROKER binding is missing: a namespace\'s objects reach each other through it')
-    const req = internalRequest(path, init)
-    req.headers.set(ROLE_HEADER, role)
-    req.headers.set(NAMESPACE_HEADER, this.#value('namespace') ?? 'default')
-    if (topic !== undefined) req.headers.set(TOPIC_HEADER, topic)
-    if (advertisedUrl !== null) req.headers.set(ADVERTISED_URL_HEADER, advertisedUrl)
-    return binding.get(binding.idFromName(objectName)).fetch(req)
-  }
-
   /**
    * The catalog places a topic on this object: recorded, then its partitions created. A broker started before under
    * another id (a client came first) is started again under the topic's.
    */
   async #place(topic: CatalogTopic, advertised: string | null): Promise<void> {
-    this.#ctx.storage.sql.exec('INSERT OR REPLACE INTO samsa_object (key, value) VALUES (?, ?)', 'placedTopic', JSON.stringify(topic))
+    this.#role.placeTopic(topic)
     const running = this.#running && (await this.#running)
     if (running && running.broker.limits.brokerId !== topic.brokerId) {
       for (const ws of this.#ctx.getWebSockets()) {
@@ -266,37 +223,8 @@ export class SamsaBrokerObject {
       this.#started = null
     }
     const { broker } = await this.#start(advertised)
-    await broker.createLocalTopic(topic.name, topic.partitions, topic.configs).catch((e: unknown) => {
-      // Placed again (the catalog retried after losing an answer): the partitions are there.
-      if (!(e instanceof SamsaError && e.errorName === 'TOPIC_ALREADY_EXISTS')) throw e
-    })
-  }
-
-  /** The internal API (catalog-sources.ts): the catalog's routes on the catalog, a topic's removal on its object. */
-  #internal(req: Request, path: string, running: Running): Promise<Response> {
-    const { broker, catalog } = running
-    if (path === PEER_CALL_PATH && req.method === 'POST') return answerPeerCall(broker, req)
-    return internalAnswer(async () => {
-      if (path === '/internal/topic' && req.method === 'DELETE') {
-        const topic = this.#placedTopic()
-        if (topic) await broker.deleteLocalTopic(topic.name).catch((e: unknown) => { if (!(e instanceof SamsaError && e.errorName === 'UNKNOWN_TOPIC_OR_PARTITION')) throw e })
-        return {}
-      }
-      if (catalog === null) throw new SamsaError('NOT_CONTROLLER', 'only the catalog object answers the catalog\'s internal API')
-      if (path === '/internal/catalog' && req.method === 'GET') return catalog.source.view()
-      if (path === '/internal/catalog/producer-ids' && req.method === 'POST') return catalog.store.allocateProducerIds()
-      if (path === '/internal/catalog/topics' && req.method === 'POST') {
-        const body = Object(await req.json())
-        const configs = catalogTopic({ configs: Reflect.get(body, 'configs') }).configs
-        await broker.createTopic(Reflect.get(body, 'name'), Reflect.get(body, 'partitions'), { configs })
-        return catalog.source.view()
-      }
-      if (path.startsWith('/internal/catalog/topics/') && req.method === 'DELETE') {
-        await broker.deleteTopic(decodeURIComponent(path.slice('/internal/catalog/topics/'.length)))
-        return catalog.source.view()
-      }
-      throw new SamsaError('INVALID_REQUEST', `no internal route ${req.method} ${path}`)
-    })
+    // Placed again (the catalog retried after losing an answer): the partitions are there.
+    await broker.createLocalTopic(topic.name, topic.partitions, topic.configs).catch((e: unknown) => ignore(e, 'TOPIC_ALREADY_EXISTS'))
   }
 
   #accept(req: Request, running: Running): Response {
