@@ -82,6 +82,9 @@ describe('workerd: one Durable Object per topic', () => {
     expect(metadata.value.topics.map((t) => [t.name, t.partitions.map((p) => p.leader)])).toEqual([['alpha', [alpha!.brokerId, alpha!.brokerId]], ['beta', [beta!.brokerId]]])
     expect(urlOf(alpha?.brokerId)).toBe(`${broker.url}/t/alpha`)
     expect(urlOf(beta?.brokerId)).toBe(`${broker.url}/t/beta`)
+    // An answer lists only the brokers it names (and the one asked): a client connects only to the objects it uses.
+    const onlyAlpha = await catalog.request(exchanges.metadata, { topics: ['alpha'] })
+    expect(onlyAlpha.ok && onlyAlpha.value.brokers.map((b) => b.brokerId).sort((a, b) => a - b)).toEqual([0, alpha!.brokerId])
 
     // A partition asked of another object: NOT_LEADER_OR_FOLLOWER, naming its leader.
     const atCatalog = await catalog.request(exchanges.listOffsets, { topic: 'alpha', partition: 0, timestamp: -1 })

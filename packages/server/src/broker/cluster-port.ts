@@ -14,6 +14,12 @@ export interface BrokerClusterPort {
   /** The committed metadata image as this broker has applied it. */
   image(): MetadataImage
   /**
+   * Which brokers a metadata answer lists: every unfenced one (absent or 'all': a cluster's clients fail over among
+   * them), or only this broker and the leaders of the answer's partitions ('leaders': the edge, where each topic is a
+   * broker of its own and a client should learn, and connect to, only the objects of the topics it uses).
+   */
+  readonly metadataBrokers?: 'all' | 'leaders'
+  /**
    * A leader watch: resolves once the image differs from what the client knows of `topics` (metadata-waits.ts), after
    * `wait.maxWaitMs`, or when `onCancel` fires (its connection closed).
    */

@@ -133,6 +133,8 @@ export interface CatalogSource {
 
 /** The Broker's cluster port on an edge object (see the module comment). */
 export class EdgeCatalogPort implements BrokerClusterPort {
+  /** A client learns only the objects of the topics it asks about (and the one it asks). */
+  readonly metadataBrokers = 'leaders'
   readonly #source: CatalogSource
   readonly #waits: MetadataWaits
   #image: MetadataImage
