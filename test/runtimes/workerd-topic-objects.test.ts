@@ -3,7 +3,8 @@
  * topic, a leader of its own whose advertised URL the Worker routes to that topic's object. One SDK client produces to
  * and consumes two topics, each over its own socket to its object (the objects log their start with their topic and
  * broker id); a request for a topic at another object answers NOT_LEADER_OR_FOLLOWER; a new workerd on the persisted
- * storage serves both topics' records again.
+ * storage serves both topics' records again. A deleted topic's partitions go from its object, and the name created
+ * again keeps its broker id (its object). A Durable Stream asked at the catalog's URL is served by its topic's object.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -107,6 +108,24 @@ describe('workerd: one Durable Object per topic', () => {
       expect(meta!.offset).toBe(2)
     } finally {
       await again.close()
+    }
+  })
+
+  it('deletes a topic from its object, and a topic created again under the name is empty, in the same object', { timeout: 60_000 }, async () => {
+    const client = createClient({ brokers: [broker.url], clientId: 'topic-objects-delete', WebSocket: WebSocket as never })
+    try {
+      await client.admin.createTopic('gone', { partitions: 1 })
+      await client.producer({ acks: 'all' }).send('gone', [{ value: 'old' }])
+      await client.admin.deleteTopic('gone')
+      expect(await client.admin.listTopics()).not.toContain('gone')
+      await client.admin.createTopic('gone', { partitions: 1 })
+      const [meta] = await client.producer({ acks: 'all' }).send('gone', [{ value: 'new' }])
+      expect(meta!.offset).toBe(0)
+      expect(await readTexts(client, 'gone', 1)).toEqual(['new'])
+      const ids = new Set(objectStarts(broker.output()).filter((s) => s.topic === 'gone').map((s) => s.brokerId))
+      expect(ids.size).toBe(1)
+    } finally {
+      await client.close()
     }
   })
 
