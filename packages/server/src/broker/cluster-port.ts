@@ -1,5 +1,6 @@
 /**
- * @module The Broker's port to its cluster (cluster/cluster-node.ts implements it). Absent on a single node: the
+ * @module The Broker's port to its cluster (cluster/cluster-node.ts implements it; at the edge, a namespace's catalog:
+ * adapters/cloudflare/edge-catalog.ts). Absent on a single node: the
  * broker then keeps topics and producer-id blocks itself, exactly as before. Present: metadata answers come from the
  * metadata image, topic create/delete become controller proposals, producer-id blocks come from the metadata log,
  * and broker-to-broker requests reach the active controller.
