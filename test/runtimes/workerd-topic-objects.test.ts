@@ -14,6 +14,7 @@ import WebSocket from 'ws'
 import { exchanges } from '@samsa/shared'
 import { createClient, type SamsaClient } from '@samsa/client-browser'
 import { RawConnection } from '../support/raw-connection.js'
+import { until } from '../support/until.js'
 import { launchBroker, type LaunchedBroker } from './launchers.js'
 
 interface ObjectStart {
@@ -91,7 +92,12 @@ describe('workerd: one Durable Object per topic', () => {
     const atCatalog = await catalog.request(exchanges.listOffsets, { topic: 'alpha', partition: 0, timestamp: -1 })
     expect(atCatalog.ok ? 'answered' : atCatalog.error.errorName).toBe('NOT_LEADER_OR_FOLLOWER')
     const alphaObject = await RawConnection.open(`${broker.url}/t/alpha`)
-    const wrong = await alphaObject.request(exchanges.listOffsets, { topic: 'beta', partition: 0, timestamp: -1 })
+    // A topic object reads the catalog again at most once a second: until then a topic created after its last read is
+    // unknown to it (UNKNOWN_TOPIC_OR_PARTITION, which the SDK retries as metadata propagating in a cluster).
+    const wrong = await until(async () => {
+      const r = await alphaObject.request(exchanges.listOffsets, { topic: 'beta', partition: 0, timestamp: -1 })
+      return r.ok || r.error.errorName !== 'UNKNOWN_TOPIC_OR_PARTITION' ? r : null
+    }, { timeoutMs: 5_000, what: 'alpha\'s object to learn of beta from the catalog' })
     expect(wrong.ok ? 'answered' : [wrong.error.errorName, wrong.error.details.leaderId]).toEqual(['NOT_LEADER_OR_FOLLOWER', beta!.brokerId])
     const right = await alphaObject.request(exchanges.listOffsets, { topic: 'alpha', partition: 1, timestamp: -1 })
     expect(right.ok && right.value.offset).toBe(1)
@@ -108,6 +114,21 @@ describe('workerd: one Durable Object per topic', () => {
       expect(meta!.offset).toBe(2)
     } finally {
       await again.close()
+    }
+  })
+
+  it('takes many concurrent sends right after the topic is created, each written once in order', { timeout: 60_000 }, async () => {
+    // The topic's object must never answer for its own topic from a catalog answer older than its placement.
+    const client = createClient({ brokers: [broker.url], clientId: 'topic-objects-burst', WebSocket: WebSocket as never })
+    try {
+      await client.admin.createTopic('burst', { partitions: 1 })
+      const producer = client.producer({ acks: 'all' })
+      const value = 'x'.repeat(1024)
+      const sends = Array.from({ length: 12 }, (_, i) => producer.send('burst', Array.from({ length: 128 }, (_, j) => ({ value: `${i * 128 + j}:${value}` }))))
+      const metas = (await Promise.all(sends)).flat()
+      expect(metas.map((m) => m.offset)).toEqual(Array.from({ length: 12 * 128 }, (_, i) => i))
+    } finally {
+      await client.close()
     }
   })
 

@@ -29,8 +29,8 @@ import { attachmentAfter, correlationIdOf, emptyAttachment, parseAttachment, typ
 import { SqlLogStorage } from './sql-log-storage.js'
 import { edgePeers } from './edge-peers.js'
 import { CATALOG_BROKER_ID, EdgeCatalogPort, type CatalogTopic } from './edge-catalog.js'
-import { catalogTopic, internalAnswer } from './catalog-sources.js'
-import { ADVERTISED_URL_HEADER, INTERNAL_HEADER } from './object-names.js'
+import { catalogTopic, internalAnswer, type RemoteCatalog } from './catalog-sources.js'
+import { ADVERTISED_URL_HEADER, INTERNAL_HEADER, ROLE_HEADER, TOPIC_HEADER } from './object-names.js'
 import { ObjectRole, ignore, type OwnCatalog } from './object-role.js'
 import { upgradeResponse, webSocketPair, type DurableObjectContext, type DurableObjectNamespaceBinding, type ObjectWebSocket } from './workers-types.js'
 
@@ -67,6 +67,8 @@ interface Running {
   readonly refused: ReturnType<typeof refusalReporter>
   /** The catalog's tables, on the catalog object only. */
   readonly catalog: OwnCatalog | null
+  /** A topic object's copy of the catalog. */
+  readonly remote: RemoteCatalog | null
 }
 
 interface Live {
@@ -99,14 +101,23 @@ export class SamsaBrokerObject {
 
   async fetch(req: Request): Promise<Response> {
     const advertised = req.headers.get(ADVERTISED_URL_HEADER)
-    this.#role.remember(req)
     const url = new URL(req.url)
-    if (req.headers.get(INTERNAL_HEADER) === '1' && url.pathname === '/internal/topic' && req.method === 'PUT') return internalAnswer(async () => this.#place(catalogTopic(await req.json()), advertised))
+    const internal = req.headers.get(INTERNAL_HEADER) === '1'
+    // A topic's object exists once the catalog placed its topic: a client's request for any other name starts nothing.
+    const topic = req.headers.get(TOPIC_HEADER)
+    if (!internal && req.headers.get(ROLE_HEADER) === 'topic' && topic !== null && this.#role.placedTopic() === null) {
+      return new Response(`UNKNOWN_TOPIC_OR_PARTITION: ${ErrorMessages.unknownTopic(topic)}\n`, { status: 404 })
+    }
+    this.#role.remember(req)
+    if (internal && url.pathname === '/internal/topic' && req.method === 'PUT') return internalAnswer(async () => this.#place(catalogTopic(await req.json()), advertised))
     const running = await this.#start(advertised)
     this.#clock.arm()
     try {
-      if (req.headers.get(INTERNAL_HEADER) === '1' && url.pathname.startsWith('/internal/')) return await this.#role.answer(req, url.pathname, running.broker, running.catalog)
+      if (internal && url.pathname.startsWith('/internal/')) return await this.#role.answer(req, url.pathname, running.broker, running.catalog, running.remote)
       if (url.pathname === WEBSOCKET_PATH && req.headers.get('upgrade')?.toLowerCase() === 'websocket') return this.#accept(req, running)
+      // An HTTP request (a Durable Stream's, proxied here by the catalog) may name topics created since this object's copy
+      // of the catalog was read (the stream catalog's own, for one): read it again first.
+      await running.remote?.refresh().catch((e: unknown) => this.#logger.warn({ err: String(e) }, 'the catalog could not be read'))
       return await running.app.fetch(req)
     } finally {
       this.#clock.runDue()
@@ -182,7 +193,7 @@ export class SamsaBrokerObject {
       }
       const storage = new SqlLogStorage({ exec: (q, ...b) => sql.exec(q, ...b), transactionSync: (fn) => this.#ctx.storage.transactionSync(fn) })
       const broker = await Broker.start(config, { storage, clock: this.#clock, logger: this.#logger })
-      const { own: catalog, source } = this.#role.catalog(advertisedUrl, this.#logger)
+      const { own: catalog, source, remote } = this.#role.catalog(advertisedUrl, this.#logger)
       broker.useCluster(new EdgeCatalogPort(source, this.#clock))
       const policy = new BrowserPolicy({ allowedOrigins: config.allowedOrigins, allowedHosts: [...defaultAllowedHosts(new URL(advertisedUrl).host, advertisedUrl), ...config.allowedHosts] })
       const refused = refusalReporter(this.#logger, noopMetrics)
@@ -198,7 +209,7 @@ export class SamsaBrokerObject {
         ...(this.#env.SAMSA_BROKER ? { streams: { ...edgePeers(this.#env.SAMSA_BROKER), followCatalog: false } } : {}),
       })
       this.#logger.info({ runtime: 'workerd', advertisedUrl, role: catalogRole ? 'catalog' : 'topic', brokerId, ...(topic ? { topic: topic.name } : {}), topics: broker.listTopics().length }, 'broker object started')
-      this.#started = { broker, app, policy, refused, catalog }
+      this.#started = { broker, app, policy, refused, catalog, remote }
       // Sockets held while the object slept get their sessions back now (or are closed), not at their next frame:
       // a subscriber sends nothing while it waits for records, and must learn at once that it has to subscribe again.
       for (const ws of this.#ctx.getWebSockets()) if (!this.#sessions.has(ws)) this.#restore(ws)
@@ -222,9 +233,10 @@ export class SamsaBrokerObject {
       this.#running = null
       this.#started = null
     }
-    const { broker } = await this.#start(advertised)
+    const { broker, remote } = await this.#start(advertised)
     // Placed again (the catalog retried after losing an answer): the partitions are there.
     await broker.createLocalTopic(topic.name, topic.partitions, topic.configs).catch((e: unknown) => ignore(e, 'TOPIC_ALREADY_EXISTS'))
+    remote?.setOwn(topic)
   }
 
   #accept(req: Request, running: Running): Response {

@@ -89,20 +89,42 @@ export class LocalCatalog implements CatalogSource {
   }
 }
 
-/** A topic object's source: a copy of the catalog, starting from what the object knows of its own topic. */
+/**
+ * A topic object's source: a copy of the catalog, with the object's own topic as the object knows it. The object is
+ * the authority on its topic (the catalog's answer may predate its placement or removal), so a fetched view never
+ * adds, drops or changes it.
+ */
 export class RemoteCatalog implements CatalogSource {
   readonly #catalog: ObjectFetch
   readonly #now: () => number
   readonly #onError: (e: unknown) => void
+  readonly #ownName: string | null
+  #fetched: CatalogView
+  #own: CatalogTopic | null
   #view: CatalogView
   #fetchedAt = Number.NEGATIVE_INFINITY
   #inFlight: Promise<void> | null = null
 
-  constructor(initial: CatalogView, catalog: ObjectFetch, now: () => number, onError: (e: unknown) => void) {
-    this.#view = initial
+  /** `ownName`: the object's topic (from the Worker's routing), placed on it (`own`) or not (null). */
+  constructor(catalogUrl: string, ownName: string | null, own: CatalogTopic | null, catalog: ObjectFetch, now: () => number, onError: (e: unknown) => void) {
+    this.#ownName = ownName
+    this.#fetched = { catalogUrl, topics: [] }
+    this.#own = own
+    this.#view = withOwn(this.#fetched, ownName, own)
     this.#catalog = catalog
     this.#now = now
     this.#onError = onError
+  }
+
+  /** The object's topic was placed on it (or removed: null). */
+  setOwn(own: CatalogTopic | null): void {
+    this.#own = own
+    this.#view = withOwn(this.#fetched, this.#ownName, own)
+  }
+
+  #setFetched(view: CatalogView): void {
+    this.#fetched = view
+    this.#view = withOwn(view, this.#ownName, this.#own)
   }
 
   view(): CatalogView {
@@ -114,7 +136,7 @@ export class RemoteCatalog implements CatalogSource {
     this.#fetchedAt = this.#now()
     this.#inFlight ??= (async () => {
       try {
-        this.#view = await catalogView(internalResult(await this.#catalog('/internal/catalog')))
+        this.#setFetched(await catalogView(internalResult(await this.#catalog('/internal/catalog'))))
       } finally {
         this.#inFlight = null
       }
@@ -123,14 +145,14 @@ export class RemoteCatalog implements CatalogSource {
   }
 
   async createTopic(name: string, partitions: number, configs: Readonly<Record<string, string>>): Promise<CatalogTopic> {
-    this.#view = await catalogView(internalResult(await this.#catalog('/internal/catalog/topics', { method: 'POST', body: { name, partitions, configs } })))
+    this.#setFetched(await catalogView(internalResult(await this.#catalog('/internal/catalog/topics', { method: 'POST', body: { name, partitions, configs } }))))
     const topic = this.#view.topics.find((t) => t.name === name)
     if (!topic) throw new SamsaError('UNKNOWN_TOPIC_OR_PARTITION', ErrorMessages.unknownTopic(name))
     return topic
   }
 
   async deleteTopic(name: string): Promise<void> {
-    this.#view = await catalogView(internalResult(await this.#catalog(`/internal/catalog/topics/${encodeURIComponent(name)}`, { method: 'DELETE' })))
+    this.#setFetched(await catalogView(internalResult(await this.#catalog(`/internal/catalog/topics/${encodeURIComponent(name)}`, { method: 'DELETE' }))))
   }
 
   async allocateProducerIds(): Promise<{ firstProducerId: number; size: number }> {
@@ -154,4 +176,10 @@ export function catalogTopic(value: unknown): CatalogTopic {
   const configs: Record<string, string> = {}
   for (const [k, v] of Object.entries(Object(Reflect.get(t, 'configs')))) configs[k] = String(v)
   return { name: String(Reflect.get(t, 'name')), partitions: Number(Reflect.get(t, 'partitions')), brokerId: Number(Reflect.get(t, 'brokerId')), configs }
+}
+
+/** `view` with the object's own topic as the object knows it (`ownName`'s entry replaced by `own`, or removed when null). */
+function withOwn(view: CatalogView, ownName: string | null, own: CatalogTopic | null): CatalogView {
+  const others = view.topics.filter((t) => t.name !== ownName)
+  return { catalogUrl: view.catalogUrl, topics: own ? [...others, own].sort((a, b) => a.name.localeCompare(b.name)) : others }
 }

@@ -69,23 +69,30 @@ export class ObjectRole {
     this.set('placedTopic', JSON.stringify(topic))
   }
 
+  /** The topic was deleted: the object holds nothing until the catalog places it again. */
+  unplaceTopic(): void {
+    this.#sql.exec('DELETE FROM samsa_object WHERE key = ?', 'placedTopic')
+  }
+
   /** The catalog object's own tables, or (a topic object) a copy of the catalog object's, starting from its topic. */
-  catalog(advertisedUrl: string, logger: Logger): { own: OwnCatalog | null; source: CatalogSource } {
+  catalog(advertisedUrl: string, logger: Logger): { own: OwnCatalog | null; source: CatalogSource; remote: RemoteCatalog | null } {
     if (this.isCatalog) {
       const store = new CatalogStore(this.#sql, this.#transaction)
       const toTopic = (name: string, method: string, body?: unknown) =>
         this.#objectFetch(topicObjectName(this.namespace, name), 'topic', topicObjectUrl(advertisedUrl, name), '/internal/topic', { method, ...(body !== undefined ? { body } : {}) }, name).then(internalResult)
       const source = new LocalCatalog(store, advertisedUrl, async (topic) => void (await toTopic(topic.name, 'PUT', topic)), async (name) => void (await toTopic(name, 'DELETE')))
-      return { own: { store, source }, source }
+      return { own: { store, source }, source, remote: null }
     }
     const topic = this.placedTopic()
     const source = new RemoteCatalog(
-      { catalogUrl: advertisedUrl.replace(/\/t\/[^/]*$/, ''), topics: topic ? [topic] : [] },
+      advertisedUrl.replace(/\/t\/[^/]*$/, ''),
+      this.value('topicName') ?? topic?.name ?? null,
+      topic,
       (path, init) => this.#objectFetch(catalogObjectName(this.namespace), 'catalog', null, path, init),
       () => Date.now(),
       (e) => logger.warn({ err: String(e) }, 'the catalog could not be read'),
     )
-    return { own: null, source }
+    return { own: null, source, remote: source }
   }
 
   /** A request to another object of this namespace, with what the Worker would tell it (its role, namespace, topic). */
@@ -101,12 +108,14 @@ export class ObjectRole {
   }
 
   /** The internal API (catalog-sources.ts, edge-peers.ts) but the placement of a topic, which restarts the broker. */
-  answer(req: Request, path: string, broker: Broker, own: OwnCatalog | null): Promise<Response> {
+  answer(req: Request, path: string, broker: Broker, own: OwnCatalog | null, remote: RemoteCatalog | null): Promise<Response> {
     if (path === PEER_CALL_PATH && req.method === 'POST') return answerPeerCall(broker, req)
     return internalAnswer(async () => {
       if (path === '/internal/topic' && req.method === 'DELETE') {
         const topic = this.placedTopic()
         if (topic) await broker.deleteLocalTopic(topic.name).catch((e: unknown) => ignore(e, 'UNKNOWN_TOPIC_OR_PARTITION'))
+        this.unplaceTopic()
+        remote?.setOwn(null)
         return {}
       }
       if (own === null) throw new SamsaError('NOT_CONTROLLER', 'only the catalog object answers the catalog\'s internal API')
