@@ -5,6 +5,8 @@
  * broker id); a request for a topic at another object answers NOT_LEADER_OR_FOLLOWER; a new workerd on the persisted
  * storage serves both topics' records again. A deleted topic's partitions go from its object, and the name created
  * again keeps its broker id (its object). A Durable Stream asked at the catalog's URL is served by its topic's object.
+ * Sends right after a topic's creation are written once each, in order, and so is a resend after the topic object's
+ * socket is cut.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -14,6 +16,7 @@ import WebSocket from 'ws'
 import { exchanges } from '@samsa/shared'
 import { createClient, type SamsaClient } from '@samsa/client-browser'
 import { RawConnection } from '../support/raw-connection.js'
+import { startTcpProxy } from '../support/tcp-proxy.js'
 import { until } from '../support/until.js'
 import { launchBroker, type LaunchedBroker } from './launchers.js'
 
@@ -129,6 +132,40 @@ describe('workerd: one Durable Object per topic', () => {
       expect(metas.map((m) => m.offset)).toEqual(Array.from({ length: 12 * 128 }, (_, i) => i))
     } finally {
       await client.close()
+    }
+  })
+
+  it('writes an idempotent resend once after the topic object\'s socket is cut', { timeout: 60_000 }, async () => {
+    // A namespace first reached through the proxy advertises the proxy, so the SDK's socket to the topic's object
+    // goes through it too (the conformance case cuts only the bootstrap socket on workerd).
+    const proxy = await startTcpProxy(Number(new URL(broker.url).port))
+    const direct = await RawConnection.open(`${broker.url}/ns/cut/t/once`).catch(() => null)
+    expect(direct).toBeNull() // no such topic yet: its object refuses to start
+    const client = createClient({ brokers: [`${proxy.url}/ns/cut`], clientId: 'topic-objects-cut', WebSocket: WebSocket as never, reconnectBackoff: { baseMs: 20, capMs: 200 } })
+    try {
+      await client.admin.createTopic('once', { partitions: 1 })
+      const producer = client.producer({ acks: 'all' })
+      await producer.send('once', [{ value: 'warm-up' }])
+      expect(proxy.open()).toBe(2) // the bootstrap socket (the catalog) and the topic object's
+      const topicObject = await RawConnection.open(`${broker.url}/ns/cut/t/once`)
+      const logEnd = async () => {
+        const r = await topicObject.request(exchanges.listOffsets, { topic: 'once', partition: 0, timestamp: -1 })
+        return r.ok ? r.value.offset : -1
+      }
+      proxy.dropReplies(true)
+      const sent = producer.send('once', [{ value: 'exactly-once' }])
+      await until(async () => (await logEnd()) === 2, { timeoutMs: 10_000, what: 'the topic object to append the batch whose answer is dropped' })
+      proxy.cut()
+      proxy.dropReplies(false)
+      const [meta] = await sent
+      expect(meta!.offset).toBe(1)
+      const [after] = await producer.send('once', [{ value: 'after' }])
+      expect(after!.offset).toBe(2)
+      expect(await logEnd()).toBe(3)
+      topicObject.close()
+    } finally {
+      await client.close()
+      await proxy.close()
     }
   })
 
