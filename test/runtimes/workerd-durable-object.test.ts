@@ -1,7 +1,7 @@
 /**
  * What only the Durable Object has (workerd): hibernation and the alarm.
  * Session state survives the object's hibernation. Two
- * connections stay open and idle until workerd evicts the object and starts it again (its log says "broker object
+ * connections to a topic's object stay open and idle until workerd evicts it and starts it again (its log says "broker object
  * started" once more: its alarm woke it); then the connection that only said hello carries on — its next
  * request is answered on the session rebuilt from its attachment, the replayed hello's answer not sent again — and the
  * one that had subscribed is closed with 1013, so its SDK subscribes again from its positions. Records written before
@@ -20,7 +20,10 @@ import { RawConnection } from '../support/raw-connection.js'
 import { until } from '../support/until.js'
 import { launchBroker, type LaunchedBroker } from './launchers.js'
 
-const STARTED = /"msg":"broker object started"/g
+/** How many times the object of `topic` logged its start. */
+function topicStarts(output: string, topic: string): number {
+  return output.split('\n').filter((l) => l.includes('"msg":"broker object started"') && l.includes(`"topic":"${topic}"`)).length
+}
 
 describe('workerd: hibernation and wake', () => {
   let dataDir: string
@@ -43,12 +46,13 @@ describe('workerd: hibernation and wake', () => {
     await client.producer({ acks: 'all' }).send('sleepy', [{ value: 'before' }])
     await client.close()
 
-    const idle = await RawConnection.open(broker.url)
-    const subscriber = await RawConnection.open(broker.url)
+    // Both on the topic's object (its URL in metadata): the one workerd evicts and starts again.
+    const idle = await RawConnection.open(`${broker.url}/t/sleepy`)
+    const subscriber = await RawConnection.open(`${broker.url}/t/sleepy`)
     const sub = await subscriber.request(exchanges.subscribe, { topic: 'sleepy', partition: 0, offset: 1, creditBytes: 1 << 20 })
     expect(sub.ok).toBe(true)
-    const startsBefore = broker.output().match(STARTED)?.length ?? 0
-    await until(() => (broker.output().match(STARTED)?.length ?? 0) > startsBefore, { timeoutMs: 120_000, what: 'workerd to evict the idle object and start it again' })
+    const startsBefore = topicStarts(broker.output(), 'sleepy')
+    await until(() => topicStarts(broker.output(), 'sleepy') > startsBefore, { timeoutMs: 120_000, what: 'workerd to evict the idle object and start it again' })
 
     expect((await subscriber.waitClosed(10_000)).code).toBe(CloseCodes.TRY_AGAIN_LATER)
     const metadata = await idle.request(exchanges.metadata, { topics: ['sleepy'] })
@@ -69,7 +73,10 @@ describe('workerd: retention on the alarm', () => {
       for (let i = 0; i < 8; i++) await producer.send('old', [{ value: `${i}:${'x'.repeat(600)}` }]) // one segment each
       await client.close()
       await until(() => /"msg":"retention deleted segments"/.test(broker.output()), { timeoutMs: 30_000, what: 'retention to run on the alarm' })
-      const metadata = await conn.request(exchanges.metadata, { topics: ['old'] })
+      // Offsets in metadata are the leader's: asked of the topic's object.
+      const atTopic = await RawConnection.open(`${broker.url}/t/old`)
+      const metadata = await atTopic.request(exchanges.metadata, { topics: ['old'] })
+      atTopic.close()
       const partition = metadata.ok ? metadata.value.topics[0]?.partitions[0] : undefined
       expect(partition?.logEndOffset).toBe(8)
       expect(partition?.logStartOffset).toBeGreaterThan(0)
@@ -96,6 +103,8 @@ describe('workerd: the recovery point', () => {
       const opened = await until(async () => {
         await broker.stop()
         broker = await launchBroker('workerd', dir, flags)
+        // The host starts the catalog object; the topic's object starts on its first request.
+        expect((await fetch(`${broker.httpUrl}/t/kept/healthz`)).status).toBe(200)
         const line = broker.output().split('\n').find((l) => l.includes('"msg":"partition log recovered"') && l.includes('topics/kept/0'))
         const recovered = line === undefined ? null : (JSON.parse(line) as { resumedFrom: number | null; verifiedBytes: number })
         return recovered?.resumedFrom === 20 ? recovered : null

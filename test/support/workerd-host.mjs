@@ -1,5 +1,5 @@
 /**
- * @module Runs the Cloudflare Worker (one SamsaBrokerObject per namespace) in workerd through Miniflare, its Durable
+ * @module Runs the Cloudflare Worker (a catalog SamsaBrokerObject per namespace, one per topic) in workerd through Miniflare, its Durable
  * Object storage persisted under a directory, as the conformance suite and the bench start a broker process:
  * `node test/support/workerd-host.mjs --data-dir DIR [--port 0] [--host 127.0.0.1] [--worker-bundle FILE] [--min-alarm-interval-ms MS] [--<setting> VALUE]…`
  * (settings in kebab case, as `samsa start`'s, passed to the object in SAMSA_SETTINGS; without --worker-bundle the

@@ -11,7 +11,7 @@
  */
 import { PushReadsRegistry } from '../sessions/push-reads.js'
 import {
-  ErrorCodes, ErrorMessages, SamsaError, deletesOldSegments, topicConfigEntries,
+  ErrorCodes, ErrorMessages, SamsaError, deletesOldSegments, parseTopicConfigs, topicConfigEntries,
   type FetchRequest, type FetchResponse, type ListOffsetsRequest, type ListOffsetsResponse,
   type Crc32cFn, type InitProducerIdResponse, type MetadataResponse, type MetadataWait, type ProduceRequest, type ProduceResponse,
   type OffsetForLeaderEpochRequest, type OffsetForLeaderEpochResponse, type AllocateProducerIdsRequest,
@@ -246,6 +246,19 @@ export class Broker {
   }
 
   /**
+   * A clustered broker without replication (the edge's topic objects, adapters/cloudflare) holds whole topics: its
+   * cluster places a topic on it through this, after the topic's registration is in the cluster's image.
+   */
+  async createLocalTopic(name: string, partitions: number, configs?: Readonly<Record<string, string>>): Promise<void> {
+    await singleNodeRegistry(this.#topics).create(name, partitions, parseTopicConfigs(configs ?? {}))
+  }
+
+  /** The reverse of createLocalTopic: closes and deletes the topic's logs (UNKNOWN_TOPIC_OR_PARTITION when not held). */
+  deleteLocalTopic(name: string): Promise<void> {
+    return singleNodeRegistry(this.#topics).delete(name)
+  }
+
+  /**
    * Replication: opens (creating when new) this broker's replica of a partition for `owner`'s topic (the
    * ReplicaManager's ReplicaLogs); a replica recorded for another topic is deleted and created again empty.
    */
@@ -464,4 +477,9 @@ export class Broker {
     await this.#cleaning.stop()
     await this.#logs.close()
   }
+}
+
+function singleNodeRegistry(topics: TopicRegistry | null): TopicRegistry {
+  if (!topics) throw new Error('a replicating broker holds replicas, not whole topics: it has no local topics to create')
+  return topics
 }

@@ -1,5 +1,6 @@
 /**
- * @module The Broker's port to its cluster (cluster/cluster-node.ts implements it). Absent on a single node: the
+ * @module The Broker's port to its cluster (cluster/cluster-node.ts implements it; at the edge, a namespace's catalog:
+ * adapters/cloudflare/edge-catalog.ts). Absent on a single node: the
  * broker then keeps topics and producer-id blocks itself, exactly as before. Present: metadata answers come from the
  * metadata image, topic create/delete become controller proposals, producer-id blocks come from the metadata log,
  * and broker-to-broker requests reach the active controller.
@@ -13,6 +14,12 @@ import type { MetadataImage } from '../controller/metadata/index.js'
 export interface BrokerClusterPort {
   /** The committed metadata image as this broker has applied it. */
   image(): MetadataImage
+  /**
+   * Which brokers a metadata answer lists: every unfenced one (absent or 'all': a cluster's clients fail over among
+   * them), or only this broker and the leaders of the answer's partitions ('leaders': the edge, where each topic is a
+   * broker of its own and a client should learn, and connect to, only the objects of the topics it uses).
+   */
+  readonly metadataBrokers?: 'all' | 'leaders'
   /**
    * A leader watch: resolves once the image differs from what the client knows of `topics` (metadata-waits.ts), after
    * `wait.maxWaitMs`, or when `onCancel` fires (its connection closed).

@@ -151,7 +151,9 @@ function clusterMetadata(scope: TopicScope, image: MetadataImage, names: readonl
       }),
     }
   })
-  return { brokers, topics }
+  if (scope.cluster?.metadataBrokers !== 'leaders') return { brokers, topics }
+  const named = new Set([scope.config.brokerId, ...topics.flatMap((t) => t.partitions.map((p) => p.leader))])
+  return { brokers: brokers.filter((b) => named.has(b.brokerId)), topics }
 }
 
 /** The single node's registry; a replicating broker not yet given its cluster has no topics to offer (NOT_CONTROLLER, retriable). */

@@ -1,14 +1,16 @@
 /**
- * @module SamsaBrokerObject: one Samsa broker namespace as a Durable Object (docs/edge.md, "Cloudflare"). The object
- * is the single writer of its topics' partition logs, kept in its SQLite database (SqlLogStorage); the platform
- * replicates that database, so nothing of Samsa's replication runs here. Client WebSockets use the Hibernation API
+ * @module SamsaBrokerObject: a broker as a Durable Object (docs/edge.md, "Cloudflare") — a namespace's catalog object
+ * or a topic's object (object-role.ts), each running the Broker with the namespace's catalog as its cluster port
+ * (EdgeCatalogPort). A topic's object is the single writer of its partition logs, kept in its SQLite database
+ * (SqlLogStorage); the platform replicates that database, so nothing of Samsa's replication runs here. Client WebSockets use the Hibernation API
  * (`ctx.acceptWebSocket`, `webSocketMessage`, `webSocketClose`); what a connection needs after a wake is in its
  * attachment (session-attachment.ts). Timers of a second or more wait on the object's alarm (AlarmClock), so retention,
  * recovery points and idle timeouts run through `alarm()` and never keep the object awake.
  * Invariants: the broker starts once per object instance, before any request, message or alarm is handled
  * (blockConcurrencyWhile), and every socket the runtime held meanwhile is restored or closed as it starts; it opens each partition from its recovery point, so a wake verifies only what was written
  * after the last one; the advertised URL is the one of the request that started this instance (persisted, so a wake
- * by a message or an alarm reuses it); every admitted socket is counted closed once (the socket bridge).
+ * by a message or an alarm reuses it); every admitted socket is counted closed once (the socket bridge); a topic object
+ * runs under the broker id the catalog gave its topic (a broker started before its placement is started again).
  */
 import { CloseCodes, ErrorMessages } from '@samsa/shared'
 import { Broker } from '../../broker/broker.js'
@@ -25,7 +27,12 @@ import { consoleLogger, type LogLevel } from '../web/console-logger.js'
 import { AlarmClock, DEFAULT_MIN_ALARM_INTERVAL_MS } from './alarm-clock.js'
 import { attachmentAfter, correlationIdOf, emptyAttachment, parseAttachment, type SessionAttachment } from './session-attachment.js'
 import { SqlLogStorage } from './sql-log-storage.js'
-import { upgradeResponse, webSocketPair, type DurableObjectContext, type ObjectWebSocket } from './workers-types.js'
+import { edgePeers } from './edge-peers.js'
+import { CATALOG_BROKER_ID, EdgeCatalogPort, type CatalogTopic } from './edge-catalog.js'
+import { catalogTopic, internalAnswer, type RemoteCatalog } from './catalog-sources.js'
+import { ADVERTISED_URL_HEADER, INTERNAL_HEADER, ROLE_HEADER, TOPIC_HEADER } from './object-names.js'
+import { ObjectRole, ignore, type OwnCatalog } from './object-role.js'
+import { upgradeResponse, webSocketPair, type DurableObjectContext, type DurableObjectNamespaceBinding, type ObjectWebSocket } from './workers-types.js'
 
 /** Bindings the Worker's configuration gives the object (wrangler.toml [vars]). */
 export interface BrokerObjectEnv {
@@ -34,10 +41,13 @@ export interface BrokerObjectEnv {
   readonly SAMSA_LOG_LEVEL?: string
   /** How far ahead the object's alarm is set at least (AlarmClock; default 60 s): an idle object wakes at most this often. */
   readonly SAMSA_MIN_ALARM_INTERVAL_MS?: string
+  /** The binding of this class: how a namespace's objects reach each other (the catalog and its topic objects). */
+  readonly SAMSA_BROKER?: DurableObjectNamespaceBinding
 }
 
-/** The header the Worker sets on each request it forwards: the ws:// or wss:// base URL clients reach this object at. */
-export const ADVERTISED_URL_HEADER = 'samsa-advertised-url'
+/** A broker id no topic is given: a topic object's before the catalog has placed its topic on it. */
+const UNPLACED_BROKER_ID = 2 ** 31 - 1
+
 
 /**
  * Defaults that differ from `samsa start`'s (SAMSA_SETTINGS overrides them): an isolate has 128 MB, so the tail cache
@@ -55,6 +65,10 @@ interface Running {
   readonly app: { fetch(req: Request): Response | Promise<Response> }
   readonly policy: BrowserPolicy
   readonly refused: ReturnType<typeof refusalReporter>
+  /** The catalog's tables, on the catalog object only. */
+  readonly catalog: OwnCatalog | null
+  /** A topic object's copy of the catalog. */
+  readonly remote: RemoteCatalog | null
 }
 
 interface Live {
@@ -67,6 +81,7 @@ export class SamsaBrokerObject {
   readonly #env: BrokerObjectEnv
   readonly #logger: Logger
   readonly #clock: AlarmClock
+  readonly #role: ObjectRole
   readonly #sessions = new Map<ObjectWebSocket, Live>()
   #running: Promise<Running> | null = null
   #started: Running | null = null
@@ -81,16 +96,28 @@ export class SamsaBrokerObject {
       (e) => this.#logger.error({ err: String(e) }, 'a timer of the broker object failed'),
       Number.isFinite(minAlarmMs) && minAlarmMs >= 0 ? minAlarmMs : DEFAULT_MIN_ALARM_INTERVAL_MS,
     )
-    ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS samsa_object (key TEXT PRIMARY KEY, value TEXT NOT NULL)')
+    this.#role = new ObjectRole({ exec: (q, ...b) => ctx.storage.sql.exec(q, ...b) }, (fn) => ctx.storage.transactionSync(fn), env.SAMSA_BROKER)
   }
 
   async fetch(req: Request): Promise<Response> {
     const advertised = req.headers.get(ADVERTISED_URL_HEADER)
+    const url = new URL(req.url)
+    const internal = req.headers.get(INTERNAL_HEADER) === '1'
+    // A topic's object exists once the catalog placed its topic: a client's request for any other name starts nothing.
+    const topic = req.headers.get(TOPIC_HEADER)
+    if (!internal && req.headers.get(ROLE_HEADER) === 'topic' && topic !== null && this.#role.placedTopic() === null) {
+      return new Response(`UNKNOWN_TOPIC_OR_PARTITION: ${ErrorMessages.unknownTopic(topic)}\n`, { status: 404 })
+    }
+    this.#role.remember(req)
+    if (internal && url.pathname === '/internal/topic' && req.method === 'PUT') return internalAnswer(async () => this.#place(catalogTopic(await req.json()), advertised))
     const running = await this.#start(advertised)
     this.#clock.arm()
-    const url = new URL(req.url)
     try {
+      if (internal && url.pathname.startsWith('/internal/')) return await this.#role.answer(req, url.pathname, running.broker, running.catalog, running.remote)
       if (url.pathname === WEBSOCKET_PATH && req.headers.get('upgrade')?.toLowerCase() === 'websocket') return this.#accept(req, running)
+      // An HTTP request (a Durable Stream's, proxied here by the catalog) may name topics created since this object's copy
+      // of the catalog was read (the stream catalog's own, for one): read it again first.
+      await running.remote?.refresh().catch((e: unknown) => this.#logger.warn({ err: String(e) }, 'the catalog could not be read'))
       return await running.app.fetch(req)
     } finally {
       this.#clock.runDue()
@@ -153,10 +180,12 @@ export class SamsaBrokerObject {
   #startOnce(advertised: string | null): Promise<Running> {
     return this.#ctx.blockConcurrencyWhile(async () => {
       const sql = this.#ctx.storage.sql
-      if (advertised !== null) sql.exec('INSERT OR REPLACE INTO samsa_object (key, value) VALUES (?, ?)', 'advertisedUrl', advertised)
-      const stored = sql.exec('SELECT value FROM samsa_object WHERE key = ?', 'advertisedUrl').toArray()[0]
-      const advertisedUrl = advertised ?? (stored ? String(stored.value) : 'ws://localhost')
-      const config = brokerConfig({ ...settings(this.#env.SAMSA_SETTINGS), advertisedUrl })
+      if (advertised !== null) this.#role.set('advertisedUrl', advertised)
+      const advertisedUrl = advertised ?? this.#role.value('advertisedUrl') ?? 'ws://localhost'
+      const topic = this.#role.placedTopic()
+      const catalogRole = this.#role.isCatalog
+      const brokerId = catalogRole ? CATALOG_BROKER_ID : (topic?.brokerId ?? UNPLACED_BROKER_ID)
+      const config = brokerConfig({ ...settings(this.#env.SAMSA_SETTINGS), advertisedUrl, brokerId })
       const host = new URL(advertisedUrl).hostname
       // No authentication here yet: as samsa start without a key, an object open to anyone serves only loopback.
       if (!config.allowAnonymous && !isLoopbackHost(host)) {
@@ -164,6 +193,8 @@ export class SamsaBrokerObject {
       }
       const storage = new SqlLogStorage({ exec: (q, ...b) => sql.exec(q, ...b), transactionSync: (fn) => this.#ctx.storage.transactionSync(fn) })
       const broker = await Broker.start(config, { storage, clock: this.#clock, logger: this.#logger })
+      const { own: catalog, source, remote } = this.#role.catalog(advertisedUrl, this.#logger)
+      broker.useCluster(new EdgeCatalogPort(source, this.#clock))
       const policy = new BrowserPolicy({ allowedOrigins: config.allowedOrigins, allowedHosts: [...defaultAllowedHosts(new URL(advertisedUrl).host, advertisedUrl), ...config.allowedHosts] })
       const refused = refusalReporter(this.#logger, noopMetrics)
       const app = createApp({
@@ -174,14 +205,38 @@ export class SamsaBrokerObject {
         staticAsset: async () => null,
         sdkFile: async () => null,
         remoteAddressOf: (c) => c.req.header('cf-connecting-ip'),
+        // Durable Streams across objects: proxied to the stream's object, the stream catalog read from its own.
+        ...(this.#env.SAMSA_BROKER ? { streams: { ...edgePeers(this.#env.SAMSA_BROKER), followCatalog: false } } : {}),
       })
-      this.#logger.info({ runtime: 'workerd', advertisedUrl, topics: broker.listTopics().length }, 'broker object started')
-      this.#started = { broker, app, policy, refused }
+      this.#logger.info({ runtime: 'workerd', advertisedUrl, role: catalogRole ? 'catalog' : 'topic', brokerId, ...(topic ? { topic: topic.name } : {}), topics: broker.listTopics().length }, 'broker object started')
+      this.#started = { broker, app, policy, refused, catalog, remote }
       // Sockets held while the object slept get their sessions back now (or are closed), not at their next frame:
       // a subscriber sends nothing while it waits for records, and must learn at once that it has to subscribe again.
       for (const ws of this.#ctx.getWebSockets()) if (!this.#sessions.has(ws)) this.#restore(ws)
       return this.#started
     })
+  }
+
+  /**
+   * The catalog places a topic on this object: recorded, then its partitions created. A broker started before under
+   * another id (a client came first) is started again under the topic's.
+   */
+  async #place(topic: CatalogTopic, advertised: string | null): Promise<void> {
+    this.#role.placeTopic(topic)
+    const running = this.#running && (await this.#running)
+    if (running && running.broker.limits.brokerId !== topic.brokerId) {
+      for (const ws of this.#ctx.getWebSockets()) {
+        this.#closed(ws)
+        closeQuietly(ws, CloseCodes.TRY_AGAIN_LATER, 'the broker object restarted; connect again')
+      }
+      await running.broker.shutdown()
+      this.#running = null
+      this.#started = null
+    }
+    const { broker, remote } = await this.#start(advertised)
+    // Placed again (the catalog retried after losing an answer): the partitions are there.
+    await broker.createLocalTopic(topic.name, topic.partitions, topic.configs).catch((e: unknown) => ignore(e, 'TOPIC_ALREADY_EXISTS'))
+    remote?.setOwn(topic)
   }
 
   #accept(req: Request, running: Running): Response {

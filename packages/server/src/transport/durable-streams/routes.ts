@@ -44,6 +44,12 @@ export interface DurableStreamsOptions {
   readonly peers?: PeerCalls
   /** The HTTP client of proxied requests (stream-cluster.ts); absent: the runtime's `fetch`. */
   readonly leaderFetch?: LeaderFetch
+  /**
+   * With peers: whether this node follows the catalog with a long poll on its leader (default true). False where
+   * partition leaders never move (the edge's objects, which must be free to sleep): closes are then applied by the
+   * stream's leader that makes them, and every other event by the sync before each stream request.
+   */
+  readonly followCatalog?: boolean
   /** How long a catalog read or write waits for a reachable leader (the broker's requestTimeoutMs). */
   readonly catalogDeadlineMs?: number
   /** Who a request speaks for; absent: everyone is anonymous. */
@@ -98,7 +104,7 @@ export function mountDurableStreams(app: Hono, broker: Broker, options: DurableS
   broker.useAppendGuard(closureGuard(catalog, options.peers ? () => log.sync() : null))
   // Known from the start, not only from the first HTTP request (a WebSocket produce may come first).
   log.sync().catch((e: unknown) => broker.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'the stream catalog could not be read at start; read again at the next stream request'))
-  if (options.peers) void log.follow(options.longPollTimeoutMs)
+  if (options.peers && options.followCatalog !== false) void log.follow(options.longPollTimeoutMs)
   const waiting = options.waitingReads ?? new WaitingReads(options.maxWaitingReads)
   const limits = { maxReadBytes: options.maxReadBytes, longPollTimeoutMs: options.longPollTimeoutMs }
 
