@@ -269,6 +269,8 @@ export class GroupMember {
     }
     this.#state = afterError(this.#state, action)
     this.#failures++
+    if (action === 'refind') this.#deps.logger.info(log, 'the group coordinator moved or is unreachable: finding it again')
+    else this.#deps.logger.info(log, 'the heartbeat failed: retrying after a backoff')
     this.#schedule(backoffDelayMs(this.#failures, this.#deps.backoff, this.#deps.random))
   }
 }
