@@ -35,7 +35,7 @@ export interface RequestOptions<Res = unknown> {
    * The request does not wait for a reconnect: like a request written to a socket that closes, it fails with a
    * retriable NETWORK_EXCEPTION when the connection loses its socket or an attempt to connect fails, also while it is
    * queued. Made while the connection waits out its reconnect backoff, it cuts the backoff short (an attempt now);
-   * made while the platform is offline, it fails at once. For callers that can go elsewhere (a group's coordinator
+   * while the platform is offline it waits for the network like any request. For callers that can go elsewhere (a group's coordinator
    * that may have moved) instead of waiting for this broker to come back.
    */
   readonly failOnDisconnect?: boolean

@@ -155,7 +155,6 @@ export class Connection {
     return new Promise<Res>((resolve, reject) => {
       const noResponse = options.noResponse ?? false
       const failOnDisconnect = options.failOnDisconnect ?? false
-      if (failOnDisconnect && this.#state.status === 'disconnected' && !this.#state.online) return reject(new SamsaError('NETWORK_EXCEPTION', `not connected: ${this.#state.reason.message}`))
       // No response (acks 0): the promise resolves, empty, once the frame is written.
       const written = noResponse ? () => (resolve as (value?: Res) => void)() : undefined
       const pending = pendingRequest(exchange, request, { resolve, reject, noResponse, failOnDisconnect, written, onLate: options.onLateResponse })
