@@ -32,6 +32,14 @@ export interface RequestOptions<Res = unknown> {
   /** No response is expected (produce with acks 0): resolves once written. */
   readonly noResponse?: boolean
   /**
+   * The request does not wait for a reconnect: like a request written to a socket that closes, it fails with a
+   * retriable NETWORK_EXCEPTION when the connection loses its socket or an attempt to connect fails, also while it is
+   * queued. Made while the connection waits out its reconnect backoff, it cuts the backoff short (an attempt now);
+   * while the platform is offline it waits for the network like any request. For callers that can go elsewhere (a group's coordinator
+   * that may have moved) instead of waiting for this broker to come back.
+   */
+  readonly failOnDisconnect?: boolean
+  /**
    * Called with a successful response that arrives on the same socket after the request timed out (the promise has
    * already rejected), so the caller can undo what the broker did, e.g. unsubscribe a subscription it gave up on.
    */

@@ -69,7 +69,7 @@ export type ConnectionEffect =
   | { readonly type: 'closeSocket'; readonly closeCode: number; readonly message: string }
   | { readonly type: 'scheduleReconnect'; readonly attempt: number }
   | { readonly type: 'cancelReconnect' }
-  /** Requests already written to the dropped socket fail with a retriable NETWORK_EXCEPTION; queued ones wait. */
+  /** Requests already written to the dropped socket fail with a retriable NETWORK_EXCEPTION; queued ones wait, but for those marked failOnDisconnect. */
   | { readonly type: 'failInFlight'; readonly message: string }
   /** Write the requests queued while not connected. */
   | { readonly type: 'flushQueued' }

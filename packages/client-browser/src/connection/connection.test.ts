@@ -52,6 +52,28 @@ describe('Connection against the fake broker', () => {
     await expect(c.request(ping, {})).resolves.toEqual({})
   })
 
+  it('a failOnDisconnect request does not wait for a reconnect: made during the backoff, it fails with the attempt it starts; a plain one stays queued', async () => {
+    // A reconnect backoff and a request timeout of about a minute: only acting on the failed attempt settles it in time.
+    const c = open({ backoff: { baseMs: 60_000, capMs: 60_000 }, random: () => 0.99, requestTimeoutMs: 60_000 })
+    await c.ready()
+    broker.unreachable = true
+    broker.dropOnNext(ApiKeys.PING)
+    await expect(c.request(ping, {})).rejects.toMatchObject({ errorName: 'NETWORK_EXCEPTION' })
+    expect(c.state.status).toBe('disconnected')
+    let plainSettled = false
+    const plain = c.request(ping, {}).finally(() => (plainSettled = true))
+    plain.catch(() => {})
+    const attempts = broker.connectionCount
+    await expect(c.request(ping, {}, { failOnDisconnect: true })).rejects.toMatchObject({ errorName: 'NETWORK_EXCEPTION', retriable: true })
+    expect(broker.connectionCount).toBe(attempts + 1)
+    expect(plainSettled).toBe(false)
+    // Made during the backoff while the broker answers again, it connects at once; the plain one goes with it.
+    broker.unreachable = false
+    const fast = c.request(createTopic, { name: 'f', partitions: 1 }, { failOnDisconnect: true })
+    await expect(fast).resolves.toEqual({ name: 'f', partitions: 1 })
+    await expect(plain).resolves.toEqual({})
+  })
+
   it('queues requests issued while disconnected and sends them after the handshake', async () => {
     const c = open()
     const results = await Promise.all([c.request(ping, {}), c.request(createTopic, { name: 'q', partitions: 1 })])

@@ -154,16 +154,25 @@ export class Connection {
     if (this.#state.status === 'closed') return Promise.reject(clientClosedError('the client is closed'))
     return new Promise<Res>((resolve, reject) => {
       const noResponse = options.noResponse ?? false
+      const failOnDisconnect = options.failOnDisconnect ?? false
       // No response (acks 0): the promise resolves, empty, once the frame is written.
       const written = noResponse ? () => (resolve as (value?: Res) => void)() : undefined
-      const pending = pendingRequest(exchange, request, { resolve, reject, noResponse, written, onLate: options.onLateResponse })
+      const pending = pendingRequest(exchange, request, { resolve, reject, noResponse, failOnDisconnect, written, onLate: options.onLateResponse })
       this.#requests.arm(pending, options.timeoutMs ?? this.#opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, this.#onTimeout)
       if (this.#state.status === 'connected') this.#write(pending)
       else {
         this.#requests.enqueue(pending)
         this.connect()
+        if (failOnDisconnect) this.#retryNow()
       }
     })
+  }
+
+  /** Waiting out the reconnect backoff: the attempt is made now instead. */
+  #retryNow(): void {
+    if (this.#state.status !== 'disconnected' || this.#reconnectTimer === null) return
+    this.#perform({ type: 'cancelReconnect' })
+    this.#dispatch({ type: 'backoffElapsed' })
   }
 
   close(): void {

@@ -6,8 +6,8 @@
  *
  * Invariants: a request settles exactly once — answered, failed, timed out, or failed with the connection — and its
  * timer is cleared when it does; correlation ids are never 0 (push frames use 0) and wrap after 2^32 − 1; in-flight
- * and timed-out entries belong to the current socket only (`failInFlight` drops both when it goes); queued requests
- * are written in the order they were issued.
+ * and timed-out entries belong to the current socket only (`failInFlight` drops both when it goes, and the queued
+ * requests marked failOnDisconnect with them); queued requests are written in the order they were issued.
  */
 import { SamsaError, decodeResponseFrame, encodeRequestFrame, type ByteReader, type ClientExchange, type FrameHeader } from '@samsa/shared'
 import type { Clock, Logger, TimerHandle } from '../ports.js'
@@ -17,6 +17,8 @@ export interface PendingRequest {
   /** Which exchange (compared with the response's apiKey, named in errors). */
   readonly exchange: { readonly apiKey: number; readonly name: string }
   readonly noResponse: boolean
+  /** Fails with the connection's loss or failed attempt even while queued (RequestOptions.failOnDisconnect). */
+  readonly failOnDisconnect: boolean
   /** The request frame for an agreed version and a correlation id (throws when the request cannot be encoded). */
   encode(version: number, correlationId: number): Uint8Array
   /** Decodes the response body and resolves the request (throws on an undecodable body). */
@@ -33,6 +35,7 @@ export interface PendingHandlers<Res> {
   readonly resolve: (response: Res) => void
   readonly reject: (error: Error) => void
   readonly noResponse?: boolean | undefined
+  readonly failOnDisconnect?: boolean | undefined
   /** Resolves a request without a response (acks 0) once it is written. */
   readonly written?: (() => void) | undefined
   readonly onLate?: ((response: Res) => void) | undefined
@@ -43,6 +46,7 @@ export function pendingRequest<Req, Res>(exchange: ClientExchange<Req, Res>, req
   return {
     exchange,
     noResponse: h.noResponse ?? false,
+    failOnDisconnect: h.failOnDisconnect ?? false,
     encode: (version, correlationId) => encodeRequestFrame(exchange, version, correlationId, request),
     answer: (body) => h.resolve(exchange.decodeResponse(body)),
     written: () => h.written?.(),
@@ -135,11 +139,15 @@ export class RequestTable {
     }
   }
 
-  /** Fails every request written to the socket that is gone (timed-out ones are forgotten). */
+  /**
+   * Fails every request written to the socket that is gone (timed-out ones are forgotten), and the queued ones that
+   * asked not to wait for a reconnect (failOnDisconnect).
+   */
   failInFlight(error: SamsaError): void {
-    const pending = [...this.#inFlight.values()]
+    const pending = [...this.#inFlight.values(), ...this.#queued.filter((p) => p.failOnDisconnect)]
     this.#inFlight.clear()
     this.#timedOut.clear()
+    this.#queued = this.#queued.filter((p) => !p.failOnDisconnect)
     for (const p of pending) {
       this.#settle(p)
       p.reject(error)

@@ -213,6 +213,25 @@ describe('group consumer: the member loop against scripted coordinator answers',
     expect(coord.heartbeats.map((h) => [h.memberEpoch, h.instanceId])).toEqual([[0, 'svc-1'], [0, 'svc-1'], [0, 'svc-1']])
   })
 
+  it('while the coordinator cannot be found, heartbeats are retried at least once per heartbeat interval (the backoff does not outgrow it)', async () => {
+    coord.answer(1, [{ topic: 't', partitions: [0] }])
+    const { sub } = member()
+    await until(() => sub.heartbeatsAnswered === 2, { what: 'joined and owning' })
+    await answered(sub)
+    coord.refusing = new SamsaError('COORDINATOR_NOT_AVAILABLE', 'moving')
+    const sentAt = [clock.now()] // when each retry was seen (time moves in 50 ms steps)
+    const seen = coord.heartbeats.length
+    // Time moves only while no heartbeat is on its way: each retry waits for its backoff timer alone.
+    await until(() => {
+      if (sub.heartbeatsAnswered === coord.heartbeats.length) clock.advance(50)
+      if (coord.heartbeats.length > seen + sentAt.length - 1) sentAt.push(clock.now())
+      return sentAt.length > 12
+    }, { timeoutMs: 20_000, what: '12 heartbeat retries' })
+    const gaps = sentAt.slice(1).map((t, i) => t - sentAt[i]!)
+    expect(gaps.filter((gap) => gap > coord.intervalMs + 50)).toEqual([])
+    coord.refusing = null
+  })
+
   it('a refusal (GROUP_AUTHORIZATION_FAILED) ends the subscription with the error: `error` is emitted, the loop ends, nothing is left', async () => {
     coord.fail(new SamsaError('GROUP_AUTHORIZATION_FAILED', 'not a member of g'))
     const { sub, it } = member()

@@ -8,7 +8,7 @@
  * cost the session; the coordinator's rebalance timeout bounds it); a step started before a rejoin never changes
  * the state after it (generations); while paused (a hidden page) no heartbeat is sent and the partitions are kept;
  * with no heartbeat answered for the session timeout the host is told the member is stale (delivery pauses) until
- * one is; after depart() (pagehide) answers are ignored and resume() rejoins; after leave() no heartbeat but the
+ * one is; a failed heartbeat is retried after a backoff that never exceeds the heartbeat interval; after depart() (pagehide) answers are ignored and resume() rejoins; after leave() no heartbeat but the
  * leave is sent, and none at all after depart().
  */
 import { SamsaError } from '@samsa/shared'
@@ -269,6 +269,11 @@ export class GroupMember {
     }
     this.#state = afterError(this.#state, action)
     this.#failures++
-    this.#schedule(backoffDelayMs(this.#failures, this.#deps.backoff, this.#deps.random))
+    if (action === 'refind') this.#deps.logger.info(log, 'the group coordinator moved or is unreachable: finding it again')
+    else this.#deps.logger.info(log, 'the heartbeat failed: retrying after a backoff')
+    // Never longer than the heartbeat interval: a member that backs off past it while the coordinator moves would
+    // outlive its session on the new coordinator (which loaded it at its epoch) before heartbeating there.
+    const { baseMs, capMs } = this.#deps.backoff
+    this.#schedule(backoffDelayMs(this.#failures, { baseMs, capMs: Math.min(capMs, Math.max(baseMs, this.#state.heartbeatIntervalMs)) }, this.#deps.random))
   }
 }
