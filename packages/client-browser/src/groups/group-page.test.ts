@@ -1,17 +1,11 @@
 import 'fake-indexeddb/auto'
 import { ApiKeys, SamsaError } from '@samsa/shared'
 import { IDBFactory } from 'fake-indexeddb'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
-import type { ClientOptions } from '../client.js'
-import { createClient, type GroupClient } from '../entries/groups.js'
+import { describe, expect, it } from 'vitest'
 import { inProcessLockManager } from '../storage/identity-lock.js'
 import { indexedDbStorage } from '../storage/indexeddb-storage.js'
-import { memoryStorage } from '../storage/memory-storage.js'
 import type { ClientStorage } from '../storage/stores.js'
-import { FakeBroker } from '../testing/fake-broker.js'
-import { ManualClock, seededRandom } from '../testing/manual-clock.js'
-import { ScriptedCoordinator } from '../testing/scripted-coordinator.js'
+import { useScriptedGroup } from '../testing/scripted-group.js'
 import { until } from '../testing/until.js'
 import type { LifecycleListener, PageLifecycle } from './page-lifecycle.js'
 import type { SessionStoreLike } from './tab-instance.js'
@@ -34,65 +28,44 @@ function session(entries: [string, string][] = []): SessionStoreLike & { copy():
 }
 
 describe('group consumer in a page: lifecycle, per-tab instance id, IndexedDB positions and process()', () => {
-  let broker: FakeBroker
-  let coord: ScriptedCoordinator
-  let clock: ManualClock
-  let clients: GroupClient[]
-  beforeEach(async () => {
-    broker = await FakeBroker.start()
-    coord = new ScriptedCoordinator(broker)
-    clock = new ManualClock()
-    clients = []
-    broker.createTopic('t', 2)
-  })
-  afterEach(async () => {
-    for (const c of clients) await c.close().catch(() => {})
-    await broker.close()
-  })
-  /** Waits until the member handled every heartbeat answer (so its timer for the next one is set). */
-  const answered = (sub: { readonly heartbeatsAnswered: number }) => until(() => sub.heartbeatsAnswered === coord.heartbeats.length, { what: 'every heartbeat answer handled' })
-  const client = (extra: Partial<ClientOptions> = {}) => {
-    const c = createClient({ brokers: broker.url, WebSocket, clock, random: seededRandom(11), storage: memoryStorage(), heartbeatIntervalMs: 0, reconnectBackoff: { baseMs: 5, capMs: 20 }, ...extra })
-    clients.push(c)
-    return c
-  }
+  const g = useScriptedGroup(2, 11)
+  const { answered, client } = g
   async function produce(partition: number, n: number, from = 0): Promise<void> {
-    const c = createClient({ brokers: broker.url, WebSocket, storage: memoryStorage(), heartbeatIntervalMs: 0 })
-    clients.push(c)
+    const c = g.realClockClient()
     const p = c.producer({ lingerMs: 0 })
     for (let i = 0; i < n; i++) await p.send('t', [{ value: `p${partition}-${from + i}`, partition }]) // one batch each
   }
 
   it('hidden: delivery and heartbeats pause, partitions are kept; visible: a heartbeat at once, delivery resumes', async () => {
-    coord.answer(1, [{ topic: 't', partitions: [0] }])
+    g.coord.answer(1, [{ topic: 't', partitions: [0] }])
     await produce(0, 1)
     const page = fakePage()
     const sub = client().consumer({ groupId: 'g', lifecycle: page }).subscribe('t', { fromBeginning: true })
     const it = sub[Symbol.asyncIterator]()
     expect((await it.next()).value.offset).toBe(0)
-    await until(() => coord.heartbeats.length === 2, { what: 'owned heartbeat' })
+    await until(() => g.coord.heartbeats.length === 2, { what: 'owned heartbeat' })
     page.hide()
-    const beats = coord.heartbeats.length
-    const pushes = broker.pushes.length
+    const beats = g.coord.heartbeats.length
+    const pushes = g.broker.pushes.length
     await produce(0, 1, 1)
     let second: number | null = null
     void it.next().then((r) => (second = r.done === true ? -1 : r.value.offset))
-    await until(() => broker.pushes.length > pushes, { what: 'the push of offset 1 while hidden' })
+    await until(() => g.broker.pushes.length > pushes, { what: 'the push of offset 1 while hidden' })
     await answered(sub) // the client handled every heartbeat answer: its next heartbeat timer is set
-    clock.advance(coord.intervalMs * 5)
+    g.clock.advance(g.coord.intervalMs * 5)
     await new Promise((resolve) => setImmediate(resolve))
-    expect(coord.heartbeats.length).toBe(beats)
+    expect(g.coord.heartbeats.length).toBe(beats)
     expect(second).toBeNull()
     expect(sub.assignment).toEqual([{ topic: 't', partition: 0 }])
     page.show()
-    await until(() => coord.heartbeats.length === beats + 1, { what: 'the heartbeat on return' })
+    await until(() => g.coord.heartbeats.length === beats + 1, { what: 'the heartbeat on return' })
     await until(() => second !== null, { what: 'delivery resumed' })
     expect(second).toBe(1)
-    expect(coord.last!.memberEpoch).toBe(1)
+    expect(g.coord.last!.memberEpoch).toBe(1)
   })
 
   it('pagehide: positions committed, then the member leaves (−2 for a static member); back from the back/forward cache it rejoins and resumes from the commit', async () => {
-    coord.answer(1, [{ topic: 't', partitions: [0] }])
+    g.coord.answer(1, [{ topic: 't', partitions: [0] }])
     await produce(0, 3)
     const page = fakePage()
     const sub = client().consumer({ groupId: 'g', instanceId: 'kiosk-1', lifecycle: page }).subscribe('t', { fromBeginning: true })
@@ -101,70 +74,70 @@ describe('group consumer in a page: lifecycle, per-tab instance id, IndexedDB po
     const it = sub[Symbol.asyncIterator]()
     expect((await it.next()).value.offset).toBe(0)
     expect((await it.next()).value.offset).toBe(1) // done with 0
-    await until(() => coord.heartbeats.length === 2, { what: 'owned heartbeat' })
+    await until(() => g.coord.heartbeats.length === 2, { what: 'owned heartbeat' })
     page.hide()
     // Nothing on pagehide waits for an answer: the commit stays unanswered, the leave goes out right after it.
-    broker.unanswered.add(ApiKeys.OFFSET_COMMIT)
+    g.broker.unanswered.add(ApiKeys.OFFSET_COMMIT)
     page.pagehide()
-    await until(() => coord.last?.memberEpoch === -2, { what: 'the leave' })
-    const sent = broker.requests.map((r) => r.apiKey)
+    await until(() => g.coord.last?.memberEpoch === -2, { what: 'the leave' })
+    const sent = g.broker.requests.map((r) => r.apiKey)
     expect(sent.slice(-2)).toEqual(['OFFSET_COMMIT', 'CONSUMER_GROUP_HEARTBEAT'])
-    expect(broker.requests.at(-2)!.body).toMatchObject({ memberEpoch: 1, topics: [{ topic: 't', partitions: [{ partition: 0, offset: 1 }] }] })
-    expect(coord.last!.instanceId).toBe('kiosk-1')
+    expect(g.broker.requests.at(-2)!.body).toMatchObject({ memberEpoch: 1, topics: [{ topic: 't', partitions: [{ partition: 0, offset: 1 }] }] })
+    expect(g.coord.last!.instanceId).toBe('kiosk-1')
     // (The page stayed: the unanswered commit is given up with the connection.)
-    broker.unanswered.delete(ApiKeys.OFFSET_COMMIT)
-    coord.offsets.set('t/0', { offset: 1, leaderEpoch: 0 })
-    broker.dropConnections()
+    g.broker.unanswered.delete(ApiKeys.OFFSET_COMMIT)
+    g.coord.offsets.set('t/0', { offset: 1, leaderEpoch: 0 })
+    g.broker.dropConnections()
     // The page comes back: it drops what it held (without committing) and rejoins with its instance id.
-    coord.answer(2, [{ topic: 't', partitions: [0] }])
+    g.coord.answer(2, [{ topic: 't', partitions: [0] }])
     page.show()
     // (Time moves for the reconnect's backoff.)
-    await until(() => (clock.advance(20), coord.events.includes('heartbeat 2 [t/0]')), { what: 'the rejoin' })
+    await until(() => (g.clock.advance(20), g.coord.events.includes('heartbeat 2 [t/0]')), { what: 'the rejoin' })
     expect(lost).toEqual([[{ topic: 't', partition: 0 }]])
-    expect(coord.heartbeats.at(-2)).toMatchObject({ memberEpoch: 0, instanceId: 'kiosk-1', ownedPartitions: [] })
+    expect(g.coord.heartbeats.at(-2)).toMatchObject({ memberEpoch: 0, instanceId: 'kiosk-1', ownedPartitions: [] })
     expect((await it.next()).value.offset).toBe(1) // from the committed offset: record 1 was in hand, not done
   })
 
   it('close() after pagehide (the page goes away) sends no second commit or leave', async () => {
-    coord.answer(1, [{ topic: 't', partitions: [0] }])
+    g.coord.answer(1, [{ topic: 't', partitions: [0] }])
     await produce(0, 2)
     const page = fakePage()
     const sub = client().consumer({ groupId: 'g', instanceId: 'kiosk-2', lifecycle: page }).subscribe('t', { fromBeginning: true })
     const it = sub[Symbol.asyncIterator]()
     await it.next()
     await it.next()
-    await until(() => coord.heartbeats.length === 2, { what: 'owned heartbeat' })
+    await until(() => g.coord.heartbeats.length === 2, { what: 'owned heartbeat' })
     page.pagehide()
-    await until(() => coord.last?.memberEpoch === -2, { what: 'the leave' })
-    const requests = broker.requests.length
+    await until(() => g.coord.last?.memberEpoch === -2, { what: 'the leave' })
+    const requests = g.broker.requests.length
     await sub.close()
-    expect(broker.requests.slice(requests).map((r) => r.apiKey).filter((k) => k === 'OFFSET_COMMIT' || k === 'CONSUMER_GROUP_HEARTBEAT')).toEqual([])
+    expect(g.broker.requests.slice(requests).map((r) => r.apiKey).filter((k) => k === 'OFFSET_COMMIT' || k === 'CONSUMER_GROUP_HEARTBEAT')).toEqual([])
   })
 
   it("instanceId 'tab' is kept across a reload (sessionStorage); a duplicated tab takes another one; a static member leaves with −2", async () => {
     const tab = session()
     const locks = inProcessLockManager()
-    coord.answer(1, [])
+    g.coord.answer(1, [])
     const first = client({ locks }).consumer({ groupId: 'g', instanceId: 'tab', sessionStore: tab, lifecycle: null }).subscribe('t')
-    await until(() => coord.heartbeats.length === 1, { what: 'join' })
-    const id = coord.heartbeats[0]!.instanceId
+    await until(() => g.coord.heartbeats.length === 1, { what: 'join' })
+    const id = g.coord.heartbeats[0]!.instanceId
     expect(id).toMatch(/^tab-[0-9a-f]{32}$/)
     expect(first.instanceId).toBe(id)
 
     // A duplicated tab starts with a copy of the sessionStorage, but the id's lock is held: it waits a little, then takes a new id.
     const duplicate = client({ locks }).consumer({ groupId: 'g', instanceId: 'tab', sessionStore: tab.copy(), lifecycle: null }).subscribe('t')
-    await until(() => (clock.advance(100), coord.heartbeats.length === 2), { what: 'the duplicate joins' })
-    expect(coord.heartbeats[1]!.instanceId).toMatch(/^tab-/)
-    expect(coord.heartbeats[1]!.instanceId).not.toBe(id)
+    await until(() => (g.clock.advance(100), g.coord.heartbeats.length === 2), { what: 'the duplicate joins' })
+    expect(g.coord.heartbeats[1]!.instanceId).toMatch(/^tab-/)
+    expect(g.coord.heartbeats[1]!.instanceId).not.toBe(id)
     await duplicate.close()
 
     await first.close()
-    expect(coord.last).toMatchObject({ memberEpoch: -2, instanceId: id })
+    expect(g.coord.last).toMatchObject({ memberEpoch: -2, instanceId: id })
     // The reload: a new page (client) over the same tab's sessionStorage.
     const reloaded = client({ locks }).consumer({ groupId: 'g', instanceId: 'tab', sessionStore: tab, lifecycle: null }).subscribe('t')
     // (The old page's lock is released as it closes; the claim retries on the client's clock meanwhile.)
-    await until(() => (clock.advance(100), coord.last?.memberEpoch === 0 && coord.last.memberId === reloaded.memberId), { what: 'the reloaded page joins' })
-    expect(coord.last!.instanceId).toBe(id)
+    await until(() => (g.clock.advance(100), g.coord.last?.memberEpoch === 0 && g.coord.last.memberId === reloaded.memberId), { what: 'the reloaded page joins' })
+    expect(g.coord.last!.instanceId).toBe(id)
   })
 
   it("instanceId 'tab' without sessionStorage (Node) is a TypeError naming the way out", () => {
@@ -180,11 +153,11 @@ describe('group consumer in a page: lifecycle, per-tab instance id, IndexedDB po
       const storage = indexedDbStorage({ indexedDB: new IDBFactory(), databaseName: 'page', appStores })
       await storage.offsets.put('samsa-group:g', 't', 0, { offset: 4, leaderEpoch: 0 })
       await storage.offsets.put('samsa-group:g', 't', 1, { offset: 1, leaderEpoch: 0 })
-      coord.offsets.set('t/0', { offset: 2, leaderEpoch: 0 })
-      coord.offsets.set('t/1', { offset: 3, leaderEpoch: 0 })
+      g.coord.offsets.set('t/0', { offset: 2, leaderEpoch: 0 })
+      g.coord.offsets.set('t/1', { offset: 3, leaderEpoch: 0 })
       await produce(0, 6)
       await produce(1, 5)
-      coord.answer(1, [{ topic: 't', partitions: [0, 1] }])
+      g.coord.answer(1, [{ topic: 't', partitions: [0, 1] }])
       const sub = client({ storage }).consumer({ groupId: 'g', lifecycle: null }).subscribe('t', { fromBeginning: true })
       const got: string[] = []
       for await (const r of sub) {
@@ -199,7 +172,7 @@ describe('group consumer in a page: lifecycle, per-tab instance id, IndexedDB po
       const storage = indexedDbStorage({ indexedDB: new IDBFactory(), databaseName: 'page2', appStores })
       await produce(0, 3)
       await produce(1, 2)
-      coord.answer(1, [{ topic: 't', partitions: [0, 1] }])
+      g.coord.answer(1, [{ topic: 't', partitions: [0, 1] }])
       const sub = client({ storage }).consumer({ groupId: 'g', lifecycle: null }).subscribe('t', { fromBeginning: true })
       const revoked: unknown[] = []
       const errors: Error[] = []
@@ -218,24 +191,24 @@ describe('group consumer in a page: lifecycle, per-tab instance id, IndexedDB po
       )
       await until(async () => (await seen(storage)).length === 5, { what: 'all five processed' })
       // Partition 0 is revoked and its group commit refused; then it comes back.
-      coord.commitErrors.push(new SamsaError('GROUP_AUTHORIZATION_FAILED', 'not now'))
-      coord.answer(2, [{ topic: 't', partitions: [1] }])
+      g.coord.commitErrors.push(new SamsaError('GROUP_AUTHORIZATION_FAILED', 'not now'))
+      g.coord.answer(2, [{ topic: 't', partitions: [1] }])
       await answered(sub) // the client handled every heartbeat answer: its next heartbeat timer is set
-      clock.advance(coord.intervalMs)
-      await until(() => coord.events.includes('heartbeat 2 [t/1]'), { what: 'the revocation' })
-      expect(coord.events.slice(-2)).toEqual(['commit t/0@3', 'heartbeat 2 [t/1]'])
+      g.clock.advance(g.coord.intervalMs)
+      await until(() => g.coord.events.includes('heartbeat 2 [t/1]'), { what: 'the revocation' })
+      expect(g.coord.events.slice(-2)).toEqual(['commit t/0@3', 'heartbeat 2 [t/1]'])
       expect(revoked).toEqual([[{ topic: 't', partition: 0 }]])
-      expect(coord.offsets.has('t/0')).toBe(false)
+      expect(g.coord.offsets.has('t/0')).toBe(false)
       expect(errors.map((e) => e.message)).toEqual(['not now'])
-      coord.answer(3, [{ topic: 't', partitions: [0, 1] }])
+      g.coord.answer(3, [{ topic: 't', partitions: [0, 1] }])
       await answered(sub) // the client handled every heartbeat answer: its next heartbeat timer is set
-      clock.advance(coord.intervalMs)
+      g.clock.advance(g.coord.intervalMs)
       await until(() => sub.assignment.length === 2, { what: 'partition 0 back' })
       await produce(0, 1, 3)
       await until(async () => (await seen(storage)).length === 6, { what: 'the new record processed' })
       expect((await seen(storage)).every((s) => s.n === 1)).toBe(true)
       await sub.close()
-      expect(coord.offsets.get('t/0')).toEqual({ offset: 4, leaderEpoch: 0 })
+      expect(g.coord.offsets.get('t/0')).toEqual({ offset: 4, leaderEpoch: 0 })
       await storage.close()
     })
   })

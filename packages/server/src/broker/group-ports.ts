@@ -4,22 +4,11 @@
  * produce with acks all for appends, resignations for unloading. Single node and cluster alike.
  */
 import { SamsaError } from '@samsa/shared'
-import type { CoordinatorPorts, CoordinatorSettings } from '../groups/coordinator-ports.js'
+import type { CoordinatorPorts } from '../groups/coordinator-ports.js'
 import { OFFSETS_TOPIC } from '../groups/group-partition.js'
 import type { Broker } from './broker.js'
 import type { BrokerConfig } from './broker-config.js'
 
-export function coordinatorSettings(config: BrokerConfig): CoordinatorSettings {
-  return {
-    brokerId: config.brokerId,
-    offsetsTopicPartitions: config.offsetsTopicPartitions,
-    offsetsTopicReplicationFactor: config.offsetsTopicReplicationFactor,
-    groupSessionTimeoutMs: config.groupSessionTimeoutMs,
-    groupHeartbeatIntervalMs: config.groupHeartbeatIntervalMs,
-    maxMembersPerGroup: config.maxMembersPerGroup,
-    maxGroups: config.maxGroups,
-  }
-}
 
 export function brokerGroupPorts(broker: Broker, config: BrokerConfig): CoordinatorPorts {
   const topicMeta = (topic: string) => {
@@ -30,7 +19,7 @@ export function brokerGroupPorts(broker: Broker, config: BrokerConfig): Coordina
     clock: broker.clock,
     logger: broker.logger,
     metrics: broker.metrics,
-    settings: coordinatorSettings(config),
+    settings: config,
     offsetsTopicPartitions: () => topicMeta(OFFSETS_TOPIC)?.partitions.length ?? null,
     createOffsetsTopic: async (partitions, replicationFactor) => {
       const live = broker.metadata([]).brokers.length

@@ -3,6 +3,7 @@
  * operations): the offsets topic and its leaders, reads of this broker's replica, appends with acks all, topic sizes
  * and high watermarks for assignments and lag. The coordinator holds no registry and opens no log itself.
  */
+import type { BrokerConfig } from '../broker/broker-config.js'
 import type { Clock, Logger } from '../clock.js'
 import type { BrokerMetrics } from '../observability/broker-metrics.js'
 
@@ -11,15 +12,11 @@ export interface OffsetsPartitionLeader {
   readonly url: string
 }
 
-export interface CoordinatorSettings {
-  readonly brokerId: number
-  readonly offsetsTopicPartitions: number
-  readonly offsetsTopicReplicationFactor: number
-  readonly groupSessionTimeoutMs: number
-  readonly groupHeartbeatIntervalMs: number
-  readonly maxMembersPerGroup: number
-  readonly maxGroups: number
-}
+/** The broker settings the coordinator reads: the same fields as the broker's (one place per setting). */
+export type CoordinatorSettings = Pick<
+  BrokerConfig,
+  'brokerId' | 'offsetsTopicPartitions' | 'offsetsTopicReplicationFactor' | 'groupSessionTimeoutMs' | 'groupHeartbeatIntervalMs' | 'maxMembersPerGroup' | 'maxGroups'
+>
 
 export interface CoordinatorPorts {
   readonly clock: Clock
