@@ -1,7 +1,7 @@
 import { SamsaError } from '@samsa/shared'
-import { describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { ConsumerRecord } from '../consumer/consumer-record.js'
-import { useScriptedGroup } from '../testing/scripted-group.js'
+import { scriptedGroup } from '../testing/scripted-group.js'
 import { until } from '../testing/until.js'
 import type { GroupSubscription } from './group-subscription.js'
 
@@ -9,7 +9,9 @@ const tp = (partition: number, topic = 't') => ({ topic, partition })
 const names = (tps: readonly { topic: string; partition: number }[]) => tps.map((x) => `${x.topic}/${x.partition}`).join(' ')
 
 describe('group consumer: the member loop against scripted coordinator answers', () => {
-  const g = useScriptedGroup(3, 7)
+  const g = scriptedGroup(3, 7)
+  beforeEach(g.setUp)
+  afterEach(g.tearDown)
   const { answered, client } = g
   /** Produces `n` records to a partition through a client on the real clock. */
   async function produce(partition: number, n: number, from = 0): Promise<void> {

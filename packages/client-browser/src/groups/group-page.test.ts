@@ -1,11 +1,11 @@
 import 'fake-indexeddb/auto'
 import { ApiKeys, SamsaError } from '@samsa/shared'
 import { IDBFactory } from 'fake-indexeddb'
-import { describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { inProcessLockManager } from '../storage/identity-lock.js'
 import { indexedDbStorage } from '../storage/indexeddb-storage.js'
 import type { ClientStorage } from '../storage/stores.js'
-import { useScriptedGroup } from '../testing/scripted-group.js'
+import { scriptedGroup } from '../testing/scripted-group.js'
 import { until } from '../testing/until.js'
 import type { LifecycleListener, PageLifecycle } from './page-lifecycle.js'
 import type { SessionStoreLike } from './tab-instance.js'
@@ -28,7 +28,9 @@ function session(entries: [string, string][] = []): SessionStoreLike & { copy():
 }
 
 describe('group consumer in a page: lifecycle, per-tab instance id, IndexedDB positions and process()', () => {
-  const g = useScriptedGroup(2, 11)
+  const g = scriptedGroup(2, 11)
+  beforeEach(g.setUp)
+  afterEach(g.tearDown)
   const { answered, client } = g
   async function produce(partition: number, n: number, from = 0): Promise<void> {
     const c = g.realClockClient()

@@ -1,9 +1,9 @@
 /**
  * @module The set-up the group consumer's tests share: a FakeBroker with a topic `t`, a ScriptedCoordinator on it
  * (answers scripted by the test, no assignment rules of its own), a ManualClock, and clients the fixture closes after
- * each test. Registers its own beforeEach/afterEach; read the fields inside tests (they are new for every test).
+ * each test. The test file registers `setUp` and `tearDown` (beforeEach/afterEach); read the fields inside tests (they
+ * are new for every test).
  */
-import { afterEach, beforeEach } from 'vitest'
 import WebSocket from 'ws'
 import type { ClientOptions } from '../client.js'
 import { createClient, type GroupClient } from '../entries/groups.js'
@@ -24,9 +24,13 @@ export interface ScriptedGroup {
   realClockClient(): GroupClient
   /** Waits until the member handled every heartbeat answer (so its timer for the next one is set). */
   answered(sub: { readonly heartbeatsAnswered: number }): Promise<unknown>
+  /** For beforeEach: a fresh broker, coordinator and clock. */
+  setUp(): Promise<void>
+  /** For afterEach: closes the clients and the broker. */
+  tearDown(): Promise<void>
 }
 
-export function useScriptedGroup(partitions: number, seed: number): ScriptedGroup {
+export function scriptedGroup(partitions: number, seed: number): ScriptedGroup {
   const clients: GroupClient[] = []
   let current: { broker: FakeBroker; coord: ScriptedCoordinator; clock: ManualClock } | null = null
   const now = () => {
@@ -55,17 +59,17 @@ export function useScriptedGroup(partitions: number, seed: number): ScriptedGrou
       return c
     },
     answered: (sub) => until(() => sub.heartbeatsAnswered === g.coord.heartbeats.length, { what: 'every heartbeat answer handled' }),
+    setUp: async () => {
+      const broker = await FakeBroker.start()
+      current = { broker, coord: new ScriptedCoordinator(broker), clock: new ManualClock() }
+      clients.length = 0
+      broker.createTopic('t', partitions)
+    },
+    tearDown: async () => {
+      for (const c of clients) await c.close().catch(() => {})
+      await now().broker.close()
+      current = null
+    },
   }
-  beforeEach(async () => {
-    const broker = await FakeBroker.start()
-    current = { broker, coord: new ScriptedCoordinator(broker), clock: new ManualClock() }
-    clients.length = 0
-    broker.createTopic('t', partitions)
-  })
-  afterEach(async () => {
-    for (const c of clients) await c.close().catch(() => {})
-    await now().broker.close()
-    current = null
-  })
   return g
 }
