@@ -28,7 +28,7 @@ interface TopicPartition {
   readonly partition: number
 }
 
-/** Events as written to the history files (the plan's format, /work/wt/GROUPS-PLAN.md part C). */
+/** Events as written to the history files (JSON lines, one file per member process: test/fault/support/group-member.mjs writes them). */
 export type GroupEvent =
   | (TopicPartition & { readonly type: 'produced'; readonly offset: number; readonly value: string; readonly at?: number; readonly seq?: number })
   | (TopicPartition & { readonly type: 'assigned'; readonly member: string; readonly memberEpoch: number; readonly at: number; readonly seq?: number })
