@@ -28,6 +28,7 @@ import { ConfigError, type BrokerConfig } from './broker-config.js'
 import type { BrokerClusterPort } from './cluster-port.js'
 import { consumerFetch, listOffsets, replicaFetch, type FetchContext, type FetchOutput, type OnGone } from './fetch-path.js'
 import type { PartitionLeadership, Resignation } from './partition-leadership.js'
+import { AppendGuards, type AppendGuard } from './append-guards.js'
 import { servedPartition, type ServedPartition } from './partition-serving.js'
 import { appendProduced, type ProduceContext } from './produce-path.js'
 import { ProducerIdAllocator } from './producer-id-allocator.js'
@@ -47,13 +48,7 @@ import {
 } from './topic-operations.js'
 
 
-/**
- * Whether an append to a partition is refused by a layer above the log (SamsaError), or allowed (null); a promise
- * when the guard must first catch up with state it follows (then the produce waits for it, and produces after it
- * on the same partition wait too, in order, when the guard returns the same wait to them). `leaderEpoch`: this
- * broker's leader epoch of the partition (null on a broker without replication).
- */
-export type AppendGuard = (topic: string, partition: number, leaderEpoch: number | null) => SamsaError | null | Promise<SamsaError | null>
+export type { AppendGuard } from './append-guards.js'
 
 export type { FetchOutput } from './fetch-path.js'
 export type { TopicDescription, TopicSummary } from './topic-operations.js'
@@ -138,7 +133,9 @@ export class Broker {
   readonly #cleaning: LogCleaning
   #shuttingDown = false
   /** Refusals of appends a layer above decides (a closed Durable Stream); each answers an error or null. */
-  readonly #appendGuards = new Set<AppendGuard>()
+  readonly #appendGuards = new AppendGuards()
+  /** `#leaderOf` as a function made once (produce hands it to the append guards on every request). */
+  readonly #leaderFor = (topic: string, partition: number): ServedPartition => this.#leaderOf(topic, partition)
   /** Set once in clustered mode (useCluster); null on a single node. */
   #cluster: BrokerClusterPort | null = null
 
@@ -398,37 +395,16 @@ export class Broker {
    * it, after leadership); returns the unregister function.
    */
   useAppendGuard(guard: AppendGuard): () => void {
-    this.#appendGuards.add(guard)
-    return () => this.#appendGuards.delete(guard)
+    return this.#appendGuards.use(guard)
   }
 
   /** Validates and appends one batch; resolves once it satisfies acks (produce-acks.ts) or rejects with a SamsaError. */
   async produce(req: ProduceRequest): Promise<ProduceResponse> {
     if (this.#shuttingDown) throw new SamsaError(ErrorCodes.BROKER_SHUTTING_DOWN)
     if (req.acks !== -1 && req.acks !== 0 && req.acks !== 1) throw new SamsaError('INVALID_REQUIRED_ACKS', `acks must be -1, 0 or 1, got ${req.acks}`)
-    const guarded = this.#guarded(req.topic, req.partition)
+    const guarded = this.#appendGuards.check(req.topic, req.partition, this.#leaderFor)
     const { log, leader } = guarded instanceof Promise ? await guarded : guarded
     return appendProduced(this.#paths, req, log, leader)
-  }
-
-  /**
-   * The partition this broker leads, once every append guard allows an append to it. Synchronous unless a guard
-   * waits: after a wait, leadership is resolved and the guards asked again (leadership may have moved meanwhile).
-   */
-  #guarded(topic: string, partition: number): ServedPartition | Promise<ServedPartition> {
-    const served = this.#leaderOf(topic, partition)
-    const epoch = served.leader?.leaderEpoch ?? null
-    for (const guard of this.#appendGuards) {
-      const refused = guard(topic, partition, epoch)
-      if (refused instanceof Promise) {
-        return refused.then((r) => {
-          if (r) throw r
-          return this.#guarded(topic, partition)
-        })
-      }
-      if (refused) throw refused
-    }
-    return served
   }
 
   /**
